@@ -1,0 +1,6 @@
+/**
+ * Every error class of Modelex, by domain. Importing this module registers them all for `deserializeError`,
+ * so any side of a worker or network boundary that imports it rebuilds errors with their class.
+ */
+export * from './base.ts'
+export * from './engine.ts'

@@ -1,0 +1,132 @@
+/**
+ * The local stack behind `npm start`: a chain (anvil) with the contracts deployed, the relay, the app, and a
+ * demo provider node, on 127.0.0.1, with one URL printed at the end. Ctrl-C stops every child by its PID.
+ *
+ * Options (flags or environment): --host / MODELEX_HOST, --chain-port / MODELEX_CHAIN_PORT (8545),
+ * --relay-port / MODELEX_RELAY_PORT (9090), --app-port / MODELEX_APP_PORT (5173),
+ * --state-dir / MODELEX_STATE_DIR (.modelex).
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { PreviewServer } from 'vite'
+import type { Deployment } from '../core/deployment.ts'
+import { DEVNET_CHAIN_ID, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
+import { deployContracts } from './contracts.ts'
+import { assertPortFree } from './ports.ts'
+import { killAllNow, stopAll } from './process.ts'
+
+export type DevnetOptions = {
+  host: string
+  chainPort: number
+  relayPort: number
+  appPort: number
+  stateDir: string
+}
+
+export function readDevnetOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DevnetOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      host: { type: 'string' },
+      'chain-port': { type: 'string' },
+      'relay-port': { type: 'string' },
+      'app-port': { type: 'string' },
+      'state-dir': { type: 'string' },
+    },
+    strict: true,
+  })
+  const port = (flag: string, value: string | undefined, fallback: number) => {
+    const n = Number(value ?? fallback)
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} must be a port number (1-65535), got ${value}.`)
+    return n
+  }
+  return {
+    host: values.host ?? env['MODELEX_HOST'] ?? '127.0.0.1',
+    chainPort: port('chain-port', values['chain-port'] ?? env['MODELEX_CHAIN_PORT'], 8545),
+    relayPort: port('relay-port', values['relay-port'] ?? env['MODELEX_RELAY_PORT'], 9090),
+    appPort: port('app-port', values['app-port'] ?? env['MODELEX_APP_PORT'], 5173),
+    stateDir: resolve(values['state-dir'] ?? env['MODELEX_STATE_DIR'] ?? '.modelex'),
+  }
+}
+
+export type Devnet = { url: string; deployment: Deployment; deploymentFile: string; stop(): Promise<void> }
+
+export async function startDevnet(options: DevnetOptions, log: (line: string) => void = console.log): Promise<Devnet> {
+  const { host } = options
+  // Check every port before starting anything, so a taken port costs nothing to fix.
+  await assertPortFree(host, options.chainPort, 'chain RPC', '--chain-port N or MODELEX_CHAIN_PORT=N')
+  await assertPortFree(host, options.appPort, 'app', '--app-port N or MODELEX_APP_PORT=N')
+
+  let app: PreviewServer | undefined
+  const stop = async () => {
+    await app?.close()
+    await stopAll()
+  }
+  try {
+    log(`chain: starting anvil (chain ${DEVNET_CHAIN_ID}) on ${host}:${options.chainPort}`)
+    const anvil = await startAnvil({ host, port: options.chainPort })
+    const deployed = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: DEVNET_PRIVATE_KEYS[0], log: (line) => log(`chain: ${line}`) })
+    const names = Object.keys(deployed.contracts)
+    log(`chain: ${names.length ? `deployed ${names.join(', ')}` : 'no contracts to deploy yet'}`)
+
+    // The relay joins here once the P2P layer exists (issue 5); until then the deployment says there is none.
+    const deployment: Deployment = {
+      version: 1,
+      chainId: anvil.chainId,
+      rpcUrl: anvil.rpcUrl,
+      startBlock: deployed.startBlock,
+      contracts: deployed.contracts,
+      relay: null,
+    }
+    const deploymentFile = join(options.stateDir, 'deployment.json')
+    await writeJsonAtomically(deploymentFile, deployment)
+    log(`stack: deployment written to ${deploymentFile}`)
+
+    process.env['MODELEX_DEPLOYMENT_FILE'] = deploymentFile
+    const vite = await import('vite')
+    log('app: building…')
+    await vite.build({ logLevel: 'warn' })
+    app = await vite.preview({ preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
+    const url = `http://${host}:${options.appPort}/`
+    return { url, deployment, deploymentFile, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  await mkdir(resolve(file, '..'), { recursive: true })
+  const temporary = `${file}.${process.pid}.tmp`
+  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`)
+  await rename(temporary, file)
+}
+
+async function main(): Promise<void> {
+  const options = readDevnetOptions(process.argv.slice(2), process.env)
+  process.on('exit', killAllNow)
+  let devnet: Devnet | undefined
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`\n${signal}: stopping the local stack…`)
+    const done = devnet ? devnet.stop() : stopAll()
+    done.then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  try {
+    devnet = await startDevnet(options)
+  } catch (error) {
+    console.error(`\nThe local stack did not start: ${error instanceof Error ? error.message : String(error)}`)
+    process.exit(1)
+  }
+  console.log(`\nModelex is running. Open ${devnet.url}\nPress Ctrl-C to stop.`)
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main()

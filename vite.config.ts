@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+import { defineConfig, type Connect, type Plugin } from 'vite'
+
+/**
+ * Cross-origin isolation lets the CPU engine use threads (SharedArrayBuffer); every server of the app sends
+ * these headers, the dev server, `vite preview` and the local stack alike.
+ */
+export const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+}
+
+export const DEFAULT_DEPLOYMENT_FILE = '.modelex/deployment.json'
+
+/** Serves `/deployment.json` from the file the local stack writes, so the built app needs no rebuild per stack. */
+function deploymentFile(): Plugin {
+  const file = resolve(process.env['MODELEX_DEPLOYMENT_FILE'] ?? DEFAULT_DEPLOYMENT_FILE)
+  const serve: Connect.NextHandleFunction = (req, res, next) => {
+    if (req.url?.split('?')[0] !== '/deployment.json') return next()
+    const send = (status: number, body: string) => {
+      res.statusCode = status
+      res.setHeader('Content-Type', 'application/json')
+      res.setHeader('Cache-Control', 'no-store')
+      res.end(body)
+    }
+    readFile(file, 'utf8').then(
+      (body) => send(200, body),
+      () => send(404, JSON.stringify({ error: `No deployment file at ${file}: start the local stack with npm start.` })),
+    )
+  }
+  const attach = (server: { middlewares: Connect.Server }) => {
+    server.middlewares.use(serve)
+  }
+  return { name: 'modelex-deployment-file', configureServer: attach, configurePreviewServer: attach }
+}
+
+export default defineConfig({
+  plugins: [svelte(), deploymentFile()],
+  server: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
+  preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true },
+})

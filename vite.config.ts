@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
-import { defineConfig, type Connect, type Plugin } from 'vite'
+import type { Connect, Plugin } from 'vite'
+import { defineConfig } from 'vitest/config'
 
 /**
  * Cross-origin isolation lets the CPU engine use threads (SharedArrayBuffer); every server of the app sends
@@ -28,7 +29,12 @@ function deploymentFile(): Plugin {
     }
     readFile(file, 'utf8').then(
       (body) => send(200, body),
-      () => send(404, JSON.stringify({ error: `No deployment file at ${file}: start the local stack with npm start.` })),
+      // 204, not 404: an app served without a local stack is a normal state, not an error to log.
+      () => {
+        res.statusCode = 204
+        res.setHeader('Cache-Control', 'no-store')
+        res.end()
+      },
     )
   }
   const attach = (server: { middlewares: Connect.Server }) => {
@@ -43,4 +49,53 @@ export default defineConfig({
   preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true },
+  test: {
+    // `npm test` (src/server/test-all.ts) runs each project as its own suite and adds up the results.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          exclude: ['src/**/*.integration.test.ts', 'src/**/*.browser.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['src/**/*.integration.test.ts'],
+          environment: 'node',
+          globalSetup: ['src/server/testing/integration-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['src/**/*.browser.test.ts'],
+          environment: 'node',
+          globalSetup: ['src/server/testing/browser-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
 })

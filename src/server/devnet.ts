@@ -64,8 +64,8 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     await stopAll()
   }
   try {
-    log(`chain: starting anvil (chain ${DEVNET_CHAIN_ID}) on ${host}:${options.chainPort}`)
     const anvil = await startAnvil({ host, port: options.chainPort })
+    log(`chain: anvil (pid ${anvil.process.pid}) serving chain ${DEVNET_CHAIN_ID} on ${host}:${options.chainPort}`)
     const deployed = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: DEVNET_PRIVATE_KEYS[0], log: (line) => log(`chain: ${line}`) })
     const names = Object.keys(deployed.contracts)
     log(`chain: ${names.length ? `deployed ${names.join(', ')}` : 'no contracts to deploy yet'}`)
@@ -85,9 +85,10 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
 
     process.env['MODELEX_DEPLOYMENT_FILE'] = deploymentFile
     const vite = await import('vite')
+    const outDir = join(options.stateDir, 'app')
     log('app: building…')
-    await vite.build({ logLevel: 'warn' })
-    app = await vite.preview({ preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
+    await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+    app = await vite.preview({ build: { outDir }, preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
     const url = `http://${host}:${options.appPort}/`
     return { url, deployment, deploymentFile, stop }
   } catch (error) {

@@ -1,0 +1,76 @@
+import { createServer, type Server } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, test } from 'vitest'
+import { parseDeployment } from '../core/deployment.ts'
+import { freePort } from './ports.ts'
+import { startProcess, type ManagedProcess } from './process.ts'
+
+const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx')
+const devnetScript = join(import.meta.dirname, 'devnet.ts')
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('npm start (the local stack)', () => {
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  async function start(args: string[]): Promise<{ devnet: ManagedProcess; stateDir: string }> {
+    const stateDir = await mkdtemp(join(tmpdir(), 'modelex-devnet-'))
+    cleanups.push(() => rm(stateDir, { recursive: true, force: true }))
+    const devnet = startProcess('devnet', tsx, [devnetScript, '--state-dir', stateDir, ...args])
+    cleanups.push(() => devnet.stop(10_000))
+    return { devnet, stateDir }
+  }
+
+  test('brings up chain and app, prints one URL, and Ctrl-C stops every child', async () => {
+    const [chainPort, appPort] = [await freePort(), await freePort()]
+    const { devnet } = await start(['--chain-port', String(chainPort), '--app-port', String(appPort)])
+    const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 90_000)) as RegExpMatchArray
+    expect(url).toBe(`http://127.0.0.1:${appPort}/`)
+    expect(devnet.output().match(/https?:\/\//g)).toHaveLength(1)
+
+    const page = await fetch(url as string)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<title>Modelex</title>')
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+    expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp')
+
+    const deployment = parseDeployment(await (await fetch(new URL('/deployment.json', url))).json())
+    expect(deployment.rpcUrl).toBe(`http://127.0.0.1:${chainPort}`)
+    const rpc = await fetch(deployment.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+    })
+    expect(((await rpc.json()) as { result: string }).result).toBe(`0x${deployment.chainId.toString(16)}`)
+
+    const anvilPid = Number(devnet.output().match(/anvil \(pid (\d+)\)/)?.[1])
+    expect(isAlive(anvilPid)).toBe(true)
+    process.kill(devnet.pid, 'SIGINT')
+    expect(await devnet.exited).toBe(0)
+    expect(isAlive(anvilPid)).toBe(false)
+    await expect(fetch(url as string, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow()
+  })
+
+  test('says clearly when a port is taken, and starts nothing', async () => {
+    const blocker: Server = createServer()
+    const takenPort = await freePort()
+    await new Promise<void>((resolve) => blocker.listen(takenPort, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
+    const { devnet } = await start(['--chain-port', String(takenPort), '--app-port', String(await freePort())])
+    expect(await devnet.exited).toBe(1)
+    expect(devnet.output()).toMatch(new RegExp(`Port ${takenPort} on 127.0.0.1 \\(chain RPC\\) is taken.*--chain-port`))
+    expect(devnet.output()).not.toMatch(/anvil \(pid/)
+  })
+})

@@ -1,0 +1,39 @@
+/**
+ * Browser suite setup: makes sure Chromium is there (installing Debian's package when we can), builds the app
+ * into a temporary folder and serves it like production, and starts a Vite dev server for fixture pages.
+ * Tests launch their own Chromium through `launchChromium` so each can choose its flags.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { PreviewServer, ViteDevServer } from 'vite'
+import type { TestProject } from 'vitest/node'
+import { ensureChromium } from '../chromium.ts'
+import { freePort } from '../ports.ts'
+import './context.ts'
+
+let preview: PreviewServer | undefined
+let dev: ViteDevServer | undefined
+let outDir: string | undefined
+
+export async function setup(project: TestProject): Promise<void> {
+  ensureChromium()
+  const vite = await import('vite')
+  outDir = await mkdtemp(join(tmpdir(), 'modelex-app-'))
+  // No deployment file: the app must also work (and log no errors) when no local stack runs.
+  process.env['MODELEX_DEPLOYMENT_FILE'] = join(outDir, 'no-deployment.json')
+  await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  const appPort = await freePort()
+  preview = await vite.preview({ logLevel: 'warn', build: { outDir }, preview: { port: appPort, strictPort: true, open: false } })
+  const devPort = await freePort()
+  dev = await vite.createServer({ logLevel: 'warn', server: { port: devPort, strictPort: true, hmr: false, watch: null } })
+  await dev.listen()
+  project.provide('appUrl', `http://127.0.0.1:${appPort}/`)
+  project.provide('devUrl', `http://127.0.0.1:${devPort}/`)
+}
+
+export async function teardown(): Promise<void> {
+  await dev?.close()
+  await preview?.close()
+  if (outDir) await rm(outDir, { recursive: true, force: true })
+}

@@ -25,3 +25,55 @@ const webGpuMessages: Record<WebGpuUnavailableReason, string> = {
     'WebGPU is not available: the browser found no GPU adapter. The GPU may be blocklisted or its driver missing; the CPU engine still works.',
   'adapter-failed': 'WebGPU is not available: asking the browser for a GPU adapter failed.',
 }
+
+/** A request the engine cannot run as asked (bad parameters, unsupported feature, prompt too long). */
+export class InvalidInferenceRequestError extends BaseError {
+  override name = 'InvalidInferenceRequestError' as const
+}
+registerErrorClass('InvalidInferenceRequestError', InvalidInferenceRequestError)
+
+export class ModelNotLoadedError extends BaseError {
+  override name = 'ModelNotLoadedError' as const
+  constructor(details?: string) {
+    super('No model is loaded in this engine. Load one first.', { details })
+  }
+}
+registerErrorClass('ModelNotLoadedError', ModelNotLoadedError)
+
+/** The request names a model other than the one loaded. */
+export class ModelMismatchError extends BaseError {
+  override name = 'ModelMismatchError' as const
+  constructor({ requested, loaded }: { requested: string; loaded: string }) {
+    super(`This engine has ${loaded} loaded, not ${requested}.`, { data: { requested, loaded } })
+  }
+}
+registerErrorClass('ModelMismatchError', ModelMismatchError)
+
+export class ModelLoadError extends BaseError {
+  override name = 'ModelLoadError' as const
+}
+registerErrorClass('ModelLoadError', ModelLoadError)
+
+export class ModelDownloadError extends BaseError {
+  override name = 'ModelDownloadError' as const
+}
+registerErrorClass('ModelDownloadError', ModelDownloadError)
+
+export class ModelDoesNotFitError extends BaseError {
+  override name = 'ModelDoesNotFitError' as const
+}
+registerErrorClass('ModelDoesNotFitError', ModelDoesNotFitError)
+
+export class DeviceLostError extends BaseError {
+  override name = 'DeviceLostError' as const
+}
+registerErrorClass('DeviceLostError', DeviceLostError)
+
+/** Generation was cancelled by its caller (AbortSignal or a closed stream). */
+export class InferenceAbortedError extends BaseError {
+  override name = 'InferenceAbortedError' as const
+  constructor(details?: string) {
+    super('The request was cancelled.', { details })
+  }
+}
+registerErrorClass('InferenceAbortedError', InferenceAbortedError)

@@ -4,3 +4,4 @@
  */
 export * from './base.ts'
 export * from './engine.ts'
+export * from './p2p.ts'

@@ -1,0 +1,105 @@
+/**
+ * Errors of the peer-to-peer layer: frames and messages that break the wire format, announcements that fail
+ * validation, and the typed outcomes of an inference request sent to another node.
+ */
+import { BaseError, registerErrorClass } from './base.ts'
+
+/** A length-prefixed frame declares more bytes than the reader accepts. */
+export class FrameTooLargeError extends BaseError {
+  override name = 'FrameTooLargeError' as const
+  constructor({ length, limit }: { length: number; limit: number }) {
+    super(`A frame of ${length} bytes exceeds the limit of ${limit} bytes; the peer is sending more than the protocol allows.`, { data: { length, limit } })
+  }
+  get length(): number {
+    return this.data?.['length'] as number
+  }
+  get limit(): number {
+    return this.data?.['limit'] as number
+  }
+}
+registerErrorClass('FrameTooLargeError', FrameTooLargeError)
+
+/** The bytes of a frame or a wire message do not follow the format (bad length prefix, bad JSON, wrong shape). */
+export class MalformedMessageError extends BaseError {
+  override name = 'MalformedMessageError' as const
+  constructor(details: string, cause?: unknown) {
+    super('A message from a peer does not follow the wire format; it was dropped.', { details, cause })
+  }
+}
+registerErrorClass('MalformedMessageError', MalformedMessageError)
+
+/**
+ * Why an announcement was refused. `reject` reasons prove the sender wrong (gossipsub lowers its score);
+ * `ignore` reasons (stale, replayed) can reach an honest peer through a slow path, so they are only dropped.
+ */
+export type AnnouncementRejection = 'schema' | 'too-large' | 'bad-signature' | 'signer-mismatch' | 'peer-mismatch' | 'wrong-topic' | 'stale' | 'sequence'
+
+export const IGNORED_ANNOUNCEMENT_REASONS: ReadonlySet<AnnouncementRejection> = new Set(['stale', 'sequence'])
+
+export class InvalidAnnouncementError extends BaseError {
+  override name = 'InvalidAnnouncementError' as const
+  constructor({ reason, details, cause }: { reason: AnnouncementRejection; details: string; cause?: unknown }) {
+    super(`An announcement was refused (${reason}).`, { details, cause, data: { reason } })
+  }
+  get reason(): AnnouncementRejection {
+    return this.data?.['reason'] as AnnouncementRejection
+  }
+}
+registerErrorClass('InvalidAnnouncementError', InvalidAnnouncementError)
+
+/** The error codes a serving node sends in an `error` frame. */
+export const INFER_ERROR_CODES = ['BAD_REQUEST', 'UNSUPPORTED_MODEL', 'BUSY', 'PAYMENT_REQUIRED', 'TIMEOUT', 'INTERNAL'] as const
+export type InferErrorCode = (typeof INFER_ERROR_CODES)[number]
+
+const inferMessages: Record<InferErrorCode, string> = {
+  BAD_REQUEST: 'The node refused the request as malformed or outside its limits.',
+  UNSUPPORTED_MODEL: 'The node does not serve the requested model; pick a node that announces it.',
+  BUSY: 'The node is busy; retry after the delay it asked for, or pick another node.',
+  PAYMENT_REQUIRED: 'The node requires a payment this request did not carry or that it did not accept.',
+  TIMEOUT: 'The request timed out on the serving node.',
+  INTERNAL: 'The serving node failed while running the request.',
+}
+
+/** A node answered an inference request with an `error` frame. */
+export class InferRequestError extends BaseError {
+  override name = 'InferRequestError' as const
+  constructor({ code, message, retryAfterMs }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined }) {
+    super(inferMessages[code], { details: message, data: retryAfterMs === undefined ? { code } : { code, retryAfterMs } })
+  }
+  get code(): InferErrorCode {
+    return this.data?.['code'] as InferErrorCode
+  }
+  /** For BUSY: how long the node asked us to wait. */
+  get retryAfterMs(): number | undefined {
+    return this.data?.['retryAfterMs'] as number | undefined
+  }
+}
+registerErrorClass('InferRequestError', InferRequestError)
+
+export type InferStreamFailure = 'dial' | 'closed' | 'reset' | 'timeout' | 'protocol'
+
+/** The stream to a serving node failed before its final frame: it could not be opened, closed early or broke. */
+export class InferStreamError extends BaseError {
+  override name = 'InferStreamError' as const
+  constructor({ reason, details, cause }: { reason: InferStreamFailure; details: string; cause?: unknown }) {
+    super(inferStreamMessages[reason], { details, cause, data: { reason } })
+  }
+  get reason(): InferStreamFailure {
+    return this.data?.['reason'] as InferStreamFailure
+  }
+}
+registerErrorClass('InferStreamError', InferStreamError)
+
+const inferStreamMessages: Record<InferStreamFailure, string> = {
+  dial: 'Could not open a stream to the node; it may be offline. Pick another node.',
+  closed: 'The node closed the stream before finishing the answer; it may have gone offline.',
+  reset: 'The connection to the node broke during the answer; it may have gone offline.',
+  timeout: 'The node sent nothing for too long; the request was given up.',
+  protocol: 'The node broke the infer protocol; the request was given up.',
+}
+
+/** A stored key (peer key, node signer) could not be read. */
+export class StoredKeyError extends BaseError {
+  override name = 'StoredKeyError' as const
+}
+registerErrorClass('StoredKeyError', StoredKeyError)

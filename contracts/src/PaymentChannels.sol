@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC677Receiver} from "./interfaces/IERC677Receiver.sol";
+import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
+import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
+import {TypedHashes} from "./libraries/TypedHashes.sol";
+import {Voucher} from "./types/Voucher.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+/// @title Modelex payment channels
+/// @notice Unidirectional AI channels from consumers to nodes, paid off-chain with cumulative vouchers. See
+/// {IPaymentChannels}.
+/// @dev Vouchers are EIP-712 typed data in the domain ("Modelex", "1", chain id, this contract) and recovered with
+/// OpenZeppelin's ECDSA, which rejects malleable (high-s) signatures. Invariant: the contract's AI balance equals
+/// the sum of `deposit - redeemed` over channels that are not closed.
+contract PaymentChannels is IPaymentChannels, EIP712 {
+    using SafeERC20 for IERC20;
+    using TypedHashes for Voucher;
+
+    /// @notice The AI token channels are paid in.
+    IERC20 public immutable token;
+    /// @notice The registry whose active nodes channels may be opened to.
+    INodeRegistry public immutable registry;
+    /// @inheritdoc IPaymentChannels
+    uint64 public immutable challengePeriod;
+
+    /// @inheritdoc IPaymentChannels
+    uint256 public nextChannelId = 1;
+
+    mapping(uint256 channelId => Channel) private _channels;
+
+    constructor(IERC20 token_, INodeRegistry registry_, uint64 challengePeriod_) EIP712("Modelex", "1") {
+        token = token_;
+        registry = registry_;
+        challengePeriod = challengePeriod_;
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function open(address node, uint256 amount) external returns (uint256 channelId) {
+        channelId = _open(msg.sender, node, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUp(uint256 channelId, uint256 amount) external {
+        _topUp(msg.sender, channelId, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IERC677Receiver
+    /// @dev `data` is the calldata of `open(node, _)` or `topUp(channelId, _)`; the amount is what was sent.
+    function onTokenTransfer(address from, uint256 value, bytes calldata data) external {
+        if (msg.sender != address(token)) revert OnlyToken();
+        bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+        if (selector == this.open.selector) {
+            (address node,) = abi.decode(data[4:], (address, uint256));
+            _open(from, node, value);
+        } else if (selector == this.topUp.selector) {
+            (uint256 channelId,) = abi.decode(data[4:], (uint256, uint256));
+            _topUp(from, channelId, value);
+        } else {
+            revert UnsupportedTokenAction(selector);
+        }
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function startClose(uint256 channelId) external {
+        Channel storage channel = _existing(channelId);
+        if (channel.consumer != msg.sender) revert NotChannelConsumer(channelId, msg.sender);
+        if (channel.status != Status.Open) revert ChannelIsClosing(channelId);
+        uint64 closesAt = uint64(block.timestamp) + challengePeriod;
+        channel.status = Status.Closing;
+        channel.closesAt = closesAt;
+        emit ChannelCloseStarted(channelId, closesAt);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function finishClose(uint256 channelId) external {
+        Channel storage channel = _existing(channelId);
+        if (channel.status != Status.Closing) revert ChannelNotClosing(channelId);
+        if (block.timestamp < channel.closesAt) revert ChallengePeriodActive(channelId, channel.closesAt);
+        uint256 refund = channel.deposit - channel.redeemed;
+        channel.status = Status.Closed;
+        emit ChannelClosed(channelId, refund);
+        if (refund > 0) token.safeTransfer(channel.consumer, refund);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function redeem(Voucher calldata voucher, bytes calldata signature) external returns (uint256 amount) {
+        address node;
+        (node, amount) = _redeem(voucher, signature);
+        token.safeTransfer(node, amount);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev Consecutive vouchers for the same node are paid in one transfer, so batching one node's channels
+    /// costs one transfer in all.
+    function redeemMany(Voucher[] calldata vouchers, bytes[] calldata signatures) external returns (uint256 total) {
+        if (vouchers.length != signatures.length) revert LengthMismatch();
+        address payee;
+        uint256 owed;
+        for (uint256 i; i < vouchers.length; ++i) {
+            (address node, uint256 amount) = _redeem(vouchers[i], signatures[i]);
+            if (node != payee) {
+                if (owed > 0) token.safeTransfer(payee, owed);
+                payee = node;
+                owed = 0;
+            }
+            owed += amount;
+            total += amount;
+        }
+        if (owed > 0) token.safeTransfer(payee, owed);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function getChannel(uint256 channelId) external view returns (Channel memory) {
+        return _channels[channelId];
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function voucherDigest(Voucher calldata voucher) external view returns (bytes32) {
+        return _hashTypedDataV4(voucher.hash());
+    }
+
+    function _open(address consumer, address node, uint256 amount) private returns (uint256 channelId) {
+        if (amount == 0) revert ZeroAmount();
+        if (amount > type(uint128).max) revert DepositTooLarge(amount);
+        if (!registry.isActive(node)) revert NodeNotActive(node);
+        channelId = nextChannelId++;
+        // forge-lint: disable-next-line(unsafe-typecast) amount <= type(uint128).max was checked above
+        uint128 deposit = uint128(amount);
+        _channels[channelId] =
+            Channel({consumer: consumer, closesAt: 0, status: Status.Open, node: node, deposit: deposit, redeemed: 0});
+        emit ChannelOpened(channelId, consumer, node, amount);
+    }
+
+    function _topUp(address from, uint256 channelId, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        Channel storage channel = _existing(channelId);
+        if (channel.status != Status.Open) revert ChannelIsClosing(channelId);
+        uint256 deposit = channel.deposit + amount;
+        if (deposit > type(uint128).max) revert DepositTooLarge(deposit);
+        // forge-lint: disable-next-line(unsafe-typecast) checked against type(uint128).max above
+        channel.deposit = uint128(deposit);
+        emit ChannelToppedUp(channelId, from, amount, deposit);
+    }
+
+    /// @dev Checks a voucher and books its increase; the caller pays it out.
+    function _redeem(Voucher calldata voucher, bytes calldata signature)
+        private
+        returns (address node, uint256 amount)
+    {
+        uint256 channelId = voucher.channelId;
+        Channel storage channel = _existing(channelId);
+        Status status = channel.status;
+        if (status == Status.Closed) revert ChannelAlreadyClosed(channelId);
+        if (status == Status.Closing && block.timestamp >= channel.closesAt) {
+            revert ChallengePeriodOver(channelId, channel.closesAt);
+        }
+        address signer = ECDSA.recover(_hashTypedDataV4(voucher.hash()), signature);
+        if (signer != channel.consumer) revert InvalidVoucherSigner(channelId, signer);
+        uint256 cumulative = voucher.cumulativeAmount;
+        uint256 redeemed = channel.redeemed;
+        if (cumulative <= redeemed) revert StaleVoucher(channelId, cumulative, redeemed);
+        if (cumulative > channel.deposit) revert VoucherExceedsDeposit(channelId, cumulative, channel.deposit);
+        // forge-lint: disable-next-line(unsafe-typecast) cumulative <= deposit, a uint128
+        channel.redeemed = uint128(cumulative);
+        node = channel.node;
+        amount = cumulative - redeemed;
+        emit VoucherRedeemed(channelId, node, cumulative, amount);
+    }
+
+    function _existing(uint256 channelId) private view returns (Channel storage channel) {
+        channel = _channels[channelId];
+        if (channel.status == Status.None) revert ChannelNotFound(channelId);
+    }
+}

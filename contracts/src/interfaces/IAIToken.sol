@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+
+/// @title Modelex AI token
+/// @notice Fixed-supply ERC-20 with EIP-2612 permit, ERC-677 `transferAndCall`, and a governed split that scales
+/// every balance, allowance and the total supply by an integer factor without iterating over holders.
+/// @dev Balances are stored with the split epoch they were last written in and scaled lazily on read. Standard
+/// ERC-20 errors come from OpenZeppelin's `IERC20Errors`.
+interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
+    /// @notice Emitted when the governor starts a split; transfers pause until `effectiveBlock`.
+    event SplitStarted(uint256 factor, uint256 effectiveBlock);
+
+    /// @notice Emitted when a pending split is first settled in storage (at the first transfer after it took effect).
+    event SplitExecuted(uint256 factor, uint256 epoch, uint256 scale);
+
+    /// @notice Thrown when a transfer is attempted while a split is pending.
+    /// @param effectiveBlock The block from which transfers are possible again.
+    error TransfersPaused(uint256 effectiveBlock);
+
+    /// @notice Thrown when a split is started while another one is pending.
+    error SplitAlreadyPending();
+
+    /// @notice Thrown when the split factor is not between 2 and `MAX_SPLIT_FACTOR`.
+    error InvalidSplitFactor(uint256 factor);
+
+    /// @notice Thrown when a split would push the total supply beyond what balances can hold (2^224 - 1).
+    error SplitOverflow(uint256 totalSupply, uint256 factor);
+
+    /// @notice Thrown when the constructor's split pause exceeds `MAX_SPLIT_PAUSE_BLOCKS`.
+    error SplitPauseTooLong(uint256 pauseBlocks);
+
+    /// @notice Thrown when the treasury or governor given to the constructor is the zero address.
+    error ZeroAddress();
+
+    /// @notice Moves `value` tokens to `to` and, when `to` is a contract, calls its `onTokenTransfer`.
+    /// @return Always true; failures revert.
+    function transferAndCall(address to, uint256 value, bytes calldata data) external returns (bool);
+
+    /// @notice Starts a split by `factor`: transfers pause for `splitPauseBlocks` blocks, then every balance,
+    /// allowance and the total supply read `factor` times larger. Governor only.
+    function startSplit(uint256 factor) external;
+
+    /// @notice The pending split, if any (`factor` 0 when none).
+    function pendingSplit() external view returns (uint256 factor, uint256 effectiveBlock);
+
+    /// @notice How many splits have taken effect.
+    function splitEpoch() external view returns (uint256);
+
+    /// @notice The product of all split factors that took effect: one token before any split reads as `scale()`.
+    function scale() external view returns (uint256);
+
+    /// @notice Whether transfers are paused because a split is pending.
+    function transfersPaused() external view returns (bool);
+
+    /// @notice The number of blocks transfers pause for when a split starts.
+    function splitPauseBlocks() external view returns (uint256);
+}

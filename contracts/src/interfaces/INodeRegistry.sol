@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC677Receiver} from "./IERC677Receiver.sol";
+
+/// @title Modelex node registry
+/// @notice Inference nodes register here with a peer id, a signing key, the models they serve, their prices and a
+/// stake in AI. The public tier needs `minStake`; governor-whitelisted nodes may run without stake. Stake leaves
+/// through an unbonding delay and can be slashed by authorised verifier contracts. Every change emits an event.
+/// @dev A node is identified by its operator address (the account that registered it).
+interface INodeRegistry is IERC677Receiver {
+    /// @notice What a node operator declares when registering or updating.
+    struct NodeParams {
+        /// @dev libp2p peer id, as bytes.
+        bytes peerId;
+        /// @dev Key that signs receipts and answers on the node's behalf.
+        address signer;
+        /// @dev Hashes of the models served.
+        bytes32[] models;
+        /// @dev Price in AI wei per million prompt tokens.
+        uint128 pricePerMillionInput;
+        /// @dev Price in AI wei per million completion tokens.
+        uint128 pricePerMillionOutput;
+        string metadataURI;
+    }
+
+    /// @notice A node as stored.
+    struct Node {
+        address operator;
+        address signer;
+        bool active;
+        bool whitelisted;
+        uint64 unbondingEnds;
+        uint128 pricePerMillionInput;
+        uint128 pricePerMillionOutput;
+        uint256 stake;
+        uint256 unbonding;
+        bytes peerId;
+        bytes32[] models;
+        string metadataURI;
+    }
+
+    /// @notice Emitted when a node registers (or re-registers after deregistering).
+    event NodeRegistered(
+        address indexed operator,
+        address indexed signer,
+        bytes peerId,
+        bytes32[] models,
+        uint128 pricePerMillionInput,
+        uint128 pricePerMillionOutput,
+        string metadataURI,
+        uint256 stake
+    );
+    /// @notice Emitted when an active node changes what it declared.
+    event NodeUpdated(
+        address indexed operator,
+        address indexed signer,
+        bytes peerId,
+        bytes32[] models,
+        uint128 pricePerMillionInput,
+        uint128 pricePerMillionOutput,
+        string metadataURI
+    );
+    /// @notice Emitted when stake is added to a node.
+    event StakeAdded(address indexed operator, uint256 amount, uint256 stake);
+    /// @notice Emitted when an active node moves part of its stake into unbonding.
+    event StakeUnbonding(
+        address indexed operator, uint256 amount, uint256 stake, uint256 unbonding, uint64 unbondingEnds
+    );
+    /// @notice Emitted when a node stops being active (deregistered, slashed below the minimum, or unwhitelisted).
+    event NodeDeregistered(address indexed operator, uint256 unbonding, uint64 unbondingEnds);
+    /// @notice Emitted when unbonded stake is withdrawn.
+    event StakeWithdrawn(address indexed operator, uint256 amount);
+    /// @notice Emitted when a verifier slashes a node.
+    event NodeSlashed(
+        address indexed operator, address indexed verifier, uint256 amount, address rewardee, uint256 reward
+    );
+    /// @notice Emitted when the governor changes a node's whitelist status.
+    event WhitelistSet(address indexed operator, bool whitelisted);
+    /// @notice Emitted when the governor changes the public-tier minimum stake.
+    event MinStakeSet(uint256 minStake);
+    /// @notice Emitted when the governor changes the unbonding delay.
+    event UnbondingDelaySet(uint64 unbondingDelay);
+    /// @notice Emitted when the governor changes where slashed stake goes.
+    event TreasurySet(address treasury);
+
+    /// @notice Thrown when an operator that already runs an active node registers again.
+    error AlreadyRegistered(address operator);
+    /// @notice Thrown when the operator has never registered a node.
+    error NodeNotRegistered(address operator);
+    /// @notice Thrown when the operator's node is not active.
+    error NodeNotActive(address operator);
+    /// @notice Thrown when a public-tier node would hold less than the minimum stake.
+    error InsufficientStake(uint256 stake, uint256 minStake);
+    /// @notice Thrown when the signer is the zero address.
+    error InvalidSigner();
+    /// @notice Thrown when the signer already belongs to another operator.
+    error SignerTaken(address signer, address operator);
+    /// @notice Thrown when the peer id is empty or longer than `MAX_PEER_ID_LENGTH`.
+    error InvalidPeerId();
+    /// @notice Thrown when the peer id already belongs to another operator.
+    error PeerIdTaken(address operator);
+    /// @notice Thrown when a node declares no models or more than `MAX_MODELS`.
+    error InvalidModelCount(uint256 count);
+    /// @notice Thrown when an amount that must be positive is zero.
+    error ZeroAmount();
+    /// @notice Thrown when unbonding more than the node's stake.
+    error AmountExceedsStake(uint256 amount, uint256 stake);
+    /// @notice Thrown when there is no unbonded stake to withdraw.
+    error NothingToWithdraw();
+    /// @notice Thrown when withdrawing before the unbonding delay has passed.
+    error UnbondingNotFinished(uint64 unbondingEnds);
+    /// @notice Thrown when `onTokenTransfer` is called by anything but the AI token.
+    error OnlyToken();
+    /// @notice Thrown when `transferAndCall` data does not start with a supported selector.
+    error UnsupportedTokenAction(bytes4 selector);
+    /// @notice Thrown when a configuration address is zero.
+    error ZeroAddress();
+    /// @notice Thrown when the unbonding delay exceeds `MAX_UNBONDING_DELAY`.
+    error UnbondingDelayTooLong(uint64 unbondingDelay);
+
+    /// @notice Registers the caller's node, pulling `stake` AI (approve first).
+    function register(NodeParams calldata params, uint256 stake) external;
+    /// @notice Replaces what the caller's active node declared.
+    function update(NodeParams calldata params) external;
+    /// @notice Adds `amount` AI (approve first) to the caller's node stake.
+    function addStake(uint256 amount) external;
+    /// @notice Moves `amount` of an active node's stake into unbonding; the rest must still meet the minimum.
+    function unbond(uint256 amount) external;
+    /// @notice Deactivates the caller's node and moves all its stake into unbonding.
+    function deregister() external;
+    /// @notice Sends the caller's unbonded stake back once the unbonding delay has passed.
+    function withdraw() external;
+    /// @notice Takes up to `amount` from a node's stake, then from its unbonding stake; `SLASH_REWARD_BPS` of it goes
+    /// to `rewardee`, the rest to the treasury. Verifier role only.
+    /// @return slashed The amount actually taken.
+    function slash(address operator, uint256 amount, address rewardee) external returns (uint256 slashed);
+
+    /// @notice Whitelists (or removes) a node: whitelisted nodes need no stake. Governor only.
+    function setWhitelisted(address operator, bool whitelisted) external;
+    /// @notice Sets the public-tier minimum stake. Governor only.
+    function setMinStake(uint256 minStake) external;
+    /// @notice Sets the unbonding delay. Governor only.
+    function setUnbondingDelay(uint64 unbondingDelay) external;
+    /// @notice Sets where slashed stake goes. Governor only.
+    function setTreasury(address treasury) external;
+
+    /// @notice The node registered by `operator` (zero values when none).
+    function getNode(address operator) external view returns (Node memory);
+    /// @notice The operator whose node signs with `signer` (zero when none).
+    function operatorOfSigner(address signer) external view returns (address);
+    /// @notice The operator whose node has `peerId` (zero when none).
+    function operatorOfPeerId(bytes calldata peerId) external view returns (address);
+    /// @notice Whether `operator` runs an active node.
+    function isActive(address operator) external view returns (bool);
+    /// @notice The operator of the active node that `account` is the operator or signer of (zero when none).
+    function activeOperatorOf(address account) external view returns (address);
+    /// @notice Whether `operator`'s node is active and declares `model`.
+    function servesModel(address operator, bytes32 model) external view returns (bool);
+    /// @notice The number of active nodes.
+    function activeNodeCount() external view returns (uint256);
+    /// @notice Active nodes `offset` to `offset + limit` (fewer at the end) and the total number of active nodes.
+    function activeNodes(uint256 offset, uint256 limit) external view returns (Node[] memory page, uint256 total);
+    /// @notice The public-tier minimum stake.
+    function minStake() external view returns (uint256);
+    /// @notice Seconds between deregistering or unbonding and being able to withdraw.
+    function unbondingDelay() external view returns (uint64);
+    /// @notice Where the non-reward part of slashed stake goes.
+    function treasury() external view returns (address);
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Voucher} from "../types/Voucher.sol";
+import {IERC677Receiver} from "./IERC677Receiver.sol";
+
+/// @title Modelex payment channels
+/// @notice A consumer locks AI in a channel to one node and pays per request off-chain with EIP-712 vouchers of
+/// growing cumulative amounts. The node redeems the latest voucher (only the increase over what it already took)
+/// at any time until a close started by the consumer has passed its challenge period; the rest goes back to the
+/// consumer.
+interface IPaymentChannels is IERC677Receiver {
+    /// @notice Where a channel is in its life.
+    enum Status {
+        None,
+        Open,
+        Closing,
+        Closed
+    }
+
+    /// @notice A channel as stored.
+    struct Channel {
+        address consumer;
+        uint64 closesAt;
+        Status status;
+        address node;
+        uint128 deposit;
+        uint128 redeemed;
+    }
+
+    /// @notice Emitted when a consumer opens a channel to a node.
+    event ChannelOpened(uint256 indexed channelId, address indexed consumer, address indexed node, uint256 deposit);
+    /// @notice Emitted when a channel's deposit grows.
+    event ChannelToppedUp(uint256 indexed channelId, address indexed from, uint256 amount, uint256 deposit);
+    /// @notice Emitted when the consumer starts closing a channel.
+    event ChannelCloseStarted(uint256 indexed channelId, uint64 closesAt);
+    /// @notice Emitted when a channel is closed and the unredeemed deposit refunded.
+    event ChannelClosed(uint256 indexed channelId, uint256 refund);
+    /// @notice Emitted when a voucher is redeemed; `amount` is what was paid now.
+    event VoucherRedeemed(uint256 indexed channelId, address indexed node, uint256 cumulativeAmount, uint256 amount);
+
+    /// @notice Thrown when no channel has this id.
+    error ChannelNotFound(uint256 channelId);
+    /// @notice Thrown when the channel is closed.
+    error ChannelAlreadyClosed(uint256 channelId);
+    /// @notice Thrown when topping up or closing a channel that is already closing.
+    error ChannelIsClosing(uint256 channelId);
+    /// @notice Thrown when finishing a close that was never started.
+    error ChannelNotClosing(uint256 channelId);
+    /// @notice Thrown when finishing a close before the challenge period has passed.
+    error ChallengePeriodActive(uint256 channelId, uint64 closesAt);
+    /// @notice Thrown when redeeming after the challenge period has passed.
+    error ChallengePeriodOver(uint256 channelId, uint64 closesAt);
+    /// @notice Thrown when someone other than the consumer starts a close.
+    error NotChannelConsumer(uint256 channelId, address caller);
+    /// @notice Thrown when opening a channel to an operator without an active node.
+    error NodeNotActive(address node);
+    /// @notice Thrown when a deposit or top-up is zero.
+    error ZeroAmount();
+    /// @notice Thrown when a voucher is not signed by the channel's consumer.
+    error InvalidVoucherSigner(uint256 channelId, address signer);
+    /// @notice Thrown when a voucher pays nothing new: its cumulative amount is not above what was redeemed.
+    error StaleVoucher(uint256 channelId, uint256 cumulativeAmount, uint256 redeemed);
+    /// @notice Thrown when a voucher promises more than the channel's deposit.
+    error VoucherExceedsDeposit(uint256 channelId, uint256 cumulativeAmount, uint256 deposit);
+    /// @notice Thrown when `redeemMany` gets different numbers of vouchers and signatures.
+    error LengthMismatch();
+    /// @notice Thrown when `onTokenTransfer` is called by anything but the AI token.
+    error OnlyToken();
+    /// @notice Thrown when `transferAndCall` data does not start with a supported selector.
+    error UnsupportedTokenAction(bytes4 selector);
+    /// @notice Thrown when a deposit would not fit the channel's 128-bit accounting.
+    error DepositTooLarge(uint256 deposit);
+
+    /// @notice Opens a channel from the caller to `node` (an operator with an active node), pulling `amount` AI.
+    function open(address node, uint256 amount) external returns (uint256 channelId);
+    /// @notice Adds `amount` AI (pulled from the caller) to an open channel.
+    function topUp(uint256 channelId, uint256 amount) external;
+    /// @notice Starts closing a channel; the node may still redeem until `challengePeriod` has passed. Consumer only.
+    function startClose(uint256 channelId) external;
+    /// @notice Closes a channel whose challenge period has passed and refunds the unredeemed deposit to the consumer.
+    function finishClose(uint256 channelId) external;
+    /// @notice Pays the channel's node the voucher's increase over what was already redeemed. Anyone may submit;
+    /// the money always goes to the node.
+    /// @return amount What was paid.
+    function redeem(Voucher calldata voucher, bytes calldata signature) external returns (uint256 amount);
+    /// @notice Redeems many vouchers in one transaction; all succeed or the call reverts.
+    /// @return total What was paid in all.
+    function redeemMany(Voucher[] calldata vouchers, bytes[] calldata signatures) external returns (uint256 total);
+
+    /// @notice A channel by id.
+    function getChannel(uint256 channelId) external view returns (Channel memory);
+    /// @notice The EIP-712 digest a consumer signs for `voucher`.
+    function voucherDigest(Voucher calldata voucher) external view returns (bytes32);
+    /// @notice The id the next channel will get.
+    function nextChannelId() external view returns (uint256);
+    /// @notice Seconds between a consumer starting a close and it completing.
+    function challengePeriod() external view returns (uint64);
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @notice A consumer's promise that a channel's node may take `cumulativeAmount` in total from the deposit.
+/// @dev Signed as EIP-712 typed data in the PaymentChannels domain; mirrored by `src/core/voucher.ts`.
+struct Voucher {
+    uint256 channelId;
+    uint256 cumulativeAmount;
+}
+
+/// @dev keccak256("Voucher(uint256 channelId,uint256 cumulativeAmount)")
+bytes32 constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 cumulativeAmount)");

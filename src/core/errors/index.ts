@@ -5,3 +5,4 @@
 export * from './base.ts'
 export * from './engine.ts'
 export * from './p2p.ts'
+export * from './chain.ts'

@@ -1,0 +1,11 @@
+/** The chain capabilities of Modelex, one small viem-style function each. */
+export { anchorReceipts, type AnchorReceiptsParameters, type AnchorReceiptsReturnType } from './anchorReceipts.ts'
+export { getChannel, type GetChannelParameters, type GetChannelReturnType } from './getChannel.ts'
+export { listActiveNodes, type ListActiveNodesParameters, type ListActiveNodesReturnType } from './listActiveNodes.ts'
+export { openChannel, type OpenChannelParameters, type OpenChannelReturnType } from './openChannel.ts'
+export { redeemVouchers, type RedeemVouchersParameters, type RedeemVouchersReturnType } from './redeemVouchers.ts'
+export { registerNode, type NodeDeclaration, type RegisterNodeParameters, type RegisterNodeReturnType } from './registerNode.ts'
+export { signReceipt, type SignReceiptParameters, type SignReceiptReturnType } from './signReceipt.ts'
+export { signVoucher, type SignVoucherParameters, type SignVoucherReturnType } from './signVoucher.ts'
+export { verifyReceipt, type VerifyReceiptParameters, type VerifyReceiptReturnType } from './verifyReceipt.ts'
+export type { WalletClient } from './internal.ts'

@@ -1,0 +1,84 @@
+/** Defaults of the P2P layer, in one place; every service takes overrides through its options. */
+import type { TopicScoreParams } from '@libp2p/gossipsub/score'
+
+/** Redial a lost relay after 250 ms, doubling to at most 2 s, so a restarted relay is back within ~5 s. */
+export const RECONNECT_DEFAULTS = { initialDelayMs: 250, maxDelayMs: 2_000, factor: 2 } as const
+
+export const ANNOUNCE_DEFAULTS = {
+  intervalMs: 30_000,
+  /** Announcements "on change" are spaced by at least this much. */
+  minSpacingMs: 1_000,
+} as const
+
+export const DIRECTORY_DEFAULTS = {
+  /** Nodes are dropped after missing this many announcement intervals. */
+  missedAnnouncements: 3,
+  pingIntervalMs: 10_000,
+  /** At most this many nodes are pinged per round (the best ones first). */
+  maxPinged: 16,
+  expireCheckMs: 1_000,
+} as const
+
+export const INFER_SERVER_DEFAULTS = {
+  /** Streams one peer may have open with us at once. */
+  maxStreamsPerPeer: 4,
+  /** Set deliberately: libp2p resets streams beyond this before our handler runs (its default is 32). */
+  maxInboundStreams: 256,
+  /** Requests per peer: a burst, then a steady rate. */
+  ratePerSecond: 5,
+  rateBurst: 10,
+  /** Time for the request frame to arrive once the stream is open. */
+  requestTimeoutMs: 10_000,
+  /** A stream with no bytes either way for this long is closed. */
+  idleTimeoutMs: 30_000,
+  /** Longest wait for a free slot before answering TIMEOUT. */
+  queueTimeoutMs: 30_000,
+  /** Generations run at once, and requests allowed to wait for one. */
+  capacity: 2,
+  maxQueue: 8,
+  maxTokens: 4096,
+  busyRetryAfterMs: 1_000,
+} as const
+
+export const INFER_CLIENT_DEFAULTS = {
+  /** Give up when the node sends nothing for this long (queueing included). */
+  idleTimeoutMs: 60_000,
+  dialTimeoutMs: 10_000,
+} as const
+
+/**
+ * Circuit-relay limits, stated explicitly: the library default (128 KiB, 2 minutes per relayed connection) is too
+ * small for answers streamed over the relay between Node peers; browsers move to WebRTC anyway.
+ */
+export const RELAY_DEFAULTS = {
+  maxReservations: 1024,
+  reservationTtlMs: 2 * 60 * 60 * 1000,
+  durationLimitMs: 30 * 60 * 1000,
+  dataLimitBytes: 64n * 1024n * 1024n,
+  maxInboundHopStreams: 256,
+  /** Announcement topics the relay joins on its peers' behalf, at most. */
+  maxTopics: 4096,
+  metricsIntervalMs: 60_000,
+} as const
+
+/**
+ * Gossipsub scores for announcement topics. Announcements are sparse (one per node per 30 s), so missing mesh
+ * deliveries is normal and not penalised; an invalid message (bad schema or signature: proof of a bad sender,
+ * since every honest forwarder validates first) costs enough at once to fall below the graylist threshold (-80).
+ */
+export const ANNOUNCEMENT_TOPIC_SCORE: Partial<TopicScoreParams> = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 300,
+  firstMessageDeliveriesWeight: 1,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 10,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -100,
+  invalidMessageDeliveriesDecay: 0.99,
+}
+
+export const JOBS_TOPIC = 'modelex/1/jobs'
+export const ATTESTATIONS_TOPIC = 'modelex/1/attestations'

@@ -1,0 +1,169 @@
+/**
+ * The relay (`npm run relay -- --port N --key-file F`): a libp2p node that browsers reach over WebSockets, with a
+ * circuit-relay v2 server (explicit limits) through which peers reach each other and set up WebRTC, and gossipsub
+ * on the Modelex topics — it joins each announcement topic its peers join, validating what it forwards. Its key
+ * lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
+ * line, a metrics line every `--metrics-interval-ms`, and stops cleanly on SIGINT/SIGTERM.
+ *
+ * Options: --host (127.0.0.1), --port (9090; 0 picks a free one), --key-file (.modelex/relay.key), --max-reservations,
+ * --metrics-interval-ms (60000; 0 for none).
+ */
+import './node-shims.ts'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { ping, type Ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { topicContentHash } from '../core/announcement.ts'
+import { ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
+import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
+import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
+
+export type RelayOptions = {
+  host: string
+  port: number
+  keyFile: string
+  maxReservations?: number
+  /** IPs exempt from gossipsub's same-IP penalty (loopback by default: the local stack and tests). */
+  colocationWhitelist?: readonly string[]
+}
+
+export type RelayMetrics = { peers: number; connections: number; reservations: number; topics: number; messages: { accepted: number; rejected: number; ignored: number } }
+
+export type Relay = {
+  readonly multiaddr: string
+  readonly peerId: string
+  readonly libp2p: Libp2p<RelayServices>
+  metrics(): RelayMetrics
+  stop(): Promise<void>
+}
+
+type RelayServices = { identify: Identify; ping: Ping; relay: CircuitRelayService; pubsub: GossipSub }
+
+export async function startRelay({ host, port, keyFile, maxReservations = RELAY_DEFAULTS.maxReservations, colocationWhitelist = ['127.0.0.1', '::1'] }: RelayOptions): Promise<Relay> {
+  const privateKey = await loadOrCreatePeerKeyFile(keyFile)
+  const libp2p = await createLibp2p<RelayServices>({
+    privateKey,
+    addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Peers on the local stack and in tests are on private addresses; the relay must be able to talk back.
+    connectionGater: { denyDialMultiaddr: () => false },
+    connectionManager: { maxConnections: 4096 },
+    services: {
+      identify: identify(),
+      ping: ping({ runOnLimitedConnection: true }),
+      relay: circuitRelayServer({
+        maxInboundHopStreams: RELAY_DEFAULTS.maxInboundHopStreams,
+        reservations: {
+          maxReservations,
+          reservationTtl: RELAY_DEFAULTS.reservationTtlMs,
+          applyDefaultLimit: true,
+          defaultDurationLimit: RELAY_DEFAULTS.durationLimitMs,
+          defaultDataLimit: RELAY_DEFAULTS.dataLimitBytes,
+        },
+      }),
+      pubsub: modelexGossipsub({ colocationWhitelist }),
+    },
+  })
+  const pubsub = libp2p.services.pubsub
+  const gate = announcementGate()
+  const joined = new Set<string>()
+  // Only models' topics that peers actually join, each validated before anything is forwarded, and bounded.
+  const join = (topic: string) => {
+    if (joined.has(topic) || joined.size >= RELAY_DEFAULTS.maxTopics || topicContentHash(topic) === null) return
+    joined.add(topic)
+    watchTopic(pubsub, topic, gate.validate)
+  }
+  pubsub.addEventListener('subscription-change', (event) => {
+    for (const { topic, subscribe } of event.detail.subscriptions) if (subscribe) join(topic)
+  })
+  for (const topic of [JOBS_TOPIC, ATTESTATIONS_TOPIC]) {
+    // Their message formats come with their issues; until then the relay joins them and forwards nothing.
+    pubsub.topicValidators.set(topic, () => TopicValidatorResult.Ignore)
+    setTopicScore(pubsub, topic, {})
+    pubsub.subscribe(topic)
+  }
+  await libp2p.start()
+  const address = libp2p.getMultiaddrs().find((m) => m.toString().includes('/ws'))
+  if (!address) throw new Error('The relay has no WebSocket address.')
+  return {
+    multiaddr: address.toString(),
+    peerId: libp2p.peerId.toString(),
+    libp2p,
+    metrics: () => ({
+      peers: libp2p.getPeers().length,
+      connections: libp2p.getConnections().length,
+      reservations: libp2p.services.relay.reservations.size,
+      topics: joined.size,
+      messages: { ...gate.counts },
+    }),
+    stop: async () => {
+      await libp2p.stop()
+    },
+  }
+}
+
+export function readRelayOptions(argv: readonly string[], env: NodeJS.ProcessEnv): RelayOptions & { metricsIntervalMs: number } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { host: { type: 'string' }, port: { type: 'string' }, 'key-file': { type: 'string' }, 'max-reservations': { type: 'string' }, 'metrics-interval-ms': { type: 'string' } },
+    strict: true,
+  })
+  const integer = (flag: string, value: string | undefined, fallback: number, min: number, max: number) => {
+    const n = Number(value ?? fallback)
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be an integer in ${min}..${max}, got ${value}.`)
+    return n
+  }
+  return {
+    host: values.host ?? env['MODELEX_RELAY_HOST'] ?? '127.0.0.1',
+    port: integer('port', values.port ?? env['MODELEX_RELAY_PORT'], 9090, 0, 65535),
+    keyFile: resolve(values['key-file'] ?? env['MODELEX_RELAY_KEY_FILE'] ?? '.modelex/relay.key'),
+    maxReservations: integer('max-reservations', values['max-reservations'], RELAY_DEFAULTS.maxReservations, 1, 1_000_000),
+    metricsIntervalMs: integer('metrics-interval-ms', values['metrics-interval-ms'], RELAY_DEFAULTS.metricsIntervalMs, 0, 86_400_000),
+  }
+}
+
+async function main(): Promise<void> {
+  let options
+  try {
+    options = readRelayOptions(process.argv.slice(2), process.env)
+  } catch (error) {
+    console.error((error as Error).message)
+    process.exit(2)
+  }
+  let relay: Relay
+  try {
+    relay = await startRelay(options)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    console.error(code === 'EADDRINUSE' ? `Port ${options.port} on ${options.host} is taken: choose another with --port N.` : `The relay did not start: ${(error as Error).message}`)
+    process.exit(1)
+  }
+  console.log(JSON.stringify({ event: 'listening', multiaddr: relay.multiaddr, peerId: relay.peerId }))
+  const timer = options.metricsIntervalMs > 0 ? setInterval(() => console.log(JSON.stringify({ event: 'metrics', ...relay.metrics() })), options.metricsIntervalMs) : undefined
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    clearInterval(timer)
+    relay.stop().then(
+      () => {
+        console.log(JSON.stringify({ event: 'stopped', signal, ...relay.metrics() }))
+        process.exit(0)
+      },
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main()

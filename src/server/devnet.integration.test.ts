@@ -1,9 +1,12 @@
+import './node-shims.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createServer, type Server } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { parseDeployment } from '../core/deployment.ts'
+import { createModelexNode } from '../p2p/node.ts'
 import { freePort } from './ports.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
 
@@ -33,9 +36,9 @@ describe('npm start (the local stack)', () => {
     return { devnet, stateDir }
   }
 
-  test('brings up chain and app, prints one URL, and Ctrl-C stops every child', async () => {
-    const [chainPort, appPort] = [await freePort(), await freePort()]
-    const { devnet } = await start(['--chain-port', String(chainPort), '--app-port', String(appPort)])
+  test('brings up chain, relay and app, prints one URL, and Ctrl-C stops every child', async () => {
+    const [chainPort, relayPort, appPort] = [await freePort(), await freePort(), await freePort()]
+    const { devnet } = await start(['--chain-port', String(chainPort), '--relay-port', String(relayPort), '--app-port', String(appPort)])
     const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 90_000)) as RegExpMatchArray
     expect(url).toBe(`http://127.0.0.1:${appPort}/`)
     expect(devnet.output().match(/https?:\/\//g)).toHaveLength(1)
@@ -55,11 +58,24 @@ describe('npm start (the local stack)', () => {
     })
     expect(((await rpc.json()) as { result: string }).result).toBe(`0x${deployment.chainId.toString(16)}`)
 
+    // The relay is in the deployment and answers a real libp2p ping.
+    expect(deployment.relay).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/${relayPort}/ws/p2p/12D3Koo\\w+$`))
+    const peer = await createModelexNode({ runtime: 'node', listen: [] })
+    await peer.start()
+    try {
+      expect(await peer.libp2p.services.ping.ping(multiaddr(deployment.relay as string), { signal: AbortSignal.timeout(10_000) })).toBeGreaterThanOrEqual(0)
+    } finally {
+      await peer.stop()
+    }
+
     const anvilPid = Number(devnet.output().match(/anvil \(pid (\d+)\)/)?.[1])
+    const relayPid = Number(devnet.output().match(/relay: \(pid (\d+)\)/)?.[1])
     expect(isAlive(anvilPid)).toBe(true)
+    expect(isAlive(relayPid)).toBe(true)
     process.kill(devnet.pid, 'SIGINT')
     expect(await devnet.exited).toBe(0)
     expect(isAlive(anvilPid)).toBe(false)
+    expect(isAlive(relayPid)).toBe(false)
     await expect(fetch(url as string, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow()
   })
 
@@ -68,9 +84,20 @@ describe('npm start (the local stack)', () => {
     const takenPort = await freePort()
     await new Promise<void>((resolve) => blocker.listen(takenPort, '127.0.0.1', resolve))
     cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
-    const { devnet } = await start(['--chain-port', String(takenPort), '--app-port', String(await freePort())])
+    const { devnet } = await start(['--chain-port', String(takenPort), '--relay-port', String(await freePort()), '--app-port', String(await freePort())])
     expect(await devnet.exited).toBe(1)
     expect(devnet.output()).toMatch(new RegExp(`Port ${takenPort} on 127.0.0.1 \\(chain RPC\\) is taken.*--chain-port`))
     expect(devnet.output()).not.toMatch(/anvil \(pid/)
+  })
+
+  test('says clearly when the relay port is taken, and starts nothing', async () => {
+    const blocker: Server = createServer()
+    const takenPort = await freePort()
+    await new Promise<void>((resolve) => blocker.listen(takenPort, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
+    const { devnet } = await start(['--chain-port', String(await freePort()), '--relay-port', String(takenPort), '--app-port', String(await freePort())])
+    expect(await devnet.exited).toBe(1)
+    expect(devnet.output()).toMatch(new RegExp(`Port ${takenPort} on 127.0.0.1 \\(relay\\) is taken.*--relay-port`))
+    expect(devnet.output()).not.toMatch(/anvil \(pid|relay: \(pid/)
   })
 })

@@ -15,6 +15,7 @@ import { DEVNET_CHAIN_ID, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
 import { deployContracts } from './contracts.ts'
 import { assertPortFree } from './ports.ts'
 import { killAllNow, stopAll } from './process.ts'
+import { startRelayProcess } from './relay-process.ts'
 
 export type DevnetOptions = {
   host: string
@@ -56,6 +57,7 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
   const { host } = options
   // Check every port before starting anything, so a taken port costs nothing to fix.
   await assertPortFree(host, options.chainPort, 'chain RPC', '--chain-port N or MODELEX_CHAIN_PORT=N')
+  await assertPortFree(host, options.relayPort, 'relay', '--relay-port N or MODELEX_RELAY_PORT=N')
   await assertPortFree(host, options.appPort, 'app', '--app-port N or MODELEX_APP_PORT=N')
 
   let app: PreviewServer | undefined
@@ -70,14 +72,17 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     const names = Object.keys(deployed.contracts)
     log(`chain: ${names.length ? `deployed ${names.join(', ')}` : 'no contracts to deploy yet'}`)
 
-    // The relay joins here once the P2P layer exists (issue 5); until then the deployment says there is none.
+    // The relay: a child process (stopped by PID with the rest), with its key in the state folder so its
+    // multiaddr stays the same across restarts of the stack.
+    const relay = await startRelayProcess({ host, port: options.relayPort, keyFile: join(options.stateDir, 'relay.key'), metricsIntervalMs: 0 })
+    log(`relay: (pid ${relay.process.pid}) listening at ${relay.multiaddr}`)
     const deployment: Deployment = {
       version: 1,
       chainId: anvil.chainId,
       rpcUrl: anvil.rpcUrl,
       startBlock: deployed.startBlock,
       contracts: deployed.contracts,
-      relay: null,
+      relay: relay.multiaddr,
     }
     const deploymentFile = join(options.stateDir, 'deployment.json')
     await writeJsonAtomically(deploymentFile, deployment)

@@ -1,0 +1,187 @@
+/**
+ * Two headless Chromium pages find each other through the relay and stream an answer over a direct WebRTC
+ * connection. Browsers hide loopback from WebRTC, so the pages run in a network namespace of our own with a veth
+ * pair (10.231.x.1 on our side, .2 inside); the relay and a small forwarder to the Vite dev server listen on our
+ * veth end. Nothing talks to any address outside the namespace and veth pair created here; both are removed, and
+ * every process we started is stopped by its PID, in afterAll. Without root or `ip`, the test is skipped and says why.
+ */
+import { execFileSync } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, inject, test } from 'vitest'
+import { BASE_FLAGS, findChromium } from '../server/chromium.ts'
+import { freePort } from '../server/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+
+const tag = `${process.pid % 100000}`
+const NS = `mxp2p${tag}`
+const VETH_OUT = `mxo${tag}`
+const VETH_IN = `mxi${tag}`
+// A /24 of our own, picked per run so parallel runs on one machine do not collide.
+const SUBNET = `10.231.${process.pid % 250}`
+const HOST_IP = `${SUBNET}.1`
+const NS_IP = `${SUBNET}.2`
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
+
+function createNamespace(): string | null {
+  if (process.getuid?.() !== 0) return 'not root: creating a network namespace needs CAP_NET_ADMIN'
+  try {
+    ip('netns', 'add', NS)
+  } catch (error) {
+    return `ip netns add failed: ${(error as Error).message.split('\n')[0]}`
+  }
+  try {
+    ip('link', 'add', VETH_OUT, 'type', 'veth', 'peer', 'name', VETH_IN)
+    ip('link', 'set', VETH_IN, 'netns', NS)
+    ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_OUT)
+    ip('link', 'set', VETH_OUT, 'up')
+    ip('netns', 'exec', NS, 'ip', 'addr', 'add', `${NS_IP}/24`, 'dev', VETH_IN)
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', VETH_IN, 'up')
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up')
+    // Without camera permission Chromium offers only the default route's address as a candidate, and finds that
+    // address by asking for the route to a public IP. Give the namespace a default route into a second veth pair
+    // whose both ends stay inside it (no address on the far end), with our veth address as the source: Chromium
+    // picks 10.231.x.2, and anything sent that way ends inside the namespace.
+    ip('netns', 'exec', NS, 'ip', 'link', 'add', 'mxsink0', 'type', 'veth', 'peer', 'name', 'mxsink1')
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'mxsink0', 'up')
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'mxsink1', 'up')
+    ip('netns', 'exec', NS, 'ip', 'route', 'add', 'default', 'dev', 'mxsink0', 'src', NS_IP)
+    return null
+  } catch (error) {
+    removeNamespace()
+    return `setting up the veth pair failed: ${(error as Error).message.split('\n')[0]}`
+  }
+}
+
+function removeNamespace(): void {
+  for (const args of [['link', 'del', VETH_OUT], ['netns', 'del', NS]]) {
+    try {
+      ip(...args)
+    } catch {
+      // Already gone (deleting one end of a veth pair deletes both).
+    }
+  }
+}
+
+/** Forwards our veth end's port to the dev server on 127.0.0.1, which the namespace cannot reach. */
+function forward(listenHost: string, listenPort: number, target: URL): Promise<Server> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port) })
+    sockets.add(client).add(upstream)
+    client.pipe(upstream).pipe(client)
+    const close = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('error', close).on('close', close)
+    upstream.on('error', close).on('close', close)
+  })
+  server.on('close', () => {
+    for (const socket of sockets) socket.destroy()
+  })
+  return new Promise((resolve, reject) => server.once('error', reject).listen(listenPort, listenHost, () => resolve(server)))
+}
+
+let skipReason: string | null = null
+let tempDir: string | undefined
+let relay: RelayProcess | undefined
+let forwarder: Server | undefined
+let browser: Browser | undefined
+let pageOrigin = ''
+
+beforeAll(async () => {
+  const executable = findChromium()
+  skipReason = executable ? createNamespace() : 'no Chromium'
+  if (skipReason) return
+  tempDir = await mkdtemp(join(tmpdir(), 'modelex-webrtc-'))
+  relay = await startRelayProcess({ host: HOST_IP, port: await freePort(), keyFile: join(tempDir, 'relay.key') })
+  const forwardPort = await freePort()
+  forwarder = await forward(HOST_IP, forwardPort, new URL(inject('devUrl')))
+  pageOrigin = `http://${HOST_IP}:${forwardPort}`
+  // Chromium itself runs inside the namespace: playwright starts this wrapper, which execs it there.
+  const wrapper = join(tempDir, 'chromium-in-netns.sh')
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${executable} "$@"\n`)
+  await chmod(wrapper, 0o755)
+  browser = await chromium.launch({
+    executablePath: wrapper,
+    headless: true,
+    args: [
+      ...BASE_FLAGS,
+      // Host candidates with real addresses (not mDNS names, which nothing here resolves).
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      // The fixture's origin is an IP, not localhost; WebCrypto needs a secure context.
+      `--unsafely-treat-insecure-origin-as-secure=${pageOrigin}`,
+    ],
+  })
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close().catch(() => {})
+  await new Promise<void>((resolve) => (forwarder ? forwarder.close(() => resolve()) : resolve()))
+  await relay?.process.stop()
+  if (!skipReason) removeNamespace()
+  if (tempDir) await rm(tempDir, { recursive: true, force: true })
+})
+
+type Fixture = {
+  start(o: { relay: string; role: 'provider' | 'consumer'; tokenDelayMs?: number }): Promise<{ peerId: string; addresses: string[] }>
+  discover(peerId: string): Promise<{ peerId: string; model: string; price: string }>
+  request(peerId: string, maxTokens: number): Promise<{ text: string; deltas: number; usage: { completion_tokens: number }; relayed: boolean; connections: string[]; firstTokenMs: number; totalMs: number }>
+  rtt(peerId: string): Promise<number | null>
+  stop(): Promise<void>
+}
+
+async function openFixture(context: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await (await context.newContext()).newPage()
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`))
+  await page.goto(`${pageOrigin}/src/p2p/fixtures/p2p.html`)
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 120_000 })
+  return { page, errors }
+}
+
+const call = <K extends keyof Fixture>(page: Page, method: K, ...args: Parameters<Fixture[K]>) =>
+  page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const) as ReturnType<Fixture[K]>
+
+test('two browser pages: discover through gossip, connect over WebRTC via the relay, stream an answer', async (context) => {
+  if (skipReason) {
+    console.warn(`Skipping the WebRTC browser test: ${skipReason}`)
+    context.skip()
+    return
+  }
+  const b = browser as Browser
+  const provider = await openFixture(b)
+  const consumer = await openFixture(b)
+  const relayAddress = (relay as RelayProcess).multiaddr
+  const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider' })
+  const client = await call(consumer.page, 'start', { relay: relayAddress, role: 'consumer' })
+  expect(served.addresses.some((a) => a.includes('/p2p-circuit/webrtc'))).toBe(true)
+  expect(client.peerId).not.toBe(served.peerId)
+
+  expect(await call(consumer.page, 'discover', served.peerId)).toEqual({ peerId: served.peerId, model: 'memory-tiny', price: '2' })
+  const answer = await call(consumer.page, 'request', served.peerId, 64)
+  expect(answer.usage.completion_tokens).toBe(64)
+  expect(answer.deltas).toBeGreaterThan(1)
+  expect(answer.text.split(' ').length).toBe(64)
+  // The answer came over a direct WebRTC connection, not through the relay.
+  expect(answer.relayed).toBe(false)
+  expect(answer.connections.some((a) => a.includes('/webrtc'))).toBe(true)
+  console.log(`WebRTC: first token ${answer.firstTokenMs.toFixed(0)} ms (including connection set-up), 64 tokens in ${answer.totalMs.toFixed(0)} ms`)
+
+  // The peer id is kept in IndexedDB: a reload gives the same one.
+  await call(consumer.page, 'stop')
+  await consumer.page.reload()
+  await consumer.page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 })
+  const again = await call(consumer.page, 'start', { relay: relayAddress, role: 'consumer' })
+  expect(again.peerId).toBe(client.peerId)
+  await call(consumer.page, 'stop')
+  await call(provider.page, 'stop')
+  expect([...provider.errors, ...consumer.errors]).toEqual([])
+})

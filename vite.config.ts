@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { createReadStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import type { Connect, Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
@@ -15,6 +16,35 @@ export const isolationHeaders = {
 }
 
 export const DEFAULT_DEPLOYMENT_FILE = '.modelex/deployment.json'
+export const DEFAULT_MODELS_DIR = '.modelex/models'
+
+/** Serves generated model files (`npm run model:demo`) at `/models/<file>` without copying them into builds. */
+function modelFiles(): Plugin {
+  const dir = resolve(process.env['MODELEX_MODELS_DIR'] ?? DEFAULT_MODELS_DIR)
+  const serve: Connect.NextHandleFunction = (req, res, next) => {
+    const path = req.url?.split('?')[0] ?? ''
+    if (!path.startsWith('/models/')) return next()
+    const file = join(dir, basename(decodeURIComponent(path.slice('/models/'.length))))
+    stat(file).then(
+      (info) => {
+        res.statusCode = 200
+        res.setHeader('Content-Type', 'application/octet-stream')
+        res.setHeader('Content-Length', String(info.size))
+        res.setHeader('Cache-Control', 'no-cache')
+        for (const [name, value] of Object.entries(isolationHeaders)) res.setHeader(name, value)
+        createReadStream(file).pipe(res)
+      },
+      () => {
+        res.statusCode = 404
+        res.end(`No model file ${basename(file)} in ${dir}: run npm run model:demo.`)
+      },
+    )
+  }
+  const attach = (server: { middlewares: Connect.Server }) => {
+    server.middlewares.use(serve)
+  }
+  return { name: 'modelex-model-files', configureServer: attach, configurePreviewServer: attach }
+}
 
 /** Serves `/deployment.json` from the file the local stack writes, so the built app needs no rebuild per stack. */
 function deploymentFile(): Plugin {
@@ -44,7 +74,7 @@ function deploymentFile(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [svelte(), deploymentFile()],
+  plugins: [svelte(), deploymentFile(), modelFiles()],
   server: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   worker: { format: 'es' },

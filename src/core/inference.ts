@@ -84,6 +84,8 @@ export type ModelSpec = {
   contextLength: number
   /** Where the weights come from (a URL, or an engine-specific id such as a web-llm prebuilt model id). */
   source: string
+  /** keccak256 of the model file, checked after download, where the model is one file we know the hash of. */
+  integrity?: string
   /** Prompt formats; see `models.ts`. */
   chatTemplate: string
   fim?: FimFormat

@@ -77,3 +77,12 @@ export class InferenceAbortedError extends BaseError {
   }
 }
 registerErrorClass('InferenceAbortedError', InferenceAbortedError)
+
+/** A model file that is not a valid GGUF file, or one this engine cannot run. */
+export class InvalidModelFileError extends BaseError {
+  override name = 'InvalidModelFileError' as const
+  constructor(details: string, cause?: unknown) {
+    super('The model file is not a valid GGUF model. Check the URL or file, or pick a model from the catalog.', { details, cause })
+  }
+}
+registerErrorClass('InvalidModelFileError', InvalidModelFileError)

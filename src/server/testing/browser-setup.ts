@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { PreviewServer, ViteDevServer } from 'vite'
 import type { TestProject } from 'vitest/node'
 import { ensureChromium } from '../chromium.ts'
+import { DEFAULT_MODELS_DIR, ensureDemoModels } from '../model-demo.ts'
 import { freePort } from '../ports.ts'
 import './context.ts'
 
@@ -18,6 +19,9 @@ let outDir: string | undefined
 
 export async function setup(project: TestProject): Promise<void> {
   ensureChromium()
+  // Tests run the tiny generated model; the app and fixture pages fetch it from /models/.
+  process.env['MODELEX_MODELS_DIR'] = DEFAULT_MODELS_DIR
+  await ensureDemoModels({ names: ['modelex-demo-tiny'] })
   const vite = await import('vite')
   outDir = await mkdtemp(join(tmpdir(), 'modelex-app-'))
   // No deployment file: the app must also work (and log no errors) when no local stack runs.

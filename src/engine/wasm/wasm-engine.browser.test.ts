@@ -1,0 +1,143 @@
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { SerializedError } from '../../core/errors/index.ts'
+import type { InferenceResult } from '../../core/inference.ts'
+import { launchChromium } from '../../server/chromium.ts'
+import type { WatchedPage } from '../../server/testing/browser.ts'
+import { openFixture } from '../../server/testing/fixture-page.ts'
+import { complianceChecks } from '../compliance.ts'
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
+type Completion = { result: InferenceResult; deltas: string[] }
+
+/**
+ * The tiny generated model's greedy continuation of "def add(a, b):" (32 tokens). Its text means nothing; what
+ * matters is that it never changes: a change means the generator, the tokenizer or the engine changed behaviour.
+ */
+const EXPECTED_32 = ' +value it": ifvalue it":value it\\acI +value it\\acI +value it\\value it":value it\\value it":'
+const GREEDY = { prompt: 'def add(a, b):', max_tokens: 32, temperature: 0, seed: 0 }
+
+async function call<T>(page: Page, expression: string): Promise<T> {
+  const attempt = (await page.evaluate(expression)) as Attempt<T>
+  if (!attempt.ok) throw new Error(`${attempt.error.name}: ${attempt.error.message}`)
+  return attempt.value
+}
+
+async function openEngine(browser: Browser): Promise<WatchedPage> {
+  const watched = await openFixture(browser, 'src/engine/fixtures/engine.html')
+  await watched.page.evaluate('fixture.start()')
+  return watched
+}
+
+let browser: Browser
+beforeAll(async () => {
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in a worker', () => {
+  let engine: WatchedPage
+  beforeAll(async () => {
+    engine = await openEngine(browser)
+    const load = await call<{ loaded: { engine: string }; progress: { phase: string }[] }>(engine.page, 'fixture.load("modelex-demo-tiny")')
+    expect(load.loaded.engine).toBe('wasm')
+    expect(load.progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['download', 'upload', 'ready']))
+    expect(load.progress.at(-1)?.phase).toBe('ready')
+  })
+  afterAll(async () => {
+    expect(engine.errors).toEqual([])
+    await engine.page.close()
+  })
+
+  test('streams 32 greedy tokens that match the saved output exactly', async () => {
+    const { result, deltas } = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify(GREEDY)})`)
+    expect(result.text).toBe(EXPECTED_32)
+    expect(deltas).toHaveLength(32)
+    expect(deltas.join('')).toBe(EXPECTED_32)
+    expect(result.usage).toEqual({ prompt_tokens: 7, completion_tokens: 32, total_tokens: 39 })
+    expect(result.finish_reason).toBe('length')
+  })
+
+  test('a fresh page gives the same output (determinism)', async () => {
+    const fresh = await openEngine(browser)
+    await call(fresh.page, 'fixture.load("modelex-demo-tiny")')
+    const { result } = await call<Completion>(fresh.page, `fixture.complete(${JSON.stringify(GREEDY)})`)
+    expect(result.text).toBe(EXPECTED_32)
+    expect(fresh.errors).toEqual([])
+    await fresh.page.close()
+  })
+
+  test('aborting mid-stream stops generation', async () => {
+    const { result, deltas } = await call<{ result: InferenceResult; deltas: number }>(
+      engine.page,
+      `fixture.abortAfter(${JSON.stringify({ prompt: 'hello', max_tokens: 500, temperature: 0, seed: 0 })}, 3)`,
+    )
+    expect(result.finish_reason).toBe('abort')
+    // A token already in flight when the abort lands may still arrive; generation must not go on beyond that.
+    expect(deltas).toBeLessThanOrEqual(5)
+    expect(result.usage.completion_tokens).toBe(deltas)
+  })
+
+  test('a fill-in-the-middle prompt uses the model\'s FIM tokens', async () => {
+    const prefix = 'def f(x):\n    '
+    const suffix = '\n    return y\n'
+    const { result } = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: prefix, suffix, max_tokens: 8, temperature: 0, seed: 0 })})`)
+    const plain = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: prefix + suffix, max_tokens: 1, temperature: 0, seed: 0 })})`)
+    expect(result.usage.completion_tokens).toBe(8)
+    expect(result.text.length).toBeGreaterThan(0)
+    // Three special tokens (prefix, suffix, middle) are single tokens, not text: the FIM prompt is at most 3 longer.
+    expect(result.usage.prompt_tokens - plain.result.usage.prompt_tokens).toBeGreaterThanOrEqual(2)
+    expect(result.usage.prompt_tokens - plain.result.usage.prompt_tokens).toBeLessThanOrEqual(3)
+  })
+
+  test('InferenceEngine compliance checks, through the worker proxy', async () => {
+    const failures: string[] = []
+    for (const check of complianceChecks) {
+      const outcome = (await engine.page.evaluate(`fixture.compliance(${JSON.stringify(check.name)})`)) as { ok: boolean; error?: string }
+      if (!outcome.ok) failures.push(`${check.name}: ${outcome.error}`)
+    }
+    expect(failures).toEqual([])
+  })
+})
+
+describe('wasm engine errors cross the worker with their class', () => {
+  let page: WatchedPage
+  beforeAll(async () => {
+    page = await openEngine(browser)
+  })
+  afterAll(async () => {
+    await page.page.close()
+  })
+
+  const loadError = async (override: object) => {
+    const attempt = (await page.page.evaluate(`fixture.load("modelex-demo-tiny", ${JSON.stringify(override)})`)) as Attempt<unknown>
+    expect(attempt.ok).toBe(false)
+    return (attempt as { error: SerializedError }).error
+  }
+
+  test('a file that is not GGUF gives InvalidModelFileError', async () => {
+    const error = await loadError({ source: '/src/engine/fixtures/engine.html', integrity: null })
+    expect(error.name).toBe('InvalidModelFileError')
+    expect(error.details).toMatch(/bad magic/)
+  })
+
+  test('a file that does not match its hash gives ModelLoadError (integrity)', async () => {
+    const error = await loadError({ integrity: `0x${'00'.repeat(32)}` })
+    expect(error.name).toBe('ModelLoadError')
+    expect(error.data).toMatchObject({ reason: 'integrity' })
+  })
+
+  test('a missing file gives ModelDownloadError with the HTTP status', async () => {
+    const error = await loadError({ source: '/models/no-such-model.gguf', integrity: null })
+    expect(error.name).toBe('ModelDownloadError')
+    expect(error.data).toMatchObject({ status: 404 })
+  })
+
+  test('generating before loading gives ModelNotLoadedError', async () => {
+    const attempt = (await page.page.evaluate(`fixture.complete({ prompt: 'x' })`)) as Attempt<unknown>
+    expect(attempt.ok).toBe(false)
+    expect((attempt as { error: SerializedError }).error.name).toBe('ModelNotLoadedError')
+  })
+})

@@ -1,0 +1,204 @@
+/**
+ * The `wasm` backend: llama.cpp compiled to WebAssembly (`@wllama/wllama`, pinned), running GGUF models on the
+ * CPU, for browsers without WebGPU and for CI. It runs inside our engine worker (wllama starts its own worker
+ * below that). Facts this code relies on (wllama 3.8.1): one wasm for single and multi-thread; threads need
+ * cross-origin isolation and an explicit `n_threads`; `n_gpu_layers: 0` keeps it on the CPU; flash attention
+ * changes results between thread counts, so it stays off (every request may be a deterministic one); a load-time
+ * `seed` would override per-request seeds, so none is set; there is no tokenize call, so counts come from `usage`.
+ */
+import { Wllama, type WllamaConfig } from '@wllama/wllama'
+import { InvalidInferenceRequestError, InvalidModelFileError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
+import { ggufValue, readGgufHeader } from '../../core/gguf.ts'
+import type {
+  BenchmarkOptions,
+  BenchmarkResult,
+  ChatCompletionRequest,
+  CompletionRequest,
+  Delta,
+  GenerateOptions,
+  InferenceEngine,
+  InferenceResult,
+  LoadedModel,
+  LoadOptions,
+  ModelSpec,
+  SamplingParameters,
+} from '../../core/inference.ts'
+import { buildFimPrompt } from '../../core/prompts.ts'
+import { fetchModelFile } from '../model-fetch.ts'
+
+export type WasmEngineOptions = {
+  /** URL of wllama's wasm binary (bundled by Vite with `?url`). */
+  wasmUrl: string
+  /** CPU threads; default: all the browser reports, when cross-origin isolated, else 1. */
+  threads?: number
+  fetch?: typeof fetch
+  caches?: CacheStorage | null
+}
+
+type Timings = { prompt_n?: number; prompt_ms?: number; predicted_n?: number; predicted_ms?: number }
+type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+type StreamChunk = {
+  choices: { text?: string; delta?: { content?: string | null }; finish_reason?: string | null }[]
+  usage?: Usage | null
+  timings?: Timings
+}
+
+const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (...args: unknown[]) => console.error(...args) }
+
+export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
+  let wllama: Wllama | null = null
+  // llama.cpp's runtime here serves one request at a time; concurrent callers wait their turn.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn)
+    queue = next.catch(() => {})
+    return next
+  }
+  let loaded: (LoadedModel & { spec: ModelSpec; threads: number }) | null = null
+
+  const requireModel = (requested: string) => {
+    if (!loaded || !wllama) throw new ModelNotLoadedError()
+    if (requested !== loaded.id) throw new ModelMismatchError({ requested, loaded: loaded.id })
+    return { model: loaded, runtime: wllama }
+  }
+
+  const generate = (...args: Parameters<typeof generateNow>) => serialized(() => generateNow(...args))
+
+  async function generateNow(
+    runtime: Wllama,
+    body: { prompt: string } | { messages: ChatCompletionRequest['messages'] },
+    params: SamplingParameters,
+    { signal, onDelta }: GenerateOptions = {},
+  ): Promise<InferenceResult> {
+    const maxTokens = params.max_tokens ?? 256
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
+    const empty = { text: '', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, timings: { prefill_ms: 0, decode_ms: 0 } }
+    if (signal?.aborted) return { ...empty, finish_reason: 'abort' }
+    const request: Record<string, unknown> = {
+      ...body,
+      max_tokens: maxTokens,
+      temperature: params.temperature ?? 0.7,
+      top_p: params.top_p ?? 1,
+      cache_prompt: false,
+      timings_per_token: true,
+    }
+    // llama.cpp's sampler takes its seed per request; 0xFFFFFFFF asks for a random one.
+    request['seed'] = params.seed ?? 0xffffffff
+    if (params.stop !== undefined) request['stop'] = Array.isArray(params.stop) ? params.stop : [params.stop]
+    const format = params.response_format
+    if (format?.type === 'grammar') request['grammar'] = format.grammar
+    if (format?.type === 'json_object') request['json_schema'] = format.schema ?? {}
+
+    let text = ''
+    let tokens = 0
+    let usage: Usage | null = null
+    let timings: Timings = {}
+    let finish: InferenceResult['finish_reason'] = 'stop'
+    const onData = (chunk: StreamChunk) => {
+      if (chunk.timings) timings = chunk.timings
+      if (chunk.usage) usage = chunk.usage
+      const choice = chunk.choices[0]
+      const piece = choice?.text ?? choice?.delta?.content ?? ''
+      if (choice?.finish_reason === 'length') finish = 'length'
+      if (piece) {
+        tokens++
+        text += piece
+        onDelta?.({ text: piece, tokens: 1 } satisfies Delta)
+      }
+    }
+    const call = { ...request, stream: true as const, onData, ...(signal ? { abortSignal: signal } : {}) }
+    try {
+      if ('messages' in body) await runtime.createChatCompletion(call as unknown as Parameters<Wllama['createChatCompletion']>[0] & { stream: true; onData: (c: unknown) => void })
+      else await runtime.createCompletion(call as unknown as Parameters<Wllama['createCompletion']>[0] & { stream: true; onData: (c: unknown) => void })
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'AbortError')) throw new InvalidInferenceRequestError('The WebAssembly engine failed to run the request.', { cause: error, details: error instanceof Error ? error.message : String(error) })
+      finish = 'abort'
+    }
+    const final = usage as Usage | null
+    const promptTokens = final?.prompt_tokens ?? timings.prompt_n ?? 0
+    const completionTokens = finish === 'abort' ? tokens : (final?.completion_tokens ?? tokens)
+    if (finish !== 'abort' && completionTokens >= maxTokens) finish = 'length'
+    return {
+      text,
+      finish_reason: finish,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      timings: { prefill_ms: timings.prompt_ms ?? 0, decode_ms: timings.predicted_ms ?? 0 },
+    }
+  }
+
+  const engine: InferenceEngine = {
+    kind: 'wasm',
+    async load(spec: ModelSpec, { onProgress, signal }: LoadOptions = {}) {
+      await engine.unload()
+      const bytes = await fetchModelFile({
+        url: spec.source,
+        ...(spec.integrity ? { contentHash: spec.integrity } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.caches !== undefined ? { caches: options.caches } : {}),
+      })
+      const header = readGgufHeader(bytes, { totalBytes: bytes.byteLength })
+      const architecture = ggufValue(header, 'general.architecture')
+      if (typeof architecture !== 'string') throw new InvalidModelFileError('general.architecture is missing')
+      const trainedContext = Number(ggufValue(header, `${architecture}.context_length`) ?? spec.contextLength)
+      const contextLength = Math.min(spec.contextLength, trainedContext)
+      const isolated = globalThis.crossOriginIsolated === true
+      const threads = Math.max(1, isolated ? (options.threads ?? navigator.hardwareConcurrency ?? 1) : 1)
+      onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''})` })
+      const config: WllamaConfig = { suppressNativeLog: true, logger: quietLogger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
+      const runtime = new Wllama({ default: options.wasmUrl }, config)
+      try {
+        await runtime.loadModel([new Blob([bytes.slice().buffer])], { n_ctx: contextLength, n_threads: threads, n_gpu_layers: 0, flash_attn: false, n_parallel: 1 })
+      } catch (cause) {
+        await runtime.exit().catch(() => {})
+        throw new ModelLoadError('The WebAssembly engine could not load the model.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+      }
+      wllama = runtime
+      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads }
+      onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
+      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength }
+    },
+    async current() {
+      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength } : null
+    },
+    async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
+      const { runtime } = requireModel(request.model)
+      if (request.messages.length === 0) throw new InvalidInferenceRequestError('messages must not be empty.')
+      return generate(runtime, { messages: request.messages }, request, generateOptions)
+    },
+    async complete(request: CompletionRequest, generateOptions?: GenerateOptions) {
+      const { model, runtime } = requireModel(request.model)
+      let prompt = request.prompt
+      if (request.suffix !== undefined) {
+        if (!model.spec.fim) throw new InvalidInferenceRequestError(`${model.id} has no fill-in-the-middle format.`)
+        prompt = buildFimPrompt(model.spec.fim, request.prompt, request.suffix)
+      }
+      return generate(runtime, { prompt }, request, generateOptions)
+    },
+    async countTokens(text: string) {
+      const { runtime } = requireModel(loaded?.id ?? '')
+      const result = await generate(runtime, { prompt: text }, { max_tokens: 1, temperature: 0, seed: 0 })
+      return result.usage.prompt_tokens
+    },
+    async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
+      const { runtime } = requireModel(loaded?.id ?? '')
+      // A repeated word is one token a repetition in byte-level BPE vocabularies, so the prompt length is close to promptTokens.
+      const prompt = Array.from({ length: promptTokens }, () => ' the').join('')
+      const result = await generate(runtime, { prompt }, { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] })
+      return {
+        prefill_tokens_per_s: result.timings.prefill_ms > 0 ? (result.usage.prompt_tokens * 1000) / result.timings.prefill_ms : 0,
+        decode_tokens_per_s: result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0,
+        prompt_tokens: result.usage.prompt_tokens,
+        generated_tokens: result.usage.completion_tokens,
+      }
+    },
+    async unload() {
+      const runtime = wllama
+      wllama = null
+      loaded = null
+      await runtime?.exit().catch(() => {})
+    },
+  }
+  return engine
+}

@@ -1,0 +1,122 @@
+/**
+ * The two halves that put an `InferenceEngine` in a worker. `hostEngine` (worker side) wraps an engine in a
+ * comlink-friendly API: callbacks arrive as comlink proxies and an AbortSignal, which cannot cross, becomes a
+ * request id plus an `abort(id)` call. `createEngineProxy` (main thread) turns that API back into an
+ * `InferenceEngine`, so callers cannot tell the proxy from the engine. Errors cross intact through
+ * `installErrorTransfer`.
+ */
+import { proxy, wrap, type Remote } from 'comlink'
+import type {
+  BenchmarkOptions,
+  BenchmarkResult,
+  ChatCompletionRequest,
+  CompletionRequest,
+  Delta,
+  EngineKind,
+  GenerateOptions,
+  InferenceEngine,
+  InferenceResult,
+  LoadedModel,
+  LoadProgress,
+  ModelSpec,
+} from '../core/inference.ts'
+import { installErrorTransfer } from './worker-errors.ts'
+
+export type EngineWorkerApi = {
+  kind(): EngineKind
+  load(model: ModelSpec, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel>
+  cancelLoad(): void
+  current(): Promise<LoadedModel | null>
+  chat(id: number, request: ChatCompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
+  complete(id: number, request: CompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
+  abort(id: number): void
+  countTokens(text: string): Promise<number>
+  benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>
+  unload(): Promise<void>
+}
+
+export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
+  const running = new Map<number, AbortController>()
+  // An abort can arrive before its request (the caller's signal fired at once); comlink keeps message order.
+  const abortedEarly = new Set<number>()
+  let loading: AbortController | null = null
+  const run = async <T>(id: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController()
+    if (abortedEarly.delete(id)) controller.abort()
+    running.set(id, controller)
+    try {
+      return await fn(controller.signal)
+    } finally {
+      running.delete(id)
+    }
+  }
+  return {
+    kind: () => engine.kind,
+    async load(model, onProgress) {
+      loading = new AbortController()
+      try {
+        return await engine.load(model, { signal: loading.signal, ...(onProgress ? { onProgress } : {}) })
+      } finally {
+        loading = null
+      }
+    },
+    cancelLoad: () => loading?.abort(),
+    current: () => engine.current(),
+    chat: (id, request, onDelta) => run(id, (signal) => engine.chat(request, { signal, ...(onDelta ? { onDelta } : {}) })),
+    complete: (id, request, onDelta) => run(id, (signal) => engine.complete(request, { signal, ...(onDelta ? { onDelta } : {}) })),
+    abort: (id) => {
+      const controller = running.get(id)
+      if (controller) controller.abort()
+      else abortedEarly.add(id)
+    },
+    countTokens: (text) => engine.countTokens(text),
+    benchmark: (options) => engine.benchmark(options),
+    unload: () => engine.unload(),
+  }
+}
+
+export type EngineProxy = InferenceEngine & { terminate(): void }
+
+/** Wraps a worker that exposes `hostEngine(...)`. `kind` is given so the proxy is usable before any round trip. */
+export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy {
+  installErrorTransfer()
+  const remote: Remote<EngineWorkerApi> = wrap<EngineWorkerApi>(worker)
+  let nextId = 1
+  const generate = async (
+    method: 'chat' | 'complete',
+    request: ChatCompletionRequest | CompletionRequest,
+    { signal, onDelta }: GenerateOptions = {},
+  ): Promise<InferenceResult> => {
+    const id = nextId++
+    const onAbort = () => void remote.abort(id)
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const callback = onDelta ? proxy(onDelta) : undefined
+      return method === 'chat'
+        ? await remote.chat(id, request as ChatCompletionRequest, callback)
+        : await remote.complete(id, request as CompletionRequest, callback)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+  return {
+    kind,
+    async load(model, { onProgress, signal } = {}) {
+      const onAbort = () => void remote.cancelLoad()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        return await remote.load(model, onProgress ? proxy(onProgress) : undefined)
+      } finally {
+        signal?.removeEventListener('abort', onAbort)
+      }
+    },
+    current: () => remote.current(),
+    chat: (request, options) => generate('chat', request, options),
+    complete: (request, options) => generate('complete', request, options),
+    countTokens: (text) => remote.countTokens(text),
+    benchmark: (options) => remote.benchmark(options),
+    unload: () => remote.unload(),
+    terminate: () => worker.terminate(),
+  }
+}

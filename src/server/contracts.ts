@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createWalletClient, http, publicActions, type Abi, type Hex } from 'viem'
+import { createWalletClient, getAddress, http, publicActions, type Abi, type Hex } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE } from '../chain/constants.ts'
 import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi } from '../chain/generated.ts'
@@ -69,8 +69,9 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
       const receipt = await client.waitForTransactionReceipt({ hash })
       if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deploying ${name} reverted`)
       startBlock ??= Number(receipt.blockNumber)
-      log(`${name} at ${receipt.contractAddress}`)
-      return receipt.contractAddress
+      const address = getAddress(receipt.contractAddress)
+      log(`${name} at ${address}`)
+      return address
     }
     return step().catch((cause: unknown) => {
       throw new DeploymentFailedError({ step: `deploy ${name}`, cause })

@@ -42,6 +42,9 @@ interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
 
     /// @notice Starts a split by `factor`: transfers pause for `splitPauseBlocks` blocks, then every balance,
     /// allowance and the total supply read `factor` times larger. Governor only.
+    /// @dev Contracts that keep their own AI accounting (NodeRegistry stakes, PaymentChannels deposits, OracleRouter
+    /// fees) do not rescale their records: after a split they hold `factor` times what their records say. Until they
+    /// are made split-aware, split only when they hold nothing that matters (a devnet, or before launch).
     function startSplit(uint256 factor) external;
 
     /// @notice The pending split, if any (`factor` 0 when none).

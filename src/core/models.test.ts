@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'vitest'
+import { buildFimPrompt, FIM_FORMATS } from './prompts.ts'
+import { DEMO_MODELS, findModel, modelFits, sourceContentHash, WASM_CATALOG, webLlmRecords, type WebLlmModelEntry } from './models.ts'
+
+const entries: WebLlmModelEntry[] = [
+  {
+    model: 'https://huggingface.co/mlc-ai/Qwen2.5-Coder-1.5B-Instruct-q4f16_1-MLC',
+    model_id: 'Qwen2.5-Coder-1.5B-Instruct-q4f16_1-MLC',
+    model_lib: 'https://example.invalid/Qwen2-1.5B-Instruct-q4f16_1_cs1k-webgpu.wasm',
+    vram_required_MB: 1629.75,
+    overrides: { context_window_size: 4096 },
+  },
+  {
+    model: 'https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f32_1-MLC',
+    model_id: 'Llama-3.2-1B-Instruct-q4f32_1-MLC',
+    model_lib: 'https://example.invalid/Llama-3.2-1B-Instruct-q4f32_1_cs1k-webgpu.wasm',
+    vram_required_MB: 1128,
+  },
+]
+
+describe('model catalog', () => {
+  test('maps web-llm prebuilt entries into records with identity hashes and FIM formats', () => {
+    const [coder, llama] = webLlmRecords(entries)
+    expect(coder).toMatchObject({ engine: 'webgpu', source: entries[0]?.model_id, family: 'qwen2.5-coder', coder: true, fim: FIM_FORMATS.qwen, requiredFeatures: ['shader-f16'], contextLength: 4096, parameters: '1.5B' })
+    expect(coder?.contentHash).toBe(sourceContentHash(entries[0]!.model, entries[0]!.model_lib))
+    expect(llama).toMatchObject({ coder: false, requiredFeatures: [], family: 'llama-3.2', contextLength: 4096 })
+    expect(llama?.fim).toBeUndefined()
+  })
+
+  test('identity hashes differ when weights or library differ', () => {
+    expect(sourceContentHash('a', 'b')).not.toBe(sourceContentHash('a', 'c'))
+    expect(sourceContentHash('a')).toMatch(/^0x[0-9a-f]{64}$/)
+  })
+
+  test('finds models by id or content hash; ids and hashes are unique', () => {
+    const demo = DEMO_MODELS[0]!
+    expect(findModel(WASM_CATALOG, demo.id)).toBe(demo)
+    expect(findModel(WASM_CATALOG, demo.contentHash.toUpperCase().replace('0X', '0x'))).toBe(demo)
+    expect(new Set(WASM_CATALOG.map((m) => m.id)).size).toBe(WASM_CATALOG.length)
+    expect(new Set(WASM_CATALOG.map((m) => m.contentHash)).size).toBe(WASM_CATALOG.length)
+  })
+
+  test('fit: features and memory', () => {
+    const [coder] = webLlmRecords(entries)
+    const device = { features: ['shader-f16'], maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30, memoryMB: 4096 }
+    expect(modelFits(coder!, device)).toEqual({ fits: true })
+    expect(modelFits(coder!, { ...device, features: [] })).toEqual({ fits: false, reason: 'needs shader-f16' })
+    expect(modelFits(coder!, { ...device, memoryMB: 1024 })).toMatchObject({ fits: false, reason: expect.stringMatching(/1630 MiB/) })
+  })
+
+  test('FIM prompts are prefix-suffix-middle', () => {
+    expect(buildFimPrompt(FIM_FORMATS.qwen, 'a', 'b')).toBe('<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>')
+    expect(buildFimPrompt(FIM_FORMATS.starcoder, 'a', 'b')).toBe('<fim_prefix>a<fim_suffix>b<fim_middle>')
+    expect(buildFimPrompt(FIM_FORMATS.deepseek, 'a', 'b')).toBe('<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>')
+  })
+})

@@ -190,3 +190,16 @@ export function modelFits(model: ModelRecord, device: DeviceBudget): Fit {
   if (model.vramMB > device.memoryMB) return { fits: false, reason: `needs about ${Math.round(model.vramMB)} MiB, the device offers about ${Math.round(device.memoryMB)} MiB` }
   return { fits: true }
 }
+
+/**
+ * What a WebGPU adapter can hold, as far as a page can tell. WebGPU does not report VRAM, so the memory budget is
+ * a heuristic: software adapters get 1 GiB; hardware adapters get the device memory the browser reports
+ * (`navigator.deviceMemory`, GiB, which browsers cap at 8) or 4 GiB when unknown.
+ */
+export function deviceBudget(
+  adapter: { features: readonly string[]; isFallbackAdapter: boolean; limits: { maxBufferSize: number; maxStorageBufferBindingSize: number } },
+  deviceMemoryGB?: number,
+): DeviceBudget {
+  const memoryMB = adapter.isFallbackAdapter ? 1024 : (deviceMemoryGB ?? 4) * 1024
+  return { features: adapter.features, maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, memoryMB }
+}

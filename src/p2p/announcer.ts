@@ -7,8 +7,6 @@ import type { Hex } from 'viem'
 import { announcementTopic, encodeAnnouncement, signAnnouncement, type AnnouncedModel, type Announcement, type UnsignedAnnouncement } from '../core/announcement.ts'
 import type { Address } from '../core/deployment.ts'
 import { ANNOUNCE_DEFAULTS } from './constants.ts'
-import { watchTopic } from './gossip.ts'
-import { announcementGate } from './gossip.ts'
 import type { ModelexNode } from './node.ts'
 
 export type AnnouncedState = {
@@ -61,19 +59,24 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
     const unsigned: UnsignedAnnouncement = { version: 1, peerId: node.peerId.toString(), signer: signer.address, operator, chainId, ...current, sequence, timestamp }
     const announcement = await signAnnouncement(unsigned, signer.privateKey)
     const bytes = encodeAnnouncement(announcement)
+    topics.clear()
     for (const model of current.models) {
       const topic = announcementTopic(model.contentHash)
-      // We join our own topics (validated like any other), so the relay keeps a mesh for them.
-      if (!topics.has(topic)) {
-        watchTopic(pubsub, topic, announcementGate({ now }).validate)
-        topics.add(topic)
-      }
+      topics.add(topic)
+      // Published without joining the topic: we need not hear other providers of the model (that load would grow
+      // with their number), and the relay is on the topic as soon as a consumer is.
       await pubsub.publish(topic, bytes).catch(() => {})
     }
     last = announcement
     lastAt = now()
     published++
     return announcement
+  }
+
+  // A peer (in practice the relay, on behalf of a first consumer) joining one of our topics hears from us at once
+  // instead of at the next interval.
+  const onSubscriptionChange = (event: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>) => {
+    if (event.detail.subscriptions.some((s) => s.subscribe && topics.has(s.topic))) api.changed()
   }
 
   const announce = () => {
@@ -83,7 +86,7 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
     return inProgress
   }
 
-  return {
+  const api: Announcer = {
     get last() {
       return last
     },
@@ -92,11 +95,13 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
     },
     async start() {
       running = true
+      pubsub.addEventListener('subscription-change', onSubscriptionChange)
       await announce()
       interval = setInterval(() => void announce().catch(() => {}), intervalMs)
     },
     async stop() {
       running = false
+      pubsub.removeEventListener('subscription-change', onSubscriptionChange)
       clearInterval(interval)
       clearTimeout(soon)
       await inProgress?.catch(() => {})
@@ -111,4 +116,5 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
     },
     announce,
   }
+  return api
 }

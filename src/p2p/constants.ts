@@ -56,6 +56,12 @@ export const RELAY_DEFAULTS = {
   durationLimitMs: 30 * 60 * 1000,
   dataLimitBytes: 64n * 1024n * 1024n,
   maxInboundHopStreams: 256,
+  /**
+   * The relay is the hub of a star (browser peers have no other gossip peer), so its mesh must hold every peer
+   * of a topic: with gossipsub's usual 6-12, the others would only hear messages through lazy IHAVE gossip (seconds,
+   * and lossy). Beyond ~256 peers per topic, add relays.
+   */
+  mesh: { D: 128, Dlo: 96, Dhi: 256, Dlazy: 32, Dout: 2 },
   /** Announcement topics the relay joins on its peers' behalf, at most. */
   maxTopics: 4096,
   metricsIntervalMs: 60_000,

@@ -15,10 +15,13 @@ import { ANNOUNCEMENT_TOPIC_SCORE } from './constants.ts'
 export type GossipOptions = {
   /** IPs exempt from the same-IP penalty: loopback in tests and on the local stack, where every peer shares one. */
   colocationWhitelist?: readonly string[]
+  /** Mesh degrees (the relay, a hub, uses much larger ones than peers). */
+  mesh?: Partial<Pick<GossipsubOpts, 'D' | 'Dlo' | 'Dhi' | 'Dlazy' | 'Dout'>>
 }
 
-export function modelexGossipsub({ colocationWhitelist = [] }: GossipOptions = {}): ReturnType<typeof gossipsub> {
+export function modelexGossipsub({ colocationWhitelist = [], mesh = {} }: GossipOptions = {}): ReturnType<typeof gossipsub> {
   const options: Partial<GossipsubOpts> = {
+    ...mesh,
     // A provider alone on a topic is normal (no consumer yet); publishing must not throw.
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,

@@ -160,9 +160,12 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       release = await acquireSlot(cancel.signal)
       await send({ type: 'accepted', model: model.id, quote: decision.quote })
 
-      // Deltas go out as they come; while the stream's buffer is full they are merged and sent on drain.
+      // Deltas are merged until the next microtask, so a token-by-token engine sends each token at once while
+      // a burst (an engine that yields many tokens without waiting) goes out as few frames; while the stream's
+      // buffer is full they keep merging and go out on drain.
       let pending: Delta | null = null
       let flushing = false
+      let scheduled = false
       const flush = async () => {
         if (flushing) return
         flushing = true
@@ -182,9 +185,15 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       let flushed: Promise<void> = Promise.resolve()
       const onDelta = (delta: Delta) => {
         pending = pending ? { text: pending.text + delta.text, tokens: pending.tokens + delta.tokens } : delta
-        if (!flushing) flushed = flush()
+        if (flushing || scheduled) return
+        scheduled = true
+        queueMicrotask(() => {
+          scheduled = false
+          flushed = flush()
+        })
       }
       const result = await runInference(engine, request, { signal: cancel.signal, onDelta })
+      await Promise.resolve()
       await flushed
       if (pending) await flush()
       if (cancel.signal.aborted || result.finish_reason === 'abort') {

@@ -89,6 +89,9 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // libp2p limits new inbound connections to 5 per second per remote host, and a relayed connection counts as
+    // coming from the relay's host: every consumer reaching us through one relay would share those 5.
+    connectionManager: { inboundConnectionThreshold: 100 },
     ...(dialPrivate ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
     peerDiscovery: relays.length ? [bootstrap({ list: relays.map(String), timeout: 0 })] : [],
     services: {

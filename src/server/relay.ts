@@ -32,6 +32,11 @@ export type RelayOptions = {
   maxReservations?: number
   /** IPs exempt from gossipsub's same-IP penalty (loopback by default: the local stack and tests). */
   colocationWhitelist?: readonly string[]
+  /**
+   * Networks exempt from libp2p's per-host limit on new connections (5 per second): loopback by default, where
+   * every peer of the local stack, the tests and the benchmarks shares one address. Others keep the limit.
+   */
+  unthrottled?: readonly string[]
 }
 
 export type RelayMetrics = { peers: number; connections: number; reservations: number; topics: number; messages: { accepted: number; rejected: number; ignored: number } }
@@ -46,7 +51,7 @@ export type Relay = {
 
 type RelayServices = { identify: Identify; ping: Ping; relay: CircuitRelayService; pubsub: GossipSub }
 
-export async function startRelay({ host, port, keyFile, maxReservations = RELAY_DEFAULTS.maxReservations, colocationWhitelist = ['127.0.0.1', '::1'] }: RelayOptions): Promise<Relay> {
+export async function startRelay({ host, port, keyFile, maxReservations = RELAY_DEFAULTS.maxReservations, colocationWhitelist = ['127.0.0.1', '::1'], unthrottled = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'] }: RelayOptions): Promise<Relay> {
   const privateKey = await loadOrCreatePeerKeyFile(keyFile)
   const libp2p = await createLibp2p<RelayServices>({
     privateKey,
@@ -56,7 +61,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
     streamMuxers: [yamux()],
     // Peers on the local stack and in tests are on private addresses; the relay must be able to talk back.
     connectionGater: { denyDialMultiaddr: () => false },
-    connectionManager: { maxConnections: 4096 },
+    connectionManager: { maxConnections: 4096, allow: [...unthrottled] },
     services: {
       identify: identify(),
       ping: ping({ runOnLimitedConnection: true }),
@@ -70,7 +75,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
           defaultDataLimit: RELAY_DEFAULTS.dataLimitBytes,
         },
       }),
-      pubsub: modelexGossipsub({ colocationWhitelist }),
+      pubsub: modelexGossipsub({ colocationWhitelist, mesh: RELAY_DEFAULTS.mesh }),
     },
   })
   const pubsub = libp2p.services.pubsub

@@ -1,0 +1,270 @@
+/**
+ * `npm run bench:p2p`: figures of the network layer on this machine, with a real relay (child process) and real
+ * in-process libp2p nodes — connection set-up, gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
+ * bytes a consumer receives as providers grow, stream round trip, tokens per second through the protocol with the
+ * in-memory engine at full speed, and remote-minus-local time to first token. Prints a table per figure and one
+ * JSON line with everything at the end. Runs in about two minutes on 2 cores.
+ */
+import './node-shims.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { announcementTopic } from '../core/announcement.ts'
+import type { ChatCompletionRequest, InferenceRequest, ModelSpec } from '../core/inference.ts'
+import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
+import { createAnnouncer, type Announcer } from '../p2p/announcer.ts'
+import { announcementGate, watchTopic } from '../p2p/gossip.ts'
+import { infer } from '../p2p/infer-client.ts'
+import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import { startConsumer, startProvider, TEST_MODEL } from '../p2p/testing.ts'
+import { freePort } from './ports.ts'
+import { startRelayProcess, type RelayProcess } from './relay-process.ts'
+
+const results: Record<string, unknown> = {}
+const log = (line: string) => console.log(line)
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+}
+const ms = (value: number) => `${value.toFixed(1)} ms`
+const sleep = (duration: number) => new Promise((resolve) => setTimeout(resolve, duration))
+
+async function plainNode(relay: string): Promise<ModelexNode> {
+  const node = await createModelexNode({ relays: [relay], runtime: 'node' })
+  await node.start()
+  return node
+}
+
+async function connectionSetup(relay: RelayProcess): Promise<void> {
+  const toRelay: number[] = []
+  const throughRelay: number[] = []
+  const target = await plainNode(relay.multiaddr)
+  await target.waitForReservation(10_000)
+  for (let i = 0; i < 10; i++) {
+    const node = await createModelexNode({ runtime: 'node', listen: [] })
+    await node.libp2p.start()
+    let started = performance.now()
+    await node.libp2p.dial(multiaddr(relay.multiaddr))
+    toRelay.push(performance.now() - started)
+    started = performance.now()
+    await node.libp2p.dial(multiaddr(`${relay.multiaddr}/p2p-circuit/p2p/${target.peerId.toString()}`))
+    throughRelay.push(performance.now() - started)
+    await node.libp2p.stop()
+  }
+  await target.stop()
+  results['connectionSetupMs'] = { toRelayMedian: median(toRelay), throughRelayMedian: median(throughRelay) }
+  log(`connection set-up (median of 10): to the relay (WebSocket + noise + yamux) ${ms(median(toRelay))}; to a peer through the relay (circuit v2) ${ms(median(throughRelay))}`)
+}
+
+async function gossipPropagation(relay: RelayProcess): Promise<void> {
+  const rows: Record<number, { p95Ms: number; p50Ms: number; reached: number }> = {}
+  for (const n of [10, 50, 100]) {
+    const consumers: ModelexNode[] = []
+    const arrivals: number[][] = []
+    const topic = announcementTopic(TEST_MODEL.contentHash)
+    for (let i = 0; i < n; i++) {
+      const node = await plainNode(relay.multiaddr)
+      const gate = announcementGate()
+      watchTopic(node.libp2p.services.pubsub, topic, gate.validate)
+      const index = i
+      arrivals[index] = []
+      node.libp2p.services.pubsub.addEventListener('message', (event) => {
+        if (event.detail.topic === topic && gate.take(event.detail)) arrivals[index]?.push(performance.now())
+      })
+      consumers.push(node)
+    }
+    const provider = await plainNode(relay.multiaddr)
+    const key = generatePrivateKey()
+    const announcer = createAnnouncer(provider, {
+      signer: { privateKey: key, address: privateKeyToAddress(key) },
+      operator: privateKeyToAddress(key),
+      chainId: 31337,
+      intervalMs: 3_600_000,
+      state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 1 }], pricePerMillionInput: '1', pricePerMillionOutput: '1', capacity: 1, queueDepth: 0 }),
+    })
+    await announcer.start()
+    // Let subscriptions and meshes settle (a few heartbeats) before timing.
+    await sleep(3_000)
+    const samples: number[] = []
+    const medians: number[] = []
+    let reachedTotal = 0
+    for (let round = 0; round < 3; round++) {
+      for (const a of arrivals) a?.splice(0)
+      const started = performance.now()
+      await announcer.announce()
+      await sleep(4_000)
+      const times = arrivals.map((a) => (a && a.length ? (a[0] as number) - started : Number.POSITIVE_INFINITY))
+      samples.push(percentile(times, 95))
+      medians.push(median(times))
+      reachedTotal += times.filter(Number.isFinite).length
+    }
+    rows[n] = { p95Ms: median(samples), p50Ms: median(medians), reached: reachedTotal / 3 / n }
+    log(`gossip propagation, N = ${String(n).padStart(3)}: 95% of peers after ${ms(rows[n].p95Ms)} (median peer ${ms(rows[n].p50Ms)}), ${(rows[n].reached * 100).toFixed(0)}% reached within 4 s (median of 3 announcements)`)
+    await announcer.stop()
+    await provider.stop()
+    await Promise.all(consumers.map((c) => c.stop()))
+  }
+  results['gossipPropagation'] = rows
+}
+
+async function gossipLoad(relay: RelayProcess): Promise<void> {
+  const rows: Record<number, { bytesPerSecondAt30s: number; otherModelBytes: number; announcementBytes: number }> = {}
+  const watched = announcementTopic(TEST_MODEL.contentHash)
+  const otherHash = `0x${'22'.repeat(32)}` as Hex
+  const consumer = await plainNode(relay.multiaddr)
+  const bystander = await plainNode(relay.multiaddr)
+  let bytes = 0
+  let otherBytes = 0
+  let count = 0
+  const gate = announcementGate()
+  const otherGate = announcementGate()
+  watchTopic(consumer.libp2p.services.pubsub, watched, gate.validate)
+  // A consumer of another model: with one topic per model it hears none of these providers.
+  watchTopic(bystander.libp2p.services.pubsub, announcementTopic(otherHash), otherGate.validate)
+  consumer.libp2p.services.pubsub.addEventListener('message', (event) => {
+    if (gate.take(event.detail)) {
+      bytes += event.detail.data.length
+      count++
+    }
+  })
+  bystander.libp2p.services.pubsub.addEventListener('message', (event) => {
+    otherBytes += event.detail.data.length
+  })
+  const providers: { node: ModelexNode; announcer: Announcer }[] = []
+  for (const p of [1, 10, 50]) {
+    while (providers.length < p) {
+      const node = await plainNode(relay.multiaddr)
+      const key = generatePrivateKey()
+      const announcer = createAnnouncer(node, {
+        signer: { privateKey: key, address: privateKeyToAddress(key) },
+        operator: privateKeyToAddress(key),
+        chainId: 31337,
+        intervalMs: 3_600_000,
+        state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 12.5 }], pricePerMillionInput: '1000000000000000', pricePerMillionOutput: '2000000000000000', capacity: 2, queueDepth: 0 }),
+      })
+      providers.push({ node, announcer })
+    }
+    await Promise.all(providers.map((x) => x.announcer.start()))
+    await sleep(2_000)
+    bytes = 0
+    otherBytes = 0
+    count = 0
+    // Three announcement rounds, as the 30 s timer would send them, compressed in time.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(providers.map((x) => x.announcer.announce()))
+      await sleep(1_500)
+    }
+    const perAnnouncement = count ? bytes / count : 0
+    rows[p] = { bytesPerSecondAt30s: (bytes / 3) / 30, otherModelBytes: otherBytes, announcementBytes: Math.round(perAnnouncement) }
+    log(`gossip load, ${String(p).padStart(2)} providers announcing every 30 s: a consumer of that model receives ${rows[p].bytesPerSecondAt30s.toFixed(1)} B/s of announcements (${rows[p].announcementBytes} B each; ${count} messages received in 3 rounds of ${p}); a consumer of another model: ${otherBytes} B`)
+    await Promise.all(providers.map((x) => x.announcer.stop()))
+  }
+  await Promise.all(providers.map((x) => x.node.stop()))
+  await consumer.stop()
+  await bystander.stop()
+  results['gossipLoad'] = rows
+}
+
+async function streaming(relay: RelayProcess): Promise<void> {
+  const provider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 0, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000, maxTokens: 8192 } } })
+  const client = await startConsumer({ relay: relay.multiaddr, directory: { pingIntervalMs: 3_600_000 } })
+  const chat = (max_tokens: number): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens, temperature: 0, seed: 0 })
+  const run = async (max_tokens: number) => {
+    const started = performance.now()
+    let first = 0
+    let tokens = 0
+    const call = infer(client.node, { peer: provider.node.peerId, request: chat(max_tokens) })
+    for await (const delta of call) {
+      if (tokens === 0) first = performance.now() - started
+      tokens += delta.tokens
+    }
+    const outcome = await call.result
+    return { totalMs: performance.now() - started, firstMs: first, tokens, relayed: outcome.relayed }
+  }
+  await run(1) // Connection set-up outside the timings.
+  const roundTrips: number[] = []
+  for (let i = 0; i < 50; i++) roundTrips.push((await run(1)).totalMs)
+  const relayed = (await run(1)).relayed
+
+  const throughput: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const r = await run(8000)
+    throughput.push((r.tokens * 1000) / r.totalMs)
+  }
+  const engine = createMemoryEngine({ tokenDelayMs: 0 })
+  await engine.load(TEST_MODEL as ModelSpec)
+  const body: ChatCompletionRequest = { model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens: 8000, temperature: 0, seed: 0 }
+  const localRates: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now()
+    const r = await engine.chat(body)
+    localRates.push((r.usage.completion_tokens * 1000) / (performance.now() - started))
+  }
+
+  const remoteFirst: number[] = []
+  const localFirst: number[] = []
+  const slowProvider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 5, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } } })
+  const slowEngine = createMemoryEngine({ tokenDelayMs: 5 })
+  await slowEngine.load(TEST_MODEL as ModelSpec)
+  const runOn = async (peer: typeof slowProvider) => {
+    const started = performance.now()
+    let first = 0
+    const call = infer(client.node, { peer: peer.node.peerId, request: chat(4) })
+    for await (const _ of call) if (!first) first = performance.now() - started
+    await call.result
+    return first
+  }
+  await runOn(slowProvider)
+  for (let i = 0; i < 30; i++) {
+    remoteFirst.push(await runOn(slowProvider))
+    const started = performance.now()
+    let first = 0
+    await slowEngine.chat({ ...body, max_tokens: 4 }, { onDelta: () => void (first ||= performance.now() - started) })
+    localFirst.push(first)
+  }
+  results['stream'] = {
+    roundTripMedianMs: median(roundTrips),
+    roundTripP95Ms: percentile(roundTrips, 95),
+    relayed,
+    tokensPerSecondRemoteMedian: median(throughput),
+    tokensPerSecondLocalMedian: median(localRates),
+    firstTokenRemoteMedianMs: median(remoteFirst),
+    firstTokenLocalMedianMs: median(localFirst),
+    firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
+  }
+  log(`stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests)`)
+  log(`tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`)
+  log(`time to first token (engine at 5 ms/token, median of 30): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}`)
+  await slowProvider.stop()
+  await client.stop()
+  await provider.stop()
+}
+
+async function main(): Promise<void> {
+  const started = performance.now()
+  const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-p2p-'))
+  const relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key'), metricsIntervalMs: 0 })
+  log(`relay: ${relay.multiaddr} (pid ${relay.process.pid})`)
+  try {
+    await connectionSetup(relay)
+    await streaming(relay)
+    await gossipLoad(relay)
+    await gossipPropagation(relay)
+  } finally {
+    await relay.process.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  results['totalSeconds'] = (performance.now() - started) / 1000
+  log(`total ${(results['totalSeconds'] as number).toFixed(0)} s`)
+  console.log(JSON.stringify({ bench: 'p2p', ...results }))
+}
+
+await main()
+process.exit(0)

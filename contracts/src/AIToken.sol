@@ -102,9 +102,19 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
     }
 
     /// @inheritdoc IAIToken
+    /// @dev Reads one slot: custodial contracts call it on every write.
     function splitEpoch() external view returns (uint256) {
-        (uint256 epoch,) = _current();
-        return epoch;
+        SplitState memory split = _split;
+        return split.factor != 0 && block.number >= split.effectiveBlock ? split.epoch + 1 : split.epoch;
+    }
+
+    /// @inheritdoc IAIToken
+    /// @dev One slot read when `epoch` is the current epoch, the common case for custodial contracts.
+    function scaleSince(uint256 epoch) external view returns (uint256) {
+        (uint256 current, uint256 currentScale) = _current();
+        if (epoch == current) return 1;
+        if (epoch > current) revert UnknownSplitEpoch(epoch, current);
+        return currentScale / _scales[epoch];
     }
 
     /// @inheritdoc IAIToken

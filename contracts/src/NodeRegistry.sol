@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAIToken} from "./interfaces/IAIToken.sol";
 import {IERC677Receiver} from "./interfaces/IERC677Receiver.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 /// @title Modelex node registry
 /// @notice Who serves which models at what price, backed by how much stake. See {INodeRegistry}.
-/// @dev Invariant: the registry's AI balance equals the sum of every node's `stake + unbonding`.
+/// @dev Invariant: the registry's AI balance equals the sum of every node's `stake + unbonding` (as the views report
+/// them, rescaled to the current split epoch). Every function that touches a node's amounts first brings them to
+/// the current epoch (`_sync`).
 contract NodeRegistry is INodeRegistry, AccessControl {
-    using SafeERC20 for IERC20;
+    using SafeERC20 for IAIToken;
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @notice The role that whitelists nodes and sets parameters.
@@ -29,7 +31,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     uint256 public constant SLASH_REWARD_BPS = 5000;
 
     /// @notice The AI token stake is paid in.
-    IERC20 public immutable token;
+    IAIToken public immutable token;
 
     /// @inheritdoc INodeRegistry
     uint256 public minStake;
@@ -43,7 +45,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     mapping(bytes32 peerIdHash => address operator) private _operatorOfPeerId;
     EnumerableSet.AddressSet private _active;
 
-    constructor(IERC20 token_, address governor, uint256 minStake_, uint64 unbondingDelay_) {
+    constructor(IAIToken token_, address governor, uint256 minStake_, uint64 unbondingDelay_) {
         if (address(token_) == address(0) || governor == address(0)) revert ZeroAddress();
         if (unbondingDelay_ > MAX_UNBONDING_DELAY) revert UnbondingDelayTooLong(unbondingDelay_);
         token = token_;
@@ -104,6 +106,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         Node storage node = _nodes[msg.sender];
         if (!node.active) revert NodeNotActive(msg.sender);
         if (amount == 0) revert ZeroAmount();
+        _sync(node);
         uint256 stake = node.stake;
         if (amount > stake) revert AmountExceedsStake(amount, stake);
         uint256 remaining = stake - amount;
@@ -124,6 +127,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     /// @inheritdoc INodeRegistry
     function withdraw() external {
         Node storage node = _nodes[msg.sender];
+        _sync(node);
         uint256 amount = node.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.timestamp < node.unbondingEnds) revert UnbondingNotFinished(node.unbondingEnds);
@@ -142,6 +146,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     {
         Node storage node = _nodes[operator];
         if (node.operator == address(0)) revert NodeNotRegistered(operator);
+        _sync(node);
         uint256 fromStake = amount < node.stake ? amount : node.stake;
         uint256 fromUnbonding = amount - fromStake < node.unbonding ? amount - fromStake : node.unbonding;
         node.stake -= fromStake;
@@ -160,6 +165,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     function setWhitelisted(address operator, bool whitelisted) external onlyRole(GOVERNOR_ROLE) {
         if (operator == address(0)) revert ZeroAddress();
         Node storage node = _nodes[operator];
+        _sync(node);
         node.whitelisted = whitelisted;
         emit WhitelistSet(operator, whitelisted);
         if (!whitelisted && node.active && node.stake < minStake) _deactivate(operator);
@@ -190,7 +196,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
 
     /// @inheritdoc INodeRegistry
     function getNode(address operator) external view returns (Node memory) {
-        return _nodes[operator];
+        return _current(_nodes[operator]);
     }
 
     /// @inheritdoc INodeRegistry
@@ -237,7 +243,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         uint256 end = offset >= total ? offset : (limit > total - offset ? total : offset + limit);
         page = new Node[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _nodes[_active.at(i)];
+            page[i - offset] = _current(_nodes[_active.at(i)]);
         }
     }
 
@@ -246,6 +252,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     function _register(address operator, NodeParams memory params, uint256 stake) private {
         Node storage node = _nodes[operator];
         if (node.active) revert AlreadyRegistered(operator);
+        _sync(node);
         uint256 newStake = node.stake + stake;
         if (!node.whitelisted && newStake < minStake) revert InsufficientStake(newStake, minStake);
         node.operator = operator;
@@ -299,6 +306,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         if (amount == 0) revert ZeroAmount();
         Node storage node = _nodes[operator];
         if (node.operator == address(0)) revert NodeNotRegistered(operator);
+        _sync(node);
         uint256 stake = node.stake + amount;
         node.stake = stake;
         emit StakeAdded(operator, amount, stake);
@@ -308,6 +316,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     /// equivocation it committed can still be proven (and its unbonding stake slashed) until it withdraws.
     function _deactivate(address operator) private {
         Node storage node = _nodes[operator];
+        _sync(node);
         node.active = false;
         _active.remove(operator);
         uint256 unbonding = node.unbonding + node.stake;
@@ -316,5 +325,29 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         uint64 ends = uint64(block.timestamp) + unbondingDelay;
         node.unbondingEnds = ends;
         emit NodeDeregistered(operator, unbonding, ends);
+    }
+
+    /// @dev Brings a node's stake and unbonding stake to the token's current split epoch.
+    function _sync(Node storage node) private {
+        uint256 epoch = token.splitEpoch();
+        uint32 nodeEpoch = node.splitEpoch;
+        if (nodeEpoch == epoch) return;
+        uint256 scale = token.scaleSince(nodeEpoch);
+        node.stake *= scale;
+        node.unbonding *= scale;
+        // forge-lint: disable-next-line(unsafe-typecast) splits are few (each multiplies the supply by 2 or more)
+        node.splitEpoch = uint32(epoch);
+    }
+
+    /// @dev A node as the views report it: amounts in current AI.
+    function _current(Node storage stored) private view returns (Node memory node) {
+        node = stored;
+        uint256 epoch = token.splitEpoch();
+        if (node.splitEpoch == epoch) return node;
+        uint256 scale = token.scaleSince(node.splitEpoch);
+        node.stake *= scale;
+        node.unbonding *= scale;
+        // forge-lint: disable-next-line(unsafe-typecast) splits are few (each multiplies the supply by 2 or more)
+        node.splitEpoch = uint32(epoch);
     }
 }

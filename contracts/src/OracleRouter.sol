@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAIToken} from "./interfaces/IAIToken.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {IOracleConsumer} from "./interfaces/IOracleConsumer.sol";
 import {IOracleRouter} from "./interfaces/IOracleRouter.sol";
 import {Median} from "./libraries/Median.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 /// @title Modelex oracle router
 /// @notice Templated prompts answered by k registered nodes, median delivered on-chain. See {IOracleRouter}.
-/// @dev Invariant: the router's AI balance equals the sum of the fees of open requests.
+/// @dev Invariant: the router's AI balance equals the sum of the fees of open requests (each rescaled from the split
+/// epoch it was paid in).
 contract OracleRouter is IOracleRouter {
-    using SafeERC20 for IERC20;
+    using SafeERC20 for IAIToken;
 
     /// @notice The most answers a request may ask for.
     uint8 public constant MAX_ANSWERS = 16;
@@ -24,7 +25,7 @@ contract OracleRouter is IOracleRouter {
     uint256 private constant CALLBACK_OVERHEAD = 10_000;
 
     /// @notice The AI token fees are paid in.
-    IERC20 public immutable token;
+    IAIToken public immutable token;
     /// @notice The registry answering nodes must be active in.
     INodeRegistry public immutable registry;
 
@@ -37,7 +38,7 @@ contract OracleRouter is IOracleRouter {
     mapping(uint256 requestId => int256[]) private _values;
     mapping(uint256 requestId => mapping(address operator => bool)) private _answered;
 
-    constructor(IERC20 token_, INodeRegistry registry_) {
+    constructor(IAIToken token_, INodeRegistry registry_) {
         token = token_;
         registry = registry_;
     }
@@ -67,12 +68,15 @@ contract OracleRouter is IOracleRouter {
         if (callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(callbackGasLimit);
         if (fee == 0) revert ZeroFee();
         requestId = nextRequestId++;
+        // forge-lint: disable-next-line(unsafe-typecast) splits are few (each multiplies the supply by 2 or more)
+        uint32 epoch = uint32(token.splitEpoch());
         _requests[requestId] = Request({
             requester: msg.sender,
             deadline: deadline,
             callbackGasLimit: callbackGasLimit,
             k: k,
             status: Status.Open,
+            splitEpoch: epoch,
             templateHash: templateHash,
             modelHash: modelHash,
             fee: fee
@@ -101,13 +105,21 @@ contract OracleRouter is IOracleRouter {
         Request storage req = _open(requestId);
         if (block.timestamp <= req.deadline) revert DeadlineNotReached(requestId, req.deadline);
         req.status = Status.Refunded;
-        emit OracleRefunded(requestId, req.fee);
-        token.safeTransfer(req.requester, req.fee);
+        uint256 fee = req.fee * token.scaleSince(req.splitEpoch);
+        emit OracleRefunded(requestId, fee);
+        token.safeTransfer(req.requester, fee);
     }
 
     /// @inheritdoc IOracleRouter
-    function getRequest(uint256 requestId) external view returns (Request memory) {
-        return _requests[requestId];
+    function getRequest(uint256 requestId) external view returns (Request memory req) {
+        req = _requests[requestId];
+        if (req.status == Status.None) return req;
+        // Paid-out and refunded requests report their fee as if it were still held: in current AI.
+        uint256 scale = token.scaleSince(req.splitEpoch);
+        if (scale == 1) return req;
+        req.fee *= scale;
+        // forge-lint: disable-next-line(unsafe-typecast) splits are few (each multiplies the supply by 2 or more)
+        req.splitEpoch = uint32(token.splitEpoch());
     }
 
     /// @inheritdoc IOracleRouter
@@ -127,7 +139,7 @@ contract OracleRouter is IOracleRouter {
         int256 median = Median.compute(_values[requestId]);
         address[] storage answerers = _answerers[requestId];
         uint256 k = answerers.length;
-        uint256 fee = req.fee;
+        uint256 fee = req.fee * token.scaleSince(req.splitEpoch);
         uint256 share = fee / k;
         // The first answerer also gets the rounding remainder.
         token.safeTransfer(answerers[0], share + fee - share * k);

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAIToken} from "./interfaces/IAIToken.sol";
 import {IERC677Receiver} from "./interfaces/IERC677Receiver.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
 import {TypedHashes} from "./libraries/TypedHashes.sol";
 import {Voucher} from "./types/Voucher.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -15,14 +15,15 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// @notice Unidirectional AI channels from consumers to nodes, paid off-chain with cumulative vouchers. See
 /// {IPaymentChannels}.
 /// @dev Vouchers are EIP-712 typed data in the domain ("Modelex", "1", chain id, this contract) and recovered with
-/// OpenZeppelin's ECDSA, which rejects malleable (high-s) signatures. Invariant: the contract's AI balance equals
-/// the sum of `deposit - redeemed` over channels that are not closed.
+/// OpenZeppelin's ECDSA, which rejects malleable (high-s) signatures. Amounts are booked in channel units (AI wei of
+/// the split epoch the channel was opened in) and converted with `token.scaleSince` when AI moves. Invariant: the
+/// contract's AI balance equals the sum of `(deposit - redeemed) * unitScale` over channels that are not closed.
 contract PaymentChannels is IPaymentChannels, EIP712 {
-    using SafeERC20 for IERC20;
+    using SafeERC20 for IAIToken;
     using TypedHashes for Voucher;
 
     /// @notice The AI token channels are paid in.
-    IERC20 public immutable token;
+    IAIToken public immutable token;
     /// @notice The registry whose active nodes channels may be opened to.
     INodeRegistry public immutable registry;
     /// @inheritdoc IPaymentChannels
@@ -33,7 +34,7 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
 
     mapping(uint256 channelId => Channel) private _channels;
 
-    constructor(IERC20 token_, INodeRegistry registry_, uint64 challengePeriod_) EIP712("Modelex", "1") {
+    constructor(IAIToken token_, INodeRegistry registry_, uint64 challengePeriod_) EIP712("Modelex", "1") {
         token = token_;
         registry = registry_;
         challengePeriod = challengePeriod_;
@@ -83,7 +84,7 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         Channel storage channel = _existing(channelId);
         if (channel.status != Status.Closing) revert ChannelNotClosing(channelId);
         if (block.timestamp < channel.closesAt) revert ChallengePeriodActive(channelId, channel.closesAt);
-        uint256 refund = channel.deposit - channel.redeemed;
+        uint256 refund = (channel.deposit - channel.redeemed) * token.scaleSince(channel.splitEpoch);
         channel.status = Status.Closed;
         emit ChannelClosed(channelId, refund);
         if (refund > 0) token.safeTransfer(channel.consumer, refund);
@@ -122,6 +123,11 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
     }
 
     /// @inheritdoc IPaymentChannels
+    function unitScale(uint256 channelId) external view returns (uint256) {
+        return token.scaleSince(_existing(channelId).splitEpoch);
+    }
+
+    /// @inheritdoc IPaymentChannels
     function voucherDigest(Voucher calldata voucher) external view returns (bytes32) {
         return _hashTypedDataV4(voucher.hash());
     }
@@ -133,8 +139,17 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         channelId = nextChannelId++;
         // forge-lint: disable-next-line(unsafe-typecast) amount <= type(uint128).max was checked above
         uint128 deposit = uint128(amount);
-        _channels[channelId] =
-            Channel({consumer: consumer, closesAt: 0, status: Status.Open, node: node, deposit: deposit, redeemed: 0});
+        // forge-lint: disable-next-line(unsafe-typecast) splits are few (each multiplies the supply by 2 or more)
+        uint32 epoch = uint32(token.splitEpoch());
+        _channels[channelId] = Channel({
+            consumer: consumer,
+            closesAt: 0,
+            status: Status.Open,
+            node: node,
+            splitEpoch: epoch,
+            deposit: deposit,
+            redeemed: 0
+        });
         emit ChannelOpened(channelId, consumer, node, amount);
     }
 
@@ -142,14 +157,16 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         if (amount == 0) revert ZeroAmount();
         Channel storage channel = _existing(channelId);
         if (channel.status != Status.Open) revert ChannelIsClosing(channelId);
-        uint256 deposit = channel.deposit + amount;
+        uint256 scale = token.scaleSince(channel.splitEpoch);
+        if (amount % scale != 0) revert AmountNotWholeUnits(amount, scale);
+        uint256 deposit = channel.deposit + amount / scale;
         if (deposit > type(uint128).max) revert DepositTooLarge(deposit);
         // forge-lint: disable-next-line(unsafe-typecast) checked against type(uint128).max above
         channel.deposit = uint128(deposit);
         emit ChannelToppedUp(channelId, from, amount, deposit);
     }
 
-    /// @dev Checks a voucher and books its increase; the caller pays it out.
+    /// @dev Checks a voucher and books its increase (in channel units); the caller pays out `amount` AI.
     function _redeem(Voucher calldata voucher, bytes calldata signature)
         private
         returns (address node, uint256 amount)
@@ -170,7 +187,7 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         // forge-lint: disable-next-line(unsafe-typecast) cumulative <= deposit, a uint128
         channel.redeemed = uint128(cumulative);
         node = channel.node;
-        amount = cumulative - redeemed;
+        amount = (cumulative - redeemed) * token.scaleSince(channel.splitEpoch);
         emit VoucherRedeemed(channelId, node, cumulative, amount);
     }
 

@@ -2,10 +2,10 @@
 pragma solidity 0.8.30;
 
 import {NodeRegistry} from "../src/NodeRegistry.sol";
+import {IAIToken} from "../src/interfaces/IAIToken.sol";
 import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 contract NodeRegistryTest is BaseTest {
     address internal operator = makeAddr("operator");
@@ -39,7 +39,7 @@ contract NodeRegistryTest is BaseTest {
 
     function test_constructor_revertsOnZeroAddress() public {
         vm.expectRevert(INodeRegistry.ZeroAddress.selector);
-        new NodeRegistry(IERC20(address(0)), governor, 1, 1);
+        new NodeRegistry(IAIToken(address(0)), governor, 1, 1);
         vm.expectRevert(INodeRegistry.ZeroAddress.selector);
         new NodeRegistry(token, address(0), 1, 1);
     }

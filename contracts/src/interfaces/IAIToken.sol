@@ -33,6 +33,9 @@ interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
     /// @notice Thrown when the constructor's split pause exceeds `MAX_SPLIT_PAUSE_BLOCKS`.
     error SplitPauseTooLong(uint256 pauseBlocks);
 
+    /// @notice Thrown when `scaleSince` is asked about a split epoch that has not happened.
+    error UnknownSplitEpoch(uint256 epoch, uint256 currentEpoch);
+
     /// @notice Thrown when the treasury or governor given to the constructor is the zero address.
     error ZeroAddress();
 
@@ -42,9 +45,11 @@ interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
 
     /// @notice Starts a split by `factor`: transfers pause for `splitPauseBlocks` blocks, then every balance,
     /// allowance and the total supply read `factor` times larger. Governor only.
-    /// @dev Contracts that keep their own AI accounting (NodeRegistry stakes, PaymentChannels deposits, OracleRouter
-    /// fees) do not rescale their records: after a split they hold `factor` times what their records say. Until they
-    /// are made split-aware, split only when they hold nothing that matters (a devnet, or before launch).
+    /// @dev The Modelex contracts that hold AI keep their books split-aware: NodeRegistry stakes and OracleRouter
+    /// fees are stored with the split epoch they were written in and rescaled (by `scaleSince`) when read or
+    /// paid out, as balances are here; PaymentChannels keeps each channel in the units of the epoch it was opened
+    /// in (vouchers included) and pays `units * scaleSince(openEpoch)`. A split therefore never strands tokens in
+    /// them. Other contracts that record AI amounts must do the same or settle before a split.
     function startSplit(uint256 factor) external;
 
     /// @notice The pending split, if any (`factor` 0 when none).
@@ -55,6 +60,11 @@ interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
 
     /// @notice The product of all split factors that took effect: one token before any split reads as `scale()`.
     function scale() external view returns (uint256);
+
+    /// @notice How many tokens one token of split epoch `epoch` reads as now: the product of the factors of the
+    /// splits that took effect since (1 for the current epoch). Reverts for epochs that have not happened.
+    /// @dev What contracts holding AI multiply amounts they recorded in epoch `epoch` by. Exact: factors are integers.
+    function scaleSince(uint256 epoch) external view returns (uint256);
 
     /// @notice Whether transfers are paused because a split is pending.
     function transfersPaused() external view returns (bool);

@@ -7,7 +7,11 @@ import {IERC677Receiver} from "./IERC677Receiver.sol";
 /// @notice Inference nodes register here with a peer id, a signing key, the models they serve, their prices and a
 /// stake in AI. The public tier needs `minStake`; governor-whitelisted nodes may run without stake. Stake leaves
 /// through an unbonding delay and can be slashed by authorised verifier contracts. Every change emits an event.
-/// @dev A node is identified by its operator address (the account that registered it).
+/// @dev A node is identified by its operator address (the account that registered it). Token splits: a node's
+/// `stake` and `unbonding` are stored with the token's split epoch they were last written in and multiplied by
+/// `token.scaleSince(epoch)` when next written or read, so the views always report current AI and the registry's
+/// balance always equals the stakes it books. Amounts passed in (`stake`, `amount`, `minStake`) are current AI;
+/// `minStake` and prices are parameters and do not rescale on a split (the governor and operators set them again).
 interface INodeRegistry is IERC677Receiver {
     /// @notice What a node operator declares when registering or updating.
     struct NodeParams {
@@ -27,6 +31,8 @@ interface INodeRegistry is IERC677Receiver {
     /// @notice A node as stored.
     struct Node {
         address operator;
+        /// @dev The token split epoch `stake` and `unbonding` are counted in (the current one in views).
+        uint32 splitEpoch;
         address signer;
         bool active;
         bool whitelisted;

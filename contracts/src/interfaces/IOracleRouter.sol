@@ -6,6 +6,9 @@ pragma solidity 0.8.30;
 /// number `k` of answers wanted and a deadline. Active nodes serving the template's model each answer once with a
 /// scaled `int256`; the k-th answer delivers the median to the requester's callback (with a gas cap) and splits the
 /// fee among the k answerers. Requests that miss the deadline can be refunded.
+/// @dev Token splits: a request's fee is stored with the token's split epoch it was paid in and multiplied by
+/// `token.scaleSince(epoch)` when paid out or refunded, so a split while a request is open pays out every token
+/// the router holds for it. `getRequest` reports the fee in current AI.
 interface IOracleRouter {
     /// @notice Where a request is in its life.
     enum Status {
@@ -22,6 +25,8 @@ interface IOracleRouter {
         uint32 callbackGasLimit;
         uint8 k;
         Status status;
+        /// @dev The token split epoch `fee` is counted in (the current one in `getRequest`).
+        uint32 splitEpoch;
         bytes32 templateHash;
         bytes32 modelHash;
         uint256 fee;
@@ -44,7 +49,7 @@ interface IOracleRouter {
     event OracleAnswered(uint256 indexed requestId, address indexed operator, int256 value);
     /// @notice Emitted when the k-th answer arrives; `callbackSucceeded` tells whether the callback returned.
     event OracleFulfilled(uint256 indexed requestId, int256 median, bool callbackSucceeded);
-    /// @notice Emitted when a request missed its deadline and its fee was refunded.
+    /// @notice Emitted when a request missed its deadline and its fee was refunded; `fee` is in current AI.
     event OracleRefunded(uint256 indexed requestId, uint256 fee);
 
     /// @notice Thrown when registering a template that exists.

@@ -9,6 +9,12 @@ import {IERC677Receiver} from "./IERC677Receiver.sol";
 /// growing cumulative amounts. The node redeems the latest voucher (only the increase over what it already took)
 /// at any time until a close started by the consumer has passed its challenge period; the rest goes back to the
 /// consumer.
+/// @dev Token splits: a channel counts in its own unit, AI wei as of the token's split epoch when it was opened
+/// (`Channel.splitEpoch`). `deposit`, `redeemed` and every voucher's `cumulativeAmount` are in that unit, forever;
+/// one unit is worth `unitScale(channelId)` AI wei now (1 until a split). So a voucher signed before a split pays
+/// `factor` times as many tokens when redeemed after it: the same share of the value the consumer locked, which is
+/// what it signed. Vouchers carry no epoch, so a channel cannot switch units without making outstanding vouchers
+/// ambiguous; clients that would rather price in current AI wei close the channel and open a new one.
 interface IPaymentChannels is IERC677Receiver {
     /// @notice Where a channel is in its life.
     enum Status {
@@ -24,19 +30,22 @@ interface IPaymentChannels is IERC677Receiver {
         uint64 closesAt;
         Status status;
         address node;
+        /// @dev The token's split epoch when the channel was opened: `deposit` and `redeemed` count AI wei of it.
+        uint32 splitEpoch;
         uint128 deposit;
         uint128 redeemed;
     }
 
     /// @notice Emitted when a consumer opens a channel to a node.
     event ChannelOpened(uint256 indexed channelId, address indexed consumer, address indexed node, uint256 deposit);
-    /// @notice Emitted when a channel's deposit grows.
+    /// @notice Emitted when a channel's deposit grows; `amount` is the AI received, `deposit` the new deposit in
+    /// channel units.
     event ChannelToppedUp(uint256 indexed channelId, address indexed from, uint256 amount, uint256 deposit);
     /// @notice Emitted when the consumer starts closing a channel.
     event ChannelCloseStarted(uint256 indexed channelId, uint64 closesAt);
-    /// @notice Emitted when a channel is closed and the unredeemed deposit refunded.
+    /// @notice Emitted when a channel is closed and the unredeemed deposit refunded; `refund` is in AI.
     event ChannelClosed(uint256 indexed channelId, uint256 refund);
-    /// @notice Emitted when a voucher is redeemed; `amount` is what was paid now.
+    /// @notice Emitted when a voucher is redeemed; `cumulativeAmount` is in channel units, `amount` is the AI paid now.
     event VoucherRedeemed(uint256 indexed channelId, address indexed node, uint256 cumulativeAmount, uint256 amount);
 
     /// @notice Thrown when no channel has this id.
@@ -69,27 +78,34 @@ interface IPaymentChannels is IERC677Receiver {
     error OnlyToken();
     /// @notice Thrown when `transferAndCall` data does not start with a supported selector.
     error UnsupportedTokenAction(bytes4 selector);
+    /// @notice Thrown when a top-up after a split is not a whole number of channel units (`unitScale` AI each).
+    error AmountNotWholeUnits(uint256 amount, uint256 unitScale);
+
     /// @notice Thrown when a deposit would not fit the channel's 128-bit accounting.
     error DepositTooLarge(uint256 deposit);
 
     /// @notice Opens a channel from the caller to `node` (an operator with an active node), pulling `amount` AI.
     function open(address node, uint256 amount) external returns (uint256 channelId);
-    /// @notice Adds `amount` AI (pulled from the caller) to an open channel.
+    /// @notice Adds `amount` AI (pulled from the caller) to an open channel. After a split, `amount` must be a
+    /// multiple of `unitScale(channelId)`.
     function topUp(uint256 channelId, uint256 amount) external;
     /// @notice Starts closing a channel; the node may still redeem until `challengePeriod` has passed. Consumer only.
     function startClose(uint256 channelId) external;
     /// @notice Closes a channel whose challenge period has passed and refunds the unredeemed deposit to the consumer.
     function finishClose(uint256 channelId) external;
-    /// @notice Pays the channel's node the voucher's increase over what was already redeemed. Anyone may submit;
-    /// the money always goes to the node.
-    /// @return amount What was paid.
+    /// @notice Pays the channel's node the voucher's increase over what was already redeemed (in channel units,
+    /// times `unitScale` in AI). Anyone may submit; the money always goes to the node.
+    /// @return amount What was paid, in AI.
     function redeem(Voucher calldata voucher, bytes calldata signature) external returns (uint256 amount);
     /// @notice Redeems many vouchers in one transaction; all succeed or the call reverts.
-    /// @return total What was paid in all.
+    /// @return total What was paid in all, in AI.
     function redeemMany(Voucher[] calldata vouchers, bytes[] calldata signatures) external returns (uint256 total);
 
-    /// @notice A channel by id.
+    /// @notice A channel by id; `deposit` and `redeemed` are in channel units.
     function getChannel(uint256 channelId) external view returns (Channel memory);
+
+    /// @notice How many AI wei one unit of the channel is worth now (1 unless the token split since it was opened).
+    function unitScale(uint256 channelId) external view returns (uint256);
     /// @notice The EIP-712 digest a consumer signs for `voucher`.
     function voucherDigest(Voucher calldata voucher) external view returns (bytes32);
     /// @notice The id the next channel will get.

@@ -1,7 +1,7 @@
 /** Starts the WebAssembly engine in its own dedicated worker and returns the main-thread proxy. */
-import { createEngineProxy, type EngineProxy } from '../worker-host.ts'
+import { startEngine } from '../start.ts'
+import type { EngineProxy } from '../worker-host.ts'
 
 export function startWasmEngine(): EngineProxy {
-  const worker = new Worker(new URL('../../../workers/wasm-engine.worker.ts', import.meta.url), { type: 'module', name: 'modelex-wasm-engine' })
-  return createEngineProxy(worker, 'wasm')
+  return startEngine('wasm')
 }

@@ -6,7 +6,8 @@
  * changes results between thread counts, so it stays off (every request may be a deterministic one); a load-time
  * `seed` would override per-request seeds, so none is set; there is no tokenize call, so counts come from `usage`.
  */
-import { Wllama, type WllamaConfig } from '@wllama/wllama'
+// The package's "main" points at its TypeScript sources; the built ESM bundle (with its .d.ts) is what we want.
+import { Wllama, type WllamaConfig } from '@wllama/wllama/esm/index.js'
 import { InvalidInferenceRequestError, InvalidModelFileError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
 import { ggufValue, readGgufHeader } from '../../core/gguf.ts'
 import type {

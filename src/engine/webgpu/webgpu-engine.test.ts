@@ -166,8 +166,7 @@ describe('webgpu engine at the web-llm boundary', () => {
     await engine.complete({ model: coder.id, prompt: 'def f(', suffix: '):\n', max_tokens: 2 })
     expect(web().requests[0]?.['prompt']).toBe('<|fim_prefix|>def f(<|fim_suffix|>):\n<|fim_middle|>')
     const { engine: plain } = setup()
-    const chatOnly = { ...coder, fim: undefined }
-    delete chatOnly.fim
+    const { fim: _fim, ...chatOnly } = coder
     await plain.load(chatOnly)
     await expect(plain.complete({ model: coder.id, prompt: 'a', suffix: 'b' })).rejects.toMatchObject({ name: 'InvalidInferenceRequestError' })
   })

@@ -1,6 +1,7 @@
 /**
- * The directory's registered mark from the chain: a node counts as registered when the NodeRegistry holds an
- * active node for the announced operator whose signer and peer id are the announced ones. Peer ids are stored in
+ * The directory's registered mark from the chain: a node counts as registered when the NodeRegistry binds the
+ * announced signer to the announced operator's active node (`activeOperatorOf`) and the announced peer id to the
+ * same operator (`operatorOfPeerId`). Peer ids are stored in
  * the registry as the UTF-8 bytes of their base58 text (`peerIdBytes`). Answers are cached briefly, so a busy
  * topic does not turn into one RPC call per announcement.
  */
@@ -26,8 +27,12 @@ export function registryLookup(client: Client, registry: Address, { cacheMs = 60
       const key = `${operator}\n${signer}\n${peerId}`
       const hit = cache.get(key)
       if (hit && now() - hit.at < cacheMs) return hit.value
-      const node = await readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })
-      const value = node.active && node.signer.toLowerCase() === signer.toLowerCase() && node.peerId.toLowerCase() === peerIdBytes(peerId).toLowerCase()
+      // Two single-address reads: the operator an active signer belongs to, and the operator owning the peer id.
+      const [ofSigner, ofPeer] = await Promise.all([
+        readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [signer] }),
+        readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'operatorOfPeerId', args: [peerIdBytes(peerId)] }),
+      ])
+      const value = ofSigner.toLowerCase() === operator.toLowerCase() && ofPeer.toLowerCase() === operator.toLowerCase()
       cache.set(key, { at: now(), value })
       if (cache.size > 10_000) cache.delete(cache.keys().next().value as string)
       return value

@@ -332,4 +332,28 @@ contract AITokenTest is BaseTest {
         assertEq(token.totalSupply(), SUPPLY * factor);
         assertEq(token.balanceOf(alice) + token.balanceOf(bob) + token.balanceOf(governor), token.totalSupply());
     }
+
+    function test_scaleSince_tracksSplitsSinceAnEpoch() public {
+        assertEq(token.scaleSince(0), 1);
+        _startSplit(2);
+        // Pending: the epoch has not changed yet.
+        assertEq(token.splitEpoch(), 0);
+        assertEq(token.scaleSince(0), 1);
+        vm.roll(block.number + PAUSE_BLOCKS);
+        // Took effect but not settled: views count it already.
+        assertEq(token.splitEpoch(), 1);
+        assertEq(token.scaleSince(0), 2);
+        assertEq(token.scaleSince(1), 1);
+        _startSplit(3); // settles the first split
+        vm.roll(block.number + PAUSE_BLOCKS);
+        assertEq(token.splitEpoch(), 2);
+        assertEq(token.scaleSince(0), 6);
+        assertEq(token.scaleSince(1), 3);
+        assertEq(token.scaleSince(2), 1);
+    }
+
+    function test_scaleSince_revertsForFutureEpoch() public {
+        vm.expectRevert(abi.encodeWithSelector(IAIToken.UnknownSplitEpoch.selector, 1, 0));
+        token.scaleSince(1);
+    }
 }

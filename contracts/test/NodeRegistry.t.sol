@@ -505,4 +505,95 @@ contract NodeRegistryTest is BaseTest {
         uint256 expected = offset >= count ? 0 : (count - offset < limit ? count - offset : limit);
         assertEq(page.length, expected);
     }
+
+    // ------------------------------------------------------------ splits
+
+    function test_withdraw_afterSplitReturnsScaledStake() public {
+        vm.startPrank(operator);
+        registry.register(_params(signer, "peer-op"), 2 * MIN_STAKE);
+        registry.unbond(MIN_STAKE / 2);
+        vm.stopPrank();
+        _splitNow(3);
+        INodeRegistry.Node memory node = registry.getNode(operator);
+        assertEq(node.stake, MIN_STAKE * 3 / 2 * 3);
+        assertEq(node.unbonding, MIN_STAKE / 2 * 3);
+        assertEq(node.splitEpoch, 1);
+        assertEq(token.balanceOf(address(registry)), MIN_STAKE * 6);
+
+        vm.prank(operator);
+        registry.deregister();
+        assertEq(registry.getNode(operator).unbonding, MIN_STAKE * 6);
+        uint256 before = token.balanceOf(operator);
+        vm.warp(block.timestamp + UNBONDING_DELAY);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.StakeWithdrawn(operator, MIN_STAKE * 6);
+        vm.prank(operator);
+        registry.withdraw();
+        assertEq(token.balanceOf(operator), before + MIN_STAKE * 6);
+        assertEq(token.balanceOf(address(registry)), 0);
+    }
+
+    function test_withdraw_unbondedBeforeSplitPaysScaled() public {
+        _register();
+        vm.prank(operator);
+        registry.deregister();
+        vm.warp(block.timestamp + UNBONDING_DELAY);
+        _splitNow(2);
+        _splitNow(5);
+        uint256 before = token.balanceOf(operator);
+        vm.prank(operator);
+        registry.withdraw();
+        assertEq(token.balanceOf(operator), before + MIN_STAKE * 10);
+        assertEq(token.balanceOf(address(registry)), 0);
+    }
+
+    function test_addStake_afterSplitAddsCurrentTokens() public {
+        _register();
+        _splitNow(2);
+        vm.prank(operator);
+        registry.addStake(1);
+        assertEq(registry.getNode(operator).stake, MIN_STAKE * 2 + 1);
+        (INodeRegistry.Node[] memory page,) = registry.activeNodes(0, 10);
+        assertEq(page[0].stake, MIN_STAKE * 2 + 1);
+        assertEq(token.balanceOf(address(registry)), MIN_STAKE * 2 + 1);
+    }
+
+    function test_slash_afterSplitTakesScaledStake() public {
+        _register();
+        _splitNow(4);
+        vm.prank(verifier);
+        uint256 slashed = registry.slash(operator, type(uint256).max, bob);
+        assertEq(slashed, MIN_STAKE * 4);
+        assertEq(token.balanceOf(bob), MIN_STAKE * 2);
+        assertEq(token.balanceOf(address(registry)), 0);
+    }
+
+    function test_register_againAfterSplitKeepsUnbondingScaled() public {
+        _register();
+        vm.prank(operator);
+        registry.deregister();
+        _splitNow(2);
+        vm.prank(operator);
+        registry.register(_params(signer, "peer-op"), MIN_STAKE);
+        INodeRegistry.Node memory node = registry.getNode(operator);
+        assertEq(node.stake, MIN_STAKE);
+        assertEq(node.unbonding, MIN_STAKE * 2);
+        assertEq(token.balanceOf(address(registry)), MIN_STAKE * 3);
+    }
+
+    function test_activeNodes_viewsRescaleBeforeSettlement() public {
+        vm.prank(operator);
+        registry.register(_params(signer, "peer-op"), MIN_STAKE + 1);
+        vm.prank(governor);
+        token.startSplit(7);
+        // Pending: nothing changes yet, and unbonding needs no transfer so it still works.
+        assertEq(registry.getNode(operator).stake, MIN_STAKE + 1);
+        vm.prank(operator);
+        registry.unbond(1);
+        vm.roll(block.number + PAUSE_BLOCKS);
+        INodeRegistry.Node memory node = registry.getNode(operator);
+        assertEq(node.stake, MIN_STAKE * 7);
+        assertEq(node.unbonding, 7);
+        assertEq(token.balanceOf(address(registry)), (MIN_STAKE + 1) * 7);
+    }
 }

@@ -234,6 +234,49 @@ contract OracleRouterTest is BaseTest {
         }
         assertEq(paid, FEE);
     }
+
+    // ------------------------------------------------------------ splits
+
+    function test_refund_afterSplitReturnsScaledFee() public {
+        uint256 id = _ask(3);
+        _splitNow(4);
+        assertEq(router.getRequest(id).fee, FEE * 4);
+        assertEq(router.getRequest(id).splitEpoch, 1);
+        assertEq(token.balanceOf(address(router)), FEE * 4);
+        vm.warp(block.timestamp + 1 hours + 1);
+        uint256 before = token.balanceOf(address(requester));
+        vm.expectEmit(address(router));
+        emit IOracleRouter.OracleRefunded(id, FEE * 4);
+        router.refund(id);
+        assertEq(token.balanceOf(address(requester)), before + FEE * 4);
+        assertEq(token.balanceOf(address(router)), 0);
+        assertEq(router.getRequest(id).fee, FEE * 4);
+    }
+
+    function test_answer_afterSplitPaysScaledFee() public {
+        uint256 id = _ask(3);
+        vm.prank(nodes[0]);
+        router.answer(id, 1);
+        _splitNow(3);
+        vm.prank(nodes[1]);
+        router.answer(id, 2);
+        vm.prank(nodes[2]);
+        router.answer(id, 3);
+        // 30e18 / 3 each, no remainder.
+        assertEq(token.balanceOf(nodes[0]), FEE);
+        assertEq(token.balanceOf(nodes[1]), FEE);
+        assertEq(token.balanceOf(nodes[2]), FEE);
+        assertEq(token.balanceOf(address(router)), 0);
+    }
+
+    function test_request_afterSplitCountsInNewEpoch() public {
+        _splitNow(2);
+        uint256 id = _ask(1);
+        IOracleRouter.Request memory req = router.getRequest(id);
+        assertEq(req.fee, FEE);
+        assertEq(req.splitEpoch, 1);
+        assertEq(router.getRequest(id + 1).fee, 0);
+    }
 }
 
 contract MedianTest is BaseTest {

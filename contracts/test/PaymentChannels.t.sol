@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAIToken} from "../src/interfaces/IAIToken.sol";
 import {IPaymentChannels} from "../src/interfaces/IPaymentChannels.sol";
 import {Voucher} from "../src/types/Voucher.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
@@ -359,5 +360,109 @@ contract PaymentChannelsTest is BaseTest {
         channels.finishClose(channelId);
         vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelNotFound.selector, 5));
         channels.finishClose(5);
+    }
+
+    // ------------------------------------------------------------ splits
+
+    function test_redeem_afterSplitPaysVoucherSignedBeforeScaled() public {
+        _redeem(10e18);
+        // Signed before the split, in the channel's unit (pre-split AI wei).
+        bytes memory signature = _signVoucher(consumerKey, channelId, 30e18);
+        _splitNow(3);
+        assertEq(channels.unitScale(channelId), 3);
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.VoucherRedeemed(channelId, node, 30e18, 60e18);
+        uint256 paid = channels.redeem(Voucher(channelId, 30e18), signature);
+        assertEq(paid, 60e18);
+        assertEq(token.balanceOf(node), 10e18 * 3 + 60e18);
+        IPaymentChannels.Channel memory channel = channels.getChannel(channelId);
+        assertEq(channel.redeemed, 30e18);
+        assertEq(channel.deposit, DEPOSIT);
+        assertEq(channel.splitEpoch, 0);
+        // The channel still holds exactly its unredeemed units, in current AI.
+        assertEq(token.balanceOf(address(channels)), (DEPOSIT - 30e18) * 3);
+        // A voucher signed after the split is in the same unit; the old one stays stale.
+        assertEq(_redeem(DEPOSIT), (DEPOSIT - 30e18) * 3);
+        assertEq(token.balanceOf(address(channels)), 0);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.StaleVoucher.selector, channelId, 30e18, DEPOSIT));
+        channels.redeem(Voucher(channelId, 30e18), signature);
+    }
+
+    function test_redeem_revertsWhileSplitPending() public {
+        bytes memory signature = _signVoucher(consumerKey, channelId, 1e18);
+        vm.prank(governor);
+        token.startSplit(2);
+        uint256 effective = block.number + PAUSE_BLOCKS;
+        vm.expectRevert(abi.encodeWithSelector(IAIToken.TransfersPaused.selector, effective));
+        channels.redeem(Voucher(channelId, 1e18), signature);
+        vm.roll(effective);
+        assertEq(channels.redeem(Voucher(channelId, 1e18), signature), 2e18);
+    }
+
+    function test_redeemMany_afterSplitScalesEachChannel() public {
+        _splitNow(2);
+        uint256 second = _openChannel(consumer, node, 5e18);
+        assertEq(channels.getChannel(second).splitEpoch, 1);
+        assertEq(channels.unitScale(second), 1);
+        Voucher[] memory vouchers = new Voucher[](2);
+        bytes[] memory signatures = new bytes[](2);
+        vouchers[0] = Voucher(channelId, 1e18);
+        vouchers[1] = Voucher(second, 1e18);
+        signatures[0] = _signVoucher(consumerKey, channelId, 1e18);
+        signatures[1] = _signVoucher(consumerKey, second, 1e18);
+        assertEq(channels.redeemMany(vouchers, signatures), 3e18);
+        assertEq(token.balanceOf(node), 3e18);
+    }
+
+    function test_topUp_afterSplitInWholeUnits() public {
+        _splitNow(4);
+        _fund(consumer, 9e18);
+        vm.startPrank(consumer);
+        token.approve(address(channels), 9e18);
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.ChannelToppedUp(channelId, consumer, 8e18, DEPOSIT + 2e18);
+        channels.topUp(channelId, 8e18);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.AmountNotWholeUnits.selector, 1, 4));
+        channels.topUp(channelId, 1);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.AmountNotWholeUnits.selector, 1, 4));
+        token.transferAndCall(address(channels), 1, abi.encodeCall(channels.topUp, (channelId, 0)));
+        vm.stopPrank();
+        assertEq(channels.getChannel(channelId).deposit, DEPOSIT + 2e18);
+        assertEq(token.balanceOf(address(channels)), (DEPOSIT + 2e18) * 4);
+    }
+
+    function test_finishClose_afterSplitRefundsScaled() public {
+        _redeem(30e18);
+        vm.prank(consumer);
+        channels.startClose(channelId);
+        _splitNow(5);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.ChannelClosed(channelId, 70e18 * 5);
+        channels.finishClose(channelId);
+        assertEq(token.balanceOf(consumer), 70e18 * 5);
+        assertEq(token.balanceOf(address(channels)), 0);
+    }
+
+    function test_unitScale_revertsOnUnknownChannel() public {
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelNotFound.selector, 9));
+        channels.unitScale(9);
+    }
+
+    /// @dev Across any split, a channel pays out exactly the AI it holds, however the redeems fall around it.
+    function testFuzz_redeem_acrossSplit(uint256 factor, uint256 before, uint256 later) public {
+        factor = bound(factor, 2, 1000);
+        before = bound(before, 0, DEPOSIT);
+        later = bound(later, before, DEPOSIT);
+        if (before > 0) _redeem(before);
+        _splitNow(factor);
+        if (later > before) assertEq(_redeem(later), (later - before) * factor);
+        vm.prank(consumer);
+        channels.startClose(channelId);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        channels.finishClose(channelId);
+        assertEq(token.balanceOf(node), later * factor);
+        assertEq(token.balanceOf(consumer), (DEPOSIT - later) * factor);
+        assertEq(token.balanceOf(address(channels)), 0);
     }
 }

@@ -69,6 +69,13 @@ abstract contract BaseTest is Test {
         token.transfer(to, amount);
     }
 
+    /// @dev Starts a split by `factor` and rolls past its pause, so it has taken effect (not yet settled).
+    function _splitNow(uint256 factor) internal {
+        vm.prank(governor);
+        token.startSplit(factor);
+        vm.roll(block.number + PAUSE_BLOCKS);
+    }
+
     function _models(bytes32 model) internal pure returns (bytes32[] memory models) {
         models = new bytes32[](1);
         models[0] = model;

@@ -59,11 +59,23 @@ export type LoadPhase = 'download' | 'compile' | 'upload' | 'ready'
 /** `progress` is 0..1 within the phase; `loadedBytes`/`totalBytes` where the phase moves bytes. */
 export type LoadProgress = { phase: LoadPhase; progress: number; text: string; loadedBytes?: number; totalBytes?: number }
 
-export type LoadOptions = { onProgress?: (progress: LoadProgress) => void; signal?: AbortSignal }
+export type LoadOptions = {
+  onProgress?: (progress: LoadProgress) => void
+  signal?: AbortSignal
+  /** CPU threads for engines that run on the CPU (wasm); others ignore it. Default: all the browser offers. */
+  threads?: number
+}
 
 export type EngineKind = 'webgpu' | 'wasm' | 'memory'
 
-export type LoadedModel = { id: string; contentHash: string; engine: EngineKind; contextLength: number }
+export type LoadedModel = {
+  id: string
+  contentHash: string
+  engine: EngineKind
+  contextLength: number
+  /** CPU threads in use, for CPU engines. */
+  threads?: number
+}
 
 export type BenchmarkOptions = { promptTokens?: number; generateTokens?: number }
 export type BenchmarkResult = { prefill_tokens_per_s: number; decode_tokens_per_s: number; prompt_tokens: number; generated_tokens: number }

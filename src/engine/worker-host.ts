@@ -24,7 +24,7 @@ import { installErrorTransfer } from './worker-errors.ts'
 
 export type EngineWorkerApi = {
   kind(): EngineKind
-  load(model: ModelSpec, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModel>
+  load(model: ModelSpec, onProgress?: (progress: LoadProgress) => void, threads?: number): Promise<LoadedModel>
   cancelLoad(): void
   current(): Promise<LoadedModel | null>
   chat(id: number, request: ChatCompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
@@ -52,10 +52,10 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
   }
   return {
     kind: () => engine.kind,
-    async load(model, onProgress) {
+    async load(model, onProgress, threads) {
       loading = new AbortController()
       try {
-        return await engine.load(model, { signal: loading.signal, ...(onProgress ? { onProgress } : {}) })
+        return await engine.load(model, { signal: loading.signal, ...(onProgress ? { onProgress } : {}), ...(threads ? { threads } : {}) })
       } finally {
         loading = null
       }
@@ -102,11 +102,11 @@ export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy
   }
   return {
     kind,
-    async load(model, { onProgress, signal } = {}) {
+    async load(model, { onProgress, signal, threads } = {}) {
       const onAbort = () => void remote.cancelLoad()
       signal?.addEventListener('abort', onAbort, { once: true })
       try {
-        return await remote.load(model, onProgress ? proxy(onProgress) : undefined)
+        return await remote.load(model, onProgress ? proxy(onProgress) : undefined, threads)
       } finally {
         signal?.removeEventListener('abort', onAbort)
       }

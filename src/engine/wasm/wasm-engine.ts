@@ -129,7 +129,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
 
   const engine: InferenceEngine = {
     kind: 'wasm',
-    async load(spec: ModelSpec, { onProgress, signal }: LoadOptions = {}) {
+    async load(spec: ModelSpec, { onProgress, signal, threads: requestedThreads }: LoadOptions = {}) {
       await engine.unload()
       const bytes = await fetchModelFile({
         url: spec.source,
@@ -145,7 +145,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       const trainedContext = Number(ggufValue(header, `${architecture}.context_length`) ?? spec.contextLength)
       const contextLength = Math.min(spec.contextLength, trainedContext)
       const isolated = globalThis.crossOriginIsolated === true
-      const threads = Math.max(1, isolated ? (options.threads ?? navigator.hardwareConcurrency ?? 1) : 1)
+      const threads = Math.max(1, isolated ? (requestedThreads ?? options.threads ?? navigator.hardwareConcurrency ?? 1) : 1)
       onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''})` })
       const config: WllamaConfig = { suppressNativeLog: true, logger: quietLogger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
       const runtime = new Wllama({ default: options.wasmUrl }, config)
@@ -158,10 +158,10 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       wllama = runtime
       loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength }
+      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, threads }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength } : null
+      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads } : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { runtime } = requireModel(request.model)

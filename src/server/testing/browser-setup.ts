@@ -6,15 +6,16 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PreviewServer, ViteDevServer } from 'vite'
+import type { PreviewServer } from 'vite'
 import type { TestProject } from 'vitest/node'
 import { ensureChromium } from '../chromium.ts'
+import { startFixtureServer, type FixtureServer } from '../fixture-server.ts'
 import { DEFAULT_MODELS_DIR, ensureDemoModels } from '../model-demo.ts'
 import { freePort } from '../ports.ts'
 import './context.ts'
 
 let preview: PreviewServer | undefined
-let dev: ViteDevServer | undefined
+let dev: FixtureServer | undefined
 let outDir: string | undefined
 
 export async function setup(project: TestProject): Promise<void> {
@@ -29,11 +30,9 @@ export async function setup(project: TestProject): Promise<void> {
   await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
   const appPort = await freePort()
   preview = await vite.preview({ logLevel: 'warn', build: { outDir }, preview: { port: appPort, strictPort: true, open: false } })
-  const devPort = await freePort()
-  dev = await vite.createServer({ logLevel: 'warn', server: { port: devPort, strictPort: true, hmr: false, watch: null } })
-  await dev.listen()
+  dev = await startFixtureServer()
   project.provide('appUrl', `http://127.0.0.1:${appPort}/`)
-  project.provide('devUrl', `http://127.0.0.1:${devPort}/`)
+  project.provide('devUrl', dev.url)
 }
 
 export async function teardown(): Promise<void> {

@@ -23,7 +23,8 @@ contract NodeRegistryInvariantTest is BaseTest {
         targetContract(address(handler));
     }
 
-    /// @dev Stake accounting balances: the registry holds exactly the stake and unbonding stake of all nodes.
+    /// @dev Stake accounting balances: the registry holds exactly the stake and unbonding stake of all nodes (as the
+    /// views report them, in current AI), across any splits.
     function invariant_stakeAccountingBalances() public view {
         uint256 sum;
         for (uint256 i; i < handler.operatorCount(); ++i) {
@@ -44,6 +45,16 @@ contract NodeRegistryInvariantTest is BaseTest {
             }
         }
         assertEq(registry.activeNodeCount(), active);
+    }
+
+    /// @dev Every withdrawal paid exactly the unbonding stake the registry reported.
+    function invariant_withdrawalsMatchBooks() public view {
+        assertEq(handler.payoutMismatches(), 0);
+    }
+
+    /// @dev The supply changes only by splits.
+    function invariant_supplyChangesOnlyBySplit() public view {
+        assertEq(token.totalSupply(), token.INITIAL_SUPPLY() * token.scale());
     }
 
     /// @dev Slash rewards never exceed their share of what was slashed (each rounds down on its own).

@@ -19,18 +19,32 @@ contract PaymentChannelsInvariantTest is BaseTest {
             keys[i] = key;
             _fund(consumer, 1e22);
         }
-        handler = new ChannelsHandler(token, channels, nodes, keys);
+        handler = new ChannelsHandler(token, governor, channels, nodes, keys);
         targetContract(address(handler));
     }
 
-    /// @dev The contract holds exactly the unredeemed deposits of channels that are not closed.
+    /// @dev The contract holds exactly the unredeemed deposits of channels that are not closed, converted from
+    /// channel units to current AI, across any splits.
     function invariant_channelBalancesEqualTokenBalance() public view {
         uint256 sum;
         for (uint256 i; i < handler.channelCount(); ++i) {
-            IPaymentChannels.Channel memory channel = channels.getChannel(handler.channelIds(i));
-            if (channel.status != IPaymentChannels.Status.Closed) sum += channel.deposit - channel.redeemed;
+            uint256 id = handler.channelIds(i);
+            IPaymentChannels.Channel memory channel = channels.getChannel(id);
+            if (channel.status != IPaymentChannels.Status.Closed) {
+                sum += (channel.deposit - channel.redeemed) * channels.unitScale(id);
+            }
         }
         assertEq(token.balanceOf(address(channels)), sum);
+    }
+
+    /// @dev Every redeem and close moved exactly the AI the channel booked, split or not.
+    function invariant_payoutsMatchBooks() public view {
+        assertEq(handler.payoutMismatches(), 0);
+    }
+
+    /// @dev The supply changes only by splits.
+    function invariant_supplyChangesOnlyBySplit() public view {
+        assertEq(token.totalSupply(), token.INITIAL_SUPPLY() * token.scale());
     }
 
     /// @dev No channel ever pays out more than its deposit, and what it paid is exactly what it booked as redeemed.

@@ -3,24 +3,49 @@ pragma solidity 0.8.30;
 
 import {AIToken} from "../../src/AIToken.sol";
 import {NodeRegistry} from "../../src/NodeRegistry.sol";
+import {OracleRouter} from "../../src/OracleRouter.sol";
 import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
+import {IOracleRouter} from "../../src/interfaces/IOracleRouter.sol";
 import {IPaymentChannels} from "../../src/interfaces/IPaymentChannels.sol";
 import {Voucher} from "../../src/types/Voucher.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 
-/// @notice Moves tokens between a fixed set of holders and runs splits, for the supply invariants.
-contract TokenHandler is CommonBase, StdCheats, StdUtils {
+/// @notice Token splits for every handler: the governor starts splits (at most `MAX_SPLITS`, factors 2 to 10, far
+/// from the 2^224 ceiling) and blocks roll so pauses end, interleaved with whatever else the handler does.
+abstract contract SplitActions is CommonBase, StdCheats, StdUtils {
+    uint256 public constant MAX_SPLITS = 4;
+
     AIToken public immutable token;
     address public immutable governor;
-    address[] public holders;
     uint256 public splits;
 
-    constructor(AIToken token_, address governor_, address[] memory holders_) {
+    constructor(AIToken token_, address governor_) {
         token = token_;
         governor = governor_;
+    }
+
+    function split(uint256 factor) external {
+        (uint256 pending,) = token.pendingSplit();
+        if (pending != 0 || splits >= MAX_SPLITS) return;
+        factor = bound(factor, 2, 10);
+        vm.prank(governor);
+        token.startSplit(factor);
+        ++splits;
+    }
+
+    function roll(uint256 blocks) external {
+        vm.roll(block.number + bound(blocks, 1, 20));
+    }
+}
+
+/// @notice Moves tokens between a fixed set of holders and runs splits, for the supply invariants.
+contract TokenHandler is SplitActions {
+    address[] public holders;
+
+    constructor(AIToken token_, address governor_, address[] memory holders_) SplitActions(token_, governor_) {
         holders = holders_;
     }
 
@@ -53,38 +78,26 @@ contract TokenHandler is CommonBase, StdCheats, StdUtils {
         token.transferFrom(owner, spender, amount);
     }
 
-    function split(uint256 factor) external {
-        (uint256 pending,) = token.pendingSplit();
-        // Keep far from the 2^224 ceiling so the run explores transfers, not overflow reverts.
-        if (pending != 0 || splits >= 6) return;
-        factor = bound(factor, 2, 10);
-        vm.prank(governor);
-        token.startSplit(factor);
-        ++splits;
-    }
-
-    function roll(uint256 blocks) external {
-        vm.roll(block.number + bound(blocks, 1, 20));
-    }
-
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
         return a < b ? a : b;
     }
 }
 
-/// @notice Registers, stakes, unbonds, withdraws and slashes a fixed set of operators.
-contract RegistryHandler is CommonBase, StdCheats, StdUtils {
-    AIToken public immutable token;
+/// @notice Registers, stakes, unbonds, withdraws and slashes a fixed set of operators, across splits.
+contract RegistryHandler is SplitActions {
     NodeRegistry public immutable registry;
-    address public immutable governor;
     address public immutable verifier;
     address[] public operators;
-    uint256 public slashedTotal;
+    /// @notice Withdrawals that paid something other than the unbonding stake the registry reported (must stay 0).
+    uint256 public payoutMismatches;
+    /// @dev What was slashed so far, in AI of split epoch `_slashedEpoch`.
+    uint256 internal _slashed;
+    uint256 internal _slashedEpoch;
 
-    constructor(AIToken token_, NodeRegistry registry_, address governor_, address verifier_, address[] memory ops) {
-        token = token_;
+    constructor(AIToken token_, NodeRegistry registry_, address governor_, address verifier_, address[] memory ops)
+        SplitActions(token_, governor_)
+    {
         registry = registry_;
-        governor = governor_;
         verifier = verifier_;
         operators = ops;
     }
@@ -107,7 +120,7 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
 
     function register(uint256 seed, uint256 stake) external {
         address operator = _operator(seed);
-        if (registry.isActive(operator)) return;
+        if (registry.isActive(operator) || token.transfersPaused()) return;
         uint256 minStake = registry.minStake();
         stake = bound(stake, minStake, minStake * 3);
         if (token.balanceOf(operator) < stake) return;
@@ -119,7 +132,7 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
 
     function addStake(uint256 seed, uint256 amount) external {
         address operator = _operator(seed);
-        if (registry.getNode(operator).operator == address(0)) return;
+        if (registry.getNode(operator).operator == address(0) || token.transfersPaused()) return;
         amount = bound(amount, 1, 1e21);
         if (token.balanceOf(operator) < amount) return;
         vm.prank(operator);
@@ -145,17 +158,26 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
     function withdraw(uint256 seed) external {
         address operator = _operator(seed);
         INodeRegistry.Node memory node = registry.getNode(operator);
-        if (node.unbonding == 0 || block.timestamp < node.unbondingEnds) return;
+        if (node.unbonding == 0 || block.timestamp < node.unbondingEnds || token.transfersPaused()) return;
+        uint256 before = token.balanceOf(operator);
         vm.prank(operator);
         registry.withdraw();
+        if (token.balanceOf(operator) - before != node.unbonding) ++payoutMismatches;
     }
 
     function slash(uint256 seed, uint256 amount) external {
         address operator = _operator(seed);
-        if (registry.getNode(operator).operator == address(0)) return;
+        if (registry.getNode(operator).operator == address(0) || token.transfersPaused()) return;
         amount = bound(amount, 0, 5e21);
         vm.prank(verifier);
-        slashedTotal += registry.slash(operator, amount, address(this));
+        uint256 slashed = registry.slash(operator, amount, address(this));
+        _slashed = slashedTotal() + slashed;
+        _slashedEpoch = token.splitEpoch();
+    }
+
+    /// @notice What was slashed so far, in current AI (like the rewards the handler holds).
+    function slashedTotal() public view returns (uint256) {
+        return _slashed * token.scaleSince(_slashedEpoch);
     }
 
     function warp(uint256 seconds_) external {
@@ -163,26 +185,38 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
     }
 }
 
-/// @notice Opens, tops up, redeems (including replays) and closes channels between a few consumers and nodes.
-contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
-    AIToken public immutable token;
+/// @notice Opens, tops up, redeems (including replays) and closes channels between a few consumers and nodes, across
+/// splits: vouchers are signed in channel units, some before a split and redeemed after it.
+contract ChannelsHandler is SplitActions {
     PaymentChannels public immutable channels;
     address[] public nodes;
     address[] public consumers;
     uint256[] internal _consumerKeys;
     uint256[] public channelIds;
 
-    /// @notice What each channel paid out, summed from the handler's view of each redeem.
+    /// @notice What each channel paid out, in channel units, summed from the handler's view of each redeem.
     mapping(uint256 channelId => uint256) public paidOut;
     /// @notice Replays of an already redeemed voucher that went through (must stay 0).
     uint256 public replaysPaid;
-    uint256 public totalPaid;
+    /// @notice Redeems and closes whose AI moved differently from what the channel booked (must stay 0).
+    uint256 public payoutMismatches;
+    /// @notice Vouchers signed before a split and redeemed after it (to see that runs cover the case).
+    uint256 public redeemedAcrossSplit;
 
     mapping(uint256 channelId => uint256) internal _lastCumulative;
     mapping(uint256 channelId => bytes) internal _lastSignature;
+    /// @dev A voucher signed and held back, with the split epoch it was signed in.
+    mapping(uint256 channelId => uint256) internal _heldCumulative;
+    mapping(uint256 channelId => uint256) internal _heldEpoch;
+    mapping(uint256 channelId => bytes) internal _heldSignature;
 
-    constructor(AIToken token_, PaymentChannels channels_, address[] memory nodes_, uint256[] memory consumerKeys) {
-        token = token_;
+    constructor(
+        AIToken token_,
+        address governor_,
+        PaymentChannels channels_,
+        address[] memory nodes_,
+        uint256[] memory consumerKeys
+    ) SplitActions(token_, governor_) {
         channels = channels_;
         nodes = nodes_;
         _consumerKeys = consumerKeys;
@@ -200,7 +234,7 @@ contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
         address consumer = consumers[index];
         address node = nodes[nodeSeed % nodes.length];
         amount = bound(amount, 1, 1e21);
-        if (token.balanceOf(consumer) < amount) return;
+        if (token.balanceOf(consumer) < amount || token.transfersPaused()) return;
         vm.startPrank(consumer);
         if (viaTransferAndCall) {
             token.transferAndCall(address(channels), amount, abi.encodeCall(channels.open, (node, 0)));
@@ -216,8 +250,10 @@ contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
         if (channelIds.length == 0) return;
         uint256 id = channelIds[channelSeed % channelIds.length];
         IPaymentChannels.Channel memory channel = channels.getChannel(id);
-        if (channel.status != IPaymentChannels.Status.Open) return;
-        amount = bound(amount, 1, 1e20);
+        if (channel.status != IPaymentChannels.Status.Open || token.transfersPaused()) return;
+        // After a split, top-ups come in whole channel units.
+        uint256 unit = channels.unitScale(id);
+        amount = bound(amount, 1, 1e20) * unit;
         if (token.balanceOf(channel.consumer) < amount) return;
         vm.startPrank(channel.consumer);
         token.approve(address(channels), amount);
@@ -229,16 +265,49 @@ contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
         if (channelIds.length == 0) return;
         uint256 id = channelIds[channelSeed % channelIds.length];
         IPaymentChannels.Channel memory channel = channels.getChannel(id);
-        if (channel.status == IPaymentChannels.Status.Closed) return;
-        if (channel.status == IPaymentChannels.Status.Closing && block.timestamp >= channel.closesAt) return;
+        if (!_redeemable(channel)) return;
+        cumulative = bound(cumulative, uint256(channel.redeemed) + 1, channel.deposit);
+        _redeem(id, channel, cumulative, _sign(channel.consumer, id, cumulative));
+    }
+
+    /// @dev Signs a voucher now and keeps it for `redeemHeld`, which may run after a split.
+    function signAndHold(uint256 channelSeed, uint256 cumulative) external {
+        if (channelIds.length == 0) return;
+        uint256 id = channelIds[channelSeed % channelIds.length];
+        IPaymentChannels.Channel memory channel = channels.getChannel(id);
         if (channel.redeemed >= channel.deposit) return;
         cumulative = bound(cumulative, uint256(channel.redeemed) + 1, channel.deposit);
-        bytes memory signature = _sign(channel.consumer, id, cumulative);
+        _heldCumulative[id] = cumulative;
+        _heldEpoch[id] = token.splitEpoch();
+        _heldSignature[id] = _sign(channel.consumer, id, cumulative);
+    }
+
+    function redeemHeld(uint256 channelSeed) external {
+        if (channelIds.length == 0) return;
+        uint256 id = channelIds[channelSeed % channelIds.length];
+        uint256 cumulative = _heldCumulative[id];
+        IPaymentChannels.Channel memory channel = channels.getChannel(id);
+        if (cumulative <= channel.redeemed || !_redeemable(channel)) return;
+        delete _heldCumulative[id];
+        if (_heldEpoch[id] != token.splitEpoch()) ++redeemedAcrossSplit;
+        _redeem(id, channel, cumulative, _heldSignature[id]);
+    }
+
+    function _redeemable(IPaymentChannels.Channel memory channel) internal view returns (bool) {
+        if (channel.status == IPaymentChannels.Status.Closed || token.transfersPaused()) return false;
+        if (channel.status == IPaymentChannels.Status.Closing && block.timestamp >= channel.closesAt) return false;
+        return channel.redeemed < channel.deposit;
+    }
+
+    function _redeem(uint256 id, IPaymentChannels.Channel memory channel, uint256 cumulative, bytes memory signature)
+        internal
+    {
+        uint256 unit = channels.unitScale(id);
         uint256 before = token.balanceOf(channel.node);
         uint256 paid = channels.redeem(Voucher(id, cumulative), signature);
-        require(token.balanceOf(channel.node) - before == paid, "payout mismatch");
-        paidOut[id] += paid;
-        totalPaid += paid;
+        uint256 units = cumulative - channel.redeemed;
+        if (paid != units * unit || token.balanceOf(channel.node) - before != paid) ++payoutMismatches;
+        paidOut[id] += units;
         _lastCumulative[id] = cumulative;
         _lastSignature[id] = signature;
     }
@@ -267,7 +336,11 @@ contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
         uint256 id = channelIds[channelSeed % channelIds.length];
         IPaymentChannels.Channel memory channel = channels.getChannel(id);
         if (channel.status != IPaymentChannels.Status.Closing || block.timestamp < channel.closesAt) return;
+        if (token.transfersPaused()) return;
+        uint256 refund = (channel.deposit - channel.redeemed) * channels.unitScale(id);
+        uint256 before = token.balanceOf(channel.consumer);
         channels.finishClose(id);
+        if (token.balanceOf(channel.consumer) - before != refund) ++payoutMismatches;
     }
 
     function warp(uint256 seconds_) external {
@@ -281,5 +354,91 @@ contract ChannelsHandler is CommonBase, StdCheats, StdUtils {
         }
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, channels.voucherDigest(Voucher(id, cumulative)));
         return abi.encodePacked(r, s, v);
+    }
+}
+
+/// @notice Requests, answers and refunds oracle requests between a few requesters and registered nodes, across splits.
+contract OracleHandler is SplitActions {
+    OracleRouter public immutable router;
+    bytes32 public immutable templateHash;
+    address[] public nodes;
+    address[] public requesters;
+    uint256[] public requestIds;
+    /// @notice Fulfilments and refunds whose AI moved differently from the fee the router reported (must stay 0).
+    uint256 public payoutMismatches;
+    /// @notice Requests paid out or refunded in a later split epoch than they were made in.
+    uint256 public settledAcrossSplit;
+
+    mapping(uint256 requestId => uint256) internal _epochOf;
+
+    constructor(
+        AIToken token_,
+        address governor_,
+        OracleRouter router_,
+        bytes32 templateHash_,
+        address[] memory nodes_,
+        address[] memory requesters_
+    ) SplitActions(token_, governor_) {
+        router = router_;
+        templateHash = templateHash_;
+        nodes = nodes_;
+        requesters = requesters_;
+    }
+
+    function requestCount() external view returns (uint256) {
+        return requestIds.length;
+    }
+
+    function request(uint256 requesterSeed, uint256 fee, uint8 k, uint256 deadlineIn) external {
+        address requester = requesters[requesterSeed % requesters.length];
+        fee = bound(fee, 1, 1e21);
+        if (token.balanceOf(requester) < fee || token.transfersPaused()) return;
+        k = uint8(bound(k, 1, nodes.length));
+        uint64 deadline = uint64(block.timestamp + bound(deadlineIn, 1, 1 days));
+        vm.startPrank(requester);
+        token.approve(address(router), fee);
+        uint256 id = router.request(templateHash, "input", fee, k, deadline, 0);
+        vm.stopPrank();
+        requestIds.push(id);
+        _epochOf[id] = token.splitEpoch();
+    }
+
+    function answer(uint256 requestSeed, uint256 nodeSeed, int256 value) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        IOracleRouter.Request memory req = router.getRequest(id);
+        if (req.status != IOracleRouter.Status.Open || block.timestamp > req.deadline) return;
+        (address[] memory answered,) = router.getAnswers(id);
+        address node = nodes[nodeSeed % nodes.length];
+        for (uint256 i; i < answered.length; ++i) {
+            if (answered[i] == node) return;
+        }
+        bool last = answered.length + 1 == req.k;
+        // The k-th answer pays out, which waits for a pending split to take effect.
+        if (last && token.transfersPaused()) return;
+        uint256 before = token.balanceOf(address(router));
+        vm.prank(node);
+        router.answer(id, value);
+        if (last) _settled(id, before - token.balanceOf(address(router)), req.fee);
+    }
+
+    function refund(uint256 requestSeed) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        IOracleRouter.Request memory req = router.getRequest(id);
+        if (req.status != IOracleRouter.Status.Open || block.timestamp <= req.deadline) return;
+        if (token.transfersPaused()) return;
+        uint256 before = token.balanceOf(req.requester);
+        router.refund(id);
+        _settled(id, token.balanceOf(req.requester) - before, req.fee);
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 12 hours));
+    }
+
+    function _settled(uint256 id, uint256 moved, uint256 fee) internal {
+        if (moved != fee) ++payoutMismatches;
+        if (_epochOf[id] != token.splitEpoch()) ++settledAcrossSplit;
     }
 }

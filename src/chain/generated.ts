@@ -198,6 +198,13 @@ export const aiTokenAbi = [
   },
   {
     type: 'function',
+    inputs: [{ name: 'epoch', internalType: 'uint256', type: 'uint256' }],
+    name: 'scaleSince',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
     inputs: [],
     name: 'splitEpoch',
     outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
@@ -533,6 +540,14 @@ export const aiTokenAbi = [
     ],
     name: 'TransfersPaused',
   },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'epoch', internalType: 'uint256', type: 'uint256' },
+      { name: 'currentEpoch', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'UnknownSplitEpoch',
+  },
   { type: 'error', inputs: [], name: 'ZeroAddress' },
 ] as const
 
@@ -544,7 +559,7 @@ export const nodeRegistryAbi = [
   {
     type: 'constructor',
     inputs: [
-      { name: 'token_', internalType: 'contract IERC20', type: 'address' },
+      { name: 'token_', internalType: 'contract IAIToken', type: 'address' },
       { name: 'governor', internalType: 'address', type: 'address' },
       { name: 'minStake_', internalType: 'uint256', type: 'uint256' },
       { name: 'unbondingDelay_', internalType: 'uint64', type: 'uint64' },
@@ -621,6 +636,7 @@ export const nodeRegistryAbi = [
         type: 'tuple[]',
         components: [
           { name: 'operator', internalType: 'address', type: 'address' },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
           { name: 'signer', internalType: 'address', type: 'address' },
           { name: 'active', internalType: 'bool', type: 'bool' },
           { name: 'whitelisted', internalType: 'bool', type: 'bool' },
@@ -678,6 +694,7 @@ export const nodeRegistryAbi = [
         type: 'tuple',
         components: [
           { name: 'operator', internalType: 'address', type: 'address' },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
           { name: 'signer', internalType: 'address', type: 'address' },
           { name: 'active', internalType: 'bool', type: 'bool' },
           { name: 'whitelisted', internalType: 'bool', type: 'bool' },
@@ -883,7 +900,7 @@ export const nodeRegistryAbi = [
     type: 'function',
     inputs: [],
     name: 'token',
-    outputs: [{ name: '', internalType: 'contract IERC20', type: 'address' }],
+    outputs: [{ name: '', internalType: 'contract IAIToken', type: 'address' }],
     stateMutability: 'view',
   },
   {
@@ -1394,7 +1411,7 @@ export const oracleRouterAbi = [
   {
     type: 'constructor',
     inputs: [
-      { name: 'token_', internalType: 'contract IERC20', type: 'address' },
+      { name: 'token_', internalType: 'contract IAIToken', type: 'address' },
       {
         name: 'registry_',
         internalType: 'contract INodeRegistry',
@@ -1450,7 +1467,7 @@ export const oracleRouterAbi = [
     name: 'getRequest',
     outputs: [
       {
-        name: '',
+        name: 'req',
         internalType: 'struct IOracleRouter.Request',
         type: 'tuple',
         components: [
@@ -1463,6 +1480,7 @@ export const oracleRouterAbi = [
             internalType: 'enum IOracleRouter.Status',
             type: 'uint8',
           },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
           { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
           { name: 'modelHash', internalType: 'bytes32', type: 'bytes32' },
           { name: 'fee', internalType: 'uint256', type: 'uint256' },
@@ -1533,7 +1551,7 @@ export const oracleRouterAbi = [
     type: 'function',
     inputs: [],
     name: 'token',
-    outputs: [{ name: '', internalType: 'contract IERC20', type: 'address' }],
+    outputs: [{ name: '', internalType: 'contract IAIToken', type: 'address' }],
     stateMutability: 'view',
   },
   {
@@ -1768,7 +1786,7 @@ export const paymentChannelsAbi = [
   {
     type: 'constructor',
     inputs: [
-      { name: 'token_', internalType: 'contract IERC20', type: 'address' },
+      { name: 'token_', internalType: 'contract IAIToken', type: 'address' },
       {
         name: 'registry_',
         internalType: 'contract INodeRegistry',
@@ -1825,6 +1843,7 @@ export const paymentChannelsAbi = [
             type: 'uint8',
           },
           { name: 'node', internalType: 'address', type: 'address' },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
           { name: 'deposit', internalType: 'uint128', type: 'uint128' },
           { name: 'redeemed', internalType: 'uint128', type: 'uint128' },
         ],
@@ -1924,7 +1943,7 @@ export const paymentChannelsAbi = [
     type: 'function',
     inputs: [],
     name: 'token',
-    outputs: [{ name: '', internalType: 'contract IERC20', type: 'address' }],
+    outputs: [{ name: '', internalType: 'contract IAIToken', type: 'address' }],
     stateMutability: 'view',
   },
   {
@@ -1936,6 +1955,13 @@ export const paymentChannelsAbi = [
     name: 'topUp',
     outputs: [],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'channelId', internalType: 'uint256', type: 'uint256' }],
+    name: 'unitScale',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -2074,6 +2100,14 @@ export const paymentChannelsAbi = [
       },
     ],
     name: 'VoucherRedeemed',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'amount', internalType: 'uint256', type: 'uint256' },
+      { name: 'unitScale', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'AmountNotWholeUnits',
   },
   {
     type: 'error',

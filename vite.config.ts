@@ -79,7 +79,9 @@ export default defineConfig({
   preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   worker: { format: 'es' },
   // The engine workers carry whole runtimes (llama.cpp glue, web-llm): large chunks are expected there.
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8192 },
+  // Bundler timing hints appear when the machine is busy, say nothing about the app, and carry links that would
+  // make the local stack print more than its one URL.
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8192, rolldownOptions: { checks: { bundlerTimings: false } } },
   test: {
     // `npm test` (src/server/test-all.ts) runs each project as its own suite and adds up the results.
     projects: [

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { parseDeployment } from '../core/deployment.ts'
+import { DEMO_MODELS } from '../core/models.ts'
 import { createModelexNode } from '../p2p/node.ts'
 import { freePort } from './ports.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
@@ -39,7 +40,7 @@ describe('npm start (the local stack)', () => {
   test('brings up chain, relay and app, prints one URL, and Ctrl-C stops every child', async () => {
     const [chainPort, relayPort, appPort] = [await freePort(), await freePort(), await freePort()]
     const { devnet } = await start(['--chain-port', String(chainPort), '--relay-port', String(relayPort), '--app-port', String(appPort)])
-    const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 90_000)) as RegExpMatchArray
+    const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 200_000)) as RegExpMatchArray
     expect(url).toBe(`http://127.0.0.1:${appPort}/`)
     // One URL among the stack's own lines (Vite's build warnings, which link to docs, are not the stack's output).
     const own = devnet.output().split('\n').filter((line) => /^(chain|relay|stack|app): |^Modelex is running|^Press Ctrl-C/.test(line))
@@ -50,6 +51,10 @@ describe('npm start (the local stack)', () => {
     expect(await page.text()).toContain('<title>Modelex</title>')
     expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin')
     expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp')
+    // The generated demo model is the stack's default model, served beside the app.
+    const model = await fetch(new URL('/models/modelex-demo-30m.gguf', url as string), { method: 'HEAD' })
+    expect(model.status).toBe(200)
+    expect(Number(model.headers.get('content-length'))).toBe(DEMO_MODELS.find((m) => m.id === 'modelex-demo-30m')?.sizeBytes)
 
     const deployment = parseDeployment(await (await fetch(new URL('/deployment.json', url))).json())
     expect(deployment.rpcUrl).toBe(`http://127.0.0.1:${chainPort}`)
@@ -79,7 +84,7 @@ describe('npm start (the local stack)', () => {
     expect(isAlive(anvilPid)).toBe(false)
     expect(isAlive(relayPid)).toBe(false)
     await expect(fetch(url as string, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow()
-  })
+  }, 240_000)
 
   test('says clearly when a port is taken, and starts nothing', async () => {
     const blocker: Server = createServer()

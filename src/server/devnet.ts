@@ -13,6 +13,7 @@ import type { PreviewServer } from 'vite'
 import type { Deployment } from '../core/deployment.ts'
 import { DEVNET_CHAIN_ID, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
 import { deployContracts } from './contracts.ts'
+import { DEFAULT_MODELS_DIR, ensureDemoModels } from './model-demo.ts'
 import { assertPortFree } from './ports.ts'
 import { killAllNow, stopAll } from './process.ts'
 import { startRelayProcess } from './relay-process.ts'
@@ -87,6 +88,12 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     const deploymentFile = join(options.stateDir, 'deployment.json')
     await writeJsonAtomically(deploymentFile, deployment)
     log(`stack: deployment written to ${deploymentFile}`)
+
+    // The demo models (random weights, generated here because no model hub is reachable) are the stack's
+    // default models; content-addressed, so every state folder shares one copy.
+    const models = await ensureDemoModels({ log: (line) => log(`models: ${line}`) })
+    log(`models: ${Object.keys(models).join(', ')} ready (random-weights demos: their text means nothing)`)
+    process.env['MODELEX_MODELS_DIR'] = DEFAULT_MODELS_DIR
 
     process.env['MODELEX_DEPLOYMENT_FILE'] = deploymentFile
     const vite = await import('vite')

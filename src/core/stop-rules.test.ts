@@ -68,3 +68,13 @@ test('property: the suggestion is a prefix of the output (up to a dropped repeat
     { numRuns: 500 },
   )
 })
+
+test('the rule for a spot: a block after an opener or on a blank line, else one line', async () => {
+  const { chooseStopRule } = await import('./stop-rules.ts')
+  expect(chooseStopRule('def f(x):', '')).toBe('block')
+  expect(chooseStopRule('function f() {', '\n}')).toBe('block')
+  expect(chooseStopRule('def f(x):\n    ', '')).toBe('block')
+  expect(chooseStopRule('x = ', '')).toBe('line')
+  expect(chooseStopRule('print(', ')')).toBe('line')
+  expect(chooseStopRule('', '')).toBe('line')
+})

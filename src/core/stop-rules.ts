@@ -138,3 +138,15 @@ export function indentWidth(line: string, tabWidth = 4): number {
 function trimEnd(text: string): string {
   return text.replace(/\s+$/, '')
 }
+
+/**
+ * The rule for a spot: a whole block where one starts (the cursor line opens one, or is blank inside code), one
+ * line otherwise — the two cases where people want more than the rest of a line.
+ */
+export function chooseStopRule(prefix: string, suffix: string): StopRule {
+  const line = lastLine(prefix)
+  const restOfLine = suffix.slice(0, suffix.indexOf('\n') === -1 ? suffix.length : suffix.indexOf('\n'))
+  if (restOfLine.trim() !== '') return 'line'
+  if (/[:{([]\s*$/.test(line)) return 'block'
+  return line.trim() === '' && prefix.trim() !== '' ? 'block' : 'line'
+}

@@ -28,7 +28,7 @@ registerErrorClass('NoCompletionSourceError', NoCompletionSourceError)
  */
 export class PaidCompletionUnavailableError extends BaseError {
   override name = 'PaidCompletionUnavailableError' as const
-  constructor({ peer, details, cause }: { peer: string; details?: string; cause?: unknown }) {
+  constructor({ peer, details, cause }: { peer: string; details?: string | undefined; cause?: unknown }) {
     super(`The node ${peer} asks for payment, and paid completions are not available yet. Load a local model, or pick a node that serves without payment.`, { details, cause, data: { peer } })
   }
   get peer(): string {

@@ -1,0 +1,178 @@
+/**
+ * The Code view's state: which engine and coder model complete code in this tab, the editor's completion
+ * controller and its latency figures, the pairing that lets the localhost gateway use this tab's model, and the
+ * option of unpaid completion from a network node by peer id (paid completion waits for the paid-prompt flow).
+ * The engine factory, the deployment and the key store are injectable, so the logic runs in tests.
+ */
+import { formatPairingLine, newPairToken } from '../../core/autocomplete-pairing.ts'
+import type { Suggestion } from '../../core/autocomplete.ts'
+import type { Deployment } from '../../core/deployment.ts'
+import { percentile } from '../../core/eval.ts'
+import { fimFormatFor } from '../../core/fim.ts'
+import type { LoadProgress } from '../../core/inference.ts'
+import type { ModelRecord } from '../../core/models.ts'
+import { inlineCompletion } from '../../autocomplete/codemirror.ts'
+import type { CompletedRequest } from '../../autocomplete/controller.ts'
+import { wasmCoderModels, webGpuCoderModels, type CoderEngineKind } from '../../autocomplete/engines.ts'
+import { startEngine } from '../../engine/start.ts'
+import { createPairingService, type PairingService } from '../../autocomplete/pairing.ts'
+import { engineCompletionSource, networkCompletionSource } from '../../autocomplete/sources.ts'
+import { loadDeployment } from '../../chain/deployment.ts'
+import type { EngineProxy } from '../../engine/worker-host.ts'
+import { createInferServer, type InferServer } from '../../p2p/infer-server.ts'
+import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
+import { loadOrCreatePeerKey } from '../../store/peer-key.ts'
+
+export type CodeLanguage = 'python' | 'javascript' | 'typescript'
+
+export const SAMPLES: Record<CodeLanguage, string> = {
+  python: 'def fibonacci(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n',
+  javascript: 'function debounce(fn, ms) {\n',
+  typescript: 'export function chunk<T>(items: T[], size: number): T[][] {\n',
+}
+
+export type CodeDependencies = {
+  startEngine?: (kind: CoderEngineKind) => EngineProxy
+  deployment?: () => Promise<Deployment | null>
+  store?: () => KeyValueStore
+}
+
+/** The Code view's peer has its own key: the app's Network view runs a node with the app's key at the same time. */
+const CODE_KEY_PREFIX = 'code-'
+
+export class CodeState {
+  language = $state<CodeLanguage>('python')
+  engineKind = $state<CoderEngineKind>('wasm')
+  models = $state<ModelRecord[]>(wasmCoderModels())
+  selected = $state(wasmCoderModels()[0]?.id ?? '')
+  phase = $state<'idle' | 'loading' | 'ready' | 'failed'>('idle')
+  progress = $state<LoadProgress | null>(null)
+  error = $state<string | null>(null)
+  source = $state<string | null>(null)
+  suggestion = $state<Suggestion | null>(null)
+  latencies = $state<CompletedRequest[]>([])
+  pairing = $state<{ peer: string; token: string; line: string; paired: string[]; connection: string } | null>(null)
+  pairingError = $state<string | null>(null)
+
+  readonly completion
+  #deps: Required<CodeDependencies>
+  #engine: EngineProxy | null = null
+  #node: ModelexNode | null = null
+  #pairing: PairingService | null = null
+  #server: InferServer | null = null
+
+  constructor(deps: CodeDependencies = {}) {
+    this.#deps = { startEngine: deps.startEngine ?? startEngine, deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore }
+    this.completion = inlineCompletion({
+      onError: (message) => (this.error = message),
+      onSuggestion: (suggestion) => {
+        this.suggestion = suggestion
+        if (suggestion) this.error = null
+      },
+      onCompleted: (completed) => (this.latencies = [...this.latencies.slice(-49), completed]),
+    })
+  }
+
+  get model(): ModelRecord | undefined {
+    return this.models.find((m) => m.id === this.selected)
+  }
+
+  /** Median and 95th percentile of total latency over the last 50 suggestions. */
+  get latencySummary(): { count: number; p50: number; p95: number; firstTokenP50: number } {
+    const totals = this.latencies.map((l) => l.totalMs)
+    return { count: totals.length, p50: percentile(totals, 50), p95: percentile(totals, 95), firstTokenP50: percentile(this.latencies.map((l) => l.firstTokenMs), 50) }
+  }
+
+  async chooseEngine(kind: CoderEngineKind): Promise<void> {
+    this.engineKind = kind
+    this.error = null
+    try {
+      this.models = kind === 'wasm' ? wasmCoderModels() : await webGpuCoderModels()
+      this.selected = this.models[0]?.id ?? ''
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  async load(): Promise<void> {
+    // A plain copy: rune state is a Proxy, which cannot be posted to the engine's worker.
+    const model = this.model ? ($state.snapshot(this.model) as ModelRecord) : undefined
+    if (!model || this.phase === 'loading') return
+    this.phase = 'loading'
+    this.error = null
+    this.progress = null
+    try {
+      if (!this.#engine || this.#engine.kind !== model.engine) {
+        this.#engine?.terminate()
+        this.#engine = this.#deps.startEngine(model.engine === 'webgpu' ? 'webgpu' : 'wasm')
+      }
+      await this.#engine.load(model, { onProgress: (progress) => (this.progress = progress) })
+      const source = engineCompletionSource(this.#engine, model)
+      this.completion.controller.setSource(source)
+      this.source = source.label
+      this.phase = 'ready'
+    } catch (error) {
+      this.phase = 'failed'
+      this.error = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  /** Serves this tab's model to the user's own gateway: starts a peer on the relay and shows the pairing line. */
+  async share(): Promise<void> {
+    if (this.#pairing || !this.#engine) return
+    this.pairingError = null
+    try {
+      const node = await this.#startNode()
+      const token = newPairToken()
+      const engine = this.#engine
+      const pairing = createPairingService(node.libp2p, { token, engine, hasFim: () => (this.model ? fimFormatFor(this.model) !== undefined : false) })
+      const server = createInferServer(node.libp2p, { engine, policy: pairing.policy })
+      await pairing.start()
+      await server.start()
+      this.#pairing = pairing
+      this.#server = server
+      const peer = node.peerId.toString()
+      this.pairing = { peer, token, line: formatPairingLine(peer, token), paired: [], connection: node.state }
+      pairing.onPaired((gateway) => this.pairing && (this.pairing = { ...this.pairing, paired: [...this.pairing.paired, gateway] }))
+      node.onStateChange((connection) => this.pairing && (this.pairing = { ...this.pairing, connection }))
+    } catch (error) {
+      this.pairingError = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  /** Completion from a network node, unpaid: works with nodes that serve without payment. */
+  async useNetworkNode(peer: string, model: string): Promise<void> {
+    this.error = null
+    try {
+      const node = await this.#startNode()
+      const record = this.models.find((m) => m.id === model)
+      const format = record ? fimFormatFor(record) : undefined
+      const source = networkCompletionSource(node, { peer: peer.trim(), model: model.trim(), ...(format ? { format } : {}) })
+      this.completion.controller.setSource(source)
+      this.source = source.label
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  async #startNode(): Promise<ModelexNode> {
+    if (this.#node) return this.#node
+    const deployment = await this.#deps.deployment()
+    if (!deployment?.relay) throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
+    const store = this.#deps.store()
+    const prefixed: KeyValueStore = { get: (key) => store.get(CODE_KEY_PREFIX + key), set: (key, value) => store.set(CODE_KEY_PREFIX + key, value) }
+    const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(prefixed), relays: [deployment.relay] })
+    await node.start()
+    this.#node = node
+    return node
+  }
+
+  async destroy(): Promise<void> {
+    this.completion.controller.destroy()
+    await this.#server?.stop()
+    await this.#pairing?.stop()
+    await this.#node?.stop()
+    this.#engine?.terminate()
+  }
+}

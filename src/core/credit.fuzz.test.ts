@@ -1,0 +1,142 @@
+/**
+ * The payment rules as properties: random sequences of requests, honest and hostile vouchers, finished and
+ * cancelled requests, checked against the invariants the issue names.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { acceptVoucher, applyReceipt, credit, newConsumerChannel, newLedger, nextVoucherAmount, recordVoucher, releaseRequest, settleRequest, type ChannelLedger } from './credit.ts'
+import { InsufficientDepositError, InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
+import { createQuote, settleCost } from './quote.ts'
+import type { Receipt } from './receipt.ts'
+
+const consumer = `0x${'c0'.repeat(20)}` as const
+const stranger = `0x${'de'.repeat(20)}` as const
+const node = `0x${'11'.repeat(20)}` as const
+const sig = `0x${'00'.repeat(65)}` as const
+
+const step = fc.record({
+  inputTokens: fc.integer({ min: 0, max: 2000 }),
+  maxTokens: fc.integer({ min: 0, max: 512 }),
+  generated: fc.integer({ min: 0, max: 512 }),
+  cancelled: fc.boolean(),
+})
+const prices = fc.record({ pricePerMillionInput: fc.bigInt({ min: 0n, max: 10n ** 15n }), pricePerMillionOutput: fc.bigInt({ min: 0n, max: 10n ** 15n }) })
+
+function quoteFor(s: { inputTokens: number; maxTokens: number }, p: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint }) {
+  return createQuote({ ...s, ...p, model: 'm', modelHash: `0x${'ab'.repeat(32)}`, node, signer: node, chainId: 31337 })
+}
+
+function receiptOf(channelId: bigint, cost: bigint, completion: number, cumulativePaid: bigint): Receipt {
+  return {
+    requestHash: `0x${'01'.repeat(32)}`,
+    outputHash: `0x${'02'.repeat(32)}`,
+    modelHash: `0x${'ab'.repeat(32)}`,
+    nodeSigner: node,
+    consumer,
+    promptTokens: 1n,
+    completionTokens: BigInt(completion),
+    cost,
+    channelId,
+    cumulativePaid,
+    timestamp: 1n,
+    deterministic: false,
+  }
+}
+
+describe('credit (properties)', () => {
+  it('honest consumer and node: the node never serves beyond its vouchers, the consumer never pays more than quoted, credit never goes negative', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n }), prices, fc.array(step, { maxLength: 30 }), (deposit, p, steps) => {
+        let ledger: ChannelLedger = newLedger({ channelId: 1n, consumer, deposit })
+        let channel = newConsumerChannel({ channelId: 1n, node, deposit })
+        let paidByReceipts = 0n
+        for (const s of steps) {
+          const quote = quoteFor(s, p)
+          let amount: bigint
+          try {
+            amount = nextVoucherAmount(channel, quote.maxCost)
+          } catch (error) {
+            expect(error).toBeInstanceOf(InsufficientDepositError)
+            expect(channel.settled + quote.maxCost > deposit).toBe(true)
+            continue
+          }
+          expect(amount >= channel.signed).toBe(true)
+          channel = recordVoucher(channel, amount)
+          ledger = acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: amount, signature: sig, recoveredSigner: consumer }, quote.maxCost)
+          expect(ledger.settled + ledger.reserved <= (ledger.voucher?.cumulativeAmount ?? 0n)).toBe(true)
+          if (s.cancelled) {
+            ledger = releaseRequest(ledger, quote.maxCost)
+          } else {
+            const generated = Math.min(s.generated, s.maxTokens)
+            const cost = settleCost(quote, generated)
+            expect(cost <= quote.maxCost).toBe(true)
+            const before = ledger.settled
+            ledger = settleRequest(ledger, quote.maxCost, cost)
+            channel = applyReceipt(channel, receiptOf(1n, cost, generated, before + cost), quote)
+            paidByReceipts += cost
+          }
+          expect(credit(channel) >= 0n).toBe(true)
+          expect(ledger.settled).toBe(channel.settled)
+          expect(ledger.settled + ledger.reserved <= (ledger.voucher?.cumulativeAmount ?? 0n)).toBe(true)
+          expect((ledger.voucher?.cumulativeAmount ?? 0n) <= deposit).toBe(true)
+        }
+        expect(channel.settled).toBe(paidByReceipts)
+      }),
+    )
+  })
+
+  it('refuses forged, stale, replayed, over-deposit and wrong-channel vouchers, whatever the history', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1000n, max: 10n ** 18n }), fc.array(fc.bigInt({ min: 1n, max: 100n }), { minLength: 1, maxLength: 10 }), (deposit, costs) => {
+        let ledger = newLedger({ channelId: 7n, consumer, deposit })
+        let cumulative = 0n
+        for (const cost of costs) {
+          cumulative += cost
+          ledger = settleRequest(acceptVoucher(ledger, { channelId: 7n, cumulativeAmount: cumulative, signature: sig, recoveredSigner: consumer }, cost), cost, cost)
+        }
+        const reason = (f: () => unknown) => {
+          try {
+            f()
+          } catch (error) {
+            expect(error).toBeInstanceOf(VoucherRejectedError)
+            return (error as VoucherRejectedError).reason
+          }
+          return 'accepted'
+        }
+        const offer = (cumulativeAmount: bigint, recoveredSigner: `0x${string}` = consumer, channelId = 7n) => ({ channelId, cumulativeAmount, signature: sig, recoveredSigner })
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative + 1n, stranger), 1n))).toBe('forged')
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative - 1n), 0n))).toBe('stale')
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative), 1n))).toBe('replayed')
+        expect(reason(() => acceptVoucher(ledger, offer(deposit + 1n), 1n))).toBe('over-deposit')
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative + 1n, consumer, 8n), 1n))).toBe('wrong-channel')
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative + 1n), 2n))).toBe('insufficient')
+        expect(reason(() => acceptVoucher(ledger, offer(cumulative + 2n), 2n))).toBe('accepted')
+      }),
+    )
+  })
+
+  it('concurrent requests each need their own cover', () => {
+    let ledger = newLedger({ channelId: 1n, consumer, deposit: 100n })
+    ledger = acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: 10n, signature: sig, recoveredSigner: consumer }, 10n)
+    expect(() => acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: 10n, signature: sig, recoveredSigner: consumer }, 5n)).toThrow(VoucherRejectedError)
+    ledger = acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: 15n, signature: sig, recoveredSigner: consumer }, 5n)
+    expect(ledger.reserved).toBe(15n)
+  })
+
+  it('a consumer refuses a receipt that bills more than the quote or breaks the cumulative history', () => {
+    fc.assert(
+      fc.property(prices, step, fc.bigInt({ min: 1n, max: 1000n }), (p, s, extra) => {
+        const quote = quoteFor(s, p)
+        let channel = newConsumerChannel({ channelId: 1n, node, deposit: 10n ** 30n })
+        channel = recordVoucher(channel, nextVoucherAmount(channel, quote.maxCost))
+        const generated = Math.min(s.generated, s.maxTokens)
+        const cost = settleCost(quote, generated)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost + extra, generated, cost + extra), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, generated, cost + extra), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(2n, cost, generated, cost), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, s.maxTokens + 1, cost), quote)).toThrow(InvalidReceiptError)
+        expect(applyReceipt(channel, receiptOf(1n, cost, generated, cost), quote).settled).toBe(cost)
+      }),
+    )
+  })
+})

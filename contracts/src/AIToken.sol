@@ -111,10 +111,13 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
     /// @inheritdoc IAIToken
     /// @dev One slot read when `epoch` is the current epoch, the common case for custodial contracts.
     function scaleSince(uint256 epoch) external view returns (uint256) {
-        (uint256 current, uint256 currentScale) = _current();
+        SplitState memory split = _split;
+        bool due = split.factor != 0 && block.number >= split.effectiveBlock;
+        uint256 current = due ? split.epoch + 1 : split.epoch;
         if (epoch == current) return 1;
         if (epoch > current) revert UnknownSplitEpoch(epoch, current);
-        return currentScale / _scales[epoch];
+        uint256 ratio = _scales[split.epoch] / _scales[epoch];
+        return due ? ratio * split.factor : ratio;
     }
 
     /// @inheritdoc IAIToken

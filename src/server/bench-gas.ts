@@ -164,6 +164,13 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   await measure('OracleRouter', 'refund (deadline passed)', send(prover, router, oracleRouterAbi, 'refund', [2n]))
   await measure('AIToken', 'startSplit (governor)', send(governor, token, aiTokenAbi, 'startSplit', [2n]))
 
+  // ---- After the split took effect: custodial books rescale on the way out (channel 2 was opened before it).
+  const preSplitVoucher = await signVoucher(consumer2, 2n, parseEther('1'))
+  await governor.request({ method: 'anvil_mine', params: [toHex(10)] } as never)
+  await measure('AIToken', 'transfer (first after a split: settles it)', send(governor, token, aiTokenAbi, 'transfer', [fresh, parseEther('1')]))
+  await measure('PaymentChannels', 'redeem (voucher signed before a split)', send(node1, channels, paymentChannelsAbi, 'redeem', [{ channelId: 2n, cumulativeAmount: parseEther('1') }, preSplitVoucher]))
+  await measure('NodeRegistry', 'addStake (transferAndCall, first after a split: rescales the node)', send(node1, token, aiTokenAbi, 'transferAndCall', [registry, parseEther('10'), addStakeData]))
+
   // ---- Amortized per paid request: one steady-state redeem and one anchor shared over N requests.
   for (const n of [1n, 16n, 256n]) {
     rows.push({ group: 'Per paid request', action: `(redeem + anchor) / ${n} requests`, gas: (redeemSteady + anchorGas) / n })

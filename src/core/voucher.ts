@@ -8,7 +8,11 @@ import { checkRange, MODELEX_DOMAIN_NAME, MODELEX_DOMAIN_VERSION, type ModelexDo
 
 export type Voucher = {
   channelId: bigint
-  /** Everything the node may have taken from the channel so far, in AI wei. */
+  /**
+   * Everything the node may have taken from the channel so far, in channel units: AI wei of the token's split
+   * epoch when the channel was opened (plain AI wei until the token splits). Redeeming pays
+   * `units × unitScale` AI, so a voucher keeps its value across a split.
+   */
   cumulativeAmount: bigint
 }
 

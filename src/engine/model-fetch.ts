@@ -34,7 +34,9 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
   }
   const total = Number(response.headers.get('content-length') ?? 0) || undefined
   const bytes = await readWithProgress(response, total, fromCache, onProgress)
-  if (contentHash) {
+  // Files enter the cache only after passing this check, so a cache hit is not hashed again (30 MiB of keccak
+  // costs seconds on a phone).
+  if (contentHash && !fromCache) {
     const actual = keccak256(bytes)
     if (actual.toLowerCase() !== contentHash.toLowerCase()) {
       if (cache) await cache.delete(absolute)

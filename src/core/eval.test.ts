@@ -66,3 +66,8 @@ test('a run signed as EIP-712 typed data recovers to the evaluator and commits t
   expect(resultsHash(tampered.results)).not.toBe(resultsHash(run.results))
   expect(evalDigest(tampered)).not.toBe(evalDigest(run))
 })
+
+test('a single-line answer equal to the suffix\'s first line is kept (the suffix starts on the next line)', () => {
+  const p = { ...problem, prompt: 'def f(x):\n    if x:\n        return True\n', suffix: '    return False\n', canonical_solution: '        return False\n' }
+  expect(completionFromOutput('single-line', p, '        return False\n')).toBe('        return False\n')
+})

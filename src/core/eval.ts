@@ -77,8 +77,9 @@ export const HUMANEVAL_STOPS = ['\ndef ', '\nclass ', '\nif __name__', '\nprint(
 /** Turns raw model output into the completion that is scored, the way each set is defined. */
 export function completionFromOutput(set: EvalSet, problem: EvalProblem, output: string): string {
   if (set === 'single-line') {
-    const { text } = applyStopRule(output, { rule: 'line', prefix: problem.prompt, suffix: problem.suffix ?? '' })
-    // The missing line includes its newline (the prompt ends with one and the suffix starts on the next line).
+    // The missing line includes its newline (the prompt ends with one and the suffix starts on the next line), so
+    // the suffix is not the rest of the cursor's line here, unlike in the editor: no overlap to drop.
+    const { text } = applyStopRule(output, { rule: 'line', prefix: problem.prompt, suffix: '' })
     return `${text.replace(/^\n+/, '')}\n`
   }
   if (set === 'humaneval') {

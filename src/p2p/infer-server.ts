@@ -2,7 +2,7 @@
  * The serving side of `/modelex/infer/1.0.0`: takes an `InferenceEngine` and answers requests from peers, within
  * limits — request size (256 KiB) and frame size (64 KiB), streams per peer, a per-peer rate, a cap on
  * max_tokens, a bounded queue in front of the engine's capacity, and timeouts for the request, the queue and idle
- * streams. A payment hook decides whether a request is paid for (the voucher check comes in a later issue) and a
+ * streams. A payment hook decides whether a request is paid for (`src/node/` checks vouchers) and a
  * receipt hook fills the `done` frame's receipt.
  *
  * Closing the stream (either half, or a reset) before `done` cancels the generation. The final frame is
@@ -19,9 +19,12 @@ import { readFrames, sendFrame } from './frames.ts'
 import type { ModelexLibp2p } from './node.ts'
 
 export type PaymentContext = { peer: string; request: InferenceRequest; payment: JsonValue | null; model: LoadedModel }
-export type PaymentDecision = { ok: true; quote: JsonValue | null } | { ok: false; message: string }
+/** A refusal may carry the quote (PAYMENT_REQUIRED with a price: how a consumer asks a node for a quote). */
+export type PaymentDecision = { ok: true; quote: JsonValue | null } | { ok: false; message: string; quote?: JsonValue }
 export type PaymentPolicy = (context: PaymentContext) => Promise<PaymentDecision>
 export type ReceiptHook = (context: PaymentContext & { result: InferenceResult }) => Promise<JsonValue | null>
+/** Called once for every request the policy accepted, after it ended in any way (done, cancelled, failed). */
+export type ReleaseHook = (context: PaymentContext) => void
 
 /** Until payments exist every request is served, with no quote. */
 export const acceptEveryRequest: PaymentPolicy = async () => ({ ok: true, quote: null })
@@ -32,6 +35,7 @@ export type InferServerOptions = {
   engine: InferenceEngine
   policy?: PaymentPolicy
   receipt?: ReceiptHook
+  release?: ReleaseHook
   limits?: Partial<InferServerLimits>
   now?: () => number
 }
@@ -51,12 +55,13 @@ class Refusal extends Error {
     readonly code: InferErrorCode,
     message: string,
     readonly retryAfterMs?: number,
+    readonly quote?: JsonValue,
   ) {
     super(message)
   }
 }
 
-export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acceptEveryRequest, receipt = async () => null, limits = {}, now = () => performance.now() }: InferServerOptions): InferServer {
+export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acceptEveryRequest, receipt = async () => null, release = () => {}, limits = {}, now = () => performance.now() }: InferServerOptions): InferServer {
   const config: InferServerLimits = { ...INFER_SERVER_DEFAULTS, ...limits }
   const rate = new RateLimiter({ perSecond: config.ratePerSecond, burst: config.rateBurst })
   const perPeer = new Map<string, number>()
@@ -119,7 +124,8 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
     stream.addEventListener('remoteCloseWrite', onGone)
     stream.inactivityTimeout = config.idleTimeoutMs
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1)
-    let release: (() => void) | undefined
+    let releaseSlot: (() => void) | undefined
+    let accepted: PaymentContext | undefined
 
     const send = (message: InferResponseMessage) => sendFrame(stream, encodeResponseFrame(message), cancel.signal)
     const finish = async (message: InferResponseMessage) => {
@@ -155,9 +161,10 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       if ((request.max_tokens ?? 0) > config.maxTokens) throw new Refusal('BAD_REQUEST', `max_tokens above this node's cap of ${config.maxTokens}`)
       const context: PaymentContext = { peer, request, payment, model }
       const decision = await policy(context)
-      if (!decision.ok) throw new Refusal('PAYMENT_REQUIRED', decision.message)
+      if (!decision.ok) throw new Refusal('PAYMENT_REQUIRED', decision.message, undefined, decision.quote)
+      accepted = context
 
-      release = await acquireSlot(cancel.signal)
+      releaseSlot = await acquireSlot(cancel.signal)
       await send({ type: 'accepted', model: model.id, quote: decision.quote })
 
       // Deltas are merged until the next microtask, so a token-by-token engine sends each token at once while
@@ -210,10 +217,14 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       }
       const refusal = error instanceof Refusal ? error : toRefusal(error)
       stats.refused[refusal.code]++
-      await finish(refusal.retryAfterMs === undefined ? { type: 'error', code: refusal.code, message: refusal.message } : { type: 'error', code: refusal.code, message: refusal.message, retryAfterMs: refusal.retryAfterMs }).catch(() => {})
+      const frame: InferResponseMessage = { type: 'error', code: refusal.code, message: refusal.message }
+      if (refusal.retryAfterMs !== undefined) frame.retryAfterMs = refusal.retryAfterMs
+      if (refusal.quote !== undefined) frame.quote = refusal.quote
+      await finish(frame).catch(() => {})
     } finally {
       finished = true
-      release?.()
+      releaseSlot?.()
+      if (accepted) release(accepted)
       reader.dispose()
       stream.removeEventListener('close', onGone)
       stream.removeEventListener('remoteCloseWrite', onGone)

@@ -2,7 +2,7 @@
  * Errors of the peer-to-peer layer: frames and messages that break the wire format, announcements that fail
  * validation, and the typed outcomes of an inference request sent to another node.
  */
-import { BaseError, registerErrorClass } from './base.ts'
+import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
 
 /** A length-prefixed frame declares more bytes than the reader accepts. */
 export class FrameTooLargeError extends BaseError {
@@ -63,8 +63,15 @@ const inferMessages: Record<InferErrorCode, string> = {
 /** A node answered an inference request with an `error` frame. */
 export class InferRequestError extends BaseError {
   override name = 'InferRequestError' as const
-  constructor({ code, message, retryAfterMs }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined }) {
-    super(inferMessages[code], { details: message, data: retryAfterMs === undefined ? { code } : { code, retryAfterMs } })
+  constructor({ code, message, retryAfterMs, quote }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined; quote?: JsonValue | undefined }) {
+    const data: Record<string, JsonValue> = { code }
+    if (retryAfterMs !== undefined) data['retryAfterMs'] = retryAfterMs
+    if (quote !== undefined) data['quote'] = quote
+    super(inferMessages[code], { details: message, data })
+  }
+  /** For PAYMENT_REQUIRED: the node's quote for the request, when it sent one. */
+  get quote(): JsonValue | undefined {
+    return this.data?.['quote']
   }
   get code(): InferErrorCode {
     return this.data?.['code'] as InferErrorCode

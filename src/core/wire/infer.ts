@@ -30,7 +30,8 @@ export type InferRequestMessage = { type: 'request'; v: typeof INFER_WIRE_VERSIO
 export type AcceptedMessage = { type: 'accepted'; model: string; quote: JsonValue | null }
 export type DeltaMessage = { type: 'delta'; text: string; tokens: number }
 export type DoneMessage = { type: 'done'; finish_reason: FinishReason; usage: Usage; receipt: JsonValue | null }
-export type ErrorMessage = { type: 'error'; code: InferErrorCode; message: string; retryAfterMs?: number }
+/** `quote`: with PAYMENT_REQUIRED, the price of the request as the node would serve it (how consumers ask for a quote). */
+export type ErrorMessage = { type: 'error'; code: InferErrorCode; message: string; retryAfterMs?: number; quote?: JsonValue }
 export type InferResponseMessage = AcceptedMessage | DeltaMessage | DoneMessage | ErrorMessage
 
 export function encodeRequestFrame(message: InferRequestMessage): Uint8Array {
@@ -69,9 +70,10 @@ export function decodeResponse(payload: Uint8Array): InferResponseMessage {
         receipt: fields['receipt'] === undefined ? null : json(fields['receipt'], 'frame.receipt'),
       }
     case 'error': {
-      only(fields, 'frame', ['type', 'code', 'message', 'retryAfterMs'])
+      only(fields, 'frame', ['type', 'code', 'message', 'retryAfterMs', 'quote'])
       const message: ErrorMessage = { type: 'error', code: oneOf(fields['code'], 'frame.code', INFER_ERROR_CODES), message: string(fields['message'], 'frame.message', 4096) }
       if (fields['retryAfterMs'] !== undefined) message.retryAfterMs = integer(fields['retryAfterMs'], 'frame.retryAfterMs', 0, 3_600_000)
+      if (fields['quote'] !== undefined && fields['quote'] !== null) message.quote = json(fields['quote'], 'frame.quote')
       return message
     }
     default:

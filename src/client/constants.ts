@@ -1,0 +1,11 @@
+/** Defaults of the consumer SDK. */
+export const CLIENT_DEFAULTS = {
+  /** What a new channel is opened with, and the least a top-up adds (AI wei). */
+  channelDeposit: 10n * 10n ** 18n,
+  /** Automatic node choice: the cheapest node whose measured round trip is below this (any, when none is measured). */
+  latencyBarMs: 1_000,
+  /** How long `nodes()` and automatic choice wait for a first registered announcement. */
+  discoveryTimeoutMs: 15_000,
+  /** max_tokens when the caller names none (the quote must bound the output). */
+  maxTokens: 256,
+} as const

@@ -1,0 +1,23 @@
+/** Defaults of the provider service. */
+export const PROVIDER_DEFAULTS = {
+  /** Anchor when this many receipts wait... */
+  batchMaxReceipts: 16,
+  /** ...or when the oldest has waited this long. */
+  batchMaxAgeMs: 5 * 60_000,
+  /** Redeem a channel's voucher automatically once it would pay at least this much (AI wei). */
+  redeemThreshold: 10n ** 18n,
+  /** How often the anchoring and redemption loop looks at its work. */
+  tickMs: 1_000,
+  /** After a failed anchoring or redemption (RPC down), wait this long, doubling up to `maxRetryMs`. */
+  retryMs: 1_000,
+  maxRetryMs: 30_000,
+  /** max_tokens applied to requests that name none (the quote must bound the output). */
+  defaultMaxTokens: 256,
+  /** Requests served at once and waiting in the queue before BUSY. */
+  capacity: 2,
+  maxQueue: 8,
+} as const
+
+/** The protocol a consumer uses to ask a node for a receipt's Merkle proof once its batch is anchored. */
+export const PROOF_PROTOCOL = '/modelex/receipt-proof/1.0.0'
+export const MAX_PROOF_FRAME_BYTES = 16 * 1024

@@ -1,0 +1,217 @@
+/**
+ * The paid journey in Node over the real relay (child process) and the real anvil of the integration suite: a
+ * provider service with the in-memory engine registers and goes online; the SDK finds it, gets its quote, opens a
+ * channel, sends three prompts and verifies three receipts; the provider anchors the batch and redeems; the chain's
+ * balances move by exactly the receipts' total and every receipt's inclusion proof verifies on-chain. Then the
+ * refusals (no payment, replayed, forged, cross-chain vouchers) and a provider that dies mid-stream.
+ */
+import '../server/node-shims.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { DEVNET_PARAMETERS } from '../chain/constants.ts'
+import { aiTokenAbi } from '../chain/generated.ts'
+import { createClient, type ModelexClient, type PaidResult } from '../client/index.ts'
+import { InferRequestError } from '../core/errors/p2p.ts'
+import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
+import { encodePayment } from '../core/payment.ts'
+import { voucherTypedData } from '../core/voucher.ts'
+import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
+import { infer } from '../p2p/infer-client.ts'
+import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import { TEST_MODEL, until } from '../p2p/testing.ts'
+import { freePort } from '../server/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { memoryStore } from '../store/payments.ts'
+import { createProviderService, type ProviderService } from './provider.ts'
+import { registerProvider } from './register.ts'
+
+const deployment = inject('deployment')
+const transport = http(deployment.rpcUrl)
+const publicClient = createPublicClient({ transport, pollingInterval: 50 })
+const token = deployment.contracts.AIToken as Address
+const channels = deployment.contracts.PaymentChannels as Address
+const prices = { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 3n * 10n ** 15n }
+
+let dir: string
+let relay: RelayProcess
+const stops: (() => Promise<void>)[] = []
+
+async function fund(address: Address, ai: bigint): Promise<void> {
+  await createTestClient({ mode: 'anvil', transport }).setBalance({ address, value: parseEther('10') })
+  if (ai === 0n) return
+  const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
+  const hash = await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [address, ai], chain: null })
+  await waitForTransactionReceipt(publicClient, { hash })
+}
+
+const balanceOf = (address: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+
+type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address }
+
+async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3 }: { tokenDelayMs?: number; maxReceipts?: number } = {}): Promise<Started> {
+  const operator = privateKeyToAccount(generatePrivateKey())
+  const signerKey = generatePrivateKey()
+  const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
+  await fund(operator.address, DEVNET_PARAMETERS.minStake)
+  await fund(signer.address, 0n)
+  const node = await createModelexNode({ relays: [relay.multiaddr], runtime: 'node' })
+  await node.start()
+  await node.waitForReservation(15_000)
+  const engine = createMemoryEngine({ tokenDelayMs })
+  await engine.load(TEST_MODEL)
+  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), publicClient, {
+    deployment,
+    signer: signer.address,
+    peerId: node.peerId.toString(),
+    models: [TEST_MODEL.contentHash as `0x${string}`],
+    prices,
+    stake: DEVNET_PARAMETERS.minStake,
+  })
+  const service = createProviderService({ node, engine, deployment, transport, store: memoryStore() }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
+  await service.start()
+  stops.push(async () => {
+    await service.stop().catch(() => {})
+    await node.stop().catch(() => {})
+  })
+  return { service, node, operator: operator.address, signer: signer.address }
+}
+
+async function startConsumerClient(): Promise<{ client: ModelexClient; address: Address; wallet: ReturnType<typeof createWalletClient> }> {
+  const account = privateKeyToAccount(generatePrivateKey())
+  await fund(account.address, parseEther('100'))
+  const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
+  const client = createClient({ deployment, wallet, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1') })
+  stops.push(() => client.stop())
+  return { client, address: account.address, wallet }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelex-paid-'))
+  relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
+})
+
+afterAll(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {})
+  await relay?.process.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('paid prompts (integration)', () => {
+  it('quotes, pays, streams, verifies, anchors and redeems: balances move by exactly the receipts', async () => {
+    const provider = await startPaidProvider()
+    const { client, address: consumer } = await startConsumerClient()
+    const nodes = await client.nodes({ model: TEST_MODEL.id })
+    expect(nodes.map((n) => n.peerId)).toContain(provider.node.peerId.toString())
+    const node = provider.node.peerId.toString()
+
+    const { quote } = await client.quote({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'one two three' }], max_tokens: 12, node })
+    expect(quote.inputTokens).toBeGreaterThan(0)
+    expect(quote.maxCost).toBe((BigInt(quote.inputTokens) * prices.pricePerMillionInput + 12n * prices.pricePerMillionOutput + 999_999n) / 1_000_000n)
+
+    const operatorBefore = await balanceOf(provider.operator)
+    const consumerBefore = await balanceOf(consumer)
+
+    const results: PaidResult[] = []
+    const streamed = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'first prompt' }], max_tokens: 12, stream: true, node })
+    let text = ''
+    for await (const chunk of streamed) text += chunk.choices[0]?.delta.content ?? ''
+    results.push(await streamed.result)
+    expect(results[0]?.text).toBe(text)
+    const second = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'second prompt, a bit longer' }], max_tokens: 8, node })
+    results.push(second.modelex)
+    const third = await client.completions.create({ model: TEST_MODEL.id, prompt: 'third', max_tokens: 5, node })
+    results.push(third.modelex)
+
+    for (const r of results) {
+      expect(r.receipt.receipt.cost).toBe(r.cost)
+      expect(r.cost <= r.quote.maxCost).toBe(true)
+      expect(r.receipt.receipt.nodeSigner).toBe(provider.signer)
+    }
+    const total = results.reduce((sum, r) => sum + r.cost, 0n)
+    expect(results.at(-1)?.receipt.receipt.cumulativePaid).toBe(total)
+
+    // Three receipts make a batch (maxReceipts 3): the service anchors it by itself.
+    await until(() => provider.service.metrics().batchesAnchored === 1, 20_000, 'the batch to be anchored')
+    const paid = await provider.service.redeemNow()
+    const credit = results.at(-1)?.credit ?? 0n
+    // The node redeems its latest voucher: every receipt plus the consumer's credit (zero when each answer ran to max_tokens).
+    expect(paid).toBe(total + credit)
+    if (results.every((r) => r.finish_reason === 'length')) expect(credit).toBe(0n)
+    expect((await balanceOf(provider.operator)) - operatorBefore).toBe(paid)
+    // The consumer paid the deposit into the channel; what left the channel is exactly what the node got.
+    const channel = (await client.channels())[provider.operator.toLowerCase()]
+    expect(channel?.settled).toBe(total)
+    expect(consumerBefore - (await balanceOf(consumer))).toBe(channel?.deposit)
+
+    for (const r of results) {
+      const verification = await client.verify(r)
+      expect(verification).toMatchObject({ anchored: true, verified: true })
+    }
+    expect(provider.service.metrics()).toMatchObject({ jobsServed: 3, receiptsPending: 0, batchesAnchored: 1, earningsRedeemed: paid, earningsPending: 0n })
+  }, 120_000)
+
+  it('answers an unpaid request with its quote and refuses replayed, forged and cross-chain vouchers', async () => {
+    const provider = await startPaidProvider()
+    const { client, wallet } = await startConsumerClient()
+    const node = provider.node.peerId.toString()
+    const first = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'pay me' }], max_tokens: 4, node })
+    const p2p = client.p2p as ModelexNode
+    const request = { kind: 'chat' as const, model: TEST_MODEL.id, messages: [{ role: 'user' as const, content: 'again' }], max_tokens: 4 }
+    const refusal = async (payment: Parameters<typeof encodePayment>[0] | null) => {
+      const call = infer(p2p, { peer: node, request, payment: payment === null ? null : encodePayment(payment) })
+      try {
+        for await (const _ of call) void _
+        await call.result
+        return 'served'
+      } catch (error) {
+        expect(error).toBeInstanceOf(InferRequestError)
+        expect((error as InferRequestError).code).toBe('PAYMENT_REQUIRED')
+        return (error as InferRequestError).details ?? ''
+      }
+    }
+    expect(await refusal(null)).toContain('quote')
+    const channelId = first.modelex.channelId
+    const held = first.modelex.receipt.receipt.cumulativePaid + first.modelex.credit
+    const sign = (cumulativeAmount: bigint, chainId = deployment.chainId, account = wallet.account) =>
+      (account as ReturnType<typeof privateKeyToAccount>).signTypedData(voucherTypedData({ channelId, cumulativeAmount }, { chainId, verifyingContract: channels }))
+    // The same voucher again: it adds nothing, and the credit left does not cover another request.
+    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held }, signature: await sign(held) })).toMatch(/^(replayed|insufficient)/)
+    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held - 1n }, signature: await sign(held - 1n) })).toMatch(/^stale/)
+    const stranger = privateKeyToAccount(generatePrivateKey())
+    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held + 10n ** 16n }, signature: await sign(held + 10n ** 16n, deployment.chainId, stranger) })).toMatch(/^forged/)
+    expect(await refusal({ chainId: 1, channels, voucher: { channelId, cumulativeAmount: held + 10n ** 16n }, signature: await sign(held + 10n ** 16n, 1) })).toMatch(/^wrong-chain/)
+    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: parseEther('1000') }, signature: await sign(parseEther('1000')) })).toMatch(/^over-deposit/)
+    expect(provider.service.metrics().jobsServed).toBe(1)
+  }, 120_000)
+
+  it('a provider that dies mid-stream leaves the consumer its partial text, a typed error and its credit; the node keeps a redeemable voucher', async () => {
+    const provider = await startPaidProvider({ tokenDelayMs: 50 })
+    const { client } = await startConsumerClient()
+    const node = provider.node.peerId.toString()
+    const stream = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'long answer please' }], max_tokens: 200, stream: true, node })
+    let text = ''
+    let error: unknown
+    try {
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? ''
+        if (text.length > 10 && provider.node.libp2p.status === 'started') void provider.node.stop()
+      }
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(PaidRequestInterruptedError)
+    const interrupted = error as PaidRequestInterruptedError
+    expect(interrupted.text).toBe(text)
+    expect(interrupted.text.length).toBeGreaterThan(0)
+    const channel = (await client.channels())[provider.operator.toLowerCase()]
+    expect(interrupted.credit).toBe((channel?.signed ?? 0n) - (channel?.settled ?? 0n))
+    expect(interrupted.credit > 0n).toBe(true)
+    // The node holds the voucher that covered the quote: it can redeem it even though the consumer got no receipt.
+    expect(await provider.service.redeemNow()).toBe(channel?.signed)
+  }, 120_000)
+})

@@ -8,7 +8,9 @@ export type RelayProcess = { process: ManagedProcess; multiaddr: string; peerId:
 
 /** Starts `src/server/relay.ts` as a child process and waits for its multiaddr line. */
 export async function startRelayProcess({ port, keyFile, host = '127.0.0.1', metricsIntervalMs = 250 }: { port: number; keyFile: string; host?: string; metricsIntervalMs?: number }): Promise<RelayProcess> {
-  const child = startProcess('relay', join(root, 'node_modules/.bin/tsx'), [join(root, 'src/server/relay.ts'), '--host', host, '--port', String(port), '--key-file', keyFile, '--metrics-interval-ms', String(metricsIntervalMs)])
+  // Node itself with tsx as a loader, not the tsx CLI: the CLI runs the program in a child process of its own, so
+  // the PID we hold would be the wrapper's, and a SIGKILL to it would orphan the relay.
+  const child = startProcess('relay', process.execPath, ['--import', 'tsx', join(root, 'src/server/relay.ts'), '--host', host, '--port', String(port), '--key-file', keyFile, '--metrics-interval-ms', String(metricsIntervalMs)], { cwd: root })
   const [line] = await child.waitForLine(/^\{"event":"listening".*\}$/, 30_000)
   const { multiaddr, peerId } = JSON.parse(line) as { multiaddr: string; peerId: string }
   return {

@@ -7,14 +7,15 @@
  */
 import '../server/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, http, parseEther, parseEventLogs, type Address, type Hex } from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
-import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { getLogs, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DEVNET_PARAMETERS } from '../chain/constants.ts'
-import { aiTokenAbi } from '../chain/generated.ts'
+import { aiTokenAbi, receiptAnchorAbi } from '../chain/generated.ts'
 import { createClient, type ModelexClient, type PaidResult } from '../client/index.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
@@ -53,7 +54,7 @@ const balanceOf = (address: Address) => readContract(publicClient, { address: to
 
 type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address }
 
-async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3 }: { tokenDelayMs?: number; maxReceipts?: number } = {}): Promise<Started> {
+async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl }: { tokenDelayMs?: number; maxReceipts?: number; rpcUrl?: string } = {}): Promise<Started> {
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
   const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
@@ -72,7 +73,7 @@ async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3 }: { tokenD
     prices,
     stake: DEVNET_PARAMETERS.minStake,
   })
-  const service = createProviderService({ node, engine, deployment, transport, store: memoryStore() }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
+  const service = createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store: memoryStore() }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
   await service.start()
   stops.push(async () => {
     await service.stop().catch(() => {})
@@ -88,6 +89,37 @@ async function startConsumerClient(): Promise<{ client: ModelexClient; address: 
   const client = createClient({ deployment, wallet, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1') })
   stops.push(() => client.stop())
   return { client, address: account.address, wallet }
+}
+
+/** A TCP forwarder to anvil that can be cut and restored: the provider's RPC goes down for real. */
+async function rpcLine(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(deployment.rpcUrl)
+  const port = await freePort()
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  const open = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname)
+        sockets.add(client).add(upstream)
+        client.pipe(upstream).pipe(client)
+        const drop = () => {
+          client.destroy()
+          upstream.destroy()
+          sockets.delete(client)
+          sockets.delete(upstream)
+        }
+        client.on('error', drop).on('close', drop)
+        upstream.on('error', drop).on('close', drop)
+      }).listen(port, '127.0.0.1', () => resolve())
+    })
+  const cut = async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+    server = undefined
+  }
+  await open()
+  return { url: `http://127.0.0.1:${port}`, cut, restore: open, close: cut }
 }
 
 beforeAll(async () => {
@@ -213,5 +245,29 @@ describe('paid prompts (integration)', () => {
     expect(interrupted.credit > 0n).toBe(true)
     // The node holds the voucher that covered the quote: it can redeem it even though the consumer got no receipt.
     expect(await provider.service.redeemNow()).toBe(channel?.signed)
+  }, 120_000)
+
+  it('anchoring retries while the RPC is down and anchors every receipt exactly once when it is back', async () => {
+    const line = await rpcLine()
+    stops.push(() => line.close())
+    const provider = await startPaidProvider({ rpcUrl: line.url, maxReceipts: 3 })
+    const { client } = await startConsumerClient()
+    const node = provider.node.peerId.toString()
+    const fromBlock = await publicClient.getBlockNumber()
+    const ask = (content: string) => client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 4, node })
+    const results = [(await ask('while the chain is up')).modelex]
+    await line.cut()
+    results.push((await ask('rpc down 1')).modelex, (await ask('rpc down 2')).modelex)
+    await until(() => provider.service.metrics().lastError !== null, 10_000, 'a failed anchoring attempt')
+    expect(provider.service.metrics()).toMatchObject({ batchesAnchored: 0, receiptsPending: 3 })
+    await line.restore()
+    await until(() => provider.service.metrics().batchesAnchored === 1, 40_000, 'anchoring after the RPC is back')
+    await provider.service.anchorNow()
+    const logs = await getLogs(publicClient, { address: deployment.contracts.ReceiptAnchor as Address, fromBlock, toBlock: 'latest' })
+    const anchored = parseEventLogs({ abi: receiptAnchorAbi, eventName: 'RootAnchored', logs }).filter((l) => l.args.operator === provider.operator)
+    expect(anchored).toHaveLength(1)
+    const batch = provider.service.batches()[0]
+    expect(batch?.receiptHashes.sort()).toEqual(results.map((r) => r.receipt.receiptHash.toLowerCase() as Hex).sort())
+    for (const r of results) expect(await client.verify(r)).toMatchObject({ anchored: true, verified: true })
   }, 120_000)
 })

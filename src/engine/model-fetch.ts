@@ -22,7 +22,8 @@ export type FetchModelParameters = {
 export async function fetchModelFile({ url, contentHash, onProgress, signal, fetch: fetchFn = fetch, caches: cacheStorage = globalThis.caches ?? null }: FetchModelParameters): Promise<Uint8Array> {
   const cache = cacheStorage ? await cacheStorage.open(MODEL_CACHE_NAME).catch(() => null) : null
   const absolute = new URL(url, globalThis.location?.href).href
-  let response = cache ? await cache.match(absolute) : undefined
+  const key = cacheKey(absolute, contentHash)
+  let response = cache ? await cache.match(key) : undefined
   const fromCache = Boolean(response)
   if (!response) {
     try {
@@ -39,7 +40,6 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
   if (contentHash && !fromCache) {
     const actual = keccak256(bytes)
     if (actual.toLowerCase() !== contentHash.toLowerCase()) {
-      if (cache) await cache.delete(absolute)
       throw new ModelLoadError('The model file does not match its content hash: it is corrupt or not the model it claims to be.', {
         details: `expected ${contentHash}, got ${actual} for ${absolute}`,
         data: { reason: 'integrity', expected: contentHash, actual },
@@ -47,9 +47,25 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
     }
   }
   if (cache && !fromCache) {
-    await cache.put(absolute, new Response(bytes.slice().buffer, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } })).catch(() => {})
+    await cache.put(key, new Response(bytes.slice().buffer, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } })).catch(() => {})
   }
   return bytes
+}
+
+const INTEGRITY_PARAM = 'modelex-integrity'
+
+/** Cache entries are keyed by URL and expected hash, so a model republished under the same URL is fetched anew. */
+function cacheKey(absoluteUrl: string, contentHash: string | undefined): string {
+  if (!contentHash) return absoluteUrl
+  const url = new URL(absoluteUrl)
+  url.searchParams.set(INTEGRITY_PARAM, contentHash.toLowerCase())
+  return url.href
+}
+
+function withoutCacheKey(url: string): string {
+  const parsed = new URL(url)
+  parsed.searchParams.delete(INTEGRITY_PARAM)
+  return parsed.href
 }
 
 async function readWithProgress(response: Response, total: number | undefined, fromCache: boolean, onProgress?: (p: LoadProgress) => void): Promise<Uint8Array> {
@@ -86,12 +102,17 @@ export async function listCachedModels(cacheStorage: CacheStorage = caches): Pro
   const out: CachedModel[] = []
   for (const request of await cache.keys()) {
     const response = await cache.match(request)
-    out.push({ url: request.url, bytes: Number(response?.headers.get('content-length') ?? 0) })
+    out.push({ url: withoutCacheKey(request.url), bytes: Number(response?.headers.get('content-length') ?? 0) })
   }
   return out
 }
 
 export async function deleteCachedModel(url: string, cacheStorage: CacheStorage = caches): Promise<boolean> {
   const cache = await cacheStorage.open(MODEL_CACHE_NAME)
-  return cache.delete(new URL(url, globalThis.location?.href).href)
+  const target = new URL(url, globalThis.location?.href).href
+  let deleted = false
+  for (const request of await cache.keys()) {
+    if (withoutCacheKey(request.url) === target) deleted = (await cache.delete(request)) || deleted
+  }
+  return deleted
 }

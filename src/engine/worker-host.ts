@@ -62,8 +62,8 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
     },
     cancelLoad: () => loading?.abort(),
     current: () => engine.current(),
-    chat: (id, request, onDelta) => run(id, (signal) => engine.chat(request, { signal, ...(onDelta ? { onDelta } : {}) })),
-    complete: (id, request, onDelta) => run(id, (signal) => engine.complete(request, { signal, ...(onDelta ? { onDelta } : {}) })),
+    chat: (id, request, onDelta) => run(id, (signal) => delivered(onDelta, (options) => engine.chat(request, { signal, ...options }))),
+    complete: (id, request, onDelta) => run(id, (signal) => delivered(onDelta, (options) => engine.complete(request, { signal, ...options }))),
     abort: (id) => {
       const controller = running.get(id)
       if (controller) controller.abort()
@@ -73,6 +73,19 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
     benchmark: (options) => engine.benchmark(options),
     unload: () => engine.unload(),
   }
+}
+
+/**
+ * Runs a generation whose deltas go to a comlink callback, and returns only after the main thread has received
+ * every delta: callbacks travel on their own MessagePort, so without this the result could overtake the last
+ * deltas. Calls on one port arrive in order, so waiting for the last one is enough.
+ */
+async function delivered<T>(onDelta: ((delta: Delta) => void) | undefined, generate: (options: { onDelta?: (delta: Delta) => void }) => Promise<T>): Promise<T> {
+  if (!onDelta) return generate({})
+  let last: unknown = undefined
+  const result = await generate({ onDelta: (delta) => (last = onDelta(delta)) })
+  await last
+  return result
 }
 
 export type EngineProxy = InferenceEngine & { terminate(): void }

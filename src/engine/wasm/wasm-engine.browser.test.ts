@@ -60,7 +60,12 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
     expect(result.finish_reason).toBe('length')
   })
 
-  test('a fresh page gives the same output (determinism)', async () => {
+  test('loading again reads the model from the cache', async () => {
+    const load = await call<{ progress: { text: string }[] }>(engine.page, 'fixture.load("modelex-demo-tiny")')
+    expect(load.progress[0]?.text).toBe('reading the cached model')
+  })
+
+  test('a fresh page (new browser context, empty cache) gives the same output (determinism)', async () => {
     const fresh = await openEngine(browser)
     await call(fresh.page, 'fixture.load("modelex-demo-tiny")')
     const { result } = await call<Completion>(fresh.page, `fixture.complete(${JSON.stringify(GREEDY)})`)

@@ -42,6 +42,11 @@ export class NetworkState {
   #timer: ReturnType<typeof setInterval> | undefined
   #stops: (() => void)[] = []
 
+  /** The app's libp2p node once started: the Node view serves and the Chat view pays through it. */
+  get node(): ModelexNode | null {
+    return this.#node
+  }
+
   constructor(deps: NetworkDependencies = {}) {
     this.#deps = { deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore, now: deps.now ?? Date.now }
   }

@@ -1,0 +1,122 @@
+/**
+ * The consumer journey as rune state for the Chat view: pick a node (or automatic: the cheapest under a latency
+ * bar), see its exact quote, and chat with streaming; the SDK (`src/client/`) opens or tops up the channel, signs
+ * the vouchers and verifies every receipt. Each answer keeps its cost and receipt; "verify" checks the anchored
+ * batch on-chain with the Merkle proof. Channels and receipts persist in IndexedDB. Dependencies are injectable.
+ */
+import { loadDeployment } from '../../chain/deployment.ts'
+import type { Deployment } from '../../core/deployment.ts'
+import type { DirectoryEntry } from '../../core/directory.ts'
+import type { ChatMessage } from '../../core/inference.ts'
+import { DEMO_MODELS } from '../../core/models.ts'
+import type { Quote } from '../../core/quote.ts'
+import { createClient, type ModelexClient, type PaidResult, type Verification } from '../../client/index.ts'
+import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
+import { WalletState } from '../components/wallet/wallet.svelte.ts'
+import type { NetworkState } from './network.svelte.ts'
+
+export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined }
+
+export type ChatViewDependencies = {
+  network: () => Promise<NetworkState>
+  deployment?: () => Promise<Deployment | null>
+  store?: () => KeyValueStore
+}
+
+export class ChatViewState {
+  deployment = $state<Deployment | null>(null)
+  wallet = $state<WalletState | null>(null)
+  model = $state(DEMO_MODELS.find((m) => m.id === 'modelex-demo-30m')?.id ?? 'modelex-demo-tiny')
+  /** A peer id, or 'auto'. */
+  node = $state<string>('auto')
+  nodes = $state<DirectoryEntry[]>([])
+  maxTokens = $state(64)
+  quote = $state<Quote | null>(null)
+  turns = $state<ChatTurn[]>([])
+  busy = $state(false)
+  error = $state<string | null>(null)
+  #deps: Required<ChatViewDependencies>
+  #client: ModelexClient | null = null
+
+  constructor(deps: ChatViewDependencies) {
+    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
+  }
+
+  async init(): Promise<void> {
+    this.deployment = await this.#deps.deployment()
+    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'consumer', funder: 6 })
+  }
+
+  async #ready(): Promise<ModelexClient> {
+    if (this.#client) return this.#client
+    const wallet = this.wallet?.client
+    if (!this.deployment || !wallet) throw new Error('Connect a wallet first.')
+    const net = await this.#deps.network()
+    await net.start()
+    if (!net.node) throw new Error(net.error ?? 'the network node did not start')
+    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, store: this.#deps.store() })
+    return this.#client
+  }
+
+  async refreshNodes(): Promise<void> {
+    await this.#guard(async () => {
+      this.nodes = await (await this.#ready()).nodes({ model: this.model, timeoutMs: 5_000 })
+    })
+  }
+
+  #messages(extra: string): ChatMessage[] {
+    return [...this.turns.filter((t) => !t.error).map((t) => ({ role: t.role, content: t.content })), { role: 'user', content: extra }]
+  }
+
+  async getQuote(prompt: string): Promise<void> {
+    await this.#guard(async () => {
+      const client = await this.#ready()
+      const { quote } = await client.quote({ model: this.model, messages: this.#messages(prompt), max_tokens: this.maxTokens, ...(this.node === 'auto' ? {} : { node: this.node }) })
+      this.quote = quote
+    })
+  }
+
+  async send(prompt: string): Promise<void> {
+    await this.#guard(async () => {
+      const client = await this.#ready()
+      const messages = this.#messages(prompt)
+      this.turns.push({ role: 'user', content: prompt })
+      this.turns.push({ role: 'assistant', content: '' })
+      const turn = this.turns[this.turns.length - 1] as ChatTurn
+      try {
+        const stream = await client.chat.completions.create({ model: this.model, messages, max_tokens: this.maxTokens, stream: true, ...(this.node === 'auto' ? {} : { node: this.node }) })
+        for await (const chunk of stream) turn.content += chunk.choices[0]?.delta.content ?? ''
+        turn.result = await stream.result
+        this.quote = turn.result.quote
+      } catch (error) {
+        const partial = (error as { text?: string }).text
+        if (typeof partial === 'string') turn.content = partial
+        turn.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
+      }
+    })
+  }
+
+  async verify(index: number): Promise<void> {
+    const turn = this.turns[index]
+    if (!turn?.result || !this.#client) return
+    turn.verification = 'checking'
+    try {
+      turn.verification = await this.#client.verify(turn.result)
+    } catch (error) {
+      turn.verification = undefined
+      this.error = (error as Error).message.split('\n')[0] ?? 'error'
+    }
+  }
+
+  async #guard(work: () => Promise<void>): Promise<void> {
+    this.busy = true
+    this.error = null
+    try {
+      await work()
+    } catch (error) {
+      this.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
+    } finally {
+      this.busy = false
+    }
+  }
+}

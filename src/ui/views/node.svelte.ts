@@ -1,0 +1,147 @@
+/**
+ * The provider journey as rune state for the Node view: load a model into the app's engine, connect a wallet,
+ * register and stake, go online through the app's libp2p node, and watch the provider service (`src/node/`) serve,
+ * anchor and redeem. `#/node?autostart=1&model=<id>` runs the whole sequence with the devnet burner wallet (the
+ * local stack's headless demo provider opens the app that way). Dependencies are injectable.
+ */
+import { createPublicClient, http, parseEther, type Hex } from 'viem'
+import { sendTransaction } from 'viem/actions'
+import { loadDeployment } from '../../chain/deployment.ts'
+import type { Batch } from '../../core/batch.ts'
+import type { Deployment } from '../../core/deployment.ts'
+import { WASM_CATALOG, type ModelRecord } from '../../core/models.ts'
+import { PROVIDER_DEFAULTS } from '../../node/constants.ts'
+import { createProviderService, type ProviderMetrics, type ProviderService } from '../../node/provider.ts'
+import { registerProvider } from '../../node/register.ts'
+import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
+import { loadOrCreateSignerKey } from '../../store/signer-key.ts'
+import { DEVNET_PARAMETERS } from '../../chain/constants.ts'
+import { WalletState } from '../components/wallet/wallet.svelte.ts'
+import type { EngineSession } from '../engine-session.svelte.ts'
+import type { NetworkState } from './network.svelte.ts'
+
+export type NodePhase = 'setup' | 'registering' | 'online' | 'stopping' | 'failed'
+
+export type NodeViewDependencies = {
+  engine: EngineSession
+  network: () => Promise<NetworkState>
+  deployment?: () => Promise<Deployment | null>
+  store?: () => KeyValueStore
+}
+
+export class NodeViewState {
+  phase = $state<NodePhase>('setup')
+  step = $state<string>('')
+  error = $state<string | null>(null)
+  deployment = $state<Deployment | null>(null)
+  wallet = $state<WalletState | null>(null)
+  /** Prices in AI per million tokens (decimal text, as typed). */
+  priceInput = $state('0.001')
+  priceOutput = $state('0.002')
+  batchSize = $state<number>(PROVIDER_DEFAULTS.batchMaxReceipts)
+  batchMinutes = $state<number>(PROVIDER_DEFAULTS.batchMaxAgeMs / 60_000)
+  redeemThreshold = $state('1')
+  metrics = $state<ProviderMetrics | null>(null)
+  batches = $state<Batch[]>([])
+  peerId = $state<string | null>(null)
+  readonly models: readonly ModelRecord[] = WASM_CATALOG
+  #deps: Required<NodeViewDependencies>
+  #service: ProviderService | null = null
+  #stopWatch: (() => void) | null = null
+
+  constructor(deps: NodeViewDependencies) {
+    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
+  }
+
+  get engine(): EngineSession {
+    return this.#deps.engine
+  }
+
+  async init(): Promise<void> {
+    this.deployment = await this.#deps.deployment()
+    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'provider', funder: 7 })
+  }
+
+  async load(id: string): Promise<void> {
+    const record = this.models.find((m) => m.id === id)
+    if (!record) throw new Error(`unknown model ${id}`)
+    await this.#deps.engine.load(record)
+  }
+
+  async goOnline(): Promise<void> {
+    const deployment = this.deployment
+    const wallet = this.wallet?.client
+    const engine = this.#deps.engine.engine
+    const model = this.#deps.engine.model
+    if (!deployment || !wallet || !engine || !model) {
+      this.error = 'Load a model and connect a wallet first.'
+      return
+    }
+    this.phase = 'registering'
+    this.error = null
+    try {
+      this.step = 'starting the network node'
+      const net = await this.#deps.network()
+      await net.start()
+      const node = net.node
+      if (!node) throw new Error(net.error ?? 'the network node did not start (no relay in the deployment?)')
+      this.peerId = node.peerId.toString()
+      const store = this.#deps.store()
+      const signer = await loadOrCreateSignerKey(store)
+      const transport = http(deployment.rpcUrl)
+      const reader = createPublicClient({ transport, pollingInterval: 100 })
+      this.step = 'funding the node signer with gas'
+      if ((await reader.getBalance({ address: signer.address })) < parseEther('0.05')) {
+        const hash = await sendTransaction(wallet, { to: signer.address, value: parseEther('0.2'), chain: wallet.chain ?? null, account: wallet.account })
+        await reader.waitForTransactionReceipt({ hash })
+      }
+      const prices = { pricePerMillionInput: parseEther(this.priceInput), pricePerMillionOutput: parseEther(this.priceOutput) }
+      this.step = 'registering and staking'
+      await registerProvider(wallet, reader, { deployment, signer: signer.address, peerId: node.peerId.toString(), models: [model.contentHash as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
+      this.step = 'announcing'
+      const service = createProviderService(
+        { node, engine, deployment, transport, store },
+        { signer, operator: wallet.account.address, prices, batch: { maxReceipts: this.batchSize, maxAgeMs: this.batchMinutes * 60_000 }, redeemThreshold: parseEther(this.redeemThreshold) },
+      )
+      await service.start()
+      this.#service = service
+      const refresh = () => {
+        this.metrics = service.metrics()
+        this.batches = [...service.batches()]
+      }
+      this.#stopWatch = service.onChange(refresh)
+      refresh()
+      this.phase = 'online'
+      this.step = ''
+    } catch (error) {
+      this.phase = 'failed'
+      this.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
+    }
+  }
+
+  async anchorNow(): Promise<void> {
+    await this.#service?.anchorNow().catch((e: unknown) => (this.error = (e as Error).message))
+  }
+
+  async redeemNow(): Promise<void> {
+    await this.#service?.redeemNow().catch((e: unknown) => (this.error = (e as Error).message))
+  }
+
+  async goOffline(): Promise<void> {
+    this.phase = 'stopping'
+    this.#stopWatch?.()
+    await this.#service?.stop()
+    this.#service = null
+    this.phase = 'setup'
+  }
+
+  /** `#/node?autostart=1&model=<id>`: burner wallet, load, register, online. */
+  async autostart(search: URLSearchParams): Promise<void> {
+    if (search.get('autostart') !== '1') return
+    if (search.get('batch')) this.batchSize = Number(search.get('batch'))
+    await this.init()
+    await this.wallet?.connectBurner(parseEther('1000'))
+    await this.load(search.get('model') ?? 'modelex-demo-30m')
+    await this.goOnline()
+  }
+}

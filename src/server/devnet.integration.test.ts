@@ -11,7 +11,6 @@ import { createModelexNode } from '../p2p/node.ts'
 import { freePort } from './ports.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
 
-const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx')
 const devnetScript = join(import.meta.dirname, 'devnet.ts')
 
 function isAlive(pid: number): boolean {
@@ -32,7 +31,9 @@ describe('npm start (the local stack)', () => {
   async function start(args: string[]): Promise<{ devnet: ManagedProcess; stateDir: string }> {
     const stateDir = await mkdtemp(join(tmpdir(), 'modelex-devnet-'))
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }))
-    const devnet = startProcess('devnet', tsx, [devnetScript, '--state-dir', stateDir, ...args])
+    // Node with tsx as a loader (not the tsx CLI, which would put a wrapper process between us and the stack):
+    // the PID we signal is the stack itself, as with Ctrl-C in a terminal.
+    const devnet = startProcess('devnet', process.execPath, ['--import', 'tsx', devnetScript, '--state-dir', stateDir, ...args], { cwd: join(import.meta.dirname, '../..') })
     cleanups.push(() => devnet.stop(10_000))
     return { devnet, stateDir }
   }

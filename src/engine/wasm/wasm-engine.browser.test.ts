@@ -97,6 +97,15 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
     expect(result.usage.prompt_tokens - plain.result.usage.prompt_tokens).toBeLessThanOrEqual(3)
   })
 
+  test('grammar-constrained output follows the grammar, JSON included', async () => {
+    const yesNo = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: 'Answer:', max_tokens: 10, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar: 'root ::= "yes" | "no"' } })})`)
+    expect(['yes', 'no']).toContain(yesNo.result.text)
+    expect(yesNo.result.finish_reason).toBe('stop')
+    const grammar = 'root ::= "{\\"ok\\":" ("true" | "false") ",\\"n\\":" [0-9] "}"'
+    const json = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: 'Result:', max_tokens: 20, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar } })})`)
+    expect(JSON.parse(json.result.text)).toEqual({ ok: expect.any(Boolean), n: expect.any(Number) })
+  })
+
   test('InferenceEngine compliance checks, through the worker proxy', async () => {
     const failures: string[] = []
     for (const check of complianceChecks) {

@@ -25,6 +25,7 @@ import type {
   SamplingParameters,
 } from '../../core/inference.ts'
 import { buildFimPrompt } from '../../core/prompts.ts'
+import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { fetchModelFile } from '../model-fetch.ts'
 
 export type WasmEngineOptions = {
@@ -48,13 +49,7 @@ const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (..
 
 export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
   let wllama: Wllama | null = null
-  // llama.cpp's runtime here serves one request at a time; concurrent callers wait their turn.
-  let queue: Promise<unknown> = Promise.resolve()
-  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn, fn)
-    queue = next.catch(() => {})
-    return next
-  }
+  const serialized = serialQueue()
   let loaded: (LoadedModel & { spec: ModelSpec; threads: number }) | null = null
 
   const requireModel = (requested: string) => {
@@ -184,15 +179,9 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     },
     async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
       const { runtime } = requireModel(loaded?.id ?? '')
-      // A repeated word is one token a repetition in byte-level BPE vocabularies, so the prompt length is close to promptTokens.
-      const prompt = Array.from({ length: promptTokens }, () => ' the').join('')
+      const prompt = benchmarkPrompt(promptTokens)
       const result = await generate(runtime, { prompt }, { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] })
-      return {
-        prefill_tokens_per_s: result.timings.prefill_ms > 0 ? (result.usage.prompt_tokens * 1000) / result.timings.prefill_ms : 0,
-        decode_tokens_per_s: result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0,
-        prompt_tokens: result.usage.prompt_tokens,
-        generated_tokens: result.usage.completion_tokens,
-      }
+      return benchmarkFromResult(result)
     },
     async unload() {
       const runtime = wllama

@@ -23,6 +23,7 @@ import type {
 } from '../../core/inference.ts'
 import { deviceBudget, modelFits, type ModelRecord } from '../../core/models.ts'
 import { buildFimPrompt } from '../../core/prompts.ts'
+import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { mapWebLlmError } from './web-llm-errors.ts'
 
 export type WebGpuEngineOptions = {
@@ -51,12 +52,7 @@ type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: n
 export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngine {
   let mlc: MLCEngineInterface | null = null
   let loaded: (LoadedModel & { spec: ModelSpec }) | null = null
-  let queue: Promise<unknown> = Promise.resolve()
-  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn, fn)
-    queue = next.catch(() => {})
-    return next
-  }
+  const serialized = serialQueue()
 
   const requireModel = (requested: string) => {
     if (!loaded || !mlc) throw new ModelNotLoadedError()
@@ -176,14 +172,9 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
     },
     async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
       const { engine: webLlm } = requireModel(loaded?.id ?? '')
-      const prompt = Array.from({ length: promptTokens }, () => ' the').join('')
+      const prompt = benchmarkPrompt(promptTokens)
       const result = await run(webLlm, 'completion', { ...sampling({ max_tokens: generateTokens, temperature: 0, seed: 0 }).body, prompt }, generateTokens)
-      return {
-        prefill_tokens_per_s: result.timings.prefill_ms > 0 ? (result.usage.prompt_tokens * 1000) / result.timings.prefill_ms : 0,
-        decode_tokens_per_s: result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0,
-        prompt_tokens: result.usage.prompt_tokens,
-        generated_tokens: result.usage.completion_tokens,
-      }
+      return benchmarkFromResult(result)
     },
     async unload() {
       const webLlm = mlc

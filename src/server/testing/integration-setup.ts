@@ -4,24 +4,16 @@
  */
 import type { TestProject } from 'vitest/node'
 import type { Deployment } from '../../core/deployment.ts'
-import { DEVNET_PRIVATE_KEYS, startAnvil, type Anvil } from '../anvil.ts'
-import { deployContracts } from '../contracts.ts'
+import { startLocalChain, type Anvil } from '../anvil.ts'
 import { freePort } from '../ports.ts'
 import './context.ts'
 
 let anvil: Anvil | undefined
 
 export async function setup(project: TestProject): Promise<void> {
-  anvil = await startAnvil({ port: await freePort() })
-  const deployed = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: DEVNET_PRIVATE_KEYS[0] })
-  const deployment: Deployment = {
-    version: 1,
-    chainId: anvil.chainId,
-    rpcUrl: anvil.rpcUrl,
-    startBlock: deployed.startBlock,
-    contracts: deployed.contracts,
-    relay: null,
-  }
+  const local = await startLocalChain({ port: await freePort() })
+  anvil = local.anvil
+  const deployment: Deployment = { ...local.chain, relay: null }
   project.provide('deployment', deployment)
 }
 

@@ -2,8 +2,6 @@
  * A local anvil chain for the devnet, tests and benchmarks: the native binary from `@foundry-rs/anvil`, on
  * 127.0.0.1, with anvil's well-known test mnemonic so accounts and keys are fixed and documented.
  */
-import type { Deployment } from '../core/deployment.ts'
-import { deployContracts } from './contracts.ts'
 import { foundryBinary } from './foundry.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
 
@@ -60,18 +58,4 @@ async function waitForRpc(rpcUrl: string, proc: ManagedProcess, timeoutMs: numbe
   }
   await proc.stop()
   throw new Error(`anvil did not answer on ${rpcUrl} within ${timeoutMs} ms. Output:\n${proc.output()}`)
-}
-
-export type LocalChain = { anvil: Anvil; chain: Omit<Deployment, 'relay'> }
-
-/** anvil with the contracts deployed: the chain half of a deployment (the local stack and the integration tests). */
-export async function startLocalChain({ host = '127.0.0.1', port, log }: { host?: string; port: number; log?: (line: string) => void }): Promise<LocalChain> {
-  const anvil = await startAnvil({ host, port })
-  try {
-    const deployed = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: DEVNET_PRIVATE_KEYS[0], ...(log ? { log } : {}) })
-    return { anvil, chain: { version: 1, chainId: anvil.chainId, rpcUrl: anvil.rpcUrl, startBlock: deployed.startBlock, contracts: deployed.contracts } }
-  } catch (error) {
-    await anvil.stop()
-    throw error
-  }
 }

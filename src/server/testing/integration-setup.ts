@@ -4,7 +4,8 @@
  */
 import type { TestProject } from 'vitest/node'
 import type { Deployment } from '../../core/deployment.ts'
-import { startLocalChain, type Anvil } from '../anvil.ts'
+import type { Anvil } from '../anvil.ts'
+import { startLocalChain } from '../local-chain.ts'
 import { freePort } from '../ports.ts'
 import './context.ts'
 

@@ -123,6 +123,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
+          globalSetup: ['e2e/setup.ts'],
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -49,6 +49,11 @@ export type CreateClientParameters = {
   store?: KeyValueStore
   /** An already started libp2p node to use instead of creating one. */
   node?: ModelexNode
+  /**
+   * That node's directory, when it already has one (the app's): a node must not run two, since each replaces the
+   * other's topic validators. It should check registrations on-chain.
+   */
+  directory?: NodeDirectory
   /** Models known by id besides the catalog's. */
   models?: readonly ModelRef[]
   channelDeposit?: bigint
@@ -123,6 +128,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
 
   let p2p: ModelexNode | undefined = parameters.node
   let ownsNode = false
+  let ownsDirectory = false
   let directory: NodeDirectory | undefined
   let starting: Promise<void> | undefined
   let state: ConsumerState | undefined
@@ -136,8 +142,12 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
         ownsNode = true
         await p2p.start()
       }
-      directory = createNodeDirectory(p2p, { isRegistered: registryLookup(publicClient, registry) })
-      await directory.start()
+      if (parameters.directory) directory = parameters.directory
+      else {
+        directory = createNodeDirectory(p2p, { isRegistered: registryLookup(publicClient, registry) })
+        ownsDirectory = true
+        await directory.start()
+      }
     })()
     return starting
   }
@@ -348,7 +358,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     start,
     async stop() {
       await starting?.catch(() => {})
-      await directory?.stop()
+      if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
     },
     nodes,

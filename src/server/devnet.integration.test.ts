@@ -8,6 +8,10 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { parseDeployment } from '../core/deployment.ts'
 import { DEMO_MODELS } from '../core/models.ts'
 import { createModelexNode } from '../p2p/node.ts'
+import { createClient } from '../client/index.ts'
+import { createWalletClient, http, parseEther } from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
+import { DEVNET_MNEMONIC } from './anvil.ts'
 import { freePort } from './ports.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
 
@@ -41,10 +45,10 @@ describe('npm start (the local stack)', () => {
   test('brings up chain, relay and app, prints one URL, and Ctrl-C stops every child', async () => {
     const [chainPort, relayPort, appPort] = [await freePort(), await freePort(), await freePort()]
     const { devnet } = await start(['--chain-port', String(chainPort), '--relay-port', String(relayPort), '--app-port', String(appPort)])
-    const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 200_000)) as RegExpMatchArray
+    const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 300_000)) as RegExpMatchArray
     expect(url).toBe(`http://127.0.0.1:${appPort}/`)
     // One URL among the stack's own lines (Vite's build warnings, which link to docs, are not the stack's output).
-    const own = devnet.output().split('\n').filter((line) => /^(chain|relay|stack|app): |^Modelex is running|^Press Ctrl-C/.test(line))
+    const own = devnet.output().split('\n').filter((line) => /^(chain|relay|stack|app|models|demo): |^Modelex is running|^Press Ctrl-C/.test(line))
     expect(own.join('\n').match(/https?:\/\//g)).toHaveLength(1)
 
     const page = await fetch(url as string)
@@ -76,6 +80,19 @@ describe('npm start (the local stack)', () => {
       await peer.stop()
     }
 
+    // The demo provider (a headless Chromium running the app's Node view) is online before the URL is printed:
+    // a newcomer can pay for a prompt at once. The SDK in Node does exactly that.
+    const demoPeer = devnet.output().match(/demo: provider (12D3Koo\w+) online/)?.[1]
+    expect(demoPeer).toBeTruthy()
+    const client = createClient({ deployment, wallet: createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 4 }), transport: http(deployment.rpcUrl), pollingInterval: 100 }), channelDeposit: parseEther('1') })
+    try {
+      const answer = await client.chat.completions.create({ model: 'modelex-demo-30m', messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, node: demoPeer as string })
+      expect(answer.modelex.cost > 0n).toBe(true)
+      expect(answer.modelex.receipt.receipt.cost).toBe(answer.modelex.cost)
+    } finally {
+      await client.stop()
+    }
+
     const anvilPid = Number(devnet.output().match(/anvil \(pid (\d+)\)/)?.[1])
     const relayPid = Number(devnet.output().match(/relay: \(pid (\d+)\)/)?.[1])
     expect(isAlive(anvilPid)).toBe(true)
@@ -85,7 +102,7 @@ describe('npm start (the local stack)', () => {
     expect(isAlive(anvilPid)).toBe(false)
     expect(isAlive(relayPid)).toBe(false)
     await expect(fetch(url as string, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow()
-  }, 240_000)
+  }, 400_000)
 
   test('says clearly when a port is taken, and starts nothing', async () => {
     const blocker: Server = createServer()

@@ -17,6 +17,7 @@ import { DEFAULT_MODELS_DIR, ensureDemoModels } from './model-demo.ts'
 import { assertPortFree } from './ports.ts'
 import { killAllNow, stopAll } from './process.ts'
 import { startRelayProcess } from './relay-process.ts'
+import { startDemoProvider, type DemoProvider } from './demo-provider.ts'
 
 export type DevnetOptions = {
   host: string
@@ -24,6 +25,8 @@ export type DevnetOptions = {
   relayPort: number
   appPort: number
   stateDir: string
+  /** Start the headless demo provider (default true; `--no-demo-provider` or MODELEX_DEMO_PROVIDER=0 turn it off). */
+  demoProvider?: boolean
 }
 
 export function readDevnetOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DevnetOptions {
@@ -35,6 +38,7 @@ export function readDevnetOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'relay-port': { type: 'string' },
       'app-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      'no-demo-provider': { type: 'boolean' },
     },
     strict: true,
   })
@@ -49,6 +53,7 @@ export function readDevnetOptions(argv: readonly string[], env: NodeJS.ProcessEn
     relayPort: port('relay-port', values['relay-port'] ?? env['MODELEX_RELAY_PORT'], 9090),
     appPort: port('app-port', values['app-port'] ?? env['MODELEX_APP_PORT'], 5173),
     stateDir: resolve(values['state-dir'] ?? env['MODELEX_STATE_DIR'] ?? '.modelex'),
+    demoProvider: !(values['no-demo-provider'] ?? env['MODELEX_DEMO_PROVIDER'] === '0'),
   }
 }
 
@@ -62,7 +67,9 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
   await assertPortFree(host, options.appPort, 'app', '--app-port N or MODELEX_APP_PORT=N')
 
   let app: PreviewServer | undefined
+  let demo: DemoProvider | undefined
   const stop = async () => {
+    await demo?.stop()
     await app?.close()
     await stopAll()
   }
@@ -102,6 +109,12 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
     app = await vite.preview({ build: { outDir }, preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
     const url = `http://${host}:${options.appPort}/`
+    // The demo provider: the app itself in a headless Chromium, serving the 30M demo model for pay.
+    if (options.demoProvider !== false) {
+      log('demo: starting the headless demo provider (modelex-demo-30m)…')
+      demo = await startDemoProvider({ url, model: 'modelex-demo-30m', log: (line) => log(`demo: ${line}`) })
+      log(`demo: provider ${demo.peerId} online, operator ${demo.operator}`)
+    }
     return { url, deployment, deploymentFile, stop }
   } catch (error) {
     await stop()

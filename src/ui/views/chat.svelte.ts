@@ -54,7 +54,7 @@ export class ChatViewState {
     const net = await this.#deps.network()
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, store: this.#deps.store() })
+    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store() })
     return this.#client
   }
 

@@ -47,6 +47,11 @@ export class NetworkState {
     return this.#node
   }
 
+  /** The app's directory: one per node, since a second one would replace its topic validators. */
+  get directory(): NodeDirectory | null {
+    return this.#directory
+  }
+
   constructor(deps: NetworkDependencies = {}) {
     this.#deps = { deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore, now: deps.now ?? Date.now }
   }

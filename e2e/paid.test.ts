@@ -1,0 +1,104 @@
+/**
+ * The paid journey end to end on the local stack: a provider page (the app's Node view, started like the stack's
+ * demo provider) runs the WebAssembly engine on a generated demo model; a consumer page (the Chat view) opens a
+ * channel and sends three prompts, and gets three receipts whose signatures verify; the provider anchors the batch
+ * and redeems; the chain's balances moved by exactly what the receipts and the held voucher say, and each receipt's
+ * inclusion proof verifies on-chain. The same journey then runs once from the SDK in Node against the browser
+ * provider. Real stack, real browser, real chain: no doubles.
+ */
+import '../src/server/node-shims.ts'
+import type { Browser, Page } from 'playwright-core'
+import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
+import { readContract } from 'viem/actions'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { getChannel } from '../src/chain/actions/getChannel.ts'
+import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
+import { aiTokenAbi } from '../src/chain/generated.ts'
+import { createClient } from '../src/client/index.ts'
+import { launchChromium } from '../src/server/chromium.ts'
+import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
+
+const { url, deployment } = inject('devnet')
+const MODEL = 'modelex-demo-tiny'
+const transport = http(deployment.rpcUrl)
+const reader = createPublicClient({ transport, pollingInterval: 100 })
+const token = deployment.contracts.AIToken as Address
+const channels = deployment.contracts.PaymentChannels as Address
+const anchor = deployment.contracts.ReceiptAnchor as Address
+const balanceOf = (address: Address) => readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+
+let browser: Browser
+let provider: DemoProvider
+let consumer: Page
+const pageErrors: string[] = []
+
+beforeAll(async () => {
+  browser = await launchChromium()
+  provider = await startDemoProvider({ url, model: MODEL, batch: 3, browser })
+  consumer = await browser.newPage()
+  consumer.on('pageerror', (error) => pageErrors.push(error.message))
+})
+
+afterAll(async () => {
+  await provider?.stop()
+  await browser?.close()
+})
+
+describe('paid prompts end to end (browser provider, browser consumer, SDK)', () => {
+  it('three paid prompts from the Chat view: receipts verify, the batch is anchored, redeemed amounts match the chain', async () => {
+    const operator = provider.operator as Address
+    const operatorBefore = await balanceOf(operator)
+    await consumer.goto(new URL('#/chat', url).toString())
+    await consumer.getByTestId('connect-burner').click()
+    await consumer.getByTestId('wallet-address').waitFor({ timeout: 60_000 })
+    await consumer.getByTestId('chat-model').fill(MODEL)
+    for (const [i, prompt] of ['Hello there', 'Tell me more', 'And once again'].entries()) {
+      await consumer.getByTestId('prompt').fill(prompt)
+      await consumer.getByTestId('send').click()
+      await expect.poll(() => consumer.getByTestId('receipt').count(), { timeout: 120_000 }).toBe(i + 1)
+    }
+    expect(await consumer.getByTestId('answer-error').count()).toBe(0)
+    expect(await consumer.getByTestId('signature-verified').count()).toBe(3)
+    const receipts = await consumer.getByTestId('receipt').evaluateAll((nodes) =>
+      nodes.map((n) => ({ cost: n.getAttribute('data-cost') ?? '', credit: n.getAttribute('data-credit') ?? '', hash: n.getAttribute('data-receipt-hash') ?? '', channel: n.getAttribute('data-channel') ?? '' })),
+    )
+    const total = receipts.reduce((sum, r) => sum + BigInt(r.cost), 0n)
+    const credit = BigInt(receipts.at(-1)?.credit ?? '0')
+    expect(total > 0n).toBe(true)
+
+    // The provider page anchors by itself at 3 receipts; then redeem from the page.
+    await expect.poll(() => provider.page.getByTestId('batches-anchored').textContent(), { timeout: 60_000 }).toBe('1')
+    await provider.page.getByTestId('redeem-now').click()
+    await expect.poll(async () => (await balanceOf(operator)) - operatorBefore, { timeout: 60_000 }).not.toBe(0n)
+    const earned = (await balanceOf(operator)) - operatorBefore
+    const channelId = BigInt(receipts[0]?.channel ?? '0')
+    const onChain = await getChannel(reader, { channels, channelId })
+    // What left the channel for the node is exactly the receipts' total plus the credit the consumer had left.
+    expect(onChain.redeemed).toBe(total + credit)
+    expect(earned).toBe(total + credit)
+
+    // Each receipt's inclusion proof, checked on-chain from the page (and the verdict from the contract itself).
+    const verifyButtons = consumer.getByTestId('verify')
+    for (let i = 0; i < 3; i++) await verifyButtons.nth(i).click()
+    await expect.poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 }).toEqual(Array(3).fill('in an anchored batch (Merkle proof checked on-chain)'))
+    expect(pageErrors).toEqual([])
+  })
+
+  it('the SDK in Node pays the browser provider and verifies the receipt on-chain', async () => {
+    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 5 }), transport, pollingInterval: 100 })
+    const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
+    try {
+      const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'From Node' }], max_tokens: 8, node: provider.peerId })
+      expect(answer.modelex.receipt.receipt.nodeSigner).toBeTruthy()
+      expect(answer.modelex.cost <= answer.modelex.quote.maxCost).toBe(true)
+      await provider.page.getByTestId('anchor-now').click()
+      await expect.poll(async () => (await client.verify(answer.modelex)).anchored, { timeout: 60_000 }).toBe(true)
+      const verification = await client.verify(answer.modelex)
+      expect(verification).toMatchObject({ anchored: true, verified: true })
+      if (verification.anchored) expect(await verifyReceipt(reader, { anchor, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
+    } finally {
+      await client.stop()
+    }
+  })
+})

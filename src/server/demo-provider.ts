@@ -4,8 +4,8 @@
  * connects the devnet burner wallet, registers, stakes and goes online. A newcomer who opens the stack's URL can
  * send a paid prompt at once. Stopped with the stack (the browser is closed, its process tree ends with it).
  */
-import type { Browser, Page } from 'playwright-core'
-import { ensureChromium, launchChromium } from './chromium.ts'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { BASE_FLAGS, ensureChromium } from './chromium.ts'
 
 export type DemoProviderParameters = {
   /** The app's URL (the stack's one URL). */
@@ -24,8 +24,9 @@ export type DemoProvider = { page: Page; peerId: string; operator: string; stop(
 export async function startDemoProvider({ url, model = 'modelex-demo-30m', batch, timeoutMs = 180_000, log = () => {}, browser }: DemoProviderParameters): Promise<DemoProvider> {
   let owned: Browser | undefined
   if (!browser) {
-    ensureChromium(log)
-    owned = await launchChromium()
+    // Launched here rather than through launchChromium: the stack handles Ctrl-C itself (stopping this browser
+    // with everything else and exiting 0); Playwright's own signal handlers would exit with 130 first.
+    owned = await chromium.launch({ executablePath: ensureChromium(log), headless: true, args: [...BASE_FLAGS], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false })
   }
   const b = (browser ?? owned) as Browser
   try {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { getChannel } from '../src/chain/actions/getChannel.ts'
 import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
 import { aiTokenAbi } from '../src/chain/generated.ts'
-import { createClient } from '../src/client/index.ts'
+import { createClient, PaidRequestInterruptedError } from '../src/client/index.ts'
 import { launchChromium } from '../src/server/chromium.ts'
 import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
 
@@ -97,6 +97,33 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       const verification = await client.verify(answer.modelex)
       expect(verification).toMatchObject({ anchored: true, verified: true })
       if (verification.anchored) expect(await verifyReceipt(reader, { anchor, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
+    } finally {
+      await client.stop()
+    }
+  })
+
+  it('the provider page closes mid-stream: the consumer keeps the partial text, a typed error and its credit', async () => {
+    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 4 }), transport, pollingInterval: 100 })
+    const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
+    try {
+      const stream = await client.completions.create({ model: MODEL, prompt: 'A long story', max_tokens: 2000, stream: true, node: provider.peerId })
+      let text = ''
+      let error: unknown
+      try {
+        for await (const chunk of stream) {
+          text += chunk.choices[0]?.text ?? ''
+          if (text.length > 20 && !provider.page.isClosed()) void provider.page.close()
+        }
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(PaidRequestInterruptedError)
+      const interrupted = error as PaidRequestInterruptedError
+      expect(interrupted.text).toBe(text)
+      expect(text.length).toBeGreaterThan(20)
+      const channel = Object.values(await client.channels())[0]
+      expect(interrupted.credit).toBe((channel?.signed ?? 0n) - (channel?.settled ?? 0n))
+      expect(interrupted.credit > 0n).toBe(true)
     } finally {
       await client.stop()
     }

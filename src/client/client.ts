@@ -19,12 +19,13 @@ import { topUpChannel } from '../chain/actions/topUpChannel.ts'
 import { verifyReceipt } from '../chain/actions/verifyReceipt.ts'
 import { applyReceipt, credit, newConsumerChannel, nextVoucherAmount, recordVoucher, type ConsumerChannel } from '../core/credit.ts'
 import type { Deployment } from '../core/deployment.ts'
+import type { JsonValue } from '../core/errors/base.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
 import { InsufficientDepositError, InvalidQuoteError, NoNodeAvailableError, PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import type { ChatMessage, FinishReason, InferenceRequest, SamplingParameters, Usage } from '../core/inference.ts'
 import { WASM_CATALOG } from '../core/models.ts'
-import { decodeSignedReceipt, encodePayment, verifySignedReceipt, type SignedReceipt } from '../core/payment.ts'
+import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, verifySignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import { decodeQuote, type Quote } from '../core/quote.ts'
 import { fetchProof } from '../node/proofs.ts'
 import { createNodeDirectory, type NodeDirectory } from '../p2p/directory.ts'
@@ -102,12 +103,17 @@ export type ModelexClient = {
   verify(result: Pick<PaidResult, 'receipt' | 'peer'>): Promise<Verification>
   /** The consumer's channels, by node operator. */
   channels(): Promise<Record<string, ConsumerChannel>>
+  /** Every receipt accepted so far (persisted with the channels), oldest first. */
+  receipts(): Promise<{ peer: string; receipt: SignedReceipt; cost: bigint; at: number }[]>
   readonly account: Address
   readonly publicClient: Client
   readonly p2p: ModelexNode | undefined
 }
 
-type ConsumerState = { channels: Record<string, ConsumerChannel> }
+/** Receipts kept by the consumer: the signed receipt (wire form), the serving peer and the request's cost. */
+export type StoredReceipt = { peer: string; receipt: JsonValue; cost: bigint; at: number }
+
+type ConsumerState = { channels: Record<string, ConsumerChannel>; receipts: StoredReceipt[] }
 
 export function createClient(parameters: CreateClientParameters): ModelexClient {
   const { deployment, wallet } = parameters
@@ -120,7 +126,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const anchor = need(contracts.ReceiptAnchor, 'ReceiptAnchor')
   const registry = need(contracts.NodeRegistry, 'NodeRegistry')
   const account = wallet.account.address
-  const document = storedDocument<ConsumerState>(parameters.store ?? memoryStore(), `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {} }))
+  const document = storedDocument<ConsumerState>(parameters.store ?? memoryStore(), `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {}, receipts: [] }))
   const knownModels = [...(parameters.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
   const depositSize = parameters.channelDeposit ?? CLIENT_DEFAULTS.channelDeposit
   const latencyBarMs = parameters.latencyBarMs ?? CLIENT_DEFAULTS.latencyBarMs
@@ -305,6 +311,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
           await verifySignedReceipt(receipt, { chainId: deployment.chainId, verifyingContract: anchor }, { signer: quote.signer, consumer: account, request, text })
           channel = applyReceipt(channel, receipt.receipt, quote)
           s.channels[quote.node.toLowerCase()] = channel
+          s.receipts ??= []
+          s.receipts.push({ peer: entry.peerId, receipt: encodeSignedReceipt(receipt), cost: receipt.receipt.cost, at: Date.now() })
           await document.save(s)
           push(chunkOf('', outcome.finish_reason, id, created))
           return { text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel) }
@@ -382,6 +390,10 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     async channels() {
       await start()
       return { ...(state as ConsumerState).channels }
+    },
+    async receipts() {
+      await start()
+      return ((state as ConsumerState).receipts ?? []).map((r) => ({ ...r, receipt: decodeSignedReceipt(r.receipt) }))
     },
     account,
     publicClient,

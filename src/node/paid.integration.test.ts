@@ -27,6 +27,7 @@ import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import { createProviderService, type ProviderService } from './provider.ts'
 import { registerProvider } from './register.ts'
@@ -52,7 +53,7 @@ async function fund(address: Address, ai: bigint): Promise<void> {
 
 const balanceOf = (address: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
-type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address }
+type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address; restart(): Promise<ProviderService> }
 
 async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl }: { tokenDelayMs?: number; maxReceipts?: number; rpcUrl?: string } = {}): Promise<Started> {
   const operator = privateKeyToAccount(generatePrivateKey())
@@ -73,22 +74,38 @@ async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = d
     prices,
     stake: DEVNET_PARAMETERS.minStake,
   })
-  const service = createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store: memoryStore() }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
+  const store = memoryStore()
+  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
+  let service = create()
   await service.start()
   stops.push(async () => {
     await service.stop().catch(() => {})
     await node.stop().catch(() => {})
   })
-  return { service, node, operator: operator.address, signer: signer.address }
+  return {
+    get service() {
+      return service
+    },
+    node,
+    operator: operator.address,
+    signer: signer.address,
+    async restart() {
+      await service.stop()
+      service = create()
+      await service.start()
+      return service
+    },
+  }
 }
 
-async function startConsumerClient(): Promise<{ client: ModelexClient; address: Address; wallet: ReturnType<typeof createWalletClient> }> {
-  const account = privateKeyToAccount(generatePrivateKey())
-  await fund(account.address, parseEther('100'))
-  const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
-  const client = createClient({ deployment, wallet, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1') })
+async function startConsumerClient(reuse?: { wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }): Promise<{ client: ModelexClient; address: Address; wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }> {
+  const account = reuse ? (reuse.wallet.account as ReturnType<typeof privateKeyToAccount>) : privateKeyToAccount(generatePrivateKey())
+  if (!reuse) await fund(account.address, parseEther('100'))
+  const wallet = reuse?.wallet ?? createWalletClient({ account, transport, pollingInterval: 50 })
+  const store = reuse?.store ?? memoryStore()
+  const client = createClient({ deployment, wallet: wallet as never, store, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1') })
   stops.push(() => client.stop())
-  return { client, address: account.address, wallet }
+  return { client, address: account.address, wallet, store }
 }
 
 /** A TCP forwarder to anvil that can be cut and restored: the provider's RPC goes down for real. */
@@ -269,5 +286,26 @@ describe('paid prompts (integration)', () => {
     const batch = provider.service.batches()[0]
     expect(batch?.receiptHashes.sort()).toEqual(results.map((r) => r.receipt.receiptHash.toLowerCase() as Hex).sort())
     for (const r of results) expect(await client.verify(r)).toMatchObject({ anchored: true, verified: true })
+  }, 120_000)
+
+  it('channel state, vouchers and receipts survive a restart of both sides', async () => {
+    const provider = await startPaidProvider({ maxReceipts: 10 })
+    const consumer = await startConsumerClient()
+    const node = provider.node.peerId.toString()
+    const ask = (client: ModelexClient, content: string) => client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 6, node })
+    const first = (await ask(consumer.client, 'before the restart')).modelex
+    await consumer.client.stop()
+    const restarted = await provider.restart()
+    expect(restarted.metrics()).toMatchObject({ jobsServed: 1, receiptsPending: 1 })
+    expect(restarted.receipt(first.receipt.receiptHash)?.receipt.cost).toBe(first.cost)
+    // A new client on the same store and wallet: same channel, history continues (the node's restored ledger agrees).
+    const again = await startConsumerClient({ wallet: consumer.wallet, store: consumer.store })
+    expect((await again.client.receipts()).map((r) => r.receipt.receiptHash)).toEqual([first.receipt.receiptHash])
+    const second = (await ask(again.client, 'after the restart')).modelex
+    expect(second.channelId).toBe(first.channelId)
+    expect(second.receipt.receipt.cumulativePaid).toBe(first.cost + second.cost)
+    await restarted.anchorNow()
+    expect(restarted.metrics()).toMatchObject({ jobsServed: 2, receiptsPending: 0, batchesAnchored: 1 })
+    expect(await again.client.verify(second)).toMatchObject({ anchored: true, verified: true })
   }, 120_000)
 })

@@ -149,13 +149,25 @@ export function createProviderService(components: ProviderComponents, init: Prov
   }
   const save = () => document.save(current())
 
+  // A paid request repeats the text of the quote request just before it; some engines count tokens by running a
+  // prefill (wasm), so the last counts are kept.
+  const counts = new Map<string, number>()
+  async function countTokens(text: string): Promise<number> {
+    const known = counts.get(text)
+    if (known !== undefined) return known
+    const count = await engine.countTokens(text)
+    counts.set(text, count)
+    if (counts.size > 64) counts.delete(counts.keys().next().value as string)
+    return count
+  }
+
   async function quote(request: InferenceRequest, model?: LoadedModel): Promise<Quote> {
     const loaded = model ?? (await engine.current())
     if (!loaded) throw new Error('no model loaded')
     return createQuote({
       model: loaded.id,
       modelHash: loaded.contentHash as Hex,
-      inputTokens: await engine.countTokens(quotedText(request)),
+      inputTokens: await countTokens(quotedText(request)),
       maxTokens: request.max_tokens ?? PROVIDER_DEFAULTS.defaultMaxTokens,
       pricePerMillionInput: init.prices.pricePerMillionInput,
       pricePerMillionOutput: init.prices.pricePerMillionOutput,

@@ -55,7 +55,7 @@ const balanceOf = (address: Address) => readContract(publicClient, { address: to
 
 type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address; restart(): Promise<ProviderService> }
 
-async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl }: { tokenDelayMs?: number; maxReceipts?: number; rpcUrl?: string } = {}): Promise<Started> {
+async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n }: { tokenDelayMs?: number; maxReceipts?: number; rpcUrl?: string; redeemThreshold?: bigint } = {}): Promise<Started> {
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
   const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
@@ -75,7 +75,7 @@ async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = d
     stake: DEVNET_PARAMETERS.minStake,
   })
   const store = memoryStore()
-  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, announceIntervalMs: 1_000 })
+  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
   let service = create()
   await service.start()
   stops.push(async () => {
@@ -308,4 +308,12 @@ describe('paid prompts (integration)', () => {
     expect(restarted.metrics()).toMatchObject({ jobsServed: 2, receiptsPending: 0, batchesAnchored: 1 })
     expect(await again.client.verify(second)).toMatchObject({ anchored: true, verified: true })
   }, 120_000)
+
+  it('redeems by itself once the held voucher would pay the threshold', async () => {
+    const provider = await startPaidProvider({ redeemThreshold: 1n })
+    const { client } = await startConsumerClient()
+    const answer = (await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'auto redeem' }], max_tokens: 3, node: provider.node.peerId.toString() })).modelex
+    await until(() => provider.service.metrics().earningsRedeemed > 0n, 10_000, 'the automatic redemption')
+    expect(provider.service.metrics()).toMatchObject({ earningsRedeemed: answer.cost + answer.credit, earningsPending: 0n })
+  }, 60_000)
 })

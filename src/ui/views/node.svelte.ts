@@ -44,7 +44,9 @@ export class NodeViewState {
   metrics = $state<ProviderMetrics | null>(null)
   batches = $state<Batch[]>([])
   peerId = $state<string | null>(null)
-  readonly models: readonly ModelRecord[] = WASM_CATALOG
+  /** WebAssembly (llama.cpp, any browser) or WebGPU (web-llm, needs a GPU). */
+  engineKind = $state<'wasm' | 'webgpu'>('wasm')
+  models = $state<readonly ModelRecord[]>(WASM_CATALOG)
   #deps: Required<NodeViewDependencies>
   #service: ProviderService | null = null
   #stopWatch: (() => void) | null = null
@@ -60,6 +62,12 @@ export class NodeViewState {
   async init(): Promise<void> {
     this.deployment = await this.#deps.deployment()
     if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'provider', funder: 7 })
+  }
+
+  async chooseEngine(kind: 'wasm' | 'webgpu'): Promise<void> {
+    this.engineKind = kind
+    // web-llm's catalog is large: loaded only when asked for.
+    this.models = kind === 'wasm' ? WASM_CATALOG : (await import('../../engine/webgpu/catalog.ts')).webGpuCatalog()
   }
 
   async load(id: string): Promise<void> {

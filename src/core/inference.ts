@@ -62,7 +62,7 @@ export type LoadProgress = { phase: LoadPhase; progress: number; text: string; l
 export type LoadOptions = {
   onProgress?: (progress: LoadProgress) => void
   signal?: AbortSignal
-  /** CPU threads for engines that run on the CPU (wasm); others ignore it. Default: all the browser offers. */
+  /** CPU threads for engines that run on the CPU (wasm); others ignore it. Default: half the logical cores. */
   threads?: number
 }
 

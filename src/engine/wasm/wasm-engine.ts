@@ -31,7 +31,7 @@ import { fetchModelFile } from '../model-fetch.ts'
 export type WasmEngineOptions = {
   /** URL of wllama's wasm binary (bundled by Vite with `?url`). */
   wasmUrl: string
-  /** CPU threads; default: all the browser reports, when cross-origin isolated, else 1. */
+  /** CPU threads; default: half the logical cores the browser reports, when cross-origin isolated, else 1. */
   threads?: number
   fetch?: typeof fetch
   caches?: CacheStorage | null
@@ -140,7 +140,10 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       const trainedContext = Number(ggufValue(header, `${architecture}.context_length`) ?? spec.contextLength)
       const contextLength = Math.min(spec.contextLength, trainedContext)
       const isolated = globalThis.crossOriginIsolated === true
-      const threads = Math.max(1, isolated ? (requestedThreads ?? options.threads ?? navigator.hardwareConcurrency ?? 1) : 1)
+      // Default: half the logical cores, as wllama does. llama.cpp's threads spin at barriers, so a thread that
+      // shares its core with the page or another process stalls all of them (measured: 2 threads on a busy
+      // 2-core machine decoded 10x slower than 1; npm run bench:engine).
+      const threads = Math.max(1, isolated ? (requestedThreads ?? options.threads ?? Math.floor((navigator.hardwareConcurrency ?? 2) / 2)) : 1)
       onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''})` })
       const config: WllamaConfig = { suppressNativeLog: true, logger: quietLogger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
       const runtime = new Wllama({ default: options.wasmUrl }, config)

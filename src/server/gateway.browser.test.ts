@@ -18,6 +18,8 @@ import { startRelayProcess, type RelayProcess } from './relay-process.ts'
 import { openFixture } from './testing/fixture-page.ts'
 import type { WatchedPage } from './testing/browser.ts'
 import { startGateway, type Gateway } from './gateway.ts'
+import { loadProblems } from './eval.ts'
+import { gatewayTarget, peerTarget } from './eval-targets.ts'
 
 const MODEL = 'modelex-demo-tiny'
 let dir: string
@@ -27,6 +29,7 @@ let node: WatchedPage
 let gateway: Gateway
 let unpaired: Gateway
 let client: OpenAI
+let pairing: { peer: string; token: string }
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   const result = (await node.page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as { ok: true; value: T } | { ok: false; error: SerializedError }
@@ -41,6 +44,7 @@ beforeAll(async () => {
   node = await openFixture(browser, 'src/autocomplete/fixtures/coder-node.html')
   await call('load', MODEL)
   const shared = await call<{ peer: string; token: string }>('share', relay.multiaddr)
+  pairing = shared
   gateway = await startGateway({ port: 0, relay: relay.multiaddr, keyFile: join(dir, 'gateway.key'), pair: shared })
   unpaired = await startGateway({ port: 0, relay: relay.multiaddr })
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0, timeout: 60_000 })
@@ -119,4 +123,23 @@ test('an oversize body is 413; routing to paid network nodes is 501 (needs the S
   // The gateway still serves after all that.
   expect((await client.completions.create({ ...fim, max_tokens: 2 })).usage?.completion_tokens).toBe(2)
   expect(node.errors).toEqual([])
+})
+
+test('the evaluation harness reaches the same node as a gateway URL and as a peer id with its token', async () => {
+  const [problem] = await loadProblems('single-line', { limit: 1 })
+  const viaGateway = await gatewayTarget({ url: gateway.url, apiKey: gateway.token })
+  const viaPeer = await peerTarget({ peer: pairing.peer, token: pairing.token, relay: relay.multiaddr })
+  try {
+    expect([viaGateway.model, viaPeer.model]).toEqual([MODEL, MODEL])
+    const a = await viaGateway.complete(problem!, 'single-line')
+    const b = await viaPeer.complete(problem!, 'single-line')
+    expect(a.output.length).toBeGreaterThan(0)
+    expect(a.totalMs).toBeGreaterThan(0)
+    // Greedy and seeded: both paths give the same text up to where the harness stopped reading.
+    const common = Math.min(a.output.length, b.output.length)
+    expect(a.output.slice(0, common)).toBe(b.output.slice(0, common))
+  } finally {
+    await viaPeer.close()
+    await viaGateway.close()
+  }
 })

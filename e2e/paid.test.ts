@@ -14,7 +14,7 @@ import { readContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { getChannel } from '../src/chain/actions/getChannel.ts'
 import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
-import { aiTokenAbi } from '../src/chain/generated.ts'
+import { aiTokenAbi, receiptAnchorAbi } from '../src/chain/generated.ts'
 import { createClient, PaidRequestInterruptedError } from '../src/client/index.ts'
 import { launchChromium } from '../src/server/chromium.ts'
 import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
@@ -98,6 +98,33 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       expect(verification).toMatchObject({ anchored: true, verified: true })
       if (verification.anchored) expect(await verifyReceipt(reader, { anchor, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
     } finally {
+      await client.stop()
+    }
+  })
+
+  it('the provider RPC fails while receipts wait: anchoring retries, and every receipt is anchored exactly once', async () => {
+    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 3 }), transport, pollingInterval: 100 })
+    const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
+    const rpcOrigin = new URL(deployment.rpcUrl).origin
+    const rpcDown = (requested: URL) => requested.origin === rpcOrigin
+    try {
+      // The next block: the latest one may hold an earlier test's anchor.
+      const fromBlock = (await reader.getBlockNumber()) + 1n
+      const batchesBefore = Number(await provider.page.getByTestId('batches-anchored').textContent())
+      const ask = async (content: string) => (await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 4, node: provider.peerId })).modelex
+      // The first request opens the channel (the node reads it on-chain), then the node's RPC goes away.
+      const results = [await ask('while the chain answers')]
+      await provider.page.route(rpcDown, (route) => route.abort('connectionrefused'))
+      results.push(await ask('rpc down, one'), await ask('rpc down, two'))
+      await expect.poll(() => provider.page.getByText('Last chain error (retrying)').count(), { timeout: 30_000 }).toBe(1)
+      expect(Number(await provider.page.getByTestId('batches-anchored').textContent())).toBe(batchesBefore)
+      await provider.page.unroute(rpcDown)
+      await expect.poll(async () => Number(await provider.page.getByTestId('batches-anchored').textContent()), { timeout: 90_000 }).toBe(batchesBefore + 1)
+      const logs = await reader.getContractEvents({ address: anchor, abi: receiptAnchorAbi, eventName: 'RootAnchored', fromBlock })
+      expect(logs.filter((l) => l.args.operator === provider.operator)).toHaveLength(1)
+      for (const r of results) expect(await client.verify(r)).toMatchObject({ anchored: true, verified: true })
+    } finally {
+      await provider.page.unroute(rpcDown).catch(() => {})
       await client.stop()
     }
   })

@@ -46,7 +46,8 @@ export class NodeViewState {
   peerId = $state<string | null>(null)
   /** WebAssembly (llama.cpp, any browser) or WebGPU (web-llm, needs a GPU). */
   engineKind = $state<'wasm' | 'webgpu'>('wasm')
-  models = $state<readonly ModelRecord[]>(WASM_CATALOG)
+  // Raw: records go to the engine worker by postMessage, which cannot clone a rune proxy.
+  models = $state.raw<readonly ModelRecord[]>(WASM_CATALOG)
   #deps: Required<NodeViewDependencies>
   #service: ProviderService | null = null
   #stopWatch: (() => void) | null = null
@@ -82,7 +83,9 @@ export class NodeViewState {
     const engine = this.#deps.engine.engine
     const model = this.#deps.engine.model
     if (!deployment || !wallet || !engine || !model) {
-      this.error = 'Load a model and connect a wallet first.'
+      const engineError = this.#deps.engine.error?.message
+      this.error = engineError ? `The model did not load: ${engineError.split('\n')[0] ?? ''}` : 'Load a model and connect a wallet first.'
+      this.phase = 'failed'
       return
     }
     this.phase = 'registering'

@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { PreviewServer } from 'vite'
 import type { Deployment } from '../core/deployment.ts'
-import { DEVNET_CHAIN_ID, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
-import { deployContracts } from './contracts.ts'
+import { DEVNET_CHAIN_ID } from './anvil.ts'
+import { startLocalChain } from './local-chain.ts'
 import { DEFAULT_MODELS_DIR, ensureDemoModels } from './model-demo.ts'
 import { assertPortFree } from './ports.ts'
 import { killAllNow, stopAll } from './process.ts'
@@ -74,24 +74,15 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     await stopAll()
   }
   try {
-    const anvil = await startAnvil({ host, port: options.chainPort })
+    const { anvil, chain } = await startLocalChain({ host, port: options.chainPort, log: (line) => log(`chain: ${line}`) })
     log(`chain: anvil (pid ${anvil.process.pid}) serving chain ${DEVNET_CHAIN_ID} on ${host}:${options.chainPort}`)
-    const deployed = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: DEVNET_PRIVATE_KEYS[0], log: (line) => log(`chain: ${line}`) })
-    const names = Object.keys(deployed.contracts)
-    log(`chain: ${names.length ? `deployed ${names.join(', ')}` : 'no contracts to deploy yet'}`)
+    log(`chain: deployed ${Object.keys(chain.contracts).join(', ')}`)
 
     // The relay: a child process (stopped by PID with the rest), with its key in the state folder so its
     // multiaddr stays the same across restarts of the stack.
     const relay = await startRelayProcess({ host, port: options.relayPort, keyFile: join(options.stateDir, 'relay.key'), metricsIntervalMs: 0 })
     log(`relay: (pid ${relay.process.pid}) listening at ${relay.multiaddr}`)
-    const deployment: Deployment = {
-      version: 1,
-      chainId: anvil.chainId,
-      rpcUrl: anvil.rpcUrl,
-      startBlock: deployed.startBlock,
-      contracts: deployed.contracts,
-      relay: relay.multiaddr,
-    }
+    const deployment: Deployment = { ...chain, relay: relay.multiaddr }
     const deploymentFile = join(options.stateDir, 'deployment.json')
     await writeJsonAtomically(deploymentFile, deployment)
     log(`stack: deployment written to ${deploymentFile}`)

@@ -14,13 +14,11 @@ import { hashVoucher } from '../core/voucher.ts'
 import { anchorReceipts, getChannel, listActiveNodes, openChannel, redeemVouchers, registerNode, signReceipt, signVoucher, verifyReceipt } from './actions/index.ts'
 import { DEVNET_PARAMETERS } from './constants.ts'
 import { aiTokenAbi, paymentChannelsAbi, receiptAnchorAbi } from './generated.ts'
+import type { ContractName } from '../core/deployment.ts'
+import { deployedContract } from '../server/testing/contracts.ts'
 
 const deployment = inject('deployment')
-const contract = (name: keyof typeof deployment.contracts): Address => {
-  const address = deployment.contracts[name]
-  if (!address) throw new Error(`${name} is not deployed`)
-  return address
-}
+const contract = (name: ContractName): Address => deployedContract(deployment, name)
 const token = contract('AIToken')
 const registry = contract('NodeRegistry')
 const channels = contract('PaymentChannels')

@@ -1,17 +1,14 @@
 /**
  * Where code suggestions come from. A `CompletionSource` takes the text around the cursor and streams the raw
  * middle; the editor's controller applies the stop rules and cancels once it has enough. Two sources exist:
- * the engine loaded in this tab (`engineCompletionSource`), and a network node reached over libp2p
- * (`networkCompletionSource`). Network nodes normally want payment; the paid-prompt flow (quote, channel, voucher,
- * receipt) is not built yet, so this source sends no payment and works only with nodes that serve without one —
- * one that asks for payment gives `PaidCompletionUnavailableError`.
+ * the engine loaded in this tab (`engineCompletionSource`), and paid completion from a network node through the
+ * consumer SDK (`paidCompletionSource`: quote, voucher over a payment channel, streamed answer, verified receipt).
+ * A suggestion cancelled because the user typed on is released by the node, not billed.
  */
-import { FimUnsupportedError, PaidCompletionUnavailableError } from '../core/errors/autocomplete.ts'
-import { InferRequestError } from '../core/errors/p2p.ts'
+import type { ModelexClient, PaidResult } from '../client/client.ts'
+import { FimUnsupportedError } from '../core/errors/autocomplete.ts'
 import { buildFimRequest, cleanFimOutput, fimFormatFor, type FimModel } from '../core/fim.ts'
 import type { FimFormat, FinishReason, InferenceEngine, Usage } from '../core/inference.ts'
-import { infer } from '../p2p/infer-client.ts'
-import type { ModelexNode } from '../p2p/node.ts'
 
 export type CompletionSourceRequest = {
   prefix: string
@@ -53,24 +50,36 @@ export function engineCompletionSource(engine: InferenceEngine, model: FimModel 
   }
 }
 
-/** Suggestions from a network node by peer id, unpaid (see the module note). */
-export function networkCompletionSource(node: ModelexNode, { peer, model, format }: { peer: string; model: string; format?: FimFormat }): CompletionSource {
+export type PaidSourceOptions = {
+  model: string
+  /** The model's fill-in-the-middle format, when the catalog knows it (the node builds the prompt either way). */
+  format?: FimFormat
+  /** A peer id; default: the SDK's automatic choice (the cheapest registered node under its latency bar). */
+  node?: string
+  /** Called with every settled suggestion: its cost, receipt and the credit left. */
+  onPaid?: (result: PaidResult) => void
+}
+
+/** Suggestions from a network node, paid per suggestion through the SDK; every receipt is verified before use. */
+export function paidCompletionSource(client: Pick<ModelexClient, 'completions'>, { model, format, node, onPaid }: PaidSourceOptions): CompletionSource {
   return {
-    id: `peer:${peer}/${model}`,
-    label: `${model} on ${peer.slice(0, 12)}…${peer.slice(-6)}`,
+    id: `paid:${node ?? 'auto'}/${model}`,
+    label: `${model} from ${node ? `${node.slice(0, 12)}…${node.slice(-6)}` : 'the cheapest fast node'} (paid per suggestion)`,
     async complete({ prefix, suffix, maxTokens, signal, onText }) {
+      const { prompt, suffix: middleSuffix, ...sampling } = buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) })
       let text = ''
-      const call = infer(node, { peer, request: { kind: 'completion', ...buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) }) }, payment: null, signal })
       try {
-        for await (const delta of call) {
-          text += delta.text
+        const stream = await client.completions.create({ ...sampling, prompt, ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}), stream: true, signal, ...(node ? { node } : {}) })
+        for await (const chunk of stream) {
+          text += chunk.choices[0]?.text ?? ''
           onText?.(cleanFimOutput(text, format))
         }
-        const outcome = await call.result
-        return { text: cleanFimOutput(text, format), finish_reason: outcome.finish_reason, usage: outcome.usage }
+        const result = await stream.result
+        onPaid?.(result)
+        return { text: cleanFimOutput(result.text, format), finish_reason: result.finish_reason, usage: result.usage }
       } catch (error) {
+        // Cancelled because the user typed on: the node releases the request and bills nothing.
         if (signal.aborted) return { text: cleanFimOutput(text, format), finish_reason: 'abort', usage: null }
-        if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED') throw new PaidCompletionUnavailableError({ peer, details: error.details, cause: error })
         throw error
       }
     },

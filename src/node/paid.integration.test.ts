@@ -10,92 +10,44 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, parseEventLogs, type Address, type Hex } from 'viem'
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
-import { getLogs, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { createPublicClient, createWalletClient, http, parseEther, parseEventLogs, type Address, type Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { getLogs, readContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { aiTokenAbi, receiptAnchorAbi } from '../chain/generated.ts'
 import { createClient, type ModelexClient, type PaidResult } from '../client/index.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { encodePayment } from '../core/payment.ts'
 import { voucherTypedData } from '../core/voucher.ts'
-import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { infer } from '../p2p/infer-client.ts'
-import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import type { ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
-import { createProviderService, type ProviderService } from './provider.ts'
-import { registerProvider } from './register.ts'
+import { fundAccount, startPaidProvider as startTestProvider, TEST_PRICES, type PaidProvider, type PaidProviderParameters } from './testing.ts'
 
 const deployment = inject('deployment')
 const transport = http(deployment.rpcUrl)
 const publicClient = createPublicClient({ transport, pollingInterval: 50 })
 const token = deployment.contracts.AIToken as Address
 const channels = deployment.contracts.PaymentChannels as Address
-const prices = { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 3n * 10n ** 15n }
+const prices = TEST_PRICES
 
 let dir: string
 let relay: RelayProcess
 const stops: (() => Promise<void>)[] = []
 
-async function fund(address: Address, ai: bigint): Promise<void> {
-  await createTestClient({ mode: 'anvil', transport }).setBalance({ address, value: parseEther('10') })
-  if (ai === 0n) return
-  const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
-  const hash = await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [address, ai], chain: null })
-  await waitForTransactionReceipt(publicClient, { hash })
-}
+const fund = (address: Address, ai: bigint) => fundAccount(deployment, address, ai)
 
 const balanceOf = (address: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
-type Started = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address; restart(): Promise<ProviderService> }
-
-async function startPaidProvider({ tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n }: { tokenDelayMs?: number; maxReceipts?: number; rpcUrl?: string; redeemThreshold?: bigint } = {}): Promise<Started> {
-  const operator = privateKeyToAccount(generatePrivateKey())
-  const signerKey = generatePrivateKey()
-  const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
-  await fund(operator.address, DEVNET_PARAMETERS.minStake)
-  await fund(signer.address, 0n)
-  const node = await createModelexNode({ relays: [relay.multiaddr], runtime: 'node' })
-  await node.start()
-  await node.waitForReservation(15_000)
-  const engine = createMemoryEngine({ tokenDelayMs })
-  await engine.load(TEST_MODEL)
-  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), publicClient, {
-    deployment,
-    signer: signer.address,
-    peerId: node.peerId.toString(),
-    models: [TEST_MODEL.contentHash as `0x${string}`],
-    prices,
-    stake: DEVNET_PARAMETERS.minStake,
-  })
-  const store = memoryStore()
-  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
-  let service = create()
-  await service.start()
-  stops.push(async () => {
-    await service.stop().catch(() => {})
-    await node.stop().catch(() => {})
-  })
-  return {
-    get service() {
-      return service
-    },
-    node,
-    operator: operator.address,
-    signer: signer.address,
-    async restart() {
-      await service.stop()
-      service = create()
-      await service.start()
-      return service
-    },
-  }
+async function startPaidProvider(options: Omit<PaidProviderParameters, 'deployment' | 'relay'> = {}): Promise<PaidProvider> {
+  const provider = await startTestProvider({ deployment, relay: relay.multiaddr, ...options })
+  stops.push(() => provider.stop())
+  return provider
 }
 
 async function startConsumerClient(reuse?: { wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }): Promise<{ client: ModelexClient; address: Address; wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }> {

@@ -2,11 +2,11 @@
  * A local anvil chain for the devnet, tests and benchmarks: the native binary from `@foundry-rs/anvil`, on
  * 127.0.0.1, with anvil's well-known test mnemonic so accounts and keys are fixed and documented.
  */
+import { DEVNET_CHAIN_ID, DEVNET_MNEMONIC } from '../chain/devnet-faucet.ts'
 import { foundryBinary } from './foundry.ts'
 import { startProcess, type ManagedProcess } from './process.ts'
 
-export const DEVNET_MNEMONIC = 'test test test test test test test test test test test junk'
-export const DEVNET_CHAIN_ID = 31337
+export { DEVNET_CHAIN_ID, DEVNET_MNEMONIC }
 /** Private keys of the first accounts of DEVNET_MNEMONIC (anvil's defaults): public knowledge, devnet only. */
 export const DEVNET_PRIVATE_KEYS = [
   '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',

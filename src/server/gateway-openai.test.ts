@@ -13,7 +13,7 @@ test('an OpenAI completion with suffix is a fill-in-the-middle request; unknown 
   expect(parseOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'hi' }] })).toEqual({ request: { kind: 'chat', model: 'm', messages: [{ role: 'user', content: 'hi' }] }, stream: false, includeUsage: false })
 })
 
-test('bad bodies are 400 with the field named; routing to paid nodes is 501', () => {
+test('bad bodies, bad routing fields included, are 400 with the field named', () => {
   const refused = (kind: 'completion' | 'chat', body: unknown) => {
     try {
       parseOpenAiRequest(kind, body)
@@ -27,7 +27,17 @@ test('bad bodies are 400 with the field named; routing to paid nodes is 501', ()
   expect(refused('chat', { model: 'm', messages: [] })).toMatchObject({ status: 400 })
   expect(refused('completion', { model: 'm', prompt: 'x', n: 2 })).toMatchObject({ status: 400 })
   expect(refused('completion', { model: 'm', prompt: 'x', temperature: 5 })).toMatchObject({ status: 400 })
-  expect(refused('completion', { model: 'm', prompt: 'x', modelex_route: 'network' })).toMatchObject({ name: 'PaidRoutingNotImplementedError', status: 501 })
+  expect(refused('completion', { model: 'm', prompt: 'x', modelex_route: 'elsewhere' })).toMatchObject({ status: 400, message: expect.stringContaining('modelex_route') })
+  expect(refused('completion', { model: 'm', prompt: 'x', modelex_route: 'network', modelex_node: 'not a peer id' })).toMatchObject({ status: 400, message: expect.stringContaining('modelex_node') })
+})
+
+test('routing fields: the route and the node are read, and never reach the node', () => {
+  const peer = '12D3KooWGRYZDHBembyGJQqQ6WgLqJWYNjnECGy2bNRh4bYt2cRN'
+  const parsed = parseOpenAiRequest('completion', { model: 'm', prompt: 'x', modelex_route: 'network', modelex_node: peer })
+  expect(parsed).toMatchObject({ route: 'network', node: peer })
+  expect(parsed.request).not.toHaveProperty('modelex_route')
+  expect(parsed.request).not.toHaveProperty('modelex_node')
+  expect(parseOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'hi' }] })).not.toHaveProperty('route')
 })
 
 test('responses and chunks in OpenAI\'s shapes', () => {

@@ -113,11 +113,13 @@ test('with no node paired, 503 says how to pair', async () => {
   await expect(lonely.models.list()).rejects.toMatchObject({ status: 503 })
 })
 
-test('an oversize body is 413; routing to paid network nodes is 501 (needs the SDK); unknown routes 404', async () => {
+test('an oversize body is 413; the paid network route without a wallet is 503 and says how to give one; unknown routes 404', async () => {
   await expect(client.completions.create({ ...fim, prompt: 'x'.repeat(300 * 1024) })).rejects.toMatchObject({ status: 413 })
   const paid = await fetch(`${gateway.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${gateway.token}` }, body: JSON.stringify({ ...fim, modelex_route: 'network' }) })
-  expect(paid.status).toBe(501)
-  expect(((await paid.json()) as { error: { code: string } }).error.code).toBe('PaidRoutingNotImplementedError')
+  expect(paid.status).toBe(503)
+  const refusal = ((await paid.json()) as { error: { code: string; message: string } }).error
+  expect(refusal.code).toBe('NetworkRouteUnavailableError')
+  expect(refusal.message).toMatch(/MODELEX_WALLET_KEY/)
   const missing = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${gateway.token}` }, body: '{}' })
   expect(missing.status).toBe(404)
   // The gateway still serves after all that.

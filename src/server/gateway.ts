@@ -1,29 +1,46 @@
 /**
- * `npm run gateway`: an OpenAI-compatible HTTP API on 127.0.0.1 that forwards to the user's own browser node over
- * libp2p, so any editor that speaks the OpenAI API (VS Code with Continue, …) completes code with the model in a
- * browser tab. Serves `GET /v1/models`, `POST /v1/completions` (`suffix` = fill-in-the-middle) and
- * `POST /v1/chat/completions`, streamed (SSE) or not; every request needs the bearer token printed at start. The
- * browser node is paired by its peer id and the token its Code view shows (`--pair <peer>:<token>`, or
- * `POST /modelex/pair`). Routing to paid network nodes needs the consumer SDK and answers 501 until it exists.
+ * `npm run gateway`: an OpenAI-compatible HTTP API on 127.0.0.1 for any editor that speaks the OpenAI API (VS Code
+ * with Continue, …). Serves `GET /v1/models`, `POST /v1/completions` (`suffix` = fill-in-the-middle) and
+ * `POST /v1/chat/completions`, streamed (SSE) or not; every request needs the bearer token printed at start.
+ * Two routes: `local` forwards over libp2p to the user's own browser node, paired by its peer id and the token its
+ * Code view shows (`--pair <peer>:<token>`, or `POST /modelex/pair`); `network` pays network nodes per request
+ * through the consumer SDK (quote, voucher over a payment channel, streamed answer, verified receipt) with a wallet
+ * key held by the gateway. A request picks its route with `modelex_route` (and may name a node with `modelex_node`);
+ * `--route` sets the default.
  *
- * Options: --port (8080; 0 picks one), --relay (default: the local stack's), --pair <peer>:<token>, --token
- * (default: random; or MODELEX_GATEWAY_TOKEN), --key-file (.modelex/gateway.key: the gateway's peer id).
+ * Options: --port (8080; 0 picks one), --relay (default: the deployment's), --pair <peer>:<token>, --token
+ * (default: random; or MODELEX_GATEWAY_TOKEN), --key-file (.modelex/gateway.key: the gateway's peer id),
+ * --route local|network (MODELEX_GATEWAY_ROUTE), --deployment (.modelex/deployment.json), --wallet-key-file (a file
+ * holding a 0x private key; or MODELEX_WALLET_KEY; on the devnet without either, a burner funded from an anvil test
+ * account), --state-file (.modelex/gateway-state.json: channels, receipts and the devnet burner's key).
  */
 import './node-shims.ts'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { createWalletClient, http, type Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import type { WalletClient } from '../chain/actions/internal.ts'
+import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../chain/devnet-faucet.ts'
+import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../client/client.ts'
 import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '../core/autocomplete-pairing.ts'
-import { GatewayAuthError, GatewayError, InvalidGatewayRequestError, ModelNotServedError, NodeNotPairedError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError } from '../core/errors/gateway.ts'
+import { parseDeployment, type Deployment } from '../core/deployment.ts'
+import { ContractRevertedError } from '../core/errors/chain.ts'
+import { GatewayAuthError, GatewayError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError } from '../core/errors/gateway.ts'
 import { InferRequestError, InferStreamError } from '../core/errors/p2p.ts'
+import { InsufficientDepositError, NoNodeAvailableError } from '../core/errors/payments.ts'
+import type { FinishReason, Usage } from '../core/inference.ts'
+import { WASM_CATALOG } from '../core/models.ts'
 import { encodeSseDone, encodeSseEvent } from '../core/sse.ts'
 import { MAX_REQUEST_BYTES } from '../core/wire/infer.ts'
 import { pair } from '../autocomplete/pairing.ts'
 import { infer } from '../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import { jsonFileStore } from '../store/file-store.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
-import { completionResponse, errorBody, modelList, parseOpenAiRequest, streamChunk, usageChunk, type OpenAiKind } from './gateway-openai.ts'
+import type { KeyValueStore } from '../store/kv.ts'
+import { completionResponse, errorBody, modelList, paidSummary, parseOpenAiRequest, streamChunk, usageChunk, type GatewayRoute, type OpenAiKind, type ParsedOpenAiRequest, type PaidSummary } from './gateway-openai.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 
@@ -34,7 +51,20 @@ export const GATEWAY_DEFAULTS = {
   /** Requests forwarded at once; more wait in the browser node's own queue, which answers BUSY when full. */
   maxConcurrent: 16,
   bodyTimeoutMs: 10_000,
+  /** The anvil test account that funds the gateway's devnet burner wallet. */
+  devnetFunder: 9,
 } as const
+
+/** Paying network nodes: the network to pay on and the wallet that pays. */
+export type GatewayNetwork = {
+  deployment: Deployment
+  wallet: WalletClient
+  /** Where channels and receipts persist; default in memory. */
+  store?: KeyValueStore
+  /** Models known by id besides the catalog's. */
+  models?: readonly ModelRef[]
+  channelDeposit?: bigint
+}
 
 export type GatewayOptions = {
   port?: number
@@ -45,6 +75,10 @@ export type GatewayOptions = {
   keyFile?: string
   pair?: { peer: string; token: string }
   maxBodyBytes?: number
+  /** Paid routing to network nodes; without it the `network` route answers 503. */
+  network?: GatewayNetwork
+  /** The route of requests that do not name one (`modelex_route`). */
+  route?: GatewayRoute
   log?: (line: string) => void
 }
 
@@ -55,14 +89,24 @@ export type Gateway = {
   /** The paired browser node and its models, or null. */
   paired(): { peer: string; models: PairedModel[] } | null
   pairWith(peer: string, token: string): Promise<PairedModel[]>
+  /** The SDK client of the network route, when it has one. */
+  readonly client: ModelexClient | null
   close(): Promise<void>
 }
 
-export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null, token = newPairToken(), keyFile, pair: initialPair, maxBodyBytes = GATEWAY_DEFAULTS.maxBodyBytes, log = () => {} }: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null, token = newPairToken(), keyFile, pair: initialPair, maxBodyBytes = GATEWAY_DEFAULTS.maxBodyBytes, network, route: defaultRoute = 'local', log = () => {} }: GatewayOptions = {}): Promise<Gateway> {
   let node: ModelexNode | null = null
+  relay ??= network?.deployment.relay ?? null
   if (relay) {
     node = await createModelexNode({ relays: [relay], runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) })
     await node.start()
+  }
+  const networkModels = [...(network?.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
+  const client = network && node ? createClient({ deployment: network.deployment, wallet: network.wallet, node, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}) }) : null
+  if (client) {
+    // Listen for announcements from the start, so the first paid request finds its nodes sooner.
+    await client.start()
+    for (const model of networkModels) void client.nodes({ model: model.id, timeoutMs: 0 }).catch(() => {})
   }
   let paired: { peer: string; token: string; models: PairedModel[] } | null = null
   let active = 0
@@ -79,12 +123,17 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     const method = req.method ?? 'GET'
     if (!authorized(req, token)) throw new GatewayAuthError()
     if (method === 'GET' && path === '/v1/models') {
-      if (!paired) throw new NodeNotPairedError()
+      if (!paired && !client) throw new NodeNotPairedError()
       // Asking again refreshes the list (the tab may have loaded another model) and checks the node is there.
-      const models = await pairWith(paired.peer, paired.token).catch((error: unknown) => {
-        throw error instanceof PairingError ? new UpstreamNodeError({ peer: paired?.peer ?? '', details: error.message, cause: error, status: 503 }) : error
-      })
-      return sendJson(res, 200, modelList(models, Math.floor(Date.now() / 1000)))
+      const local = paired
+        ? await pairWith(paired.peer, paired.token).catch((error: unknown) => {
+            if (client) return []
+            throw error instanceof PairingError ? new UpstreamNodeError({ peer: paired?.peer ?? '', details: error.message, cause: error, status: 503 }) : error
+          })
+        : []
+      // The network route takes any model it knows by id; which nodes serve it is found per request.
+      const remote = client ? networkModels.filter((m) => !local.some((l) => l.id === m.id)).map((m) => ({ id: m.id, owned_by: 'modelex-network' })) : []
+      return sendJson(res, 200, modelList([...local, ...remote], Math.floor(Date.now() / 1000)))
     }
     if (method === 'POST' && path === '/modelex/pair') {
       const body = await readJson(req, maxBodyBytes)
@@ -97,13 +146,18 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     const kind: OpenAiKind | null = method === 'POST' && path === '/v1/completions' ? 'completion' : method === 'POST' && path === '/v1/chat/completions' ? 'chat' : null
     if (!kind) throw new UnknownRouteError({ method, path })
     const parsed = parseOpenAiRequest(kind, await readJson(req, maxBodyBytes))
-    if (!paired || !node) throw new NodeNotPairedError()
-    const served = paired.models[0]
-    if (served && served.id !== parsed.request.model) throw new ModelNotServedError({ requested: parsed.request.model, served: served.id })
-    if (active >= GATEWAY_DEFAULTS.maxConcurrent) throw new UpstreamNodeError({ peer: paired.peer, details: `more than ${GATEWAY_DEFAULTS.maxConcurrent} requests at once`, status: 429 })
+    const route = parsed.route ?? defaultRoute
+    if (route === 'network' && !client) throw new NetworkRouteUnavailableError(network ? 'the gateway has no relay to reach the network' : undefined)
+    if (route === 'local') {
+      if (!paired || !node) throw new NodeNotPairedError()
+      const served = paired.models[0]
+      if (served && served.id !== parsed.request.model) throw new ModelNotServedError({ requested: parsed.request.model, served: served.id })
+    }
+    if (active >= GATEWAY_DEFAULTS.maxConcurrent) throw new UpstreamNodeError({ peer: paired?.peer ?? 'network', details: `more than ${GATEWAY_DEFAULTS.maxConcurrent} requests at once`, status: 429 })
     active++
     try {
-      await forward(node, paired.peer, kind, parsed, res)
+      if (route === 'network') await respond(res, kind, parsed, (signal) => paidUpstream(client as ModelexClient, parsed, signal), paidError)
+      else await respond(res, kind, parsed, (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal), (error) => upstreamError(error, paired?.peer ?? ''))
     } finally {
       active--
     }
@@ -124,9 +178,11 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     node,
     paired: () => (paired ? { peer: paired.peer, models: paired.models } : null),
     pairWith,
+    client,
     async close() {
       server.closeAllConnections()
       await new Promise<void>((done) => server.close(() => done()))
+      await client?.stop()
       await node?.stop()
     },
   }
@@ -161,45 +217,95 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-async function forward(node: ModelexNode, peer: string, kind: OpenAiKind, { request, stream, includeUsage }: ReturnType<typeof parseOpenAiRequest>, res: ServerResponse): Promise<void> {
+/** Where an answer comes from: its text pieces as they stream, then how it ended (and, when paid, what it cost). */
+type Upstream = { pieces: AsyncIterable<string>; result: Promise<{ finish_reason: FinishReason; usage: Usage; modelex?: PaidSummary }> }
+
+/** The paired browser node, over the infer protocol, unpaid (the pairing token admits the gateway). */
+function localUpstream(node: ModelexNode, peer: string, { request }: ParsedOpenAiRequest, signal: AbortSignal): Upstream {
+  const call = infer(node, { peer, request, payment: null, signal })
+  return { pieces: texts(call, (delta) => delta.text), result: call.result }
+}
+
+/** A network node chosen by the SDK (or named by `modelex_node`), paid through a payment channel. */
+async function paidUpstream(client: ModelexClient, { request, node }: ParsedOpenAiRequest, signal: AbortSignal): Promise<Upstream> {
+  const common = { ...(node ? { node } : {}), signal, stream: true as const }
+  if (request.kind === 'completion') {
+    const { kind: _, ...fields } = request
+    const stream = await client.completions.create({ ...(fields as CompletionCreateParameters), ...common })
+    return { pieces: texts(stream, (chunk) => chunk.choices[0]?.text ?? ''), result: settled(stream.result) }
+  }
+  const { kind: _, ...fields } = request
+  const stream = await client.chat.completions.create({ ...(fields as ChatCreateParameters), ...common })
+  return { pieces: texts(stream, (chunk) => chunk.choices[0]?.delta.content ?? ''), result: settled(stream.result) }
+}
+
+/** The paid result as the response shows it. A failure also ends the stream, which reports it first. */
+function settled(result: Promise<PaidResult>): Upstream['result'] {
+  const outcome = result.then((r) => ({ finish_reason: r.finish_reason, usage: r.usage, modelex: paidSummary(r) }))
+  outcome.catch(() => {})
+  return outcome
+}
+
+async function* texts<T>(source: AsyncIterable<T>, text: (item: T) => string): AsyncGenerator<string> {
+  for await (const item of source) {
+    const piece = text(item)
+    if (piece) yield piece
+  }
+}
+
+/** Streams an upstream's answer to the client as SSE, or sends it whole; a client that hangs up cancels it. */
+async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream, includeUsage }: ParsedOpenAiRequest, open: (signal: AbortSignal) => Upstream | Promise<Upstream>, mapError: (error: unknown) => GatewayError): Promise<void> {
   const cancel = new AbortController()
-  // The client hung up: closing the infer stream cancels the generation in the browser.
+  // The client hung up: cancelling stops the generation at the node (and a paid request is released, not billed).
   const onClose = () => {
     if (!res.writableEnded) cancel.abort()
   }
   res.on('close', onClose)
   const ids = { id: `${kind === 'completion' ? 'cmpl' : 'chatcmpl'}-${newPairToken().slice(0, 24)}`, created: Math.floor(Date.now() / 1000), model: request.model }
-  const call = infer(node, { peer, request, payment: null, signal: cancel.signal })
   let text = ''
   let started = false
+  const startStream = () => {
+    if (started) return
+    started = true
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+  }
   try {
-    for await (const delta of call) {
-      if (!stream) {
-        text += delta.text
-        continue
+    const upstream = await open(cancel.signal)
+    for await (const piece of upstream.pieces) {
+      if (stream) {
+        startStream()
+        res.write(encodeSseEvent(streamChunk(kind, ids, piece, null, text === '')))
       }
-      if (!started) {
-        started = true
-        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
-      }
-      res.write(encodeSseEvent(streamChunk(kind, ids, delta.text, null, text === '')))
-      text += delta.text
+      text += piece
     }
-    const outcome = await call.result
-    if (!stream) return sendJson(res, 200, completionResponse(kind, ids, text, outcome.finish_reason, outcome.usage))
-    if (!started) res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    res.write(encodeSseEvent(streamChunk(kind, ids, '', outcome.finish_reason)))
+    const outcome = await upstream.result
+    const extra = outcome.modelex ? { modelex: outcome.modelex } : {}
+    if (!stream) return sendJson(res, 200, { ...completionResponse(kind, ids, text, outcome.finish_reason, outcome.usage), ...extra })
+    startStream()
+    res.write(encodeSseEvent({ ...streamChunk(kind, ids, '', outcome.finish_reason), ...extra }))
     if (includeUsage) res.write(encodeSseEvent(usageChunk(kind, ids, outcome.usage)))
     res.end(encodeSseDone())
   } catch (error) {
     if (cancel.signal.aborted) return
-    const mapped = upstreamError(error, peer)
+    const mapped = mapError(error)
     if (!started) throw mapped
     // Headers are gone: report in the stream, as OpenAI does, and end it.
     res.end(encodeSseEvent(errorBody(mapped)))
   } finally {
     res.off('close', onClose)
   }
+}
+
+/** Statuses of the paid route's failures: who can fix it (the caller, the wallet, the network) decides. */
+function paidError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error
+  const name = error instanceof Error ? error.name : 'Error'
+  const details = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
+  let status = 502
+  if (error instanceof NoNodeAvailableError) status = 503
+  else if (error instanceof InsufficientDepositError || error instanceof ContractRevertedError) status = 402
+  else if (error instanceof InferRequestError) status = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, PAYMENT_REQUIRED: 402, TIMEOUT: 504, INTERNAL: 502 }[error.code]
+  return new PaidRouteError({ reason: name, status, details, cause: error })
 }
 
 function upstreamError(error: unknown, peer: string): GatewayError {
@@ -233,11 +339,28 @@ function sendError(res: ServerResponse, error: unknown, peer: string): void {
   sendJson(res, mapped.status, errorBody(mapped), headers)
 }
 
-export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayOptions & { port: number } {
-  const { values } = parseArgs({ args: [...argv], options: { port: { type: 'string' }, relay: { type: 'string' }, pair: { type: 'string' }, token: { type: 'string' }, 'key-file': { type: 'string' } }, strict: true })
+export type GatewayCommandOptions = GatewayOptions & { port: number; deploymentFile: string; stateFile: string; walletKeyFile?: string }
+
+export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayCommandOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { port: { type: 'string' }, relay: { type: 'string' }, pair: { type: 'string' }, token: { type: 'string' }, 'key-file': { type: 'string' }, route: { type: 'string' }, deployment: { type: 'string' }, 'wallet-key-file': { type: 'string' }, 'state-file': { type: 'string' } },
+    strict: true,
+  })
   const port = Number(values.port ?? env['MODELEX_GATEWAY_PORT'] ?? GATEWAY_DEFAULTS.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer in 0..65535, got ${values.port}.`)
-  const options: GatewayOptions & { port: number } = { port, keyFile: resolve(values['key-file'] ?? env['MODELEX_GATEWAY_KEY_FILE'] ?? resolve(root, '.modelex/gateway.key')) }
+  const options: GatewayCommandOptions = {
+    port,
+    keyFile: resolve(values['key-file'] ?? env['MODELEX_GATEWAY_KEY_FILE'] ?? resolve(root, '.modelex/gateway.key')),
+    deploymentFile: resolve(values.deployment ?? env['MODELEX_DEPLOYMENT'] ?? resolve(root, '.modelex/deployment.json')),
+    stateFile: resolve(values['state-file'] ?? env['MODELEX_GATEWAY_STATE'] ?? resolve(root, '.modelex/gateway-state.json')),
+  }
+  const route = values.route ?? env['MODELEX_GATEWAY_ROUTE']
+  if (route !== undefined) {
+    if (route !== 'local' && route !== 'network') throw new Error(`--route must be local or network, got ${route}.`)
+    options.route = route
+  }
+  if (values['wallet-key-file']) options.walletKeyFile = resolve(values['wallet-key-file'])
   const token = values.token ?? env['MODELEX_GATEWAY_TOKEN']
   if (token !== undefined) {
     if (token.length < 16) throw new Error('--token must be at least 16 characters.')
@@ -252,9 +375,31 @@ export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessE
   return options
 }
 
-async function localRelay(): Promise<string | null> {
-  const text = await readFile(resolve(root, '.modelex/deployment.json'), 'utf8').catch(() => null)
-  return text ? ((JSON.parse(text) as { relay?: string | null }).relay ?? null) : null
+const DEVNET_WALLET_KEY = 'devnet-wallet-key'
+
+/**
+ * The network route's wallet: MODELEX_WALLET_KEY, else the key in --wallet-key-file, else (devnet only) a burner
+ * kept in the state file and topped up from an anvil test account. Null when there is none to be had.
+ */
+export async function gatewayWallet(deployment: Deployment, store: KeyValueStore, { walletKeyFile, env }: { walletKeyFile?: string; env: NodeJS.ProcessEnv }): Promise<WalletClient | null> {
+  const given = env['MODELEX_WALLET_KEY']?.trim() ?? (walletKeyFile ? (await readFile(walletKeyFile, 'utf8')).trim() : undefined)
+  let privateKey: Hex
+  if (given !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(given)) throw new Error('The wallet key must be a 0x-prefixed 32-byte hex private key.')
+    privateKey = given as Hex
+  } else {
+    if (deployment.chainId !== DEVNET_CHAIN_ID) return null
+    const stored = await store.get(DEVNET_WALLET_KEY)
+    privateKey = typeof stored === 'string' && /^0x[0-9a-fA-F]{64}$/.test(stored) ? (stored as Hex) : generatePrivateKey()
+    if (stored !== privateKey) await store.set(DEVNET_WALLET_KEY, privateKey)
+    await fundFromDevnet(deployment, privateKeyToAccount(privateKey).address, { funder: GATEWAY_DEFAULTS.devnetFunder })
+  }
+  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: deploymentChain(deployment), transport: http(deployment.rpcUrl), pollingInterval: 250 }) as WalletClient
+}
+
+async function readDeploymentFile(path: string): Promise<Deployment | null> {
+  const text = await readFile(path, 'utf8').catch(() => null)
+  return text === null ? null : parseDeployment(JSON.parse(text))
 }
 
 async function main(): Promise<void> {
@@ -265,10 +410,17 @@ async function main(): Promise<void> {
     console.error((error as Error).message)
     process.exit(2)
   }
-  options.relay ??= await localRelay()
-  if (!options.relay) console.error('No relay (no --relay and no local stack): the gateway starts, but cannot pair until one is given.')
   let gateway: Gateway
   try {
+    const deployment = await readDeploymentFile(options.deploymentFile)
+    if (deployment) {
+      const store = jsonFileStore(options.stateFile)
+      const wallet = await gatewayWallet(deployment, store, { ...(options.walletKeyFile ? { walletKeyFile: options.walletKeyFile } : {}), env: process.env })
+      if (wallet) options.network = { deployment, wallet, store }
+      console.log(wallet ? `Network route: paying from ${wallet.account.address} on chain ${deployment.chainId}.` : 'Network route off: no wallet (set MODELEX_WALLET_KEY or --wallet-key-file).')
+    } else console.log(`Network route off: no deployment at ${options.deploymentFile} (start the local stack, or pass --deployment).`)
+    options.relay ??= deployment?.relay ?? null
+    if (!options.relay) console.error('No relay (no --relay and no deployment): the gateway starts, but cannot reach any node until one is given.')
     gateway = await startGateway({ ...options, log: (line) => console.log(line) })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code

@@ -22,21 +22,6 @@ export class NoCompletionSourceError extends BaseError {
 }
 registerErrorClass('NoCompletionSourceError', NoCompletionSourceError)
 
-/**
- * A network node wants payment for completions. Paying per request (vouchers over a payment channel) is the
- * paid-prompt flow, which is not built yet; until then only nodes that serve without payment can complete.
- */
-export class PaidCompletionUnavailableError extends BaseError {
-  override name = 'PaidCompletionUnavailableError' as const
-  constructor({ peer, details, cause }: { peer: string; details?: string | undefined; cause?: unknown }) {
-    super(`The node ${peer} asks for payment, and paid completions are not available yet. Load a local model, or pick a node that serves without payment.`, { details, cause, data: { peer } })
-  }
-  get peer(): string {
-    return this.data?.['peer'] as string
-  }
-}
-registerErrorClass('PaidCompletionUnavailableError', PaidCompletionUnavailableError)
-
 /** The evaluation harness cannot run as asked (unknown set or target, missing data, unreadable key file). */
 export class EvalSetupError extends BaseError {
   override name = 'EvalSetupError' as const

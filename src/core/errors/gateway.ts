@@ -5,7 +5,7 @@
  */
 import { BaseError, registerErrorClass, type BaseErrorParameters } from './base.ts'
 
-export type GatewayErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'service_unavailable' | 'upstream_error' | 'not_implemented'
+export type GatewayErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'service_unavailable' | 'upstream_error' | 'payment_required'
 
 export class GatewayError extends BaseError {
   override name: string = 'GatewayError'
@@ -98,14 +98,30 @@ export class PairingError extends GatewayError {
 }
 registerErrorClass('PairingError', PairingError)
 
-/**
- * Forwarding to paid network nodes goes through the consumer SDK (quote, payment channel, voucher, receipt check),
- * which is not built yet. The gateway says so instead of pretending.
- */
-export class PaidRoutingNotImplementedError extends GatewayError {
-  override name = 'PaidRoutingNotImplementedError' as const
-  constructor() {
-    super('Routing requests to paid network nodes needs the consumer SDK, which is not part of Modelex yet. Pair your own browser node instead.', { status: 501, type: 'not_implemented' })
+/** The paid network route was asked for, but the gateway has no wallet or no deployment to pay with. */
+export class NetworkRouteUnavailableError extends GatewayError {
+  override name = 'NetworkRouteUnavailableError' as const
+  constructor(details?: string) {
+    super(
+      'Paid routing to network nodes needs a deployment and a wallet: start the gateway with MODELEX_WALLET_KEY=0x… (or --wallet-key-file <file>) and --deployment <file> (default: the local stack\'s, where a funded devnet wallet is made for you).',
+      { status: 503, type: 'service_unavailable', details },
+    )
   }
 }
-registerErrorClass('PaidRoutingNotImplementedError', PaidRoutingNotImplementedError)
+registerErrorClass('NetworkRouteUnavailableError', NetworkRouteUnavailableError)
+
+/**
+ * A paid request to a network node failed: no node serves the model, the wallet cannot pay, the node's quote or
+ * receipt did not check out, or the node stopped mid-answer. `reason` is the name of the underlying error.
+ */
+export class PaidRouteError extends GatewayError {
+  override name = 'PaidRouteError' as const
+  constructor({ reason, status, details, cause }: { reason: string; status: number; details?: string; cause?: unknown }) {
+    const type: GatewayErrorType = status === 402 ? 'payment_required' : status === 503 ? 'service_unavailable' : status === 400 ? 'invalid_request_error' : status === 404 ? 'not_found_error' : 'upstream_error'
+    super(`The paid request to the network failed (${reason}).`, { status, type, details, cause, data: { reason } })
+  }
+  get reason(): string {
+    return this.data?.['reason'] as string
+  }
+}
+registerErrorClass('PaidRouteError', PaidRouteError)

@@ -110,3 +110,12 @@ export class StoredKeyError extends BaseError {
   override name = 'StoredKeyError' as const
 }
 registerErrorClass('StoredKeyError', StoredKeyError)
+
+/** A Node program's state file (the gateway's channels and receipts) could not be read. */
+export class StoreFileError extends BaseError {
+  override name = 'StoreFileError' as const
+  constructor({ path, details }: { path: string; details: string }) {
+    super(`The state file ${path} could not be read. Move it away to start with an empty state.`, { details, data: { path } })
+  }
+}
+registerErrorClass('StoreFileError', StoreFileError)

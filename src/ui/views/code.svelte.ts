@@ -1,8 +1,9 @@
 /**
  * The Code view's state: which engine and coder model complete code in this tab, the editor's completion
- * controller and its latency figures, the pairing that lets the localhost gateway use this tab's model, and the
- * option of unpaid completion from a network node by peer id (paid completion waits for the paid-prompt flow).
- * The engine factory, the deployment and the key store are injectable, so the logic runs in tests.
+ * controller and its latency figures, the pairing that lets the localhost gateway use this tab's model, and, with
+ * no local model, paid completion from a network node through the SDK (a wallet, the app's network node, a
+ * payment channel; each suggestion's receipt is verified and its cost added up here).
+ * The engine factory, the deployment, the network and the key store are injectable, so the logic runs in tests.
  */
 import { formatPairingLine, newPairToken } from '../../core/autocomplete-pairing.ts'
 import type { Suggestion } from '../../core/autocomplete.ts'
@@ -16,13 +17,16 @@ import type { CompletedRequest } from '../../autocomplete/controller.ts'
 import { wasmCoderModels, webGpuCoderModels, type CoderEngineKind } from '../../autocomplete/engines.ts'
 import { startEngine } from '../../engine/start.ts'
 import { createPairingService, type PairingService } from '../../autocomplete/pairing.ts'
-import { engineCompletionSource, networkCompletionSource } from '../../autocomplete/sources.ts'
+import { engineCompletionSource, paidCompletionSource } from '../../autocomplete/sources.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
+import { createClient, type ModelexClient, type PaidResult } from '../../client/index.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
 import { createInferServer, type InferServer } from '../../p2p/infer-server.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreatePeerKey } from '../../store/peer-key.ts'
+import { WalletState } from '../components/wallet/wallet.svelte.ts'
+import type { NetworkState } from './network.svelte.ts'
 
 export type CodeLanguage = 'python' | 'javascript' | 'typescript'
 
@@ -36,7 +40,12 @@ export type CodeDependencies = {
   startEngine?: (kind: CoderEngineKind) => EngineProxy
   deployment?: () => Promise<Deployment | null>
   store?: () => KeyValueStore
+  /** The app's network node (paid completion uses it and its directory). */
+  network?: () => Promise<NetworkState>
 }
+
+/** What paid suggestions have cost so far in this view (AI wei). */
+export type PaidTally = { count: number; spent: bigint; credit: bigint; last: PaidResult | null }
 
 /** The Code view's peer has its own key: the app's Network view runs a node with the app's key at the same time. */
 const CODE_KEY_PREFIX = 'code-'
@@ -54,6 +63,12 @@ export class CodeState {
   latencies = $state<CompletedRequest[]>([])
   pairing = $state<{ peer: string; token: string; line: string; paired: string[]; connection: string } | null>(null)
   pairingError = $state<string | null>(null)
+  deployment = $state<Deployment | null>(null)
+  wallet = $state<WalletState | null>(null)
+  /** Paid network completion: the model to ask for and the node ('auto': the SDK's choice). */
+  networkModel = $state(wasmCoderModels().find((m) => m.id === 'modelex-demo-30m')?.id ?? wasmCoderModels()[0]?.id ?? '')
+  networkNode = $state('auto')
+  paid = $state<PaidTally>({ count: 0, spent: 0n, credit: 0n, last: null })
 
   readonly completion
   #deps: Required<CodeDependencies>
@@ -61,9 +76,15 @@ export class CodeState {
   #node: ModelexNode | null = null
   #pairing: PairingService | null = null
   #server: InferServer | null = null
+  #client: ModelexClient | null = null
 
   constructor(deps: CodeDependencies = {}) {
-    this.#deps = { startEngine: deps.startEngine ?? startEngine, deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore }
+    this.#deps = {
+      startEngine: deps.startEngine ?? startEngine,
+      deployment: deps.deployment ?? (() => loadDeployment()),
+      store: deps.store ?? indexedDbStore,
+      network: deps.network ?? (async () => (await import('./network.svelte.ts')).network()),
+    }
     this.completion = inlineCompletion({
       onError: (message) => (this.error = message),
       onSuggestion: (suggestion) => {
@@ -141,19 +162,43 @@ export class CodeState {
     }
   }
 
-  /** Completion from a network node, unpaid: works with nodes that serve without payment. */
-  async useNetworkNode(peer: string, model: string): Promise<void> {
+  /** Reads the deployment and makes the wallet panel (paid completion pays from it). */
+  async init(): Promise<void> {
+    this.deployment = await this.#deps.deployment().catch(() => null)
+    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'coder', funder: 5 })
+  }
+
+  /** Paid completion from a network node: every suggestion is quoted, paid by voucher, and its receipt verified. */
+  async usePaidNetwork(): Promise<void> {
     this.error = null
     try {
-      const node = await this.#startNode()
-      const record = this.models.find((m) => m.id === model)
+      const client = await this.#paidClient()
+      const record = wasmCoderModels().find((m) => m.id === this.networkModel)
       const format = record ? fimFormatFor(record) : undefined
-      const source = networkCompletionSource(node, { peer: peer.trim(), model: model.trim(), ...(format ? { format } : {}) })
+      const node = this.networkNode.trim()
+      const source = paidCompletionSource(client, {
+        model: this.networkModel.trim(),
+        ...(format ? { format } : {}),
+        ...(node && node !== 'auto' ? { node } : {}),
+        onPaid: (result) => (this.paid = { count: this.paid.count + 1, spent: this.paid.spent + result.cost, credit: result.credit, last: result }),
+      })
       this.completion.controller.setSource(source)
       this.source = source.label
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error)
     }
+  }
+
+  async #paidClient(): Promise<ModelexClient> {
+    if (this.#client) return this.#client
+    const wallet = this.wallet?.client
+    if (!this.deployment) throw new Error('No deployment: start the local stack (npm start) so this tab can reach the network.')
+    if (!wallet) throw new Error('Connect a wallet first: paid completion pays each suggestion from it.')
+    const net = await this.#deps.network()
+    await net.start()
+    if (!net.node) throw new Error(net.error ?? 'the network node did not start')
+    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store() })
+    return this.#client
   }
 
   async #startNode(): Promise<ModelexNode> {
@@ -170,6 +215,7 @@ export class CodeState {
 
   async destroy(): Promise<void> {
     this.completion.controller.destroy()
+    await this.#client?.stop()
     await this.#server?.stop()
     await this.#pairing?.stop()
     await this.#node?.stop()

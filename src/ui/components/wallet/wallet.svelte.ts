@@ -4,17 +4,14 @@
  * or deposit). Rune state for the wallet panel; the store, the deployment and the discovery are injectable.
  */
 import { connect, createConfig, getConnectorClient, type Connector } from '@wagmi/core'
-import { createPublicClient, createWalletClient, custom, defineChain, http, parseEther, type Address, type Hex } from 'viem'
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
-import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { createWalletClient, custom, http, parseEther, type Address, type Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../../../chain/actions/internal.ts'
-import { aiTokenAbi } from '../../../chain/generated.ts'
+import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../../../chain/devnet-faucet.ts'
 import type { Deployment } from '../../../core/deployment.ts'
 import type { KeyValueStore } from '../../../store/kv.ts'
 
-/** anvil's public test mnemonic: its accounts are funded on the devnet and worthless anywhere else. */
-const DEVNET_MNEMONIC = 'test test test test test test test test test test test junk'
-export const DEVNET_CHAIN_ID = 31337
+export { DEVNET_CHAIN_ID }
 
 export type WalletKind = 'none' | 'burner' | 'injected'
 export type InjectedWallet = { id: string; name: string }
@@ -49,7 +46,7 @@ export class WalletState {
   }
 
   chain() {
-    return defineChain({ id: this.#deployment.chainId, name: this.devnet ? 'Modelex devnet' : `Chain ${this.#deployment.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [this.#deployment.rpcUrl] } } })
+    return deploymentChain(this.#deployment)
   }
 
   /** Lists the injected wallets the page announces (EIP-6963). */
@@ -94,19 +91,8 @@ export class WalletState {
         await this.#store.set(key, privateKey)
       }
       const account = privateKeyToAccount(privateKey)
-      const transport = http(this.#deployment.rpcUrl)
-      const chain = this.chain()
-      const reader = createPublicClient({ chain, transport, pollingInterval: 100 })
-      const funder = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: this.#funder }), chain, transport, pollingInterval: 100 })
-      if ((await reader.getBalance({ address: account.address })) < parseEther('1')) {
-        await waitForTransactionReceipt(reader, { hash: await funder.sendTransaction({ to: account.address, value: parseEther('5') }) })
-      }
-      const token = this.#deployment.contracts.AIToken
-      if (token) {
-        const balance = await readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account.address] })
-        if (balance < ai) await waitForTransactionReceipt(reader, { hash: await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [account.address, ai - balance], chain }) })
-      }
-      this.#client = createWalletClient({ account, chain, transport, pollingInterval: 100 })
+      await fundFromDevnet(this.#deployment, account.address, { funder: this.#funder, ai })
+      this.#client = createWalletClient({ account, chain: this.chain(), transport: http(this.#deployment.rpcUrl), pollingInterval: 100 })
       this.kind = 'burner'
       this.address = account.address
     })

@@ -1,0 +1,92 @@
+/**
+ * Helpers for Node tests of the paid flow on a real chain (the integration suite's anvil) and relay: fund an
+ * account from anvil's test accounts, and start a registered provider service with the in-memory engine. Nothing
+ * here is a double: the provider is the production service, registered on-chain.
+ */
+import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { DEVNET_PARAMETERS } from '../chain/constants.ts'
+import { DEVNET_MNEMONIC } from '../chain/devnet-faucet.ts'
+import { aiTokenAbi } from '../chain/generated.ts'
+import type { Deployment } from '../core/deployment.ts'
+import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
+import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import { TEST_MODEL } from '../p2p/testing.ts'
+import { memoryStore } from '../store/payments.ts'
+import { createProviderService, type ProviderService } from './provider.ts'
+import { registerProvider } from './register.ts'
+
+/** Test prices (AI wei per million tokens). */
+export const TEST_PRICES = { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 3n * 10n ** 15n }
+
+/** The anvil test account that funds test accounts with AI. */
+const TEST_FUNDER = 8
+
+/** Gives `address` 10 ETH (anvil's setBalance) and `ai` AI from an anvil test account. */
+export async function fundAccount(deployment: Deployment, address: Address, ai: bigint): Promise<void> {
+  const transport = http(deployment.rpcUrl)
+  await createTestClient({ mode: 'anvil', transport }).setBalance({ address, value: parseEther('10') })
+  if (ai === 0n) return
+  const funder = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: TEST_FUNDER }), transport })
+  const hash = await writeContract(funder, { address: deployment.contracts.AIToken as Address, abi: aiTokenAbi, functionName: 'transfer', args: [address, ai], chain: null })
+  await waitForTransactionReceipt(createPublicClient({ transport, pollingInterval: 50 }), { hash })
+}
+
+export type PaidProvider = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address; restart(): Promise<ProviderService>; stop(): Promise<void> }
+
+export type PaidProviderParameters = {
+  deployment: Deployment
+  relay: string
+  tokenDelayMs?: number
+  /** Receipts per anchored batch. */
+  maxReceipts?: number
+  /** The provider's RPC (a line that can be cut, in fault tests). */
+  rpcUrl?: string
+  redeemThreshold?: bigint
+}
+
+/** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
+export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n }: PaidProviderParameters): Promise<PaidProvider> {
+  const transport = http(deployment.rpcUrl)
+  const operator = privateKeyToAccount(generatePrivateKey())
+  const signerKey = generatePrivateKey()
+  const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
+  await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
+  await fundAccount(deployment, signer.address, 0n)
+  const node = await createModelexNode({ relays: [relay], runtime: 'node' })
+  await node.start()
+  await node.waitForReservation(15_000)
+  const engine = createMemoryEngine({ tokenDelayMs })
+  await engine.load(TEST_MODEL)
+  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), createPublicClient({ transport, pollingInterval: 50 }), {
+    deployment,
+    signer: signer.address,
+    peerId: node.peerId.toString(),
+    models: [TEST_MODEL.contentHash as `0x${string}`],
+    prices: TEST_PRICES,
+    stake: DEVNET_PARAMETERS.minStake,
+  })
+  const store = memoryStore()
+  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices: TEST_PRICES, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
+  let service = create()
+  await service.start()
+  return {
+    get service() {
+      return service
+    },
+    node,
+    operator: operator.address,
+    signer: signer.address,
+    async restart() {
+      await service.stop()
+      service = create()
+      await service.start()
+      return service
+    },
+    async stop() {
+      await service.stop().catch(() => {})
+      await node.stop().catch(() => {})
+    },
+  }
+}

@@ -382,7 +382,7 @@ const DEVNET_WALLET_KEY = 'devnet-wallet-key'
  * kept in the state file and topped up from an anvil test account. Null when there is none to be had.
  */
 export async function gatewayWallet(deployment: Deployment, store: KeyValueStore, { walletKeyFile, env }: { walletKeyFile?: string; env: NodeJS.ProcessEnv }): Promise<WalletClient | null> {
-  const given = env['MODELEX_WALLET_KEY']?.trim() ?? (walletKeyFile ? (await readFile(walletKeyFile, 'utf8')).trim() : undefined)
+  const given = (env['MODELEX_WALLET_KEY']?.trim() || undefined) ?? (walletKeyFile ? (await readFile(walletKeyFile, 'utf8')).trim() : undefined)
   let privateKey: Hex
   if (given !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(given)) throw new Error('The wallet key must be a 0x-prefixed 32-byte hex private key.')

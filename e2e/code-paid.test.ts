@@ -1,0 +1,111 @@
+/**
+ * Paid code completion end to end on the local stack, from a browser provider (the app's Node view running the
+ * WebAssembly engine on a generated demo model): the Code view with no local model pays the node for each
+ * suggestion (ghost text appears, Tab inserts it, the receipts add up), and `npm run gateway -- --route network`, as
+ * a process with its devnet burner wallet, pays the same node for the official `openai` client's completions.
+ */
+import '../src/server/node-shims.ts'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import OpenAI from 'openai'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { launchChromium } from '../src/server/chromium.ts'
+import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
+import type { PaidSummary } from '../src/server/gateway-openai.ts'
+import { freePort } from '../src/server/ports.ts'
+import { startProcess, type ManagedProcess } from '../src/server/process.ts'
+
+const { url, deployment } = inject('devnet')
+const MODEL = 'modelex-demo-tiny'
+const root = resolve(import.meta.dirname, '..')
+
+let browser: Browser
+let provider: DemoProvider
+let coder: Page
+let dir: string
+const pageErrors: string[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelex-code-paid-'))
+  browser = await launchChromium()
+  provider = await startDemoProvider({ url, model: MODEL, browser })
+  coder = await browser.newPage()
+  coder.on('pageerror', (error) => pageErrors.push(error.message))
+})
+
+afterAll(async () => {
+  await provider?.stop()
+  await browser?.close()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe('paid code completion from a network node', () => {
+  it('the Code view with no local model pays the node per suggestion: ghost text appears, Tab inserts it, receipts add up', async () => {
+    const editorText = () => coder.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'))
+    const ghost = () => coder.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null)
+    await coder.goto(new URL('#/code', url).toString())
+    await coder.getByTestId('connect-burner').click()
+    await coder.getByTestId('wallet-address').waitFor({ timeout: 60_000 })
+    await coder.getByTestId('code-network-model').selectOption(MODEL)
+    await coder.getByTestId('code-network-node').fill(provider.peerId)
+    await coder.getByTestId('code-use-network').click()
+
+    const before = await editorText()
+    await coder.getByTestId('code-editor').click()
+    await coder.keyboard.press('Control+End')
+    await coder.keyboard.type('    return ')
+    // Discovery, quote, channel opening and the answer: the first suggestion takes longest.
+    await expect.poll(() => coder.locator('.cm-ghost-latency').textContent(), { timeout: 120_000 }).toMatch(/^\d+ ms$/)
+    const suggestion = (await ghost()) as string
+    expect(suggestion.length).toBeGreaterThan(0)
+    await coder.keyboard.press('Tab')
+    await expect.poll(ghost).toBeNull()
+    expect(await editorText()).toBe(`${before}    return ${suggestion}`)
+
+    const paid = coder.getByTestId('code-paid')
+    await paid.waitFor({ timeout: 30_000 })
+    expect(Number(await paid.getAttribute('data-count'))).toBeGreaterThanOrEqual(1)
+    expect(BigInt((await paid.getAttribute('data-spent')) ?? '0') > 0n).toBe(true)
+    expect(await paid.textContent()).toContain('signature verified')
+    expect(await coder.getByTestId('code-error').count()).toBe(0)
+    expect(pageErrors).toEqual([])
+  })
+
+  it('`npm run gateway -- --route network` pays the browser node for the openai client, streamed and not', async () => {
+    const deploymentFile = join(dir, 'deployment.json')
+    await writeFile(deploymentFile, JSON.stringify(deployment))
+    const port = await freePort()
+    const token = 'e2e-gateway-token-0123456789abcdef'
+    const gateway: ManagedProcess = startProcess('gateway', process.execPath, ['--import', 'tsx', 'src/server/gateway.ts', '--port', String(port), '--route', 'network', '--deployment', deploymentFile, '--state-file', join(dir, 'gateway-state.json'), '--key-file', join(dir, 'gateway.key')], {
+      cwd: root,
+      env: { ...process.env, MODELEX_GATEWAY_TOKEN: token, MODELEX_WALLET_KEY: '' },
+    })
+    try {
+      await gateway.waitForLine(/Modelex gateway on/, 60_000)
+      expect(gateway.output()).toMatch(/Network route: paying from 0x[0-9a-fA-F]{40} on chain 31337/)
+      const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0, timeout: 120_000 })
+      const node = { modelex_node: provider.peerId }
+
+      const stream = await openai.completions.create({ model: MODEL, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 8, stream: true, ...node })
+      let text = ''
+      let summary: PaidSummary | undefined
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.text ?? ''
+        summary ??= (chunk as unknown as { modelex?: PaidSummary }).modelex
+      }
+      expect(text.length).toBeGreaterThan(0)
+      expect(summary?.peer).toBe(provider.peerId)
+      expect(BigInt(summary?.cost ?? '0') > 0n).toBe(true)
+
+      const chat = (await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Say something' }], max_tokens: 6, ...node })) as OpenAI.ChatCompletion & { modelex: PaidSummary }
+      expect(chat.choices[0]?.message.content?.length).toBeGreaterThan(0)
+      expect(chat.modelex.channel_id).toBe(summary?.channel_id)
+      expect(BigInt(chat.modelex.cost) <= BigInt(chat.modelex.max_cost)).toBe(true)
+    } finally {
+      await gateway.stop()
+    }
+    expect(() => process.kill(gateway.pid, 0)).toThrow()
+  })
+})

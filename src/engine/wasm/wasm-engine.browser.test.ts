@@ -117,6 +117,32 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
   })
 })
 
+describe('wasm engine on the 30M demo model: only well-formed text comes out', () => {
+  let page: WatchedPage
+  beforeAll(async () => {
+    page = await openEngine(browser)
+    await call(page.page, 'fixture.load("modelex-demo-30m", {}, 1)')
+  })
+  afterAll(async () => {
+    expect(page.errors).toEqual([])
+    await page.page.close()
+  })
+
+  // Greedy fill-in-the-middle at these spots once sampled a token that is not valid UTF-8, which wllama 3.8 cannot
+  // pass back: the request failed ("Invalid typed array length: 1163217991"). The engine's any-text grammar keeps
+  // the sampler on well-formed text.
+  const file = 'def fibonacci(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True\n'
+  const cut = file.indexOf('    return a') + '    return a'.length
+  test.each([
+    ['after "return a" in a Fibonacci file', file.slice(0, cut), file.slice(cut)],
+    ['inside a string with non-ASCII text', 'print("caf\u00e9 \u2192 ', '")\n'],
+  ])('%s', async (_name, prompt, suffix) => {
+    const { result } = await call<Completion>(page.page, `fixture.complete(${JSON.stringify({ prompt, suffix, max_tokens: 64, temperature: 0, seed: 0 })})`)
+    expect(result.usage.completion_tokens).toBeGreaterThan(0)
+    expect(result.text).not.toContain('\ufffd')
+  })
+})
+
 describe('wasm engine errors cross the worker with their class', () => {
   let page: WatchedPage
   beforeAll(async () => {

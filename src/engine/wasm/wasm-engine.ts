@@ -45,6 +45,9 @@ type StreamChunk = {
   timings?: Timings
 }
 
+/** GBNF for "any text": every code point but NUL, so only well-formed UTF-8 can be generated. */
+export const VALID_TEXT_GRAMMAR = 'root ::= [^\\x00]*'
+
 const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (...args: unknown[]) => console.error(...args) }
 
 export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
@@ -83,7 +86,12 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     if (params.stop !== undefined) request['stop'] = Array.isArray(params.stop) ? params.stop : [params.stop]
     const format = params.response_format
     if (format?.type === 'grammar') request['grammar'] = format.grammar
-    if (format?.type === 'json_object') request['json_schema'] = format.schema ?? {}
+    else if (format?.type === 'json_object') request['json_schema'] = format.schema ?? {}
+    // Unconstrained requests still get a grammar that admits any text: it keeps the sampler off tokens that would
+    // make the output invalid UTF-8 (a stray continuation byte), which wllama 3.8 cannot serialize — it fails the
+    // request with "Invalid typed array length: 1163217991" (its output length read back as the "GLUE" magic).
+    // llama.cpp checks the grammar on the sampled token only and re-samples just when that token is refused.
+    else request['grammar'] = VALID_TEXT_GRAMMAR
 
     let text = ''
     let tokens = 0

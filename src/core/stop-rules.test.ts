@@ -38,6 +38,19 @@ test('block (JavaScript): the closing brace at the block level is kept and ends 
   expect(applyStopRule('\n  return a + b\n}', block('function add(a, b) {'), true)).toEqual({ text: '\n  return a + b\n}', done: true })
 })
 
+test('block: the clauses that continue the statement (else, elif, except, finally; } else {) are part of it', () => {
+  const python = '\n        return 1\n    elif n == 1:\n        return 2\n    else:\n        return 3\n    print(n)\n'
+  expect(applyStopRule(python, block('def f(n):\n    if n == 0:'), true)).toEqual({ text: '\n        return 1\n    elif n == 1:\n        return 2\n    else:\n        return 3', done: true })
+  const tried = '\n    x = g()\nexcept ValueError:\n    x = 0\nfinally:\n    done()\nnext_statement()'
+  expect(applyStopRule(tried, block('try:'), true)).toEqual({ text: '\n    x = g()\nexcept ValueError:\n    x = 0\nfinally:\n    done()', done: true })
+  const js = '\n  a()\n} else {\n  b()\n}\n\nnext()'
+  expect(applyStopRule(js, block('if (x) {'), true)).toEqual({ text: '\n  a()\n} else {\n  b()\n}', done: true })
+  // While it streams, a line at the block's level that may become a clause is waited for, not cut.
+  expect(applyStopRule('\n        return 1\n    el', block('def f(n):\n    if n == 0:'))).toEqual({ text: '\n        return 1', done: false })
+  // A new statement at that level still ends the block.
+  expect(applyStopRule('\n        return 1\n    for i in x:\n', block('def f(n):\n    if n == 0:'))).toEqual({ text: '\n        return 1', done: true })
+})
+
 test('block: a line that repeats what follows the cursor ends the suggestion', () => {
   const suffix = '\n    return y\n'
   expect(applyStopRule('y = 2 * x\n    return y\n', block('def f(x):\n    ', suffix))).toEqual({ text: 'y = 2 * x', done: true })

@@ -2,7 +2,8 @@
  * Where a code suggestion ends. A model asked to fill the middle keeps writing past the useful part (the next
  * function, a copy of the text after the cursor), so suggestions are cut by a rule: `line` ends at the end of the
  * current line; `block` ends where the indentation leaves the block the cursor is in (a closing bracket at the
- * block's level is kept). Both drop text that repeats what already follows the cursor.
+ * block's level is kept, and so are `else`/`elif`/`except`/`finally` clauses of the statement that opened it).
+ * Both drop text that repeats what already follows the cursor.
  *
  * `applyStopRule` is called on the growing output while it streams: once `done` is true the rest is not needed,
  * and the caller cancels the generation.
@@ -33,6 +34,12 @@ export const DEFAULT_MAX_BLOCK_LINES = 24
 
 /** A line that only closes brackets, as ends a block in C-like languages: `}`, `});`, `]`, `end`. */
 const CLOSER = /^\s*([}\])]+[;,)]*|end)\s*$/
+
+/**
+ * A line at the block's own level that continues its statement: `else:`, `elif x:`, `except E:`, `finally:` in
+ * Python, `} else {`, `} catch (e) {`, `} finally {`, `} while (x);` in C-like languages. The block goes on past it.
+ */
+const CONTINUATION = /^\s*(?:(?:elif|else|except|finally)\b.*:\s*$|\}\s*(?:else|catch|finally|while)\b)/
 
 /**
  * Cuts `output` (text generated at the cursor) by the rule. `complete` says the output has ended, so its last line
@@ -92,6 +99,19 @@ function stopAtBlockEnd(output: string, { prefix, suffix, maxLines = DEFAULT_MAX
       break
     }
     if (indent === level && opensBlock) {
+      // A continuation ends the body above and opens the next one; only a whole line can be told apart.
+      if (!whole && /^\s*[}ef]/.test(line)) {
+        written = i
+        break
+      }
+      if (CONTINUATION.test(line)) {
+        if (++kept > maxLines) {
+          written = i
+          done = true
+          break
+        }
+        continue
+      }
       const closes = CLOSER.test(line)
       written = closes && whole ? i + 1 : i
       done = !closes || whole

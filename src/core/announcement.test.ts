@@ -42,6 +42,14 @@ describe('announcements', () => {
     )
   })
 
+  test('hex case carries no meaning: a signature or address in other case decodes to the same announcement', async () => {
+    const signed = await signAnnouncement(unsignedAnnouncement({ timestamp: NOW, sequence: 1 }), SIGNER_KEY)
+    const shouted = { ...signed, signature: `0x${signed.signature.slice(2).toUpperCase()}`, signer: signed.signer.toLowerCase() }
+    const decoded = decodeAnnouncement(bytes(shouted))
+    expect(decoded).toEqual(signed)
+    await expect(createAnnouncementValidator({ now: () => NOW }).validate(bytes(shouted), { topic })).resolves.toEqual(signed)
+  })
+
   test('topics are per model content hash', () => {
     expect(topic).toBe(`modelex/1/nodes/${MODEL_HASH}`)
     expect(topicContentHash(topic)).toBe(MODEL_HASH)

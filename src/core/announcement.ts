@@ -166,7 +166,8 @@ function parseAnnouncement(value: unknown): Announcement {
     queueDepth: integer(a['queueDepth'], 'announcement.queueDepth', 0, 2 ** 32 - 1),
     sequence: integer(a['sequence'], 'announcement.sequence', 0, Number.MAX_SAFE_INTEGER),
     timestamp: integer(a['timestamp'], 'announcement.timestamp', 0, Number.MAX_SAFE_INTEGER),
-    signature: signature as Hex,
+    // Hex case carries no meaning: lower-case, so one signature has one form (as the signer wrote it).
+    signature: signature.toLowerCase() as Hex,
   }
 }
 

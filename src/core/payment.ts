@@ -42,7 +42,7 @@ export function decodePayment(value: unknown): Payment {
       chainId: integer(fields['chainId'], 'payment.chainId', 1, Number.MAX_SAFE_INTEGER),
       channels: hex(fields['channels'], 'payment.channels', 40) as Address,
       voucher: { channelId: amount(fields['channelId'], 'payment.channelId'), cumulativeAmount: amount(fields['cumulativeAmount'], 'payment.cumulativeAmount') },
-      signature: signature as Hex,
+      signature: signature.toLowerCase() as Hex,
     }
   } catch (error) {
     throw new VoucherRejectedError({ reason: 'malformed', details: (error as Error).message })
@@ -154,7 +154,7 @@ export function decodeSignedReceipt(value: unknown): SignedReceipt {
         deterministic: r['deterministic'],
       },
       receiptHash: hex(outer['receiptHash'], 'receipt.receiptHash', 64),
-      signature: signature as Hex,
+      signature: signature.toLowerCase() as Hex,
     }
   } catch (error) {
     if (error instanceof InvalidReceiptError) throw error

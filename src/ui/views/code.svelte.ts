@@ -19,7 +19,8 @@ import { startEngine } from '../../engine/start.ts'
 import { createPairingService, type PairingService } from '../../autocomplete/pairing.ts'
 import { engineCompletionSource, paidCompletionSource } from '../../autocomplete/sources.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
-import { createClient, type ModelexClient, type PaidResult } from '../../client/index.ts'
+import { CLIENT_DEFAULTS, createClient, NoNodeAvailableError, type ModelexClient, type PaidResult } from '../../client/index.ts'
+import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
 import { createInferServer, type InferServer } from '../../p2p/infer-server.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
@@ -50,6 +51,17 @@ export type PaidTally = { count: number; spent: bigint; credit: bigint; last: Pa
 /** The Code view's peer has its own key: the app's Network view runs a node with the app's key at the same time. */
 const CODE_KEY_PREFIX = 'code-'
 
+/** Registered nodes announcing `model` (only `node`, when given), waiting up to the SDK's discovery time for one. */
+async function findNodes(client: ModelexClient, model: string, node: string): Promise<DirectoryEntry[]> {
+  const deadline = Date.now() + CLIENT_DEFAULTS.discoveryTimeoutMs
+  for (;;) {
+    const found = (await client.nodes({ model, timeoutMs: Math.max(0, Math.min(5_000, deadline - Date.now())) })).filter((e) => !node || e.peerId === node)
+    if (found.length > 0 || Date.now() >= deadline) return found
+    // Other nodes are known but not this one: look again shortly (nodes() only waits while none is known).
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
 export class CodeState {
   language = $state<CodeLanguage>('python')
   engineKind = $state<CoderEngineKind>('wasm')
@@ -69,6 +81,9 @@ export class CodeState {
   networkModel = $state(wasmCoderModels().find((m) => m.id === 'modelex-demo-30m')?.id ?? wasmCoderModels()[0]?.id ?? '')
   networkNode = $state('auto')
   paid = $state<PaidTally>({ count: 0, spent: 0n, credit: 0n, last: null })
+  /** How many registered nodes announce the paid model (null until looked up), and whether the look-up runs. */
+  networkNodes = $state<number | null>(null)
+  finding = $state(false)
 
   readonly completion
   #deps: Required<CodeDependencies>
@@ -168,24 +183,36 @@ export class CodeState {
     if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'coder', funder: 5 })
   }
 
-  /** Paid completion from a network node: every suggestion is quoted, paid by voucher, and its receipt verified. */
+  /**
+   * Paid completion from a network node: every suggestion is quoted, paid by voucher, and its receipt verified.
+   * First finds the nodes that announce the model (the chosen one, when a peer id is given), so the first suggestion
+   * does not wait for discovery and a missing node is said at once.
+   */
   async usePaidNetwork(): Promise<void> {
     this.error = null
+    this.networkNodes = null
+    this.finding = true
     try {
       const client = await this.#paidClient()
-      const record = wasmCoderModels().find((m) => m.id === this.networkModel)
+      const model = this.networkModel.trim()
+      const node = this.networkNode.trim() === 'auto' ? '' : this.networkNode.trim()
+      const nodes = await findNodes(client, model, node)
+      this.networkNodes = nodes.length
+      if (nodes.length === 0) throw new NoNodeAvailableError({ model, details: node ? `${node} does not announce it as a registered node` : 'no registered node announces it yet; try again in a moment' })
+      const record = wasmCoderModels().find((m) => m.id === model)
       const format = record ? fimFormatFor(record) : undefined
-      const node = this.networkNode.trim()
       const source = paidCompletionSource(client, {
-        model: this.networkModel.trim(),
+        model,
         ...(format ? { format } : {}),
-        ...(node && node !== 'auto' ? { node } : {}),
+        ...(node ? { node } : {}),
         onPaid: (result) => (this.paid = { count: this.paid.count + 1, spent: this.paid.spent + result.cost, credit: result.credit, last: result }),
       })
       this.completion.controller.setSource(source)
       this.source = source.label
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error)
+    } finally {
+      this.finding = false
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * The live directory of nodes: joins the announcement topics of the models we care about (validated, scored),
- * keeps the table of nodes from what arrives, drops nodes after 3 missed announcements, measures round-trip
+ * asks the relays for the announcements they already hold on each topic it joins (so nodes are known at once, not
+ * after their next announcement), keeps the table of nodes from what arrives, drops nodes after 3 missed announcements, measures round-trip
  * times with ping, and marks each node registered or not through a pluggable lookup (the on-chain NodeRegistry
  * binding of operator, signer and peer id).
  */
@@ -11,6 +12,7 @@ import { DEFAULT_ANNOUNCE_INTERVAL_MS, DirectoryTable, type DirectoryEntry } fro
 import { DIRECTORY_DEFAULTS } from './constants.ts'
 import { connectToPeer, toPeerId } from './dial.ts'
 import { announcementGate, unwatchTopic, watchTopic, type AnnouncementGate } from './gossip.ts'
+import { fetchLatestAnnouncements } from './latest-announcements.ts'
 import type { ModelexNode } from './node.ts'
 
 export type RegistrationQuery = { chainId: number; operator: Address; signer: Address; peerId: string }
@@ -51,6 +53,7 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
   const listeners = new Set<() => void>()
   const timers: ReturnType<typeof setInterval>[] = []
   let running = false
+  let stopStateListener: (() => void) | undefined
 
   const changed = () => {
     for (const listener of listeners) listener()
@@ -71,12 +74,24 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
   const onMessage = (event: CustomEvent<Parameters<AnnouncementGate['take']>[0]>) => {
     if (!watched.has(event.detail.topic)) return
     const announcement = gate.take(event.detail)
-    if (!announcement) return
+    if (announcement) accept(announcement)
+  }
+
+  const accept = (announcement: Announcement) => {
     const before = table.get(announcement.peerId)
     const outcome = table.upsert(announcement, now())
     if (outcome === 'ignored') return
     if (!before || before.registered === null || before.announcement.signer !== announcement.signer || before.announcement.operator !== announcement.operator) checkRegistration(announcement)
     changed()
+  }
+
+  /** What the relays already heard on `topic`, so a newly joined topic need not wait for the next announcements. */
+  const backfill = async (topic: string) => {
+    for (const bytes of await fetchLatestAnnouncements(node, topic)) {
+      if (!running || !watched.has(topic)) return
+      const announcement = await gate.check(bytes, topic)
+      if (announcement) accept(announcement)
+    }
   }
 
   const pingRound = async () => {
@@ -99,6 +114,10 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
     async start() {
       running = true
       pubsub.addEventListener('message', onMessage)
+      // Back from a relay outage: ask again for what was announced meanwhile.
+      stopStateListener = node.onStateChange((state) => {
+        if (state === 'connected') for (const topic of watched) void backfill(topic)
+      })
       for (const hash of options.models ?? []) directory.watch(hash)
       timers.push(
         setInterval(() => {
@@ -116,6 +135,7 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
     },
     async stop() {
       running = false
+      stopStateListener?.()
       for (const timer of timers.splice(0)) clearInterval(timer)
       pubsub.removeEventListener('message', onMessage)
       for (const topic of watched) unwatchTopic(pubsub, topic)
@@ -126,6 +146,7 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
       if (watched.has(topic)) return
       watched.add(topic)
       watchTopic(pubsub, topic, gate.validate)
+      if (running) void backfill(topic)
     },
     unwatch(contentHash) {
       const topic = announcementTopic(contentHash)

@@ -57,6 +57,8 @@ export type AnnouncementGate = {
   validate: Validate
   /** What passed validation, by gossip message, for the message handler (so it does not decode twice). */
   take(message: Message): Announcement | undefined
+  /** Validates announcement bytes that came another way (a relay's cache) with the same rules and counters. */
+  check(bytes: Uint8Array, topic: string): Promise<Announcement | undefined>
   counts: { accepted: number; rejected: number; ignored: number }
 }
 
@@ -90,6 +92,17 @@ export function announcementGate(options: AnnouncementValidatorOptions = {}): An
       const announcement = passed.get(message)
       passed.delete(message)
       return announcement
+    },
+    async check(bytes, topic) {
+      try {
+        const announcement = await validator.validate(bytes, { topic })
+        counts.accepted++
+        return announcement
+      } catch (error) {
+        if (error instanceof InvalidAnnouncementError && IGNORED_ANNOUNCEMENT_REASONS.has(error.reason)) counts.ignored++
+        else counts.rejected++
+        return undefined
+      }
     },
   }
 }

@@ -152,6 +152,28 @@ describe('P2P network (relay + in-process nodes)', () => {
   })
 })
 
+describe('joining late', () => {
+  test('a consumer that joins a topic after the announcements learns them from the relay at once, not at the next interval', async () => {
+    const quietly = { announceIntervalMs: 60_000 }
+    const quiet = await provider(quietly)
+    const peer = quiet.node.peerId.toString()
+    // Someone on the topic hears the first announcement by gossip, so the relay has seen it too.
+    const early = await consumer({ directory: quietly })
+    await early.directory.waitFor((e) => e.peerId === peer, 15_000)
+    // Past gossipsub's message-cache window (IHAVE gossip could otherwise still bring it): only the relay's cache can.
+    await new Promise((resolve) => setTimeout(resolve, 7_000))
+    const late = await consumer({ directory: quietly })
+    const started = performance.now()
+    await late.directory.waitFor((e) => e.peerId === peer, 10_000)
+    // The next periodic announcement is ~50 s away.
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(late.directory.get(peer)?.announcement.sequence).toBe(early.directory.get(peer)?.announcement.sequence)
+    await late.stop()
+    await early.stop()
+    await quiet.stop()
+  }, 60_000)
+})
+
 describe('failures', () => {
   test('the serving node dies mid-stream: the client gets InferStreamError, not a hang', async () => {
     const doomed = await provider({ tokenDelayMs: 20 })

@@ -1,7 +1,8 @@
 /**
  * The relay (`npm run relay -- --port N --key-file F`): a libp2p node that browsers reach over WebSockets, with a
  * circuit-relay v2 server (explicit limits) through which peers reach each other and set up WebRTC, and gossipsub
- * on the Modelex topics — it joins each announcement topic its peers join, validating what it forwards. Its key
+ * on the Modelex topics — it joins each announcement topic its peers join, validating what it forwards, and keeps
+ * the newest announcement of each node per topic for peers that join later (`/modelex/announcements/1.0.0`). Its key
  * lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
  * line, a metrics line every `--metrics-interval-ms`, and stops cleanly on SIGINT/SIGTERM.
  *
@@ -22,7 +23,9 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { topicContentHash } from '../core/announcement.ts'
 import { ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
+import { LatestAnnouncements } from '../core/latest-announcements.ts'
 import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
+import { serveLatestAnnouncements } from '../p2p/latest-announcements.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
 
 export type RelayOptions = {
@@ -90,6 +93,13 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
   pubsub.addEventListener('subscription-change', (event) => {
     for (const { topic, subscribe } of event.detail.subscriptions) if (subscribe) join(topic)
   })
+  // The newest validated announcement of each node per topic, for peers that join a topic later.
+  const latest = new LatestAnnouncements({ maxTopics: RELAY_DEFAULTS.maxTopics })
+  pubsub.addEventListener('message', (event) => {
+    const announcement = joined.has(event.detail.topic) ? gate.take(event.detail) : undefined
+    if (announcement) latest.record(event.detail.topic, announcement.peerId, announcement.timestamp, event.detail.data)
+  })
+  const latestService = serveLatestAnnouncements(libp2p, latest)
   for (const topic of [JOBS_TOPIC, ATTESTATIONS_TOPIC]) {
     // Their message formats come with their issues; until then the relay joins them and forwards nothing.
     pubsub.topicValidators.set(topic, () => TopicValidatorResult.Ignore)
@@ -97,6 +107,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
     pubsub.subscribe(topic)
   }
   await libp2p.start()
+  await latestService.start()
   const address = libp2p.getMultiaddrs().find((m) => m.toString().includes('/ws'))
   if (!address) throw new Error('The relay has no WebSocket address.')
   return {

@@ -5,8 +5,9 @@ export const CLIENT_DEFAULTS = {
   /** Automatic node choice: the cheapest node whose measured round trip is below this (any, when none is measured). */
   latencyBarMs: 1_000,
   /**
-   * How long `nodes()` and automatic choice wait for a first registered announcement: longer than the announcement
-   * interval (30 s), since a provider behind the relay does not always see a new consumer join its topic.
+   * How long `nodes()` and automatic choice wait for a first registered announcement. The relay hands a joining
+   * directory the announcements it holds at once; this is the fallback for a relay that has none yet (a provider
+   * that just came online): longer than the announcement interval (30 s).
    */
   discoveryTimeoutMs: 40_000,
   /** max_tokens when the caller names none (the quote must bound the output). */

@@ -27,13 +27,16 @@ export type PairingService = {
   /** The infer server's policy: paired peers are served, everyone else is told to pair. */
   readonly policy: PaymentPolicy
   onPaired(listener: (peer: string) => void): () => void
+  /** Replaces the token and forgets every paired gateway: they must pair again with the new one. */
+  setToken(token: string): void
   start(): Promise<void>
   stop(): Promise<void>
 }
 
 const PAIR_TIMEOUT_MS = 10_000
 
-export function createPairingService(libp2p: Libp2p, { token, engine, hasFim, maxFailures = 5 }: PairingServiceOptions): PairingService {
+export function createPairingService(libp2p: Libp2p, { token: initialToken, engine, hasFim, maxFailures = 5 }: PairingServiceOptions): PairingService {
+  let token = initialToken
   const paired = new Set<string>()
   const failures = new Map<string, number>()
   const listeners = new Set<(peer: string) => void>()
@@ -74,6 +77,11 @@ export function createPairingService(libp2p: Libp2p, { token, engine, hasFim, ma
     onPaired(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    setToken(next) {
+      token = next
+      paired.clear()
+      failures.clear()
     },
     async start() {
       await libp2p.handle(

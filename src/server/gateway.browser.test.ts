@@ -145,3 +145,16 @@ test('the evaluation harness reaches the same node as a gateway URL and as a pee
     await viaGateway.close()
   }
 })
+
+test('the tab reloads, keeping its peer key and token: the gateway pairs again by itself; a new token locks it out', async () => {
+  await call('stop')
+  const again = await call<{ peer: string; token: string }>('share', relay.multiaddr, { token: pairing.token })
+  expect(again.peer).toBe(pairing.peer)
+  // The reloaded node no longer knows the gateway; the gateway pairs again with the line it has and answers.
+  expect((await client.completions.create({ ...fim, max_tokens: 2 })).usage?.completion_tokens).toBe(2)
+  await call('newToken')
+  const refused = (await client.completions.create({ ...fim, max_tokens: 2 }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+  expect(refused.status).toBe(401)
+  expect(refused.message).toMatch(/refused the pairing token/)
+  expect(node.errors).toEqual([])
+})

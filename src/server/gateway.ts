@@ -157,7 +157,17 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     active++
     try {
       if (route === 'network') await respond(res, kind, parsed, (signal) => paidUpstream(client as ModelexClient, parsed, signal), paidError)
-      else await respond(res, kind, parsed, (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal), (error) => upstreamError(error, paired?.peer ?? ''))
+      else {
+        const local = () => respond(res, kind, parsed, (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal), (error) => upstreamError(error, paired?.peer ?? ''))
+        try {
+          await local()
+        } catch (error) {
+          // The tab was reloaded: it kept its peer id and token but forgot this gateway. Pair again once and retry.
+          if (!(error instanceof NodeNotPairedError) || res.headersSent || !paired) throw error
+          await pairWith(paired.peer, paired.token)
+          await local()
+        }
+      }
     } finally {
       active--
     }

@@ -86,7 +86,7 @@ export class PairingError extends GatewayError {
   override name = 'PairingError' as const
   constructor({ peer, reason, details, cause }: { peer: string; reason: 'bad-token' | 'unreachable' | 'protocol'; details?: string; cause?: unknown }) {
     const messages = {
-      'bad-token': 'The browser node refused the pairing token. Copy the pairing line again from the Code view (a new token is made on every reload).',
+      'bad-token': 'The browser node refused the pairing token. Copy the pairing line again from the Code view (its token changes when you make a new one there).',
       unreachable: 'The browser node could not be reached through the relay. Keep its tab open and check that it shows "connected".',
       protocol: 'The browser node answered the pairing request with something unexpected.',
     }

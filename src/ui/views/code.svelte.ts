@@ -50,6 +50,7 @@ export type PaidTally = { count: number; spent: bigint; credit: bigint; last: Pa
 
 /** The Code view's peer has its own key: the app's Network view runs a node with the app's key at the same time. */
 const CODE_KEY_PREFIX = 'code-'
+const PAIRING_TOKEN_KEY = 'pairing-token'
 
 /** Registered nodes announcing `model` (only `node`, when given), waiting up to the SDK's discovery time for one. */
 async function findNodes(client: ModelexClient, model: string, node: string): Promise<DirectoryEntry[]> {
@@ -154,13 +155,19 @@ export class CodeState {
     }
   }
 
-  /** Serves this tab's model to the user's own gateway: starts a peer on the relay and shows the pairing line. */
+  /**
+   * Serves this tab's model to the user's own gateway: starts a peer on the relay and shows the pairing line. The
+   * peer key and the token are kept in IndexedDB, so after a reload the same line still works (the gateway pairs
+   * again by itself); `newToken` revokes it.
+   */
   async share(): Promise<void> {
     if (this.#pairing || !this.#engine) return
     this.pairingError = null
     try {
       const node = await this.#startNode()
-      const token = newPairToken()
+      const stored = await this.#codeStore().get(PAIRING_TOKEN_KEY)
+      const token = typeof stored === 'string' && stored.length >= 16 ? stored : newPairToken()
+      if (token !== stored) await this.#codeStore().set(PAIRING_TOKEN_KEY, token)
       const engine = this.#engine
       const pairing = createPairingService(node.libp2p, { token, engine, hasFim: () => (this.model ? fimFormatFor(this.model) !== undefined : false) })
       const server = createInferServer(node.libp2p, { engine, policy: pairing.policy })
@@ -175,6 +182,15 @@ export class CodeState {
     } catch (error) {
       this.pairingError = error instanceof Error ? error.message : String(error)
     }
+  }
+
+  /** A new pairing token: every gateway paired with the old one is forgotten and must be given the new line. */
+  async newToken(): Promise<void> {
+    if (!this.#pairing || !this.pairing) return
+    const token = newPairToken()
+    await this.#codeStore().set(PAIRING_TOKEN_KEY, token)
+    this.#pairing.setToken(token)
+    this.pairing = { ...this.pairing, token, line: formatPairingLine(this.pairing.peer, token), paired: [] }
   }
 
   /** Reads the deployment and makes the wallet panel (paid completion pays from it). */
@@ -228,13 +244,17 @@ export class CodeState {
     return this.#client
   }
 
+  /** The store under this view's prefix: its peer key and pairing token. */
+  #codeStore(): KeyValueStore {
+    const store = this.#deps.store()
+    return { get: (key) => store.get(CODE_KEY_PREFIX + key), set: (key, value) => store.set(CODE_KEY_PREFIX + key, value) }
+  }
+
   async #startNode(): Promise<ModelexNode> {
     if (this.#node) return this.#node
     const deployment = await this.#deps.deployment()
     if (!deployment?.relay) throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
-    const store = this.#deps.store()
-    const prefixed: KeyValueStore = { get: (key) => store.get(CODE_KEY_PREFIX + key), set: (key, value) => store.set(CODE_KEY_PREFIX + key, value) }
-    const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(prefixed), relays: [deployment.relay] })
+    const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(this.#codeStore()), relays: [deployment.relay] })
     await node.start()
     this.#node = node
     return node

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import OpenAI from 'openai'
 import type { Browser, Page } from 'playwright-core'
+import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { launchChromium } from '../src/server/chromium.ts'
 import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
@@ -75,6 +76,64 @@ describe('paid code completion from a network node', () => {
     expect(await paid.textContent()).toContain('signature verified')
     expect(await coder.getByTestId('code-error').count()).toBe(0)
     expect(pageErrors).toEqual([])
+  })
+
+  it('a browser wallet (EIP-6963) funds a session key once; paid suggestions then never ask it to sign', async () => {
+    // A browser wallet as the page sees one: announced through EIP-6963, answering EIP-1193 requests. Behind it,
+    // anvil signs for its own test account; the page counts what the wallet was asked.
+    const address = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 3 }).address
+    const page = await (await browser.newContext()).newPage()
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    await page.addInitScript(
+      ([rpcUrl, account]) => {
+        const asked: string[] = []
+        let id = 0
+        const provider = {
+          async request({ method, params }: { method: string; params?: unknown[] }) {
+            asked.push(method)
+            if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account]
+            if (method === 'wallet_switchEthereumChain' || method === 'wallet_addEthereumChain' || method === 'wallet_requestPermissions') return null
+            const answer = await (await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) })).json()
+            if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code })
+            return answer.result
+          },
+          on() {},
+          removeListener() {},
+        }
+        const info = { uuid: '6f1a6c63-5bd1-4c43-9d5e-0f9d5a3a1e01', name: 'Test Wallet', icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', rdns: 'dev.modelex.testwallet' }
+        const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }))
+        window.addEventListener('eip6963:requestProvider', announce)
+        announce()
+        Object.assign(window, { walletAsked: asked })
+      },
+      [deployment.rpcUrl, address] as const,
+    )
+    await page.goto(new URL('#/code', url).toString())
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await expect.poll(() => page.getByTestId('wallet-address').textContent(), { timeout: 30_000 }).toBe(address)
+    expect(await page.getByTestId('code-injected-warning').count()).toBe(1)
+    await page.getByTestId('connect-session').click()
+    await expect.poll(() => page.getByTestId('wallet-address').textContent(), { timeout: 60_000 }).not.toBe(address)
+    const asked = () => page.evaluate(() => (window as unknown as { walletAsked: string[] }).walletAsked)
+    const funding = (await asked()).filter((m) => m === 'eth_sendTransaction').length
+    expect(funding).toBe(2)
+
+    await page.getByTestId('code-network-model').selectOption(MODEL)
+    await page.getByTestId('code-network-node').fill(provider.peerId)
+    await page.getByTestId('code-use-network').click()
+    await page.getByTestId('code-network-ready').waitFor({ timeout: 60_000 })
+    await page.getByTestId('code-editor').click()
+    await page.keyboard.press('Control+End')
+    await page.keyboard.type('    return ')
+    const latencyOrError = () => page.evaluate(() => document.querySelector('.cm-ghost-latency')?.textContent ?? document.querySelector('[data-testid="code-error"]')?.textContent ?? null)
+    await expect.poll(latencyOrError, { timeout: 120_000 }).toMatch(/^\d+ ms$/)
+    await page.getByTestId('code-paid').waitFor({ timeout: 30_000 })
+    // The channel was opened and every voucher signed by the session key: the browser wallet was asked nothing more.
+    const after = await asked()
+    expect(after.filter((m) => m === 'eth_sendTransaction').length).toBe(funding)
+    expect(after.filter((m) => m.startsWith('eth_sign') || m === 'personal_sign')).toEqual([])
+    expect(pageErrors).toEqual([])
+    await page.context().close()
   })
 
   it('`npm run gateway -- --route network` pays the browser node for the openai client, streamed and not', async () => {

@@ -1,11 +1,15 @@
 /**
  * The app's wallet: EIP-6963 injected wallets discovered through `@wagmi/core`, or, on the local devnet only, a
  * burner: a key kept in IndexedDB and funded from one of anvil's public test accounts (ETH for gas, AI to stake
- * or deposit). Rune state for the wallet panel; the store, the deployment and the discovery are injectable.
+ * or deposit). From an injected wallet, a session key: a key kept in IndexedDB that the injected wallet funds once
+ * (two transactions), then opens channels and signs vouchers without asking — what paying per code suggestion
+ * needs. Rune state for the wallet panel; the store, the deployment and the discovery are injectable.
  */
 import { connect, createConfig, getConnectorClient, type Connector } from '@wagmi/core'
-import { createWalletClient, custom, http, parseEther, type Address, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, custom, http, parseEther, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { readContract, sendTransaction, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { aiTokenAbi } from '../../../chain/generated.ts'
 import type { WalletClient } from '../../../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../../../chain/devnet-faucet.ts'
 import type { Deployment } from '../../../core/deployment.ts'
@@ -13,12 +17,14 @@ import type { KeyValueStore } from '../../../store/kv.ts'
 
 export { DEVNET_CHAIN_ID }
 
-export type WalletKind = 'none' | 'burner' | 'injected'
+export type WalletKind = 'none' | 'burner' | 'injected' | 'session'
 export type InjectedWallet = { id: string; name: string }
 
 export class WalletState {
   kind = $state<WalletKind>('none')
   address = $state<Address | null>(null)
+  /** The injected wallet that funded the session key, while one is in use. */
+  fundedBy = $state<Address | null>(null)
   injected = $state<InjectedWallet[]>([])
   busy = $state(false)
   error = $state<string | null>(null)
@@ -94,6 +100,37 @@ export class WalletState {
       await fundFromDevnet(this.#deployment, account.address, { funder: this.#funder, ai })
       this.#client = createWalletClient({ account, chain: this.chain(), transport: http(this.#deployment.rpcUrl), pollingInterval: 100 })
       this.kind = 'burner'
+      this.address = account.address
+    })
+  }
+
+  /**
+   * Switches from the connected injected wallet to a session key it funds: tops the key up to `ai` AI and `eth`
+   * ETH (one transaction each, only when below), then pays and signs with the key alone.
+   */
+  async connectSession({ ai = parseEther('100'), eth = parseEther('0.01') }: { ai?: bigint; eth?: bigint } = {}): Promise<void> {
+    await this.#run(async () => {
+      const funder = this.#client
+      if (this.kind !== 'injected' || !funder) throw new Error('Connect a browser wallet first: it funds the session key.')
+      const key = `session-wallet-${this.#role}-${this.#deployment.chainId}`
+      let privateKey = (await this.#store.get(key)) as Hex | undefined
+      if (typeof privateKey !== 'string') {
+        privateKey = generatePrivateKey()
+        await this.#store.set(key, privateKey)
+      }
+      const account = privateKeyToAccount(privateKey)
+      const chain = this.chain()
+      const reader = createPublicClient({ chain, transport: http(this.#deployment.rpcUrl), pollingInterval: 250 })
+      const gas = await reader.getBalance({ address: account.address })
+      if (gas < eth / 2n) await waitForTransactionReceipt(reader, { hash: await sendTransaction(funder, { account: funder.account, to: account.address, value: eth - gas, chain }) })
+      const token = this.#deployment.contracts.AIToken
+      if (token) {
+        const balance = await readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account.address] })
+        if (balance < ai) await waitForTransactionReceipt(reader, { hash: await writeContract(funder, { account: funder.account, address: token, abi: aiTokenAbi, functionName: 'transfer', args: [account.address, ai - balance], chain }) })
+      }
+      this.fundedBy = funder.account.address
+      this.#client = createWalletClient({ account, chain, transport: http(this.#deployment.rpcUrl), pollingInterval: 250 })
+      this.kind = 'session'
       this.address = account.address
     })
   }

@@ -29,6 +29,17 @@ describe('the relay\'s last-value cache', () => {
     cache.record(announcementTopic(`0x${'cd'.repeat(32)}`), 'd', 1_600, bytes('d'))
     expect(cache.latest(announcementTopic(`0x${'cd'.repeat(32)}`), 1_600)).toEqual([])
   })
+
+  test('forgets a node that left, on every topic', () => {
+    const cache = new LatestAnnouncements()
+    const other = announcementTopic(`0x${'cd'.repeat(32)}`)
+    cache.record(topic, 'a', 1_000, bytes('a'))
+    cache.record(topic, 'b', 1_000, bytes('b'))
+    cache.record(other, 'a', 1_000, bytes('a on other'))
+    cache.forget('a')
+    expect(texts(cache.latest(topic, 1_000))).toEqual(['b'])
+    expect(cache.latest(other, 1_000)).toEqual([])
+  })
 })
 
 describe('the request frame', () => {

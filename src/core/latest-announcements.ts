@@ -42,7 +42,7 @@ type Held = { bytes: Uint8Array; timestamp: number }
 
 /**
  * Newest announcement bytes per (topic, node), bounded per topic and in topics; what is older than the validators'
- * clock-skew limit is dropped, since no one would accept it.
+ * clock-skew limit is dropped, since no one would accept it, and so is everything of a node that disconnects.
  */
 export class LatestAnnouncements {
   readonly #topics = new Map<string, Map<string, Held>>()
@@ -70,6 +70,14 @@ export class LatestAnnouncements {
     held.set(peerId, { bytes, timestamp })
     // Oldest insertion first: the node that has not announced for longest goes.
     if (held.size > this.#maxPerTopic) held.delete(held.keys().next().value as string)
+  }
+
+  /** Drops every announcement of `peerId` (it left: a node that is gone must not be handed to newcomers). */
+  forget(peerId: string): void {
+    for (const [topic, held] of this.#topics) {
+      held.delete(peerId)
+      if (held.size === 0) this.#topics.delete(topic)
+    }
   }
 
   /** The announcements of `topic` still young enough to pass a validator at `now`, newest last. */

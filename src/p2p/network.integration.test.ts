@@ -153,7 +153,7 @@ describe('P2P network (relay + in-process nodes)', () => {
 })
 
 describe('joining late', () => {
-  test('a consumer that joins a topic after the announcements learns them from the relay at once, not at the next interval', async () => {
+  test('a consumer that joins a topic after the announcements learns them from the relay at once, not at the next interval; a node that left is not among them', async () => {
     const quietly = { announceIntervalMs: 60_000 }
     const quiet = await provider(quietly)
     const peer = quiet.node.peerId.toString()
@@ -170,7 +170,18 @@ describe('joining late', () => {
     expect(late.directory.get(peer)?.announcement.sequence).toBe(early.directory.get(peer)?.announcement.sequence)
     await late.stop()
     await early.stop()
+
+    // A node that left is not handed to newcomers: the relay forgets it when it disconnects.
     await quiet.stop()
+    await new Promise((resolve) => setTimeout(resolve, 7_000))
+    const chatty = await provider()
+    const after = await consumer({ directory: quietly })
+    // A provider that is still there is listed; the one that left is not.
+    await after.directory.waitFor((e) => e.peerId === chatty.node.peerId.toString(), 10_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(after.directory.get(peer)).toBeUndefined()
+    await after.stop()
+    await chatty.stop()
   }, 60_000)
 })
 

@@ -99,6 +99,8 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
     const announcement = joined.has(event.detail.topic) ? gate.take(event.detail) : undefined
     if (announcement) latest.record(event.detail.topic, announcement.peerId, announcement.timestamp, event.detail.data)
   })
+  // A node that disconnects from the relay is gone from here: newcomers must not be sent to it.
+  libp2p.addEventListener('peer:disconnect', (event) => latest.forget(event.detail.toString()))
   const latestService = serveLatestAnnouncements(libp2p, latest)
   for (const topic of [JOBS_TOPIC, ATTESTATIONS_TOPIC]) {
     // Their message formats come with their issues; until then the relay joins them and forwards nothing.

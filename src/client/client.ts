@@ -21,7 +21,7 @@ import { applyReceipt, credit, newConsumerChannel, nextVoucherAmount, recordVouc
 import type { Deployment } from '../core/deployment.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
-import { InferRequestError } from '../core/errors/p2p.ts'
+import { InferRequestError, InferStreamError } from '../core/errors/p2p.ts'
 import { InsufficientDepositError, InvalidQuoteError, NoNodeAvailableError, PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import type { ChatMessage, FinishReason, InferenceRequest, SamplingParameters, Usage } from '../core/inference.ts'
 import { WASM_CATALOG } from '../core/models.ts'
@@ -37,6 +37,9 @@ import { CONSUMER_STATE_KEY, memoryStore, storedDocument } from '../store/paymen
 import { CLIENT_DEFAULTS } from './constants.ts'
 
 export type ModelRef = { id: string; contentHash: Hex }
+
+/** Automatic choice tries at most this many nodes when the first ones cannot be reached. */
+const MAX_CANDIDATES = 3
 
 export type CreateClientParameters = {
   deployment: Deployment
@@ -177,21 +180,39 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     return list().sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity)))
   }
 
-  async function pick(model: string, choice: NodeChoice['node']): Promise<DirectoryEntry> {
-    if (choice && typeof choice !== 'string') return choice
+  /** The node asked for, or, for automatic choice, the candidates best first: fast ones by price, then the rest. */
+  async function candidates(model: string, choice: NodeChoice['node']): Promise<DirectoryEntry[]> {
+    if (choice && typeof choice !== 'string') return [choice]
     if (typeof choice === 'string') {
       await start()
       const dir = directory as NodeDirectory
       dir.watch(hashOf(model))
       const found = await dir.waitFor((e) => e.peerId === choice && e.registered === true, discoveryTimeoutMs).catch(() => undefined)
       if (!found) throw new NoNodeAvailableError({ model, details: `node ${choice} is not announcing ${model} as a registered node` })
-      return found
+      return [found]
     }
     const all = await nodes({ model })
     const fast = all.filter((e) => e.rttMs !== null && e.rttMs <= latencyBarMs)
-    const chosen = (fast.length > 0 ? fast : all)[0]
-    if (!chosen) throw new NoNodeAvailableError({ model })
-    return chosen
+    const ranked = [...fast, ...all.filter((e) => !fast.includes(e))]
+    if (ranked.length === 0) throw new NoNodeAvailableError({ model })
+    return ranked
+  }
+
+  /**
+   * The quote of the first candidate that answers. A node that cannot be reached (it left since its last
+   * announcement) is skipped for the next one, up to `MAX_CANDIDATES`; any answer from a node, refusals included,
+   * ends the search.
+   */
+  async function firstQuote(model: string, choice: NodeChoice['node'], request: InferenceRequest): Promise<{ entry: DirectoryEntry; quote: Quote }> {
+    const list = (await candidates(model, choice)).slice(0, MAX_CANDIDATES)
+    for (const [i, entry] of list.entries()) {
+      try {
+        return { entry, quote: await askQuote(entry, request) }
+      } catch (error) {
+        if (!(error instanceof InferStreamError && error.reason === 'dial') || i === list.length - 1) throw error
+      }
+    }
+    throw new NoNodeAvailableError({ model })
   }
 
   function toRequest(p: ChatCreateParameters | CompletionCreateParameters): InferenceRequest {
@@ -283,8 +304,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     const result = (async (): Promise<PaidResult> => {
       try {
         await start()
-        const entry = await pick(p.model, p.node)
-        const quote = await askQuote(entry, request)
+        const { entry, quote } = await firstQuote(p.model, p.node, request)
         return await withLock(quote.node.toLowerCase(), async () => {
           let channel = await channelFor(quote.node, quote.maxCost)
           const cumulativeAmount = nextVoucherAmount(channel, quote.maxCost)
@@ -372,9 +392,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     nodes,
     async quote(p) {
       await start()
-      const request = toRequest(p)
-      const node = await pick(p.model, p.node)
-      return { node, quote: await askQuote(node, request) }
+      const { entry, quote } = await firstQuote(p.model, p.node, toRequest(p))
+      return { node: entry, quote }
     },
     chat: { completions: { create: createChat as ModelexClient['chat']['completions']['create'] } },
     completions: { create: createCompletion as ModelexClient['completions']['create'] },

@@ -269,4 +269,21 @@ describe('paid prompts (integration)', () => {
     await until(() => provider.service.metrics().earningsRedeemed > 0n, 10_000, 'the automatic redemption')
     expect(provider.service.metrics()).toMatchObject({ earningsRedeemed: answer.cost + answer.credit, earningsPending: 0n })
   }, 60_000)
+
+  it('automatic choice skips a node that left since its last announcement and is served by the next one', async () => {
+    const cheap = await startPaidProvider({ prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } })
+    const other = await startPaidProvider()
+    const { client } = await startConsumerClient()
+    const gone = cheap.node.peerId.toString()
+    await until(async () => {
+      const listed = (await client.nodes({ model: TEST_MODEL.id })).map((e) => e.peerId)
+      return listed.includes(gone) && listed.includes(other.node.peerId.toString())
+    }, 20_000, 'both providers to be listed')
+    // The cheapest node goes away; the directory still lists it until its announcements are missed.
+    await cheap.stop()
+    expect((await client.nodes({ model: TEST_MODEL.id }))[0]?.peerId).toBe(gone)
+    const answer = (await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'anyone there?' }], max_tokens: 3 })).modelex
+    expect(answer.peer).not.toBe(gone)
+    expect(answer.receipt.receipt.cost).toBe(answer.cost)
+  }, 60_000)
 })

@@ -44,10 +44,11 @@ export type PaidProviderParameters = {
   /** The provider's RPC (a line that can be cut, in fault tests). */
   rpcUrl?: string
   redeemThreshold?: bigint
+  prices?: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint }
 }
 
 /** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
-export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n }: PaidProviderParameters): Promise<PaidProvider> {
+export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES }: PaidProviderParameters): Promise<PaidProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
@@ -64,11 +65,11 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
     signer: signer.address,
     peerId: node.peerId.toString(),
     models: [TEST_MODEL.contentHash as `0x${string}`],
-    prices: TEST_PRICES,
+    prices,
     stake: DEVNET_PARAMETERS.minStake,
   })
   const store = memoryStore()
-  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices: TEST_PRICES, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
+  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
   let service = create()
   await service.start()
   return {

@@ -28,7 +28,7 @@ import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '.
 import { parseDeployment, type Deployment } from '../core/deployment.ts'
 import { ContractRevertedError } from '../core/errors/chain.ts'
 import { GatewayAuthError, GatewayError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError } from '../core/errors/gateway.ts'
-import { InferRequestError, InferStreamError } from '../core/errors/p2p.ts'
+import { InferRequestError, InferStreamError, type InferErrorCode } from '../core/errors/p2p.ts'
 import { InsufficientDepositError, NoNodeAvailableError } from '../core/errors/payments.ts'
 import type { FinishReason, Usage } from '../core/inference.ts'
 import { WASM_CATALOG } from '../core/models.ts'
@@ -306,6 +306,9 @@ async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream,
   }
 }
 
+/** The HTTP status for each error code of the infer protocol (the node's own refusals). */
+const INFER_ERROR_STATUS: Record<InferErrorCode, number> = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, PAYMENT_REQUIRED: 402, TIMEOUT: 504, INTERNAL: 502 }
+
 /** Statuses of the paid route's failures: who can fix it (the caller, the wallet, the network) decides. */
 function paidError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error
@@ -314,7 +317,7 @@ function paidError(error: unknown): GatewayError {
   let status = 502
   if (error instanceof NoNodeAvailableError) status = 503
   else if (error instanceof InsufficientDepositError || error instanceof ContractRevertedError) status = 402
-  else if (error instanceof InferRequestError) status = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, PAYMENT_REQUIRED: 402, TIMEOUT: 504, INTERNAL: 502 }[error.code]
+  else if (error instanceof InferRequestError) status = INFER_ERROR_STATUS[error.code]
   return new PaidRouteError({ reason: name, status, details, cause: error })
 }
 
@@ -322,7 +325,7 @@ function upstreamError(error: unknown, peer: string): GatewayError {
   if (error instanceof GatewayError) return error
   if (error instanceof InferRequestError) {
     if (error.code === 'PAYMENT_REQUIRED') return new NodeNotPairedError(`${peer} no longer knows this gateway (the tab was reloaded?): ${error.details ?? ''}`)
-    const status = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, TIMEOUT: 504, INTERNAL: 502 }[error.code]
+    const status = INFER_ERROR_STATUS[error.code]
     return new UpstreamNodeError({ peer, details: `${error.code}: ${error.details ?? error.message}`, cause: error, status })
   }
   if (error instanceof InferStreamError) return new UpstreamNodeError({ peer, details: error.message, cause: error, status: 502 })

@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createWalletClient, http, type Hex } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../chain/devnet-faucet.ts'
 import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../client/client.ts'
@@ -40,6 +40,7 @@ import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { jsonFileStore } from '../store/file-store.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
 import type { KeyValueStore } from '../store/kv.ts'
+import { loadOrCreatePrivateKey } from '../store/signer-key.ts'
 import { completionResponse, errorBody, modelList, paidSummary, parseOpenAiRequest, streamChunk, usageChunk, type GatewayRoute, type OpenAiKind, type ParsedOpenAiRequest, type PaidSummary } from './gateway-openai.ts'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -402,9 +403,7 @@ export async function gatewayWallet(deployment: Deployment, store: KeyValueStore
     privateKey = given as Hex
   } else {
     if (deployment.chainId !== DEVNET_CHAIN_ID) return null
-    const stored = await store.get(DEVNET_WALLET_KEY)
-    privateKey = typeof stored === 'string' && /^0x[0-9a-fA-F]{64}$/.test(stored) ? (stored as Hex) : generatePrivateKey()
-    if (stored !== privateKey) await store.set(DEVNET_WALLET_KEY, privateKey)
+    privateKey = await loadOrCreatePrivateKey(store, DEVNET_WALLET_KEY, 'devnet wallet key')
     await fundFromDevnet(deployment, privateKeyToAccount(privateKey).address, { funder: GATEWAY_DEFAULTS.devnetFunder })
   }
   return createWalletClient({ account: privateKeyToAccount(privateKey), chain: deploymentChain(deployment), transport: http(deployment.rpcUrl), pollingInterval: 250 }) as WalletClient

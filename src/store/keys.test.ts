@@ -6,7 +6,7 @@ import { StoredKeyError } from '../core/errors/p2p.ts'
 import { loadOrCreatePeerKeyFile } from './key-file.ts'
 import type { KeyValueStore } from './kv.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
-import { loadOrCreateSignerKey } from './signer-key.ts'
+import { loadOrCreatePrivateKey, loadOrCreateSignerKey } from './signer-key.ts'
 
 // Node has no IndexedDB; this map stands in for it (the browser test reloads a real page against real IndexedDB).
 const memoryStore = (): KeyValueStore & { map: Map<string, unknown> } => {
@@ -28,6 +28,18 @@ test('a corrupt stored key is an error, not a new identity', async () => {
   await expect(loadOrCreatePeerKey(store)).rejects.toThrow(StoredKeyError)
   store.map.set('node-signer-key', 'nope')
   await expect(loadOrCreateSignerKey(store)).rejects.toThrow(StoredKeyError)
+  // A wallet key that may hold funds is never silently replaced either.
+  store.map.set('burner-wallet-coder', 42)
+  await expect(loadOrCreatePrivateKey(store, 'burner-wallet-coder', 'burner wallet key')).rejects.toThrow(StoredKeyError)
+  expect(store.map.get('burner-wallet-coder')).toBe(42)
+})
+
+test('a wallet key is kept under its own name and comes back the same', async () => {
+  const store = memoryStore()
+  const key = await loadOrCreatePrivateKey(store, 'session-wallet-coder-31337', 'session key')
+  expect(key).toMatch(/^0x[0-9a-f]{64}$/)
+  expect(await loadOrCreatePrivateKey(store, 'session-wallet-coder-31337', 'session key')).toBe(key)
+  expect(await loadOrCreatePrivateKey(store, 'burner-wallet-coder', 'burner wallet key')).not.toBe(key)
 })
 
 test('the signer key is created once', async () => {

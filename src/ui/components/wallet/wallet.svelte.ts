@@ -6,14 +6,15 @@
  * needs. Rune state for the wallet panel; the store, the deployment and the discovery are injectable.
  */
 import { connect, createConfig, getConnectorClient, type Connector } from '@wagmi/core'
-import { createPublicClient, createWalletClient, custom, http, parseEther, type Address, type Hex } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { createPublicClient, createWalletClient, custom, http, parseEther, type Address } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { readContract, sendTransaction, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { aiTokenAbi } from '../../../chain/generated.ts'
 import type { WalletClient } from '../../../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../../../chain/devnet-faucet.ts'
 import type { Deployment } from '../../../core/deployment.ts'
 import type { KeyValueStore } from '../../../store/kv.ts'
+import { loadOrCreatePrivateKey } from '../../../store/signer-key.ts'
 
 export { DEVNET_CHAIN_ID }
 
@@ -90,13 +91,7 @@ export class WalletState {
   async connectBurner(ai = parseEther('1000')): Promise<void> {
     await this.#run(async () => {
       if (!this.devnet) throw new Error('A burner wallet exists only on the local devnet (chain 31337).')
-      const key = `burner-wallet-${this.#role}`
-      let privateKey = (await this.#store.get(key)) as Hex | undefined
-      if (typeof privateKey !== 'string') {
-        privateKey = generatePrivateKey()
-        await this.#store.set(key, privateKey)
-      }
-      const account = privateKeyToAccount(privateKey)
+      const account = privateKeyToAccount(await loadOrCreatePrivateKey(this.#store, `burner-wallet-${this.#role}`, 'burner wallet key'))
       await fundFromDevnet(this.#deployment, account.address, { funder: this.#funder, ai })
       this.#client = createWalletClient({ account, chain: this.chain(), transport: http(this.#deployment.rpcUrl), pollingInterval: 100 })
       this.kind = 'burner'
@@ -112,13 +107,7 @@ export class WalletState {
     await this.#run(async () => {
       const funder = this.#client
       if (this.kind !== 'injected' || !funder) throw new Error('Connect a browser wallet first: it funds the session key.')
-      const key = `session-wallet-${this.#role}-${this.#deployment.chainId}`
-      let privateKey = (await this.#store.get(key)) as Hex | undefined
-      if (typeof privateKey !== 'string') {
-        privateKey = generatePrivateKey()
-        await this.#store.set(key, privateKey)
-      }
-      const account = privateKeyToAccount(privateKey)
+      const account = privateKeyToAccount(await loadOrCreatePrivateKey(this.#store, `session-wallet-${this.#role}-${this.#deployment.chainId}`, 'session key'))
       const chain = this.chain()
       const reader = createPublicClient({ chain, transport: http(this.#deployment.rpcUrl), pollingInterval: 250 })
       const gas = await reader.getBalance({ address: account.address })

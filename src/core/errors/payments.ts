@@ -91,3 +91,46 @@ export class NoNodeAvailableError extends BaseError {
   }
 }
 registerErrorClass('NoNodeAvailableError', NoNodeAvailableError)
+
+/** Which of the consumer's spend limits a node's price or quote would break. */
+export type SpendLimit = 'maxSpendPerRequest' | 'maxDeposit' | 'maxPricePerMillionInput' | 'maxPricePerMillionOutput'
+
+/**
+ * A node asks more than the consumer allows (`SpendLimits` in `src/core/bounds.ts`): nothing was signed or
+ * deposited. Raise the limit, lower max_tokens or the prompt, or pick a cheaper node.
+ */
+export class SpendLimitError extends BaseError {
+  override name = 'SpendLimitError' as const
+  constructor({ limit, allowed, asked }: { limit: SpendLimit; allowed: bigint; asked: bigint }) {
+    super(`The request would need ${asked} where ${limit} allows ${allowed}; nothing was paid. Raise the limit, ask for less, or pick a cheaper node.`, {
+      data: { limit, allowed: allowed.toString(), asked: asked.toString() },
+    })
+  }
+  get limit(): SpendLimit {
+    return this.data?.['limit'] as SpendLimit
+  }
+  get allowed(): bigint {
+    return BigInt(this.data?.['allowed'] as string)
+  }
+  get asked(): bigint {
+    return BigInt(this.data?.['asked'] as string)
+  }
+}
+registerErrorClass('SpendLimitError', SpendLimitError)
+
+/**
+ * A node sent more than the request allows (more tokens than max_tokens, or more text than such tokens can hold):
+ * the consumer stopped reading and refuses the answer's receipt.
+ */
+export class StreamLimitError extends BaseError {
+  override name = 'StreamLimitError' as const
+  constructor({ maxTokens, received, text }: { maxTokens: number; received: number; text: string }) {
+    super(`The node sent ${received} tokens where max_tokens is ${maxTokens}; the answer was cut there and is not paid beyond it. Prefer another node.`, {
+      data: { maxTokens, received, text },
+    })
+  }
+  get text(): string {
+    return this.data?.['text'] as string
+  }
+}
+registerErrorClass('StreamLimitError', StreamLimitError)

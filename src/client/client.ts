@@ -18,6 +18,7 @@ import { signVoucher } from '../chain/actions/signVoucher.ts'
 import { topUpChannel } from '../chain/actions/topUpChannel.ts'
 import { verifyReceipt } from '../chain/actions/verifyReceipt.ts'
 import { applyReceipt, credit, newConsumerChannel, nextVoucherAmount, recordVoucher, type ConsumerChannel } from '../core/credit.ts'
+import type { SpendLimits } from '../core/bounds.ts'
 import type { Deployment } from '../core/deployment.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
@@ -61,6 +62,8 @@ export type CreateClientParameters = {
   /** Models known by id besides the catalog's. */
   models?: readonly ModelRef[]
   channelDeposit?: bigint
+  /** What any node may take: per request, per channel and per million tokens (AI wei); defaults in `CLIENT_DEFAULTS.limits`. */
+  limits?: Partial<SpendLimits>
   latencyBarMs?: number
   discoveryTimeoutMs?: number
 }

@@ -8,7 +8,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { decodePairRequest, decodePairResponse, encodePairRequest, encodePairResponse, MAX_PAIR_FRAME_BYTES, PAIR_PROTOCOL, tokensEqual, type PairedModel } from '../core/autocomplete-pairing.ts'
 import { PairingError } from '../core/errors/gateway.ts'
 import type { InferenceEngine } from '../core/inference.ts'
-import type { PaymentPolicy } from '../p2p/infer-server.ts'
+import { admitIf, type PaymentPolicy } from '../p2p/infer-server.ts'
 import { connectToPeer } from '../p2p/dial.ts'
 import { readFrames } from '../p2p/frames.ts'
 import type { ModelexNode } from '../p2p/node.ts'
@@ -73,7 +73,7 @@ export function createPairingService(libp2p: Libp2p, { token: initialToken, engi
 
   return {
     paired,
-    policy: async ({ peer }) => (paired.has(peer) ? { ok: true, quote: null } : { ok: false, message: 'this node serves only the gateway paired with it; pair with the token shown in its Code view' }),
+    policy: admitIf(({ peer }) => paired.has(peer), 'this node serves only the gateway paired with it; pair with the token shown in its Code view'),
     onPaired(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -27,6 +27,13 @@ export const INFER_SERVER_DEFAULTS = {
   /** Requests per peer: a burst, then a steady rate. */
   ratePerSecond: 5,
   rateBurst: 10,
+  /**
+   * Quote-only requests cost the node a token count and earn nothing, so they get their own small budget: per peer,
+   * and at once over all peers (fresh peer ids cannot multiply it).
+   */
+  quoteRatePerSecond: 2,
+  quoteBurst: 4,
+  maxConcurrentQuotes: 2,
   /** Time for the request frame to arrive once the stream is open. */
   requestTimeoutMs: 10_000,
   /** A stream with no bytes either way for this long is closed. */
@@ -44,6 +51,8 @@ export const INFER_CLIENT_DEFAULTS = {
   /** Give up when the node sends nothing for this long (queueing included). */
   idleTimeoutMs: 60_000,
   dialTimeoutMs: 10_000,
+  /** How long a cancelled request waits for the node's `done` (with the receipt of what was sent). */
+  cancelGraceMs: 2_000,
 } as const
 
 /**

@@ -3,7 +3,11 @@
  * deltas; `result` settles with the `done` frame (usage, finish reason, receipt) and the `accepted` quote. Errors
  * are typed: `InferRequestError` (the node answered with an error code), `InferStreamError` (no stream, or it
  * ended or broke before the answer was complete, or went silent), `InferenceAbortedError` (our signal fired).
- * Aborting, or leaving the loop early, resets the stream, which cancels the generation on the node.
+ * Our write side stays open after the request (a client that closes it is served too, but can then only cancel by
+ * a reset). Aborting the signal sends a `cancel` frame and waits
+ * briefly for the node's `done` (finish reason `abort`, with the receipt of what was sent), which then resolves
+ * `result` while the iteration throws `InferenceAbortedError`; leaving the loop early resets the stream.
+ * `askQuote` sends a quote-only request and returns the node's quote.
  *
  * @example
  * const call = infer(node, { peer, request: { kind: 'chat', model, messages }, signal })
@@ -15,7 +19,7 @@ import type { JsonValue } from '../core/errors/base.ts'
 import { InferenceAbortedError } from '../core/errors/engine.ts'
 import { InferRequestError, InferStreamError, MalformedMessageError } from '../core/errors/p2p.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../core/inference.ts'
-import { decodeResponse, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES } from '../core/wire/infer.ts'
+import { decodeResponse, encodeCancelFrame, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
 import { INFER_CLIENT_DEFAULTS } from './constants.ts'
 import { connectToPeer } from './dial.ts'
 import { readFrames, type FrameReader } from './frames.ts'
@@ -28,6 +32,8 @@ export type InferParameters = {
   signal?: AbortSignal
   /** Give up when nothing arrives for this long. */
   idleTimeoutMs?: number
+  /** After our signal fires, how long to wait for the node's `done` to the cancel before resetting. */
+  cancelGraceMs?: number
 }
 
 export type InferOutcome = {
@@ -76,60 +82,60 @@ export function infer(node: ModelexNode, parameters: InferParameters): InferCall
   }
 }
 
-async function* run(node: ModelexNode, { peer, request, payment = null, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs }: InferParameters, resolve: (outcome: InferOutcome) => void): AsyncGenerator<Delta, void, undefined> {
+async function* run(node: ModelexNode, { peer, request, payment = null, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs, cancelGraceMs = INFER_CLIENT_DEFAULTS.cancelGraceMs }: InferParameters, resolve: (outcome: InferOutcome) => void): AsyncGenerator<Delta, void, undefined> {
   if (signal?.aborted) throw new InferenceAbortedError()
-  let stream: Stream
-  let relayed: boolean
-  try {
-    const connection = await connectToPeer(node, peer, signal ? { signal } : {})
-    relayed = isRelayed(connection)
-    stream = await connection.newStream(INFER_PROTOCOL, { runOnLimitedConnection: true, ...(signal ? { signal } : {}) })
-  } catch (error) {
-    if (signal?.aborted) throw new InferenceAbortedError(undefined)
-    throw new InferStreamError({ reason: 'dial', details: error instanceof Error ? error.message : String(error), cause: error })
-  }
+  const { stream, relayed } = await openStream(node, peer, signal)
   const reader: FrameReader = readFrames(stream, MAX_FRAME_BYTES)
   let complete = false
+  let cancelling = false
   let timedOut = false
   let timer: ReturnType<typeof setTimeout> | undefined
-  const arm = () => {
+  const arm = (ms = idleTimeoutMs) => {
     clearTimeout(timer)
     timer = setTimeout(() => {
       timedOut = true
       stream.abort(new Error('idle timeout'))
-    }, idleTimeoutMs)
+    }, ms)
   }
-  const onAbort = () => stream.abort(new Error('cancelled by the caller'))
-  signal?.addEventListener('abort', onAbort, { once: true })
+  // A cancel asks the node to stop and settle what it sent; a node that does not answer soon is reset.
+  const onAbort = () => {
+    cancelling = true
+    try {
+      stream.send(encodeCancelFrame())
+      arm(cancelGraceMs)
+    } catch {
+      stream.abort(new Error('cancelled by the caller'))
+    }
+  }
   try {
     stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment }))
+    signal?.addEventListener('abort', onAbort, { once: true })
     arm()
     let quote: JsonValue | null = null
     for (;;) {
       const frame = await reader.next()
-      if (signal?.aborted) throw new InferenceAbortedError()
       if (!(frame instanceof Uint8Array)) {
+        if (cancelling) throw new InferenceAbortedError(timedOut ? 'the node did not answer the cancel' : undefined)
         if (timedOut) throw new InferStreamError({ reason: 'timeout', details: `nothing from the node for ${idleTimeoutMs} ms` })
         if (frame.kind === 'invalid') throw new InferStreamError({ reason: 'protocol', details: frame.error.message, cause: frame.error })
         if (frame.kind === 'reset') throw new InferStreamError({ reason: 'reset', details: frame.error.message, cause: frame.error })
         throw new InferStreamError({ reason: 'closed', details: 'the stream ended without a done or error frame' })
       }
-      arm()
-      let message
-      try {
-        message = decodeResponse(frame)
-      } catch (error) {
-        if (error instanceof MalformedMessageError) throw new InferStreamError({ reason: 'protocol', details: error.details ?? error.message, cause: error })
-        throw error
-      }
+      if (!cancelling) arm()
+      const message = decode(frame)
       if (message.type === 'accepted') quote = message.quote
-      else if (message.type === 'delta') yield { text: message.text, tokens: message.tokens }
-      else if (message.type === 'error') {
+      else if (message.type === 'delta') {
+        if (!cancelling) yield { text: message.text, tokens: message.tokens }
+      } else if (message.type === 'error') {
         complete = true
+        if (cancelling) throw new InferenceAbortedError()
         throw new InferRequestError(message)
+      } else if (message.type === 'quote') {
+        throw new InferStreamError({ reason: 'protocol', details: 'a quote frame answered a request that was not quote-only' })
       } else {
         complete = true
         resolve({ finish_reason: message.finish_reason, usage: message.usage, receipt: message.receipt, quote, relayed })
+        if (cancelling) throw new InferenceAbortedError()
         return
       }
     }
@@ -140,5 +146,53 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
     // After the final frame we close our half gracefully; in any other case the reset tells the node to stop.
     if (complete) stream.close().catch(() => {})
     else stream.abort(new Error('request abandoned'))
+  }
+}
+
+/** Asks a node what `request` would cost (a quote-only request): the quote as the node sent it, not yet checked. */
+export async function askQuote(node: ModelexNode, { peer, request, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs }: Omit<InferParameters, 'payment' | 'cancelGraceMs'>): Promise<JsonValue> {
+  if (signal?.aborted) throw new InferenceAbortedError()
+  const { stream } = await openStream(node, peer, signal)
+  const reader = readFrames(stream, MAX_FRAME_BYTES)
+  const timer = setTimeout(() => stream.abort(new Error('idle timeout')), idleTimeoutMs)
+  const onAbort = () => stream.abort(new Error('cancelled by the caller'))
+  signal?.addEventListener('abort', onAbort, { once: true })
+  let complete = false
+  try {
+    stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment: null, quoteOnly: true }))
+    const frame = await reader.next()
+    if (signal?.aborted) throw new InferenceAbortedError()
+    if (!(frame instanceof Uint8Array)) throw new InferStreamError({ reason: frame.kind === 'reset' ? 'reset' : frame.kind === 'invalid' ? 'protocol' : 'closed', details: 'no quote from the node' })
+    const message = decode(frame)
+    complete = true
+    if (message.type === 'quote') return message.quote
+    if (message.type === 'error') throw new InferRequestError(message)
+    throw new InferStreamError({ reason: 'protocol', details: `a ${message.type} frame answered a quote-only request` })
+  } finally {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', onAbort)
+    reader.dispose()
+    if (complete) stream.close().catch(() => {})
+    else stream.abort(new Error('request abandoned'))
+  }
+}
+
+async function openStream(node: ModelexNode, peer: PeerId | string, signal: AbortSignal | undefined): Promise<{ stream: Stream; relayed: boolean }> {
+  try {
+    const connection = await connectToPeer(node, peer, signal ? { signal } : {})
+    const stream = await connection.newStream(INFER_PROTOCOL, { runOnLimitedConnection: true, ...(signal ? { signal } : {}) })
+    return { stream, relayed: isRelayed(connection) }
+  } catch (error) {
+    if (signal?.aborted) throw new InferenceAbortedError(undefined)
+    throw new InferStreamError({ reason: 'dial', details: error instanceof Error ? error.message : String(error), cause: error })
+  }
+}
+
+function decode(frame: Uint8Array): InferResponseMessage {
+  try {
+    return decodeResponse(frame)
+  } catch (error) {
+    if (error instanceof MalformedMessageError) throw new InferStreamError({ reason: 'protocol', details: error.details ?? error.message, cause: error })
+    throw error
   }
 }

@@ -1,46 +1,70 @@
 /**
  * The serving side of `/modelex/infer/1.0.0`: takes an `InferenceEngine` and answers requests from peers, within
- * limits — request size (256 KiB) and frame size (64 KiB), streams per peer, a per-peer rate, a cap on
- * max_tokens, a bounded queue in front of the engine's capacity, and timeouts for the request, the queue and idle
- * streams. A payment hook decides whether a request is paid for (`src/node/` checks vouchers) and a
- * receipt hook fills the `done` frame's receipt.
+ * limits — request size (256 KiB) and frame size (64 KiB), streams per peer, a per-peer rate, a separate small
+ * budget for quotes (per peer and at once), a cap on max_tokens, a bounded queue in front of the engine's capacity,
+ * and timeouts for the request, the queue and idle streams.
  *
- * Closing the stream (either half, or a reset) before `done` cancels the generation. The final frame is
- * followed by a graceful close of our side, so it reaches the client before the stream ends.
+ * A `PaymentPolicy` decides: `quote` prices a quote-only request, `admit` turns a request into an `Admission`
+ * (or refuses it with `PaymentRefusedError`), and the admission later `settle`s what was served into the `done`
+ * frame's receipt, or is `release`d when nothing is owed. A client may close its write side after its request;
+ * a `cancel` frame or a reset stops the generation. On a cancel the node settles the tokens it already sent (a
+ * reset client never sees that receipt; the node's next refusal carries it), so stopping just before `done` is not
+ * a way to be served for free. The final frame is followed by a graceful close of our side.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import type { JsonValue } from '../core/errors/base.ts'
+import { PaymentRefusedError } from '../core/errors/payments.ts'
 import { FrameTooLargeError, type InferErrorCode } from '../core/errors/p2p.ts'
 import { runInference, type Delta, type InferenceEngine, type InferenceRequest, type InferenceResult, type LoadedModel } from '../core/inference.ts'
 import { RateLimiter } from '../core/rate-limit.ts'
-import { decodeRequest, encodeResponseFrame, INFER_PROTOCOL, MAX_FRAME_BYTES, MAX_REQUEST_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
+import { decodeClientFrame, decodeRequest, encodeResponseFrame, INFER_PROTOCOL, MAX_FRAME_BYTES, MAX_REQUEST_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
 import { INFER_SERVER_DEFAULTS } from './constants.ts'
-import { readFrames, sendFrame } from './frames.ts'
+import { readFrames, sendFrame, type FrameReader } from './frames.ts'
 import type { ModelexLibp2p } from './node.ts'
 
 export type PaymentContext = { peer: string; request: InferenceRequest; payment: JsonValue | null; model: LoadedModel }
-/** A refusal may carry the quote (PAYMENT_REQUIRED with a price: how a consumer asks a node for a quote). */
-export type PaymentDecision = { ok: true; quote: JsonValue | null } | { ok: false; message: string; quote?: JsonValue }
-export type PaymentPolicy = (context: PaymentContext) => Promise<PaymentDecision>
-export type ReceiptHook = (context: PaymentContext & { result: InferenceResult }) => Promise<JsonValue | null>
-/** Called once for every request the policy accepted, after it ended in any way (done, cancelled, failed). */
-export type ReleaseHook = (context: PaymentContext) => void
 
-/** Until payments exist every request is served, with no quote. */
-export const acceptEveryRequest: PaymentPolicy = async () => ({ ok: true, quote: null })
+/** An admitted request's money: its quote for the `accepted` frame, then exactly one of `settle` or `release`. */
+export type Admission = {
+  quote: JsonValue | null
+  /** Bills what was served (the whole answer, or on a cancel what was sent) and returns the receipt for `done`. */
+  settle(result: InferenceResult): Promise<JsonValue | null>
+  /** Nothing is owed: the request failed, or was cancelled before any output. */
+  release(): void
+}
+
+export type PaymentPolicy = {
+  /** Admits a request or throws `PaymentRefusedError` (PAYMENT_REQUIRED); any other error answers INTERNAL. */
+  admit(context: PaymentContext): Promise<Admission>
+  /** Prices a quote-only request; without it such requests are refused. */
+  quote?(context: PaymentContext): Promise<JsonValue>
+}
+
+const FREE: Admission = { quote: null, settle: async () => null, release() {} }
+
+/** Serves every request, unpaid and without a quote (tests, and nodes that serve only themselves). */
+export const servesEveryRequest: PaymentPolicy = { admit: async () => FREE }
+
+/** A policy that admits what `allow` says, free of charge, and refuses the rest with `message`. */
+export function admitIf(allow: (context: PaymentContext) => boolean, message: string): PaymentPolicy {
+  return {
+    admit: async (context) => {
+      if (!allow(context)) throw new PaymentRefusedError({ details: message })
+      return FREE
+    },
+  }
+}
 
 export type InferServerLimits = { -readonly [K in keyof typeof INFER_SERVER_DEFAULTS]: number }
 
 export type InferServerOptions = {
   engine: InferenceEngine
   policy?: PaymentPolicy
-  receipt?: ReceiptHook
-  release?: ReleaseHook
   limits?: Partial<InferServerLimits>
   now?: () => number
 }
 
-export type InferServerStats = { capacity: number; active: number; queued: number; served: number; refused: Record<InferErrorCode, number>; cancelled: number }
+export type InferServerStats = { capacity: number; active: number; queued: number; served: number; quoted: number; refused: Record<InferErrorCode, number>; cancelled: number }
 
 export type InferServer = {
   start(): Promise<void>
@@ -56,19 +80,22 @@ class Refusal extends Error {
     message: string,
     readonly retryAfterMs?: number,
     readonly quote?: JsonValue,
+    readonly settlement?: JsonValue,
   ) {
     super(message)
   }
 }
 
-export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acceptEveryRequest, receipt = async () => null, release = () => {}, limits = {}, now = () => performance.now() }: InferServerOptions): InferServer {
+export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = servesEveryRequest, limits = {}, now = () => performance.now() }: InferServerOptions): InferServer {
   const config: InferServerLimits = { ...INFER_SERVER_DEFAULTS, ...limits }
   const rate = new RateLimiter({ perSecond: config.ratePerSecond, burst: config.rateBurst })
+  const quoteRate = new RateLimiter({ perSecond: config.quoteRatePerSecond, burst: config.quoteBurst })
+  let quoting = 0
   const perPeer = new Map<string, number>()
   const waiting: (() => void)[] = []
   const inFlight = new Set<AbortController>()
   const loadListeners = new Set<() => void>()
-  const stats: InferServerStats = { capacity: config.capacity, active: 0, queued: 0, served: 0, cancelled: 0, refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 0, PAYMENT_REQUIRED: 0, TIMEOUT: 0, INTERNAL: 0 } }
+  const stats: InferServerStats = { capacity: config.capacity, active: 0, queued: 0, served: 0, quoted: 0, cancelled: 0, refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 0, PAYMENT_REQUIRED: 0, TIMEOUT: 0, INTERNAL: 0 } }
   const loadChanged = () => {
     for (const listener of loadListeners) listener()
   }
@@ -111,27 +138,67 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
     }
   }
 
+  /** Prices a quote-only request within the quote budget: a few per peer per second, a few at once overall. */
+  async function quoteOnly(context: PaymentContext): Promise<JsonValue> {
+    if (!policy.quote) throw new Refusal('BAD_REQUEST', 'this node does not give quotes')
+    const allowed = quoteRate.take(context.peer, now())
+    if (!allowed.ok) throw new Refusal('BUSY', 'too many quotes from this peer', allowed.retryAfterMs)
+    if (quoting >= config.maxConcurrentQuotes) throw new Refusal('BUSY', 'too many quotes at once', config.busyRetryAfterMs)
+    quoting++
+    try {
+      return await policy.quote(context)
+    } finally {
+      quoting--
+    }
+  }
+
+  /**
+   * Watches what the client sends after its request: a `cancel` frame or a reset cancels; closing its write side
+   * (having nothing more to say) does not.
+   */
+  function watchClient(reader: FrameReader, cancel: AbortController, graceful: { requested: boolean }): void {
+    void (async () => {
+      for (;;) {
+        const frame = await reader.next()
+        if (cancel.signal.aborted) return
+        if (frame instanceof Uint8Array) {
+          try {
+            decodeClientFrame(frame)
+            graceful.requested = true
+            cancel.abort(new Error('the client cancelled'))
+          } catch {
+            cancel.abort(new Error('the client sent an invalid frame'))
+          }
+          return
+        }
+        if (frame.kind !== 'end') cancel.abort(new Error('the client reset the stream'))
+        return
+      }
+    })()
+  }
+
   async function handle(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const cancel = new AbortController()
     inFlight.add(cancel)
     const reader = readFrames(stream, MAX_REQUEST_BYTES)
+    const graceful = { requested: false }
     let finished = false
     const onGone = () => {
       if (!finished) cancel.abort(new Error('the client closed the stream'))
     }
     stream.addEventListener('close', onGone)
-    stream.addEventListener('remoteCloseWrite', onGone)
     stream.inactivityTimeout = config.idleTimeoutMs
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1)
     let releaseSlot: (() => void) | undefined
-    let accepted: PaymentContext | undefined
+    let admission: Admission | undefined
+    let admissionEnded = false
 
     const send = (message: InferResponseMessage) => sendFrame(stream, encodeResponseFrame(message), cancel.signal)
     const finish = async (message: InferResponseMessage) => {
       finished = true
       if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
-      await send(message)
+      await sendFrame(stream, encodeResponseFrame(message))
       // A graceful close: waits for the bytes to leave, so the final frame is not lost to a fast close.
       await stream.close({ signal: AbortSignal.timeout(5_000) })
     }
@@ -160,28 +227,37 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       if (!model || model.id !== request.model) throw new Refusal('UNSUPPORTED_MODEL', `this node serves ${model ? model.id : 'no model'}, not ${request.model}`)
       if ((request.max_tokens ?? 0) > config.maxTokens) throw new Refusal('BAD_REQUEST', `max_tokens above this node's cap of ${config.maxTokens}`)
       const context: PaymentContext = { peer, request, payment, model }
-      const decision = await policy(context)
-      if (!decision.ok) throw new Refusal('PAYMENT_REQUIRED', decision.message, undefined, decision.quote)
-      accepted = context
+      if (message.quoteOnly) {
+        const quote = await quoteOnly(context)
+        stats.quoted++
+        await finish({ type: 'quote', quote })
+        return
+      }
+      watchClient(reader, cancel, graceful)
+      admission = await policy.admit(context)
 
       releaseSlot = await acquireSlot(cancel.signal)
-      await send({ type: 'accepted', model: model.id, quote: decision.quote })
+      await send({ type: 'accepted', model: model.id, quote: admission.quote })
 
       // Deltas are merged until the next microtask, so a token-by-token engine sends each token at once while
       // a burst (an engine that yields many tokens without waiting) goes out as few frames; while the stream's
-      // buffer is full they keep merging and go out on drain.
+      // buffer is full they keep merging and go out on drain. What went out is counted: a cancel bills it.
       let pending: Delta | null = null
       let flushing = false
       let scheduled = false
+      const sent = { text: '', tokens: 0 }
       const flush = async () => {
         if (flushing) return
         flushing = true
         try {
           while (pending && !cancel.signal.aborted) {
             if (stream.writableNeedsDrain) await stream.onDrain({ signal: cancel.signal })
+            if (cancel.signal.aborted) break
             const piece = takePiece(pending)
             pending = piece.rest
             stream.send(encodeResponseFrame({ type: 'delta', text: piece.delta.text, tokens: piece.delta.tokens }))
+            sent.text += piece.delta.text
+            sent.tokens += piece.delta.tokens
           }
         } catch {
           // The stream went away: the generation is cancelled through `onGone`.
@@ -202,17 +278,27 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       const result = await runInference(engine, request, { signal: cancel.signal, onDelta })
       await Promise.resolve()
       await flushed
-      if (pending) await flush()
+      if (pending && !cancel.signal.aborted) await flush()
       if (cancel.signal.aborted || result.finish_reason === 'abort') {
         stats.cancelled++
+        admissionEnded = true
+        // Bill what reached the wire, not what the engine made after the cancel; nothing sent, nothing owed.
+        const usage = { ...result.usage, completion_tokens: sent.tokens, total_tokens: result.usage.prompt_tokens + sent.tokens }
+        let receiptValue: JsonValue | null = null
+        if (sent.tokens === 0) admission.release()
+        else receiptValue = await admission.settle({ ...result, text: sent.text, finish_reason: 'abort', usage })
+        if (graceful.requested) await finish({ type: 'done', finish_reason: 'abort', usage, receipt: receiptValue }).catch(() => {})
         return
       }
-      const receiptValue = await receipt({ ...context, result })
+      admissionEnded = true
+      const receiptValue = await admission.settle(result)
       stats.served++
       await finish({ type: 'done', finish_reason: result.finish_reason, usage: result.usage, receipt: receiptValue })
     } catch (error) {
       if (cancel.signal.aborted) {
         stats.cancelled++
+        // A cancel frame that arrived before any output (queued, or still being admitted) ends with an empty done.
+        if (graceful.requested) await finish({ type: 'done', finish_reason: 'abort', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, receipt: null }).catch(() => {})
         return
       }
       const refusal = error instanceof Refusal ? error : toRefusal(error)
@@ -220,19 +306,19 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = acce
       const frame: InferResponseMessage = { type: 'error', code: refusal.code, message: refusal.message }
       if (refusal.retryAfterMs !== undefined) frame.retryAfterMs = refusal.retryAfterMs
       if (refusal.quote !== undefined) frame.quote = refusal.quote
+      if (refusal.settlement !== undefined) frame.settlement = refusal.settlement
       await finish(frame).catch(() => {})
     } finally {
       finished = true
       releaseSlot?.()
-      if (accepted) release(accepted)
+      if (admission && !admissionEnded) admission.release()
       reader.dispose()
       stream.removeEventListener('close', onGone)
-      stream.removeEventListener('remoteCloseWrite', onGone)
       inFlight.delete(cancel)
       const count = (perPeer.get(peer) ?? 1) - 1
       if (count <= 0) perPeer.delete(peer)
       else perPeer.set(peer, count)
-      if (cancel.signal.aborted && stream.status === 'open') stream.abort(new Error('cancelled'))
+      if (cancel.signal.aborted && !graceful.requested && stream.status === 'open') stream.abort(new Error('cancelled'))
     }
   }
 
@@ -274,6 +360,7 @@ function takePiece(delta: Delta): { delta: Delta; rest: Delta | null } {
 }
 
 function toRefusal(error: unknown): Refusal {
+  if (error instanceof PaymentRefusedError) return new Refusal('PAYMENT_REQUIRED', error.details ?? error.shortMessage, undefined, error.quote, error.settlement)
   const name = error instanceof Error ? error.name : ''
   const message = error instanceof Error ? error.message : String(error)
   if (name === 'InvalidInferenceRequestError') return new Refusal('BAD_REQUEST', message)

@@ -7,16 +7,26 @@ import { BaseError, registerErrorClass, type BaseErrorParameters } from './base.
 
 export type GatewayErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'service_unavailable' | 'upstream_error' | 'payment_required'
 
+/**
+ * OpenAI-style `code`s for failures a client may act on by kind: `spend_limit` (a node asks more than the gateway's
+ * spend limits allow), `upstream_overrun` (a node sent more than max_tokens). Other errors use their name.
+ */
+export type GatewayErrorCode = 'spend_limit' | 'upstream_overrun'
+
 export class GatewayError extends BaseError {
   override name: string = 'GatewayError'
-  constructor(shortMessage: string, { status, type, ...rest }: BaseErrorParameters & { status: number; type: GatewayErrorType }) {
-    super(shortMessage, { ...rest, data: { ...rest.data, status, type } })
+  constructor(shortMessage: string, { status, type, code, ...rest }: BaseErrorParameters & { status: number; type: GatewayErrorType; code?: GatewayErrorCode | undefined }) {
+    super(shortMessage, { ...rest, data: { ...rest.data, status, type, ...(code ? { code } : {}) } })
   }
   get status(): number {
     return this.data?.['status'] as number
   }
   get type(): GatewayErrorType {
     return this.data?.['type'] as GatewayErrorType
+  }
+  /** The error body's `code`: a `GatewayErrorCode` where one applies, else the error's name. */
+  get code(): string {
+    return (this.data?.['code'] as GatewayErrorCode | undefined) ?? this.name
   }
 }
 registerErrorClass('GatewayError', GatewayError)
@@ -75,8 +85,8 @@ registerErrorClass('ModelNotServedError', ModelNotServedError)
 /** The browser node refused or failed the request, or could not be reached. */
 export class UpstreamNodeError extends GatewayError {
   override name = 'UpstreamNodeError' as const
-  constructor({ peer, details, cause, status = 502 }: { peer: string; details?: string; cause?: unknown; status?: number }) {
-    super(`The paired browser node ${peer} could not answer. Keep its tab open with a model loaded; it reconnects on its own.`, { status, type: 'upstream_error', details, cause, data: { peer } })
+  constructor({ peer, details, cause, status = 502, code }: { peer: string; details?: string; cause?: unknown; status?: number; code?: GatewayErrorCode }) {
+    super(`The paired browser node ${peer} could not answer. Keep its tab open with a model loaded; it reconnects on its own.`, { status, type: 'upstream_error', code, details, cause, data: { peer } })
   }
 }
 registerErrorClass('UpstreamNodeError', UpstreamNodeError)
@@ -116,12 +126,25 @@ registerErrorClass('NetworkRouteUnavailableError', NetworkRouteUnavailableError)
  */
 export class PaidRouteError extends GatewayError {
   override name = 'PaidRouteError' as const
-  constructor({ reason, status, details, cause }: { reason: string; status: number; details?: string; cause?: unknown }) {
+  constructor({ reason, status, code, details, cause }: { reason: string; status: number; code?: GatewayErrorCode | undefined; details?: string; cause?: unknown }) {
     const type: GatewayErrorType = status === 402 ? 'payment_required' : status === 503 ? 'service_unavailable' : status === 400 ? 'invalid_request_error' : status === 404 ? 'not_found_error' : 'upstream_error'
-    super(`The paid request to the network failed (${reason}).`, { status, type, details, cause, data: { reason } })
+    super(`The paid request to the network failed (${reason}).`, { status, type, code, details, cause, data: { reason } })
   }
   get reason(): string {
     return this.data?.['reason'] as string
   }
 }
 registerErrorClass('PaidRouteError', PaidRouteError)
+
+/** A command-line option or its environment variable has a value the gateway cannot use; it does not start. */
+export class GatewayOptionError extends BaseError {
+  override name = 'GatewayOptionError' as const
+  /** `value` is left out of the message for secrets (the token, a pairing line). */
+  constructor({ option, expected, value }: { option: string; expected: string; value?: string }) {
+    super(`${option} must be ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}. Run \`npm run gateway -- --help\` for the options.`, { data: { option, expected } })
+  }
+  get option(): string {
+    return this.data?.['option'] as string
+  }
+}
+registerErrorClass('GatewayOptionError', GatewayOptionError)

@@ -63,15 +63,20 @@ const inferMessages: Record<InferErrorCode, string> = {
 /** A node answered an inference request with an `error` frame. */
 export class InferRequestError extends BaseError {
   override name = 'InferRequestError' as const
-  constructor({ code, message, retryAfterMs, quote }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined; quote?: JsonValue | undefined }) {
+  constructor({ code, message, retryAfterMs, quote, settlement }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined; quote?: JsonValue | undefined; settlement?: JsonValue | undefined }) {
     const data: Record<string, JsonValue> = { code }
     if (retryAfterMs !== undefined) data['retryAfterMs'] = retryAfterMs
     if (quote !== undefined) data['quote'] = quote
+    if (settlement !== undefined) data['settlement'] = settlement
     super(inferMessages[code], { details: message, data })
   }
   /** For PAYMENT_REQUIRED: the node's quote for the request, when it sent one. */
   get quote(): JsonValue | undefined {
     return this.data?.['quote']
+  }
+  /** For PAYMENT_REQUIRED after a refused voucher: the channel's latest signed receipt, to catch up with. */
+  get settlement(): JsonValue | undefined {
+    return this.data?.['settlement']
   }
   get code(): InferErrorCode {
     return this.data?.['code'] as InferErrorCode

@@ -2,7 +2,7 @@
  * Errors of paid prompts: vouchers a node refuses, receipts a consumer refuses, quotes that do not fit a channel,
  * and anchoring or redemption that could not finish. Each keeps its facts in `data`, so it survives the wire.
  */
-import { BaseError, registerErrorClass } from './base.ts'
+import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
 
 /**
  * Why a node refused a voucher. `replayed`: it adds nothing to the voucher the node already holds and the credit
@@ -134,3 +134,25 @@ export class StreamLimitError extends BaseError {
   }
 }
 registerErrorClass('StreamLimitError', StreamLimitError)
+
+/**
+ * A node's payment policy refused a request: unpaid, or its voucher does not cover it. Becomes the
+ * PAYMENT_REQUIRED error frame; `quote` is the price the node would serve it at, `settlement` the channel's latest
+ * signed receipt when the consumer is behind (a cancelled request it did not see settled).
+ */
+export class PaymentRefusedError extends BaseError {
+  override name = 'PaymentRefusedError' as const
+  constructor({ details, quote, settlement }: { details: string; quote?: JsonValue | undefined; settlement?: JsonValue | undefined }) {
+    const data: Record<string, JsonValue> = {}
+    if (quote !== undefined) data['quote'] = quote
+    if (settlement !== undefined) data['settlement'] = settlement
+    super('The node needs a payment that covers this request.', { details, data })
+  }
+  get quote(): JsonValue | undefined {
+    return this.data?.['quote']
+  }
+  get settlement(): JsonValue | undefined {
+    return this.data?.['settlement']
+  }
+}
+registerErrorClass('PaymentRefusedError', PaymentRefusedError)

@@ -30,14 +30,16 @@ const completion = fc.tuple(model, text, fc.option(text, { nil: undefined }), sa
 const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as JsonValue)
 
 export const arbitraryRequestMessage: fc.Arbitrary<InferRequestMessage> = fc
-  .tuple(fc.oneof(chat, completion), fc.oneof(fc.constant(null), jsonValue))
-  .map(([request, payment]) => JSON.parse(JSON.stringify({ type: 'request', v: 1, request, payment })) as InferRequestMessage)
+  .tuple(fc.oneof(chat, completion), fc.oneof(fc.constant(null), jsonValue), fc.boolean())
+  .map(([request, payment, quoteOnly]) => JSON.parse(JSON.stringify({ type: 'request', v: 1, request, payment, ...(quoteOnly ? { quoteOnly: true } : {}) })) as InferRequestMessage)
 
 const usage = fc.tuple(fc.nat({ max: 100_000 }), fc.nat({ max: 100_000 })).map(([p, c]) => ({ prompt_tokens: p, completion_tokens: c, total_tokens: p + c }))
 export const arbitraryResponseMessage: fc.Arbitrary<InferResponseMessage> = fc.oneof(
   fc.record({ type: fc.constant('accepted' as const), model, quote: fc.oneof(fc.constant(null), jsonValue) }),
+  fc.record({ type: fc.constant('quote' as const), quote: jsonValue.filter((q) => q !== null) }),
   fc.record({ type: fc.constant('delta' as const), text, tokens: fc.nat({ max: 64 }) }),
   fc.record({ type: fc.constant('done' as const), finish_reason: fc.constantFrom('stop' as const, 'length' as const, 'abort' as const), usage, receipt: fc.oneof(fc.constant(null), jsonValue) }),
   fc.record({ type: fc.constant('error' as const), code: fc.constantFrom(...INFER_ERROR_CODES), message: text }, { requiredKeys: ['type', 'code', 'message'] }),
   fc.record({ type: fc.constant('error' as const), code: fc.constant('BUSY' as const), message: text, retryAfterMs: fc.nat({ max: 60_000 }) }),
+  fc.record({ type: fc.constant('error' as const), code: fc.constant('PAYMENT_REQUIRED' as const), message: text, quote: jsonValue.filter((q) => q !== null), settlement: jsonValue.filter((q) => q !== null) }),
 )

@@ -1,8 +1,11 @@
 /**
  * The `/modelex/infer/1.0.0` stream protocol's messages. The dialer sends one `request` frame (an OpenAI-shaped
- * chat or completion body plus an opaque payment); the node answers `accepted`, then `delta` frames, then exactly one
- * final frame, `done` or `error`, and closes its side. Each message is one JSON object in one length-prefixed frame;
- * decoders check every field and refuse anything else with `MalformedMessageError`.
+ * chat or completion body plus an opaque payment), and may then close its write side (the usual request/response
+ * convention) or later send one `cancel` frame. The node answers a quote-only request with one `quote` frame;
+ * otherwise `accepted`, then `delta` frames, then exactly one final frame, `done` or `error`, and closes its side.
+ * A cancelled request ends with `done` (finish reason `abort`, the receipt of what was sent); a reset stream ends
+ * with nothing. Each message is one JSON object in one length-prefixed frame; decoders check every field and refuse
+ * anything else with `MalformedMessageError`.
  */
 import type { JsonValue } from '../errors/base.ts'
 import { INFER_ERROR_CODES, type InferErrorCode } from '../errors/p2p.ts'
@@ -26,13 +29,22 @@ export const WIRE_LIMITS = {
   maxTokens: 1_000_000,
 } as const
 
-export type InferRequestMessage = { type: 'request'; v: typeof INFER_WIRE_VERSION; request: InferenceRequest; payment: JsonValue | null }
+/** `quoteOnly`: the dialer asks what the request would cost; the node answers one `quote` frame and runs nothing. */
+export type InferRequestMessage = { type: 'request'; v: typeof INFER_WIRE_VERSION; request: InferenceRequest; payment: JsonValue | null; quoteOnly?: true }
+/** Sent by the dialer after its request: stop generating and settle what was sent (answered by `done`). */
+export type CancelMessage = { type: 'cancel' }
+/** The node's price for a quote-only request. */
+export type QuoteMessage = { type: 'quote'; quote: JsonValue }
 export type AcceptedMessage = { type: 'accepted'; model: string; quote: JsonValue | null }
 export type DeltaMessage = { type: 'delta'; text: string; tokens: number }
 export type DoneMessage = { type: 'done'; finish_reason: FinishReason; usage: Usage; receipt: JsonValue | null }
-/** `quote`: with PAYMENT_REQUIRED, the price of the request as the node would serve it (how consumers ask for a quote). */
-export type ErrorMessage = { type: 'error'; code: InferErrorCode; message: string; retryAfterMs?: number; quote?: JsonValue }
-export type InferResponseMessage = AcceptedMessage | DeltaMessage | DoneMessage | ErrorMessage
+/**
+ * `quote`: with PAYMENT_REQUIRED, the price of the request as the node would serve it. `settlement`: with a voucher
+ * refused because the channel settled more than the consumer knows (a cancelled request whose receipt it missed),
+ * the channel's latest signed receipt, so the consumer can catch up and sign a voucher that covers it.
+ */
+export type ErrorMessage = { type: 'error'; code: InferErrorCode; message: string; retryAfterMs?: number; quote?: JsonValue; settlement?: JsonValue }
+export type InferResponseMessage = AcceptedMessage | QuoteMessage | DeltaMessage | DoneMessage | ErrorMessage
 
 export function encodeRequestFrame(message: InferRequestMessage): Uint8Array {
   return encodeFrame(encodeJson(message), MAX_REQUEST_BYTES)
@@ -42,14 +54,31 @@ export function encodeResponseFrame(message: InferResponseMessage): Uint8Array {
   return encodeFrame(encodeJson(message), MAX_FRAME_BYTES)
 }
 
+export function encodeCancelFrame(): Uint8Array {
+  return encodeFrame(encodeJson({ type: 'cancel' } satisfies CancelMessage), MAX_FRAME_BYTES)
+}
+
+/** Decodes a frame the dialer sends after its request: only `cancel` exists. */
+export function decodeClientFrame(payload: Uint8Array): CancelMessage {
+  const fields = object(decodeJson(payload), 'frame')
+  if (fields['type'] !== 'cancel') fail('frame.type', '"cancel"')
+  only(fields, 'frame', ['type'])
+  return { type: 'cancel' }
+}
+
 /** Decodes the payload of a request frame (the frame decoder has already enforced `MAX_REQUEST_BYTES`). */
 export function decodeRequest(payload: Uint8Array): InferRequestMessage {
   const fields = object(decodeJson(payload), 'frame')
   if (fields['type'] !== 'request') fail('frame.type', '"request"')
   if (fields['v'] !== INFER_WIRE_VERSION) fail('frame.v', `${INFER_WIRE_VERSION}`)
-  only(fields, 'frame', ['type', 'v', 'request', 'payment'])
+  only(fields, 'frame', ['type', 'v', 'request', 'payment', 'quoteOnly'])
   const payment = fields['payment'] === undefined ? null : json(fields['payment'], 'frame.payment')
-  return { type: 'request', v: INFER_WIRE_VERSION, request: parseInferenceRequest(fields['request']), payment }
+  const message: InferRequestMessage = { type: 'request', v: INFER_WIRE_VERSION, request: parseInferenceRequest(fields['request']), payment }
+  if (fields['quoteOnly'] !== undefined) {
+    if (fields['quoteOnly'] !== true) fail('frame.quoteOnly', 'true')
+    message.quoteOnly = true
+  }
+  return message
 }
 
 export function decodeResponse(payload: Uint8Array): InferResponseMessage {
@@ -58,6 +87,10 @@ export function decodeResponse(payload: Uint8Array): InferResponseMessage {
     case 'accepted':
       only(fields, 'frame', ['type', 'model', 'quote'])
       return { type: 'accepted', model: string(fields['model'], 'frame.model', WIRE_LIMITS.modelId, 1), quote: fields['quote'] === undefined ? null : json(fields['quote'], 'frame.quote') }
+    case 'quote':
+      only(fields, 'frame', ['type', 'quote'])
+      if (fields['quote'] === undefined || fields['quote'] === null) fail('frame.quote', 'a quote')
+      return { type: 'quote', quote: json(fields['quote'], 'frame.quote') }
     case 'delta':
       only(fields, 'frame', ['type', 'text', 'tokens'])
       return { type: 'delta', text: string(fields['text'], 'frame.text', MAX_FRAME_BYTES), tokens: integer(fields['tokens'], 'frame.tokens', 0, 1_000_000) }
@@ -70,14 +103,15 @@ export function decodeResponse(payload: Uint8Array): InferResponseMessage {
         receipt: fields['receipt'] === undefined ? null : json(fields['receipt'], 'frame.receipt'),
       }
     case 'error': {
-      only(fields, 'frame', ['type', 'code', 'message', 'retryAfterMs', 'quote'])
+      only(fields, 'frame', ['type', 'code', 'message', 'retryAfterMs', 'quote', 'settlement'])
       const message: ErrorMessage = { type: 'error', code: oneOf(fields['code'], 'frame.code', INFER_ERROR_CODES), message: string(fields['message'], 'frame.message', 4096) }
       if (fields['retryAfterMs'] !== undefined) message.retryAfterMs = integer(fields['retryAfterMs'], 'frame.retryAfterMs', 0, 3_600_000)
       if (fields['quote'] !== undefined && fields['quote'] !== null) message.quote = json(fields['quote'], 'frame.quote')
+      if (fields['settlement'] !== undefined && fields['settlement'] !== null) message.settlement = json(fields['settlement'], 'frame.settlement')
       return message
     }
     default:
-      return fail('frame.type', 'accepted, delta, done or error')
+      return fail('frame.type', 'accepted, quote, delta, done or error')
   }
 }
 

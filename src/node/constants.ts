@@ -13,11 +13,9 @@ export const PROVIDER_DEFAULTS = {
   maxRetryMs: 30_000,
   /** max_tokens applied to requests that name none (the quote must bound the output). */
   defaultMaxTokens: 256,
+  /** Before admitting a request, re-read its channel's status from the chain when the last read is older than this. */
+  statusMaxAgeMs: 5_000,
   /** Requests served at once and waiting in the queue before BUSY. */
   capacity: 2,
   maxQueue: 8,
 } as const
-
-/** The protocol a consumer uses to ask a node for a receipt's Merkle proof once its batch is anchored. */
-export const PROOF_PROTOCOL = '/modelex/receipt-proof/1.0.0'
-export const MAX_PROOF_FRAME_BYTES = 16 * 1024

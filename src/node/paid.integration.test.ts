@@ -250,7 +250,7 @@ describe('paid prompts (integration)', () => {
     await consumer.client.stop()
     const restarted = await provider.restart()
     expect(restarted.metrics()).toMatchObject({ jobsServed: 1, receiptsPending: 1 })
-    expect(restarted.receipt(first.receipt.receiptHash)?.receipt.cost).toBe(first.cost)
+    expect((await restarted.receipt(first.receipt.receiptHash))?.receipt.cost).toBe(first.cost)
     // A new client on the same store and wallet: same channel, history continues (the node's restored ledger agrees).
     const again = await startConsumerClient({ wallet: consumer.wallet, store: consumer.store })
     expect((await again.client.receipts()).map((r) => r.receipt.receiptHash)).toEqual([first.receipt.receiptHash])

@@ -97,3 +97,11 @@ export const ANNOUNCEMENT_TOPIC_SCORE: Partial<TopicScoreParams> = {
 
 export const JOBS_TOPIC = 'modelex/1/jobs'
 export const ATTESTATIONS_TOPIC = 'modelex/1/attestations'
+
+/** The protocol a consumer uses to ask a node for a receipt's Merkle proof once its batch is anchored. */
+export const PROOF_PROTOCOL = '/modelex/receipt-proof/1.0.0'
+export const MAX_PROOF_FRAME_BYTES = 16 * 1024
+
+/** The protocol a consumer uses to hand a node its final voucher (for the settled total) when it is done. */
+export const FINAL_VOUCHER_PROTOCOL = '/modelex/final-voucher/1.0.0'
+export const MAX_FINAL_VOUCHER_FRAME_BYTES = 4 * 1024

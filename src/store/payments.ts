@@ -51,5 +51,29 @@ export function storedDocument<T>(store: KeyValueStore, key: string, initial: ()
   }
 }
 
-export const PROVIDER_STATE_KEY = 'provider-payments-v1'
+/** Records under `prefix:<name>`, each written through its own queue so saves of one record land in order. */
+export type Records = {
+  get<T>(name: string): Promise<T | undefined>
+  put(name: string, value: unknown): Promise<void>
+}
+
+export function storedRecords(store: KeyValueStore, prefix: string): Records {
+  const queues = new Map<string, Promise<void>>()
+  return {
+    async get<T>(name: string) {
+      const raw = await store.get(`${prefix}:${name}`)
+      return raw === undefined ? undefined : fromStored<T>(raw)
+    },
+    put(name, value) {
+      const snapshot = toStored(value)
+      const next = (queues.get(name) ?? Promise.resolve()).then(() => store.set(`${prefix}:${name}`, snapshot))
+      const settled = next.catch(() => {})
+      queues.set(name, settled)
+      void settled.then(() => {
+        if (queues.get(name) === settled) queues.delete(name)
+      })
+      return next
+    },
+  }
+}
 export const CONSUMER_STATE_KEY = 'consumer-payments-v1'

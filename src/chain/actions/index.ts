@@ -19,3 +19,4 @@ export { updateNode, type UpdateNodeParameters, type UpdateNodeReturnType } from
 export { verifyReceipt, type VerifyReceiptParameters, type VerifyReceiptReturnType } from './verifyReceipt.ts'
 export { withdrawStake, type WithdrawStakeParameters, type WithdrawStakeReturnType } from './withdrawStake.ts'
 export type { WalletClient } from './internal.ts'
+export { getCloseStarts, type GetCloseStartsParameters, type GetCloseStartsReturnType } from './getCloseStarts.ts'

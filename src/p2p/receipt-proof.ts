@@ -7,10 +7,10 @@ import type { Hex } from 'viem'
 import { decodeJson, encodeJson, fail, object, oneOf, array } from '../core/wire/check.ts'
 import { encodeFrame } from '../core/wire/frame.ts'
 import { hex } from '../core/quote.ts'
-import { readFrames, sendFrame } from '../p2p/frames.ts'
-import { connectToPeer } from '../p2p/dial.ts'
-import type { ModelexNode } from '../p2p/node.ts'
 import { MAX_PROOF_FRAME_BYTES, PROOF_PROTOCOL } from './constants.ts'
+import { connectToPeer } from './dial.ts'
+import { readFrames, sendFrame } from './frames.ts'
+import type { ModelexNode } from './node.ts'
 
 export type ProofAnswer = { status: 'anchored'; root: Hex; proof: Hex[] } | { status: 'pending' } | { status: 'unknown' }
 

@@ -86,7 +86,7 @@ export function usageChunk(kind: OpenAiKind, ids: ResponseIds, usage: Usage) {
 }
 
 export function errorBody(error: GatewayError) {
-  return { error: { message: error.message, type: error.type, code: error.name, param: null } }
+  return { error: { message: error.message, type: error.type, code: error.code, param: null } }
 }
 
 export function modelList(models: readonly { id: string }[], created: number) {

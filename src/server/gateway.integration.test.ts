@@ -2,7 +2,8 @@
  * The gateway's paid network route, in Node on the integration suite's anvil and a real relay: the official `openai`
  * client asks the gateway, the gateway pays a registered provider (in-memory engine) through the SDK, and the
  * answer carries its cost and verified receipt. Channels persist in the gateway's state file across restarts.
- * Refusals: no wallet (503), no node for the model (503), a wallet that cannot pay (402).
+ * Refusals: no wallet (503), no node for the model (503), a wallet that cannot pay (402), a node that asks more than
+ * the gateway's spend limits (402 `spend_limit`).
  */
 import './node-shims.ts'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -129,5 +130,16 @@ describe('gateway network route (paid)', () => {
     const ok = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'still here', max_tokens: 2 }))) as OpenAI.Completion & { modelex: PaidSummary }
     expect(ok.modelex.peer).toBe(peer)
     expect(provider.service.metrics().jobsServed).toBe(served + 1)
+  })
+
+  it('refuses a node that asks more than the spend limits: 402 spend_limit naming the flag, nothing paid', async () => {
+    // The test provider's quote for any request is far above 1 wei.
+    const { gateway, openai } = await gatewayWith({ wallet: await fundedWallet(parseEther('10')), limits: { maxSpendPerRequest: 1n } }, join(dir, 'limited.json'))
+    const refused = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 })).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    expect(refused.status).toBe(402)
+    expect(refused.code).toBe('spend_limit')
+    expect(refused.message).toMatch(/maxSpendPerRequest.*--max-spend-per-request/s)
+    expect(await gateway.client?.receipts()).toEqual([])
+    expect(await gateway.client?.channels()).toEqual({})
   })
 })

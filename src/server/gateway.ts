@@ -12,25 +12,31 @@
  * (default: random; or MODELEX_GATEWAY_TOKEN), --key-file (.modelex/gateway.key: the gateway's peer id),
  * --route local|network (MODELEX_GATEWAY_ROUTE), --deployment (.modelex/deployment.json), --wallet-key-file (a file
  * holding a 0x private key; or MODELEX_WALLET_KEY; on the devnet without either, a burner funded from an anvil test
- * account), --state-file (.modelex/gateway-state.json: channels, receipts and the devnet burner's key).
+ * account), --state-file (.modelex/gateway-state.json: channels, receipts and the devnet burner's key), and the
+ * network route's spend limits in AI (`--max-spend-per-request`, `--max-deposit`, `--max-price-in`,
+ * `--max-price-out`; default the SDK's). `--help` prints them all (`GATEWAY_USAGE`).
+ *
+ * Neither route lets a node make the gateway hold more than the request's max_tokens: the SDK meters the paid
+ * stream, `meteredTexts` the local one.
  */
 import './node-shims.ts'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createWalletClient, http, type Hex } from 'viem'
+import { createWalletClient, formatEther, http, parseEther, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../chain/devnet-faucet.ts'
 import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../client/client.ts'
 import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '../core/autocomplete-pairing.ts'
+import { streamMeter, type SpendLimits } from '../core/bounds.ts'
 import { parseDeployment, type Deployment } from '../core/deployment.ts'
-import { ContractRevertedError } from '../core/errors/chain.ts'
-import { GatewayAuthError, GatewayError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError } from '../core/errors/gateway.ts'
+import { walkCauses } from '../core/errors/base.ts'
+import { GatewayAuthError, GatewayError, GatewayOptionError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError, type GatewayErrorCode } from '../core/errors/gateway.ts'
 import { InferRequestError, InferStreamError, type InferErrorCode } from '../core/errors/p2p.ts'
-import { InsufficientDepositError, NoNodeAvailableError } from '../core/errors/payments.ts'
-import type { FinishReason, Usage } from '../core/inference.ts'
+import { SpendLimitError, StreamLimitError, type SpendLimit } from '../core/errors/payments.ts'
+import type { Delta, FinishReason, Usage } from '../core/inference.ts'
 import { WASM_CATALOG } from '../core/models.ts'
 import { encodeSseDone, encodeSseEvent } from '../core/sse.ts'
 import { MAX_REQUEST_BYTES } from '../core/wire/infer.ts'
@@ -54,7 +60,22 @@ export const GATEWAY_DEFAULTS = {
   bodyTimeoutMs: 10_000,
   /** The anvil test account that funds the gateway's devnet burner wallet. */
   devnetFunder: 9,
+  /** max_tokens of a local request that names none: what the browser engines default to, made explicit so it can be metered. */
+  maxTokens: 256,
 } as const
+
+/**
+ * The network route's spend limits on the command line: flag, environment variable, unit, and the SDK's default
+ * as the usage text states it (the SDK applies it; `createClient` gets only the limits given here).
+ */
+export const SPEND_LIMIT_OPTIONS = {
+  maxSpendPerRequest: { flag: 'max-spend-per-request', env: 'MODELEX_MAX_SPEND_PER_REQUEST', unit: 'AI', what: 'the most one request may cost', sdkDefault: '1 AI' },
+  maxDeposit: { flag: 'max-deposit', env: 'MODELEX_MAX_DEPOSIT', unit: 'AI', what: 'the most one payment channel (with one node) may hold', sdkDefault: '10 AI' },
+  maxPricePerMillionInput: { flag: 'max-price-in', env: 'MODELEX_MAX_PRICE_IN', unit: 'AI per million input tokens', what: 'the highest price per million input tokens accepted', sdkDefault: '10 AI per million tokens' },
+  maxPricePerMillionOutput: { flag: 'max-price-out', env: 'MODELEX_MAX_PRICE_OUT', unit: 'AI per million output tokens', what: 'the highest price per million output tokens accepted', sdkDefault: '10 AI per million tokens' },
+} as const satisfies Record<SpendLimit, { flag: string; env: string; unit: string; what: string; sdkDefault: string }>
+
+const SPEND_LIMITS = Object.keys(SPEND_LIMIT_OPTIONS) as SpendLimit[]
 
 /** Paying network nodes: the network to pay on and the wallet that pays. */
 export type GatewayNetwork = {
@@ -65,6 +86,8 @@ export type GatewayNetwork = {
   /** Models known by id besides the catalog's. */
   models?: readonly ModelRef[]
   channelDeposit?: bigint
+  /** What any node may take (AI wei); those not given keep the SDK's defaults. */
+  limits?: Partial<SpendLimits>
 }
 
 export type GatewayOptions = {
@@ -103,7 +126,7 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     await node.start()
   }
   const networkModels = [...(network?.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
-  const client = network && node ? createClient({ deployment: network.deployment, wallet: network.wallet, node, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}) }) : null
+  const client = network && node ? createClient({ deployment: network.deployment, wallet: network.wallet, node, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}), ...(network.limits ? { limits: network.limits } : {}) }) : null
   if (client) {
     // Listen for announcements from the start, so the first paid request finds its nodes sooner.
     await client.start()
@@ -231,10 +254,27 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 /** Where an answer comes from: its text pieces as they stream, then how it ended (and, when paid, what it cost). */
 type Upstream = { pieces: AsyncIterable<string>; result: Promise<{ finish_reason: FinishReason; usage: Usage; modelex?: PaidSummary }> }
 
-/** The paired browser node, over the infer protocol, unpaid (the pairing token admits the gateway). */
+/**
+ * The paired browser node, over the infer protocol, unpaid (the pairing token admits the gateway). The gateway's
+ * default max_tokens is sent along, so the node and the meter agree on the limit.
+ */
 function localUpstream(node: ModelexNode, peer: string, { request }: ParsedOpenAiRequest, signal: AbortSignal): Upstream {
-  const call = infer(node, { peer, request, payment: null, signal })
-  return { pieces: texts(call, (delta) => delta.text), result: call.result }
+  const maxTokens = request.max_tokens ?? GATEWAY_DEFAULTS.maxTokens
+  const call = infer(node, { peer, request: { ...request, max_tokens: maxTokens }, payment: null, signal })
+  return { pieces: meteredTexts(call, maxTokens), result: call.result }
+}
+
+/**
+ * The text of a node's deltas, counted against max_tokens: once the node sends more (tokens, or text that many
+ * tokens cannot hold) this throws `StreamLimitError`, and leaving the loop cancels the call at the node, so a node
+ * cannot make the gateway hold more than max_tokens' worth of text.
+ */
+export async function* meteredTexts(deltas: AsyncIterable<Delta>, maxTokens: number): AsyncGenerator<string> {
+  const meter = streamMeter(maxTokens)
+  for await (const delta of deltas) {
+    meter.add(delta)
+    if (delta.text) yield delta.text
+  }
 }
 
 /** A network node chosen by the SDK (or named by `modelex_node`), paid through a payment channel. */
@@ -298,6 +338,8 @@ async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream,
     res.end(encodeSseDone())
   } catch (error) {
     if (cancel.signal.aborted) return
+    // The upstream failed or was refused (an overrun): make sure nothing keeps generating for this request.
+    cancel.abort()
     const mapped = mapError(error)
     if (!started) throw mapped
     // Headers are gone: report in the stream, as OpenAI does, and end it.
@@ -310,20 +352,38 @@ async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream,
 /** The HTTP status for each error code of the infer protocol (the node's own refusals). */
 const INFER_ERROR_STATUS: Record<InferErrorCode, number> = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, PAYMENT_REQUIRED: 402, TIMEOUT: 504, INTERNAL: 502 }
 
-/** Statuses of the paid route's failures: who can fix it (the caller, the wallet, the network) decides. */
-function paidError(error: unknown): GatewayError {
+/**
+ * Statuses of the paid route's failures, by the error's name: who can fix it (the caller, the wallet, the network)
+ * decides. A spend limit is the caller's to raise (402, like a wallet that cannot pay); an overrun, and anything
+ * not listed, is the node's doing (502). The node's own refusals use `INFER_ERROR_STATUS`.
+ */
+const PAID_ERROR_STATUS: Record<string, number> = { NoNodeAvailableError: 503, InsufficientDepositError: 402, ContractRevertedError: 402, SpendLimitError: 402, StreamLimitError: 502 }
+
+/** The OpenAI `code` of paid failures a client may act on by kind, by the error's name. */
+const ERROR_CODE: Record<string, GatewayErrorCode> = { SpendLimitError: 'spend_limit', StreamLimitError: 'upstream_overrun' }
+
+/** The paid route's failure as the gateway answers it (status, OpenAI type and code, what to do). */
+export function paidError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error
-  const name = error instanceof Error ? error.name : 'Error'
-  const details = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
-  let status = 502
-  if (error instanceof NoNodeAvailableError) status = 503
-  else if (error instanceof InsufficientDepositError || error instanceof ContractRevertedError) status = 402
-  else if (error instanceof InferRequestError) status = INFER_ERROR_STATUS[error.code]
-  return new PaidRouteError({ reason: name, status, details, cause: error })
+  // The SDK may wrap what stopped a request (a broken stream is PaidRequestInterruptedError): a listed cause decides.
+  const known = walkCauses(error, (e) => e instanceof Error && Object.hasOwn(PAID_ERROR_STATUS, e.name)) ?? error
+  const name = known instanceof Error ? known.name : 'Error'
+  let details = known instanceof Error ? ((known as { shortMessage?: string }).shortMessage ?? known.message) : String(known)
+  if (known instanceof SpendLimitError) details = spendLimitDetails(known)
+  const status = PAID_ERROR_STATUS[name] ?? (known instanceof InferRequestError ? INFER_ERROR_STATUS[known.code] : 502)
+  return new PaidRouteError({ reason: name, status, code: ERROR_CODE[name], details, cause: error })
 }
 
-function upstreamError(error: unknown, peer: string): GatewayError {
+/** Which limit the node's price or quote broke, by how much, and the flag that raises it. */
+function spendLimitDetails(error: SpendLimitError): string {
+  const { flag, env, unit } = SPEND_LIMIT_OPTIONS[error.limit]
+  return `${error.limit} is ${formatEther(error.allowed)} ${unit} and the node asks ${formatEther(error.asked)}; nothing was paid. Raise it with --${flag} <AI> (or ${env}), ask for fewer max_tokens, or pick a cheaper node (modelex_node).`
+}
+
+/** A failure of the local route (the paired browser node), or of the gateway itself, as the gateway answers it. */
+export function upstreamError(error: unknown, peer: string): GatewayError {
   if (error instanceof GatewayError) return error
+  if (error instanceof StreamLimitError) return new UpstreamNodeError({ peer, details: `it sent more than the request's max_tokens and was stopped there: ${error.shortMessage}`, cause: error, status: 502, code: 'upstream_overrun' })
   if (error instanceof InferRequestError) {
     if (error.code === 'PAYMENT_REQUIRED') return new NodeNotPairedError(`${peer} no longer knows this gateway (the tab was reloaded?): ${error.details ?? ''}`)
     const status = INFER_ERROR_STATUS[error.code]
@@ -353,40 +413,101 @@ function sendError(res: ServerResponse, error: unknown, peer: string): void {
   sendJson(res, mapped.status, errorBody(mapped), headers)
 }
 
-export type GatewayCommandOptions = GatewayOptions & { port: number; deploymentFile: string; stateFile: string; walletKeyFile?: string }
+export type GatewayCommandOptions = GatewayOptions & { port: number; deploymentFile: string; stateFile: string; walletKeyFile?: string; limits?: Partial<SpendLimits>; help?: true }
+
+/** What `--help` prints. */
+export const GATEWAY_USAGE = [
+  'Usage: npm run gateway -- [options]',
+  '',
+  'An OpenAI-compatible API on http://127.0.0.1:<port>/v1 for your editor: your paired browser node (route local),',
+  'or network nodes paid per request from a wallet (route network).',
+  '',
+  `  --port <n>                    port on 127.0.0.1 (default ${GATEWAY_DEFAULTS.port}; 0 picks one; MODELEX_GATEWAY_PORT)`,
+  '  --token <token>               the bearer token clients send, 16 characters or more (default random; MODELEX_GATEWAY_TOKEN)',
+  '  --pair <peer id>:<token>      pair with a browser node: the line its Code view shows',
+  "  --relay <multiaddr>           the relay to reach nodes through (default the deployment's)",
+  "  --key-file <file>             the gateway's peer key (default .modelex/gateway.key; MODELEX_GATEWAY_KEY_FILE)",
+  '  --route local|network         the route of requests that name none with modelex_route (default local; MODELEX_GATEWAY_ROUTE)',
+  '',
+  'Network route:',
+  '  --deployment <file>           the network to pay on (default .modelex/deployment.json; MODELEX_DEPLOYMENT)',
+  "  --wallet-key-file <file>      a file holding the paying wallet's 0x private key (or MODELEX_WALLET_KEY; on the devnet",
+  '                                without either, a burner funded from an anvil test account)',
+  '  --state-file <file>           channels, receipts, the devnet burner (default .modelex/gateway-state.json; MODELEX_GATEWAY_STATE)',
+  ...SPEND_LIMITS.map((limit) => {
+    const { flag, env, what, sdkDefault } = SPEND_LIMIT_OPTIONS[limit]
+    return `  ${`--${flag} <AI>`.padEnd(30)}${what} (${env}; the SDK's default: ${sdkDefault})`
+  }),
+  '  Amounts are in AI, with up to 18 decimals (0.5); prices are per million tokens. A node that asks more is refused',
+  '  before anything is paid (HTTP 402, code spend_limit).',
+  '',
+  '  -h, --help                    print this',
+].join('\n')
 
 export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayCommandOptions {
   const { values } = parseArgs({
     args: [...argv],
-    options: { port: { type: 'string' }, relay: { type: 'string' }, pair: { type: 'string' }, token: { type: 'string' }, 'key-file': { type: 'string' }, route: { type: 'string' }, deployment: { type: 'string' }, 'wallet-key-file': { type: 'string' }, 'state-file': { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      relay: { type: 'string' },
+      pair: { type: 'string' },
+      token: { type: 'string' },
+      'key-file': { type: 'string' },
+      route: { type: 'string' },
+      deployment: { type: 'string' },
+      'wallet-key-file': { type: 'string' },
+      'state-file': { type: 'string' },
+      'max-spend-per-request': { type: 'string' },
+      'max-deposit': { type: 'string' },
+      'max-price-in': { type: 'string' },
+      'max-price-out': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   })
-  const port = Number(values.port ?? env['MODELEX_GATEWAY_PORT'] ?? GATEWAY_DEFAULTS.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer in 0..65535, got ${values.port}.`)
+  const givenPort = values.port ?? env['MODELEX_GATEWAY_PORT']
+  const port = Number(givenPort ?? GATEWAY_DEFAULTS.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GatewayOptionError({ option: values.port !== undefined ? '--port' : 'MODELEX_GATEWAY_PORT', expected: 'an integer in 0..65535', value: givenPort ?? '' })
   const options: GatewayCommandOptions = {
     port,
     keyFile: resolve(values['key-file'] ?? env['MODELEX_GATEWAY_KEY_FILE'] ?? resolve(root, '.modelex/gateway.key')),
     deploymentFile: resolve(values.deployment ?? env['MODELEX_DEPLOYMENT'] ?? resolve(root, '.modelex/deployment.json')),
     stateFile: resolve(values['state-file'] ?? env['MODELEX_GATEWAY_STATE'] ?? resolve(root, '.modelex/gateway-state.json')),
   }
+  if (values.help) options.help = true
   const route = values.route ?? env['MODELEX_GATEWAY_ROUTE']
   if (route !== undefined) {
-    if (route !== 'local' && route !== 'network') throw new Error(`--route must be local or network, got ${route}.`)
+    if (route !== 'local' && route !== 'network') throw new GatewayOptionError({ option: values.route !== undefined ? '--route' : 'MODELEX_GATEWAY_ROUTE', expected: 'local or network', value: route })
     options.route = route
   }
   if (values['wallet-key-file']) options.walletKeyFile = resolve(values['wallet-key-file'])
   const token = values.token ?? env['MODELEX_GATEWAY_TOKEN']
   if (token !== undefined) {
-    if (token.length < 16) throw new Error('--token must be at least 16 characters.')
+    if (token.length < 16) throw new GatewayOptionError({ option: values.token !== undefined ? '--token' : 'MODELEX_GATEWAY_TOKEN', expected: 'at least 16 characters' })
     options.token = token
   }
   if (values.relay) options.relay = values.relay
   if (values.pair) {
     const line = parsePairingLine(values.pair)
-    if (!line) throw new Error('--pair takes the line the Code view shows: <peer id>:<token>.')
+    if (!line) throw new GatewayOptionError({ option: '--pair', expected: 'the line the Code view shows: <peer id>:<token>' })
     options.pair = line
   }
+  const limits: Partial<SpendLimits> = {}
+  for (const limit of SPEND_LIMITS) {
+    const { flag, env: name } = SPEND_LIMIT_OPTIONS[limit]
+    const flagged = values[flag]
+    const text = flagged ?? env[name]
+    if (text !== undefined) limits[limit] = parseAiAmount(text, flagged !== undefined ? `--${flag}` : name)
+  }
+  if (Object.keys(limits).length > 0) options.limits = limits
   return options
+}
+
+/** An amount of AI as written (`0.5`, at most 18 decimals), exactly in wei: refused, never rounded, otherwise. */
+function parseAiAmount(text: string, option: string): bigint {
+  const amount = text.trim()
+  if (!/^(?:\d+(?:\.\d{1,18})?|\.\d{1,18})$/.test(amount)) throw new GatewayOptionError({ option, expected: 'an amount of AI such as 0.5 (digits, at most 18 decimals, not negative)', value: text })
+  return parseEther(amount)
 }
 
 const DEVNET_WALLET_KEY = 'devnet-wallet-key'
@@ -414,13 +535,22 @@ async function readDeploymentFile(path: string): Promise<Deployment | null> {
   return text === null ? null : parseDeployment(JSON.parse(text))
 }
 
+function describeLimits(limits: Partial<SpendLimits>): string {
+  const given = SPEND_LIMITS.filter((limit) => limits[limit] !== undefined).map((limit) => `--${SPEND_LIMIT_OPTIONS[limit].flag} ${formatEther(limits[limit] as bigint)}`)
+  return given.length === 0 ? "the SDK's default spend limits" : `spend limits ${given.join(', ')}${given.length < SPEND_LIMITS.length ? " (others the SDK's defaults)" : ''}`
+}
+
 async function main(): Promise<void> {
   let options
   try {
     options = readGatewayOptions(process.argv.slice(2), process.env)
   } catch (error) {
-    console.error((error as Error).message)
+    console.error(error instanceof GatewayOptionError ? error.message : `${(error as Error).message.replace(/\.?$/, '.')} Run \`npm run gateway -- --help\` for the options.`)
     process.exit(2)
+  }
+  if (options.help) {
+    console.log(GATEWAY_USAGE)
+    process.exit(0)
   }
   let gateway: Gateway
   try {
@@ -428,8 +558,8 @@ async function main(): Promise<void> {
     if (deployment) {
       const store = jsonFileStore(options.stateFile)
       const wallet = await gatewayWallet(deployment, store, { ...(options.walletKeyFile ? { walletKeyFile: options.walletKeyFile } : {}), env: process.env })
-      if (wallet) options.network = { deployment, wallet, store }
-      console.log(wallet ? `Network route: paying from ${wallet.account.address} on chain ${deployment.chainId}.` : 'Network route off: no wallet (set MODELEX_WALLET_KEY or --wallet-key-file).')
+      if (wallet) options.network = { deployment, wallet, store, ...(options.limits ? { limits: options.limits } : {}) }
+      console.log(wallet ? `Network route: paying from ${wallet.account.address} on chain ${deployment.chainId}; ${describeLimits(options.limits ?? {})}.` : 'Network route off: no wallet (set MODELEX_WALLET_KEY or --wallet-key-file).')
     } else console.log(`Network route off: no deployment at ${options.deploymentFile} (start the local stack, or pass --deployment).`)
     options.relay ??= deployment?.relay ?? null
     if (!options.relay) console.error('No relay (no --relay and no deployment): the gateway starts, but cannot reach any node until one is given.')

@@ -12,4 +12,18 @@ export const CLIENT_DEFAULTS = {
   discoveryTimeoutMs: 40_000,
   /** max_tokens when the caller names none (the quote must bound the output). */
   maxTokens: 256,
+  /** Automatic choice tries at most this many nodes when the first ones cannot be dialled. */
+  maxCandidates: 3,
+  /** A node's registered prices are read again after this long. */
+  registryCacheMs: 30_000,
+  /**
+   * What any node may take unless the caller says otherwise (AI wei): 1 AI per request, 10 AI per channel, and
+   * prices up to 10 AI per million tokens either way. A node asking more is refused with `SpendLimitError`.
+   */
+  limits: {
+    maxSpendPerRequest: 10n ** 18n,
+    maxDeposit: 10n * 10n ** 18n,
+    maxPricePerMillionInput: 10n * 10n ** 18n,
+    maxPricePerMillionOutput: 10n * 10n ** 18n,
+  },
 } as const

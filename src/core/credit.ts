@@ -116,6 +116,7 @@ export function recordVoucher(channel: ConsumerChannel, cumulativeAmount: bigint
 export function applyReceipt(channel: ConsumerChannel, receipt: Receipt, quote: Quote): ConsumerChannel {
   if (receipt.channelId !== channel.channelId) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}` })
   if (receipt.modelHash.toLowerCase() !== quote.modelHash.toLowerCase()) throw new InvalidReceiptError({ reason: 'fields', details: 'receipt for another model' })
+  if (receipt.promptTokens !== BigInt(quote.inputTokens)) throw new InvalidReceiptError({ reason: 'cost', details: `${receipt.promptTokens} input tokens billed, the quote counted ${quote.inputTokens}` })
   if (receipt.completionTokens > BigInt(quote.maxTokens)) throw new InvalidReceiptError({ reason: 'cost', details: `${receipt.completionTokens} tokens billed, max_tokens was ${quote.maxTokens}` })
   const expected = settleCost(quote, Number(receipt.completionTokens))
   if (receipt.cost !== expected || receipt.cost > quote.maxCost) throw new InvalidReceiptError({ reason: 'cost', details: `cost ${receipt.cost}, the quote gives ${expected} (max ${quote.maxCost})` })
@@ -124,4 +125,18 @@ export function applyReceipt(channel: ConsumerChannel, receipt: Receipt, quote: 
   }
   if (channel.settled + receipt.cost > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: 'the receipt settles more than the vouchers signed' })
   return { ...channel, settled: channel.settled + receipt.cost }
+}
+
+/**
+ * Catches up with a receipt the consumer did not see settle (a request it cancelled by reset, whose receipt the
+ * node signed for the tokens it had sent), handed back by the node with a refusal. Its signature must already be
+ * verified (`verifySignedReceipt`). It can only move the settled total forward, and never beyond what the consumer
+ * signed: a node cannot use it to claim more than the vouchers it holds.
+ */
+export function catchUp(channel: ConsumerChannel, receipt: Receipt): ConsumerChannel {
+  if (receipt.channelId !== channel.channelId) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}` })
+  if (receipt.cumulativePaid <= channel.settled) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, not beyond the ${channel.settled} already settled` })
+  if (receipt.cumulativePaid > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, more than the ${channel.signed} signed` })
+  if (receipt.cost > receipt.cumulativePaid) throw new InvalidReceiptError({ reason: 'cost', details: 'cost above the cumulative total' })
+  return { ...channel, settled: receipt.cumulativePaid }
 }

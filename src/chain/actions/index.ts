@@ -20,3 +20,4 @@ export { verifyReceipt, type VerifyReceiptParameters, type VerifyReceiptReturnTy
 export { withdrawStake, type WithdrawStakeParameters, type WithdrawStakeReturnType } from './withdrawStake.ts'
 export type { WalletClient } from './internal.ts'
 export { getCloseStarts, type GetCloseStartsParameters, type GetCloseStartsReturnType } from './getCloseStarts.ts'
+export { getNode, type GetNodeParameters, type GetNodeReturnType } from './getNode.ts'

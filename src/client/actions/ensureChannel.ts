@@ -1,0 +1,52 @@
+/**
+ * A channel to a node's operator that can take a voucher for `maxCost` more: reused, opened or topped up as needed,
+ * never beyond the consumer's `maxDeposit`. Channel amounts are in the channel's units (AI wei of the split epoch it
+ * was opened in); after a token split a top-up transfers whole units, `units × unitScale` AI.
+ */
+import type { Address } from 'viem'
+import { getChannel } from '../../chain/actions/getChannel.ts'
+import { openChannel } from '../../chain/actions/openChannel.ts'
+import { topUpChannel } from '../../chain/actions/topUpChannel.ts'
+import { newConsumerChannel, nextVoucherAmount, type ConsumerChannel } from '../../core/credit.ts'
+import { InsufficientDepositError, SpendLimitError } from '../../core/errors/payments.ts'
+import type { ClientContext } from '../context.ts'
+
+export type EnsureChannelParameters = { operator: Address; maxCost: bigint }
+
+export async function ensureChannel(context: ClientContext, { operator, maxCost }: EnsureChannelParameters): Promise<ConsumerChannel> {
+  const { state } = await context.ready()
+  const { token, channels } = context.addresses
+  const key = operator.toLowerCase()
+  let channel = state.channels[key]
+  let unitScale = 1n
+  if (channel) {
+    const onChain = await getChannel(context.publicClient, { channels, channelId: channel.channelId })
+    if (onChain.status !== 1) channel = undefined
+    else {
+      channel = { ...channel, deposit: onChain.deposit }
+      unitScale = onChain.unitScale
+    }
+  }
+  if (!channel) {
+    const wanted = maxCost > context.channelDeposit ? maxCost : context.channelDeposit
+    const deposit = wanted > context.limits.maxDeposit ? context.limits.maxDeposit : wanted
+    if (deposit < maxCost) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: maxCost })
+    const { channelId } = await openChannel(context.wallet, { token, channels, node: operator, deposit })
+    channel = newConsumerChannel({ channelId, node: operator, deposit })
+  } else {
+    try {
+      nextVoucherAmount(channel, maxCost)
+    } catch (error) {
+      if (!(error instanceof InsufficientDepositError)) throw error
+      const missing = error.needed - channel.deposit
+      const room = context.limits.maxDeposit / unitScale - channel.deposit
+      if (room < missing) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: error.needed * unitScale })
+      const units = missing > context.channelDeposit / unitScale ? missing : context.channelDeposit / unitScale
+      const { deposit } = await topUpChannel(context.wallet, { token, channels, channelId: channel.channelId, amount: (units < room ? units : room) * unitScale })
+      channel = { ...channel, deposit }
+    }
+  }
+  state.channels[key] = channel
+  await context.document.save(state)
+  return channel
+}

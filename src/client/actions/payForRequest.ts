@@ -1,0 +1,142 @@
+/**
+ * One paid request, top to bottom. Pick the node (the one asked for, or the best candidates, skipping one that
+ * cannot be dialled); price the request, either by asking the node's quote (checked against the registry, the
+ * input bound and the spend limits) or by prepaying the consumer's own bound at the registered prices (no round
+ * trip; the node settles the actual cost and the rest stays credit); make sure the channel can cover it; sign a
+ * voucher for settled + maximum; stream the answer, refusing more tokens than max_tokens; verify the signed receipt
+ * against the quote the node served it at, and settle it.
+ *
+ * Cancelling (the caller's signal) asks the node to stop; the node answers with the receipt of what it had sent,
+ * which is settled here. A node that refuses the voucher because it settled a cancelled request this consumer never
+ * saw hands back that receipt: the consumer checks it, catches up and pays once more.
+ */
+import type { Hex } from 'viem'
+import { signVoucher } from '../../chain/actions/signVoucher.ts'
+import { checkSpend, prepaidMaxCost, streamMeter } from '../../core/bounds.ts'
+import { applyReceipt, catchUp, credit, nextVoucherAmount, recordVoucher, type ConsumerChannel } from '../../core/credit.ts'
+import type { DirectoryEntry } from '../../core/directory.ts'
+import { InferenceAbortedError } from '../../core/errors/engine.ts'
+import { InferRequestError, InferStreamError } from '../../core/errors/p2p.ts'
+import { InvalidQuoteError, NoNodeAvailableError, PaidRequestInterruptedError, StreamLimitError } from '../../core/errors/payments.ts'
+import type { Delta, FinishReason, InferenceRequest, Usage } from '../../core/inference.ts'
+import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
+import { decodeQuote, type Quote } from '../../core/quote.ts'
+import { infer, type InferOutcome } from '../../p2p/infer-client.ts'
+import type { ClientContext } from '../context.ts'
+import { CLIENT_DEFAULTS } from '../constants.ts'
+import { ensureChannel } from './ensureChannel.ts'
+import { nodeCandidates } from './findNodes.ts'
+import { getQuote, registeredPricesOf, verifyQuote } from './getQuote.ts'
+
+/** What a paid request settled: the answer, its cost and its verified receipt. */
+export type PaidResult = {
+  text: string
+  finish_reason: FinishReason
+  usage: Usage
+  cost: bigint
+  quote: Quote
+  receipt: SignedReceipt
+  /** The serving node's peer id (where `verify` asks for the proof). */
+  peer: string
+  channelId: bigint
+  /** Credit left with this node after the request. */
+  credit: bigint
+}
+
+export type PayForRequestParameters = {
+  model: string
+  contentHash: Hex
+  /** max_tokens must be set: it bounds the price. */
+  request: InferenceRequest & { max_tokens: number }
+  node?: string | DirectoryEntry | undefined
+  /** Skip the quote round trip and prepay the consumer's own bound. */
+  prepay?: boolean | undefined
+  signal?: AbortSignal | undefined
+  onDelta?: (delta: Delta) => void
+}
+
+type Priced = { entry: DirectoryEntry; maxCost: bigint; quote: Quote | null }
+
+export async function payForRequest(context: ClientContext, p: PayForRequestParameters): Promise<PaidResult> {
+  const priced = await price(context, p)
+  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, p, priced, true))
+}
+
+/** The first candidate that answers, priced; a node that cannot be dialled is skipped, any answer ends the search. */
+async function price(context: ClientContext, p: PayForRequestParameters): Promise<Priced> {
+  const list = (await nodeCandidates(context, { model: p.model, contentHash: p.contentHash, node: p.node })).slice(0, CLIENT_DEFAULTS.maxCandidates)
+  for (const [i, entry] of list.entries()) {
+    try {
+      if (p.prepay) {
+        const registered = await registeredPricesOf(context, entry)
+        const maxCost = prepaidMaxCost(p.request, registered, p.request.max_tokens)
+        checkSpend(registered, maxCost, context.limits)
+        return { entry, maxCost, quote: null }
+      }
+      const quote = await getQuote(context, { entry, request: p.request, ...(p.signal ? { signal: p.signal } : {}) })
+      return { entry, maxCost: quote.maxCost, quote }
+    } catch (error) {
+      if (!(error instanceof InferStreamError && error.reason === 'dial') || i === list.length - 1) throw error
+    }
+  }
+  throw new NoNodeAvailableError({ model: p.model })
+}
+
+async function payAndStream(context: ClientContext, p: PayForRequestParameters, { entry, maxCost, quote }: Priced, mayCatchUp: boolean): Promise<PaidResult> {
+  const { node, state } = await context.ready()
+  const { channels, anchor } = context.addresses
+  const operator = entry.announcement.operator.toLowerCase()
+  const receiptDomain = { chainId: context.deployment.chainId, verifyingContract: anchor }
+  const expected = { signer: entry.announcement.signer, consumer: context.account }
+  const save = async (channel: ConsumerChannel, receipt?: SignedReceipt) => {
+    state.channels[operator] = channel
+    if (receipt) state.receipts.push({ peer: entry.peerId, receipt: encodeSignedReceipt(receipt), cost: receipt.receipt.cost, at: Date.now() })
+    await context.document.save(state)
+  }
+
+  let channel = await ensureChannel(context, { operator: entry.announcement.operator, maxCost })
+  const cumulativeAmount = nextVoucherAmount(channel, maxCost)
+  const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher: { channelId: channel.channelId, cumulativeAmount } })
+  channel = recordVoucher(channel, cumulativeAmount)
+  await save(channel)
+  const payment = encodePayment({ chainId: context.deployment.chainId, channels, voucher: { channelId: channel.channelId, cumulativeAmount }, signature })
+
+  const call = infer(node, { peer: entry.peerId, request: p.request, payment, ...(p.signal ? { signal: p.signal } : {}) })
+  const meter = streamMeter(p.request.max_tokens)
+  /** The receipt of the answer (or of what was sent before a cancel), checked against the quote it was served at. */
+  const settle = async (outcome: InferOutcome, text: string): Promise<{ receipt: SignedReceipt; served: Quote }> => {
+    const served = quote ?? (await verifyQuote(context, decodeQuote(outcome.quote), entry, p.request))
+    if (served.maxCost > maxCost) throw new InvalidQuoteError({ details: `the node served the request at a maximum of ${served.maxCost}, above the ${maxCost} paid` })
+    const receipt = decodeSignedReceipt(outcome.receipt)
+    await verifySignedReceipt(receipt, receiptDomain, { ...expected, request: p.request, text })
+    channel = applyReceipt(channel, receipt.receipt, served)
+    await save(channel, receipt)
+    return { receipt, served }
+  }
+
+  let outcome: InferOutcome
+  try {
+    for await (const delta of call) {
+      meter.add(delta)
+      p.onDelta?.(delta)
+    }
+    outcome = await call.result
+  } catch (error) {
+    if (error instanceof StreamLimitError) throw error
+    if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED' && error.settlement !== undefined && mayCatchUp) {
+      const missed = decodeSignedReceipt(error.settlement)
+      await verifySignedReceipt(missed, receiptDomain, expected)
+      channel = catchUp(channel, missed.receipt)
+      await save(channel, missed)
+      return payAndStream(context, p, { entry, maxCost, quote }, false)
+    }
+    if (error instanceof InferRequestError) throw error
+    if (error instanceof InferenceAbortedError) {
+      const cancelled = await call.result.catch(() => null)
+      if (cancelled?.receipt) await settle(cancelled, meter.text).catch(() => {})
+    }
+    throw new PaidRequestInterruptedError({ text: meter.text, credit: credit(channel), cause: error })
+  }
+  const { receipt, served } = await settle(outcome, meter.text)
+  return { text: meter.text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote: served, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel) }
+}

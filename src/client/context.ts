@@ -1,0 +1,37 @@
+/**
+ * What every SDK action works with: the deployment's addresses, the chain reader, the wallet, the libp2p node and
+ * directory (once started), the persisted channels and receipts, the spend limits, and one lock per node so two
+ * requests to one node never sign vouchers out of order. `createClient` builds one and binds the actions to it.
+ */
+import type { Address, Client } from 'viem'
+import type { WalletClient } from '../chain/actions/internal.ts'
+import type { SpendLimits } from '../core/bounds.ts'
+import type { ConsumerChannel } from '../core/credit.ts'
+import type { Deployment } from '../core/deployment.ts'
+import type { NodeDirectory } from '../p2p/directory.ts'
+import type { ModelexNode } from '../p2p/node.ts'
+import type { Document } from '../store/payments.ts'
+import type { JsonValue } from '../core/errors/base.ts'
+
+/** Receipts kept by the consumer: the signed receipt (wire form), the serving peer and the request's cost. */
+export type StoredReceipt = { peer: string; receipt: JsonValue; cost: bigint; at: number }
+export type ConsumerState = { channels: Record<string, ConsumerChannel>; receipts: StoredReceipt[] }
+
+export type ClientContext = {
+  deployment: Deployment
+  wallet: WalletClient
+  publicClient: Client
+  account: Address
+  addresses: { token: Address; channels: Address; anchor: Address; registry: Address }
+  limits: SpendLimits
+  channelDeposit: bigint
+  latencyBarMs: number
+  discoveryTimeoutMs: number
+  /** Starts the node and directory on first use and loads the state. */
+  ready(): Promise<{ node: ModelexNode; directory: NodeDirectory; state: ConsumerState }>
+  document: Document<ConsumerState>
+  /** Runs `work` alone for one key (a node's operator). */
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>
+  /** The registry's prices for an operator, read at most every few seconds. */
+  registeredPrices(operator: Address): Promise<{ active: boolean; signer: Address; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }>
+}

@@ -107,6 +107,28 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
     expect(JSON.parse(json.result.text)).toEqual({ ok: expect.any(Boolean), n: expect.any(Number) })
   })
 
+  // Ground truth for core/bpe.ts: llama.cpp's own count of the same text, as prompt usage of a completion.
+  const COUNTED_TEXTS: [string, string][] = [
+    ['code', 'def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n\n\tx = [1, 22, 333, 4444]  # it\'s done\r\n'],
+    ['prose', "The node announces its models, its prices and its speed; the consumer picks a node, pays and streams the answer. Don't   panic!"],
+    ['unicode', 'caf\u00e9 \u2192 na\u00efve \u4e2d\u6587\u5b57 \u{1f389}\u{1f468}\u200d\u{1f469} \u0645\u0631\u062d\u0628\u0627 \u00a0x\u3000y \u0661\u0662\u0663'],
+    ['special tokens', '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|><|im_'],
+    ['whitespace runs', '  leading\n\n\n   trailing   \t\n  '],
+  ]
+  test.each(COUNTED_TEXTS)('countTokens (BPE, no prefill) equals llama.cpp\'s prompt_tokens: %s', async (_name, text) => {
+    const { count } = await call<{ count: number }>(engine.page, `fixture.countTokens(${JSON.stringify(text)})`)
+    const { result } = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: text, max_tokens: 1, temperature: 0, seed: 0 })})`)
+    expect(count).toBe(result.usage.prompt_tokens)
+  })
+
+  test('countTokens does not wait for a generation in flight', async () => {
+    const long = { prompt: 'def add(a, b):', max_tokens: 300, temperature: 0, seed: 0, stop: [] }
+    const outcome = await call<{ order: string[]; count: number; result: InferenceResult }>(engine.page, `fixture.countDuringGeneration(${JSON.stringify(long)}, ${JSON.stringify(GREEDY.prompt)})`)
+    expect(outcome.count).toBe(7)
+    expect(outcome.order).toEqual(['count', 'generation'])
+    expect(outcome.result.usage.completion_tokens).toBe(300)
+  })
+
   test('InferenceEngine compliance checks, through the worker proxy', async () => {
     const failures: string[] = []
     for (const check of complianceChecks) {

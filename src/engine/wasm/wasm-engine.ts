@@ -4,11 +4,13 @@
  * below that). Facts this code relies on (wllama 3.8.1): one wasm for single and multi-thread; threads need
  * cross-origin isolation and an explicit `n_threads`; `n_gpu_layers: 0` keeps it on the CPU; flash attention
  * changes results between thread counts, so it stays off (every request may be a deterministic one); a load-time
- * `seed` would override per-request seeds, so none is set; there is no tokenize call, so counts come from `usage`.
+ * `seed` would override per-request seeds, so none is set; there is no tokenize call, so byte-level BPE models
+ * (`tokenizer.ggml.model` = gpt2) are counted by our own tokenizer (`core/bpe.ts`) and the rest by a prefill.
  */
 // The package's "main" points at its TypeScript sources; the built ESM bundle (with its .d.ts) is what we want.
 import { Wllama, type WllamaConfig } from '@wllama/wllama/esm/index.js'
 import { InvalidInferenceRequestError, InvalidModelFileError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
+import { createBpeTokenizer, bpeVocabularyFromGguf, type BpeTokenizer } from '../../core/bpe.ts'
 import { ggufValue, readGgufHeader } from '../../core/gguf.ts'
 import type {
   BenchmarkOptions,
@@ -53,7 +55,7 @@ const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (..
 export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
   let wllama: Wllama | null = null
   const serialized = serialQueue()
-  let loaded: (LoadedModel & { spec: ModelSpec; threads: number }) | null = null
+  let loaded: (LoadedModel & { spec: ModelSpec; threads: number; tokenizer: BpeTokenizer | null; specialTokens: number }) | null = null
 
   const requireModel = (requested: string) => {
     if (!loaded || !wllama) throw new ModelNotLoadedError()
@@ -147,6 +149,8 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       if (typeof architecture !== 'string') throw new InvalidModelFileError('general.architecture is missing')
       const trainedContext = Number(ggufValue(header, `${architecture}.context_length`) ?? spec.contextLength)
       const contextLength = Math.min(spec.contextLength, trainedContext)
+      const vocabulary = bpeVocabularyFromGguf(header)
+      const tokenizer = vocabulary ? createBpeTokenizer(vocabulary) : null
       const isolated = globalThis.crossOriginIsolated === true
       // Default: half the logical cores, as wllama does. llama.cpp's threads spin at barriers, so a thread that
       // shares its core with the page or another process stalls all of them (measured: 2 threads on a busy
@@ -162,7 +166,10 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
         throw new ModelLoadError('The WebAssembly engine could not load the model.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
       }
       wllama = runtime
-      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads }
+      // A completion's prompt_tokens include the BOS/EOS llama.cpp adds to every prompt; counts add them too, so a
+      // quote counts what the request will be billed for.
+      const specialTokens = (runtime.mustAddBosToken() ? 1 : 0) + (runtime.mustAddEosToken() ? 1 : 0)
+      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, threads }
     },
@@ -184,7 +191,12 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       return generate(runtime, { prompt }, request, generateOptions)
     },
     async countTokens(text: string) {
-      const { runtime } = requireModel(loaded?.id ?? '')
+      const { model, runtime } = requireModel(loaded?.id ?? '')
+      // Counting happens on every quote request, paid or not, so it must not take a turn on the generation queue:
+      // byte-level BPE is counted here, in the worker, without llama.cpp.
+      if (model.tokenizer) return model.tokenizer.count(text) + model.specialTokens
+      // SentencePiece and the other tokenizer models are not implemented in core (wllama 3 has no tokenize call), so
+      // they are still counted by a one-token completion, which waits behind running requests.
       const result = await generate(runtime, { prompt: text }, { max_tokens: 1, temperature: 0, seed: 0 })
       return result.usage.prompt_tokens
     },

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { acceptVoucher, applyReceipt, credit, newConsumerChannel, newLedger, nextVoucherAmount, recordVoucher, releaseRequest, settleRequest, type ChannelLedger } from './credit.ts'
+import { acceptVoucher, applyReceipt, catchUp, credit, newConsumerChannel, newLedger, nextVoucherAmount, recordVoucher, releaseRequest, settleRequest, type ChannelLedger } from './credit.ts'
 import { InsufficientDepositError, InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
 import { createQuote, settleCost } from './quote.ts'
 import type { Receipt } from './receipt.ts'
@@ -26,14 +26,14 @@ function quoteFor(s: { inputTokens: number; maxTokens: number }, p: { pricePerMi
   return createQuote({ ...s, ...p, model: 'm', modelHash: `0x${'ab'.repeat(32)}`, node, signer: node, chainId: 31337 })
 }
 
-function receiptOf(channelId: bigint, cost: bigint, completion: number, cumulativePaid: bigint): Receipt {
+function receiptOf(channelId: bigint, cost: bigint, completion: number, cumulativePaid: bigint, promptTokens: number): Receipt {
   return {
     requestHash: `0x${'01'.repeat(32)}`,
     outputHash: `0x${'02'.repeat(32)}`,
     modelHash: `0x${'ab'.repeat(32)}`,
     nodeSigner: node,
     consumer,
-    promptTokens: 1n,
+    promptTokens: BigInt(promptTokens),
     completionTokens: BigInt(completion),
     cost,
     channelId,
@@ -72,7 +72,7 @@ describe('credit (properties)', () => {
             expect(cost <= quote.maxCost).toBe(true)
             const before = ledger.settled
             ledger = settleRequest(ledger, quote.maxCost, cost)
-            channel = applyReceipt(channel, receiptOf(1n, cost, generated, before + cost), quote)
+            channel = applyReceipt(channel, receiptOf(1n, cost, generated, before + cost, quote.inputTokens), quote)
             paidByReceipts += cost
           }
           expect(credit(channel) >= 0n).toBe(true)
@@ -131,11 +131,71 @@ describe('credit (properties)', () => {
         channel = recordVoucher(channel, nextVoucherAmount(channel, quote.maxCost))
         const generated = Math.min(s.generated, s.maxTokens)
         const cost = settleCost(quote, generated)
-        expect(() => applyReceipt(channel, receiptOf(1n, cost + extra, generated, cost + extra), quote)).toThrow(InvalidReceiptError)
-        expect(() => applyReceipt(channel, receiptOf(1n, cost, generated, cost + extra), quote)).toThrow(InvalidReceiptError)
-        expect(() => applyReceipt(channel, receiptOf(2n, cost, generated, cost), quote)).toThrow(InvalidReceiptError)
-        expect(() => applyReceipt(channel, receiptOf(1n, cost, s.maxTokens + 1, cost), quote)).toThrow(InvalidReceiptError)
-        expect(applyReceipt(channel, receiptOf(1n, cost, generated, cost), quote).settled).toBe(cost)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost + extra, generated, cost + extra, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, generated, cost + extra, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(2n, cost, generated, cost, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, s.maxTokens + 1, cost, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        expect(applyReceipt(channel, receiptOf(1n, cost, generated, cost, quote.inputTokens), quote).settled).toBe(cost)
+      }),
+    )
+  })
+
+  it('a receipt that bills another input count than the quote is refused', () => {
+    fc.assert(
+      fc.property(prices, step, fc.integer({ min: 1, max: 100 }), (p, s, extra) => {
+        const quote = quoteFor(s, p)
+        let channel = newConsumerChannel({ channelId: 1n, node, deposit: 10n ** 30n })
+        channel = recordVoucher(channel, nextVoucherAmount(channel, quote.maxCost))
+        const cost = settleCost(quote, 0)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, 0, cost, quote.inputTokens + extra), quote)).toThrow(InvalidReceiptError)
+      }),
+    )
+  })
+
+  it('cancel settlement: the node settles what it sent, the consumer that missed it catches up, nobody gets more than the voucher', () => {
+    fc.assert(
+      fc.property(prices, fc.array(step, { minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), (p, steps, missed) => {
+        const deposit = 10n ** 30n
+        let ledger: ChannelLedger = newLedger({ channelId: 1n, consumer, deposit })
+        let channel = newConsumerChannel({ channelId: 1n, node, deposit })
+        for (const [i, s] of steps.entries()) {
+          const quote = quoteFor(s, p)
+          const amount = nextVoucherAmount(channel, quote.maxCost)
+          channel = recordVoucher(channel, amount)
+          let accepted: ChannelLedger
+          try {
+            accepted = acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: amount, signature: sig, recoveredSigner: consumer }, quote.maxCost)
+          } catch (error) {
+            // Only a consumer that is behind the node is refused; the refusal's receipt lets it catch up.
+            expect((error as VoucherRejectedError).reason).toMatch(/replayed|insufficient/)
+            channel = catchUp(channel, receiptOf(1n, 0n, 0, ledger.settled, 0))
+            expect(channel.settled).toBe(ledger.settled)
+            const again = nextVoucherAmount(channel, quote.maxCost)
+            channel = recordVoucher(channel, again)
+            accepted = acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: again, signature: sig, recoveredSigner: consumer }, quote.maxCost)
+          }
+          // The node sends some tokens, then the consumer cancels (or it finishes): the node settles what it sent.
+          const sent = Math.min(s.generated, s.maxTokens)
+          const cost = sent === 0 ? 0n : settleCost(quote, sent)
+          const before = accepted.settled
+          ledger = settleRequest(accepted, quote.maxCost, cost)
+          expect(ledger.settled <= (ledger.voucher?.cumulativeAmount ?? 0n)).toBe(true)
+          // The consumer sees the receipt unless the cancel was a reset that crossed it.
+          if (!missed[i % missed.length] && cost > 0n) channel = applyReceipt(channel, receiptOf(1n, cost, sent, before + cost, quote.inputTokens), quote)
+          expect(channel.settled <= ledger.settled).toBe(true)
+          expect(credit(channel) >= 0n).toBe(true)
+        }
+      }),
+    )
+  })
+
+  it('catching up never moves backwards nor past what was signed', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 21n }), (settled, creditLeft, claimed) => {
+        const channel = { ...newConsumerChannel({ channelId: 1n, node, deposit: 10n ** 22n }), settled, signed: settled + creditLeft }
+        const receipt = receiptOf(1n, 0n, 0, claimed, 0)
+        if (claimed <= settled || claimed > settled + creditLeft) expect(() => catchUp(channel, receipt)).toThrow(InvalidReceiptError)
+        else expect(catchUp(channel, receipt).settled).toBe(claimed)
       }),
     )
   })

@@ -1,7 +1,7 @@
 /** The consumer's bounds as properties: honest quotes pass, inflated ones and expensive ones are refused, streams are capped. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { checkQuote, inputTokenBound, prepaidMaxCost, streamMeter, type SpendLimits } from './bounds.ts'
+import { checkQuote, inputTokenBound, MAX_CHARS_PER_TOKEN, prepaidMaxCost, streamMeter, type SpendLimits } from './bounds.ts'
 import { InvalidQuoteError, SpendLimitError, StreamLimitError } from './errors/payments.ts'
 import type { InferenceRequest } from './inference.ts'
 import { createQuote, tokenCost } from './quote.ts'
@@ -70,9 +70,11 @@ describe('bounds (properties)', () => {
       fc.property(fc.integer({ min: 0, max: 64 }), fc.array(fc.record({ text: fc.string({ maxLength: 8 }), tokens: fc.integer({ min: 0, max: 4 }) }), { maxLength: 100 }), (maxTokens, deltas) => {
         const meter = streamMeter(maxTokens)
         let total = 0
+        let chars = 0
         for (const d of deltas) {
           total += d.tokens
-          if (total > maxTokens) {
+          chars += d.text.length
+          if (total > maxTokens || chars > maxTokens * MAX_CHARS_PER_TOKEN) {
             expect(() => meter.add(d)).toThrow(StreamLimitError)
             return
           }

@@ -132,7 +132,7 @@ describe('credit (properties)', () => {
         const generated = Math.min(s.generated, s.maxTokens)
         const cost = settleCost(quote, generated)
         expect(() => applyReceipt(channel, receiptOf(1n, cost + extra, generated, cost + extra, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
-        expect(() => applyReceipt(channel, receiptOf(1n, cost, generated, cost + extra, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, generated, channel.signed + extra, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
         expect(() => applyReceipt(channel, receiptOf(2n, cost, generated, cost, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
         expect(() => applyReceipt(channel, receiptOf(1n, cost, s.maxTokens + 1, cost, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
         expect(applyReceipt(channel, receiptOf(1n, cost, generated, cost, quote.inputTokens), quote).settled).toBe(cost)

@@ -96,7 +96,7 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       await expect.poll(async () => (await client.verify(answer.modelex)).anchored, { timeout: 60_000 }).toBe(true)
       const verification = await client.verify(answer.modelex)
       expect(verification).toMatchObject({ anchored: true, verified: true })
-      if (verification.anchored) expect(await verifyReceipt(reader, { anchor, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
+      if (verification.anchored) expect(await verifyReceipt(reader, { anchor, operator: answer.modelex.quote.node, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
     } finally {
       await client.stop()
     }

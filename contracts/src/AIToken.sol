@@ -37,10 +37,13 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
         uint32 epoch;
     }
 
+    /// @dev `effectiveBlock` and `startedAt` outlive the split (a settled split keeps them, with `factor` 0), so
+    /// `splitPause` can report the last pause; `factor != 0` alone says a split is pending.
     struct SplitState {
         uint32 epoch;
         uint64 effectiveBlock;
         uint64 factor;
+        uint64 startedAt;
     }
 
     /// @inheritdoc IAIToken
@@ -83,8 +86,13 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
         if (supply * factor > MAX_AMOUNT) revert SplitOverflow(supply, factor);
         // forge-lint: disable-next-line(unsafe-typecast) block numbers and the bounded pause fit in 64 bits
         uint64 effectiveBlock = uint64(block.number + splitPauseBlocks);
-        // forge-lint: disable-next-line(unsafe-typecast) factor <= MAX_SPLIT_FACTOR
-        _split = SplitState({epoch: split.epoch, effectiveBlock: effectiveBlock, factor: uint64(factor)});
+        _split = SplitState({
+            epoch: split.epoch,
+            effectiveBlock: effectiveBlock,
+            // forge-lint: disable-next-line(unsafe-typecast) factor <= MAX_SPLIT_FACTOR
+            factor: uint64(factor),
+            startedAt: uint64(block.timestamp)
+        });
         emit SplitStarted(factor, effectiveBlock);
     }
 
@@ -93,6 +101,12 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
         SplitState memory split = _split;
         if (split.factor == 0 || block.number >= split.effectiveBlock) return (0, 0);
         return (split.factor, split.effectiveBlock);
+    }
+
+    /// @inheritdoc IAIToken
+    function splitPause() external view returns (uint256 startedAt, uint256 endBlock) {
+        SplitState memory split = _split;
+        return (split.startedAt, split.effectiveBlock);
     }
 
     /// @inheritdoc IAIToken
@@ -201,7 +215,7 @@ contract AIToken is ERC20, ERC20Permit, AccessControl, IAIToken {
         _supply *= split.factor;
         uint32 epoch = split.epoch + 1;
         emit SplitExecuted(split.factor, epoch, newScale);
-        split = SplitState({epoch: epoch, effectiveBlock: 0, factor: 0});
+        split = SplitState({epoch: epoch, effectiveBlock: split.effectiveBlock, factor: 0, startedAt: split.startedAt});
         _split = split;
     }
 

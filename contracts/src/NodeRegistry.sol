@@ -6,14 +6,17 @@ import {IERC677Receiver} from "./interfaces/IERC677Receiver.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 /// @title Modelex node registry
 /// @notice Who serves which models at what price, backed by how much stake. See {INodeRegistry}.
 /// @dev Invariant: the registry's AI balance equals the sum of every node's `stake + unbonding` (as the views report
 /// them, rescaled to the current split epoch). Every function that touches a node's amounts first brings them to
-/// the current epoch (`_sync`).
-contract NodeRegistry is INodeRegistry, AccessControl {
+/// the current epoch (`_sync`). A signer, once bound to an operator, stays bound to it forever (retired signers
+/// included), so `slashableOperatorOf` never changes its answer for a signer and equivocation stays provable.
+contract NodeRegistry is INodeRegistry, AccessControl, EIP712 {
     using SafeERC20 for IAIToken;
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -27,8 +30,13 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
     /// @notice The longest unbonding delay the governor may set.
     uint64 public constant MAX_UNBONDING_DELAY = 90 days;
-    /// @notice Share of slashed stake, in basis points, that goes to the rewardee.
-    uint256 public constant SLASH_REWARD_BPS = 5000;
+    /// @notice The largest share of slashed stake, in basis points, the governor may give to the rewardee.
+    /// @dev Whoever proves equivocation is rewarded, and that can be the cheater itself from a fresh address, so
+    /// this cap is what guarantees a cheater loses at least 90% of its stake.
+    uint256 public constant MAX_PROVER_REWARD_BPS = 1000;
+    /// @notice The EIP-712 type a signer signs to consent to serving an operator's node with a peer id.
+    bytes32 public constant SIGNER_BINDING_TYPEHASH =
+        keccak256("SignerBinding(address operator,bytes peerId,uint256 nonce)");
 
     /// @notice The AI token stake is paid in.
     IAIToken public immutable token;
@@ -39,13 +47,19 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     uint64 public unbondingDelay;
     /// @inheritdoc INodeRegistry
     address public treasury;
+    /// @inheritdoc INodeRegistry
+    uint16 public proverRewardBps = 500;
+    /// @inheritdoc INodeRegistry
+    mapping(address signer => uint256) public signerNonces;
 
     mapping(address operator => Node) private _nodes;
     mapping(address signer => address operator) private _operatorOfSigner;
     mapping(bytes32 peerIdHash => address operator) private _operatorOfPeerId;
     EnumerableSet.AddressSet private _active;
 
-    constructor(IAIToken token_, address governor, uint256 minStake_, uint64 unbondingDelay_) {
+    constructor(IAIToken token_, address governor, uint256 minStake_, uint64 unbondingDelay_)
+        EIP712("Modelex NodeRegistry", "1")
+    {
         if (address(token_) == address(0) || governor == address(0)) revert ZeroAddress();
         if (unbondingDelay_ > MAX_UNBONDING_DELAY) revert UnbondingDelayTooLong(unbondingDelay_);
         token = token_;
@@ -59,16 +73,16 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     // ---------------------------------------------------------------- operators
 
     /// @inheritdoc INodeRegistry
-    function register(NodeParams calldata params, uint256 stake) external {
+    function register(NodeParams calldata params, bytes calldata signerProof, uint256 stake) external {
         if (stake > 0) token.safeTransferFrom(msg.sender, address(this), stake);
-        _register(msg.sender, params, stake);
+        _register(msg.sender, params, signerProof, stake);
     }
 
     /// @inheritdoc INodeRegistry
-    function update(NodeParams calldata params) external {
+    function update(NodeParams calldata params, bytes calldata signerProof) external {
         Node storage node = _nodes[msg.sender];
         if (!node.active) revert NodeNotActive(msg.sender);
-        _declare(node, msg.sender, params);
+        _declare(node, msg.sender, params, signerProof);
         emit NodeUpdated(
             msg.sender,
             params.signer,
@@ -87,13 +101,14 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     }
 
     /// @inheritdoc IERC677Receiver
-    /// @dev `data` is the calldata of `register(params, _)` or `addStake(_)`; the amount is what was sent.
+    /// @dev `data` is the calldata of `register(params, signerProof, _)` or `addStake(_)`; the amount is what was
+    /// sent.
     function onTokenTransfer(address from, uint256 value, bytes calldata data) external {
         if (msg.sender != address(token)) revert OnlyToken();
         bytes4 selector = data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
         if (selector == this.register.selector) {
-            (NodeParams memory params,) = abi.decode(data[4:], (NodeParams, uint256));
-            _register(from, params, value);
+            (NodeParams memory params, bytes memory signerProof,) = abi.decode(data[4:], (NodeParams, bytes, uint256));
+            _register(from, params, signerProof, value);
         } else if (selector == this.addStake.selector) {
             _addStake(from, value);
         } else {
@@ -152,7 +167,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         node.stake -= fromStake;
         node.unbonding -= fromUnbonding;
         slashed = fromStake + fromUnbonding;
-        uint256 reward = slashed * SLASH_REWARD_BPS / 10_000;
+        uint256 reward = slashed * proverRewardBps / 10_000;
         emit NodeSlashed(operator, msg.sender, slashed, rewardee, reward);
         if (node.active && !node.whitelisted && node.stake < minStake) _deactivate(operator);
         if (reward > 0) token.safeTransfer(rewardee, reward);
@@ -186,6 +201,14 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     }
 
     /// @inheritdoc INodeRegistry
+    function setProverRewardBps(uint256 bps) external onlyRole(GOVERNOR_ROLE) {
+        if (bps > MAX_PROVER_REWARD_BPS) revert ProverRewardTooHigh(bps);
+        // forge-lint: disable-next-line(unsafe-typecast) bps <= MAX_PROVER_REWARD_BPS
+        proverRewardBps = uint16(bps);
+        emit ProverRewardSet(bps);
+    }
+
+    /// @inheritdoc INodeRegistry
     function setTreasury(address treasury_) external onlyRole(GOVERNOR_ROLE) {
         if (treasury_ == address(0)) revert ZeroAddress();
         treasury = treasury_;
@@ -201,7 +224,27 @@ contract NodeRegistry is INodeRegistry, AccessControl {
 
     /// @inheritdoc INodeRegistry
     function operatorOfSigner(address signer) external view returns (address) {
+        address operator = _operatorOfSigner[signer];
+        return _nodes[operator].signer == signer ? operator : address(0);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function slashableOperatorOf(address signer) external view returns (address) {
         return _operatorOfSigner[signer];
+    }
+
+    /// @inheritdoc INodeRegistry
+    function signerBindingDigest(address operator, address signer, bytes calldata peerId)
+        external
+        view
+        returns (bytes32)
+    {
+        return _signerBindingDigest(operator, peerId, signerNonces[signer]);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
     /// @inheritdoc INodeRegistry
@@ -218,7 +261,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     function activeOperatorOf(address account) external view returns (address) {
         if (_nodes[account].active) return account;
         address operator = _operatorOfSigner[account];
-        return operator != address(0) && _nodes[operator].active ? operator : address(0);
+        Node storage node = _nodes[operator];
+        return operator != address(0) && node.active && node.signer == account ? operator : address(0);
     }
 
     /// @inheritdoc INodeRegistry
@@ -249,7 +293,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
 
     // ---------------------------------------------------------------- internals
 
-    function _register(address operator, NodeParams memory params, uint256 stake) private {
+    function _register(address operator, NodeParams memory params, bytes memory signerProof, uint256 stake) private {
         Node storage node = _nodes[operator];
         if (node.active) revert AlreadyRegistered(operator);
         _sync(node);
@@ -258,7 +302,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         node.operator = operator;
         node.active = true;
         node.stake = newStake;
-        _declare(node, operator, params);
+        _declare(node, operator, params, signerProof);
         _active.add(operator);
         emit NodeRegistered(
             operator,
@@ -272,8 +316,10 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         );
     }
 
-    /// @dev Validates and stores what a node declares, keeping the signer and peer id look-ups unique.
-    function _declare(Node storage node, address operator, NodeParams memory params) private {
+    /// @dev Validates and stores what a node declares, keeping the signer and peer id look-ups unique. A signer
+    /// other than the node's current one needs its proof of possession; the one it replaces stays bound to the
+    /// operator (retired), so it can still be slashed for and never serves another operator.
+    function _declare(Node storage node, address operator, NodeParams memory params, bytes memory signerProof) private {
         if (params.signer == address(0)) revert InvalidSigner();
         if (params.peerId.length == 0 || params.peerId.length > MAX_PEER_ID_LENGTH) revert InvalidPeerId();
         if (params.models.length == 0 || params.models.length > MAX_MODELS) {
@@ -286,8 +332,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         if (peerOwner != address(0) && peerOwner != operator) revert PeerIdTaken(peerOwner);
 
         if (node.signer != params.signer) {
-            if (node.signer != address(0)) delete _operatorOfSigner[node.signer];
-            _operatorOfSigner[params.signer] = operator;
+            _checkSignerProof(operator, params, signerProof);
+            if (signerOwner == address(0)) _operatorOfSigner[params.signer] = operator;
             node.signer = params.signer;
         }
         bytes32 oldPeerIdHash = keccak256(node.peerId);
@@ -302,6 +348,21 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         node.metadataURI = params.metadataURI;
     }
 
+    /// @dev The signer's EIP-712 `SignerBinding` over the operator, the peer id and the signer's next nonce, which
+    /// it uses up so the consent cannot be replayed (for example to re-bind a retired signer).
+    function _checkSignerProof(address operator, NodeParams memory params, bytes memory signerProof) private {
+        uint256 nonce = signerNonces[params.signer]++;
+        (address recovered, ECDSA.RecoverError error,) =
+            ECDSA.tryRecover(_signerBindingDigest(operator, params.peerId, nonce), signerProof);
+        if (error != ECDSA.RecoverError.NoError || recovered != params.signer) {
+            revert InvalidSignerProof(params.signer);
+        }
+    }
+
+    function _signerBindingDigest(address operator, bytes memory peerId, uint256 nonce) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(SIGNER_BINDING_TYPEHASH, operator, keccak256(peerId), nonce)));
+    }
+
     function _addStake(address operator, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         Node storage node = _nodes[operator];
@@ -312,8 +373,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         emit StakeAdded(operator, amount, stake);
     }
 
-    /// @dev Stops a node and starts unbonding all its stake. Its signer and peer id stay reserved for it, so
-    /// equivocation it committed can still be proven (and its unbonding stake slashed) until it withdraws.
+    /// @dev Stops a node and starts unbonding all its stake. Its signers stay bound to it and its peer id reserved,
+    /// so equivocation it committed can still be proven (and its unbonding stake slashed) until it withdraws.
     function _deactivate(address operator) private {
         Node storage node = _nodes[operator];
         _sync(node);

@@ -73,6 +73,9 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         Channel storage channel = _existing(channelId);
         if (channel.consumer != msg.sender) revert NotChannelConsumer(channelId, msg.sender);
         if (channel.status != Status.Open) revert ChannelIsClosing(channelId);
+        // A window must not start inside a pause: `_restartIfPaused` only sees pauses that start within it.
+        (, uint256 pauseEndBlock) = token.splitPause();
+        if (block.number < pauseEndBlock) revert SplitPauseActive(pauseEndBlock);
         uint64 closesAt = uint64(block.timestamp) + challengePeriod;
         channel.status = Status.Closing;
         channel.closesAt = closesAt;
@@ -84,6 +87,7 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         Channel storage channel = _existing(channelId);
         if (channel.status != Status.Closing) revert ChannelNotClosing(channelId);
         if (block.timestamp < channel.closesAt) revert ChallengePeriodActive(channelId, channel.closesAt);
+        if (_restartIfPaused(channelId, channel)) return;
         uint256 refund = (channel.deposit - channel.redeemed) * token.scaleSince(channel.splitEpoch);
         channel.status = Status.Closed;
         emit ChannelClosed(channelId, refund);
@@ -175,7 +179,7 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         Channel storage channel = _existing(channelId);
         Status status = channel.status;
         if (status == Status.Closed) revert ChannelAlreadyClosed(channelId);
-        if (status == Status.Closing && block.timestamp >= channel.closesAt) {
+        if (status == Status.Closing && block.timestamp >= channel.closesAt && !_restartIfPaused(channelId, channel)) {
             revert ChallengePeriodOver(channelId, channel.closesAt);
         }
         address signer = ECDSA.recover(_hashTypedDataV4(voucher.hash()), signature);
@@ -189,6 +193,22 @@ contract PaymentChannels is IPaymentChannels, EIP712 {
         node = channel.node;
         amount = (cumulative - redeemed) * token.scaleSince(channel.splitEpoch);
         emit VoucherRedeemed(channelId, node, cumulative, amount);
+    }
+
+    /// @dev Called once a closing channel's window is over. Redeems fail while a split pauses transfers, so a window
+    /// that a pause started in did not give the node `challengePeriod` of redeemable time: it restarts now (after the
+    /// pause, which has no timestamp for its end until someone observes it) and the call reports true. Pauses that
+    /// started before the window ended before it (`startClose` refuses to start one inside a pause); a restarted
+    /// window starts after the pause, so each pause restarts a window at most once.
+    function _restartIfPaused(uint256 channelId, Channel storage channel) private returns (bool) {
+        (uint256 pauseStartedAt, uint256 pauseEndBlock) = token.splitPause();
+        if (block.number < pauseEndBlock) revert SplitPauseActive(pauseEndBlock);
+        uint64 closesAt = channel.closesAt;
+        if (pauseStartedAt < closesAt - challengePeriod || pauseStartedAt >= closesAt) return false;
+        closesAt = uint64(block.timestamp) + challengePeriod;
+        channel.closesAt = closesAt;
+        emit ChallengePeriodRestarted(channelId, closesAt);
+        return true;
     }
 
     function _existing(uint256 channelId) private view returns (Channel storage channel) {

@@ -20,7 +20,7 @@ contract ReceiptAnchor is IReceiptAnchor, EIP712 {
     /// @notice The registry nodes are looked up in and slashed through.
     INodeRegistry public immutable registry;
 
-    mapping(bytes32 root => Anchor) private _anchors;
+    mapping(address operator => mapping(bytes32 root => Anchor)) private _anchors;
     mapping(bytes32 key => bool) private _proven;
 
     constructor(INodeRegistry registry_) EIP712("Modelex", "1") {
@@ -33,8 +33,9 @@ contract ReceiptAnchor is IReceiptAnchor, EIP712 {
         if (count == 0) revert ZeroCount();
         address operator = registry.activeOperatorOf(msg.sender);
         if (operator == address(0)) revert NotRegisteredNode(msg.sender);
-        if (_anchors[root].operator != address(0)) revert RootAlreadyAnchored(root);
-        _anchors[root] = Anchor({operator: operator, count: count, timestamp: uint32(block.timestamp)});
+        // Keyed by operator: anyone else anchoring the same root first answers for their own node, not this one.
+        if (_anchors[operator][root].operator != address(0)) revert RootAlreadyAnchored(root);
+        _anchors[operator][root] = Anchor({operator: operator, count: count, timestamp: uint32(block.timestamp)});
         emit RootAnchored(root, operator, count);
     }
 
@@ -54,7 +55,8 @@ contract ReceiptAnchor is IReceiptAnchor, EIP712 {
         _checkSignature(receiptA, signatureA);
         _checkSignature(receiptB, signatureB);
 
-        address operator = registry.operatorOfSigner(signer);
+        // Retired signers count too: rotating the key must not escape the proof.
+        address operator = registry.slashableOperatorOf(signer);
         if (operator == address(0)) revert UnknownSigner(signer);
         bytes32 key = keccak256(abi.encode(signer, receiptA.requestHash, receiptA.modelHash));
         if (_proven[key]) revert AlreadyProven(key);
@@ -65,14 +67,18 @@ contract ReceiptAnchor is IReceiptAnchor, EIP712 {
     }
 
     /// @inheritdoc IReceiptAnchor
-    function verifyReceipt(bytes32 root, bytes32 receiptHash, bytes32[] calldata proof) external view returns (bool) {
-        if (_anchors[root].operator == address(0)) return false;
+    function verifyReceipt(address operator, bytes32 root, bytes32 receiptHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        if (_anchors[operator][root].operator == address(0)) return false;
         return MerkleProof.verifyCalldata(proof, root, TypedHashes.receiptLeaf(receiptHash));
     }
 
     /// @inheritdoc IReceiptAnchor
-    function getAnchor(bytes32 root) external view returns (Anchor memory) {
-        return _anchors[root];
+    function getAnchor(address operator, bytes32 root) external view returns (Anchor memory) {
+        return _anchors[operator][root];
     }
 
     /// @inheritdoc IReceiptAnchor

@@ -59,6 +59,20 @@ contract NodeRegistryInvariantTest is BaseTest {
 
     /// @dev Slash rewards never exceed their share of what was slashed (each rounds down on its own).
     function invariant_slashRewardsWithinShare() public view {
-        assertLe(token.balanceOf(address(handler)), handler.slashedTotal() / 2);
+        assertLe(token.balanceOf(address(handler)), handler.slashedTotal() * registry.proverRewardBps() / 10_000);
+    }
+
+    /// @dev A signer once bound never maps to another operator: not after rotations, deregistering or anyone trying
+    /// to bind it with its own valid consent. Retired signers stay slashable and are never active for anyone else.
+    function invariant_signerBindingsNeverMove() public view {
+        assertEq(handler.rebindings(), 0);
+        assertEq(handler.unexpectedBindingFailures(), 0);
+        for (uint256 i; i < handler.SIGNER_POOL(); ++i) {
+            address signer = handler.signerAt(i);
+            address first = handler.firstOperatorOf(signer);
+            assertEq(registry.slashableOperatorOf(signer), first);
+            address active = registry.activeOperatorOf(signer);
+            assertTrue(active == address(0) || active == first);
+        }
     }
 }

@@ -9,7 +9,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 
 contract NodeRegistryTest is BaseTest {
     address internal operator = makeAddr("operator");
-    address internal signer = makeAddr("signer");
+    address internal signer = _rememberKey("signer");
     address internal verifier = makeAddr("verifier");
 
     function setUp() public override {
@@ -24,7 +24,7 @@ contract NodeRegistryTest is BaseTest {
 
     function _register() internal {
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), MIN_STAKE);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE);
     }
 
     // ------------------------------------------------------------ constructor
@@ -34,6 +34,7 @@ contract NodeRegistryTest is BaseTest {
         assertEq(registry.minStake(), MIN_STAKE);
         assertEq(registry.unbondingDelay(), UNBONDING_DELAY);
         assertEq(registry.treasury(), governor);
+        assertEq(registry.proverRewardBps(), 500);
         assertTrue(registry.hasRole(registry.GOVERNOR_ROLE(), governor));
     }
 
@@ -81,20 +82,20 @@ contract NodeRegistryTest is BaseTest {
         _register();
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.AlreadyRegistered.selector, operator));
-        registry.register(_params(signer, "peer-op"), MIN_STAKE);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE);
     }
 
     function test_register_revertsBelowMinimumStake() public {
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InsufficientStake.selector, MIN_STAKE - 1, MIN_STAKE));
-        registry.register(_params(signer, "peer-op"), MIN_STAKE - 1);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE - 1);
     }
 
     function test_register_whitelistedNeedsNoStake() public {
         vm.prank(governor);
         registry.setWhitelisted(operator, true);
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), 0);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), 0);
         assertTrue(registry.isActive(operator));
         assertTrue(registry.getNode(operator).whitelisted);
     }
@@ -102,17 +103,17 @@ contract NodeRegistryTest is BaseTest {
     function test_register_revertsOnZeroSigner() public {
         vm.prank(operator);
         vm.expectRevert(INodeRegistry.InvalidSigner.selector);
-        registry.register(_params(address(0), "peer-op"), MIN_STAKE);
+        registry.register(_params(address(0), "peer-op"), _proof(operator, _params(address(0), "peer-op")), MIN_STAKE);
     }
 
     function test_register_revertsOnBadPeerId() public {
         vm.startPrank(operator);
         vm.expectRevert(INodeRegistry.InvalidPeerId.selector);
-        registry.register(_params(signer, ""), MIN_STAKE);
+        registry.register(_params(signer, ""), _proof(operator, _params(signer, "")), MIN_STAKE);
         INodeRegistry.NodeParams memory params = _params(signer, "x");
         params.peerId = new bytes(129);
         vm.expectRevert(INodeRegistry.InvalidPeerId.selector);
-        registry.register(params, MIN_STAKE);
+        registry.register(params, _proof(operator, params), MIN_STAKE);
         vm.stopPrank();
     }
 
@@ -121,10 +122,10 @@ contract NodeRegistryTest is BaseTest {
         params.models = new bytes32[](0);
         vm.startPrank(operator);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidModelCount.selector, 0));
-        registry.register(params, MIN_STAKE);
+        registry.register(params, _proof(operator, params), MIN_STAKE);
         params.models = new bytes32[](33);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidModelCount.selector, 33));
-        registry.register(params, MIN_STAKE);
+        registry.register(params, _proof(operator, params), MIN_STAKE);
         vm.stopPrank();
     }
 
@@ -134,14 +135,54 @@ contract NodeRegistryTest is BaseTest {
         vm.startPrank(alice);
         token.approve(address(registry), MIN_STAKE * 2);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.SignerTaken.selector, signer, operator));
-        registry.register(_params(signer, "peer-alice"), MIN_STAKE);
+        registry.register(_params(signer, "peer-alice"), _proof(alice, _params(signer, "peer-alice")), MIN_STAKE);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.PeerIdTaken.selector, operator));
-        registry.register(_params(bob, "peer-op"), MIN_STAKE);
+        registry.register(_params(bob, "peer-op"), _proof(alice, _params(bob, "peer-op")), MIN_STAKE);
         vm.stopPrank();
     }
 
+    /// @dev Squatting: before the fix anyone could register someone else's signer address (here alice registers
+    /// the signer of a node that has not registered yet), locking its owner out.
+    function test_register_revertsWithoutSignerProof() public {
+        INodeRegistry.NodeParams memory params = _params(signer, "peer-alice");
+        _fund(alice, MIN_STAKE);
+        vm.startPrank(alice);
+        token.approve(address(registry), MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, signer));
+        registry.register(params, "", MIN_STAKE);
+        // A consent the signer gave another operator does not carry over.
+        bytes memory forOperator = _proof(operator, params);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, signer));
+        registry.register(params, forOperator, MIN_STAKE);
+        // Nor one for another peer id.
+        bytes memory otherPeer = _proof(alice, _params(signer, "peer-other"));
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, signer));
+        registry.register(params, otherPeer, MIN_STAKE);
+        vm.stopPrank();
+        assertEq(registry.slashableOperatorOf(signer), address(0));
+        assertEq(registry.signerNonces(signer), 0);
+    }
+
+    function test_signerBindingDigest_isEip712Digest() public view {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Modelex NodeRegistry"),
+                keccak256("1"),
+                block.chainid,
+                address(registry)
+            )
+        );
+        assertEq(registry.domainSeparator(), domain);
+        assertEq(
+            registry.signerBindingDigest(operator, signer, bytes("peer-op")),
+            _bindingDigest(operator, bytes("peer-op"), 0)
+        );
+    }
+
     function test_register_viaTransferAndCall() public {
-        bytes memory data = abi.encodeCall(INodeRegistry.register, (_params(signer, "peer-op"), 0));
+        INodeRegistry.NodeParams memory params = _params(signer, "peer-op");
+        bytes memory data = abi.encodeCall(INodeRegistry.register, (params, _proof(operator, params), 0));
         vm.prank(operator);
         token.transferAndCall(address(registry), MIN_STAKE, data);
         assertTrue(registry.isActive(operator));
@@ -152,7 +193,7 @@ contract NodeRegistryTest is BaseTest {
         _register();
         vm.startPrank(operator);
         registry.deregister();
-        registry.register(_params(signer, "peer-op"), MIN_STAKE);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE);
         vm.stopPrank();
         INodeRegistry.Node memory node = registry.getNode(operator);
         assertTrue(node.active);
@@ -166,7 +207,7 @@ contract NodeRegistryTest is BaseTest {
         params.pricePerMillionInput = priceIn;
         params.pricePerMillionOutput = priceOut;
         vm.prank(operator);
-        registry.register(params, stake);
+        registry.register(params, _proof(operator, params), stake);
         INodeRegistry.Node memory node = registry.getNode(operator);
         assertEq(node.stake, stake);
         assertEq(node.pricePerMillionInput, priceIn);
@@ -207,9 +248,14 @@ contract NodeRegistryTest is BaseTest {
         vm.expectEmit(address(registry));
         emit INodeRegistry.NodeUpdated(operator, bob, bytes("peer-new"), params.models, 1e18, 2e18, "ipfs://v2");
         vm.prank(operator);
-        registry.update(params);
+        registry.update(params, _proof(operator, params));
         assertEq(registry.operatorOfSigner(signer), address(0));
         assertEq(registry.operatorOfSigner(bob), operator);
+        // The replaced signer is retired: no longer active, still slashable through its operator.
+        assertEq(registry.activeOperatorOf(signer), address(0));
+        assertEq(registry.activeOperatorOf(bob), operator);
+        assertEq(registry.slashableOperatorOf(signer), operator);
+        assertEq(registry.slashableOperatorOf(bob), operator);
         assertEq(registry.operatorOfPeerId(bytes("peer-op")), address(0));
         assertEq(registry.operatorOfPeerId(bytes("peer-new")), operator);
         assertTrue(registry.servesModel(operator, keccak256("m2")));
@@ -222,15 +268,63 @@ contract NodeRegistryTest is BaseTest {
         INodeRegistry.NodeParams memory params = _params(signer, "peer-op");
         params.pricePerMillionInput = 9;
         vm.prank(operator);
-        registry.update(params);
+        registry.update(params, _proof(operator, params));
         assertEq(registry.getNode(operator).pricePerMillionInput, 9);
         assertEq(registry.operatorOfSigner(signer), operator);
+    }
+
+    /// @dev Squatting a retired signer: before the fix `update` freed it, so another operator could bind it and the
+    /// equivocation proofs against it would slash the wrong node (or none).
+    function test_update_retiredSignerStaysWithItsOperator() public {
+        _register();
+        INodeRegistry.NodeParams memory params = _params(bob, "peer-op");
+        vm.prank(operator);
+        registry.update(params, _proof(operator, params));
+        // Even with the retired signer's own consent, another operator cannot take it.
+        INodeRegistry.NodeParams memory aliceParams = _params(signer, "peer-alice");
+        bytes memory consent = _proof(alice, aliceParams, 1);
+        _fund(alice, MIN_STAKE);
+        vm.startPrank(alice);
+        token.approve(address(registry), MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.SignerTaken.selector, signer, operator));
+        registry.register(aliceParams, consent, MIN_STAKE);
+        vm.stopPrank();
+    }
+
+    /// @dev Re-binding a retired signer needs a fresh proof: the first one's nonce is used up.
+    function test_update_rebindingRetiredSignerNeedsFreshProof() public {
+        _register();
+        INodeRegistry.NodeParams memory toBob = _params(bob, "peer-op");
+        INodeRegistry.NodeParams memory back = _params(signer, "peer-op");
+        bytes memory replayed = _proof(operator, back, 0);
+        bytes memory fresh = _proof(operator, back, 1);
+        assertEq(registry.signerNonces(signer), 1);
+        vm.startPrank(operator);
+        registry.update(toBob, _proof(operator, toBob));
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, signer));
+        registry.update(back, replayed);
+        registry.update(back, fresh);
+        vm.stopPrank();
+        assertEq(registry.activeOperatorOf(signer), operator);
+        assertEq(registry.activeOperatorOf(bob), address(0));
+        assertEq(registry.signerNonces(signer), 2);
+    }
+
+    function test_update_revertsWithoutNewSignersProof() public {
+        _register();
+        INodeRegistry.NodeParams memory params = _params(bob, "peer-op");
+        vm.startPrank(operator);
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, bob));
+        registry.update(params, "");
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.InvalidSignerProof.selector, bob));
+        registry.update(params, _proof(operator, _params(signer, "peer-op"), 1)); // signed by the old signer
+        vm.stopPrank();
     }
 
     function test_update_revertsWhenNotActive() public {
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistry.NodeNotActive.selector, operator));
-        registry.update(_params(signer, "peer-op"));
+        registry.update(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")));
     }
 
     // ------------------------------------------------------------ stake
@@ -259,7 +353,7 @@ contract NodeRegistryTest is BaseTest {
 
     function test_unbond_movesStakeIntoUnbonding() public {
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), MIN_STAKE + 100);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE + 100);
         vm.prank(operator);
         registry.unbond(100);
         INodeRegistry.Node memory node = registry.getNode(operator);
@@ -338,8 +432,8 @@ contract NodeRegistryTest is BaseTest {
         vm.prank(verifier);
         uint256 slashed = registry.slash(operator, 600e18, bob);
         assertEq(slashed, 600e18);
-        assertEq(token.balanceOf(bob), 300e18);
-        assertEq(token.balanceOf(governor), treasuryBefore + 300e18);
+        assertEq(token.balanceOf(bob), 30e18); // 5%
+        assertEq(token.balanceOf(governor), treasuryBefore + 570e18);
         // 400 left is below the minimum: the node stops and its rest unbonds.
         INodeRegistry.Node memory node = registry.getNode(operator);
         assertFalse(node.active);
@@ -371,7 +465,7 @@ contract NodeRegistryTest is BaseTest {
         vm.prank(governor);
         registry.setWhitelisted(operator, true);
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), 0);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), 0);
         vm.prank(verifier);
         assertEq(registry.slash(operator, 1, bob), 0);
     }
@@ -393,7 +487,7 @@ contract NodeRegistryTest is BaseTest {
     function testFuzz_slash(uint256 stake, uint256 amount) public {
         stake = bound(stake, MIN_STAKE, 10 * MIN_STAKE);
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), stake);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), stake);
         uint256 before = token.balanceOf(address(registry));
         vm.prank(verifier);
         uint256 slashed = registry.slash(operator, amount, bob);
@@ -410,7 +504,7 @@ contract NodeRegistryTest is BaseTest {
         registry.setWhitelisted(operator, true);
         vm.stopPrank();
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), 0);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), 0);
         vm.expectEmit(address(registry));
         emit INodeRegistry.WhitelistSet(operator, false);
         vm.prank(governor);
@@ -444,7 +538,11 @@ contract NodeRegistryTest is BaseTest {
         vm.expectEmit(address(registry));
         emit INodeRegistry.TreasurySet(alice);
         registry.setTreasury(alice);
+        vm.expectEmit(address(registry));
+        emit INodeRegistry.ProverRewardSet(1000);
+        registry.setProverRewardBps(1000);
         vm.stopPrank();
+        assertEq(registry.proverRewardBps(), 1000);
         assertEq(registry.minStake(), 5);
         assertEq(registry.unbondingDelay(), 1 days);
         assertEq(registry.treasury(), alice);
@@ -456,6 +554,8 @@ contract NodeRegistryTest is BaseTest {
         registry.setUnbondingDelay(91 days);
         vm.expectRevert(INodeRegistry.ZeroAddress.selector);
         registry.setTreasury(address(0));
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistry.ProverRewardTooHigh.selector, 1001));
+        registry.setProverRewardBps(1001);
         vm.stopPrank();
     }
 
@@ -469,6 +569,8 @@ contract NodeRegistryTest is BaseTest {
         registry.setUnbondingDelay(1);
         vm.expectRevert(err);
         registry.setTreasury(alice);
+        vm.expectRevert(err);
+        registry.setProverRewardBps(0);
         vm.expectRevert(err);
         registry.setWhitelisted(alice, true);
         vm.stopPrank();
@@ -510,7 +612,7 @@ contract NodeRegistryTest is BaseTest {
 
     function test_withdraw_afterSplitReturnsScaledStake() public {
         vm.startPrank(operator);
-        registry.register(_params(signer, "peer-op"), 2 * MIN_STAKE);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), 2 * MIN_STAKE);
         registry.unbond(MIN_STAKE / 2);
         vm.stopPrank();
         _splitNow(3);
@@ -564,7 +666,7 @@ contract NodeRegistryTest is BaseTest {
         vm.prank(verifier);
         uint256 slashed = registry.slash(operator, type(uint256).max, bob);
         assertEq(slashed, MIN_STAKE * 4);
-        assertEq(token.balanceOf(bob), MIN_STAKE * 2);
+        assertEq(token.balanceOf(bob), MIN_STAKE * 4 * 500 / 10_000);
         assertEq(token.balanceOf(address(registry)), 0);
     }
 
@@ -574,7 +676,7 @@ contract NodeRegistryTest is BaseTest {
         registry.deregister();
         _splitNow(2);
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), MIN_STAKE);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE);
         INodeRegistry.Node memory node = registry.getNode(operator);
         assertEq(node.stake, MIN_STAKE);
         assertEq(node.unbonding, MIN_STAKE * 2);
@@ -583,7 +685,7 @@ contract NodeRegistryTest is BaseTest {
 
     function test_activeNodes_viewsRescaleBeforeSettlement() public {
         vm.prank(operator);
-        registry.register(_params(signer, "peer-op"), MIN_STAKE + 1);
+        registry.register(_params(signer, "peer-op"), _proof(operator, _params(signer, "peer-op")), MIN_STAKE + 1);
         vm.prank(governor);
         token.startSplit(7);
         // Pending: nothing changes yet, and unbonding needs no transfer so it still works.

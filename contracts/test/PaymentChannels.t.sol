@@ -433,15 +433,97 @@ contract PaymentChannelsTest is BaseTest {
 
     function test_finishClose_afterSplitRefundsScaled() public {
         _redeem(30e18);
+        _splitNow(5);
+        vm.warp(block.timestamp + 1); // each block has a later timestamp than its parent
         vm.prank(consumer);
         channels.startClose(channelId);
-        _splitNow(5);
         vm.warp(block.timestamp + CHALLENGE_PERIOD);
         vm.expectEmit(address(channels));
         emit IPaymentChannels.ChannelClosed(channelId, 70e18 * 5);
         channels.finishClose(channelId);
         assertEq(token.balanceOf(consumer), 70e18 * 5);
         assertEq(token.balanceOf(address(channels)), 0);
+    }
+
+    /// @dev The attack: the consumer starts closing, a split's pause outlasts the challenge period, and the consumer
+    /// finishes the close right after the pause, before the node could redeem. The window restarts instead, so the
+    /// node gets a whole challenge period of redeemable time after the pause.
+    function test_finishClose_splitDuringCloseRestartsChallengePeriod() public {
+        bytes memory signature = _signVoucher(consumerKey, channelId, 60e18);
+        vm.prank(consumer);
+        channels.startClose(channelId);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD / 2);
+        vm.prank(governor);
+        token.startSplit(2);
+        uint256 pauseEnd = block.number + PAUSE_BLOCKS;
+        // The pause outlasts the window: redeeming fails throughout it.
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.SplitPauseActive.selector, pauseEnd));
+        channels.redeem(Voucher(channelId, 60e18), signature);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.SplitPauseActive.selector, pauseEnd));
+        channels.finishClose(channelId);
+
+        vm.roll(pauseEnd);
+        vm.warp(block.timestamp + 1);
+        uint64 restartedUntil = uint64(block.timestamp) + CHALLENGE_PERIOD;
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.ChallengePeriodRestarted(channelId, restartedUntil);
+        vm.prank(consumer);
+        channels.finishClose(channelId);
+        assertEq(uint8(channels.getChannel(channelId).status), uint8(IPaymentChannels.Status.Closing));
+        assertEq(token.balanceOf(consumer), 0);
+
+        // The node redeems within the restarted window, after which the consumer gets only the rest.
+        vm.warp(restartedUntil - 1);
+        assertEq(channels.redeem(Voucher(channelId, 60e18), signature), 60e18 * 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.ChallengePeriodActive.selector, channelId, restartedUntil)
+        );
+        channels.finishClose(channelId);
+        vm.warp(restartedUntil);
+        channels.finishClose(channelId);
+        assertEq(token.balanceOf(consumer), 40e18 * 2);
+        assertEq(token.balanceOf(node), 60e18 * 2);
+    }
+
+    /// @dev The node may be first after the pause: its redeem restarts the window and pays.
+    function test_redeem_afterPausedWindowRestartsIt() public {
+        vm.prank(consumer);
+        channels.startClose(channelId);
+        _splitNow(3);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD + 1);
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.ChallengePeriodRestarted(channelId, uint64(block.timestamp) + CHALLENGE_PERIOD);
+        assertEq(_redeem(10e18), 30e18);
+        // The restart happens once per pause: the restarted window ends normally.
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        bytes memory late = _signVoucher(consumerKey, channelId, 20e18);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.ChallengePeriodOver.selector, channelId, block.timestamp)
+        );
+        channels.redeem(Voucher(channelId, 20e18), late);
+        channels.finishClose(channelId);
+        assertEq(token.balanceOf(consumer), 90e18 * 3);
+    }
+
+    /// @dev A pause that starts after the window ended took nothing from the node.
+    function test_finishClose_splitAfterWindowDoesNotRestart() public {
+        vm.prank(consumer);
+        channels.startClose(channelId);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        _splitNow(2);
+        vm.warp(block.timestamp + 1);
+        vm.expectEmit(address(channels));
+        emit IPaymentChannels.ChannelClosed(channelId, DEPOSIT * 2);
+        channels.finishClose(channelId);
+    }
+
+    function test_startClose_revertsWhileSplitPending() public {
+        vm.prank(governor);
+        token.startSplit(2);
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.SplitPauseActive.selector, block.number + PAUSE_BLOCKS));
+        channels.startClose(channelId);
     }
 
     function test_unitScale_revertsOnUnknownChannel() public {
@@ -456,6 +538,7 @@ contract PaymentChannelsTest is BaseTest {
         later = bound(later, before, DEPOSIT);
         if (before > 0) _redeem(before);
         _splitNow(factor);
+        vm.warp(block.timestamp + 1); // each block has a later timestamp than its parent
         if (later > before) assertEq(_redeem(later), (later - before) * factor);
         vm.prank(consumer);
         channels.startClose(channelId);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {INodeRegistry} from "../src/interfaces/INodeRegistry.sol";
 import {IReceiptAnchor} from "../src/interfaces/IReceiptAnchor.sol";
 import {TypedHashes} from "../src/libraries/TypedHashes.sol";
 import {Receipt as ReceiptData} from "../src/types/Receipt.sol";
@@ -47,7 +48,7 @@ contract ReceiptAnchorTest is BaseTest {
         anchor.anchor(bytes32(uint256(1)), 3);
         vm.prank(signer);
         anchor.anchor(bytes32(uint256(2)), 4);
-        IReceiptAnchor.Anchor memory a = anchor.getAnchor(bytes32(uint256(2)));
+        IReceiptAnchor.Anchor memory a = anchor.getAnchor(operator, bytes32(uint256(2)));
         assertEq(a.operator, operator);
         assertEq(a.count, 4);
         assertEq(a.timestamp, block.timestamp);
@@ -68,6 +69,38 @@ contract ReceiptAnchorTest is BaseTest {
         anchor.anchor(bytes32(uint256(9)), 1);
     }
 
+    /// @dev The front-running attack: another node anchors the victim's root first. The victim's anchor still
+    /// lands, and each anchor answers for its own operator only.
+    function test_anchor_sameRootByAnotherNodeDoesNotPreemptIt() public {
+        (address rival, address rivalSigner,) = _registerNode("rival");
+        bytes32[4] memory hashes = [keccak256("r0"), keccak256("r1"), keccak256("r2"), keccak256("r3")];
+        (bytes32 root, bytes32[] memory proof) = _tree(hashes);
+        vm.prank(rivalSigner);
+        anchor.anchor(root, 1);
+        assertFalse(anchor.verifyReceipt(operator, root, hashes[0], proof));
+        assertEq(anchor.getAnchor(operator, root).operator, address(0));
+
+        vm.prank(signer);
+        anchor.anchor(root, 4);
+        assertTrue(anchor.verifyReceipt(operator, root, hashes[0], proof));
+        assertEq(anchor.getAnchor(operator, root).count, 4);
+        assertEq(anchor.getAnchor(rival, root).count, 1);
+        assertEq(anchor.getAnchor(rival, root).operator, rival);
+    }
+
+    function test_anchor_revertsForRetiredSigner() public {
+        address fresh = _rememberKey("fresh-signer");
+        INodeRegistry.NodeParams memory params = _params(fresh, "peer-node");
+        vm.prank(operator);
+        registry.update(params, _proof(operator, params));
+        vm.prank(signer);
+        vm.expectRevert(abi.encodeWithSelector(IReceiptAnchor.NotRegisteredNode.selector, signer));
+        anchor.anchor(bytes32(uint256(9)), 1);
+        vm.prank(fresh);
+        anchor.anchor(bytes32(uint256(9)), 1);
+        assertEq(anchor.getAnchor(operator, bytes32(uint256(9))).count, 1);
+    }
+
     function test_anchor_revertsForDeregisteredNode() public {
         vm.prank(operator);
         registry.deregister();
@@ -81,11 +114,12 @@ contract ReceiptAnchorTest is BaseTest {
     function test_verifyReceipt_provesInclusion() public {
         bytes32[4] memory hashes = [keccak256("r0"), keccak256("r1"), keccak256("r2"), keccak256("r3")];
         (bytes32 root, bytes32[] memory proof) = _tree(hashes);
-        assertFalse(anchor.verifyReceipt(root, hashes[0], proof)); // not anchored yet
+        assertFalse(anchor.verifyReceipt(operator, root, hashes[0], proof)); // not anchored yet
         vm.prank(operator);
         anchor.anchor(root, 4);
-        assertTrue(anchor.verifyReceipt(root, hashes[0], proof));
-        assertFalse(anchor.verifyReceipt(root, hashes[1], proof));
+        assertTrue(anchor.verifyReceipt(operator, root, hashes[0], proof));
+        assertFalse(anchor.verifyReceipt(operator, root, hashes[1], proof));
+        assertFalse(anchor.verifyReceipt(alice, root, hashes[0], proof)); // anchored by another operator
         assertTrue(MerkleProof.verify(proof, root, anchor.receiptLeaf(hashes[0])));
     }
 
@@ -93,7 +127,7 @@ contract ReceiptAnchorTest is BaseTest {
         (bytes32 root, bytes32[] memory proof) = _tree(hashes);
         vm.prank(operator);
         anchor.anchor(root, 4);
-        assertTrue(anchor.verifyReceipt(root, hashes[0], proof));
+        assertTrue(anchor.verifyReceipt(operator, root, hashes[0], proof));
     }
 
     // ------------------------------------------------------------ hashing
@@ -144,14 +178,70 @@ contract ReceiptAnchorTest is BaseTest {
         ReceiptData memory b = _receipt(signer, REQUEST, keccak256("out-b"));
         bytes memory sigA = _signReceipt(signerKey, a);
         bytes memory sigB = _signReceipt(signerKey, b);
+        uint256 treasuryBefore = token.balanceOf(registry.treasury());
         vm.expectEmit(address(anchor));
         emit IReceiptAnchor.EquivocationProven(operator, signer, REQUEST, bob, MIN_STAKE);
         vm.prank(bob);
         uint256 slashed = anchor.proveEquivocation(a, sigA, b, sigB);
         assertEq(slashed, MIN_STAKE);
-        assertEq(token.balanceOf(bob), MIN_STAKE / 2);
+        assertEq(token.balanceOf(bob), MIN_STAKE * 500 / 10_000);
+        assertEq(token.balanceOf(registry.treasury()) - treasuryBefore, MIN_STAKE - MIN_STAKE * 500 / 10_000);
         assertFalse(registry.isActive(operator));
         assertEq(registry.getNode(operator).stake + registry.getNode(operator).unbonding, 0);
+    }
+
+    /// @dev The escape: the node equivocates, then rotates its signer (or front-runs the proof with the rotation).
+    /// The retired signer stays bound to the operator, so the proof still slashes it.
+    function test_proveEquivocation_slashesAfterSignerRotation() public {
+        ReceiptData memory a = _receipt(signer, REQUEST, keccak256("out-a"));
+        ReceiptData memory b = _receipt(signer, REQUEST, keccak256("out-b"));
+        bytes memory sigA = _signReceipt(signerKey, a);
+        bytes memory sigB = _signReceipt(signerKey, b);
+        address fresh = _rememberKey("fresh-signer");
+        INodeRegistry.NodeParams memory params = _params(fresh, "peer-node");
+        vm.prank(operator);
+        registry.update(params, _proof(operator, params));
+        assertEq(registry.activeOperatorOf(signer), address(0));
+        assertEq(registry.slashableOperatorOf(signer), operator);
+
+        vm.prank(bob);
+        uint256 slashed = anchor.proveEquivocation(a, sigA, b, sigB);
+        assertEq(slashed, MIN_STAKE);
+        assertEq(registry.getNode(operator).stake + registry.getNode(operator).unbonding, 0);
+    }
+
+    /// @dev Rotating and deregistering does not help either: the unbonding stake is slashed.
+    function test_proveEquivocation_slashesUnbondingAfterRotationAndDeregister() public {
+        ReceiptData memory a = _receipt(signer, REQUEST, keccak256("out-a"));
+        ReceiptData memory b = _receipt(signer, REQUEST, keccak256("out-b"));
+        address fresh = _rememberKey("fresh-signer");
+        INodeRegistry.NodeParams memory params = _params(fresh, "peer-node");
+        vm.startPrank(operator);
+        registry.update(params, _proof(operator, params));
+        registry.deregister();
+        vm.stopPrank();
+        vm.warp(block.timestamp + UNBONDING_DELAY - 1);
+        uint256 slashed = anchor.proveEquivocation(a, _signReceipt(signerKey, a), b, _signReceipt(signerKey, b));
+        assertEq(slashed, MIN_STAKE);
+        assertEq(registry.getNode(operator).unbonding, 0);
+    }
+
+    /// @dev A cheater proving its own equivocation from a fresh address recovers only the prover's reward, at most
+    /// `MAX_PROVER_REWARD_BPS`: it loses at least 90% of its stake whatever the governor set.
+    function testFuzz_proveEquivocation_selfProvingLosesAtLeast90Percent(uint256 bps, bytes32 request) public {
+        bps = bound(bps, 0, registry.MAX_PROVER_REWARD_BPS());
+        vm.prank(governor);
+        registry.setProverRewardBps(bps);
+        address accomplice = makeAddr("cheater-fresh-address");
+        ReceiptData memory a = _receipt(signer, request, keccak256("out-a"));
+        ReceiptData memory b = _receipt(signer, request, keccak256("out-b"));
+        bytes memory sigA = _signReceipt(signerKey, a);
+        bytes memory sigB = _signReceipt(signerKey, b);
+        vm.prank(accomplice);
+        anchor.proveEquivocation(a, sigA, b, sigB);
+        uint256 recovered = token.balanceOf(accomplice) + token.balanceOf(operator) + token.balanceOf(signer);
+        assertLe(recovered, MIN_STAKE / 10);
+        assertEq(recovered, MIN_STAKE * bps / 10_000);
     }
 
     function test_proveEquivocation_revertsWhenProvenTwice() public {

@@ -21,6 +21,7 @@ import {
   refundOracle,
   registerNode,
   signReceipt,
+  signSignerBinding,
   signVoucher,
   startChannelClose,
   topUpChannel,
@@ -73,6 +74,13 @@ const declaration = (signer: Address, name: string): NodeDeclaration => ({
   metadataURI: `ipfs://actions-${name}`,
 })
 
+/** The signer's consent to serve `operator` with the declaration's peer id. */
+const consent = (operator: PrivateKeyAccount, signer: PrivateKeyAccount, node: NodeDeclaration) =>
+  signSignerBinding(publicClient, { registry, chainId, operator: operator.address, peerId: node.peerId, account: signer })
+const register = async (operator: PrivateKeyAccount, signer: PrivateKeyAccount, name: string, stake: bigint) => {
+  const node = declaration(signer.address, name)
+  await registerNode(wallet(operator), { token, registry, stake, node, signerProof: await consent(operator, signer, node) })
+}
 const balanceOf = (account: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account] })
 const getNode = (operator: Address) => readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })
 const now = async () => (await publicClient.getBlock()).timestamp
@@ -100,9 +108,9 @@ beforeAll(async () => {
     const hash = await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [to, amount], chain: null })
     await waitForTransactionReceipt(publicClient, { hash })
   }
-  await registerNode(wallet(operatorA), { token, registry, stake: 2n * MIN, node: declaration(signerA.address, 'a') })
-  await registerNode(wallet(operatorB), { token, registry, stake: MIN, node: declaration(signerB.address, 'b') })
-  await registerNode(wallet(operatorC), { token, registry, stake: MIN, node: declaration(signerC.address, 'c') })
+  await register(operatorA, signerA, 'a', 2n * MIN)
+  await register(operatorB, signerB, 'b', MIN)
+  await register(operatorC, signerC, 'c', MIN)
 })
 
 describe('chain actions (integration)', () => {
@@ -113,6 +121,15 @@ describe('chain actions (integration)', () => {
     expect(node.pricePerMillionInput).toBe(7n)
     expect(node.metadataURI).toBe('ipfs://actions-a-v2')
     await rejectsWith(updateNode(wallet(consumer), { registry, node: declaration(consumer.address, 'x') }), 'NodeNotActive')
+  })
+
+  it('refuses a signer without its consent, one consenting to another operator, and one bound elsewhere', async () => {
+    const newSigner = fresh()
+    const rotated = declaration(newSigner.address, 'c')
+    await rejectsWith(updateNode(wallet(operatorC), { registry, node: rotated }), 'InvalidSignerProof')
+    await rejectsWith(updateNode(wallet(operatorC), { registry, node: rotated, signerProof: await consent(operatorB, newSigner, rotated) }), 'InvalidSignerProof')
+    const taken = declaration(signerA.address, 'c')
+    await rejectsWith(updateNode(wallet(operatorC), { registry, node: taken, signerProof: await consent(operatorC, signerA, taken) }), 'SignerTaken')
   })
 
   it('tops up a channel, starts and finishes a close, refunding the unredeemed rest', async () => {
@@ -216,10 +233,17 @@ describe('chain actions (integration)', () => {
     const a = await signReceipt(wallet(signerB), { anchor, chainId, receipt: receipt('yes') })
     const b = await signReceipt(wallet(signerB), { anchor, chainId, receipt: receipt('no') })
     await rejectsWith(proveEquivocation(wallet(prover), { anchor, a, b: a }), 'SameOutput')
+    // Rotating the signer after equivocating does not escape: the retired signer stays bound to operator B.
+    const newSigner = fresh()
+    const rotated = declaration(newSigner.address, 'b')
+    await updateNode(wallet(operatorB), { registry, node: rotated, signerProof: await consent(operatorB, newSigner, rotated) })
+    expect(await readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [signerB.address] })).toBe('0x0000000000000000000000000000000000000000')
+    expect(await readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'slashableOperatorOf', args: [signerB.address] })).toBe(operatorB.address)
     const before = await balanceOf(prover.address)
     const proven = await proveEquivocation(wallet(prover), { anchor, a, b })
-    expect(proven).toMatchObject({ operator: operatorB.address, slashed: MIN, reward: MIN / 2n })
-    expect(await balanceOf(prover.address)).toBe(before + MIN / 2n)
+    const reward = (MIN * 500n) / 10_000n
+    expect(proven).toMatchObject({ operator: operatorB.address, slashed: MIN, reward })
+    expect(await balanceOf(prover.address)).toBe(before + reward)
     const node = await getNode(operatorB.address)
     expect(node.active).toBe(false)
     expect(node.stake + node.unbonding).toBe(0n)

@@ -11,7 +11,8 @@ import { ContractRevertedError } from '../core/errors/chain.ts'
 import { getReceiptProof, receiptLeaf } from '../core/merkle.ts'
 import { hashReceipt, type Receipt } from '../core/receipt.ts'
 import { hashVoucher } from '../core/voucher.ts'
-import { anchorReceipts, getChannel, listActiveNodes, openChannel, redeemVouchers, registerNode, signReceipt, signVoucher, verifyReceipt } from './actions/index.ts'
+import { getAnchor } from './actions/getAnchor.ts'
+import { anchorReceipts, getChannel, listActiveNodes, openChannel, redeemVouchers, registerNode, signReceipt, signSignerBinding, signVoucher, verifyReceipt } from './actions/index.ts'
 import { DEVNET_PARAMETERS } from './constants.ts'
 import { aiTokenAbi, paymentChannelsAbi, receiptAnchorAbi } from './generated.ts'
 import type { ContractName } from '../core/deployment.ts'
@@ -59,11 +60,13 @@ describe('contracts (integration)', () => {
   let channelId = 0n
 
   it('registers a node with stake in one transaction', async () => {
+    const peerId = toHex(`peer-${operator.address}`)
     await registerNode(operatorClient, {
       token,
       registry,
       stake: DEVNET_PARAMETERS.minStake,
-      node: { peerId: toHex(`peer-${operator.address}`), signer: nodeSigner.address, models: [MODEL], pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 2n * 10n ** 15n, metadataURI: 'ipfs://integration' },
+      signerProof: await signSignerBinding(signerClient, { registry, chainId, operator: operator.address, peerId }),
+      node: { peerId, signer: nodeSigner.address, models: [MODEL], pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 2n * 10n ** 15n, metadataURI: 'ipfs://integration' },
     })
     const { nodes } = await listActiveNodes(publicClient, { registry, limit: 1000n })
     const node = nodes.find((n) => n.operator === operator.address)
@@ -114,13 +117,18 @@ describe('contracts (integration)', () => {
     const first = hashes[0] as Hex
     expect(await readContract(publicClient, { address: anchor, abi: receiptAnchorAbi, functionName: 'receiptLeaf', args: [first] })).toBe(receiptLeaf(first))
 
-    const { root, tree } = await anchorReceipts(signerClient, { anchor, receiptHashes: hashes })
+    const { root, tree, operator: anchoredFor } = await anchorReceipts(signerClient, { anchor, receiptHashes: hashes })
+    expect(anchoredFor).toBe(operator.address)
     for (const receiptHash of hashes) {
-      expect(await verifyReceipt(publicClient, { anchor, root, receiptHash, proof: getReceiptProof(tree, receiptHash) })).toBe(true)
+      expect(await verifyReceipt(publicClient, { anchor, operator: operator.address, root, receiptHash, proof: getReceiptProof(tree, receiptHash) })).toBe(true)
     }
     const outsider = keccak256(toHex('not anchored'))
-    expect(await verifyReceipt(publicClient, { anchor, root, receiptHash: outsider, proof: getReceiptProof(tree, first) })).toBe(false)
-    const stored = await readContract(publicClient, { address: anchor, abi: receiptAnchorAbi, functionName: 'getAnchor', args: [root] })
+    expect(await verifyReceipt(publicClient, { anchor, operator: operator.address, root, receiptHash: outsider, proof: getReceiptProof(tree, first) })).toBe(false)
+    // Anchors are per operator: the same root says nothing for another node.
+    expect(await verifyReceipt(publicClient, { anchor, operator: consumer.address, root, receiptHash: first, proof: getReceiptProof(tree, first) })).toBe(false)
+    expect(await getAnchor(publicClient, { anchor, operator: consumer.address, root })).toMatchObject({ anchored: false })
+    expect(await getAnchor(publicClient, { anchor, operator: operator.address, root })).toMatchObject({ anchored: true, operator: operator.address, count: 5n })
+    const stored = await readContract(publicClient, { address: anchor, abi: receiptAnchorAbi, functionName: 'getAnchor', args: [operator.address, root] })
     expect(stored.operator).toBe(operator.address)
     expect(stored.count).toBe(5n)
   })

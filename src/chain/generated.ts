@@ -213,6 +213,16 @@ export const aiTokenAbi = [
   {
     type: 'function',
     inputs: [],
+    name: 'splitPause',
+    outputs: [
+      { name: 'startedAt', internalType: 'uint256', type: 'uint256' },
+      { name: 'endBlock', internalType: 'uint256', type: 'uint256' },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
     name: 'splitPauseBlocks',
     outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
     stateMutability: 'view',
@@ -597,6 +607,13 @@ export const nodeRegistryAbi = [
   {
     type: 'function',
     inputs: [],
+    name: 'MAX_PROVER_REWARD_BPS',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
     name: 'MAX_UNBONDING_DELAY',
     outputs: [{ name: '', internalType: 'uint64', type: 'uint64' }],
     stateMutability: 'view',
@@ -604,8 +621,8 @@ export const nodeRegistryAbi = [
   {
     type: 'function',
     inputs: [],
-    name: 'SLASH_REWARD_BPS',
-    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    name: 'SIGNER_BINDING_TYPEHASH',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
     stateMutability: 'view',
   },
   {
@@ -682,6 +699,28 @@ export const nodeRegistryAbi = [
     name: 'deregister',
     outputs: [],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'domainSeparator',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'eip712Domain',
+    outputs: [
+      { name: 'fields', internalType: 'bytes1', type: 'bytes1' },
+      { name: 'name', internalType: 'string', type: 'string' },
+      { name: 'version', internalType: 'string', type: 'string' },
+      { name: 'chainId', internalType: 'uint256', type: 'uint256' },
+      { name: 'verifyingContract', internalType: 'address', type: 'address' },
+      { name: 'salt', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'extensions', internalType: 'uint256[]', type: 'uint256[]' },
+    ],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -787,6 +826,13 @@ export const nodeRegistryAbi = [
   },
   {
     type: 'function',
+    inputs: [],
+    name: 'proverRewardBps',
+    outputs: [{ name: '', internalType: 'uint16', type: 'uint16' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
     inputs: [
       {
         name: 'params',
@@ -809,6 +855,7 @@ export const nodeRegistryAbi = [
           { name: 'metadataURI', internalType: 'string', type: 'string' },
         ],
       },
+      { name: 'signerProof', internalType: 'bytes', type: 'bytes' },
       { name: 'stake', internalType: 'uint256', type: 'uint256' },
     ],
     name: 'register',
@@ -854,6 +901,13 @@ export const nodeRegistryAbi = [
   },
   {
     type: 'function',
+    inputs: [{ name: 'bps', internalType: 'uint256', type: 'uint256' }],
+    name: 'setProverRewardBps',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
     inputs: [{ name: 'treasury_', internalType: 'address', type: 'address' }],
     name: 'setTreasury',
     outputs: [],
@@ -882,12 +936,37 @@ export const nodeRegistryAbi = [
     type: 'function',
     inputs: [
       { name: 'operator', internalType: 'address', type: 'address' },
+      { name: 'signer', internalType: 'address', type: 'address' },
+      { name: 'peerId', internalType: 'bytes', type: 'bytes' },
+    ],
+    name: 'signerBindingDigest',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'signer', internalType: 'address', type: 'address' }],
+    name: 'signerNonces',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'operator', internalType: 'address', type: 'address' },
       { name: 'amount', internalType: 'uint256', type: 'uint256' },
       { name: 'rewardee', internalType: 'address', type: 'address' },
     ],
     name: 'slash',
     outputs: [{ name: 'slashed', internalType: 'uint256', type: 'uint256' }],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'signer', internalType: 'address', type: 'address' }],
+    name: 'slashableOperatorOf',
+    outputs: [{ name: '', internalType: 'address', type: 'address' }],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -948,6 +1027,7 @@ export const nodeRegistryAbi = [
           { name: 'metadataURI', internalType: 'string', type: 'string' },
         ],
       },
+      { name: 'signerProof', internalType: 'bytes', type: 'bytes' },
     ],
     name: 'update',
     outputs: [],
@@ -960,6 +1040,7 @@ export const nodeRegistryAbi = [
     outputs: [],
     stateMutability: 'nonpayable',
   },
+  { type: 'event', anonymous: false, inputs: [], name: 'EIP712DomainChanged' },
   {
     type: 'event',
     anonymous: false,
@@ -1128,6 +1209,14 @@ export const nodeRegistryAbi = [
       },
     ],
     name: 'NodeUpdated',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      { name: 'bps', internalType: 'uint256', type: 'uint256', indexed: false },
+    ],
+    name: 'ProverRewardSet',
   },
   {
     type: 'event',
@@ -1351,7 +1440,13 @@ export const nodeRegistryAbi = [
     name: 'InvalidModelCount',
   },
   { type: 'error', inputs: [], name: 'InvalidPeerId' },
+  { type: 'error', inputs: [], name: 'InvalidShortString' },
   { type: 'error', inputs: [], name: 'InvalidSigner' },
+  {
+    type: 'error',
+    inputs: [{ name: 'signer', internalType: 'address', type: 'address' }],
+    name: 'InvalidSignerProof',
+  },
   {
     type: 'error',
     inputs: [{ name: 'operator', internalType: 'address', type: 'address' }],
@@ -1371,6 +1466,11 @@ export const nodeRegistryAbi = [
   },
   {
     type: 'error',
+    inputs: [{ name: 'bps', internalType: 'uint256', type: 'uint256' }],
+    name: 'ProverRewardTooHigh',
+  },
+  {
+    type: 'error',
     inputs: [{ name: 'token', internalType: 'address', type: 'address' }],
     name: 'SafeERC20FailedOperation',
   },
@@ -1381,6 +1481,11 @@ export const nodeRegistryAbi = [
       { name: 'operator', internalType: 'address', type: 'address' },
     ],
     name: 'SignerTaken',
+  },
+  {
+    type: 'error',
+    inputs: [{ name: 'str', internalType: 'string', type: 'string' }],
+    name: 'StringTooLong',
   },
   {
     type: 'error',
@@ -2001,6 +2106,25 @@ export const paymentChannelsAbi = [
         indexed: false,
       },
     ],
+    name: 'ChallengePeriodRestarted',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'channelId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'closesAt',
+        internalType: 'uint64',
+        type: 'uint64',
+        indexed: false,
+      },
+    ],
     name: 'ChannelCloseStarted',
   },
   {
@@ -2192,6 +2316,11 @@ export const paymentChannelsAbi = [
   },
   {
     type: 'error',
+    inputs: [{ name: 'endBlock', internalType: 'uint256', type: 'uint256' }],
+    name: 'SplitPauseActive',
+  },
+  {
+    type: 'error',
     inputs: [
       { name: 'channelId', internalType: 'uint256', type: 'uint256' },
       { name: 'cumulativeAmount', internalType: 'uint256', type: 'uint256' },
@@ -2271,7 +2400,10 @@ export const receiptAnchorAbi = [
   },
   {
     type: 'function',
-    inputs: [{ name: 'root', internalType: 'bytes32', type: 'bytes32' }],
+    inputs: [
+      { name: 'operator', internalType: 'address', type: 'address' },
+      { name: 'root', internalType: 'bytes32', type: 'bytes32' },
+    ],
     name: 'getAnchor',
     outputs: [
       {
@@ -2381,6 +2513,7 @@ export const receiptAnchorAbi = [
   {
     type: 'function',
     inputs: [
+      { name: 'operator', internalType: 'address', type: 'address' },
       { name: 'root', internalType: 'bytes32', type: 'bytes32' },
       { name: 'receiptHash', internalType: 'bytes32', type: 'bytes32' },
       { name: 'proof', internalType: 'bytes32[]', type: 'bytes32[]' },

@@ -62,7 +62,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
   await engine.load(TEST_MODEL)
   await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), createPublicClient({ transport, pollingInterval: 50 }), {
     deployment,
-    signer: signer.address,
+    signer: privateKeyToAccount(signerKey),
     peerId: node.peerId.toString(),
     models: [TEST_MODEL.contentHash as `0x${string}`],
     prices,

@@ -11,6 +11,7 @@ import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { registerNode } from '../chain/actions/registerNode.ts'
+import { signSignerBinding } from '../chain/actions/signSignerBinding.ts'
 import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { aiTokenAbi } from '../chain/generated.ts'
 import { freePort } from '../server/ports.ts'
@@ -48,11 +49,13 @@ test.skipIf(!deployment.contracts.NodeRegistry)('registered and unregistered pro
   await createTestClient({ mode: 'anvil', transport }).setBalance({ address: operator.address, value: parseEther('10') })
   const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
   await waitForTransactionReceipt(publicClient, { hash: await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [operator.address, DEVNET_PARAMETERS.minStake], chain: null }) })
+  const peerId = peerIdBytes(registered.node.peerId.toString())
   await registerNode(createWalletClient({ account: operator, transport, pollingInterval: 50 }), {
     token,
     registry,
     stake: DEVNET_PARAMETERS.minStake,
-    node: { peerId: peerIdBytes(registered.node.peerId.toString()), signer: registered.signer.address, models: [TEST_MODEL.contentHash as `0x${string}`], pricePerMillionInput: 1000n, pricePerMillionOutput: 1000n, metadataURI: '' },
+    signerProof: await signSignerBinding(publicClient, { registry, chainId: deployment.chainId, operator: operator.address, peerId, account: operator }),
+    node: { peerId, signer: registered.signer.address, models: [TEST_MODEL.contentHash as `0x${string}`], pricePerMillionInput: 1000n, pricePerMillionOutput: 1000n, metadataURI: '' },
   })
 
   const consumer: Consumer = await startConsumer({ relay: relay.multiaddr, directory: { isRegistered: registryLookup(publicClient, registry) } })

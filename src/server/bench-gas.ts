@@ -12,6 +12,7 @@ import { SENTIMENT_MODEL_HASH } from '../chain/constants.ts'
 import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi, paymentChannelsAbi, receiptAnchorAbi, sentimentConsumerAbi } from '../chain/generated.ts'
 import { DEVNET_MNEMONIC, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
 import { deployContracts } from './contracts.ts'
+import { signSignerBinding } from '../chain/actions/signSignerBinding.ts'
 import { freePort } from './ports.ts'
 
 const rows: { group: string; action: string; gas: bigint }[] = []
@@ -59,6 +60,9 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
     metadataURI: `ipfs://bench-node-${i}`,
   })
   const stake = parseEther('1000')
+  // The signer's consent to serve node i's operator (its first binding: nonce 0).
+  const consent = (i: number, operator: Wallet) =>
+    signSignerBinding(operator, { registry, chainId, operator: operator.account.address, peerId: declaration(i).peerId, nonce: 0n, account: signerOf(i) })
 
   // ---- AIToken
   const fresh = mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 40 }).address
@@ -80,11 +84,11 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
 
   // ---- NodeRegistry
   await measure('NodeRegistry', 'approve (for register)', send(node1, token, aiTokenAbi, 'approve', [registry, stake]))
-  await measure('NodeRegistry', 'register (after approve)', send(node1, registry, nodeRegistryAbi, 'register', [declaration(1), stake]))
-  const registerData = encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'register', args: [declaration(2), 0n] })
+  await measure('NodeRegistry', 'register (after approve)', send(node1, registry, nodeRegistryAbi, 'register', [declaration(1), await consent(1, node1), stake]))
+  const registerData = encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'register', args: [declaration(2), await consent(2, node2), 0n] })
   await measure('NodeRegistry', 'register (transferAndCall, 1 tx)', send(node2, token, aiTokenAbi, 'transferAndCall', [registry, stake, registerData]))
-  await send(node3, token, aiTokenAbi, 'transferAndCall', [registry, stake * 2n, encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'register', args: [declaration(3), 0n] })])
-  await measure('NodeRegistry', 'update (prices, metadata)', send(node1, registry, nodeRegistryAbi, 'update', [{ ...declaration(1), pricePerMillionInput: parseEther('0.4'), metadataURI: 'ipfs://bench-node-1-v2' }]))
+  await send(node3, token, aiTokenAbi, 'transferAndCall', [registry, stake * 2n, encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'register', args: [declaration(3), await consent(3, node3), 0n] })])
+  await measure('NodeRegistry', 'update (prices, metadata)', send(node1, registry, nodeRegistryAbi, 'update', [{ ...declaration(1), pricePerMillionInput: parseEther('0.4'), metadataURI: 'ipfs://bench-node-1-v2' }, '0x']))
   const addStakeData = encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'addStake', args: [0n] })
   await measure('NodeRegistry', 'addStake (transferAndCall)', send(node3, token, aiTokenAbi, 'transferAndCall', [registry, parseEther('10'), addStakeData]))
   await measure('NodeRegistry', 'unbond', send(node3, registry, nodeRegistryAbi, 'unbond', [parseEther('500')]))
@@ -124,7 +128,7 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   const anchorGas = await send(signerClient, anchor, receiptAnchorAbi, 'anchor', [tree.root, 256n])
   await measure('ReceiptAnchor', 'anchor (any batch size)', anchorGas)
   const proof = getReceiptProof(tree, receiptHashes[7] as Hex)
-  await measure('ReceiptAnchor', 'verifyReceipt (view, 256-leaf proof)', governor.estimateGas({ to: anchor, data: encodeFunctionData({ abi: receiptAnchorAbi, functionName: 'verifyReceipt', args: [tree.root, receiptHashes[7] as Hex, proof] }) }))
+  await measure('ReceiptAnchor', 'verifyReceipt (view, 256-leaf proof)', governor.estimateGas({ to: anchor, data: encodeFunctionData({ abi: receiptAnchorAbi, functionName: 'verifyReceipt', args: [node1.account.address, tree.root, receiptHashes[7] as Hex, proof] }) }))
   const receipt = (outputHash: Hex): Receipt => ({
     requestHash: keccak256(toHex('bench-request')),
     outputHash,

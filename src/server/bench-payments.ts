@@ -109,7 +109,7 @@ async function gas(): Promise<void> {
     const operator = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 1 }), transport, pollingInterval: 20 })
     const signer = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 2 }), transport, pollingInterval: 20 })
     const consumer = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 3 }), transport, pollingInterval: 20 })
-    await registerProvider(operator, reader, { deployment, signer: signer.account.address, peerId: 'bench-peer', models: [TEST_MODEL.contentHash as Hex], prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, stake: DEVNET_PARAMETERS.minStake })
+    await registerProvider(operator, reader, { deployment, signer: signer.account, peerId: 'bench-peer', models: [TEST_MODEL.contentHash as Hex], prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, stake: DEVNET_PARAMETERS.minStake })
     const channels = contracts.PaymentChannels as Address
     const anchor = contracts.ReceiptAnchor as Address
     const { channelId } = await openChannel(consumer, { token: contracts.AIToken as Address, channels, node: operator.account.address, deposit: parseEther('100') })

@@ -66,6 +66,12 @@ interface IAIToken is IERC20, IERC20Metadata, IERC20Permit {
     /// @dev What contracts holding AI multiply amounts they recorded in epoch `epoch` by. Exact: factors are integers.
     function scaleSince(uint256 epoch) external view returns (uint256);
 
+    /// @notice The pause of the current or last split: when it started (unix seconds) and the block transfers
+    /// resume at (zeros before the first split). Transfers are paused while `block.number < endBlock`.
+    /// @dev PaymentChannels uses it to give nodes a full challenge period of redeemable time after a pause that
+    /// overlapped a channel's close (a pause is counted in blocks, so its end has no timestamp until observed).
+    function splitPause() external view returns (uint256 startedAt, uint256 endBlock);
+
     /// @notice Whether transfers are paused because a split is pending.
     function transfersPaused() external view returns (bool);
 

@@ -7,7 +7,15 @@ import {IERC677Receiver} from "./IERC677Receiver.sol";
 /// @notice Inference nodes register here with a peer id, a signing key, the models they serve, their prices and a
 /// stake in AI. The public tier needs `minStake`; governor-whitelisted nodes may run without stake. Stake leaves
 /// through an unbonding delay and can be slashed by authorised verifier contracts. Every change emits an event.
-/// @dev A node is identified by its operator address (the account that registered it). Token splits: a node's
+/// @dev A node is identified by its operator address (the account that registered it). Signers: binding a signer
+/// to an operator needs the signer's consent, an EIP-712 `SignerBinding(address operator,bytes peerId,uint256
+/// nonce)` signature in the domain ("Modelex NodeRegistry", "1", chain id, this contract) with the signer's
+/// `signerNonces` (used up by the binding), so no one can squat a key they do not hold. A bound signer stays bound
+/// to its operator forever: replaced signers are retired (no longer `activeOperatorOf` anything) but remain
+/// `slashableOperatorOf` their operator, so rotating keys never escapes an equivocation proof, and no other
+/// operator can ever use them. Peer ids are NOT proven: a libp2p Ed25519 peer key cannot be checked on-chain (no
+/// Ed25519 precompile), so `operatorOfPeerId` is first come first served and clients must authenticate the peer
+/// id off-chain (the libp2p connection does) and compare it with the registry. Token splits: a node's
 /// `stake` and `unbonding` are stored with the token's split epoch they were last written in and multiplied by
 /// `token.scaleSince(epoch)` when next written or read, so the views always report current AI and the registry's
 /// balance always equals the stakes it books. Amounts passed in (`stake`, `amount`, `minStake`) are current AI;
@@ -89,6 +97,8 @@ interface INodeRegistry is IERC677Receiver {
     event UnbondingDelaySet(uint64 unbondingDelay);
     /// @notice Emitted when the governor changes where slashed stake goes.
     event TreasurySet(address treasury);
+    /// @notice Emitted when the governor changes the prover's share of slashed stake.
+    event ProverRewardSet(uint256 bps);
 
     /// @notice Thrown when an operator that already runs an active node registers again.
     error AlreadyRegistered(address operator);
@@ -100,8 +110,12 @@ interface INodeRegistry is IERC677Receiver {
     error InsufficientStake(uint256 stake, uint256 minStake);
     /// @notice Thrown when the signer is the zero address.
     error InvalidSigner();
-    /// @notice Thrown when the signer already belongs to another operator.
+    /// @notice Thrown when the signer is (or was) bound to another operator.
     error SignerTaken(address signer, address operator);
+    /// @notice Thrown when a new signer's proof of possession is missing, malformed or not signed by it.
+    error InvalidSignerProof(address signer);
+    /// @notice Thrown when the prover's share would exceed `MAX_PROVER_REWARD_BPS`.
+    error ProverRewardTooHigh(uint256 bps);
     /// @notice Thrown when the peer id is empty or longer than `MAX_PEER_ID_LENGTH`.
     error InvalidPeerId();
     /// @notice Thrown when the peer id already belongs to another operator.
@@ -125,10 +139,14 @@ interface INodeRegistry is IERC677Receiver {
     /// @notice Thrown when the unbonding delay exceeds `MAX_UNBONDING_DELAY`.
     error UnbondingDelayTooLong(uint64 unbondingDelay);
 
-    /// @notice Registers the caller's node, pulling `stake` AI (approve first).
-    function register(NodeParams calldata params, uint256 stake) external;
-    /// @notice Replaces what the caller's active node declared.
-    function update(NodeParams calldata params) external;
+    /// @notice Registers the caller's node, pulling `stake` AI (approve first). `signerProof` is `params.signer`'s
+    /// `SignerBinding` signature (see `signerBindingDigest`); ignored (may be empty) when re-registering with the
+    /// node's current signer.
+    function register(NodeParams calldata params, bytes calldata signerProof, uint256 stake) external;
+    /// @notice Replaces what the caller's active node declared. A signer other than the current one (new, or a
+    /// retired one of this operator) needs its `SignerBinding` signature in `signerProof`; the replaced signer is
+    /// retired. Otherwise `signerProof` is ignored (may be empty).
+    function update(NodeParams calldata params, bytes calldata signerProof) external;
     /// @notice Adds `amount` AI (approve first) to the caller's node stake.
     function addStake(uint256 amount) external;
     /// @notice Moves `amount` of an active node's stake into unbonding; the rest must still meet the minimum.
@@ -137,7 +155,7 @@ interface INodeRegistry is IERC677Receiver {
     function deregister() external;
     /// @notice Sends the caller's unbonded stake back once the unbonding delay has passed.
     function withdraw() external;
-    /// @notice Takes up to `amount` from a node's stake, then from its unbonding stake; `SLASH_REWARD_BPS` of it goes
+    /// @notice Takes up to `amount` from a node's stake, then from its unbonding stake; `proverRewardBps` of it goes
     /// to `rewardee`, the rest to the treasury. Verifier role only.
     /// @return slashed The amount actually taken.
     function slash(address operator, uint256 amount, address rewardee) external returns (uint256 slashed);
@@ -148,18 +166,35 @@ interface INodeRegistry is IERC677Receiver {
     function setMinStake(uint256 minStake) external;
     /// @notice Sets the unbonding delay. Governor only.
     function setUnbondingDelay(uint64 unbondingDelay) external;
+    /// @notice Sets the rewardee's share of slashed stake, in basis points, at most `MAX_PROVER_REWARD_BPS`.
+    /// Governor only.
+    function setProverRewardBps(uint256 bps) external;
     /// @notice Sets where slashed stake goes. Governor only.
     function setTreasury(address treasury) external;
 
     /// @notice The node registered by `operator` (zero values when none).
     function getNode(address operator) external view returns (Node memory);
-    /// @notice The operator whose node signs with `signer` (zero when none).
+    /// @notice The operator whose node's current signer is `signer`, active or not (zero when none).
     function operatorOfSigner(address signer) external view returns (address);
+    /// @notice The operator `signer` is bound to, as its current or a retired signer (zero when never bound):
+    /// whose stake pays for what `signer` signed. Never changes once set.
+    function slashableOperatorOf(address signer) external view returns (address);
+    /// @notice The EIP-712 digest `signer` signs to consent to serve `operator` with `peerId`, at the signer's
+    /// current nonce.
+    function signerBindingDigest(address operator, address signer, bytes calldata peerId)
+        external
+        view
+        returns (bytes32);
+    /// @notice The signer's next `SignerBinding` nonce; each binding uses one.
+    function signerNonces(address signer) external view returns (uint256);
+    /// @notice The EIP-712 domain separator of signer bindings.
+    function domainSeparator() external view returns (bytes32);
     /// @notice The operator whose node has `peerId` (zero when none).
     function operatorOfPeerId(bytes calldata peerId) external view returns (address);
     /// @notice Whether `operator` runs an active node.
     function isActive(address operator) external view returns (bool);
-    /// @notice The operator of the active node that `account` is the operator or signer of (zero when none).
+    /// @notice The operator of the active node that `account` is the operator or current signer of (zero when none;
+    /// retired signers answer zero).
     function activeOperatorOf(address account) external view returns (address);
     /// @notice Whether `operator`'s node is active and declares `model`.
     function servesModel(address operator, bytes32 model) external view returns (bool);
@@ -173,4 +208,6 @@ interface INodeRegistry is IERC677Receiver {
     function unbondingDelay() external view returns (uint64);
     /// @notice Where the non-reward part of slashed stake goes.
     function treasury() external view returns (address);
+    /// @notice The rewardee's share of slashed stake, in basis points (500 at deployment).
+    function proverRewardBps() external view returns (uint16);
 }

@@ -45,11 +45,17 @@ interface IPaymentChannels is IERC677Receiver {
     event ChannelCloseStarted(uint256 indexed channelId, uint64 closesAt);
     /// @notice Emitted when a channel is closed and the unredeemed deposit refunded; `refund` is in AI.
     event ChannelClosed(uint256 indexed channelId, uint256 refund);
+    /// @notice Emitted when a token split paused transfers during a channel's challenge period, so the period
+    /// restarted after the pause and now ends at `closesAt`.
+    event ChallengePeriodRestarted(uint256 indexed channelId, uint64 closesAt);
     /// @notice Emitted when a voucher is redeemed; `cumulativeAmount` is in channel units, `amount` is the AI paid now.
     event VoucherRedeemed(uint256 indexed channelId, address indexed node, uint256 cumulativeAmount, uint256 amount);
 
     /// @notice Thrown when no channel has this id.
     error ChannelNotFound(uint256 channelId);
+    /// @notice Thrown when starting or ending a challenge period while a token split pauses transfers (until
+    /// `endBlock`).
+    error SplitPauseActive(uint256 endBlock);
     /// @notice Thrown when the channel is closed.
     error ChannelAlreadyClosed(uint256 channelId);
     /// @notice Thrown when topping up or closing a channel that is already closing.
@@ -89,9 +95,15 @@ interface IPaymentChannels is IERC677Receiver {
     /// @notice Adds `amount` AI (pulled from the caller) to an open channel. After a split, `amount` must be a
     /// multiple of `unitScale(channelId)`.
     function topUp(uint256 channelId, uint256 amount) external;
-    /// @notice Starts closing a channel; the node may still redeem until `challengePeriod` has passed. Consumer only.
+    /// @notice Starts closing a channel; the node may still redeem until `challengePeriod` has passed. Consumer only;
+    /// not while a token split pauses transfers.
+    /// @dev Redeems fail during a split's pause, so the node is owed `challengePeriod` of redeemable time: if a
+    /// pause starts inside the window, the window restarts (for another `challengePeriod`) at the first
+    /// `finishClose` or `redeem` after the pause, see `ChallengePeriodRestarted`.
     function startClose(uint256 channelId) external;
-    /// @notice Closes a channel whose challenge period has passed and refunds the unredeemed deposit to the consumer.
+    /// @notice Closes a channel whose challenge period has passed and refunds the unredeemed deposit to the consumer;
+    /// if a split's pause started during the period, restarts it instead (`ChallengePeriodRestarted`, no refund
+    /// yet). Reverts while a split pauses transfers.
     function finishClose(uint256 channelId) external;
     /// @notice Pays the channel's node the voucher's increase over what was already redeemed (in channel units,
     /// times `unitScale` in AI). Anyone may submit; the money always goes to the node.

@@ -7,6 +7,10 @@ import {Receipt} from "../types/Receipt.sol";
 /// @notice Nodes anchor Merkle roots of the receipts they signed, so anyone can later prove a receipt was
 /// committed to. It owns the EIP-712 domain ("Modelex", "1", chain id, this contract) receipts are signed in, and
 /// slashes nodes that sign two different outputs for the same deterministic request.
+/// @dev Anchors are keyed by (operator, root): a root anchored by one node says nothing about another, so no one
+/// can pre-empt a node's anchor. Equivocation slashes the operator a signer is bound to, retired signers included
+/// (`INodeRegistry.slashableOperatorOf`); the prover gets the registry's `proverRewardBps` (at most 10%), the rest
+/// goes to the treasury, so a cheater proving its own equivocation still loses at least 90% of its stake.
 interface IReceiptAnchor {
     /// @notice An anchored root.
     struct Anchor {
@@ -28,7 +32,7 @@ interface IReceiptAnchor {
     error EmptyRoot();
     /// @notice Thrown when anchoring a root of zero receipts.
     error ZeroCount();
-    /// @notice Thrown when the root was already anchored.
+    /// @notice Thrown when the caller's node already anchored the root.
     error RootAlreadyAnchored(bytes32 root);
     /// @notice Thrown when the two receipts name different signers.
     error SignerMismatch(address signerA, address signerB);
@@ -42,16 +46,17 @@ interface IReceiptAnchor {
     error SameOutput();
     /// @notice Thrown when a receipt's signature does not recover to its `nodeSigner`.
     error InvalidReceiptSignature(address recovered, address nodeSigner);
-    /// @notice Thrown when no node signs with `signer`.
+    /// @notice Thrown when `signer` was never bound to an operator.
     error UnknownSigner(address signer);
     /// @notice Thrown when this equivocation was already proven.
     error AlreadyProven(bytes32 key);
 
-    /// @notice Anchors `root`, a Merkle root over `count` receipt leaves. Caller: operator or signer of an active
-    /// node.
+    /// @notice Anchors `root`, a Merkle root over `count` receipt leaves, for the caller's node. Caller: operator or
+    /// current signer of an active node.
     function anchor(bytes32 root, uint64 count) external;
     /// @notice Proves that a node signed different outputs for one deterministic request; slashes its whole stake
-    /// through the registry, part of which rewards the caller.
+    /// through the registry (stake and unbonding stake, also for a retired signer), `proverRewardBps` of which
+    /// rewards the caller.
     function proveEquivocation(
         Receipt calldata receiptA,
         bytes calldata signatureA,
@@ -59,10 +64,13 @@ interface IReceiptAnchor {
         bytes calldata signatureB
     ) external returns (uint256 slashed);
 
-    /// @notice Whether `receiptHash` is in the anchored tree `root` according to `proof`.
-    function verifyReceipt(bytes32 root, bytes32 receiptHash, bytes32[] calldata proof) external view returns (bool);
-    /// @notice The anchor of `root` (zero values when not anchored).
-    function getAnchor(bytes32 root) external view returns (Anchor memory);
+    /// @notice Whether `operator`'s node anchored `root` and `receiptHash` is in that tree according to `proof`.
+    function verifyReceipt(address operator, bytes32 root, bytes32 receiptHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
+    /// @notice `operator`'s anchor of `root` (zero values when its node did not anchor it).
+    function getAnchor(address operator, bytes32 root) external view returns (Anchor memory);
     /// @notice The EIP-712 digest a node signs for `receipt`: its receipt hash.
     function hashReceipt(Receipt calldata receipt) external view returns (bytes32);
     /// @notice The Merkle leaf of a receipt hash.

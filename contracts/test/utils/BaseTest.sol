@@ -35,7 +35,12 @@ abstract contract BaseTest is Test {
     OracleRouter internal router;
     SentimentConsumer internal sentiment;
 
+    /// @dev Private keys of the addresses tests use as node signers, to sign their `SignerBinding`s.
+    mapping(address signer => uint256 key) internal _signerKeys;
+
     function setUp() public virtual {
+        _rememberKey("alice");
+        _rememberKey("bob");
         vm.startPrank(governor);
         Deployer.Contracts memory c = Deployer.deploy(
             Deployer.Config({
@@ -95,14 +100,63 @@ abstract contract BaseTest is Test {
         });
     }
 
+    /// @dev `makeAddr(name)`, remembering its key for `_proof`.
+    function _rememberKey(string memory name) internal returns (address account) {
+        uint256 key;
+        (account, key) = makeAddrAndKey(name);
+        _signerKeys[account] = key;
+    }
+
+    /// @dev The EIP-712 digest of a `SignerBinding`, computed here rather than read from the registry (so tests also
+    /// check the registry's encoding, and computing it consumes no `vm.prank` or `vm.expectRevert`).
+    function _bindingDigest(address operator, bytes memory peerId, uint256 nonce) internal view returns (bytes32) {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Modelex NodeRegistry"),
+                keccak256("1"),
+                block.chainid,
+                address(registry)
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("SignerBinding(address operator,bytes peerId,uint256 nonce)"),
+                operator,
+                keccak256(peerId),
+                nonce
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+    }
+
+    /// @dev The signer's proof of possession for binding `params.signer` to `operator` at `nonce` (empty for an
+    /// address whose key the test does not know).
+    function _proof(address operator, INodeRegistry.NodeParams memory params, uint256 nonce)
+        internal
+        view
+        returns (bytes memory)
+    {
+        uint256 key = _signerKeys[params.signer];
+        if (key == 0) return "";
+        return _sign(key, _bindingDigest(operator, params.peerId, nonce));
+    }
+
+    /// @dev `_proof` at nonce 0: the signer's first binding.
+    function _proof(address operator, INodeRegistry.NodeParams memory params) internal view returns (bytes memory) {
+        return _proof(operator, params, 0);
+    }
+
     /// @dev Registers a node for operator `name` with the minimum stake; returns its operator and signer key.
     function _registerNode(string memory name) internal returns (address operator, address signer, uint256 signerKey) {
         operator = makeAddr(name);
-        (signer, signerKey) = makeAddrAndKey(string.concat(name, "-signer"));
+        signer = _rememberKey(string.concat(name, "-signer"));
+        signerKey = _signerKeys[signer];
         _fund(operator, MIN_STAKE);
+        INodeRegistry.NodeParams memory params = _params(signer, string.concat("peer-", name));
         vm.startPrank(operator);
         token.approve(address(registry), MIN_STAKE);
-        registry.register(_params(signer, string.concat("peer-", name)), MIN_STAKE);
+        registry.register(params, _proof(operator, params), MIN_STAKE);
         vm.stopPrank();
     }
 

@@ -83,8 +83,13 @@ contract TokenHandler is SplitActions {
     }
 }
 
-/// @notice Registers, stakes, unbonds, withdraws and slashes a fixed set of operators, across splits.
+/// @notice Registers, stakes, unbonds, withdraws and slashes a fixed set of operators, across splits, and rotates
+/// their signers among a shared pool of keys (so operators keep trying to bind each other's current and retired
+/// signers).
 contract RegistryHandler is SplitActions {
+    /// @notice How many signer keys the operators share.
+    uint256 public constant SIGNER_POOL = 8;
+
     NodeRegistry public immutable registry;
     address public immutable verifier;
     address[] public operators;
@@ -93,6 +98,12 @@ contract RegistryHandler is SplitActions {
     /// @dev What was slashed so far, in AI of split epoch `_slashedEpoch`.
     uint256 internal _slashed;
     uint256 internal _slashedEpoch;
+    /// @notice The first operator each pool signer was bound to (ghost): it must stay its only operator.
+    mapping(address signer => address operator) public firstOperatorOf;
+    /// @notice Bindings that succeeded for a signer some other operator had already bound (must stay 0).
+    uint256 public rebindings;
+    /// @notice Bindings with a valid proof that failed for another reason than `SignerTaken` (must stay 0).
+    uint256 public unexpectedBindingFailures;
 
     constructor(AIToken token_, NodeRegistry registry_, address governor_, address verifier_, address[] memory ops)
         SplitActions(token_, governor_)
@@ -110,24 +121,70 @@ contract RegistryHandler is SplitActions {
         return operators[seed % operators.length];
     }
 
-    function _params(address operator) internal pure returns (INodeRegistry.NodeParams memory p) {
+    /// @notice Signer key `i` of the pool.
+    function signerKey(uint256 i) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode("signer", i % SIGNER_POOL)));
+    }
+
+    function signerAt(uint256 i) external pure returns (address) {
+        return vm.addr(signerKey(i));
+    }
+
+    /// @dev What `operator` declares with pool signer `signerSeed`, and that signer's proof of possession.
+    function _params(address operator, uint256 signerSeed)
+        internal
+        view
+        returns (INodeRegistry.NodeParams memory p, bytes memory proof)
+    {
+        uint256 key = signerKey(signerSeed);
         p.peerId = abi.encodePacked(operator);
-        p.signer = address(uint160(uint256(keccak256(abi.encode(operator)))));
+        p.signer = vm.addr(key);
         p.models = new bytes32[](1);
         p.models[0] = keccak256("m");
         p.metadataURI = "ipfs://x";
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, registry.signerBindingDigest(operator, p.signer, p.peerId));
+        proof = abi.encodePacked(r, s, v);
     }
 
-    function register(uint256 seed, uint256 stake) external {
+    /// @dev Records a binding that went through: the signer's first operator, or a rebinding to another one.
+    function _bound(address operator, address signer) internal {
+        address first = firstOperatorOf[signer];
+        if (first == address(0)) firstOperatorOf[signer] = operator;
+        else if (first != operator) ++rebindings;
+    }
+
+    function register(uint256 seed, uint256 signerSeed, uint256 stake) external {
         address operator = _operator(seed);
         if (registry.isActive(operator) || token.transfersPaused()) return;
         uint256 minStake = registry.minStake();
         stake = bound(stake, minStake, minStake * 3);
         if (token.balanceOf(operator) < stake) return;
+        (INodeRegistry.NodeParams memory params, bytes memory proof) = _params(operator, signerSeed);
         vm.startPrank(operator);
         token.approve(address(registry), stake);
-        registry.register(_params(operator), stake);
+        try registry.register(params, proof, stake) {
+            _bound(operator, params.signer);
+        } catch (bytes memory reason) {
+            _expectSignerTaken(reason);
+        }
         vm.stopPrank();
+    }
+
+    function update(uint256 seed, uint256 signerSeed) external {
+        address operator = _operator(seed);
+        if (!registry.isActive(operator)) return;
+        (INodeRegistry.NodeParams memory params, bytes memory proof) = _params(operator, signerSeed);
+        vm.prank(operator);
+        try registry.update(params, proof) {
+            _bound(operator, params.signer);
+        } catch (bytes memory reason) {
+            _expectSignerTaken(reason);
+        }
+    }
+
+    /// @dev The only expected failure of a binding with a valid proof: the signer is another operator's.
+    function _expectSignerTaken(bytes memory reason) internal {
+        if (bytes4(reason) != INodeRegistry.SignerTaken.selector) ++unexpectedBindingFailures;
     }
 
     function addStake(uint256 seed, uint256 amount) external {
@@ -326,7 +383,7 @@ contract ChannelsHandler is SplitActions {
         if (channelIds.length == 0) return;
         uint256 id = channelIds[channelSeed % channelIds.length];
         IPaymentChannels.Channel memory channel = channels.getChannel(id);
-        if (channel.status != IPaymentChannels.Status.Open) return;
+        if (channel.status != IPaymentChannels.Status.Open || token.transfersPaused()) return;
         vm.prank(channel.consumer);
         channels.startClose(id);
     }
@@ -340,6 +397,8 @@ contract ChannelsHandler is SplitActions {
         uint256 refund = (channel.deposit - channel.redeemed) * channels.unitScale(id);
         uint256 before = token.balanceOf(channel.consumer);
         channels.finishClose(id);
+        // A split that paused the challenge period restarts it instead of closing (and refunds nothing yet).
+        if (channels.getChannel(id).status != IPaymentChannels.Status.Closed) refund = 0;
         if (token.balanceOf(channel.consumer) - before != refund) ++payoutMismatches;
     }
 

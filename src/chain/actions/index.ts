@@ -10,6 +10,7 @@ export { proveEquivocation, type ProveEquivocationParameters, type ProveEquivoca
 export { redeemVouchers, type RedeemVouchersParameters, type RedeemVouchersReturnType } from './redeemVouchers.ts'
 export { refundOracle, type RefundOracleParameters, type RefundOracleReturnType } from './refundOracle.ts'
 export { registerNode, type NodeDeclaration, type RegisterNodeParameters, type RegisterNodeReturnType } from './registerNode.ts'
+export { signSignerBinding, SIGNER_BINDING_TYPES, type SignSignerBindingParameters, type SignSignerBindingReturnType } from './signSignerBinding.ts'
 export { signReceipt, type SignReceiptParameters, type SignReceiptReturnType } from './signReceipt.ts'
 export { signVoucher, type SignVoucherParameters, type SignVoucherReturnType } from './signVoucher.ts'
 export { startChannelClose, type StartChannelCloseParameters, type StartChannelCloseReturnType } from './startChannelClose.ts'

@@ -21,7 +21,7 @@ export async function proveEquivocation(client: WalletClient, { anchor, a, b }: 
   })
   const [event] = parseEventLogs({ abi: receiptAnchorAbi, eventName: 'EquivocationProven', logs: receipt.logs })
   if (!event) throw new Error(`No EquivocationProven event in ${transactionHash}`)
-  // The registry's event says what the caller got (SLASH_REWARD_BPS of it, rounded down).
+  // The registry's event says what the caller got (the registry's `proverRewardBps` of it, at most 10%, rounded down).
   const [slash] = parseEventLogs({ abi: nodeRegistryAbi, eventName: 'NodeSlashed', logs: receipt.logs })
   return { transactionHash, operator: event.args.operator, slashed: event.args.slashed, reward: slash?.args.reward ?? 0n }
 }

@@ -5,6 +5,7 @@
  * local stack's headless demo provider opens the app that way). Dependencies are injectable.
  */
 import { createPublicClient, http, parseEther, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { sendTransaction } from 'viem/actions'
 import { loadDeployment } from '../../chain/deployment.ts'
 import type { Batch } from '../../core/batch.ts'
@@ -108,7 +109,7 @@ export class NodeViewState {
       }
       const prices = { pricePerMillionInput: parseEther(this.priceInput), pricePerMillionOutput: parseEther(this.priceOutput) }
       this.step = 'registering and staking'
-      await registerProvider(wallet, reader, { deployment, signer: signer.address, peerId: node.peerId.toString(), models: [model.contentHash as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
+      await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [model.contentHash as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
       this.step = 'announcing'
       const service = createProviderService(
         { node, engine, deployment, transport, store },

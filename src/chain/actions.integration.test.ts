@@ -151,8 +151,9 @@ describe('chain actions (integration)', () => {
 
     await advance(Number(DEVNET_PARAMETERS.challengePeriod))
     const before = await balanceOf(consumer.address)
-    const { refund } = await finishChannelClose(wallet(prover), { channels, channelId })
+    const { refund, restartedUntil } = await finishChannelClose(wallet(prover), { channels, channelId })
     expect(refund).toBe(parseEther('11'))
+    expect(restartedUntil).toBeNull()
     expect(await balanceOf(consumer.address)).toBe(before + parseEther('11'))
     expect((await getChannel(publicClient, { channels, channelId })).status).toBe(3)
     await rejectsWith(finishChannelClose(wallet(prover), { channels, channelId }), 'ChannelNotClosing')

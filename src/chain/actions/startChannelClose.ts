@@ -4,7 +4,10 @@ import { paymentChannelsAbi } from '../generated.ts'
 import { execute, type WalletClient } from './internal.ts'
 
 export type StartChannelCloseParameters = { channels: Address; channelId: bigint }
-/** `closesAt`: unix seconds from which `finishChannelClose` may run and vouchers no longer redeem. */
+/**
+ * `closesAt`: unix seconds from which `finishChannelClose` may run and vouchers no longer redeem, unless a token split
+ * pauses transfers before then (the period then restarts after the pause). Reverts `SplitPauseActive` during a pause.
+ */
 export type StartChannelCloseReturnType = { transactionHash: Hash; closesAt: bigint }
 
 export async function startChannelClose(client: WalletClient, { channels, channelId }: StartChannelCloseParameters): Promise<StartChannelCloseReturnType> {

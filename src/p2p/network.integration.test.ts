@@ -16,7 +16,9 @@ import type { Delta, InferenceRequest } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
-import { infer } from './infer-client.ts'
+import { decodeResponse, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES } from '../core/wire/infer.ts'
+import { readFrames } from './frames.ts'
+import { askQuote, infer } from './infer-client.ts'
 import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Provider } from './testing.ts'
 
 const chat = (content: string, fields: Partial<InferenceRequest> = {}): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 32, temperature: 0, seed: 0, ...fields }) as InferenceRequest
@@ -92,7 +94,7 @@ describe('P2P network (relay + in-process nodes)', () => {
     expect(outcome).toMatchObject({ finish_reason: 'length', usage: expected.usage, receipt: null, quote: null, relayed: true })
   })
 
-  test('cancel mid-stream: the iterator stops with InferenceAbortedError and the provider stops generating', async () => {
+  test('cancel mid-stream: the iterator stops with InferenceAbortedError, the node answers the cancel frame with done (abort, what it sent) and stops generating', async () => {
     const before = slow.server.stats().cancelled
     const controller = new AbortController()
     const call = infer(client.node, { peer: slow.node.peerId, request: chat('a long one', { max_tokens: 2000 }), signal: controller.signal })
@@ -101,9 +103,37 @@ describe('P2P network (relay + in-process nodes)', () => {
       for await (const _ of call) if (++deltas === 5) controller.abort()
     })()
     await expect(reading).rejects.toThrow(InferenceAbortedError)
-    await expect(call.result).rejects.toThrow(InferenceAbortedError)
+    const outcome = await call.result
+    expect(outcome.finish_reason).toBe('abort')
+    // What the node sent before the cancel reached it: at least what we read, far less than max_tokens.
+    expect(outcome.usage.completion_tokens).toBeGreaterThanOrEqual(5)
+    expect(outcome.usage.completion_tokens).toBeLessThan(2000)
     expect(deltas).toBe(5)
     await until(() => slow.server.stats().cancelled === before + 1 && slow.server.stats().active === 0, 5_000, 'the provider to cancel')
+  })
+
+  test('a client that closes its write side after its request (request/response convention) still gets the whole answer', async () => {
+    const request = chat('half closed', { max_tokens: 12 })
+    const connection = await client.node.libp2p.dial(fast.node.peerId)
+    const stream = await connection.newStream(INFER_PROTOCOL, { runOnLimitedConnection: true })
+    const reader = readFrames(stream, MAX_FRAME_BYTES)
+    stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment: null }))
+    await stream.close()
+    const types: string[] = []
+    for (let i = 0; i < 100; i++) {
+      const frame = await reader.next()
+      if (!(frame instanceof Uint8Array)) break
+      types.push(decodeResponse(frame).type)
+    }
+    reader.dispose()
+    expect(types[0]).toBe('accepted')
+    expect(types.at(-1)).toBe('done')
+  })
+
+  test('a quote-only request to a node without a pricing policy is refused as a bad request, not served', async () => {
+    const before = fast.server.stats().served
+    await expect(askQuote(client.node, { peer: fast.node.peerId, request: chat('price?') })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    expect(fast.server.stats().served).toBe(before)
   })
 
   test('leaving the loop early also cancels on the provider', async () => {

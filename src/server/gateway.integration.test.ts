@@ -134,7 +134,7 @@ describe('gateway network route (paid)', () => {
 
   it('refuses a node that asks more than the spend limits: 402 spend_limit naming the flag, nothing paid', async () => {
     // The test provider's quote for any request is far above 1 wei.
-    const { gateway, openai } = await gatewayWith({ wallet: await fundedWallet(parseEther('10')), limits: { maxSpendPerRequest: 1n } }, join(dir, 'limited.json'))
+    const { gateway, openai } = await gatewayWith({ wallet: await fundedWallet(parseEther('10')), limits: { maxSpendPerRequest: 1n }, deployment: { ...deployment, relay: relay.multiaddr } }, join(dir, 'limited.json'))
     const refused = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 })).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
     expect(refused.status).toBe(402)
     expect(refused.code).toBe('spend_limit')

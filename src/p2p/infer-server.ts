@@ -55,6 +55,30 @@ export function admitIf(allow: (context: PaymentContext) => boolean, message: st
   }
 }
 
+/**
+ * Several policies in order, for a node that serves more than one kind of peer (its paired gateways free, everyone
+ * else for pay): the first that admits a request wins; when all refuse, the last refusal (with its quote) is the
+ * answer. Quotes come from the first policy that gives them.
+ */
+export function chainPolicies(...policies: PaymentPolicy[]): PaymentPolicy {
+  const pricing = policies.find((p) => p.quote)
+  return {
+    async admit(context) {
+      let refusal: unknown = new PaymentRefusedError({ details: 'no policy admits this request' })
+      for (const policy of policies) {
+        try {
+          return await policy.admit(context)
+        } catch (error) {
+          if (!(error instanceof PaymentRefusedError)) throw error
+          refusal = error
+        }
+      }
+      throw refusal
+    },
+    ...(pricing?.quote ? { quote: pricing.quote.bind(pricing) } : {}),
+  }
+}
+
 export type InferServerLimits = { -readonly [K in keyof typeof INFER_SERVER_DEFAULTS]: number }
 
 export type InferServerOptions = {

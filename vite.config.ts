@@ -90,7 +90,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
-          exclude: ['src/**/*.integration.test.ts', 'src/**/*.browser.test.ts'],
+          exclude: ['src/**/*.integration.test.ts', 'src/**/*.browser.test.ts', 'src/**/*.adversarial.test.ts'],
           environment: 'node',
         },
       },
@@ -102,6 +102,19 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['src/server/testing/integration-setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // `npm run test:adversarial`: attacks on the money path, on the real relay and anvil.
+          name: 'adversarial',
+          include: ['src/**/*.adversarial.test.ts'],
+          environment: 'node',
+          globalSetup: ['src/server/testing/integration-setup.ts'],
+          testTimeout: 90_000,
           hookTimeout: 120_000,
           fileParallelism: false,
         },

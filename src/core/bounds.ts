@@ -98,8 +98,8 @@ export function streamMeter(maxTokens: number): { add(delta: { text: string; tok
   let text = ''
   return {
     add(delta) {
+      if (tokens + delta.tokens > maxTokens || text.length + delta.text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw new StreamLimitError({ maxTokens, received: tokens + delta.tokens, kept: tokens, text })
       tokens += delta.tokens
-      if (tokens > maxTokens || text.length + delta.text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw new StreamLimitError({ maxTokens, received: tokens, text })
       text += delta.text
     },
     get tokens() {

@@ -4,9 +4,10 @@
  * are typed: `InferRequestError` (the node answered with an error code), `InferStreamError` (no stream, or it
  * ended or broke before the answer was complete, or went silent), `InferenceAbortedError` (our signal fired).
  * Our write side stays open after the request (a client that closes it is served too, but can then only cancel by
- * a reset). Aborting the signal sends a `cancel` frame and waits
- * briefly for the node's `done` (finish reason `abort`, with the receipt of what was sent), which then resolves
- * `result` while the iteration throws `InferenceAbortedError`; leaving the loop early resets the stream.
+ * a reset). Aborting the signal sends a `cancel` frame and waits briefly for the node's `done` (finish reason
+ * `abort`, with the receipt of what was sent; deltas that cross the cancel are still yielded, since they are
+ * billed), which then resolves `result` while the iteration throws `InferenceAbortedError`; leaving the loop early
+ * resets the stream.
  * `askQuote` sends a quote-only request and returns the node's quote.
  *
  * @example
@@ -124,9 +125,9 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
       if (!cancelling) arm()
       const message = decode(frame)
       if (message.type === 'accepted') quote = message.quote
-      else if (message.type === 'delta') {
-        if (!cancelling) yield { text: message.text, tokens: message.tokens }
-      } else if (message.type === 'error') {
+      // Deltas that cross our cancel are still part of the answer (the node bills what it sent), so they are read.
+      else if (message.type === 'delta') yield { text: message.text, tokens: message.tokens }
+      else if (message.type === 'error') {
         complete = true
         if (cancelling) throw new InferenceAbortedError()
         throw new InferRequestError(message)

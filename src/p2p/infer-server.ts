@@ -79,14 +79,45 @@ export function chainPolicies(...policies: PaymentPolicy[]): PaymentPolicy {
   }
 }
 
+/**
+ * A policy that only looks at requests for the model `engine` has loaded and refuses the rest, so a node that serves
+ * several engines from one server (a provider's, and a tab's shared with its gateway) bills only the one it prices.
+ */
+export function forModelOf(engine: InferenceEngine, policy: PaymentPolicy): PaymentPolicy {
+  const check = async ({ model }: PaymentContext) => {
+    const loaded = await engine.current()
+    if (loaded?.id !== model.id) throw new PaymentRefusedError({ details: `this node takes payment only for ${loaded ? loaded.id : 'no model'}, not ${model.id}` })
+  }
+  const { quote } = policy
+  return {
+    async admit(context) {
+      await check(context)
+      return policy.admit(context)
+    },
+    ...(quote
+      ? {
+          async quote(context: PaymentContext) {
+            await check(context)
+            return quote.call(policy, context)
+          },
+        }
+      : {}),
+  }
+}
+
 export type InferServerLimits = { -readonly [K in keyof typeof INFER_SERVER_DEFAULTS]: number }
 
-export type InferServerOptions = {
-  engine: InferenceEngine
+/** The engines a server answers from: each request goes to the one whose loaded model it names. */
+export type ServedEngines = () => Iterable<InferenceEngine>
+
+export type InferServerSettings = {
   policy?: PaymentPolicy
   limits?: Partial<InferServerLimits>
   now?: () => number
 }
+
+/** One engine, or a changing set of them (`engines`, read at each request: a peer's engine slot). */
+export type InferServerOptions = InferServerSettings & ({ engine: InferenceEngine; engines?: never } | { engines: ServedEngines; engine?: never })
 
 export type InferServerStats = { capacity: number; active: number; queued: number; served: number; quoted: number; refused: Record<InferErrorCode, number>; cancelled: number }
 
@@ -96,6 +127,8 @@ export type InferServer = {
   stats(): InferServerStats
   /** Fires when active or queued counts change (the announcer re-announces on change). */
   onLoadChange(listener: () => void): () => void
+  /** Cancels the requests `engine` is answering (it stops being served; the server keeps running). */
+  cancelServedBy(engine: InferenceEngine): void
 }
 
 class Refusal extends Error {
@@ -110,14 +143,18 @@ class Refusal extends Error {
   }
 }
 
-export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = servesEveryRequest, limits = {}, now = () => performance.now() }: InferServerOptions): InferServer {
+export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOptions): InferServer {
+  const { policy = servesEveryRequest, limits = {}, now = () => performance.now() } = options
+  const only = options.engine
+  const served: ServedEngines = options.engines ?? (() => (only ? [only] : []))
   const config: InferServerLimits = { ...INFER_SERVER_DEFAULTS, ...limits }
   const rate = new RateLimiter({ perSecond: config.ratePerSecond, burst: config.rateBurst })
   const quoteRate = new RateLimiter({ perSecond: config.quoteRatePerSecond, burst: config.quoteBurst })
   let quoting = 0
   const perPeer = new Map<string, number>()
   const waiting: (() => void)[] = []
-  const inFlight = new Set<AbortController>()
+  /** Each request in flight and the engine answering it (null until one is chosen). */
+  const inFlight = new Map<AbortController, InferenceEngine | null>()
   const loadListeners = new Set<() => void>()
   const stats: InferServerStats = { capacity: config.capacity, active: 0, queued: 0, served: 0, quoted: 0, cancelled: 0, refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 0, PAYMENT_REQUIRED: 0, TIMEOUT: 0, INTERNAL: 0 } }
   const loadChanged = () => {
@@ -162,6 +199,17 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = serv
     }
   }
 
+  /** The served engine whose loaded model is `id`, or UNSUPPORTED_MODEL naming what is served. */
+  async function engineFor(id: string): Promise<{ engine: InferenceEngine; model: LoadedModel }> {
+    const loaded: string[] = []
+    for (const engine of served()) {
+      const model = await engine.current()
+      if (model?.id === id) return { engine, model }
+      if (model) loaded.push(model.id)
+    }
+    throw new Refusal('UNSUPPORTED_MODEL', `this node serves ${loaded.length > 0 ? loaded.join(', ') : 'no model'}, not ${id}`)
+  }
+
   /** Prices a quote-only request within the quote budget: a few per peer per second, a few at once overall. */
   async function quoteOnly(context: PaymentContext): Promise<JsonValue> {
     if (!policy.quote) throw new Refusal('BAD_REQUEST', 'this node does not give quotes')
@@ -204,7 +252,7 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = serv
   async function handle(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const cancel = new AbortController()
-    inFlight.add(cancel)
+    inFlight.set(cancel, null)
     const reader = readFrames(stream, MAX_REQUEST_BYTES)
     const graceful = { requested: false }
     let finished = false
@@ -247,8 +295,8 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = serv
         throw new Refusal('BAD_REQUEST', (error as Error).message)
       }
       const { request, payment } = message
-      const model = await engine.current()
-      if (!model || model.id !== request.model) throw new Refusal('UNSUPPORTED_MODEL', `this node serves ${model ? model.id : 'no model'}, not ${request.model}`)
+      const { engine, model } = await engineFor(request.model)
+      inFlight.set(cancel, engine)
       if ((request.max_tokens ?? 0) > config.maxTokens) throw new Refusal('BAD_REQUEST', `max_tokens above this node's cap of ${config.maxTokens}`)
       const context: PaymentContext = { peer, request, payment, model }
       if (message.quoteOnly) {
@@ -361,7 +409,10 @@ export function createInferServer(libp2p: ModelexLibp2p, { engine, policy = serv
     },
     async stop() {
       await libp2p.unhandle(INFER_PROTOCOL)
-      for (const controller of inFlight) controller.abort(new Error('the node is stopping'))
+      for (const controller of inFlight.keys()) controller.abort(new Error('the node is stopping'))
+    },
+    cancelServedBy(engine) {
+      for (const [controller, by] of inFlight) if (by === engine) controller.abort(new Error('the model is no longer served'))
     },
     stats: () => ({ ...stats, refused: { ...stats.refused } }),
     onLoadChange(listener) {

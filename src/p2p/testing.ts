@@ -8,7 +8,7 @@ import type { InferenceEngine, ModelSpec } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { createAnnouncer, type Announcer } from './announcer.ts'
 import { createNodeDirectory, type NodeDirectory, type NodeDirectoryOptions } from './directory.ts'
-import { createInferServer, type InferServer, type InferServerOptions } from './infer-server.ts'
+import { createInferServer, type InferServer, type InferServerSettings } from './infer-server.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from './node.ts'
 
 export const TEST_MODEL: ModelSpec = { id: 'memory-tiny', contentHash: `0x${'11'.repeat(32)}`, engine: 'memory', contextLength: 8192, source: 'memory', chatTemplate: 'memory' }
@@ -29,7 +29,7 @@ export async function startProvider({
   model?: ModelSpec
   price?: string
   announceIntervalMs?: number
-  server?: Omit<InferServerOptions, 'engine'>
+  server?: InferServerSettings
   node?: ModelexNodeOptions
 }): Promise<Provider> {
   const node = await createModelexNode({ relays: [relay], runtime: 'node', ...nodeOptions })

@@ -78,6 +78,26 @@ const contracts: Suite = {
   },
 }
 
+/** The adversarial suite through its own runner, which prints one line per attack and the wei lost. */
+const adversarial: Suite = {
+  name: 'adversarial',
+  async run() {
+    const report = join(resultsDir, 'adversarial.json')
+    await rm(report, { force: true })
+    const { code } = await run(bin('tsx'), ['src/server/test-adversarial.ts', '--json', report])
+    let counts: Counts = { passed: 0, failed: 0, skipped: 0 }
+    try {
+      const json = JSON.parse(await readFile(report, 'utf8')) as VitestJson
+      counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
+    } catch {
+      // No report: the suite failed before running tests.
+    }
+    // A loss beyond what the issue allows fails the suite even if every test passed.
+    if (code !== 0 && counts.failed === 0) counts.failed = 1
+    return counts
+  },
+}
+
 const needsChromium = () => {
   ensureChromium((line) => console.log(line))
 }
@@ -88,6 +108,7 @@ const suites: Suite[] = [
   vitestProject('unit'),
   contracts,
   vitestProject('integration'),
+  adversarial,
   vitestProject('browser', needsChromium),
   vitestProject('e2e', needsChromium),
 ]

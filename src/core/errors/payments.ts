@@ -124,13 +124,18 @@ registerErrorClass('SpendLimitError', SpendLimitError)
  */
 export class StreamLimitError extends BaseError {
   override name = 'StreamLimitError' as const
-  constructor({ maxTokens, received, text }: { maxTokens: number; received: number; text: string }) {
+  constructor({ maxTokens, received, kept, text }: { maxTokens: number; received: number; kept: number; text: string }) {
     super(`The node sent ${received} tokens where max_tokens is ${maxTokens}; the answer was cut there and is not paid beyond it. Prefer another node.`, {
-      data: { maxTokens, received, text },
+      data: { maxTokens, received, kept, text },
     })
   }
+  /** The text kept: what arrived within the limit. */
   get text(): string {
     return this.data?.['text'] as string
+  }
+  /** Tokens kept (within max_tokens). */
+  get kept(): number {
+    return this.data?.['kept'] as number
   }
 }
 registerErrorClass('StreamLimitError', StreamLimitError)

@@ -19,8 +19,9 @@ import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Prices, Quote } from '../core/quote.ts'
 import { createAnnouncer, type Announcer } from '../p2p/announcer.ts'
 import { serveFinalVouchers } from '../p2p/final-voucher.ts'
-import { createInferServer, type InferServer, type InferServerLimits } from '../p2p/infer-server.ts'
+import { createInferServer, forModelOf, type InferServer, type InferServerLimits } from '../p2p/infer-server.ts'
 import type { ModelexNode } from '../p2p/node.ts'
+import type { Peer } from '../p2p/peer.ts'
 import { serveProofs, type ProofAnswer } from '../p2p/receipt-proof.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { createBooks, type ChannelBook } from './books.ts'
@@ -28,8 +29,12 @@ import { createCashier } from './cashier.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
 import { createSettlement } from './settlement.ts'
 
-export type ProviderComponents = {
-  node: ModelexNode
+/**
+ * Where to serve: a bare `node` (the service runs an infer server of its own on it), or a running `peer` (the app's,
+ * shared with the Code view's pairing): the service then puts its engine into the peer's engine slot and its
+ * cashier into the peer's policy chain as `payment`, and the peer's server limits apply (`init.limits` does not).
+ */
+export type ProviderComponents = ({ node: ModelexNode; peer?: never } | { peer: Peer; node?: never }) & {
   /** Loaded with the model to serve. */
   engine: InferenceEngine
   deployment: Deployment
@@ -93,7 +98,9 @@ export type ProviderService = {
 }
 
 export function createProviderService(components: ProviderComponents, init: ProviderInit): ProviderService {
-  const { node, engine, deployment, transport, store } = components
+  const { engine, deployment, transport, store } = components
+  const peer = components.peer
+  const node = peer ? peer.node : components.node
   const now = init.now ?? Date.now
   const account = privateKeyToAccount(init.signer.privateKey)
   const wallet = createWalletClient({ account, transport, pollingInterval: 100 })
@@ -154,7 +161,8 @@ export function createProviderService(components: ProviderComponents, init: Prov
     },
   )
 
-  const server = createInferServer(node.libp2p, { engine, policy: cashier, limits: { capacity: PROVIDER_DEFAULTS.capacity, maxQueue: PROVIDER_DEFAULTS.maxQueue, ...init.limits } })
+  const server = peer ? peer.server : createInferServer(node.libp2p, { engine, policy: cashier, limits: { capacity: PROVIDER_DEFAULTS.capacity, maxQueue: PROVIDER_DEFAULTS.maxQueue, ...init.limits } })
+  let stopLoadWatch: (() => void) | undefined
 
   const announcer = createAnnouncer(node, {
     signer: init.signer,
@@ -173,10 +181,6 @@ export function createProviderService(components: ProviderComponents, init: Prov
       }
     },
   })
-  server.onLoadChange(() => {
-    announcer.changed()
-    changed()
-  })
 
   return {
     server,
@@ -184,7 +188,15 @@ export function createProviderService(components: ProviderComponents, init: Prov
     async start() {
       await books.load()
       started = true
-      await server.start()
+      stopLoadWatch = server.onLoadChange(() => {
+        announcer.changed()
+        changed()
+      })
+      if (peer) {
+        // Only requests for our engine's model are billed here; a paired gateway is admitted before this.
+        peer.policies.set('payment', forModelOf(engine, cashier))
+        peer.serve(engine)
+      } else await server.start()
       stopProofs = await serveProofs(node, (hash) => settlement.proof(hash))
       stopFinalVouchers = await serveFinalVouchers(node, (payment) => settlement.acceptFinalVoucher(payment))
       await announcer.start()
@@ -194,7 +206,11 @@ export function createProviderService(components: ProviderComponents, init: Prov
       await announcer.stop()
       await stopProofs?.()
       await stopFinalVouchers?.()
-      await server.stop()
+      if (peer) {
+        peer.policies.delete('payment')
+        peer.stopServing(engine)
+      } else await server.stop()
+      stopLoadWatch?.()
       await settlement.stop()
       started = false
     },

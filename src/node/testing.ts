@@ -11,7 +11,8 @@ import { DEVNET_MNEMONIC } from '../chain/devnet-faucet.ts'
 import { aiTokenAbi } from '../chain/generated.ts'
 import type { Deployment } from '../core/deployment.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
-import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import type { ModelexNode } from '../p2p/node.ts'
+import { createPeer, type Peer } from '../p2p/peer.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
 import { memoryStore } from '../store/payments.ts'
 import { createProviderService, type ProviderService } from './provider.ts'
@@ -33,7 +34,7 @@ export async function fundAccount(deployment: Deployment, address: Address, ai: 
   await waitForTransactionReceipt(createPublicClient({ transport, pollingInterval: 50 }), { hash })
 }
 
-export type PaidProvider = { service: ProviderService; node: ModelexNode; operator: Address; signer: Address; restart(): Promise<ProviderService>; stop(): Promise<void> }
+export type PaidProvider = { service: ProviderService; node: ModelexNode; peer: Peer; operator: Address; signer: Address; restart(): Promise<ProviderService>; stop(): Promise<void> }
 
 export type PaidProviderParameters = {
   deployment: Deployment
@@ -55,8 +56,8 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
   const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
   await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
   await fundAccount(deployment, signer.address, 0n)
-  const node = await createModelexNode({ relays: [relay], runtime: 'node' })
-  await node.start()
+  const peer = await createPeer({ relays: [relay], node: { runtime: 'node' } })
+  const node = peer.node
   await node.waitForReservation(15_000)
   const engine = createMemoryEngine({ tokenDelayMs })
   await engine.load(TEST_MODEL)
@@ -69,7 +70,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
     stake: DEVNET_PARAMETERS.minStake,
   })
   const store = memoryStore()
-  const create = () => createProviderService({ node, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
+  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
   let service = create()
   await service.start()
   return {
@@ -77,6 +78,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
       return service
     },
     node,
+    peer,
     operator: operator.address,
     signer: signer.address,
     async restart() {
@@ -87,7 +89,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
     },
     async stop() {
       await service.stop().catch(() => {})
-      await node.stop().catch(() => {})
+      await peer.stop().catch(() => {})
     },
   }
 }

@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createWalletClient, formatEther, http, parseEther, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, formatEther, http, parseEther, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../chain/devnet-faucet.ts'
@@ -42,7 +42,9 @@ import { encodeSseDone, encodeSseEvent } from '../core/sse.ts'
 import { MAX_REQUEST_BYTES } from '../core/wire/infer.ts'
 import { pair } from '../autocomplete/pairing.ts'
 import { infer } from '../p2p/infer-client.ts'
-import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import type { ModelexNode } from '../p2p/node.ts'
+import { createPeer, type Peer } from '../p2p/peer.ts'
+import { registryLookup } from '../p2p/registry.ts'
 import { jsonFileStore } from '../store/file-store.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
 import type { KeyValueStore } from '../store/kv.ts'
@@ -119,14 +121,18 @@ export type Gateway = {
 }
 
 export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null, token = newPairToken(), keyFile, pair: initialPair, maxBodyBytes = GATEWAY_DEFAULTS.maxBodyBytes, network, route: defaultRoute = 'local', log = () => {} }: GatewayOptions = {}): Promise<Gateway> {
-  let node: ModelexNode | null = null
+  // The gateway's peer (src/p2p/peer.ts): its node dials the paired tab and network nodes, its directory (marking
+  // nodes registered on the deployment's NodeRegistry) is the network route's. It serves nothing: no engine, no policy.
+  let peer: Peer | null = null
   relay ??= network?.deployment.relay ?? null
   if (relay) {
-    node = await createModelexNode({ relays: [relay], runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) })
-    await node.start()
+    const registry = network?.deployment.contracts.NodeRegistry
+    const isRegistered = network && registry ? registryLookup(createPublicClient({ transport: http(network.deployment.rpcUrl), pollingInterval: 100 }), registry) : undefined
+    peer = await createPeer({ relays: [relay], node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) }, directory: isRegistered ? { isRegistered } : {} })
   }
+  const node: ModelexNode | null = peer?.node ?? null
   const networkModels = [...(network?.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
-  const client = network && node ? createClient({ deployment: network.deployment, wallet: network.wallet, node, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}), ...(network.limits ? { limits: network.limits } : {}) }) : null
+  const client = network && peer ? createClient({ deployment: network.deployment, wallet: network.wallet, node: peer.node, directory: peer.directory, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}), ...(network.limits ? { limits: network.limits } : {}) }) : null
   if (client) {
     // Listen for announcements from the start, so the first paid request finds its nodes sooner.
     await client.start()
@@ -217,7 +223,7 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
       server.closeAllConnections()
       await new Promise<void>((done) => server.close(() => done()))
       await client?.stop()
-      await node?.stop()
+      await peer?.stop()
     },
   }
 }

@@ -22,10 +22,8 @@ import { loadDeployment } from '../../chain/deployment.ts'
 import { CLIENT_DEFAULTS, createClient, NoNodeAvailableError, type ModelexClient, type PaidResult } from '../../client/index.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
-import { createInferServer, type InferServer } from '../../p2p/infer-server.ts'
-import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import type { Peer } from '../../p2p/peer.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
-import { loadOrCreatePeerKey } from '../../store/peer-key.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
 
@@ -41,16 +39,19 @@ export type CodeDependencies = {
   startEngine?: (kind: CoderEngineKind) => EngineProxy
   deployment?: () => Promise<Deployment | null>
   store?: () => KeyValueStore
-  /** The app's network node (paid completion uses it and its directory). */
+  /** The app's network: its peer serves the pairing, its node and directory serve paid completion. */
   network?: () => Promise<NetworkState>
 }
 
 /** What paid suggestions have cost so far in this view (AI wei). */
 export type PaidTally = { count: number; spent: bigint; credit: bigint; last: PaidResult | null }
 
-/** The Code view's peer has its own key: the app's Network view runs a node with the app's key at the same time. */
-const CODE_KEY_PREFIX = 'code-'
-const PAIRING_TOKEN_KEY = 'pairing-token'
+/**
+ * The pairing token's key in the store (`code-pairing-token`). The pairing line's peer id is the app's (its key is
+ * the app's peer key), so the line survives a reload. An older version kept a peer key of its own under
+ * `code-peer-key`; it is no longer read.
+ */
+const PAIRING_TOKEN_KEY = 'code-pairing-token'
 
 /** Registered nodes announcing `model` (only `node`, when given), waiting up to the SDK's discovery time for one. */
 async function findNodes(client: ModelexClient, model: string, node: string): Promise<DirectoryEntry[]> {
@@ -89,9 +90,11 @@ export class CodeState {
   readonly completion
   #deps: Required<CodeDependencies>
   #engine: EngineProxy | null = null
-  #node: ModelexNode | null = null
+  #peer: Peer | null = null
+  /** The engine this view put into the app peer's engine slot. */
+  #served: EngineProxy | null = null
   #pairing: PairingService | null = null
-  #server: InferServer | null = null
+  #stopWatching: (() => void) | null = null
   #client: ModelexClient | null = null
 
   constructor(deps: CodeDependencies = {}) {
@@ -141,6 +144,8 @@ export class CodeState {
     this.progress = null
     try {
       if (!this.#engine || this.#engine.kind !== model.engine) {
+        // The shared engine goes away: stop sharing it (Share again serves the new one under the same line).
+        await this.#unshare()
         this.#engine?.terminate()
         this.#engine = this.#deps.startEngine(model.engine === 'webgpu' ? 'webgpu' : 'wasm')
       }
@@ -156,29 +161,33 @@ export class CodeState {
   }
 
   /**
-   * Serves this tab's model to the user's own gateway: starts a peer on the relay and shows the pairing line. The
-   * peer key and the token are kept in IndexedDB, so after a reload the same line still works (the gateway pairs
-   * again by itself); `newToken` revokes it.
+   * Serves this tab's model to the user's own gateway through the app's peer (the Node view's provider may serve on
+   * it at the same time: one infer server, a paired gateway admitted before payment) and shows the pairing line. The
+   * app's peer key and the token are kept in IndexedDB, so after a reload the same line still works (the gateway
+   * pairs again by itself); `newToken` revokes it.
    */
   async share(): Promise<void> {
     if (this.#pairing || !this.#engine) return
     this.pairingError = null
     try {
-      const node = await this.#startNode()
-      const stored = await this.#codeStore().get(PAIRING_TOKEN_KEY)
+      const peer = await this.#appPeer()
+      const node = peer.node
+      const store = this.#deps.store()
+      const stored = await store.get(PAIRING_TOKEN_KEY)
       const token = typeof stored === 'string' && stored.length >= 16 ? stored : newPairToken()
-      if (token !== stored) await this.#codeStore().set(PAIRING_TOKEN_KEY, token)
+      if (token !== stored) await store.set(PAIRING_TOKEN_KEY, token)
       const engine = this.#engine
       const pairing = createPairingService(node.libp2p, { token, engine, hasFim: () => (this.model ? fimFormatFor(this.model) !== undefined : false) })
-      const server = createInferServer(node.libp2p, { engine, policy: pairing.policy })
       await pairing.start()
-      await server.start()
+      peer.serve(engine)
+      peer.policies.set('pairing', pairing.policy)
+      this.#peer = peer
+      this.#served = engine
       this.#pairing = pairing
-      this.#server = server
-      const peer = node.peerId.toString()
-      this.pairing = { peer, token, line: formatPairingLine(peer, token), paired: [], connection: node.state }
+      const peerId = node.peerId.toString()
+      this.pairing = { peer: peerId, token, line: formatPairingLine(peerId, token), paired: [], connection: node.state }
       pairing.onPaired((gateway) => this.pairing && (this.pairing = { ...this.pairing, paired: [...this.pairing.paired, gateway] }))
-      node.onStateChange((connection) => this.pairing && (this.pairing = { ...this.pairing, connection }))
+      this.#stopWatching = node.onStateChange((connection) => this.pairing && (this.pairing = { ...this.pairing, connection }))
     } catch (error) {
       this.pairingError = error instanceof Error ? error.message : String(error)
     }
@@ -188,7 +197,7 @@ export class CodeState {
   async newToken(): Promise<void> {
     if (!this.#pairing || !this.pairing) return
     const token = newPairToken()
-    await this.#codeStore().set(PAIRING_TOKEN_KEY, token)
+    await this.#deps.store().set(PAIRING_TOKEN_KEY, token)
     this.#pairing.setToken(token)
     this.pairing = { ...this.pairing, token, line: formatPairingLine(this.pairing.peer, token), paired: [] }
   }
@@ -244,28 +253,34 @@ export class CodeState {
     return this.#client
   }
 
-  /** The store under this view's prefix: its peer key and pairing token. */
-  #codeStore(): KeyValueStore {
-    const store = this.#deps.store()
-    return { get: (key) => store.get(CODE_KEY_PREFIX + key), set: (key, value) => store.set(CODE_KEY_PREFIX + key, value) }
+  /** The app's peer, started if it was not. */
+  async #appPeer(): Promise<Peer> {
+    const net = await this.#deps.network()
+    await net.start()
+    if (net.phase === 'no-relay') throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
+    if (!net.peer) throw new Error(net.error ?? 'the network node did not start')
+    return net.peer
   }
 
-  async #startNode(): Promise<ModelexNode> {
-    if (this.#node) return this.#node
-    const deployment = await this.#deps.deployment()
-    if (!deployment?.relay) throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
-    const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(this.#codeStore()), relays: [deployment.relay] })
-    await node.start()
-    this.#node = node
-    return node
+  /** Takes this view's engine and pairing out of the app's peer, which keeps running (it is the app's). */
+  async #unshare(): Promise<void> {
+    if (this.#peer) {
+      this.#peer.policies.delete('pairing')
+      if (this.#served) this.#peer.stopServing(this.#served)
+    }
+    this.#stopWatching?.()
+    await this.#pairing?.stop()
+    this.#stopWatching = null
+    this.#peer = null
+    this.#served = null
+    this.#pairing = null
+    this.pairing = null
   }
 
   async destroy(): Promise<void> {
     this.completion.controller.destroy()
     await this.#client?.stop()
-    await this.#server?.stop()
-    await this.#pairing?.stop()
-    await this.#node?.stop()
+    await this.#unshare()
     this.#engine?.terminate()
   }
 }

@@ -1,8 +1,10 @@
 /**
- * The app's network state: this browser's libp2p node (peer key from IndexedDB, so the peer id survives reloads),
- * its connection to the relay, and the live directory of nodes — rune state for the Network view. One instance for
- * the whole app (`network()`), started on first use and kept while the page lives, since the node is the app's,
- * not the view's. The deployment and the key store are injectable so the logic runs in tests.
+ * The app's network state: this browser's peer (`src/p2p/peer.ts`: the libp2p node, with its key from IndexedDB so
+ * the peer id survives reloads, the directory of nodes, and the one infer server the Node view's provider and the
+ * Code view's pairing plug into), its connection to the relay, and the live node table — rune state for the Network
+ * view. One instance for the whole app (`network()`), started on first use and kept while the page lives, since the
+ * peer is the app's, not a view's: no view starts a libp2p node of its own. The deployment and the key store are
+ * injectable so the logic runs in tests.
  */
 import type { Hex } from 'viem'
 import { createPublicClient, http } from 'viem'
@@ -10,8 +12,9 @@ import { listActiveNodes } from '../../chain/actions/listActiveNodes.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
-import { createNodeDirectory, type NodeDirectory, type RegistrationLookup } from '../../p2p/directory.ts'
-import { createModelexNode, type ConnectionState, type ModelexNode } from '../../p2p/node.ts'
+import type { NodeDirectory, RegistrationLookup } from '../../p2p/directory.ts'
+import type { ConnectionState, ModelexNode } from '../../p2p/node.ts'
+import { createPeer, type Peer } from '../../p2p/peer.ts'
 import { registryLookup } from '../../p2p/registry.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreatePeerKey } from '../../store/peer-key.ts'
@@ -37,27 +40,40 @@ export class NetworkState {
   now = $state(Date.now())
 
   #deps: Required<NetworkDependencies>
-  #node: ModelexNode | null = null
-  #directory: NodeDirectory | null = null
+  #peer: Peer | null = null
   #timer: ReturnType<typeof setInterval> | undefined
   #stops: (() => void)[] = []
 
-  /** The app's libp2p node once started: the Node view serves and the Chat view pays through it. */
+  /** The app's peer once started: the Node view's provider and the Code view's pairing serve through it. */
+  get peer(): Peer | null {
+    return this.#peer
+  }
+
+  /** The app's libp2p node once started: the Chat and Code views pay through it. */
   get node(): ModelexNode | null {
-    return this.#node
+    return this.#peer?.node ?? null
   }
 
   /** The app's directory: one per node, since a second one would replace its topic validators. */
   get directory(): NodeDirectory | null {
-    return this.#directory
+    return this.#peer?.directory ?? null
   }
+
+  /** The start in progress, so views that start the network at the same time share one peer. */
+  #starting: Promise<void> | null = null
 
   constructor(deps: NetworkDependencies = {}) {
     this.#deps = { deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore, now: deps.now ?? Date.now }
   }
 
-  async start(): Promise<void> {
-    if (this.phase !== 'idle' && this.phase !== 'failed') return
+  start(): Promise<void> {
+    if (this.phase === 'starting' && this.#starting) return this.#starting
+    if (this.phase !== 'idle' && this.phase !== 'failed') return Promise.resolve()
+    this.#starting = this.#start().finally(() => (this.#starting = null))
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
     this.phase = 'starting'
     this.error = null
     try {
@@ -68,13 +84,6 @@ export class NetworkState {
       }
       this.relay = deployment.relay
       const privateKey = await loadOrCreatePeerKey(this.#deps.store())
-      const node = await createModelexNode({ privateKey, relays: [deployment.relay] })
-      this.#node = node
-      this.peerId = node.peerId.toString()
-      this.#stops.push(node.onStateChange((state) => (this.connection = state)))
-      await node.start()
-      this.connection = node.state
-
       let isRegistered: RegistrationLookup | undefined
       const registry = deployment.contracts.NodeRegistry
       const client = createPublicClient({ transport: http(deployment.rpcUrl, { retryCount: 0, timeout: 5_000 }) })
@@ -82,10 +91,14 @@ export class NetworkState {
         isRegistered = registryLookup(client, registry)
         this.registry = 'on-chain'
       }
-      const directory = createNodeDirectory(node, { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now })
-      this.#directory = directory
+      const peer = await createPeer({ relays: [deployment.relay], node: { privateKey }, directory: { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now } })
+      this.#peer = peer
+      const { node, directory } = peer
+      this.peerId = node.peerId.toString()
+      this.#stops.push(node.onStateChange((state) => (this.connection = state)))
+      this.connection = node.state
       this.#stops.push(directory.onChange(() => (this.nodes = directory.list())))
-      await directory.start()
+      this.nodes = directory.list()
       // Watch every model the registry knows of; more can be added by hand.
       if (registry) {
         listActiveNodes(client, { registry, limit: 1000n })
@@ -105,24 +118,23 @@ export class NetworkState {
   /** Starts listening to a model's announcement topic. */
   watch(contentHash: string): boolean {
     const hash = contentHash.trim().toLowerCase()
-    if (!/^0x[0-9a-f]{64}$/.test(hash) || !this.#directory) return false
+    const directory = this.directory
+    if (!/^0x[0-9a-f]{64}$/.test(hash) || !directory) return false
     if (!this.watched.includes(hash)) this.watched = [...this.watched, hash]
-    this.#directory.watch(hash as Hex)
+    directory.watch(hash as Hex)
     return true
   }
 
   unwatch(contentHash: string): void {
     this.watched = this.watched.filter((h) => h !== contentHash)
-    this.#directory?.unwatch(contentHash as Hex)
+    this.directory?.unwatch(contentHash as Hex)
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     for (const stop of this.#stops.splice(0)) stop()
-    await this.#directory?.stop()
-    await this.#node?.stop()
-    this.#directory = null
-    this.#node = null
+    await this.#peer?.stop()
+    this.#peer = null
     this.phase = 'idle'
     this.connection = 'disconnected'
   }

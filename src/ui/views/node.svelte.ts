@@ -1,6 +1,6 @@
 /**
  * The provider journey as rune state for the Node view: load a model into the app's engine, connect a wallet,
- * register and stake, go online through the app's libp2p node, and watch the provider service (`src/node/`) serve,
+ * register and stake, go online through the app's peer (its libp2p node and infer server), and watch the provider service (`src/node/`) serve,
  * anchor and redeem. `#/node?autostart=1&model=<id>` runs the whole sequence with the devnet burner wallet (the
  * local stack's headless demo provider opens the app that way). Dependencies are injectable.
  */
@@ -95,8 +95,9 @@ export class NodeViewState {
       this.step = 'starting the network node'
       const net = await this.#deps.network()
       await net.start()
-      const node = net.node
-      if (!node) throw new Error(net.error ?? 'the network node did not start (no relay in the deployment?)')
+      const peer = net.peer
+      if (!peer) throw new Error(net.error ?? 'the network node did not start (no relay in the deployment?)')
+      const node = peer.node
       this.peerId = node.peerId.toString()
       const store = this.#deps.store()
       const signer = await loadOrCreateSignerKey(store)
@@ -112,7 +113,8 @@ export class NodeViewState {
       await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [model.contentHash as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
       this.step = 'announcing'
       const service = createProviderService(
-        { node, engine, deployment, transport, store },
+        // The app's peer: the Code view may share its own model on the same infer server (paired gateways first).
+        { peer, engine, deployment, transport, store },
         { signer, operator: wallet.account.address, prices, batch: { maxReceipts: this.batchSize, maxAgeMs: this.batchMinutes * 60_000 }, redeemThreshold: parseEther(this.redeemThreshold) },
       )
       await service.start()

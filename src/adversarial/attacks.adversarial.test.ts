@@ -29,6 +29,7 @@ import { decodeQuote, settleCost, type Quote } from '../core/quote.ts'
 import { receiptTypedData, type Receipt } from '../core/receipt.ts'
 import { registerProvider } from '../node/register.ts'
 import { fundAccount, startPaidProvider, TEST_PRICES, type PaidProvider } from '../node/testing.ts'
+import { connectToPeer } from '../p2p/dial.ts'
 import { askQuote, infer } from '../p2p/infer-client.ts'
 import { peerIdBytes } from '../p2p/registry.ts'
 import { startConsumer, TEST_MODEL, until, type Consumer } from '../p2p/testing.ts'
@@ -262,8 +263,10 @@ describe('provider money and capacity', () => {
     const floodPeers = [attacker, await startConsumer({ relay: relay.multiaddr }), await startConsumer({ relay: relay.multiaddr })]
     for (const p of floodPeers.slice(1)) stops.push(() => p.stop())
     const big = completion('x'.repeat(200 * 1024), 16)
+    // Each flooding peer connects first, so the flood reaches the node rather than racing its own dials.
+    for (const p of floodPeers) await connectToPeer(p.node, peer)
     const started = performance.now()
-    const flood = floodPeers.flatMap((p) => Array.from({ length: 12 }, () => askQuote(p.node, { peer, request: big }).then(() => 'quoted', (e: { code?: string; name?: string }) => e.code ?? e.name ?? 'failed')))
+    const flood = floodPeers.flatMap((p) => Array.from({ length: 12 }, () => askQuote(p.node, { peer, request: big }).then(() => 'quoted', (e: { code?: string; name?: string; reason?: string; details?: string }) => e.code ?? `${e.name}:${e.reason}:${e.details?.slice(0, 60)}`)))
     const paid = await client.completions.create({ model, prompt: 'paying customer', max_tokens: 4, node: peer })
     const ms = Math.round(performance.now() - started)
     const outcomes = await Promise.all(flood)

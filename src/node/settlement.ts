@@ -122,7 +122,8 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
     if (!book.voucher) return null
     const id = book.channelId.toString()
     const idle = cashier.reserved(id) === 0n
-    if (book.final && idle && book.final.cumulativeAmount === book.settled && book.final.cumulativeAmount > book.redeemed) return book.final
+    // The consumer said it is done and settled: what its highest voucher holds beyond that is its credit, not ours.
+    if (book.final && idle && book.final.cumulativeAmount === book.settled) return book.final.cumulativeAmount > book.redeemed ? book.final : null
     const amount = redeemable({ ...book, reserved: 0n }, book.redeemed)
     if (amount === 0n) return null
     // The consumer's unspent credit is in the highest voucher: take it only when the channel closes without a final

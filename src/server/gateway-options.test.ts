@@ -80,7 +80,7 @@ describe('paidError: one status per failure, by who can fix it', () => {
   })
 
   test('a node that streams past max_tokens is 502 upstream_overrun, also when the SDK wraps it', () => {
-    const overrun = new StreamLimitError({ maxTokens: 4, received: 9, text: 'abcd' })
+    const overrun = new StreamLimitError({ maxTokens: 4, received: 9, kept: 4, text: 'abcd' })
     expect(paidError(overrun)).toMatchObject({ status: 502, type: 'upstream_error', code: 'upstream_overrun', reason: 'StreamLimitError' })
     const wrapped = paidError(new PaidRequestInterruptedError({ text: 'abcd', credit: 0n, cause: overrun }))
     expect(wrapped).toMatchObject({ status: 502, code: 'upstream_overrun', reason: 'StreamLimitError' })

@@ -36,7 +36,7 @@ import { startConsumer, TEST_MODEL, until, type Consumer } from '../p2p/testing.
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
 import { recordOutcome } from './outcomes.ts'
-import { rogueConsumer, startRogueProvider, type RogueProvider, type RogueProviderParameters } from './peers.ts'
+import { rogueConsumer, slowRpc, startRogueProvider, type RogueProvider, type RogueProviderParameters } from './peers.ts'
 
 const base = inject('deployment')
 const models = [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }]
@@ -207,25 +207,30 @@ describe('provider money and capacity', () => {
   })
 
   test('concurrent first requests on a fresh channel: one voucher admits one request', async () => {
-    const provider = await honestProvider({ tokenDelayMs: 2 })
+    // A slow RPC (300 ms a call) keeps every request waiting on the chain at the same time: the race's window.
+    const rpc = await slowRpc(deployment.rpcUrl, 300)
+    stops.push(() => rpc.close())
+    const provider = await honestProvider({ tokenDelayMs: 2, rpcUrl: rpc.url })
     const peer = provider.node.peerId.toString()
     const request = completion('all at once', 12)
     const quote = decodeQuote(await askQuote(attacker.node, { peer, request }))
     const rogue = await rogueConsumer(deployment, provider.operator, parseEther('1'))
     const payment = await rogue.payment(quote.maxCost)
+    await connectToPeer(attacker.node, peer)
     const results = await Promise.all(
       Array.from({ length: 4 }, async () => {
         let tokens = 0
         try {
           for await (const delta of infer(attacker.node, { peer, request, payment })) tokens += delta.tokens
           return tokens
-        } catch {
-          return -1
+        } catch (error) {
+          return error instanceof InferRequestError ? error.code : String(error)
         }
       }),
     )
-    const answered = results.filter((t) => t >= 0)
+    const answered = results.filter((t): t is number => typeof t === 'number')
     expect(answered).toHaveLength(1)
+    expect(results.filter((t) => t === 'PAYMENT_REQUIRED')).toHaveLength(3)
     const servedValue = answered.reduce((sum, t) => sum + settleCost(quote, t), 0n)
     await provider.service.redeemNow()
     const paid = await redeemedOf(rogue.channelId)

@@ -63,7 +63,7 @@ describe('readGatewayOptions: spend limits', () => {
     }
     expect(GATEWAY_USAGE).toMatch(/--max-spend-per-request <AI>.*the SDK's default: 1 AI/)
     expect(GATEWAY_USAGE).toMatch(/--max-deposit <AI>.*the SDK's default: 10 AI/)
-    expect(GATEWAY_USAGE).toMatch(/--max-price-in <AI>.*the SDK's default: 10 AI per million tokens/)
+    expect(GATEWAY_USAGE).toMatch(/--max-price-in <AI>.*the SDK's default: 10 AI per million input tokens/)
   })
 })
 

@@ -28,6 +28,7 @@ import { createPublicClient, createWalletClient, formatEther, http, parseEther, 
 import { privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../chain/devnet-faucet.ts'
+import { CLIENT_DEFAULTS } from '../client/constants.ts'
 import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../client/client.ts'
 import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '../core/autocomplete-pairing.ts'
 import { streamMeter, type SpendLimits } from '../core/bounds.ts'
@@ -71,11 +72,11 @@ export const GATEWAY_DEFAULTS = {
  * as the usage text states it (the SDK applies it; `createClient` gets only the limits given here).
  */
 export const SPEND_LIMIT_OPTIONS = {
-  maxSpendPerRequest: { flag: 'max-spend-per-request', env: 'MODELEX_MAX_SPEND_PER_REQUEST', unit: 'AI', what: 'the most one request may cost', sdkDefault: '1 AI' },
-  maxDeposit: { flag: 'max-deposit', env: 'MODELEX_MAX_DEPOSIT', unit: 'AI', what: 'the most one payment channel (with one node) may hold', sdkDefault: '10 AI' },
-  maxPricePerMillionInput: { flag: 'max-price-in', env: 'MODELEX_MAX_PRICE_IN', unit: 'AI per million input tokens', what: 'the highest price per million input tokens accepted', sdkDefault: '10 AI per million tokens' },
-  maxPricePerMillionOutput: { flag: 'max-price-out', env: 'MODELEX_MAX_PRICE_OUT', unit: 'AI per million output tokens', what: 'the highest price per million output tokens accepted', sdkDefault: '10 AI per million tokens' },
-} as const satisfies Record<SpendLimit, { flag: string; env: string; unit: string; what: string; sdkDefault: string }>
+  maxSpendPerRequest: { flag: 'max-spend-per-request', env: 'MODELEX_MAX_SPEND_PER_REQUEST', unit: 'AI', what: 'the most one request may cost' },
+  maxDeposit: { flag: 'max-deposit', env: 'MODELEX_MAX_DEPOSIT', unit: 'AI', what: 'the most one payment channel (with one node) may hold' },
+  maxPricePerMillionInput: { flag: 'max-price-in', env: 'MODELEX_MAX_PRICE_IN', unit: 'AI per million input tokens', what: 'the highest price per million input tokens accepted' },
+  maxPricePerMillionOutput: { flag: 'max-price-out', env: 'MODELEX_MAX_PRICE_OUT', unit: 'AI per million output tokens', what: 'the highest price per million output tokens accepted' },
+} as const satisfies Record<SpendLimit, { flag: string; env: string; unit: string; what: string }>
 
 const SPEND_LIMITS = Object.keys(SPEND_LIMIT_OPTIONS) as SpendLimit[]
 
@@ -441,8 +442,8 @@ export const GATEWAY_USAGE = [
   '                                without either, a burner funded from an anvil test account)',
   '  --state-file <file>           channels, receipts, the devnet burner (default .modelex/gateway-state.json; MODELEX_GATEWAY_STATE)',
   ...SPEND_LIMITS.map((limit) => {
-    const { flag, env, what, sdkDefault } = SPEND_LIMIT_OPTIONS[limit]
-    return `  ${`--${flag} <AI>`.padEnd(30)}${what} (${env}; the SDK's default: ${sdkDefault})`
+    const { flag, env, what, unit } = SPEND_LIMIT_OPTIONS[limit]
+    return `  ${`--${flag} <AI>`.padEnd(30)}${what} (${env}; the SDK's default: ${formatEther(CLIENT_DEFAULTS.limits[limit])} ${unit})`
   }),
   '  Amounts are in AI, with up to 18 decimals (0.5); prices are per million tokens. A node that asks more is refused',
   '  before anything is paid (HTTP 402, code spend_limit).',

@@ -78,7 +78,8 @@ export function paidCompletionSource(client: Pick<ModelexClient, 'completions'>,
         onPaid?.(result)
         return { text: cleanFimOutput(result.text, format), finish_reason: result.finish_reason, usage: result.usage }
       } catch (error) {
-        // Cancelled because the user typed on: the node releases the request and bills nothing.
+        // Cancelled because the user typed on: the node bills the tokens it had sent (nothing if none), and the SDK
+        // settled that receipt before this error reached us.
         if (signal.aborted) return { text: cleanFimOutput(text, format), finish_reason: 'abort', usage: null }
         throw error
       }

@@ -67,6 +67,8 @@ export type CreateClientParameters = {
   limits?: Partial<SpendLimits>
   /** Skip the quote round trip by default and prepay the consumer's own bound (per request: `prepay`). */
   prepay?: boolean
+  /** After this long without a request to a node, hand it a final voucher (null: only on `stop`/`finish`). */
+  finishAfterIdleMs?: number | null
   latencyBarMs?: number
   discoveryTimeoutMs?: number
 }
@@ -124,6 +126,21 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const locks = new Map<string, Promise<unknown>>()
   const prices = new Map<string, { at: number; value: Awaited<ReturnType<typeof getNode>> }>()
   const usedNodes = new Map<string, string>()
+  const idle = new Map<string, ReturnType<typeof setTimeout>>()
+  const finishAfterIdleMs = parameters.finishAfterIdleMs === undefined ? CLIENT_DEFAULTS.finishAfterIdleMs : parameters.finishAfterIdleMs
+
+  /** Done with a node when no request went to it for a while: a final voucher, so its credit is not redeemed. */
+  function finishWhenIdle(operator: string, peer: string): void {
+    clearTimeout(idle.get(operator))
+    if (finishAfterIdleMs === null) return
+    const timer = setTimeout(() => {
+      idle.delete(operator)
+      void finishWithNode(context, { operator: operator as Address, peer }).catch(() => null)
+    }, finishAfterIdleMs)
+    // An idle timer must not keep a Node program alive.
+    ;(timer as { unref?: () => void }).unref?.()
+    idle.set(operator, timer)
+  }
 
   async function start(): Promise<void> {
     starting ??= (async () => {
@@ -196,6 +213,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
       const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) })
       usedNodes.set(result.quote.node.toLowerCase(), result.peer)
+      finishWhenIdle(result.quote.node.toLowerCase(), result.peer)
       return result
     }
   }
@@ -213,6 +231,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     start,
     async stop() {
       await starting?.catch(() => {})
+      for (const timer of idle.values()) clearTimeout(timer)
+      idle.clear()
       for (const [operator, peer] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer }).catch(() => null)
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()

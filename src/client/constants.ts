@@ -14,6 +14,8 @@ export const CLIENT_DEFAULTS = {
   maxTokens: 256,
   /** Automatic choice tries at most this many nodes when the first ones cannot be dialled. */
   maxCandidates: 3,
+  /** A node that got no request for this long is handed a final voucher (so an honest node redeems no credit). */
+  finishAfterIdleMs: 60_000,
   /** A node's registered prices are read again after this long. */
   registryCacheMs: 30_000,
   /**

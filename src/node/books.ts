@@ -9,7 +9,7 @@ import type { Batch, PendingReceipt } from '../core/batch.ts'
 import type { ChannelLedger } from '../core/credit.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 import type { KeyValueStore } from '../store/kv.ts'
-import { storedRecords } from '../store/payments.ts'
+import { fromStored, storedRecords } from '../store/payments.ts'
 
 /** A channel as the node keeps it: the ledger (without in-flight reservations, which live in memory) and more. */
 export type ChannelBook = Omit<ChannelLedger, 'reserved'> & {
@@ -62,6 +62,8 @@ export function createBooks(store: KeyValueStore, prefix = PROVIDER_BOOKS_PREFIX
     batches,
     work,
     async load() {
+      const stored = await records.get<Index>('index')
+      if (!stored) await migrateV1(store, this)
       index = (await records.get<Index>('index')) ?? { channels: [], batches: [] }
       Object.assign(work, (await records.get<Work>('work')) ?? {})
       channels.clear()
@@ -103,6 +105,41 @@ export function createBooks(store: KeyValueStore, prefix = PROVIDER_BOOKS_PREFIX
     saveWork: () => records.put('work', work),
     batchOf: (hash) => batchByReceipt.get(hash.toLowerCase()),
   }
+}
+
+/** The single document of earlier versions (every receipt in one record): read once, written as records. */
+const V1_KEY = 'provider-payments-v1'
+type V1State = {
+  ledgers: Record<string, Omit<ChannelLedger, 'reserved'>>
+  redeemed: Record<string, bigint>
+  receipts: Record<string, JsonValue>
+  pending: PendingReceipt[]
+  batches: Batch[]
+  earningsRedeemed: bigint
+  jobsServed: number
+  tokensGenerated: number
+}
+
+async function migrateV1(store: KeyValueStore, books: Books): Promise<void> {
+  const raw = await store.get(V1_KEY)
+  if (raw === undefined) return
+  const old = fromStored<V1State>(raw)
+  // The channel's latest receipt is the one with the highest cumulative total (what a consumer catches up with).
+  const latest = new Map<string, { hash: Hex; cumulative: bigint }>()
+  for (const [hash, encoded] of Object.entries(old.receipts ?? {})) {
+    await books.putReceipt(hash as Hex, encoded)
+    const r = (encoded as { receipt?: { channelId?: string; cumulativePaid?: string } }).receipt
+    if (!r?.channelId || !r.cumulativePaid) continue
+    const cumulative = BigInt(r.cumulativePaid)
+    const known = latest.get(r.channelId)
+    if (!known || cumulative > known.cumulative) latest.set(r.channelId, { hash: hash as Hex, cumulative })
+  }
+  for (const [id, ledger] of Object.entries(old.ledgers ?? {})) {
+    await books.putChannel({ ...ledger, redeemed: old.redeemed?.[id] ?? 0n, status: 1, checkedAt: 0, lastReceipt: latest.get(id)?.hash ?? null, final: null })
+  }
+  for (const batch of old.batches ?? []) await books.putBatch(batch)
+  Object.assign(books.work, { pending: old.pending ?? [], earningsRedeemed: old.earningsRedeemed ?? 0n, jobsServed: old.jobsServed ?? 0, tokensGenerated: old.tokensGenerated ?? 0 })
+  await books.saveWork()
 }
 
 export function newChannelBook({ channelId, consumer, deposit, redeemed, status, checkedAt }: { channelId: bigint; consumer: Address; deposit: bigint; redeemed: bigint; status: number; checkedAt: number }): ChannelBook {

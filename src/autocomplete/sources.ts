@@ -3,7 +3,7 @@
  * middle; the editor's controller applies the stop rules and cancels once it has enough. Two sources exist:
  * the engine loaded in this tab (`engineCompletionSource`), and paid completion from a network node through the
  * consumer SDK (`paidCompletionSource`: quote, voucher over a payment channel, streamed answer, verified receipt).
- * A suggestion cancelled because the user typed on is released by the node, not billed.
+ * A suggestion cancelled because the user typed on is billed for the tokens the node had sent (nothing if none).
  */
 import type { ModelexClient, PaidResult } from '../client/client.ts'
 import { FimUnsupportedError } from '../core/errors/autocomplete.ts'

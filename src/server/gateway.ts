@@ -314,7 +314,7 @@ async function* texts<T>(source: AsyncIterable<T>, text: (item: T) => string): A
 /** Streams an upstream's answer to the client as SSE, or sends it whole; a client that hangs up cancels it. */
 async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream, includeUsage }: ParsedOpenAiRequest, open: (signal: AbortSignal) => Upstream | Promise<Upstream>, mapError: (error: unknown) => GatewayError): Promise<void> {
   const cancel = new AbortController()
-  // The client hung up: cancelling stops the generation at the node (and a paid request is released, not billed).
+  // The client hung up: cancelling stops the generation at the node (a paid request is billed for what the node had sent).
   const onClose = () => {
     if (!res.writableEnded) cancel.abort()
   }

@@ -5,7 +5,6 @@
  * components; the honest side of every attack is the stock SDK, gateway or provider.
  */
 import '../server/node-shims.ts'
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { createPublicClient, createWalletClient, http, type Address, type Hex, type LocalAccount } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getChannel } from '../chain/actions/getChannel.ts'
@@ -26,6 +25,7 @@ import { createAnnouncer } from '../p2p/announcer.ts'
 import { createInferServer, type InferServer, type PaymentPolicy } from '../p2p/infer-server.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
+import { tcpLine, type TcpLine } from '../server/testing/tcp-line.ts'
 import { memoryStore } from '../store/payments.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 
@@ -127,32 +127,9 @@ export async function rogueConsumer(deployment: Deployment, operator: Address, d
 }
 
 /**
- * A TCP forwarder to the chain's RPC that delays every request by `delayMs`, like a distant public RPC: it widens
- * the window in which a node waits on the chain, which is where races between concurrent requests live.
+ * A line to the chain's RPC that delays every request by `delayMs`, like a distant public RPC: it widens the window
+ * in which a node waits on the chain, which is where races between concurrent requests live.
  */
-export async function slowRpc(rpcUrl: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(rpcUrl)
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname)
-    sockets.add(client).add(upstream)
-    client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), delayMs))
-    upstream.pipe(client)
-    const drop = () => {
-      client.destroy()
-      upstream.destroy()
-      sockets.delete(client)
-      sockets.delete(upstream)
-    }
-    client.on('error', drop).on('close', drop)
-    upstream.on('error', drop).on('close', drop)
-  })
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+export function slowRpc(rpcUrl: string, delayMs: number): Promise<TcpLine> {
+  return tcpLine(rpcUrl, { delayMs })
 }

@@ -7,7 +7,6 @@
  */
 import '../server/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, parseEther, parseEventLogs, type Address, type Hex } from 'viem'
@@ -24,6 +23,7 @@ import { infer } from '../p2p/infer-client.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
 import { freePort } from '../server/ports.ts'
+import { tcpLine } from '../server/testing/tcp-line.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
@@ -60,36 +60,8 @@ async function startConsumerClient(reuse?: { wallet: ReturnType<typeof createWal
   return { client, address: account.address, wallet, store }
 }
 
-/** A TCP forwarder to anvil that can be cut and restored: the provider's RPC goes down for real. */
-async function rpcLine(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const target = new URL(deployment.rpcUrl)
-  const port = await freePort()
-  const sockets = new Set<Socket>()
-  let server: Server | undefined
-  const open = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname)
-        sockets.add(client).add(upstream)
-        client.pipe(upstream).pipe(client)
-        const drop = () => {
-          client.destroy()
-          upstream.destroy()
-          sockets.delete(client)
-          sockets.delete(upstream)
-        }
-        client.on('error', drop).on('close', drop)
-        upstream.on('error', drop).on('close', drop)
-      }).listen(port, '127.0.0.1', () => resolve())
-    })
-  const cut = async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
-    server = undefined
-  }
-  await open()
-  return { url: `http://127.0.0.1:${port}`, cut, restore: open, close: cut }
-}
+/** A line to anvil that can be cut and restored: the provider's RPC goes down for real. */
+const rpcLine = () => tcpLine(deployment.rpcUrl)
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-paid-'))

@@ -53,18 +53,26 @@ const vitestProject = (project: string, prepare?: () => void): Suite => ({
     const report = join(resultsDir, `${project}.json`)
     await rm(report, { force: true })
     const { code } = await run(bin('vitest'), ['run', '--project', project, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`])
-    let counts: Counts = { passed: 0, failed: 0, skipped: 0 }
-    try {
-      const json = JSON.parse(await readFile(report, 'utf8')) as VitestJson
-      counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
-    } catch {
-      // No report: vitest failed before running tests (a setup error). Counted below.
-    }
-    // A failed global setup or an unhandled error fails the run without failing a test: count it.
-    if (code !== 0 && counts.failed === 0) counts.failed = 1
-    return counts
+    return vitestCounts(report, code)
   },
 })
+
+/**
+ * The counts of a vitest JSON report. No report means vitest failed before running tests (a setup error); a failed
+ * global setup, an unhandled error or the adversarial runner's loss check fails the run without failing a test:
+ * either is counted as one failure.
+ */
+async function vitestCounts(report: string, code: number): Promise<Counts> {
+  let counts: Counts = { passed: 0, failed: 0, skipped: 0 }
+  try {
+    const json = JSON.parse(await readFile(report, 'utf8')) as VitestJson
+    counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
+  } catch {
+    // Counted below.
+  }
+  if (code !== 0 && counts.failed === 0) counts.failed = 1
+  return counts
+}
 
 const contracts: Suite = {
   name: 'contracts',
@@ -85,16 +93,7 @@ const adversarial: Suite = {
     const report = join(resultsDir, 'adversarial.json')
     await rm(report, { force: true })
     const { code } = await run(bin('tsx'), ['src/server/test-adversarial.ts', '--json', report])
-    let counts: Counts = { passed: 0, failed: 0, skipped: 0 }
-    try {
-      const json = JSON.parse(await readFile(report, 'utf8')) as VitestJson
-      counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
-    } catch {
-      // No report: the suite failed before running tests.
-    }
-    // A loss beyond what the issue allows fails the suite even if every test passed.
-    if (code !== 0 && counts.failed === 0) counts.failed = 1
-    return counts
+    return vitestCounts(report, code)
   },
 }
 

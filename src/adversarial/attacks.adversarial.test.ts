@@ -34,7 +34,9 @@ import { askQuote, infer } from '../p2p/infer-client.ts'
 import { peerIdBytes } from '../p2p/registry.ts'
 import { startConsumer, TEST_MODEL, until, type Consumer } from '../p2p/testing.ts'
 import { freePort } from '../server/ports.ts'
+import { startGateway } from '../server/gateway.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { memoryStore } from '../store/payments.ts'
 import { recordOutcome } from './outcomes.ts'
 import { rogueConsumer, slowRpc, startRogueProvider, type RogueProvider, type RogueProviderParameters } from './peers.ts'
 
@@ -101,6 +103,23 @@ describe('consumer money', () => {
     expect(prepaid).toBeInstanceOf(InferRequestError)
     const taken = await rogue.redeemAll()
     record('inflated quote (2^32 input tokens)', `refused: ${(await client.receipts()).length} receipts, node redeemed ${taken}`, taken - (await receiptsValue(client)), 0n)
+  })
+
+  test('inflated quote through the gateway (--route network): the OpenAI client gets a 502, the wallet pays nothing', async () => {
+    const rogue = await rogueProvider({ engine: (e) => engineWith(e, { countTokens: async () => 2 ** 32 }) })
+    const account = privateKeyToAccount(generatePrivateKey())
+    await fundAccount(deployment, account.address, parseEther('1000'))
+    const gateway = await startGateway({ port: 0, route: 'network', network: { deployment, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), models, store: memoryStore() } })
+    stops.push(() => gateway.close())
+    const response = await fetch(`${gateway.url}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, prompt: 'hi', max_tokens: 8, modelex_node: rogue.node.peerId.toString() }),
+    })
+    expect(response.status).toBe(502)
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/input tokens quoted/)
+    const taken = await rogue.redeemAll()
+    record('inflated quote through the gateway', `HTTP ${response.status}; node redeemed ${taken}`, taken, 0n)
   })
 
   test('prices above the registered ones, or above the consumer maximum, are refused before anything is signed', async () => {

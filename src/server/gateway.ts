@@ -375,7 +375,10 @@ export function paidError(error: unknown): GatewayError {
   // The SDK may wrap what stopped a request (a broken stream is PaidRequestInterruptedError): a listed cause decides.
   const known = walkCauses(error, (e) => e instanceof Error && Object.hasOwn(PAID_ERROR_STATUS, e.name)) ?? error
   const name = known instanceof Error ? known.name : 'Error'
-  let details = known instanceof Error ? ((known as { shortMessage?: string }).shortMessage ?? known.message) : String(known)
+  // What was wrong, not only what to do: a bad quote says which rule it broke (an inflated input count, a price).
+  const short = known instanceof Error ? ((known as { shortMessage?: string }).shortMessage ?? known.message) : String(known)
+  const why = known instanceof Error ? (known as { details?: string }).details : undefined
+  let details = why ? `${short} ${why}` : short
   if (known instanceof SpendLimitError) details = spendLimitDetails(known)
   const status = PAID_ERROR_STATUS[name] ?? (known instanceof InferRequestError ? INFER_ERROR_STATUS[known.code] : 502)
   return new PaidRouteError({ reason: name, status, code: ERROR_CODE[name], details, cause: error })

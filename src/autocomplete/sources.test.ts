@@ -22,7 +22,7 @@ function scriptedSdk(pieces: string[], { failWith }: { failWith?: Error } = {}) 
           break
         }
         text += piece
-        chunks.push({ id: 'mx', object: 'text_completion', created: 0, model: p.model, choices: [{ index: 0, text: piece, finish_reason: null }] })
+        chunks.push({ id: 'mx', object: 'text_completion', created: 0, model: p.model, choices: [{ index: 0, text: piece, logprobs: null, finish_reason: null }] })
       }
       const result: Promise<PaidResult> = failWith ? Promise.reject(failWith) : interrupted ? Promise.reject(new PaidRequestInterruptedError({ text, credit: 5n })) : Promise.resolve({ text, finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: pieces.length, total_tokens: 3 + pieces.length }, cost: 42n, peer: 'peer', channelId: 1n, credit: 7n } as unknown as PaidResult)
       result.catch(() => {})

@@ -35,7 +35,8 @@ import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
 import type { ClientContext, ConsumerState } from './context.ts'
-import { chatCompletion, chunkOf, completion, paidStream, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type PaidStream } from './openai.ts'
+import { streamChunk } from '../core/openai.ts'
+import { paidResponse, paidStream, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type PaidStream } from './openai.ts'
 
 export type { PaidResult } from './actions/payForRequest.ts'
 export type { StoredReceipt } from './context.ts'
@@ -219,12 +220,12 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   }
 
   async function createChat(p: ChatCreateParameters): Promise<PaidStream<ChatCompletionChunk> | ChatCompletion> {
-    const stream = paidStream(pay(p), (t, f, id, c) => chunkOf('chat', t, f, id, c, p.model))
-    return p.stream ? stream : chatCompletion(p.model, await stream.result)
+    const stream = paidStream(pay(p), (t, f, ids, first) => streamChunk('chat', { ...ids, model: p.model }, t, f, first))
+    return p.stream ? stream : paidResponse('chat', p.model, await stream.result)
   }
   async function createCompletion(p: CompletionCreateParameters): Promise<PaidStream<CompletionChunk> | Completion> {
-    const stream = paidStream(pay(p), (t, f, id, c) => chunkOf('completion', t, f, id, c, p.model))
-    return p.stream ? stream : completion(p.model, await stream.result)
+    const stream = paidStream(pay(p), (t, f, ids, first) => streamChunk('completion', { ...ids, model: p.model }, t, f, first))
+    return p.stream ? stream : paidResponse('completion', p.model, await stream.result)
   }
 
   return {

@@ -1,43 +1,33 @@
 /**
- * The OpenAI shapes of the SDK: streamed chunks and whole responses for chat and text completions, built around one
- * paid request. `paidStream` turns a paid request (which reports deltas as they arrive) into an async iterable of
- * chunks with the settled `result` beside it.
+ * The SDK's OpenAI surface around one paid request: the shapes come from `src/core/openai.ts` (as the gateway's
+ * do), with the settled `modelex` result beside them. `paidStream` turns a paid request (which reports deltas as they
+ * arrive) into an async iterable of chunks with the settled `result`.
  */
-import type { Delta, FinishReason, Usage, ChatMessage } from '../core/inference.ts'
+import type { Delta, FinishReason } from '../core/inference.ts'
+import { completionResponse, type ChatCompletionResponse, type CompletionResponse, type OpenAiKind } from '../core/openai.ts'
 import type { PaidResult } from './actions/payForRequest.ts'
 
-export type ChatCompletionChunk = { id: string; object: 'chat.completion.chunk'; created: number; model: string; choices: { index: 0; delta: { content: string }; finish_reason: FinishReason | null }[] }
-export type CompletionChunk = { id: string; object: 'text_completion'; created: number; model: string; choices: { index: 0; text: string; finish_reason: FinishReason | null }[] }
+export type { ChatCompletionChunk, CompletionChunk } from '../core/openai.ts'
 export type PaidStream<Chunk> = AsyncIterable<Chunk> & { result: Promise<PaidResult> }
-export type ChatCompletion = { id: string; object: 'chat.completion'; created: number; model: string; choices: { index: 0; message: ChatMessage; finish_reason: FinishReason }[]; usage: Usage; modelex: PaidResult }
-export type Completion = { id: string; object: 'text_completion'; created: number; model: string; choices: { index: 0; text: string; finish_reason: FinishReason }[]; usage: Usage; modelex: PaidResult }
+/** The OpenAI response with what the request settled beside it. */
+export type ChatCompletion = ChatCompletionResponse & { modelex: PaidResult }
+export type Completion = CompletionResponse & { modelex: PaidResult }
 
-export type ChunkKind = 'chat' | 'completion'
-
-export function chunkOf(kind: 'chat', text: string, finish: FinishReason | null, id: string, created: number, model: string): ChatCompletionChunk
-export function chunkOf(kind: 'completion', text: string, finish: FinishReason | null, id: string, created: number, model: string): CompletionChunk
-export function chunkOf(kind: ChunkKind, text: string, finish: FinishReason | null, id: string, created: number, model: string): ChatCompletionChunk | CompletionChunk {
-  return kind === 'chat'
-    ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: { content: text }, finish_reason: finish }] }
-    : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, finish_reason: finish }] }
-}
-
-export function chatCompletion(model: string, r: PaidResult): ChatCompletion {
-  return { id: 'mx', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finish_reason }], usage: r.usage, modelex: r }
-}
-
-export function completion(model: string, r: PaidResult): Completion {
-  return { id: 'mx', object: 'text_completion', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, text: r.text, finish_reason: r.finish_reason }], usage: r.usage, modelex: r }
+export function paidResponse(kind: 'chat', model: string, r: PaidResult): ChatCompletion
+export function paidResponse(kind: 'completion', model: string, r: PaidResult): Completion
+export function paidResponse(kind: OpenAiKind, model: string, r: PaidResult): ChatCompletion | Completion {
+  return { ...completionResponse(kind, { id: `mx-${r.receipt.receiptHash.slice(2, 14)}`, created: Math.floor(Date.now() / 1000), model }, r.text, r.finish_reason, r.usage), modelex: r }
 }
 
 /** Runs `pay` (which calls `onDelta` as text arrives) and exposes it as a stream of chunks plus its result. */
-export function paidStream<Chunk>(pay: (onDelta: (delta: Delta) => void) => Promise<PaidResult>, chunk: (text: string, finish: FinishReason | null, id: string, created: number) => Chunk): PaidStream<Chunk> {
+export function paidStream<Chunk>(pay: (onDelta: (delta: Delta) => void) => Promise<PaidResult>, chunk: (text: string, finish: FinishReason | null, ids: { id: string; created: number }, first: boolean) => Chunk): PaidStream<Chunk> {
   const queue: Chunk[] = []
   let wake: (() => void) | undefined
   let ended = false
   let failure: unknown
   const id = `mx-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
   const created = Math.floor(Date.now() / 1000)
+  let first = true
   const push = (c: Chunk) => {
     queue.push(c)
     wake?.()
@@ -45,9 +35,11 @@ export function paidStream<Chunk>(pay: (onDelta: (delta: Delta) => void) => Prom
   const result = (async () => {
     try {
       const r = await pay((delta) => {
-        if (delta.text) push(chunk(delta.text, null, id, created))
+        if (!delta.text) return
+        push(chunk(delta.text, null, { id, created }, first))
+        first = false
       })
-      push(chunk('', r.finish_reason, id, created))
+      push(chunk('', r.finish_reason, { id, created }, false))
       return r
     } catch (error) {
       failure = error

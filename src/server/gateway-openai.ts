@@ -1,17 +1,17 @@
 /**
  * The OpenAI API shapes the gateway speaks, as pure functions: an OpenAI completion or chat body to our
  * `InferenceRequest` (validated by the wire checker, unknown fields dropped so stock clients work), and our deltas
- * and results back to OpenAI responses and stream chunks. `suffix` on a completion means fill-in-the-middle.
+ * and results back to OpenAI responses (built in `src/core/openai.ts`, as the SDK's are). `suffix` on a completion
+ * means fill-in-the-middle.
  * Two fields of our own choose where a request goes: `modelex_route` (`"local"`: the paired browser node;
  * `"network"`: paid network nodes) and, on the network route, `modelex_node` (a peer id instead of automatic choice).
  */
 import type { PaidResult } from '../client/client.ts'
 import { InvalidGatewayRequestError, type GatewayError } from '../core/errors/gateway.ts'
 import { MalformedMessageError } from '../core/errors/p2p.ts'
-import type { FinishReason, InferenceRequest, Usage } from '../core/inference.ts'
+import type { InferenceRequest } from '../core/inference.ts'
+import type { OpenAiKind } from '../core/openai.ts'
 import { parseInferenceRequest } from '../core/wire/infer.ts'
-
-export type OpenAiKind = 'completion' | 'chat'
 
 export type GatewayRoute = 'local' | 'network'
 
@@ -61,34 +61,8 @@ export function paidSummary(result: PaidResult) {
 }
 export type PaidSummary = ReturnType<typeof paidSummary>
 
-export type ResponseIds = { id: string; created: number; model: string }
-
-const finishReason = (reason: FinishReason): 'stop' | 'length' => (reason === 'length' ? 'length' : 'stop')
-
-export function completionResponse(kind: OpenAiKind, ids: ResponseIds, text: string, reason: FinishReason, usage: Usage) {
-  if (kind === 'completion') {
-    return { id: ids.id, object: 'text_completion', created: ids.created, model: ids.model, choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason(reason) }], usage }
-  }
-  return { id: ids.id, object: 'chat.completion', created: ids.created, model: ids.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finishReason(reason) }], usage }
-}
-
-/** One stream chunk: text with no finish reason, or the last one (empty text) with it. */
-export function streamChunk(kind: OpenAiKind, ids: ResponseIds, text: string, reason: FinishReason | null, first = false) {
-  const finish = reason === null ? null : finishReason(reason)
-  if (kind === 'completion') return { id: ids.id, object: 'text_completion', created: ids.created, model: ids.model, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }] }
-  const delta = reason !== null ? {} : first ? { role: 'assistant', content: text } : { content: text }
-  return { id: ids.id, object: 'chat.completion.chunk', created: ids.created, model: ids.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }
-}
-
-/** The chunk OpenAI sends last when `stream_options.include_usage` is set: usage, no choices. */
-export function usageChunk(kind: OpenAiKind, ids: ResponseIds, usage: Usage) {
-  return { id: ids.id, object: kind === 'completion' ? 'text_completion' : 'chat.completion.chunk', created: ids.created, model: ids.model, choices: [], usage }
-}
-
 export function errorBody(error: GatewayError) {
   return { error: { message: error.message, type: error.type, code: error.code, param: null } }
 }
 
-export function modelList(models: readonly { id: string }[], created: number) {
-  return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created, owned_by: 'modelex' })) }
-}
+export { completionResponse, modelList, streamChunk, usageChunk, type OpenAiKind, type ResponseIds } from '../core/openai.ts'

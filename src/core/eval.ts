@@ -10,7 +10,7 @@ import { applyStopRule } from './stop-rules.ts'
 
 export type EvalSet = 'single-line' | 'humaneval' | 'random-span'
 
-/** The data files in `../shared/data` (read in place, never copied into the project). */
+/** The data files of each set, in the repo's `data/` (or a `--data-dir`). */
 export const EVAL_SET_FILES: Record<EvalSet, string> = {
   'single-line': 'HumanEval-SingleLineInfilling.jsonl.gz',
   humaneval: 'HumanEval.jsonl.gz',

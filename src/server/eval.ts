@@ -1,9 +1,10 @@
 /**
  * `npm run eval:fim -- --target <local|canonical|gateway URL|peer id> --set <single-line|humaneval|random-span>
  * --limit N`: scores a code model on HumanEval-SingleLineInfilling (or plain HumanEval, or the random-span set) from
- * `../shared/data`, read in place. Each completion is scored by exact match and by pass@1 — the completed program
- * runs with its tests in Pyodide in a worker thread, with a time limit per problem. Prints a table and writes the
- * run as JSON, signed (EIP-712) by the evaluator's secp256k1 key, kept in a file (created on first use, mode 0600).
+ * the repo's `data/` (MIT, copied there with their notice; `--data-dir` for another folder). Each completion is
+ * scored by exact match and by pass@1 — the completed program runs with its tests in Pyodide in a worker thread,
+ * with a time limit per problem. Prints a table and writes the run as JSON, signed (EIP-712) by the evaluator's
+ * secp256k1 key, kept in a file (created on first use, mode 0600).
  *
  * Options: --model (local: catalog id, default modelex-demo-tiny; gateway/peer: default the first served),
  * --model-file (local: a GGUF file on this machine), --api-key (gateway; or MODELEX_GATEWAY_TOKEN), --token or
@@ -24,7 +25,8 @@ import { createPythonRunner, type PythonRunner } from './eval-python.ts'
 import { canonicalTarget, gatewayTarget, localTarget, peerTarget, type EvalTarget } from './eval-targets.ts'
 
 const root = resolve(import.meta.dirname, '../..')
-export const DEFAULT_DATA_DIR = resolve(root, '../shared/data')
+/** The MIT HumanEval sets ship in the repo's `data/`; `--data-dir` points elsewhere. */
+export const DEFAULT_DATA_DIR = resolve(root, 'data')
 export const DEFAULT_KEY_FILE = resolve(root, '.modelex/evaluator.key')
 export const DEFAULT_TIMEOUT_MS = 10_000
 
@@ -34,7 +36,7 @@ export async function loadProblems(set: EvalSet, { dataDir = DEFAULT_DATA_DIR, l
   try {
     bytes = await readFile(file)
   } catch (error) {
-    throw new EvalSetupError(`The data file ${file} is missing. The harness reads the shared data folder in place (../shared/data); pass --data-dir if it lives elsewhere.`, { cause: error })
+    throw new EvalSetupError(`The data file ${file} is missing. The harness reads the repo's data/ folder; pass --data-dir if the file lives elsewhere.`, { cause: error })
   }
   return parseProblems(gunzipSync(bytes).toString('utf8'), limit)
 }

@@ -23,10 +23,11 @@ import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { nodeRegistryAbi } from '../chain/generated.ts'
 import { createClient, type ModelexClient } from '../client/client.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
-import { InvalidQuoteError, PaidRequestInterruptedError, StreamLimitError } from '../core/errors/payments.ts'
+import { InvalidQuoteError, PaidRequestInterruptedError, PaymentRefusedError, StreamLimitError } from '../core/errors/payments.ts'
+import { decodePayment, encodeSignedReceipt } from '../core/payment.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { decodeQuote, settleCost, type Quote } from '../core/quote.ts'
-import { receiptTypedData, type Receipt } from '../core/receipt.ts'
+import { hashReceipt, receiptTypedData, type Receipt } from '../core/receipt.ts'
 import { registerProvider } from '../node/register.ts'
 import { fundAccount, startPaidProvider, TEST_PRICES, type PaidProvider } from '../node/testing.ts'
 import { connectToPeer } from '../p2p/dial.ts'
@@ -148,6 +149,33 @@ describe('consumer money', () => {
     // max_tokens, so only what it paid beyond their price is lost, and that is bounded by the quote's maximum.
     const value = settleCost(quote, kept)
     record('unbounded stream (8x max_tokens)', `cut after ${kept} of ${quote.maxTokens} tokens, receipt refused; node redeemed ${taken}`, taken > value ? taken - value : 0n, quote.maxCost)
+  })
+
+  test('invented settlements: a node refusing every voucher with a receipt it made up cannot ratchet the consumer into signing more', async () => {
+    const client = await honestClient()
+    const rogue = await rogueProvider({
+      // It takes the voucher, serves nothing, and refuses with a signed "receipt" settling all of it.
+      policy: (honest, { account, receiptDomain }) => ({
+        quote: (context) => honest.quote!(context),
+        async admit(context) {
+          const admission = await honest.admit(context)
+          admission.release()
+          const offered = decodePayment(context.payment)
+          const receipt: Receipt = { requestHash: keccak256(stringToHex(`made up ${offered.voucher.cumulativeAmount}`)), outputHash: keccak256(stringToHex('')), modelHash: TEST_MODEL.contentHash as Hex, nodeSigner: account.address, consumer: client.account, promptTokens: 0n, completionTokens: 0n, cost: offered.voucher.cumulativeAmount, channelId: offered.voucher.channelId, cumulativePaid: offered.voucher.cumulativeAmount, timestamp: 1n, deterministic: false }
+          const signed = { receipt, receiptHash: hashReceipt(receipt, receiptDomain), signature: await account.signTypedData(receiptTypedData(receipt, receiptDomain)) }
+          throw new PaymentRefusedError({ details: 'replayed: you are behind', settlement: encodeSignedReceipt(signed) })
+        },
+      }),
+    })
+    const node = rogue.node.peerId.toString()
+    // Prepaid (no quote round trips, so the node's quote budget is not what stops the loop).
+    const attempt = () => expect(client.completions.create({ model, prompt: 'pay me', max_tokens: 8, node, prepay: true })).rejects.toThrow(/not for a request of this consumer/)
+    await attempt()
+    const first = (await client.channels())[rogue.operator.toLowerCase()]!.signed
+    for (let i = 0; i < 3; i++) await attempt()
+    expect((await client.channels())[rogue.operator.toLowerCase()]!.signed).toBe(first)
+    const taken = await rogue.redeemAll()
+    record('invented settlements (x4)', `every fake receipt refused; the consumer never signed beyond its first voucher (${first}); node redeemed ${taken}`, taken, first)
   })
 
   test('unspent credit: a consumer done with a node hands it a final voucher; the honest node redeems exactly the receipts', async () => {

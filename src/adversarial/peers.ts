@@ -16,6 +16,7 @@ import type { Deployment } from '../core/deployment.ts'
 import type { InferenceEngine } from '../core/inference.ts'
 import { encodePayment } from '../core/payment.ts'
 import type { Prices } from '../core/quote.ts'
+import type { TypedDataDomainParameters } from '../core/receipt.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { createBooks, type Books } from '../node/books.ts'
 import { createCashier, type Cashier } from '../node/cashier.ts'
@@ -40,8 +41,8 @@ export type RogueProviderParameters = {
   served?: Prices
   /** Wraps the honest engine (an engine that lies about token counts, or ignores max_tokens). */
   engine?: (honest: InferenceEngine) => InferenceEngine
-  /** Wraps the honest cashier. */
-  policy?: (honest: Cashier) => PaymentPolicy
+  /** Wraps the honest cashier (with the node's signer, to sign what the honest one would not). */
+  policy?: (honest: Cashier, signer: { account: LocalAccount; receiptDomain: TypedDataDomainParameters }) => PaymentPolicy
   tokenDelayMs?: number
 }
 
@@ -68,7 +69,7 @@ export async function startRogueProvider({ deployment, relay, registered = TEST_
     { engine, books, readChannel: (channelId) => getChannel(reader, { channels, channelId }) },
     { signer, operator: operator.address, prices: served, chainId: deployment.chainId, voucherDomain: { chainId: deployment.chainId, verifyingContract: channels }, receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address } },
   )
-  const server = createInferServer(node.libp2p, { engine, policy: policy(cashier) })
+  const server = createInferServer(node.libp2p, { engine, policy: policy(cashier, { account: signer, receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address } }) })
   await server.start()
   const announcer = createAnnouncer(node, {
     signer: { privateKey: signerKey, address: signer.address },

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { acceptVoucher, applyReceipt, catchUp, credit, newConsumerChannel, newLedger, nextVoucherAmount, recordVoucher, releaseRequest, settleRequest, type ChannelLedger } from './credit.ts'
+import { acceptVoucher, applyReceipt, catchUp, credit, newConsumerChannel, newLedger, nextVoucherAmount, recordInterrupted, recordVoucher, releaseRequest, settleRequest, type ChannelLedger } from './credit.ts'
 import { InsufficientDepositError, InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
 import { createQuote, settleCost } from './quote.ts'
 import type { Receipt } from './receipt.ts'
@@ -169,6 +169,7 @@ describe('credit (properties)', () => {
             // Only a consumer that is behind the node is refused; the refusal's receipt lets it catch up.
             expect((error as VoucherRejectedError).reason).toMatch(/replayed|insufficient/)
             channel = catchUp(channel, receiptOf(1n, 0n, 0, ledger.settled, 0))
+            expect(channel.interrupted).toEqual([])
             expect(channel.settled).toBe(ledger.settled)
             const again = nextVoucherAmount(channel, quote.maxCost)
             channel = recordVoucher(channel, again)
@@ -182,6 +183,7 @@ describe('credit (properties)', () => {
           expect(ledger.settled <= (ledger.voucher?.cumulativeAmount ?? 0n)).toBe(true)
           // The consumer sees the receipt unless the cancel was a reset that crossed it.
           if (!missed[i % missed.length] && cost > 0n) channel = applyReceipt(channel, receiptOf(1n, cost, sent, before + cost, quote.inputTokens), quote)
+          else if (cost > 0n) channel = recordInterrupted(channel, { requestHash: `0x${'01'.repeat(32)}`, maxCost: quote.maxCost })
           expect(channel.settled <= ledger.settled).toBe(true)
           expect(credit(channel) >= 0n).toBe(true)
         }
@@ -194,8 +196,25 @@ describe('credit (properties)', () => {
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 21n }), (settled, creditLeft, claimed) => {
         const channel = { ...newConsumerChannel({ channelId: 1n, node, deposit: 10n ** 22n }), settled, signed: settled + creditLeft }
         const receipt = receiptOf(1n, 0n, 0, claimed, 0)
-        if (claimed <= settled || claimed > settled + creditLeft) expect(() => catchUp(channel, receipt)).toThrow(InvalidReceiptError)
-        else expect(catchUp(channel, receipt).settled).toBe(claimed)
+        // Without an interrupted request of its own, no settlement is accepted at all.
+        expect(() => catchUp(channel, receipt)).toThrow(InvalidReceiptError)
+        const interrupted = recordInterrupted(channel, { requestHash: receipt.requestHash, maxCost: creditLeft })
+        if (claimed <= settled || claimed > settled + creditLeft) expect(() => catchUp(interrupted, receipt)).toThrow(InvalidReceiptError)
+        else expect(catchUp(interrupted, receipt)).toMatchObject({ settled: claimed, interrupted: [] })
+      }),
+    )
+  })
+
+  it('a node cannot claim the credit by a jump in cumulativePaid that no interrupted request explains', () => {
+    fc.assert(
+      fc.property(prices, step, fc.bigInt({ min: 1n, max: 10n ** 12n }), (p, s, jump) => {
+        const quote = quoteFor(s, p)
+        let channel = newConsumerChannel({ channelId: 1n, node, deposit: 10n ** 30n })
+        channel = recordVoucher(channel, nextVoucherAmount(channel, quote.maxCost) + jump)
+        const cost = settleCost(quote, 0)
+        expect(() => applyReceipt(channel, receiptOf(1n, cost, 0, cost + jump, quote.inputTokens), quote)).toThrow(InvalidReceiptError)
+        const explained = recordInterrupted(channel, { requestHash: `0x${'09'.repeat(32)}`, maxCost: jump })
+        expect(applyReceipt(explained, receiptOf(1n, cost, 0, cost + jump, quote.inputTokens), quote)).toMatchObject({ settled: cost + jump, interrupted: [] })
       }),
     )
   })

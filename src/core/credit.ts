@@ -83,10 +83,32 @@ export type ConsumerChannel = {
   signed: bigint
   /** Sum of the costs of the receipts accepted. */
   settled: bigint
+  /**
+   * Paid requests that ended without their receipt (reset, node gone): the only ones a node may later settle behind
+   * the consumer's back (their request hash and the most each may cost). Absent in channels stored before it existed.
+   */
+  interrupted?: { requestHash: Hex; maxCost: bigint }[]
 }
 
 export function newConsumerChannel({ channelId, node, deposit }: { channelId: bigint; node: Address; deposit: bigint }): ConsumerChannel {
-  return { channelId, node, deposit, signed: 0n, settled: 0n }
+  return { channelId, node, deposit, signed: 0n, settled: 0n, interrupted: [] }
+}
+
+/** Remembers a paid request that ended without its receipt: the node may settle what it had sent of it. */
+export function recordInterrupted(channel: ConsumerChannel, request: { requestHash: Hex; maxCost: bigint }): ConsumerChannel {
+  return { ...channel, interrupted: [...(channel.interrupted ?? []), request] }
+}
+
+/**
+ * How far a receipt may move the settled total beyond its own cost: only by what the interrupted requests could
+ * cost, and then those are accounted for. A node cannot claim a credit by a jump no interrupted request explains.
+ */
+function coverGap(channel: ConsumerChannel, gap: bigint): ConsumerChannel {
+  if (gap === 0n) return channel
+  const open = channel.interrupted ?? []
+  const cover = open.reduce((sum, r) => sum + r.maxCost, 0n)
+  if (gap > cover) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${gap} more than this consumer's receipts; its interrupted requests could cost at most ${cover}` })
+  return { ...channel, interrupted: [] }
 }
 
 /** What the consumer may still spend with the node without signing more. */
@@ -126,19 +148,22 @@ export function applyReceipt(channel: ConsumerChannel, receipt: Receipt, quote: 
     throw new InvalidReceiptError({ reason: 'cumulative', details: `cumulativePaid ${receipt.cumulativePaid}, expected at least ${channel.settled} + ${receipt.cost}` })
   }
   if (receipt.cumulativePaid > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: 'the receipt settles more than the vouchers signed' })
-  return { ...channel, settled: receipt.cumulativePaid }
+  return { ...coverGap(channel, receipt.cumulativePaid - channel.settled - receipt.cost), settled: receipt.cumulativePaid }
 }
 
 /**
- * Catches up with a receipt the consumer did not see settle (a request it cancelled by reset, whose receipt the
+ * Catches up with a receipt the consumer did not see settle (a request it interrupted by a reset, whose receipt the
  * node signed for the tokens it had sent), handed back by the node with a refusal. Its signature must already be
- * verified (`verifySignedReceipt`). It can only move the settled total forward, and never beyond what the consumer
- * signed: a node cannot use it to claim more than the vouchers it holds.
+ * verified (`verifySignedReceipt`). It must be the receipt of one of the consumer's interrupted requests, and it can
+ * only move the settled total forward by what those requests could cost, never beyond what the consumer signed:
+ * a node cannot invent a settlement to claim a consumer's credit.
  */
 export function catchUp(channel: ConsumerChannel, receipt: Receipt): ConsumerChannel {
   if (receipt.channelId !== channel.channelId) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}` })
+  const own = (channel.interrupted ?? []).find((r) => r.requestHash.toLowerCase() === receipt.requestHash.toLowerCase())
+  if (!own) throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is not for a request of this consumer that ended without its receipt' })
+  if (receipt.cost > own.maxCost) throw new InvalidReceiptError({ reason: 'cost', details: `the receipt bills ${receipt.cost}, the request could cost at most ${own.maxCost}` })
   if (receipt.cumulativePaid <= channel.settled) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, not beyond the ${channel.settled} already settled` })
   if (receipt.cumulativePaid > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, more than the ${channel.signed} signed` })
-  if (receipt.cost > receipt.cumulativePaid) throw new InvalidReceiptError({ reason: 'cost', details: 'cost above the cumulative total' })
-  return { ...channel, settled: receipt.cumulativePaid }
+  return { ...coverGap(channel, receipt.cumulativePaid - channel.settled), settled: receipt.cumulativePaid }
 }

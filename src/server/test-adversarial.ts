@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     if (beyond) over++
     console.log(`${beyond ? 'LOST' : 'held'}  ${o.attack}: ${o.outcome}; lost ${o.lostWei} wei${o.allowedWei > 0n ? ` (allowed ${o.allowedWei})` : ''}`)
   }
-  console.log(`${outcomes.length} attacks, ${lost} wei lost${over > 0 ? `, ${over} beyond what the issue allows` : ''}`)
+  console.log(`${outcomes.length} attacks, ${lost} wei lost${over > 0 ? `, ${over} beyond what the issue allows` : lost > 0n ? ', none beyond what the issue allows' : ''}`)
   process.exitCode = code !== 0 || over > 0 ? 1 : 0
 }
 

@@ -7,19 +7,20 @@
  * against the quote the node served it at, and settle it.
  *
  * Cancelling (the caller's signal) asks the node to stop; the node answers with the receipt of what it had sent,
- * which is settled here. A node that refuses the voucher because it settled a cancelled request this consumer never
- * saw hands back that receipt: the consumer checks it, catches up and pays once more.
+ * which is settled here. A request that ends without its receipt (a reset, a node gone) is remembered as interrupted;
+ * a node that refuses the next voucher because it settled such a request hands back that receipt, and the consumer
+ * checks it is one of its interrupted requests, catches up and pays once more. No other settlement is accepted.
  */
 import type { Hex } from 'viem'
 import { signVoucher } from '../../chain/actions/signVoucher.ts'
 import { checkSpend, prepaidMaxCost, streamMeter } from '../../core/bounds.ts'
-import { applyReceipt, catchUp, credit, nextVoucherAmount, recordVoucher, type ConsumerChannel } from '../../core/credit.ts'
+import { applyReceipt, catchUp, credit, nextVoucherAmount, recordInterrupted, recordVoucher, type ConsumerChannel } from '../../core/credit.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import { InferenceAbortedError } from '../../core/errors/engine.ts'
 import { InferRequestError, InferStreamError } from '../../core/errors/p2p.ts'
 import { InvalidQuoteError, NoNodeAvailableError, PaidRequestInterruptedError, StreamLimitError } from '../../core/errors/payments.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../../core/inference.ts'
-import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
+import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, requestHash, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
 import { decodeQuote, type Quote } from '../../core/quote.ts'
 import { infer, type InferOutcome } from '../../p2p/infer-client.ts'
 import type { ClientContext } from '../context.ts'
@@ -122,7 +123,15 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
     }
     outcome = await call.result
   } catch (error) {
-    if (error instanceof StreamLimitError) throw error
+    // Ended without its receipt: the node may settle what it sent of it later (and only then may we catch up).
+    const interrupted = async () => {
+      channel = recordInterrupted(channel, { requestHash: requestHash(p.request), maxCost: quote?.maxCost ?? maxCost })
+      await save(channel)
+    }
+    if (error instanceof StreamLimitError) {
+      await interrupted()
+      throw error
+    }
     if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED' && error.settlement !== undefined && mayCatchUp) {
       const missed = decodeSignedReceipt(error.settlement)
       await verifySignedReceipt(missed, receiptDomain, expected)
@@ -131,10 +140,9 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
       return payAndStream(context, p, { entry, maxCost, quote }, false)
     }
     if (error instanceof InferRequestError) throw error
-    if (error instanceof InferenceAbortedError) {
-      const cancelled = await call.result.catch(() => null)
-      if (cancelled?.receipt) await settle(cancelled, meter.text).catch(() => {})
-    }
+    const cancelled = error instanceof InferenceAbortedError ? await call.result.catch(() => null) : null
+    const settledNow = cancelled?.receipt ? await settle(cancelled, meter.text).then(() => true, () => false) : false
+    if (!settledNow) await interrupted()
     throw new PaidRequestInterruptedError({ text: meter.text, credit: credit(channel), cause: error })
   }
   const { receipt, served } = await settle(outcome, meter.text)

@@ -115,7 +115,7 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     return book
   }
 
-  function refuse(error: VoucherRejectedError, quote: JsonValue, book: ChannelBook | undefined): Promise<never> {
+  function refuse(error: VoucherRejectedError, quote: JsonValue | undefined, book: ChannelBook | undefined): Promise<never> {
     init.onRefusal?.()
     const behind = error.reason === 'replayed' || error.reason === 'insufficient' || error.reason === 'stale'
     const settlement = behind && book?.lastReceipt ? books.receipt(book.lastReceipt) : Promise.resolve(undefined)
@@ -127,9 +127,10 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
   async function admit({ request, payment, model }: PaymentContext): Promise<Admission> {
     // The quote bounds the output, so the request must name the bound it is quoted for.
     request.max_tokens ??= PROVIDER_DEFAULTS.defaultMaxTokens
+    // Unpaid: refused before any work (a quote costs a token count, so it has its own budget as a quote-only request).
     if (payment === null) {
       init.onRefusal?.()
-      throw new PaymentRefusedError({ details: 'this node serves paid requests only; the quote is attached', quote: encodeQuote(await quoteFor(request, model)) })
+      throw new PaymentRefusedError({ details: 'this node serves paid requests only: ask for a quote (a quote-only request) and pay with a voucher' })
     }
     // Everything that needs no channel state first: an unpayable request costs a decode and one signature recovery.
     let p
@@ -147,14 +148,18 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     }
     const payment_ = p
     const id = payment_.voucher.channelId.toString()
-    const quote = await quoteFor(request, model)
-    const wireQuote = encodeQuote(quote)
 
     return exclusive(id, async () => {
       let book = books.channel(id)
+      let wireQuote: JsonValue | undefined
+      let quote: Quote
       try {
         if (!book || book.status !== 1 || now() - book.checkedAt > statusMaxAgeMs || payment_.voucher.cumulativeAmount > book.deposit) book = await refresh(payment_.voucher.channelId, book)
         if (book.status !== 1) throw new VoucherRejectedError({ reason: 'closed', details: `channel ${id} is ${['missing', 'open', 'closing', 'closed'][book.status] ?? 'unknown'}` })
+        // Only the channel's consumer gets as far as a token count.
+        if (recoveredSigner.toLowerCase() !== book.consumer.toLowerCase()) throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${recoveredSigner}, not the channel's consumer ${book.consumer}` })
+        quote = await quoteFor(request, model)
+        wireQuote = encodeQuote(quote)
         const ledger = acceptVoucher(ledgerOf(book), { channelId: payment_.voucher.channelId, cumulativeAmount: payment_.voucher.cumulativeAmount, signature: payment_.signature, recoveredSigner }, quote.maxCost)
         book = withLedger(book, ledger)
       } catch (error) {

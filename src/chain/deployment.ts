@@ -1,7 +1,8 @@
 /**
- * Reads the deployment file the local stack serves at `/deployment.json` and asks its chain how it is doing.
+ * Reads the deployment file the local stack serves at `/deployment.json`. Asking its chain how it is doing is
+ * `chain-status.ts`, kept apart so the app shell can load a deployment without viem (docs/ARCHITECTURE.md, "App
+ * shell").
  */
-import { createPublicClient, http } from 'viem'
 import { parseDeployment, type Deployment } from '../core/deployment.ts'
 
 export type LoadDeploymentParameters = { url?: string; fetch?: typeof fetch }
@@ -12,17 +13,4 @@ export async function loadDeployment({ url = '/deployment.json', fetch: fetchFn 
   if (response.status === 204 || response.status === 404) return null
   if (!response.ok) throw new Error(`Fetching ${url} failed with HTTP ${response.status}.`)
   return parseDeployment(await response.json())
-}
-
-export type ChainStatus = { reachable: true; chainId: number; blockNumber: bigint } | { reachable: false; reason: string }
-
-export async function readChainStatus(deployment: Deployment, timeoutMs = 3_000): Promise<ChainStatus> {
-  const client = createPublicClient({ transport: http(deployment.rpcUrl, { timeout: timeoutMs, retryCount: 0 }) })
-  try {
-    const [chainId, blockNumber] = await Promise.all([client.getChainId(), client.getBlockNumber()])
-    if (chainId !== deployment.chainId) return { reachable: false, reason: `the RPC serves chain ${chainId}, the deployment file says ${deployment.chainId}` }
-    return { reachable: true, chainId, blockNumber }
-  } catch (error) {
-    return { reachable: false, reason: error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error) }
-  }
 }

@@ -93,7 +93,7 @@ export type ModelexClient = {
   chat: { completions: { create(p: ChatCreateParameters & { stream: true }): Promise<PaidStream<ChatCompletionChunk>>; create(p: ChatCreateParameters & { stream?: false }): Promise<ChatCompletion> } }
   completions: { create(p: CompletionCreateParameters & { stream: true }): Promise<PaidStream<CompletionChunk>>; create(p: CompletionCreateParameters & { stream?: false }): Promise<Completion> }
   /** Done with a node: a final voucher for the settled total, so an honest node redeems no unspent credit. */
-  finish(parameters: { operator: Address; peer: string }): Promise<bigint | null>
+  finish(parameters: { operator: Address; peer: string; signer?: Address }): Promise<bigint | null>
   /** Checks on-chain that the receipt's batch is anchored by its node's operator and that the proof leads to the root. */
   verify(result: Pick<PaidResult, 'receipt' | 'peer' | 'quote'>): Promise<Verification>
   /** The consumer's channels, by node operator. */
@@ -126,17 +126,17 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   let state: ConsumerState | undefined
   const locks = new Map<string, Promise<unknown>>()
   const prices = new Map<string, { at: number; value: Awaited<ReturnType<typeof getNode>> }>()
-  const usedNodes = new Map<string, string>()
+  const usedNodes = new Map<string, { peer: string; signer: Address }>()
   const idle = new Map<string, ReturnType<typeof setTimeout>>()
   const finishAfterIdleMs = parameters.finishAfterIdleMs === undefined ? CLIENT_DEFAULTS.finishAfterIdleMs : parameters.finishAfterIdleMs
 
   /** Done with a node when no request went to it for a while: a final voucher, so its credit is not redeemed. */
-  function finishWhenIdle(operator: string, peer: string): void {
+  function finishWhenIdle(operator: string, peer: string, signer: Address): void {
     clearTimeout(idle.get(operator))
     if (finishAfterIdleMs === null) return
     const timer = setTimeout(() => {
       idle.delete(operator)
-      void finishWithNode(context, { operator: operator as Address, peer }).catch(() => null)
+      void finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
     }, finishAfterIdleMs)
     // An idle timer must not keep a Node program alive.
     ;(timer as { unref?: () => void }).unref?.()
@@ -213,8 +213,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   function pay(p: ChatCreateParameters | CompletionCreateParameters) {
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
       const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) })
-      usedNodes.set(result.quote.node.toLowerCase(), result.peer)
-      finishWhenIdle(result.quote.node.toLowerCase(), result.peer)
+      usedNodes.set(result.quote.node.toLowerCase(), { peer: result.peer, signer: result.quote.signer })
+      finishWhenIdle(result.quote.node.toLowerCase(), result.peer, result.quote.signer)
       return result
     }
   }
@@ -234,7 +234,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await starting?.catch(() => {})
       for (const timer of idle.values()) clearTimeout(timer)
       idle.clear()
-      for (const [operator, peer] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer }).catch(() => null)
+      for (const [operator, { peer, signer }] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
     },

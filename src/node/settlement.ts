@@ -15,7 +15,7 @@ import type { WalletClient } from '../chain/actions/internal.ts'
 import { redeemVouchers } from '../chain/actions/redeemVouchers.ts'
 import { batchDue, batchProof, cutBatch, type BatchPolicy } from '../core/batch.ts'
 import { redeemable } from '../core/credit.ts'
-import { VoucherRejectedError } from '../core/errors/payments.ts'
+import { PaymentRefusedError, VoucherRejectedError } from '../core/errors/payments.ts'
 import { checkPaymentDomain, decodePayment, recoverVoucherSigner } from '../core/payment.ts'
 import type { TypedDataDomainParameters } from '../core/receipt.ts'
 import type { ProofAnswer } from '../p2p/receipt-proof.ts'
@@ -222,7 +222,11 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
         if (!book) throw new VoucherRejectedError({ reason: 'wrong-channel', details: `no channel ${id} with this node` })
         if (signer.toLowerCase() !== book.consumer.toLowerCase()) throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${signer}, not the channel's consumer` })
         if (cashier.reserved(id) > 0n) throw new VoucherRejectedError({ reason: 'insufficient', details: 'a request is still in flight on this channel' })
-        if (payment.voucher.cumulativeAmount !== book.settled) throw new VoucherRejectedError({ reason: 'insufficient', details: `a final voucher is for the settled total ${book.settled}, not ${payment.voucher.cumulativeAmount}` })
+        if (payment.voucher.cumulativeAmount !== book.settled) {
+          // A consumer behind the node (it missed a cancelled request's receipt) gets that receipt to catch up with.
+          const settlement = book.lastReceipt ? await books.receipt(book.lastReceipt) : undefined
+          throw new PaymentRefusedError({ details: `insufficient: a final voucher is for the settled total ${book.settled}, not ${payment.voucher.cumulativeAmount}`, settlement })
+        }
         await books.putChannel({ ...book, final: { cumulativeAmount: payment.voucher.cumulativeAmount, signature: payment.signature } })
         schedule(0)
         return { settled: book.settled }

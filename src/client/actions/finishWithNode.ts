@@ -5,22 +5,39 @@
  */
 import type { Address } from 'viem'
 import { signVoucher } from '../../chain/actions/signVoucher.ts'
-import { credit } from '../../core/credit.ts'
-import { encodePayment } from '../../core/payment.ts'
+import { catchUp, credit, type ConsumerChannel } from '../../core/credit.ts'
+import { PaymentRefusedError } from '../../core/errors/payments.ts'
+import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, verifySignedReceipt } from '../../core/payment.ts'
 import { sendFinalVoucher } from '../../p2p/final-voucher.ts'
 import type { ClientContext } from '../context.ts'
 
-export type FinishWithNodeParameters = { operator: Address; peer: string }
+/** `signer`: the node's receipt signer (from its quote or announcement), to check a receipt it hands back. */
+export type FinishWithNodeParameters = { operator: Address; peer: string; signer?: Address }
 
 /** Returns the settled total the node confirmed, or null when there was no unspent credit to protect. */
-export async function finishWithNode(context: ClientContext, { operator, peer }: FinishWithNodeParameters): Promise<bigint | null> {
+export async function finishWithNode(context: ClientContext, { operator, peer, signer }: FinishWithNodeParameters): Promise<bigint | null> {
   const { node, state } = await context.ready()
-  return context.exclusive(operator.toLowerCase(), async () => {
-    const channel = state.channels[operator.toLowerCase()]
+  const key = operator.toLowerCase()
+  const { channels, anchor } = context.addresses
+  const send = async (): Promise<bigint | null> => {
+    const channel = state.channels[key]
     if (!channel || credit(channel) === 0n || channel.settled === 0n) return null
-    const { channels } = context.addresses
     const voucher = { channelId: channel.channelId, cumulativeAmount: channel.settled }
     const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher })
     return sendFinalVoucher(node, peer, encodePayment({ chainId: context.deployment.chainId, channels, voucher, signature }))
+  }
+  return context.exclusive(key, async () => {
+    try {
+      return await send()
+    } catch (error) {
+      // Behind the node (a receipt of an interrupted request missed): catch up with it, as a paid request would, once.
+      if (!(error instanceof PaymentRefusedError) || error.settlement === undefined || !signer) throw error
+      const missed = decodeSignedReceipt(error.settlement)
+      await verifySignedReceipt(missed, { chainId: context.deployment.chainId, verifyingContract: anchor }, { signer, consumer: context.account })
+      state.channels[key] = catchUp(state.channels[key] as ConsumerChannel, missed.receipt)
+      state.receipts.push({ peer, receipt: encodeSignedReceipt(missed), cost: missed.receipt.cost, at: Date.now() })
+      await context.document.save(state)
+      return send()
+    }
   })
 }

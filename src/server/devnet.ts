@@ -1,6 +1,7 @@
 /**
  * The local stack behind `npm start`: a chain (anvil) with the contracts deployed, the relay, the app, and a
- * demo provider node, on 127.0.0.1, with one URL printed at the end. Ctrl-C stops every child by its PID.
+ * demo provider node, on 127.0.0.1, with one URL printed at the end. Ctrl-C, SIGTERM, or the end of the process
+ * that started it (npm killed hard) stops every child by its PID.
  *
  * Options (flags or environment): --host / MODELEX_HOST, --chain-port / MODELEX_CHAIN_PORT (8545),
  * --relay-port / MODELEX_RELAY_PORT (9090), --app-port / MODELEX_APP_PORT (5173),
@@ -98,7 +99,11 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     const outDir = join(options.stateDir, 'app')
     log('app: building…')
     await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+    // Vite's preview server adds a SIGTERM listener that closes it and exits at once (code 143), cutting short the
+    // stack's orderly stop of its other children; whoever holds the Devnet stops it, so that listener goes.
+    const sigtermListeners = new Set(process.listeners('SIGTERM'))
     app = await vite.preview({ build: { outDir }, preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
+    for (const listener of process.listeners('SIGTERM')) if (!sigtermListeners.has(listener)) process.off('SIGTERM', listener)
     const url = `http://${host}:${options.appPort}/`
     // The demo provider: the app itself in a headless Chromium, serving the 30M demo model for pay.
     if (options.demoProvider !== false) {
@@ -120,15 +125,20 @@ async function writeJsonAtomically(file: string, value: unknown): Promise<void> 
   await rename(temporary, file)
 }
 
+const PARENT_POLL_MS = 250
+const SHUTDOWN_DEADLINE_MS = 10_000
+
 async function main(): Promise<void> {
   const options = readDevnetOptions(process.argv.slice(2), process.env)
   process.on('exit', killAllNow)
   let devnet: Devnet | undefined
   let stopping = false
-  const shutdown = (signal: string) => {
+  const shutdown = (reason: string) => {
     if (stopping) return
     stopping = true
-    console.log(`\n${signal}: stopping the local stack…`)
+    console.log(`\n${reason}: stopping the local stack…`)
+    // A child that does not stop must not keep the stack up: past the deadline the exit handler SIGKILLs it.
+    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref()
     const done = devnet ? devnet.stop() : stopAll()
     done.then(
       () => process.exit(0),
@@ -137,6 +147,13 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
+  // `npm start` execs this program, so npm's SIGINT/SIGTERM reach us; but a parent killed hard (SIGKILL, an OOM
+  // kill) sends nothing, and we would be re-parented and keep running. No portable parent-death signal exists in
+  // Node, so watch our parent PID.
+  const parent = process.ppid
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown(`parent process ${parent} is gone`)
+  }, PARENT_POLL_MS).unref()
   try {
     devnet = await startDevnet(options)
   } catch (error) {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, keccak256, parseEther, stringToHex, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest'
 import { anchorReceipts } from '../chain/actions/anchorReceipts.ts'
 import { getChannel } from '../chain/actions/getChannel.ts'
 import { proveEquivocation } from '../chain/actions/proveEquivocation.ts'
@@ -49,6 +49,8 @@ let dir: string
 let relay: RelayProcess
 let attacker: Consumer
 const stops: (() => Promise<void>)[] = []
+/** What one attack started (peers, clients, gateways), stopped after it so attacks do not load each other. */
+const cleanups: (() => Promise<void>)[] = []
 const transport = () => http(deployment.rpcUrl)
 const reader = () => createPublicClient({ transport: transport(), pollingInterval: 50 })
 
@@ -60,6 +62,10 @@ beforeAll(async () => {
   stops.push(() => attacker.stop())
 })
 
+afterEach(async () => {
+  for (const stop of cleanups.splice(0).reverse()) await stop().catch(() => {})
+})
+
 afterAll(async () => {
   for (const stop of stops.splice(0).reverse()) await stop().catch(() => {})
   await relay?.process.stop()
@@ -68,19 +74,19 @@ afterAll(async () => {
 
 async function honestProvider(options: Partial<Parameters<typeof startPaidProvider>[0]> = {}): Promise<PaidProvider> {
   const p = await startPaidProvider({ deployment, relay: relay.multiaddr, maxReceipts: 100, ...options })
-  stops.push(() => p.stop())
+  cleanups.push(() => p.stop())
   return p
 }
 async function rogueProvider(options: Omit<RogueProviderParameters, 'deployment' | 'relay'>): Promise<RogueProvider> {
   const p = await startRogueProvider({ deployment, relay: relay.multiaddr, ...options })
-  stops.push(() => p.stop())
+  cleanups.push(() => p.stop())
   return p
 }
 async function honestClient(extra: Partial<Parameters<typeof createClient>[0]> = {}): Promise<ModelexClient> {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
   const client = createClient({ deployment, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), models, channelDeposit: parseEther('1'), ...extra })
-  stops.push(() => client.stop())
+  cleanups.push(() => client.stop())
   return client
 }
 const redeemedOf = async (channelId: bigint) => (await getChannel(reader(), { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
@@ -111,7 +117,7 @@ describe('consumer money', () => {
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('1000'))
     const gateway = await startGateway({ port: 0, route: 'network', network: { deployment, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), models, store: memoryStore() } })
-    stops.push(() => gateway.close())
+    cleanups.push(() => gateway.close())
     const response = await fetch(`${gateway.url}/v1/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
@@ -258,7 +264,7 @@ describe('provider money and capacity', () => {
   test('concurrent first requests on a fresh channel: one voucher admits one request', async () => {
     // A slow RPC (300 ms a call) keeps every request waiting on the chain at the same time: the race's window.
     const rpc = await slowRpc(deployment.rpcUrl, 300)
-    stops.push(() => rpc.close())
+    cleanups.push(() => rpc.close())
     const provider = await honestProvider({ tokenDelayMs: 2, rpcUrl: rpc.url })
     const peer = provider.node.peerId.toString()
     const request = completion('all at once', 12)
@@ -315,7 +321,7 @@ describe('provider money and capacity', () => {
     const peer = provider.node.peerId.toString()
     const client = await honestClient()
     const floodPeers = [attacker, await startConsumer({ relay: relay.multiaddr }), await startConsumer({ relay: relay.multiaddr })]
-    for (const p of floodPeers.slice(1)) stops.push(() => p.stop())
+    for (const p of floodPeers.slice(1)) cleanups.push(() => p.stop())
     const big = completion('x'.repeat(200 * 1024), 16)
     // Each flooding peer connects first, so the flood reaches the node rather than racing its own dials.
     for (const p of floodPeers) await connectToPeer(p.node, peer)
@@ -389,7 +395,7 @@ describe('contracts', () => {
   test('anchor front-running: another node anchoring the root first does not take the receipt from its node', async () => {
     const provider = await honestProvider()
     const rogue = await startRogueProvider({ deployment, relay: relay.multiaddr })
-    stops.push(() => rogue.stop())
+    cleanups.push(() => rogue.stop())
     const client = await honestClient()
     const answer = await client.completions.create({ model, prompt: 'anchor me', max_tokens: 4, node: provider.node.peerId.toString() })
     const rogueSigner = createWalletClient({ account: rogue.signerAccount, transport: transport(), pollingInterval: 50 })

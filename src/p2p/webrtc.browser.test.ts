@@ -35,6 +35,9 @@ function createNamespace(): string | null {
     return `ip netns add failed: ${(error as Error).message.split('\n')[0]}`
   }
   try {
+    // No IPv6 inside: its link-local addresses arrive a moment after the links come up, and Chromium, seeing the
+    // network change while the fixture page loads, fails the page's requests with ERR_NETWORK_CHANGED.
+    ip('netns', 'exec', NS, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6')
     ip('link', 'add', VETH_OUT, 'type', 'veth', 'peer', 'name', VETH_IN)
     ip('link', 'set', VETH_IN, 'netns', NS)
     ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_OUT)
@@ -142,9 +145,20 @@ async function openFixture(context: Browser): Promise<{ page: Page; errors: stri
   const page = await (await context.newContext()).newPage()
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`))
-  await page.goto(`${pageOrigin}/src/p2p/fixtures/p2p.html`)
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 120_000 })
-  return { page, errors }
+  const failed: string[] = []
+  page.on('requestfailed', (request) => failed.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`))
+  // A module request lost to a network change (the namespace's links settling) leaves the page unready: load it
+  // again, a bounded number of times, and say why when it never gets ready.
+  for (let attempt = 1; ; attempt++) {
+    failed.length = 0
+    await page.goto(`${pageOrigin}/src/p2p/fixtures/p2p.html`)
+    try {
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 })
+      return { page, errors }
+    } catch (error) {
+      if (attempt === 3) throw new Error(`the fixture page never got ready; failed requests: ${failed.slice(0, 5).join('; ') || 'none'}`, { cause: error })
+    }
+  }
 }
 
 const call = <K extends keyof Fixture>(page: Page, method: K, ...args: Parameters<Fixture[K]>) =>

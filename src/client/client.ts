@@ -17,6 +17,7 @@ import { verifyReceipt } from '../chain/actions/verifyReceipt.ts'
 import type { SpendLimits } from '../core/bounds.ts'
 import type { ConsumerChannel } from '../core/credit.ts'
 import type { Deployment } from '../core/deployment.ts'
+import { keyedQueue } from '../core/keyed-queue.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
 import { NoNodeAvailableError } from '../core/errors/payments.ts'
 import type { ChatMessage, InferenceRequest, SamplingParameters } from '../core/inference.ts'
@@ -124,7 +125,6 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   let directory: NodeDirectory | undefined
   let starting: Promise<void> | undefined
   let state: ConsumerState | undefined
-  const locks = new Map<string, Promise<unknown>>()
   const prices = new Map<string, { at: number; value: Awaited<ReturnType<typeof getNode>> }>()
   const usedNodes = new Map<string, { peer: string; signer: Address }>()
   const idle = new Map<string, ReturnType<typeof setTimeout>>()
@@ -177,12 +177,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await start()
       return { node: p2p as ModelexNode, directory: directory as NodeDirectory, state: state as ConsumerState }
     },
-    exclusive(key, work) {
-      const previous = locks.get(key) ?? Promise.resolve()
-      const next = previous.then(work, work)
-      locks.set(key, next.catch(() => {}))
-      return next
-    },
+    exclusive: keyedQueue(),
     async registeredPrices(operator) {
       const hit = prices.get(operator.toLowerCase())
       if (hit && Date.now() - hit.at < CLIENT_DEFAULTS.registryCacheMs) return hit.value

@@ -15,6 +15,7 @@ import type { InferenceEngine, InferenceRequest, InferenceResult, LoadedModel } 
 import { buildReceipt, checkPaymentDomain, decodePayment, encodeSignedReceipt, recoverVoucherSigner, type SignedReceipt } from '../core/payment.ts'
 import { createQuote, encodeQuote, quotedText, type Prices, type Quote } from '../core/quote.ts'
 import { hashReceipt, receiptTypedData, type TypedDataDomainParameters } from '../core/receipt.ts'
+import { keyedQueue } from '../core/keyed-queue.ts'
 import type { Admission, PaymentContext, PaymentPolicy } from '../p2p/infer-server.ts'
 import { newChannelBook, type Books, type ChannelBook } from './books.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
@@ -57,18 +58,8 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
   const now = init.now ?? Date.now
   const statusMaxAgeMs = init.statusMaxAgeMs ?? PROVIDER_DEFAULTS.statusMaxAgeMs
   const reservations = new Map<string, bigint>()
-  const locks = new Map<string, Promise<unknown>>()
-
-  function exclusive<T>(channelId: string, work: () => Promise<T>): Promise<T> {
-    const previous = locks.get(channelId) ?? Promise.resolve()
-    const next = previous.then(work, work)
-    const settled = next.catch(() => {})
-    locks.set(channelId, settled)
-    void settled.then(() => {
-      if (locks.get(channelId) === settled) locks.delete(channelId)
-    })
-    return next
-  }
+  /** Admissions, settlements and final vouchers of one channel never interleave. */
+  const exclusive = keyedQueue()
 
   const ledgerOf = (book: ChannelBook): ChannelLedger => ({ channelId: book.channelId, consumer: book.consumer, deposit: book.deposit, voucher: book.voucher, settled: book.settled, reserved: reservations.get(book.channelId.toString()) ?? 0n })
   const withLedger = (book: ChannelBook, ledger: ChannelLedger): ChannelBook => {

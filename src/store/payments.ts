@@ -5,6 +5,7 @@
  * through a queue so saves land in order. Bigints are stored as tagged strings, so the same document also survives
  * JSON.
  */
+import { keyedQueue } from '../core/keyed-queue.ts'
 import type { KeyValueStore } from './kv.ts'
 
 /** A store that lives as long as the process: for Node programs and tests (a real store, not a stand-in). */
@@ -58,7 +59,7 @@ export type Records = {
 }
 
 export function storedRecords(store: KeyValueStore, prefix: string): Records {
-  const queues = new Map<string, Promise<void>>()
+  const inOrder = keyedQueue()
   return {
     async get<T>(name: string) {
       const raw = await store.get(`${prefix}:${name}`)
@@ -66,13 +67,7 @@ export function storedRecords(store: KeyValueStore, prefix: string): Records {
     },
     put(name, value) {
       const snapshot = toStored(value)
-      const next = (queues.get(name) ?? Promise.resolve()).then(() => store.set(`${prefix}:${name}`, snapshot))
-      const settled = next.catch(() => {})
-      queues.set(name, settled)
-      void settled.then(() => {
-        if (queues.get(name) === settled) queues.delete(name)
-      })
-      return next
+      return inOrder(name, () => store.set(`${prefix}:${name}`, snapshot))
     },
   }
 }

@@ -8,6 +8,8 @@ export const PROVIDER_DEFAULTS = {
   redeemThreshold: 10n ** 18n,
   /** How often the anchoring and redemption loop looks at its work. */
   tickMs: 1_000,
+  /** How often it looks for channel closes: far within any challenge period, and not an RPC round trip a second. */
+  closeWatchMs: 10_000,
   /** After a failed anchoring or redemption (RPC down), wait this long, doubling up to `maxRetryMs`. */
   retryMs: 1_000,
   maxRetryMs: 30_000,

@@ -50,6 +50,7 @@ export type ProviderInit = {
   batch?: Partial<BatchPolicy>
   redeemThreshold?: bigint
   tickMs?: number
+  closeWatchMs?: number
   limits?: Partial<InferServerLimits>
   /** Measured decode speed to announce. */
   tokensPerSecond?: number
@@ -156,6 +157,7 @@ export function createProviderService(components: ProviderComponents, init: Prov
       redeemThreshold: init.redeemThreshold ?? PROVIDER_DEFAULTS.redeemThreshold,
       startBlock: BigInt(deployment.startBlock),
       ...(init.tickMs === undefined ? {} : { tickMs: init.tickMs }),
+      ...(init.closeWatchMs === undefined ? {} : { closeWatchMs: init.closeWatchMs }),
       now,
       onChange: changed,
     },

@@ -41,6 +41,8 @@ export type SettlementInit = {
   /** First block to watch for closes when the books have none (the deployment's start block). */
   startBlock: bigint
   tickMs?: number
+  /** How often to look for channel closes (two RPC calls each time). */
+  closeWatchMs?: number
   now?: () => number
   onChange?: () => void
 }
@@ -69,6 +71,7 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
   let retryDelay: number = PROVIDER_DEFAULTS.retryMs
   let working: Promise<unknown> = Promise.resolve()
   let lastError: string | null = null
+  let watchedAt = Number.NEGATIVE_INFINITY
 
   function serial<T>(work: () => Promise<T>): Promise<T> {
     const next = working.then(work, work)
@@ -113,7 +116,9 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
       closing.add(id)
     }
     books.work.closeWatchFrom = toBlock + 1n
-    await books.saveWork()
+    // Kept in memory otherwise, stored with the next save of the work record: after a restart the watch only looks
+    // again at a few blocks, and marking a channel closing twice changes nothing.
+    if (closes.length > 0) await books.saveWork()
     return closing
   }
 
@@ -167,7 +172,11 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
     if (now() >= retryAt) {
       await serial(async () => {
         try {
-          const closing = await watchCloses()
+          let closing = new Set<string>()
+          if (now() - watchedAt >= (init.closeWatchMs ?? PROVIDER_DEFAULTS.closeWatchMs)) {
+            closing = await watchCloses()
+            watchedAt = now()
+          }
           await anchorStep(false)
           await redeemStep(init.redeemThreshold, closing)
           lastError = null

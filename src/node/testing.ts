@@ -70,7 +70,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
     stake: DEVNET_PARAMETERS.minStake,
   })
   const store = memoryStore()
-  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, announceIntervalMs: 1_000 })
+  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, closeWatchMs: 100, announceIntervalMs: 1_000 })
   let service = create()
   await service.start()
   return {

@@ -7,7 +7,6 @@
  */
 import { execFileSync } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { BASE_FLAGS, findChromium } from '../server/chromium.ts'
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { tcpLine, type TcpLine } from '../server/testing/tcp-line.ts'
 
 const tag = `${process.pid % 100000}`
 const NS = `mxp2p${tag}`
@@ -70,32 +70,11 @@ function removeNamespace(): void {
   }
 }
 
-/** Forwards our veth end's port to the dev server on 127.0.0.1, which the namespace cannot reach. */
-function forward(listenHost: string, listenPort: number, target: URL): Promise<Server> {
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port) })
-    sockets.add(client).add(upstream)
-    client.pipe(upstream).pipe(client)
-    const close = () => {
-      client.destroy()
-      upstream.destroy()
-      sockets.delete(client)
-      sockets.delete(upstream)
-    }
-    client.on('error', close).on('close', close)
-    upstream.on('error', close).on('close', close)
-  })
-  server.on('close', () => {
-    for (const socket of sockets) socket.destroy()
-  })
-  return new Promise((resolve, reject) => server.once('error', reject).listen(listenPort, listenHost, () => resolve(server)))
-}
-
 let skipReason: string | null = null
 let tempDir: string | undefined
 let relay: RelayProcess | undefined
-let forwarder: Server | undefined
+/** Our veth end's port forwarded to the dev server on 127.0.0.1, which the namespace cannot reach. */
+let forwarder: TcpLine | undefined
 let browser: Browser | undefined
 let pageOrigin = ''
 
@@ -105,9 +84,8 @@ beforeAll(async () => {
   if (skipReason) return
   tempDir = await mkdtemp(join(tmpdir(), 'modelex-webrtc-'))
   relay = await startRelayProcess({ host: HOST_IP, port: await freePort(), keyFile: join(tempDir, 'relay.key') })
-  const forwardPort = await freePort()
-  forwarder = await forward(HOST_IP, forwardPort, new URL(inject('devUrl')))
-  pageOrigin = `http://${HOST_IP}:${forwardPort}`
+  forwarder = await tcpLine(inject('devUrl'), { host: HOST_IP, port: await freePort() })
+  pageOrigin = forwarder.url
   // Chromium itself runs inside the namespace: playwright starts this wrapper, which execs it there.
   const wrapper = join(tempDir, 'chromium-in-netns.sh')
   await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${executable} "$@"\n`)
@@ -127,7 +105,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => {})
-  await new Promise<void>((resolve) => (forwarder ? forwarder.close(() => resolve()) : resolve()))
+  await forwarder?.close()
   await relay?.process.stop()
   if (!skipReason) removeNamespace()
   if (tempDir) await rm(tempDir, { recursive: true, force: true })

@@ -1,16 +1,17 @@
 /**
- * A TCP forwarder for tests: a line to a real server (anvil's RPC) that can be cut and restored, or that delays
- * every request like a distant endpoint. Every socket it opens is destroyed by `cut`/`close`.
+ * A TCP forwarder for tests: a line to a real server (anvil's RPC, a dev server) that can be cut and restored, or
+ * that delays every request like a distant endpoint. Every socket it opens is destroyed by `cut`/`close`.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
 export type TcpLine = { url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }
 
-export async function tcpLine(targetUrl: string, { delayMs = 0 }: { delayMs?: number } = {}): Promise<TcpLine> {
+/** `host`/`port`: where the line listens (default a free port on 127.0.0.1). */
+export async function tcpLine(targetUrl: string, { delayMs = 0, host = '127.0.0.1', port: listenPort = 0 }: { delayMs?: number; host?: string; port?: number } = {}): Promise<TcpLine> {
   const target = new URL(targetUrl)
   const sockets = new Set<Socket>()
   let server: Server | undefined
-  let port = 0
+  let port = listenPort
   const open = () =>
     new Promise<void>((resolve) => {
       server = createServer((client) => {
@@ -27,7 +28,7 @@ export async function tcpLine(targetUrl: string, { delayMs = 0 }: { delayMs?: nu
         }
         client.on('error', drop).on('close', drop)
         upstream.on('error', drop).on('close', drop)
-      }).listen(port, '127.0.0.1', () => {
+      }).listen(port, host, () => {
         port = (server?.address() as AddressInfo).port
         resolve()
       })
@@ -38,5 +39,5 @@ export async function tcpLine(targetUrl: string, { delayMs = 0 }: { delayMs?: nu
     server = undefined
   }
   await open()
-  return { url: `http://127.0.0.1:${port}`, cut, restore: open, close: cut }
+  return { url: `http://${host}:${port}`, cut, restore: open, close: cut }
 }

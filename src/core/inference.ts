@@ -75,6 +75,13 @@ export type LoadedModel = {
   contextLength: number
   /** CPU threads in use, for CPU engines. */
   threads?: number
+  /**
+   * Whether this engine reproduces its output bit for bit: the same request (temperature 0, a seed) on the same
+   * model gives the same bytes every time. Only then does its node sign receipts `deterministic`, which makes two
+   * different outputs for one request slashable; an engine that cannot promise it (GPU kernels whose reductions
+   * run in varying order) says false, so an honest node is never slashed for its hardware.
+   */
+  deterministic: boolean
 }
 
 export type BenchmarkOptions = { promptTokens?: number; generateTokens?: number }
@@ -83,6 +90,7 @@ export type BenchmarkResult = { prefill_tokens_per_s: number; decode_tokens_per_
 /** Deterministic mode: temperature 0 and a fixed seed; the same request on the same model gives the same output. */
 export const DETERMINISTIC = { temperature: 0, seed: 0 } as const
 
+/** Whether the request asks for reproducible output (greedy decoding and a seed); the engine must also promise it. */
 export function isDeterministic(request: SamplingParameters): boolean {
   return request.temperature === 0 && request.seed !== undefined
 }

@@ -26,6 +26,13 @@ describe('in-memory engine specifics', () => {
     expect(memoryTokenize(text).join('')).toBe(text)
   })
 
+  test('promises reproducible output: the same deterministic request gives the same bytes', async () => {
+    const engine = createMemoryEngine()
+    expect((await engine.load(model)).deterministic).toBe(true)
+    const request = { model: model.id, prompt: 'p', max_tokens: 12, temperature: 0, seed: 42 }
+    expect((await engine.complete(request)).text).toBe((await engine.complete(request)).text)
+  })
+
   test('json_object output parses as JSON', async () => {
     const engine = createMemoryEngine()
     await engine.load(model)

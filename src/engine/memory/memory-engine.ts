@@ -110,7 +110,8 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
     kind: 'memory',
     async load(model: ModelSpec, options: LoadOptions = {}) {
       options.onProgress?.({ phase: 'download', progress: 1, text: 'nothing to download (in-memory engine)' })
-      loaded = { id: model.id, contentHash: model.contentHash, engine: 'memory', contextLength: model.contextLength }
+      // Integer arithmetic on the prompt and seed: the same request always gives the same words.
+      loaded = { id: model.id, contentHash: model.contentHash, engine: 'memory', contextLength: model.contextLength, deterministic: true }
       options.onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return loaded
     },

@@ -41,8 +41,10 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
   let engine: WatchedPage
   beforeAll(async () => {
     engine = await openEngine(browser)
-    const load = await call<{ loaded: { engine: string }; progress: { phase: string }[] }>(engine.page, 'fixture.load("modelex-demo-tiny")')
+    const load = await call<{ loaded: { engine: string; deterministic: boolean }; progress: { phase: string }[] }>(engine.page, 'fixture.load("modelex-demo-tiny")')
     expect(load.loaded.engine).toBe('wasm')
+    // One build on the CPU, flash attention off: it promises reproducible output, so its receipts may say so.
+    expect(load.loaded.deterministic).toBe(true)
     expect(load.progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['download', 'upload', 'ready']))
     expect(load.progress.at(-1)?.phase).toBe('ready')
   })

@@ -169,12 +169,14 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // A completion's prompt_tokens include the BOS/EOS llama.cpp adds to every prompt; counts add them too, so a
       // quote counts what the request will be billed for.
       const specialTokens = (runtime.mustAddBosToken() ? 1 : 0) + (runtime.mustAddEosToken() ? 1 : 0)
-      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens }
+      // Deterministic: one wasm build, the CPU's IEEE arithmetic, flash attention off (so the thread count does not
+      // change results), no load-time seed and no prompt cache: the same request gives the same bytes.
+      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens, deterministic: true }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, threads }
+      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, threads, deterministic: true }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads } : null
+      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads, deterministic: loaded.deterministic } : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { runtime } = requireModel(request.model)

@@ -139,6 +139,12 @@ describe('webgpu engine: InferenceEngine compliance (over the web-llm stand-in)'
 })
 
 describe('webgpu engine at the web-llm boundary', () => {
+  test('never promises reproducible output (GPU reductions may run in another order)', async () => {
+    const { engine } = setup()
+    expect((await engine.load(coder)).deterministic).toBe(false)
+    expect((await engine.current())?.deterministic).toBe(false)
+  })
+
   test('maps progress reports to load phases', async () => {
     const { engine } = setup()
     const phases: string[] = []

@@ -142,12 +142,14 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
         throw mapWebLlmError(error, 'load')
       }
       mlc = webLlm
-      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength, spec }
+      // Not deterministic: GPU kernels may reduce in a different order from one run, driver or adapter to the
+      // next, so greedy output can differ by a token; receipts of this engine never claim reproducibility.
+      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength, spec, deterministic: false }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength }
+      return { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength, deterministic: false }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'webgpu', contextLength: loaded.contextLength } : null
+      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'webgpu', contextLength: loaded.contextLength, deterministic: false } : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { engine: webLlm } = requireModel(request.model)

@@ -1,6 +1,6 @@
 /**
- * Errors of the peer-to-peer layer: frames and messages that break the wire format, announcements that fail
- * validation, and the typed outcomes of an inference request sent to another node.
+ * Errors of the peer-to-peer layer: frames and messages that break the wire format, announcements and attestations
+ * that fail validation, and the typed outcomes of an inference request sent to another node.
  */
 import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
 
@@ -46,6 +46,44 @@ export class InvalidAnnouncementError extends BaseError {
   }
 }
 registerErrorClass('InvalidAnnouncementError', InvalidAnnouncementError)
+
+/**
+ * Why an attestation was refused. Like announcements, `reject` reasons prove the sender wrong (every honest
+ * forwarder checks them the same way, the relay included); the others are dropped without blame: stale, future and
+ * replayed ones can reach an honest peer late, and the registry checks (`unbound-signer`, `unregistered-node`,
+ * `registry-unavailable`, `wrong-domain`) need a chain view the relay lacks, so a relay forwarding them in good
+ * faith must not be penalised for it.
+ */
+export type AttestationRejection =
+  | 'schema'
+  | 'too-large'
+  | 'bad-signature'
+  | 'signer-mismatch'
+  | 'score-range'
+  | 'sample-size'
+  | 'window'
+  | 'self-attestation'
+  | 'future'
+  | 'stale'
+  | 'replayed'
+  | 'duplicate'
+  | 'wrong-domain'
+  | 'unbound-signer'
+  | 'unregistered-node'
+  | 'registry-unavailable'
+
+export const IGNORED_ATTESTATION_REASONS: ReadonlySet<AttestationRejection> = new Set(['future', 'stale', 'replayed', 'duplicate', 'wrong-domain', 'unbound-signer', 'unregistered-node', 'registry-unavailable'])
+
+export class InvalidAttestationError extends BaseError {
+  override name = 'InvalidAttestationError' as const
+  constructor({ reason, details, cause }: { reason: AttestationRejection; details: string; cause?: unknown }) {
+    super(`An attestation was refused (${reason}).`, { details, cause, data: { reason } })
+  }
+  get reason(): AttestationRejection {
+    return this.data?.['reason'] as AttestationRejection
+  }
+}
+registerErrorClass('InvalidAttestationError', InvalidAttestationError)
 
 /** The error codes a serving node sends in an `error` frame. */
 export const INFER_ERROR_CODES = ['BAD_REQUEST', 'UNSUPPORTED_MODEL', 'BUSY', 'PAYMENT_REQUIRED', 'TIMEOUT', 'INTERNAL'] as const

@@ -4,7 +4,7 @@ import { batchDue, batchProof, cutBatch } from './batch.ts'
 import { InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
 import type { InferenceRequest } from './inference.ts'
 import { verifyMerkleProof, receiptLeaf } from './merkle.ts'
-import { buildReceipt, checkPaymentDomain, decodePayment, decodeSignedReceipt, encodePayment, encodeSignedReceipt, recoverVoucherSigner, requestHash, verifySignedReceipt, type SignedReceipt } from './payment.ts'
+import { buildReceipt, receiptIsDeterministic, checkPaymentDomain, decodePayment, decodeSignedReceipt, encodePayment, encodeSignedReceipt, recoverVoucherSigner, requestHash, verifySignedReceipt, type SignedReceipt } from './payment.ts'
 import { createQuote } from './quote.ts'
 import { hashReceipt, receiptTypedData } from './receipt.ts'
 import { voucherTypedData } from './voucher.ts'
@@ -28,6 +28,35 @@ describe('payment messages and receipts', () => {
     expect(receipt.cost).toBe(3_000_000n + 8_000_000n)
     expect(receipt.cumulativePaid).toBe(11_000_100n)
     expect(receipt.requestHash).toBe(requestHash({ ...request, stream: true } as InferenceRequest))
+  })
+
+  it('the request hash covers the prompt and every sampling field, seed included', () => {
+    const base: InferenceRequest = { kind: 'completion', model: 'm', prompt: 'p', suffix: 's', max_tokens: 8, temperature: 0, top_p: 1, seed: 7, stop: ['x'], response_format: { type: 'text' } }
+    const variants: InferenceRequest[] = [
+      { ...base, model: 'n' },
+      { ...base, prompt: 'q' },
+      { ...base, suffix: 't' },
+      { ...base, max_tokens: 9 },
+      { ...base, temperature: 0.5 },
+      { ...base, top_p: 0.9 },
+      { ...base, seed: 8 },
+      { ...base, stop: ['y'] },
+      { ...base, response_format: { type: 'json_object' } },
+    ]
+    const hashes = new Set([base, ...variants].map(requestHash))
+    expect(hashes.size).toBe(variants.length + 1)
+  })
+
+  it('a receipt is deterministic only for a greedy seeded request, on an engine that promises it, run to its end', () => {
+    const greedy: InferenceRequest = { ...request, temperature: 0, seed: 1 }
+    expect(receiptIsDeterministic(greedy, { finishReason: 'stop', engineDeterministic: true })).toBe(true)
+    expect(receiptIsDeterministic(greedy, { finishReason: 'length', engineDeterministic: true })).toBe(true)
+    expect(receiptIsDeterministic(greedy, { finishReason: 'abort', engineDeterministic: true })).toBe(false)
+    expect(receiptIsDeterministic(greedy, { finishReason: 'stop', engineDeterministic: false })).toBe(false)
+    expect(receiptIsDeterministic(greedy, {})).toBe(false)
+    expect(receiptIsDeterministic({ ...greedy, temperature: 0.7 }, { finishReason: 'stop', engineDeterministic: true })).toBe(false)
+    const { seed: _, ...unseeded } = greedy
+    expect(receiptIsDeterministic(unseeded, { finishReason: 'stop', engineDeterministic: true })).toBe(false)
   })
 
   it('verifies a signed receipt through the wire and refuses a forged or altered one', async () => {

@@ -7,7 +7,7 @@
 import { keccak256, recoverTypedDataAddress, stringToBytes, type Address, type Hex } from 'viem'
 import type { JsonValue } from './errors/base.ts'
 import { InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
-import { isDeterministic, type InferenceRequest } from './inference.ts'
+import { isDeterministic, type FinishReason, type InferenceRequest } from './inference.ts'
 import { amount, hex, settleCost, type Quote } from './quote.ts'
 import { hashReceipt, receiptTypedData, type Receipt, type TypedDataDomainParameters } from './receipt.ts'
 import { voucherTypedData, type Voucher } from './voucher.ts'
@@ -61,7 +61,12 @@ export function recoverVoucherSigner(voucher: Voucher, signature: Hex, domain: T
   return recoverTypedDataAddress({ ...voucherTypedData(voucher, domain), signature })
 }
 
-/** keccak256 of the request as the node parsed it (known fields only, fixed order), so both sides agree on it. */
+/**
+ * keccak256 of the request as the node parsed it (known fields only, fixed order), so both sides agree on it. It
+ * covers everything the output depends on besides the model: the prompt or messages (and FIM suffix) and every
+ * sampling field (max_tokens, temperature, top_p, seed, stop, response_format); the model is the receipt's
+ * `modelHash`. Two receipts with one request hash and model hash are therefore answers to the same question.
+ */
 export function requestHash(request: InferenceRequest): Hex {
   return keccak256(stringToBytes(JSON.stringify(parseInferenceRequest(request))))
 }
@@ -82,6 +87,19 @@ export type BuildReceiptParameters = {
   settledBefore: bigint
   /** Unix seconds. */
   timestamp: number
+  /** How the output ended; an aborted (cancelled, reset) output is cut where the consumer chose, so never deterministic. */
+  finishReason?: FinishReason
+  /** Whether the engine that ran it reproduces output bit for bit (`LoadedModel.deterministic`); default false. */
+  engineDeterministic?: boolean
+}
+
+/**
+ * Whether a receipt may say `deterministic` (and so make its node slashable for a different output): the request
+ * asks for it (temperature 0 and a seed), the engine promises it, and the output ran to its own end. A cancelled
+ * output stops wherever the consumer's cancel landed, so two of them for one request differ without any fault.
+ */
+export function receiptIsDeterministic(request: InferenceRequest, { finishReason, engineDeterministic }: { finishReason?: FinishReason | undefined; engineDeterministic?: boolean | undefined }): boolean {
+  return isDeterministic(request) && engineDeterministic === true && finishReason !== undefined && finishReason !== 'abort'
 }
 
 /** The receipt of a finished request: the quote's prices applied to the tokens generated. */
@@ -99,7 +117,7 @@ export function buildReceipt(p: BuildReceiptParameters): Receipt {
     channelId: p.channelId,
     cumulativePaid: p.settledBefore + cost,
     timestamp: BigInt(p.timestamp),
-    deterministic: isDeterministic(p.request),
+    deterministic: receiptIsDeterministic(p.request, p),
   }
 }
 

@@ -4,7 +4,9 @@
  * node (`acceptVoucher` in `src/core/credit.ts`), and settles it into a signed receipt: the whole answer, or on a
  * cancel the tokens already sent. Admission is atomic per channel (concurrent first requests on a fresh channel
  * cannot all spend one maximum), and a consumer whose voucher is behind the node's settled total (it missed the
- * receipt of a cancelled request) is refused with that receipt attached, so it can catch up. Chain reads are
+ * receipt of a cancelled request) is refused with that receipt attached, so it can catch up. A receipt says
+ * `deterministic` (its node slashable for a different output to the same request) only when the request asks for it,
+ * the engine that ran it promises reproducible output, and the output was not cut short by a cancel. Chain reads are
  * injected; the books are shared with the settlement loop.
  */
 import type { Address, Hex, LocalAccount } from 'viem'
@@ -164,18 +166,18 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
         reservations.set(id, (reservations.get(id) ?? 0n) - quote.maxCost)
         throw error
       }
-      return admission(id, book.consumer, quote, wireQuote, request)
+      return admission(id, book.consumer, quote, wireQuote, request, model.deterministic === true)
     })
   }
 
-  function admission(id: string, consumer: Address, quote: Quote, wireQuote: JsonValue, request: InferenceRequest): Admission {
+  function admission(id: string, consumer: Address, quote: Quote, wireQuote: JsonValue, request: InferenceRequest, engineDeterministic: boolean): Admission {
     let ended = false
     return {
       quote: wireQuote,
       settle: (result) => {
         if (ended) throw new Error('an admission ends once')
         ended = true
-        return exclusive(id, () => settle(id, consumer, quote, request, result))
+        return exclusive(id, () => settle(id, consumer, quote, request, result, engineDeterministic))
       },
       release() {
         if (ended) return
@@ -188,7 +190,7 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     }
   }
 
-  async function settle(id: string, consumer: Address, quote: Quote, request: InferenceRequest, result: InferenceResult): Promise<JsonValue> {
+  async function settle(id: string, consumer: Address, quote: Quote, request: InferenceRequest, result: InferenceResult, engineDeterministic: boolean): Promise<JsonValue> {
     const book = books.channel(id) as ChannelBook
     const receipt = buildReceipt({
       request,
@@ -200,6 +202,9 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
       consumer,
       settledBefore: book.settled,
       timestamp: Math.floor(now() / 1000),
+      // A settlement of fewer tokens than the engine made (a cancel bills what was sent) is never deterministic.
+      finishReason: result.finish_reason,
+      engineDeterministic,
     })
     const ledger = settleRequest(ledgerOf(book), quote.maxCost, receipt.cost)
     const signature = await init.signer.signTypedData(receiptTypedData(receipt, init.receiptDomain))

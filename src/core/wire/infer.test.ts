@@ -46,6 +46,10 @@ describe('infer protocol messages', () => {
     expect(request).toEqual({ kind: 'chat', model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, temperature: 0, seed: 1, response_format: { type: 'json_object' } })
   })
 
+  test('a seed is a uint32 but for the "random" value 0xFFFFFFFF', () => {
+    for (const seed of [0, 1, 0xfffffffe]) expect(parseInferenceRequest({ kind: 'completion', model: 'm', prompt: 'x', seed })).toMatchObject({ seed })
+  })
+
   test('fill-in-the-middle keeps its suffix', () => {
     const request: InferenceRequest = { kind: 'completion', model: 'm', prompt: 'def f(', suffix: '  return x', max_tokens: 8 }
     expect(parseInferenceRequest(request)).toEqual(request)
@@ -61,6 +65,10 @@ describe('infer protocol messages', () => {
     [{ kind: 'completion', model: 'm', prompt: 'x', stop: new Array(17).fill('a') }, 'request.stop'],
     [{ kind: 'completion', model: 'm', prompt: 'x', response_format: { type: 'grammar' } }, 'request.response_format.grammar'],
     [{ kind: 'embedding', model: 'm' }, 'request.kind'],
+    [{ kind: 'completion', model: 'm', prompt: 'x', seed: -1 }, 'request.seed'],
+    [{ kind: 'completion', model: 'm', prompt: 'x', seed: 0xffffffff }, 'request.seed'],
+    [{ kind: 'completion', model: 'm', prompt: 'x', seed: 2 ** 40 }, 'request.seed'],
+    [{ kind: 'completion', model: 'm', prompt: 'x', seed: 1.5 }, 'request.seed'],
   ])('refuses %j at %s', (body, path) => {
     expect(() => parseInferenceRequest(body)).toThrow(MalformedMessageError)
     expect(() => parseInferenceRequest(body)).toThrow(path)

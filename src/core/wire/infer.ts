@@ -27,6 +27,11 @@ export const WIRE_LIMITS = {
   stopLength: 256,
   /** Wire-level bound only; nodes apply their own, smaller cap. */
   maxTokens: 1_000_000,
+  /**
+   * Sampling seeds are uint32 (llama.cpp's and web-llm's), but for 0xFFFFFFFF, which llama.cpp reads as "pick a
+   * random seed": a seed a request names always reproduces its output.
+   */
+  seed: 0xfffffffe,
 } as const
 
 /** `quoteOnly`: the dialer asks what the request would cost; the node answers one `quote` frame and runs nothing. */
@@ -154,7 +159,7 @@ function parseSampling(body: Fields): SamplingParameters {
   if (body['max_tokens'] !== undefined) out.max_tokens = integer(body['max_tokens'], 'request.max_tokens', 0, WIRE_LIMITS.maxTokens)
   if (body['temperature'] !== undefined) out.temperature = finite(body['temperature'], 'request.temperature', 0, 2)
   if (body['top_p'] !== undefined) out.top_p = finite(body['top_p'], 'request.top_p', 0, 1)
-  if (body['seed'] !== undefined) out.seed = integer(body['seed'], 'request.seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+  if (body['seed'] !== undefined) out.seed = integer(body['seed'], 'request.seed', 0, WIRE_LIMITS.seed)
   const stop = body['stop']
   if (stop !== undefined) {
     out.stop = typeof stop === 'string'

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { InvalidModelFileError } from './errors/index.ts'
-import { encodeF16, encodeGguf, encodeQ8_0, gguf, GgmlType, ggufValue, readGgufHeader, tensorByteLength, toFloat16Bits } from './gguf.ts'
+import { encodeF16, encodeGguf, encodeQ4_0, encodeQ8_0, gguf, GgmlType, ggufValue, readGgufHeader, tensorByteLength, toFloat16Bits } from './gguf.ts'
 
 const small = () =>
   encodeGguf({
@@ -89,5 +89,18 @@ describe('GGUF', () => {
     expect(view.getInt8(2 + 16)).toBe(0)
     expect(tensorByteLength(GgmlType.Q8_0, [64, 3])).toBe(6 * 34)
     expect(() => tensorByteLength(GgmlType.Q8_0, [33, 1])).toThrow(RangeError)
+  })
+
+  test('Q4_0 blocks hold an f16 scale mapping the largest magnitude to -8, and 16 bytes of nibbles', () => {
+    const values = new Float32Array(32).map((_, i) => (i - 16) / 16) // largest magnitude: -1 at i = 0
+    const block = encodeQ4_0(values)
+    expect(block.byteLength).toBe(18)
+    const view = new DataView(block.buffer)
+    expect(view.getUint16(0, true)).toBe(toFloat16Bits(1 / 8))
+    // -1 / (1/8) + 8.5 → 0.5 → 0; value 0 at i = 16 → 8 in the high nibble of byte 0.
+    expect(block[2]).toBe(0 | (8 << 4))
+    const decoded = Array.from({ length: 32 }, (_, i) => (((i < 16 ? block[2 + i]! & 0x0f : block[2 + i - 16]! >> 4) - 8) * 0.125))
+    decoded.forEach((v, i) => expect(Math.abs(v - (values[i] as number))).toBeLessThanOrEqual(0.0625 + 1e-9))
+    expect(tensorByteLength(GgmlType.Q4_0, [64, 3])).toBe(6 * 18)
   })
 })

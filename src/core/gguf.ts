@@ -30,11 +30,14 @@ export enum GgufValueType {
 export enum GgmlType {
   F32 = 0,
   F16 = 1,
+  Q4_0 = 2,
   Q8_0 = 8,
 }
 
 const Q8_0_BLOCK = 32
 const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK
+const Q4_0_BLOCK = 32
+const Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK / 2
 
 export type GgufScalar = { type: Exclude<GgufValueType, GgufValueType.ARRAY>; value: number | bigint | boolean | string }
 export type GgufArray = { type: GgufValueType.ARRAY; itemType: Exclude<GgufValueType, GgufValueType.ARRAY>; value: readonly (number | bigint | boolean | string)[] }
@@ -64,6 +67,9 @@ export function tensorByteLength(type: GgmlType, ne: readonly number[]): number 
     case GgmlType.Q8_0:
       if ((ne[0] ?? 0) % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 rows must be a multiple of ${Q8_0_BLOCK} long, got ${ne[0]}`)
       return (count / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES
+    case GgmlType.Q4_0:
+      if ((ne[0] ?? 0) % Q4_0_BLOCK !== 0) throw new RangeError(`Q4_0 rows must be a multiple of ${Q4_0_BLOCK} long, got ${ne[0]}`)
+      return (count / Q4_0_BLOCK) * Q4_0_BLOCK_BYTES
   }
 }
 
@@ -325,6 +331,32 @@ export function encodeF16(values: Float32Array): Uint8Array {
 }
 
 /** ggml's Q8_0: blocks of 32 values as an f16 scale and 32 signed bytes. */
+/**
+ * ggml's Q4_0 (blocks of 32: an f16 scale, then 16 bytes of 4-bit values, low nibbles the first half of the block),
+ * quantized as ggml's reference `quantize_row_q4_0` does: the scale maps the value of largest magnitude to -8.
+ */
+export function encodeQ4_0(values: Float32Array): Uint8Array {
+  if (values.length % Q4_0_BLOCK !== 0) throw new RangeError(`Q4_0 needs a multiple of ${Q4_0_BLOCK} values`)
+  const blocks = values.length / Q4_0_BLOCK
+  const out = new Uint8Array(blocks * Q4_0_BLOCK_BYTES)
+  const view = new DataView(out.buffer)
+  const half = Q4_0_BLOCK / 2
+  for (let b = 0; b < blocks; b++) {
+    const at = b * Q4_0_BLOCK
+    let max = 0
+    for (let i = 0; i < Q4_0_BLOCK; i++) {
+      const v = values[at + i] as number
+      if (Math.abs(v) > Math.abs(max)) max = v
+    }
+    const scale = max / -8
+    const inverse = scale ? 1 / scale : 0
+    view.setUint16(b * Q4_0_BLOCK_BYTES, toFloat16Bits(scale), true)
+    const q = (v: number) => Math.min(15, Math.trunc(v * inverse + 8.5))
+    for (let j = 0; j < half; j++) out[b * Q4_0_BLOCK_BYTES + 2 + j] = q(values[at + j] as number) | (q(values[at + half + j] as number) << 4)
+  }
+  return out
+}
+
 export function encodeQ8_0(values: Float32Array): Uint8Array {
   if (values.length % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 needs a multiple of ${Q8_0_BLOCK} values`)
   const blocks = values.length / Q8_0_BLOCK

@@ -10,6 +10,7 @@ import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { DEVNET_MNEMONIC } from '../chain/devnet-faucet.ts'
 import { aiTokenAbi } from '../chain/generated.ts'
 import type { Deployment } from '../core/deployment.ts'
+import type { InferenceEngine } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { createPeer, type Peer } from '../p2p/peer.ts'
@@ -46,10 +47,12 @@ export type PaidProviderParameters = {
   rpcUrl?: string
   redeemThreshold?: bigint
   prices?: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint }
+  /** A loaded engine to serve instead of the in-memory one with TEST_MODEL; it registers the model it reports. */
+  engine?: InferenceEngine
 }
 
 /** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
-export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES }: PaidProviderParameters): Promise<PaidProvider> {
+export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given }: PaidProviderParameters): Promise<PaidProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
@@ -59,13 +62,15 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
   const peer = await createPeer({ relays: [relay], node: { runtime: 'node' } })
   const node = peer.node
   await node.waitForReservation(15_000)
-  const engine = createMemoryEngine({ tokenDelayMs })
-  await engine.load(TEST_MODEL)
+  const engine = given ?? createMemoryEngine({ tokenDelayMs })
+  if (!given) await engine.load(TEST_MODEL)
+  const served = await engine.current()
+  if (!served) throw new Error('startPaidProvider: the engine has no model loaded')
   await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), createPublicClient({ transport, pollingInterval: 50 }), {
     deployment,
     signer: privateKeyToAccount(signerKey),
     peerId: node.peerId.toString(),
-    models: [TEST_MODEL.contentHash as `0x${string}`],
+    models: [served.contentHash as `0x${string}`],
     prices,
     stake: DEVNET_PARAMETERS.minStake,
   })

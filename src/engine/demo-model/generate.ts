@@ -7,7 +7,7 @@
  * no layer writes to it, and the output matrix reads it with +B for printable-ASCII tokens and -B for the rest.
  * The other dimensions carry the random, context-dependent part that picks among printable tokens.
  */
-import { encodeF16, encodeF32, encodeGguf, encodeQ8_0, gguf, GgmlType, type GgufTensor } from '../../core/gguf.ts'
+import { encodeF16, encodeF32, encodeGguf, encodeQ4_0, encodeQ8_0, gguf, GgmlType, type GgufTensor } from '../../core/gguf.ts'
 import { buildVocabulary, bytesToUnicode, DEMO_CORPUS, isPrintableToken } from './tokenizer.ts'
 
 export type DemoModelConfig = {
@@ -19,7 +19,7 @@ export type DemoModelConfig = {
   kvHeads: number
   feedForward: number
   contextLength: number
-  weightType: GgmlType.F32 | GgmlType.F16 | GgmlType.Q8_0
+  weightType: GgmlType.F32 | GgmlType.F16 | GgmlType.Q4_0 | GgmlType.Q8_0
   seed: number
 }
 
@@ -51,6 +51,17 @@ export const DEMO_30M: DemoModelConfig = {
   seed: 30,
 }
 
+/** llama.cpp's `general.file_type` (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0). */
+const FILE_TYPES: Record<DemoModelConfig['weightType'], number> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7 }
+
+/**
+ * Impostors of the tiny demo model, for spot-check tests and `bench:verify`: the same architecture with other
+ * random weights, and the same weights quantized more coarsely (Q4_0 instead of F16), as a node that cuts costs
+ * would serve them.
+ */
+export const DEMO_TINY_OTHER_WEIGHTS: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-other-weights', seed: 4242 }
+export const DEMO_TINY_Q4_0: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-q4_0', weightType: GgmlType.Q4_0 }
+
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 
@@ -80,7 +91,7 @@ export function generateDemoModel(config: DemoModelConfig): Uint8Array {
     return values
   }
   const ones = (count: number) => new Float32Array(count).fill(1)
-  const encode = (values: Float32Array, type: GgmlType) => (type === GgmlType.F32 ? encodeF32(values) : type === GgmlType.F16 ? encodeF16(values) : encodeQ8_0(values))
+  const encode = (values: Float32Array, type: GgmlType) => (type === GgmlType.F32 ? encodeF32(values) : type === GgmlType.F16 ? encodeF16(values) : type === GgmlType.Q4_0 ? encodeQ4_0(values) : encodeQ8_0(values))
   const tensor = (name: string, ne: number[], values: Float32Array, type: GgmlType = config.weightType): GgufTensor => ({ name, ne, type, data: encode(values, type) })
   // Layers never write dimension 0: it carries the printable-token bias to the output untouched.
   const clearRow0 = (row: number, values: Float32Array) => {
@@ -116,7 +127,7 @@ export function generateDemoModel(config: DemoModelConfig): Uint8Array {
       'general.type': gguf.str('model'),
       'general.name': gguf.str(`${config.name} (random weights: its text means nothing)`),
       'general.license': gguf.str('Apache-2.0'),
-      'general.file_type': gguf.u32(config.weightType === GgmlType.F32 ? 0 : config.weightType === GgmlType.F16 ? 1 : 7),
+      'general.file_type': gguf.u32(FILE_TYPES[config.weightType]),
       'llama.vocab_size': gguf.u32(vocab),
       'llama.context_length': gguf.u32(config.contextLength),
       'llama.embedding_length': gguf.u32(n),

@@ -21,7 +21,7 @@ import { keyedQueue } from '../core/keyed-queue.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
 import { NoNodeAvailableError } from '../core/errors/payments.ts'
 import type { ChatMessage, InferenceRequest, SamplingParameters } from '../core/inference.ts'
-import { WASM_CATALOG } from '../core/models.ts'
+import { pinnedModelRefs, WASM_CATALOG } from '../core/models.ts'
 import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Quote } from '../core/quote.ts'
 import { createNodeDirectory, type NodeDirectory } from '../p2p/directory.ts'
@@ -30,7 +30,7 @@ import { fetchProof } from '../p2p/receipt-proof.ts'
 import { registryLookup } from '../p2p/registry.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { CONSUMER_STATE_KEY, memoryStore, storedDocument } from '../store/payments.ts'
-import { findNodes, nodeCandidates } from './actions/findNodes.ts'
+import { findNodes, nodeCandidates, type ReputationLookup, type ReputationRequirement } from './actions/findNodes.ts'
 import { finishWithNode } from './actions/finishWithNode.ts'
 import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
@@ -73,6 +73,12 @@ export type CreateClientParameters = {
   finishAfterIdleMs?: number | null
   latencyBarMs?: number
   discoveryTimeoutMs?: number
+  /** Nodes' reputations by operator and model (the app passes its attestation book's). */
+  reputation?: ReputationLookup
+  /** Automatic choice and `nodes()` skip known nodes below this reputation (0..100). */
+  minReputation?: number
+  /** Automatic choice and `nodes()` skip nodes without enough evidence to be known. */
+  requireKnown?: boolean
 }
 
 export type NodeChoice = { node?: string | DirectoryEntry }
@@ -88,7 +94,7 @@ export type ModelexClient = {
   /** Hands every node with unspent credit a final voucher for the settled total, then stops. */
   stop(): Promise<void>
   /** Nodes announcing `model`, registered on-chain, cheapest first; waits for a first one up to the discovery timeout. */
-  nodes(parameters: { model: string; timeoutMs?: number }): Promise<DirectoryEntry[]>
+  nodes(parameters: { model: string; timeoutMs?: number } & ReputationRequirement): Promise<DirectoryEntry[]>
   /** The node's exact quote for a request (it counts the tokens with its model's tokenizer), checked. */
   quote(parameters: (Omit<ChatCreateParameters, 'stream'> | Omit<CompletionCreateParameters, 'stream'>) & NodeChoice): Promise<{ node: DirectoryEntry; quote: Quote }>
   chat: { completions: { create(p: ChatCreateParameters & { stream: true }): Promise<PaidStream<ChatCompletionChunk>>; create(p: ChatCreateParameters & { stream?: false }): Promise<ChatCompletion> } }
@@ -115,7 +121,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const addresses = { token: need(contracts.AIToken, 'AIToken'), channels: need(contracts.PaymentChannels, 'PaymentChannels'), anchor: need(contracts.ReceiptAnchor, 'ReceiptAnchor'), registry: need(contracts.NodeRegistry, 'NodeRegistry') }
   const account = wallet.account.address
   const document = storedDocument<ConsumerState>(parameters.store ?? memoryStore(), `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {}, receipts: [] }))
-  const knownModels = [...(parameters.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
+  // Catalog models are known by name only where their hash is pinned; the rest are asked for by content hash.
+  const knownModels = [...(parameters.models ?? []), ...pinnedModelRefs(WASM_CATALOG)]
   const limits: SpendLimits = { ...CLIENT_DEFAULTS.limits, ...parameters.limits }
   const channelDeposit = parameters.channelDeposit ?? CLIENT_DEFAULTS.channelDeposit
 
@@ -185,6 +192,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       prices.set(operator.toLowerCase(), { at: Date.now(), value })
       return value
     },
+    reputation: parameters.reputation,
+    routing: { minReputation: parameters.minReputation, requireKnown: parameters.requireKnown },
   }
 
   const hashOf = (model: string): Hex => {
@@ -233,7 +242,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
     },
-    nodes: ({ model, timeoutMs }) => findNodes(context, { model, contentHash: hashOf(model), ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+    nodes: ({ model, timeoutMs, minReputation, requireKnown }) => findNodes(context, { model, contentHash: hashOf(model), minReputation, requireKnown, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
     async quote(p) {
       const request = toRequest(p)
       const [entry] = await nodeCandidates(context, { model: p.model, contentHash: hashOf(p.model), node: p.node })

@@ -12,6 +12,7 @@ import type { NodeDirectory } from '../p2p/directory.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import type { Document } from '../store/payments.ts'
 import type { JsonValue } from '../core/errors/base.ts'
+import type { ReputationLookup, ReputationRequirement } from './actions/findNodes.ts'
 
 /** Receipts kept by the consumer: the signed receipt (wire form), the serving peer and the request's cost. */
 export type StoredReceipt = { peer: string; receipt: JsonValue; cost: bigint; at: number }
@@ -34,4 +35,7 @@ export type ClientContext = {
   exclusive<T>(key: string, work: () => Promise<T>): Promise<T>
   /** The registry's prices for an operator, read at most every few seconds. */
   registeredPrices(operator: Address): Promise<{ active: boolean; signer: Address; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }>
+  /** Nodes' reputations (the app's attestation book), and what automatic choice requires of them. */
+  reputation?: ReputationLookup | undefined
+  routing?: ReputationRequirement | undefined
 }

@@ -1,24 +1,72 @@
 /**
  * Finding nodes: the registered nodes announcing a model, cheapest first (`findNodes`), and for one request the
  * node asked for or the candidates best first (`nodeCandidates`): those under the latency bar by price, then the rest.
+ * Both can require a reputation (`minReputation` 0..100, `requireKnown`): a known node below the minimum is skipped,
+ * an unknown one only when `requireKnown` (unknown is not bad: it has not been evaluated enough to say), and when
+ * nodes announce the model but none qualifies the choice fails with `NoReputableNodeError` naming what was skipped.
  */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { DirectoryEntry } from '../../core/directory.ts'
-import { NoNodeAvailableError } from '../../core/errors/payments.ts'
+import { NoNodeAvailableError, NoReputableNodeError } from '../../core/errors/payments.ts'
 import type { ClientContext } from '../context.ts'
 
-export type FindNodesParameters = { model: string; contentHash: Hex; timeoutMs?: number }
+/** What routing needs of a node's reputation (`Reputation` from `src/core/reputation.ts` fits). */
+export type NodeReputation = { status: 'unknown' | 'known'; score: number | null }
+/** A node's reputation for a model (its operator and the model's content hash), or null when nothing is known. */
+export type ReputationLookup = (node: Address, modelHash: Hex) => NodeReputation | null
+export type ReputationRequirement = {
+  /** Known nodes scoring below this (0..100) are skipped. */
+  minReputation?: number | undefined
+  /** Skip nodes without enough evidence to be known. */
+  requireKnown?: boolean | undefined
+}
+
+export type FindNodesParameters = { model: string; contentHash: Hex; timeoutMs?: number } & ReputationRequirement
 
 const price = (e: DirectoryEntry) => BigInt(e.announcement.pricePerMillionInput) + BigInt(e.announcement.pricePerMillionOutput)
 
-export async function findNodes(context: ClientContext, { contentHash, timeoutMs = context.discoveryTimeoutMs }: FindNodesParameters): Promise<DirectoryEntry[]> {
+/** The choice rule: whether a node with `reputation` (null: nothing known) meets `requirement`. */
+export function meetsReputation(reputation: NodeReputation | null, { minReputation, requireKnown = false }: ReputationRequirement): boolean {
+  const score = reputation?.status === 'known' ? reputation.score : null
+  if (score === null) return !requireKnown
+  return minReputation === undefined || score >= minReputation
+}
+
+/** Splits `entries` into the nodes that meet `requirement` for `contentHash` and those skipped (with their score). */
+export function filterByReputation(entries: readonly DirectoryEntry[], contentHash: Hex, requirement: ReputationRequirement, lookup: ReputationLookup | undefined): { kept: DirectoryEntry[]; skipped: { peerId: string; score: number | null }[] } {
+  if (requirement.minReputation === undefined && !requirement.requireKnown) return { kept: [...entries], skipped: [] }
+  const kept: DirectoryEntry[] = []
+  const skipped: { peerId: string; score: number | null }[] = []
+  for (const entry of entries) {
+    const reputation = lookup?.(entry.announcement.operator, contentHash.toLowerCase() as Hex) ?? null
+    if (meetsReputation(reputation, requirement)) kept.push(entry)
+    else skipped.push({ peerId: entry.peerId, score: reputation?.status === 'known' ? reputation.score : null })
+  }
+  return { kept, skipped }
+}
+
+/** The caller's requirement where it says one, the client's otherwise. */
+function requirementOf(context: ClientContext, p: ReputationRequirement): ReputationRequirement {
+  return { minReputation: p.minReputation ?? context.routing?.minReputation, requireKnown: p.requireKnown ?? context.routing?.requireKnown }
+}
+
+function qualified(context: ClientContext, model: string, contentHash: Hex, all: DirectoryEntry[], p: ReputationRequirement): DirectoryEntry[] {
+  const requirement = requirementOf(context, p)
+  const { kept, skipped } = filterByReputation(all, contentHash, requirement, context.reputation)
+  if (kept.length === 0 && skipped.length > 0) throw new NoReputableNodeError({ model, ...requirement, skipped })
+  return kept
+}
+
+export async function findNodes(context: ClientContext, { model, contentHash, timeoutMs = context.discoveryTimeoutMs, minReputation, requireKnown }: FindNodesParameters): Promise<DirectoryEntry[]> {
   const { directory } = await context.ready()
   directory.watch(contentHash)
   const list = () => directory.list({ contentHash }).filter((e) => e.registered === true)
   if (list().length === 0) await directory.waitFor((e) => e.registered === true && e.announcement.models.some((m) => m.contentHash.toLowerCase() === contentHash), timeoutMs).catch(() => {})
-  return list().sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity)))
+  const sorted = list().sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity)))
+  return qualified(context, model, contentHash, sorted, { minReputation, requireKnown })
 }
 
+/** A node named by the caller is used whatever its reputation; automatic choice applies the client's requirement. */
 export async function nodeCandidates(context: ClientContext, { model, contentHash, node }: { model: string; contentHash: Hex; node?: string | DirectoryEntry | undefined }): Promise<DirectoryEntry[]> {
   if (node && typeof node !== 'string') return [node]
   if (typeof node === 'string') {

@@ -92,6 +92,25 @@ export class NoNodeAvailableError extends BaseError {
 }
 registerErrorClass('NoNodeAvailableError', NoNodeAvailableError)
 
+/**
+ * Nodes announce the model, but none meets the reputation the consumer asked for (`minReputation`, `requireKnown`):
+ * `skipped` lists them with their score (null: unknown). Lower the minimum, allow unknown nodes, or name a node.
+ */
+export class NoReputableNodeError extends BaseError {
+  override name = 'NoReputableNodeError' as const
+  constructor({ model, minReputation, requireKnown, skipped }: { model: string; minReputation?: number | undefined; requireKnown?: boolean | undefined; skipped: readonly { peerId: string; score: number | null }[] }) {
+    const wanted = [minReputation === undefined ? null : `a reputation of at least ${minReputation}`, requireKnown ? 'enough evidence to be known' : null].filter(Boolean).join(' and ')
+    super(`${skipped.length} node${skipped.length === 1 ? '' : 's'} serve${skipped.length === 1 ? 's' : ''} ${model}, but none has ${wanted}; lower the minimum, allow unknown nodes, or name a node.`, {
+      details: skipped.map((s) => `${s.peerId}: ${s.score === null ? 'unknown' : s.score}`).join(', '),
+      data: { model, minReputation: minReputation ?? null, requireKnown: requireKnown ?? false, skipped: skipped.map((s) => ({ peerId: s.peerId, score: s.score })) },
+    })
+  }
+  get skipped(): { peerId: string; score: number | null }[] {
+    return this.data?.['skipped'] as { peerId: string; score: number | null }[]
+  }
+}
+registerErrorClass('NoReputableNodeError', NoReputableNodeError)
+
 /** Which of the consumer's spend limits a node's price or quote would break. */
 export type SpendLimit = 'maxSpendPerRequest' | 'maxDeposit' | 'maxPricePerMillionInput' | 'maxPricePerMillionOutput'
 

@@ -156,25 +156,25 @@ export function cappedShares(weights: readonly number[], maxShare: number): numb
   const n = weights.length
   if (n === 0) return []
   if (n * maxShare <= 1) return weights.map(() => 1 / n)
-  // Find the level c with min(w, c) summing to total T where c = maxShare * T; raise the capped set until stable.
-  const order = weights.map((w, i) => ({ w, i })).sort((a, b) => b.w - a.w)
-  let capped = 0
-  let rest = order.reduce((sum, { w }) => sum + w, 0)
-  let level = Number.POSITIVE_INFINITY
-  for (;;) {
-    // With the `capped` largest at level c: c = maxShare * (capped * c + rest)  =>  c = maxShare * rest / (1 - capped * maxShare)
-    const candidate = (maxShare * rest) / (1 - capped * maxShare)
-    const next = order[capped]
-    if (next === undefined || next.w <= candidate) {
-      level = capped === 0 ? Number.POSITIVE_INFINITY : candidate
-      break
-    }
-    rest -= next.w
-    capped++
+  const total = weights.reduce((sum, w) => sum + w, 0)
+  let high = Math.max(...weights)
+  if (high <= maxShare * total) return weights.map((w) => w / total)
+  // The level c where c = maxShare * sum(min(w, c)): g(c) = maxShare * sum(min(w, c)) - c is concave with g(0) = 0
+  // and a positive slope at 0 (n * maxShare > 1), so it has one positive root; bisection is exact enough and never
+  // trips over rounding the way a closed form does when n * maxShare is close to 1.
+  let low = 0
+  for (let i = 0; i < 200 && high - low > high * 1e-15; i++) {
+    const mid = (low + high) / 2
+    const g = maxShare * weights.reduce((sum, w) => sum + Math.min(w, mid), 0) - mid
+    if (g > 0) low = mid
+    else high = mid
   }
+  const level = low
+  // n * maxShare so close to 1 that the root is lost in rounding: the cap can only just be met, by equal shares.
+  if (!(level > 0)) return weights.map(() => 1 / n)
   const clipped = weights.map((w) => Math.min(w, level))
-  const total = clipped.reduce((sum, w) => sum + w, 0)
-  return clipped.map((w) => w / total)
+  const clippedTotal = clipped.reduce((sum, w) => sum + w, 0)
+  return clipped.map((w) => w / clippedTotal)
 }
 
 /** The midpoint of the lower and upper weighted medians (so two equal weights give their mean, not either one). */

@@ -167,6 +167,13 @@ describe('attestation validator', () => {
     expect(await reasonOf(relay.validate(encodeAttestation(forged, domain)))).toBe('signer-mismatch')
   })
 
+  it('without the binding check, counts nonces per signer so a forger cannot block the evaluator', async () => {
+    const relay = createAttestationValidator({ now })
+    await relay.validate(encodeAttestation(await signAttestation(other, { ...sample, nonce: 1e12 }, domain), domain))
+    await expect(relay.validate(encodeAttestation(await signAttestation(signer, sample, domain), domain))).resolves.toBeDefined()
+    expect(await reasonOf(relay.validate(encodeAttestation(await signAttestation(signer, sample, domain), domain)))).toBe('duplicate')
+  })
+
   it('reports a registry it cannot read as unavailable, not as forged', async () => {
     const validator = createAttestationValidator({ domain, now, isBound: async () => null })
     expect(await reasonOf(validator.validate(encodeAttestation(await signAttestation(signer, sample, domain), domain)))).toBe('registry-unavailable')

@@ -9,6 +9,7 @@
 import { getAddress, hashTypedData, isAddress, recoverTypedDataAddress, type Hex, type LocalAccount } from 'viem'
 import type { Address } from './deployment.ts'
 import { InvalidAttestationError, MalformedMessageError, type AttestationRejection } from './errors/p2p.ts'
+import { buildMerkleTree, getMerkleProof, receiptLeaf, verifyMerkleProof, type MerkleTree } from './merkle.ts'
 import { receiptDomain, type ModelexDomain, type TypedDataDomainParameters } from './receipt.ts'
 import { decodeJson, encodeJson, fail, integer, object, oneOf, only, string } from './wire/check.ts'
 
@@ -113,6 +114,28 @@ export function attestationTypedData(attestation: Attestation, domain: TypedData
 /** The attestation's EIP-712 digest: what is signed, what identifies it, and what its Merkle leaf is built from. */
 export function hashAttestation(attestation: Attestation, domain: TypedDataDomainParameters): Hex {
   return hashTypedData(attestationTypedData(attestation, domain))
+}
+
+/**
+ * The Merkle leaf of an attestation digest: the same leaf as a receipt's, so ReceiptAnchor's `anchor` and
+ * `verifyReceipt` serve both; the digests themselves cannot collide (distinct EIP-712 types).
+ */
+export function attestationLeaf(attestationHash: Hex): Hex {
+  return receiptLeaf(attestationHash)
+}
+
+/** The tree an evaluator anchors over a batch of its attestation digests. */
+export function buildAttestationTree(attestationHashes: readonly Hex[]): MerkleTree {
+  return buildMerkleTree([...new Set(attestationHashes.map((h) => h.toLowerCase() as Hex))].map(attestationLeaf))
+}
+
+export function attestationProof(tree: MerkleTree, attestationHash: Hex): Hex[] {
+  return getMerkleProof(tree, attestationLeaf(attestationHash))
+}
+
+/** The off-chain half of the inclusion check (the on-chain half also asks whether the evaluator anchored `root`). */
+export function verifyAttestationProof(root: Hex, attestationHash: Hex, proof: readonly Hex[]): boolean {
+  return verifyMerkleProof(root, attestationLeaf(attestationHash), proof)
 }
 
 /** Signs with the evaluator node's signer (a local account: the node key, not a wallet prompt). */
@@ -260,16 +283,19 @@ export class AttestationNonces {
     this.#maxTracked = maxTracked
   }
 
-  /** Throws `InvalidAttestationError` (duplicate or replayed) unless the nonce is new for its stream. */
-  check(attestation: Attestation, hash: Hex): void {
-    const last = this.#last.get(attestationStream(attestation))
+  /**
+   * Throws `InvalidAttestationError` (duplicate or replayed) unless the nonce is new for its stream. `scope` splits
+   * streams further (by signer, where the signer's binding to the evaluator cannot be checked).
+   */
+  check(attestation: Attestation, hash: Hex, scope = ''): void {
+    const last = this.#last.get(scope + attestationStream(attestation))
     if (!last) return
     if (last.hash === hash) throw new InvalidAttestationError({ reason: 'duplicate', details: `attestation ${hash} was accepted already` })
     if (attestation.nonce <= last.nonce) throw new InvalidAttestationError({ reason: 'replayed', details: `nonce ${attestation.nonce} after ${last.nonce} for this evaluator, node, model and suite` })
   }
 
-  record(attestation: Attestation, hash: Hex): void {
-    const key = attestationStream(attestation)
+  record(attestation: Attestation, hash: Hex, scope = ''): void {
+    const key = scope + attestationStream(attestation)
     this.#last.delete(key)
     this.#last.set(key, { nonce: attestation.nonce, hash })
     if (this.#last.size > this.#maxTracked) this.#last.delete(this.#last.keys().next().value as string)
@@ -330,7 +356,10 @@ export function createAttestationValidator(options: AttestationValidatorOptions 
     const { attestation } = signed
     checkAttestation(attestation, { now: Math.floor(now() / 1000), ...pick(options) })
     const hash = hashAttestation(attestation, domain)
-    nonces.check(attestation, hash)
+    // Without the binding check (a relay), anyone can sign as any evaluator: counting nonces per signer keeps a
+    // forger's huge nonce from blocking the real evaluator's stream.
+    const scope = isBound ? '' : `${signed.signer}\n`
+    nonces.check(attestation, hash, scope)
     const recovered = await recoverAttestationSigner(signed, domain)
     if (recovered !== signed.signer) refuse('signer-mismatch', `signed by ${recovered}, declares ${signed.signer}`)
     if (isBound) {
@@ -344,8 +373,8 @@ export function createAttestationValidator(options: AttestationValidatorOptions 
       if (!registered) refuse('unregistered-node', `${attestation.node} is not an active registered node`)
     }
     // Again: another attestation of this stream may have been accepted while we awaited the checks above.
-    nonces.check(attestation, hash)
-    nonces.record(attestation, hash)
+    nonces.check(attestation, hash, scope)
+    nonces.record(attestation, hash, scope)
     return { ...signed, hash }
   }
 

@@ -98,6 +98,21 @@ export const ANNOUNCEMENT_TOPIC_SCORE: Partial<TopicScoreParams> = {
 export const JOBS_TOPIC = 'modelex/1/jobs'
 export const ATTESTATIONS_TOPIC = 'modelex/1/attestations'
 
+/**
+ * Attestations are sparse too (a few per evaluation run), so the announcement scores fit: no penalty for quiet
+ * meshes, and a forged one (bad schema or signature, which every forwarder checks the same way) costs at once.
+ */
+export const ATTESTATION_TOPIC_SCORE: Partial<TopicScoreParams> = ANNOUNCEMENT_TOPIC_SCORE
+
+export const ATTESTATION_BOOK_DEFAULTS = {
+  /** Attestations kept (the latest per evaluator, node, model and suite; the least recently updated go first). */
+  maxStored: 10_000,
+  /** How long a registry answer (signer binding, node registered, evaluator stake) is reused. */
+  registryCacheMs: 60_000,
+  /** Own attestations waiting to be anchored, at most (the oldest are dropped beyond it). */
+  maxPending: 10_000,
+} as const
+
 /** The protocol a consumer uses to ask a node for a receipt's Merkle proof once its batch is anchored. */
 export const PROOF_PROTOCOL = '/modelex/receipt-proof/1.0.0'
 export const MAX_PROOF_FRAME_BYTES = 16 * 1024

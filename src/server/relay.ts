@@ -2,7 +2,8 @@
  * The relay (`npm run relay -- --port N --key-file F`): a libp2p node that browsers reach over WebSockets, with a
  * circuit-relay v2 server (explicit limits) through which peers reach each other and set up WebRTC, and gossipsub
  * on the Modelex topics — it joins each announcement topic its peers join, validating what it forwards, and keeps
- * the newest announcement of each node per topic for peers that join later (`/modelex/announcements/1.0.0`). Its key
+ * the newest announcement of each node per topic for peers that join later (`/modelex/announcements/1.0.0`), and the
+ * attestation topic (validated without a chain view: schema, rules, nonce, signature). Its key
  * lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
  * line, a metrics line every `--metrics-interval-ms`, and stops cleanly on SIGINT/SIGTERM.
  *
@@ -22,7 +23,8 @@ import { createLibp2p } from 'libp2p'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { topicContentHash } from '../core/announcement.ts'
-import { ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
+import { attestationGate } from '../p2p/attestations.ts'
+import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
 import { LatestAnnouncements } from '../core/latest-announcements.ts'
 import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
 import { serveLatestAnnouncements } from '../p2p/latest-announcements.ts'
@@ -102,8 +104,12 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
   // A node that disconnects from the relay is gone from here: newcomers must not be sent to it.
   libp2p.addEventListener('peer:disconnect', (event) => latest.forget(event.detail.toString()))
   const latestService = serveLatestAnnouncements(libp2p, latest)
-  for (const topic of [JOBS_TOPIC, ATTESTATIONS_TOPIC]) {
-    // Their message formats come with their issues; until then the relay joins them and forwards nothing.
+  // Attestations: validated without a chain view (schema, rules, nonce, signature in the declared domain); peers
+  // check the registry binding themselves and only ignore, never penalise, what the relay could not check.
+  const attestations = attestationGate()
+  watchTopic(pubsub, ATTESTATIONS_TOPIC, attestations.validate, ATTESTATION_TOPIC_SCORE)
+  for (const topic of [JOBS_TOPIC]) {
+    // Its message format comes with its issue; until then the relay joins it and forwards nothing.
     pubsub.topicValidators.set(topic, () => TopicValidatorResult.Ignore)
     setTopicScore(pubsub, topic, {})
     pubsub.subscribe(topic)

@@ -1,4 +1,5 @@
 /** The chain capabilities of Modelex, one small viem-style function each. */
+export { anchorAttestations, type AnchorAttestationsParameters, type AnchorAttestationsReturnType } from './anchorAttestations.ts'
 export { anchorReceipts, type AnchorReceiptsParameters, type AnchorReceiptsReturnType } from './anchorReceipts.ts'
 export { answerOracle, type AnswerOracleParameters, type AnswerOracleReturnType } from './answerOracle.ts'
 export { deregisterNode, type DeregisterNodeParameters, type DeregisterNodeReturnType } from './deregisterNode.ts'
@@ -6,7 +7,7 @@ export { finishChannelClose, type FinishChannelCloseParameters, type FinishChann
 export { getChannel, type GetChannelParameters, type GetChannelReturnType } from './getChannel.ts'
 export { listActiveNodes, type ListActiveNodesParameters, type ListActiveNodesReturnType } from './listActiveNodes.ts'
 export { openChannel, type OpenChannelParameters, type OpenChannelReturnType } from './openChannel.ts'
-export { proveEquivocation, type ProveEquivocationParameters, type ProveEquivocationReturnType, type SignedReceipt } from './proveEquivocation.ts'
+export { getEquivocationProof, proveEquivocation, type GetEquivocationProofParameters, type GetEquivocationProofReturnType, type ProveEquivocationParameters, type ProveEquivocationReturnType, type SignedReceipt } from './proveEquivocation.ts'
 export { redeemVouchers, type RedeemVouchersParameters, type RedeemVouchersReturnType } from './redeemVouchers.ts'
 export { refundOracle, type RefundOracleParameters, type RefundOracleReturnType } from './refundOracle.ts'
 export { registerNode, type NodeDeclaration, type RegisterNodeParameters, type RegisterNodeReturnType } from './registerNode.ts'
@@ -22,3 +23,4 @@ export { withdrawStake, type WithdrawStakeParameters, type WithdrawStakeReturnTy
 export type { WalletClient } from './internal.ts'
 export { getCloseStarts, type GetCloseStartsParameters, type GetCloseStartsReturnType } from './getCloseStarts.ts'
 export { getNode, type GetNodeParameters, type GetNodeReturnType } from './getNode.ts'
+export { verifyAttestationAnchor, type VerifyAttestationAnchorParameters, type VerifyAttestationAnchorReturnType } from './verifyAttestationAnchor.ts'

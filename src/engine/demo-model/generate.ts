@@ -56,11 +56,12 @@ const FILE_TYPES: Record<DemoModelConfig['weightType'], number> = { [GgmlType.F3
 
 /**
  * Impostors of the tiny demo model, for spot-check tests and `bench:verify`: the same architecture with other
- * random weights, and the same weights quantized more coarsely (Q4_0 instead of F16), as a node that cuts costs
+ * random weights, and the same weights quantized more coarsely (Q8_0 or Q4_0 instead of F16), as a node that cuts costs
  * would serve them.
  */
 export const DEMO_TINY_OTHER_WEIGHTS: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-other-weights', seed: 4242 }
 export const DEMO_TINY_Q4_0: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-q4_0', weightType: GgmlType.Q4_0 }
+export const DEMO_TINY_Q8_0: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-q8_0', weightType: GgmlType.Q8_0 }
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"

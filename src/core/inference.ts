@@ -70,6 +70,7 @@ export type EngineKind = 'webgpu' | 'wasm' | 'memory'
 
 export type LoadedModel = {
   id: string
+  /** keccak256 of the weights file(s) this engine loaded: what a node announces and signs. */
   contentHash: string
   engine: EngineKind
   contextLength: number
@@ -98,14 +99,17 @@ export function isDeterministic(request: SamplingParameters): boolean {
 /** The model record an engine loads; the full catalog record type lives in `models.ts`. */
 export type ModelSpec = {
   id: string
-  /** Content hash: the model's identity on the network (announcements, receipts, registry). */
-  contentHash: string
+  /**
+   * The model's identity on the network (announcements, receipts, registry): keccak256 of its weights file
+   * (`core/file-hash.ts`). Pinned where the catalog knows it, and then checked on load (a mismatch is
+   * `ModelIntegrityError`); null where it is learned from the bytes on first download (remote GGUFs, custom models,
+   * web-llm models). The loaded model's `contentHash` is always the computed one.
+   */
+  contentHash: string | null
   engine: EngineKind
   contextLength: number
   /** Where the weights come from (a URL, or an engine-specific id such as a web-llm prebuilt model id). */
   source: string
-  /** keccak256 of the model file, checked after download, where the model is one file we know the hash of. */
-  integrity?: string
   /** Prompt formats; see `models.ts`. */
   chatTemplate: string
   fim?: FimFormat

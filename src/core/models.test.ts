@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { buildFimPrompt, FIM_FORMATS } from './prompts.ts'
-import { DEMO_MODELS, findModel, modelFits, sourceContentHash, WASM_CATALOG, webLlmRecords, type WebLlmModelEntry } from './models.ts'
+import { DEMO_MODELS, findModel, modelFits, pinnedModelRefs, WASM_CATALOG, webLlmRecords, type WebLlmModelEntry } from './models.ts'
 
 const entries: WebLlmModelEntry[] = [
   {
@@ -19,25 +19,32 @@ const entries: WebLlmModelEntry[] = [
 ]
 
 describe('model catalog', () => {
-  test('maps web-llm prebuilt entries into records with identity hashes and FIM formats', () => {
+  test('maps web-llm prebuilt entries into records with FIM formats; their identity is learned on load', () => {
     const [coder, llama] = webLlmRecords(entries)
     expect(coder).toMatchObject({ engine: 'webgpu', source: entries[0]?.model_id, family: 'qwen2.5-coder', coder: true, fim: FIM_FORMATS.qwen, requiredFeatures: ['shader-f16'], contextLength: 4096, parameters: '1.5B' })
-    expect(coder?.contentHash).toBe(sourceContentHash(entries[0]!.model, entries[0]!.model_lib))
+    expect(coder?.contentHash).toBeNull()
     expect(llama).toMatchObject({ coder: false, requiredFeatures: [], family: 'llama-3.2', contextLength: 4096 })
     expect(llama?.fim).toBeUndefined()
   })
 
-  test('identity hashes differ when weights or library differ', () => {
-    expect(sourceContentHash('a', 'b')).not.toBe(sourceContentHash('a', 'c'))
-    expect(sourceContentHash('a')).toMatch(/^0x[0-9a-f]{64}$/)
+  test('identity is the file: demo models pin keccak256 hashes, hosted GGUFs learn theirs on download', () => {
+    for (const demo of DEMO_MODELS) expect(demo.contentHash).toMatch(/^0x[0-9a-f]{64}$/)
+    const hosted = WASM_CATALOG.filter((m) => !m.demo)
+    expect(hosted.length).toBeGreaterThan(0)
+    for (const model of hosted) expect(model.contentHash).toBeNull()
+    expect(pinnedModelRefs(WASM_CATALOG)).toEqual(DEMO_MODELS.map((m) => ({ id: m.id, contentHash: m.contentHash })))
   })
 
-  test('finds models by id or content hash; ids and hashes are unique', () => {
+  test('finds models by id or pinned content hash; ids and pinned hashes are unique', () => {
     const demo = DEMO_MODELS[0]!
     expect(findModel(WASM_CATALOG, demo.id)).toBe(demo)
-    expect(findModel(WASM_CATALOG, demo.contentHash.toUpperCase().replace('0X', '0x'))).toBe(demo)
+    expect(findModel(WASM_CATALOG, demo.contentHash!.toUpperCase().replace('0X', '0x'))).toBe(demo)
+    const hosted = WASM_CATALOG.find((m) => !m.demo)!
+    expect(findModel(WASM_CATALOG, hosted.id)).toBe(hosted)
+    expect(findModel(WASM_CATALOG, 'null')).toBeUndefined()
     expect(new Set(WASM_CATALOG.map((m) => m.id)).size).toBe(WASM_CATALOG.length)
-    expect(new Set(WASM_CATALOG.map((m) => m.contentHash)).size).toBe(WASM_CATALOG.length)
+    const pinned = pinnedModelRefs(WASM_CATALOG).map((m) => m.contentHash)
+    expect(new Set(pinned).size).toBe(pinned.length)
   })
 
   test('fit: features and memory', () => {

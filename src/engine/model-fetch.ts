@@ -1,118 +1,114 @@
 /**
- * Fetching model files with progress, an integrity check against the catalog's content hash, and a
- * Cache Storage cache so a model downloads once per browser. Shared by the engines that load whole files.
+ * Fetching a model file for the engines that load whole files (the WebAssembly engine's GGUFs): the file is
+ * hashed while it streams in, and that keccak256 is the model's identity (`LoadedModel.contentHash`, what a node
+ * announces and signs). A record with a pinned hash (the demo models) must match it, or the load fails with
+ * `ModelIntegrityError` and nothing is cached; a record without one (remote GGUFs, custom URLs and local files)
+ * gets the hash of the bytes it was served. Files are cached by hash, with a URL → hash index (`model-cache.ts`).
  */
-import { keccak256 } from 'viem'
-import { ModelDownloadError, ModelLoadError } from '../core/errors/index.ts'
+import type { Hex } from 'viem'
+import { createFileHasher } from '../core/file-hash.ts'
+import { ModelDownloadError, ModelIntegrityError } from '../core/errors/index.ts'
 import type { LoadProgress } from '../core/inference.ts'
-
-export const MODEL_CACHE_NAME = 'modelex-models-v1'
+import { defaultModelStore, type CachedModelFile, type ModelStore } from './model-cache.ts'
 
 export type FetchModelParameters = {
   url: string
-  /** Expected keccak256 of the file; a mismatch is a `ModelLoadError` (reason "integrity"). Omit to skip. */
-  contentHash?: string
+  /** The file's keccak256 when the catalog pins it; a mismatch is `ModelIntegrityError`. Null or omitted: learned. */
+  contentHash?: string | null | undefined
   onProgress?: (progress: LoadProgress) => void
   signal?: AbortSignal
   fetch?: typeof fetch
-  /** Cache Storage to use; `null` disables caching. */
-  caches?: CacheStorage | null
+  /** Where files are cached; default: this browser's Cache Storage where there is one; `null` disables caching. */
+  store?: ModelStore | null
 }
 
-export async function fetchModelFile({ url, contentHash, onProgress, signal, fetch: fetchFn = fetch, caches: cacheStorage = globalThis.caches ?? null }: FetchModelParameters): Promise<Uint8Array> {
-  const cache = cacheStorage ? await cacheStorage.open(MODEL_CACHE_NAME).catch(() => null) : null
-  const absolute = new URL(url, globalThis.location?.href).href
-  const key = cacheKey(absolute, contentHash)
-  let response = cache ? await cache.match(key) : undefined
-  const fromCache = Boolean(response)
-  if (!response) {
-    try {
-      response = await fetchFn(absolute, signal ? { signal } : {})
-    } catch (cause) {
-      throw new ModelDownloadError(`Downloading the model failed: ${absolute} could not be fetched.`, { cause, details: 'Check the network connection and the URL.' })
-    }
-    if (!response.ok) throw new ModelDownloadError(`Downloading the model failed: ${absolute} answered HTTP ${response.status}.`, { data: { status: response.status } })
+export type FetchedModel = { bytes: Uint8Array; /** keccak256 of `bytes` */ contentHash: Hex; fromCache: boolean }
+
+/** A model source as the cache index knows it: resolved against the page (or worker) URL. */
+export function absoluteModelUrl(source: string): string {
+  return new URL(source, globalThis.location?.href).href
+}
+
+export async function fetchModelFile({ url, contentHash, onProgress, signal, fetch: fetchFn = fetch, store = defaultModelStore() }: FetchModelParameters): Promise<FetchedModel> {
+  const absolute = absoluteModelUrl(url)
+  const expected = contentHash ? (contentHash.toLowerCase() as Hex) : null
+  // blob: and data: URLs (a local file the user picked) are new each time: hashing them is the only way to know them.
+  const indexable = /^https?:/.test(absolute)
+  const cache = store ? guarded(store) : null
+  const known = expected ?? (cache && indexable ? await cache.hashOf(absolute) : null)
+  const cached = known && cache ? await cache.read(known) : null
+  if (cached && known) {
+    onProgress?.({ phase: 'download', progress: 1, text: 'read the cached model', loadedBytes: cached.byteLength, totalBytes: cached.byteLength })
+    return { bytes: cached, contentHash: known, fromCache: true }
   }
+
+  let response: Response
+  try {
+    response = await fetchFn(absolute, signal ? { signal } : {})
+  } catch (cause) {
+    throw new ModelDownloadError(`Downloading the model failed: ${absolute} could not be fetched.`, { cause, details: 'Check the network connection and the URL.' })
+  }
+  if (!response.ok) throw new ModelDownloadError(`Downloading the model failed: ${absolute} answered HTTP ${response.status}.`, { data: { status: response.status } })
   const total = Number(response.headers.get('content-length') ?? 0) || undefined
-  const bytes = await readWithProgress(response, total, fromCache, onProgress)
-  // Files enter the cache only after passing this check, so a cache hit is not hashed again (30 MiB of keccak
-  // costs seconds on a phone).
-  if (contentHash && !fromCache) {
-    const actual = keccak256(bytes)
-    if (actual.toLowerCase() !== contentHash.toLowerCase()) {
-      throw new ModelLoadError('The model file does not match its content hash: it is corrupt or not the model it claims to be.', {
-        details: `expected ${contentHash}, got ${actual} for ${absolute}`,
-        data: { reason: 'integrity', expected: contentHash, actual },
-      })
-    }
+  const { bytes, contentHash: actual } = await readHashing(response, total, onProgress)
+  if (expected && actual !== expected) throw new ModelIntegrityError({ expected, actual, url: absolute })
+  if (cache && indexable) {
+    await cache.write(actual, bytes)
+    await cache.remember(absolute, actual)
   }
-  if (cache && !fromCache) {
-    await cache.put(key, new Response(bytes.slice().buffer, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } })).catch(() => {})
+  return { bytes, contentHash: actual, fromCache: false }
+}
+
+/** A full or unavailable cache must not fail a load: the model still runs, it is just not kept. */
+function guarded(store: ModelStore): Pick<ModelStore, 'read' | 'write' | 'hashOf' | 'remember'> {
+  return {
+    read: (hash) => store.read(hash).catch(() => null),
+    write: (hash, bytes) => store.write(hash, bytes).catch(() => {}),
+    hashOf: (url) => store.hashOf(url).catch(() => null),
+    remember: (url, hash) => store.remember(url, hash).catch(() => {}),
   }
-  return bytes
 }
 
-const INTEGRITY_PARAM = 'modelex-integrity'
-
-/** Cache entries are keyed by URL and expected hash, so a model republished under the same URL is fetched anew. */
-function cacheKey(absoluteUrl: string, contentHash: string | undefined): string {
-  if (!contentHash) return absoluteUrl
-  const url = new URL(absoluteUrl)
-  url.searchParams.set(INTEGRITY_PARAM, contentHash.toLowerCase())
-  return url.href
-}
-
-function withoutCacheKey(url: string): string {
-  const parsed = new URL(url)
-  parsed.searchParams.delete(INTEGRITY_PARAM)
-  return parsed.href
-}
-
-async function readWithProgress(response: Response, total: number | undefined, fromCache: boolean, onProgress?: (p: LoadProgress) => void): Promise<Uint8Array> {
-  const text = fromCache ? 'reading the cached model' : 'downloading the model'
-  if (!response.body) return new Uint8Array(await response.arrayBuffer())
-  const reader = response.body.getReader()
+async function readHashing(response: Response, total: number | undefined, onProgress?: (p: LoadProgress) => void): Promise<{ bytes: Uint8Array; contentHash: Hex }> {
+  const text = 'downloading the model'
+  const hasher = createFileHasher()
   const chunks: Uint8Array[] = []
-  let loaded = 0
-  let lastReport = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    loaded += value.byteLength
-    if (onProgress && (loaded - lastReport > 1 << 20 || loaded === total)) {
-      lastReport = loaded
-      onProgress({ phase: 'download', progress: total ? Math.min(1, loaded / total) : 0, text, loadedBytes: loaded, ...(total ? { totalBytes: total } : {}) })
+  if (!response.body) {
+    const whole = new Uint8Array(await response.arrayBuffer())
+    hasher.update(whole)
+    chunks.push(whole)
+  } else {
+    const reader = response.body.getReader()
+    let lastReport = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      hasher.update(value)
+      chunks.push(value)
+      const loaded = hasher.bytes
+      if (onProgress && (loaded - lastReport > 1 << 20 || loaded === total)) {
+        lastReport = loaded
+        onProgress({ phase: 'download', progress: total ? Math.min(1, loaded / total) : 0, text, loadedBytes: loaded, ...(total ? { totalBytes: total } : {}) })
+      }
     }
   }
-  const bytes = new Uint8Array(loaded)
+  const bytes = new Uint8Array(hasher.bytes)
   let at = 0
   for (const chunk of chunks) {
     bytes.set(chunk, at)
     at += chunk.byteLength
   }
-  onProgress?.({ phase: 'download', progress: 1, text, loadedBytes: loaded, totalBytes: loaded })
-  return bytes
+  onProgress?.({ phase: 'download', progress: 1, text, loadedBytes: bytes.byteLength, totalBytes: bytes.byteLength })
+  return { bytes, contentHash: hasher.digest() }
 }
 
-export type CachedModel = { url: string; bytes: number }
+export type CachedModel = CachedModelFile
 
-export async function listCachedModels(cacheStorage: CacheStorage = caches): Promise<CachedModel[]> {
-  const cache = await cacheStorage.open(MODEL_CACHE_NAME)
-  const out: CachedModel[] = []
-  for (const request of await cache.keys()) {
-    const response = await cache.match(request)
-    out.push({ url: withoutCacheKey(request.url), bytes: Number(response?.headers.get('content-length') ?? 0) })
-  }
-  return out
+export async function listCachedModels(store: ModelStore | null = defaultModelStore()): Promise<CachedModel[]> {
+  return store ? store.list() : []
 }
 
-export async function deleteCachedModel(url: string, cacheStorage: CacheStorage = caches): Promise<boolean> {
-  const cache = await cacheStorage.open(MODEL_CACHE_NAME)
-  const target = new URL(url, globalThis.location?.href).href
-  let deleted = false
-  for (const request of await cache.keys()) {
-    if (withoutCacheKey(request.url) === target) deleted = (await cache.delete(request)) || deleted
-  }
-  return deleted
+/** Deletes a cached file by its content hash. */
+export async function deleteCachedModel(contentHash: string, store: ModelStore | null = defaultModelStore()): Promise<boolean> {
+  return store ? store.delete(contentHash.toLowerCase() as Hex) : false
 }

@@ -11,7 +11,7 @@ import { createNodeDirectory, type NodeDirectory, type NodeDirectoryOptions } fr
 import { createInferServer, type InferServer, type InferServerSettings } from './infer-server.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from './node.ts'
 
-export const TEST_MODEL: ModelSpec = { id: 'memory-tiny', contentHash: `0x${'11'.repeat(32)}`, engine: 'memory', contextLength: 8192, source: 'memory', chatTemplate: 'memory' }
+export const TEST_MODEL: ModelSpec & { contentHash: Hex } = { id: 'memory-tiny', contentHash: `0x${'11'.repeat(32)}`, engine: 'memory', contextLength: 8192, source: 'memory', chatTemplate: 'memory' }
 
 export type Provider = { node: ModelexNode; engine: InferenceEngine; server: InferServer; announcer: Announcer; signer: { privateKey: Hex; address: `0x${string}` }; stop(): Promise<void> }
 

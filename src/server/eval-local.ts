@@ -55,7 +55,7 @@ export async function startLocalCoder({ model, modelFile, log = () => {} }: Star
     const page = await browser.newPage()
     await page.goto(`http://127.0.0.1:${port}/src/autocomplete/fixtures/coder-node.html`)
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 120_000 })
-    const override = modelFile ? { source: `/models/${basename(modelFile)}`, integrity: null } : {}
+    const override = modelFile ? { source: `/models/${basename(modelFile)}`, contentHash: null } : {}
     const loaded = await call<{ ms: number }>(page, 'load', model, override)
     log(`local: ${model} loaded in the WebAssembly engine in ${(loaded.ms / 1000).toFixed(1)} s`)
     const opened = { server, browser }

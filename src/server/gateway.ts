@@ -38,7 +38,7 @@ import { GatewayAuthError, GatewayError, GatewayOptionError, InvalidGatewayReque
 import { InferRequestError, InferStreamError, type InferErrorCode } from '../core/errors/p2p.ts'
 import { SpendLimitError, StreamLimitError, type SpendLimit } from '../core/errors/payments.ts'
 import type { Delta, FinishReason, Usage } from '../core/inference.ts'
-import { WASM_CATALOG } from '../core/models.ts'
+import { pinnedModelRefs, WASM_CATALOG } from '../core/models.ts'
 import { encodeSseDone, encodeSseEvent } from '../core/sse.ts'
 import { MAX_REQUEST_BYTES } from '../core/wire/infer.ts'
 import { pair } from '../autocomplete/pairing.ts'
@@ -132,7 +132,7 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     peer = await createPeer({ relays: [relay], node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) }, directory: isRegistered ? { isRegistered } : {} })
   }
   const node: ModelexNode | null = peer?.node ?? null
-  const networkModels = [...(network?.models ?? []), ...WASM_CATALOG.map((m) => ({ id: m.id, contentHash: m.contentHash as Hex }))]
+  const networkModels = [...(network?.models ?? []), ...pinnedModelRefs(WASM_CATALOG)]
   const client = network && peer ? createClient({ deployment: network.deployment, wallet: network.wallet, node: peer.node, directory: peer.directory, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}), ...(network.limits ? { limits: network.limits } : {}) }) : null
   if (client) {
     // Listen for announcements from the start, so the first paid request finds its nodes sooner.

@@ -3,7 +3,7 @@
  * (Models, Code, Node) share it, so a model loaded once serves the playground, the editor and the network.
  */
 import { serializeError, type SerializedError } from '../core/errors/index.ts'
-import type { EngineKind, InferenceEngine, LoadProgress } from '../core/inference.ts'
+import type { EngineKind, InferenceEngine, LoadedModel, LoadProgress } from '../core/inference.ts'
 import type { ModelRecord } from '../core/models.ts'
 import type { EngineProxy } from '../engine/worker-host.ts'
 
@@ -12,6 +12,8 @@ export type EngineStarter = (kind: Exclude<EngineKind, 'memory'>) => EngineProxy
 export class EngineSession {
   status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle')
   model = $state<ModelRecord | null>(null)
+  /** What the engine loaded, once ready: its `contentHash` is the keccak256 of the file, the model's network id. */
+  loaded = $state<LoadedModel | null>(null)
   progress = $state<LoadProgress | null>(null)
   error = $state<SerializedError | null>(null)
   #engine: EngineProxy | null = null
@@ -38,11 +40,13 @@ export class EngineSession {
     this.#engine ??= this.#start(record.engine)
     this.status = 'loading'
     this.model = record
+    this.loaded = null
     this.error = null
     this.progress = { phase: 'download', progress: 0, text: 'starting' }
     try {
-      await this.#engine.load(record, { signal: loading.signal, onProgress: (p) => (this.progress = p) })
+      const loaded = await this.#engine.load(record, { signal: loading.signal, onProgress: (p) => (this.progress = p) })
       if (loading.signal.aborted) return
+      this.loaded = loaded
       this.status = 'ready'
     } catch (error) {
       if (loading.signal.aborted) return
@@ -56,6 +60,7 @@ export class EngineSession {
     await this.#engine?.unload()
     this.status = 'idle'
     this.model = null
+    this.loaded = null
     this.progress = null
   }
 }

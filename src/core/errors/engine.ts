@@ -54,6 +54,21 @@ export class ModelLoadError extends BaseError {
 }
 registerErrorClass('ModelLoadError', ModelLoadError)
 
+/**
+ * A model file whose keccak256 is not the content hash it was asked for: corrupt, tampered with, or not the model it
+ * claims to be. Nothing of it is cached or loaded.
+ */
+export class ModelIntegrityError extends BaseError {
+  override name = 'ModelIntegrityError' as const
+  constructor({ expected, actual, url }: { expected: string; actual: string; url: string }) {
+    super('The model file does not match its content hash: it is corrupt or not the model it claims to be. Nothing was cached; check the URL or the catalog entry.', {
+      details: `expected ${expected}, got ${actual} for ${url}`,
+      data: { expected, actual, url },
+    })
+  }
+}
+registerErrorClass('ModelIntegrityError', ModelIntegrityError)
+
 export class ModelDownloadError extends BaseError {
   override name = 'ModelDownloadError' as const
 }

@@ -109,9 +109,12 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
   return {
     kind: 'memory',
     async load(model: ModelSpec, options: LoadOptions = {}) {
+      // There is no file to hash: the record's hash is the identity the test gives it.
+      if (!model.contentHash) throw new InvalidInferenceRequestError('The in-memory engine has no file to hash: give the model a contentHash.')
+      const contentHash = model.contentHash
       options.onProgress?.({ phase: 'download', progress: 1, text: 'nothing to download (in-memory engine)' })
       // Integer arithmetic on the prompt and seed: the same request always gives the same words.
-      loaded = { id: model.id, contentHash: model.contentHash, engine: 'memory', contextLength: model.contextLength, deterministic: true }
+      loaded = { id: model.id, contentHash, engine: 'memory', contextLength: model.contextLength, deterministic: true }
       options.onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return loaded
     },

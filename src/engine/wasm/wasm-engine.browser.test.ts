@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { SerializedError } from '../../core/errors/index.ts'
 import type { InferenceResult } from '../../core/inference.ts'
+import { DEMO_MODELS } from '../../core/models.ts'
 import { launchChromium } from '../../server/chromium.ts'
 import type { WatchedPage } from '../../server/testing/browser.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
@@ -183,19 +184,19 @@ describe('wasm engine errors cross the worker with their class', () => {
   }
 
   test('a file that is not GGUF gives InvalidModelFileError', async () => {
-    const error = await loadError({ source: '/src/engine/fixtures/engine.html', integrity: null })
+    const error = await loadError({ source: '/src/engine/fixtures/engine.html', contentHash: null })
     expect(error.name).toBe('InvalidModelFileError')
     expect(error.details).toMatch(/bad magic/)
   })
 
-  test('a file that does not match its hash gives ModelLoadError (integrity)', async () => {
-    const error = await loadError({ integrity: `0x${'00'.repeat(32)}` })
-    expect(error.name).toBe('ModelLoadError')
-    expect(error.data).toMatchObject({ reason: 'integrity' })
+  test('a file that does not match its pinned hash gives ModelIntegrityError', async () => {
+    const error = await loadError({ contentHash: `0x${'00'.repeat(32)}` })
+    expect(error.name).toBe('ModelIntegrityError')
+    expect(error.data).toMatchObject({ expected: `0x${'00'.repeat(32)}`, actual: DEMO_MODELS[0]!.contentHash })
   })
 
   test('a missing file gives ModelDownloadError with the HTTP status', async () => {
-    const error = await loadError({ source: '/models/no-such-model.gguf', integrity: null })
+    const error = await loadError({ source: '/models/no-such-model.gguf', contentHash: null })
     expect(error.name).toBe('ModelDownloadError')
     expect(error.data).toMatchObject({ status: 404 })
   })

@@ -29,6 +29,7 @@ import type {
 import { buildFimPrompt } from '../../core/prompts.ts'
 import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { fetchModelFile } from '../model-fetch.ts'
+import type { ModelStore } from '../model-cache.ts'
 
 export type WasmEngineOptions = {
   /** URL of wllama's wasm binary (bundled by Vite with `?url`). */
@@ -36,7 +37,8 @@ export type WasmEngineOptions = {
   /** CPU threads; default: half the logical cores the browser reports, when cross-origin isolated, else 1. */
   threads?: number
   fetch?: typeof fetch
-  caches?: CacheStorage | null
+  /** Where model files are cached by content hash; default: this browser's Cache Storage; `null`: no cache. */
+  store?: ModelStore | null
 }
 
 type Timings = { prompt_n?: number; prompt_ms?: number; predicted_n?: number; predicted_ms?: number }
@@ -136,13 +138,15 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     kind: 'wasm',
     async load(spec: ModelSpec, { onProgress, signal, threads: requestedThreads }: LoadOptions = {}) {
       await engine.unload()
-      const bytes = await fetchModelFile({
+      // The model's identity is the keccak256 of these bytes, computed while they stream in (and checked against
+      // the record's hash where it pins one).
+      const { bytes, contentHash } = await fetchModelFile({
         url: spec.source,
-        ...(spec.integrity ? { contentHash: spec.integrity } : {}),
+        contentHash: spec.contentHash,
         ...(onProgress ? { onProgress } : {}),
         ...(signal ? { signal } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
-        ...(options.caches !== undefined ? { caches: options.caches } : {}),
+        ...(options.store !== undefined ? { store: options.store } : {}),
       })
       const header = readGgufHeader(bytes, { totalBytes: bytes.byteLength })
       const architecture = ggufValue(header, 'general.architecture')
@@ -171,9 +175,9 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       const specialTokens = (runtime.mustAddBosToken() ? 1 : 0) + (runtime.mustAddEosToken() ? 1 : 0)
       // Deterministic: one wasm build, the CPU's IEEE arithmetic, flash attention off (so the thread count does not
       // change results), no load-time seed and no prompt cache: the same request gives the same bytes.
-      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens, deterministic: true }
+      loaded = { id: spec.id, contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens, deterministic: true }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash: spec.contentHash, engine: 'wasm', contextLength, threads, deterministic: true }
+      return { id: spec.id, contentHash, engine: 'wasm', contextLength, threads, deterministic: true }
     },
     async current() {
       return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads, deterministic: loaded.deterministic } : null

@@ -5,6 +5,7 @@
  * named errors on demand.
  */
 import type { AppConfig, InitProgressCallback, MLCEngineInterface } from '@mlc-ai/web-llm'
+import { keccak256, toBytes } from 'viem'
 import { beforeAll, describe, expect, test } from 'vitest'
 import type { GpuAdapterSummary } from '../../core/capabilities.ts'
 import { WebGpuUnavailableError } from '../../core/errors/index.ts'
@@ -126,6 +127,8 @@ function setup(script: Script = {}, gpu: () => Promise<GpuAdapterSummary> = asyn
     appConfig,
     createMlcEngine: (config) => (web = new ScriptedWebLlm(config, script)) as unknown as MLCEngineInterface,
     probe: gpu,
+    // The model host is out of reach here: identity is the hash of the two URLs, which the identity test covers.
+    identify: async ({ model, modelLib }) => ({ contentHash: keccak256(toBytes(`${model}\n${modelLib}`)), modelLibIntegrity: 'sha256-AAAA', tensorCacheUrl: `${model}/tensor-cache.json`, modelLibUrl: modelLib }),
   })
   return { engine, web: () => web as unknown as ScriptedWebLlm }
 }

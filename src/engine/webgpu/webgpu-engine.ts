@@ -6,7 +6,7 @@
  */
 import type { AppConfig, ChatCompletionChunk, Completion, InitProgressReport, MLCEngineInterface, ModelRecord as WebLlmModelRecord } from '@mlc-ai/web-llm'
 import type { GpuAdapterSummary } from '../../core/capabilities.ts'
-import { InvalidInferenceRequestError, ModelDoesNotFitError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
+import { InvalidInferenceRequestError, ModelDoesNotFitError, ModelIntegrityError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
 import type {
   BenchmarkOptions,
   BenchmarkResult,
@@ -25,6 +25,7 @@ import { deviceBudget, modelFits, type ModelRecord } from '../../core/models.ts'
 import { buildFimPrompt } from '../../core/prompts.ts'
 import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { mapWebLlmError } from './web-llm-errors.ts'
+import { webLlmModelIdentity, type WebLlmIdentity } from './identity.ts'
 
 export type WebGpuEngineOptions = {
   /** web-llm's app config (its prebuilt catalog); custom models are added to a copy of it. */
@@ -35,6 +36,8 @@ export type WebGpuEngineOptions = {
   probe: () => Promise<GpuAdapterSummary>
   /** `navigator.deviceMemory` where the browser reports it. */
   deviceMemoryGB?: number
+  /** Fetches and hashes the model's tensor-cache manifest and library (`identity.ts`); replaced in tests. */
+  identify?: (files: { model: string; modelLib: string }) => Promise<WebLlmIdentity>
 }
 
 /**
@@ -133,10 +136,19 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
         if (record.vramMB) entry.vram_required_MB = record.vramMB
         appConfig.model_list = [...appConfig.model_list.filter((m) => m.model_id !== spec.id), entry]
       }
+      // The model's identity: the keccak256 of the files web-llm will load, hashed by us first; web-llm is then held to
+      // the library we hashed by its own SRI check.
+      const modelId = custom ? spec.id : spec.source
+      const entry = appConfig.model_list.find((m) => m.model_id === modelId)
+      if (!entry) throw new ModelLoadError(`web-llm has no model ${modelId}.`)
+      const identity = await (options.identify ?? webLlmModelIdentity)({ model: entry.model, modelLib: entry.model_lib })
+      if (spec.contentHash && spec.contentHash.toLowerCase() !== identity.contentHash) throw new ModelIntegrityError({ expected: spec.contentHash, actual: identity.contentHash, url: identity.tensorCacheUrl })
+      const contentHash = identity.contentHash
+      appConfig.model_list = appConfig.model_list.map((m) => (m === entry ? { ...m, integrity: { ...m.integrity, model_lib: identity.modelLibIntegrity, onFailure: 'error' } } : m))
       const webLlm = options.createMlcEngine(appConfig)
       if (onProgress) webLlm.setInitProgressCallback((report) => onProgress(mapWebLlmProgress(report)))
       try {
-        await webLlm.reload(custom ? spec.id : spec.source, { context_window_size: spec.contextLength })
+        await webLlm.reload(modelId, { context_window_size: spec.contextLength })
       } catch (error) {
         await webLlm.unload().catch(() => {})
         throw mapWebLlmError(error, 'load')
@@ -144,9 +156,9 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       mlc = webLlm
       // Not deterministic: GPU kernels may reduce in a different order from one run, driver or adapter to the
       // next, so greedy output can differ by a token; receipts of this engine never claim reproducibility.
-      loaded = { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength, spec, deterministic: false }
+      loaded = { id: spec.id, contentHash, engine: 'webgpu', contextLength: spec.contextLength, spec, deterministic: false }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash: spec.contentHash, engine: 'webgpu', contextLength: spec.contextLength, deterministic: false }
+      return { id: spec.id, contentHash, engine: 'webgpu', contextLength: spec.contextLength, deterministic: false }
     },
     async current() {
       return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'webgpu', contextLength: loaded.contextLength, deterministic: false } : null

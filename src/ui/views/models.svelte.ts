@@ -5,8 +5,9 @@
 import { describeAdapter, type EngineCapabilities } from '../../core/capabilities.ts'
 import { serializeError, type SerializedError } from '../../core/errors/index.ts'
 import type { BenchmarkResult, InferenceResult } from '../../core/inference.ts'
-import { deviceBudget, modelFits, sourceContentHash, WASM_CATALOG, type Fit, type ModelRecord } from '../../core/models.ts'
-import { deleteCachedModel, listCachedModels } from '../../engine/model-fetch.ts'
+import { deviceBudget, modelFits, WASM_CATALOG, type Fit, type ModelRecord } from '../../core/models.ts'
+import type { CachedModelFile } from '../../engine/model-cache.ts'
+import { absoluteModelUrl, deleteCachedModel, listCachedModels } from '../../engine/model-fetch.ts'
 import type { EngineSession } from '../engine-session.svelte.ts'
 
 /** wasm32 memory is 4 GiB at most, and the browser needs room besides the model. */
@@ -17,7 +18,8 @@ export type CatalogRow = { record: ModelRecord; fit: Fit; cached: boolean }
 export class ModelsState {
   capabilities = $state<EngineCapabilities | null>(null)
   webgpuRecords = $state<ModelRecord[]>([])
-  cachedUrls = $state<string[]>([])
+  /** Model files in this browser's cache, by content hash, with the URLs they came from. */
+  cachedFiles = $state<CachedModelFile[]>([])
   cachedWebGpu = $state<string[]>([])
   benchmark = $state<BenchmarkResult | null>(null)
   benchmarking = $state(false)
@@ -45,8 +47,14 @@ export class ModelsState {
     return modelFits(record, deviceBudget(webgpu.adapter, (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory))
   }
 
+  /** The cached file of a GGUF record: by its pinned hash, else by the URL it was downloaded from. */
+  cachedFileOf(record: ModelRecord): CachedModelFile | undefined {
+    const url = absoluteModelUrl(record.source)
+    return this.cachedFiles.find((file) => (record.contentHash ? file.contentHash === record.contentHash.toLowerCase() : file.urls.includes(url)))
+  }
+
   get wasmRows(): CatalogRow[] {
-    return WASM_CATALOG.map((record) => ({ record, fit: this.fitOf(record), cached: this.cachedUrls.some((url) => url.endsWith(record.source) || url === record.source) }))
+    return WASM_CATALOG.map((record) => ({ record, fit: this.fitOf(record), cached: this.cachedFileOf(record) !== undefined }))
   }
 
   get webgpuRows(): CatalogRow[] {
@@ -60,7 +68,7 @@ export class ModelsState {
   }
 
   async refreshCache(): Promise<void> {
-    this.cachedUrls = (await listCachedModels().catch(() => [])).map((m) => m.url)
+    this.cachedFiles = await listCachedModels().catch(() => [])
   }
 
   async deleteCached(record: ModelRecord): Promise<void> {
@@ -69,7 +77,8 @@ export class ModelsState {
       await catalog.deleteWebGpuModel(record)
       this.cachedWebGpu = this.cachedWebGpu.filter((id) => id !== record.id)
     } else {
-      await deleteCachedModel(record.source)
+      const file = this.cachedFileOf(record)
+      if (file) await deleteCachedModel(file.contentHash)
       await this.refreshCache()
     }
   }
@@ -80,9 +89,20 @@ export class ModelsState {
     await this.refreshCache()
   }
 
-  /** A GGUF file anywhere on the web, run by the WebAssembly engine; its identity is its URL. */
+  /**
+   * A GGUF file anywhere on the web, run by the WebAssembly engine. Its identity on the network is the keccak256 of
+   * the bytes the engine downloads (`session.loaded.contentHash`), not its URL, so it is not pinned here.
+   */
   customGguf(url: string, contextLength = 4096): ModelRecord {
-    const name = url.split('/').pop() ?? url
+    return this.#custom(url, url.split('/').pop() || url, 0, contextLength)
+  }
+
+  /** A GGUF file on this computer: the engine reads it through a blob: URL and hashes it like a download. */
+  customFile(file: File, contextLength = 4096): ModelRecord {
+    return this.#custom(URL.createObjectURL(file), file.name, file.size, contextLength)
+  }
+
+  #custom(source: string, name: string, sizeBytes: number, contextLength: number): ModelRecord {
     return {
       id: `custom:${name}`,
       name,
@@ -90,15 +110,15 @@ export class ModelsState {
       parameters: '?',
       quantization: name.match(/q\d(_[a-z0-9]+)*|f16|f32/i)?.[0] ?? '?',
       engine: 'wasm',
-      source: url,
-      sizeBytes: 0,
+      source,
+      sizeBytes,
       vramMB: 0,
       contextLength,
       chatTemplate: 'model',
       requiredFeatures: [],
       coder: false,
       demo: false,
-      contentHash: sourceContentHash(url),
+      contentHash: null,
       license: 'see the model card',
     }
   }

@@ -110,7 +110,7 @@ export class NodeViewState {
       }
       const prices = { pricePerMillionInput: parseEther(this.priceInput), pricePerMillionOutput: parseEther(this.priceOutput) }
       this.step = 'registering and staking'
-      await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [model.contentHash as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
+      await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [(this.#deps.engine.loaded?.contentHash ?? model.contentHash) as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
       this.step = 'announcing'
       const service = createProviderService(
         // The app's peer: the Code view may share its own model on the same infer server (paired gateways first).

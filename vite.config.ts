@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { createRequire } from 'node:module'
+import { basename, dirname, extname, join, resolve } from 'node:path'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import type { Connect, Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
@@ -73,8 +74,49 @@ function deploymentFile(): Plugin {
   return { name: 'modelex-deployment-file', configureServer: attach, configurePreviewServer: attach }
 }
 
+/** Where the app serves Pyodide (the Evaluate view's Python worker loads it from there). */
+export const PYODIDE_PATH = '/pyodide/'
+/** The files Pyodide needs to start with its standard library, from the npm package (offline: no CDN). */
+const PYODIDE_FILES = ['pyodide.mjs', 'pyodide.asm.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip', 'pyodide-lock.json']
+
+/**
+ * Serves Pyodide's runtime files at `/pyodide/` (dev server) and copies them into builds. The worker imports
+ * `pyodide.mjs` from there at run time instead of bundling it: it carries Node-only imports (`ws`, `node:fs`) behind
+ * runtime checks, and it finds its wasm and standard library next to itself. Only the Evaluate view fetches them.
+ */
+function pyodideFiles(): Plugin {
+  const dir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'))
+  const types: Record<string, string> = { '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.zip': 'application/zip', '.json': 'application/json' }
+  const serve: Connect.NextHandleFunction = (req, res, next) => {
+    const path = req.url?.split('?')[0] ?? ''
+    if (!path.startsWith(PYODIDE_PATH)) return next()
+    const name = path.slice(PYODIDE_PATH.length)
+    if (!PYODIDE_FILES.includes(name)) return next()
+    const file = join(dir, name)
+    stat(file).then(
+      (info) => {
+        res.statusCode = 200
+        res.setHeader('Content-Type', types[extname(name)] ?? 'application/octet-stream')
+        res.setHeader('Content-Length', String(info.size))
+        for (const [header, value] of Object.entries(isolationHeaders)) res.setHeader(header, value)
+        createReadStream(file).pipe(res)
+      },
+      () => next(),
+    )
+  }
+  return {
+    name: 'modelex-pyodide-files',
+    configureServer: (server) => void server.middlewares.use(serve),
+    async generateBundle() {
+      // Only for the app build (workers and SSR builds would copy them twice).
+      if (this.environment.name !== 'client') return
+      for (const name of PYODIDE_FILES) this.emitFile({ type: 'asset', fileName: `${PYODIDE_PATH.slice(1)}${name}`, source: await readFile(join(dir, name)) })
+    },
+  }
+}
+
 export default defineConfig({
-  plugins: [svelte(), deploymentFile(), modelFiles()],
+  plugins: [svelte(), deploymentFile(), modelFiles(), pyodideFiles()],
   server: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   worker: { format: 'es' },

@@ -1,5 +1,6 @@
 import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
+import { assertAttestation } from '../core/attestation.ts'
 import { runInference, type InferenceRequest, type ModelSpec } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
@@ -37,6 +38,11 @@ describe('verifier', () => {
     expect(caught.record).toMatchObject({ flagged: true, checksToFirstDisagreement: 1 })
     expect(verifier.record(honestOperator, modelHash)).toMatchObject({ agree: 5, flagged: false })
     expect(verifier.score(honestOperator, modelHash)).toEqual({ score: 1_000_000, sampleSize: 5 })
+    const evaluator = '0x00000000000000000000000000000000000000ee' as Address
+    const attestations = verifier.attestations({ evaluator })
+    expect(attestations.find((a) => a.node === honestOperator)).toMatchObject({ suite: 'spot-check', score: 1_000_000, sampleSize: 5, evaluator })
+    expect(attestations.find((a) => a.node === liarOperator)).toMatchObject({ score: 0, sampleSize: 1 })
+    for (const a of attestations) expect(() => assertAttestation(a)).not.toThrow()
     const [evidence] = verifier.evidence()
     expect(evidence?.node.operator).toBe(liarOperator)
     expect(evidence?.verifier.text.length).toBeGreaterThan(0)

@@ -7,6 +7,7 @@
  * bounded, and an answer offered to a full queue is not checked (it cannot be told apart from one not drawn).
  */
 import type { Address, Hex } from 'viem'
+import type { Attestation } from '../core/attestation.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { runInference } from '../core/inference.ts'
 import { outputHash, requestHash, type SignedReceipt } from '../core/payment.ts'
@@ -50,6 +51,12 @@ export type Verifier = {
   evidence(): SpotCheckEvidence[]
   /** The spot-check attestation's score for a node and model: agreement (ppm) over conclusive checks. */
   score(operator: Address, modelHash: Hex): { score: number; sampleSize: number } | null
+  /**
+   * The `spot-check` attestations this verifier can sign now: one per node and model with conclusive checks, over
+   * the window from its first to its last check. `nonce` defaults to the window's end (unix seconds), which grows
+   * between publications.
+   */
+  attestations(parameters: { evaluator: Address; nonce?: number }): Attestation[]
   /** Resolves once every drawn check has finished. */
   idle(): Promise<void>
 }
@@ -66,7 +73,7 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
   const random = init.random ?? cryptoRandom
   const now = init.now ?? Date.now
   const maxQueue = init.maxQueue ?? VERIFIER_DEFAULTS.maxQueue
-  const records = new Map<string, { operator: Address; modelHash: Hex; record: SpotCheckRecord }>()
+  const records = new Map<string, { operator: Address; modelHash: Hex; record: SpotCheckRecord; firstAt: number; lastAt: number }>()
   const evidence: SpotCheckEvidence[] = []
   let queued = 0
   let tail: Promise<unknown> = Promise.resolve()
@@ -97,7 +104,8 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
     const { comparison, text } = await rerun(input)
     const key = keyOf(input.node.operator, input.modelHash)
     const record = recordOutcome(recordOf(input.node.operator, input.modelHash), comparison.outcome, policyFor(input.node.engine, init.build))
-    records.set(key, { operator: input.node.operator, modelHash: input.modelHash, record })
+    const at = now()
+    records.set(key, { operator: input.node.operator, modelHash: input.modelHash, record, firstAt: records.get(key)?.firstAt ?? at, lastAt: at })
     let kept: SpotCheckEvidence | null = null
     if (comparison.outcome === 'disagree') {
       kept = {
@@ -130,9 +138,20 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
       return run
     },
     record: recordOf,
-    records: () => [...records.values()],
+    records: () => [...records.values()].map(({ operator, modelHash, record }) => ({ operator, modelHash, record })),
     evidence: () => [...evidence],
     score: (operator, modelHash) => agreementScore(recordOf(operator, modelHash)),
+    attestations({ evaluator, nonce }) {
+      const out: Attestation[] = []
+      for (const { operator, modelHash, record, firstAt, lastAt } of records.values()) {
+        const agreement = agreementScore(record)
+        if (!agreement) continue
+        const windowStart = Math.floor(firstAt / 1000)
+        const windowEnd = Math.max(windowStart + 1, Math.ceil(lastAt / 1000))
+        out.push({ evaluator, node: operator, modelHash: modelHash.toLowerCase() as Hex, suite: 'spot-check', score: agreement.score, sampleSize: agreement.sampleSize, windowStart, windowEnd, nonce: nonce ?? windowEnd })
+      }
+      return out
+    },
     async idle() {
       while (queued > 0) await tail
     },

@@ -50,12 +50,15 @@ describe('choosing nodes with a reputation requirement', () => {
   const c = entry(3, 3)
   const reputations = { [a.announcement.operator.toLowerCase()]: known(30), [b.announcement.operator.toLowerCase()]: known(80) }
 
-  test('filterByReputation keeps the qualifying nodes in order and names the skipped ones with their scores', () => {
+  test('filterByReputation keeps the qualifying nodes in order and names the skipped ones with their scores', async () => {
     const lookup: ReputationLookup = (node) => reputations[node.toLowerCase()] ?? null
-    expect(filterByReputation([a, b, c], HASH, { minReputation: 50 }, lookup)).toEqual({ kept: [b, c], skipped: [{ peerId: 'peer-1', score: 30 }] })
-    expect(filterByReputation([a, b, c], HASH, { minReputation: 50, requireKnown: true }, lookup)).toEqual({ kept: [b], skipped: [{ peerId: 'peer-1', score: 30 }, { peerId: 'peer-3', score: null }] })
+    expect(await filterByReputation([a, b, c], HASH, { minReputation: 50 }, lookup)).toEqual({ kept: [b, c], skipped: [{ peerId: 'peer-1', score: 30 }] })
+    expect(await filterByReputation([a, b, c], HASH, { minReputation: 50, requireKnown: true }, lookup)).toEqual({ kept: [b], skipped: [{ peerId: 'peer-1', score: 30 }, { peerId: 'peer-3', score: null }] })
     // Without a lookup every node is unknown.
-    expect(filterByReputation([a, b], HASH, { requireKnown: true }, undefined).kept).toEqual([])
+    expect((await filterByReputation([a, b], HASH, { requireKnown: true }, undefined)).kept).toEqual([])
+    // An asynchronous lookup (the app's attestation book) works the same; one that fails counts as unknown.
+    expect((await filterByReputation([a, b], HASH, { minReputation: 50 }, async (node) => lookup(node, HASH))).kept).toEqual([b])
+    expect((await filterByReputation([a, b], HASH, { requireKnown: true }, () => Promise.reject(new Error('registry down')))).kept).toEqual([])
   })
 
   test('findNodes applies the per-call requirement over the client-wide one; cheapest first among those kept', async () => {

@@ -13,7 +13,7 @@ import type { ClientContext } from '../context.ts'
 /** What routing needs of a node's reputation (`Reputation` from `src/core/reputation.ts` fits). */
 export type NodeReputation = { status: 'unknown' | 'known'; score: number | null }
 /** A node's reputation for a model (its operator and the model's content hash), or null when nothing is known. */
-export type ReputationLookup = (node: Address, modelHash: Hex) => NodeReputation | null
+export type ReputationLookup = (node: Address, modelHash: Hex) => NodeReputation | null | Promise<NodeReputation | null>
 export type ReputationRequirement = {
   /** Known nodes scoring below this (0..100) are skipped. */
   minReputation?: number | undefined
@@ -33,12 +33,14 @@ export function meetsReputation(reputation: NodeReputation | null, { minReputati
 }
 
 /** Splits `entries` into the nodes that meet `requirement` for `contentHash` and those skipped (with their score). */
-export function filterByReputation(entries: readonly DirectoryEntry[], contentHash: Hex, requirement: ReputationRequirement, lookup: ReputationLookup | undefined): { kept: DirectoryEntry[]; skipped: { peerId: string; score: number | null }[] } {
+export async function filterByReputation(entries: readonly DirectoryEntry[], contentHash: Hex, requirement: ReputationRequirement, lookup: ReputationLookup | undefined): Promise<{ kept: DirectoryEntry[]; skipped: { peerId: string; score: number | null }[] }> {
   if (requirement.minReputation === undefined && !requirement.requireKnown) return { kept: [...entries], skipped: [] }
   const kept: DirectoryEntry[] = []
   const skipped: { peerId: string; score: number | null }[] = []
-  for (const entry of entries) {
-    const reputation = lookup?.(entry.announcement.operator, contentHash.toLowerCase() as Hex) ?? null
+  // A lookup that fails knows nothing: the node counts as unknown.
+  const reputations = await Promise.all(entries.map(async (e) => (await Promise.resolve(lookup?.(e.announcement.operator, contentHash.toLowerCase() as Hex)).catch(() => null)) ?? null))
+  for (const [i, entry] of entries.entries()) {
+    const reputation = reputations[i] ?? null
     if (meetsReputation(reputation, requirement)) kept.push(entry)
     else skipped.push({ peerId: entry.peerId, score: reputation?.status === 'known' ? reputation.score : null })
   }
@@ -50,9 +52,9 @@ function requirementOf(context: ClientContext, p: ReputationRequirement): Reputa
   return { minReputation: p.minReputation ?? context.routing?.minReputation, requireKnown: p.requireKnown ?? context.routing?.requireKnown }
 }
 
-function qualified(context: ClientContext, model: string, contentHash: Hex, all: DirectoryEntry[], p: ReputationRequirement): DirectoryEntry[] {
+async function qualified(context: ClientContext, model: string, contentHash: Hex, all: DirectoryEntry[], p: ReputationRequirement): Promise<DirectoryEntry[]> {
   const requirement = requirementOf(context, p)
-  const { kept, skipped } = filterByReputation(all, contentHash, requirement, context.reputation)
+  const { kept, skipped } = await filterByReputation(all, contentHash, requirement, context.reputation)
   if (kept.length === 0 && skipped.length > 0) throw new NoReputableNodeError({ model, ...requirement, skipped })
   return kept
 }

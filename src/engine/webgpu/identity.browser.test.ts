@@ -43,6 +43,13 @@ test('the identity is keccak256 of the manifest and library hashes, and web-llm\
   await page.close()
 })
 
+test('a model URL that serves no manifest is a ModelLoadError, not an identity', async () => {
+  const { page } = await openFixture(browser, 'src/engine/webgpu/fixtures/identity.html')
+  const error = (await page.evaluate(`fixture.identityError(fixture.model.replace('/web-llm/', '/no-such-model/'))`)) as { name: string; message: string }
+  expect(error).toMatchObject({ name: 'ModelLoadError', message: expect.stringMatching(/not a web-llm tensor-cache manifest/) })
+  await page.close()
+})
+
 test('a manifest web-llm already cached is what gets hashed, since it is what web-llm will load', async () => {
   const { page } = await openFixture(browser, 'src/engine/webgpu/fixtures/identity.html')
   const url = (await page.evaluate('new URL("tensor-cache.json", fixture.model).href')) as string

@@ -10,7 +10,7 @@
  * at the host or in the browser's cache, keeping its size, would load under the same id.
  */
 import type { Hex } from 'viem'
-import { ModelDownloadError } from '../../core/errors/index.ts'
+import { ModelDownloadError, ModelLoadError } from '../../core/errors/index.ts'
 import { webLlmContentHash } from '../../core/file-hash.ts'
 
 export type WebLlmIdentityParameters = {
@@ -48,6 +48,7 @@ export async function webLlmModelIdentity({ model, modelLib, fetch: fetchFn = fe
   const modelLibUrl = libCached ? modelLib : new URL(modelLib, baseUrl ?? globalThis.location?.href).href
   const read = (url: string, scope: string | null) => readThroughCache(url, scope && cacheStorage ? { cacheStorage, scope } : null, fetchFn, signal)
   const [tensorCache, lib] = await Promise.all([read(tensorCacheUrl, 'webllm/model'), read(modelLibUrl, libCached ? 'webllm/wasm' : null)])
+  if (!isTensorCacheManifest(tensorCache)) throw new ModelLoadError(`${tensorCacheUrl} is not a web-llm tensor-cache manifest (JSON with a "records" list).`, { details: 'Check the model URL: it should be the folder (or Hugging Face repository) that holds tensor-cache.json.' })
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', lib.slice().buffer))
   return { contentHash: webLlmContentHash({ tensorCache, modelLib: lib }), modelLibIntegrity: `sha256-${base64(digest)}`, tensorCacheUrl, modelLibUrl }
 }
@@ -67,6 +68,14 @@ async function readThroughCache(url: string, cache: { cacheStorage: CacheStorage
   const bytes = new Uint8Array(await response.arrayBuffer())
   await opened?.put(new Request(url), new Response(bytes.slice().buffer, { headers: response.headers })).catch(() => {})
   return bytes
+}
+
+function isTensorCacheManifest(bytes: Uint8Array): boolean {
+  try {
+    return Array.isArray((JSON.parse(new TextDecoder().decode(bytes)) as { records?: unknown }).records)
+  } catch {
+    return false
+  }
 }
 
 function base64(bytes: Uint8Array): string {

@@ -28,7 +28,7 @@ function otherWeights(): Buffer {
 
 /** Serves `body` at every URL ending in `path`, for the page and its workers (the model host, played here). */
 async function serve(page: Page, path: string, body: Buffer): Promise<void> {
-  await page.context().route(`**${path}`, (route) => route.fulfill({ status: 200, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } }))
+  await page.context().route(`**${path}`, (route) => route.fulfill({ status: 200, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), 'access-control-allow-origin': '*' } }))
 }
 
 test('Models view: load the demo model, benchmark it and run a prompt in the playground', async () => {

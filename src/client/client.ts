@@ -8,6 +8,11 @@
  * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '')
  * const { cost, receipt } = await stream.result
  * const proof = await client.verify(await stream.result) // once the node anchored its batch
+ *
+ * Every request carries a sampling seed (a fresh random one when the caller names none), so any answer can be
+ * re-run by a verifier and a checked request looks like any other. Receipts are watched for equivocation: two
+ * deterministic receipts of one node for one request with different outputs are proven on-chain from the wallet
+ * (the node is slashed, the consumer rewarded, `onSlash` told); verifiers hand receipts in with `reportReceipt`.
  */
 import { createPublicClient, http, type Address, type Client, type Hex, type Transport } from 'viem'
 import { getAnchor } from '../chain/actions/getAnchor.ts'
@@ -24,6 +29,7 @@ import type { ChatMessage, InferenceRequest, SamplingParameters } from '../core/
 import { pinnedModelRefs, WASM_CATALOG } from '../core/models.ts'
 import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Quote } from '../core/quote.ts'
+import { createEquivocationGuard, EQUIVOCATION_STATE_KEY, type EquivocationRecord, type EquivocationState, type SlashReport } from './equivocations.ts'
 import { createNodeDirectory, type NodeDirectory } from '../p2p/directory.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { fetchProof } from '../p2p/receipt-proof.ts'
@@ -35,12 +41,13 @@ import { finishWithNode } from './actions/finishWithNode.ts'
 import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
-import type { ClientContext, ConsumerState } from './context.ts'
+import type { ClientContext, ConsumerState, StoredReceipt } from './context.ts'
 import { streamChunk } from '../core/openai.ts'
 import { paidResponse, paidStream, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type PaidStream } from './openai.ts'
 
 export type { PaidResult } from './actions/payForRequest.ts'
 export type { StoredReceipt } from './context.ts'
+export type { EquivocationRecord, SlashReport } from './equivocations.ts'
 export type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, PaidStream } from './openai.ts'
 
 export type ModelRef = { id: string; contentHash: Hex }
@@ -73,6 +80,8 @@ export type CreateClientParameters = {
   finishAfterIdleMs?: number | null
   latencyBarMs?: number
   discoveryTimeoutMs?: number
+  /** A node was slashed on this consumer's proof of equivocation (its stake taken, the consumer's reward paid). */
+  onSlash?: (report: SlashReport) => void
   /** Nodes' reputations by operator and model (the app passes its attestation book's). */
   reputation?: ReputationLookup
   /** Automatic choice and `nodes()` skip known nodes below this reputation (0..100). */
@@ -107,6 +116,17 @@ export type ModelexClient = {
   channels(): Promise<Record<string, ConsumerChannel>>
   /** Every receipt accepted so far (persisted with the channels), oldest first. */
   receipts(): Promise<{ peer: string; receipt: SignedReceipt; cost: bigint; at: number }[]>
+  /**
+   * A signed receipt from elsewhere (a verifier's, another consumer's): kept and compared with every receipt seen.
+   * When it contradicts one (same node signer, request and model, both deterministic, different outputs), the proof
+   * is submitted from this wallet and the slash returned; null when it contradicts nothing. Throws
+   * `EquivocationProofError` when the proof could not be submitted (the evidence is kept: `retryEquivocations`).
+   */
+  reportReceipt(receipt: SignedReceipt): Promise<SlashReport | null>
+  /** The equivocations found so far and what became of them. */
+  equivocations(): Promise<EquivocationRecord[]>
+  /** Submits pending evidence again (after the chain was unreachable); the slashes that went through. */
+  retryEquivocations(): Promise<SlashReport[]>
   readonly account: Address
   readonly publicClient: Client
   readonly p2p: ModelexNode | undefined
@@ -120,7 +140,14 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const contracts = deployment.contracts
   const addresses = { token: need(contracts.AIToken, 'AIToken'), channels: need(contracts.PaymentChannels, 'PaymentChannels'), anchor: need(contracts.ReceiptAnchor, 'ReceiptAnchor'), registry: need(contracts.NodeRegistry, 'NodeRegistry') }
   const account = wallet.account.address
-  const document = storedDocument<ConsumerState>(parameters.store ?? memoryStore(), `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {}, receipts: [] }))
+  const store = parameters.store ?? memoryStore()
+  const document = storedDocument<ConsumerState>(store, `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {}, receipts: [] }))
+  const guard = createEquivocationGuard(
+    { wallet, document: storedDocument<EquivocationState>(store, `${EQUIVOCATION_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ reported: [], records: [] })) },
+    { anchor: addresses.anchor, chainId: deployment.chainId, onSlash: parameters.onSlash },
+  )
+  /** How many of the stored receipts the equivocation guard has seen. */
+  let watched = 0
   // Catalog models are known by name only where their hash is pinned; the rest are asked for by content hash.
   const knownModels = [...(parameters.models ?? []), ...pinnedModelRefs(WASM_CATALOG)]
   const limits: SpendLimits = { ...CLIENT_DEFAULTS.limits, ...parameters.limits }
@@ -154,6 +181,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     starting ??= (async () => {
       state = await document.load()
       state.receipts ??= []
+      watched = state.receipts.length
+      await guard.start(state.receipts.flatMap((r) => decodedOrNone(r.receipt)))
       if (!p2p) {
         p2p = await createModelexNode({ relays })
         ownsNode = true
@@ -203,9 +232,18 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     return known.contentHash.toLowerCase() as Hex
   }
 
+  /** Receipts stored since the last look (answers, cancelled answers, caught-up settlements) go to the guard. */
+  function watchNewReceipts(): void {
+    const receipts = state?.receipts ?? []
+    if (watched > receipts.length) watched = 0
+    for (const stored of receipts.slice(watched)) for (const signed of decodedOrNone(stored.receipt)) guard.observe(signed)
+    watched = receipts.length
+  }
+
   function toRequest(p: ChatCreateParameters | CompletionCreateParameters): InferenceRequest & { max_tokens: number } {
-    const sampling: SamplingParameters & { max_tokens: number } = { max_tokens: p.max_tokens ?? CLIENT_DEFAULTS.maxTokens }
-    for (const key of ['temperature', 'top_p', 'seed', 'stop', 'response_format'] as const) {
+    // Always seeded: the answer can be re-run by a verifier, and a spot-checked request looks like any other.
+    const sampling: SamplingParameters & { max_tokens: number } = { max_tokens: p.max_tokens ?? CLIENT_DEFAULTS.maxTokens, seed: p.seed ?? randomSeed() }
+    for (const key of ['temperature', 'top_p', 'stop', 'response_format'] as const) {
       if (p[key] !== undefined) (sampling as Record<string, unknown>)[key] = p[key]
     }
     if ('messages' in p) return { kind: 'chat', model: p.model, messages: p.messages, ...sampling }
@@ -216,7 +254,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
 
   function pay(p: ChatCreateParameters | CompletionCreateParameters) {
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
-      const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) })
+      const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
       usedNodes.set(result.quote.node.toLowerCase(), { peer: result.peer, signer: result.quote.signer })
       finishWhenIdle(result.quote.node.toLowerCase(), result.peer, result.quote.signer)
       return result
@@ -239,6 +277,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       for (const timer of idle.values()) clearTimeout(timer)
       idle.clear()
       for (const [operator, { peer, signer }] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
+      await guard.settle()
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
     },
@@ -270,11 +309,36 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await start()
       return ((state as ConsumerState).receipts ?? []).map((r) => ({ ...r, receipt: decodeSignedReceipt(r.receipt) }))
     },
+    async reportReceipt(receipt) {
+      await start()
+      return guard.report(receipt)
+    },
+    async equivocations() {
+      await start()
+      return guard.records()
+    },
+    async retryEquivocations() {
+      await start()
+      return guard.retry()
+    },
     account,
     publicClient,
     get p2p() {
       return p2p
     },
+  }
+}
+
+/** A uniformly drawn uint32 sampling seed, never 0xFFFFFFFF (llama.cpp's "random"; refused on the wire). */
+export function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]! % 0xffffffff
+}
+
+function decodedOrNone(wire: StoredReceipt['receipt']): SignedReceipt[] {
+  try {
+    return [decodeSignedReceipt(wire)]
+  } catch {
+    return []
   }
 }
 

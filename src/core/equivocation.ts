@@ -89,9 +89,10 @@ export const EQUIVOCATION_WATCH_DEFAULTS = {
 export type EquivocationWatch = {
   /**
    * Remembers a deterministic, validly signed receipt and returns the equivocation it completes with one seen
-   * before (once per group), or null. Receipts that are not deterministic or not signed by their signer are ignored.
+   * before (once per group), or null. Receipts that are not deterministic or not signed by their signer are ignored;
+   * `verified`: the caller already checked the signature (a receipt it accepted), so it is not recovered again.
    */
-  add(signed: SignedReceipt): Promise<Equivocation | null>
+  add(signed: SignedReceipt, options?: { verified?: boolean }): Promise<Equivocation | null>
   /** Groups remembered. */
   readonly size: number
 }
@@ -100,7 +101,7 @@ export type EquivocationWatch = {
 export function createEquivocationWatch({ domain, maxKeys = EQUIVOCATION_WATCH_DEFAULTS.maxKeys, perKey = EQUIVOCATION_WATCH_DEFAULTS.perKey }: { domain: TypedDataDomainParameters; maxKeys?: number; perKey?: number }): EquivocationWatch {
   const groups = new Map<string, { receipts: SignedReceipt[]; reported: boolean }>()
   return {
-    async add(signed) {
+    async add(signed, { verified = false } = {}) {
       if (!signed.receipt.deterministic) return null
       const key = equivocationKey(signed.receipt)
       const group = groups.get(key)
@@ -108,7 +109,7 @@ export function createEquivocationWatch({ domain, maxKeys = EQUIVOCATION_WATCH_D
       const output = signed.receipt.outputHash.toLowerCase()
       const other = group?.receipts.find((r) => r.receipt.outputHash.toLowerCase() !== output)
       if (group?.receipts.some((r) => r.receipt.outputHash.toLowerCase() === output) && !other) return null
-      if (!(await signedByItsSigner(signed, domain))) return null
+      if (!verified && !(await signedByItsSigner(signed, domain))) return null
       // Checked again: another add may have run while the signature was recovered.
       const current = groups.get(key) ?? { receipts: [], reported: false }
       if (current.reported) return null

@@ -76,3 +76,30 @@ export class DeploymentFailedError extends BaseError {
   }
 }
 registerErrorClass('DeploymentFailedError', DeploymentFailedError)
+
+/**
+ * Submitting an equivocation proof failed. `reason`: `already-proven` (someone proved this one first: nothing to
+ * retry), `rejected` (the contract refused the evidence, e.g. an unknown signer), `unreachable` (the chain or wallet
+ * could not be reached: the evidence is kept and retried).
+ */
+export class EquivocationProofError extends BaseError {
+  override name = 'EquivocationProofError' as const
+
+  constructor({ reason, signer, requestHash, details, cause }: { reason: 'already-proven' | 'rejected' | 'unreachable'; signer: string; requestHash: string; details?: string; cause?: unknown }) {
+    const what = { 'already-proven': 'it was already proven', rejected: 'the contract refused the evidence', unreachable: 'the chain could not be reached; the evidence is kept and will be submitted again (client.retryEquivocations())' }[reason]
+    super(`Could not prove that node signer ${signer} equivocated on request ${requestHash}: ${what}.`, { data: { reason, signer, requestHash }, details, cause })
+  }
+
+  get reason(): 'already-proven' | 'rejected' | 'unreachable' {
+    return this.data?.['reason'] as 'already-proven' | 'rejected' | 'unreachable'
+  }
+
+  get signer(): string {
+    return this.data?.['signer'] as string
+  }
+
+  get requestHash(): string {
+    return this.data?.['requestHash'] as string
+  }
+}
+registerErrorClass('EquivocationProofError', EquivocationProofError)

@@ -85,6 +85,8 @@ describe('attestation format', () => {
     expect(await verifyAttestation({ ...signed, signer: other.address }, domain)).toBe(false)
     const decoded = decodeAttestation(encodeAttestation(signed, domain))
     expect(decoded).toEqual({ signed, domain })
+    // A verified attestation encodes as the signed one (its hash is not on the wire).
+    expect(encodeAttestation({ ...signed, hash: hashAttestation(sample, domain) } as typeof signed, domain)).toEqual(encodeAttestation(signed, domain))
   })
 
   it('refuses to sign what peers would refuse', async () => {

@@ -172,7 +172,8 @@ export async function verifyAttestation(signed: SignedAttestation, domain: Typed
 }
 
 export function encodeAttestation(signed: SignedAttestation, domain: TypedDataDomainParameters): Uint8Array {
-  const message: AttestationMessage = { signed, domain: { chainId: domain.chainId, verifyingContract: domain.verifyingContract } }
+  // Only the signed fields: a VerifiedAttestation's extras (its hash) are not part of the wire format.
+  const message: AttestationMessage = { signed: { attestation: signed.attestation, signer: signed.signer, signature: signed.signature }, domain: { chainId: domain.chainId, verifyingContract: domain.verifyingContract } }
   const bytes = encodeJson(message)
   if (bytes.length > MAX_ATTESTATION_BYTES) throw new InvalidAttestationError({ reason: 'too-large', details: `${bytes.length} bytes > ${MAX_ATTESTATION_BYTES}` })
   return bytes

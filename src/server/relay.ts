@@ -44,7 +44,14 @@ export type RelayOptions = {
   unthrottled?: readonly string[]
 }
 
-export type RelayMetrics = { peers: number; connections: number; reservations: number; topics: number; messages: { accepted: number; rejected: number; ignored: number } }
+export type RelayMetrics = {
+  peers: number
+  connections: number
+  reservations: number
+  topics: number
+  messages: { accepted: number; rejected: number; ignored: number }
+  attestations: { accepted: number; rejected: number; ignored: number }
+}
 
 export type Relay = {
   readonly multiaddr: string
@@ -128,6 +135,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
       reservations: libp2p.services.relay.reservations.size,
       topics: joined.size,
       messages: { ...gate.counts },
+      attestations: { ...attestations.counts },
     }),
     stop: async () => {
       await libp2p.stop()

@@ -38,7 +38,7 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
   const known = expected ?? (cache && indexable ? await cache.hashOf(absolute) : null)
   const cached = known && cache ? await cache.read(known) : null
   if (cached && known) {
-    onProgress?.({ phase: 'download', progress: 1, text: 'read the cached model', loadedBytes: cached.byteLength, totalBytes: cached.byteLength })
+    onProgress?.({ phase: 'download', progress: 1, text: 'reading the cached model', loadedBytes: cached.byteLength, totalBytes: cached.byteLength })
     return { bytes: cached, contentHash: known, fromCache: true }
   }
 

@@ -2,8 +2,9 @@
  * `npm run eval:fim -- --target <local|canonical|gateway URL|peer id> --set <single-line|humaneval|random-span>
  * --limit N`: scores a code model on HumanEval-SingleLineInfilling (or plain HumanEval, or the random-span set) from
  * the repo's `data/` (MIT, copied there with their notice; `--data-dir` for another folder). Each completion is
- * scored by exact match and by pass@1 — the completed program runs with its tests in Pyodide in a worker thread,
- * with a time limit per problem. Prints a table and writes the run as JSON, signed (EIP-712) by the evaluator's
+ * scored by exact match and by pass@1 — the completed program runs with its tests in Pyodide in a sandboxed child
+ * process (src/server/eval-python.ts: Node's permission model, no `js` module, a lockdown preamble, time and memory
+ * limits), so a completion cannot reach this machine. Prints a table and writes the run as JSON, signed (EIP-712) by the evaluator's
  * secp256k1 key, kept in a file (created on first use, mode 0600).
  *
  * Options: --model (local: catalog id, default modelex-demo-tiny; gateway/peer: default the first served),
@@ -19,8 +20,9 @@ import { gunzipSync } from 'node:zlib'
 import { isHex, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { parsePairingLine } from '../core/autocomplete-pairing.ts'
-import { buildProgram, completionFromOutput, EVAL_SET_FILES, evalTypedData, exactMatch, formatTable, parseProblems, resultsHash, summarize, type EvalProblem, type EvalRun, type EvalSet, type ProblemResult, type SignedEvalRun } from '../core/eval.ts'
+import { completionFromOutput, EVAL_SET_FILES, evalTypedData, exactMatch, formatTable, parseProblems, resultsHash, summarize, type EvalProblem, type EvalRun, type EvalSet, type ProblemResult, type SignedEvalRun } from '../core/eval.ts'
 import { EvalSetupError } from '../core/errors/autocomplete.ts'
+import { buildLockedProgram } from '../core/python-lockdown.ts'
 import { createPythonRunner, type PythonRunner } from './eval-python.ts'
 import { canonicalTarget, gatewayTarget, localTarget, peerTarget, type EvalTarget } from './eval-targets.ts'
 
@@ -57,7 +59,7 @@ export async function runEval({ set, problems, target, runner, timeoutMs = DEFAU
   for (const [index, problem] of problems.entries()) {
     const answer = await target.complete(problem, set)
     const completion = completionFromOutput(set, problem, answer.output)
-    const outcome = await runner.run(buildProgram(problem, completion), timeoutMs)
+    const outcome = await runner.run(buildLockedProgram(problem, completion), timeoutMs)
     const result: ProblemResult = {
       task_id: problem.task_id,
       completion,

@@ -45,7 +45,7 @@ const MAX_TOKENS = Number(args['max-tokens'])
 const MAX_LIAR_CHECKS = Number(args['max-liar-checks'])
 const WASM_BUILD = { kind: 'wasm', build: 'wllama-3.8.1' }
 
-const claimed = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name) as ModelSpec
+const claimed = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name) as ModelSpec & { contentHash: Hex }
 
 /** Writes a generated model into the served models folder and returns its spec (its hash is the file's keccak). */
 async function modelFile(config: DemoModelConfig): Promise<ModelSpec> {
@@ -53,7 +53,7 @@ async function modelFile(config: DemoModelConfig): Promise<ModelSpec> {
   const hash = keccak256(bytes)
   await mkdir(DEFAULT_MODELS_DIR, { recursive: true })
   await writeFile(join(DEFAULT_MODELS_DIR, `${config.name}.gguf`), bytes)
-  return { ...claimed, id: config.name, source: `/models/${config.name}.gguf`, contentHash: hash, integrity: hash }
+  return { ...claimed, id: config.name, source: `/models/${config.name}.gguf`, contentHash: hash }
 }
 
 /** A liar: the real engine serving `served`, reporting (and so announcing and signing receipts for) `claimed`. */

@@ -17,7 +17,7 @@ import { DEFAULT_MODELS_DIR } from '../server/model-demo.ts'
 import { createPageEngine, type PageEngine } from './page-engine.ts'
 import { createVerifier, type CheckInput } from './verifier.ts'
 
-const claimed = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name) as ModelSpec
+const claimed = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name) as ModelSpec & { contentHash: Hex }
 const honestOperator = '0x00000000000000000000000000000000000000aa' as Address
 const liarOperator = '0x00000000000000000000000000000000000000bb' as Address
 

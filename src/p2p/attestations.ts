@@ -178,6 +178,7 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
   const anchoredRoots = new Map<Hex, { root: Hex; tree: AnchorAttestationsReturnType['tree'] }>()
   const listeners = new Set<(attestation: VerifiedAttestation) => void>()
   let running = false
+  let anchoring: Promise<AnchoredAttestationBatch | null> | undefined
 
   const store = (verified: VerifiedAttestation) => {
     const key = attestationStream(verified.attestation)
@@ -251,16 +252,20 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
       })
     },
     pending: () => [...pendingHashes],
-    async anchorPending(client, anchor) {
-      const attestationHashes = [...pendingHashes]
-      if (attestationHashes.length === 0) return null
-      const batch = await anchorAttestations(client, { anchor, attestationHashes })
-      for (const hash of attestationHashes) {
-        pendingHashes.delete(hash)
-        anchoredRoots.set(hash, { root: batch.root, tree: batch.tree })
-        if (anchoredRoots.size > maxPending) anchoredRoots.delete(anchoredRoots.keys().next().value as Hex)
-      }
-      return { ...batch, attestationHashes }
+    anchorPending(client, anchor) {
+      // One batch at a time: a second call meanwhile would send the same root again (and revert as anchored).
+      anchoring ??= (async () => {
+        const attestationHashes = [...pendingHashes]
+        if (attestationHashes.length === 0) return null
+        const batch = await anchorAttestations(client, { anchor, attestationHashes })
+        for (const hash of attestationHashes) {
+          pendingHashes.delete(hash)
+          anchoredRoots.set(hash, { root: batch.root, tree: batch.tree })
+          if (anchoredRoots.size > maxPending) anchoredRoots.delete(anchoredRoots.keys().next().value as Hex)
+        }
+        return { ...batch, attestationHashes }
+      })().finally(() => (anchoring = undefined))
+      return anchoring
     },
     proofOf(attestationHash) {
       const batch = anchoredRoots.get(attestationHash.toLowerCase() as Hex)

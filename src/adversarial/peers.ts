@@ -134,3 +134,21 @@ export async function rogueConsumer(deployment: Deployment, operator: Address, d
 export function slowRpc(rpcUrl: string, delayMs: number): Promise<TcpLine> {
   return tcpLine(rpcUrl, { delayMs })
 }
+
+/**
+ * An engine that answers a deterministic request it has answered before differently: the second time it samples
+ * (temperature 0.7, another seed) instead of decoding greedily, while its model still claims reproducible output, so
+ * its cashier signs both receipts `deterministic`. The rule broken: same request and seed, same bytes.
+ */
+export function equivocatingEngine(honest: InferenceEngine): InferenceEngine {
+  const seen = new Set<string>()
+  const bend = <T extends { temperature?: number; seed?: number }>(request: T): T => {
+    const key = JSON.stringify(request)
+    if (!seen.has(key)) {
+      seen.add(key)
+      return request
+    }
+    return { ...request, temperature: 0.7, seed: (request.seed ?? 0) + 1 }
+  }
+  return { ...honest, chat: (request, options) => honest.chat(bend(request), options), complete: (request, options) => honest.complete(bend(request), options) }
+}

@@ -23,6 +23,8 @@ import { fundAccount, startPaidProvider } from '../node/testing.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
 import { freePort } from '../server/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { tcpLine } from '../server/testing/tcp-line.ts'
+import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import { createClient, type ModelexClient, type SlashReport } from './index.ts'
 
@@ -37,11 +39,13 @@ let dir: string
 let relay: RelayProcess
 const stops: (() => Promise<void>)[] = []
 
-async function consumer(onSlash?: (report: SlashReport) => void): Promise<{ client: ModelexClient; address: Address }> {
-  const account = privateKeyToAccount(generatePrivateKey())
+type ConsumerOptions = { key?: `0x${string}`; store?: KeyValueStore; walletRpc?: string }
+
+async function consumer(onSlash?: (report: SlashReport) => void, { key = generatePrivateKey(), store = memoryStore(), walletRpc }: ConsumerOptions = {}): Promise<{ client: ModelexClient; address: Address }> {
+  const account = privateKeyToAccount(key)
   await fundAccount(deployment, account.address, parseEther('10'))
-  const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
-  const client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1'), finishAfterIdleMs: null, ...(onSlash ? { onSlash } : {}) })
+  const wallet = createWalletClient({ account, transport: walletRpc ? http(walletRpc, { retryCount: 0 }) : transport, pollingInterval: 50 })
+  const client = createClient({ deployment, wallet, store, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1'), finishAfterIdleMs: null, ...(onSlash ? { onSlash } : {}) })
   stops.push(() => client.stop())
   return { client, address: account.address }
 }
@@ -118,6 +122,36 @@ describe('equivocation (integration)', () => {
     expect(error).toMatchObject({ reason: 'already-proven' })
     expect(await verifier.equivocations()).toEqual([expect.objectContaining({ status: 'already-proven' })])
     expect((await getEquivocationProof(publicClient, { anchor, signer: node.signer, requestHash: mine.modelex.receipt.receipt.requestHash }))?.prover).not.toBe(verifierAddress)
+  })
+
+  it('a proof that cannot reach the chain is a typed error; the evidence is kept, survives a restart and is proven then', async () => {
+    const node = await rogue()
+    const line = await tcpLine(deployment.rpcUrl)
+    stops.push(() => line.close())
+    const key = generatePrivateKey()
+    const store = memoryStore()
+    const { client } = await consumer(undefined, { key, store, walletRpc: line.url })
+    const peer = node.node.peerId.toString()
+    await client.chat.completions.create(question(peer))
+    await line.cut()
+    const second = await client.chat.completions.create(question(peer))
+    await until(async () => (await client.equivocations()).some((r) => r.error !== undefined), 30_000, 'the failed submission')
+    expect(await client.equivocations()).toEqual([expect.objectContaining({ status: 'pending' })])
+    const error = await client.reportReceipt(second.modelex.receipt).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(EquivocationProofError)
+    expect(error).toMatchObject({ reason: 'unreachable', signer: node.signer })
+    expect(await stakeOf(node.operator)).toBe(DEVNET_PARAMETERS.minStake)
+    await client.stop()
+
+    // The same consumer later, with the chain back: the stored evidence is submitted when the client starts.
+    await line.restore()
+    const slashes: SlashReport[] = []
+    const { client: again } = await consumer((report) => slashes.push(report), { key, store, walletRpc: line.url })
+    await again.start()
+    await until(() => slashes.length > 0, 30_000, 'the retried proof')
+    expect(slashes[0]).toMatchObject({ operator: node.operator, signer: node.signer, slashed: DEVNET_PARAMETERS.minStake })
+    expect(await stakeOf(node.operator)).toBe(0n)
+    expect(await again.equivocations()).toEqual([expect.objectContaining({ status: 'proven' })])
   })
 
   it('an honest node serving the same deterministic request twice signs the same output and is never flagged', async () => {

@@ -174,4 +174,26 @@ describe('equivocation (integration)', () => {
     expect(slashes).toEqual([])
     expect(await stakeOf(honest.operator)).toBe(DEVNET_PARAMETERS.minStake)
   })
+
+  it('a consumer that cancels a deterministic request early and asks again cannot get an honest node slashed', async () => {
+    const honest = await startPaidProvider({ deployment, relay: relay.multiaddr, tokenDelayMs: 20 })
+    stops.push(() => honest.stop())
+    const { client } = await consumer()
+    const peer = honest.node.peerId.toString()
+    const cancel = new AbortController()
+    const stream = await client.chat.completions.create({ ...question(peer), max_tokens: 64, stream: true, signal: cancel.signal })
+    const cut = (async () => {
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) cancel.abort()
+    })()
+    await expect(stream.result).rejects.toMatchObject({ name: 'PaidRequestInterruptedError' })
+    await cut.catch(() => {})
+    const full = await client.chat.completions.create({ ...question(peer), max_tokens: 64 })
+    const [partial] = (await client.receipts()).map((r) => r.receipt).filter((r) => r.receipt.requestHash === full.modelex.receipt.receipt.requestHash && r.receiptHash !== full.modelex.receipt.receiptHash)
+    // The node settled what it sent before the cancel: another output for the same request, and not deterministic.
+    expect(partial?.receipt.outputHash).not.toBe(full.modelex.receipt.receipt.outputHash)
+    expect(partial?.receipt.deterministic).toBe(false)
+    expect(full.modelex.receipt.receipt.deterministic).toBe(true)
+    expect(await client.reportReceipt(partial!)).toBeNull()
+    expect(await client.equivocations()).toEqual([])
+  })
 })

@@ -5,11 +5,12 @@
  * stopped at its time limit and one that allocates 4 GiB is refused, and the runner keeps serving after both; a
  * correct completion of a real HumanEval problem still passes and a wrong one fails.
  */
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { EvalProblem } from '../core/eval.ts'
 import { buildLockedProgram } from '../core/python-lockdown.ts'
@@ -130,4 +131,74 @@ test('close() stops the child by PID, and a closed runner can start again', asyn
   await other.close()
   expect(await other.run('assert 2 + 2 == 4', 30_000)).toEqual({ status: 'passed' })
   await other.close()
+})
+
+/** Live (not zombie) children of `parent`, from /proc. */
+function childrenOf(parent: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry))
+    } catch {
+      // Gone while reading.
+    }
+  }
+  return pids
+}
+
+const alive = (pid: number) => {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+  } catch {
+    return false
+  }
+}
+
+async function until(condition: () => boolean, limitMs: number): Promise<boolean> {
+  const end = performance.now() + limitMs
+  while (performance.now() < end) {
+    if (condition()) return true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return condition()
+}
+
+describe.runIf(process.platform === 'linux')('a sandbox busy with a program does not outlive the evaluator', () => {
+  /** Starts an evaluator process whose runner is busy with an endless program, and returns it with its sandbox's PID. */
+  async function busyEvaluator(limitMs: number) {
+    const script = join(dir, `parent-${limitMs}.mts`)
+    const runnerUrl = new URL('./eval-python.ts', import.meta.url).href
+    await writeFile(script, [
+      `import { createPythonRunner } from ${JSON.stringify(runnerUrl)}`,
+      'const runner = createPythonRunner()',
+      "await runner.run('assert True', 60_000)",
+      `void runner.run('while True:\\n    pass', ${limitMs})`,
+      "console.log('busy')",
+      "process.stdin.on('data', () => process.exit(0))",
+    ].join('\n'))
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], { cwd: resolve(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] })
+    await new Promise<void>((ready, fail) => {
+      parent.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('busy') && ready())
+      parent.once('exit', (code) => fail(new Error(`the evaluator exited (${code})`)))
+    })
+    const [sandbox] = childrenOf(parent.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('eval-python-child.mjs'))
+    expect(sandbox).toBeTypeOf('number')
+    return { parent, sandbox: sandbox! }
+  }
+
+  test('the evaluator exiting kills it', async () => {
+    const { parent, sandbox } = await busyEvaluator(600_000)
+    expect(alive(sandbox)).toBe(true)
+    parent.stdin.write('exit\n')
+    expect(await until(() => !alive(sandbox), 10_000)).toBe(true)
+  })
+
+  test('the evaluator killed outright (no exit handlers): the sandbox stops its program at the time limit and exits', async () => {
+    const { parent, sandbox } = await busyEvaluator(2_000)
+    process.kill(parent.pid!, 'SIGKILL')
+    expect(await until(() => !alive(sandbox), 20_000)).toBe(true)
+  })
 })

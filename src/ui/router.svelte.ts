@@ -5,6 +5,17 @@
 
 export type Route = { id: string; title: string }
 
+/** The app's views, in the order of the navigation. Each but the Overview is loaded on its first visit (App.svelte). */
+export const APP_ROUTES: readonly Route[] = [
+  { id: 'overview', title: 'Overview' },
+  { id: 'models', title: 'Models' },
+  { id: 'network', title: 'Network' },
+  { id: 'node', title: 'Node' },
+  { id: 'chat', title: 'Chat' },
+  { id: 'code', title: 'Code' },
+  { id: 'evaluate', title: 'Evaluate' },
+]
+
 export type RouterLocation = {
   getHash(): string
   setHash(hash: string): void

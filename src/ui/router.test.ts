@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { Router, type RouterLocation } from './router.svelte.ts'
+import { APP_ROUTES, Router, type RouterLocation } from './router.svelte.ts'
 
 function memoryLocation(initial: string): RouterLocation & { listeners: Set<() => void> } {
   let hash = initial
@@ -37,4 +37,10 @@ test('resolves the hash, falls back to the first route, follows changes and stop
 
 test('a router needs routes', () => {
   expect(() => new Router([], memoryLocation(''))).toThrow(/at least one route/)
+})
+
+test("the app's routes include every view, the Evaluate view last", () => {
+  expect(APP_ROUTES.map((r) => r.id)).toEqual(['overview', 'models', 'network', 'node', 'chat', 'code', 'evaluate'])
+  const router = new Router(APP_ROUTES, memoryLocation('#/evaluate'))
+  expect(router.current).toEqual({ id: 'evaluate', title: 'Evaluate' })
 })

@@ -14,6 +14,7 @@ import { createClient, type ModelexClient, type PaidResult, type Verification } 
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
+import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
 export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined }
 
@@ -37,6 +38,7 @@ export class ChatViewState {
   error = $state<string | null>(null)
   #deps: Required<ChatViewDependencies>
   #client: ModelexClient | null = null
+  #net: NetworkState | null = null
 
   constructor(deps: ChatViewDependencies) {
     this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
@@ -54,8 +56,15 @@ export class ChatViewState {
     const net = await this.#deps.network()
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store() })
+    this.#net = net
+    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
     return this.#client
+  }
+
+  /** A listed node's reputation for the chosen model, from the app's attestation book ("unknown" without enough evidence). */
+  reputationOf(entry: DirectoryEntry): ReputationSummary {
+    const hash = entry.announcement.models.find((m) => m.id === this.model)?.contentHash
+    return summarizeReputation(hash && this.#net ? this.#net.reputationOf(entry.announcement.operator, hash) : null)
   }
 
   async refreshNodes(): Promise<void> {

@@ -26,6 +26,7 @@ import type { Peer } from '../../p2p/peer.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
+import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
 export type CodeLanguage = 'python' | 'javascript' | 'typescript'
 
@@ -85,6 +86,8 @@ export class CodeState {
   paid = $state<PaidTally>({ count: 0, spent: 0n, credit: 0n, last: null })
   /** How many registered nodes announce the paid model (null until looked up), and whether the look-up runs. */
   networkNodes = $state<number | null>(null)
+  /** The nodes found for paid completion, shown with their reputation for the model. */
+  networkEntries = $state.raw<DirectoryEntry[]>([])
   finding = $state(false)
 
   readonly completion
@@ -96,6 +99,7 @@ export class CodeState {
   #pairing: PairingService | null = null
   #stopWatching: (() => void) | null = null
   #client: ModelexClient | null = null
+  #net: NetworkState | null = null
 
   constructor(deps: CodeDependencies = {}) {
     this.#deps = {
@@ -223,6 +227,7 @@ export class CodeState {
       const node = this.networkNode.trim() === 'auto' ? '' : this.networkNode.trim()
       const nodes = await findNodes(client, model, node)
       this.networkNodes = nodes.length
+      this.networkEntries = nodes
       if (nodes.length === 0) throw new NoNodeAvailableError({ model, details: node ? `${node} does not announce it as a registered node` : 'no registered node announces it yet; try again in a moment' })
       const record = wasmCoderModels().find((m) => m.id === model)
       const format = record ? fimFormatFor(record) : undefined
@@ -249,8 +254,15 @@ export class CodeState {
     const net = await this.#deps.network()
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store() })
+    this.#net = net
+    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
     return this.#client
+  }
+
+  /** A found node's reputation for the paid model, from the app's attestation book ("unknown" without enough evidence). */
+  reputationOf(entry: DirectoryEntry): ReputationSummary {
+    const hash = entry.announcement.models.find((m) => m.id === this.networkModel.trim())?.contentHash
+    return summarizeReputation(hash && this.#net ? this.#net.reputationOf(entry.announcement.operator, hash) : null)
   }
 
   /** The app's peer, started if it was not. */

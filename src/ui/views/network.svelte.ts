@@ -6,12 +6,14 @@
  * peer is the app's, not a view's: no view starts a libp2p node of its own. The deployment and the key store are
  * injectable so the logic runs in tests.
  */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { createPublicClient, http } from 'viem'
 import { listActiveNodes } from '../../chain/actions/listActiveNodes.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
+import type { Reputation } from '../../core/reputation.ts'
+import { createAttestationBook, registryAttestationChecks, type AttestationBook } from '../../p2p/attestations.ts'
 import type { NodeDirectory, RegistrationLookup } from '../../p2p/directory.ts'
 import type { ConnectionState, ModelexNode } from '../../p2p/node.ts'
 import { createPeer, type Peer } from '../../p2p/peer.ts'
@@ -38,11 +40,34 @@ export class NetworkState {
   error = $state<string | null>(null)
   /** Ticks every second, so "last seen" ages update between announcements. */
   now = $state(Date.now())
+  /** Reputation per node operator and model (`reputationKey`), from the attestations this peer has accepted. */
+  reputations = $state<Record<string, Reputation>>({})
+  /** Attestations accepted so far (ours included). */
+  attestationCount = $state(0)
 
   #deps: Required<NetworkDependencies>
   #peer: Peer | null = null
   #timer: ReturnType<typeof setInterval> | undefined
   #stops: (() => void)[] = []
+  #book: AttestationBook | null = null
+  #refreshing: Promise<void> | null = null
+  #refreshAgain = false
+
+  /**
+   * The app's attestation book: the attestations gossiped on `modelex/1/attestations` that passed the validator
+   * (signer bound to an active evaluator, node registered), reputations over them, and `publish` for the Evaluate view.
+   */
+  get attestations(): AttestationBook | null {
+    return this.#book
+  }
+
+  /** A node's reputation for a model as last computed, or null before any attestation about it. */
+  reputationOf(operator: string, contentHash: string): Reputation | null {
+    return this.reputations[reputationKey(operator, contentHash)] ?? null
+  }
+
+  /** For the SDK's routing (`createClient({ reputation })`): always computed afresh from the book. */
+  readonly reputationLookup = async (node: Address, modelHash: Hex): Promise<Reputation | null> => (this.#book ? this.#book.reputation(node, modelHash) : null)
 
   /** The app's peer once started: the Node view's provider and the Code view's pairing serve through it. */
   get peer(): Peer | null {
@@ -97,8 +122,26 @@ export class NetworkState {
       this.peerId = node.peerId.toString()
       this.#stops.push(node.onStateChange((state) => (this.connection = state)))
       this.connection = node.state
-      this.#stops.push(directory.onChange(() => (this.nodes = directory.list())))
+      this.#stops.push(
+        directory.onChange(() => {
+          this.nodes = directory.list()
+          this.#refreshReputations()
+        }),
+      )
       this.nodes = directory.list()
+      const anchor = deployment.contracts.ReceiptAnchor
+      if (registry && anchor) {
+        // Every peer keeps the attestations it hears, so every view can show reputations without asking anyone.
+        const book = createAttestationBook(peer.node, { domain: { chainId: deployment.chainId, verifyingContract: anchor }, registry: registryAttestationChecks(client, registry), now: this.#deps.now })
+        await book.start()
+        this.#book = book
+        this.#stops.push(
+          book.onChange(() => {
+            this.attestationCount = book.list().length
+            this.#refreshReputations()
+          }),
+        )
+      }
       // Watch every model the registry knows of; more can be added by hand.
       if (registry) {
         listActiveNodes(client, { registry, limit: 1000n })
@@ -130,14 +173,47 @@ export class NetworkState {
     this.directory?.unwatch(contentHash as Hex)
   }
 
+  /** Recomputes the reputation of every listed node and model (one pass at a time; changes meanwhile start one more). */
+  #refreshReputations(): void {
+    const book = this.#book
+    if (!book) return
+    if (this.#refreshing) {
+      this.#refreshAgain = true
+      return
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#refreshAgain = false
+        const next: Record<string, Reputation> = {}
+        for (const entry of this.nodes) {
+          for (const model of entry.announcement.models) {
+            const hash = model.contentHash.toLowerCase() as Hex
+            // Nodes nobody has attested stay out of the table: they show as unknown.
+            if (book.list({ node: entry.announcement.operator, modelHash: hash }).length === 0) continue
+            const reputation = await book.reputation(entry.announcement.operator, hash).catch(() => null)
+            if (reputation) next[reputationKey(entry.announcement.operator, hash)] = reputation
+          }
+        }
+        this.reputations = next
+      } while (this.#refreshAgain)
+    })().finally(() => (this.#refreshing = null))
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     for (const stop of this.#stops.splice(0)) stop()
+    await this.#book?.stop()
+    this.#book = null
     await this.#peer?.stop()
     this.#peer = null
     this.phase = 'idle'
     this.connection = 'disconnected'
   }
+}
+
+/** The key of `NetworkState.reputations`: operator and content hash, lower case. */
+export function reputationKey(operator: string, contentHash: string): string {
+  return `${operator.toLowerCase()}\n${contentHash.toLowerCase()}`
 }
 
 let shared: NetworkState | undefined

@@ -1,0 +1,24 @@
+/**
+ * Suite data for evaluators in the browser and in Node: the HumanEval single-line set from its gzipped JSON lines
+ * (the app fetches the file Vite serves from `data/`; Node reads it), decompressed with the platform's
+ * `DecompressionStream`, so the same code runs in both.
+ */
+import { parseProblems, type EvalProblem } from '../core/eval.ts'
+
+/** Gunzips `bytes` to text with the platform's streams (browsers, Node 18+). */
+export async function gunzipText(bytes: Uint8Array): Promise<string> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'))
+  return new Response(stream).text()
+}
+
+/** The first `limit` problems of a gzipped JSON-lines problem file. */
+export async function problemsFromGzip(bytes: Uint8Array, limit = Infinity): Promise<EvalProblem[]> {
+  return parseProblems(await gunzipText(bytes), limit)
+}
+
+/** Fetches and parses a gzipped problem file (the app's copy of `data/`). */
+export async function fetchProblems(url: string, { limit = Infinity, fetch: get = fetch }: { limit?: number; fetch?: typeof fetch } = {}): Promise<EvalProblem[]> {
+  const response = await get(url)
+  if (!response.ok) throw new Error(`Could not fetch the problem set ${url}: ${response.status}.`)
+  return problemsFromGzip(new Uint8Array(await response.arrayBuffer()), limit)
+}

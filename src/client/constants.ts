@@ -17,7 +17,7 @@ export const CLIENT_DEFAULTS = {
   /** A node that got no request for this long is handed a final voucher (so an honest node redeems no credit). */
   finishAfterIdleMs: 60_000,
   /** Receipts handed over by verifiers (`reportReceipt`) that are kept, newest first, to catch a later contradiction. */
-  maxReportedReceipts: 1_000,
+  maxReportedReceipts: 256,
   /** The consumer's own receipts looked through for contradictions when the client starts (the newest). */
   maxWatchedReceipts: 10_000,
   /** A node's registered prices are read again after this long. */

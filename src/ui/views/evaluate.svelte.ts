@@ -16,6 +16,7 @@ import { signAttestation } from '../../core/attestation.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EvalProblem } from '../../core/eval.ts'
+import { parseSentimentJsonl, sentimentTask } from '../../core/sentiment.ts'
 import { createBrowserPython, type BrowserPython } from '../../evaluator/browser-python.ts'
 import { fetchProblems } from '../../evaluator/data.ts'
 import { runEvaluation, type EvaluationProgress, type EvaluationRun, type EvaluationSuite } from '../../evaluator/runner.ts'
@@ -35,7 +36,7 @@ export type EvaluateDependencies = {
   store?: () => KeyValueStore
   python?: () => BrowserPython
   problems?: (limit: number) => Promise<EvalProblem[]>
-  /** The sentiment task over the project's headlines; absent: the sentiment suite is not offered. */
+  /** The sentiment task (default: the project's own labelled headlines, `data/financial-headlines.jsonl`). */
   sentiment?: (limit: number) => Promise<SentimentTask>
 }
 
@@ -65,7 +66,7 @@ export class EvaluateState {
   error = $state<string | null>(null)
   net = $state.raw<NetworkState | null>(null)
 
-  #deps: Required<Omit<EvaluateDependencies, 'sentiment'>> & { sentiment: EvaluateDependencies['sentiment'] | undefined }
+  #deps: Required<EvaluateDependencies>
   #client: ModelexClient | null = null
   #abort: AbortController | null = null
   #signerKey: Hex | null = null
@@ -77,12 +78,8 @@ export class EvaluateState {
       store: deps.store ?? indexedDbStore,
       python: deps.python ?? (() => createBrowserPython()),
       problems: deps.problems ?? ((limit) => fetchProblems(problemsUrl, { limit })),
-      sentiment: deps.sentiment,
+      sentiment: deps.sentiment ?? projectHeadlines,
     }
-  }
-
-  get sentimentAvailable(): boolean {
-    return this.#deps.sentiment !== undefined
   }
 
   /** Registered nodes the directory lists now (any of them can be evaluated). */
@@ -138,7 +135,7 @@ export class EvaluateState {
     if (!entry) return void (this.error = 'Pick a node to evaluate.')
     const net = this.net
     if (!net?.node) return void (this.error = net?.error ?? 'The network node has not started.')
-    const suites = (Object.keys(this.suites) as EvaluationSuite[]).filter((s) => this.suites[s] && (s !== 'sentiment' || this.sentimentAvailable))
+    const suites = (Object.keys(this.suites) as EvaluationSuite[]).filter((s) => this.suites[s])
     const limit = Math.max(1, Math.min(100, Math.floor(this.limit)))
     this.phase = 'running'
     this.#abort = new AbortController()
@@ -164,7 +161,7 @@ export class EvaluateState {
         limit,
         ...(suites.includes('fim') ? { problems: await this.#deps.problems(limit) } : {}),
         ...(python ? { runPython: python.run } : {}),
-        ...(suites.includes('sentiment') && this.#deps.sentiment ? { sentiment: await this.#deps.sentiment(limit) } : {}),
+        ...(suites.includes('sentiment') ? { sentiment: await this.#deps.sentiment(limit) } : {}),
         uptime: { probes: limit },
         signal: this.#abort.signal,
         onProgress: (progress) => (this.progress = progress),
@@ -213,6 +210,12 @@ export class EvaluateState {
     this.cancel()
     await this.#client?.stop().catch(() => {})
   }
+}
+
+/** The project's 90 labelled headlines (written for the project: the PhraseBank's licence keeps it out of the app). */
+async function projectHeadlines(limit: number): Promise<SentimentTask> {
+  const { default: text } = await import('../../../data/financial-headlines.jsonl?raw')
+  return sentimentTask(parseSentimentJsonl(text, 'data/financial-headlines.jsonl').slice(0, limit))
 }
 
 function message(error: unknown): string {

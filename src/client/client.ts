@@ -31,6 +31,7 @@ import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Quote } from '../core/quote.ts'
 import { createEquivocationGuard, EQUIVOCATION_STATE_KEY, type EquivocationRecord, type EquivocationState, type SlashReport } from './equivocations.ts'
 import { createNodeDirectory, type NodeDirectory } from '../p2p/directory.ts'
+import type { Verifier } from '../verify/verifier.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { fetchProof } from '../p2p/receipt-proof.ts'
 import { registryLookup } from '../p2p/registry.ts'
@@ -82,6 +83,11 @@ export type CreateClientParameters = {
   discoveryTimeoutMs?: number
   /** A node was slashed on this consumer's proof of equivocation (its stake taken, the consumer's reward paid). */
   onSlash?: (report: SlashReport) => void
+  /**
+   * A spot-check verifier (`src/verify`) with the models to check loaded: every finished answer is offered to it,
+   * and it draws which to re-run. Its records and evidence are the consumer's view of each node's honesty.
+   */
+  verifier?: Pick<Verifier, 'offer'>
   /** Nodes' reputations by operator and model (the app passes its attestation book's). */
   reputation?: ReputationLookup
   /** Automatic choice and `nodes()` skip known nodes below this reputation (0..100). */
@@ -256,6 +262,13 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
       const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
       usedNodes.set(result.quote.node.toLowerCase(), { peer: result.peer, signer: result.quote.signer })
+      parameters.verifier?.offer({
+        node: { operator: result.quote.node, peer: result.peer, engine: { kind: result.engine } },
+        modelHash: result.quote.modelHash,
+        request: result.request,
+        answer: { text: result.text, completionTokens: result.usage.completion_tokens, finish_reason: result.finish_reason },
+        receipt: result.receipt,
+      })
       finishWhenIdle(result.quote.node.toLowerCase(), result.peer, result.quote.signer)
       return result
     }

@@ -6,8 +6,8 @@
  *   - other-weights: serves a model with A's architecture and other random weights, claiming A's hash;
  *   - q8_0 and q4_0: serve A's own weights quantized to Q8_0 or Q4_0 (A is F16), claiming A's hash.
  * A consumer (the SDK, paying through channels) sends each of them requests with a fresh random seed, greedy and
- * sampled mixed, and offers every answer to a verifier (`src/verify`) running A on its own WebAssembly engine, which
- * draws which answers to re-run (all of a young record, then a share). The bench prints, for each liar, the
+ * sampled mixed; the SDK offers every answer to the consumer's verifier (`createClient({ verifier })`, `src/verify`)
+ * running A on its own WebAssembly engine, which draws which answers to re-run (all of a young record, then a share). The bench prints, for each liar, the
  * checks until it was flagged, and for the honest node the false flags over at least `--checks` checks, plus what
  * a check costs (tokens re-run per checked request). anvil, the relay and Chromium are stopped by PID.
  *
@@ -76,7 +76,7 @@ function claiming(engine: PageEngine, served: ModelSpec): InferenceEngine {
 const WORDS = ['def', 'return', 'value', 'list', 'for', 'item', 'in', 'range', 'if', 'else', 'print', 'sum', 'count', 'node', 'price', 'token', 'model', 'while', 'sort', 'key']
 function prompt(i: number, random: () => number): InferenceRequest {
   const words = Array.from({ length: 4 + Math.floor(random() * 12) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ')
-  const seed = Math.floor(random() * 2 ** 32)
+  const seed = Math.floor(random() * 0xffffffff) // 0..0xFFFFFFFE: llama.cpp reads 0xFFFFFFFF as "random"
   const sampling = i % 2 === 0 ? { temperature: 0 } : { temperature: 0.8, top_p: 0.95 }
   return i % 3 === 0
     ? { kind: 'chat', model: claimed.id, messages: [{ role: 'user', content: words }], max_tokens: MAX_TOKENS, seed, ...sampling }
@@ -134,16 +134,30 @@ try {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
   const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-  const client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, models: [{ id: claimed.id, contentHash: claimed.contentHash as Hex }], channelDeposit: parseEther('1'), prepay: true })
+  // The consumer is its own verifier: the SDK offers it every answer, and it draws which to re-run.
+  const rerunTokens = new Map<string, number[]>()
+  const verifier = createVerifier(
+    { engine: verifierEngine },
+    {
+      build: WASM_BUILD,
+      rate: RATE,
+      warmup: 10,
+      onResult: ({ input }) => {
+        const r = input.receipt?.receipt
+        const list = rerunTokens.get(input.node.operator.toLowerCase()) ?? []
+        list.push(Number((r?.promptTokens ?? 0n) + (r?.completionTokens ?? 0n)))
+        rerunTokens.set(input.node.operator.toLowerCase(), list)
+      },
+    },
+  )
+  const client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, models: [{ id: claimed.id, contentHash: claimed.contentHash }], channelDeposit: parseEther('1'), prepay: true, verifier })
   cleanup.push(() => client.stop())
-  const verifier = createVerifier({ engine: verifierEngine }, { build: WASM_BUILD, rate: RATE, warmup: 10 })
   const random = mulberry32(2026)
 
   const figures: Figures[] = []
   for (const { name, provider } of nodes) {
     const operator = provider.operator as Address
     const honest = name === 'honest'
-    const rerunTokens: number[] = []
     let requests = 0
     const checks = () => {
       const r = verifier.record(operator, claimed.contentHash as Hex)
@@ -156,19 +170,11 @@ try {
       const { kind, ...body } = request
       const stream = kind === 'chat' ? await client.chat.completions.create({ ...(body as Parameters<typeof client.chat.completions.create>[0]), stream: true, node: provider.node.peerId.toString() }) : await client.completions.create({ ...(body as Parameters<typeof client.completions.create>[0]), stream: true, node: provider.node.peerId.toString() })
       for await (const chunk of stream) void chunk
-      const result = await stream.result
-      const drawn = verifier.offer({
-        node: { operator, peer: result.peer, engine: { kind: 'wasm' } },
-        modelHash: claimed.contentHash as Hex,
-        request,
-        answer: { text: result.text, completionTokens: result.usage.completion_tokens, finish_reason: result.finish_reason },
-        receipt: result.receipt,
-      })
-      if (drawn) rerunTokens.push(result.usage.prompt_tokens + result.usage.completion_tokens)
+      await stream.result
       await verifier.idle()
     }
     const record = verifier.record(operator, claimed.contentHash as Hex)
-    figures.push({ name, requests, record, rerunTokens })
+    figures.push({ name, requests, record, rerunTokens: rerunTokens.get(operator.toLowerCase()) ?? [] })
     const seconds = (performance.now() - started) / 1000
     console.log(`${name.padEnd(14)} requests ${String(requests).padStart(4)}, checks ${record.agree + record.disagree + record.inconclusive} (agree ${record.agree}, disagree ${record.disagree}, inconclusive ${record.inconclusive}), flagged ${record.flagged ? `after ${record.checksToFirstDisagreement} checks` : 'no'}  [${seconds.toFixed(1)} s]`)
   }

@@ -42,6 +42,10 @@ export type PaidResult = {
   channelId: bigint
   /** Credit left with this node after the request. */
   credit: bigint
+  /** The request exactly as sent (with its seed): what a verifier re-runs. */
+  request: InferenceRequest
+  /** The engine the node announced for the model (`wasm`, `webgpu`, …): which spot-check rule applies. */
+  engine: string
 }
 
 export type PayForRequestParameters = {
@@ -146,5 +150,5 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
     throw new PaidRequestInterruptedError({ text: meter.text, credit: credit(channel), cause: error })
   }
   const { receipt, served } = await settle(outcome, meter.text)
-  return { text: meter.text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote: served, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel) }
+  return { text: meter.text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote: served, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel), request: p.request, engine: entry.announcement.models.find((m) => m.contentHash.toLowerCase() === p.contentHash.toLowerCase())?.engine ?? 'unknown' }
 }

@@ -111,6 +111,15 @@ export const ATTESTATION_BOOK_DEFAULTS = {
   registryCacheMs: 60_000,
   /** Own attestations waiting to be anchored, at most (the oldest are dropped beyond it). */
   maxPending: 10_000,
+  /** Own batches remembered (for their proofs), at most: the oldest anchored ones are forgotten beyond it. */
+  maxBatches: 1_000,
+  /** The key prefix of the book's records in its `KeyValueStore`. */
+  storePrefix: 'attestation-book-v1',
+  /** How often a book that anchors by itself looks whether a batch is due. */
+  anchorCheckMs: 5_000,
+  /** After a failed anchoring, the next attempt waits this long, doubling up to `anchorMaxRetryMs`. */
+  anchorRetryMs: 1_000,
+  anchorMaxRetryMs: 60_000,
 } as const
 
 /** The protocol a consumer uses to ask a node for a receipt's Merkle proof once its batch is anchored. */

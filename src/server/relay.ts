@@ -3,8 +3,9 @@
  * circuit-relay v2 server (explicit limits) through which peers reach each other and set up WebRTC, and gossipsub
  * on the Modelex topics — it joins each announcement topic its peers join, validating what it forwards, and keeps
  * the newest announcement of each node per topic for peers that join later (`/modelex/announcements/1.0.0`), and the
- * attestation topic (validated without a chain view: schema, rules, nonce, signature). Its key
- * lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
+ * attestation topic (validated without a chain view: schema, rules, nonce, signature), keeping the latest accepted
+ * attestation of each stream (per signer, evaluator, node, model and suite; bounded per signer and overall) for peers
+ * that start later (`/modelex/attestations/1.0.0`). Its key lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
  * line, a metrics line every `--metrics-interval-ms`, and stops cleanly on SIGINT/SIGTERM.
  *
  * Options: --host (127.0.0.1), --port (9090; 0 picks a free one), --key-file (.modelex/relay.key), --max-reservations,
@@ -26,8 +27,10 @@ import { topicContentHash } from '../core/announcement.ts'
 import { attestationGate } from '../p2p/attestations.ts'
 import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
 import { LatestAnnouncements } from '../core/latest-announcements.ts'
+import { LatestAttestations, type LatestAttestationsOptions } from '../core/latest-attestations.ts'
 import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
 import { serveLatestAnnouncements } from '../p2p/latest-announcements.ts'
+import { serveLatestAttestations, type LatestAttestationsServerCounts, type LatestAttestationsSource } from '../p2p/latest-attestations.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
 
 export type RelayOptions = {
@@ -42,6 +45,13 @@ export type RelayOptions = {
    * every peer of the local stack, the tests and the benchmarks shares one address. Others keep the limit.
    */
   unthrottled?: readonly string[]
+  /** Bounds of the cache of latest attestations. */
+  latestAttestations?: LatestAttestationsOptions
+  /**
+   * For the adversarial suite only: wraps what the relay serves from its attestation cache (a relay that adds forged
+   * entries to its answers). An honest relay serves its cache as is.
+   */
+  bendLatestAttestations?: (honest: LatestAttestationsSource) => LatestAttestationsSource
 }
 
 export type RelayMetrics = {
@@ -51,6 +61,8 @@ export type RelayMetrics = {
   topics: number
   messages: { accepted: number; rejected: number; ignored: number }
   attestations: { accepted: number; rejected: number; ignored: number }
+  /** The attestation cache: streams held, and its protocol's requests, attestations served and malformed requests. */
+  latestAttestations: LatestAttestationsServerCounts & { held: number }
 }
 
 export type Relay = {
@@ -63,7 +75,16 @@ export type Relay = {
 
 type RelayServices = { identify: Identify; ping: Ping; relay: CircuitRelayService; pubsub: GossipSub }
 
-export async function startRelay({ host, port, keyFile, maxReservations = RELAY_DEFAULTS.maxReservations, colocationWhitelist = ['127.0.0.1', '::1'], unthrottled = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'] }: RelayOptions): Promise<Relay> {
+export async function startRelay({
+  host,
+  port,
+  keyFile,
+  maxReservations = RELAY_DEFAULTS.maxReservations,
+  colocationWhitelist = ['127.0.0.1', '::1'],
+  unthrottled = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
+  latestAttestations: cacheOptions = {},
+  bendLatestAttestations = (honest) => honest,
+}: RelayOptions): Promise<Relay> {
   const privateKey = await loadOrCreatePeerKeyFile(keyFile)
   const libp2p = await createLibp2p<RelayServices>({
     privateKey,
@@ -115,6 +136,14 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
   // check the registry binding themselves and only ignore, never penalise, what the relay could not check.
   const attestations = attestationGate()
   watchTopic(pubsub, ATTESTATIONS_TOPIC, attestations.validate, ATTESTATION_TOPIC_SCORE)
+  // The latest accepted attestation of each stream, for peers that start later. Only what the gate accepted.
+  const attestationCache = new LatestAttestations(cacheOptions)
+  pubsub.addEventListener('message', (event) => {
+    if (event.detail.topic !== ATTESTATIONS_TOPIC) return
+    const verified = attestations.take(event.detail)
+    if (verified) attestationCache.record(verified, event.detail.data)
+  })
+  const attestationService = serveLatestAttestations(libp2p, bendLatestAttestations(attestationCache))
   for (const topic of [JOBS_TOPIC]) {
     // Its message format comes with its issue; until then the relay joins it and forwards nothing.
     pubsub.topicValidators.set(topic, () => TopicValidatorResult.Ignore)
@@ -123,6 +152,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
   }
   await libp2p.start()
   await latestService.start()
+  await attestationService.start()
   const address = libp2p.getMultiaddrs().find((m) => m.toString().includes('/ws'))
   if (!address) throw new Error('The relay has no WebSocket address.')
   return {
@@ -136,6 +166,7 @@ export async function startRelay({ host, port, keyFile, maxReservations = RELAY_
       topics: joined.size,
       messages: { ...gate.counts },
       attestations: { ...attestations.counts },
+      latestAttestations: { ...attestationService.counts, held: attestationCache.size },
     }),
     stop: async () => {
       await libp2p.stop()

@@ -85,6 +85,43 @@ export class InvalidAttestationError extends BaseError {
 }
 registerErrorClass('InvalidAttestationError', InvalidAttestationError)
 
+/**
+ * A request or an answer of the attestation protocols (`/modelex/attestations/1.0.0`, the relay's cache of the
+ * latest attestations; `/modelex/attestation-proof/1.0.0`, an evaluator's inclusion proofs) does not follow their
+ * wire format or exceeds their limits. The stream it came on is closed; nothing of it is used.
+ */
+export class InvalidAttestationRequestError extends BaseError {
+  override name = 'InvalidAttestationRequestError' as const
+  constructor({ protocol, details, cause }: { protocol: string; details: string; cause?: unknown }) {
+    super(`A message on ${protocol} does not follow the protocol or its limits; it was refused.`, { details, cause, data: { protocol } })
+  }
+  get protocol(): string {
+    return this.data?.['protocol'] as string
+  }
+}
+registerErrorClass('InvalidAttestationRequestError', InvalidAttestationRequestError)
+
+/**
+ * Anchoring a batch of an evaluator's attestations failed. `unreachable`: the chain or the wallet could not be
+ * reached; `rejected`: the contract refused the transaction (say the signer is no longer bound to a registered node).
+ * Either way the batch stays stored as cut, with its root fixed, and is sent again on the next attempt: nothing due is
+ * lost, and a root that did land meanwhile is recognised and not sent twice.
+ */
+export class AttestationAnchorError extends BaseError {
+  override name = 'AttestationAnchorError' as const
+  constructor({ reason, root, count, details, cause }: { reason: 'unreachable' | 'rejected'; root: string; count: number; details?: string | undefined; cause?: unknown }) {
+    const what = reason === 'unreachable' ? 'the chain could not be reached' : 'the contract refused the transaction'
+    super(`Could not anchor a batch of ${count} attestation(s) (root ${root}): ${what}. The batch is kept and sent again on the next attempt.`, { details, cause, data: { reason, root, count } })
+  }
+  get reason(): 'unreachable' | 'rejected' {
+    return this.data?.['reason'] as 'unreachable' | 'rejected'
+  }
+  get root(): string {
+    return this.data?.['root'] as string
+  }
+}
+registerErrorClass('AttestationAnchorError', AttestationAnchorError)
+
 /** The error codes a serving node sends in an `error` frame. */
 export const INFER_ERROR_CODES = ['BAD_REQUEST', 'UNSUPPORTED_MODEL', 'BUSY', 'PAYMENT_REQUIRED', 'TIMEOUT', 'INTERNAL'] as const
 export type InferErrorCode = (typeof INFER_ERROR_CODES)[number]

@@ -75,7 +75,7 @@ pyodide.runPython(lockdown)
 // Modules the problem sets import, and a failing program (tracebacks import their own), loaded before the
 // fingerprint below is taken, so that ordinary programs leave it as it was.
 pyodide.runPython('import typing, math, random, copy, string, collections, re, hashlib, itertools, functools, heapq, bisect, fractions, statistics, decimal, operator, json, datetime')
-for (const warmUp of ['assert False', 'raise ValueError()', '1 / 0', 'import js']) {
+for (const warmUp of ['assert False', 'raise ValueError()', '1 / 0', 'import js', 'undefined_name', 'object().missing', '  x = 1', 'def f(:', '[].pop()', '{}[0]', 'int("x")', 'def f(): f()\nf()']) {
   try {
     pyodide.runPython(warmUp, { globals: pyodide.globals.get('dict')() })
   } catch {

@@ -9,8 +9,9 @@
  *
  * One child serves program after program (loading Pyodide takes seconds). A program past its time limit, a crash
  * (memory, a fatal Pyodide error), or a program that changed shared interpreter state ("tainted", which could sway
- * the next program's result) ends that child by PID; the next program gets a fresh one. Children are also killed
- * when this process exits.
+ * the next program's result) ends that child by PID and a fresh one starts loading at once for the next program.
+ * Children are also killed when this process exits; a child whose parent died exits by itself (stdin closed, and its
+ * own deadline interrupts a running program).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -154,7 +155,11 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
         clearTimeout(timer)
         sandbox.replies.removeEventListener('reply', onReply)
         child.off('exit', onExit)
-        if (replace && current === sandbox) stop()
+        if (replace && current === sandbox) {
+          stop()
+          // The next program should not wait for Pyodide to load, nor have that load counted in its time limit.
+          start()
+        }
         resolve(outcome)
       }
       const onReply = (event: Event) => {

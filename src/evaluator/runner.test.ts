@@ -216,3 +216,14 @@ describe('runEvaluation', () => {
     expect(requests).toHaveLength(0)
   })
 })
+
+test('runPythonWith adapts the Node harness runner: passed, failed with its error, timeout with its limit', async () => {
+  const { runPythonWith } = await import('./types.ts')
+  const outcomes = [{ status: 'passed' as const }, { status: 'failed' as const, error: 'AssertionError' }, { status: 'timeout' as const, limitMs: 500 }]
+  const limits: number[] = []
+  const run = runPythonWith({ run: async (_code, timeoutMs) => (limits.push(timeoutMs), outcomes.shift() as (typeof outcomes)[number]) }, 500)
+  expect(await run('a')).toEqual({ passed: true })
+  expect(await run('b')).toEqual({ passed: false, error: 'AssertionError' })
+  expect(await run('c')).toEqual({ passed: false, error: 'no result within 500 ms' })
+  expect(limits).toEqual([500, 500, 500])
+})

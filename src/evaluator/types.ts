@@ -3,6 +3,7 @@
  * tests inject their own), the Python runner that checks a completed program (a Pyodide worker in the browser, the
  * sandboxed process in Node), and a sentiment task (items with their labels, and how to ask and read them).
  */
+import type { ProgramOutcome } from '../core/eval.ts'
 import type { ChatMessage } from '../core/inference.ts'
 import type { ModelexClient } from '../client/client.ts'
 
@@ -29,4 +30,16 @@ const NODE_FAILURES = new Set(['InferRequestError', 'InferStreamError', 'PaidReq
 
 export function isNodeFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && NODE_FAILURES.has((error as { name?: string }).name ?? '')
+}
+
+/** A runner of the Node harness's shape (`createPythonRunner` in src/server/eval-python.ts: the sandboxed child). */
+export type ProgramRunner = { run(code: string, timeoutMs: number): Promise<ProgramOutcome> }
+
+/** `runPython` over such a runner: pass, or fail with its Python error or the time limit it ran past. */
+export function runPythonWith(runner: ProgramRunner, timeoutMs: number): RunPython {
+  return async (program) => {
+    const outcome = await runner.run(program, timeoutMs)
+    if (outcome.status === 'passed') return { passed: true }
+    return { passed: false, error: outcome.status === 'failed' ? outcome.error : `no result within ${outcome.limitMs} ms` }
+  }
 }

@@ -23,6 +23,7 @@ import { anchorAttestations } from '../chain/actions/anchorAttestations.ts'
 import { verifyAttestationAnchor } from '../chain/actions/verifyAttestationAnchor.ts'
 import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { aiTokenAbi } from '../chain/generated.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startForgingRelay } from '../adversarial/forging-relay.ts'
 import { encodeAttestation, signAttestation, type Attestation, type AttestationSuite, type VerifiedAttestation } from '../core/attestation.ts'
@@ -264,6 +265,14 @@ describe('attestations', () => {
     const again = await late.book.backfill()
     expect(again).toMatchObject({ relays: 1, accepted: 0, rejected: 0 })
     expect(again.ignored).toBeGreaterThanOrEqual(2)
+
+    // Back from losing the relay, it asks again (what was published meanwhile is not missed).
+    const requests = async () => ((await relay.metrics())['latestAttestations'] as { requests: number }).requests
+    const before = await requests()
+    await late.node.libp2p.hangUp(peerIdFromString(relay.peerId))
+    const meanwhile = await secondPeer.book.publish(await signAttestation(second.signer, attestationBy(second, 'uptime', 995_000, 1), domain))
+    await until(async () => (await requests()) > before, 15_000, 'the reconnected peer to ask the relay again')
+    await late.book.waitFor((v) => v.hash === meanwhile.hash, 15_000)
   })
 
   test('a malformed request to the relay\'s cache is refused: no answer, counted', async () => {

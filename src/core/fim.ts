@@ -23,10 +23,25 @@ export type FimBudget = {
   maxPrefixChars: number
   /** Characters of text after the cursor, at most. */
   maxSuffixChars: number
+  /**
+   * The prefix window's start moves in steps of this many characters (counted from the start of the given prefix,
+   * which is the document's start in the editor), not with every keystroke: while the user types, the start stays
+   * put and an engine that reuses its KV cache evaluates only what follows the edit. Default: half the prefix budget.
+   */
+  prefixStepChars?: number
 }
 
 /** About 1,500 and 500 tokens of code: small enough for a fast prefill on a CPU, enough for local context. */
 export const DEFAULT_FIM_BUDGET: FimBudget = { maxPrefixChars: 6_000, maxSuffixChars: 2_000 }
+
+/**
+ * For an engine in this tab that reuses its KV cache (`GenerateOptions.reusePrefix`). The prompt is prefix, then
+ * suffix (PSM, the order Qwen2.5-Coder and DeepSeek-Coder were trained on), so an edit at the cursor leaves the
+ * prefix's KV valid up to the edit but the suffix's not: every keystroke's request evaluates the whole suffix window
+ * again. Its budget is therefore a few lines (about 100 tokens), and the prefix's larger (its cost is paid once per
+ * window step: up to about 1,000 tokens after every 2,000 characters typed, and on the first request).
+ */
+export const LOCAL_FIM_BUDGET: FimBudget = { maxPrefixChars: 4_000, maxSuffixChars: 400, prefixStepChars: 2_000 }
 
 /** The model's FIM format: the catalog's, or one inferred from its family or id; undefined for non-coder models. */
 export function fimFormatFor(model: FimModel): FimFormat | undefined {
@@ -47,20 +62,29 @@ export function fimFamilyOf(format: FimFormat): FimFamily | undefined {
 /**
  * Keeps the end of the prefix and the start of the suffix within the budget. Cuts fall on line boundaries: the
  * first kept prefix line and the last kept suffix line are whole. The lines next to the cursor are always kept
- * whole, even when they alone exceed the budget — a completion without its own line is useless.
+ * whole, even when they alone exceed the budget — a completion without its own line is useless. The prefix window
+ * starts at the first line start at or after a multiple of the step (`fimPrefixStart`), so it stays put while the
+ * user types; the suffix window is measured from the cursor, so typing at the cursor does not move it either.
  */
 export function trimFimContext({ prefix, suffix }: FimContext, budget: FimBudget = DEFAULT_FIM_BUDGET): FimContext {
-  return { prefix: keepTail(prefix, budget.maxPrefixChars), suffix: keepHead(suffix, budget.maxSuffixChars) }
+  return { prefix: prefix.slice(fimPrefixStart(prefix, budget)), suffix: keepHead(suffix, budget.maxSuffixChars) }
 }
 
-function keepTail(text: string, max: number): string {
-  if (text.length <= max) return text
-  const cursorLineStart = text.lastIndexOf('\n') + 1
-  if (text.length - cursorLineStart >= max) return text.slice(cursorLineStart)
-  const from = text.length - max
-  // The kept text starts right after a newline at or after `from`.
-  const cut = text.indexOf('\n', from - 1)
-  return cut === -1 || cut + 1 > cursorLineStart ? text.slice(cursorLineStart) : text.slice(cut + 1)
+/**
+ * Where the prefix window starts, as an offset into `prefix`: 0 while the whole prefix fits; else the first line
+ * start at or after the smallest multiple of the step that leaves at most `maxPrefixChars` (so the window holds
+ * between about `maxPrefixChars - step` and `maxPrefixChars` characters); the cursor line's start when no such line
+ * start comes before it.
+ */
+export function fimPrefixStart(prefix: string, { maxPrefixChars: max, prefixStepChars }: FimBudget): number {
+  if (prefix.length <= max) return 0
+  const step = Math.max(1, Math.floor(prefixStepChars ?? max / 2))
+  const cursorLineStart = prefix.lastIndexOf('\n') + 1
+  if (prefix.length - cursorLineStart >= max) return cursorLineStart
+  const grid = Math.ceil((prefix.length - max) / step) * step
+  // The first line start at or after the grid point: right after a newline at index grid - 1 or later.
+  const newline = prefix.indexOf('\n', grid - 1)
+  return newline === -1 || newline + 1 > cursorLineStart ? cursorLineStart : newline + 1
 }
 
 function keepHead(text: string, max: number): string {

@@ -20,11 +20,11 @@ import type { JsonValue } from '../core/errors/base.ts'
 import { InferenceAbortedError } from '../core/errors/engine.ts'
 import { InferRequestError, InferStreamError, MalformedMessageError } from '../core/errors/p2p.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../core/inference.ts'
-import { decodeResponse, encodeCancelFrame, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
+import { decodeResponse, encodeCancelFrame, encodeRequestFrame, MAX_FRAME_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
 import { INFER_CLIENT_DEFAULTS } from './constants.ts'
-import { connectToPeer } from './dial.ts'
 import { readFrames, type FrameReader } from './frames.ts'
-import { isRelayed, type ModelexNode } from './node.ts'
+import type { ModelexNode } from './node.ts'
+import { takeInferStream } from './warm.ts'
 
 export type InferParameters = {
   peer: PeerId | string
@@ -86,6 +86,13 @@ export function infer(node: ModelexNode, parameters: InferParameters): InferCall
 async function* run(node: ModelexNode, { peer, request, payment = null, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs, cancelGraceMs = INFER_CLIENT_DEFAULTS.cancelGraceMs }: InferParameters, resolve: (outcome: InferOutcome) => void): AsyncGenerator<Delta, void, undefined> {
   if (signal?.aborted) throw new InferenceAbortedError()
   const { stream, relayed } = await openStream(node, peer, signal)
+  // The request goes out first: nothing can arrive before it, and the rest of the set-up is not on its path.
+  try {
+    stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment }))
+  } catch (error) {
+    stream.abort(error instanceof Error ? error : new Error(String(error)))
+    throw error
+  }
   const reader: FrameReader = readFrames(stream, MAX_FRAME_BYTES)
   let complete = false
   let cancelling = false
@@ -109,7 +116,6 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
     }
   }
   try {
-    stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment }))
     signal?.addEventListener('abort', onAbort, { once: true })
     arm()
     let quote: JsonValue | null = null
@@ -180,9 +186,8 @@ export async function askQuote(node: ModelexNode, { peer, request, signal, idleT
 
 async function openStream(node: ModelexNode, peer: PeerId | string, signal: AbortSignal | undefined): Promise<{ stream: Stream; relayed: boolean }> {
   try {
-    const connection = await connectToPeer(node, peer, signal ? { signal } : {})
-    const stream = await connection.newStream(INFER_PROTOCOL, { runOnLimitedConnection: true, ...(signal ? { signal } : {}) })
-    return { stream, relayed: isRelayed(connection) }
+    // A node kept warm (`warmUp`) has a negotiated stream waiting: the request goes out without a round trip first.
+    return await takeInferStream(node, peer, signal)
   } catch (error) {
     if (signal?.aborted) throw new InferenceAbortedError(undefined)
     throw new InferStreamError({ reason: 'dial', details: error instanceof Error ? error.message : String(error), cause: error })

@@ -277,8 +277,6 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
 
     try {
       if ((perPeer.get(peer) ?? 0) > config.maxStreamsPerPeer) throw new Refusal('BUSY', `at most ${config.maxStreamsPerPeer} streams per peer`, config.busyRetryAfterMs)
-      const allowed = rate.take(peer, now())
-      if (!allowed.ok) throw new Refusal('BUSY', 'too many requests from this peer', allowed.retryAfterMs)
 
       const waited = new AbortController()
       const first = await Promise.race([reader.next(), sleep(config.requestTimeoutMs, waited.signal).then(() => (waited.signal.aborted ? 'settled' : ('timeout' as const)))])
@@ -286,8 +284,12 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       if (first === 'timeout' || first === 'settled') throw new Refusal('TIMEOUT', `no request within ${config.requestTimeoutMs} ms`)
       if (!(first instanceof Uint8Array)) {
         if (first.kind === 'invalid') throw new Refusal('BAD_REQUEST', first.error instanceof FrameTooLargeError ? `request larger than ${MAX_REQUEST_BYTES} bytes` : first.error.message)
-        return // The client went away before asking anything.
+        return // The client went away before asking anything (or dropped a stream it had opened in advance).
       }
+      // Counted when the request arrives, not when the stream opens: a client keeping a node warm opens its next
+      // stream ahead of the request (see warm.ts), and a stream that never carries one costs no request.
+      const allowed = rate.take(peer, now())
+      if (!allowed.ok) throw new Refusal('BUSY', 'too many requests from this peer', allowed.retryAfterMs)
       let message
       try {
         message = decodeRequest(first)
@@ -309,7 +311,7 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       admission = await policy.admit(context)
 
       releaseSlot = await acquireSlot(cancel.signal)
-      await send({ type: 'accepted', model: model.id, quote: admission.quote })
+      const quote = admission.quote
 
       // Deltas are merged until the next microtask, so a token-by-token engine sends each token at once while
       // a burst (an engine that yields many tokens without waiting) goes out as few frames; while the stream's
@@ -318,10 +320,12 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       let flushing = false
       let scheduled = false
       const sent = { text: '', tokens: 0 }
+      let accepted: Promise<void> = Promise.resolve()
       const flush = async () => {
         if (flushing) return
         flushing = true
         try {
+          await accepted
           while (pending && !cancel.signal.aborted) {
             if (stream.writableNeedsDrain) await stream.onDrain({ signal: cancel.signal })
             if (cancel.signal.aborted) break
@@ -347,7 +351,13 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
           flushed = flush()
         })
       }
-      const result = await runInference(engine, request, { signal: cancel.signal, onDelta })
+      // The engine starts first and `accepted` goes out while it works (it is written at once unless the stream is
+      // full); deltas wait for it, so it still comes first on the wire.
+      const running = runInference(engine, request, { signal: cancel.signal, onDelta })
+      running.catch(() => {}) // Awaited below; this only keeps an early send failure from leaving it unhandled.
+      accepted = send({ type: 'accepted', model: model.id, quote })
+      await accepted
+      const result = await running
       await Promise.resolve()
       await flushed
       if (pending && !cancel.signal.aborted) await flush()

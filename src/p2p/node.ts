@@ -9,17 +9,16 @@
  * node.state // 'connecting' | 'connected' | 'disconnected'
  */
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { RECONNECT_DEFAULTS } from './constants.ts'
+import { modelexWebSockets, modelexYamux } from './transport-tuning.ts'
 
 type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
 import { modelexGossipsub } from './gossip.ts'
@@ -75,7 +74,7 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
   const runtime: Runtime = options.runtime ?? (typeof window === 'undefined' ? 'node' : 'browser')
   const relays = (options.relays ?? []).map((r) => multiaddr(r))
   const dialPrivate = options.dialPrivateAddresses ?? relays.some(isPrivateMultiaddr)
-  const transports: Libp2pOptions['transports'] = [webSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
+  const transports: Libp2pOptions['transports'] = [modelexWebSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
   if (runtime === 'browser') {
     // Loaded only in browsers: the Node build of this package would pull a native WebRTC module we do not use.
     const { webRTC } = await import('@libp2p/webrtc')
@@ -88,7 +87,7 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     addresses: { listen: [...(options.listen ?? (runtime === 'browser' ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))] },
     transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [modelexYamux()],
     // libp2p limits new inbound connections to 5 per second per remote host, and a relayed connection counts as
     // coming from the relay's host: every consumer reaching us through one relay would share those 5.
     connectionManager: { inboundConnectionThreshold: 100 },

@@ -19,11 +19,15 @@ import { createAnnouncer, type Announcer } from '../p2p/announcer.ts'
 import { announcementGate, watchTopic } from '../p2p/gossip.ts'
 import { infer } from '../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
+import { warmUp } from '../p2p/warm.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../p2p/testing.ts'
 import { freePort } from './ports.ts'
 import { startRelayProcess, type RelayProcess } from './relay-process.ts'
 
 const results: Record<string, unknown> = {}
+/** `npm run bench:p2p -- stream webrtc` runs only those sections (setup, stream, load, gossip, webrtc); none: all. */
+const sections = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const wanted = (section: string) => sections.length === 0 || sections.includes(section)
 const log = (line: string) => console.log(line)
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -35,6 +39,8 @@ const percentile = (values: number[], p: number) => {
 }
 const ms = (value: number) => `${value.toFixed(1)} ms`
 const sleep = (duration: number) => new Promise((resolve) => setTimeout(resolve, duration))
+/** Between timed requests: a user's requests are not back to back (and the next warm stream opens in between). */
+const PAUSE_MS = 20
 
 async function plainNode(relay: string): Promise<ModelexNode> {
   const node = await createModelexNode({ relays: [relay], runtime: 'node' })
@@ -189,9 +195,22 @@ async function streaming(relay: RelayProcess): Promise<void> {
     return { totalMs: performance.now() - started, firstMs: first, tokens, relayed: outcome.relayed }
   }
   await run(1) // Connection set-up outside the timings.
+  // Cold: a new stream per request (protocol negotiation first). Warm: the node was picked ahead (`warmUp`), so a
+  // negotiated stream waits and the next one is opened after each answer. Requests a few ms apart, as a user's are.
+  const coldTrips: number[] = []
+  for (let i = 0; i < 30; i++) {
+    coldTrips.push((await run(1)).totalMs)
+    await sleep(PAUSE_MS)
+  }
+  const warm = warmUp(client.node, provider.node.peerId)
+  await warm.ready
   const roundTrips: number[] = []
-  for (let i = 0; i < 50; i++) roundTrips.push((await run(1)).totalMs)
+  for (let i = 0; i < 50; i++) {
+    roundTrips.push((await run(1)).totalMs)
+    await sleep(PAUSE_MS)
+  }
   const relayed = (await run(1)).relayed
+  warm.stop()
 
   const throughput: number[] = []
   for (let i = 0; i < 5; i++) {
@@ -222,16 +241,29 @@ async function streaming(relay: RelayProcess): Promise<void> {
     return first
   }
   await runOn(slowProvider)
-  for (let i = 0; i < 30; i++) {
-    remoteFirst.push(await runOn(slowProvider))
+  const localOnce = async () => {
     const started = performance.now()
     let first = 0
     await slowEngine.chat({ ...body, max_tokens: 4 }, { onDelta: () => void (first ||= performance.now() - started) })
-    localFirst.push(first)
+    return first
   }
+  const coldFirst: number[] = []
+  for (let i = 0; i < 30; i++) {
+    coldFirst.push(await runOn(slowProvider))
+    localFirst.push(await localOnce())
+  }
+  const slowWarm = warmUp(client.node, slowProvider.node.peerId)
+  await slowWarm.ready
+  for (let i = 0; i < 30; i++) {
+    remoteFirst.push(await runOn(slowProvider))
+    localFirst.push(await localOnce())
+  }
+  slowWarm.stop()
   results['stream'] = {
     roundTripMedianMs: median(roundTrips),
     roundTripP95Ms: percentile(roundTrips, 95),
+    roundTripColdMedianMs: median(coldTrips),
+    firstTokenRemoteColdMedianMs: median(coldFirst),
     relayed,
     tokensPerSecondRemoteMedian: median(throughput),
     tokensPerSecondLocalMedian: median(localRates),
@@ -239,9 +271,9 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenLocalMedianMs: median(localFirst),
     firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
   }
-  log(`stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests)`)
+  log(`stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`)
   log(`tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`)
-  log(`time to first token (engine at 5 ms/token, median of 30): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}`)
+  log(`time to first token (engine at 5 ms/token, median of 30, node kept warm): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`)
   await slowProvider.stop()
   await client.stop()
   await provider.stop()
@@ -253,10 +285,10 @@ async function main(): Promise<void> {
   const relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key'), metricsIntervalMs: 0 })
   log(`relay: ${relay.multiaddr} (pid ${relay.process.pid})`)
   try {
-    await connectionSetup(relay)
-    await streaming(relay)
-    await gossipLoad(relay)
-    await gossipPropagation(relay)
+    if (wanted('setup')) await connectionSetup(relay)
+    if (wanted('stream')) await streaming(relay)
+    if (wanted('load')) await gossipLoad(relay)
+    if (wanted('gossip')) await gossipPropagation(relay)
   } finally {
     await relay.process.stop()
     await rm(dir, { recursive: true, force: true })

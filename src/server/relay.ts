@@ -13,13 +13,11 @@
  */
 import './node-shims.ts'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -31,6 +29,7 @@ import { LatestAttestations, type LatestAttestationsOptions } from '../core/late
 import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
 import { serveLatestAnnouncements } from '../p2p/latest-announcements.ts'
 import { serveLatestAttestations, type LatestAttestationsServerCounts, type LatestAttestationsSource } from '../p2p/latest-attestations.ts'
+import { modelexWebSockets, modelexYamux } from '../p2p/transport-tuning.ts'
 import { loadOrCreatePeerKeyFile } from '../store/key-file.ts'
 
 export type RelayOptions = {
@@ -89,9 +88,9 @@ export async function startRelay({
   const libp2p = await createLibp2p<RelayServices>({
     privateKey,
     addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`] },
-    transports: [webSockets()],
+    transports: [modelexWebSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [modelexYamux()],
     // Peers on the local stack and in tests are on private addresses; the relay must be able to talk back.
     connectionGater: { denyDialMultiaddr: () => false },
     connectionManager: { maxConnections: 4096, allow: [...unthrottled] },

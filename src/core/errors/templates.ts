@@ -58,3 +58,21 @@ export class OutputConstraintError extends BaseError {
   }
 }
 registerErrorClass('OutputConstraintError', OutputConstraintError)
+
+/**
+ * A peer answered a request for a template by hash with a template of another hash: it is refused whole (a
+ * tampered or wrong template is never used, not even for display).
+ */
+export class TemplateHashMismatchError extends BaseError {
+  override name = 'TemplateHashMismatchError' as const
+  constructor({ requested, received, peer }: { requested: string; received: string; peer: string }) {
+    super(`Peer ${peer} sent a template whose hash ${received} is not the requested ${requested}; it was refused. Ask another peer.`, { data: { requested, received, peer } })
+  }
+  get requested(): string {
+    return this.data?.['requested'] as string
+  }
+  get received(): string {
+    return this.data?.['received'] as string
+  }
+}
+registerErrorClass('TemplateHashMismatchError', TemplateHashMismatchError)

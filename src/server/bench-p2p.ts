@@ -3,7 +3,8 @@
  * in-process libp2p nodes — connection set-up, gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
  * bytes a consumer receives as providers grow, stream round trip, tokens per second through the protocol with the
  * in-memory engine at full speed, and remote-minus-local time to first token. Prints a table per figure and one
- * JSON line with everything at the end. Runs in about two minutes on 2 cores.
+ * JSON line with everything at the end. Runs in about two minutes on 2 cores. Also browser to browser over WebRTC
+ * (`webrtc`, needs root for a network namespace). `npm run bench:p2p -- stream webrtc` runs only those sections.
  */
 import './node-shims.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -21,8 +22,10 @@ import { infer } from '../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { warmUp } from '../p2p/warm.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../p2p/testing.ts'
+import { startFixtureServer } from './fixture-server.ts'
 import { freePort } from './ports.ts'
 import { startRelayProcess, type RelayProcess } from './relay-process.ts'
+import { call, startWebRtcLab } from './webrtc-lab.ts'
 
 const results: Record<string, unknown> = {}
 /** `npm run bench:p2p -- stream webrtc` runs only those sections (setup, stream, load, gossip, webrtc); none: all. */
@@ -279,6 +282,60 @@ async function streaming(relay: RelayProcess): Promise<void> {
   await provider.stop()
 }
 
+/**
+ * Browser to browser over WebRTC (two Chromium pages in a network namespace, see webrtc-lab.ts): the first answer
+ * from a node not yet connected (set-up included), then the same node picked ahead (`warmUp`): how long the pick
+ * takes to be ready, and the time to first token of the requests after it. Needs root and `ip`; else it says why.
+ */
+async function webrtc(): Promise<void> {
+  const dev = await startFixtureServer()
+  const lab = await startWebRtcLab(dev.url)
+  try {
+    if (lab.skipReason) {
+      log(`WebRTC (browser to browser): skipped, ${lab.skipReason}`)
+      results['webrtc'] = { skipped: lab.skipReason }
+      return
+    }
+    const relayAddress = lab.relay!.multiaddr
+    const provider = await lab.openFixture()
+    const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider', tokenDelayMs: 5 })
+    const cold: number[] = []
+    const pick: number[] = []
+    const warm: number[] = []
+    let direct = true
+    // Three consumers, each new to the node: its first answer includes the connection set-up; then it picks the node.
+    for (let i = 0; i < 3; i++) {
+      const consumer = await lab.openFixture()
+      await call(consumer.page, 'start', { relay: relayAddress, role: 'consumer' })
+      await call(consumer.page, 'discover', served.peerId)
+      const first = await call(consumer.page, 'request', served.peerId, 4)
+      cold.push(first.firstTokenMs)
+      await call(consumer.page, 'stop')
+      await consumer.page.close()
+      const picker = await lab.openFixture()
+      await call(picker.page, 'start', { relay: relayAddress, role: 'consumer' })
+      await call(picker.page, 'discover', served.peerId)
+      const started = performance.now()
+      await call(picker.page, 'warm', served.peerId)
+      pick.push(performance.now() - started)
+      for (let j = 0; j < 10; j++) {
+        const answer = await call(picker.page, 'request', served.peerId, 4)
+        direct &&= !answer.relayed
+        warm.push(answer.firstTokenMs)
+        await sleep(PAUSE_MS)
+      }
+      await call(picker.page, 'stop')
+      await picker.page.close()
+    }
+    await call(provider.page, 'stop')
+    results['webrtc'] = { firstTokenColdMedianMs: median(cold), pickReadyMedianMs: median(pick), firstTokenWarmMedianMs: median(warm), firstTokenWarmP95Ms: percentile(warm, 95), direct }
+    log(`WebRTC browser to browser (engine at 5 ms/token): first token from a node not yet connected ${ms(median(cold))} (set-up included, median of 3); node picked ahead: ready ${ms(median(pick))} after the pick, then first token ${ms(median(warm))} median, p95 ${ms(percentile(warm, 95))} (30 requests, ${direct ? 'direct WebRTC' : 'some relayed'})`)
+  } finally {
+    await lab.stop()
+    await dev.close()
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now()
   const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-p2p-'))
@@ -289,6 +346,7 @@ async function main(): Promise<void> {
     if (wanted('stream')) await streaming(relay)
     if (wanted('load')) await gossipLoad(relay)
     if (wanted('gossip')) await gossipPropagation(relay)
+    if (wanted('webrtc')) await webrtc()
   } finally {
     await relay.process.stop()
     await rm(dir, { recursive: true, force: true })

@@ -1,24 +1,22 @@
 /**
- * The node, channel, oracle and slashing actions end to end against anvil, with the contracts deployed by
- * `deployContracts`: update a node, top up and close a channel, answer and refund oracle requests, unbond,
- * deregister and withdraw stake, prove equivocation. Fresh accounts (funded from anvil account 7) and a template of
- * its own keep it independent of the other integration files sharing the chain.
+ * The node, channel and slashing actions end to end against anvil, with the contracts deployed by
+ * `deployContracts`: update a node, top up and close a channel, unbond, deregister and withdraw stake, prove
+ * equivocation (the oracle actions are in `oracle.integration.test.ts`). Fresh accounts (funded from anvil account
+ * 7) keep it independent of the other integration files sharing the chain.
  */
 import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseEther, toHex, type Address } from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
-import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { ContractRevertedError } from '../core/errors/chain.ts'
 import type { Receipt } from '../core/receipt.ts'
 import {
-  answerOracle,
   deregisterNode,
   finishChannelClose,
   getChannel,
   openChannel,
   proveEquivocation,
   redeemVouchers,
-  refundOracle,
   registerNode,
   signReceipt,
   signSignerBinding,
@@ -31,7 +29,7 @@ import {
   type NodeDeclaration,
 } from './actions/index.ts'
 import { DEVNET_PARAMETERS } from './constants.ts'
-import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi } from './generated.ts'
+import { aiTokenAbi, nodeRegistryAbi } from './generated.ts'
 import type { ContractName } from '../core/deployment.ts'
 import { deployedContract } from '../server/testing/contracts.ts'
 
@@ -41,7 +39,6 @@ const token = contract('AIToken')
 const registry = contract('NodeRegistry')
 const channels = contract('PaymentChannels')
 const anchor = contract('ReceiptAnchor')
-const router = contract('OracleRouter')
 const chainId = deployment.chainId
 const transport = http(deployment.rpcUrl)
 const pollingInterval = 50
@@ -63,7 +60,6 @@ const [operatorA, signerA, operatorB, signerB, operatorC, consumer, requester, p
 const signerC = fresh()
 
 const MODEL = keccak256(toHex('modelex:actions-integration-model'))
-const TEMPLATE = `Actions integration ${Date.now()}: rate {x} from -1 to 1.`
 const MIN = DEVNET_PARAMETERS.minStake
 const declaration = (signer: Address, name: string): NodeDeclaration => ({
   peerId: toHex(`peer-actions-${name}-${signer}`),
@@ -157,43 +153,6 @@ describe('chain actions (integration)', () => {
     expect(await balanceOf(consumer.address)).toBe(before + parseEther('11'))
     expect((await getChannel(publicClient, { channels, channelId })).status).toBe(3)
     await rejectsWith(finishChannelClose(wallet(prover), { channels, channelId }), 'ChannelNotClosing')
-  })
-
-  it('answers an oracle request until the k-th answer fulfils it, and refunds one that missed its deadline', async () => {
-    const { request: register } = await simulateContract(publicClient, { account: requester, address: router, abi: oracleRouterAbi, functionName: 'registerTemplate', args: [TEMPLATE, MODEL] })
-    await waitForTransactionReceipt(publicClient, { hash: await writeContract(wallet(requester), { ...register, chain: null }) })
-    const templateHash = keccak256(toHex(TEMPLATE))
-    const approve = await writeContract(wallet(requester), { address: token, abi: aiTokenAbi, functionName: 'approve', args: [router, parseEther('10')], chain: null })
-    await waitForTransactionReceipt(publicClient, { hash: approve })
-    const ask = async (k: number, deadline: bigint) => {
-      const { request, result } = await simulateContract(publicClient, {
-        account: requester,
-        address: router,
-        abi: oracleRouterAbi,
-        functionName: 'request',
-        args: [templateHash, toHex('x=ETH'), parseEther('2'), k, deadline, 100_000],
-      })
-      await waitForTransactionReceipt(publicClient, { hash: await writeContract(wallet(requester), { ...request, chain: null }) })
-      return result
-    }
-
-    const answered = await ask(2, (await now()) + 3_600n)
-    expect(await answerOracle(wallet(signerA), { router, requestId: answered, value: 4n })).toMatchObject({ fulfilled: false })
-    await rejectsWith(answerOracle(wallet(operatorA), { router, requestId: answered, value: 5n }), 'AlreadyAnswered')
-    await rejectsWith(answerOracle(wallet(consumer), { router, requestId: answered, value: 5n }), 'NotRegisteredNode')
-    const before = await balanceOf(operatorC.address)
-    expect(await answerOracle(wallet(operatorC), { router, requestId: answered, value: 8n })).toMatchObject({ fulfilled: true, median: 6n, callbackSucceeded: true })
-    expect(await balanceOf(operatorC.address)).toBe(before + parseEther('1'))
-    await rejectsWith(refundOracle(wallet(prover), { router, requestId: answered }), 'AlreadyFulfilled')
-
-    const expiring = await ask(3, (await now()) + 60n)
-    await rejectsWith(refundOracle(wallet(prover), { router, requestId: expiring }), 'DeadlineNotReached')
-    await advance(61)
-    const held = await balanceOf(requester.address)
-    const { fee } = await refundOracle(wallet(prover), { router, requestId: expiring })
-    expect(fee).toBe(parseEther('2'))
-    expect(await balanceOf(requester.address)).toBe(held + parseEther('2'))
-    await rejectsWith(refundOracle(wallet(prover), { router, requestId: expiring }), 'AlreadyRefunded')
   })
 
   it('unbonds, deregisters and withdraws stake after the unbonding delay', async () => {

@@ -1522,8 +1522,23 @@ export const oracleRouterAbi = [
         internalType: 'contract INodeRegistry',
         type: 'address',
       },
+      { name: 'governor', internalType: 'address', type: 'address' },
     ],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'DEFAULT_ADMIN_ROLE',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'GOVERNOR_ROLE',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -1548,11 +1563,97 @@ export const oracleRouterAbi = [
   },
   {
     type: 'function',
+    inputs: [],
+    name: 'MAX_PARAMS_BYTES',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'MIN_ANSWERS_FLOOR',
+    outputs: [{ name: '', internalType: 'uint8', type: 'uint8' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'cancelSubscription',
+    outputs: [{ name: 'amount', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'claimRefund',
+    outputs: [{ name: 'amount', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
     inputs: [
       { name: 'requestId', internalType: 'uint256', type: 'uint256' },
-      { name: 'value', internalType: 'int256', type: 'int256' },
+      { name: 'commitment', internalType: 'bytes32', type: 'bytes32' },
     ],
-    name: 'answer',
+    name: 'commit',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'operator', internalType: 'address', type: 'address' },
+    ],
+    name: 'commitmentOf',
+    outputs: [
+      { name: 'commitment', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'revealed', internalType: 'bool', type: 'bool' },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      {
+        name: 'p',
+        internalType: 'struct IOracleRouter.SubscriptionParams',
+        type: 'tuple',
+        components: [
+          { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'datasetHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'windowSeconds', internalType: 'uint32', type: 'uint32' },
+          { name: 'start', internalType: 'uint64', type: 'uint64' },
+          { name: 'period', internalType: 'uint32', type: 'uint32' },
+          { name: 'rounds', internalType: 'uint32', type: 'uint32' },
+          { name: 'k', internalType: 'uint8', type: 'uint8' },
+          { name: 'commitWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'revealWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'callbackGasLimit', internalType: 'uint32', type: 'uint32' },
+          { name: 'feePerRound', internalType: 'uint256', type: 'uint256' },
+          { name: 'params', internalType: 'bytes', type: 'bytes' },
+        ],
+      },
+    ],
+    name: 'createSubscription',
+    outputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'escrowOf',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'finalize',
     outputs: [],
     stateMutability: 'nonpayable',
   },
@@ -1577,21 +1678,149 @@ export const oracleRouterAbi = [
         type: 'tuple',
         components: [
           { name: 'requester', internalType: 'address', type: 'address' },
-          { name: 'deadline', internalType: 'uint64', type: 'uint64' },
+          { name: 'commitDeadline', internalType: 'uint64', type: 'uint64' },
           { name: 'callbackGasLimit', internalType: 'uint32', type: 'uint32' },
+          { name: 'revealDeadline', internalType: 'uint64', type: 'uint64' },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
+          { name: 'subscriptionId', internalType: 'uint64', type: 'uint64' },
+          { name: 'round', internalType: 'uint32', type: 'uint32' },
           { name: 'k', internalType: 'uint8', type: 'uint8' },
+          { name: 'quorum', internalType: 'uint8', type: 'uint8' },
+          { name: 'commits', internalType: 'uint8', type: 'uint8' },
+          { name: 'reveals', internalType: 'uint8', type: 'uint8' },
           {
             name: 'status',
             internalType: 'enum IOracleRouter.Status',
             type: 'uint8',
           },
-          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
           { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
           { name: 'modelHash', internalType: 'bytes32', type: 'bytes32' },
           { name: 'fee', internalType: 'uint256', type: 'uint256' },
+          { name: 'refund', internalType: 'uint256', type: 'uint256' },
+          { name: 'result', internalType: 'int256', type: 'int256' },
         ],
       },
     ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'role', internalType: 'bytes32', type: 'bytes32' }],
+    name: 'getRoleAdmin',
+    outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+    ],
+    name: 'getRound',
+    outputs: [
+      {
+        name: 'r',
+        internalType: 'struct IOracleRouter.Round',
+        type: 'tuple',
+        components: [
+          { name: 'opensAt', internalType: 'uint64', type: 'uint64' },
+          {
+            name: 'status',
+            internalType: 'enum IOracleRouter.RoundStatus',
+            type: 'uint8',
+          },
+          { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+          { name: 'result', internalType: 'int256', type: 'int256' },
+        ],
+      },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'from', internalType: 'uint32', type: 'uint32' },
+      { name: 'count', internalType: 'uint32', type: 'uint32' },
+    ],
+    name: 'getRounds',
+    outputs: [
+      {
+        name: 'rounds',
+        internalType: 'struct IOracleRouter.Round[]',
+        type: 'tuple[]',
+        components: [
+          { name: 'opensAt', internalType: 'uint64', type: 'uint64' },
+          {
+            name: 'status',
+            internalType: 'enum IOracleRouter.RoundStatus',
+            type: 'uint8',
+          },
+          { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+          { name: 'result', internalType: 'int256', type: 'int256' },
+        ],
+      },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'getSubscription',
+    outputs: [
+      {
+        name: 'sub',
+        internalType: 'struct IOracleRouter.Subscription',
+        type: 'tuple',
+        components: [
+          { name: 'owner', internalType: 'address', type: 'address' },
+          { name: 'start', internalType: 'uint64', type: 'uint64' },
+          { name: 'period', internalType: 'uint32', type: 'uint32' },
+          { name: 'rounds', internalType: 'uint32', type: 'uint32' },
+          { name: 'windowSeconds', internalType: 'uint32', type: 'uint32' },
+          { name: 'commitWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'revealWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'callbackGasLimit', internalType: 'uint32', type: 'uint32' },
+          { name: 'splitEpoch', internalType: 'uint32', type: 'uint32' },
+          { name: 'k', internalType: 'uint8', type: 'uint8' },
+          { name: 'cancelled', internalType: 'bool', type: 'bool' },
+          { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'datasetHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'feePerRound', internalType: 'uint256', type: 'uint256' },
+          { name: 'balance', internalType: 'uint256', type: 'uint256' },
+          { name: 'params', internalType: 'bytes', type: 'bytes' },
+        ],
+      },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'account', internalType: 'address', type: 'address' },
+    ],
+    name: 'grantRole',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'account', internalType: 'address', type: 'address' },
+    ],
+    name: 'hasRole',
+    outputs: [{ name: '', internalType: 'bool', type: 'bool' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [],
+    name: 'minAnswers',
+    outputs: [{ name: '', internalType: 'uint8', type: 'uint8' }],
     stateMutability: 'view',
   },
   {
@@ -1603,10 +1832,29 @@ export const oracleRouterAbi = [
   },
   {
     type: 'function',
-    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
-    name: 'refund',
-    outputs: [],
+    inputs: [],
+    name: 'nextSubscriptionId',
+    outputs: [{ name: '', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+    ],
+    name: 'openRound',
+    outputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'phaseOf',
+    outputs: [
+      { name: '', internalType: 'enum IOracleRouter.Phase', type: 'uint8' },
+    ],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -1632,16 +1880,72 @@ export const oracleRouterAbi = [
   {
     type: 'function',
     inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'callerConfirmation', internalType: 'address', type: 'address' },
+    ],
+    name: 'renounceRole',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
       { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
       { name: 'input', internalType: 'bytes', type: 'bytes' },
       { name: 'fee', internalType: 'uint256', type: 'uint256' },
       { name: 'k', internalType: 'uint8', type: 'uint8' },
-      { name: 'deadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'commitDeadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'revealDeadline', internalType: 'uint64', type: 'uint64' },
       { name: 'callbackGasLimit', internalType: 'uint32', type: 'uint32' },
     ],
     name: 'request',
     outputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
     stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'value', internalType: 'int256', type: 'int256' },
+      { name: 'salt', internalType: 'bytes32', type: 'bytes32' },
+    ],
+    name: 'reveal',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32' },
+      { name: 'account', internalType: 'address', type: 'address' },
+    ],
+    name: 'revokeRole',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'roundOfRequest',
+    outputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+    ],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'minAnswers_', internalType: 'uint8', type: 'uint8' }],
+    name: 'setMinAnswers',
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'interfaceId', internalType: 'bytes4', type: 'bytes4' }],
+    name: 'supportsInterface',
+    outputs: [{ name: '', internalType: 'bool', type: 'bool' }],
+    stateMutability: 'view',
   },
   {
     type: 'function',
@@ -1664,6 +1968,19 @@ export const oracleRouterAbi = [
     anonymous: false,
     inputs: [
       {
+        name: 'minAnswers',
+        internalType: 'uint8',
+        type: 'uint8',
+        indexed: false,
+      },
+    ],
+    name: 'MinAnswersSet',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
         name: 'requestId',
         internalType: 'uint256',
         type: 'uint256',
@@ -1675,9 +1992,29 @@ export const oracleRouterAbi = [
         type: 'address',
         indexed: true,
       },
-      { name: 'value', internalType: 'int256', type: 'int256', indexed: false },
+      {
+        name: 'commitment',
+        internalType: 'bytes32',
+        type: 'bytes32',
+        indexed: false,
+      },
+      { name: 'commits', internalType: 'uint8', type: 'uint8', indexed: false },
     ],
-    name: 'OracleAnswered',
+    name: 'OracleCommitted',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'requestId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      { name: 'reveals', internalType: 'uint8', type: 'uint8', indexed: false },
+    ],
+    name: 'OracleExpired',
   },
   {
     type: 'event',
@@ -1695,6 +2032,7 @@ export const oracleRouterAbi = [
         type: 'int256',
         indexed: false,
       },
+      { name: 'reveals', internalType: 'uint8', type: 'uint8', indexed: false },
       {
         name: 'callbackSucceeded',
         internalType: 'bool',
@@ -1714,9 +2052,20 @@ export const oracleRouterAbi = [
         type: 'uint256',
         indexed: true,
       },
-      { name: 'fee', internalType: 'uint256', type: 'uint256', indexed: false },
+      {
+        name: 'requester',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'amount',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
     ],
-    name: 'OracleRefunded',
+    name: 'OracleRefundClaimed',
   },
   {
     type: 'event',
@@ -1750,13 +2099,227 @@ export const oracleRouterAbi = [
       { name: 'fee', internalType: 'uint256', type: 'uint256', indexed: false },
       { name: 'k', internalType: 'uint8', type: 'uint8', indexed: false },
       {
-        name: 'deadline',
+        name: 'commitDeadline',
+        internalType: 'uint64',
+        type: 'uint64',
+        indexed: false,
+      },
+      {
+        name: 'revealDeadline',
         internalType: 'uint64',
         type: 'uint64',
         indexed: false,
       },
     ],
     name: 'OracleRequested',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'requestId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'operator',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      { name: 'value', internalType: 'int256', type: 'int256', indexed: false },
+      {
+        name: 'paid',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+    ],
+    name: 'OracleRevealed',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32', indexed: true },
+      {
+        name: 'previousAdminRole',
+        internalType: 'bytes32',
+        type: 'bytes32',
+        indexed: true,
+      },
+      {
+        name: 'newAdminRole',
+        internalType: 'bytes32',
+        type: 'bytes32',
+        indexed: true,
+      },
+    ],
+    name: 'RoleAdminChanged',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32', indexed: true },
+      {
+        name: 'account',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'sender',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+    ],
+    name: 'RoleGranted',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      { name: 'role', internalType: 'bytes32', type: 'bytes32', indexed: true },
+      {
+        name: 'account',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'sender',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+    ],
+    name: 'RoleRevoked',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      { name: 'round', internalType: 'uint32', type: 'uint32', indexed: true },
+      {
+        name: 'requestId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+      {
+        name: 'refund',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+    ],
+    name: 'RoundMissed',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      { name: 'round', internalType: 'uint32', type: 'uint32', indexed: true },
+      {
+        name: 'requestId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+      {
+        name: 'windowStart',
+        internalType: 'uint64',
+        type: 'uint64',
+        indexed: false,
+      },
+      {
+        name: 'windowEnd',
+        internalType: 'uint64',
+        type: 'uint64',
+        indexed: false,
+      },
+    ],
+    name: 'RoundOpened',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'amount',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+    ],
+    name: 'SubscriptionCancelled',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'owner',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'templateHash',
+        internalType: 'bytes32',
+        type: 'bytes32',
+        indexed: true,
+      },
+      {
+        name: 'params',
+        internalType: 'struct IOracleRouter.SubscriptionParams',
+        type: 'tuple',
+        components: [
+          { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'datasetHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'windowSeconds', internalType: 'uint32', type: 'uint32' },
+          { name: 'start', internalType: 'uint64', type: 'uint64' },
+          { name: 'period', internalType: 'uint32', type: 'uint32' },
+          { name: 'rounds', internalType: 'uint32', type: 'uint32' },
+          { name: 'k', internalType: 'uint8', type: 'uint8' },
+          { name: 'commitWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'revealWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'callbackGasLimit', internalType: 'uint32', type: 'uint32' },
+          { name: 'feePerRound', internalType: 'uint256', type: 'uint256' },
+          { name: 'params', internalType: 'bytes', type: 'bytes' },
+        ],
+        indexed: false,
+      },
+    ],
+    name: 'SubscriptionCreated',
   },
   {
     type: 'event',
@@ -1783,23 +2346,30 @@ export const oracleRouterAbi = [
     ],
     name: 'TemplateRegistered',
   },
+  { type: 'error', inputs: [], name: 'AccessControlBadConfirmation' },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'account', internalType: 'address', type: 'address' },
+      { name: 'neededRole', internalType: 'bytes32', type: 'bytes32' },
+    ],
+    name: 'AccessControlUnauthorizedAccount',
+  },
   {
     type: 'error',
     inputs: [
       { name: 'requestId', internalType: 'uint256', type: 'uint256' },
       { name: 'operator', internalType: 'address', type: 'address' },
     ],
-    name: 'AlreadyAnswered',
+    name: 'AlreadyCommitted',
   },
   {
     type: 'error',
-    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
-    name: 'AlreadyFulfilled',
-  },
-  {
-    type: 'error',
-    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
-    name: 'AlreadyRefunded',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'operator', internalType: 'address', type: 'address' },
+    ],
+    name: 'AlreadyRevealed',
   },
   {
     type: 'error',
@@ -1810,19 +2380,25 @@ export const oracleRouterAbi = [
   },
   {
     type: 'error',
-    inputs: [
-      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
-      { name: 'deadline', internalType: 'uint64', type: 'uint64' },
-    ],
-    name: 'DeadlineNotReached',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'CommitClosed',
   },
   {
     type: 'error',
     inputs: [
       { name: 'requestId', internalType: 'uint256', type: 'uint256' },
-      { name: 'deadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'operator', internalType: 'address', type: 'address' },
     ],
-    name: 'DeadlinePassed',
+    name: 'CommitmentMismatch',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'balance', internalType: 'uint256', type: 'uint256' },
+      { name: 'feePerRound', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'InsufficientBalance',
   },
   {
     type: 'error',
@@ -1834,14 +2410,26 @@ export const oracleRouterAbi = [
   },
   {
     type: 'error',
-    inputs: [{ name: 'k', internalType: 'uint8', type: 'uint8' }],
+    inputs: [
+      { name: 'k', internalType: 'uint8', type: 'uint8' },
+      { name: 'minAnswers', internalType: 'uint8', type: 'uint8' },
+    ],
     name: 'InvalidAnswerCount',
   },
   {
     type: 'error',
-    inputs: [{ name: 'deadline', internalType: 'uint64', type: 'uint64' }],
-    name: 'InvalidDeadline',
+    inputs: [
+      { name: 'commitDeadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'revealDeadline', internalType: 'uint64', type: 'uint64' },
+    ],
+    name: 'InvalidDeadlines',
   },
+  {
+    type: 'error',
+    inputs: [{ name: 'minAnswers', internalType: 'uint8', type: 'uint8' }],
+    name: 'InvalidMinAnswers',
+  },
+  { type: 'error', inputs: [], name: 'InvalidSchedule' },
   {
     type: 'error',
     inputs: [
@@ -1852,13 +2440,104 @@ export const oracleRouterAbi = [
   },
   {
     type: 'error',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'operator', internalType: 'address', type: 'address' },
+    ],
+    name: 'NotCommitted',
+  },
+  {
+    type: 'error',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'NotFinalizable',
+  },
+  {
+    type: 'error',
     inputs: [{ name: 'caller', internalType: 'address', type: 'address' }],
     name: 'NotRegisteredNode',
   },
   {
     type: 'error',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'caller', internalType: 'address', type: 'address' },
+    ],
+    name: 'NotRequester',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'caller', internalType: 'address', type: 'address' },
+    ],
+    name: 'NotSubscriptionOwner',
+  },
+  {
+    type: 'error',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'NothingToRefund',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      {
+        name: 'status',
+        internalType: 'enum IOracleRouter.Status',
+        type: 'uint8',
+      },
+    ],
+    name: 'RequestSettled',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'requestId', internalType: 'uint256', type: 'uint256' },
+      { name: 'revealDeadline', internalType: 'uint64', type: 'uint64' },
+    ],
+    name: 'RevealClosed',
+  },
+  {
+    type: 'error',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'RevealNotOpen',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+    ],
+    name: 'RoundAlreadyOpened',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+    ],
+    name: 'RoundExpired',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+      { name: 'round', internalType: 'uint32', type: 'uint32' },
+      { name: 'opensAt', internalType: 'uint64', type: 'uint64' },
+    ],
+    name: 'RoundNotDue',
+  },
+  {
+    type: 'error',
     inputs: [{ name: 'token', internalType: 'address', type: 'address' }],
     name: 'SafeERC20FailedOperation',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'SubscriptionCancelledAlready',
   },
   {
     type: 'error',
@@ -1875,10 +2554,18 @@ export const oracleRouterAbi = [
   {
     type: 'error',
     inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'UnknownSubscription',
+  },
+  {
+    type: 'error',
+    inputs: [
       { name: 'templateHash', internalType: 'bytes32', type: 'bytes32' },
     ],
     name: 'UnknownTemplate',
   },
+  { type: 'error', inputs: [], name: 'ZeroCommitment' },
   { type: 'error', inputs: [], name: 'ZeroFee' },
   { type: 'error', inputs: [], name: 'ZeroModel' },
 ] as const
@@ -2664,6 +3351,29 @@ export const sentimentConsumerAbi = [
   {
     type: 'function',
     inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'cancelScoreSubscription',
+    outputs: [{ name: 'amount', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'claimRefund',
+    outputs: [{ name: 'amount', internalType: 'uint256', type: 'uint256' }],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
+    name: 'funderOf',
+    outputs: [{ name: '', internalType: 'address', type: 'address' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    inputs: [
       { name: 'requestId', internalType: 'uint256', type: 'uint256' },
       { name: 'value', internalType: 'int256', type: 'int256' },
     ],
@@ -2677,7 +3387,8 @@ export const sentimentConsumerAbi = [
       { name: 'asset', internalType: 'string', type: 'string' },
       { name: 'fee', internalType: 'uint256', type: 'uint256' },
       { name: 'k', internalType: 'uint8', type: 'uint8' },
-      { name: 'deadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'commitDeadline', internalType: 'uint64', type: 'uint64' },
+      { name: 'revealDeadline', internalType: 'uint64', type: 'uint64' },
     ],
     name: 'requestScore',
     outputs: [{ name: 'requestId', internalType: 'uint256', type: 'uint256' }],
@@ -2712,6 +3423,42 @@ export const sentimentConsumerAbi = [
   },
   {
     type: 'function',
+    inputs: [
+      { name: 'asset', internalType: 'string', type: 'string' },
+      {
+        name: 's',
+        internalType: 'struct ISentimentConsumer.ScoreSchedule',
+        type: 'tuple',
+        components: [
+          { name: 'datasetHash', internalType: 'bytes32', type: 'bytes32' },
+          { name: 'windowSeconds', internalType: 'uint32', type: 'uint32' },
+          { name: 'start', internalType: 'uint64', type: 'uint64' },
+          { name: 'period', internalType: 'uint32', type: 'uint32' },
+          { name: 'rounds', internalType: 'uint32', type: 'uint32' },
+          { name: 'k', internalType: 'uint8', type: 'uint8' },
+          { name: 'commitWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'revealWindow', internalType: 'uint32', type: 'uint32' },
+          { name: 'feePerRound', internalType: 'uint256', type: 'uint256' },
+        ],
+      },
+    ],
+    name: 'subscribeScore',
+    outputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    inputs: [
+      { name: 'subscriptionId', internalType: 'uint256', type: 'uint256' },
+    ],
+    name: 'subscriptionFunderOf',
+    outputs: [{ name: '', internalType: 'address', type: 'address' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
     inputs: [],
     name: 'templateHash',
     outputs: [{ name: '', internalType: 'bytes32', type: 'bytes32' }],
@@ -2723,6 +3470,31 @@ export const sentimentConsumerAbi = [
     name: 'token',
     outputs: [{ name: '', internalType: 'contract IERC20', type: 'address' }],
     stateMutability: 'view',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'requestId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'funder',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'amount',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+    ],
+    name: 'RefundClaimed',
   },
   {
     type: 'event',
@@ -2741,8 +3513,40 @@ export const sentimentConsumerAbi = [
         indexed: true,
       },
       { name: 'asset', internalType: 'string', type: 'string', indexed: false },
+      {
+        name: 'funder',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
     ],
     name: 'ScoreRequested',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'assetId',
+        internalType: 'bytes32',
+        type: 'bytes32',
+        indexed: true,
+      },
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      { name: 'asset', internalType: 'string', type: 'string', indexed: false },
+      {
+        name: 'funder',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+    ],
+    name: 'ScoreSubscribed',
   },
   {
     type: 'event',
@@ -2763,6 +3567,39 @@ export const sentimentConsumerAbi = [
       { name: 'value', internalType: 'int256', type: 'int256', indexed: false },
     ],
     name: 'ScoreUpdated',
+  },
+  {
+    type: 'event',
+    anonymous: false,
+    inputs: [
+      {
+        name: 'subscriptionId',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: true,
+      },
+      {
+        name: 'funder',
+        internalType: 'address',
+        type: 'address',
+        indexed: true,
+      },
+      {
+        name: 'amount',
+        internalType: 'uint256',
+        type: 'uint256',
+        indexed: false,
+      },
+    ],
+    name: 'SubscriptionWithdrawn',
+  },
+  {
+    type: 'error',
+    inputs: [
+      { name: 'id', internalType: 'uint256', type: 'uint256' },
+      { name: 'caller', internalType: 'address', type: 'address' },
+    ],
+    name: 'NotFunder',
   },
   { type: 'error', inputs: [], name: 'OnlyRouter' },
   {

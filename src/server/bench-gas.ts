@@ -8,6 +8,7 @@ import { mnemonicToAccount } from 'viem/accounts'
 import { buildReceiptTree, getReceiptProof } from '../core/merkle.ts'
 import { receiptTypedData, type Receipt } from '../core/receipt.ts'
 import { voucherTypedData } from '../core/voucher.ts'
+import { oracleCommitment } from '../core/commit-reveal.ts'
 import { SENTIMENT_MODEL_HASH } from '../chain/constants.ts'
 import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi, paymentChannelsAbi, receiptAnchorAbi, sentimentConsumerAbi } from '../chain/generated.ts'
 import { DEVNET_MNEMONIC, DEVNET_PRIVATE_KEYS, startAnvil } from './anvil.ts'
@@ -149,14 +150,43 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   const [sigA, sigB] = [await signerOf(3).signTypedData(receiptTypedData(a, domain)), await signerOf(3).signTypedData(receiptTypedData(b, domain))]
   await measure('ReceiptAnchor', 'proveEquivocation (slash + reward)', send(prover, anchor, receiptAnchorAbi, 'proveEquivocation', [a, sigA, b, sigB]))
 
-  // ---- OracleRouter + SentimentConsumer (nodes 1 and 2 serve the sentiment model)
+  // ---- OracleRouter + SentimentConsumer (nodes 1, 2 and 3 serve the sentiment model; k = 3, the router's minimum)
   await measure('OracleRouter', 'registerTemplate', send(governor, router, oracleRouterAbi, 'registerTemplate', ['Summarize {text} as a number.', SENTIMENT_MODEL_HASH]))
   await send(consumer, token, aiTokenAbi, 'approve', [sentiment, parseEther('100')])
   const now = (await governor.getBlock()).timestamp
-  await measure('OracleRouter', 'requestScore via SentimentConsumer (k=2)', send(consumer, sentiment, sentimentConsumerAbi, 'requestScore', ['ETH', parseEther('2'), 2, now + 3600n]))
-  await measure('OracleRouter', 'answer (not last)', send(node1, router, oracleRouterAbi, 'answer', [1n, 5n * 10n ** 17n]))
-  await measure('OracleRouter', 'answer (k-th: median, fee split, callback)', send(node2, router, oracleRouterAbi, 'answer', [1n, 3n * 10n ** 17n]))
-  await send(consumer, sentiment, sentimentConsumerAbi, 'requestScore', ['BTC', parseEther('2'), 2, now + 3600n])
+  const oracleNodes = [node1, node2, node3]
+  const commitOf = (requestId: bigint, i: number) => oracleCommitment({ requestId, operator: oracleNodes[i]!.account.address, value: BigInt(i) * 10n ** 17n, salt: keccak256(toHex(`bench-salt-${requestId}-${i}`)) })
+  const revealArgs = (requestId: bigint, i: number) => [requestId, BigInt(i) * 10n ** 17n, keccak256(toHex(`bench-salt-${requestId}-${i}`))]
+  const scoreRequest = await send(consumer, sentiment, sentimentConsumerAbi, 'requestScore', ['ETH', parseEther('3'), 3, now + 600n, now + 1200n])
+  await measure('OracleRouter', 'requestScore via SentimentConsumer (k=3)', scoreRequest)
+  const commits = [
+    await send(node1, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 0)]),
+    await send(node2, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 1)]),
+    await send(node3, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 2)]),
+  ]
+  await measure('OracleRouter', 'commit (not last)', commits[0]!)
+  await measure('OracleRouter', 'commit (k-th: opens reveals)', commits[2]!)
+  const reveals = [
+    await send(node1, router, oracleRouterAbi, 'reveal', revealArgs(1n, 0)),
+    await send(node2, router, oracleRouterAbi, 'reveal', revealArgs(1n, 1)),
+    await send(node3, router, oracleRouterAbi, 'reveal', revealArgs(1n, 2)),
+  ]
+  await measure('OracleRouter', 'reveal (not last: pays fee / k)', reveals[0]!)
+  await measure('OracleRouter', 'reveal (k-th: median, callback)', reveals[2]!)
+  const answersGas = [...commits, ...reveals].reduce((a, b) => a + b, 0n)
+  await measure('Oracle per answer and per round (k=3)', 'commit + reveal, per answer (mean)', answersGas / 3n)
+  await measure('Oracle per answer and per round (k=3)', 'request + 3 commits + 3 reveals, per request', scoreRequest + answersGas)
+  await send(consumer, sentiment, sentimentConsumerAbi, 'requestScore', ['BTC', parseEther('3'), 3, now + 600n, now + 1200n])
+  const schedule = { datasetHash: keccak256(toHex('bench-headlines')), windowSeconds: 90 * 86_400, start: now + 10n, period: 86_400, rounds: 2, k: 3, commitWindow: 600, revealWindow: 600, feePerRound: parseEther('3') }
+  await measure('OracleRouter', 'subscribeScore via SentimentConsumer (2 rounds)', send(consumer, sentiment, sentimentConsumerAbi, 'subscribeScore', ['ETH', schedule]))
+  await governor.request({ method: 'evm_increaseTime', params: [toHex(20)] } as never)
+  await governor.request({ method: 'evm_mine', params: [] } as never)
+  const openGas = await send(prover, router, oracleRouterAbi, 'openRound', [1n, 0])
+  await measure('OracleRouter', 'openRound (creates the round request)', openGas)
+  const roundCommits: bigint[] = []
+  for (let i = 0; i < 3; i++) roundCommits.push(await send(oracleNodes[i]!, router, oracleRouterAbi, 'commit', [3n, commitOf(3n, i)]))
+  for (let i = 0; i < 3; i++) roundCommits.push(await send(oracleNodes[i]!, router, oracleRouterAbi, 'reveal', revealArgs(3n, i)))
+  await measure('Oracle per answer and per round (k=3)', 'openRound + 3 commits + 3 reveals, per round', openGas + roundCommits.reduce((a, b) => a + b, 0n))
 
   // ---- Closing paths (need time to pass)
   await measure('PaymentChannels', 'startClose', send(consumer, channels, paymentChannelsAbi, 'startClose', [channelId]))
@@ -165,7 +195,9 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   await governor.request({ method: 'evm_mine', params: [] } as never)
   await measure('PaymentChannels', 'finishClose (refund)', send(consumer, channels, paymentChannelsAbi, 'finishClose', [channelId]))
   await measure('NodeRegistry', 'withdraw', send(node2, registry, nodeRegistryAbi, 'withdraw', []))
-  await measure('OracleRouter', 'refund (deadline passed)', send(prover, router, oracleRouterAbi, 'refund', [2n]))
+  await measure('OracleRouter', 'finalize (no answers: expires)', send(prover, router, oracleRouterAbi, 'finalize', [2n]))
+  await measure('OracleRouter', 'claimRefund via SentimentConsumer (funder only)', send(consumer, sentiment, sentimentConsumerAbi, 'claimRefund', [2n]))
+  await measure('OracleRouter', 'cancelScoreSubscription via SentimentConsumer', send(consumer, sentiment, sentimentConsumerAbi, 'cancelScoreSubscription', [1n]))
   await measure('AIToken', 'startSplit (governor)', send(governor, token, aiTokenAbi, 'startSplit', [2n]))
 
   // ---- After the split took effect: custodial books rescale on the way out (channel 2 was opened before it).

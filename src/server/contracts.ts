@@ -92,7 +92,7 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
   const registry = await deploy('NodeRegistry', [token, governor, p.minStake, p.unbondingDelay])
   const channels = await deploy('PaymentChannels', [token, registry, p.challengePeriod])
   const anchor = await deploy('ReceiptAnchor', [registry])
-  const router = await deploy('OracleRouter', [token, registry])
+  const router = await deploy('OracleRouter', [token, registry, governor])
 
   const verifierRole = await client.readContract({ address: registry, abi: nodeRegistryAbi, functionName: 'VERIFIER_ROLE' })
   await send('grant ReceiptAnchor the verifier role', () =>

@@ -36,7 +36,7 @@ library Deployer {
         c.registry = new NodeRegistry(c.token, config.governor, config.minStake, config.unbondingDelay);
         c.channels = new PaymentChannels(c.token, c.registry, config.challengePeriod);
         c.anchor = new ReceiptAnchor(c.registry);
-        c.router = new OracleRouter(c.token, c.registry);
+        c.router = new OracleRouter(c.token, c.registry, config.governor);
         bytes32 templateHash = c.router.registerTemplate(config.sentimentTemplate, config.sentimentModel);
         c.sentiment = new SentimentConsumer(c.router, c.token, templateHash);
     }

@@ -8,6 +8,7 @@ import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {INodeRegistry} from "../../src/interfaces/INodeRegistry.sol";
 import {IOracleRouter} from "../../src/interfaces/IOracleRouter.sol";
 import {IPaymentChannels} from "../../src/interfaces/IPaymentChannels.sol";
+import {Median} from "../../src/libraries/Median.sol";
 import {Voucher} from "../../src/types/Voucher.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
@@ -416,18 +417,38 @@ contract ChannelsHandler is SplitActions {
     }
 }
 
-/// @notice Requests, answers and refunds oracle requests between a few requesters and registered nodes, across splits.
+/// @notice Requests, commits, reveals, finalizes and refunds oracle requests between a few requesters and registered
+/// nodes, runs subscriptions (create, open rounds, cancel), across splits; and keeps trying the attacks (a second
+/// commit, a reveal that does not match, a copied commitment, an early or repeated round), counting any that succeed.
 contract OracleHandler is SplitActions {
     OracleRouter public immutable router;
     bytes32 public immutable templateHash;
     address[] public nodes;
     address[] public requesters;
     uint256[] public requestIds;
-    /// @notice Fulfilments and refunds whose AI moved differently from the fee the router reported (must stay 0).
+    uint256[] public subscriptionIds;
+    /// @notice Settlements, refunds and withdrawals whose AI moved differently from what the router reported, and
+    /// fulfilments whose result is not the median of the revealed answers (must stay 0).
     uint256 public payoutMismatches;
-    /// @notice Requests paid out or refunded in a later split epoch than they were made in.
+    /// @notice Requests whose revealers were paid more than the fee (must stay 0).
+    uint256 public overpaid;
+    /// @notice Attacks that went through: a second commit or reveal by a node, a reveal not matching its commitment,
+    /// another node revealing a copied commitment, a round opened early or twice (must stay 0).
+    uint256 public attacksSucceeded;
+    /// @notice Requests settled in a later split epoch than they were made in (coverage).
     uint256 public settledAcrossSplit;
+    uint256 public fulfilled;
+    uint256 public expired;
+    uint256 public roundsOpened;
 
+    struct Sealed {
+        int256 value;
+        bytes32 salt;
+    }
+
+    mapping(uint256 requestId => mapping(address node => Sealed)) internal _sealed;
+    /// @dev Revealer pay per request, in the request's split-epoch units.
+    mapping(uint256 requestId => uint256) public paidUnits;
     mapping(uint256 requestId => uint256) internal _epochOf;
 
     constructor(
@@ -448,56 +469,182 @@ contract OracleHandler is SplitActions {
         return requestIds.length;
     }
 
-    function request(uint256 requesterSeed, uint256 fee, uint8 k, uint256 deadlineIn) external {
+    function subscriptionCount() external view returns (uint256) {
+        return subscriptionIds.length;
+    }
+
+    function request(uint256 requesterSeed, uint256 fee, uint8 k, uint256 commitIn, uint256 revealIn) external {
         address requester = requesters[requesterSeed % requesters.length];
         fee = bound(fee, 1, 1e21);
         if (token.balanceOf(requester) < fee || token.transfersPaused()) return;
-        k = uint8(bound(k, 1, nodes.length));
-        uint64 deadline = uint64(block.timestamp + bound(deadlineIn, 1, 1 days));
+        k = uint8(bound(k, router.minAnswers(), nodes.length));
+        uint64 commitDeadline = uint64(block.timestamp + bound(commitIn, 1, 6 hours));
+        uint64 revealDeadline = uint64(commitDeadline + bound(revealIn, 1, 6 hours));
         vm.startPrank(requester);
         token.approve(address(router), fee);
-        uint256 id = router.request(templateHash, "input", fee, k, deadline, 0);
+        uint256 id = router.request(templateHash, "input", fee, k, commitDeadline, revealDeadline, 0);
         vm.stopPrank();
+        _track(id);
+    }
+
+    function commit(uint256 requestSeed, uint256 nodeSeed, int256 value, bytes32 salt) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        address node = nodes[nodeSeed % nodes.length];
+        (bytes32 existing, bool revealed) = router.commitmentOf(id, node);
+        bytes32 commitment = keccak256(abi.encode(id, node, value, salt));
+        if (existing != bytes32(0) || revealed) {
+            // A node never answers twice.
+            vm.prank(node);
+            try router.commit(id, commitment) {
+                ++attacksSucceeded;
+            } catch {}
+            return;
+        }
+        if (router.phaseOf(id) != IOracleRouter.Phase.Commit) return;
+        vm.prank(node);
+        router.commit(id, commitment);
+        _sealed[id][node] = Sealed(value, salt);
+    }
+
+    function reveal(uint256 requestSeed, uint256 nodeSeed, bool tamper) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        address node = nodes[nodeSeed % nodes.length];
+        (bytes32 commitment, bool revealed) = router.commitmentOf(id, node);
+        if (router.phaseOf(id) != IOracleRouter.Phase.Reveal || token.transfersPaused()) return;
+        Sealed memory s = _sealed[id][node];
+        if (revealed || commitment == bytes32(0) || tamper) {
+            // Twice, without a commitment, or with another value: refused.
+            vm.prank(node);
+            try router.reveal(id, s.value ^ (tamper ? int256(1) : int256(0)), s.salt) {
+                ++attacksSucceeded;
+            } catch {}
+            return;
+        }
+        IOracleRouter.Request memory before = router.getRequest(id);
+        uint256 balance = token.balanceOf(node);
+        vm.prank(node);
+        router.reveal(id, s.value, s.salt);
+        uint256 paid = token.balanceOf(node) - balance;
+        paidUnits[id] += paid / token.scaleSince(_epochOf[id]);
+        if (paidUnits[id] > before.fee / token.scaleSince(_epochOf[id])) ++overpaid;
+        if (router.getRequest(id).status != IOracleRouter.Status.Open) _settled(id);
+    }
+
+    /// @dev Another node reveals a committed node's (value, salt): the commitment binds its operator.
+    function revealCopied(uint256 requestSeed, uint256 victimSeed, uint256 copierSeed) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        address victim = nodes[victimSeed % nodes.length];
+        address copier = nodes[copierSeed % nodes.length];
+        if (victim == copier) return;
+        (bytes32 commitment,) = router.commitmentOf(id, victim);
+        if (commitment == bytes32(0)) return;
+        Sealed memory s = _sealed[id][victim];
+        vm.prank(copier);
+        try router.commit(id, commitment) {
+            // Copying the commitment itself may go through while commits are open, but can never be revealed.
+            uint64 commitDeadline = router.getRequest(id).commitDeadline;
+            if (block.timestamp <= commitDeadline) vm.warp(commitDeadline + 1);
+            vm.prank(copier);
+            try router.reveal(id, s.value, s.salt) {
+                ++attacksSucceeded;
+            } catch {}
+        } catch {}
+    }
+
+    function finalize(uint256 requestSeed) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        if (router.phaseOf(id) != IOracleRouter.Phase.Finalizable) return;
+        router.finalize(id);
+        _settled(id);
+    }
+
+    function claimRefund(uint256 requestSeed) external {
+        if (requestIds.length == 0) return;
+        uint256 id = requestIds[requestSeed % requestIds.length];
+        IOracleRouter.Request memory req = router.getRequest(id);
+        if (req.refund == 0 || token.transfersPaused()) return;
+        uint256 before = token.balanceOf(req.requester);
+        vm.prank(req.requester);
+        uint256 amount = router.claimRefund(id);
+        if (amount != req.refund || token.balanceOf(req.requester) - before != amount) ++payoutMismatches;
+    }
+
+    function createSubscription(uint256 requesterSeed, uint256 fee, uint8 k, uint32 rounds, uint32 period) external {
+        address owner = requesters[requesterSeed % requesters.length];
+        fee = bound(fee, 1, 1e20);
+        rounds = uint32(bound(rounds, 1, 5));
+        if (token.balanceOf(owner) < fee * rounds || token.transfersPaused()) return;
+        IOracleRouter.SubscriptionParams memory p = IOracleRouter.SubscriptionParams({
+            templateHash: templateHash,
+            datasetHash: keccak256("dataset"),
+            windowSeconds: 90 days,
+            start: uint64(block.timestamp),
+            period: uint32(bound(period, 1 hours, 1 days)),
+            rounds: rounds,
+            k: uint8(bound(k, router.minAnswers(), nodes.length)),
+            commitWindow: 30 minutes,
+            revealWindow: 30 minutes,
+            callbackGasLimit: 0,
+            feePerRound: fee,
+            params: "ETH"
+        });
+        vm.startPrank(owner);
+        token.approve(address(router), fee * rounds);
+        subscriptionIds.push(router.createSubscription(p));
+        vm.stopPrank();
+    }
+
+    function openRound(uint256 subscriptionSeed, uint32 round) external {
+        if (subscriptionIds.length == 0) return;
+        uint256 sid = subscriptionIds[subscriptionSeed % subscriptionIds.length];
+        IOracleRouter.Subscription memory sub = router.getSubscription(sid);
+        round = uint32(bound(round, 0, sub.rounds - 1));
+        IOracleRouter.Round memory r = router.getRound(sid, round);
+        if (r.status != IOracleRouter.RoundStatus.Openable || sub.balance < sub.feePerRound) {
+            // Early, twice, after its slot or after a cancel: refused.
+            try router.openRound(sid, round) {
+                ++attacksSucceeded;
+            } catch {}
+            return;
+        }
+        uint256 id = router.openRound(sid, round);
+        ++roundsOpened;
+        _track(id);
+    }
+
+    function cancelSubscription(uint256 subscriptionSeed) external {
+        if (subscriptionIds.length == 0 || token.transfersPaused()) return;
+        uint256 sid = subscriptionIds[subscriptionSeed % subscriptionIds.length];
+        IOracleRouter.Subscription memory sub = router.getSubscription(sid);
+        uint256 before = token.balanceOf(sub.owner);
+        vm.prank(sub.owner);
+        uint256 amount = router.cancelSubscription(sid);
+        if (amount != sub.balance || token.balanceOf(sub.owner) - before != amount) ++payoutMismatches;
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 6 hours));
+    }
+
+    function _track(uint256 id) internal {
         requestIds.push(id);
         _epochOf[id] = token.splitEpoch();
     }
 
-    function answer(uint256 requestSeed, uint256 nodeSeed, int256 value) external {
-        if (requestIds.length == 0) return;
-        uint256 id = requestIds[requestSeed % requestIds.length];
+    function _settled(uint256 id) internal {
         IOracleRouter.Request memory req = router.getRequest(id);
-        if (req.status != IOracleRouter.Status.Open || block.timestamp > req.deadline) return;
-        (address[] memory answered,) = router.getAnswers(id);
-        address node = nodes[nodeSeed % nodes.length];
-        for (uint256 i; i < answered.length; ++i) {
-            if (answered[i] == node) return;
+        (, int256[] memory values) = router.getAnswers(id);
+        if (req.status == IOracleRouter.Status.Fulfilled) {
+            ++fulfilled;
+            if (values.length < req.quorum || req.result != Median.compute(values)) ++payoutMismatches;
+        } else {
+            ++expired;
+            if (values.length >= req.quorum) ++payoutMismatches;
         }
-        bool last = answered.length + 1 == req.k;
-        // The k-th answer pays out, which waits for a pending split to take effect.
-        if (last && token.transfersPaused()) return;
-        uint256 before = token.balanceOf(address(router));
-        vm.prank(node);
-        router.answer(id, value);
-        if (last) _settled(id, before - token.balanceOf(address(router)), req.fee);
-    }
-
-    function refund(uint256 requestSeed) external {
-        if (requestIds.length == 0) return;
-        uint256 id = requestIds[requestSeed % requestIds.length];
-        IOracleRouter.Request memory req = router.getRequest(id);
-        if (req.status != IOracleRouter.Status.Open || block.timestamp <= req.deadline) return;
-        if (token.transfersPaused()) return;
-        uint256 before = token.balanceOf(req.requester);
-        router.refund(id);
-        _settled(id, token.balanceOf(req.requester) - before, req.fee);
-    }
-
-    function warp(uint256 seconds_) external {
-        vm.warp(block.timestamp + bound(seconds_, 1, 12 hours));
-    }
-
-    function _settled(uint256 id, uint256 moved, uint256 fee) internal {
-        if (moved != fee) ++payoutMismatches;
         if (_epochOf[id] != token.splitEpoch()) ++settledAcrossSplit;
     }
 }

@@ -55,11 +55,16 @@ contract MockOracleConsumer is IOracleConsumer {
         bytes32 templateHash,
         uint256 fee,
         uint8 k,
-        uint64 deadline,
+        uint64 commitDeadline,
+        uint64 revealDeadline,
         uint32 gas
     ) external returns (uint256) {
         token.approve(address(router), fee);
-        return router.request(templateHash, "input", fee, k, deadline, gas);
+        return router.request(templateHash, "input", fee, k, commitDeadline, revealDeadline, gas);
+    }
+
+    function claim(IOracleRouter router, uint256 requestId) external returns (uint256) {
+        return router.claimRefund(requestId);
     }
 
     function onOracleResult(uint256 requestId, int256 value) external {

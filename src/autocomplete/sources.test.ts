@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'vitest'
 import type { CompletionChunk, CompletionCreateParameters, ModelexClient, PaidResult, PaidStream } from '../client/client.ts'
 import { NoNodeAvailableError, PaidRequestInterruptedError } from '../core/errors/payments.ts'
+import { LOCAL_FIM_BUDGET } from '../core/fim.ts'
+import type { CompletionRequest, GenerateOptions, InferenceEngine } from '../core/inference.ts'
 import { FIM_FORMATS } from '../core/prompts.ts'
-import { paidCompletionSource } from './sources.ts'
+import { engineCompletionSource, paidCompletionSource } from './sources.ts'
 
 /**
  * The SDK's completion surface, scripted: streams `pieces` as the SDK does (chunks, then a settled result), or fails
@@ -76,5 +78,69 @@ describe('paidCompletionSource', () => {
     const { client } = scriptedSdk(['a'], { failWith: new NoNodeAvailableError({ model: 'm' }) })
     const source = paidCompletionSource(client, { model: 'm' })
     await expect(source.complete({ prefix: 'p', suffix: '', maxTokens: 4, signal: new AbortController().signal })).rejects.toBeInstanceOf(NoNodeAvailableError)
+  })
+})
+
+describe('engineCompletionSource', () => {
+  /** An engine that records what it was asked and how (the boundary here is the engine interface). */
+  function recordingEngine() {
+    const asked: { request: CompletionRequest; options: GenerateOptions | undefined }[] = []
+    const engine = {
+      kind: 'wasm',
+      async complete(request: CompletionRequest, options?: GenerateOptions) {
+        asked.push({ request, options })
+        options?.onDelta?.({ text: 'x + 1<|endoftext|>', tokens: 1 })
+        return { text: 'x + 1<|endoftext|>', finish_reason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }, timings: { prefill_ms: 0, decode_ms: 0 } }
+      },
+    } as unknown as InferenceEngine
+    return { engine, asked }
+  }
+  const model = { id: 'modelex-demo-30m', fim: FIM_FORMATS.qwen }
+  const long = 'def f(x):\n' + '    y = x\n'.repeat(1_000)
+
+  test('asks the engine to reuse its cached prefix, with the local windows (prefix start in steps, a short suffix)', async () => {
+    const { engine, asked } = recordingEngine()
+    const source = engineCompletionSource(engine, model)
+    const result = await source.complete({ prefix: long + '    return ', suffix: '\n' + 'z = 1\n'.repeat(500), maxTokens: 8, signal: new AbortController().signal })
+    expect(result.text).toBe('x + 1')
+    expect(asked[0]?.options?.reusePrefix).toBe(true)
+    expect(asked[0]?.request.prompt.length).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxPrefixChars)
+    expect(asked[0]?.request.suffix?.length).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxSuffixChars)
+    expect(asked[0]?.request).toMatchObject({ temperature: 0, seed: 0, max_tokens: 8 })
+  })
+
+  test('the suffix window grows with the measured prefill speed: the rest of the line first, more on a fast engine', async () => {
+    const asked: CompletionRequest[] = []
+    let msPerToken = 35
+    const engine = {
+      kind: 'wasm',
+      async complete(request: CompletionRequest) {
+        asked.push(request)
+        const tokens = Math.ceil((request.prompt.length + (request.suffix?.length ?? 0)) / 3)
+        return { text: '', finish_reason: 'stop', usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }, timings: { prefill_ms: 5 * msPerToken, decode_ms: 0, prefill_tokens: 5 } }
+      },
+    } as unknown as InferenceEngine
+    const source = engineCompletionSource(engine, model)
+    const ask = () => source.complete({ prefix: 'def f(x):\n    return x', suffix: ')\n' + 'print(f(1))\n'.repeat(50), maxTokens: 4, signal: new AbortController().signal })
+    await ask()
+    expect(asked[0]?.suffix).toBe(')\n')
+    // Slow (35 ms a token): still about the rest of the line.
+    await ask()
+    expect(asked[1]?.suffix?.length).toBeLessThan(20)
+    msPerToken = 0.1
+    for (let i = 0; i < 30; i++) await ask()
+    expect(asked.at(-1)?.suffix?.length).toBeGreaterThan(LOCAL_FIM_BUDGET.maxSuffixChars - 20)
+  })
+
+  test('reuse can be turned off (the benchmark\'s comparison)', async () => {
+    const { engine, asked } = recordingEngine()
+    await engineCompletionSource(engine, model, { reusePrefix: false }).complete({ prefix: 'a', suffix: '', maxTokens: 1, signal: new AbortController().signal })
+    expect(asked[0]?.options?.reusePrefix).toBe(false)
+  })
+
+  test('the paid source never passes engine options: its requests are plain requests', async () => {
+    const { client, asked } = scriptedSdk(['x'])
+    await paidCompletionSource(client, { model: 'm' }).complete({ prefix: 'a', suffix: '', maxTokens: 4, signal: new AbortController().signal })
+    expect(Object.keys(asked[0] ?? {})).not.toContain('reusePrefix')
   })
 })

@@ -4,10 +4,12 @@
  * the engine loaded in this tab (`engineCompletionSource`), and paid completion from a network node through the
  * consumer SDK (`paidCompletionSource`: quote, voucher over a payment channel, streamed answer, verified receipt).
  * A suggestion cancelled because the user typed on is billed for the tokens the node had sent (nothing if none).
+ * Only the local source asks its engine to reuse the KV cache of the previous prompt (`reusePrefix`); a paid request
+ * never can (the option is not part of a request), so it stays bit-reproducible for its receipt and spot checks.
  */
 import type { ModelexClient, PaidResult } from '../client/client.ts'
 import { FimUnsupportedError } from '../core/errors/autocomplete.ts'
-import { buildFimRequest, cleanFimOutput, fimFormatFor, type FimModel } from '../core/fim.ts'
+import { buildFimRequest, cleanFimOutput, fimFormatFor, LOCAL_FIM_BUDGET, suffixCharsWithin, updatePrefillSpeed, type FimBudget, type FimModel, type PrefillSpeed } from '../core/fim.ts'
 import type { FimFormat, FinishReason, InferenceEngine, Usage } from '../core/inference.ts'
 
 export type CompletionSourceRequest = {
@@ -29,21 +31,54 @@ export interface CompletionSource {
   complete(request: CompletionSourceRequest): Promise<CompletionSourceResult>
 }
 
+export type EngineSourceOptions = {
+  /**
+   * Keep the engine's KV cache between suggestions and evaluate only what changed (default true): a suggestion in
+   * this tab is nobody's paid, reproducible answer. False runs each one fresh (the benchmark's comparison).
+   */
+  reusePrefix?: boolean
+  /** How much text around the cursor goes in; default `LOCAL_FIM_BUDGET` (windows that move in steps). */
+  budget?: FimBudget
+  /**
+   * Keep the suffix window short enough that evaluating it again (which every keystroke's request does, see
+   * `LOCAL_FIM_BUDGET`) takes about this long at the engine's prefill speed as measured on earlier suggestions; until
+   * there is a measurement, only the rest of the cursor line. Null: always the budget's suffix. Default 100 ms.
+   */
+  suffixLatencyMs?: number | null
+}
+
+export const ENGINE_SOURCE_DEFAULTS = { suffixLatencyMs: 100 } as const
+
 /** Suggestions from an engine in this tab (the WebAssembly or the WebGPU engine, through its worker proxy). */
-export function engineCompletionSource(engine: InferenceEngine, model: FimModel & { name?: string }): CompletionSource {
+export function engineCompletionSource(
+  engine: InferenceEngine,
+  model: FimModel & { name?: string },
+  { reusePrefix = true, budget = LOCAL_FIM_BUDGET, suffixLatencyMs = ENGINE_SOURCE_DEFAULTS.suffixLatencyMs }: EngineSourceOptions = {},
+): CompletionSource {
   const format = fimFormatFor(model)
   if (!format) throw new FimUnsupportedError({ model: model.id })
+  let speed: PrefillSpeed | null = null
   return {
     id: `local:${model.id}`,
     label: `${model.name ?? model.id} (this tab, ${engine.kind})`,
     async complete({ prefix, suffix, maxTokens, signal, onText }) {
       let raw = ''
-      const result = await engine.complete(buildFimRequest({ model: model.id, prefix, suffix, maxTokens, format }), {
+      const maxSuffixChars = suffixLatencyMs === null ? budget.maxSuffixChars : speed ? suffixCharsWithin(suffixLatencyMs, speed, budget.maxSuffixChars) : 0
+      const request = buildFimRequest({ model: model.id, prefix, suffix, maxTokens, format, budget: { ...budget, maxSuffixChars } })
+      const result = await engine.complete(request, {
         signal,
+        reusePrefix,
         onDelta: (delta) => {
           raw += delta.text
           onText?.(cleanFimOutput(raw, format))
         },
+      })
+      // Requests cancelled in their prefill report no time; those cancelled later, and finished ones, do.
+      speed = updatePrefillSpeed(speed, {
+        prefillMs: result.timings.prefill_ms,
+        evaluatedTokens: result.timings.prefill_tokens ?? result.usage.prompt_tokens,
+        promptChars: request.prompt.length + (request.suffix?.length ?? 0),
+        promptTokens: result.usage.prompt_tokens,
       })
       return { text: cleanFimOutput(result.text, format), finish_reason: result.finish_reason, usage: result.usage }
     },

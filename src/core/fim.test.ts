@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { buildFimRequest, cleanFimOutput, DEFAULT_FIM_BUDGET, fimFamilyOf, fimFormatFor, fimStopSequences, renderFimPrompt, trimFimContext } from './fim.ts'
+import { ASSUMED_CHARS_PER_TOKEN, buildFimRequest, cleanFimOutput, DEFAULT_FIM_BUDGET, fimFamilyOf, fimFormatFor, fimStopSequences, renderFimPrompt, suffixCharsWithin, trimFimContext, updatePrefillSpeed } from './fim.ts'
 import { DEMO_MODELS, WASM_CATALOG, webLlmRecords } from './models.ts'
 import { FIM_FORMATS } from './prompts.ts'
 
@@ -81,4 +81,21 @@ test('a FIM request is greedy, seeded, trimmed, and carries the stops', () => {
   expect(request).toEqual({ model: 'm', prompt: context.prefix, suffix: context.suffix, max_tokens: 32, temperature: 0, seed: 0, stop: [...fimStopSequences(FIM_FORMATS.qwen), '\n\n'] })
   expect(buildFimRequest({ model: 'm', prefix: 'x'.repeat(DEFAULT_FIM_BUDGET.maxPrefixChars + 10), suffix: '', maxTokens: 1 }).prompt.length).toBe(DEFAULT_FIM_BUDGET.maxPrefixChars + 10)
   expect(buildFimRequest({ model: 'm', prefix: 'a', suffix: 'b', maxTokens: 1 })).not.toHaveProperty('stop')
+})
+
+test('the suffix budget follows the measured prefill speed', () => {
+  // Unmeasured: only the rest of the cursor line.
+  expect(suffixCharsWithin(100, { msPerToken: 0, charsPerToken: 3 }, 400)).toBe(0)
+  // 35 ms a token (a 30M model on a busy CPU): about 2 tokens fit in 100 ms.
+  expect(suffixCharsWithin(100, { msPerToken: 35, charsPerToken: 3 }, 400)).toBe(8)
+  // A fast engine gets the whole budget.
+  expect(suffixCharsWithin(100, { msPerToken: 0.2, charsPerToken: 3 }, 400)).toBe(400)
+  const first = updatePrefillSpeed(null, { prefillMs: 3_500, evaluatedTokens: 100, promptChars: 900, promptTokens: 300 })
+  expect(first).toEqual({ msPerToken: 35, charsPerToken: 3 })
+  // An average: one fast sample moves it part of the way.
+  expect(updatePrefillSpeed(first, { prefillMs: 50, evaluatedTokens: 10, promptChars: 900, promptTokens: 300 }, 0.5)).toEqual({ msPerToken: 20, charsPerToken: 3 })
+  // Nothing evaluated, or no time: nothing learnt.
+  expect(updatePrefillSpeed(first, { prefillMs: 0, evaluatedTokens: 0, promptChars: 900, promptTokens: 0 })).toBe(first)
+  // A count that cannot be the whole prompt (fewer than evaluated) keeps the previous characters per token.
+  expect(updatePrefillSpeed(null, { prefillMs: 10, evaluatedTokens: 5, promptChars: 900, promptTokens: 2 })?.charsPerToken).toBe(ASSUMED_CHARS_PER_TOKEN)
 })

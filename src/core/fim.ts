@@ -96,6 +96,38 @@ function keepHead(text: string, max: number): string {
   return text.slice(0, cut + 1)
 }
 
+/** Measured prefill speed of an engine: milliseconds per evaluated prompt token, and characters per token. */
+export type PrefillSpeed = { msPerToken: number; charsPerToken: number }
+
+/**
+ * The suffix budget, in characters, whose re-evaluation fits in `targetMs` at the measured speed, at most
+ * `maxChars`. In PSM order every keystroke re-evaluates the suffix (it follows the edited prefix), so on a slow CPU
+ * the suffix must be short for a suggestion to arrive in time, while a fast engine affords the whole budget. 0 still
+ * keeps the rest of the cursor line (`trimFimContext` always does).
+ */
+export function suffixCharsWithin(targetMs: number, { msPerToken, charsPerToken }: PrefillSpeed, maxChars: number): number {
+  if (!(msPerToken > 0) || !(charsPerToken > 0)) return 0
+  return Math.max(0, Math.min(maxChars, Math.floor((targetMs / msPerToken) * charsPerToken)))
+}
+
+/** What one finished (or cancelled after its prefill) request tells about the engine's prefill speed. */
+export type PrefillSample = { prefillMs: number; evaluatedTokens: number; promptChars: number; promptTokens: number }
+
+/** Characters per token assumed before any is measured: low (code BPEs give 3–4), so the first suffix errs short. */
+export const ASSUMED_CHARS_PER_TOKEN = 2
+
+/**
+ * The running estimate after one more sample (an exponential average, weight `alpha` on the new one); samples
+ * without an evaluated token or a time are ignored. A small prefill overstates the time per token (a request has
+ * a fixed cost too), which errs towards a shorter suffix.
+ */
+export function updatePrefillSpeed(previous: PrefillSpeed | null, { prefillMs, evaluatedTokens, promptChars, promptTokens }: PrefillSample, alpha = 0.3): PrefillSpeed | null {
+  if (!(evaluatedTokens >= 1) || !(prefillMs > 0)) return previous
+  const sample = { msPerToken: prefillMs / evaluatedTokens, charsPerToken: promptTokens >= evaluatedTokens && promptTokens >= 1 ? promptChars / promptTokens : (previous?.charsPerToken ?? ASSUMED_CHARS_PER_TOKEN) }
+  if (!previous) return sample
+  return { msPerToken: previous.msPerToken + alpha * (sample.msPerToken - previous.msPerToken), charsPerToken: previous.charsPerToken + alpha * (sample.charsPerToken - previous.charsPerToken) }
+}
+
 /** The prompt as the model sees it, in PSM order. */
 export function renderFimPrompt(format: FimFormat, { prefix, suffix }: FimContext): string {
   return buildFimPrompt(format, prefix, suffix)

@@ -45,13 +45,23 @@ export type InferenceResult = {
   text: string
   finish_reason: FinishReason
   usage: Usage
-  /** Milliseconds spent on the prompt (prefill) and on generation (decode). */
-  timings: { prefill_ms: number; decode_ms: number }
+  /**
+   * Milliseconds spent on the prompt (prefill) and on generation (decode); `prefill_tokens`, where the engine reports
+   * it, is how many prompt tokens it evaluated (fewer than `usage.prompt_tokens` when a cached prefix was reused).
+   */
+  timings: { prefill_ms: number; decode_ms: number; prefill_tokens?: number }
 }
 
 export type GenerateOptions = {
   signal?: AbortSignal
   onDelta?: (delta: Delta) => void
+  /**
+   * Keep the KV cache of the previous prompt and evaluate only the tokens after the longest common prefix (engines
+   * that can; others ignore it). Output may then differ from a fresh run in the last bits of the logits (the prefill
+   * is split at another place), so only the editor's local autocomplete sets it: a local option, never part of a
+   * request on the wire, so paid requests and spot-check re-runs always run fresh and stay bit-reproducible.
+   */
+  reusePrefix?: boolean
 }
 
 export type LoadPhase = 'download' | 'compile' | 'upload' | 'ready'

@@ -28,7 +28,7 @@ export type EngineWorkerApi = {
   cancelLoad(): void
   current(): Promise<LoadedModel | null>
   chat(id: number, request: ChatCompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
-  complete(id: number, request: CompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
+  complete(id: number, request: CompletionRequest, onDelta?: (delta: Delta) => void, reusePrefix?: boolean): Promise<InferenceResult>
   abort(id: number): void
   countTokens(text: string): Promise<number>
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>
@@ -63,7 +63,7 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
     cancelLoad: () => loading?.abort(),
     current: () => engine.current(),
     chat: (id, request, onDelta) => run(id, (signal) => delivered(onDelta, (options) => engine.chat(request, { signal, ...options }))),
-    complete: (id, request, onDelta) => run(id, (signal) => delivered(onDelta, (options) => engine.complete(request, { signal, ...options }))),
+    complete: (id, request, onDelta, reusePrefix) => run(id, (signal) => delivered(onDelta, (options) => engine.complete(request, { signal, ...options, ...(reusePrefix ? { reusePrefix } : {}) }))),
     abort: (id) => {
       const controller = running.get(id)
       if (controller) controller.abort()
@@ -98,7 +98,7 @@ export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy
   const generate = async (
     method: 'chat' | 'complete',
     request: ChatCompletionRequest | CompletionRequest,
-    { signal, onDelta }: GenerateOptions = {},
+    { signal, onDelta, reusePrefix }: GenerateOptions = {},
   ): Promise<InferenceResult> => {
     const id = nextId++
     const onAbort = () => void remote.abort(id)
@@ -108,7 +108,7 @@ export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy
       const callback = onDelta ? proxy(onDelta) : undefined
       return method === 'chat'
         ? await remote.chat(id, request as ChatCompletionRequest, callback)
-        : await remote.complete(id, request as CompletionRequest, callback)
+        : await remote.complete(id, request as CompletionRequest, callback, reusePrefix === true)
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }

@@ -168,6 +168,73 @@ describe('wasm engine on the 30M demo model: only well-formed text comes out', (
   })
 })
 
+describe('wasm engine on the 30M demo model: KV prefix reuse (the editor\'s autocomplete)', () => {
+  let page: WatchedPage
+  beforeAll(async () => {
+    page = await openEngine(browser)
+    await call(page.page, 'fixture.load("modelex-demo-30m", {}, 1)')
+  })
+  afterAll(async () => {
+    expect(page.errors).toEqual([])
+    await page.page.close()
+  })
+
+  type Run = Completion & { result: InferenceResult & { timings: { prefill_tokens?: number } } }
+  const complete = (request: object, options: { reusePrefix?: boolean; abortAfter?: number } = {}) =>
+    call<Run>(page.page, `fixture.complete(${JSON.stringify(request)}, ${JSON.stringify(options)})`)
+  // A Python file typed up to a cursor, with the rest of the file as the FIM suffix, as the editor sends it.
+  const file = 'import math\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    for i in range(2, int(math.sqrt(n)) + 1):\n        if n % i == 0:\n            return False\n    return True\n\n\ndef primes_below(limit: int) -> list[int]:\n    return [n for n in range(limit) if is_prime(n)]\n'
+  const at = file.indexOf('        if n % i')
+  const fim = (typed: string) => ({ prompt: file.slice(0, at) + typed, suffix: file.slice(at), max_tokens: 16, temperature: 0, seed: 0 })
+
+  test('a completion on a reused prefix equals a fresh one for the same prompt (greedy), and evaluates only the new tokens', async () => {
+    const fresh = await complete(fim('        if n'))
+    expect(fresh.result.timings.prefill_tokens).toBe(fresh.result.usage.prompt_tokens)
+    await complete(fim('        if'), { reusePrefix: true })
+    const reused = await complete(fim('        if n'), { reusePrefix: true })
+    expect(reused.result.text).toBe(fresh.result.text)
+    expect(reused.result.usage).toEqual(fresh.result.usage)
+    // Only the edit and what follows it (the FIM suffix and markers) were evaluated; the prefix came from the cache.
+    expect(reused.result.timings.prefill_tokens).toBeLessThan(fresh.result.usage.prompt_tokens / 2)
+    // The same prompt again re-evaluates just its last token (llama.cpp needs its logits) and gives the same text.
+    const again = await complete(fim('        if n'), { reusePrefix: true })
+    expect(again.result.text).toBe(fresh.result.text)
+    expect(again.result.timings.prefill_tokens).toBe(1)
+  })
+
+  test('cancel and retype keeps the cache valid: cut in the prefill, cut mid-stream, then the finished request equals a fresh one', async () => {
+    const typed = ['        i', '        if', '        if n ', '        if n %']
+    // Each keystroke's request is cancelled by the next one, as in the editor: in its prefill or after a token.
+    for (const [index, text] of typed.slice(0, -1).entries()) {
+      const cut = await complete(fim(text), { reusePrefix: true, abortAfter: index % 2 === 0 ? 0 : 1 })
+      expect(cut.result.finish_reason).toBe('abort')
+    }
+    const last = typed.at(-1) as string
+    const reused = await complete(fim(last), { reusePrefix: true })
+    const fresh = await complete(fim(last))
+    expect(reused.result.text).toBe(fresh.result.text)
+    expect(reused.result.usage).toEqual(fresh.result.usage)
+    // What the cancelled requests had evaluated stayed in the cache: the last one evaluated only its edit and on.
+    expect(reused.result.timings.prefill_tokens).toBeLessThan(fresh.result.usage.prompt_tokens / 2)
+  })
+
+  test('a request without reuse after reused ones is bit-identical to one on a fresh page (the cache is cleared)', async () => {
+    const request = fim('        if n % i')
+    await complete(fim('        if n % '), { reusePrefix: true })
+    const afterReuse = await complete(request)
+    expect(afterReuse.result.timings.prefill_tokens).toBe(afterReuse.result.usage.prompt_tokens)
+    const other = await openEngine(browser)
+    try {
+      await call(other.page, 'fixture.load("modelex-demo-30m", {}, 1)')
+      const fresh = await call<Run>(other.page, `fixture.complete(${JSON.stringify(request)})`)
+      expect(afterReuse.result.text).toBe(fresh.result.text)
+      expect(afterReuse.deltas).toEqual(fresh.deltas)
+    } finally {
+      await other.page.close()
+    }
+  })
+})
+
 describe('wasm engine errors cross the worker with their class', () => {
   let page: WatchedPage
   beforeAll(async () => {

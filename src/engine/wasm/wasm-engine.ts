@@ -6,6 +6,15 @@
  * changes results between thread counts, so it stays off (every request may be a deterministic one); a load-time
  * `seed` would override per-request seeds, so none is set; there is no tokenize call, so byte-level BPE models
  * (`tokenizer.ggml.model` = gpt2) are counted by our own tokenizer (`core/bpe.ts`) and the rest by a prefill.
+ *
+ * Prefix reuse: llama.cpp's server keeps the KV cache of its one slot between requests; with `cache_prompt` it
+ * evaluates only the tokens after the longest common prefix of the cached and the new prompt (at least the last
+ * one, for its logits). That splits the prefill at another place than a fresh run does, and llama.cpp's CPU kernels
+ * sum in another order for other batch shapes, so logits may differ in their last bits: a request that must be
+ * bit-reproducible (a deterministic paid request, a spot-check re-run) runs without it. Reuse is therefore a local
+ * `GenerateOptions.reusePrefix` that only the editor's autocomplete sets, never a request field; every request
+ * without it clears the cache and prefills from position 0, exactly as on a fresh load. An aborted request leaves
+ * what it had evaluated in the cache, so the next keystroke's request starts from there.
  */
 // The package's "main" points at its TypeScript sources; the built ESM bundle (with its .d.ts) is what we want.
 import { Wllama, type WllamaConfig } from '@wllama/wllama/esm/index.js'
@@ -41,7 +50,8 @@ export type WasmEngineOptions = {
   store?: ModelStore | null
 }
 
-type Timings = { prompt_n?: number; prompt_ms?: number; predicted_n?: number; predicted_ms?: number }
+/** llama.cpp's per-request timings; `cache_n` prompt tokens came from the cache, `prompt_n` were evaluated. */
+type Timings = { cache_n?: number; prompt_n?: number; prompt_ms?: number; predicted_n?: number; predicted_ms?: number }
 type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number }
 type StreamChunk = {
   choices: { text?: string; delta?: { content?: string | null }; finish_reason?: string | null }[]
@@ -71,7 +81,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     runtime: Wllama,
     body: { prompt: string } | { messages: ChatCompletionRequest['messages'] },
     params: SamplingParameters,
-    { signal, onDelta }: GenerateOptions = {},
+    { signal, onDelta, reusePrefix = false }: GenerateOptions = {},
   ): Promise<InferenceResult> {
     const maxTokens = params.max_tokens ?? 256
     if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
@@ -82,7 +92,8 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       max_tokens: maxTokens,
       temperature: params.temperature ?? 0.7,
       top_p: params.top_p ?? 1,
-      cache_prompt: false,
+      // Off unless asked: see the module comment (bit-reproducible requests never reuse a cached prefix).
+      cache_prompt: reusePrefix,
       timings_per_token: true,
     }
     // llama.cpp's sampler takes its seed per request; 0xFFFFFFFF asks for a random one.
@@ -123,14 +134,14 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       finish = 'abort'
     }
     const final = usage as Usage | null
-    const promptTokens = final?.prompt_tokens ?? timings.prompt_n ?? 0
+    const promptTokens = final?.prompt_tokens ?? (timings.prompt_n !== undefined ? timings.prompt_n + (timings.cache_n ?? 0) : 0)
     const completionTokens = finish === 'abort' ? tokens : (final?.completion_tokens ?? tokens)
     if (finish !== 'abort' && completionTokens >= maxTokens) finish = 'length'
     return {
       text,
       finish_reason: finish,
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      timings: { prefill_ms: timings.prompt_ms ?? 0, decode_ms: timings.predicted_ms ?? 0 },
+      timings: { prefill_ms: timings.prompt_ms ?? 0, decode_ms: timings.predicted_ms ?? 0, ...(timings.prompt_n !== undefined ? { prefill_tokens: timings.prompt_n } : {}) },
     }
   }
 
@@ -174,7 +185,8 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // quote counts what the request will be billed for.
       const specialTokens = (runtime.mustAddBosToken() ? 1 : 0) + (runtime.mustAddEosToken() ? 1 : 0)
       // Deterministic: one wasm build, the CPU's IEEE arithmetic, flash attention off (so the thread count does not
-      // change results), no load-time seed and no prompt cache: the same request gives the same bytes.
+      // change results), no load-time seed and no prompt cache unless a local caller asks (`reusePrefix`): the same
+      // request gives the same bytes.
       loaded = { id: spec.id, contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens, deterministic: true }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return { id: spec.id, contentHash, engine: 'wasm', contextLength, threads, deterministic: true }

@@ -11,5 +11,7 @@ test('the platform gunzip reads the single-line set as node:zlib does, bounded b
   expect(await problemsFromGzip(bytes, 3)).toEqual(expected)
   const fetched = await fetchProblems('/data.gz', { limit: 2, fetch: async () => new Response(bytes) })
   expect(fetched).toEqual(expected.slice(0, 2))
+  // A server that sent it with Content-Encoding: gzip: the body arrives decompressed.
+  expect(await fetchProblems('/data.gz', { limit: 2, fetch: async () => new Response(gunzipSync(bytes)) })).toEqual(expected.slice(0, 2))
   await expect(fetchProblems('/missing', { fetch: async () => new Response('no', { status: 404 }) })).rejects.toThrow(/404/)
 })

@@ -11,9 +11,17 @@ export async function gunzipText(bytes: Uint8Array): Promise<string> {
   return new Response(stream).text()
 }
 
-/** The first `limit` problems of a gzipped JSON-lines problem file. */
+/** Whether `bytes` start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b
+}
+
+/**
+ * The first `limit` problems of a JSON-lines problem file, gzipped or not: static servers (Vite's preview among them)
+ * send a `.gz` file with `Content-Encoding: gzip`, so the browser hands over the text already decompressed.
+ */
 export async function problemsFromGzip(bytes: Uint8Array, limit = Infinity): Promise<EvalProblem[]> {
-  return parseProblems(await gunzipText(bytes), limit)
+  return parseProblems(isGzip(bytes) ? await gunzipText(bytes) : new TextDecoder().decode(bytes), limit)
 }
 
 /** Fetches and parses a gzipped problem file (the app's copy of `data/`). */

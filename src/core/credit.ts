@@ -88,6 +88,12 @@ export type ConsumerChannel = {
    * the consumer's back (their request hash and the most each may cost). Absent in channels stored before it existed.
    */
   interrupted?: { requestHash: Hex; maxCost: bigint }[]
+  /**
+   * Async jobs paid for and not delivered yet (`src/core/jobs.ts`): the node holds each one's maximum in reserve until
+   * it settles it, so every later voucher covers them too, and a receipt may settle them behind the consumer's back.
+   * Absent in channels stored before jobs existed.
+   */
+  jobs?: { requestHash: Hex; maxCost: bigint }[]
 }
 
 export function newConsumerChannel({ channelId, node, deposit }: { channelId: bigint; node: Address; deposit: bigint }): ConsumerChannel {
@@ -107,8 +113,17 @@ function coverGap(channel: ConsumerChannel, gap: bigint): ConsumerChannel {
   if (gap === 0n) return channel
   const open = channel.interrupted ?? []
   const cover = open.reduce((sum, r) => sum + r.maxCost, 0n)
-  if (gap > cover) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${gap} more than this consumer's receipts; its interrupted requests could cost at most ${cover}` })
+  if (gap <= cover) return { ...channel, interrupted: [] }
+  // Beyond the interrupted requests, only undelivered jobs can explain it (the node settled one meanwhile). Which one
+  // is not known yet, so they stay listed (later vouchers keep covering them) until their own receipts arrive.
+  const jobs = reservedForJobs(channel)
+  if (gap > cover + jobs) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${gap} more than this consumer's receipts; its interrupted requests and undelivered jobs could cost at most ${cover + jobs}` })
   return { ...channel, interrupted: [] }
+}
+
+/** What the consumer's undelivered async jobs hold in reserve with the node. */
+export function reservedForJobs(channel: ConsumerChannel): bigint {
+  return (channel.jobs ?? []).reduce((sum, j) => sum + j.maxCost, 0n)
 }
 
 /** What the consumer may still spend with the node without signing more. */
@@ -116,9 +131,12 @@ export function credit(channel: ConsumerChannel): bigint {
   return channel.signed - channel.settled
 }
 
-/** The cumulative amount of the voucher for a request quoted at `maxCost`: never lower than one already signed. */
+/**
+ * The cumulative amount of the voucher for a request quoted at `maxCost`: never lower than one already signed, and
+ * covering the undelivered jobs the node holds in reserve.
+ */
 export function nextVoucherAmount(channel: ConsumerChannel, maxCost: bigint): bigint {
-  const needed = channel.settled + maxCost
+  const needed = channel.settled + reservedForJobs(channel) + maxCost
   const amount = needed > channel.signed ? needed : channel.signed
   if (amount > channel.deposit) throw new InsufficientDepositError({ channelId: channel.channelId, needed: amount, deposit: channel.deposit })
   return amount

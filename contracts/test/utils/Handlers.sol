@@ -487,32 +487,44 @@ contract OracleHandler is SplitActions {
         _track(id);
     }
 
-    function commit(uint256 requestSeed, uint256 nodeSeed, int256 value, bytes32 salt) external {
+    /// @dev Commits for one to all nodes (fresh ones unless `again`: then the second commit must fail).
+    function commit(uint256 requestSeed, uint256 nodeSeed, int256 value, bytes32 salt, bool again) external {
         if (requestIds.length == 0) return;
-        uint256 id = requestIds[requestSeed % requestIds.length];
-        address node = nodes[nodeSeed % nodes.length];
-        (bytes32 existing, bool revealed) = router.commitmentOf(id, node);
-        bytes32 commitment = keccak256(abi.encode(id, node, value, salt));
-        if (existing != bytes32(0) || revealed) {
-            // A node never answers twice.
+        uint256 id = _recent(requestSeed);
+        uint256 times = 1 + (nodeSeed >> 128) % nodes.length;
+        for (uint256 t; t < times; ++t) {
+            address node = _node(id, nodeSeed % nodes.length + t, !again, false);
+            (bytes32 existing, bool revealed) = router.commitmentOf(id, node);
+            bytes32 commitment = keccak256(abi.encode(id, node, value, salt));
+            if (existing != bytes32(0) || revealed) {
+                // A node never answers twice.
+                vm.prank(node);
+                try router.commit(id, commitment) {
+                    ++attacksSucceeded;
+                } catch {}
+                continue;
+            }
+            if (router.phaseOf(id) != IOracleRouter.Phase.Commit) return;
             vm.prank(node);
-            try router.commit(id, commitment) {
-                ++attacksSucceeded;
-            } catch {}
-            return;
+            router.commit(id, commitment);
+            _sealed[id][node] = Sealed(value, salt);
+            value = int256(uint256(keccak256(abi.encode(value))) >> 200);
         }
-        if (router.phaseOf(id) != IOracleRouter.Phase.Commit) return;
-        vm.prank(node);
-        router.commit(id, commitment);
-        _sealed[id][node] = Sealed(value, salt);
     }
 
+    /// @dev Reveals for one to all committed nodes (with `tamper`, one reveal of another value, which must fail).
     function reveal(uint256 requestSeed, uint256 nodeSeed, bool tamper) external {
         if (requestIds.length == 0) return;
-        uint256 id = requestIds[requestSeed % requestIds.length];
-        address node = nodes[nodeSeed % nodes.length];
+        uint256 id = _recent(requestSeed);
+        uint256 times = tamper ? 1 : 1 + (nodeSeed >> 128) % nodes.length;
+        for (uint256 t; t < times; ++t) {
+            if (!_revealOne(id, _node(id, nodeSeed % nodes.length + t, false, true), tamper)) return;
+        }
+    }
+
+    function _revealOne(uint256 id, address node, bool tamper) internal returns (bool) {
         (bytes32 commitment, bool revealed) = router.commitmentOf(id, node);
-        if (router.phaseOf(id) != IOracleRouter.Phase.Reveal || token.transfersPaused()) return;
+        if (router.phaseOf(id) != IOracleRouter.Phase.Reveal || token.transfersPaused()) return false;
         Sealed memory s = _sealed[id][node];
         if (revealed || commitment == bytes32(0) || tamper) {
             // Twice, without a commitment, or with another value: refused.
@@ -520,7 +532,7 @@ contract OracleHandler is SplitActions {
             try router.reveal(id, s.value ^ (tamper ? int256(1) : int256(0)), s.salt) {
                 ++attacksSucceeded;
             } catch {}
-            return;
+            return true;
         }
         IOracleRouter.Request memory before = router.getRequest(id);
         uint256 balance = token.balanceOf(node);
@@ -530,6 +542,7 @@ contract OracleHandler is SplitActions {
         paidUnits[id] += paid / token.scaleSince(_epochOf[id]);
         if (paidUnits[id] > before.fee / token.scaleSince(_epochOf[id])) ++overpaid;
         if (router.getRequest(id).status != IOracleRouter.Status.Open) _settled(id);
+        return true;
     }
 
     /// @dev Another node reveals a committed node's (value, salt): the commitment binds its operator.
@@ -556,7 +569,7 @@ contract OracleHandler is SplitActions {
 
     function finalize(uint256 requestSeed) external {
         if (requestIds.length == 0) return;
-        uint256 id = requestIds[requestSeed % requestIds.length];
+        uint256 id = _recent(requestSeed);
         if (router.phaseOf(id) != IOracleRouter.Phase.Finalizable) return;
         router.finalize(id);
         _settled(id);
@@ -628,6 +641,25 @@ contract OracleHandler is SplitActions {
 
     function warp(uint256 seconds_) external {
         vm.warp(block.timestamp + bound(seconds_, 1, 6 hours));
+    }
+
+    /// @dev Mostly one of the two newest requests, so requests gather enough commits and reveals to settle.
+    function _recent(uint256 seed) internal view returns (uint256) {
+        uint256 n = requestIds.length;
+        if (seed % 4 == 0) return requestIds[(seed >> 2) % n];
+        return requestIds[n - 1 - ((seed >> 2) % (n < 2 ? 1 : 2))];
+    }
+
+    /// @dev The node at `seed`, or the next one that has not committed (`fresh`) or has an unrevealed commitment
+    /// (`pending`), when there is one.
+    function _node(uint256 id, uint256 seed, bool fresh, bool pending) internal view returns (address) {
+        for (uint256 i; i < nodes.length; ++i) {
+            address node = nodes[(seed + i) % nodes.length];
+            (bytes32 commitment, bool revealed) = router.commitmentOf(id, node);
+            if (fresh && commitment == bytes32(0) && !revealed) return node;
+            if (pending && commitment != bytes32(0)) return node;
+        }
+        return nodes[seed % nodes.length];
     }
 
     function _track(uint256 id) internal {

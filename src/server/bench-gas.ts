@@ -150,11 +150,14 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   const [sigA, sigB] = [await signerOf(3).signTypedData(receiptTypedData(a, domain)), await signerOf(3).signTypedData(receiptTypedData(b, domain))]
   await measure('ReceiptAnchor', 'proveEquivocation (slash + reward)', send(prover, anchor, receiptAnchorAbi, 'proveEquivocation', [a, sigA, b, sigB]))
 
-  // ---- OracleRouter + SentimentConsumer (nodes 1, 2 and 3 serve the sentiment model; k = 3, the router's minimum)
+  // ---- OracleRouter + SentimentConsumer (nodes 1, 2 and 4 serve the sentiment model; node 3 was slashed above;
+  // k = 3, the router's minimum)
+  const node4 = wallet(7)
+  await send(node4, token, aiTokenAbi, 'transferAndCall', [registry, stake, encodeFunctionData({ abi: nodeRegistryAbi, functionName: 'register', args: [declaration(4), await consent(4, node4), 0n] })])
   await measure('OracleRouter', 'registerTemplate', send(governor, router, oracleRouterAbi, 'registerTemplate', ['Summarize {text} as a number.', SENTIMENT_MODEL_HASH]))
   await send(consumer, token, aiTokenAbi, 'approve', [sentiment, parseEther('100')])
   const now = (await governor.getBlock()).timestamp
-  const oracleNodes = [node1, node2, node3]
+  const oracleNodes = [node1, node2, node4]
   const commitOf = (requestId: bigint, i: number) => oracleCommitment({ requestId, operator: oracleNodes[i]!.account.address, value: BigInt(i) * 10n ** 17n, salt: keccak256(toHex(`bench-salt-${requestId}-${i}`)) })
   const revealArgs = (requestId: bigint, i: number) => [requestId, BigInt(i) * 10n ** 17n, keccak256(toHex(`bench-salt-${requestId}-${i}`))]
   const scoreRequest = await send(consumer, sentiment, sentimentConsumerAbi, 'requestScore', ['ETH', parseEther('3'), 3, now + 600n, now + 1200n])
@@ -162,14 +165,14 @@ async function bench(rpcUrl: string, chainId: number): Promise<void> {
   const commits = [
     await send(node1, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 0)]),
     await send(node2, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 1)]),
-    await send(node3, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 2)]),
+    await send(node4, router, oracleRouterAbi, 'commit', [1n, commitOf(1n, 2)]),
   ]
   await measure('OracleRouter', 'commit (not last)', commits[0]!)
   await measure('OracleRouter', 'commit (k-th: opens reveals)', commits[2]!)
   const reveals = [
     await send(node1, router, oracleRouterAbi, 'reveal', revealArgs(1n, 0)),
     await send(node2, router, oracleRouterAbi, 'reveal', revealArgs(1n, 1)),
-    await send(node3, router, oracleRouterAbi, 'reveal', revealArgs(1n, 2)),
+    await send(node4, router, oracleRouterAbi, 'reveal', revealArgs(1n, 2)),
   ]
   await measure('OracleRouter', 'reveal (not last: pays fee / k)', reveals[0]!)
   await measure('OracleRouter', 'reveal (k-th: median, callback)', reveals[2]!)

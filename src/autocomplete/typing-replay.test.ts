@@ -61,28 +61,37 @@ const session = {
 
 test('a fast source: requests after the debounce, first text timed from the request, shown suggestion from the key', async () => {
   const { timers, run } = virtualTime()
-  const result = await run(replayTyping(session, { source: slowSource(timers, 200), timers, debounceMs: 150, finalPauseMs: 1_000 }))
+  const result = await run(replayTyping(session, { source: slowSource(timers, 200), timers, debounceMs: 150, finalPauseMs: 1_000, opening: false }))
   // Key 1 at 100 ms: request at 250, text at 450, before key 2 at 500. Key 2's pause (100 ms) is shorter than the
   // debounce: no request. Key 3 at 600: request at 750, text at 950, inside the final pause.
   expect(result.requests.map((r) => [r.firstTextMs, r.cancelledMs])).toEqual([
     [200, null],
     [200, null],
   ])
+  expect(result.requests.map((r) => r.sentMs)).toEqual([250, 750])
   expect(result.pauses).toEqual([
-    { waitedMs: 400, shownMs: 350, cached: false },
-    { waitedMs: 100, shownMs: null, cached: false },
-    { waitedMs: 1_000, shownMs: 350, cached: false },
+    { atMs: 100, waitedMs: 400, shownMs: 350, cached: false },
+    { atMs: 500, waitedMs: 100, shownMs: null, cached: false },
+    { atMs: 600, waitedMs: 1_000, shownMs: 350, cached: false },
   ])
   expect(result.keys).toBe(3)
 })
 
 test('a slow source: the next key cancels the request before its first text, and the wait is recorded as cut off', async () => {
   const { timers, run } = virtualTime()
-  const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500 }))
+  const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500, opening: false }))
   // Key 1's request (at 250) is cancelled by key 2 at 500; key 3's (at 750) by the end of the session at 1,100.
   expect(result.requests.map((r) => [r.firstTextMs, r.cancelledMs])).toEqual([
     [null, 250],
     [null, 350],
   ])
   expect(result.pauses.every((p) => p.shownMs === null)).toBe(true)
+})
+
+test('the opening request runs to its end before the first key, and is reported apart', async () => {
+  const { timers, run } = virtualTime()
+  const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500 }))
+  expect(result.opening).toEqual({ firstTextMs: 2_000, endMs: 2_020 })
+  // Typing starts after it: the requests' times are from the first key's session start.
+  expect(result.requests.map((r) => r.sentMs)).toEqual([250, 750])
 })

@@ -12,13 +12,20 @@ import type { TypingSession } from '../core/typing.ts'
 import { AutocompleteController, browserTimers, type Timers } from './controller.ts'
 import type { CompletionSource } from './sources.ts'
 
-/** One request as the controller sent it; times in ms from the request. `firstTextMs`: first non-empty raw text. */
-export type ReplayedRequest = { promptChars: number; firstTextMs: number | null; endMs: number; cancelledMs: number | null; text: string; error: string | null }
+/**
+ * One request as the controller sent it: `sentMs` from the session's start, the others from the request.
+ * `firstTextMs`: first non-empty raw text.
+ */
+export type ReplayedRequest = { sentMs: number; promptChars: number; firstTextMs: number | null; endMs: number; cancelledMs: number | null; text: string; error: string | null }
 
-/** One wait between keystrokes (or after the last): how long the user waited, when a suggestion first showed. */
-export type ReplayedPause = { waitedMs: number; shownMs: number | null; cached: boolean }
+/** One wait after a keystroke (`atMs` from the session's start): how long the user waited, when a suggestion showed. */
+export type ReplayedPause = { atMs: number; waitedMs: number; shownMs: number | null; cached: boolean }
 
-export type ReplayResult = { session: string; keys: number; requests: ReplayedRequest[]; pauses: ReplayedPause[]; durationMs: number }
+/**
+ * `opening`: the request at the cursor before the first key (the user placed the cursor and waited for it), run to
+ * its end: the file's cold start. Null when the replay was told not to make it.
+ */
+export type ReplayResult = { session: string; keys: number; opening: { firstTextMs: number | null; endMs: number } | null; requests: ReplayedRequest[]; pauses: ReplayedPause[]; durationMs: number }
 
 export type ReplayOptions = {
   source: CompletionSource
@@ -27,10 +34,24 @@ export type ReplayOptions = {
   maxTokens?: number
   /** How long the user waits after the last key for the suggestion (then it is cancelled). */
   finalPauseMs?: number
+  /**
+   * Before typing, one request at the cursor run to its end, as when the user places the cursor in a file and reads
+   * it for a moment (default true): an engine that reuses its cache starts typing warm, one that does not gains
+   * nothing from it. Its time is the cold start, reported apart from the typing.
+   */
+  opening?: boolean
   timers?: Timers
 }
 
-export async function replayTyping(session: TypingSession, { source, debounceMs, maxTokens, finalPauseMs = 3_000, timers = browserTimers() }: ReplayOptions): Promise<ReplayResult> {
+export async function replayTyping(session: TypingSession, { source, debounceMs, maxTokens, finalPauseMs = 3_000, opening = true, timers = browserTimers() }: ReplayOptions): Promise<ReplayResult> {
+  let openingResult: ReplayResult['opening'] = null
+  if (opening) {
+    const started = timers.now()
+    let firstTextMs: number | null = null
+    await source.complete({ prefix: session.before, suffix: session.after, maxTokens: 1, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? timers.now() - started : null) })
+    openingResult = { firstTextMs, endMs: timers.now() - started }
+  }
+  const startedAt = timers.now()
   const requests: ReplayedRequest[] = []
   const settled: Promise<unknown>[] = []
   const instrumented: CompletionSource = {
@@ -38,7 +59,7 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     label: source.label,
     complete(request) {
       const started = timers.now()
-      const record: ReplayedRequest = { promptChars: request.prefix.length + request.suffix.length, firstTextMs: null, endMs: 0, cancelledMs: null, text: '', error: null }
+      const record: ReplayedRequest = { sentMs: started - startedAt, promptChars: request.prefix.length + request.suffix.length, firstTextMs: null, endMs: 0, cancelledMs: null, text: '', error: null }
       requests.push(record)
       request.signal.addEventListener('abort', () => (record.cancelledMs ??= timers.now() - started), { once: true })
       const running = source.complete({
@@ -78,14 +99,13 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
   const controller = new AutocompleteController({ view, source: instrumented, timers, ...(debounceMs !== undefined ? { debounceMs } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}) })
   const pauses: ReplayedPause[] = []
   const sleep = (ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms))
-  const startedAt = timers.now()
   let typed = ''
   let version = 0
   for (const key of session.keys) {
     if (pause) {
       // The wait is measured, not assumed: a busy page runs timers late, and the user's next key came when it came.
       await sleep(key.delayMs)
-      pauses.push({ waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
+      pauses.push({ atMs: pause.started - startedAt, waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
     } else await sleep(key.delayMs)
     typed += key.text
     const prefix = session.before + typed
@@ -94,10 +114,10 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     controller.edit({ version: ++version, prefix, suffix, cursor: prefix.length, rule: chooseStopRule(prefix, suffix) })
   }
   await sleep(finalPauseMs)
-  if (pause) pauses.push({ waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
+  if (pause) pauses.push({ atMs: pause.started - startedAt, waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
   const durationMs = timers.now() - startedAt
   controller.destroy()
   // Nothing of this session may run into the next one: wait for every request to have ended.
   await Promise.all(settled)
-  return { session: session.name, keys: session.keys.length, requests, pauses, durationMs }
+  return { session: session.name, keys: session.keys.length, opening: openingResult, requests, pauses, durationMs }
 }

@@ -6,7 +6,7 @@
  * operator the registry binds this app's node signer to (the Node view registers it); peers refuse attestations
  * from a signer bound to no active node, so the view says so before anyone pays. Dependencies are injectable.
  */
-import { createPublicClient, http, zeroAddress, type Address, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, http, zeroAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
 import { loadDeployment } from '../../chain/deployment.ts'
@@ -63,6 +63,8 @@ export class EvaluateState {
   progress = $state<EvaluationProgress | null>(null)
   run = $state.raw<EvaluationRun | null>(null)
   published = $state<PublishedAttestation[]>([])
+  /** The anchoring of what was published: its Merkle root (and transaction) on the ReceiptAnchor. */
+  anchoring = $state<null | 'anchoring' | 'not anchored' | { root: Hex; transactionHash: Hex | null }>(null)
   error = $state<string | null>(null)
   net = $state.raw<NetworkState | null>(null)
 
@@ -200,6 +202,16 @@ export class EvaluateState {
         this.published = [...this.published, { suite: attestation.suite, score: attestation.score, sampleSize: attestation.sampleSize, hash: verified.hash }]
       }
       this.phase = 'published'
+      // Anchor the batch from the node signer (a registered signer pays the gas); anyone can then ask this app's
+      // peer for an inclusion proof. A chain that is down leaves the batch stored for the next publish.
+      this.anchoring = 'anchoring'
+      const wallet = createWalletClient({ account, transport: http(this.deployment.rpcUrl) })
+      const batches = await book.anchorPending(wallet, anchor).catch((error: unknown) => {
+        this.error = `Published, not anchored yet: ${message(error)}`
+        return null
+      })
+      const last = batches?.at(-1)
+      this.anchoring = last?.status === 'anchored' ? { root: last.root, transactionHash: last.transactionHash ?? null } : 'not anchored'
     } catch (error) {
       this.phase = 'failed'
       this.error = message(error)

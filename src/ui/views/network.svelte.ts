@@ -13,6 +13,7 @@ import { loadDeployment } from '../../chain/deployment.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { Reputation } from '../../core/reputation.ts'
+import { serveAttestationProofs } from '../../p2p/attestation-proof.ts'
 import { createAttestationBook, registryAttestationChecks, type AttestationBook } from '../../p2p/attestations.ts'
 import type { NodeDirectory, RegistrationLookup } from '../../p2p/directory.ts'
 import type { ConnectionState, ModelexNode } from '../../p2p/node.ts'
@@ -132,9 +133,12 @@ export class NetworkState {
       const anchor = deployment.contracts.ReceiptAnchor
       if (registry && anchor) {
         // Every peer keeps the attestations it hears, so every view can show reputations without asking anyone.
-        const book = createAttestationBook(peer.node, { domain: { chainId: deployment.chainId, verifyingContract: anchor }, registry: registryAttestationChecks(client, registry), now: this.#deps.now })
+        // Stored, so what this app publishes stays queued for anchoring across reloads; proofs are served to anyone.
+        const book = createAttestationBook(peer.node, { domain: { chainId: deployment.chainId, verifyingContract: anchor }, registry: registryAttestationChecks(client, registry), now: this.#deps.now, store: this.#deps.store() })
         await book.start()
         this.#book = book
+        const stopProofs = await serveAttestationProofs(peer.node, book)
+        this.#stops.push(() => void stopProofs())
         this.#stops.push(
           book.onChange(() => {
             this.attestationCount = book.list().length

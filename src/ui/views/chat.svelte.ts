@@ -13,6 +13,7 @@ import type { Quote } from '../../core/quote.ts'
 import { createClient, type ModelexClient, type PaidResult, type Verification } from '../../client/index.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
+import { warmUp, type Warmth } from '../../p2p/warm.ts'
 import type { NetworkState } from './network.svelte.ts'
 import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
@@ -39,6 +40,7 @@ export class ChatViewState {
   #deps: Required<ChatViewDependencies>
   #client: ModelexClient | null = null
   #net: NetworkState | null = null
+  #warmth: Warmth | null = null
 
   constructor(deps: ChatViewDependencies) {
     this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
@@ -59,6 +61,21 @@ export class ChatViewState {
     this.#net = net
     this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
     return this.#client
+  }
+
+  /**
+   * Keeps the picked node warm (connected, with a negotiated stream ready), so the first token does not wait for
+   * connection set-up; 'auto' keeps the first candidate warm. Called whenever the pick or the list changes.
+   */
+  keepWarm(node: string, nodes: readonly DirectoryEntry[]): void {
+    const target = node === 'auto' ? nodes[0]?.peerId : node
+    this.#warmth?.stop()
+    this.#warmth = target && this.#net?.node ? warmUp(this.#net.node, target) : null
+  }
+
+  destroy(): void {
+    this.#warmth?.stop()
+    this.#warmth = null
   }
 
   /** A listed node's reputation for the chosen model, from the app's attestation book ("unknown" without enough evidence). */

@@ -23,6 +23,7 @@ import { CLIENT_DEFAULTS, createClient, NoNodeAvailableError, type ModelexClient
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
 import type { Peer } from '../../p2p/peer.ts'
+import { warmUp, type Warmth } from '../../p2p/warm.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
@@ -94,6 +95,7 @@ export class CodeState {
   #deps: Required<CodeDependencies>
   #engine: EngineProxy | null = null
   #peer: Peer | null = null
+  #warmth: Warmth | null = null
   /** The engine this view put into the app peer's engine slot. */
   #served: EngineProxy | null = null
   #pairing: PairingService | null = null
@@ -157,6 +159,8 @@ export class CodeState {
       const source = engineCompletionSource(this.#engine, model)
       this.completion.controller.setSource(source)
       this.source = source.label
+      this.#warmth?.stop()
+      this.#warmth = null
       this.phase = 'ready'
     } catch (error) {
       this.phase = 'failed'
@@ -239,6 +243,11 @@ export class CodeState {
       })
       this.completion.controller.setSource(source)
       this.source = source.label
+      // Keep the node that will answer warm (connected, a negotiated stream ready): the SDK's automatic choice is
+      // the first candidate, so a suggestion does not pay for connection set-up.
+      const target = node || nodes[0]?.peerId
+      this.#warmth?.stop()
+      this.#warmth = target && this.#net?.node ? warmUp(this.#net.node, target) : null
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error)
     } finally {
@@ -290,6 +299,7 @@ export class CodeState {
   }
 
   async destroy(): Promise<void> {
+    this.#warmth?.stop()
     this.completion.controller.destroy()
     await this.#client?.stop()
     await this.#unshare()

@@ -111,6 +111,9 @@ test('the Evaluate view scores a real node, publishes signed attestations, and a
   const published = Number(await evaluator.getByTestId('evaluate-published').getAttribute('data-count'))
   // fim-exact, fim-pass1, sentiment, latency-p50, latency-p95, uptime.
   expect(published).toBe(6)
+  // The batch of six is anchored on-chain under the evaluator's operator (ReceiptAnchor.anchor from the node signer).
+  await evaluator.getByTestId('evaluate-anchored').waitFor({ timeout: 60_000 })
+  step('anchored')
 
   // Gossiped through the relay to a peer that validated each one (signer bound to the evaluator, node registered).
   const operator = getAddress(provider.operator)

@@ -67,8 +67,8 @@ export const JOB_LIMITS = {
   maxClockSkewMs: 2 * 60 * 1000,
   /** max_tokens a job may ask for (a node applies its own, smaller cap). */
   maxTokens: 4096,
-  /** A delivered result's text, at most (characters). */
-  maxResultChars: 128 * 1024,
+  /** A delivered result's text, at most (characters: up to 3 UTF-8 bytes each, so a result fits one frame). */
+  maxResultChars: 64 * 1024,
 } as const
 
 /** The consumer's offer before it is signed. */

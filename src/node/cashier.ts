@@ -46,8 +46,12 @@ export type CashierInit = {
   onRefusal?: () => void
 }
 
-export type Cashier = PaymentPolicy & {
-  quoteFor(request: InferenceRequest, model?: LoadedModel): Promise<Quote>
+/** A request's payment context; `prices` are an async job's claimed prices (`src/node/jobs.ts`) instead of the live ones. */
+export type CashierContext = PaymentContext & { prices?: Prices }
+
+export type Cashier = Omit<PaymentPolicy, 'admit'> & {
+  admit(context: CashierContext): Promise<Admission>
+  quoteFor(request: InferenceRequest, model?: LoadedModel, prices?: Prices): Promise<Quote>
   /** Marks a channel closing (the settlement loop saw `ChannelCloseStarted`): no more admissions on it. */
   markClosing(channelId: bigint): void
   /** Requests admitted and not settled yet, per channel (reserved maxima). */
@@ -80,7 +84,7 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     return count
   }
 
-  async function quoteFor(request: InferenceRequest, model?: LoadedModel): Promise<Quote> {
+  async function quoteFor(request: InferenceRequest, model?: LoadedModel, prices: Prices = init.prices): Promise<Quote> {
     const loaded = model ?? (await engine.current())
     if (!loaded) throw new Error('no model loaded')
     return createQuote({
@@ -88,8 +92,8 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
       modelHash: loaded.contentHash as Hex,
       inputTokens: await countTokens(quotedText(request)),
       maxTokens: request.max_tokens ?? PROVIDER_DEFAULTS.defaultMaxTokens,
-      pricePerMillionInput: init.prices.pricePerMillionInput,
-      pricePerMillionOutput: init.prices.pricePerMillionOutput,
+      pricePerMillionInput: prices.pricePerMillionInput,
+      pricePerMillionOutput: prices.pricePerMillionOutput,
       node: init.operator,
       signer: init.signer.address,
       chainId: init.chainId,
@@ -117,7 +121,7 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     })
   }
 
-  async function admit({ request, payment, model }: PaymentContext): Promise<Admission> {
+  async function admit({ request, payment, model, prices }: CashierContext): Promise<Admission> {
     // The quote bounds the output, so the request must name the bound it is quoted for.
     request.max_tokens ??= PROVIDER_DEFAULTS.defaultMaxTokens
     // Unpaid: refused before any work (a quote costs a token count, so it has its own budget as a quote-only request).
@@ -151,7 +155,7 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
         if (book.status !== 1) throw new VoucherRejectedError({ reason: 'closed', details: `channel ${id} is ${['missing', 'open', 'closing', 'closed'][book.status] ?? 'unknown'}` })
         // Only the channel's consumer gets as far as a token count.
         if (recoveredSigner.toLowerCase() !== book.consumer.toLowerCase()) throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${recoveredSigner}, not the channel's consumer ${book.consumer}` })
-        quote = await quoteFor(request, model)
+        quote = await quoteFor(request, model, prices)
         wireQuote = encodeQuote(quote)
         const ledger = acceptVoucher(ledgerOf(book), { channelId: payment_.voucher.channelId, cumulativeAmount: payment_.voucher.cumulativeAmount, signature: payment_.signature, recoveredSigner }, quote.maxCost)
         book = withLedger(book, ledger)

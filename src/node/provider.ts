@@ -27,6 +27,7 @@ import type { KeyValueStore } from '../store/kv.ts'
 import { createBooks, type ChannelBook } from './books.ts'
 import { createCashier } from './cashier.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
+import { createJobService, type JobService, type JobsConfig } from './jobs.ts'
 import { createSettlement } from './settlement.ts'
 
 /**
@@ -56,6 +57,8 @@ export type ProviderInit = {
   tokensPerSecond?: number
   announceIntervalMs?: number
   now?: () => number
+  /** Async jobs (`jobs.ts`): claimed at these prices and run while no live request is active or queued. */
+  jobs?: JobsConfig
 }
 
 export type ProviderMetrics = {
@@ -96,6 +99,8 @@ export type ProviderService = {
   onChange(listener: () => void): () => void
   readonly announcer: Announcer
   readonly server: InferServer
+  /** The async job service, when `init.jobs` is given. */
+  readonly jobs: JobService | undefined
 }
 
 export function createProviderService(components: ProviderComponents, init: ProviderInit): ProviderService {
@@ -165,6 +170,7 @@ export function createProviderService(components: ProviderComponents, init: Prov
 
   const server = peer ? peer.server : createInferServer(node.libp2p, { engine, policy: cashier, limits: { capacity: PROVIDER_DEFAULTS.capacity, maxQueue: PROVIDER_DEFAULTS.maxQueue, ...init.limits } })
   let stopLoadWatch: (() => void) | undefined
+  const jobs = init.jobs ? createJobService({ node, engine, cashier, server, store }, { signer: account, operator: init.operator, chainId: deployment.chainId, config: init.jobs, now, onChange: changed }) : undefined
 
   const announcer = createAnnouncer(node, {
     signer: init.signer,
@@ -187,6 +193,7 @@ export function createProviderService(components: ProviderComponents, init: Prov
   return {
     server,
     announcer,
+    jobs,
     async start() {
       await books.load()
       started = true
@@ -203,8 +210,10 @@ export function createProviderService(components: ProviderComponents, init: Prov
       stopFinalVouchers = await serveFinalVouchers(node, (payment) => settlement.acceptFinalVoucher(payment))
       await announcer.start()
       settlement.start()
+      await jobs?.start()
     },
     async stop() {
+      await jobs?.stop()
       await announcer.stop()
       await stopProofs?.()
       await stopFinalVouchers?.()

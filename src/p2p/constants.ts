@@ -129,3 +129,24 @@ export const MAX_PROOF_FRAME_BYTES = 16 * 1024
 /** The protocol a consumer uses to hand a node its final voucher (for the settled total) when it is done. */
 export const FINAL_VOUCHER_PROTOCOL = '/modelex/final-voucher/1.0.0'
 export const MAX_FINAL_VOUCHER_FRAME_BYTES = 4 * 1024
+
+/** Async jobs: claims, acceptances and fetches, one frame each way (`src/p2p/jobs.ts`). */
+export const JOBS_PROTOCOL = '/modelex/jobs/1.0.0'
+
+/** Jobs are sparse (a consumer posts a few), so the attestation scores fit: quiet meshes are normal, forgeries cost at once. */
+export const JOBS_TOPIC_SCORE: Partial<TopicScoreParams> = ANNOUNCEMENT_TOPIC_SCORE
+
+export const JOBS_DEFAULTS = {
+  /** Jobs each consumer may post: a burst, then a steady rate (each validator counts on its own; excess is ignored). */
+  ratePerSecond: 0.5,
+  rateBurst: 10,
+  /** Consumers whose rate is tracked, at most. */
+  maxTrackedConsumers: 10_000,
+  /** A job's publication is retried this often until a peer of the topic (the relay) takes it, for at most `publishTimeoutMs`. */
+  publishRetryMs: 250,
+  publishTimeoutMs: 15_000,
+  /** One protocol exchange, at most. */
+  requestTimeoutMs: 10_000,
+  /** Streams of the jobs protocol one node takes at once. */
+  maxInboundStreams: 64,
+} as const

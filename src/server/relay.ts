@@ -5,7 +5,7 @@
  * the newest announcement of each node per topic for peers that join later (`/modelex/announcements/1.0.0`), and the
  * attestation topic (validated without a chain view: schema, rules, nonce, signature), keeping the latest accepted
  * attestation of each stream (per signer, evaluator, node, model and suite; bounded per signer and overall) for peers
- * that start later (`/modelex/attestations/1.0.0`). Its key lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
+ * that start later (`/modelex/attestations/1.0.0`), and the async jobs topic (validated without a chain view too). Its key lives in a file, so its peer id and multiaddr stay the same across restarts. It prints its multiaddr as one JSON
  * line, a metrics line every `--metrics-interval-ms`, and stops cleanly on SIGINT/SIGTERM.
  *
  * Options: --host (127.0.0.1), --port (9090; 0 picks a free one), --key-file (.modelex/relay.key), --max-reservations,
@@ -14,7 +14,7 @@
 import './node-shims.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
@@ -23,10 +23,11 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { topicContentHash } from '../core/announcement.ts'
 import { attestationGate } from '../p2p/attestations.ts'
-import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, RELAY_DEFAULTS } from '../p2p/constants.ts'
+import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, JOBS_TOPIC_SCORE, RELAY_DEFAULTS } from '../p2p/constants.ts'
+import { jobsGate } from '../p2p/jobs.ts'
 import { LatestAnnouncements } from '../core/latest-announcements.ts'
 import { LatestAttestations, type LatestAttestationsOptions } from '../core/latest-attestations.ts'
-import { announcementGate, modelexGossipsub, setTopicScore, watchTopic } from '../p2p/gossip.ts'
+import { announcementGate, modelexGossipsub, watchTopic } from '../p2p/gossip.ts'
 import { serveLatestAnnouncements } from '../p2p/latest-announcements.ts'
 import { serveLatestAttestations, type LatestAttestationsServerCounts, type LatestAttestationsSource } from '../p2p/latest-attestations.ts'
 import { modelexWebSockets, modelexYamux } from '../p2p/transport-tuning.ts'
@@ -60,6 +61,7 @@ export type RelayMetrics = {
   topics: number
   messages: { accepted: number; rejected: number; ignored: number }
   attestations: { accepted: number; rejected: number; ignored: number }
+  jobs: { accepted: number; rejected: number; ignored: number }
   /** The attestation cache: streams held, and its protocol's requests, attestations served and malformed requests. */
   latestAttestations: LatestAttestationsServerCounts & { held: number }
 }
@@ -143,12 +145,9 @@ export async function startRelay({
     if (verified) attestationCache.record(verified, event.detail.data)
   })
   const attestationService = serveLatestAttestations(libp2p, bendLatestAttestations(attestationCache))
-  for (const topic of [JOBS_TOPIC]) {
-    // Its message format comes with its issue; until then the relay joins it and forwards nothing.
-    pubsub.topicValidators.set(topic, () => TopicValidatorResult.Ignore)
-    setTopicScore(pubsub, topic, {})
-    pubsub.subscribe(topic)
-  }
+  // Async jobs: validated without a chain view (size, schema, id, signature, deadline, a rate per consumer).
+  const jobs = jobsGate()
+  watchTopic(pubsub, JOBS_TOPIC, jobs.validate, JOBS_TOPIC_SCORE)
   await libp2p.start()
   await latestService.start()
   await attestationService.start()
@@ -165,6 +164,7 @@ export async function startRelay({
       topics: joined.size,
       messages: { ...gate.counts },
       attestations: { ...attestations.counts },
+      jobs: { ...jobs.counts },
       latestAttestations: { ...attestationService.counts, held: attestationCache.size },
     }),
     stop: async () => {

@@ -91,7 +91,7 @@ test('a slow source: the next key cancels the request before its first text, and
 test('the opening request runs to its end before the first key, and is reported apart', async () => {
   const { timers, run } = virtualTime()
   const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500 }))
-  expect(result.opening).toEqual({ firstTextMs: 2_000, endMs: 2_020 })
+  expect(result.opening).toEqual({ firstTextMs: 2_000, endMs: 2_020, error: null })
   // Typing starts after it: the requests' times are from the first key's session start.
   expect(result.requests.map((r) => r.sentMs)).toEqual([250, 750])
 })

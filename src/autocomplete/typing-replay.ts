@@ -25,7 +25,7 @@ export type ReplayedPause = { atMs: number; waitedMs: number; shownMs: number | 
  * `opening`: the request at the cursor before the first key (the user placed the cursor and waited for it), run to
  * its end: the file's cold start. Null when the replay was told not to make it.
  */
-export type ReplayResult = { session: string; keys: number; opening: { firstTextMs: number | null; endMs: number } | null; requests: ReplayedRequest[]; pauses: ReplayedPause[]; durationMs: number }
+export type ReplayResult = { session: string; keys: number; opening: { firstTextMs: number | null; endMs: number; error: string | null } | null; requests: ReplayedRequest[]; pauses: ReplayedPause[]; durationMs: number }
 
 export type ReplayOptions = {
   source: CompletionSource
@@ -48,8 +48,13 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
   if (opening) {
     const started = timers.now()
     let firstTextMs: number | null = null
-    await source.complete({ prefix: session.before, suffix: session.after, maxTokens: 1, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? timers.now() - started : null) })
-    openingResult = { firstTextMs, endMs: timers.now() - started }
+    let error: string | null = null
+    try {
+      await source.complete({ prefix: session.before, suffix: session.after, maxTokens: 1, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? timers.now() - started : null) })
+    } catch (cause) {
+      error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+    }
+    openingResult = { firstTextMs, endMs: timers.now() - started, error }
   }
   const startedAt = timers.now()
   const requests: ReplayedRequest[] = []

@@ -24,7 +24,7 @@ import type { Browser, Page } from 'playwright-core'
 import { createWalletClient, http, parseEther, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { replayTyping, type ReplayResult } from '../autocomplete/typing-replay.ts'
-import { paidCompletionSource } from '../autocomplete/sources.ts'
+import { ENGINE_SOURCE_DEFAULTS, paidCompletionSource } from '../autocomplete/sources.ts'
 import { createClient, type ModelexClient } from '../client/index.ts'
 import type { Deployment } from '../core/deployment.ts'
 import type { SerializedError } from '../core/errors/index.ts'
@@ -87,6 +87,7 @@ function figures(results: readonly ReplayResult[]): Figures {
   const out: Figures = { ttft: [], shown: [], requests: 0, cutBeforeFirst: 0, errors: [], keys: 0, shownCached: 0, coldMs: [] }
   for (const result of results) {
     if (result.opening) out.coldMs.push(result.opening.firstTextMs ?? result.opening.endMs)
+    if (result.opening?.error) out.errors.push(`opening request: ${result.opening.error}`)
     out.keys += result.keys
     for (const r of result.requests) {
       out.requests++
@@ -122,7 +123,7 @@ function report(label: string, f: Figures): void {
 
 const ISOLATED = 3
 
-type Isolated = { firstTextMs: number | null; totalMs: number }
+type Isolated = { firstTextMs: number | null; totalMs: number; error?: string }
 type PaidRun = { replays: ReplayResult[]; isolated: Isolated[] }
 
 /** Where the isolated requests ask: the end of each session's typing, as one request at a quiet moment. */
@@ -163,8 +164,12 @@ async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: 
     for (const spot of isolatedSpots(sessions)) {
       const started = performance.now()
       let firstTextMs: number | null = null
-      await source.complete({ ...spot, maxTokens: MAX_TOKENS, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? performance.now() - started : null) })
-      isolated.push({ firstTextMs, totalMs: performance.now() - started })
+      try {
+        await source.complete({ ...spot, maxTokens: MAX_TOKENS, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? performance.now() - started : null) })
+        isolated.push({ firstTextMs, totalMs: performance.now() - started })
+      } catch (error) {
+        isolated.push({ firstTextMs, totalMs: performance.now() - started, error: error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error) })
+      }
     }
     return { replays, isolated }
   } finally {
@@ -206,7 +211,14 @@ async function main(): Promise<void> {
         log(`  typed ${session.name} ${mode === 'reuse' ? 'with' : 'without'} reuse: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`)
       }
     }
+    const json = process.argv.indexOf('--json')
+    if (json !== -1 && process.argv[json + 1]) await writeFile(process.argv[json + 1] as string, JSON.stringify({ local, sessions: sessions.map((x) => x.name) }, null, 1))
     const byMode: Partial<Record<Mode, Figures>> = { reuse: figures(local.reuse), fresh: figures(local.fresh) }
+    const reuse = byMode.reuse as Figures
+    const fresh = byMode.fresh as Figures
+    console.log(`\nautocomplete while typing, ${MODEL} (random weights: its suggestions mean nothing, their timing is real), ${sessions.length} HumanEval function bodies typed key by key, debounce 150 ms, up to ${MAX_TOKENS} tokens, FIM window ${LOCAL_FIM_BUDGET.maxPrefixChars}/${LOCAL_FIM_BUDGET.maxSuffixChars} chars (prefix start in ${LOCAL_FIM_BUDGET.prefixStepChars}-char steps, suffix as long as the measured prefill speed affords in ${ENGINE_SOURCE_DEFAULTS.suffixLatencyMs} ms):`)
+    report('local WebAssembly engine, KV prefix reuse (the Code view):', reuse)
+    report('local WebAssembly engine, every prompt from scratch:', fresh)
     let isolated: { paid: Isolated[]; local: Isolated[] } | null = null
     if (paid) {
       const run = await paidReplays(browser, fixtures, sessions, log)
@@ -217,17 +229,10 @@ async function main(): Promise<void> {
       isolated = { paid: run.isolated, local }
     }
 
-    const json = process.argv.indexOf('--json')
-    if (json !== -1 && process.argv[json + 1]) await writeFile(process.argv[json + 1] as string, JSON.stringify({ local, sessions: sessions.map((x) => x.name) }, null, 1))
-    const reuse = byMode.reuse as Figures
-    const fresh = byMode.fresh as Figures
-    console.log(`\nautocomplete while typing, ${MODEL} (random weights: its suggestions mean nothing, their timing is real), ${sessions.length} HumanEval function bodies typed key by key, debounce 150 ms, up to ${MAX_TOKENS} tokens, FIM window ${LOCAL_FIM_BUDGET.maxPrefixChars}/${LOCAL_FIM_BUDGET.maxSuffixChars} chars (prefix start in ${LOCAL_FIM_BUDGET.prefixStepChars}-char steps):`)
-    report('local WebAssembly engine, KV prefix reuse (the Code view):', reuse)
-    report('local WebAssembly engine, every prompt from scratch:', fresh)
     if (byMode.paid) {
       report('paid node through the relay (SDK prepay path, same engine on the node, no reuse: receipts stay reproducible):', byMode.paid)
       if (isolated) {
-        const firsts = (list: Isolated[]) => list.map((x) => (x.firstTextMs === null ? 'none' : `${x.firstTextMs.toFixed(0)}`)).join(', ')
+        const firsts = (list: Isolated[]) => list.map((x) => (x.error ? `failed (${x.error})` : x.firstTextMs === null ? 'none' : `${x.firstTextMs.toFixed(0)}`)).join(', ')
         console.log(`  one request at a quiet moment, same ${ISOLATED} spots, the paid source's windows, no reuse: first token paid ${firsts(isolated.paid)} ms vs the same engine in this tab ${firsts(isolated.local)} ms`)
       }
       console.log(`paid FIM TTFT p50 while typing: ${quantile(byMode.paid.ttft, 0.5)} (local with reuse: ${quantile(reuse.ttft, 0.5)}, local without: ${quantile(fresh.ttft, 0.5)})`)

@@ -42,6 +42,7 @@ import { finishWithNode } from './actions/finishWithNode.ts'
 import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
+import { createJobsClient, type JobsApi } from './jobs.ts'
 import type { ClientContext, ConsumerState, StoredReceipt } from './context.ts'
 import { streamChunk } from '../core/openai.ts'
 import { paidResponse, paidStream, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type PaidStream } from './openai.ts'
@@ -50,6 +51,7 @@ export type { PaidResult } from './actions/payForRequest.ts'
 export type { StoredReceipt } from './context.ts'
 export type { EquivocationRecord, SlashReport } from './equivocations.ts'
 export type { ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, PaidStream } from './openai.ts'
+export type { JobHandle, JobResultView, JobsApi, JobStatus, JobView, PostJobOptions } from './jobs.ts'
 
 export type ModelRef = { id: string; contentHash: Hex }
 
@@ -97,6 +99,8 @@ export type CreateClientParameters = {
 }
 
 export type NodeChoice = { node?: string | DirectoryEntry }
+/** A request to post as an async job: what `chat.completions.create` or `completions.create` take, without the live options. */
+export type JobRequest = Omit<ChatCreateParameters, keyof PaidOptions> | Omit<CompletionCreateParameters, keyof PaidOptions>
 type PaidOptions = NodeChoice & { stream?: boolean; signal?: AbortSignal; prepay?: boolean }
 
 export type ChatCreateParameters = SamplingParameters & PaidOptions & { model: string; messages: ChatMessage[] }
@@ -133,6 +137,8 @@ export type ModelexClient = {
   equivocations(): Promise<EquivocationRecord[]>
   /** Submits pending evidence again (after the chain was unreachable); the slashes that went through. */
   retryEquivocations(): Promise<SlashReport[]>
+  /** Async jobs: post a request with a deadline and lower prices, accept the best claim, fetch the result later. */
+  readonly jobs: Omit<JobsApi, 'post'> & { post(request: JobRequest, options: Parameters<JobsApi['post']>[1]): ReturnType<JobsApi['post']> }
   readonly account: Address
   readonly publicClient: Client
   readonly p2p: ModelexNode | undefined
@@ -200,6 +206,9 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
         ownsDirectory = true
         await directory.start()
       }
+      await jobs.start(p2p)
+      // Results delivered while this consumer was away (the same store and wallet) are fetched now.
+      void jobs.api.fetch().catch(() => {})
     })()
     return starting
   }
@@ -258,6 +267,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     return request
   }
 
+  const jobs = createJobsClient(context, { store, hashOf, onReceipts: watchNewReceipts })
+
   function pay(p: ChatCreateParameters | CompletionCreateParameters) {
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
       const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
@@ -290,6 +301,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       for (const timer of idle.values()) clearTimeout(timer)
       idle.clear()
       for (const [operator, { peer, signer }] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
+      await jobs.stop()
       await guard.settle()
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
@@ -334,6 +346,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await start()
       return guard.retry()
     },
+    jobs: { ...jobs.api, post: (p, options) => jobs.api.post(toRequest(p as ChatCreateParameters | CompletionCreateParameters), options) },
     account,
     publicClient,
     get p2p() {

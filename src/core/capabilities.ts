@@ -30,7 +30,25 @@ export type EngineCapabilities = {
 
 /** A one-line name for an adapter, e.g. "google swiftshader (software)". */
 export function describeAdapter(adapter: GpuAdapterSummary): string {
-  const name = [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ') || adapter.description || 'unknown adapter'
-  const software = adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(`${name} ${adapter.description}`)
-  return software ? `${name} (software)` : name
+  const name = adapterName(adapter)
+  return isSoftwareAdapter(adapter) ? `${name} (software)` : name
+}
+
+/** True for software adapters (SwiftShader, llvmpipe): WebGPU works there, but slower than the CPU build of an engine. */
+export function isSoftwareAdapter(adapter: GpuAdapterSummary): boolean {
+  return adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(`${adapterName(adapter)} ${adapter.description}`)
+}
+
+function adapterName(adapter: GpuAdapterSummary): string {
+  return [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ') || adapter.description || 'unknown adapter'
+}
+
+/** Everything a report needs to say why an adapter can or cannot run something: name, features, key limits. */
+export function adapterReport(adapter: GpuAdapterSummary): string {
+  const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`
+  return [
+    `${describeAdapter(adapter)}${adapter.description ? ` [${adapter.description}]` : ''}`,
+    `features: ${adapter.features.length ? adapter.features.join(', ') : 'none'}`,
+    `maxBufferSize ${mib(adapter.limits.maxBufferSize)}, maxStorageBufferBindingSize ${mib(adapter.limits.maxStorageBufferBindingSize)}`,
+  ].join('; ')
 }

@@ -4,6 +4,8 @@
  * `InferenceEngine` interface every backend implements — in its worker and, identically, as the main-thread proxy.
  */
 
+import type { Placement } from './gpu-plan.ts'
+
 export type ChatRole = 'system' | 'user' | 'assistant'
 export type ChatMessage = { role: ChatRole; content: string }
 
@@ -93,6 +95,11 @@ export type LoadedModel = {
    * run in varying order) says false, so an honest node is never slashed for its hardware.
    */
   deterministic: boolean
+  /**
+   * Where the layers run, for engines that can split a model between GPU and CPU (wasm: llama.cpp's WebGPU backend
+   * when the adapter allows, else the CPU with the reason). Layers on a GPU make `deterministic` false.
+   */
+  placement?: Placement
 }
 
 export type BenchmarkOptions = { promptTokens?: number; generateTokens?: number }

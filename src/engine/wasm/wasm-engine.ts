@@ -15,12 +15,21 @@
  * `GenerateOptions.reusePrefix` that only the editor's autocomplete sets, never a request field; every request
  * without it clears the cache and prefills from position 0, exactly as on a fresh load. An aborted request leaves
  * what it had evaluated in the cache, so the next keystroke's request starts from there.
+ *
+ * GPU: wllama's build includes llama.cpp's WebGPU backend. At load the worker asks WebGPU for an adapter and
+ * `gpuPlan` (core) decides how many layers go to it (`n_gpu_layers`); an adapter without `shader-f16` (SwiftShader)
+ * would make the backend abort, so it is never tried. wllama's own worker asks WebGPU again, and llama.cpp quietly
+ * keeps every layer on the CPU when it finds no adapter there, so a GPU load reads llama.cpp's log for what it did
+ * offload. If the GPU load fails, the model loads again on the CPU and `placement.reason` says why. Layers on a GPU
+ * are not bit-reproducible, so such a load is not `deterministic`.
  */
 // The package's "main" points at its TypeScript sources; the built ESM bundle (with its .d.ts) is what we want.
 import { Wllama, type WllamaConfig } from '@wllama/wllama/esm/index.js'
 import { InvalidInferenceRequestError, InvalidModelFileError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
 import { createBpeTokenizer, bpeVocabularyFromGguf, type BpeTokenizer } from '../../core/bpe.ts'
 import { ggufValue, readGgufHeader } from '../../core/gguf.ts'
+import type { WebGpuStatus } from '../../core/capabilities.ts'
+import { gpuPlan, offloadFromLog, placementOf, webGpuLogLines, type GpuPlan, type LoadOutcome, type Placement } from '../../core/gpu-plan.ts'
 import type {
   BenchmarkOptions,
   BenchmarkResult,
@@ -39,6 +48,7 @@ import { buildFimPrompt } from '../../core/prompts.ts'
 import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { fetchModelFile } from '../model-fetch.ts'
 import type { ModelStore } from '../model-cache.ts'
+import { probeCapabilities, type ProbeScope } from '../probe.ts'
 
 export type WasmEngineOptions = {
   /** URL of wllama's wasm binary (bundled by Vite with `?url`). */
@@ -48,6 +58,13 @@ export type WasmEngineOptions = {
   fetch?: typeof fetch
   /** Where model files are cached by content hash; default: this browser's Cache Storage; `null`: no cache. */
   store?: ModelStore | null
+  /**
+   * `'auto'` (default): layers on the GPU where `gpuPlan` allows; `'cpu'`: never the GPU; `'force'`: every layer on
+   * whatever adapter there is, even one the plan refuses (to prove the fallback when WebGPU fails at load).
+   */
+  gpu?: 'auto' | 'cpu' | 'force'
+  /** Asks WebGPU for an adapter; default: this worker's own `navigator.gpu`. */
+  probeWebGpu?: () => Promise<WebGpuStatus>
 }
 
 /** llama.cpp's per-request timings; `cache_n` prompt tokens came from the cache, `prompt_n` were evaluated. */
@@ -67,7 +84,16 @@ const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (..
 export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
   let wllama: Wllama | null = null
   const serialized = serialQueue()
-  let loaded: (LoadedModel & { spec: ModelSpec; threads: number; tokenizer: BpeTokenizer | null; specialTokens: number }) | null = null
+  let loaded: (LoadedModel & { spec: ModelSpec; threads: number; placement: Placement; tokenizer: BpeTokenizer | null; specialTokens: number }) | null = null
+  const probeWebGpu = options.probeWebGpu ?? (async () => (await probeCapabilities(globalThis as unknown as ProbeScope)).webgpu)
+
+  async function planGpu(blocks: number, weightsBytes: number): Promise<GpuPlan> {
+    const mode = options.gpu ?? 'auto'
+    if (mode === 'cpu') return gpuPlan({ available: false, error: { name: 'Error', message: 'not asked' } }, { blocks, weightsBytes }, { preference: 'cpu' })
+    const deviceMemoryGB = (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory
+    const plan = gpuPlan(await probeWebGpu(), { blocks, weightsBytes }, deviceMemoryGB ? { deviceMemoryGB } : {})
+    return mode === 'force' ? { layers: plan.totalLayers, totalLayers: plan.totalLayers, ...(plan.adapter ? { adapter: plan.adapter } : {}) } : plan
+  }
 
   const requireModel = (requested: string) => {
     if (!loaded || !wllama) throw new ModelNotLoadedError()
@@ -164,6 +190,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       if (typeof architecture !== 'string') throw new InvalidModelFileError('general.architecture is missing')
       const trainedContext = Number(ggufValue(header, `${architecture}.context_length`) ?? spec.contextLength)
       const contextLength = Math.min(spec.contextLength, trainedContext)
+      const plan = await planGpu(Number(ggufValue(header, `${architecture}.block_count`) ?? 0), bytes.byteLength)
       const vocabulary = bpeVocabularyFromGguf(header)
       const tokenizer = vocabulary ? createBpeTokenizer(vocabulary) : null
       const isolated = globalThis.crossOriginIsolated === true
@@ -171,28 +198,62 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // shares its core with the page or another process stalls all of them (measured: 2 threads on a busy
       // 2-core machine decoded 10x slower than 1; npm run bench:engine).
       const threads = Math.max(1, isolated ? (requestedThreads ?? options.threads ?? Math.floor((navigator.hardwareConcurrency ?? 2) / 2)) : 1)
-      onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''})` })
-      const config: WllamaConfig = { suppressNativeLog: true, logger: quietLogger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
-      const runtime = new Wllama({ default: options.wasmUrl }, config)
+      const onGpu = plan.layers > 0 ? `, ${plan.layers}/${plan.totalLayers} layers on the GPU` : ''
+      onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''}${onGpu})` })
+      const start = async (gpuLayers: number) => {
+        // A GPU load keeps llama.cpp's load log (bounded) to learn what it offloaded; a CPU load stays silent.
+        const log: string[] = []
+        let loading = true
+        const capture = (...args: unknown[]) => {
+          const line = args.map(String).join(' ')
+          if (loading && log.length < 50 && /offload|gpu/i.test(line)) log.push(line)
+        }
+        const logger = gpuLayers > 0 ? { ...quietLogger, debug: capture, log: capture, warn: capture, error: (...args: unknown[]) => (loading ? capture(...args) : quietLogger.error(...args)) } : quietLogger
+        const config: WllamaConfig = { suppressNativeLog: gpuLayers === 0, logger: logger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
+        const runtime = new Wllama({ default: options.wasmUrl }, config)
+        try {
+          await runtime.loadModel([new Blob([bytes.slice().buffer])], { n_ctx: contextLength, n_threads: threads, n_gpu_layers: gpuLayers, flash_attn: false, n_parallel: 1 })
+          return { runtime, log }
+        } catch (cause) {
+          await runtime.exit().catch(() => {})
+          throw cause
+        } finally {
+          loading = false
+        }
+      }
+      let started: Awaited<ReturnType<typeof start>>
+      const outcome: LoadOutcome = {}
       try {
-        await runtime.loadModel([new Blob([bytes.slice().buffer])], { n_ctx: contextLength, n_threads: threads, n_gpu_layers: 0, flash_attn: false, n_parallel: 1 })
+        started = await start(plan.layers).catch(async (cause: unknown) => {
+          if (plan.layers === 0) throw cause
+          // WebGPU failed to initialise (device, shaders, memory): the CPU build still runs the model.
+          outcome.failure = cause instanceof Error ? cause.message : String(cause)
+          onProgress?.({ phase: 'upload', progress: 0, text: `WebGPU failed (${outcome.failure}); loading on the CPU` })
+          return start(0)
+        })
       } catch (cause) {
-        await runtime.exit().catch(() => {})
         throw new ModelLoadError('The WebAssembly engine could not load the model.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
       }
+      const runtime = started.runtime
+      if (plan.layers > 0 && outcome.failure === undefined) {
+        outcome.offload = offloadFromLog(started.log)
+        outcome.log = webGpuLogLines(started.log)
+      }
+      const placement = placementOf(plan, outcome)
       wllama = runtime
       // A completion's prompt_tokens include the BOS/EOS llama.cpp adds to every prompt; counts add them too, so a
       // quote counts what the request will be billed for.
       const specialTokens = (runtime.mustAddBosToken() ? 1 : 0) + (runtime.mustAddEosToken() ? 1 : 0)
-      // Deterministic: one wasm build, the CPU's IEEE arithmetic, flash attention off (so the thread count does not
-      // change results), no load-time seed and no prompt cache unless a local caller asks (`reusePrefix`): the same
-      // request gives the same bytes.
-      loaded = { id: spec.id, contentHash, engine: 'wasm', contextLength, spec, threads, tokenizer, specialTokens, deterministic: true }
+      // Deterministic on the CPU: one wasm build, the CPU's IEEE arithmetic, flash attention off (so the thread count
+      // does not change results), no load-time seed and no prompt cache unless a local caller asks (`reusePrefix`):
+      // the same request gives the same bytes. GPU kernels promise none of that.
+      const deterministic = placement.device === 'cpu'
+      loaded = { id: spec.id, contentHash, engine: 'wasm', contextLength, spec, threads, placement, tokenizer, specialTokens, deterministic }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
-      return { id: spec.id, contentHash, engine: 'wasm', contextLength, threads, deterministic: true }
+      return { id: spec.id, contentHash, engine: 'wasm', contextLength, threads, deterministic, placement }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads, deterministic: loaded.deterministic } : null
+      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads, deterministic: loaded.deterministic, placement: loaded.placement } : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { runtime } = requireModel(request.model)

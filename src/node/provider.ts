@@ -18,6 +18,7 @@ import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Prices, Quote } from '../core/quote.ts'
 import { createAnnouncer, type Announcer } from '../p2p/announcer.ts'
+import { datasetStore, fetchDatasetFromAny, serveDatasets } from '../p2p/datasets.ts'
 import { serveFinalVouchers } from '../p2p/final-voucher.ts'
 import { createInferServer, forModelOf, type InferServer, type InferServerLimits } from '../p2p/infer-server.ts'
 import type { ModelexNode } from '../p2p/node.ts'
@@ -28,6 +29,7 @@ import { createBooks, type ChannelBook } from './books.ts'
 import { createCashier } from './cashier.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
 import { createJobService, type JobService, type JobsConfig } from './jobs.ts'
+import { createOracleService, type OracleOptions, type OracleService } from './oracle.ts'
 import { createSettlement } from './settlement.ts'
 
 /**
@@ -59,6 +61,8 @@ export type ProviderInit = {
   now?: () => number
   /** Async jobs (`jobs.ts`): claimed at these prices and run while no live request is active or queued. */
   jobs?: JobsConfig
+  /** Oracle work (OracleRouter requests of these templates, on this engine's model): off unless enabled. */
+  oracle?: OracleOptions
 }
 
 export type ProviderMetrics = {
@@ -101,6 +105,10 @@ export type ProviderService = {
   readonly server: InferServer
   /** The async job service, when `init.jobs` is given. */
   readonly jobs: JobService | undefined
+  /** The oracle service, when `init.oracle` enables it. */
+  readonly oracle: OracleService | null
+  /** Keeps a data set (by its hash) to answer subscription rounds with and to serve to other nodes. */
+  addDataset(bytes: Uint8Array): Promise<Hex>
 }
 
 export function createProviderService(components: ProviderComponents, init: ProviderInit): ProviderService {
@@ -172,6 +180,41 @@ export function createProviderService(components: ProviderComponents, init: Prov
   let stopLoadWatch: (() => void) | undefined
   const jobs = init.jobs ? createJobService({ node, engine, cashier, server, store }, { signer: account, operator: init.operator, chainId: deployment.chainId, config: init.jobs, now, onChange: changed }) : undefined
 
+  // Data sets: kept in the store, served to anyone, fetched from connected peers when a round needs one we lack.
+  const datasets = datasetStore(store)
+  let stopDatasets: (() => Promise<void>) | undefined
+  const router = deployment.contracts.OracleRouter
+  const oracle =
+    init.oracle?.enabled && router
+      ? createOracleService(
+          {
+            engine,
+            wallet,
+            reader,
+            store,
+            // Live paid requests come first: oracle inference waits while any is running or queued.
+            idle: () => {
+              const stats = server.stats()
+              return stats.active === 0 && stats.queued === 0
+            },
+            datasets: {
+              async get(hash) {
+                const local = await datasets.get(hash)
+                if (local) return local
+                // Peers connected to us (a requester that dialled) and the nodes announcing on the network.
+                const self = node.peerId.toString()
+                const known = [...node.libp2p.getPeers().map(String), ...(peer?.directory.list().map((e) => e.peerId) ?? [])]
+                const peers = [...new Set(known)].filter((p) => p !== self).slice(0, 16)
+                const bytes = await fetchDatasetFromAny(node, peers, hash)
+                await datasets.put(bytes)
+                return bytes
+              },
+            },
+          },
+          { ...init.oracle, router, operator: init.operator, startBlock: BigInt(deployment.startBlock), now, onChange: changed },
+        )
+      : null
+
   const announcer = createAnnouncer(node, {
     signer: init.signer,
     operator: init.operator,
@@ -194,6 +237,8 @@ export function createProviderService(components: ProviderComponents, init: Prov
     server,
     announcer,
     jobs,
+    oracle,
+    addDataset: (bytes) => datasets.put(bytes),
     async start() {
       await books.load()
       started = true
@@ -208,12 +253,21 @@ export function createProviderService(components: ProviderComponents, init: Prov
       } else await server.start()
       stopProofs = await serveProofs(node, (hash) => settlement.proof(hash))
       stopFinalVouchers = await serveFinalVouchers(node, (payment) => settlement.acceptFinalVoucher(payment))
+      stopDatasets = await serveDatasets(node, datasets)
       await announcer.start()
       settlement.start()
       await jobs?.start()
+      if (oracle) {
+        // Nodes serving our model answer the same rounds, so they are where a data set we lack is asked for.
+        const loaded = await engine.current()
+        if (peer && loaded) peer.directory.watch(loaded.contentHash as Hex)
+        await oracle.start()
+      }
     },
     async stop() {
       await jobs?.stop()
+      await oracle?.stop()
+      await stopDatasets?.()
       await announcer.stop()
       await stopProofs?.()
       await stopFinalVouchers?.()

@@ -16,6 +16,7 @@ import type { ModelexNode } from '../p2p/node.ts'
 import { createPeer, type Peer } from '../p2p/peer.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
 import { memoryStore } from '../store/payments.ts'
+import type { OracleOptions } from './oracle.ts'
 import { createProviderService, type ProviderService } from './provider.ts'
 import { registerProvider } from './register.ts'
 
@@ -49,10 +50,12 @@ export type PaidProviderParameters = {
   prices?: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint }
   /** A loaded engine to serve instead of the in-memory one with TEST_MODEL; it registers the model it reports. */
   engine?: InferenceEngine
+  /** Oracle work to opt in to (see `ProviderInit.oracle`). */
+  oracle?: OracleOptions
 }
 
 /** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
-export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given }: PaidProviderParameters): Promise<PaidProvider> {
+export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given, oracle }: PaidProviderParameters): Promise<PaidProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
@@ -75,7 +78,7 @@ export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, m
     stake: DEVNET_PARAMETERS.minStake,
   })
   const store = memoryStore()
-  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, closeWatchMs: 100, announceIntervalMs: 1_000 })
+  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, closeWatchMs: 100, announceIntervalMs: 1_000, ...(oracle ? { oracle } : {}) })
   let service = create()
   await service.start()
   return {

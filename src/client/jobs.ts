@@ -47,7 +47,12 @@ export const JOBS_CLIENT_DEFAULTS = {
 
 export const JOBS_STATE_KEY = 'consumer-jobs-v1'
 
-export type JobStatus = 'posted' | 'accepted' | 'done' | 'expired' | 'failed'
+/**
+ * `posted`: waiting for claims; `accepting`: a voucher was signed for a claim and is on its way (after a crash or a
+ * lost answer, `fetch` tells whether the node took it); `accepted`: the node took it; `done`: the result and its
+ * receipt are here; `expired`: not delivered by the deadline (and grace), or refused; `failed`: never accepted.
+ */
+export type JobStatus = 'posted' | 'accepting' | 'accepted' | 'done' | 'expired' | 'failed'
 
 /** A delivered result, verified: its text, usage, exact cost and the node's signed receipt. */
 export type JobResultView = { jobId: Hex; text: string; finish_reason: FinishReason; usage: Usage; cost: bigint; receipt: SignedReceipt; quote: Quote; peer: string }
@@ -125,7 +130,7 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
   const load = () => (loading ??= document.load().then((s) => (state = s)))
   const save = async () => {
     const s = await load()
-    const finished = s.jobs.filter((j) => j.status !== 'posted' && j.status !== 'accepted')
+    const finished = s.jobs.filter((j) => j.status === 'done' || j.status === 'expired' || j.status === 'failed')
     const excess = s.jobs.length - JOBS_CLIENT_DEFAULTS.maxStored
     if (excess > 0) s.jobs = s.jobs.filter((j) => !finished.slice(0, excess).includes(j))
     await document.save(s)
@@ -200,12 +205,15 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
       channel = addJob(recordVoucher(channel, cumulativeAmount), entry)
       consumer.channels[key] = channel
       await context.document.save(consumer)
-      stored.status = 'accepted'
+      // Kept before it is sent: a consumer that crashes now still knows the secret and the voucher it signed.
+      stored.status = 'accepting'
       stored.accepted = { claim: encodeClaim(claim), peer: claim.peerId, secret }
       await save()
       const payment = encodePayment({ chainId: context.deployment.chainId, channels, voucher: { channelId: channel.channelId, cumulativeAmount }, signature })
       try {
         await askJobs(node, claim.peerId, { type: 'accept', job, claim, payment, fetchHash: fetchHashOf(secret) })
+        stored.status = 'accepted'
+        await save()
         return null
       } catch (error) {
         if (!(error instanceof JobRefusedError)) return null // Unknown whether the node took it: `fetch` will tell.
@@ -234,10 +242,19 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     }
   }
 
-  /** Asks the node for one accepted job's result; settles it when delivered. */
-  async function fetchOne(stored: StoredJob): Promise<JobResultView | null> {
+  const fetching = new Map<StoredJob, Promise<JobResultView | null>>()
+  /** Asks the node for one accepted job's result; settles it when delivered. One question per job at a time. */
+  function fetchOne(stored: StoredJob): Promise<JobResultView | null> {
+    const running = fetching.get(stored)
+    if (running) return running
+    const work = fetchNow(stored).finally(() => fetching.delete(stored))
+    fetching.set(stored, work)
+    return work
+  }
+
+  async function fetchNow(stored: StoredJob): Promise<JobResultView | null> {
     if (stored.status === 'done') return viewOf(stored).result ?? null
-    if (stored.status !== 'accepted' || !stored.accepted) return null
+    if ((stored.status !== 'accepted' && stored.status !== 'accepting') || !stored.accepted) return null
     const { node, state: consumer } = await context.ready()
     const job = jobOf(stored)
     const claim = decodeClaim(stored.accepted.claim)
@@ -250,7 +267,13 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
       if (gone || Date.now() > job.deadline + JOBS_CLIENT_DEFAULTS.resultGraceMs) await expire(stored, job, key, error instanceof JobRefusedError ? error.details ?? error.code : 'the node could not be reached before the grace period ended')
       return null
     }
-    if (answer.status !== 'done') return null
+    if (answer.status !== 'done') {
+      if (stored.status === 'accepting') {
+        stored.status = 'accepted'
+        await save()
+      }
+      return null
+    }
     const { result } = answer
     const receipt = decodeSignedReceipt(result.receipt)
     await verifySignedReceipt(receipt, receiptDomain, { signer: claim.quote.signer, consumer: context.account, request: job.request, text: result.text })
@@ -310,7 +333,7 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
             await save()
           }
           if (stored.status === 'expired' || stored.status === 'failed') throw new JobNotDeliveredError({ jobId: job.id, reason: stored.accepted ? 'expired' : 'no-claim', ...(stored.reason ? { details: stored.reason } : {}) })
-          const delivered = stored.status === 'accepted' ? await fetchOne(stored).catch(() => null) : stored.status === 'done' ? (viewOf(stored).result ?? null) : null
+          const delivered = stored.status === 'accepted' || stored.status === 'accepting' ? await fetchOne(stored).catch(() => null) : stored.status === 'done' ? (viewOf(stored).result ?? null) : null
           if (delivered) return delivered
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, pollMs)
@@ -352,7 +375,7 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     async fetch() {
       const out: JobResultView[] = []
       for (const stored of (await load()).jobs) {
-        if (stored.status !== 'accepted') continue
+        if (stored.status !== 'accepted' && stored.status !== 'accepting') continue
         const result = await fetchOne(stored).catch(() => null)
         if (result) out.push(result)
       }

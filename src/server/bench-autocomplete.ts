@@ -9,7 +9,10 @@
  * with the same WebAssembly engine in another page of the same browser; paid requests never reuse a prefix).
  *
  * Each session starts as the user places the cursor and waits for a first suggestion (the file's cold start, shown
- * apart; the engine's cache is emptied before each session), then types. Time to first token (TTFT) runs from the
+ * apart; the slot's cache is emptied before each session, but llama.cpp's server seems to keep earlier prompts'
+ * states in memory too and to restore one when reuse is on: a session typed with reuse after its run without has
+ * started warm),
+ * then types. Time to first token (TTFT) runs from the
  * request (after the debounce) to its first text; the shown suggestion from the keystroke to the ghost text. A request cancelled before its first token, or a pause the user ended before a
  * suggestion showed, only says the wait was longer: such waits are counted as cut off and the percentiles are
  * Kaplan–Meier estimates (`core/typing.ts`), so slow modes are not flattered by keeping only their fast requests.
@@ -115,7 +118,7 @@ const quantile = (samples: readonly LatencySample[], q: number) => {
 
 function report(label: string, f: Figures): void {
   console.log(`  ${label}`)
-  console.log(`    cold start             the file's first request took ${f.coldMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (sessions in order); the figures below are of what came after it`)
+  console.log(`    cold start             first token of the request at the cursor before typing: ${f.coldMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (sessions in order)`)
   console.log(`    time to first token    p50 ${quantile(f.ttft, 0.5).padStart(9)}  p95 ${quantile(f.ttft, 0.95).padStart(9)}   (${f.requests} requests, ${f.cutBeforeFirst} cancelled before their first token${f.errors.length ? `, ${f.errors.length} FAILED` : ''})`)
   console.log(`    shown suggestion       p50 ${quantile(f.shown, 0.5).padStart(9)}  p95 ${quantile(f.shown, 0.95).padStart(9)}   (from the keystroke, debounce included; ${f.shown.filter((s) => s.observed).length} of ${f.shown.length} pauses showed one, ${f.shownCached} from the completion cache)`)
   if (f.errors.length) console.log(`    failures: ${[...new Set(f.errors)].slice(0, 5).join(' | ')}`)

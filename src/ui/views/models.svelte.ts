@@ -3,6 +3,7 @@
  * and the playground. The engine itself is the app's shared `EngineSession`.
  */
 import { describeAdapter, type EngineCapabilities } from '../../core/capabilities.ts'
+import { describePlacement, gpuPlan } from '../../core/gpu-plan.ts'
 import { serializeError, type SerializedError } from '../../core/errors/index.ts'
 import type { BenchmarkResult, InferenceResult } from '../../core/inference.ts'
 import { deviceBudget, modelFits, WASM_CATALOG, type Fit, type ModelRecord } from '../../core/models.ts'
@@ -36,6 +37,22 @@ export class ModelsState {
 
   get adapterName(): string | null {
     return this.capabilities?.webgpu.available ? describeAdapter(this.capabilities.webgpu.adapter) : null
+  }
+
+  /**
+   * Whether this browser's adapter can run GGUF layers on llama.cpp's WebGPU backend, before any model is chosen
+   * (the model's size can still keep some layers on the CPU; the loaded model's placement says).
+   */
+  get ggufGpu(): string | null {
+    if (!this.capabilities) return null
+    const plan = gpuPlan(this.capabilities.webgpu, { blocks: 1, weightsBytes: 0 })
+    return plan.layers > 0 ? `yes, on ${plan.adapter}` : `no: ${plan.reason}`
+  }
+
+  /** Where the loaded model's layers run: "GPU: 25/25 layers on …" or "CPU: <reason>"; null for engines without. */
+  get placement(): string | null {
+    const placement = this.#session.loaded?.placement
+    return placement ? describePlacement(placement) : null
   }
 
   fitOf(record: ModelRecord): Fit {

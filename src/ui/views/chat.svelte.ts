@@ -11,13 +11,16 @@ import type { ChatMessage } from '../../core/inference.ts'
 import { DEMO_MODELS } from '../../core/models.ts'
 import type { Quote } from '../../core/quote.ts'
 import { createClient, type ModelexClient, type PaidResult, type Verification } from '../../client/index.ts'
+import type { JobHandle, JobResultView, JobStatus } from '../../client/jobs.ts'
+import { parseEther } from 'viem'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import { warmUp, type Warmth } from '../../p2p/warm.ts'
 import type { NetworkState } from './network.svelte.ts'
 import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
-export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined }
+/** `job`: the answer was asked as an async job (pending until a node runs it; its verified result lands in `jobResult`). */
+export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined; job?: { id: string; status: JobStatus }; jobResult?: JobResultView }
 
 export type ChatViewDependencies = {
   network: () => Promise<NetworkState>
@@ -37,6 +40,12 @@ export class ChatViewState {
   turns = $state<ChatTurn[]>([])
   busy = $state(false)
   error = $state<string | null>(null)
+  /** Send the next prompt as an async job: cheaper, run when a node is idle, answered later. */
+  asJob = $state(false)
+  jobDeadlineMinutes = $state(10)
+  /** The most a job pays, in AI per million input and output tokens (below the live prices). */
+  jobPriceIn = $state('0.0005')
+  jobPriceOut = $state('0.0015')
   #deps: Required<ChatViewDependencies>
   #client: ModelexClient | null = null
   #net: NetworkState | null = null
@@ -103,6 +112,7 @@ export class ChatViewState {
   }
 
   async send(prompt: string): Promise<void> {
+    if (this.asJob) return this.#sendAsJob(prompt)
     await this.#guard(async () => {
       const client = await this.#ready()
       const messages = this.#messages(prompt)
@@ -120,6 +130,40 @@ export class ChatViewState {
         turn.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
       }
     })
+  }
+
+  /** Posts the prompt as an async job; the turn shows it pending and fills in when the result is fetched. */
+  async #sendAsJob(prompt: string): Promise<void> {
+    await this.#guard(async () => {
+      const client = await this.#ready()
+      const messages = this.#messages(prompt)
+      this.turns.push({ role: 'user', content: prompt })
+      this.turns.push({ role: 'assistant', content: '' })
+      const turn = this.turns[this.turns.length - 1] as ChatTurn
+      try {
+        const handle = await client.jobs.post({ model: this.model, messages, max_tokens: this.maxTokens }, { deadline: Date.now() + this.jobDeadlineMinutes * 60_000, maxPricePerMillionIn: parseEther(this.jobPriceIn), maxPricePerMillionOut: parseEther(this.jobPriceOut) })
+        turn.job = { id: handle.id, status: handle.status() }
+        void this.#follow(turn, handle)
+      } catch (error) {
+        turn.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
+      }
+    })
+  }
+
+  async #follow(turn: ChatTurn, handle: JobHandle): Promise<void> {
+    const tick = setInterval(() => {
+      if (turn.job) turn.job.status = handle.status()
+    }, 500)
+    try {
+      const result = await handle.result()
+      turn.content = result.text
+      turn.jobResult = result
+    } catch (error) {
+      turn.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
+    } finally {
+      clearInterval(tick)
+      if (turn.job) turn.job.status = handle.status()
+    }
   }
 
   async verify(index: number): Promise<void> {

@@ -1,18 +1,35 @@
 /**
  * `npm run bench:engine`: load time, prefill and decode tokens/s of the WebAssembly engine on the ~30M-parameter
- * demo model at 1 and 2 threads, in headless Chromium, through the same worker proxy the app uses. It also
- * reports the WebGPU adapter and a WGSL matmul timing; the web-llm backend is measured only where a hardware
- * adapter is present and `--webgpu-model <web-llm id>` names a model whose files the browser can fetch.
+ * demo model at 1 and 2 threads, in headless Chromium, through the same worker proxy the app uses. Then GGUF on
+ * the GPU: the adapter the engine's worker sees (name, features, limits), where `gpuPlan` puts the layers, and —
+ * when llama.cpp's WebGPU backend really offloads them — GPU vs CPU prefill and decode on the same GGUF in the same
+ * page; otherwise exactly why not. It also times a WGSL matmul; the web-llm backend is measured only where a
+ * hardware adapter is present and `--webgpu-model <web-llm id>` names a model whose files the browser can fetch.
+ *
+ * On a machine with a GPU: `npm run bench:engine -- --gpu` launches Chromium with `HARDWARE_GPU_FLAGS`
+ * (`--enable-unsafe-webgpu --enable-features=Vulkan --use-angle=vulkan --ignore-gpu-blocklist`); more flags with
+ * `--chromium-arg <flag>` (repeatable) or `MODELEX_CHROMIUM_ARGS`; `--gpu-model <catalog id>` picks the GGUF.
  */
 import { parseArgs } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
-import type { BenchmarkResult } from '../core/inference.ts'
-import { launchChromium, ensureChromium } from './chromium.ts'
+import { adapterReport, type EngineCapabilities } from '../core/capabilities.ts'
+import { describePlacement, missingGpuFeatures } from '../core/gpu-plan.ts'
+import type { BenchmarkResult, LoadedModel } from '../core/inference.ts'
+import { WASM_CATALOG } from '../core/models.ts'
+import { extraChromiumArgs, HARDWARE_GPU_FLAGS, launchChromium, ensureChromium } from './chromium.ts'
 import { startFixtureServer } from './fixture-server.ts'
 import { ensureDemoModels } from './model-demo.ts'
 
 const MODEL = 'modelex-demo-30m'
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'webgpu-model': { type: 'string' } } })
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    'webgpu-model': { type: 'string' },
+    gpu: { type: 'boolean', default: false },
+    'gpu-model': { type: 'string', default: MODEL },
+    'chromium-arg': { type: 'string', multiple: true, default: [] },
+  },
+})
 const runs = Math.max(1, Number(values.runs))
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: { name: string; message: string } }
@@ -45,11 +62,67 @@ async function measureWasm(browser: Browser, url: string, threads: number) {
   }
 }
 
+type Side = { loaded: LoadedModel; loadMs: number; prefill: number; decode: number; promptTokens: number }
+
+/** Loads the GGUF in one of the GPU fixture page's engines (`auto`: the app's; `cpu`: kept off the GPU) and measures it. */
+async function measureSide(page: Page, mode: 'auto' | 'cpu', model: string, loadedAlready?: { ms: number; loaded: LoadedModel }): Promise<Side> {
+  const load = loadedAlready ?? (await call<{ ms: number; loaded: LoadedModel }>(page, `gpuFixture.load(${JSON.stringify(mode)}, ${JSON.stringify(model)})`))
+  await call(page, `gpuFixture.benchmark(${JSON.stringify(mode)}, 16, 4)`) // warm-up (GPU: shader compilation)
+  const results: BenchmarkResult[] = []
+  for (let i = 0; i < runs; i++) results.push(await call<BenchmarkResult>(page, `gpuFixture.benchmark(${JSON.stringify(mode)}, 128, 64)`))
+  return {
+    loaded: load.loaded,
+    loadMs: load.ms,
+    prefill: median(results.map((r) => r.prefill_tokens_per_s)),
+    decode: median(results.map((r) => r.decode_tokens_per_s)),
+    promptTokens: results[0]?.prompt_tokens ?? 0,
+  }
+}
+
+/** GGUF on the GPU: the adapter, the placement, and GPU vs CPU on the same file in the same page (or why not). */
+async function measureGguf(browser: Browser, url: string, model: string): Promise<void> {
+  const page = await browser.newPage()
+  await page.goto(new URL('src/engine/fixtures/gpu.html', url).href)
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 120_000 })
+  console.log(`\nGGUF on the GPU (llama.cpp's WebGPU backend in wllama) on ${model}`)
+  const capabilities = await call<EngineCapabilities>(page, 'gpuFixture.capabilities()')
+  if (capabilities.webgpu.available) {
+    const adapter = capabilities.webgpu.adapter
+    console.log(`adapter in the engine's worker: ${adapterReport(adapter)}`)
+    const missing = missingGpuFeatures(adapter)
+    console.log(`features llama.cpp's WebGPU backend needs: shader-f16 — ${missing.length ? `missing: ${missing.join(', ')}` : 'present'}`)
+  } else {
+    console.log(`adapter in the engine's worker: none (${capabilities.webgpu.error.name}: ${capabilities.webgpu.error.message})`)
+  }
+  const load = await call<{ ms: number; loaded: LoadedModel }>(page, `gpuFixture.load("auto", ${JSON.stringify(model)})`)
+  const placement = load.loaded.placement
+  console.log(`placement: ${placement ? describePlacement(placement) : 'not reported'}; deterministic: ${load.loaded.deterministic}`)
+  if (placement?.device !== 'gpu') {
+    console.log(`GPU figures: not measured — ${placement?.reason ?? 'the engine did not report a placement'}.`)
+    if (!values.gpu) console.log('On a machine with a GPU, run with --gpu (Chromium flags: ' + HARDWARE_GPU_FLAGS.join(' ') + ').')
+    await page.close()
+    return
+  }
+  const gpu = await measureSide(page, 'auto', model, load)
+  await call(page, 'gpuFixture.unload("auto")')
+  const cpu = await measureSide(page, 'cpu', model)
+  console.log(`device          load  prefill tok/s  decode tok/s  (median of ${runs}, ${gpu.promptTokens}-token prompt, 64 generated)`)
+  for (const [name, side] of [[`GPU ${placement.layers}/${placement.totalLayers}`, gpu], ['CPU', cpu]] as const) {
+    console.log(`${name.padEnd(12)}  ${(side.loadMs / 1000).toFixed(2).padStart(5)} s  ${side.prefill.toFixed(1).padStart(13)}  ${side.decode.toFixed(1).padStart(12)}`)
+  }
+  console.log(`GPU vs CPU (${model}, same page): prefill ×${(gpu.prefill / cpu.prefill).toFixed(2)}, decode ×${(gpu.decode / cpu.decode).toFixed(2)}`)
+  await page.close()
+}
+
 async function main(): Promise<void> {
   ensureChromium()
-  await ensureDemoModels({ names: [MODEL] })
+  const ggufModel = values['gpu-model'] ?? MODEL
+  if (!WASM_CATALOG.some((m) => m.id === ggufModel)) throw new Error(`--gpu-model ${ggufModel} is not in the GGUF catalog (${WASM_CATALOG.map((m) => m.id).join(', ')})`)
+  await ensureDemoModels({ names: [MODEL, ...(ggufModel !== MODEL && ggufModel.startsWith('modelex-demo') ? [ggufModel] : [])] })
   const server = await startFixtureServer()
-  const browser = await launchChromium({ webgpu: true })
+  const args = [...(values.gpu ? HARDWARE_GPU_FLAGS : []), ...(values['chromium-arg'] ?? [])]
+  if (args.length || extraChromiumArgs().length) console.log(`Chromium flags added: ${[...args, ...extraChromiumArgs()].join(' ')}`)
+  const browser = await launchChromium({ webgpu: true, args })
   try {
     console.log(`wasm engine (llama.cpp/wllama) on ${MODEL} (29.5M parameters, Q8_0, 30 MiB), headless Chromium, median of ${runs} runs`)
     console.log('threads  load (cold)  load (cached)  prefill tok/s  decode tok/s')
@@ -61,6 +134,8 @@ async function main(): Promise<void> {
     }
     const [one, two] = rows
     if (one && two) console.log(`2 threads vs 1: prefill ×${(two.prefill / one.prefill).toFixed(2)}, decode ×${(two.decode / one.decode).toFixed(2)}`)
+
+    await measureGguf(browser, server.url, ggufModel)
 
     const page = await browser.newPage()
     await page.goto(new URL('src/engine/fixtures/webgpu-smoke.html', server.url).href)

@@ -1,7 +1,8 @@
 /**
  * Debian's Chromium for browser tests, benchmarks and the headless demo node, driven by playwright-core.
  * `CHROMIUM_PATH` overrides the binary. Started with the flags this sandboxed machine needs (no background
- * network, no sandbox as root) and a fresh profile each launch.
+ * network, no sandbox as root) and a fresh profile each launch. `MODELEX_CHROMIUM_ARGS` (space-separated) adds
+ * flags to every launch, e.g. `HARDWARE_GPU_FLAGS` on a machine with a GPU.
  */
 import { execFileSync } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
@@ -17,6 +18,18 @@ export const BASE_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ]
+
+/**
+ * Flags for a real GPU in headless Chromium on Linux (NVIDIA with its Vulkan driver): WebGPU on, Dawn on Vulkan,
+ * ANGLE on Vulkan, and the GPU blocklist ignored (headless otherwise falls back to SwiftShader). Without a usable
+ * driver Chromium still starts and offers SwiftShader, or no adapter; `npm run bench:engine -- --gpu` says which.
+ */
+export const HARDWARE_GPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'] as const
+
+/** Extra flags from `MODELEX_CHROMIUM_ARGS` (split on whitespace). */
+export function extraChromiumArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env['MODELEX_CHROMIUM_ARGS'] ?? '').split(/\s+/).filter(Boolean)
+}
 
 export function findChromium(): string | null {
   const candidates = process.env['CHROMIUM_PATH'] ? [process.env['CHROMIUM_PATH']] : DEFAULT_PATHS
@@ -73,6 +86,6 @@ export async function launchChromium({ webgpu = false, args = [] }: LaunchChromi
   return chromium.launch({
     executablePath,
     headless: true,
-    args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...args],
+    args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...args, ...extraChromiumArgs()],
   })
 }

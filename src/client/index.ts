@@ -8,6 +8,8 @@
  * console.log(answer.choices[0]?.message.content, answer.modelex.cost)
  */
 export { createClient, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type CreateClientParameters, type EquivocationRecord, type ModelexClient, type PaidResult, type PaidStream, type SlashReport, type StoredReceipt, type Verification } from './client.ts'
+export type { JobRequest } from './client.ts'
+export type { JobHandle, JobResultView, JobsApi, JobStatus, JobView, PostJobOptions } from './jobs.ts'
 export { CLIENT_DEFAULTS } from './constants.ts'
 export * from '../core/errors/payments.ts'
 export { InferRequestError, InferStreamError } from '../core/errors/p2p.ts'

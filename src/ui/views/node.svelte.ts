@@ -115,7 +115,15 @@ export class NodeViewState {
       const service = createProviderService(
         // The app's peer: the Code view may share its own model on the same infer server (paired gateways first).
         { peer, engine, deployment, transport, store },
-        { signer, operator: wallet.account.address, prices, batch: { maxReceipts: this.batchSize, maxAgeMs: this.batchMinutes * 60_000 }, redeemThreshold: parseEther(this.redeemThreshold) },
+        {
+          signer,
+          operator: wallet.account.address,
+          prices,
+          batch: { maxReceipts: this.batchSize, maxAgeMs: this.batchMinutes * 60_000 },
+          redeemThreshold: parseEther(this.redeemThreshold),
+          // Async jobs fill idle time at half the live prices (live requests always come first).
+          jobs: { enabled: true, prices: { pricePerMillionInput: prices.pricePerMillionInput / 2n, pricePerMillionOutput: prices.pricePerMillionOutput / 2n } },
+        },
       )
       await service.start()
       this.#service = service

@@ -100,6 +100,11 @@ async function measureGguf(browser: Browser, url: string, model: string): Promis
   if (placement?.device !== 'gpu') {
     console.log(`GPU figures: not measured — ${placement?.reason ?? 'the engine did not report a placement'}.`)
     if (!values.gpu) console.log('On a machine with a GPU, run with --gpu (Chromium flags: ' + HARDWARE_GPU_FLAGS.join(' ') + ').')
+    else if (!capabilities.webgpu.available || capabilities.webgpu.adapter.isFallbackAdapter) {
+      console.log(
+        'No hardware adapter appeared with --gpu: Chromium found no usable Vulkan GPU. Check that the NVIDIA driver and its Vulkan ICD are installed (vulkaninfo --summary lists the GPU), that /dev/nvidia* is readable, and chrome://gpu in the same Chromium.',
+      )
+    }
     await page.close()
     return
   }

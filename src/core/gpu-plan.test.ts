@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import type { GpuAdapterSummary, WebGpuStatus } from './capabilities.ts'
+import { adapterReport, isSoftwareAdapter, type GpuAdapterSummary, type WebGpuStatus } from './capabilities.ts'
 import { serializeError, WebGpuUnavailableError } from './errors/index.ts'
 import { describePlacement, gpuPlan, missingGpuFeatures, offloadFromLog, placementOf, webGpuLogLines } from './gpu-plan.ts'
 
@@ -78,6 +78,12 @@ describe('gpuPlan', () => {
       }
     }
   })
+})
+
+test('an adapter report names the adapter, its features and the limits that bound a model', () => {
+  expect(isSoftwareAdapter(swiftshader)).toBe(true)
+  expect(isSoftwareAdapter(nvidia)).toBe(false)
+  expect(adapterReport(nvidia)).toBe('nvidia hopper [NVIDIA H200]; features: shader-f16, subgroups, timestamp-query; maxBufferSize 2048 MiB, maxStorageBufferBindingSize 1024 MiB')
 })
 
 test('missingGpuFeatures lists what the backend needs and the adapter lacks', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agreedPrefixTokens, agreementScore, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type SpotCheckPolicy } from './spot-check.ts'
+import { agreedPrefixTokens, announcedEngine, agreementScore, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type SpotCheckPolicy } from './spot-check.ts'
 
 const greedy = { temperature: 0, seed: 7 }
 const exact: SpotCheckPolicy = { mode: 'exact', sampled: true }
@@ -14,6 +14,14 @@ describe('policyFor', () => {
     expect(policyFor({ kind: 'webgpu' }, { kind: 'wasm' }).mode).toBe('tolerant')
     expect(policyFor({ kind: 'native' }, { kind: 'wasm' }).mode).toBe('tolerant')
     expect(policyFor({ kind: 'memory' }, { kind: 'wasm' }).mode).toBe('none')
+  })
+  it('never applies the exact rule to a wasm model with layers on a GPU', () => {
+    expect(announcedEngine({ engine: 'wasm', deterministic: false })).toBe('wasm+gpu')
+    expect(announcedEngine({ engine: 'wasm', deterministic: true })).toBe('wasm')
+    expect(announcedEngine({ engine: 'webgpu', deterministic: false })).toBe('webgpu')
+    expect(policyFor({ kind: 'wasm+gpu' }, { kind: 'wasm' }).mode).toBe('tolerant')
+    expect(policyFor({ kind: 'wasm+gpu' }, { kind: 'wasm+gpu' }).mode).toBe('tolerant')
+    expect(policyFor({ kind: 'wasm' }, { kind: 'wasm+gpu' }).mode).toBe('tolerant')
   })
 })
 

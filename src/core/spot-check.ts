@@ -44,6 +44,15 @@ export const SPOT_CHECK_DEFAULTS = {
   tolerantFlagShare: 0.5,
 } as const
 
+/**
+ * The engine a node announces for a model, and a verifier uses for itself: its kind, marked `+gpu` when the loaded
+ * model is not bit-reproducible although its kind usually is (a GGUF with layers on llama.cpp's WebGPU backend), so
+ * the exact rule is never applied to GPU output.
+ */
+export function announcedEngine(loaded: { engine: string; deterministic?: boolean }): string {
+  return loaded.deterministic === false && loaded.engine !== 'webgpu' ? `${loaded.engine}+gpu` : loaded.engine
+}
+
 /** How answers from `node` can be checked on `verifier`. */
 export function policyFor(node: EngineBuild, verifier: EngineBuild): SpotCheckPolicy {
   if (node.kind === 'webgpu' || verifier.kind === 'webgpu') return { mode: 'tolerant', minAgreedTokens: SPOT_CHECK_DEFAULTS.minAgreedTokens }

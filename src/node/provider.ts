@@ -26,6 +26,7 @@ import type { Peer } from '../p2p/peer.ts'
 import { serveProofs, type ProofAnswer } from '../p2p/receipt-proof.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { createBooks, type ChannelBook } from './books.ts'
+import { announcedEngine } from '../core/spot-check.ts'
 import { createCashier } from './cashier.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
 import { createJobService, type JobService, type JobsConfig } from './jobs.ts'
@@ -224,7 +225,7 @@ export function createProviderService(components: ProviderComponents, init: Prov
       const loaded = await engine.current()
       const stats = server.stats()
       return {
-        models: loaded ? [{ id: loaded.id, contentHash: loaded.contentHash as Hex, engine: loaded.engine, contextLength: loaded.contextLength, tokensPerSecond: Math.round((init.tokensPerSecond ?? lastTokensPerSecond) * 1000) / 1000 }] : [],
+        models: loaded ? [{ id: loaded.id, contentHash: loaded.contentHash as Hex, engine: announcedEngine(loaded), contextLength: loaded.contextLength, tokensPerSecond: Math.round((init.tokensPerSecond ?? lastTokensPerSecond) * 1000) / 1000 }] : [],
         pricePerMillionInput: init.prices.pricePerMillionInput.toString(),
         pricePerMillionOutput: init.prices.pricePerMillionOutput.toString(),
         capacity: stats.capacity,

@@ -11,7 +11,7 @@ import type { Attestation } from '../core/attestation.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { runInference } from '../core/inference.ts'
 import { outputHash, requestHash, type SignedReceipt } from '../core/payment.ts'
-import { agreementScore, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type Comparison, type EngineBuild, type NodeAnswer, type SpotCheckEvidence, type SpotCheckRecord } from '../core/spot-check.ts'
+import { agreementScore, announcedEngine, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type Comparison, type EngineBuild, type NodeAnswer, type SpotCheckEvidence, type SpotCheckPolicy, type SpotCheckRecord } from '../core/spot-check.ts'
 
 export type CheckInput = {
   node: { operator: Address; peer: string; engine: EngineBuild }
@@ -80,30 +80,32 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
   const keyOf = (operator: string, modelHash: string) => `${operator.toLowerCase()}:${modelHash.toLowerCase()}`
   const recordOf = (operator: Address, modelHash: Hex) => records.get(keyOf(operator, modelHash))?.record ?? EMPTY_RECORD
 
-  async function rerun(input: CheckInput): Promise<{ comparison: Comparison; text: string }> {
-    const policy = policyFor(input.node.engine, init.build)
-    const inconclusive = (reason: string) => ({ comparison: { outcome: 'inconclusive', reason, agreedTokens: 0, comparedTokens: 0, firstDifference: null } satisfies Comparison, text: '' })
+  async function rerun(input: CheckInput): Promise<{ comparison: Comparison; text: string; policy: SpotCheckPolicy }> {
+    const loaded = await engine.current()
+    // A verifier whose own model runs on a GPU is not bit-reproducible either: it compares under the tolerant rule.
+    const own = loaded && loaded.deterministic === false ? { ...init.build, kind: announcedEngine(loaded) } : init.build
+    const policy = policyFor(input.node.engine, own)
+    const inconclusive = (reason: string) => ({ comparison: { outcome: 'inconclusive', reason, agreedTokens: 0, comparedTokens: 0, firstDifference: null } satisfies Comparison, text: '', policy })
     if (input.receipt) {
       const r = input.receipt.receipt
       if (r.requestHash !== requestHash(input.request) || r.outputHash !== outputHash(input.answer.text) || r.modelHash.toLowerCase() !== input.modelHash.toLowerCase()) {
         return inconclusive('the receipt is not for this request, answer and model')
       }
     }
-    const loaded = await engine.current()
     if (!loaded || loaded.contentHash.toLowerCase() !== input.modelHash.toLowerCase()) return inconclusive('the verifier has not loaded this model')
     const pieces: string[] = []
     try {
       const result = await runInference(engine, { ...input.request, model: loaded.id }, { onDelta: (d) => pieces.push(d.text) })
-      return { comparison: compareOutputs(input.request, input.answer, { pieces, finish_reason: result.finish_reason }, policy), text: pieces.join('') }
+      return { comparison: compareOutputs(input.request, input.answer, { pieces, finish_reason: result.finish_reason }, policy), text: pieces.join(''), policy }
     } catch (error) {
       return inconclusive(`the verifier's engine failed: ${(error as Error).message.split('\n')[0]}`)
     }
   }
 
   async function check(input: CheckInput): Promise<CheckResult> {
-    const { comparison, text } = await rerun(input)
+    const { comparison, text, policy } = await rerun(input)
     const key = keyOf(input.node.operator, input.modelHash)
-    const record = recordOutcome(recordOf(input.node.operator, input.modelHash), comparison.outcome, policyFor(input.node.engine, init.build))
+    const record = recordOutcome(recordOf(input.node.operator, input.modelHash), comparison.outcome, policy)
     const at = now()
     records.set(key, { operator: input.node.operator, modelHash: input.modelHash, record, firstAt: records.get(key)?.firstAt ?? at, lastAt: at })
     let kept: SpotCheckEvidence | null = null

@@ -16,7 +16,8 @@
  * request (after the debounce) to its first text; the shown suggestion from the keystroke to the ghost text. A request cancelled before its first token, or a pause the user ended before a
  * suggestion showed, only says the wait was longer: such waits are counted as cut off and the percentiles are
  * Kaplan–Meier estimates (`core/typing.ts`), so slow modes are not flattered by keeping only their fast requests.
- * `--no-paid` skips the network part; `--json <file>` writes every replayed request and pause.
+ * `--no-paid` skips the network part, `--paid-only` the local typing; `--json <file>` writes every replayed request
+ * and pause. The paid part is bounded (`PAID_DEADLINE_MS`): past it the bench says where it stood and stops it.
  */
 import './node-shims.ts'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -121,7 +122,7 @@ function report(label: string, f: Figures): void {
   console.log(`    cold start             first token of the request at the cursor before typing: ${f.coldMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (sessions in order)`)
   console.log(`    time to first token    p50 ${quantile(f.ttft, 0.5).padStart(9)}  p95 ${quantile(f.ttft, 0.95).padStart(9)}   (${f.requests} requests, ${f.cutBeforeFirst} cancelled before their first token${f.errors.length ? `, ${f.errors.length} FAILED` : ''})`)
   console.log(`    shown suggestion       p50 ${quantile(f.shown, 0.5).padStart(9)}  p95 ${quantile(f.shown, 0.95).padStart(9)}   (from the keystroke, debounce included; ${f.shown.filter((s) => s.observed).length} of ${f.shown.length} pauses showed one, ${f.shownCached} from the completion cache)`)
-  if (f.errors.length) console.log(`    failures: ${[...new Set(f.errors)].slice(0, 5).join(' | ')}`)
+  if (f.errors.length) console.log(`    failures: ${[...new Set(f.errors.map((e) => e.replace(/\s*\n+\s*/g, ' ')))].slice(0, 5).join(' | ')}`)
 }
 
 const ISOLATED = 3
@@ -136,19 +137,39 @@ const isolatedSpots = (sessions: readonly TypingSession[]) =>
     return { prefix: session.before + session.keys.map((k) => k.text).join(''), suffix: session.after }
   })
 
-async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: readonly TypingSession[], log: (line: string) => void): Promise<PaidRun> {
+/** The paid part's bound: past it, the bench reports where it stood and goes on without paid figures. */
+const PAID_DEADLINE_MS = 300_000
+
+type PaidProgress = { step: string; stop?: () => Promise<void> }
+
+async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: readonly TypingSession[], log: (line: string) => void, progress: PaidProgress): Promise<PaidRun> {
   const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-autocomplete-'))
   const { anvil, chain } = await startLocalChain({ port: await freePort() })
   let relay: RelayProcess | undefined
   let provider: PaidProvider | undefined
   let client: ModelexClient | undefined
   const engine = await createPageEngine({ browser, baseUrl: fixtures.url })
+  // Called at the end, or by the caller when the part overran its deadline: every process started here is stopped.
+  let stopping: Promise<void> | null = null
+  const stop = () =>
+    (stopping ??= (async () => {
+      await client?.stop().catch(() => {})
+      await provider?.stop().catch(() => {})
+      await engine.close().catch(() => {})
+      await relay?.process.stop()
+      await anvil.stop()
+      await rm(dir, { recursive: true, force: true })
+    })())
+  progress.stop = stop
   try {
+    progress.step = 'starting the relay'
     relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
     const deployment: Deployment = { ...chain, relay: relay.multiaddr }
     const record = DEMO_MODELS.find((m) => m.id === MODEL)
     if (!record) throw new Error(`${MODEL} is not a demo model`)
+    progress.step = 'loading the node\'s engine'
     const loaded = await engine.load(record)
+    progress.step = 'registering the provider'
     provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine, maxReceipts: 10_000 })
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
@@ -158,7 +179,10 @@ async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: 
     const format = fimFormatFor(record)
     const source = paidCompletionSource(client, { model: MODEL, node, ...(format ? { format } : {}) })
     // Opens the channel on-chain (once per node), which is not what a keystroke costs.
-    await source.complete({ prefix: 'def warm_up(x):\n    ', suffix: '\n', maxTokens: 4, signal: new AbortController().signal })
+    progress.step = 'the first paid request (finds the node, opens the channel)'
+    const warm = await source.complete({ prefix: 'def warm_up(x):\n    ', suffix: '\n', maxTokens: 4, signal: AbortSignal.timeout(120_000) })
+    if (warm.finish_reason === 'abort') throw new Error('the first paid request got no answer in 120 s')
+    progress.step = 'typing against the paid node'
     log(`paid: provider ${node.slice(0, 12)}… registered on anvil, channel open, prepay path`)
     const replays: ReplayResult[] = []
     for (const session of sessions) replays.push(await replayTyping(session, { source, maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS }))
@@ -176,12 +200,7 @@ async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: 
     }
     return { replays, isolated }
   } finally {
-    await client?.stop().catch(() => {})
-    await provider?.stop().catch(() => {})
-    await engine.close().catch(() => {})
-    await relay?.process.stop()
-    await anvil.stop()
-    await rm(dir, { recursive: true, force: true })
+    await stop()
   }
 }
 
@@ -206,7 +225,7 @@ async function main(): Promise<void> {
     await call(page, 'warm')
 
     const local: Record<'reuse' | 'fresh', ReplayResult[]> = { reuse: [], fresh: [] }
-    for (const [index, session] of sessions.entries()) {
+    for (const [index, session] of (process.argv.includes('--paid-only') ? [] : sessions).entries()) {
       const order: ('reuse' | 'fresh')[] = index % 2 === 0 ? ['reuse', 'fresh'] : ['fresh', 'reuse']
       for (const mode of order) {
         const result = await call<ReplayResult>(page, 'replay', session, { reusePrefix: mode === 'reuse', maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS })
@@ -223,8 +242,20 @@ async function main(): Promise<void> {
     report('local WebAssembly engine, KV prefix reuse (the Code view):', reuse)
     report('local WebAssembly engine, every prompt from scratch:', fresh)
     let isolated: { paid: Isolated[]; local: Isolated[] } | null = null
+    let run: PaidRun | null = null
     if (paid) {
-      const run = await paidReplays(browser, fixtures, sessions, log)
+      const progress: PaidProgress = { step: 'starting' }
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the paid part took over ${PAID_DEADLINE_MS / 1000} s, at: ${progress.step}`)), PAID_DEADLINE_MS)))
+      run = await Promise.race([paidReplays(browser, fixtures, sessions, log, progress), deadline])
+        .catch(async (error: unknown) => {
+          console.log(`paid: FAILED (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`)
+          await progress.stop?.()
+          return null
+        })
+        .finally(() => clearTimeout(timer))
+    }
+    if (paid && run) {
       for (const result of run.replays) log(`  typed ${result.session} against the paid node: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`)
       byMode.paid = figures(run.replays)
       const local: Isolated[] = []

@@ -9,8 +9,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 /// @title Sentiment consumer (example)
 /// @notice Shows how a contract uses the OracleRouter: ask a sentiment score for an asset once or on a schedule, and
-/// receive the median of k node answers in `onOracleResult`. Scores are scaled by 1e18 by the template's convention
-/// (-1e18 .. 1e18). See {ISentimentConsumer}.
+/// receive the median of k node answers in `onOracleResult`. The asset string is the template's input (the headline
+/// of the built-in sentiment template), and a score is that template's integer output, unscaled: -100 (very negative)
+/// through 0 (neutral) to 100 (very positive). See {ISentimentConsumer}.
 contract SentimentConsumer is ISentimentConsumer {
     using SafeERC20 for IERC20;
 

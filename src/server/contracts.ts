@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createWalletClient, getAddress, http, publicActions, type Abi, type Hex } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
-import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE } from '../chain/constants.ts'
+import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE_HASH, SENTIMENT_TEMPLATE_TEXT } from '../chain/constants.ts'
 import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi } from '../chain/generated.ts'
 import type { Address, ContractName } from '../core/deployment.ts'
 import { ContractsBuildError, DeploymentFailedError } from '../core/errors/chain.ts'
@@ -102,8 +102,10 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
     address: router,
     abi: oracleRouterAbi,
     functionName: 'registerTemplate',
-    args: [SENTIMENT_TEMPLATE, SENTIMENT_MODEL_HASH],
+    args: [SENTIMENT_TEMPLATE_TEXT, SENTIMENT_MODEL_HASH],
   })
+  // The router hashes the canonical JSON it was sent, so its hash is the template's id (what nodes opt in to).
+  if (templateHash !== SENTIMENT_TEMPLATE_HASH) throw new DeploymentFailedError({ step: 'register the sentiment template', cause: new Error(`the router hashed it to ${templateHash}, not ${SENTIMENT_TEMPLATE_HASH}`) })
   await send('register the sentiment template', () => client.writeContract({ ...request, chain: null }))
   const sentiment = await deploy('SentimentConsumer', [router, token, templateHash])
 

@@ -40,3 +40,6 @@ export { requestOracle, type RequestOracleParameters, type RequestOracleReturnTy
 export { requestScore, type RequestScoreParameters, type RequestScoreReturnType } from './requestScore.ts'
 export { revealOracleAnswer, type RevealOracleAnswerParameters, type RevealOracleAnswerReturnType } from './revealOracleAnswer.ts'
 export { subscribeScore, type ScoreSchedule, type SubscribeScoreParameters, type SubscribeScoreReturnType } from './subscribeScore.ts'
+export { getOracleActivity, type GetOracleActivityParameters, type GetOracleActivityReturnType, type OracleRequestedEvent, type SubscriptionCreatedEvent } from './getOracleActivity.ts'
+export { getRegisteredTemplate, type GetRegisteredTemplateParameters, type GetRegisteredTemplateReturnType } from './getRegisteredTemplate.ts'
+export { getTemplateModel, registerTemplate, type GetTemplateModelParameters, type GetTemplateModelReturnType, type RegisterTemplateParameters, type RegisterTemplateReturnType } from './registerTemplate.ts'

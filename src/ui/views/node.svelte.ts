@@ -2,7 +2,10 @@
  * The provider journey as rune state for the Node view: load a model into the app's engine, connect a wallet,
  * register and stake, go online through the app's peer (its libp2p node and infer server), and watch the provider service (`src/node/`) serve,
  * anchor and redeem. `#/node?autostart=1&model=<id>` runs the whole sequence with the devnet burner wallet (the
- * local stack's headless demo provider opens the app that way). Dependencies are injectable.
+ * local stack's headless demo provider opens the app that way; add `&oracle=1` to answer oracle requests too).
+ * "Answer oracle requests" opts the provider in to the devnet SentimentConsumer's template (the built-in sentiment
+ * template, registered for modelex-demo-30m): it commits and reveals answers to OracleRouter requests of it.
+ * Dependencies are injectable.
  */
 import { createPublicClient, http, parseEther, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -12,14 +15,25 @@ import type { Batch } from '../../core/batch.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import { WASM_CATALOG, type ModelRecord } from '../../core/models.ts'
 import { PROVIDER_DEFAULTS } from '../../node/constants.ts'
+import type { OracleMetrics } from '../../node/oracle.ts'
 import { createProviderService, type ProviderMetrics, type ProviderService } from '../../node/provider.ts'
 import { registerProvider } from '../../node/register.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreateSignerKey } from '../../store/signer-key.ts'
-import { DEVNET_PARAMETERS } from '../../chain/constants.ts'
+import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE_HASH } from '../../chain/constants.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { EngineSession } from '../engine-session.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
+
+/** The oracle service's counters as the Node view shows them. */
+export type NodeOracleMetrics = OracleMetrics & {
+  /** Requests of the opted-in templates this node picked up. */
+  seen: number
+}
+
+/** Templates the Node view's "Answer oracle requests" opts in to, and the model they are registered for. */
+export const NODE_ORACLE_TEMPLATES: readonly Hex[] = [SENTIMENT_TEMPLATE_HASH]
+export const NODE_ORACLE_MODEL: Hex = SENTIMENT_MODEL_HASH
 
 export type NodePhase = 'setup' | 'registering' | 'online' | 'stopping' | 'failed'
 
@@ -42,6 +56,9 @@ export class NodeViewState {
   batchSize = $state<number>(PROVIDER_DEFAULTS.batchMaxReceipts)
   batchMinutes = $state<number>(PROVIDER_DEFAULTS.batchMaxAgeMs / 60_000)
   redeemThreshold = $state('1')
+  /** Answer OracleRouter requests of the sentiment template (commit-reveal), off by default. */
+  answerOracle = $state(false)
+  oracleMetrics = $state<NodeOracleMetrics | null>(null)
   metrics = $state<ProviderMetrics | null>(null)
   batches = $state<Batch[]>([])
   peerId = $state<string | null>(null)
@@ -123,6 +140,7 @@ export class NodeViewState {
           redeemThreshold: parseEther(this.redeemThreshold),
           // Async jobs fill idle time at half the live prices (live requests always come first).
           jobs: { enabled: true, prices: { pricePerMillionInput: prices.pricePerMillionInput / 2n, pricePerMillionOutput: prices.pricePerMillionOutput / 2n } },
+          ...(this.answerOracle ? { oracle: { enabled: true, templates: NODE_ORACLE_TEMPLATES } } : {}),
         },
       )
       await service.start()
@@ -130,6 +148,8 @@ export class NodeViewState {
       const refresh = () => {
         this.metrics = service.metrics()
         this.batches = [...service.batches()]
+        const oracle = service.oracle
+        this.oracleMetrics = oracle ? { ...oracle.metrics(), seen: oracle.jobs().length } : null
       }
       this.#stopWatch = service.onChange(refresh)
       refresh()
@@ -154,13 +174,21 @@ export class NodeViewState {
     this.#stopWatch?.()
     await this.#service?.stop()
     this.#service = null
+    this.oracleMetrics = null
     this.phase = 'setup'
   }
 
-  /** `#/node?autostart=1&model=<id>`: burner wallet, load, register, online. */
+  /** Whether the loaded model is the one the oracle templates are registered for (others get no requests to answer). */
+  get oracleModelMatches(): boolean {
+    const hash = this.#deps.engine.loaded?.contentHash ?? this.#deps.engine.model?.contentHash
+    return typeof hash === 'string' && hash.toLowerCase() === NODE_ORACLE_MODEL
+  }
+
+  /** `#/node?autostart=1&model=<id>[&oracle=1]`: burner wallet, load, register, online. */
   async autostart(search: URLSearchParams): Promise<void> {
     if (search.get('autostart') !== '1') return
     if (search.get('batch')) this.batchSize = Number(search.get('batch'))
+    if (search.get('oracle') === '1') this.answerOracle = true
     await this.init()
     await this.wallet?.connectBurner(parseEther('1000'))
     await this.load(search.get('model') ?? 'modelex-demo-30m')

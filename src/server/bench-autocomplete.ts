@@ -138,7 +138,7 @@ const isolatedSpots = (sessions: readonly TypingSession[]) =>
   })
 
 /** The paid part's bound: past it, the bench reports where it stood and goes on without paid figures. */
-const PAID_DEADLINE_MS = 300_000
+const PAID_DEADLINE_MS = 480_000
 
 type PaidProgress = { step: string; stop?: () => Promise<void> }
 

@@ -9,7 +9,9 @@
  * Cancelling (the caller's signal) asks the node to stop; the node answers with the receipt of what it had sent,
  * which is settled here. A request that ends without its receipt (a reset, a node gone) is remembered as interrupted;
  * a node that refuses the next voucher because it settled such a request hands back that receipt, and the consumer
- * checks it is one of its interrupted requests, catches up and pays once more. No other settlement is accepted.
+ * checks it is one of its interrupted requests, catches up and pays once more. No other settlement is accepted. A
+ * refusal whose receipt the consumer already has means the node still holds an interrupted request in reserve (its
+ * engine outlived the cancel's grace period): the consumer waits briefly and pays again, a bounded number of times.
  */
 import type { Hex } from 'viem'
 import { signVoucher } from '../../chain/actions/signVoucher.ts'
@@ -64,7 +66,27 @@ type Priced = { entry: DirectoryEntry; maxCost: bigint; quote: Quote | null }
 
 export async function payForRequest(context: ClientContext, p: PayForRequestParameters): Promise<PaidResult> {
   const priced = await price(context, p)
-  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, p, priced, true))
+  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, p, priced, PAYMENT_RETRIES))
+}
+
+/**
+ * Refusals a request may meet before it is served: each one either catches up with a missed receipt or waits for the
+ * node to finish one of our interrupted requests it still holds in reserve (a cancel that outlived the grace period
+ * and was reset: the node settles or releases it when its engine stops). Waits double from `FINISHING_WAIT_MS`.
+ */
+const PAYMENT_RETRIES = 6
+const FINISHING_WAIT_MS = 50
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** The first candidate that answers, priced; a node that cannot be dialled is skipped, any answer ends the search. */
@@ -87,7 +109,7 @@ async function price(context: ClientContext, p: PayForRequestParameters): Promis
   throw new NoNodeAvailableError({ model: p.model })
 }
 
-async function payAndStream(context: ClientContext, p: PayForRequestParameters, { entry, maxCost, quote }: Priced, mayCatchUp: boolean): Promise<PaidResult> {
+async function payAndStream(context: ClientContext, p: PayForRequestParameters, { entry, maxCost, quote }: Priced, retries: number): Promise<PaidResult> {
   const { node, state } = await context.ready()
   const { channels, anchor } = context.addresses
   const operator = entry.announcement.operator.toLowerCase()
@@ -136,12 +158,18 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
       await interrupted()
       throw error
     }
-    if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED' && error.settlement !== undefined && mayCatchUp) {
+    if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED' && error.settlement !== undefined && retries > 0 && !p.signal?.aborted) {
       const missed = decodeSignedReceipt(error.settlement)
       await verifySignedReceipt(missed, receiptDomain, expected)
-      channel = catchUp(channel, missed.receipt)
-      await save(channel, missed)
-      return payAndStream(context, p, { entry, maxCost, quote }, false)
+      if (missed.receipt.cumulativePaid > channel.settled) {
+        channel = catchUp(channel, missed.receipt)
+        await save(channel, missed)
+      } else if ((channel.interrupted ?? []).length > 0) {
+        // Nothing missed: the node's last receipt is one we have. It still holds an interrupted request of ours in
+        // reserve (its engine has not stopped yet); it settles or releases it shortly, then the same voucher passes.
+        await pause(FINISHING_WAIT_MS * 2 ** (PAYMENT_RETRIES - retries), p.signal)
+      } else throw error
+      return payAndStream(context, p, { entry, maxCost, quote }, retries - 1)
     }
     if (error instanceof InferRequestError) throw error
     const cancelled = error instanceof InferenceAbortedError ? await call.result.catch(() => null) : null

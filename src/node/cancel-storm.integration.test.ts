@@ -1,0 +1,99 @@
+/**
+ * Paid completion as an editor drives it: prepaid requests cancelled as the user types, over the real relay and
+ * anvil. Cancels land before the first token, mid-prefill and mid-stream; the next request starts right after the
+ * previous one is cancelled. No request may fail on its receipt (a late receipt of an interrupted request must stay
+ * acceptable until it is applied or superseded), and at the end the consumer's settled total is the node's.
+ */
+import '../server/node-shims.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createWalletClient, http, parseEther } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createClient } from '../client/index.ts'
+import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
+import { TEST_MODEL } from '../p2p/testing.ts'
+import { freePort } from '../server/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { memoryStore } from '../store/payments.ts'
+import { fundAccount, startPaidProvider } from './testing.ts'
+
+const deployment = inject('deployment')
+let dir: string
+let relay: RelayProcess
+const stops: (() => Promise<void>)[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelex-cancel-'))
+  relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
+})
+
+afterAll(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {})
+  await relay?.process.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A small seeded generator: the same storm on every run. */
+function random(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s * 1_664_525 + 1_013_904_223) >>> 0
+    return s / 2 ** 32
+  }
+}
+
+describe('cancelled prepaid requests (integration)', () => {
+  it('requests cancelled as the user types never fail on a receipt, and both sides end with the same settled total', async () => {
+    const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, tokenDelayMs: 5 })
+    stops.push(() => provider.stop())
+    const account = privateKeyToAccount(generatePrivateKey())
+    await fundAccount(deployment, account.address, parseEther('100'))
+    const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
+    const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1'), prepay: true })
+    stops.push(() => client.stop())
+    const node = provider.node.peerId.toString()
+    // The channel is opened by a first, uncancelled request.
+    await client.completions.create({ model: TEST_MODEL.id, prompt: 'def main(', max_tokens: 4, node })
+
+    // Eight keystrokes: with the opening and the last request, within the node's per-peer burst (ten).
+    const next = random(12_345)
+    const failures: unknown[] = []
+    let previous: { abort: AbortController; done: Promise<void> } | null = null
+    const all: Promise<void>[] = []
+    for (let i = 0; i < 8; i++) {
+      const abort = new AbortController()
+      // As an editor: the keystroke cancels the previous request, and the next one starts at once.
+      previous?.abort.abort()
+      const delay = Math.floor(next() * 60)
+      const prompt = `def f${i}(x):\n    return x`
+      const done = (async () => {
+        try {
+          const stream = await client.completions.create({ model: TEST_MODEL.id, prompt, max_tokens: 24, node, stream: true, signal: abort.signal })
+          for await (const chunk of stream) void chunk
+          await stream.result
+        } catch (error) {
+          if (!(error instanceof PaidRequestInterruptedError && abort.signal.aborted)) failures.push(error)
+        }
+      })()
+      all.push(done)
+      const timer = setTimeout(() => abort.abort(), delay)
+      void done.finally(() => clearTimeout(timer))
+      previous = { abort, done }
+      // Every other keystroke waits for the previous request to end (sequential), the rest overlap.
+      if (i % 2 === 0) await done
+    }
+    previous?.abort.abort()
+    await Promise.all(all)
+    expect(failures.map((e) => String(e))).toEqual([])
+
+    const last = await client.completions.create({ model: TEST_MODEL.id, prompt: 'print(', max_tokens: 4, node })
+    const channel = (await client.channels())[provider.operator.toLowerCase()] as { settled: bigint; signed: bigint }
+    // The last receipt is the node's books: its cumulative total is everything the node settled on this channel.
+    const nodeSettled = last.modelex.receipt.receipt.cumulativePaid
+    expect(await provider.service.receipt(last.modelex.receipt.receiptHash)).toBeDefined()
+    expect(channel.settled).toBe(nodeSettled)
+    expect(channel.signed >= channel.settled).toBe(true)
+  }, 240_000)
+})

@@ -53,8 +53,14 @@ export function datasetTime(date: string): number | null {
   return ms / 1000
 }
 
-/** Parses a data set's bytes (UTF-8 JSON lines; blank lines skipped; ids unique). */
-export function parseDataset(bytes: Uint8Array): DatasetItem[] {
+/** Stricter forms of the format: a labelled set (every item has one of `labels`) dated by days only. */
+export type DatasetFormat = { labels?: readonly string[]; daysOnly?: boolean }
+
+/**
+ * Parses a data set's bytes (UTF-8 JSON lines; blank lines skipped; ids unique). The sentiment suite's labelled
+ * file is the same format with `{ labels, daysOnly: true }` (`parseSentimentJsonl`).
+ */
+export function parseDataset(bytes: Uint8Array, format: DatasetFormat = {}): DatasetItem[] {
   if (bytes.length > DATASET_LIMITS.maxBytes) throw new InvalidDatasetError({ line: 0, reason: `it has ${bytes.length} bytes, more than ${DATASET_LIMITS.maxBytes}` })
   let text: string
   try {
@@ -89,15 +95,17 @@ export function parseDataset(bytes: Uint8Array): DatasetItem[] {
     if (ids.has(id)) fail(`id "${id}" is used twice`)
     const date = field('date')
     const time = datasetTime(date)
+    if (format.daysOnly && !DAY.test(date)) fail(`date "${date}" is not an ISO day (YYYY-MM-DD)`)
     if (time === null) fail(`date "${date}" is not an ISO day (YYYY-MM-DD) or UTC instant (YYYY-MM-DDTHH:MM:SSZ)`)
     const asset = field('asset')
     if (!ASSET.test(asset)) fail(`asset "${asset}" is not an upper-case ticker`)
     const headline = field('headline')
     if (headline.trim() === '' || headline.length > DATASET_LIMITS.maxHeadlineLength) fail(`headline must be 1 to ${DATASET_LIMITS.maxHeadlineLength} characters`)
     const item: DatasetItem = { id, date, time: time as number, asset, headline }
-    if (Object.hasOwn(record, 'label')) {
+    if (Object.hasOwn(record, 'label') || format.labels) {
       const label = field('label')
       if (label.length > DATASET_LIMITS.maxLabelLength) fail(`label longer than ${DATASET_LIMITS.maxLabelLength} characters`)
+      if (format.labels && !format.labels.includes(label)) fail(`label "${label}" is not ${format.labels.join(', ')}`)
       item.label = label
     }
     ids.add(id)

@@ -5,6 +5,8 @@
  * of each class), and a strict parser for the project's labelled JSON-lines file (`data/financial-headlines.jsonl`).
  * Reading files — that one or the Financial PhraseBank in place — is the job of `src/server/phrasebank.ts`.
  */
+import { parseDataset } from './datasets.ts'
+import { InvalidDatasetError } from './errors/oracle.ts'
 import { MalformedSentimentDataError } from './errors/sentiment.ts'
 import type { ChatMessage } from './inference.ts'
 
@@ -88,65 +90,21 @@ export function scoreSentiment(items: readonly Pick<SentimentItem, 'label'>[], a
   return { accuracyPpm: sampleSize === 0 ? 0 : Math.round((correct * 1_000_000) / sampleSize), correct, sampleSize, unparsed, confusion }
 }
 
-/** Limits of the labelled file: what a headline set this size needs, with room; more is refused, not truncated. */
+/** Limits of a labelled file read line by line (the PhraseBank in place): more is refused, not truncated. */
 export const SENTIMENT_FILE_LIMITS = { maxLines: 100_000, maxLineLength: 4_096, maxTextLength: 1_000, maxIdLength: 64 } as const
 
-const ITEM_FIELDS = new Set(['id', 'date', 'asset', 'headline', 'label'])
-const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/
-
-function isIsoDay(value: string): boolean {
-  const match = ISO_DAY.exec(value)
-  if (!match) return false
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
-  const date = new Date(Date.UTC(year, month - 1, day))
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-}
-
 /**
- * Parses the project's labelled headlines: JSON lines of `{ id, date, asset, headline, label }`, every field a
- * string, no other fields, ids unique, `date` a real ISO day, `asset` an upper-case ticker, `label` one of the three
- * labels. Blank lines are skipped. Any other line throws `MalformedSentimentDataError` naming it.
+ * Parses the project's labelled headlines: a data set (`src/core/datasets.ts`: JSON lines of
+ * `{ id, date, asset, headline, label }`, strict and bounded) whose dates are ISO days and whose every item has one of
+ * the three labels. Any bad line throws `MalformedSentimentDataError` naming it.
  */
 export function parseSentimentJsonl(content: string, source = 'the labelled file'): SentimentItem[] {
-  const lines = content.split(/\r?\n/)
-  if (lines.length > SENTIMENT_FILE_LIMITS.maxLines) throw new MalformedSentimentDataError({ source, line: SENTIMENT_FILE_LIMITS.maxLines + 1, reason: `more than ${SENTIMENT_FILE_LIMITS.maxLines} lines` })
-  const items: SentimentItem[] = []
-  const ids = new Set<string>()
-  for (const [index, line] of lines.entries()) {
-    if (line.trim() === '') continue
-    const fail = (reason: string): never => {
-      throw new MalformedSentimentDataError({ source, line: index + 1, reason })
-    }
-    if (line.length > SENTIMENT_FILE_LIMITS.maxLineLength) fail(`longer than ${SENTIMENT_FILE_LIMITS.maxLineLength} characters`)
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      fail('not JSON')
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object')
-    const record = value as Record<string, unknown>
-    for (const key of Object.keys(record)) if (!ITEM_FIELDS.has(key)) fail(`unknown field "${key}"`)
-    const text = (field: string): string => {
-      const v = record[field]
-      if (typeof v !== 'string') return fail(`field "${field}" must be a string`)
-      return v
-    }
-    const id = text('id')
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || id.length > SENTIMENT_FILE_LIMITS.maxIdLength) fail('id must be letters, digits, ".", "_" or "-", at most 64')
-    if (ids.has(id)) fail(`id "${id}" is used twice`)
-    const date = text('date')
-    if (!isIsoDay(date)) fail(`date "${date}" is not an ISO day (YYYY-MM-DD)`)
-    const asset = text('asset')
-    if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(asset)) fail(`asset "${asset}" is not an upper-case ticker`)
-    const headline = text('headline')
-    if (headline.trim() === '' || headline.length > SENTIMENT_FILE_LIMITS.maxTextLength) fail(`headline must be 1 to ${SENTIMENT_FILE_LIMITS.maxTextLength} characters`)
-    const label = text('label')
-    if (!(SENTIMENT_LABELS as readonly string[]).includes(label)) fail(`label "${label}" is not negative, neutral or positive`)
-    ids.add(id)
-    items.push({ id, date, asset, text: headline, label: label as SentimentLabel })
+  try {
+    return parseDataset(new TextEncoder().encode(content), { labels: SENTIMENT_LABELS, daysOnly: true }).map(({ id, date, asset, headline, label }) => ({ id, date, asset, text: headline, label: label as SentimentLabel }))
+  } catch (error) {
+    if (error instanceof InvalidDatasetError) throw new MalformedSentimentDataError({ source, line: error.line, reason: error.reason })
+    throw error
   }
-  return items
 }
 
 /** The shape the evaluator's suite runner takes (`SentimentTask` in src/evaluator/types.ts). */

@@ -196,7 +196,7 @@ try {
       }
       const due = performance.now()
       let round = (await getRounds(reader, { router, subscriptionId, from: r, count: 1 }))[0]
-      for (let polls = 0; round?.status === 'scheduled' || round?.status === 'open'; polls++) {
+      for (let polls = 0; round?.status === 'scheduled' || round?.status === 'openable' || round?.status === 'open'; polls++) {
         if (polls > 12_000) throw new Error(`round ${r} of subscription ${subscriptionId} (k=${k}) did not settle in 10 minutes`)
         await new Promise((resolve) => setTimeout(resolve, 50))
         round = (await getRounds(reader, { router, subscriptionId, from: r, count: 1 }))[0]

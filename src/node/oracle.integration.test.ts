@@ -150,6 +150,8 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     expect((await getScore(reader, { consumer, asset: headline }))?.value).toBe(request.result)
     // Each node revealed what it stored, and was paid fee / k (to its operator, whoever sent the transaction).
     for (const [i, provider] of providers.entries()) {
+      // The chain settles with the last reveal; a node records its own reveal once it has read its receipt.
+      await waitFor(() => /revealed/.test(String(jobOf(provider, requestId)?.outcome ?? jobOf(provider, requestId)?.stage)), 30_000, 'the node to record its reveal')
       const job = jobOf(provider, requestId)
       expect(job?.outcome ?? job?.stage).toMatch(/revealed/)
       expect(values[operators.findIndex((o) => o.toLowerCase() === provider.operator.toLowerCase())]).toBe(job?.value)

@@ -237,6 +237,12 @@ describe('grammars', () => {
     expect(grammar.accepts(`{"issues":[${Array(11).fill(issue).join(',')}]}`)).toBe(false)
   })
 
+  test('an unbounded repetition of a part that can match nothing is refused (engines can loop on it)', () => {
+    expect(() => parseRegex('(a*)+')).toThrow(/empty string/)
+    expect(() => parseRegex('(a?b?){2,}')).toThrow(/empty string/)
+    expect(() => parseRegex('(a*){1,3}')).not.toThrow()
+  })
+
   test('regex grammars: classes, escapes, groups and quantifiers', () => {
     const accepts = (pattern: string, text: string) => parseGbnf(`root ::= ${regexToGbnf(parseRegex(pattern))}`).accepts(text)
     expect(accepts('^[A-Z]{3}-\\d{2,4}$', 'ABC-123')).toBe(true)

@@ -593,6 +593,8 @@ export function parseRegex(pattern: string): Regex {
     } else return item
     at++
     if (peek() === '?' || peek() === '+' || peek() === '*' || peek() === '{') fail('a lazy or repeated quantifier')
+    // An unbounded repetition of a part that can match nothing is a grammar engines can loop on: refused.
+    if (max === null && regexNullable(item)) fail('an unbounded repetition of a part that can match the empty string')
     return { t: 'rep', item, min, max }
   }
   const escape = (inClass: boolean): Regex | number => {
@@ -737,6 +739,20 @@ export function regexToGbnf(regex: Regex): string {
 }
 
 const jsPoint = (cp: number) => `\\u{${cp.toString(16)}}`
+
+/** Whether a parsed regex matches the empty string. */
+export function regexNullable(regex: Regex): boolean {
+  switch (regex.t) {
+    case 'class':
+      return false
+    case 'seq':
+      return regex.items.every(regexNullable)
+    case 'alt':
+      return regex.options.some(regexNullable)
+    case 'rep':
+      return regex.min === 0 || regexNullable(regex.item)
+  }
+}
 
 /** The JavaScript regex source (flag `u`) of a parsed regex: the same language as its GBNF. */
 export function regexToJs(regex: Regex): string {

@@ -31,7 +31,7 @@ import { replayTyping, type ReplayResult } from '../autocomplete/typing-replay.t
 import { ENGINE_SOURCE_DEFAULTS, paidCompletionSource } from '../autocomplete/sources.ts'
 import { createClient, type ModelexClient } from '../client/index.ts'
 import type { Deployment } from '../core/deployment.ts'
-import type { SerializedError } from '../core/errors/index.ts'
+import type { Attempt } from '../core/errors/index.ts'
 import { EVAL_SET_FILES, parseProblems, type EvalProblem } from '../core/eval.ts'
 import { LOCAL_FIM_BUDGET, fimFormatFor } from '../core/fim.ts'
 import { DEMO_MODELS } from '../core/models.ts'
@@ -76,7 +76,6 @@ export function typingSessions(problems: readonly EvalProblem[], seed = SEED): T
   })
 }
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
 async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
   const result = (await page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as Attempt<T>
   if (!result.ok) throw new Error(`${result.error.name}: ${result.error.message}`)

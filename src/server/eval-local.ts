@@ -7,7 +7,7 @@
 import { basename, dirname, resolve } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { ViteDevServer } from 'vite'
-import type { SerializedError } from '../core/errors/index.ts'
+import type { Attempt } from '../core/errors/index.ts'
 import type { StopRule } from '../core/stop-rules.ts'
 import { ensureChromium, launchChromium } from './chromium.ts'
 import { DEFAULT_MODELS_DIR } from './model-demo.ts'
@@ -24,7 +24,6 @@ export type LocalCoder = {
   close(): Promise<void>
 }
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
 
 async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
   const result = (await page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as Attempt<T>

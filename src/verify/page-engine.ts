@@ -5,12 +5,11 @@
  * stops the run in the page. Errors keep their name across the page boundary.
  */
 import type { Browser, Page } from 'playwright-core'
-import { deserializeError, type SerializedError } from '../core/errors/index.ts'
+import { deserializeError, type Attempt } from '../core/errors/index.ts'
 import type { BenchmarkOptions, BenchmarkResult, ChatCompletionRequest, CompletionRequest, GenerateOptions, InferenceEngine, InferenceRequest, InferenceResult, LoadedModel, LoadOptions, ModelSpec } from '../core/inference.ts'
 
 export type PageEngine = InferenceEngine & { readonly page: Page; close(): Promise<void> }
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
 
 export async function createPageEngine({ browser, baseUrl }: { browser: Browser; baseUrl: string }): Promise<PageEngine> {
   const page = await browser.newPage()

@@ -134,3 +134,15 @@ function describeNonError(value: unknown): string {
     return String(value)
   }
 }
+
+/** What a page or worker hands back across a boundary that cannot carry a thrown error: a value, or the error serialized. */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
+
+/** Runs `fn` and returns its value or its serialized error (fixture pages driven from Node answer this way). */
+export async function attempt<T>(fn: () => Promise<T>): Promise<Attempt<T>> {
+  try {
+    return { ok: true, value: await fn() }
+  } catch (error) {
+    return { ok: false, error: serializeError(error) }
+  }
+}

@@ -7,13 +7,12 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import type { EngineCapabilities } from '../../core/capabilities.ts'
-import type { SerializedError } from '../../core/errors/index.ts'
+import type { Attempt } from '../../core/errors/index.ts'
 import type { InferenceResult, LoadedModel, LoadProgress } from '../../core/inference.ts'
 import { launchChromium } from '../../server/chromium.ts'
 import { openWatchedPage, type WatchedPage } from '../../server/testing/browser.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
 type Load = { loaded: LoadedModel; progress: LoadProgress[] }
 async function call<T>(page: Page, expression: string): Promise<T> {
   const attempt = (await page.evaluate(expression)) as Attempt<T>

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { SerializedError } from '../../core/errors/index.ts'
+import type { Attempt, SerializedError } from '../../core/errors/index.ts'
 import type { InferenceResult } from '../../core/inference.ts'
 import { DEMO_MODELS } from '../../core/models.ts'
 import { launchChromium } from '../../server/chromium.ts'
@@ -8,7 +8,6 @@ import type { WatchedPage } from '../../server/testing/browser.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 import { complianceChecks } from '../compliance.ts'
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: SerializedError }
 type Completion = { result: InferenceResult; deltas: string[] }
 
 /**

@@ -21,14 +21,15 @@ export function string(value: unknown, path: string, maxLength: number, minLengt
   return value
 }
 
+/** `-0` (JSON allows it) reads as `0`, so a decoded number re-encodes to the same value. */
 export function integer(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) fail(path, `an integer in ${min}..${max}`)
-  return value
+  return value === 0 ? 0 : value
 }
 
 export function finite(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(path, `a number in ${min}..${max}`)
-  return value
+  return value === 0 ? 0 : value
 }
 
 export function array(value: unknown, path: string, maxLength: number, minLength = 0): unknown[] {

@@ -125,7 +125,7 @@ export default defineConfig({
   // make the local stack print more than its one URL.
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8192, rolldownOptions: { checks: { bundlerTimings: false } } },
   test: {
-    // `npm test` (src/server/test-all.ts) runs each project as its own suite and adds up the results.
+    // `npm test` (src/server/testing/run-all.ts) runs each project as its own suite and adds up the results.
     projects: [
       {
         extends: true,

@@ -4,7 +4,7 @@
  * suggestion (ghost text appears, Tab inserts it, the receipts add up), and `npm run gateway -- --route network`, as
  * a process with its devnet burner wallet, pays the same node for the official `openai` client's completions.
  */
-import '../src/server/node-shims.ts'
+import '../src/server/lib/node-shims.ts'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -12,11 +12,11 @@ import OpenAI from 'openai'
 import type { Browser, Page } from 'playwright-core'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { launchChromium } from '../src/server/chromium.ts'
-import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
-import type { PaidSummary } from '../src/server/gateway-openai.ts'
-import { freePort } from '../src/server/ports.ts'
-import { startProcess, type ManagedProcess } from '../src/server/process.ts'
+import { launchChromium } from '../src/server/lib/chromium.ts'
+import { startDemoProvider, type DemoProvider } from '../src/server/programs/demo-provider.ts'
+import type { PaidSummary } from '../src/server/programs/gateway-openai.ts'
+import { freePort } from '../src/server/lib/ports.ts'
+import { startProcess, type ManagedProcess } from '../src/server/lib/process.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'
@@ -141,7 +141,7 @@ describe('paid code completion from a network node', () => {
     await writeFile(deploymentFile, JSON.stringify(deployment))
     const port = await freePort()
     const token = 'e2e-gateway-token-0123456789abcdef'
-    const gateway: ManagedProcess = startProcess('gateway', process.execPath, ['--import', 'tsx', 'src/server/gateway.ts', '--port', String(port), '--route', 'network', '--deployment', deploymentFile, '--state-file', join(dir, 'gateway-state.json'), '--key-file', join(dir, 'gateway.key')], {
+    const gateway: ManagedProcess = startProcess('gateway', process.execPath, ['--import', 'tsx', 'src/server/programs/gateway.ts', '--port', String(port), '--route', 'network', '--deployment', deploymentFile, '--state-file', join(dir, 'gateway-state.json'), '--key-file', join(dir, 'gateway.key')], {
       cwd: root,
       env: { ...process.env, MODELEX_GATEWAY_TOKEN: token, MODELEX_WALLET_KEY: '' },
     })

@@ -6,7 +6,7 @@
  * inclusion proof verifies on-chain. The same journey then runs once from the SDK in Node against the browser
  * provider. Real stack, real browser, real chain: no doubles.
  */
-import '../src/server/node-shims.ts'
+import '../src/server/lib/node-shims.ts'
 import type { Browser, Page } from 'playwright-core'
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
@@ -16,8 +16,8 @@ import { getChannel } from '../src/chain/actions/getChannel.ts'
 import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
 import { aiTokenAbi, receiptAnchorAbi } from '../src/chain/generated.ts'
 import { createClient, PaidRequestInterruptedError } from '../src/client/index.ts'
-import { launchChromium } from '../src/server/chromium.ts'
-import { startDemoProvider, type DemoProvider } from '../src/server/demo-provider.ts'
+import { launchChromium } from '../src/server/lib/chromium.ts'
+import { startDemoProvider, type DemoProvider } from '../src/server/programs/demo-provider.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'

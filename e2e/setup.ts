@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import type { Deployment } from '../src/core/deployment.ts'
-import { ensureChromium } from '../src/server/chromium.ts'
-import { startDevnet, type Devnet } from '../src/server/devnet.ts'
-import { freePort } from '../src/server/ports.ts'
+import { ensureChromium } from '../src/server/lib/chromium.ts'
+import { startDevnet, type Devnet } from '../src/server/programs/devnet.ts'
+import { freePort } from '../src/server/lib/ports.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Deployer} from "../test/utils/Deployer.sol";
 import {Script, console} from "forge-std/Script.sol";
 
-/// @notice Deploys and wires the Modelex contracts with forge (the local stack uses `src/server/contracts.ts`).
+/// @notice Deploys and wires the Modelex contracts with forge (the local stack uses `src/server/lib/contracts.ts`).
 /// @dev `forge script script/Deploy.s.sol --rpc-url $RPC --private-key $KEY --broadcast`; parameters from the
 /// environment, devnet defaults otherwise.
 contract Deploy is Script {

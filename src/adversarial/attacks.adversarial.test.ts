@@ -4,7 +4,7 @@
  * with one rule broken (`peers.ts`). Each records what the honest side lost in AI wei against what the issue allows
  * (`outcomes.ts`); `npm run test:adversarial` prints one line per attack and the total.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,9 +34,9 @@ import { connectToPeer } from '../p2p/dial.ts'
 import { askQuote, infer } from '../p2p/infer-client.ts'
 import { peerIdBytes } from '../p2p/registry.ts'
 import { startConsumer, TEST_MODEL, until, type Consumer } from '../p2p/testing.ts'
-import { freePort } from '../server/ports.ts'
-import { startGateway } from '../server/gateway.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startGateway } from '../server/programs/gateway.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
 import { recordOutcome } from './outcomes.ts'
 import { rogueConsumer, slowRpc, startRogueProvider, type RogueProvider, type RogueProviderParameters } from './peers.ts'

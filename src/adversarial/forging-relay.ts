@@ -6,7 +6,7 @@
  */
 import { decodeAttestation, encodeAttestation, SUITE_UNITS } from '../core/attestation.ts'
 import type { LatestAttestationsSource } from '../p2p/latest-attestations.ts'
-import { startRelay, type Relay, type RelayOptions } from '../server/relay.ts'
+import { startRelay, type Relay, type RelayOptions } from '../server/programs/relay.ts'
 
 /** Forged entries (a best score, nonce + 1, the original signature) ahead of each honest one. */
 export function forgeLatestAttestations(honest: LatestAttestationsSource): LatestAttestationsSource {

@@ -4,7 +4,7 @@
  * consumer that speaks the infer protocol with vouchers it signs itself. Nothing here is a stand-in for our own
  * components; the honest side of every attack is the stock SDK, gateway or provider.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { createPublicClient, createWalletClient, http, type Address, type Hex, type LocalAccount } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getChannel } from '../chain/actions/getChannel.ts'

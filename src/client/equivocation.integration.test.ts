@@ -6,7 +6,7 @@
  * `reportReceipt` (a receipt another consumer got, as a verifier hands it over). An honest provider serving the same
  * request twice signs the same output and is never flagged.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,8 +21,8 @@ import { aiTokenAbi, nodeRegistryAbi } from '../chain/generated.ts'
 import { EquivocationProofError } from '../core/errors/chain.ts'
 import { fundAccount, startPaidProvider } from '../node/testing.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { tcpLine } from '../server/testing/tcp-line.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'

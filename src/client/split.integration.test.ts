@@ -3,7 +3,7 @@
  * anvil): a channel opened before the split counts in its own units, so a top-up after it must transfer whole units
  * (units × unitScale AI), and paying on that channel keeps working.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,10 +17,10 @@ import { aiTokenAbi } from '../chain/generated.ts'
 import type { Deployment } from '../core/deployment.ts'
 import { fundAccount, startPaidProvider, type PaidProvider } from '../node/testing.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
-import { DEVNET_PRIVATE_KEYS } from '../server/anvil.ts'
-import { startLocalChain, type LocalChain } from '../server/local-chain.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { DEVNET_PRIVATE_KEYS } from '../server/lib/anvil.ts'
+import { startLocalChain, type LocalChain } from '../server/lib/local-chain.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { createClient, type ModelexClient } from './client.ts'
 
 let dir: string

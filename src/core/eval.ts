@@ -3,7 +3,7 @@
  * raw model output becomes the completion that is scored (the single-line set takes one line; plain HumanEval stops
  * where the function ends), the program that runs a completion against its tests, exact match, the summary and its
  * table, and the result document that an evaluator signs (EIP-712). Running the programs (Python in Pyodide) and
- * asking a model are adapters in `src/server/eval*.ts`.
+ * asking a model are adapters in `src/server/evals/`.
  */
 import { hashTypedData, keccak256, toBytes, type Address, type Hex, type TypedDataDefinition } from 'viem'
 import { applyStopRule } from './stop-rules.ts'

@@ -3,7 +3,7 @@
  * what Pyodide gives Python to reach its host — the `js` and `pyodide_js` modules, `pyodide.code.run_js`, the FFI,
  * `pyodide.http`, `micropip`, `ctypes` and Pyodide's internals — plus sockets and process spawning (Pyodide in
  * Node runs `os.system` through `child_process`). Both evaluators use it: the Node harness's sandboxed child
- * process (src/server/eval-python.ts) and the browser's Evaluate worker.
+ * process (src/server/evals/python.ts) and the browser's Evaluate worker.
  *
  * Python cannot sandbox Python: a determined program can dig a live reference back out of the interpreter's object
  * graph. So this is the first of several walls, not the only one; the hosts also give Pyodide an empty `js`

@@ -3,7 +3,7 @@
  * greedy and seeded so an answer can be re-checked), how the answer is read (one label word, whatever its case or
  * punctuation, or nothing), how a run is scored (accuracy in parts per million, the sample size, and the confusion
  * of each class), and a strict parser for the project's labelled JSON-lines file (`data/financial-headlines.jsonl`).
- * Reading files — that one or the Financial PhraseBank in place — is the job of `src/server/phrasebank.ts`.
+ * Reading files — that one or the Financial PhraseBank in place — is the job of `src/server/evals/phrasebank.ts`.
  */
 import { parseDataset } from './datasets.ts'
 import { InvalidDatasetError } from './errors/oracle.ts'

@@ -1,7 +1,7 @@
 /**
  * The evaluator: challenge suites run against one node through the consumer SDK (paid like any consumer), scored
  * into the unsigned attestations of `src/core/attestation.ts`, in the browser (the Evaluate view, Python in a Pyodide
- * worker) and in Node (the sandboxed Python runner of `src/server/eval-python.ts`, the PhraseBank read in place).
+ * worker) and in Node (the sandboxed Python runner of `src/server/evals/python.ts`, the PhraseBank read in place).
  *
  * @example
  * const client = createClient({ deployment, wallet })

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { launchChromium } from '../server/chromium.ts'
+import { launchChromium } from '../server/lib/chromium.ts'
 import { openFixture } from '../server/testing/fixture-page.ts'
 import type { PythonOutcome } from './types.ts'
 

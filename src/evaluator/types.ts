@@ -32,7 +32,7 @@ export function isNodeFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && NODE_FAILURES.has((error as { name?: string }).name ?? '')
 }
 
-/** A runner of the Node harness's shape (`createPythonRunner` in src/server/eval-python.ts: the sandboxed child). */
+/** A runner of the Node harness's shape (`createPythonRunner` in src/server/evals/python.ts: the sandboxed child). */
 export type ProgramRunner = { run(code: string, timeoutMs: number): Promise<ProgramOutcome> }
 
 /** `runPython` over such a runner: pass, or fail with its Python error or the time limit it ran past. */

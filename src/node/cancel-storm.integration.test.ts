@@ -4,7 +4,7 @@
  * previous one is cancelled. No request may fail on its receipt (a late receipt of an interrupted request must stay
  * acceptable until it is applied or superseded), and at the end the consumer's settled total is the node's.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createClient } from '../client/index.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
 import { fundAccount, startPaidProvider } from './testing.ts'
 

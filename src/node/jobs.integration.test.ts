@@ -5,7 +5,7 @@
  * same store and wallet), fetches the result with a valid receipt, and the chain moves exactly the receipt's cost.
  * Live requests come first; a job past its deadline is never run; forged jobs and claims are refused.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,8 +26,8 @@ import { askJobs, publishJob } from '../p2p/jobs.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { createPeer } from '../p2p/peer.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import { createProviderService, type ProviderService } from './provider.ts'

@@ -5,7 +5,7 @@
  * balances move by exactly the receipts' total and every receipt's inclusion proof verifies on-chain. Then the
  * refusals (no payment, replayed, forged, cross-chain vouchers) and a provider that dies mid-stream.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,9 +22,9 @@ import { voucherTypedData } from '../core/voucher.ts'
 import { infer } from '../p2p/infer-client.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
-import { freePort } from '../server/ports.ts'
+import { freePort } from '../server/lib/ports.ts'
 import { tcpLine } from '../server/testing/tcp-line.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import { fundAccount, startPaidProvider as startTestProvider, TEST_PRICES, type PaidProvider, type PaidProviderParameters } from './testing.ts'

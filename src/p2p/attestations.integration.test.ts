@@ -9,7 +9,7 @@
  * evaluator's proofs over `/modelex/attestation-proof/1.0.0`; a restart of the evaluator's book from its store (nothing
  * due lost, no root sent twice); and a book that anchors by itself, by count, through a chain line that goes down.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,9 +31,9 @@ import { AttestationAnchorError, InvalidAttestationError } from '../core/errors/
 import { LATEST_ATTESTATIONS_PROTOCOL, MAX_LATEST_ATTESTATIONS_REQUEST_BYTES } from '../core/latest-attestations.ts'
 import { encodeJson } from '../core/wire/check.ts'
 import { encodeFrame } from '../core/wire/frame.ts'
-import { freePort } from '../server/ports.ts'
-import type { Relay } from '../server/relay.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import type { Relay } from '../server/programs/relay.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { deployedContract } from '../server/testing/contracts.ts'
 import { tcpLine, type TcpLine } from '../server/testing/tcp-line.ts'
 import type { KeyValueStore } from '../store/kv.ts'

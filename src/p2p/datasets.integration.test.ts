@@ -3,7 +3,7 @@
  * chunk, so it arrives in several frames) by its hash; an unknown hash is null; a rogue peer that sends other bytes,
  * more bytes than it announced, or a size above the limit is refused; `fetchDatasetFromAny` moves on to the next peer.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,8 +13,8 @@ import { DatasetHashMismatchError, DatasetUnavailableError } from '../core/error
 import { MalformedMessageError } from '../core/errors/p2p.ts'
 import { encodeJson } from '../core/wire/check.ts'
 import { encodeFrame } from '../core/wire/frame.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
 import { DATASET_CHUNK_BYTES, DATASET_PROTOCOL, datasetStore, fetchDataset, fetchDatasetFromAny, serveDatasets } from './datasets.ts'
 import { sendFrame } from './frames.ts'

@@ -3,7 +3,7 @@
  * nodes — providers serving the in-memory engine, consumers with a directory. Announce → discover → request →
  * stream → cancel; a serving node that dies mid-stream; a relay restart; refusals with their typed codes.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +14,8 @@ import { InferenceAbortedError } from '../core/errors/engine.ts'
 import { InferRequestError, InferStreamError } from '../core/errors/p2p.ts'
 import type { Delta, InferenceRequest } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { decodeResponse, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES } from '../core/wire/infer.ts'
 import { connectToPeer } from './dial.ts'
 import { readFrames } from './frames.ts'

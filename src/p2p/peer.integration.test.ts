@@ -4,7 +4,7 @@
  * production pairing service and infer server. The payment policy here is a stand-in that asks for the payment
  * `"paid"` (the real cashier is exercised through `src/node/paid.integration.test.ts`, which runs on `createPeer`).
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,8 +13,8 @@ import { createPairingService, pair, type PairingService } from '../autocomplete
 import { PaymentRefusedError } from '../core/errors/payments.ts'
 import type { Delta, InferenceEngine, InferenceRequest, ModelSpec } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { askQuote, infer } from './infer-client.ts'
 import { forModelOf, type PaymentPolicy } from './infer-server.ts'
 import { createPeer, type Peer } from './peer.ts'

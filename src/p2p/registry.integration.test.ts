@@ -2,7 +2,7 @@
  * The directory's registered mark from the real NodeRegistry on anvil: a provider whose operator registered its
  * signer and peer id is marked registered; one that did not is marked not registered.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +14,8 @@ import { registerNode } from '../chain/actions/registerNode.ts'
 import { signSignerBinding } from '../chain/actions/signSignerBinding.ts'
 import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { aiTokenAbi } from '../chain/generated.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { peerIdBytes, registryLookup } from './registry.ts'
 import { startConsumer, startProvider, TEST_MODEL, type Consumer, type Provider } from './testing.ts'
 

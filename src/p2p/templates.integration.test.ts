@@ -3,7 +3,7 @@
  * template from peer A's store by its hash through the relay; an unknown hash is "unknown"; a peer that answers with
  * a tampered template (or one that does not parse) is refused; the template registered on-chain has the same id.
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +14,8 @@ import { getTemplateModel, registerTemplate } from '../chain/actions/registerTem
 import { ContractRevertedError } from '../core/errors/index.ts'
 import { InvalidTemplateError, TemplateHashMismatchError } from '../core/errors/templates.ts'
 import { CLASSIFICATION_TEMPLATE, SENTIMENT_TEMPLATE, templateId, type PromptTemplate } from '../core/templates.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { deployedContract } from '../server/testing/contracts.ts'
 import { memoryTemplateStore, type TemplateStore } from '../store/templates.ts'
 import { createModelexNode, type ModelexNode } from './node.ts'

@@ -3,14 +3,14 @@
  * the spare stream carries the next request, a new one follows it, a spare the node gave up on is never used, and
  * stopping closes it. Also checks that every connection's muxer and WebSocket writes are tuned (transport-tuning.ts).
  */
-import '../server/node-shims.ts'
+import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { InferenceRequest } from '../core/inference.ts'
-import { freePort } from '../server/ports.ts'
-import { startRelayProcess, type RelayProcess } from '../server/relay-process.ts'
+import { freePort } from '../server/lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { askQuote, infer } from './infer-client.ts'
 import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Provider } from './testing.ts'
 import { isTuned } from './transport-tuning.ts'

@@ -1,12 +1,12 @@
 /**
  * Two headless Chromium pages find each other through the relay and stream an answer over a direct WebRTC
- * connection, in the lab of src/server/webrtc-lab.ts (a network namespace of our own with a veth pair; everything
+ * connection, in the lab of src/server/testing/webrtc-lab.ts (a network namespace of our own with a veth pair; everything
  * it starts is stopped by PID and removed in afterAll). Then the consumer picks the node ahead (`warmUp`: dial now,
  * keep a stream ready) and the next answer uses that connection. Without root or `ip`, the test is skipped and
  * says why. Timings are printed, not asserted (`bench:p2p -- webrtc` measures them).
  */
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
-import { call, startWebRtcLab, type WebRtcLab } from '../server/webrtc-lab.ts'
+import { call, startWebRtcLab, type WebRtcLab } from '../server/testing/webrtc-lab.ts'
 
 let lab: WebRtcLab | undefined
 

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core'
 import { afterEach, describe, expect, inject, test } from 'vitest'
-import { launchChromium } from '../server/chromium.ts'
+import { launchChromium } from '../server/lib/chromium.ts'
 import { openWatchedPage } from '../server/testing/browser.ts'
 
 describe('the built app in headless Chromium', () => {

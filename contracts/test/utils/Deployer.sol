@@ -8,7 +8,7 @@ import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {ReceiptAnchor} from "../../src/ReceiptAnchor.sol";
 import {SentimentConsumer} from "../../src/SentimentConsumer.sol";
 
-/// @notice Deploys and wires the Modelex contracts the way `src/server/contracts.ts` does, for tests and the
+/// @notice Deploys and wires the Modelex contracts the way `src/server/lib/contracts.ts` does, for tests and the
 /// forge script.
 library Deployer {
     struct Config {

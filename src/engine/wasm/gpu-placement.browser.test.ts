@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import type { EngineCapabilities } from '../../core/capabilities.ts'
 import type { Attempt } from '../../core/errors/index.ts'
 import type { InferenceResult, LoadedModel, LoadProgress } from '../../core/inference.ts'
-import { launchChromium } from '../../server/chromium.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
 import { openWatchedPage, type WatchedPage } from '../../server/testing/browser.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 

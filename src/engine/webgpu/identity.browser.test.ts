@@ -9,10 +9,10 @@ import type { Browser } from 'playwright-core'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { webLlmContentHash } from '../../core/file-hash.ts'
-import { launchChromium } from '../../server/chromium.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 
-const here = new URL('./fixtures/web-llm/', import.meta.url)
+const here = new URL('./fixtures/web-llm', import.meta.url)
 let browser: Browser
 let manifest: Uint8Array
 let lib: Uint8Array

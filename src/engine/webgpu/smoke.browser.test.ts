@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { launchChromium } from '../../server/chromium.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 
 let browser: Browser | undefined

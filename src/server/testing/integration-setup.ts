@@ -4,9 +4,9 @@
  */
 import type { TestProject } from 'vitest/node'
 import type { Deployment } from '../../core/deployment.ts'
-import type { Anvil } from '../anvil.ts'
-import { startLocalChain } from '../local-chain.ts'
-import { freePort } from '../ports.ts'
+import type { Anvil } from '../lib/anvil.ts'
+import { startLocalChain } from '../lib/local-chain.ts'
+import { freePort } from '../lib/ports.ts'
 import './context.ts'
 
 let anvil: Anvil | undefined

@@ -8,7 +8,7 @@
  * registry) receives them, and the provider page's Network view counts them and still shows the node as unknown: one
  * evaluator is not enough evidence. No test doubles.
  */
-import '../../server/node-shims.ts'
+import '../../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,10 +18,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { VerifiedAttestation } from '../../core/attestation.ts'
 import { createAttestationBook, registryAttestationChecks, type AttestationBook } from '../../p2p/attestations.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
-import { launchChromium } from '../../server/chromium.ts'
-import { startDemoProvider, type DemoProvider } from '../../server/demo-provider.ts'
-import { startDevnet, type Devnet } from '../../server/devnet.ts'
-import { freePort } from '../../server/ports.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
+import { startDemoProvider, type DemoProvider } from '../../server/programs/demo-provider.ts'
+import { startDevnet, type Devnet } from '../../server/programs/devnet.ts'
+import { freePort } from '../../server/lib/ports.ts'
 
 const MODEL = 'modelex-demo-tiny'
 

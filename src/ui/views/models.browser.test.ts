@@ -4,8 +4,8 @@ import type { Browser, Page } from 'playwright-core'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { DEMO_MODELS } from '../../core/models.ts'
-import { launchChromium } from '../../server/chromium.ts'
-import { DEFAULT_MODELS_DIR } from '../../server/model-demo.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
+import { DEFAULT_MODELS_DIR } from '../../server/programs/model-demo.ts'
 import { openWatchedPage } from '../../server/testing/browser.ts'
 
 const TINY = DEMO_MODELS.find((m) => m.id === 'modelex-demo-tiny')!

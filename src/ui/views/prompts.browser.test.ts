@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { SENTIMENT_TEMPLATE, templateId } from '../../core/templates.ts'
-import { launchChromium } from '../../server/chromium.ts'
+import { launchChromium } from '../../server/lib/chromium.ts'
 import { openWatchedPage } from '../../server/testing/browser.ts'
 
 let browser: Browser

@@ -1,0 +1,360 @@
+/**
+ * `npm run bench:p2p`: figures of the network layer on this machine, with a real relay (child process) and real
+ * in-process libp2p nodes — connection set-up, gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
+ * bytes a consumer receives as providers grow, stream round trip, tokens per second through the protocol with the
+ * in-memory engine at full speed, and remote-minus-local time to first token. Prints a table per figure and one
+ * JSON line with everything at the end. Runs in about two minutes on 2 cores. Also browser to browser over WebRTC
+ * (`webrtc`, needs root for a network namespace). `npm run bench:p2p -- stream webrtc` runs only those sections.
+ */
+import '../lib/node-shims.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { announcementTopic } from '../../core/announcement.ts'
+import type { ChatCompletionRequest, InferenceRequest, ModelSpec } from '../../core/inference.ts'
+import { createMemoryEngine } from '../../engine/memory/memory-engine.ts'
+import { createAnnouncer, type Announcer } from '../../p2p/announcer.ts'
+import { announcementGate, watchTopic } from '../../p2p/gossip.ts'
+import { infer } from '../../p2p/infer-client.ts'
+import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import { warmUp } from '../../p2p/warm.ts'
+import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
+import { startFixtureServer } from '../testing/fixture-server.ts'
+import { freePort } from '../lib/ports.ts'
+import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
+import { call, startWebRtcLab } from '../testing/webrtc-lab.ts'
+
+const results: Record<string, unknown> = {}
+/** `npm run bench:p2p -- stream webrtc` runs only those sections (setup, stream, load, gossip, webrtc); none: all. */
+const sections = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const wanted = (section: string) => sections.length === 0 || sections.includes(section)
+const log = (line: string) => console.log(line)
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+}
+const ms = (value: number) => `${value.toFixed(1)} ms`
+const sleep = (duration: number) => new Promise((resolve) => setTimeout(resolve, duration))
+/** Between timed requests: a user's requests are not back to back (and the next warm stream opens in between). */
+const PAUSE_MS = 20
+
+async function plainNode(relay: string): Promise<ModelexNode> {
+  const node = await createModelexNode({ relays: [relay], runtime: 'node' })
+  await node.start()
+  return node
+}
+
+async function connectionSetup(relay: RelayProcess): Promise<void> {
+  const toRelay: number[] = []
+  const throughRelay: number[] = []
+  const target = await plainNode(relay.multiaddr)
+  await target.waitForReservation(10_000)
+  for (let i = 0; i < 10; i++) {
+    const node = await createModelexNode({ runtime: 'node', listen: [] })
+    await node.libp2p.start()
+    let started = performance.now()
+    await node.libp2p.dial(multiaddr(relay.multiaddr))
+    toRelay.push(performance.now() - started)
+    started = performance.now()
+    await node.libp2p.dial(multiaddr(`${relay.multiaddr}/p2p-circuit/p2p/${target.peerId.toString()}`))
+    throughRelay.push(performance.now() - started)
+    await node.libp2p.stop()
+  }
+  await target.stop()
+  results['connectionSetupMs'] = { toRelayMedian: median(toRelay), throughRelayMedian: median(throughRelay) }
+  log(`connection set-up (median of 10): to the relay (WebSocket + noise + yamux) ${ms(median(toRelay))}; to a peer through the relay (circuit v2) ${ms(median(throughRelay))}`)
+}
+
+async function gossipPropagation(relay: RelayProcess): Promise<void> {
+  const rows: Record<number, { p95Ms: number; p50Ms: number; reached: number }> = {}
+  for (const n of [10, 50, 100]) {
+    const consumers: ModelexNode[] = []
+    const arrivals: number[][] = []
+    const topic = announcementTopic(TEST_MODEL.contentHash)
+    for (let i = 0; i < n; i++) {
+      const node = await plainNode(relay.multiaddr)
+      const gate = announcementGate()
+      watchTopic(node.libp2p.services.pubsub, topic, gate.validate)
+      const index = i
+      arrivals[index] = []
+      node.libp2p.services.pubsub.addEventListener('message', (event) => {
+        if (event.detail.topic === topic && gate.take(event.detail)) arrivals[index]?.push(performance.now())
+      })
+      consumers.push(node)
+    }
+    const provider = await plainNode(relay.multiaddr)
+    const key = generatePrivateKey()
+    const announcer = createAnnouncer(provider, {
+      signer: { privateKey: key, address: privateKeyToAddress(key) },
+      operator: privateKeyToAddress(key),
+      chainId: 31337,
+      intervalMs: 3_600_000,
+      state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 1 }], pricePerMillionInput: '1', pricePerMillionOutput: '1', capacity: 1, queueDepth: 0 }),
+    })
+    await announcer.start()
+    // Let subscriptions and meshes settle (a few heartbeats) before timing.
+    await sleep(3_000)
+    const samples: number[] = []
+    const medians: number[] = []
+    let reachedTotal = 0
+    for (let round = 0; round < 3; round++) {
+      for (const a of arrivals) a?.splice(0)
+      const started = performance.now()
+      await announcer.announce()
+      await sleep(4_000)
+      const times = arrivals.map((a) => (a && a.length ? (a[0] as number) - started : Number.POSITIVE_INFINITY))
+      samples.push(percentile(times, 95))
+      medians.push(median(times))
+      reachedTotal += times.filter(Number.isFinite).length
+    }
+    rows[n] = { p95Ms: median(samples), p50Ms: median(medians), reached: reachedTotal / 3 / n }
+    log(`gossip propagation, N = ${String(n).padStart(3)}: 95% of peers after ${ms(rows[n].p95Ms)} (median peer ${ms(rows[n].p50Ms)}), ${(rows[n].reached * 100).toFixed(0)}% reached within 4 s (median of 3 announcements)`)
+    await announcer.stop()
+    await provider.stop()
+    await Promise.all(consumers.map((c) => c.stop()))
+  }
+  results['gossipPropagation'] = rows
+}
+
+async function gossipLoad(relay: RelayProcess): Promise<void> {
+  const rows: Record<number, { bytesPerSecondAt30s: number; otherModelBytes: number; announcementBytes: number }> = {}
+  const watched = announcementTopic(TEST_MODEL.contentHash)
+  const otherHash = `0x${'22'.repeat(32)}` as Hex
+  const consumer = await plainNode(relay.multiaddr)
+  const bystander = await plainNode(relay.multiaddr)
+  let bytes = 0
+  let otherBytes = 0
+  let count = 0
+  const gate = announcementGate()
+  const otherGate = announcementGate()
+  watchTopic(consumer.libp2p.services.pubsub, watched, gate.validate)
+  // A consumer of another model: with one topic per model it hears none of these providers.
+  watchTopic(bystander.libp2p.services.pubsub, announcementTopic(otherHash), otherGate.validate)
+  consumer.libp2p.services.pubsub.addEventListener('message', (event) => {
+    if (gate.take(event.detail)) {
+      bytes += event.detail.data.length
+      count++
+    }
+  })
+  bystander.libp2p.services.pubsub.addEventListener('message', (event) => {
+    otherBytes += event.detail.data.length
+  })
+  const providers: { node: ModelexNode; announcer: Announcer }[] = []
+  for (const p of [1, 10, 50]) {
+    while (providers.length < p) {
+      const node = await plainNode(relay.multiaddr)
+      const key = generatePrivateKey()
+      const announcer = createAnnouncer(node, {
+        signer: { privateKey: key, address: privateKeyToAddress(key) },
+        operator: privateKeyToAddress(key),
+        chainId: 31337,
+        intervalMs: 3_600_000,
+        state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 12.5 }], pricePerMillionInput: '1000000000000000', pricePerMillionOutput: '2000000000000000', capacity: 2, queueDepth: 0 }),
+      })
+      providers.push({ node, announcer })
+    }
+    await Promise.all(providers.map((x) => x.announcer.start()))
+    await sleep(2_000)
+    bytes = 0
+    otherBytes = 0
+    count = 0
+    // Three announcement rounds, as the 30 s timer would send them, compressed in time.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(providers.map((x) => x.announcer.announce()))
+      await sleep(1_500)
+    }
+    const perAnnouncement = count ? bytes / count : 0
+    rows[p] = { bytesPerSecondAt30s: (bytes / 3) / 30, otherModelBytes: otherBytes, announcementBytes: Math.round(perAnnouncement) }
+    log(`gossip load, ${String(p).padStart(2)} providers announcing every 30 s: a consumer of that model receives ${rows[p].bytesPerSecondAt30s.toFixed(1)} B/s of announcements (${rows[p].announcementBytes} B each; ${count} messages received in 3 rounds of ${p}); a consumer of another model: ${otherBytes} B`)
+    await Promise.all(providers.map((x) => x.announcer.stop()))
+  }
+  await Promise.all(providers.map((x) => x.node.stop()))
+  await consumer.stop()
+  await bystander.stop()
+  results['gossipLoad'] = rows
+}
+
+async function streaming(relay: RelayProcess): Promise<void> {
+  const provider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 0, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000, maxTokens: 8192 } } })
+  const client = await startConsumer({ relay: relay.multiaddr, directory: { pingIntervalMs: 3_600_000 } })
+  const chat = (max_tokens: number): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens, temperature: 0, seed: 0 })
+  const run = async (max_tokens: number) => {
+    const started = performance.now()
+    let first = 0
+    let tokens = 0
+    const call = infer(client.node, { peer: provider.node.peerId, request: chat(max_tokens) })
+    for await (const delta of call) {
+      if (tokens === 0) first = performance.now() - started
+      tokens += delta.tokens
+    }
+    const outcome = await call.result
+    return { totalMs: performance.now() - started, firstMs: first, tokens, relayed: outcome.relayed }
+  }
+  await run(1) // Connection set-up outside the timings.
+  // Cold: a new stream per request (protocol negotiation first). Warm: the node was picked ahead (`warmUp`), so a
+  // negotiated stream waits and the next one is opened after each answer. Requests a few ms apart, as a user's are.
+  const coldTrips: number[] = []
+  for (let i = 0; i < 30; i++) {
+    coldTrips.push((await run(1)).totalMs)
+    await sleep(PAUSE_MS)
+  }
+  const warm = warmUp(client.node, provider.node.peerId)
+  await warm.ready
+  const roundTrips: number[] = []
+  for (let i = 0; i < 50; i++) {
+    roundTrips.push((await run(1)).totalMs)
+    await sleep(PAUSE_MS)
+  }
+  const relayed = (await run(1)).relayed
+  warm.stop()
+
+  const throughput: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const r = await run(8000)
+    throughput.push((r.tokens * 1000) / r.totalMs)
+  }
+  const engine = createMemoryEngine({ tokenDelayMs: 0 })
+  await engine.load(TEST_MODEL as ModelSpec)
+  const body: ChatCompletionRequest = { model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens: 8000, temperature: 0, seed: 0 }
+  const localRates: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now()
+    const r = await engine.chat(body)
+    localRates.push((r.usage.completion_tokens * 1000) / (performance.now() - started))
+  }
+
+  const remoteFirst: number[] = []
+  const localFirst: number[] = []
+  const slowProvider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 5, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } } })
+  const slowEngine = createMemoryEngine({ tokenDelayMs: 5 })
+  await slowEngine.load(TEST_MODEL as ModelSpec)
+  const runOn = async (peer: typeof slowProvider) => {
+    const started = performance.now()
+    let first = 0
+    const call = infer(client.node, { peer: peer.node.peerId, request: chat(4) })
+    for await (const _ of call) if (!first) first = performance.now() - started
+    await call.result
+    return first
+  }
+  await runOn(slowProvider)
+  const localOnce = async () => {
+    const started = performance.now()
+    let first = 0
+    await slowEngine.chat({ ...body, max_tokens: 4 }, { onDelta: () => void (first ||= performance.now() - started) })
+    return first
+  }
+  const coldFirst: number[] = []
+  for (let i = 0; i < 30; i++) {
+    coldFirst.push(await runOn(slowProvider))
+    localFirst.push(await localOnce())
+  }
+  const slowWarm = warmUp(client.node, slowProvider.node.peerId)
+  await slowWarm.ready
+  for (let i = 0; i < 30; i++) {
+    remoteFirst.push(await runOn(slowProvider))
+    localFirst.push(await localOnce())
+  }
+  slowWarm.stop()
+  results['stream'] = {
+    roundTripMedianMs: median(roundTrips),
+    roundTripP95Ms: percentile(roundTrips, 95),
+    roundTripColdMedianMs: median(coldTrips),
+    firstTokenRemoteColdMedianMs: median(coldFirst),
+    relayed,
+    tokensPerSecondRemoteMedian: median(throughput),
+    tokensPerSecondLocalMedian: median(localRates),
+    firstTokenRemoteMedianMs: median(remoteFirst),
+    firstTokenLocalMedianMs: median(localFirst),
+    firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
+  }
+  log(`stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`)
+  log(`tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`)
+  log(`time to first token (engine at 5 ms/token, median of 30, node kept warm): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`)
+  await slowProvider.stop()
+  await client.stop()
+  await provider.stop()
+}
+
+/**
+ * Browser to browser over WebRTC (two Chromium pages in a network namespace, see webrtc-lab.ts): the first answer
+ * from a node not yet connected (set-up included), then the same node picked ahead (`warmUp`): how long the pick
+ * takes to be ready, and the time to first token of the requests after it. Needs root and `ip`; else it says why.
+ */
+async function webrtc(): Promise<void> {
+  const dev = await startFixtureServer()
+  const lab = await startWebRtcLab(dev.url)
+  try {
+    if (lab.skipReason) {
+      log(`WebRTC (browser to browser): skipped, ${lab.skipReason}`)
+      results['webrtc'] = { skipped: lab.skipReason }
+      return
+    }
+    const relayAddress = lab.relay!.multiaddr
+    const provider = await lab.openFixture()
+    const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider', tokenDelayMs: 5 })
+    const cold: number[] = []
+    const pick: number[] = []
+    const warm: number[] = []
+    let direct = true
+    // Three consumers, each new to the node: its first answer includes the connection set-up; then it picks the node.
+    for (let i = 0; i < 3; i++) {
+      const consumer = await lab.openFixture()
+      await call(consumer.page, 'start', { relay: relayAddress, role: 'consumer' })
+      await call(consumer.page, 'discover', served.peerId)
+      const first = await call(consumer.page, 'request', served.peerId, 4)
+      cold.push(first.firstTokenMs)
+      await call(consumer.page, 'stop')
+      await consumer.page.close()
+      const picker = await lab.openFixture()
+      await call(picker.page, 'start', { relay: relayAddress, role: 'consumer' })
+      await call(picker.page, 'discover', served.peerId)
+      const started = performance.now()
+      await call(picker.page, 'warm', served.peerId)
+      pick.push(performance.now() - started)
+      for (let j = 0; j < 10; j++) {
+        const answer = await call(picker.page, 'request', served.peerId, 4)
+        direct &&= !answer.relayed
+        warm.push(answer.firstTokenMs)
+        await sleep(PAUSE_MS)
+      }
+      await call(picker.page, 'stop')
+      await picker.page.close()
+    }
+    await call(provider.page, 'stop')
+    results['webrtc'] = { firstTokenColdMedianMs: median(cold), pickReadyMedianMs: median(pick), firstTokenWarmMedianMs: median(warm), firstTokenWarmP95Ms: percentile(warm, 95), direct }
+    log(`WebRTC browser to browser (engine at 5 ms/token): first token from a node not yet connected ${ms(median(cold))} (set-up included, median of 3); node picked ahead: ready ${ms(median(pick))} after the pick, then first token ${ms(median(warm))} median, p95 ${ms(percentile(warm, 95))} (30 requests, ${direct ? 'direct WebRTC' : 'some relayed'})`)
+  } finally {
+    await lab.stop()
+    await dev.close()
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now()
+  const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-p2p-'))
+  const relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key'), metricsIntervalMs: 0 })
+  log(`relay: ${relay.multiaddr} (pid ${relay.process.pid})`)
+  try {
+    if (wanted('setup')) await connectionSetup(relay)
+    if (wanted('stream')) await streaming(relay)
+    if (wanted('load')) await gossipLoad(relay)
+    if (wanted('gossip')) await gossipPropagation(relay)
+    if (wanted('webrtc')) await webrtc()
+  } finally {
+    await relay.process.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  results['totalSeconds'] = (performance.now() - started) / 1000
+  log(`total ${(results['totalSeconds'] as number).toFixed(0)} s`)
+  console.log(JSON.stringify({ bench: 'p2p', ...results }))
+}
+
+await main()
+process.exit(0)

@@ -1,6 +1,9 @@
 /**
- * The deployment file: what a running Modelex network is made of (chain, contracts, relay). The local stack
+ * The deployment file: what a running Modelex network is made of (chain, contracts, relays). The local stack
  * writes it; the app and the SDK read it. Parsing is strict so a stale or hand-edited file fails loudly.
+ *
+ * Relays: `relay` is the first (or only) relay, as files have always said; a federated deployment also lists every
+ * relay in `relays` (the first equal to `relay`). Read the list with `deploymentRelays`, which serves both forms.
  */
 import { BaseError, registerErrorClass } from './errors/base.ts'
 
@@ -25,8 +28,19 @@ export type Deployment = {
   startBlock: number
   /** Contract addresses; absent until the contracts exist. */
   contracts: Partial<Record<ContractName, Address>>
-  /** Multiaddr of the relay, or null when the stack runs none. */
+  /** Multiaddr of the relay, or null when the stack runs none. With several relays: the first of `relays`. */
   relay: string | null
+  /** Every relay of a federated deployment (multiaddrs with /p2p/<id>, distinct, the first equal to `relay`). */
+  relays?: readonly string[]
+}
+
+/** The most relays one deployment may list. */
+export const MAX_DEPLOYMENT_RELAYS = 64
+
+/** Every relay of the deployment, in the file's order: `relays` when listed, else the single `relay`, else none. */
+export function deploymentRelays(deployment: Pick<Deployment, 'relay' | 'relays'>): string[] {
+  if (deployment.relays && deployment.relays.length > 0) return [...deployment.relays]
+  return deployment.relay ? [deployment.relay] : []
 }
 
 export class InvalidDeploymentError extends BaseError {
@@ -49,8 +63,19 @@ export function parseDeployment(value: unknown): Deployment {
   if (typeof rpcUrl !== 'string' || !/^(https?|wss?):\/\//.test(rpcUrl)) throw new InvalidDeploymentError('rpcUrl must be an http(s) or ws(s) URL')
   const startBlock = v['startBlock']
   if (typeof startBlock !== 'number' || !Number.isSafeInteger(startBlock) || startBlock < 0) throw new InvalidDeploymentError('startBlock must be a non-negative integer')
-  const relay = v['relay']
-  if (relay !== null && (typeof relay !== 'string' || !relay.startsWith('/'))) throw new InvalidDeploymentError('relay must be a multiaddr string or null')
+  const isMultiaddr = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 1024
+  const rawRelays = v['relays']
+  let relays: string[] | undefined
+  if (rawRelays !== undefined) {
+    if (!Array.isArray(rawRelays) || rawRelays.length === 0 || rawRelays.length > MAX_DEPLOYMENT_RELAYS) throw new InvalidDeploymentError(`relays must be a list of 1 to ${MAX_DEPLOYMENT_RELAYS} multiaddrs`)
+    if (!rawRelays.every(isMultiaddr)) throw new InvalidDeploymentError('relays must hold multiaddr strings')
+    if (new Set(rawRelays).size !== rawRelays.length) throw new InvalidDeploymentError('relays lists a relay twice')
+    relays = rawRelays
+  }
+  // A file with only `relays` names its first as `relay`, so readers of the single field still find one.
+  const relay = v['relay'] === undefined && relays ? relays[0]! : v['relay']
+  if (relay !== null && !isMultiaddr(relay)) throw new InvalidDeploymentError('relay must be a multiaddr string or null')
+  if (relays && relay !== relays[0]) throw new InvalidDeploymentError('relay must be the first of relays')
   const rawContracts = v['contracts']
   if (typeof rawContracts !== 'object' || rawContracts === null || Array.isArray(rawContracts)) throw new InvalidDeploymentError('contracts must be an object')
   const contracts: Partial<Record<ContractName, Address>> = {}
@@ -59,5 +84,5 @@ export function parseDeployment(value: unknown): Deployment {
     if (typeof address !== 'string' || !ADDRESS.test(address)) throw new InvalidDeploymentError(`contract ${name} has no valid address`)
     contracts[name as ContractName] = address as Address
   }
-  return { version: 1, chainId, rpcUrl, startBlock, contracts, relay }
+  return { version: 1, chainId, rpcUrl, startBlock, contracts, relay, ...(relays ? { relays } : {}) }
 }

@@ -199,3 +199,21 @@ export class StoreFileError extends BaseError {
   }
 }
 registerErrorClass('StoreFileError', StoreFileError)
+
+/**
+ * A relay's directory answer that does not add up: a delta relative to a view we do not hold, one that does not lead
+ * to the digest it declares, or one carrying an entry that fails verification (forged or altered). The consumer drops
+ * that relay's answer and asks again from scratch; the other relays' answers are unaffected.
+ */
+export type DirectoryViewFailure = 'wrong-base' | 'digest-mismatch' | 'forged-entry' | 'malformed'
+
+export class DirectoryViewError extends BaseError {
+  override name = 'DirectoryViewError' as const
+  constructor({ reason, details, cause }: { reason: DirectoryViewFailure; details: string; cause?: unknown }) {
+    super(`A relay's directory answer was refused (${reason}); its view is dropped and asked for again.`, { details, cause, data: { reason } })
+  }
+  get reason(): DirectoryViewFailure {
+    return this.data?.['reason'] as DirectoryViewFailure
+  }
+}
+registerErrorClass('DirectoryViewError', DirectoryViewError)

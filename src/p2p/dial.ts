@@ -1,20 +1,24 @@
 /**
  * Reaching a node we know only by peer id (from its announcement): an open connection if there is one, else
- * through the relays we share with it — WebRTC first where this runtime has it (a direct browser-to-browser
- * connection, signalled through the relay), then a plain relayed circuit.
+ * through the deployment's relays — WebRTC first where this runtime has it (a direct browser-to-browser
+ * connection, signalled through the relay), then a plain relayed circuit. With several relays, they are tried in
+ * the order the node itself ranks them (`src/core/relay-choice.ts`): its reservation is on the first of them that
+ * was up, so the first try usually is the right one, and after a relay died, the second.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { rankRelays } from '../core/relay-choice.ts'
 import { INFER_CLIENT_DEFAULTS } from './constants.ts'
-import { directConnection, type ModelexNode } from './node.ts'
+import { directConnection, relayIdOf, type ModelexNode } from './node.ts'
 
 export function toPeerId(peer: PeerId | string): PeerId {
   return typeof peer === 'string' ? peerIdFromString(peer) : peer
 }
 
-export function circuitAddresses(node: ModelexNode, peer: PeerId, kind: 'webrtc' | 'circuit'): Multiaddr[] {
-  return node.relays.map((relay) => multiaddr(`${relay.toString()}/p2p-circuit${kind === 'webrtc' ? '/webrtc' : ''}/p2p/${peer.toString()}`))
+/** Circuit addresses of `peer` through each relay, in the order `peer` ranks the relays. */
+export function circuitAddresses(node: Pick<ModelexNode, 'relays'>, peer: PeerId, kind: 'webrtc' | 'circuit'): Multiaddr[] {
+  return rankRelays(peer.toString(), node.relays, relayIdOf).map((relay) => multiaddr(`${relay.toString()}/p2p-circuit${kind === 'webrtc' ? '/webrtc' : ''}/p2p/${peer.toString()}`))
 }
 
 export type ConnectOptions = { signal?: AbortSignal; timeoutMs?: number; preferDirect?: boolean }

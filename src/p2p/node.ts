@@ -1,15 +1,19 @@
 /**
  * The Modelex libp2p node, one factory for the browser and Node: WebSockets to the relay, WebRTC between browsers
- * (signalled through the circuit relay), circuit-relay v2 transport, noise, yamux, identify, ping, gossipsub and
- * bootstrap. Around it, a relay keeper that redials lost relays with back-off, forever, and reports the
- * connection state.
+ * (signalled through the circuit relay), circuit-relay v2 transport, noise, yamux, identify, ping and gossipsub.
+ * Around it, a relay keeper: of a deployment's relays, a node keeps `relayConnections` (1) connected, chosen by
+ * rendezvous hashing of its peer id (`src/core/relay-choice.ts`), so peers spread over the relays. A relay that drops
+ * or refuses us is left for a back-off (250 ms doubling to 2 s per relay, reset once it answers) while the keeper
+ * moves at once to the next relay of our ranking; the circuit-relay transport takes a reservation on the new relay by itself (its
+ * discovery sees a connected peer speaking the hop protocol), identify pushes the new circuit address to connected
+ * peers, and our announcer re-announces when the new relay shows it is on our topics. Keeps trying, forever, and
+ * reports the connection state.
  *
  * @example
  * const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(indexedDbStore()), relays: [deployment.relay] })
  * node.state // 'connecting' | 'connected' | 'disconnected'
  */
 import { noise } from '@chainsafe/libp2p-noise'
-import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
@@ -17,6 +21,7 @@ import type { Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { rankRelays } from '../core/relay-choice.ts'
 import { RECONNECT_DEFAULTS } from './constants.ts'
 import { modelexWebSockets, modelexYamux } from './transport-tuning.ts'
 
@@ -31,8 +36,10 @@ export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
 
 export type ModelexNodeOptions = {
   privateKey?: PrivateKey
-  /** Relay multiaddrs (with /p2p/<id>): bootstrap points, kept connected, and where we take reservations. */
+  /** Relay multiaddrs (with /p2p/<id>): every relay of the deployment; `relayConnections` of them are kept connected. */
   relays?: readonly string[]
+  /** Relays kept connected at once (default 1): the first of our ranking that answer. */
+  relayConnections?: number
   /** Default: where `typeof window` says we are. */
   runtime?: Runtime
   /** Default: browser `/p2p-circuit` and `/webrtc`; Node `/p2p-circuit`. */
@@ -53,7 +60,10 @@ export type ModelexNode = {
   readonly libp2p: ModelexLibp2p
   readonly peerId: PeerId
   readonly runtime: Runtime
+  /** Every relay of the deployment, best first for this peer (the order we try them in). */
   readonly relays: readonly Multiaddr[]
+  /** The relays we hold a connection to now. */
+  connectedRelays(): Multiaddr[]
   /** Connection state towards the relays: connected while at least one relay is. */
   readonly state: ConnectionState
   onStateChange(listener: (state: ConnectionState) => void): () => void
@@ -92,22 +102,35 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     // coming from the relay's host: every consumer reaching us through one relay would share those 5.
     connectionManager: { inboundConnectionThreshold: 100 },
     ...(dialPrivate ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
-    peerDiscovery: relays.length ? [bootstrap({ list: relays.map(String), timeout: 0 })] : [],
     services: {
       identify: identify(),
       ping: ping({ runOnLimitedConnection: true }),
       pubsub: modelexGossipsub({ colocationWhitelist }),
     },
   })
-  return wrapNode(libp2p, runtime, relays, options.reconnect)
+  // Not the bootstrap module: it dials every listed relay, and we want one (or `relayConnections`) of them.
+  const ranked = rankRelays(libp2p.peerId.toString(), relays, relayIdOf)
+  return wrapNode(libp2p, runtime, ranked, options.relayConnections ?? 1, options.reconnect)
 }
 
-function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], reconnect: ModelexNodeOptions['reconnect'] = {}): ModelexNode {
+/** The peer id a relay multiaddr names (its last /p2p/ part), or the whole address when it names none. */
+export function relayIdOf(relay: Multiaddr): string {
+  return relay.getComponents().findLast((c) => c.name === 'p2p')?.value ?? relay.toString()
+}
+
+/** Tag value of a relay we chose: connections to it are the last the connection manager would prune. */
+const RELAY_TAG = 'modelex-relay'
+
+function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], relayConnections: number, reconnect: ModelexNodeOptions['reconnect'] = {}): ModelexNode {
   const { initialDelayMs, maxDelayMs, factor } = { ...RECONNECT_DEFAULTS, ...reconnect }
-  const relayIds = new Set(relays.map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value).filter((id): id is string => id !== undefined))
+  const wanted = Math.max(1, Math.min(relayConnections, relays.length))
+  const byId = new Map(relays.map((r) => [relayIdOf(r), r]))
   const listeners = new Set<(state: ConnectionState) => void>()
-  const timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Per relay: when we may dial it again, and the back-off its next failure adds. */
+  const downUntil = new Map<string, number>()
   const delays = new Map<string, number>()
+  const dialing = new Set<string>()
+  let timer: ReturnType<typeof setTimeout> | undefined
   let running = false
   let state: ConnectionState = relays.length ? 'connecting' : 'disconnected'
 
@@ -116,32 +139,59 @@ function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], 
     state = next
     for (const listener of listeners) listener(next)
   }
-  const connectedToRelay = () => libp2p.getConnections().some((c) => relayIds.has(c.remotePeer.toString()) && c.status === 'open')
-  const refresh = () => setState(connectedToRelay() ? 'connected' : relays.length ? 'connecting' : 'disconnected')
+  const isConnected = (id: string) => libp2p.getConnections().some((c) => c.remotePeer.toString() === id && c.status === 'open' && !isRelayed(c))
+  const connected = () => relays.filter((r) => isConnected(relayIdOf(r)))
+  const refresh = () => setState(connected().length > 0 ? 'connected' : relays.length ? 'connecting' : 'disconnected')
 
-  const dialRelay = (relay: Multiaddr, id: string) => {
-    timers.delete(id)
-    if (!running) return
-    libp2p.dial(relay, { signal: AbortSignal.timeout(10_000) }).then(
-      () => {
-        delays.delete(id)
-        refresh()
-      },
-      () => schedule(relay, id),
-    )
-  }
-  const schedule = (relay: Multiaddr, id: string) => {
-    if (!running || timers.has(id)) return
+  const failed = (id: string) => {
     const delay = delays.get(id) ?? initialDelayMs
     delays.set(id, Math.min(maxDelayMs, delay * factor))
     // Jitter, so peers that lost the same relay do not all come back in the same millisecond.
-    timers.set(id, setTimeout(() => dialRelay(relay, id), delay * (0.75 + Math.random() * 0.5)))
+    downUntil.set(id, Date.now() + delay * (0.75 + Math.random() * 0.5))
+  }
+  /** Dials relays, best first, until `wanted` are connected or being dialled; waits for the soonest when all rest. */
+  const ensure = () => {
+    clearTimeout(timer)
+    timer = undefined
+    if (!running) return
+    let held = relays.filter((r) => isConnected(relayIdOf(r)) || dialing.has(relayIdOf(r))).length
+    const now = Date.now()
+    for (const relay of relays) {
+      if (held >= wanted) return
+      const id = relayIdOf(relay)
+      if (isConnected(id) || dialing.has(id) || (downUntil.get(id) ?? 0) > now) continue
+      held++
+      dial(relay, id)
+    }
+    if (held >= wanted) return
+    const soonest = Math.min(...relays.map((r) => downUntil.get(relayIdOf(r)) ?? now))
+    timer = setTimeout(ensure, Math.max(10, soonest - now))
+  }
+  const dial = (relay: Multiaddr, id: string) => {
+    dialing.add(id)
+    libp2p.dial(relay, { signal: AbortSignal.timeout(10_000) }).then(
+      async (connection) => {
+        dialing.delete(id)
+        delays.delete(id)
+        await libp2p.peerStore.merge(connection.remotePeer, { tags: { [RELAY_TAG]: { value: 100 } } }).catch(() => {})
+        refresh()
+      },
+      () => {
+        dialing.delete(id)
+        failed(id)
+        refresh()
+        ensure()
+      },
+    )
   }
   const onDisconnect = (event: CustomEvent<PeerId>) => {
     const id = event.detail.toString()
     refresh()
-    const relay = relays.find((r) => r.toString().endsWith(`/p2p/${id}`))
-    if (relay) schedule(relay, id)
+    if (!byId.has(id) || !running) return
+    // The next relay of our ranking at once, if there is one; this one again after its back-off (a restart is
+    // back within a second or two, and with a single relay that is all we can do).
+    failed(id)
+    ensure()
   }
   const onConnect = () => refresh()
 
@@ -152,6 +202,7 @@ function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], 
     },
     runtime,
     relays,
+    connectedRelays: connected,
     get state() {
       return state
     },
@@ -174,15 +225,12 @@ function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], 
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       libp2p.addEventListener('peer:connect', onConnect)
       await libp2p.start()
-      for (const relay of relays) {
-        const id = relay.getComponents().findLast((c) => c.name === 'p2p')?.value
-        if (id) dialRelay(relay, id)
-      }
+      ensure()
     },
     async stop() {
       running = false
-      for (const timer of timers.values()) clearTimeout(timer)
-      timers.clear()
+      clearTimeout(timer)
+      timer = undefined
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
       libp2p.removeEventListener('peer:connect', onConnect)
       await libp2p.stop()

@@ -41,6 +41,8 @@ import { findNodes, nodeCandidates, type ReputationLookup, type ReputationRequir
 import { finishWithNode } from './actions/finishWithNode.ts'
 import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
+import { payHedged } from './actions/payHedged.ts'
+import { NodeBackoff } from '../core/routing.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
 import { createJobsClient, type JobsApi } from './jobs.ts'
 import type { ClientContext, ConsumerState, StoredReceipt } from './context.ts'
@@ -89,13 +91,15 @@ export type CreateClientParameters = {
    * A spot-check verifier (`src/verify`) with the models to check loaded: every finished answer is offered to it,
    * and it draws which to re-run. Its records and evidence are the consumer's view of each node's honesty.
    */
-  verifier?: Pick<Verifier, 'offer'>
+  verifier?: Pick<Verifier, 'offer'> & Partial<Pick<Verifier, 'record'>>
   /** Nodes' reputations by operator and model (the app passes its attestation book's). */
   reputation?: ReputationLookup
   /** Automatic choice and `nodes()` skip known nodes below this reputation (0..100). */
   minReputation?: number
   /** Automatic choice and `nodes()` skip nodes without enough evidence to be known. */
   requireKnown?: boolean
+  /** Automatic choice tries at most this many nodes per request before `AllNodesFailedError` (default 3). */
+  maxAttempts?: number
 }
 
 export type NodeChoice = { node?: string | DirectoryEntry }
@@ -104,7 +108,17 @@ export type JobRequest = Omit<ChatCreateParameters, keyof PaidOptions> | Omit<Co
 type PaidOptions = NodeChoice & { stream?: boolean; signal?: AbortSignal; prepay?: boolean }
 
 export type ChatCreateParameters = SamplingParameters & PaidOptions & { model: string; messages: ChatMessage[] }
-export type CompletionCreateParameters = SamplingParameters & PaidOptions & { model: string; prompt: string; suffix?: string }
+export type CompletionCreateParameters = SamplingParameters &
+  PaidOptions & {
+    model: string
+    prompt: string
+    suffix?: string
+    /**
+     * Latency-sensitive (a code suggestion): ask the two best nodes at once, keep the first to produce a token and
+     * cancel the other, which is paid only for what it had sent. Ignored when a node is named.
+     */
+    hedge?: boolean
+  }
 
 export type Verification = { anchored: false } | { anchored: true; root: Hex; proof: Hex[]; verified: boolean }
 
@@ -238,6 +252,20 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     },
     reputation: parameters.reputation,
     routing: { minReputation: parameters.minReputation, requireKnown: parameters.requireKnown },
+    backoff: new NodeBackoff(),
+    maxAttempts: Math.max(1, parameters.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts),
+    isFlagged(entry, contentHash) {
+      const { operator, signer } = entry.announcement
+      if (parameters.verifier?.record?.(operator, contentHash).flagged) return true
+      // Evidence of equivocation found (proven or still to submit) against this signer or operator.
+      return guard.records().some((r) => r.status !== 'rejected' && (r.evidence.signer.toLowerCase() === signer.toLowerCase() || r.report?.operator.toLowerCase() === operator.toLowerCase()))
+    },
+    onVoucher({ operator, peer, signer }) {
+      // Every node handed a voucher holds credit: it gets a final voucher when idle and on stop (hedged and
+      // failed-over nodes included, not only the one that answered).
+      usedNodes.set(operator.toLowerCase(), { peer, signer })
+      finishWhenIdle(operator.toLowerCase(), peer, signer)
+    },
   }
 
   const hashOf = (model: string): Hex => {
@@ -271,7 +299,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
 
   function pay(p: ChatCreateParameters | CompletionCreateParameters) {
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
-      const result = await payForRequest(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
+      const route = 'hedge' in p && p.hedge === true ? payHedged : payForRequest
+      const result = await route(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
       usedNodes.set(result.quote.node.toLowerCase(), { peer: result.peer, signer: result.quote.signer })
       parameters.verifier?.offer({
         node: { operator: result.quote.node, peer: result.peer, engine: { kind: result.engine } },

@@ -12,8 +12,11 @@ export const CLIENT_DEFAULTS = {
   discoveryTimeoutMs: 40_000,
   /** max_tokens when the caller names none (the quote must bound the output). */
   maxTokens: 256,
-  /** Automatic choice tries at most this many nodes when the first ones cannot be dialled. */
-  maxCandidates: 3,
+  /**
+   * Automatic choice tries at most this many nodes for one request: a node that answers BUSY (left alone until its
+   * retry-after) or fails before its first token is followed by the next best.
+   */
+  maxAttempts: 3,
   /** A node that got no request for this long is handed a final voucher (so an honest node redeems no credit). */
   finishAfterIdleMs: 60_000,
   /** Receipts handed over by verifiers (`reportReceipt`) that are kept, newest first, to catch a later contradiction. */

@@ -12,6 +12,9 @@ import type { NodeDirectory } from '../p2p/directory.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import type { Document } from '../store/payments.ts'
 import type { JsonValue } from '../core/errors/base.ts'
+import type { DirectoryEntry } from '../core/directory.ts'
+import type { NodeBackoff } from '../core/routing.ts'
+import type { Hex } from 'viem'
 import type { ReputationLookup, ReputationRequirement } from './actions/findNodes.ts'
 
 /** Receipts kept by the consumer: the signed receipt (wire form), the serving peer and the request's cost. */
@@ -38,4 +41,12 @@ export type ClientContext = {
   /** Nodes' reputations (the app's attestation book), and what automatic choice requires of them. */
   reputation?: ReputationLookup | undefined
   routing?: ReputationRequirement | undefined
+  /** Nodes left alone for now: a BUSY's retry-after, a node that could not be reached (shared by every request). */
+  backoff: NodeBackoff
+  /** Automatic choice tries at most this many nodes for one request (each refused or failed before its first token). */
+  maxAttempts: number
+  /** A node this consumer must not route to: a proven equivocator, or flagged by its spot checks. */
+  isFlagged?: ((entry: DirectoryEntry, contentHash: Hex) => boolean) | undefined
+  /** A voucher was signed to this node: it holds credit and should get a final voucher once the consumer is done. */
+  onVoucher?: ((node: { operator: Address; peer: string; signer: Address }) => void) | undefined
 }

@@ -1,35 +1,42 @@
 /**
- * One paid request, top to bottom. Pick the node (the one asked for, or the best candidates, skipping one that
- * cannot be dialled); price the request, either by asking the node's quote (checked against the registry, the
+ * One paid request, top to bottom. Pick the node: the one asked for, or the candidates the routing rule ranks
+ * (`routeRequest`: price of this request, queue wait, round trip, tokens/s, reputation; flagged nodes and nodes in
+ * back-off left out). A node that refuses (BUSY: left alone until its retry-after) or fails before its first token
+ * (cannot be dialled, goes away, refuses the voucher) is left for the next, at most `maxAttempts` nodes, and when all
+ * fail the typed `AllNodesFailedError` lists them; once a token has arrived the request never moves to another node
+ * (the partial text comes back in `PaidRequestInterruptedError`, as before). Price the request, either by asking the node's quote (checked against the registry, the
  * input bound and the spend limits) or by prepaying the consumer's own bound at the registered prices (no round
  * trip; the node settles the actual cost and the rest stays credit); make sure the channel can cover it; sign a
  * voucher for settled + maximum; stream the answer, refusing more tokens than max_tokens; verify the signed receipt
  * against the quote the node served it at, and settle it.
  *
  * Cancelling (the caller's signal) asks the node to stop; the node answers with the receipt of what it had sent,
- * which is settled here. A request that ends without its receipt (a reset, a node gone) is remembered as interrupted;
+ * which is settled here. A request that ends without its receipt (a reset, a node gone) is remembered as interrupted,
+ * and one the consumer cancelled only up to the price of the tokens it received (a node that ignores the cancel and
+ * streams on cannot later settle more than that);
  * a node that refuses the next voucher because it settled such a request hands back that receipt, and the consumer
  * checks it is one of its interrupted requests, catches up and pays once more. No other settlement is accepted. A
  * refusal whose receipt the consumer already has means the node still holds an interrupted request in reserve (its
  * engine outlived the cancel's grace period): the consumer waits briefly and pays again, a bounded number of times.
  */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { signVoucher } from '../../chain/actions/signVoucher.ts'
-import { checkSpend, prepaidMaxCost, streamMeter } from '../../core/bounds.ts'
+import { checkSpend, inputTokenBound, prepaidMaxCost, streamMeter } from '../../core/bounds.ts'
 import { applyReceipt, catchUp, credit, nextVoucherAmount, recordInterrupted, recordVoucher, type ConsumerChannel } from '../../core/credit.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import { InferenceAbortedError } from '../../core/errors/engine.ts'
 import { InferRequestError, InferStreamError } from '../../core/errors/p2p.ts'
-import { InvalidQuoteError, NoNodeAvailableError, PaidRequestInterruptedError, StreamLimitError } from '../../core/errors/payments.ts'
+import { InvalidQuoteError, InvalidReceiptError, NoNodeAvailableError, PaidRequestInterruptedError, SpendLimitError, StreamLimitError, VoucherRejectedError } from '../../core/errors/payments.ts'
+import { AllNodesFailedError, type RouteAttempt } from '../../core/errors/routing.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../../core/inference.ts'
 import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, requestHash, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
-import { decodeQuote, type Quote } from '../../core/quote.ts'
+import { decodeQuote, tokenCost, type Quote } from '../../core/quote.ts'
 import { infer, type InferOutcome } from '../../p2p/infer-client.ts'
 import type { ClientContext } from '../context.ts'
-import { CLIENT_DEFAULTS } from '../constants.ts'
 import { ensureChannel } from './ensureChannel.ts'
 import { nodeCandidates } from './findNodes.ts'
 import { getQuote, registeredPricesOf, verifyQuote } from './getQuote.ts'
+import { routeRequest } from './routeRequest.ts'
 
 /** What a paid request settled: the answer, its cost and its verified receipt. */
 export type PaidResult = {
@@ -48,6 +55,10 @@ export type PaidResult = {
   request: InferenceRequest
   /** The engine the node announced for the model (`wasm`, `webgpu`, …): which spot-check rule applies. */
   engine: string
+  /** Nodes tried before this one, each refused or failed before its first token (automatic choice only). */
+  failedOver?: RouteAttempt[]
+  /** A hedged request: the other node asked, cancelled when this one produced its first token. */
+  hedge?: { peer: string; operator: Address; signer: Address }
 }
 
 export type PayForRequestParameters = {
@@ -65,8 +76,72 @@ export type PayForRequestParameters = {
 type Priced = { entry: DirectoryEntry; maxCost: bigint; quote: Quote | null }
 
 export async function payForRequest(context: ClientContext, p: PayForRequestParameters): Promise<PaidResult> {
-  const priced = await price(context, p)
-  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, p, priced, PAYMENT_RETRIES))
+  if (p.node) {
+    const [entry] = await nodeCandidates(context, { model: p.model, contentHash: p.contentHash, node: p.node })
+    if (!entry) throw new NoNodeAvailableError({ model: p.model })
+    return payNode(context, p, entry, { delivered: false })
+  }
+  const { ranked } = await routeRequest(context, { model: p.model, contentHash: p.contentHash, request: p.request })
+  return payWithFailover(context, p, ranked.map((r) => r.candidate.entry))
+}
+
+/**
+ * Tries `entries` in order (at most `context.maxAttempts`) until one serves: a refusal or a failure before the first
+ * token moves on to the next (and backs the node off), anything after it, or a cancel, ends the request.
+ */
+export async function payWithFailover(context: ClientContext, p: PayForRequestParameters, entries: readonly DirectoryEntry[]): Promise<PaidResult> {
+  const attempts: RouteAttempt[] = []
+  let last: unknown
+  for (const entry of entries.slice(0, context.maxAttempts)) {
+    const progress = { delivered: false }
+    try {
+      const result = await payNode(context, p, entry, progress)
+      context.backoff.succeeded(entry.peerId)
+      return attempts.length > 0 ? { ...result, failedOver: attempts } : result
+    } catch (error) {
+      const verdict = failover(error, progress.delivered, p.signal)
+      if (verdict === 'stop') throw error
+      if (verdict.busy) context.backoff.busy(entry.peerId, Date.now(), verdict.retryAfterMs)
+      else context.backoff.failed(entry.peerId, Date.now())
+      attempts.push(describeAttempt(entry.peerId, error))
+      last = error
+    }
+  }
+  if (attempts.length === 0) throw new NoNodeAvailableError({ model: p.model })
+  throw new AllNodesFailedError({ model: p.model, attempts, cause: last })
+}
+
+/** Whether a failed attempt may move to another node, and whether the node said it was busy (and for how long). */
+function failover(error: unknown, delivered: boolean, signal: AbortSignal | undefined): 'stop' | { busy: boolean; retryAfterMs?: number | undefined } {
+  if (delivered || signal?.aborted) return 'stop'
+  const cause = error instanceof PaidRequestInterruptedError && error.text === '' ? error.cause : error
+  if (cause instanceof InferRequestError) {
+    if (cause.code === 'BAD_REQUEST') return 'stop'
+    return cause.code === 'BUSY' ? { busy: true, retryAfterMs: cause.retryAfterMs } : { busy: false }
+  }
+  if (cause instanceof InferStreamError || cause instanceof InvalidQuoteError || cause instanceof InvalidReceiptError || cause instanceof VoucherRejectedError || cause instanceof SpendLimitError) return { busy: false }
+  return 'stop'
+}
+
+function describeAttempt(peerId: string, error: unknown): RouteAttempt {
+  const cause = error instanceof PaidRequestInterruptedError && error.cause ? error.cause : error
+  const name = cause instanceof Error ? cause.name : 'Error'
+  const code = cause instanceof InferRequestError ? cause.code : cause instanceof InferStreamError ? cause.reason : null
+  const message = cause instanceof Error ? ((cause as { shortMessage?: string }).shortMessage ?? cause.message) : String(cause)
+  return { peerId, error: name, code, message }
+}
+
+/** One node: price the request there, then pay and stream under the node's lock. `progress.delivered`: a token arrived. */
+async function payNode(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry, progress: { delivered: boolean }): Promise<PaidResult> {
+  const priced = await price(context, p, entry)
+  const tracked: PayForRequestParameters = {
+    ...p,
+    onDelta: (delta) => {
+      progress.delivered = true
+      p.onDelta?.(delta)
+    },
+  }
+  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, tracked, priced, PAYMENT_RETRIES))
 }
 
 /**
@@ -89,24 +164,16 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   })
 }
 
-/** The first candidate that answers, priced; a node that cannot be dialled is skipped, any answer ends the search. */
-async function price(context: ClientContext, p: PayForRequestParameters): Promise<Priced> {
-  const list = (await nodeCandidates(context, { model: p.model, contentHash: p.contentHash, node: p.node })).slice(0, CLIENT_DEFAULTS.maxCandidates)
-  for (const [i, entry] of list.entries()) {
-    try {
-      if (p.prepay) {
-        const registered = await registeredPricesOf(context, entry)
-        const maxCost = prepaidMaxCost(p.request, registered, p.request.max_tokens)
-        checkSpend(registered, maxCost, context.limits)
-        return { entry, maxCost, quote: null }
-      }
-      const quote = await getQuote(context, { entry, request: p.request, ...(p.signal ? { signal: p.signal } : {}) })
-      return { entry, maxCost: quote.maxCost, quote }
-    } catch (error) {
-      if (!(error instanceof InferStreamError && error.reason === 'dial') || i === list.length - 1) throw error
-    }
+/** The request's price at `entry`: its checked quote, or the consumer's own bound at the registered prices (prepay). */
+async function price(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry): Promise<Priced> {
+  if (p.prepay) {
+    const registered = await registeredPricesOf(context, entry)
+    const maxCost = prepaidMaxCost(p.request, registered, p.request.max_tokens)
+    checkSpend(registered, maxCost, context.limits)
+    return { entry, maxCost, quote: null }
   }
-  throw new NoNodeAvailableError({ model: p.model })
+  const quote = await getQuote(context, { entry, request: p.request, ...(p.signal ? { signal: p.signal } : {}) })
+  return { entry, maxCost: quote.maxCost, quote }
 }
 
 async function payAndStream(context: ClientContext, p: PayForRequestParameters, { entry, maxCost, quote }: Priced, retries: number): Promise<PaidResult> {
@@ -122,10 +189,13 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
   }
 
   let channel = await ensureChannel(context, { operator: entry.announcement.operator, maxCost })
+  // Cancelled meanwhile (a hedged request whose other node answered first): nothing is signed.
+  if (p.signal?.aborted) throw new InferenceAbortedError()
   const cumulativeAmount = nextVoucherAmount(channel, maxCost)
   const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher: { channelId: channel.channelId, cumulativeAmount } })
   channel = recordVoucher(channel, cumulativeAmount)
   await save(channel)
+  context.onVoucher?.({ operator: entry.announcement.operator, peer: entry.peerId, signer: entry.announcement.signer })
   const payment = encodePayment({ chainId: context.deployment.chainId, channels, voucher: { channelId: channel.channelId, cumulativeAmount }, signature })
 
   const call = infer(node, { peer: entry.peerId, request: p.request, payment, ...(p.signal ? { signal: p.signal } : {}) })
@@ -149,9 +219,14 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
     }
     outcome = await call.result
   } catch (error) {
-    // Ended without its receipt: the node may settle what it sent of it later (and only then may we catch up).
+    // Ended without its receipt: the node may settle what it sent of it later (and only then may we catch up). A
+    // request we cancelled may be settled only up to what we received of it: a node that ignored the cancel and
+    // streamed on cannot bill the rest. One that was never sent (no dial) cannot be settled at all.
     const interrupted = async () => {
-      channel = recordInterrupted(channel, { requestHash: requestHash(p.request), maxCost: quote?.maxCost ?? maxCost })
+      if (error instanceof InferStreamError && error.reason === 'dial') return
+      const bound = p.signal?.aborted ? await receivedCost(context, p, entry, quote, meter.tokens, maxCost) : (quote?.maxCost ?? maxCost)
+      if (bound === 0n) return
+      channel = recordInterrupted(channel, { requestHash: requestHash(p.request), maxCost: bound })
       await save(channel)
     }
     if (error instanceof StreamLimitError) {
@@ -179,4 +254,11 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
   }
   const { receipt, served } = await settle(outcome, meter.text)
   return { text: meter.text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote: served, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel), request: p.request, engine: entry.announcement.models.find((m) => m.contentHash.toLowerCase() === p.contentHash.toLowerCase())?.engine ?? 'unknown' }
+}
+
+/** What an honest node may bill for the `tokens` it sent before a cancel: nothing for none, else input + those tokens. */
+async function receivedCost(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry, quote: Quote | null, tokens: number, maxCost: bigint): Promise<bigint> {
+  if (tokens === 0) return 0n
+  const cost = quote ? tokenCost(quote.inputTokens, tokens, quote) : tokenCost(inputTokenBound(p.request), tokens, await registeredPricesOf(context, entry))
+  return cost < maxCost ? cost : maxCost
 }

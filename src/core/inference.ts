@@ -78,7 +78,7 @@ export type LoadOptions = {
   threads?: number
 }
 
-export type EngineKind = 'webgpu' | 'wasm' | 'memory'
+export type EngineKind = 'webgpu' | 'wasm' | 'memory' | 'native'
 
 export type LoadedModel = {
   id: string

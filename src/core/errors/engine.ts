@@ -101,3 +101,28 @@ export class InvalidModelFileError extends BaseError {
   }
 }
 registerErrorClass('InvalidModelFileError', InvalidModelFileError)
+
+/** A model file that is not where the node was told to find it (a path on this machine). */
+export class ModelFileNotFoundError extends BaseError {
+  override name = 'ModelFileNotFoundError' as const
+  constructor({ path, cause }: { path: string; cause?: unknown }) {
+    super('The model file was not found. Check the path (generate the demo models with npm run model:demo).', { details: path, data: { path }, cause })
+  }
+}
+registerErrorClass('ModelFileNotFoundError', ModelFileNotFoundError)
+
+/**
+ * node-llama-cpp has no prebuilt native binary that loads on this machine for the backend asked for (CPU, CUDA,
+ * Vulkan); nothing is ever compiled at run time, so the node cannot serve with this backend.
+ */
+export class NativeEngineUnavailableError extends BaseError {
+  override name = 'NativeEngineUnavailableError' as const
+  constructor({ backend, details, cause }: { backend: string; details?: string; cause?: unknown }) {
+    super(`The native engine cannot start on this machine (backend: ${backend}): no prebuilt llama.cpp binary of node-llama-cpp loads here. Try the CPU backend, or reinstall node-llama-cpp for this platform.`, {
+      details,
+      cause,
+      data: { backend },
+    })
+  }
+}
+registerErrorClass('NativeEngineUnavailableError', NativeEngineUnavailableError)

@@ -14,7 +14,7 @@ import { getChannel } from '../chain/actions/getChannel.ts'
 import type { Batch, BatchPolicy } from '../core/batch.ts'
 import { redeemable } from '../core/credit.ts'
 import type { Deployment } from '../core/deployment.ts'
-import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
+import type { InferenceEngine, InferenceRequest, InferenceResult } from '../core/inference.ts'
 import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Prices, Quote } from '../core/quote.ts'
 import { createAnnouncer, type Announcer } from '../p2p/announcer.ts'
@@ -64,6 +64,8 @@ export type ProviderInit = {
   jobs?: JobsConfig
   /** Oracle work (OracleRouter requests of these templates, on this engine's model): off unless enabled. */
   oracle?: OracleOptions
+  /** A receipt was signed (the server node's metrics and history see every paid request here). */
+  onReceipt?: (signed: SignedReceipt, result: InferenceResult) => void
 }
 
 export type ProviderMetrics = {
@@ -149,8 +151,9 @@ export function createProviderService(components: ProviderComponents, init: Prov
       voucherDomain,
       receiptDomain,
       now,
-      onReceipt: (_signed, result) => {
+      onReceipt: (signed, result) => {
         lastTokensPerSecond = result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0
+        init.onReceipt?.(signed, result)
         changed()
         settlement.poke()
       },

@@ -43,15 +43,6 @@ export class MetricFormatError extends BaseError {
 }
 registerErrorClass('MetricFormatError', MetricFormatError)
 
-/** A time range or bucket size the history cannot be read with. */
-export class TimeRangeError extends BaseError {
-  override name = 'TimeRangeError' as const
-  constructor(details: string) {
-    super('Ask for a time range with from < to (epoch milliseconds) and a bucket size that splits it into at most 10,000 buckets.', { details })
-  }
-}
-registerErrorClass('TimeRangeError', TimeRangeError)
-
 /** The console could not talk to a running node, or the node refused the command. */
 export class NodeConsoleError extends BaseError {
   override name = 'NodeConsoleError' as const

@@ -21,13 +21,14 @@ import { ping, type Ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { topicContentHash } from '../../core/announcement.ts'
+import { announcementTopic, topicContentHash } from '../../core/announcement.ts'
 import { attestationGate } from '../../p2p/attestations.ts'
 import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, JOBS_TOPIC_SCORE, RELAY_DEFAULTS } from '../../p2p/constants.ts'
 import { jobsGate } from '../../p2p/jobs.ts'
 import { LatestAnnouncements } from '../../core/latest-announcements.ts'
 import { LatestAttestations, type LatestAttestationsOptions } from '../../core/latest-attestations.ts'
 import { announcementGate, modelexGossipsub, watchTopic } from '../../p2p/gossip.ts'
+import { serveDirectory, type DirectoryServiceCounts } from '../../p2p/directory-service.ts'
 import { serveLatestAnnouncements } from '../../p2p/latest-announcements.ts'
 import { serveLatestAttestations, type LatestAttestationsServerCounts, type LatestAttestationsSource } from '../../p2p/latest-attestations.ts'
 import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
@@ -64,6 +65,8 @@ export type RelayMetrics = {
   jobs: { accepted: number; rejected: number; ignored: number }
   /** The attestation cache: streams held, and its protocol's requests, attestations served and malformed requests. */
   latestAttestations: LatestAttestationsServerCounts & { held: number }
+  /** The directory query protocol: queries, open watches, announcements published to it, refused, malformed; nodes held. */
+  directory: DirectoryServiceCounts & { held: number }
 }
 
 export type Relay = {
@@ -126,9 +129,12 @@ export async function startRelay({
   })
   // The newest validated announcement of each node per topic, for peers that join a topic later.
   const latest = new LatestAnnouncements({ maxTopics: RELAY_DEFAULTS.maxTopics })
+  // The directory query protocol: the best N of a model, signed, with deltas (src/p2p/directory-service.ts).
+  const directory = serveDirectory(libp2p, { validate: gate.check, join: (hash) => join(announcementTopic(hash)) })
   pubsub.addEventListener('message', (event) => {
     const announcement = joined.has(event.detail.topic) ? gate.take(event.detail) : undefined
     if (announcement) latest.record(event.detail.topic, announcement.peerId, announcement.timestamp, event.detail.data)
+    if (announcement) directory.record(announcement, event.detail.data)
   })
   // A node that disconnects from the relay is gone from here: newcomers must not be sent to it.
   libp2p.addEventListener('peer:disconnect', (event) => latest.forget(event.detail.toString()))
@@ -150,6 +156,7 @@ export async function startRelay({
   watchTopic(pubsub, JOBS_TOPIC, jobs.validate, JOBS_TOPIC_SCORE)
   await libp2p.start()
   await latestService.start()
+  await directory.start()
   await attestationService.start()
   const address = libp2p.getMultiaddrs().find((m) => m.toString().includes('/ws'))
   if (!address) throw new Error('The relay has no WebSocket address.')
@@ -166,6 +173,7 @@ export async function startRelay({
       attestations: { ...attestations.counts },
       jobs: { ...jobs.counts },
       latestAttestations: { ...attestationService.counts, held: attestationCache.size },
+      directory: { ...directory.counts, held: directory.store.size },
     }),
     stop: async () => {
       await libp2p.stop()

@@ -13,6 +13,7 @@ export const APP_ROUTES: readonly Route[] = [
   { id: 'node', title: 'Node' },
   { id: 'chat', title: 'Chat' },
   { id: 'code', title: 'Code' },
+  { id: 'spending', title: 'Spending' },
   { id: 'prompts', title: 'Prompts' },
   { id: 'evaluate', title: 'Evaluate' },
 ]

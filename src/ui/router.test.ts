@@ -40,7 +40,7 @@ test('a router needs routes', () => {
 })
 
 test("the app's routes include every view, the Evaluate view last", () => {
-  expect(APP_ROUTES.map((r) => r.id)).toEqual(['overview', 'models', 'network', 'node', 'chat', 'code', 'prompts', 'evaluate'])
+  expect(APP_ROUTES.map((r) => r.id)).toEqual(['overview', 'models', 'network', 'node', 'chat', 'code', 'spending', 'prompts', 'evaluate'])
   const router = new Router(APP_ROUTES, memoryLocation('#/evaluate'))
   expect(router.current).toEqual({ id: 'evaluate', title: 'Evaluate' })
 })

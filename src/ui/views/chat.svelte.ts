@@ -13,7 +13,9 @@ import type { Quote } from '../../core/quote.ts'
 import { createClient, type ModelexClient, type PaidResult, type Verification } from '../../client/index.ts'
 import type { JobHandle, JobResultView, JobStatus } from '../../client/jobs.ts'
 import { parseEther } from 'viem'
+import { indexedDbHistory, type HistoryStore } from '../../store/history.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
+import { recordPaid, recordVerification } from '../history-recorder.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import { warmUp, type Warmth } from '../../p2p/warm.ts'
 import type { NetworkState } from './network.svelte.ts'
@@ -26,6 +28,8 @@ export type ChatViewDependencies = {
   network: () => Promise<NetworkState>
   deployment?: () => Promise<Deployment | null>
   store?: () => KeyValueStore
+  /** Where paid answers and receipt checks are recorded for the Spending view (IndexedDB by default). */
+  history?: () => HistoryStore
 }
 
 export class ChatViewState {
@@ -52,7 +56,7 @@ export class ChatViewState {
   #warmth: Warmth | null = null
 
   constructor(deps: ChatViewDependencies) {
-    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
+    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, history: indexedDbHistory, ...deps }
   }
 
   async init(): Promise<void> {
@@ -123,6 +127,7 @@ export class ChatViewState {
         const stream = await client.chat.completions.create({ model: this.model, messages, max_tokens: this.maxTokens, stream: true, ...(this.node === 'auto' ? {} : { node: this.node }) })
         for await (const chunk of stream) turn.content += chunk.choices[0]?.delta.content ?? ''
         turn.result = await stream.result
+        void recordPaid(this.#deps.history(), turn.result)
         this.quote = turn.result.quote
       } catch (error) {
         const partial = (error as { text?: string }).text
@@ -158,6 +163,7 @@ export class ChatViewState {
       const result = await handle.result()
       turn.content = result.text
       turn.jobResult = result
+      void recordPaid(this.#deps.history(), result)
     } catch (error) {
       turn.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
     } finally {
@@ -171,7 +177,9 @@ export class ChatViewState {
     if (!turn?.result || !this.#client) return
     turn.verification = 'checking'
     try {
-      turn.verification = await this.#client.verify(turn.result)
+      const verification = await this.#client.verify(turn.result)
+      turn.verification = verification
+      void recordVerification(this.#deps.history(), turn.result.receipt.receiptHash, verification)
     } catch (error) {
       turn.verification = undefined
       this.error = (error as Error).message.split('\n')[0] ?? 'error'

@@ -24,7 +24,9 @@ import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
 import type { Peer } from '../../p2p/peer.ts'
 import { warmUp, type Warmth } from '../../p2p/warm.ts'
+import { indexedDbHistory, type HistoryStore } from '../../store/history.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
+import { recordPaid } from '../history-recorder.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
 import { summarizeReputation, type ReputationSummary } from './reputation.ts'
@@ -43,6 +45,8 @@ export type CodeDependencies = {
   store?: () => KeyValueStore
   /** The app's network: its peer serves the pairing, its node and directory serve paid completion. */
   network?: () => Promise<NetworkState>
+  /** Where paid suggestions are recorded for the Spending view (IndexedDB by default). */
+  history?: () => HistoryStore
 }
 
 /** What paid suggestions have cost so far in this view (AI wei). */
@@ -109,6 +113,7 @@ export class CodeState {
       deployment: deps.deployment ?? (() => loadDeployment()),
       store: deps.store ?? indexedDbStore,
       network: deps.network ?? (async () => (await import('./network.svelte.ts')).network()),
+      history: deps.history ?? indexedDbHistory,
     }
     this.completion = inlineCompletion({
       onError: (message) => (this.error = message),
@@ -239,7 +244,10 @@ export class CodeState {
         model,
         ...(format ? { format } : {}),
         ...(node ? { node } : {}),
-        onPaid: (result) => (this.paid = { count: this.paid.count + 1, spent: this.paid.spent + result.cost, credit: result.credit, last: result }),
+        onPaid: (result) => {
+          this.paid = { count: this.paid.count + 1, spent: this.paid.spent + result.cost, credit: result.credit, last: result }
+          void recordPaid(this.#deps.history(), result)
+        },
       })
       this.completion.controller.setSource(source)
       this.source = source.label

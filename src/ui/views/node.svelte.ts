@@ -18,11 +18,14 @@ import { PROVIDER_DEFAULTS } from '../../node/constants.ts'
 import type { OracleMetrics } from '../../node/oracle.ts'
 import { createProviderService, type ProviderMetrics, type ProviderService } from '../../node/provider.ts'
 import { registerProvider } from '../../node/register.ts'
+import { indexedDbHistory, type HistoryStore } from '../../store/history.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreateSignerKey } from '../../store/signer-key.ts'
 import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE_HASH } from '../../chain/constants.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import type { EngineSession } from '../engine-session.svelte.ts'
+import { createServedRecorder, type ServedRecorder } from '../history-recorder.ts'
+import { ProviderDashboard } from './provider-dashboard.svelte.ts'
 import type { NetworkState } from './network.svelte.ts'
 
 /** The oracle service's counters as the Node view shows them. */
@@ -42,6 +45,8 @@ export type NodeViewDependencies = {
   network: () => Promise<NetworkState>
   deployment?: () => Promise<Deployment | null>
   store?: () => KeyValueStore
+  /** Where served requests and uptime are recorded for the charts (IndexedDB by default). */
+  history?: () => HistoryStore
 }
 
 export class NodeViewState {
@@ -69,9 +74,13 @@ export class NodeViewState {
   #deps: Required<NodeViewDependencies>
   #service: ProviderService | null = null
   #stopWatch: (() => void) | null = null
+  #recorder: ServedRecorder | null = null
+  /** The History charts (earnings, requests and jobs, tokens/s, latency, uptime). */
+  readonly dashboard: ProviderDashboard
 
   constructor(deps: NodeViewDependencies) {
-    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, ...deps }
+    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, history: indexedDbHistory, ...deps }
+    this.dashboard = new ProviderDashboard({ history: this.#deps.history })
   }
 
   get engine(): EngineSession {
@@ -79,6 +88,7 @@ export class NodeViewState {
   }
 
   async init(): Promise<void> {
+    void this.dashboard.reload()
     this.deployment = await this.#deps.deployment()
     if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'provider', funder: 7 })
   }
@@ -129,6 +139,7 @@ export class NodeViewState {
       this.step = 'registering and staking'
       await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [(this.#deps.engine.loaded?.contentHash ?? model.contentHash) as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
       this.step = 'announcing'
+      const recorder = createServedRecorder({ history: this.#deps.history(), model: () => this.#deps.engine.loaded?.id ?? model.id, onRecorded: () => void this.dashboard.reload() })
       const service = createProviderService(
         // The app's peer: the Code view may share its own model on the same infer server (paired gateways first).
         { peer, engine, deployment, transport, store },
@@ -141,10 +152,14 @@ export class NodeViewState {
           // Async jobs fill idle time at half the live prices (live requests always come first).
           jobs: { enabled: true, prices: { pricePerMillionInput: prices.pricePerMillionInput / 2n, pricePerMillionOutput: prices.pricePerMillionOutput / 2n } },
           ...(this.answerOracle ? { oracle: { enabled: true, templates: NODE_ORACLE_TEMPLATES } } : {}),
+          onReceipt: recorder.onReceipt,
         },
       )
       await service.start()
       this.#service = service
+      recorder.watch(peer)
+      recorder.online()
+      this.#recorder = recorder
       const refresh = () => {
         this.metrics = service.metrics()
         this.batches = [...service.batches()]
@@ -174,6 +189,8 @@ export class NodeViewState {
     this.#stopWatch?.()
     await this.#service?.stop()
     this.#service = null
+    await this.#recorder?.offline()
+    this.#recorder = null
     this.oracleMetrics = null
     this.phase = 'setup'
   }

@@ -22,6 +22,12 @@ export type ChartSeries = {
 
 export type ChartPalette = Record<ChartColor | 'line' | 'panel', string>
 
+/** Axis and legend text for counts: whole numbers only (a tick at 0.5 requests says nothing). */
+export const formatCount = (value: number): string => (Number.isInteger(value) ? String(value) : '')
+
+/** Axis and legend text for small amounts: four significant digits, so 0.0005 and 0.001 stay apart. */
+export const formatAmount = (value: number): string => String(Number(value.toPrecision(4)))
+
 /** True when there is something to draw: at least one time and one value that is not null. */
 export function hasChartData(times: readonly number[], series: readonly ChartSeries[]): boolean {
   return times.length > 0 && series.some((s) => s.values.some((v) => v !== null && Number.isFinite(v)))
@@ -51,6 +57,7 @@ export function readPalette(element: Element): ChartPalette {
 export function chartOptions(series: readonly ChartSeries[], palette: ChartPalette, { width, height, bars }: { width: number; height: number; bars?: uPlot.Series.PathBuilder | undefined }): uPlot.Options {
   const axis = (format?: (value: number) => string): uPlot.Axis => ({
     stroke: palette.muted,
+    size: 64,
     grid: { stroke: palette.line, width: 1 },
     ticks: { stroke: palette.line, width: 1 },
     ...(format ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => format(v)) } : {}),
@@ -71,7 +78,8 @@ export function chartOptions(series: readonly ChartSeries[], palette: ChartPalet
           stroke: color,
           width: 2,
           spanGaps: false,
-          ...(s.bars && bars ? { paths: bars, fill: /^#[0-9a-f]{6}$/i.test(color) ? `${color}99` : color, points: { show: false } } : { points: { show: true, size: 4 } }),
+          // A value between two gaps draws no line: such series show their points; others let uPlot decide.
+          ...(s.bars && bars ? { paths: bars, fill: /^#[0-9a-f]{6}$/i.test(color) ? `${color}99` : color, points: { show: false } } : s.values.includes(null) ? { points: { show: true, size: 5 } } : {}),
           ...(s.format ? { value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.format as (value: number) => string)(v)) } : {}),
         }
       }),

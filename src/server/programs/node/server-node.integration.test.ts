@@ -22,6 +22,8 @@ import { fundAccount, TEST_PRICES } from '../../../node/testing.ts'
 import { freePort } from '../../lib/ports.ts'
 import { startProcess, type ManagedProcess } from '../../lib/process.ts'
 import { startRelayProcess, type RelayProcess } from '../../lib/relay-process.ts'
+import { DEMO_MODELS } from '../../../core/models.ts'
+import { DEMO_TINY, generateDemoModel } from '../../../engine/demo-model/generate.ts'
 import { memoryStore } from '../../../store/payments.ts'
 import { memoryContentHash, stateFiles } from './server-node.ts'
 
@@ -76,11 +78,11 @@ async function metrics(node: NodeProcess): Promise<Map<string, number>> {
   return samples
 }
 
-async function startConsumer(): Promise<ModelexClient> {
+async function startConsumer(models: { id: string; contentHash: `0x${string}` }[] = [MODEL]): Promise<ModelexClient> {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
   const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
-  const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: relay.multiaddr, models: [MODEL], channelDeposit: parseEther('1') })
+  const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: relay.multiaddr, models, channelDeposit: parseEther('1') })
   stops.push(() => client.stop())
   return client
 }
@@ -231,5 +233,25 @@ describe('server node (integration)', () => {
     expect(await node.process.exited).toBe(0)
     // The request was cancelled at the drain's bound, billed for what it sent, and that receipt anchored on the way out.
     expect(node.process.output()).toMatch(/Drained: 0 finished, 1 cancelled, 1 batch\(es\) anchored\./)
+  }, 240_000)
+
+  it('serves a GGUF file on the native engine (llama.cpp), with an operator key it made and funded on the devnet', async () => {
+    const modelFile = join(dir, `${DEMO_TINY.name}.gguf`)
+    await writeFile(modelFile, generateDemoModel(DEMO_TINY))
+    const record = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name)
+    const stateDir = join(dir, 'native-state')
+    const args = ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), '--model', modelFile, '--threads', '1', ...PRICE_ARGS, '--deployment', deploymentFile, '--state-dir', stateDir, '--ops-port', '0', '--announce-interval-ms', '1000']
+    const child = startProcess('server-node-native', process.execPath, args, { cwd: root })
+    stops.push(() => child.stop())
+    const [, peerId] = await child.waitForLine(/^Serving \S+ as (\S+) /, 120_000)
+    expect(child.output()).toContain(`(native, content hash ${record?.contentHash})`)
+    expect((await stat(stateFiles(stateDir).operatorKey)).mode & 0o777).toBe(0o600)
+    const client = await startConsumer([{ id: DEMO_TINY.name, contentHash: record?.contentHash as `0x${string}` }])
+    const answer = await client.chat.completions.create({ model: DEMO_TINY.name, messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, temperature: 0, seed: 1, node: peerId as string })
+    expect(answer.modelex.receipt.receipt.completionTokens).toBeGreaterThan(0n)
+    expect(answer.modelex.receipt.receipt.deterministic).toBe(true)
+    process.kill(child.pid, 'SIGTERM')
+    expect(await child.exited).toBe(0)
+    expect(child.output()).toMatch(/Drained: 0 finished, 0 cancelled, 1 batch\(es\) anchored\./)
   }, 240_000)
 })

@@ -26,6 +26,7 @@ import { deploymentRelays, parseDeployment, type Deployment } from '../../../cor
 import { NodeConsoleError, NodeOptionError } from '../../../core/errors/operations.ts'
 import { UPTIME_SAMPLE_MS } from '../../../core/history.ts'
 import type { InferenceEngine, LoadedModel, ModelSpec } from '../../../core/inference.ts'
+import { findModel, WASM_CATALOG } from '../../../core/models.ts'
 import { createMemoryEngine } from '../../../engine/memory/memory-engine.ts'
 import { createNativeEngine } from '../../../engine/native/native-engine.ts'
 import { createProviderService, type ProviderService } from '../../../node/provider.ts'
@@ -253,6 +254,9 @@ async function openEngine(options: NodeRunOptions): Promise<{ engine: InferenceE
   }
   const engine = createNativeEngine({ gpu: options.gpu, ...(options.threads ? { threads: options.threads } : {}) })
   const id = basename(options.model).replace(/\.gguf$/i, '')
+  // A file named after a catalog model is served as that model: its pinned hash is checked, its FIM format known.
+  const known = findModel(WASM_CATALOG, id)
+  if (known) return { engine, spec: { ...known, engine: 'native', source: options.model, contextLength: Math.min(known.contextLength, options.contextLength) } }
   return { engine, spec: { id, contentHash: null, engine: 'native', contextLength: options.contextLength, source: options.model, chatTemplate: 'gguf' } }
 }
 

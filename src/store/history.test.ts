@@ -23,6 +23,15 @@ describe('history store', () => {
     expect(await again.served.list()).toEqual(await history.served.list())
   })
 
+  test('two writers on one database (two tabs) see and keep each other\'s records', async () => {
+    const kv = mapStore()
+    const first = createHistoryStore(kv, { pageSize: 2 })
+    const second = createHistoryStore(kv, { pageSize: 2 })
+    for (let i = 0; i < 5; i++) await (i % 2 ? second : first).served.append(served(i))
+    expect((await first.served.list()).map((r) => r.at)).toEqual([0, 1, 2, 3, 4])
+    expect(await second.served.list()).toEqual(await first.served.list())
+  })
+
   test('is bounded: the oldest pages are dropped and deleted', async () => {
     const kv = mapStore()
     const history = createHistoryStore(kv, { pageSize: 3, maxPages: 2 })

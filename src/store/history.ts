@@ -38,7 +38,6 @@ export type HistoryLogOptions = { maxPages?: number; pageSize?: number }
 export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, codec: Codec<T>, { maxPages = HISTORY_MAX_PAGES, pageSize = HISTORY_PAGE_SIZE }: HistoryLogOptions = {}): HistoryLog<T> {
   const metaKey = `history:${name}:meta`
   const pageKey = (n: number) => `history:${name}:page:${n}`
-  let loaded: Promise<{ meta: Meta; pages: Map<number, T[]> }> | undefined
   let queue: Promise<unknown> = Promise.resolve()
 
   const decodePage = (value: unknown): T[] => {
@@ -53,14 +52,18 @@ export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, code
     }
     return out
   }
-  const load = () =>
-    (loaded ??= (async () => {
-      const raw = (await kv.get(metaKey)) as Partial<Meta> | undefined
-      const meta: Meta = raw && Number.isSafeInteger(raw.first) && Number.isSafeInteger(raw.last) && (raw.first as number) <= (raw.last as number) ? { first: raw.first as number, last: raw.last as number } : { first: 0, last: -1 }
-      const pages = new Map<number, T[]>()
-      for (let n = Math.max(meta.first, meta.last - maxPages + 1); n <= meta.last; n++) pages.set(n, decodePage(await kv.get(pageKey(n))))
-      return { meta, pages }
-    })())
+  // Read from the store every time, not from a copy in memory: another tab of the app may have written since.
+  const readMeta = async (): Promise<Meta> => {
+    const raw = (await kv.get(metaKey)) as Partial<Meta> | undefined
+    return raw && Number.isSafeInteger(raw.first) && Number.isSafeInteger(raw.last) && (raw.first as number) <= (raw.last as number) ? { first: raw.first as number, last: raw.last as number } : { first: 0, last: -1 }
+  }
+  /** The kept page numbers, oldest first (at most `maxPages`, whatever the meta says). */
+  const kept = (meta: Meta) => {
+    const out: number[] = []
+    for (let n = Math.max(meta.first, meta.last - maxPages + 1); n <= meta.last; n++) out.push(n)
+    return out
+  }
+  const readPage = async (n: number) => decodePage(await kv.get(pageKey(n)))
   const savePage = (n: number, page: T[]) => kv.set(pageKey(n), page.map((record) => codec.encode(record)))
   /** One write at a time, in order. */
   const serial = <R>(work: () => Promise<R>): Promise<R> => {
@@ -72,40 +75,31 @@ export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, code
   return {
     append(record) {
       return serial(async () => {
-        const state = await load()
-        const { meta, pages } = state
-        let page = meta.last >= meta.first ? pages.get(meta.last) : undefined
-        if (!page || page.length >= pageSize) {
+        const meta = await readMeta()
+        let page = meta.last >= meta.first && meta.last >= 0 ? await readPage(meta.last) : []
+        if (meta.last < 0 || page.length >= pageSize) {
           meta.last++
           page = []
-          pages.set(meta.last, page)
         }
         page.push(record)
         await savePage(meta.last, page)
         const dropped: number[] = []
-        while (meta.last - meta.first + 1 > maxPages) {
-          dropped.push(meta.first)
-          pages.delete(meta.first)
-          meta.first++
-        }
+        while (meta.last - meta.first + 1 > maxPages) dropped.push(meta.first++)
         await kv.set(metaKey, { ...meta })
         for (const n of dropped) await (kv.delete ? kv.delete(pageKey(n)) : kv.set(pageKey(n), null))
       })
     },
     async list() {
       await queue
-      const { meta, pages } = await load()
       const out: T[] = []
-      for (let n = meta.first; n <= meta.last; n++) out.push(...(pages.get(n) ?? []))
+      for (const n of kept(await readMeta())) out.push(...(await readPage(n)))
       return out
     },
     update(match, change) {
       return serial(async () => {
-        const { meta, pages } = await load()
         let changed = 0
-        for (let n = meta.last; n >= meta.first; n--) {
-          const page = pages.get(n)
-          if (!page) continue
+        for (const n of kept(await readMeta()).reverse()) {
+          const page = await readPage(n)
           let touched = false
           page.forEach((record, i) => {
             if (!match(record)) return

@@ -38,19 +38,22 @@ export class DirectoryTable {
   }
 
   /**
-   * Records an announcement that passed validation. An older one than we hold (a node announcing on several
-   * topics delivers the same sequence more than once) only refreshes nothing.
+   * Records an announcement that passed validation, heard at `seenAt` (default `now`; the directory query protocol
+   * passes the announcement's own time, since a relay may hand over one signed minutes ago). An older one than we hold
+   * changes nothing, and so does the same one again unless heard later.
    */
-  upsert(announcement: Announcement, now: number): UpsertResult {
+  upsert(announcement: Announcement, now: number, seenAt = now): UpsertResult {
     const known = this.#entries.get(announcement.peerId)
     if (known) {
       if (announcement.sequence < known.announcement.sequence) return 'ignored'
+      // The same announcement again (from a second relay, or a view re-read) changes nothing.
+      if (announcement.sequence === known.announcement.sequence && announcement.signature === known.announcement.signature && seenAt <= known.lastSeen) return 'ignored'
       const signerChanged = known.announcement.signer !== announcement.signer || known.announcement.operator !== announcement.operator
-      this.#entries.set(announcement.peerId, { ...known, announcement, lastSeen: now, registered: signerChanged ? null : known.registered })
+      this.#entries.set(announcement.peerId, { ...known, announcement, lastSeen: Math.max(seenAt, known.lastSeen), registered: signerChanged ? null : known.registered })
       return 'updated'
     }
     if (this.#entries.size >= this.maxEntries) return 'ignored'
-    this.#entries.set(announcement.peerId, { peerId: announcement.peerId, announcement, firstSeen: now, lastSeen: now, rttMs: null, registered: null })
+    this.#entries.set(announcement.peerId, { peerId: announcement.peerId, announcement, firstSeen: now, lastSeen: seenAt, rttMs: null, registered: null })
     return 'added'
   }
 

@@ -56,8 +56,11 @@ export type PaidRecord = {
   verification: ReceiptVerification
 }
 
-/** A provider writes an uptime sample this often while online. */
-export const UPTIME_SAMPLE_MS = 60_000
+/**
+ * A provider writes an uptime sample this often while online: 288 a day, so the store's bound (10,240 records)
+ * keeps about 35 days of them.
+ */
+export const UPTIME_SAMPLE_MS = 5 * 60_000
 /** A gap between samples longer than this counts as offline (the tab was closed or asleep). */
 export const UPTIME_MAX_GAP_MS = 3 * UPTIME_SAMPLE_MS
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { DAY_MS, HOUR_MS, type PaidRecord, type ServedRecord } from '../../core/history.ts'
+import { DAY_MS, HOUR_MS, UPTIME_MAX_GAP_MS, type PaidRecord, type ServedRecord } from '../../core/history.ts'
 import { createHistoryStore } from '../../store/history.ts'
 import { memoryStore } from '../../store/payments.ts'
 import { chartData, hasChartData } from '../components/time-chart.ts'
@@ -38,8 +38,8 @@ describe('provider dashboard', () => {
     expect(dashboard.csv().split('\r\n').filter(Boolean)).toHaveLength(4)
     dashboard.setRange('24h')
     expect(dashboard.summary).toMatchObject({ requests: 1, jobs: 1 })
-    // Online for the sample's gap limit (3 min) out of the hour since it.
-    expect(dashboard.summary.uptime).toBeCloseTo(3 / 60, 2)
+    // Online for the sample's gap limit out of the hour since it.
+    expect(dashboard.summary.uptime).toBeCloseTo(UPTIME_MAX_GAP_MS / HOUR_MS, 2)
   })
 })
 

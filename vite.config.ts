@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import type { Connect, Plugin } from 'vite'
+import { VitePWA } from 'vite-plugin-pwa'
 import { defineConfig } from 'vitest/config'
 
 /**
@@ -115,8 +116,89 @@ function pyodideFiles(): Plugin {
   }
 }
 
+/** Where the service worker keeps what it caches on first use (the model files are the app's own cache, never these). */
+export const PWA_CACHES = {
+  /** Hashed build files left out of the precache: the engines' big runtimes (llama.cpp's wasm, web-llm), datasets. */
+  assets: 'modelex-assets',
+  /** Pyodide's runtime and standard library, per version (its file names carry none). */
+  pyodide: `modelex-pyodide-${(createRequire(import.meta.url)('pyodide/package.json') as { version: string }).version}`,
+  /** The last deployment file this app saw, so an offline start still knows its network. */
+  deployment: 'modelex-deployment',
+} as const
+
+/**
+ * Largest file the precache takes. The app shell (HTML, CSS, icons, the views' JavaScript, the engines' glue)
+ * is precached at install, so the app starts offline after one visit; the engines' big runtimes (web-llm's chunks,
+ * llama.cpp's wasm), Pyodide and the datasets are cached when first used, each in their own cache, and model
+ * files stay in the app's model cache (`src/engine/model-cache.ts`), which the service worker does not touch.
+ */
+export const PRECACHE_MAX_BYTES = 2 ** 20
+
+/**
+ * The service worker (Workbox, through vite-plugin-pwa) and the web app manifest. `registerType: 'prompt'`: a
+ * new version installs in the background and waits until the user accepts the app's "Reload to update"
+ * (`src/ui/components/pwa/`); `clientsClaim` only matters for the very first install, so the first visit's page
+ * is controlled (and its engine files cached) without a reload.
+ */
+function serviceWorker() {
+  return VitePWA({
+    registerType: 'prompt',
+    injectRegister: false,
+    strategies: 'generateSW',
+    // The glob below already takes the icons and the manifest; listing them again would precache them twice.
+    includeManifestIcons: false,
+    manifest: {
+      name: 'Modelex',
+      short_name: 'Modelex',
+      description: 'Run language models in your browser and share your GPU with an open network.',
+      id: '/',
+      start_url: '/',
+      scope: '/',
+      display: 'standalone',
+      background_color: '#0f1115',
+      theme_color: '#0f1115',
+      icons: [
+        { src: '/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+        { src: '/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+        { src: '/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        { src: '/icon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
+      ],
+    },
+    workbox: {
+      globPatterns: ['**/*.{js,css,html,svg,png}'],
+      globIgnores: ['pyodide/**', '**/*.map'],
+      // Large files are dropped below, without a build warning each: they are runtime-cached instead.
+      maximumFileSizeToCacheInBytes: 256 * 2 ** 20,
+      manifestTransforms: [async (entries) => ({ manifest: entries.filter((entry) => entry.size <= PRECACHE_MAX_BYTES), warnings: [] })],
+      cleanupOutdatedCaches: true,
+      clientsClaim: true,
+      navigateFallback: 'index.html',
+      navigateFallbackDenylist: [/^\/models\//, /^\/pyodide\//, /^\/deployment\.json$/],
+      runtimeCaching: [
+        {
+          // Build files carry a content hash in their name: what is cached is never stale.
+          urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.startsWith('/assets/'),
+          handler: 'CacheFirst',
+          options: { cacheName: PWA_CACHES.assets, expiration: { maxEntries: 40, purgeOnQuotaError: true }, cacheableResponse: { statuses: [200] } },
+        },
+        {
+          // Literals only in these callbacks: Workbox copies their source text into the service worker.
+          urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.startsWith('/pyodide/'),
+          handler: 'CacheFirst',
+          options: { cacheName: PWA_CACHES.pyodide, cacheableResponse: { statuses: [200] } },
+        },
+        {
+          urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname === '/deployment.json',
+          handler: 'NetworkFirst',
+          options: { cacheName: PWA_CACHES.deployment, networkTimeoutSeconds: 5, cacheableResponse: { statuses: [200] } },
+        },
+      ],
+    },
+  })
+}
+
 export default defineConfig({
-  plugins: [svelte(), deploymentFile(), modelFiles(), pyodideFiles()],
+  plugins: [svelte(), deploymentFile(), modelFiles(), pyodideFiles(), serviceWorker()],
   server: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   preview: { host: '127.0.0.1', headers: isolationHeaders, strictPort: true },
   worker: { format: 'es' },

@@ -9,6 +9,11 @@ import type { EngineProxy } from '../engine/worker-host.ts'
 
 export type EngineStarter = (kind: Exclude<EngineKind, 'memory'>) => EngineProxy
 
+export type EngineSessionOptions = {
+  /** Called when a model is ready: its file is in this browser's model cache by then (the app asks to keep storage). */
+  onReady?: (loaded: LoadedModel, record: ModelRecord) => void
+}
+
 export class EngineSession {
   status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle')
   model = $state<ModelRecord | null>(null)
@@ -19,9 +24,11 @@ export class EngineSession {
   #engine: EngineProxy | null = null
   #start: EngineStarter
   #loading: AbortController | null = null
+  #onReady: EngineSessionOptions['onReady']
 
-  constructor(start: EngineStarter) {
+  constructor(start: EngineStarter, options: EngineSessionOptions = {}) {
     this.#start = start
+    this.#onReady = options.onReady
   }
 
   /** The engine when a model is ready, else null. */
@@ -48,6 +55,7 @@ export class EngineSession {
       if (loading.signal.aborted) return
       this.loaded = loaded
       this.status = 'ready'
+      this.#onReady?.(loaded, record)
     } catch (error) {
       if (loading.signal.aborted) return
       this.status = 'error'

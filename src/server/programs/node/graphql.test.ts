@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ServedRecord } from '../../../core/history.ts'
+import { UPTIME_MAX_GAP_MS, type ServedRecord } from '../../../core/history.ts'
 import type { InferenceEngine } from '../../../core/inference.ts'
 import { formatPrometheus } from '../../../core/metrics.ts'
 import { createMemoryEngine } from '../../../engine/memory/memory-engine.ts'
@@ -62,8 +62,8 @@ describe('the server node GraphQL endpoint', () => {
     expect(data['jobs']).toEqual({ receiptsSigned: 3, requests: { served: 2, refused: 2, quoted: 4 }, async: null, recent: [{ kind: 'job', earnings: '1' }, { kind: 'completion', earnings: (2n ** 70n).toString() }] })
     expect(data['earnings']).toEqual({ earned: (2n ** 70n + 8n).toString(), requests: 3, tokensIn: 9, settled: (2n ** 70n + 8n).toString() })
     expect(data['history']).toEqual([
-      // One online sample at the start counts for three minutes (UPTIME_MAX_GAP_MS) of the first hour.
-      { start: base, requests: 1, jobs: 0, earnings: '7', latencyP50: 100, uptime: 0.05 },
+      // One online sample at the start counts for UPTIME_MAX_GAP_MS of the first hour.
+      { start: base, requests: 1, jobs: 0, earnings: '7', latencyP50: 100, uptime: UPTIME_MAX_GAP_MS / HOUR },
       { start: base + HOUR, requests: 1, jobs: 0, earnings: (2n ** 70n).toString(), latencyP50: 300, uptime: 0 },
       { start: base + 2 * HOUR, requests: 0, jobs: 1, earnings: '1', latencyP50: null, uptime: 0 },
     ])

@@ -15,8 +15,7 @@
  * Threads: node-llama-cpp's default is at least 4 threads even on a 2-core machine, and llama.cpp's threads spin at
  * barriers, so an oversubscribed CPU decodes orders of magnitude slower (measured: 32 tokens of the 30M demo model
  * took 34 s with 4 threads on 2 busy cores, 0.2 s with 1 or 2). So the engine lifts node-llama-cpp's thread cap and
- * gives its context an exact count: the caller's, else the cores node-llama-cpp counts as useful for math, never
- * more than the cores this process may run on.
+ * gives its context an exact count: the caller's, else `defaultNativeThreads` (half the cores, as the wasm engine).
  *
  * Determinism: on the CPU, flash attention off, one sequence and a fresh KV cache per request (unless the local
  * caller asks for `reusePrefix`, see `GenerateOptions`), the same request gives the same bytes, as in the wasm
@@ -81,7 +80,7 @@ export type NativeBackend = 'cpu' | 'cuda' | 'vulkan' | 'metal'
 export type NativeEngineOptions = {
   /** Default `false` (CPU). */
   gpu?: NativeGpu
-  /** CPU threads; default: node-llama-cpp's math cores, at most the cores this process may use. `LoadOptions.threads` wins. */
+  /** CPU threads; default `defaultNativeThreads` (half the cores). `LoadOptions.threads` wins. */
   threads?: number
   /** Prompt tokens evaluated per batch; default 512 (llama.cpp's). */
   batchSize?: number
@@ -101,7 +100,7 @@ export type NativeLoadedModel = LoadedModel & {
   path: string
 }
 
-export type NativeEngine = InferenceEngine & {
+export type NativeEngine = Omit<InferenceEngine, 'kind' | 'load' | 'current'> & {
   readonly kind: 'native'
   load(model: ModelSpec, options?: LoadOptions): Promise<NativeLoadedModel>
   current(): Promise<NativeLoadedModel | null>
@@ -440,8 +439,17 @@ async function startLlama(gpu: NativeGpu): Promise<Llama> {
   return runtime
 }
 
+/**
+ * Half the cores this process may use, at most node-llama-cpp's math cores: the physical cores on a machine with two
+ * hardware threads per core, and on a small VM one core left for the node itself (a llama.cpp thread that shares its
+ * core with anything else stalls the others at every barrier). The wasm engine's default, for the same reason.
+ */
+export function defaultNativeThreads(cpuMathCores: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cpuMathCores, Math.floor(cores / 2)))
+}
+
 function defaultThreads(runtime: Llama): number {
-  return Math.max(1, Math.min(runtime.cpuMathCores, availableParallelism()))
+  return defaultNativeThreads(runtime.cpuMathCores)
 }
 
 /** A model's `source` as a file path: a path, or a `file:` URL. Other URLs are for the browser engines. */

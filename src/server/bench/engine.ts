@@ -6,16 +6,23 @@
  * page; otherwise exactly why not. It also times a WGSL matmul; the web-llm backend is measured only where a
  * hardware adapter is present and `--webgpu-model <web-llm id>` names a model whose files the browser can fetch.
  *
+ * Then the native engine (llama.cpp through node-llama-cpp, `src/engine/native`) on the same GGUF file at the same
+ * thread counts, in this Node process: prefill and decode tok/s next to the wasm figures, the ratios, and the native
+ * CUDA build's figures where one loads (else why not). It ends with `native/wasm decode: R×` at the thread count both
+ * engines default to on this machine (half the cores). `--native-only` skips Chromium (no ratio then).
+ *
  * On a machine with a GPU: `npm run bench:engine -- --gpu` launches Chromium with `HARDWARE_GPU_FLAGS`
  * (`--enable-unsafe-webgpu --enable-features=Vulkan --use-angle=vulkan --ignore-gpu-blocklist`); more flags with
  * `--chromium-arg <flag>` (repeatable) or `MODELEX_CHROMIUM_ARGS`; `--gpu-model <catalog id>` picks the GGUF.
  */
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { adapterReport, type EngineCapabilities } from '../../core/capabilities.ts'
 import { describePlacement, missingGpuFeatures } from '../../core/gpu-plan.ts'
 import type { BenchmarkResult, LoadedModel } from '../../core/inference.ts'
-import { WASM_CATALOG } from '../../core/models.ts'
+import { DEMO_MODELS, WASM_CATALOG } from '../../core/models.ts'
+import { createNativeEngine, defaultNativeThreads, type NativeGpu } from '../../engine/native/native-engine.ts'
 import { extraChromiumArgs, HARDWARE_GPU_FLAGS, launchChromium, ensureChromium } from '../lib/chromium.ts'
 import { startFixtureServer } from '../testing/fixture-server.ts'
 import { ensureDemoModels } from '../programs/model-demo.ts'
@@ -28,6 +35,7 @@ const { values } = parseArgs({
     gpu: { type: 'boolean', default: false },
     'gpu-model': { type: 'string', default: MODEL },
     'chromium-arg': { type: 'string', multiple: true, default: [] },
+    'native-only': { type: 'boolean', default: false },
   },
 })
 const runs = Math.max(1, Number(values.runs))
@@ -119,25 +127,94 @@ async function measureGguf(browser: Browser, url: string, model: string): Promis
   await page.close()
 }
 
+type EngineRow = { threads: number; prefill: number; decode: number }
+type NativeRow = EngineRow & { loadMs: number; engineName: string; deterministic: boolean; gpuLayers: number; totalLayers: number }
+
+/** The native engine on the GGUF file, with the same warm-up and runs as the wasm engine. */
+async function measureNative(path: string, threads: number, gpu: NativeGpu): Promise<NativeRow> {
+  const record = DEMO_MODELS.find((m) => m.id === MODEL)
+  if (!record) throw new Error(`${MODEL} is not a demo model`)
+  const engine = createNativeEngine({ gpu, threads })
+  try {
+    const started = performance.now()
+    const loaded = await engine.load({ ...record, source: path })
+    const loadMs = performance.now() - started
+    await engine.benchmark({ promptTokens: 16, generateTokens: 4 }) // warm-up
+    const results: BenchmarkResult[] = []
+    for (let i = 0; i < runs; i++) results.push(await engine.benchmark({ promptTokens: 128, generateTokens: 64 }))
+    return {
+      threads: loaded.threads ?? threads,
+      loadMs,
+      prefill: median(results.map((r) => r.prefill_tokens_per_s)),
+      decode: median(results.map((r) => r.decode_tokens_per_s)),
+      engineName: loaded.engineName,
+      deterministic: loaded.deterministic,
+      gpuLayers: loaded.gpuLayers,
+      totalLayers: loaded.placement?.totalLayers ?? 0,
+    }
+  } finally {
+    await engine.close()
+  }
+}
+
+const THREAD_COUNTS = [1, 2]
+
+async function benchNative(path: string, wasmRows: EngineRow[]): Promise<void> {
+  console.log(`\nnative engine (llama.cpp/node-llama-cpp, CPU build) on ${MODEL}, same GGUF file, in Node, median of ${runs} runs`)
+  console.log('threads  load (hash+load)  prefill tok/s  decode tok/s  vs wasm prefill  vs wasm decode')
+  const rows: NativeRow[] = []
+  for (const threads of THREAD_COUNTS) {
+    const row = await measureNative(path, threads, false)
+    rows.push(row)
+    const wasm = wasmRows.find((w) => w.threads === row.threads)
+    const vs = (a: number, b: number | undefined) => (b ? `×${(a / b).toFixed(2)}` : 'n/a').padStart(15)
+    console.log(`${String(row.threads).padStart(7)}  ${(row.loadMs / 1000).toFixed(2).padStart(14)} s  ${row.prefill.toFixed(1).padStart(13)}  ${row.decode.toFixed(1).padStart(12)}  ${vs(row.prefill, wasm?.prefill)}  ${vs(row.decode, wasm?.decode)}`)
+  }
+  console.log(`deterministic receipts on the CPU build: ${rows.every((r) => r.deterministic)}`)
+
+  // CUDA: only where node-llama-cpp's prebuilt CUDA binary loads (driver and GPU present); never compiled here.
+  const cuda = await measureNative(path, defaultNativeThreads(availableParallelism()), 'cuda').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+  if (cuda instanceof Error) {
+    console.log(`native CUDA: no CUDA (${cuda.name}: ${cuda.message.split('\n')[0]})`)
+  } else {
+    const cpu = rows.find((r) => r.threads === cuda.threads) ?? rows[0]
+    console.log(`native CUDA (${cuda.engineName}, ${cuda.gpuLayers}/${cuda.totalLayers} layers on the GPU, deterministic: ${cuda.deterministic}): load ${(cuda.loadMs / 1000).toFixed(2)} s, prefill ${cuda.prefill.toFixed(1)} tok/s, decode ${cuda.decode.toFixed(1)} tok/s`)
+    if (cpu) console.log(`native CUDA vs native CPU (${cpu.threads} thread${cpu.threads > 1 ? 's' : ''}): prefill ×${(cuda.prefill / cpu.prefill).toFixed(2)}, decode ×${(cuda.decode / cpu.decode).toFixed(2)}`)
+  }
+
+  // The headline: both engines at the thread count they use by default on this machine.
+  const threads = defaultNativeThreads(availableParallelism())
+  const native = rows.find((r) => r.threads === threads) ?? rows[0]
+  const wasm = wasmRows.find((r) => r.threads === native?.threads)
+  if (!native || !wasm) {
+    console.log('native/wasm decode: not measured (the wasm engine was not run: --native-only)')
+    return
+  }
+  console.log(`native vs wasm at ${native.threads} thread${native.threads > 1 ? 's' : ''} (each engine's default here): prefill ${native.prefill.toFixed(1)} vs ${wasm.prefill.toFixed(1)} tok/s, decode ${native.decode.toFixed(1)} vs ${wasm.decode.toFixed(1)} tok/s`)
+  console.log(`native/wasm decode: ${(native.decode / wasm.decode).toFixed(2)}×`)
+}
+
 async function main(): Promise<void> {
-  ensureChromium()
   const ggufModel = values['gpu-model'] ?? MODEL
   if (!WASM_CATALOG.some((m) => m.id === ggufModel)) throw new Error(`--gpu-model ${ggufModel} is not in the GGUF catalog (${WASM_CATALOG.map((m) => m.id).join(', ')})`)
-  await ensureDemoModels({ names: [MODEL, ...(ggufModel !== MODEL && ggufModel.startsWith('modelex-demo') ? [ggufModel] : [])] })
+  const paths = await ensureDemoModels({ names: [MODEL, ...(ggufModel !== MODEL && ggufModel.startsWith('modelex-demo') ? [ggufModel] : [])] })
+  const path = paths[MODEL] as string
+  if (values['native-only']) return benchNative(path, [])
+  ensureChromium()
   const server = await startFixtureServer()
   const args = [...(values.gpu ? HARDWARE_GPU_FLAGS : []), ...(values['chromium-arg'] ?? [])]
   if (args.length || extraChromiumArgs().length) console.log(`Chromium flags added: ${[...args, ...extraChromiumArgs()].join(' ')}`)
   const browser = await launchChromium({ webgpu: true, args })
+  const wasmRows: EngineRow[] = []
   try {
     console.log(`wasm engine (llama.cpp/wllama) on ${MODEL} (29.5M parameters, Q8_0, 30 MiB), headless Chromium, median of ${runs} runs`)
     console.log('threads  load (cold)  load (cached)  prefill tok/s  decode tok/s')
-    const rows = []
-    for (const threads of [1, 2]) {
+    for (const threads of THREAD_COUNTS) {
       const row = await measureWasm(browser, server.url, threads)
-      rows.push(row)
+      wasmRows.push(row)
       console.log(`${String(row.threads).padStart(7)}  ${(row.coldLoadMs / 1000).toFixed(2).padStart(9)} s  ${(row.cachedLoadMs / 1000).toFixed(2).padStart(11)} s  ${row.prefill.toFixed(1).padStart(13)}  ${row.decode.toFixed(1).padStart(12)}`)
     }
-    const [one, two] = rows
+    const [one, two] = wasmRows
     if (one && two) console.log(`2 threads vs 1: prefill ×${(two.prefill / one.prefill).toFixed(2)}, decode ×${(two.decode / one.decode).toFixed(2)}`)
 
     await measureGguf(browser, server.url, ggufModel)
@@ -167,6 +244,8 @@ async function main(): Promise<void> {
     await browser.close()
     await server.close()
   }
+  // Last, with Chromium closed, so its processes do not take CPU from the native runs.
+  await benchNative(path, wasmRows)
 }
 
 await main()

@@ -6,6 +6,10 @@
  * its workers asked the server for. Sizes are the gzip (level 9, node:zlib) of each fetched body, since `vite preview` does not
  * compress. Prints the fetched files, the largest source modules in them (rendered bytes from the build's chunk
  * list, grouped by package) and ends with `app shell: N KB gzip`.
+ *
+ * The service worker is blocked in those visits: what it precaches is downloaded in the background after the page
+ * has loaded, not before it renders. One more visit lets it install and reports its precache apart (files and gzip
+ * size), since that is what a first visit costs in data.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
     /** Opens `url` in a fresh context (empty caches), waits for `ready` and an idle network, returns the JS fetched. */
     const visit = async (target: string, ready: (page: Page) => Promise<unknown>): Promise<Fetched[]> => {
       requested.clear()
-      const context = await browser!.newContext()
+      const context = await browser!.newContext({ serviceWorkers: 'block' })
       try {
         const page = await context.newPage()
         await page.goto(target, { timeout: 30_000 })
@@ -114,6 +118,33 @@ async function main(): Promise<void> {
       await visit(url, (page) => page.getByTestId('chain').getByText(/unreachable|chain \d+/).waitFor({ timeout: 30_000 }))
     ).filter((item) => !shellFiles.has(item.file))
 
+    // The service worker's install: everything it precaches, fetched after the page loaded.
+    requested.clear()
+    const swContext = await browser.newContext()
+    let precache: { files: number; gzip: number; js: number }
+    try {
+      const page = await swContext.newPage()
+      await page.goto(url, { timeout: 30_000 })
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 })
+      const paths = await page.evaluate(async () => {
+        const out: string[] = []
+        for (const name of await caches.keys()) if (name.startsWith('workbox-precache')) for (const key of await (await caches.open(name)).keys()) out.push(new URL(key.url).pathname)
+        return out
+      })
+      let gzip = 0
+      let js = 0
+      for (const path of paths) {
+        const body = await readFile(join(outDir, path)).catch(() => null)
+        if (!body) continue
+        const size = gzipSync(body, { level: 9 }).byteLength
+        gzip += size
+        if (path.endsWith('.js')) js += size
+      }
+      precache = { files: paths.length, gzip, js }
+    } finally {
+      await swContext.close()
+    }
+
     console.log(`JavaScript fetched by ${url} until the Overview rendered and the network went idle (gzip -9 of each body):`)
     for (const item of unique.slice(0, TOP)) console.log(`  ${kb(item.gzip).padStart(10)} gzip ${kb(item.raw).padStart(10)} raw  ${item.file}`)
     if (unique.length > TOP) console.log(`  … and ${unique.length - TOP} smaller files`)
@@ -132,6 +163,9 @@ async function main(): Promise<void> {
     console.log(`JavaScript a first visit to each other view adds (fresh profile, opened directly at its address):`)
     for (const line of viewLines) console.log(line)
     console.log(`Shell: ${unique.length} JavaScript files, ${kb(unique.reduce((sum, item) => sum + item.raw, 0))} raw.`)
+    console.log(
+      `Service worker precache (fetched in the background after the first load, so every view starts offline): ${precache.files} files, ${kb(precache.gzip)} gzip, of which JavaScript ${kb(precache.js)}; engine runtimes, Pyodide and models are cached on first use instead.`,
+    )
     console.log(`app shell: ${Math.round(total / KB)} KB gzip`)
   } finally {
     await browser?.close()

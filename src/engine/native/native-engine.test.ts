@@ -173,4 +173,26 @@ describe('native engine', () => {
     expect(result.finish_reason).toBe('abort')
     expect(result.usage.completion_tokens).toBeLessThan(5 + 4)
   })
+
+  test('a prompt longer than a batch is evaluated batch by batch, and an abort stops it between batches', async () => {
+    const small = createNativeEngine({ threads: 1, batchSize: 8 })
+    try {
+      await small.load(spec)
+      const prompt = 'def add(a, b):\n    return a + b\n\n'.repeat(6)
+      const request = { model: spec.id, prompt, max_tokens: 6, temperature: 0, seed: 0 }
+      const [a, b] = [await small.complete(request), await small.complete(request)]
+      expect(a.usage.prompt_tokens).toBeGreaterThan(8 * 4)
+      expect(a.timings.prefill_tokens).toBe(a.usage.prompt_tokens)
+      expect(b.text).toBe(a.text)
+      const controller = new AbortController()
+      const pending = small.complete(request, { signal: controller.signal })
+      queueMicrotask(() => controller.abort())
+      const aborted = await pending
+      expect(aborted.finish_reason).toBe('abort')
+      expect(aborted.usage.completion_tokens).toBe(0)
+      expect(aborted.timings.prefill_tokens ?? 0).toBeLessThan(a.usage.prompt_tokens)
+    } finally {
+      await small.close()
+    }
+  })
 })

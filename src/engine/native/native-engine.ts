@@ -129,6 +129,7 @@ type Loaded = NativeLoadedModel & {
   sequence: LlamaContextSequence
   chatWrapper: ChatWrapper | null
   addBos: boolean
+  batchSize: number
 }
 
 export function createNativeEngine(options: NativeEngineOptions = {}): NativeEngine {
@@ -178,6 +179,8 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   }
 
   async function generateNow(model: Loaded, prompt: Token[], params: SamplingParameters, { signal, onDelta, reusePrefix = false }: GenerateOptions = {}): Promise<InferenceResult> {
+    // The model may have been unloaded or replaced while this request waited its turn.
+    if (loaded !== model) throw new ModelNotLoadedError(`${model.id} was unloaded before the request ran`)
     const maxTokens = params.max_tokens ?? DEFAULT_MAX_TOKENS
     if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
     const temperature = params.temperature ?? DEFAULT_TEMPERATURE
@@ -185,7 +188,8 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     if (params.top_p !== undefined && !(params.top_p > 0 && params.top_p <= 1)) throw new InvalidInferenceRequestError('top_p must be in (0, 1].')
     const topK = (params as { top_k?: number }).top_k ?? DEFAULT_TOP_K
     if (!Number.isInteger(topK) || topK < 0) throw new InvalidInferenceRequestError('top_k must be a non-negative integer.')
-    if (params.seed !== undefined && !(Number.isInteger(params.seed) && params.seed >= 0)) throw new InvalidInferenceRequestError('seed must be a non-negative integer.')
+    // uint32, as llama.cpp's sampler reads it (0xFFFFFFFF there means "a random seed").
+    if (params.seed !== undefined && !(Number.isInteger(params.seed) && params.seed >= 0 && params.seed <= 0xffffffff)) throw new InvalidInferenceRequestError('seed must be an integer in 0..4294967295.')
     if (prompt.length === 0) throw new InvalidInferenceRequestError('The prompt is empty.')
     if (prompt.length >= model.contextLength) throw new InvalidInferenceRequestError(`The prompt (${prompt.length} tokens) does not fit the context length ${model.contextLength}.`)
     const usage = (completion: number) => ({ prompt_tokens: prompt.length, completion_tokens: completion, total_tokens: prompt.length + completion })
@@ -200,6 +204,13 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     if (reusePrefix) await sequence.adaptStateToTokens(prompt.slice(0, -1), false)
     else await sequence.clearHistory()
     const reused = reusePrefix ? Math.min(sequence.nextTokenIndex, prompt.length - 1) : 0
+    // A long prompt is evaluated a batch at a time, so an abort stops it between batches rather than after all of them.
+    let evaluatedTo = reused
+    while (prompt.length - evaluatedTo > model.batchSize) {
+      if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: performance.now() - started, decode_ms: 0, prefill_tokens: evaluatedTo - reused } }
+      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(evaluatedTo, evaluatedTo + model.batchSize))
+      evaluatedTo += model.batchSize
+    }
     const limit = Math.min(maxTokens, model.contextLength - prompt.length)
 
     const stops = createStopMatcher(stopStrings(params.stop))
@@ -231,7 +242,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       if (scan.text !== '') release(scan.text)
     }
 
-    const evaluation = sequence.evaluate(prompt.slice(reused), {
+    const evaluation = sequence.evaluate(prompt.slice(evaluatedTo), {
       temperature,
       topK,
       topP: params.top_p ?? 1,
@@ -352,6 +363,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
           sequence,
           chatWrapper: resolveChatWrapper(model),
           addBos: model.tokens.shouldPrependBosToken,
+          batchSize: context.batchSize,
         }
       } catch (cause) {
         await model?.dispose().catch(() => {})

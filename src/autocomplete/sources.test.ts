@@ -49,6 +49,7 @@ describe('paidCompletionSource', () => {
     const result = await source.complete({ prefix: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', maxTokens: 24, signal: new AbortController().signal, onText: (t) => seen.push(t) })
     expect(asked).toHaveLength(1)
     expect(asked[0]).toMatchObject({ model: 'modelex-demo-30m', prompt: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', max_tokens: 24, temperature: 0, stream: true, node: '12D3KooWExample' })
+    expect(asked[0]).not.toHaveProperty('hedge')
     expect(asked[0]?.stop).toEqual(expect.arrayContaining(['<|endoftext|>', '<|fim_prefix|>']))
     expect(seen.at(-1)).toBe('    return a + b\n')
     expect(result).toEqual({ text: '    return a + b\n', finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } })
@@ -61,7 +62,11 @@ describe('paidCompletionSource', () => {
     const source = paidCompletionSource(client, { model: 'm' })
     await source.complete({ prefix: 'a', suffix: '', maxTokens: 4, signal: new AbortController().signal })
     expect(asked[0]).not.toHaveProperty('node')
+    // A suggestion is latency-sensitive: the SDK hedges it over the two best nodes, unless told not to.
+    expect(asked[0]).toMatchObject({ hedge: true })
     expect(source.id).toBe('paid:auto/m')
+    await paidCompletionSource(client, { model: 'm', hedge: false }).complete({ prefix: 'a', suffix: '', maxTokens: 4, signal: new AbortController().signal })
+    expect(asked[1]).not.toHaveProperty('hedge')
   })
 
   test('a suggestion cancelled because the user typed on ends as "abort" with what arrived, and is not reported as paid', async () => {

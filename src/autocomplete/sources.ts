@@ -89,22 +89,27 @@ export type PaidSourceOptions = {
   model: string
   /** The model's fill-in-the-middle format, when the catalog knows it (the node builds the prompt either way). */
   format?: FimFormat
-  /** A peer id; default: the SDK's automatic choice (the cheapest registered node under its latency bar). */
+  /** A peer id; default: the SDK's automatic choice (routing by price, queue wait, round trip and reputation). */
   node?: string
+  /**
+   * With automatic choice, ask the two best nodes at once and keep the first to produce a token (the other is
+   * cancelled and paid only what it had sent). Default true: a suggestion is latency-sensitive.
+   */
+  hedge?: boolean
   /** Called with every settled suggestion: its cost, receipt and the credit left. */
   onPaid?: (result: PaidResult) => void
 }
 
 /** Suggestions from a network node, paid per suggestion through the SDK; every receipt is verified before use. */
-export function paidCompletionSource(client: Pick<ModelexClient, 'completions'>, { model, format, node, onPaid }: PaidSourceOptions): CompletionSource {
+export function paidCompletionSource(client: Pick<ModelexClient, 'completions'>, { model, format, node, hedge = true, onPaid }: PaidSourceOptions): CompletionSource {
   return {
     id: `paid:${node ?? 'auto'}/${model}`,
-    label: `${model} from ${node ? `${node.slice(0, 12)}…${node.slice(-6)}` : 'the cheapest fast node'} (paid per suggestion)`,
+    label: `${model} from ${node ? `${node.slice(0, 12)}…${node.slice(-6)}` : hedge ? 'the first of the two best nodes' : 'the best node'} (paid per suggestion)`,
     async complete({ prefix, suffix, maxTokens, signal, onText }) {
       const { prompt, suffix: middleSuffix, ...sampling } = buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) })
       let text = ''
       try {
-        const stream = await client.completions.create({ ...sampling, prompt, ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}), stream: true, signal, ...(node ? { node } : {}) })
+        const stream = await client.completions.create({ ...sampling, prompt, ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}), stream: true, signal, ...(node ? { node } : hedge ? { hedge: true } : {}) })
         for await (const chunk of stream) {
           text += chunk.choices[0]?.text ?? ''
           onText?.(cleanFimOutput(text, format))

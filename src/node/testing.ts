@@ -12,6 +12,7 @@ import { aiTokenAbi } from '../chain/generated.ts'
 import type { Deployment } from '../core/deployment.ts'
 import type { InferenceEngine } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
+import type { InferServerLimits } from '../p2p/infer-server.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { createPeer, type Peer } from '../p2p/peer.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
@@ -40,7 +41,8 @@ export type PaidProvider = { service: ProviderService; node: ModelexNode; peer: 
 
 export type PaidProviderParameters = {
   deployment: Deployment
-  relay: string
+  /** The relay, or every relay of a federated deployment (the node keeps one, chosen by its peer id). */
+  relay: string | readonly string[]
   tokenDelayMs?: number
   /** Receipts per anchored batch. */
   maxReceipts?: number
@@ -52,17 +54,19 @@ export type PaidProviderParameters = {
   engine?: InferenceEngine
   /** Oracle work to opt in to (see `ProviderInit.oracle`). */
   oracle?: OracleOptions
+  /** The infer server's limits (a one-slot node: `{ capacity: 1, maxQueue: 0 }`). */
+  limits?: Partial<InferServerLimits>
 }
 
 /** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
-export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given, oracle }: PaidProviderParameters): Promise<PaidProvider> {
+export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given, oracle, limits }: PaidProviderParameters): Promise<PaidProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
   const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
   await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
   await fundAccount(deployment, signer.address, 0n)
-  const peer = await createPeer({ relays: [relay], node: { runtime: 'node' } })
+  const peer = await createPeer({ relays: typeof relay === 'string' ? [relay] : [...relay], node: { runtime: 'node' }, ...(limits ? { limits } : {}) })
   const node = peer.node
   await node.waitForReservation(15_000)
   const engine = given ?? createMemoryEngine({ tokenDelayMs })

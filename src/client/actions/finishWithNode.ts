@@ -21,7 +21,8 @@ export async function finishWithNode(context: ClientContext, { operator, peer, s
   const { channels, anchor } = context.addresses
   const send = async (): Promise<bigint | null> => {
     const channel = state.channels[key]
-    if (!channel || credit(channel) === 0n || channel.settled === 0n) return null
+    // Also for nothing settled (a hedged request cancelled before its first token): the node then redeems nothing.
+    if (!channel || credit(channel) === 0n) return null
     const voucher = { channelId: channel.channelId, cumulativeAmount: channel.settled }
     const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher })
     return sendFinalVoucher(node, peer, encodePayment({ chainId: context.deployment.chainId, channels, voucher, signature }))

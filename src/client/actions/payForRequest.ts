@@ -31,6 +31,7 @@ import { AllNodesFailedError, type RouteAttempt } from '../../core/errors/routin
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../../core/inference.ts'
 import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, requestHash, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
 import { decodeQuote, tokenCost, type Quote } from '../../core/quote.ts'
+import { connectToPeer } from '../../p2p/dial.ts'
 import { infer, type InferOutcome } from '../../p2p/infer-client.ts'
 import type { ClientContext } from '../context.ts'
 import { ensureChannel } from './ensureChannel.ts'
@@ -86,13 +87,17 @@ export async function payForRequest(context: ClientContext, p: PayForRequestPara
 }
 
 /**
- * Tries `entries` in order (at most `context.maxAttempts`) until one serves: a refusal or a failure before the first
- * token moves on to the next (and backs the node off), anything after it, or a cancel, ends the request.
+ * Tries nodes in order until one serves: `entries`, or a queue shared with another request (a hedge's other side),
+ * at most `context.maxAttempts` of them. A refusal or a failure before the first token moves on to the next (and
+ * backs the node off); anything after it, or a cancel, ends the request.
  */
-export async function payWithFailover(context: ClientContext, p: PayForRequestParameters, entries: readonly DirectoryEntry[]): Promise<PaidResult> {
+export async function payWithFailover(context: ClientContext, p: PayForRequestParameters, entries: readonly DirectoryEntry[] | (() => DirectoryEntry | undefined)): Promise<PaidResult> {
+  const next = typeof entries === 'function' ? entries : queueOf(entries)
   const attempts: RouteAttempt[] = []
   let last: unknown
-  for (const entry of entries.slice(0, context.maxAttempts)) {
+  for (let tried = 0; tried < context.maxAttempts; tried++) {
+    const entry = next()
+    if (!entry) break
     const progress = { delivered: false }
     try {
       const result = await payNode(context, p, entry, progress)
@@ -109,6 +114,12 @@ export async function payWithFailover(context: ClientContext, p: PayForRequestPa
   }
   if (attempts.length === 0) throw new NoNodeAvailableError({ model: p.model })
   throw new AllNodesFailedError({ model: p.model, attempts, cause: last })
+}
+
+/** Hands out `entries` one at a time (a queue several requests can share). */
+export function queueOf(entries: readonly DirectoryEntry[]): () => DirectoryEntry | undefined {
+  let at = 0
+  return () => entries[at++]
 }
 
 /** Whether a failed attempt may move to another node, and whether the node said it was busy (and for how long). */
@@ -167,6 +178,12 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 /** The request's price at `entry`: its checked quote, or the consumer's own bound at the registered prices (prepay). */
 async function price(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry): Promise<Priced> {
   if (p.prepay) {
+    // No quote round trip to find a dead node: reach it before a channel is opened or a voucher signed for it.
+    const { node } = await context.ready()
+    await connectToPeer(node, entry.peerId, p.signal ? { signal: p.signal } : {}).catch((cause: unknown) => {
+      if (p.signal?.aborted) throw new InferenceAbortedError()
+      throw new InferStreamError({ reason: 'dial', details: cause instanceof Error ? cause.message : String(cause), cause })
+    })
     const registered = await registeredPricesOf(context, entry)
     const maxCost = prepaidMaxCost(p.request, registered, p.request.max_tokens)
     checkSpend(registered, maxCost, context.limits)

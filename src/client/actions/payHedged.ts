@@ -5,13 +5,13 @@
  * nothing when it had sent none — and its receipt must match the text received from it; a node that ignores the
  * cancel and streams on is reset after the grace period and can later settle at most the price of what arrived (see
  * `payForRequest`). Each side fails over on its own (a BUSY or dead node before its first token is replaced by the
- * next candidate); when both sides fail, `AllNodesFailedError` lists every node tried. With fewer than two candidates
+ * next candidate neither side has asked); when both sides fail, `AllNodesFailedError` lists every node tried. With fewer than two candidates
  * it is an ordinary request.
  */
 import type { DirectoryEntry } from '../../core/directory.ts'
 import { AllNodesFailedError, type RouteAttempt } from '../../core/errors/routing.ts'
 import type { ClientContext } from '../context.ts'
-import { payForRequest, payWithFailover, type PaidResult, type PayForRequestParameters } from './payForRequest.ts'
+import { payForRequest, payWithFailover, queueOf, type PaidResult, type PayForRequestParameters } from './payForRequest.ts'
 import { routeRequest } from './routeRequest.ts'
 
 export async function payHedged(context: ClientContext, p: PayForRequestParameters): Promise<PaidResult> {
@@ -21,9 +21,15 @@ export async function payHedged(context: ClientContext, p: PayForRequestParamete
   const [first] = entries
   const second = entries.find((e) => e.announcement.operator.toLowerCase() !== first?.announcement.operator.toLowerCase())
   if (!first || !second) return payWithFailover(context, p, entries)
-  // Each side's fallbacks alternate through the rest, so the two never ask the same node.
-  const rest = entries.filter((e) => e !== first && e !== second)
-  const sides: DirectoryEntry[][] = [[first, ...rest.filter((_, i) => i % 2 === 0)], [second, ...rest.filter((_, i) => i % 2 === 1)]]
+  // After its first node, a side that fails over takes the next node neither side has asked yet.
+  const shared = queueOf(entries.filter((e) => e !== first && e !== second))
+  const sides: DirectoryEntry[] = [first, second]
+  const asked: (DirectoryEntry | undefined)[] = [undefined, undefined]
+  const queueFor = (i: 0 | 1) => () => {
+    const entry = asked[i] === undefined ? sides[i] : shared()
+    asked[i] = entry
+    return entry
+  }
 
   const controllers = [new AbortController(), new AbortController()] as const
   const onCallerAbort = () => {
@@ -46,7 +52,7 @@ export async function payHedged(context: ClientContext, p: PayForRequestParamete
           if (winner === i) p.onDelta?.(delta)
         },
       },
-      sides[i]!,
+      queueFor(i),
     )
   try {
     const outcomes = await Promise.allSettled([side(0), side(1)])
@@ -54,7 +60,7 @@ export async function payHedged(context: ClientContext, p: PayForRequestParamete
     if (won !== null) {
       const outcome = outcomes[won]
       if (outcome.status === 'rejected') throw outcome.reason
-      const other = sides[won === 0 ? 1 : 0]![0]!
+      const other = asked[won === 0 ? 1 : 0] ?? sides[won === 0 ? 1 : 0]!
       return { ...outcome.value, hedge: { peer: other.peerId, operator: other.announcement.operator, signer: other.announcement.signer } }
     }
     // Neither side got a token.

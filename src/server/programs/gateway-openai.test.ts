@@ -38,6 +38,11 @@ test('routing fields: the route and the node are read, and never reach the node'
   expect(parsed.request).not.toHaveProperty('modelex_route')
   expect(parsed.request).not.toHaveProperty('modelex_node')
   expect(parseOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'hi' }] })).not.toHaveProperty('route')
+  const hedged = parseOpenAiRequest('completion', { model: 'm', prompt: 'x', suffix: 'y', modelex_hedge: false })
+  expect(hedged).toMatchObject({ hedge: false })
+  expect(hedged.request).not.toHaveProperty('modelex_hedge')
+  expect(parseOpenAiRequest('completion', { model: 'm', prompt: 'x' })).not.toHaveProperty('hedge')
+  expect(() => parseOpenAiRequest('completion', { model: 'm', prompt: 'x', modelex_hedge: 'yes' })).toThrow(/modelex_hedge/)
 })
 
 test('responses and chunks in OpenAI\'s shapes', () => {

@@ -3,8 +3,9 @@
  * `InferenceRequest` (validated by the wire checker, unknown fields dropped so stock clients work), and our deltas
  * and results back to OpenAI responses (built in `src/core/openai.ts`, as the SDK's are). `suffix` on a completion
  * means fill-in-the-middle.
- * Two fields of our own choose where a request goes: `modelex_route` (`"local"`: the paired browser node;
- * `"network"`: paid network nodes) and, on the network route, `modelex_node` (a peer id instead of automatic choice).
+ * Fields of our own choose where a request goes: `modelex_route` (`"local"`: the paired browser node; `"network"`:
+ * paid network nodes) and, on the network route, `modelex_node` (a peer id instead of automatic choice) and
+ * `modelex_hedge` (ask two nodes and keep the first to answer; default on for fill-in-the-middle completions).
  */
 import type { PaidResult } from '../../client/client.ts'
 import { InvalidGatewayRequestError, type GatewayError } from '../../core/errors/gateway.ts'
@@ -15,7 +16,7 @@ import { parseInferenceRequest } from '../../core/wire/infer.ts'
 
 export type GatewayRoute = 'local' | 'network'
 
-export type ParsedOpenAiRequest = { request: InferenceRequest; stream: boolean; includeUsage: boolean; route?: GatewayRoute; node?: string }
+export type ParsedOpenAiRequest = { request: InferenceRequest; stream: boolean; includeUsage: boolean; route?: GatewayRoute; node?: string; hedge?: boolean }
 
 /** Checks an OpenAI body and our routing fields. */
 export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenAiRequest {
@@ -25,6 +26,8 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
   if (route !== undefined && route !== 'local' && route !== 'network') throw new InvalidGatewayRequestError('modelex_route must be "local" (your paired browser node) or "network" (paid network nodes).')
   const node = fields['modelex_node']
   if (node !== undefined && (typeof node !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,128}$/.test(node))) throw new InvalidGatewayRequestError('modelex_node must be a peer id (12D3KooW…).')
+  const hedge = fields['modelex_hedge']
+  if (hedge !== undefined && typeof hedge !== 'boolean') throw new InvalidGatewayRequestError('modelex_hedge must be true or false.')
   if (fields['n'] !== undefined && fields['n'] !== 1) throw new InvalidGatewayRequestError('Only n = 1 is supported.')
   if (fields['stream'] !== undefined && typeof fields['stream'] !== 'boolean') throw new InvalidGatewayRequestError('stream must be true or false.')
   const prompt = fields['prompt']
@@ -38,7 +41,7 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
   }
   const options = fields['stream_options']
   const includeUsage = typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true
-  return { request, stream: fields['stream'] === true, includeUsage, ...(route !== undefined ? { route } : {}), ...(node !== undefined ? { node: node as string } : {}) }
+  return { request, stream: fields['stream'] === true, includeUsage, ...(route !== undefined ? { route } : {}), ...(node !== undefined ? { node: node as string } : {}), ...(hedge !== undefined ? { hedge } : {}) }
 }
 
 /**
@@ -57,6 +60,9 @@ export function paidSummary(result: PaidResult) {
     channel_id: result.channelId.toString(),
     receipt_hash: result.receipt.receiptHash,
     credit: result.credit.toString(),
+    // Routing: the nodes that refused or failed before this one answered, and a hedge's cancelled other node.
+    ...(result.failedOver ? { failed_over: result.failedOver.map((a) => ({ peer: a.peerId, error: a.code ?? a.error })) } : {}),
+    ...(result.hedge ? { hedged_with: result.hedge.peer } : {}),
   }
 }
 export type PaidSummary = ReturnType<typeof paidSummary>

@@ -91,6 +91,11 @@ export type GatewayNetwork = {
   channelDeposit?: bigint
   /** What any node may take (AI wei); those not given keep the SDK's defaults. */
   limits?: Partial<SpendLimits>
+  /**
+   * Hedge fill-in-the-middle completions (an editor's autocomplete) that name no node: ask the two best nodes, keep
+   * the first to produce a token, cancel the other (paid only what it sent). Default true; `modelex_hedge` overrides.
+   */
+  hedgeFim?: boolean
 }
 
 export type GatewayOptions = {
@@ -187,7 +192,7 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
     if (active >= GATEWAY_DEFAULTS.maxConcurrent) throw new UpstreamNodeError({ peer: paired?.peer ?? 'network', details: `more than ${GATEWAY_DEFAULTS.maxConcurrent} requests at once`, status: 429 })
     active++
     try {
-      if (route === 'network') await respond(res, kind, parsed, (signal) => paidUpstream(client as ModelexClient, parsed, signal), paidError)
+      if (route === 'network') await respond(res, kind, parsed, (signal) => paidUpstream(client as ModelexClient, parsed, signal, network?.hedgeFim ?? true), paidError)
       else {
         const local = () => respond(res, kind, parsed, (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal), (error) => upstreamError(error, paired?.peer ?? ''))
         try {
@@ -284,12 +289,16 @@ export async function* meteredTexts(deltas: AsyncIterable<Delta>, maxTokens: num
   }
 }
 
-/** A network node chosen by the SDK (or named by `modelex_node`), paid through a payment channel. */
-async function paidUpstream(client: ModelexClient, { request, node }: ParsedOpenAiRequest, signal: AbortSignal): Promise<Upstream> {
+/**
+ * A network node chosen by the SDK (or named by `modelex_node`), paid through a payment channel. The SDK routes, fails
+ * over on BUSY or a node dead before its first token, and hedges fill-in-the-middle completions (see `hedgeFim`).
+ */
+async function paidUpstream(client: ModelexClient, { request, node, hedge }: ParsedOpenAiRequest, signal: AbortSignal, hedgeFim: boolean): Promise<Upstream> {
   const common = { ...(node ? { node } : {}), signal, stream: true as const }
   if (request.kind === 'completion') {
     const { kind: _, ...fields } = request
-    const stream = await client.completions.create({ ...(fields as CompletionCreateParameters), ...common })
+    const hedged = !node && (hedge ?? (hedgeFim && request.suffix !== undefined))
+    const stream = await client.completions.create({ ...(fields as CompletionCreateParameters), ...common, ...(hedged ? { hedge: true } : {}) })
     return { pieces: texts(stream, (chunk) => chunk.choices[0]?.text ?? ''), result: settled(stream.result) }
   }
   const { kind: _, ...fields } = request
@@ -364,7 +373,7 @@ const INFER_ERROR_STATUS: Record<InferErrorCode, number> = { BAD_REQUEST: 400, U
  * decides. A spend limit is the caller's to raise (402, like a wallet that cannot pay); an overrun, and anything
  * not listed, is the node's doing (502). The node's own refusals use `INFER_ERROR_STATUS`.
  */
-const PAID_ERROR_STATUS: Record<string, number> = { NoNodeAvailableError: 503, InsufficientDepositError: 402, ContractRevertedError: 402, SpendLimitError: 402, StreamLimitError: 502 }
+const PAID_ERROR_STATUS: Record<string, number> = { NoNodeAvailableError: 503, AllNodesFailedError: 503, InsufficientDepositError: 402, ContractRevertedError: 402, SpendLimitError: 402, StreamLimitError: 502 }
 
 /** The OpenAI `code` of paid failures a client may act on by kind, by the error's name. */
 const ERROR_CODE: Record<string, GatewayErrorCode> = { SpendLimitError: 'spend_limit', StreamLimitError: 'upstream_overrun' }

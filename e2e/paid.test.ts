@@ -3,10 +3,14 @@
  * demo provider) runs the WebAssembly engine on a generated demo model; a consumer page (the Chat view) opens a
  * channel and sends three prompts, and gets three receipts whose signatures verify; the provider anchors the batch
  * and redeems; the chain's balances moved by exactly what the receipts and the held voucher say, and each receipt's
- * inclusion proof verifies on-chain. The same journey then runs once from the SDK in Node against the browser
- * provider. Real stack, real browser, real chain: no doubles.
+ * inclusion proof verifies on-chain. Both pages' histories then show the journey: the consumer's Spending view lists
+ * the three requests to that node for the receipts' total, verified, and the provider's Node view counts three
+ * requests served for the same earnings (read from the views and their CSV exports, as a user would). The same
+ * journey then runs once from the SDK in Node against the browser provider. Real stack, real browser, real chain:
+ * no doubles.
  */
 import '../src/server/lib/node-shims.ts'
+import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
@@ -18,6 +22,7 @@ import { aiTokenAbi, receiptAnchorAbi } from '../src/chain/generated.ts'
 import { createClient, PaidRequestInterruptedError } from '../src/client/index.ts'
 import { launchChromium } from '../src/server/lib/chromium.ts'
 import { startDemoProvider, type DemoProvider } from '../src/server/programs/demo-provider.ts'
+import { formatAi } from '../src/ui/views/dashboard.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'
@@ -27,6 +32,21 @@ const token = deployment.contracts.AIToken as Address
 const channels = deployment.contracts.PaymentChannels as Address
 const anchor = deployment.contracts.ReceiptAnchor as Address
 const balanceOf = (address: Address) => readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+
+/** What a view's Export CSV button downloads. */
+async function download(page: Page, button: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(button).click()])
+  return readFile((await file.path()) as string, 'utf8')
+}
+
+/** The rows of a dashboard CSV (no field of ours holds a comma or a quote) by column name. */
+function csvRows(csv: string): Record<string, string>[] {
+  const [header = [], ...rows] = csv
+    .split('\r\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split(','))
+  return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i] ?? ''])))
+}
 
 let browser: Browser
 let provider: DemoProvider
@@ -38,6 +58,12 @@ beforeAll(async () => {
   provider = await startDemoProvider({ url, model: MODEL, batch: 3, browser })
   consumer = await browser.newPage()
   consumer.on('pageerror', (error) => pageErrors.push(error.message))
+  // The app's "ready to start without a network" toast shows once its service worker is installed, over the
+  // bottom of the page (the Chat view's Send button); a user dismisses it with OK, whenever it comes.
+  for (const page of [consumer, provider.page]) {
+    const toast = page.getByTestId('pwa-offline-ready')
+    await page.addLocatorHandler(toast, () => toast.getByRole('button', { name: 'OK' }).click())
+  }
 })
 
 afterAll(async () => {
@@ -46,13 +72,13 @@ afterAll(async () => {
 })
 
 describe('paid prompts end to end (browser provider, browser consumer, SDK)', () => {
-  it('three paid prompts from the Chat view: receipts verify, the batch is anchored, redeemed amounts match the chain', async () => {
+  it('three paid prompts from the Chat view: receipts verify, the batch is anchored, redeemed amounts match the chain, both dashboards show them', async () => {
     const operator = provider.operator as Address
     const operatorBefore = await balanceOf(operator)
     await consumer.goto(new URL('#/chat', url).toString())
     await consumer.getByTestId('connect-burner').click()
     await consumer.getByTestId('wallet-address').waitFor({ timeout: 60_000 })
-    await consumer.getByTestId('chat-model').fill(MODEL)
+    await consumer.getByTestId('chat-model').selectOption(MODEL)
     for (const [i, prompt] of ['Hello there', 'Tell me more', 'And once again'].entries()) {
       await consumer.getByTestId('prompt').fill(prompt)
       await consumer.getByTestId('send').click()
@@ -82,6 +108,49 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     const verifyButtons = consumer.getByTestId('verify')
     for (let i = 0; i < 3; i++) await verifyButtons.nth(i).click()
     await expect.poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 }).toEqual(Array(3).fill('in an anchored batch (Merkle proof checked on-chain)'))
+
+    // The consumer's Spending view, opened from the menu: the three paid requests, to the provider's node, for the
+    // receipts' total, each verified on-chain (the Chat view records the checks just made; reload until they show).
+    await consumer.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Spending' }).click()
+    let reload = false
+    await expect
+      .poll(
+        async () => {
+          if (reload) await consumer.reload()
+          reload = true
+          await consumer.getByTestId('chart-spending').waitFor({ timeout: 30_000 })
+          return consumer.getByTestId('receipt-state').allTextContents()
+        },
+        { timeout: 60_000 },
+      )
+      .toEqual(Array(3).fill('verified on-chain'))
+    expect(await consumer.getByTestId('spending-count').textContent()).toBe('3')
+    expect(await consumer.getByTestId('spending-total').textContent()).toBe(formatAi(total))
+    const nodeRows = consumer.getByTestId('spending-nodes').getByRole('row').filter({ has: consumer.getByTitle(provider.peerId, { exact: true }) })
+    expect(await nodeRows.count()).toBe(1)
+    expect((await nodeRows.getByRole('cell').allTextContents()).slice(1).map((t) => t.trim())).toEqual(['3', expect.stringMatching(/^\d+ \/ \d+$/), formatAi(total), '3 of 3'])
+    for (const r of receipts) expect(await consumer.getByTestId('spending-receipts').getByTitle(r.hash, { exact: true }).count()).toBe(1)
+    // The exact figures, from the view's CSV export.
+    const paidRows = csvRows(await download(consumer, 'export-spending-csv'))
+    expect(paidRows).toHaveLength(3)
+    expect(paidRows.map((row) => row.node)).toEqual(Array(3).fill(provider.peerId))
+    expect(paidRows.map((row) => row.model)).toEqual(Array(3).fill(MODEL))
+    expect(paidRows.map((row) => row.verification)).toEqual(Array(3).fill('verified'))
+    expect(new Set(paidRows.map((row) => row.receipt_hash))).toEqual(new Set(receipts.map((r) => r.hash)))
+    expect(paidRows.reduce((sum, row) => sum + BigInt(row.cost_wei ?? 'x'), 0n)).toBe(total)
+
+    // The provider's Node view, History section: three live requests served, no jobs, earning the receipts' total
+    // (the channel's leftover credit, redeemed with them, is not a request's earnings).
+    const history = provider.page.getByRole('region', { name: 'History' })
+    await expect.poll(() => history.getByTestId('chart-requests-summary-0').textContent(), { timeout: 30_000 }).toBe('3')
+    expect(await history.getByTestId('chart-requests-summary-1').textContent()).toBe('0')
+    expect(await history.getByTestId('chart-earnings-summary-0').textContent()).toBe(formatAi(total))
+    const servedRows = csvRows(await download(provider.page, 'export-served-csv'))
+    expect(servedRows.map((row) => row.kind)).toEqual(Array(3).fill('chat'))
+    expect(servedRows.map((row) => row.model)).toEqual(Array(3).fill(MODEL))
+    expect(servedRows.reduce((sum, row) => sum + BigInt(row.earnings_wei ?? 'x'), 0n)).toBe(total)
+    // Live requests are timed, from admission to settlement.
+    expect(servedRows.map((row) => /^\d+$/.test(row.latency_ms ?? ''))).toEqual(Array(3).fill(true))
     expect(pageErrors).toEqual([])
   })
 

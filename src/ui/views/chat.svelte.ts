@@ -8,7 +8,8 @@ import { loadDeployment } from '../../chain/deployment.ts'
 import type { Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { ChatMessage } from '../../core/inference.ts'
-import { DEMO_MODELS } from '../../core/models.ts'
+import { modelChoices, type ModelChoices } from '../../core/model-choices.ts'
+import { DEMO_MODELS, WASM_CATALOG } from '../../core/models.ts'
 import type { Quote } from '../../core/quote.ts'
 import { createClient, type ModelexClient, type PaidResult, type Verification } from '../../client/index.ts'
 import type { JobHandle, JobResultView, JobStatus } from '../../client/jobs.ts'
@@ -23,6 +24,9 @@ import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
 /** `job`: the answer was asked as an async job (pending until a node runs it; its verified result lands in `jobResult`). */
 export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined; job?: { id: string; status: JobStatus }; jobResult?: JobResultView }
+
+/** A long wait shown as steps (`StepProgress`): which one runs now, and what it is doing. */
+export type ChatProgress = { steps: string[]; current: number; detail?: string }
 
 export type ChatViewDependencies = {
   network: () => Promise<NetworkState>
@@ -50,6 +54,10 @@ export class ChatViewState {
   /** The most a job pays, in AI per million input and output tokens (below the live prices). */
   jobPriceIn = $state('0.0005')
   jobPriceOut = $state('0.0015')
+  /** What a send or a node search is waiting for, step by step; null when nothing is. */
+  progress = $state<ChatProgress | null>(null)
+  /** The app's network, once the view knows there is one: its directory feeds the model picker. */
+  network = $state.raw<NetworkState | null>(null)
   #deps: Required<ChatViewDependencies>
   #client: ModelexClient | null = null
   #net: NetworkState | null = null
@@ -62,6 +70,26 @@ export class ChatViewState {
   async init(): Promise<void> {
     this.deployment = await this.#deps.deployment()
     if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'consumer', funder: 6 })
+    // With a relay, join the network at once: its directory fills the model picker while the user connects a wallet.
+    if (this.deployment?.relay) {
+      const net = await this.#deps.network()
+      this.network = net
+      void net.start()
+    }
+  }
+
+  /**
+   * The model picker: models the nodes heard so far announce (the app's directory and the last "Find nodes"), then
+   * the models this app knows, then the current choice if it is neither.
+   */
+  get modelChoices(): ModelChoices {
+    // One entry per peer: the directory's and the last search's can both hold the same node.
+    const entries = [...this.nodes, ...(this.network?.nodes ?? [])]
+    return modelChoices(
+      entries.filter((entry, i) => entries.findIndex((other) => other.peerId === entry.peerId) === i),
+      WASM_CATALOG,
+      this.model,
+    )
   }
 
   async #ready(): Promise<ModelexClient> {
@@ -69,6 +97,7 @@ export class ChatViewState {
     const wallet = this.wallet?.client
     if (!this.deployment || !wallet) throw new Error('Connect a wallet first.')
     const net = await this.#deps.network()
+    this.network = net
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
     this.#net = net
@@ -98,9 +127,24 @@ export class ChatViewState {
   }
 
   async refreshNodes(): Promise<void> {
+    const steps = ['Connecting to the network', `Listening for nodes that serve ${this.model} (up to 5 s)`]
     await this.#guard(async () => {
-      this.nodes = await (await this.#ready()).nodes({ model: this.model, timeoutMs: 5_000 })
+      this.progress = { steps, current: 0 }
+      const client = await this.#ready()
+      this.progress = { steps, current: 1 }
+      this.nodes = await client.nodes({ model: this.model, timeoutMs: 5_000 })
     })
+  }
+
+  /**
+   * The steps of a paid answer. Paying starts with a payment channel to the node's operator: the first answer from
+   * an operator opens one (an on-chain transaction, the longest wait), later ones only sign a voucher.
+   */
+  async #payingStep(client: ModelexClient): Promise<string> {
+    const channels = await client.channels().catch(() => ({}))
+    const operator = this.node === 'auto' ? null : this.nodes.find((entry) => entry.peerId === this.node)?.announcement.operator.toLowerCase()
+    const known = operator ? operator in channels : Object.keys(channels).length > 0
+    return known ? 'Getting the quote and signing a voucher on the payment channel' : 'Getting the quote and opening a payment channel (one on-chain transaction)'
   }
 
   #messages(extra: string): ChatMessage[] {
@@ -118,14 +162,22 @@ export class ChatViewState {
   async send(prompt: string): Promise<void> {
     if (this.asJob) return this.#sendAsJob(prompt)
     await this.#guard(async () => {
+      const steps = ['Connecting to the network', 'Getting the quote and paying', 'Waiting for the first token', 'Streaming the answer']
+      this.progress = { steps, current: 0 }
       const client = await this.#ready()
+      steps[1] = await this.#payingStep(client)
+      this.progress = { steps, current: 1 }
       const messages = this.#messages(prompt)
       this.turns.push({ role: 'user', content: prompt })
       this.turns.push({ role: 'assistant', content: '' })
       const turn = this.turns[this.turns.length - 1] as ChatTurn
       try {
         const stream = await client.chat.completions.create({ model: this.model, messages, max_tokens: this.maxTokens, stream: true, ...(this.node === 'auto' ? {} : { node: this.node }) })
-        for await (const chunk of stream) turn.content += chunk.choices[0]?.delta.content ?? ''
+        this.progress = { steps, current: 2 }
+        for await (const chunk of stream) {
+          if (this.progress?.current === 2) this.progress = { steps, current: 3 }
+          turn.content += chunk.choices[0]?.delta.content ?? ''
+        }
         turn.result = await stream.result
         void recordPaid(this.#deps.history(), turn.result)
         this.quote = turn.result.quote
@@ -140,7 +192,10 @@ export class ChatViewState {
   /** Posts the prompt as an async job; the turn shows it pending and fills in when the result is fetched. */
   async #sendAsJob(prompt: string): Promise<void> {
     await this.#guard(async () => {
+      const steps = ['Connecting to the network', 'Posting the job to the network']
+      this.progress = { steps, current: 0 }
       const client = await this.#ready()
+      this.progress = { steps, current: 1 }
       const messages = this.#messages(prompt)
       this.turns.push({ role: 'user', content: prompt })
       this.turns.push({ role: 'assistant', content: '' })
@@ -195,6 +250,7 @@ export class ChatViewState {
       this.error = error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error)
     } finally {
       this.busy = false
+      this.progress = null
     }
   }
 }

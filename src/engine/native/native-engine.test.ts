@@ -13,6 +13,8 @@ import { ensureDemoModels } from '../../server/programs/model-demo.ts'
 import { complianceChecks } from '../compliance.ts'
 import { createNativeEngine, modelPath, nativeEngineName, type NativeEngine } from './native-engine.ts'
 
+/** Tests that start another engine: starting llama.cpp first tests its binary in a child process (seconds on a busy machine). */
+const ENGINE_START_MS = 60_000
 const record = DEMO_MODELS.find((m) => m.id === 'modelex-demo-tiny')!
 let spec: ModelSpec
 let engine: NativeEngine
@@ -61,7 +63,7 @@ describe('native engine', () => {
     } finally {
       await other.close()
     }
-  })
+  }, ENGINE_START_MS)
 
   test('a missing file, a file that is not GGUF, a truncated GGUF and a remote URL are typed errors', async () => {
     expect(await errorName(engine.countTokens('x'))).toBe('resolved')
@@ -80,7 +82,7 @@ describe('native engine', () => {
       await other.close()
     }
     expect(modelPath(`file://${spec.source}`)).toBe(spec.source)
-  })
+  }, ENGINE_START_MS)
 
   test('a GPU backend asked for by name either loads (and is not deterministic) or is NativeEngineUnavailableError', async () => {
     const cuda = createNativeEngine({ gpu: 'cuda', threads: 1 })
@@ -94,7 +96,7 @@ describe('native engine', () => {
     } finally {
       await cuda.close()
     }
-  }, 60_000)
+  }, ENGINE_START_MS)
 
   test('fill-in-the-middle prompts use the FIM markers as single special tokens', async () => {
     const prefix = 'def f(x):\n    '
@@ -111,6 +113,18 @@ describe('native engine', () => {
     } finally {
       await noFim.close()
     }
+  }, ENGINE_START_MS)
+
+  test('chat prompts are the GGUF chat template rendered (ChatML here, no BOS), as llama.cpp\'s server renders them', async () => {
+    const messages = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'Hello there' },
+    ]
+    const rendered = '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello there<|im_end|>\n<|im_start|>assistant\n'
+    const chat = await engine.chat({ model: spec.id, messages, max_tokens: 4, temperature: 0, seed: 0 })
+    const completion = await engine.complete({ model: spec.id, prompt: rendered, max_tokens: 4, temperature: 0, seed: 0 })
+    expect(chat.usage.prompt_tokens).toBe(await engine.countTokens(rendered))
+    expect(chat.text).toBe(completion.text)
   })
 
   test('stop strings end the output before them, in the text and in the streamed deltas', async () => {
@@ -194,5 +208,5 @@ describe('native engine', () => {
     } finally {
       await small.close()
     }
-  })
+  }, ENGINE_START_MS)
 })

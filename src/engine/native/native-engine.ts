@@ -384,7 +384,12 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
         m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
       )
       history.push({ type: 'model', response: [] })
-      const tokens = model.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.model.tokenizer)
+      let tokens: Token[]
+      try {
+        tokens = model.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.model.tokenizer)
+      } catch (cause) {
+        throw new InvalidInferenceRequestError(`The chat template of ${model.id} could not render these messages.`, { cause, details: cause instanceof Error ? cause.message : String(cause) })
+      }
       // Chat wrappers open with BOS; a model whose GGUF says not to add one (ours) gets the template's text only.
       if (!model.addBos && tokens[0] === model.model.tokens.bos) tokens.shift()
       return generate(model, tokens, request, generateOptions)

@@ -30,9 +30,11 @@ export function localOffsetMs(at: number): number {
 export const aiNumber = (wei: bigint): number => Number(formatEther(wei))
 
 /** An amount of AI wei as text, cut to `digits` decimals (the exact figure is in the CSV). */
+/** AI with `digits` decimals; an amount under 1 AI keeps its first `digits` significant digits, so a payment never reads as 0. */
 export function formatAi(wei: bigint, digits = 6): string {
   const [whole, fraction = ''] = formatEther(wei).split('.')
-  const cut = fraction.slice(0, digits).replace(/0+$/, '')
+  const leadingZeros = fraction.length - fraction.replace(/^0+/, '').length
+  const cut = fraction.slice(0, /^-?0$/.test(whole) ? leadingZeros + digits : digits).replace(/0+$/, '')
   return `${whole}${cut ? `.${cut}` : ''} AI`
 }
 

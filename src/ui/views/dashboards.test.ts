@@ -22,6 +22,9 @@ describe('chart data', () => {
     expect(dashboardRange('24h', NOW)).toEqual({ range: { from: NOW - DAY_MS + 1, to: NOW + 1 }, size: 'hour' })
     expect(formatAi(1_234_567_890_123_456_789n)).toBe('1.234567 AI')
     expect(formatAi(0n)).toBe('0 AI')
+    expect(formatAi(632_000_000_000n)).toBe('0.000000632 AI')
+    expect(formatAi(1_234_567_890_123n)).toBe('0.00000123456 AI')
+    expect(formatAi(1n)).toBe('0.000000000000000001 AI')
   })
 })
 

@@ -17,17 +17,22 @@ export type GossipOptions = {
   colocationWhitelist?: readonly string[]
   /** Mesh degrees (the relay, a hub, uses much larger ones than peers). */
   mesh?: Partial<Pick<GossipsubOpts, 'D' | 'Dlo' | 'Dhi' | 'Dlazy' | 'Dout'>>
+  /** The relay's federation: its peer relays as gossipsub direct peers, how often to redial them, RPC decode limits. */
+  federation?: Partial<Pick<GossipsubOpts, 'directPeers' | 'directConnectTicks' | 'decodeRpcLimits'>>
+  /** A score added to a peer's (the relay raises its peer relays above every threshold). */
+  appSpecificScore?: (peer: string) => number
 }
 
-export function modelexGossipsub({ colocationWhitelist = [], mesh = {} }: GossipOptions = {}): ReturnType<typeof gossipsub> {
+export function modelexGossipsub({ colocationWhitelist = [], mesh = {}, federation = {}, appSpecificScore }: GossipOptions = {}): ReturnType<typeof gossipsub> {
   const options: Partial<GossipsubOpts> = {
     ...mesh,
+    ...federation,
     // A provider alone on a topic is normal (no consumer yet); publishing must not throw.
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,
     // Browser peers reach each other through the relay; gossip may ride those connections too.
     runOnLimitedConnection: true,
-    scoreParams: { IPColocationFactorWhitelist: new Set(colocationWhitelist), topics: {} },
+    scoreParams: { IPColocationFactorWhitelist: new Set(colocationWhitelist), topics: {}, ...(appSpecificScore ? { appSpecificScore, appSpecificWeight: 1 } : {}) },
   }
   return gossipsub(options)
 }

@@ -403,7 +403,10 @@ function cacheLatestAnnouncements(libp2p: Libp2p<RelayServices>, { gate, joined,
     if (announcement) directory.record(announcement, event.detail.data)
   })
   // A node that disconnects from the relay is gone from here: newcomers must not be sent to it.
-  libp2p.addEventListener('peer:disconnect', (event) => latest.forget(event.detail.toString()))
+  libp2p.addEventListener('peer:disconnect', (event) => {
+    latest.forget(event.detail.toString())
+    directory.store.forget(event.detail.toString())
+  })
   return serveLatestAnnouncements(libp2p, latest)
 }
 

@@ -31,7 +31,7 @@ export async function ensureChannel(context: ClientContext, { operator, maxCost 
     const wanted = maxCost > context.channelDeposit ? maxCost : context.channelDeposit
     const deposit = wanted > context.limits.maxDeposit ? context.limits.maxDeposit : wanted
     if (deposit < maxCost) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: maxCost })
-    const { channelId } = await openChannel(context.wallet, { token, channels, node: operator, deposit })
+    const { channelId } = await onChain(context, () => openChannel(context.wallet, { token, channels, node: operator, deposit }))
     channel = newConsumerChannel({ channelId, node: operator, deposit })
   } else {
     try {
@@ -42,11 +42,19 @@ export async function ensureChannel(context: ClientContext, { operator, maxCost 
       const room = context.limits.maxDeposit / unitScale - channel.deposit
       if (room < missing) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: error.needed * unitScale })
       const units = missing > context.channelDeposit / unitScale ? missing : context.channelDeposit / unitScale
-      const { deposit } = await topUpChannel(context.wallet, { token, channels, channelId: channel.channelId, amount: (units < room ? units : room) * unitScale })
+      const { deposit } = await onChain(context, () => topUpChannel(context.wallet, { token, channels, channelId: channel!.channelId, amount: (units < room ? units : room) * unitScale }))
       channel = { ...channel, deposit }
     }
   }
   state.channels[key] = channel
   await context.document.save(state)
   return channel
+}
+
+/**
+ * The wallet's transactions one at a time: requests to different nodes run at once (a hedge, two callers), and two
+ * transactions sent together from one account can take the same nonce.
+ */
+function onChain<T>(context: ClientContext, work: () => Promise<T>): Promise<T> {
+  return context.exclusive(`wallet:${context.account.toLowerCase()}`, work)
 }

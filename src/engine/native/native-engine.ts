@@ -201,15 +201,21 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     const started = performance.now()
     // Reuse keeps the KV cache up to the longest common prefix (always evaluating the last prompt token, for its
     // logits); every other request starts from an empty cache, exactly as after a fresh load.
-    if (reusePrefix) await sequence.adaptStateToTokens(prompt.slice(0, -1), false)
-    else await sequence.clearHistory()
-    const reused = reusePrefix ? Math.min(sequence.nextTokenIndex, prompt.length - 1) : 0
-    // A long prompt is evaluated a batch at a time, so an abort stops it between batches rather than after all of them.
-    let evaluatedTo = reused
-    while (prompt.length - evaluatedTo > model.batchSize) {
-      if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: performance.now() - started, decode_ms: 0, prefill_tokens: evaluatedTo - reused } }
-      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(evaluatedTo, evaluatedTo + model.batchSize))
-      evaluatedTo += model.batchSize
+    let reused: number
+    let evaluatedTo: number
+    try {
+      if (reusePrefix) await sequence.adaptStateToTokens(prompt.slice(0, -1), false)
+      else await sequence.clearHistory()
+      reused = reusePrefix ? Math.min(sequence.nextTokenIndex, prompt.length - 1) : 0
+      // A long prompt is evaluated a batch at a time, so an abort stops it between batches rather than after all of them.
+      evaluatedTo = reused
+      while (prompt.length - evaluatedTo > model.batchSize) {
+        if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: performance.now() - started, decode_ms: 0, prefill_tokens: evaluatedTo - reused } }
+        await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(evaluatedTo, evaluatedTo + model.batchSize))
+        evaluatedTo += model.batchSize
+      }
+    } catch (cause) {
+      throw new InvalidInferenceRequestError('The native engine failed to evaluate the prompt.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
     }
     const limit = Math.min(maxTokens, model.contextLength - prompt.length)
 

@@ -33,7 +33,13 @@ const MODEL = 'modelex-demo-30m'
 const PRICE_IN = '0.001'
 const PRICE_OUT = '0.003'
 const reader = createPublicClient({ transport: http(deployment.rpcUrl), pollingInterval: 100 })
-const balanceOf = (address: Address) => readContract(reader, { address: deployment.contracts.AIToken as Address, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const balanceOf = (address: Address) =>
+  readContract(reader, {
+    address: deployment.contracts.AIToken as Address,
+    abi: aiTokenAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  })
 
 let dir: string
 let stateDir: string
@@ -49,7 +55,12 @@ const pageErrors: string[] = []
 
 /** One `npm run node -- console <command>` against the node's state directory: its JSON answer. */
 async function runConsole(command: string): Promise<Record<string, unknown>> {
-  const child = startProcess(`node-console-${command}`, process.execPath, ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), 'console', command, '--state-dir', stateDir], { cwd: root })
+  const child = startProcess(
+    `node-console-${command}`,
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), 'console', command, '--state-dir', stateDir],
+    { cwd: root },
+  )
   try {
     const code = await child.exited
     if (code !== 0) throw new Error(`console ${command} exited ${code}:\n${child.output()}`)
@@ -61,7 +72,11 @@ async function runConsole(command: string): Promise<Record<string, unknown>> {
 
 /** A GraphQL query to the node's operations endpoint, with its token. */
 async function graphql<T>(query: string): Promise<T> {
-  const res = await fetch(`${opsUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${opsToken}` }, body: JSON.stringify({ query }) })
+  const res = await fetch(`${opsUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${opsToken}` },
+    body: JSON.stringify({ query }),
+  })
   const body = (await res.json()) as { data?: T; errors?: { message: string }[] }
   if (res.status !== 200 || body.errors) throw new Error(`GraphQL ${res.status}: ${JSON.stringify(body.errors)}`)
   return body.data as T
@@ -92,7 +107,29 @@ beforeAll(async () => {
   const deploymentFile = join(dir, 'deployment.json')
   await writeFile(deploymentFile, JSON.stringify(deployment))
   const { [MODEL]: modelFile } = await ensureDemoModels({ names: [MODEL] })
-  const args = ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), '--engine', 'native', '--model', modelFile as string, '--threads', '1', '--price-in', PRICE_IN, '--price-out', PRICE_OUT, '--deployment', deploymentFile, '--state-dir', stateDir, '--ops-port', '0', '--announce-interval-ms', '1000']
+  const args = [
+    '--import',
+    'tsx',
+    join(root, 'src/server/programs/node/main.ts'),
+    '--engine',
+    'native',
+    '--model',
+    modelFile as string,
+    '--threads',
+    '1',
+    '--price-in',
+    PRICE_IN,
+    '--price-out',
+    PRICE_OUT,
+    '--deployment',
+    deploymentFile,
+    '--state-dir',
+    stateDir,
+    '--ops-port',
+    '0',
+    '--announce-interval-ms',
+    '1000',
+  ]
   node = startProcess('server-node', process.execPath, args, { cwd: root })
   const [, id, op] = await node.waitForLine(/^Serving \S+ as (\S+) \(operator (0x[0-9a-fA-F]{40})\)/, 180_000)
   peerId = id as string
@@ -114,8 +151,19 @@ afterAll(async () => {
 
 describe('server node serving a browser consumer (native engine)', () => {
   it('a Chat page picks the server node, its paid answer streams, the receipt verifies against the node signer; the console anchors and redeems it', async () => {
-    const status = await graphql<{ status: { peerId: string; operator: string; signer: Address; model: { id: string; contentHash: string; engine: string } } }>('{ status { peerId operator signer model { id contentHash engine } } }')
-    expect(status.status).toMatchObject({ peerId, operator, model: { id: MODEL, contentHash: DEMO_MODELS.find((m) => m.id === MODEL)?.contentHash, engine: 'native' } })
+    const status = await graphql<{
+      status: {
+        peerId: string
+        operator: string
+        signer: Address
+        model: { id: string; contentHash: string; engine: string }
+      }
+    }>('{ status { peerId operator signer model { id contentHash engine } } }')
+    expect(status.status).toMatchObject({
+      peerId,
+      operator,
+      model: { id: MODEL, contentHash: DEMO_MODELS.find((m) => m.id === MODEL)?.contentHash, engine: 'native' },
+    })
     const signer = status.status.signer
 
     // The consumer: the Chat view, a burner wallet, the model, then the server node from the node picker.
@@ -171,8 +219,12 @@ describe('server node serving a browser consumer (native engine)', () => {
     expect(text.length).toBeGreaterThan(0)
 
     // It streamed: a part of the answer was on screen before the whole, and before the receipt.
-    const seen = await consumer.evaluate(() => (window as unknown as { answerTexts: { text: string; receipt: boolean }[] }).answerTexts)
-    const partial = seen.filter((s) => !s.receipt && s.text.length > 0 && s.text.length < text.length && text.startsWith(s.text))
+    const seen = await consumer.evaluate(
+      () => (window as unknown as { answerTexts: { text: string; receipt: boolean }[] }).answerTexts,
+    )
+    const partial = seen.filter(
+      (s) => !s.receipt && s.text.length > 0 && s.text.length < text.length && text.startsWith(s.text),
+    )
     expect(partial.length, `texts seen: ${JSON.stringify(seen)}`).toBeGreaterThan(0)
 
     // The signed receipt the page kept: signed by the server node's signer, for this consumer and the text shown.
@@ -182,19 +234,35 @@ describe('server node serving a browser consumer (native engine)', () => {
     const signed = decodeSignedReceipt(kept.receipts[0]?.receipt)
     expect(signed.receiptHash).toBe(receiptHash)
     expect(signed.receipt.cost).toBe(cost)
-    await verifySignedReceipt(signed, { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address }, { signer, consumer: account as Address, text })
-    await expect(verifySignedReceipt(signed, { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address }, { signer: operator, consumer: account as Address })).rejects.toThrow(/expected the node signer/)
+    await verifySignedReceipt(
+      signed,
+      { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address },
+      { signer, consumer: account as Address, text },
+    )
+    await expect(
+      verifySignedReceipt(
+        signed,
+        { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address },
+        { signer: operator, consumer: account as Address },
+      ),
+    ).rejects.toThrow(/expected the node signer/)
 
     // The node anchors the batch when its console asks; the page then finds the receipt in it, on-chain.
     expect(await runConsole('anchor')).toEqual({ batchesAnchored: 1, receiptsPending: 0 })
-    const anchored = await graphql<{ status: { batchesAnchored: number; receiptsPending: number; anchoringLagSeconds: number } }>('{ status { batchesAnchored receiptsPending anchoringLagSeconds } }')
+    const anchored = await graphql<{
+      status: { batchesAnchored: number; receiptsPending: number; anchoringLagSeconds: number }
+    }>('{ status { batchesAnchored receiptsPending anchoringLagSeconds } }')
     expect(anchored.status).toEqual({ batchesAnchored: 1, receiptsPending: 0, anchoringLagSeconds: 0 })
     await consumer.getByTestId('verify').click()
-    await expect.poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 }).toEqual(['in an anchored batch (Merkle proof checked on-chain)'])
+    await expect
+      .poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 })
+      .toEqual(['in an anchored batch (Merkle proof checked on-chain)'])
 
     // The console's redeem pays the operator what the node held for this receipt: its cost, and the consumer's
     // unspent credit unless the consumer's final voucher (sent after a minute idle) already took that back.
-    const { earnings } = await graphql<{ earnings: { earned: string; pending: string } }>('{ earnings(from: 0, to: 1e15) { earned pending } }')
+    const { earnings } = await graphql<{ earnings: { earned: string; pending: string } }>(
+      '{ earnings(from: 0, to: 1e15) { earned pending } }',
+    )
     expect(BigInt(earnings.earned)).toBe(cost)
     const before = await balanceOf(operator)
     const redeemed = BigInt((await runConsole('redeem'))['redeemed'] as string)

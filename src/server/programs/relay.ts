@@ -192,7 +192,9 @@ export async function startRelay({
   const topics = serveAnnouncementTopics(libp2p, { gate, models, limits, isPeerRelay, banned, refused })
   // The directory query protocol: the best N of a model, signed, with deltas (src/p2p/directory-service.ts). A
   // model asked about or published to it is wanted like a subscription, under the same registry gate and bounds.
-  const directory = serveDirectory(libp2p, { validate: gate.check, join: (hash) => topics.wantForDirectory(hash) })
+  // Its own validator for what providers publish to it directly: sharing the gossip one would make the gossip copy
+  // of the same announcement a replay, ignored and so never forwarded to the other relays.
+  const directory = serveDirectory(libp2p, { validate: announcementGate().check, join: (hash) => topics.wantForDirectory(hash) })
   const latestService = cacheLatestAnnouncements(libp2p, { gate, joined: (topic) => topics.has(topic), directory })
   // Attestations: validated without a chain view (schema, rules, nonce, signature in the declared domain); peers
   // check the registry binding themselves and only ignore, never penalise, what the relay could not check.

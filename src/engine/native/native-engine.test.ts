@@ -3,7 +3,7 @@
  * then what the suite does not pin down — integrity, typed load errors, FIM, stop strings, grammars, seeds, prefix
  * reuse, and the `deterministic` promise. Real llama.cpp, real files; no test doubles.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -60,6 +60,28 @@ describe('native engine', () => {
       const wrong = `0x${'ab'.repeat(32)}`
       expect(await errorName(other.load({ ...spec, contentHash: wrong }))).toBe('ModelIntegrityError')
       expect(await other.current()).toBeNull()
+    } finally {
+      await other.close()
+    }
+  }, ENGINE_START_MS)
+
+  test('known hashes skip rehashing an unchanged file, and any write to the file makes it hashed again', async () => {
+    const copy = join(scratch, 'copy.gguf')
+    await writeFile(copy, await readFile(spec.source))
+    const knownHashes = new Map<string, string>()
+    const other = createNativeEngine({ threads: 1, knownHashes })
+    try {
+      await other.load({ ...spec, source: copy })
+      expect([...knownHashes.values()]).toEqual([record.contentHash])
+      // A poisoned entry shows the cache is read: the pinned hash no longer matches what it says.
+      const [fingerprint] = [...knownHashes.keys()]
+      knownHashes.set(fingerprint!, `0x${'cd'.repeat(32)}`)
+      expect(await errorName(other.load({ ...spec, source: copy }))).toBe('ModelIntegrityError')
+      // Replacing the file, even with the same bytes, changes its fingerprint (a new inode): it is hashed again.
+      await writeFile(`${copy}.new`, await readFile(spec.source))
+      await rename(`${copy}.new`, copy)
+      expect((await other.load({ ...spec, source: copy })).contentHash).toBe(record.contentHash)
+      expect(knownHashes.size).toBe(2)
     } finally {
       await other.close()
     }

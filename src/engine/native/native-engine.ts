@@ -86,6 +86,16 @@ export type NativeEngineOptions = {
   batchSize?: number
   /** Most compiled grammars kept for reuse (templates repeat); default 32. */
   grammarCacheSize?: number
+  /**
+   * Content hashes already computed, by file fingerprint (path, size, inode, mtime, ctime: any write changes it), so a
+   * restarted node does not hash gigabytes again (keccak256 in JS runs at tens of MB/s). Default: none, always hash.
+   */
+  knownHashes?: KnownHashes
+}
+
+export type KnownHashes = {
+  get(fingerprint: string): string | undefined | Promise<string | undefined>
+  set(fingerprint: string, contentHash: string): unknown
 }
 
 export type NativeLoadedModel = LoadedModel & {
@@ -321,7 +331,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     async load(spec: ModelSpec, { onProgress, signal, threads: requestedThreads }: LoadOptions = {}) {
       await engine.unload()
       const path = modelPath(spec.source)
-      const contentHash = await hashModelFile(path, spec.contentHash, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) })
+      const contentHash = await hashModelFile(path, spec.contentHash, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}), ...(options.knownHashes ? { knownHashes: options.knownHashes } : {}) })
       const runtime = await llama()
       const backend: NativeBackend = runtime.gpu === false ? 'cpu' : runtime.gpu
       const threads = Math.max(1, Math.floor(requestedThreads ?? options.threads ?? defaultThreads(runtime)))
@@ -488,12 +498,12 @@ export function modelPath(source: string): string {
  * Streams the file through keccak256 and checks it against the pinned hash, before llama.cpp reads it. Also checks
  * that it is a GGUF file at all, so a wrong file is a typed error rather than llama.cpp's failure.
  */
-async function hashModelFile(path: string, pinned: string | null, { onProgress, signal }: Pick<LoadOptions, 'onProgress' | 'signal'>): Promise<string> {
-  const size = await stat(path).then(
-    (s) => (s.isFile() ? s.size : null),
-    () => null,
-  )
-  if (size === null) throw new ModelFileNotFoundError({ path })
+async function hashModelFile(path: string, pinned: string | null, { onProgress, signal, knownHashes }: Pick<LoadOptions, 'onProgress' | 'signal'> & { knownHashes?: KnownHashes }): Promise<string> {
+  const stats = await stat(path).catch(() => null)
+  if (!stats?.isFile()) throw new ModelFileNotFoundError({ path })
+  const size = stats.size
+  const fingerprint = [path, size, stats.ino, stats.mtimeMs, stats.ctimeMs].join('\u0000')
+  const known = await knownHashes?.get(fingerprint)
   const head = new Uint8Array(4)
   const handle = await open(path, 'r')
   try {
@@ -502,6 +512,7 @@ async function hashModelFile(path: string, pinned: string | null, { onProgress, 
     await handle.close()
   }
   if (size < 4 || new DataView(head.buffer).getUint32(0, true) !== GGUF_MAGIC) throw new InvalidModelFileError(`${path} does not start with the GGUF magic`)
+  if (known !== undefined) return checkPinned(known, pinned, path)
   const hasher = createFileHasher()
   const text = `checking ${path}`
   try {
@@ -515,6 +526,11 @@ async function hashModelFile(path: string, pinned: string | null, { onProgress, 
   }
   if (signal?.aborted) throw new InferenceAbortedError('loading the model was cancelled')
   const actual = hasher.digest()
+  await knownHashes?.set(fingerprint, actual)
+  return checkPinned(actual, pinned, path)
+}
+
+function checkPinned(actual: string, pinned: string | null, path: string): string {
   if (pinned !== null && actual !== pinned.toLowerCase()) throw new ModelIntegrityError({ expected: pinned.toLowerCase(), actual, url: path })
   return actual
 }

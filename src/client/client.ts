@@ -42,6 +42,7 @@ import { finishWithNode } from './actions/finishWithNode.ts'
 import { getQuote } from './actions/getQuote.ts'
 import { payForRequest, type PaidResult } from './actions/payForRequest.ts'
 import { payHedged } from './actions/payHedged.ts'
+import { routeRequest } from './actions/routeRequest.ts'
 import { NodeBackoff } from '../core/routing.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
 import { createJobsClient, type JobsApi } from './jobs.ts'
@@ -338,7 +339,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     nodes: ({ model, timeoutMs, minReputation, requireKnown }) => findNodes(context, { model, contentHash: hashOf(model), minReputation, requireKnown, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
     async quote(p) {
       const request = toRequest(p)
-      const [entry] = await nodeCandidates(context, { model: p.model, contentHash: hashOf(p.model), node: p.node })
+      // A named node, or the first the routing rule picks for this request.
+      const [entry] = p.node ? await nodeCandidates(context, { model: p.model, contentHash: hashOf(p.model), node: p.node }) : (await routeRequest(context, { model: p.model, contentHash: hashOf(p.model), request })).ranked.map((r) => r.candidate.entry)
       if (!entry) throw new NoNodeAvailableError({ model: p.model })
       return { node: entry, quote: await getQuote(context, { entry, request }) }
     },

@@ -180,8 +180,8 @@ async function price(context: ClientContext, p: PayForRequestParameters, entry: 
   if (p.prepay) {
     // No quote round trip to find a dead node: reach it before a channel is opened or a voucher signed for it.
     const { node } = await context.ready()
-    await connectToPeer(node, entry.peerId, p.signal ? { signal: p.signal } : {}).catch((cause: unknown) => {
-      if (p.signal?.aborted) throw new InferenceAbortedError()
+    await connectToPeer(node, entry.peerId, p.signal ? { signal: p.signal } : {}).catch(async (cause: unknown) => {
+      if (p.signal?.aborted) throw await cancelledBeforeSending(context, entry)
       throw new InferStreamError({ reason: 'dial', details: cause instanceof Error ? cause.message : String(cause), cause })
     })
     const registered = await registeredPricesOf(context, entry)
@@ -207,7 +207,7 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
 
   let channel = await ensureChannel(context, { operator: entry.announcement.operator, maxCost })
   // Cancelled meanwhile (a hedged request whose other node answered first): nothing is signed.
-  if (p.signal?.aborted) throw new InferenceAbortedError()
+  if (p.signal?.aborted) throw new PaidRequestInterruptedError({ text: '', credit: credit(channel), cause: new InferenceAbortedError() })
   const cumulativeAmount = nextVoucherAmount(channel, maxCost)
   const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher: { channelId: channel.channelId, cumulativeAmount } })
   channel = recordVoucher(channel, cumulativeAmount)
@@ -278,4 +278,10 @@ async function receivedCost(context: ClientContext, p: PayForRequestParameters, 
   if (tokens === 0) return 0n
   const cost = quote ? tokenCost(quote.inputTokens, tokens, quote) : tokenCost(inputTokenBound(p.request), tokens, await registeredPricesOf(context, entry))
   return cost < maxCost ? cost : maxCost
+}
+
+/** A request cancelled before anything was sent ends as every cancelled request does: interrupted, nothing streamed. */
+async function cancelledBeforeSending(context: ClientContext, entry: DirectoryEntry): Promise<PaidRequestInterruptedError> {
+  const channel = (await context.ready()).state.channels[entry.announcement.operator.toLowerCase()]
+  return new PaidRequestInterruptedError({ text: '', credit: channel ? credit(channel) : 0n, cause: new InferenceAbortedError() })
 }

@@ -19,6 +19,14 @@ describe('directory table', () => {
     expect(table.size).toBe(0)
   })
 
+  test('an entry from the query protocol lives from when it was signed; the same one again changes nothing', () => {
+    const table = new DirectoryTable({ announceIntervalMs: 1000, missedAnnouncements: 1 })
+    expect(table.upsert(announce({ sequence: 1 }), 5000, 4500)).toBe('added')
+    expect(table.get(PEER_ID)?.lastSeen).toBe(4500)
+    expect(table.upsert(announce({ sequence: 1 }), 5200, 4500)).toBe('ignored')
+    expect(table.expire(5501)).toEqual([PEER_ID])
+  })
+
   test('an older sequence (the same node heard on another topic) does not roll back', () => {
     const table = new DirectoryTable()
     table.upsert(announce({ sequence: 5, capacity: 4 }), 0)

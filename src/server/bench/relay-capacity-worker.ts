@@ -1,8 +1,9 @@
 /**
  * A worker process of `relay-capacity.ts`: holds many lightweight real libp2p peers (WebSockets, noise, yamux,
  * identify, gossipsub, as a browser peer has, without the circuit-relay transport) connected to one relay, each
- * subscribed to one topic, and does what the parent asks over IPC: add peers, publish a stamped message, report what
- * its peers received, stop. Every peer it makes is stopped when it is told to stop or its parent goes away.
+ * subscribed to one model topic, and does what the parent asks over IPC: add peers, publish a real signed
+ * announcement (the relay validates what it forwards on those topics), report which peers received it and how long
+ * after it was signed, stop. Every peer it makes is stopped when it is told to stop or its parent goes away.
  */
 import '../lib/node-shims.ts'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -11,28 +12,31 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { decodeAnnouncement, encodeAnnouncement, signAnnouncement, topicContentHash } from '../../core/announcement.ts'
 import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
 
 export type WorkerCommand =
   | { type: 'add'; count: number; relay: string; topics: readonly string[]; concurrency: number; dialTimeoutMs: number }
-  | { type: 'publish'; id: string; topic: string }
-  | { type: 'received'; id: string; topic: string }
+  /** `sequence` identifies the announcement (unique per run). */
+  | { type: 'publish'; sequence: number; topic: string }
+  | { type: 'received'; sequence: number; topic: string }
   | { type: 'stop' }
 
 export type WorkerReply =
   | { type: 'added'; connected: number; failed: number; peers: number }
-  | { type: 'published'; id: string; ok: boolean; subscribers: number }
+  | { type: 'published'; sequence: number; ok: boolean; subscribers: number }
   /** `subscribed`: this worker's connected peers on the message's topic. */
-  | { type: 'received'; id: string; latenciesMs: number[]; subscribed: number }
+  | { type: 'received'; sequence: number; latenciesMs: number[]; subscribed: number }
   | { type: 'stopped' }
 
 type Peer = { libp2p: Libp2p<{ pubsub: GossipSub }>; topic: string }
 
 const peers: Peer[] = []
-/** Per message id: when each peer got it (ms since publication, from the stamp in the message). */
-const arrivals = new Map<string, number[]>()
-const decoder = new TextDecoder()
-const encoder = new TextEncoder()
+/** Per announcement sequence: when each peer got it (ms after it was signed). */
+const arrivals = new Map<number, number[]>()
+const signerKey = generatePrivateKey()
+const signer = privateKeyToAddress(signerKey)
 
 async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Promise<Peer | null> {
   const libp2p = await createLibp2p({
@@ -48,12 +52,12 @@ async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Pr
   })
   libp2p.services.pubsub.addEventListener('message', (event) => {
     try {
-      const { id, at } = JSON.parse(decoder.decode(event.detail.data)) as { id: string; at: number }
-      let list = arrivals.get(id)
-      if (!list) arrivals.set(id, (list = []))
-      list.push(Date.now() - at)
+      const { sequence, timestamp } = decodeAnnouncement(event.detail.data)
+      let list = arrivals.get(sequence)
+      if (!list) arrivals.set(sequence, (list = []))
+      list.push(Date.now() - timestamp)
     } catch {
-      // Not one of ours.
+      // Not an announcement.
     }
   })
   try {
@@ -80,8 +84,15 @@ async function add({ count, relay, topics, concurrency, dialTimeoutMs }: Extract
       } else failed++
     }
   }
+  const before = peers.length - connected
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane))
-  return { type: 'added', connected, failed, peers: peers.filter((p) => p.libp2p.getConnections().length > 0).length }
+  // A relay at its limit refuses after the handshake, so the dial may succeed and the connection close just after.
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  const fresh = peers.slice(before)
+  const dropped = fresh.filter((p) => p.libp2p.getConnections().length === 0)
+  for (const peer of dropped) peers.splice(peers.indexOf(peer), 1)
+  await Promise.all(dropped.map((p) => Promise.resolve(p.libp2p.stop()).catch(() => {})))
+  return { type: 'added', connected: connected - dropped.length, failed: failed + dropped.length, peers: peers.length }
 }
 
 async function handle(command: WorkerCommand): Promise<WorkerReply> {
@@ -90,12 +101,17 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       return add(command)
     case 'publish': {
       const peer = peers.find((p) => p.topic === command.topic && p.libp2p.getConnections().length > 0)
-      if (!peer) return { type: 'published', id: command.id, ok: false, subscribers: 0 }
-      const result = await peer.libp2p.services.pubsub.publish(command.topic, encoder.encode(JSON.stringify({ id: command.id, at: Date.now() }))).catch(() => null)
-      return { type: 'published', id: command.id, ok: result !== null, subscribers: result?.recipients.length ?? 0 }
+      if (!peer) return { type: 'published', sequence: command.sequence, ok: false, subscribers: 0 }
+      const contentHash = topicContentHash(command.topic)!
+      const announcement = await signAnnouncement(
+        { version: 1, peerId: peer.libp2p.peerId.toString(), signer, operator: signer, chainId: 31337, models: [{ id: 'capacity', contentHash, engine: 'memory', contextLength: 2048, tokensPerSecond: 10 }], pricePerMillionInput: '1', pricePerMillionOutput: '1', capacity: 1, queueDepth: 0, sequence: command.sequence, timestamp: Date.now() },
+        signerKey,
+      )
+      const result = await peer.libp2p.services.pubsub.publish(command.topic, encodeAnnouncement(announcement)).catch(() => null)
+      return { type: 'published', sequence: command.sequence, ok: result !== null, subscribers: result?.recipients.length ?? 0 }
     }
     case 'received':
-      return { type: 'received', id: command.id, latenciesMs: arrivals.get(command.id) ?? [], subscribed: peers.filter((p) => p.topic === command.topic && p.libp2p.getConnections().length > 0).length }
+      return { type: 'received', sequence: command.sequence, latenciesMs: arrivals.get(command.sequence) ?? [], subscribed: peers.filter((p) => p.topic === command.topic && p.libp2p.getConnections().length > 0).length }
     case 'stop':
       await Promise.all(peers.splice(0).map((p) => Promise.resolve(p.libp2p.stop()).catch(() => {})))
       return { type: 'stopped' }

@@ -3,7 +3,7 @@
  * how many peer connections one relay (a child process) holds on this machine with gossip on, and what each costs.
  * Lightweight real libp2p peers (WebSockets, noise, yamux, identify, gossipsub) are spread over worker processes,
  * each subscribed to one of 8 model topics (so ~N/8 per topic, within the relay's mesh); at each step the bench
- * reads the relay's resident memory and connections from its metrics line, publishes a stamped message on each topic
+ * reads the relay's resident memory and connections from its metrics line, publishes a signed announcement on each topic
  * and measures the share of subscribers it reaches within 5 s and its 95th percentile latency, and pings the relay.
  * A step degrades when delivery falls under 95%, its p95 exceeds 1 s, the ping exceeds 500 ms, or dials fail below
  * the relay's limit. A last step dials 10% beyond the relay's `--max-connections` and counts the polite refusals.
@@ -69,7 +69,7 @@ export type RelayCapacityResult = {
   stoppedEarly: string | null
 }
 
-const DEFAULTS = { steps: [250, 500, 1000, 1200], workers: 4, limit: 1200, topics: 8, deadlineMs: 300_000, concurrency: 8 } as const
+const DEFAULTS = { steps: [250, 500, 1000, 1200], workers: 4, limit: 1200, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -152,19 +152,20 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
       for (const reply of replies) if (reply.type === 'added') failed += reply.failed
       return failed
     }
-    const gossip = async (peers: number) => {
+    let sequences = Date.now()
+    const gossip = async () => {
       const ratios: number[] = []
       const latencies: number[] = []
       for (const topic of topics) {
-        const id = `${peers}-${topic.slice(-6)}-${Math.random().toString(36).slice(2)}`
+        const sequence = ++sequences
         const owner = workers[Math.floor(Math.random() * workers.length)]!
-        const published = await owner.ask({ type: 'publish', id, topic }, 10_000)
+        const published = await owner.ask({ type: 'publish', sequence, topic }, 10_000)
         if (published.type !== 'published' || !published.ok) continue
         const deadline = performance.now() + 5_000
         let ratio: number
         // Bounded: until everyone on the topic has it, or 5 s.
         for (;;) {
-          const replies = await Promise.all(workers.map((w) => w.ask({ type: 'received', id, topic }, 10_000)))
+          const replies = await Promise.all(workers.map((w) => w.ask({ type: 'received', sequence, topic }, 10_000)))
           let got = 0
           let expected = -1 // the publisher does not receive its own message
           const seen: number[] = []
@@ -198,7 +199,7 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
       // Let gossipsub graft the newcomers (heartbeats every second).
       await new Promise((resolve) => setTimeout(resolve, 3_000))
       const m = await freshMetrics()
-      const { delivery, p95Ms } = await gossip(target)
+      const { delivery, p95Ms } = await gossip()
       const pingMs = await ping()
       const step: RelayCapacityStep = {
         peers: target,

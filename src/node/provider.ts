@@ -232,7 +232,9 @@ export function createProviderService(components: ProviderComponents, init: Prov
         pricePerMillionInput: init.prices.pricePerMillionInput.toString(),
         pricePerMillionOutput: init.prices.pricePerMillionOutput.toString(),
         capacity: stats.capacity,
-        queueDepth: stats.queued,
+        // What a new request waits behind: the queue, plus one when every slot is busy (a busy one-slot browser node
+        // then announces 1, not 0, so routing sees the wait before it meets BUSY).
+        queueDepth: stats.queued + (stats.active >= stats.capacity ? 1 : 0),
       }
     },
   })

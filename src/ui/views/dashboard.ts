@@ -34,7 +34,7 @@ export const aiNumber = (wei: bigint): number => Number(formatEther(wei))
 export function formatAi(wei: bigint, digits = 6): string {
   const [whole, fraction = ''] = formatEther(wei).split('.')
   const leadingZeros = fraction.length - fraction.replace(/^0+/, '').length
-  const cut = fraction.slice(0, /^-?0$/.test(whole) ? leadingZeros + digits : digits).replace(/0+$/, '')
+  const cut = fraction.slice(0, /^-?0$/.test(whole ?? '') ? leadingZeros + digits : digits).replace(/0+$/, '')
   return `${whole}${cut ? `.${cut}` : ''} AI`
 }
 

@@ -5,8 +5,8 @@
  * each subscribed to one of 8 model topics (so ~N/8 per topic, within the relay's mesh); at each step the bench
  * reads the relay's resident memory and connections from its metrics line, publishes a signed announcement on each topic
  * and measures the share of subscribers it reaches within 5 s and its 95th percentile latency, and pings the relay.
- * A step degrades when delivery falls under 95%, its p95 exceeds 1 s, the ping exceeds 500 ms, or dials fail below
- * the relay's limit. A last step dials 10% beyond the relay's `--max-connections` and counts the polite refusals.
+ * A step degrades when delivery falls under 95%, the ping exceeds 500 ms, or dials fail below the relay's limit; a
+ * gossip p95 over 1 s is reported as the point where it slows. A last step dials 10% beyond the relay's `--max-connections` and counts the polite refusals.
  * Loopback only; bounded in peers, steps and time (it says where it stood when the deadline cuts it short); every
  * process it starts is stopped by PID.
  *
@@ -44,7 +44,7 @@ export type RelayCapacityStep = {
   peers: number
   connections: number
   rssBytes: number
-  /** (relay RSS now − RSS with no peers) / connections. */
+  /** (relay RSS now − RSS with no peers) / connections (noisy: V8 grows and gives back its heap in steps). */
   bytesPerConnection: number
   /** Share of subscribers that got a message published on their topic within 5 s. */
   delivery: number
@@ -55,12 +55,14 @@ export type RelayCapacityStep = {
 }
 
 export type RelayCapacityResult = {
-  /** Most connections held in a step that did not degrade. */
+  /** Most connections held in a step that did not degrade (every dial held, ≥ 95% delivery, ping ≤ 500 ms). */
   held: number
-  /** Bytes of relay memory per connection at that step. */
+  /** Relay memory per connection: the least-squares slope of RSS over connections, baseline and held steps. */
   bytesPerConnection: number
   /** The first step that degraded, and why; null when none did. */
   degradedAt: { peers: number; reason: string } | null
+  /** The first held step whose gossip p95 went over 1 s (slower, still delivering), or null. */
+  slowAt: { peers: number; p95Ms: number } | null
   /** The over-limit step: dials beyond the relay's limit, refused, and the relay's own refusal count. */
   beyondLimit: { attempted: number; failedDials: number; relayRefused: number } | null
   baselineRssBytes: number
@@ -69,11 +71,20 @@ export type RelayCapacityResult = {
   stoppedEarly: string | null
 }
 
-const DEFAULTS = { steps: [250, 500, 1000, 1200], workers: 4, limit: 1200, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
+const DEFAULTS = { steps: [250, 500, 1000, 1500, 2000], workers: 4, limit: 2000, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: readonly { x: number; y: number }[]): number {
+  const n = points.length
+  const mx = points.reduce((a, p) => a + p.x, 0) / n
+  const my = points.reduce((a, p) => a + p.y, 0) / n
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0)
+  return sxx === 0 ? 0 : points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx
 }
 
 type Worker = { process: ManagedProcess; ask(command: WorkerCommand, timeoutMs: number): Promise<WorkerReply> }
@@ -120,7 +131,7 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
   let relay: RelayProcess | undefined
   let probe: ModelexNode | undefined
   const workers: Worker[] = []
-  const result: RelayCapacityResult = { held: 0, bytesPerConnection: 0, degradedAt: null, beyondLimit: null, baselineRssBytes: 0, steps: [], stoppedEarly: null }
+  const result: RelayCapacityResult = { held: 0, bytesPerConnection: 0, degradedAt: null, slowAt: null, beyondLimit: null, baselineRssBytes: 0, steps: [], stoppedEarly: null }
   type Metrics = { connections: number; rssBytes: number; refused?: { connections: number } }
   const metrics = async () => (await relay!.metrics()) as unknown as Metrics
   const freshMetrics = async () => {
@@ -214,13 +225,14 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
       }
       result.steps.push(step)
       log(`${String(target).padStart(5)} peers: ${m.connections} connections, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (${(step.bytesPerConnection / 1024).toFixed(1)} KiB/connection), delivery ${(delivery * 100).toFixed(1)}% p95 ${p95Ms.toFixed(0)} ms, ping ${pingMs.toFixed(1)} ms, ${failed} failed dials, ${step.seconds} s`)
-      const reason = delivery < 0.95 ? `delivery ${(delivery * 100).toFixed(1)}% < 95%` : p95Ms > 1_000 ? `gossip p95 ${p95Ms.toFixed(0)} ms > 1 s` : pingMs > 500 ? `ping ${pingMs.toFixed(0)} ms > 500 ms` : failed > 0 && target <= limit ? `${failed} dials failed below the limit` : null
+      const reason = delivery < 0.95 ? `delivery ${(delivery * 100).toFixed(1)}% < 95%` : pingMs > 500 ? `ping ${pingMs.toFixed(0)} ms > 500 ms` : failed > 0 && target <= limit ? `${failed} dials failed below the limit` : null
       if (reason) {
         result.degradedAt = { peers: target, reason }
         break
       }
+      if (p95Ms > 1_000 && !result.slowAt) result.slowAt = { peers: target, p95Ms }
       result.held = m.connections
-      result.bytesPerConnection = step.bytesPerConnection
+      result.bytesPerConnection = Math.round(slope([{ x: 0, y: result.baselineRssBytes }, ...result.steps.map((s) => ({ x: s.connections, y: s.rssBytes }))]))
     }
 
     if (!result.degradedAt && !result.stoppedEarly && left() > 20_000) {
@@ -257,7 +269,7 @@ async function main(): Promise<void> {
   const deadline = int(values['deadline-s'], 'deadline-s', 30, 3_600)
   const result = await measureRelayCapacity({ ...(steps ? { steps } : {}), ...(workers ? { workers } : {}), ...(limit ? { limit } : {}), ...(deadline ? { deadlineMs: deadline * 1000 } : {}), log: console.log })
   console.log(JSON.stringify(result))
-  console.log(`one relay holds ${result.held} connections with gossip on, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB each; ${result.degradedAt ? `degraded at ${result.degradedAt.peers} peers (${result.degradedAt.reason})` : 'no degradation within the steps'}${result.beyondLimit ? `; beyond its limit ${result.beyondLimit.failedDials}/${result.beyondLimit.attempted} dials refused` : ''}`)
+  console.log(`one relay holds ${result.held} connections with gossip on, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB each; ${result.slowAt ? `gossip p95 over 1 s from ${result.slowAt.peers} peers; ` : ''}${result.degradedAt ? `degraded at ${result.degradedAt.peers} peers (${result.degradedAt.reason})` : 'no degradation within the steps'}${result.beyondLimit ? `; beyond its limit ${result.beyondLimit.failedDials}/${result.beyondLimit.attempted} dials refused` : ''}`)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

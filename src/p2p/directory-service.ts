@@ -111,7 +111,11 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
   const publish = async (stream: Stream, reader: ReturnType<typeof readFrames>) => {
     for (let i = 0; i < MAX_PUBLISHED_PER_STREAM; i++) {
       const frame = await reader.next()
-      if (!(frame instanceof Uint8Array)) return
+      if (!(frame instanceof Uint8Array)) {
+        // Our side too, or the stream would stay half-open and count against the protocol's inbound streams.
+        if (frame.kind === 'end') await stream.close({ signal: AbortSignal.timeout(settings.requestTimeoutMs) })
+        return
+      }
       let topic: string
       try {
         topic = announcementTopic(decodeAnnouncement(frame).models[0]?.contentHash ?? '')

@@ -16,7 +16,7 @@ const sampling = fc.record(
       fc.constant({ type: 'text' as const }),
       fc.constant({ type: 'json_object' as const }),
       fc.record({ type: fc.constant('json_object' as const), schema: fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 })) }),
-      fc.record({ type: fc.constant('grammar' as const), grammar: fc.string({ minLength: 1, maxLength: 20 }) }),
+      fc.record({ type: fc.constant('grammar' as const), grammar: fc.stringMatching(/^[a-z0-9 ]{1,16}$/).map((word) => `root ::= "${word}"+ [0-9]* ("|" root)?`) }),
     ),
   },
   { requiredKeys: [] },

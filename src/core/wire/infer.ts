@@ -7,6 +7,7 @@
  * with nothing. Each message is one JSON object in one length-prefixed frame; decoders check every field and refuse
  * anything else with `MalformedMessageError`.
  */
+import { GrammarRefusal, screenGbnf } from '../gbnf-screen.ts'
 import type { JsonValue } from '../errors/base.ts'
 import { INFER_ERROR_CODES, type InferErrorCode } from '../errors/p2p.ts'
 import type { ChatMessage, FinishReason, InferenceRequest, ResponseFormat, SamplingParameters, Usage } from '../inference.ts'
@@ -174,7 +175,16 @@ function parseResponseFormat(value: unknown): ResponseFormat {
   const format = object(value, 'request.response_format')
   const type = oneOf(format['type'], 'request.response_format.type', ['text', 'json_object', 'grammar'] as const)
   if (type === 'text') return { type }
-  if (type === 'grammar') return { type, grammar: string(format['grammar'], 'request.response_format.grammar', MAX_REQUEST_BYTES, 1) }
+  if (type === 'grammar') {
+    const grammar = string(format['grammar'], 'request.response_format.grammar', MAX_REQUEST_BYTES, 1)
+    try {
+      screenGbnf(grammar)
+    } catch (error) {
+      if (error instanceof GrammarRefusal) fail('request.response_format.grammar', `a grammar an engine can compile safely (${error.message})`)
+      throw error
+    }
+    return { type, grammar }
+  }
   if (format['schema'] === undefined) return { type }
   return { type, schema: object(format['schema'], 'request.response_format.schema') }
 }

@@ -39,6 +39,16 @@ const refuse = (reason: string): never => {
   throw new GrammarRefusal(reason)
 }
 
+const SINGLE: Readonly<Record<string, Token | undefined>> = {
+  '.': { k: 'dot' },
+  '(': { k: 'lp' },
+  ')': { k: 'rp' },
+  '|': { k: 'bar' },
+  '*': { k: 'quant', min: 0, max: null },
+  '+': { k: 'quant', min: 1, max: null },
+  '?': { k: 'quant', min: 0, max: 1 },
+}
+
 const isWordChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_-]/.test(c)
 
 function tokenize(source: string): Token[] {
@@ -67,14 +77,10 @@ function tokenize(source: string): Token[] {
       at += c === '!' ? 2 : 1
       closing('>', 'token reference')
       tokens.push({ k: 'token' })
-    } else if (c === '.') (at++, tokens.push({ k: 'dot' }))
-    else if (c === '(') (at++, tokens.push({ k: 'lp' }))
-    else if (c === ')') (at++, tokens.push({ k: 'rp' }))
-    else if (c === '|') (at++, tokens.push({ k: 'bar' }))
-    else if (c === '*') (at++, tokens.push({ k: 'quant', min: 0, max: null }))
-    else if (c === '+') (at++, tokens.push({ k: 'quant', min: 1, max: null }))
-    else if (c === '?') (at++, tokens.push({ k: 'quant', min: 0, max: 1 }))
-    else if (c === '{') {
+    } else if (SINGLE[c] !== undefined) {
+      at++
+      tokens.push(SINGLE[c])
+    } else if (c === '{') {
       const match = /^\{\s*(\d*)\s*(,?)\s*(\d*)\s*\}/.exec(source.slice(at, at + 40))
       if (!match || (match[1] === '' && match[2] === '')) refuse(`a malformed repetition at ${at}`)
       const [, lo = '', comma, hi = ''] = match as RegExpExecArray
@@ -83,8 +89,10 @@ function tokenize(source: string): Token[] {
       if (!Number.isSafeInteger(min) || (max !== null && (!Number.isSafeInteger(max) || max < min))) refuse(`a malformed repetition at ${at}`)
       tokens.push({ k: 'quant', min, max })
       at += (match as RegExpExecArray)[0].length
-    } else if (source.startsWith('::=', at)) (at += 3, tokens.push({ k: 'def' }))
-    else if (isWordChar(c)) {
+    } else if (source.startsWith('::=', at)) {
+      at += 3
+      tokens.push({ k: 'def' })
+    } else if (isWordChar(c)) {
       const start = at
       while (isWordChar(source[at])) at++
       tokens.push({ k: 'name', name: source.slice(start, at) })
@@ -155,7 +163,11 @@ export function screenGbnf(source: string): string[] {
     f(node)
     for (const child of children(node)) visit(child, f)
   }
-  for (const [name, body] of rules) visit(body, (n) => void (n.t === 'ref' && !rules.has(n.name) && refuse(`rule ${name} refers to an undefined rule ${n.name}`)))
+  for (const [name, body] of rules) {
+    visit(body, (n) => {
+      if (n.t === 'ref' && !rules.has(n.name)) refuse(`rule ${name} refers to an undefined rule ${n.name}`)
+    })
+  }
 
   // Which rules can match the empty string: a least fixpoint over the rules.
   const nullableRules = new Set<string>()
@@ -173,7 +185,11 @@ export function screenGbnf(source: string): string[] {
   }
   for (let changed = true, rounds = 0; changed && rounds <= rules.size; rounds++) {
     changed = false
-    for (const [name, body] of rules) if (!nullableRules.has(name) && nullable(body)) (nullableRules.add(name), (changed = true))
+    for (const [name, body] of rules) {
+      if (nullableRules.has(name) || !nullable(body)) continue
+      nullableRules.add(name)
+      changed = true
+    }
   }
 
   for (const [name, body] of rules) {
@@ -193,7 +209,12 @@ export function screenGbnf(source: string): string[] {
           if (!nullable(item)) break
         }
   }
-  const edges = new Map([...rules].map(([name, body]) => [name, (() => { const out = new Set<string>(); leftRefs(body, out); return out })()]))
+  const edges = new Map<string, Set<string>>()
+  for (const [name, body] of rules) {
+    const out = new Set<string>()
+    leftRefs(body, out)
+    edges.set(name, out)
+  }
   for (const start of rules.keys()) {
     const seen = new Set<string>()
     const stack = [...(edges.get(start) ?? [])]

@@ -1,7 +1,5 @@
 /**
  * The worker processes of `npm run bench:scale` (forked with IPC by `scale.ts`, one role each, stopped by PID):
- * - `relay`: the production relay (`startRelay`), which also dials the relays it is told of, so several relays form
- *   one gossip mesh;
  * - `providers`: many simulated providers behind one libp2p connection to a relay: each a real Ed25519 peer id and
  *   secp256k1 node signer signing real announcements, sent over the directory protocol's publish side, at start and
  *   then as a refresh and a change each every 5 min on average (the real rates);
@@ -15,33 +13,26 @@ import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { encodeAnnouncement, signAnnouncement } from '../../core/announcement.ts'
 import { ANNOUNCEMENT_REFRESH_MS } from '../../core/directory-view.ts'
 import { createEntryVerifier, publishToRelay, watchRelayDirectory } from '../../p2p/directory-service.ts'
 import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
-import { startRelay } from '../programs/relay.ts'
 
 export type WorkerCommand =
-  | { type: 'relay'; dir: string }
-  | { type: 'dial'; address: string }
   | { type: 'providers'; relay: string; model: Hex; seed: number }
   | { type: 'add'; count: number }
   | { type: 'churn'; on: boolean }
   | { type: 'consumers'; relays: string[]; count: number; model: Hex; limit: number }
   | { type: 'expect'; peerId: string; sequence: number; timeoutMs: number }
-  | { type: 'held' }
   | { type: 'stop' }
 
 export type WorkerReport =
-  | { type: 'listening'; multiaddr: string; peerId: string }
-  | { type: 'dialed' }
   | { type: 'added'; total: number; ms: number }
   | { type: 'ready'; connected: number; memoryMb: number }
   | { type: 'seen'; at: number[]; missing: number }
-  | { type: 'held'; count: number }
+
   | { type: 'error'; message: string }
 
 const send = (report: WorkerReport) => process.send?.(report)
@@ -177,23 +168,10 @@ async function consumers(relays: string[], count: number, model: Hex, limit: num
   }
 }
 
-async function relayRole(dir: string) {
-  const relay = await startRelay({ host: '127.0.0.1', port: 0, keyFile: join(dir, `relay-${process.pid}.key`) })
-  send({ type: 'listening', multiaddr: relay.multiaddr, peerId: relay.peerId })
-  return async (command: WorkerCommand) => {
-    if (command.type === 'dial') {
-      await relay.libp2p.dial(multiaddr(command.address), { signal: AbortSignal.timeout(20_000) })
-      send({ type: 'dialed' })
-    } else if (command.type === 'held') send({ type: 'held', count: relay.metrics().directory.held })
-    else if (command.type === 'stop') await relay.stop()
-  }
-}
-
 let handler: ((command: WorkerCommand) => Promise<void>) | undefined
 process.on('message', (command: WorkerCommand) => {
   const run = async () => {
-    if (command.type === 'relay') handler = await relayRole(command.dir)
-    else if (command.type === 'providers') {
+    if (command.type === 'providers') {
       handler = await providers(command.relay, command.model, command.seed)
       send({ type: 'added', total: 0, ms: 0 })
     } else if (command.type === 'consumers') handler = await consumers(command.relays, command.count, command.model, command.limit)

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:scale`: what a consumer pays as the number of providers grows, on loopback, bounded in time and
- * count. Relays are the production relay in worker processes (4, meshed over gossipsub); providers are simulated in
+ * count. Relays are the production relay program (4, federated as a deployment lists them); providers are simulated in
  * worker processes (real Ed25519 peer ids and secp256k1 signers, real signed announcements, at the real refresh and
  * change rates); consumers are real. It prints:
  * - consumer bytes/s at 100, 1,000 and 10,000 providers: a real consumer node (libp2p with gossipsub, the directory
@@ -12,7 +12,8 @@
  * - the connections one relay holds (`measureRelayCapacity`, `relay-capacity.ts`);
  * and last `10000 providers: consumer B bytes/s, join-to-list T ms`.
  *
- * Options (environment): BENCH_SCALE_WINDOW_S (20), BENCH_SCALE_PEERS (1000), BENCH_SCALE_MAX_PROVIDERS (10000).
+ * Options (environment): BENCH_SCALE_WINDOW_S (20), BENCH_SCALE_PEERS (1000), BENCH_SCALE_MAX_PROVIDERS (10000),
+ * BENCH_SCALE_SKIP_CAPACITY (set: skip the relay-capacity run, which takes minutes of its own).
  */
 import '../lib/node-shims.ts'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -26,6 +27,8 @@ import { announcementTopic, encodeAnnouncement, signAnnouncement } from '../../c
 import { createNodeDirectory } from '../../p2p/directory.ts'
 import { publishToRelay } from '../../p2p/directory-service.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import { freePort } from '../lib/ports.ts'
+import { startRelayFederation, type RelayFederation } from '../lib/relay-process.ts'
 import type { WorkerCommand, WorkerReport } from './scale-worker.ts'
 
 const MODEL: Hex = `0x${'5c'.repeat(32)}`
@@ -142,6 +145,7 @@ async function measureConsumer(address: string): Promise<{ bytesPerSecond: numbe
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-scale-'))
+let federation: RelayFederation | undefined
 const lines: string[] = []
 const say = (line: string) => {
   lines.push(line)
@@ -149,18 +153,9 @@ const say = (line: string) => {
 }
 try {
   console.log(`bench:scale: ${RELAYS} relays, ${PROVIDER_WORKERS} provider workers, levels ${LEVELS.join(', ')}, window ${WINDOW_S} s, ${PEERS} peers for propagation (loopback; the machine is shared, so times include waiting for a core)`)
-  // Relays, meshed: each dials the ones before it.
-  const relays: { worker: Worker; multiaddr: string }[] = []
-  for (let i = 0; i < RELAYS; i++) {
-    const worker = startWorker()
-    worker.command({ type: 'relay', dir })
-    const listening = (await worker.next('listening', 60_000)) as Extract<WorkerReport, { type: 'listening' }>
-    for (const earlier of relays) {
-      worker.command({ type: 'dial', address: earlier.multiaddr })
-      await worker.next('dialed', 30_000)
-    }
-    relays.push({ worker, multiaddr: listening.multiaddr })
-  }
+  // Relays: the production relay program, federated as a deployment lists them (each a gossipsub direct peer of the others).
+  federation = await startRelayFederation({ ports: await Promise.all(Array.from({ length: RELAYS }, () => freePort())), keyFiles: Array.from({ length: RELAYS }, (_, i) => join(dir, `relay-${i}.key`)) })
+  const relays = federation.relays
   const [first] = relays
   if (!first) throw new Error('no relay')
 
@@ -182,8 +177,7 @@ try {
     providers += share * PROVIDER_WORKERS
     // Until the relay has validated and holds them all: what is measured next is the steady state, not the fill.
     for (let held = 0; held < providers && Date.now() < DEADLINE; ) {
-      first.worker.command({ type: 'held' })
-      held = ((await first.worker.next('held', 60_000)) as Extract<WorkerReport, { type: 'held' }>).count
+      held = ((await first.metrics())['directory'] as { held?: number } | undefined)?.held ?? 0
       if (held < providers) await new Promise((resolve) => setTimeout(resolve, 250))
     }
     const fillS = (performance.now() - started) / 1000
@@ -241,8 +235,9 @@ try {
 
   // Relay capacity: written by the relay work of the same issue; measured there.
   const capacityModule = './relay-capacity.ts'
-  const capacity = (await import(capacityModule).catch(() => null)) as { measureRelayCapacity?: () => Promise<unknown> } | null
+  const capacity = process.env['BENCH_SCALE_SKIP_CAPACITY'] ? { measureRelayCapacity: undefined } : (await import(capacityModule).catch(() => null)) as { measureRelayCapacity?: () => Promise<unknown> } | null
   if (capacity?.measureRelayCapacity) say(`relay capacity: ${JSON.stringify(await capacity.measureRelayCapacity())}`)
+  else if (capacity) say('relay capacity: skipped (BENCH_SCALE_SKIP_CAPACITY)')
   else say('relay capacity: NOT MEASURED HERE — src/server/bench/relay-capacity.ts (measureRelayCapacity) is not in the tree yet')
 
   console.log(`10000 providers: consumer ${Math.round(at10k.bytesPerSecond)} bytes/s, join-to-list ${Math.round(at10k.joinToListMs)} ms`)
@@ -252,6 +247,7 @@ try {
   }
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+  await federation?.stop()
   await rm(dir, { recursive: true, force: true })
 }
 process.exit(0)

@@ -24,7 +24,8 @@ export type WorkerCommand =
   | { type: 'stop' }
 
 export type WorkerReply =
-  | { type: 'added'; connected: number; failed: number; peers: number }
+  /** `dropped`: dialled, then closed within a second (a relay at its limit); `errors`: a few distinct dial errors. */
+  | { type: 'added'; connected: number; failed: number; dropped: number; peers: number; errors: string[] }
   | { type: 'published'; sequence: number; ok: boolean; subscribers: number }
   /** `subscribed`: this worker's connected peers on the message's topic. */
   | { type: 'received'; sequence: number; latenciesMs: number[]; subscribed: number }
@@ -37,6 +38,8 @@ const peers: Peer[] = []
 const arrivals = new Map<number, number[]>()
 const signerKey = generatePrivateKey()
 const signer = privateKeyToAddress(signerKey)
+
+const errors = new Set<string>()
 
 async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Promise<Peer | null> {
   const libp2p = await createLibp2p({
@@ -62,7 +65,8 @@ async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Pr
   })
   try {
     await libp2p.dial(multiaddr(relay), { signal: AbortSignal.timeout(dialTimeoutMs) })
-  } catch {
+  } catch (error) {
+    if (errors.size < 5) errors.add(`${(error as Error).name}: ${(error as Error).message}`.slice(0, 200))
     await Promise.resolve(libp2p.stop()).catch(() => {})
     return null
   }
@@ -92,7 +96,9 @@ async function add({ count, relay, topics, concurrency, dialTimeoutMs }: Extract
   const dropped = fresh.filter((p) => p.libp2p.getConnections().length === 0)
   for (const peer of dropped) peers.splice(peers.indexOf(peer), 1)
   await Promise.all(dropped.map((p) => Promise.resolve(p.libp2p.stop()).catch(() => {})))
-  return { type: 'added', connected: connected - dropped.length, failed: failed + dropped.length, peers: peers.length }
+  const reply: WorkerReply = { type: 'added', connected: connected - dropped.length, failed: failed + dropped.length, dropped: dropped.length, peers: peers.length, errors: [...errors] }
+  errors.clear()
+  return reply
 }
 
 async function handle(command: WorkerCommand): Promise<WorkerReply> {

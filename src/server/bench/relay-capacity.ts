@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/server/bench/relay-capacity.ts [--steps 250,500,1000,1200] [--workers 4] [--limit 1200] [--deadline-s 300]`:
+ * `npx tsx src/server/bench/relay-capacity.ts [--steps 250,500,1000,1500] [--workers 4] [--limit 1500] [--deadline-s 480]`:
  * how many peer connections one relay (a child process) holds on this machine with gossip on, and what each costs.
  * Lightweight real libp2p peers (WebSockets, noise, yamux, identify, gossipsub) are spread over worker processes,
  * each subscribed to one of 8 model topics (so ~N/8 per topic, within the relay's mesh); at each step the bench
@@ -71,7 +71,7 @@ export type RelayCapacityResult = {
   stoppedEarly: string | null
 }
 
-const DEFAULTS = { steps: [250, 500, 1000, 1500, 2000], workers: 4, limit: 2000, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
+const DEFAULTS = { steps: [250, 500, 1000, 1500], workers: 4, limit: 1500, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -160,7 +160,11 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
       const share = (i: number) => Math.floor(count / workerCount) + (i < count % workerCount ? 1 : 0)
       const replies = await Promise.all(workers.map((w, i) => w.ask({ type: 'add', count: share(i), relay: relay!.multiaddr, topics, concurrency, dialTimeoutMs: 20_000 }, Math.max(10_000, left()))))
       let failed = 0
-      for (const reply of replies) if (reply.type === 'added') failed += reply.failed
+      for (const reply of replies) {
+        if (reply.type !== 'added') continue
+        failed += reply.failed
+        if (reply.failed > 0) log(`  worker: ${reply.failed} failed (${reply.dropped} closed after the dial)${reply.errors.length ? `: ${reply.errors.join('; ')}` : ''}`)
+      }
       return failed
     }
     let sequences = Date.now()

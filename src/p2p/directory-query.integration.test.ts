@@ -159,7 +159,7 @@ describe('directory query protocol', () => {
     service.record(altered, new TextEncoder().encode(JSON.stringify(altered)))
     const bentAddress = bent.getMultiaddrs().find((m) => m.toString().includes('/ws'))?.toString() as string
 
-    const node = await createModelexNode({ relays: [relay.multiaddr, bentAddress], runtime: 'node' })
+    const node = await createModelexNode({ relays: [relay.multiaddr, bentAddress], relayConnections: 2, runtime: 'node' })
     await node.start()
     stops.push(() => node.stop())
     const refused: DirectoryViewError[] = []

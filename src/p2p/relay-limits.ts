@@ -5,10 +5,11 @@
  */
 export const RELAY_LIMITS = {
   /**
-   * Peer connections held at once; beyond it, new ones are refused (peer relays excepted). Measured on 2 loaded cores
-   * with gossip on: 1,501 held with every message delivered (p95 1.9 s, 187 ms at 1,000); at 2,000 handshakes time out.
+   * Peer connections held at once; beyond it, new ones are refused (peer relays excepted). Measured on 2 cores shared
+   * with other work, gossip on: 1,000 held in every run with every announcement delivered (p95 85–257 ms); at 1,500 one
+   * run delivered all (p95 1.9 s), another 88% within 5 s; at 2,000 handshakes time out. So 1,200, with margin.
    */
-  maxConnections: 1_500,
+  maxConnections: 1_200,
   /** Announcement topics joined at once. */
   maxTopics: 4_096,
   /** Topics one peer may make the relay join (a consumer follows a few models; the app's catalog is ~40). */

@@ -21,7 +21,7 @@ import type { WalletClient } from '../chain/actions/internal.ts'
 import { verifyReceipt } from '../chain/actions/verifyReceipt.ts'
 import type { SpendLimits } from '../core/bounds.ts'
 import type { ConsumerChannel } from '../core/credit.ts'
-import type { Deployment } from '../core/deployment.ts'
+import { deploymentRelays, type Deployment } from '../core/deployment.ts'
 import { keyedQueue } from '../core/keyed-queue.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
 import { NoNodeAvailableError } from '../core/errors/payments.ts'
@@ -163,7 +163,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const { deployment, wallet } = parameters
   const transport = typeof parameters.rpc === 'string' ? http(parameters.rpc) : (parameters.rpc ?? http(deployment.rpcUrl))
   const publicClient = createPublicClient({ transport, pollingInterval: 100 })
-  const relays = parameters.relay === undefined ? (deployment.relay ? [deployment.relay] : []) : typeof parameters.relay === 'string' ? [parameters.relay] : [...parameters.relay]
+  const relays = parameters.relay === undefined ? deploymentRelays(deployment) : typeof parameters.relay === 'string' ? [parameters.relay] : [...parameters.relay]
   const contracts = deployment.contracts
   const addresses = { token: need(contracts.AIToken, 'AIToken'), channels: need(contracts.PaymentChannels, 'PaymentChannels'), anchor: need(contracts.ReceiptAnchor, 'ReceiptAnchor'), registry: need(contracts.NodeRegistry, 'NodeRegistry') }
   const account = wallet.account.address

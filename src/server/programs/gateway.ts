@@ -32,7 +32,7 @@ import { CLIENT_DEFAULTS } from '../../client/constants.ts'
 import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../../client/client.ts'
 import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '../../core/autocomplete-pairing.ts'
 import { streamMeter, type SpendLimits } from '../../core/bounds.ts'
-import { parseDeployment, type Deployment } from '../../core/deployment.ts'
+import { deploymentRelays, parseDeployment, type Deployment } from '../../core/deployment.ts'
 import { walkCauses } from '../../core/errors/base.ts'
 import { GatewayAuthError, GatewayError, GatewayOptionError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError, type GatewayErrorCode } from '../../core/errors/gateway.ts'
 import { InferRequestError, InferStreamError, type InferErrorCode } from '../../core/errors/p2p.ts'
@@ -130,11 +130,11 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
   // The gateway's peer (src/p2p/peer.ts): its node dials the paired tab and network nodes, its directory (marking
   // nodes registered on the deployment's NodeRegistry) is the network route's. It serves nothing: no engine, no policy.
   let peer: Peer | null = null
-  relay ??= network?.deployment.relay ?? null
-  if (relay) {
+  const relays = relay ? [relay] : network ? deploymentRelays(network.deployment) : []
+  if (relays.length > 0) {
     const registry = network?.deployment.contracts.NodeRegistry
     const isRegistered = network && registry ? registryLookup(createPublicClient({ transport: http(network.deployment.rpcUrl), pollingInterval: 100 }), registry) : undefined
-    peer = await createPeer({ relays: [relay], node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) }, directory: isRegistered ? { isRegistered } : {} })
+    peer = await createPeer({ relays, node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) }, directory: isRegistered ? { isRegistered } : {} })
   }
   const node: ModelexNode | null = peer?.node ?? null
   const networkModels = [...(network?.models ?? []), ...pinnedModelRefs(WASM_CATALOG)]

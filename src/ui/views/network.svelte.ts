@@ -10,7 +10,7 @@ import type { Address, Hex } from 'viem'
 import { createPublicClient, http } from 'viem'
 import { listActiveNodes } from '../../chain/actions/listActiveNodes.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
-import type { Deployment } from '../../core/deployment.ts'
+import { deploymentRelays, type Deployment } from '../../core/deployment.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { Reputation } from '../../core/reputation.ts'
 import { serveAttestationProofs } from '../../p2p/attestation-proof.ts'
@@ -117,7 +117,7 @@ export class NetworkState {
         isRegistered = registryLookup(client, registry)
         this.registry = 'on-chain'
       }
-      const peer = await createPeer({ relays: [deployment.relay], node: { privateKey }, directory: { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now } })
+      const peer = await createPeer({ relays: deploymentRelays(deployment), node: { privateKey }, directory: { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now } })
       this.#peer = peer
       const { node, directory } = peer
       this.peerId = node.peerId.toString()

@@ -80,8 +80,10 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     log(`chain: deployed ${Object.keys(chain.contracts).join(', ')}`)
 
     // The relay: a child process (stopped by PID with the rest), with its key in the state folder so its
-    // multiaddr stays the same across restarts of the stack.
-    const relay = await startRelayProcess({ host, port: options.relayPort, keyFile: join(options.stateDir, 'relay.key'), metricsIntervalMs: 0 })
+    // multiaddr stays the same across restarts of the stack. It joins announcement topics only for models registered
+    // on the NodeRegistry, as a public relay does.
+    const registry = chain.contracts.NodeRegistry ? { rpcUrl: chain.rpcUrl, address: chain.contracts.NodeRegistry } : undefined
+    const relay = await startRelayProcess({ host, port: options.relayPort, keyFile: join(options.stateDir, 'relay.key'), metricsIntervalMs: 0, ...(registry ? { registry } : {}) })
     log(`relay: (pid ${relay.process.pid}) listening at ${relay.multiaddr}`)
     const deployment: Deployment = { ...chain, relay: relay.multiaddr }
     const deploymentFile = join(options.stateDir, 'deployment.json')

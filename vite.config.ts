@@ -87,7 +87,12 @@ const PYODIDE_FILES = ['pyodide.mjs', 'pyodide.asm.mjs', 'pyodide.asm.wasm', 'py
  */
 function pyodideFiles(): Plugin {
   const dir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'))
-  const types: Record<string, string> = { '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.zip': 'application/zip', '.json': 'application/json' }
+  const types: Record<string, string> = {
+    '.mjs': 'text/javascript',
+    '.wasm': 'application/wasm',
+    '.zip': 'application/zip',
+    '.json': 'application/json',
+  }
   const serve: Connect.NextHandleFunction = (req, res, next) => {
     const path = req.url?.split('?')[0] ?? ''
     if (!path.startsWith(PYODIDE_PATH)) return next()
@@ -111,7 +116,12 @@ function pyodideFiles(): Plugin {
     async generateBundle() {
       // Only for the app build (workers and SSR builds would copy them twice).
       if (this.environment.name !== 'client') return
-      for (const name of PYODIDE_FILES) this.emitFile({ type: 'asset', fileName: `${PYODIDE_PATH.slice(1)}${name}`, source: await readFile(join(dir, name)) })
+      for (const name of PYODIDE_FILES)
+        this.emitFile({
+          type: 'asset',
+          fileName: `${PYODIDE_PATH.slice(1)}${name}`,
+          source: await readFile(join(dir, name)),
+        })
     },
   }
 }
@@ -169,7 +179,9 @@ function serviceWorker() {
       globIgnores: ['pyodide/**', '**/*.map'],
       // Large files are dropped below, without a build warning each: they are runtime-cached instead.
       maximumFileSizeToCacheInBytes: 256 * 2 ** 20,
-      manifestTransforms: [async (entries) => ({ manifest: entries.filter((entry) => entry.size <= PRECACHE_MAX_BYTES), warnings: [] })],
+      manifestTransforms: [
+        async (entries) => ({ manifest: entries.filter((entry) => entry.size <= PRECACHE_MAX_BYTES), warnings: [] }),
+      ],
       cleanupOutdatedCaches: true,
       clientsClaim: true,
       navigateFallback: 'index.html',
@@ -179,7 +191,11 @@ function serviceWorker() {
           // Build files carry a content hash in their name: what is cached is never stale.
           urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.startsWith('/assets/'),
           handler: 'CacheFirst',
-          options: { cacheName: PWA_CACHES.assets, expiration: { maxEntries: 40, purgeOnQuotaError: true }, cacheableResponse: { statuses: [200] } },
+          options: {
+            cacheName: PWA_CACHES.assets,
+            expiration: { maxEntries: 40, purgeOnQuotaError: true },
+            cacheableResponse: { statuses: [200] },
+          },
         },
         {
           // Literals only in these callbacks: Workbox copies their source text into the service worker.
@@ -190,7 +206,11 @@ function serviceWorker() {
         {
           urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname === '/deployment.json',
           handler: 'NetworkFirst',
-          options: { cacheName: PWA_CACHES.deployment, networkTimeoutSeconds: 5, cacheableResponse: { statuses: [200] } },
+          options: {
+            cacheName: PWA_CACHES.deployment,
+            networkTimeoutSeconds: 5,
+            cacheableResponse: { statuses: [200] },
+          },
         },
       ],
     },
@@ -205,7 +225,12 @@ export default defineConfig({
   // The engine workers carry whole runtimes (llama.cpp glue, web-llm): large chunks are expected there.
   // Bundler timing hints appear when the machine is busy, say nothing about the app, and carry links that would
   // make the local stack print more than its one URL.
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8192, rolldownOptions: { checks: { bundlerTimings: false } } },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 8192,
+    rolldownOptions: { checks: { bundlerTimings: false } },
+  },
   test: {
     // `npm test` (src/server/testing/run-all.ts) runs each project as its own suite and adds up the results.
     projects: [

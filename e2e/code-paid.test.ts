@@ -44,7 +44,10 @@ afterAll(async () => {
 
 describe('paid code completion from a network node', () => {
   it('the Code view with no local model pays the node per suggestion: ghost text appears, Tab inserts it, receipts add up', async () => {
-    const editorText = () => coder.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'))
+    const editorText = () =>
+      coder.evaluate(() =>
+        [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'),
+      )
     const ghost = () => coder.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null)
     await coder.goto(new URL('#/code', url).toString())
     await coder.getByTestId('connect-burner').click()
@@ -52,16 +55,31 @@ describe('paid code completion from a network node', () => {
     await coder.getByTestId('code-network-model').selectOption(MODEL)
     await coder.getByTestId('code-network-node').fill(provider.peerId)
     await coder.getByTestId('code-use-network').click()
-    await coder.getByTestId('code-network-ready').waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
-      throw new Error(`no paid source: ${await coder.getByTestId('code-error').textContent().catch(() => 'no error shown')}`, { cause: error })
-    })
+    await coder
+      .getByTestId('code-network-ready')
+      .waitFor({ timeout: 60_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(
+          `no paid source: ${await coder
+            .getByTestId('code-error')
+            .textContent()
+            .catch(() => 'no error shown')}`,
+          { cause: error },
+        )
+      })
 
     const before = await editorText()
     await coder.getByTestId('code-editor').click()
     await coder.keyboard.press('Control+End')
     await coder.keyboard.type('    return ')
     // Quote, channel opening and the answer: the first suggestion takes longest. An error shows in place of the latency.
-    const latencyOrError = () => coder.evaluate(() => document.querySelector('.cm-ghost-latency')?.textContent ?? document.querySelector('[data-testid="code-error"]')?.textContent ?? null)
+    const latencyOrError = () =>
+      coder.evaluate(
+        () =>
+          document.querySelector('.cm-ghost-latency')?.textContent ??
+          document.querySelector('[data-testid="code-error"]')?.textContent ??
+          null,
+      )
     await expect.poll(latencyOrError, { timeout: 120_000 }).toMatch(/^\d+ ms$/)
     const suggestion = (await ghost()) as string
     expect(suggestion.length).toBeGreaterThan(0)
@@ -81,7 +99,9 @@ describe('paid code completion from a network node', () => {
   it('a browser wallet (EIP-6963) funds a session key once; paid suggestions then never ask it to sign', async () => {
     // A browser wallet as the page sees one: announced through EIP-6963, answering EIP-1193 requests. Behind it,
     // anvil signs for its own test account; the page counts what the wallet was asked.
-    const address = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 3 }).address
+    const address = mnemonicToAccount('test test test test test test test test test test test junk', {
+      addressIndex: 3,
+    }).address
     const page = await (await browser.newContext()).newPage()
     page.on('pageerror', (error) => pageErrors.push(error.message))
     await page.addInitScript(
@@ -92,16 +112,35 @@ describe('paid code completion from a network node', () => {
           async request({ method, params }: { method: string; params?: unknown[] }) {
             asked.push(method)
             if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account]
-            if (method === 'wallet_switchEthereumChain' || method === 'wallet_addEthereumChain' || method === 'wallet_requestPermissions') return null
-            const answer = await (await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) })).json()
+            if (
+              method === 'wallet_switchEthereumChain' ||
+              method === 'wallet_addEthereumChain' ||
+              method === 'wallet_requestPermissions'
+            )
+              return null
+            const answer = await (
+              await fetch(rpcUrl, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }),
+              })
+            ).json()
             if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code })
             return answer.result
           },
           on() {},
           removeListener() {},
         }
-        const info = { uuid: '6f1a6c63-5bd1-4c43-9d5e-0f9d5a3a1e01', name: 'Test Wallet', icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', rdns: 'dev.modelex.testwallet' }
-        const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }))
+        const info = {
+          uuid: '6f1a6c63-5bd1-4c43-9d5e-0f9d5a3a1e01',
+          name: 'Test Wallet',
+          icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+          rdns: 'dev.modelex.testwallet',
+        }
+        const announce = () =>
+          window.dispatchEvent(
+            new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }),
+          )
         window.addEventListener('eip6963:requestProvider', announce)
         announce()
         Object.assign(window, { walletAsked: asked })
@@ -125,7 +164,13 @@ describe('paid code completion from a network node', () => {
     await page.getByTestId('code-editor').click()
     await page.keyboard.press('Control+End')
     await page.keyboard.type('    return ')
-    const latencyOrError = () => page.evaluate(() => document.querySelector('.cm-ghost-latency')?.textContent ?? document.querySelector('[data-testid="code-error"]')?.textContent ?? null)
+    const latencyOrError = () =>
+      page.evaluate(
+        () =>
+          document.querySelector('.cm-ghost-latency')?.textContent ??
+          document.querySelector('[data-testid="code-error"]')?.textContent ??
+          null,
+      )
     await expect.poll(latencyOrError, { timeout: 120_000 }).toMatch(/^\d+ ms$/)
     await page.getByTestId('code-paid').waitFor({ timeout: 30_000 })
     // The channel was opened and every voucher signed by the session key: the browser wallet was asked nothing more.
@@ -141,17 +186,48 @@ describe('paid code completion from a network node', () => {
     await writeFile(deploymentFile, JSON.stringify(deployment))
     const port = await freePort()
     const token = 'e2e-gateway-token-0123456789abcdef'
-    const gateway: ManagedProcess = startProcess('gateway', process.execPath, ['--import', 'tsx', 'src/server/programs/gateway.ts', '--port', String(port), '--route', 'network', '--deployment', deploymentFile, '--state-file', join(dir, 'gateway-state.json'), '--key-file', join(dir, 'gateway.key')], {
-      cwd: root,
-      env: { ...process.env, MODELEX_GATEWAY_TOKEN: token, MODELEX_WALLET_KEY: '' },
-    })
+    const gateway: ManagedProcess = startProcess(
+      'gateway',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/server/programs/gateway.ts',
+        '--port',
+        String(port),
+        '--route',
+        'network',
+        '--deployment',
+        deploymentFile,
+        '--state-file',
+        join(dir, 'gateway-state.json'),
+        '--key-file',
+        join(dir, 'gateway.key'),
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, MODELEX_GATEWAY_TOKEN: token, MODELEX_WALLET_KEY: '' },
+      },
+    )
     try {
       await gateway.waitForLine(/Modelex gateway on/, 60_000)
       expect(gateway.output()).toMatch(/Network route: paying from 0x[0-9a-fA-F]{40} on chain 31337/)
-      const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0, timeout: 120_000 })
+      const openai = new OpenAI({
+        baseURL: `http://127.0.0.1:${port}/v1`,
+        apiKey: token,
+        maxRetries: 0,
+        timeout: 120_000,
+      })
       const node = { modelex_node: provider.peerId }
 
-      const stream = await openai.completions.create({ model: MODEL, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 8, stream: true, ...node })
+      const stream = await openai.completions.create({
+        model: MODEL,
+        prompt: 'def add(a, b):\n    return ',
+        suffix: '\n',
+        max_tokens: 8,
+        stream: true,
+        ...node,
+      })
       let text = ''
       let summary: PaidSummary | undefined
       for await (const chunk of stream) {
@@ -162,7 +238,12 @@ describe('paid code completion from a network node', () => {
       expect(summary?.peer).toBe(provider.peerId)
       expect(BigInt(summary?.cost ?? '0') > 0n).toBe(true)
 
-      const chat = (await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Say something' }], max_tokens: 6, ...node })) as OpenAI.ChatCompletion & { modelex: PaidSummary }
+      const chat = (await openai.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Say something' }],
+        max_tokens: 6,
+        ...node,
+      })) as OpenAI.ChatCompletion & { modelex: PaidSummary }
       expect(chat.choices[0]?.message.content?.length).toBeGreaterThan(0)
       expect(chat.modelex.channel_id).toBe(summary?.channel_id)
       expect(BigInt(chat.modelex.cost) <= BigInt(chat.modelex.max_cost)).toBe(true)

@@ -31,7 +31,8 @@ const reader = createPublicClient({ transport, pollingInterval: 100 })
 const token = deployment.contracts.AIToken as Address
 const channels = deployment.contracts.PaymentChannels as Address
 const anchor = deployment.contracts.ReceiptAnchor as Address
-const balanceOf = (address: Address) => readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const balanceOf = (address: Address) =>
+  readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
 /** What a view's Export CSV button downloads. */
 async function download(page: Page, button: string): Promise<string> {
@@ -87,7 +88,12 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     expect(await consumer.getByTestId('answer-error').count()).toBe(0)
     expect(await consumer.getByTestId('signature-verified').count()).toBe(3)
     const receipts = await consumer.getByTestId('receipt').evaluateAll((nodes) =>
-      nodes.map((n) => ({ cost: n.getAttribute('data-cost') ?? '', credit: n.getAttribute('data-credit') ?? '', hash: n.getAttribute('data-receipt-hash') ?? '', channel: n.getAttribute('data-channel') ?? '' })),
+      nodes.map((n) => ({
+        cost: n.getAttribute('data-cost') ?? '',
+        credit: n.getAttribute('data-credit') ?? '',
+        hash: n.getAttribute('data-receipt-hash') ?? '',
+        channel: n.getAttribute('data-channel') ?? '',
+      })),
     )
     const total = receipts.reduce((sum, r) => sum + BigInt(r.cost), 0n)
     const credit = BigInt(receipts.at(-1)?.credit ?? '0')
@@ -107,7 +113,9 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     // Each receipt's inclusion proof, checked on-chain from the page (and the verdict from the contract itself).
     const verifyButtons = consumer.getByTestId('verify')
     for (let i = 0; i < 3; i++) await verifyButtons.nth(i).click()
-    await expect.poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 }).toEqual(Array(3).fill('in an anchored batch (Merkle proof checked on-chain)'))
+    await expect
+      .poll(() => consumer.getByTestId('anchor-verified').allTextContents(), { timeout: 60_000 })
+      .toEqual(Array(3).fill('in an anchored batch (Merkle proof checked on-chain)'))
 
     // The consumer's Spending view, opened from the menu: the three paid requests, to the provider's node, for the
     // receipts' total, each verified on-chain (the Chat view records the checks just made; reload until they show).
@@ -126,10 +134,19 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       .toEqual(Array(3).fill('verified on-chain'))
     expect(await consumer.getByTestId('spending-count').textContent()).toBe('3')
     expect(await consumer.getByTestId('spending-total').textContent()).toBe(formatAi(total))
-    const nodeRows = consumer.getByTestId('spending-nodes').getByRole('row').filter({ has: consumer.getByTitle(provider.peerId, { exact: true }) })
+    const nodeRows = consumer
+      .getByTestId('spending-nodes')
+      .getByRole('row')
+      .filter({ has: consumer.getByTitle(provider.peerId, { exact: true }) })
     expect(await nodeRows.count()).toBe(1)
-    expect((await nodeRows.getByRole('cell').allTextContents()).slice(1).map((t) => t.trim())).toEqual(['3', expect.stringMatching(/^\d+ \/ \d+$/), formatAi(total), '3 of 3'])
-    for (const r of receipts) expect(await consumer.getByTestId('spending-receipts').getByTitle(r.hash, { exact: true }).count()).toBe(1)
+    expect((await nodeRows.getByRole('cell').allTextContents()).slice(1).map((t) => t.trim())).toEqual([
+      '3',
+      expect.stringMatching(/^\d+ \/ \d+$/),
+      formatAi(total),
+      '3 of 3',
+    ])
+    for (const r of receipts)
+      expect(await consumer.getByTestId('spending-receipts').getByTitle(r.hash, { exact: true }).count()).toBe(1)
     // The exact figures, from the view's CSV export.
     const paidRows = csvRows(await download(consumer, 'export-spending-csv'))
     expect(paidRows).toHaveLength(3)
@@ -142,7 +159,9 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     // The provider's Node view, History section: three live requests served, no jobs, earning the receipts' total
     // (the channel's leftover credit, redeemed with them, is not a request's earnings).
     const history = provider.page.getByRole('region', { name: 'History' })
-    await expect.poll(() => history.getByTestId('chart-requests-summary-0').textContent(), { timeout: 30_000 }).toBe('3')
+    await expect
+      .poll(() => history.getByTestId('chart-requests-summary-0').textContent(), { timeout: 30_000 })
+      .toBe('3')
     expect(await history.getByTestId('chart-requests-summary-1').textContent()).toBe('0')
     expect(await history.getByTestId('chart-earnings-summary-0').textContent()).toBe(formatAi(total))
     const servedRows = csvRows(await download(provider.page, 'export-served-csv'))
@@ -155,24 +174,46 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
   })
 
   it('the SDK in Node pays the browser provider and verifies the receipt on-chain', async () => {
-    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 5 }), transport, pollingInterval: 100 })
+    const funder = createWalletClient({
+      account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 5 }),
+      transport,
+      pollingInterval: 100,
+    })
     const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
     try {
-      const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'From Node' }], max_tokens: 8, node: provider.peerId })
+      const answer = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'From Node' }],
+        max_tokens: 8,
+        node: provider.peerId,
+      })
       expect(answer.modelex.receipt.receipt.nodeSigner).toBeTruthy()
       expect(answer.modelex.cost <= answer.modelex.quote.maxCost).toBe(true)
       await provider.page.getByTestId('anchor-now').click()
       await expect.poll(async () => (await client.verify(answer.modelex)).anchored, { timeout: 60_000 }).toBe(true)
       const verification = await client.verify(answer.modelex)
       expect(verification).toMatchObject({ anchored: true, verified: true })
-      if (verification.anchored) expect(await verifyReceipt(reader, { anchor, operator: answer.modelex.quote.node, root: verification.root, receiptHash: answer.modelex.receipt.receiptHash as Hex, proof: verification.proof })).toBe(true)
+      if (verification.anchored)
+        expect(
+          await verifyReceipt(reader, {
+            anchor,
+            operator: answer.modelex.quote.node,
+            root: verification.root,
+            receiptHash: answer.modelex.receipt.receiptHash as Hex,
+            proof: verification.proof,
+          }),
+        ).toBe(true)
     } finally {
       await client.stop()
     }
   })
 
   it('the provider RPC fails while receipts wait: anchoring retries, and every receipt is anchored exactly once', async () => {
-    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 3 }), transport, pollingInterval: 100 })
+    const funder = createWalletClient({
+      account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 3 }),
+      transport,
+      pollingInterval: 100,
+    })
     const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
     const rpcOrigin = new URL(deployment.rpcUrl).origin
     const rpcDown = (requested: URL) => requested.origin === rpcOrigin
@@ -180,16 +221,35 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       // The next block: the latest one may hold an earlier test's anchor.
       const fromBlock = (await reader.getBlockNumber()) + 1n
       const batchesBefore = Number(await provider.page.getByTestId('batches-anchored').textContent())
-      const ask = async (content: string) => (await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 4, node: provider.peerId })).modelex
+      const ask = async (content: string) =>
+        (
+          await client.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: 'user', content }],
+            max_tokens: 4,
+            node: provider.peerId,
+          })
+        ).modelex
       // The first request opens the channel (the node reads it on-chain), then the node's RPC goes away.
       const results = [await ask('while the chain answers')]
       await provider.page.route(rpcDown, (route) => route.abort('connectionrefused'))
       results.push(await ask('rpc down, one'), await ask('rpc down, two'))
-      await expect.poll(() => provider.page.getByText('Last chain error (retrying)').count(), { timeout: 30_000 }).toBe(1)
+      await expect
+        .poll(() => provider.page.getByText('Last chain error (retrying)').count(), { timeout: 30_000 })
+        .toBe(1)
       expect(Number(await provider.page.getByTestId('batches-anchored').textContent())).toBe(batchesBefore)
       await provider.page.unroute(rpcDown)
-      await expect.poll(async () => Number(await provider.page.getByTestId('batches-anchored').textContent()), { timeout: 90_000 }).toBe(batchesBefore + 1)
-      const logs = await reader.getContractEvents({ address: anchor, abi: receiptAnchorAbi, eventName: 'RootAnchored', fromBlock })
+      await expect
+        .poll(async () => Number(await provider.page.getByTestId('batches-anchored').textContent()), {
+          timeout: 90_000,
+        })
+        .toBe(batchesBefore + 1)
+      const logs = await reader.getContractEvents({
+        address: anchor,
+        abi: receiptAnchorAbi,
+        eventName: 'RootAnchored',
+        fromBlock,
+      })
       expect(logs.filter((l) => l.args.operator === provider.operator)).toHaveLength(1)
       for (const r of results) expect(await client.verify(r)).toMatchObject({ anchored: true, verified: true })
     } finally {
@@ -199,10 +259,20 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
   })
 
   it('the provider page closes mid-stream: the consumer keeps the partial text, a typed error and its credit', async () => {
-    const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 4 }), transport, pollingInterval: 100 })
+    const funder = createWalletClient({
+      account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 4 }),
+      transport,
+      pollingInterval: 100,
+    })
     const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
     try {
-      const stream = await client.completions.create({ model: MODEL, prompt: 'A long story', max_tokens: 2000, stream: true, node: provider.peerId })
+      const stream = await client.completions.create({
+        model: MODEL,
+        prompt: 'A long story',
+        max_tokens: 2000,
+        stream: true,
+        node: provider.peerId,
+      })
       let text = ''
       let error: unknown
       try {

@@ -24,7 +24,17 @@ let stateDir: string | undefined
 export async function setup(project: TestProject): Promise<void> {
   ensureChromium()
   stateDir = await mkdtemp(join(tmpdir(), 'modelex-e2e-'))
-  devnet = await startDevnet({ host: '127.0.0.1', chainPort: await freePort(), relayPort: await freePort(), appPort: await freePort(), stateDir, demoProvider: false }, () => {})
+  devnet = await startDevnet(
+    {
+      host: '127.0.0.1',
+      chainPort: await freePort(),
+      relayPort: await freePort(),
+      appPort: await freePort(),
+      stateDir,
+      demoProvider: false,
+    },
+    () => {},
+  )
   project.provide('devnet', { url: devnet.url, deployment: devnet.deployment })
 }
 

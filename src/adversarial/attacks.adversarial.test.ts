@@ -8,7 +8,16 @@ import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, createWalletClient, http, keccak256, parseEther, stringToHex, type Address, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  parseEther,
+  stringToHex,
+  type Address,
+  type Hex,
+} from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -23,7 +32,12 @@ import { DEVNET_PARAMETERS } from '../chain/constants.ts'
 import { nodeRegistryAbi } from '../chain/generated.ts'
 import { createClient, type ModelexClient } from '../client/client.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
-import { InvalidQuoteError, PaidRequestInterruptedError, PaymentRefusedError, StreamLimitError } from '../core/errors/payments.ts'
+import {
+  InvalidQuoteError,
+  PaidRequestInterruptedError,
+  PaymentRefusedError,
+  StreamLimitError,
+} from '../core/errors/payments.ts'
 import { decodePayment, encodeSignedReceipt } from '../core/payment.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { decodeQuote, settleCost, type Quote } from '../core/quote.ts'
@@ -39,7 +53,13 @@ import { startGateway } from '../server/programs/gateway.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
 import { recordOutcome } from './outcomes.ts'
-import { rogueConsumer, slowRpc, startRogueProvider, type RogueProvider, type RogueProviderParameters } from './peers.ts'
+import {
+  rogueConsumer,
+  slowRpc,
+  startRogueProvider,
+  type RogueProvider,
+  type RogueProviderParameters,
+} from './peers.ts'
 
 const base = inject('deployment')
 const models = [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }]
@@ -85,14 +105,31 @@ async function rogueProvider(options: Omit<RogueProviderParameters, 'deployment'
 async function honestClient(extra: Partial<Parameters<typeof createClient>[0]> = {}): Promise<ModelexClient> {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
-  const client = createClient({ deployment, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), models, channelDeposit: parseEther('1'), ...extra })
+  const client = createClient({
+    deployment,
+    wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }),
+    models,
+    channelDeposit: parseEther('1'),
+    ...extra,
+  })
   cleanups.push(() => client.stop())
   return client
 }
-const redeemedOf = async (channelId: bigint) => (await getChannel(reader(), { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
+const redeemedOf = async (channelId: bigint) =>
+  (await getChannel(reader(), { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
 const receiptsValue = async (client: ModelexClient) => (await client.receipts()).reduce((sum, r) => sum + r.cost, 0n)
-const completion = (prompt: string, max_tokens: number): InferenceRequest => ({ kind: 'completion', model, prompt, max_tokens, temperature: 0, seed: 0 })
-const engineWith = (honest: InferenceEngine, overrides: Partial<InferenceEngine>): InferenceEngine => new Proxy(honest, { get: (target, key) => (key in overrides ? overrides[key as keyof InferenceEngine] : Reflect.get(target, key)) })
+const completion = (prompt: string, max_tokens: number): InferenceRequest => ({
+  kind: 'completion',
+  model,
+  prompt,
+  max_tokens,
+  temperature: 0,
+  seed: 0,
+})
+const engineWith = (honest: InferenceEngine, overrides: Partial<InferenceEngine>): InferenceEngine =>
+  new Proxy(honest, {
+    get: (target, key) => (key in overrides ? overrides[key as keyof InferenceEngine] : Reflect.get(target, key)),
+  })
 
 function record(attack: string, outcome: string, lostWei: bigint, allowedWei: bigint): void {
   recordOutcome({ attack, outcome, lostWei, allowedWei })
@@ -104,19 +141,37 @@ describe('consumer money', () => {
     const rogue = await rogueProvider({ engine: (e) => engineWith(e, { countTokens: async () => 2 ** 32 }) })
     const client = await honestClient()
     const node = rogue.node.peerId.toString()
-    await expect(client.completions.create({ model, prompt: 'hi', max_tokens: 8, node })).rejects.toThrow(InvalidQuoteError)
+    await expect(client.completions.create({ model, prompt: 'hi', max_tokens: 8, node })).rejects.toThrow(
+      InvalidQuoteError,
+    )
     // Prepaying the consumer's own bound: the node cannot fit its inflated quote under it and refuses.
-    const prepaid = await client.completions.create({ model, prompt: 'hi', max_tokens: 8, node, prepay: true }).catch((e: unknown) => e)
+    const prepaid = await client.completions
+      .create({ model, prompt: 'hi', max_tokens: 8, node, prepay: true })
+      .catch((e: unknown) => e)
     expect(prepaid).toBeInstanceOf(InferRequestError)
     const taken = await rogue.redeemAll()
-    record('inflated quote (2^32 input tokens)', `refused: ${(await client.receipts()).length} receipts, node redeemed ${taken}`, taken - (await receiptsValue(client)), 0n)
+    record(
+      'inflated quote (2^32 input tokens)',
+      `refused: ${(await client.receipts()).length} receipts, node redeemed ${taken}`,
+      taken - (await receiptsValue(client)),
+      0n,
+    )
   })
 
   test('inflated quote through the gateway (--route network): the OpenAI client gets a 502, the wallet pays nothing', async () => {
     const rogue = await rogueProvider({ engine: (e) => engineWith(e, { countTokens: async () => 2 ** 32 }) })
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('1000'))
-    const gateway = await startGateway({ port: 0, route: 'network', network: { deployment, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), models, store: memoryStore() } })
+    const gateway = await startGateway({
+      port: 0,
+      route: 'network',
+      network: {
+        deployment,
+        wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }),
+        models,
+        store: memoryStore(),
+      },
+    })
     cleanups.push(() => gateway.close())
     const response = await fetch(`${gateway.url}/v1/completions`, {
       method: 'POST',
@@ -130,31 +185,58 @@ describe('consumer money', () => {
   })
 
   test('prices above the registered ones, or above the consumer maximum, are refused before anything is signed', async () => {
-    const rogue = await rogueProvider({ served: { pricePerMillionInput: TEST_PRICES.pricePerMillionInput * 1000n, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput * 1000n } })
+    const rogue = await rogueProvider({
+      served: {
+        pricePerMillionInput: TEST_PRICES.pricePerMillionInput * 1000n,
+        pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput * 1000n,
+      },
+    })
     const client = await honestClient()
-    await expect(client.completions.create({ model, prompt: 'hi', max_tokens: 8, node: rogue.node.peerId.toString() })).rejects.toThrow(/registered/)
-    const greedy = await rogueProvider({ registered: { pricePerMillionInput: parseEther('100'), pricePerMillionOutput: parseEther('100') } })
-    await expect(client.completions.create({ model, prompt: 'hi', max_tokens: 8, node: greedy.node.peerId.toString() })).rejects.toMatchObject({ name: 'SpendLimitError' })
+    await expect(
+      client.completions.create({ model, prompt: 'hi', max_tokens: 8, node: rogue.node.peerId.toString() }),
+    ).rejects.toThrow(/registered/)
+    const greedy = await rogueProvider({
+      registered: { pricePerMillionInput: parseEther('100'), pricePerMillionOutput: parseEther('100') },
+    })
+    await expect(
+      client.completions.create({ model, prompt: 'hi', max_tokens: 8, node: greedy.node.peerId.toString() }),
+    ).rejects.toMatchObject({ name: 'SpendLimitError' })
     const taken = (await rogue.redeemAll()) + (await greedy.redeemAll())
-    record('price above registered / above max', `refused: ${Object.keys(await client.channels()).length} channels opened`, taken, 0n)
+    record(
+      'price above registered / above max',
+      `refused: ${Object.keys(await client.channels()).length} channels opened`,
+      taken,
+      0n,
+    )
   })
 
   test('unbounded stream: a node sending past max_tokens is cut at the limit and its receipt refused', async () => {
     const rogue = await rogueProvider({
-      engine: (e) => engineWith(e, { complete: (request, options) => e.complete({ ...request, max_tokens: (request.max_tokens ?? 16) * 8 }, options) }),
+      engine: (e) =>
+        engineWith(e, {
+          complete: (request, options) =>
+            e.complete({ ...request, max_tokens: (request.max_tokens ?? 16) * 8 }, options),
+        }),
       tokenDelayMs: 2,
     })
     const client = await honestClient()
     const node = rogue.node.peerId.toString()
     const { quote } = await client.quote({ model, prompt: 'go on', max_tokens: 8, node })
-    const error = await client.completions.create({ model, prompt: 'go on', max_tokens: 8, node }).catch((e: unknown) => e)
+    const error = await client.completions
+      .create({ model, prompt: 'go on', max_tokens: 8, node })
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StreamLimitError)
     const kept = (error as StreamLimitError).kept
     const taken = await rogue.redeemAll()
     // It can redeem that one request's voucher (what the consumer authorized); the consumer kept the tokens within
     // max_tokens, so only what it paid beyond their price is lost, and that is bounded by the quote's maximum.
     const value = settleCost(quote, kept)
-    record('unbounded stream (8x max_tokens)', `cut after ${kept} of ${quote.maxTokens} tokens, receipt refused; node redeemed ${taken}`, taken > value ? taken - value : 0n, quote.maxCost)
+    record(
+      'unbounded stream (8x max_tokens)',
+      `cut after ${kept} of ${quote.maxTokens} tokens, receipt refused; node redeemed ${taken}`,
+      taken > value ? taken - value : 0n,
+      quote.maxCost,
+    )
   })
 
   test('invented settlements: a node refusing every voucher with a receipt it made up cannot ratchet the consumer into signing more', async () => {
@@ -167,21 +249,49 @@ describe('consumer money', () => {
           const admission = await honest.admit(context)
           admission.release()
           const offered = decodePayment(context.payment)
-          const receipt: Receipt = { requestHash: keccak256(stringToHex(`made up ${offered.voucher.cumulativeAmount}`)), outputHash: keccak256(stringToHex('')), modelHash: TEST_MODEL.contentHash as Hex, nodeSigner: account.address, consumer: client.account, promptTokens: 0n, completionTokens: 0n, cost: offered.voucher.cumulativeAmount, channelId: offered.voucher.channelId, cumulativePaid: offered.voucher.cumulativeAmount, timestamp: 1n, deterministic: false }
-          const signed = { receipt, receiptHash: hashReceipt(receipt, receiptDomain), signature: await account.signTypedData(receiptTypedData(receipt, receiptDomain)) }
-          throw new PaymentRefusedError({ details: 'replayed: you are behind', settlement: encodeSignedReceipt(signed) })
+          const receipt: Receipt = {
+            requestHash: keccak256(stringToHex(`made up ${offered.voucher.cumulativeAmount}`)),
+            outputHash: keccak256(stringToHex('')),
+            modelHash: TEST_MODEL.contentHash as Hex,
+            nodeSigner: account.address,
+            consumer: client.account,
+            promptTokens: 0n,
+            completionTokens: 0n,
+            cost: offered.voucher.cumulativeAmount,
+            channelId: offered.voucher.channelId,
+            cumulativePaid: offered.voucher.cumulativeAmount,
+            timestamp: 1n,
+            deterministic: false,
+          }
+          const signed = {
+            receipt,
+            receiptHash: hashReceipt(receipt, receiptDomain),
+            signature: await account.signTypedData(receiptTypedData(receipt, receiptDomain)),
+          }
+          throw new PaymentRefusedError({
+            details: 'replayed: you are behind',
+            settlement: encodeSignedReceipt(signed),
+          })
         },
       }),
     })
     const node = rogue.node.peerId.toString()
     // Prepaid (no quote round trips, so the node's quote budget is not what stops the loop).
-    const attempt = () => expect(client.completions.create({ model, prompt: 'pay me', max_tokens: 8, node, prepay: true })).rejects.toThrow(/not for a request of this consumer/)
+    const attempt = () =>
+      expect(client.completions.create({ model, prompt: 'pay me', max_tokens: 8, node, prepay: true })).rejects.toThrow(
+        /not for a request of this consumer/,
+      )
     await attempt()
     const first = (await client.channels())[rogue.operator.toLowerCase()]!.signed
     for (let i = 0; i < 3; i++) await attempt()
     expect((await client.channels())[rogue.operator.toLowerCase()]!.signed).toBe(first)
     const taken = await rogue.redeemAll()
-    record('invented settlements (x4)', `every fake receipt refused; the consumer never signed beyond its first voucher (${first}); node redeemed ${taken}`, taken, first)
+    record(
+      'invented settlements (x4)',
+      `every fake receipt refused; the consumer never signed beyond its first voucher (${first}); node redeemed ${taken}`,
+      taken,
+      first,
+    )
   })
 
   test('unspent credit: a consumer done with a node hands it a final voucher; the honest node redeems exactly the receipts', async () => {
@@ -190,7 +300,14 @@ describe('consumer money', () => {
     const node = provider.node.peerId.toString()
     await client.completions.create({ model, prompt: 'one', max_tokens: 6, node })
     const controller = new AbortController()
-    const stream = await client.completions.create({ model, prompt: 'two', max_tokens: 200, node, stream: true, signal: controller.signal })
+    const stream = await client.completions.create({
+      model,
+      prompt: 'two',
+      max_tokens: 200,
+      node,
+      stream: true,
+      signal: controller.signal,
+    })
     let chunks = 0
     await expect(
       (async () => {
@@ -205,7 +322,12 @@ describe('consumer money', () => {
     await provider.service.redeemNow()
     const redeemed = await redeemedOf(channel.channelId)
     expect(redeemed).toBe(await receiptsValue(client))
-    record('unspent credit (cancel, then done)', `final voucher redeemed ${redeemed}; credit ${channel.signed - channel.settled} left unredeemed`, redeemed - (await receiptsValue(client)), 0n)
+    record(
+      'unspent credit (cancel, then done)',
+      `final voucher redeemed ${redeemed}; credit ${channel.signed - channel.settled} left unredeemed`,
+      redeemed - (await receiptsValue(client)),
+      0n,
+    )
   })
 })
 
@@ -238,7 +360,12 @@ describe('provider money and capacity', () => {
     await provider.service.redeemNow()
     const paid = await redeemedOf(rogue.channelId)
     const lost = servedValue > paid ? servedValue - paid : 0n
-    record('cancel before receipt (reset + replay x5)', `${answers} of 5 answered; ${servedValue} worth served, ${paid} redeemed`, lost, 0n)
+    record(
+      'cancel before receipt (reset + replay x5)',
+      `${answers} of 5 answered; ${servedValue} worth served, ${paid} redeemed`,
+      lost,
+      0n,
+    )
   })
 
   test('an honest consumer whose cancel crossed the receipt catches up from the refusal and is served again', async () => {
@@ -289,7 +416,12 @@ describe('provider money and capacity', () => {
     const servedValue = answered.reduce((sum, t) => sum + settleCost(quote, t), 0n)
     await provider.service.redeemNow()
     const paid = await redeemedOf(rogue.channelId)
-    record('concurrent first requests (4 on one voucher)', `${answered.length} of 4 admitted; ${paid} redeemed`, servedValue > paid ? servedValue - paid : 0n, 0n)
+    record(
+      'concurrent first requests (4 on one voucher)',
+      `${answered.length} of 4 admitted; ${paid} redeemed`,
+      servedValue > paid ? servedValue - paid : 0n,
+      0n,
+    )
   })
 
   test('channel closed under the node: the node sees the close, redeems at once and admits nothing more on it', async () => {
@@ -299,34 +431,59 @@ describe('provider money and capacity', () => {
     const quote = decodeQuote(await askQuote(attacker.node, { peer, request }))
     const rogue = await rogueConsumer(deployment, provider.operator, parseEther('1'))
     for await (const _ of infer(attacker.node, { peer, request, payment: await rogue.payment(quote.maxCost) })) void _
-    await startChannelClose(rogue.wallet, { channels: deployment.contracts.PaymentChannels as Address, channelId: rogue.channelId })
+    await startChannelClose(rogue.wallet, {
+      channels: deployment.contracts.PaymentChannels as Address,
+      channelId: rogue.channelId,
+    })
     await until(() => provider.service.metrics().closingChannels === 1, 10_000, 'the node to see the close')
     const refused = await (async () => {
       try {
-        for await (const _ of infer(attacker.node, { peer, request, payment: await rogue.payment(quote.maxCost * 3n) })) void _
+        for await (const _ of infer(attacker.node, { peer, request, payment: await rogue.payment(quote.maxCost * 3n) }))
+          void _
         return null
       } catch (error) {
         return error as InferRequestError
       }
     })()
     expect(refused?.code).toBe('PAYMENT_REQUIRED')
-    await until(async () => (await redeemedOf(rogue.channelId)) >= quote.maxCost, 10_000, 'the node to redeem the closing channel')
+    await until(
+      async () => (await redeemedOf(rogue.channelId)) >= quote.maxCost,
+      10_000,
+      'the node to redeem the closing channel',
+    )
     const settled = provider.service.metrics().earningsSettled
     const paid = await redeemedOf(rogue.channelId)
-    record('channel closed under the node', `closing seen, ${paid} redeemed at once, next request refused (${refused?.details?.split(':')[0] ?? refused?.code})`, settled > paid ? settled - paid : 0n, 0n)
+    record(
+      'channel closed under the node',
+      `closing seen, ${paid} redeemed at once, next request refused (${refused?.details?.split(':')[0] ?? refused?.code})`,
+      settled > paid ? settled - paid : 0n,
+      0n,
+    )
   })
 
   test('free quotes as a denial of service: a flood of 200 KiB quote requests from several peers does not starve a paid request', async () => {
     const provider = await honestProvider()
     const peer = provider.node.peerId.toString()
     const client = await honestClient()
-    const floodPeers = [attacker, await startConsumer({ relay: relay.multiaddr }), await startConsumer({ relay: relay.multiaddr })]
+    const floodPeers = [
+      attacker,
+      await startConsumer({ relay: relay.multiaddr }),
+      await startConsumer({ relay: relay.multiaddr }),
+    ]
     for (const p of floodPeers.slice(1)) cleanups.push(() => p.stop())
     const big = completion('x'.repeat(200 * 1024), 16)
     // Each flooding peer connects first, so the flood reaches the node rather than racing its own dials.
     for (const p of floodPeers) await connectToPeer(p.node, peer)
     const started = performance.now()
-    const flood = floodPeers.flatMap((p) => Array.from({ length: 12 }, () => askQuote(p.node, { peer, request: big }).then(() => 'quoted', (e: { code?: string; name?: string; reason?: string; details?: string }) => e.code ?? `${e.name}:${e.reason}:${e.details?.slice(0, 60)}`)))
+    const flood = floodPeers.flatMap((p) =>
+      Array.from({ length: 12 }, () =>
+        askQuote(p.node, { peer, request: big }).then(
+          () => 'quoted',
+          (e: { code?: string; name?: string; reason?: string; details?: string }) =>
+            e.code ?? `${e.name}:${e.reason}:${e.details?.slice(0, 60)}`,
+        ),
+      ),
+    )
     const paid = await client.completions.create({ model, prompt: 'paying customer', max_tokens: 4, node: peer })
     const ms = Math.round(performance.now() - started)
     const outcomes = await Promise.all(flood)
@@ -336,8 +493,17 @@ describe('provider money and capacity', () => {
     const quoted = outcomes.filter((o) => o === 'quoted').length
     const budget = floodPeers.length * Math.ceil(4 + 2 * seconds)
     expect(quoted).toBeLessThanOrEqual(budget)
-    const tally = Object.entries(outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {})).map(([o, n]) => `${n} ${o}`).join(', ')
-    record('free-quote flood (36 x 200 KiB from 3 peers)', `${tally} (budget ${budget}); the paid request was served in ${ms} ms`, 0n, 0n)
+    const tally = Object.entries(
+      outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o]: (t[o] ?? 0) + 1 }), {}),
+    )
+      .map(([o, n]) => `${n} ${o}`)
+      .join(', ')
+    record(
+      'free-quote flood (36 x 200 KiB from 3 peers)',
+      `${tally} (budget ${budget}); the paid request was served in ${ms} ms`,
+      0n,
+      0n,
+    )
   })
 })
 
@@ -351,27 +517,82 @@ describe('contracts', () => {
     await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
     await fundAccount(deployment, signer.address, 0n)
     const peerId = `12D3KooW${keccak256(stringToHex(operator.address)).slice(2, 46)}`
-    await registerProvider(createWalletClient({ account: operator, transport: transport(), pollingInterval: 50 }), reader(), { deployment, signer, peerId, models: [TEST_MODEL.contentHash as Hex], prices: TEST_PRICES, stake: DEVNET_PARAMETERS.minStake })
+    await registerProvider(
+      createWalletClient({ account: operator, transport: transport(), pollingInterval: 50 }),
+      reader(),
+      {
+        deployment,
+        signer,
+        peerId,
+        models: [TEST_MODEL.contentHash as Hex],
+        prices: TEST_PRICES,
+        stake: DEVNET_PARAMETERS.minStake,
+      },
+    )
     return { operator, signer, peerId }
   }
 
   test('signer rotation does not escape slashing, and a cheater proving itself keeps at most 10%', async () => {
     const { operator, signer, peerId } = await registered()
     const domain = { chainId: deployment.chainId, verifyingContract: anchorAddress() }
-    const receipt = (output: string): Receipt => ({ requestHash: keccak256(stringToHex('same request')), outputHash: keccak256(stringToHex(output)), modelHash: TEST_MODEL.contentHash as Hex, nodeSigner: signer.address, consumer: operator.address, promptTokens: 1n, completionTokens: 1n, cost: 1n, channelId: 1n, cumulativePaid: 1n, timestamp: 1n, deterministic: true })
-    const a = { receipt: receipt('one answer'), signature: await signer.signTypedData(receiptTypedData(receipt('one answer'), domain)) }
-    const b = { receipt: receipt('another'), signature: await signer.signTypedData(receiptTypedData(receipt('another'), domain)) }
+    const receipt = (output: string): Receipt => ({
+      requestHash: keccak256(stringToHex('same request')),
+      outputHash: keccak256(stringToHex(output)),
+      modelHash: TEST_MODEL.contentHash as Hex,
+      nodeSigner: signer.address,
+      consumer: operator.address,
+      promptTokens: 1n,
+      completionTokens: 1n,
+      cost: 1n,
+      channelId: 1n,
+      cumulativePaid: 1n,
+      timestamp: 1n,
+      deterministic: true,
+    })
+    const a = {
+      receipt: receipt('one answer'),
+      signature: await signer.signTypedData(receiptTypedData(receipt('one answer'), domain)),
+    }
+    const b = {
+      receipt: receipt('another'),
+      signature: await signer.signTypedData(receiptTypedData(receipt('another'), domain)),
+    }
     // The cheater rotates its signer before anyone proves anything.
     const next = privateKeyToAccount(generatePrivateKey())
-    const signerProof = await signSignerBinding(reader(), { registry: registry(), chainId: deployment.chainId, operator: operator.address, peerId: peerIdBytes(peerId), account: next })
-    await updateNode(createWalletClient({ account: operator, transport: transport(), pollingInterval: 50 }), { registry: registry(), signerProof, node: { peerId: peerIdBytes(peerId), signer: next.address, models: [TEST_MODEL.contentHash as Hex], pricePerMillionInput: TEST_PRICES.pricePerMillionInput, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput, metadataURI: '' } })
+    const signerProof = await signSignerBinding(reader(), {
+      registry: registry(),
+      chainId: deployment.chainId,
+      operator: operator.address,
+      peerId: peerIdBytes(peerId),
+      account: next,
+    })
+    await updateNode(createWalletClient({ account: operator, transport: transport(), pollingInterval: 50 }), {
+      registry: registry(),
+      signerProof,
+      node: {
+        peerId: peerIdBytes(peerId),
+        signer: next.address,
+        models: [TEST_MODEL.contentHash as Hex],
+        pricePerMillionInput: TEST_PRICES.pricePerMillionInput,
+        pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput,
+        metadataURI: '',
+      },
+    })
     // It proves its own equivocation from a fresh address, hoping for the prover's reward.
     const accomplice = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, accomplice.address, 0n)
-    const { slashed, reward } = await proveEquivocation(createWalletClient({ account: accomplice, transport: transport(), pollingInterval: 50 }), { anchor: anchorAddress(), a, b })
+    const { slashed, reward } = await proveEquivocation(
+      createWalletClient({ account: accomplice, transport: transport(), pollingInterval: 50 }),
+      { anchor: anchorAddress(), a, b },
+    )
     expect(slashed).toBe(DEVNET_PARAMETERS.minStake)
     expect(reward * 10n <= slashed).toBe(true)
-    record('signer rotation before the proof', `slashed ${slashed} after rotation; the self-prover got back ${reward}`, 0n, 0n)
+    record(
+      'signer rotation before the proof',
+      `slashed ${slashed} after rotation; the self-prover got back ${reward}`,
+      0n,
+      0n,
+    )
   })
 
   test('signer squatting: binding a signer without its consent reverts', async () => {
@@ -379,16 +600,39 @@ describe('contracts', () => {
     const squatter = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, squatter.address, DEVNET_PARAMETERS.minStake)
     const peerId = peerIdBytes(`12D3KooWsquat${squatter.address.slice(2, 20)}`)
-    const forged = await signSignerBinding(reader(), { registry: registry(), chainId: deployment.chainId, operator: squatter.address, peerId, account: squatter })
-    const error = await registerNode(createWalletClient({ account: squatter, transport: transport(), pollingInterval: 50 }), {
-      token: deployment.contracts.AIToken as Address,
+    const forged = await signSignerBinding(reader(), {
       registry: registry(),
-      stake: DEVNET_PARAMETERS.minStake,
-      signerProof: forged,
-      node: { peerId, signer: victim.address, models: [TEST_MODEL.contentHash as Hex], pricePerMillionInput: 1n, pricePerMillionOutput: 1n, metadataURI: '' },
-    }).catch((e: unknown) => e)
+      chainId: deployment.chainId,
+      operator: squatter.address,
+      peerId,
+      account: squatter,
+    })
+    const error = await registerNode(
+      createWalletClient({ account: squatter, transport: transport(), pollingInterval: 50 }),
+      {
+        token: deployment.contracts.AIToken as Address,
+        registry: registry(),
+        stake: DEVNET_PARAMETERS.minStake,
+        signerProof: forged,
+        node: {
+          peerId,
+          signer: victim.address,
+          models: [TEST_MODEL.contentHash as Hex],
+          pricePerMillionInput: 1n,
+          pricePerMillionOutput: 1n,
+          metadataURI: '',
+        },
+      },
+    ).catch((e: unknown) => e)
     expect((error as { errorName?: string }).errorName).toBe('InvalidSignerProof')
-    expect(await readContract(reader(), { address: registry(), abi: nodeRegistryAbi, functionName: 'slashableOperatorOf', args: [victim.address] })).toBe('0x0000000000000000000000000000000000000000')
+    expect(
+      await readContract(reader(), {
+        address: registry(),
+        abi: nodeRegistryAbi,
+        functionName: 'slashableOperatorOf',
+        args: [victim.address],
+      }),
+    ).toBe('0x0000000000000000000000000000000000000000')
     record('signer squatting', 'reverted InvalidSignerProof; the signer stays free', 0n, 0n)
   })
 
@@ -397,12 +641,26 @@ describe('contracts', () => {
     const rogue = await startRogueProvider({ deployment, relay: relay.multiaddr })
     cleanups.push(() => rogue.stop())
     const client = await honestClient()
-    const answer = await client.completions.create({ model, prompt: 'anchor me', max_tokens: 4, node: provider.node.peerId.toString() })
-    const rogueSigner = createWalletClient({ account: rogue.signerAccount, transport: transport(), pollingInterval: 50 })
+    const answer = await client.completions.create({
+      model,
+      prompt: 'anchor me',
+      max_tokens: 4,
+      node: provider.node.peerId.toString(),
+    })
+    const rogueSigner = createWalletClient({
+      account: rogue.signerAccount,
+      transport: transport(),
+      pollingInterval: 50,
+    })
     await anchorReceipts(rogueSigner, { anchor: anchorAddress(), receiptHashes: [answer.modelex.receipt.receiptHash] })
     await provider.service.anchorNow()
     const verification = await client.verify(answer.modelex)
     expect(verification).toMatchObject({ anchored: true, verified: true })
-    record('anchor front-running', 'the node anchored its own root after the attacker; verify checks the operator: verified', 0n, 0n)
+    record(
+      'anchor front-running',
+      'the node anchored its own root after the attacker; verify checks the operator: verified',
+      0n,
+      0n,
+    )
   })
 })

@@ -59,7 +59,8 @@ function deafToCancels(libp2p: ModelexLibp2p): ModelexLibp2p {
         if (key === 'addEventListener')
           return (type: string, listener: (event: Event) => void, options?: unknown) => {
             if (type === 'close' || type === 'remoteCloseWrite') return
-            if (type !== 'message') return target.addEventListener(type as 'message', listener as never, options as never)
+            if (type !== 'message')
+              return target.addEventListener(type as 'message', listener as never, options as never)
             const once = (event: Event) => {
               if (heard) return
               heard = true
@@ -69,7 +70,12 @@ function deafToCancels(libp2p: ModelexLibp2p): ModelexLibp2p {
             target.addEventListener('message', once as never, options as never)
           }
         if (key === 'removeEventListener')
-          return (type: string, listener: unknown, options?: unknown) => target.removeEventListener(type as 'message', (wrapped.get(listener) ?? listener) as never, options as never)
+          return (type: string, listener: unknown, options?: unknown) =>
+            target.removeEventListener(
+              type as 'message',
+              (wrapped.get(listener) ?? listener) as never,
+              options as never,
+            )
         const value = Reflect.get(target, key, target) as unknown
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
       },
@@ -78,7 +84,14 @@ function deafToCancels(libp2p: ModelexLibp2p): ModelexLibp2p {
   }
   return new Proxy(libp2p, {
     get(target, key) {
-      if (key === 'handle') return (protocol: string, handler: (stream: Stream, connection: unknown) => void, options?: unknown) => target.handle(protocol, ((stream: Stream, connection: unknown) => handler(protocol === INFER_PROTOCOL ? deaf(stream) : stream, connection)) as never, options as never)
+      if (key === 'handle')
+        return (protocol: string, handler: (stream: Stream, connection: unknown) => void, options?: unknown) =>
+          target.handle(
+            protocol,
+            ((stream: Stream, connection: unknown) =>
+              handler(protocol === INFER_PROTOCOL ? deaf(stream) : stream, connection)) as never,
+            options as never,
+          )
       const value = Reflect.get(target, key, target) as unknown
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     },
@@ -91,7 +104,12 @@ const wordsIn = (text: string) => (text === '' ? 0 : text.split(' ').length)
 test('a node that ignores the cancel and keeps streaming cannot make the consumer pay for more than it received', async () => {
   const deployment = { ...base, relay: relay.multiaddr }
   let engine!: InferenceEngine
-  const rogue = await startRogueProvider({ deployment, relay: relay.multiaddr, tokenDelayMs: 25, engine: (honest) => (engine = honest) })
+  const rogue = await startRogueProvider({
+    deployment,
+    relay: relay.multiaddr,
+    tokenDelayMs: 25,
+    engine: (honest) => (engine = honest),
+  })
   stops.push(() => rogue.stop())
   await rogue.server.stop()
   const server = createInferServer(deafToCancels(rogue.node.libp2p), { engine, policy: rogue.cashier })
@@ -100,13 +118,26 @@ test('a node that ignores the cancel and keeps streaming cannot make the consume
 
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
-  const client = createClient({ deployment, wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }), models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }], channelDeposit: parseEther('1'), finishAfterIdleMs: null })
+  const client = createClient({
+    deployment,
+    wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
+    models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
+    channelDeposit: parseEther('1'),
+    finishAfterIdleMs: null,
+  })
   stops.push(() => client.stop())
   const node = rogue.node.peerId.toString()
   const { quote } = await client.quote({ model, prompt: 'stream on and on', max_tokens: 300, node })
 
   const cancel = new AbortController()
-  const stream = await client.completions.create({ model, prompt: 'stream on and on', max_tokens: 300, node, stream: true, signal: cancel.signal })
+  const stream = await client.completions.create({
+    model,
+    prompt: 'stream on and on',
+    max_tokens: 300,
+    node,
+    stream: true,
+    signal: cancel.signal,
+  })
   let received = ''
   const error = await (async () => {
     for await (const chunk of stream) {
@@ -119,11 +150,17 @@ test('a node that ignores the cancel and keeps streaming cannot make the consume
   const tokensReceived = wordsIn(received)
   const worth = tokenCost(quote.inputTokens, tokensReceived, quote)
   // It went on past the cancel, and past what arrived: it settles the whole answer in its books.
-  await until(() => [...rogue.books.channels.values()].some((b) => b.settled === quote.maxCost), 30_000, 'the rogue to settle its whole answer')
+  await until(
+    () => [...rogue.books.channels.values()].some((b) => b.settled === quote.maxCost),
+    30_000,
+    'the rogue to settle its whole answer',
+  )
   expect(tokensReceived).toBeLessThan(quote.maxTokens)
 
   // Its next refusal carries that receipt; the consumer refuses to settle beyond what it received.
-  await expect(client.completions.create({ model, prompt: 'again', max_tokens: 4, node })).rejects.toThrow(InvalidReceiptError)
+  await expect(client.completions.create({ model, prompt: 'again', max_tokens: 4, node })).rejects.toThrow(
+    InvalidReceiptError,
+  )
   const channel = (await client.channels())[rogue.operator.toLowerCase()]!
   expect(channel.settled).toBeLessThanOrEqual(worth)
   expect(channel.signed).toBeLessThanOrEqual(quote.maxCost)
@@ -133,5 +170,10 @@ test('a node that ignores the cancel and keeps streaming cannot make the consume
   // On-chain it takes what it can: the voucher it was handed, no more.
   const taken = await rogue.redeemAll()
   expect(taken).toBeLessThanOrEqual(quote.maxCost)
-  recordOutcome({ attack: 'ignores the cancel and streams on', outcome: `received ${tokensReceived} of ${quote.maxTokens} tokens; its full receipt refused, consumer settled ${channel.settled} (worth ${worth}); node redeemed its voucher ${taken}`, lostWei: taken > worth ? taken - worth : 0n, allowedWei: quote.maxCost })
+  recordOutcome({
+    attack: 'ignores the cancel and streams on',
+    outcome: `received ${tokensReceived} of ${quote.maxTokens} tokens; its full receipt refused, consumer settled ${channel.settled} (worth ${worth}); node redeemed its voucher ${taken}`,
+    lostWei: taken > worth ? taken - worth : 0n,
+    allowedWei: quote.maxCost,
+  })
 }, 90_000)

@@ -16,7 +16,10 @@ export function forgeLatestAttestations(honest: LatestAttestationsSource): Lates
         const { signed, domain } = decodeAttestation(bytes)
         const { attestation } = signed
         const best = SUITE_UNITS[attestation.suite].unit === 'ms' ? 0 : SUITE_UNITS[attestation.suite].max
-        const forged = encodeAttestation({ ...signed, attestation: { ...attestation, score: best, nonce: attestation.nonce + 1 } }, domain)
+        const forged = encodeAttestation(
+          { ...signed, attestation: { ...attestation, score: best, nonce: attestation.nonce + 1 } },
+          domain,
+        )
         return [forged, bytes]
       })
     },

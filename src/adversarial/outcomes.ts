@@ -13,7 +13,10 @@ export const OUTCOMES_FILE = resolve(import.meta.dirname, '../../.modelex/test-r
 export function recordOutcome({ attack, outcome, lostWei, allowedWei }: AttackOutcome): void {
   const file = process.env['MODELEX_ADVERSARIAL_OUTCOMES'] ?? OUTCOMES_FILE
   mkdirSync(dirname(file), { recursive: true })
-  appendFileSync(file, `${JSON.stringify({ attack, outcome, lostWei: lostWei.toString(), allowedWei: allowedWei.toString() })}\n`)
+  appendFileSync(
+    file,
+    `${JSON.stringify({ attack, outcome, lostWei: lostWei.toString(), allowedWei: allowedWei.toString() })}\n`,
+  )
 }
 
 export function parseOutcomes(text: string): AttackOutcome[] {

@@ -30,7 +30,17 @@ import { tcpLine, type TcpLine } from '../server/testing/tcp-line.ts'
 import { memoryStore } from '../store/payments.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 
-export type RogueProvider = { node: ModelexNode; operator: Address; signer: Address; signerAccount: LocalAccount; books: Books; cashier: Cashier; server: InferServer; redeemAll(): Promise<bigint>; stop(): Promise<void> }
+export type RogueProvider = {
+  node: ModelexNode
+  operator: Address
+  signer: Address
+  signerAccount: LocalAccount
+  books: Books
+  cashier: Cashier
+  server: InferServer
+  redeemAll(): Promise<bigint>
+  stop(): Promise<void>
+}
 
 export type RogueProviderParameters = {
   deployment: Deployment
@@ -42,12 +52,23 @@ export type RogueProviderParameters = {
   /** Wraps the honest engine (an engine that lies about token counts, or ignores max_tokens). */
   engine?: (honest: InferenceEngine) => InferenceEngine
   /** Wraps the honest cashier (with the node's signer, to sign what the honest one would not). */
-  policy?: (honest: Cashier, signer: { account: LocalAccount; receiptDomain: TypedDataDomainParameters }) => PaymentPolicy
+  policy?: (
+    honest: Cashier,
+    signer: { account: LocalAccount; receiptDomain: TypedDataDomainParameters },
+  ) => PaymentPolicy
   tokenDelayMs?: number
 }
 
 /** A registered provider whose parts are the real ones but for the rule its parameters break. */
-export async function startRogueProvider({ deployment, relay, registered = TEST_PRICES, served = registered, engine: bend = (e) => e, policy = (c) => c, tokenDelayMs = 0 }: RogueProviderParameters): Promise<RogueProvider> {
+export async function startRogueProvider({
+  deployment,
+  relay,
+  registered = TEST_PRICES,
+  served = registered,
+  engine: bend = (e) => e,
+  policy = (c) => c,
+  tokenDelayMs = 0,
+}: RogueProviderParameters): Promise<RogueProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
@@ -61,15 +82,35 @@ export async function startRogueProvider({ deployment, relay, registered = TEST_
   await honest.load(TEST_MODEL)
   const engine = bend(honest)
   const reader = createPublicClient({ transport, pollingInterval: 50 })
-  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), reader, { deployment, signer, peerId: node.peerId.toString(), models: [TEST_MODEL.contentHash as Hex], prices: registered, stake: DEVNET_PARAMETERS.minStake })
+  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), reader, {
+    deployment,
+    signer,
+    peerId: node.peerId.toString(),
+    models: [TEST_MODEL.contentHash as Hex],
+    prices: registered,
+    stake: DEVNET_PARAMETERS.minStake,
+  })
   const channels = deployment.contracts.PaymentChannels as Address
   const books = createBooks(memoryStore())
   await books.load()
   const cashier = createCashier(
     { engine, books, readChannel: (channelId) => getChannel(reader, { channels, channelId }) },
-    { signer, operator: operator.address, prices: served, chainId: deployment.chainId, voucherDomain: { chainId: deployment.chainId, verifyingContract: channels }, receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address } },
+    {
+      signer,
+      operator: operator.address,
+      prices: served,
+      chainId: deployment.chainId,
+      voucherDomain: { chainId: deployment.chainId, verifyingContract: channels },
+      receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address },
+    },
   )
-  const server = createInferServer(node.libp2p, { engine, policy: policy(cashier, { account: signer, receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address } }) })
+  const server = createInferServer(node.libp2p, {
+    engine,
+    policy: policy(cashier, {
+      account: signer,
+      receiptDomain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address },
+    }),
+  })
   await server.start()
   const announcer = createAnnouncer(node, {
     signer: { privateKey: signerKey, address: signer.address },
@@ -77,7 +118,15 @@ export async function startRogueProvider({ deployment, relay, registered = TEST_
     chainId: deployment.chainId,
     intervalMs: 1_000,
     state: async () => ({
-      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: TEST_MODEL.contextLength, tokensPerSecond: 100 }],
+      models: [
+        {
+          id: TEST_MODEL.id,
+          contentHash: TEST_MODEL.contentHash as Hex,
+          engine: 'memory',
+          contextLength: TEST_MODEL.contextLength,
+          tokensPerSecond: 100,
+        },
+      ],
       pricePerMillionInput: served.pricePerMillionInput.toString(),
       pricePerMillionOutput: served.pricePerMillionOutput.toString(),
       capacity: 2,
@@ -96,7 +145,12 @@ export async function startRogueProvider({ deployment, relay, registered = TEST_
     server,
     /** Takes everything it can: redeems the highest voucher of every channel, whatever the receipts say. */
     async redeemAll() {
-      const vouchers = [...books.channels.values()].filter((b) => b.voucher).map((b) => ({ voucher: { channelId: b.channelId, cumulativeAmount: b.voucher!.cumulativeAmount }, signature: b.voucher!.signature }))
+      const vouchers = [...books.channels.values()]
+        .filter((b) => b.voucher)
+        .map((b) => ({
+          voucher: { channelId: b.channelId, cumulativeAmount: b.voucher!.cumulativeAmount },
+          signature: b.voucher!.signature,
+        }))
       if (vouchers.length === 0) return 0n
       return (await redeemVouchers(wallet, { channels, vouchers })).paid
     },
@@ -115,14 +169,28 @@ export async function rogueConsumer(deployment: Deployment, operator: Address, d
   await fundAccount(deployment, account.address, deposit)
   const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
   const channels = deployment.contracts.PaymentChannels as Address
-  const { channelId } = await openChannel(wallet, { token: deployment.contracts.AIToken as Address, channels, node: operator, deposit })
+  const { channelId } = await openChannel(wallet, {
+    token: deployment.contracts.AIToken as Address,
+    channels,
+    node: operator,
+    deposit,
+  })
   return {
     account,
     wallet,
     channelId,
     async payment(cumulativeAmount: bigint): Promise<JsonValue> {
-      const { signature } = await signVoucher(wallet, { channels, chainId: deployment.chainId, voucher: { channelId, cumulativeAmount } })
-      return encodePayment({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount }, signature })
+      const { signature } = await signVoucher(wallet, {
+        channels,
+        chainId: deployment.chainId,
+        voucher: { channelId, cumulativeAmount },
+      })
+      return encodePayment({
+        chainId: deployment.chainId,
+        channels,
+        voucher: { channelId, cumulativeAmount },
+        signature,
+      })
     },
   }
 }
@@ -150,5 +218,9 @@ export function equivocatingEngine(honest: InferenceEngine): InferenceEngine {
     }
     return { ...request, temperature: 0.7, seed: (request.seed ?? 0) + 1 }
   }
-  return { ...honest, chat: (request, options) => honest.chat(bend(request), options), complete: (request, options) => honest.complete(bend(request), options) }
+  return {
+    ...honest,
+    chat: (request, options) => honest.chat(bend(request), options),
+    complete: (request, options) => honest.complete(bend(request), options),
+  }
 }

@@ -10,7 +10,10 @@ import { openWatchedPage, type WatchedPage } from '../server/testing/browser.ts'
 let browser: Browser
 let app: WatchedPage
 
-const editorText = () => app.page.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'))
+const editorText = () =>
+  app.page.evaluate(() =>
+    [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'),
+  )
 const ghost = () => app.page.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null)
 
 beforeAll(async () => {

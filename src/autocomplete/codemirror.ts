@@ -5,7 +5,15 @@
  * `chooseStopRule` unless fixed.
  */
 import { Prec, StateEffect, StateField, type Extension } from '@codemirror/state'
-import { Decoration, EditorView, keymap, ViewPlugin, WidgetType, type DecorationSet, type ViewUpdate } from '@codemirror/view'
+import {
+  Decoration,
+  EditorView,
+  keymap,
+  ViewPlugin,
+  WidgetType,
+  type DecorationSet,
+  type ViewUpdate,
+} from '@codemirror/view'
 import type { Suggestion } from '../core/autocomplete.ts'
 import { chooseStopRule, type StopRule } from '../core/stop-rules.ts'
 import { AutocompleteController, type AutocompleteControllerOptions } from './controller.ts'
@@ -57,14 +65,26 @@ const ghostField = StateField.define<{ ghost: Ghost | null; decorations: Decorat
     if (transaction.docChanged && !transaction.effects.some((e) => e.is(setGhost))) ghost = null
     if (ghost === value.ghost) return value
     if (!ghost || ghost.at > transaction.state.doc.length) return { ghost: null, decorations: Decoration.none }
-    return { ghost, decorations: Decoration.set([Decoration.widget({ widget: new GhostWidget(ghost.text, ghost.label), side: 1 }).range(ghost.at)]) }
+    return {
+      ghost,
+      decorations: Decoration.set([
+        Decoration.widget({ widget: new GhostWidget(ghost.text, ghost.label), side: 1 }).range(ghost.at),
+      ]),
+    }
   },
   provide: (field) => EditorView.decorations.from(field, (value) => value.decorations),
 })
 
 const ghostTheme = EditorView.baseTheme({
   '.cm-ghost-text': { opacity: '0.45', fontStyle: 'italic', whiteSpace: 'pre' },
-  '.cm-ghost-latency': { marginLeft: '0.75em', fontSize: '0.75em', opacity: '0.55', padding: '0 0.3em', borderRadius: '3px', border: '1px solid currentColor' },
+  '.cm-ghost-latency': {
+    marginLeft: '0.75em',
+    fontSize: '0.75em',
+    opacity: '0.55',
+    padding: '0 0.3em',
+    borderRadius: '3px',
+    border: '1px solid currentColor',
+  },
 })
 
 export type InlineCompletionOptions = Omit<AutocompleteControllerOptions, 'view'> & {
@@ -75,7 +95,10 @@ export type InlineCompletionOptions = Omit<AutocompleteControllerOptions, 'view'
 }
 
 /** The extension and the controller behind it (to switch sources, read the cache, or tear down). */
-export function inlineCompletion({ rule = 'auto', onError, onSuggestion, ...options }: InlineCompletionOptions = {}): { extension: Extension; controller: AutocompleteController } {
+export function inlineCompletion({ rule = 'auto', onError, onSuggestion, ...options }: InlineCompletionOptions = {}): {
+  extension: Extension
+  controller: AutocompleteController
+} {
   let view: EditorView | null = null
   let version = 0
   // Updates may not dispatch while CodeMirror is applying one: state changes go out on the next microtask.
@@ -85,7 +108,11 @@ export function inlineCompletion({ rule = 'auto', onError, onSuggestion, ...opti
     view: {
       show: (suggestion) => {
         onSuggestion?.(suggestion)
-        later((v) => v.dispatch({ effects: setGhost.of({ text: suggestion.text, at: suggestion.at, label: latencyLabel(suggestion) }) }))
+        later((v) =>
+          v.dispatch({
+            effects: setGhost.of({ text: suggestion.text, at: suggestion.at, label: latencyLabel(suggestion) }),
+          }),
+        )
       },
       hide: () => {
         onSuggestion?.(null)
@@ -94,7 +121,12 @@ export function inlineCompletion({ rule = 'auto', onError, onSuggestion, ...opti
       insert: (text, at) =>
         later((v) => {
           if (at > v.state.doc.length) return
-          v.dispatch({ changes: { from: at, insert: text }, selection: { anchor: at + text.length }, userEvent: 'input.complete', scrollIntoView: true })
+          v.dispatch({
+            changes: { from: at, insert: text },
+            selection: { anchor: at + text.length },
+            userEvent: 'input.complete',
+            scrollIntoView: true,
+          })
         }),
       error: (message) => onError?.(message),
     },
@@ -109,7 +141,13 @@ export function inlineCompletion({ rule = 'auto', onError, onSuggestion, ...opti
     const doc = target.state.doc
     const prefix = doc.sliceString(0, selection.head)
     const suffix = doc.sliceString(selection.head)
-    controller.edit({ version: ++version, prefix, suffix, cursor: selection.head, rule: rule === 'auto' ? chooseStopRule(prefix, suffix) : rule })
+    controller.edit({
+      version: ++version,
+      prefix,
+      suffix,
+      cursor: selection.head,
+      rule: rule === 'auto' ? chooseStopRule(prefix, suffix) : rule,
+    })
   }
 
   const plugin = ViewPlugin.define((created) => {

@@ -53,7 +53,10 @@ function recordingView() {
     log,
     shown: () => shown,
     view: {
-      show: (s: Suggestion) => ((shown = s), log.push(`show ${JSON.stringify(s.text)}${s.partial ? ' (partial)' : ''}`)),
+      show: (s: Suggestion) => (
+        (shown = s),
+        log.push(`show ${JSON.stringify(s.text)}${s.partial ? ' (partial)' : ''}`)
+      ),
       hide: () => ((shown = null), log.push('hide')),
       insert: (text: string, at: number) => log.push(`insert ${JSON.stringify(text)} at ${at}`),
       error: (message: string) => log.push(`error ${message}`),
@@ -61,14 +64,26 @@ function recordingView() {
   }
 }
 
-const context = (prefix: string, version: number) => ({ version, prefix, suffix: '', cursor: prefix.length, rule: 'line' as const })
+const context = (prefix: string, version: number) => ({
+  version,
+  prefix,
+  suffix: '',
+  cursor: prefix.length,
+  rule: 'line' as const,
+})
 
 test('debounced request, streamed and cut by the stop rule, which cancels the source; Tab inserts', async () => {
   const timers = fakeTimers()
   const { source, calls } = scriptedSource(['a', ' + b', '\nnext line', ' more'])
   const ui = recordingView()
   const completed: number[] = []
-  const controller = new AutocompleteController({ view: ui.view, source, timers, debounceMs: 100, onCompleted: (c) => completed.push(c.totalMs) })
+  const controller = new AutocompleteController({
+    view: ui.view,
+    source,
+    timers,
+    debounceMs: 100,
+    onCompleted: (c) => completed.push(c.totalMs),
+  })
   controller.edit(context('x = ', 1))
   timers.advance(99)
   expect(calls).toHaveLength(0)

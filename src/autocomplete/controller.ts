@@ -4,7 +4,12 @@
  * (the request is cancelled as soon as the rule has found the end), and the view's show/hide/insert. The clock and
  * timers are injectable, so it runs in Node tests with fake time.
  */
-import { AutocompleteMachine, type AutocompleteEffect, type CursorContext, type Suggestion } from '../core/autocomplete.ts'
+import {
+  AutocompleteMachine,
+  type AutocompleteEffect,
+  type CursorContext,
+  type Suggestion,
+} from '../core/autocomplete.ts'
 import { CompletionCache } from '../core/completion-cache.ts'
 import { NoCompletionSourceError } from '../core/errors/autocomplete.ts'
 import { applyStopRule } from '../core/stop-rules.ts'
@@ -41,7 +46,13 @@ export type AutocompleteControllerOptions = {
   onCompleted?: (completion: CompletedRequest) => void
 }
 
-export type CompletedRequest = { text: string; firstTokenMs: number; totalMs: number; cancelledByRule: boolean; source: string }
+export type CompletedRequest = {
+  text: string
+  firstTokenMs: number
+  totalMs: number
+  cancelledByRule: boolean
+  source: string
+}
 
 export const CONTROLLER_DEFAULTS = { maxTokens: 64 } as const
 
@@ -55,13 +66,25 @@ export class AutocompleteController {
   #pendingTimers = new Map<number, unknown>()
   #inFlight = new Map<number, AbortController>()
 
-  constructor({ view, source = null, debounceMs, maxTokens = CONTROLLER_DEFAULTS.maxTokens, timers = browserTimers(), cache = new CompletionCache(), onCompleted }: AutocompleteControllerOptions) {
+  constructor({
+    view,
+    source = null,
+    debounceMs,
+    maxTokens = CONTROLLER_DEFAULTS.maxTokens,
+    timers = browserTimers(),
+    cache = new CompletionCache(),
+    onCompleted,
+  }: AutocompleteControllerOptions) {
     this.#view = view
     this.#source = source
     this.#timers = timers
     this.#maxTokens = maxTokens
     this.#onCompleted = onCompleted
-    this.machine = new AutocompleteMachine({ model: source?.id ?? '', cache, ...(debounceMs !== undefined ? { debounceMs } : {}) })
+    this.machine = new AutocompleteMachine({
+      model: source?.id ?? '',
+      cache,
+      ...(debounceMs !== undefined ? { debounceMs } : {}),
+    })
   }
 
   get source(): CompletionSource | null {
@@ -158,18 +181,36 @@ export class AutocompleteController {
       }
       this.#run(this.machine.dispatch({ type: 'partial', id, text: decision.text, firstTokenMs }))
     }
-    source.complete({ prefix: context.prefix, suffix: context.suffix, maxTokens: this.#maxTokens, signal: controller.signal, onText }).then(
-      (result) => {
-        this.#inFlight.delete(id)
-        const totalMs = this.#timers.now() - started
-        const text = applyStopRule(result.text, rule, true).text
-        if (!controller.signal.aborted || cancelledByRule) this.#onCompleted?.({ text, firstTokenMs, totalMs, cancelledByRule, source: source.id })
-        this.#run(this.machine.dispatch({ type: 'result', id, text, firstTokenMs, totalMs }))
-      },
-      (error: unknown) => {
-        this.#inFlight.delete(id)
-        this.#run(this.machine.dispatch({ type: 'failure', id, message: error instanceof Error ? (('shortMessage' in error ? (error.shortMessage as string) : '') || error.message) : String(error) }))
-      },
-    )
+    source
+      .complete({
+        prefix: context.prefix,
+        suffix: context.suffix,
+        maxTokens: this.#maxTokens,
+        signal: controller.signal,
+        onText,
+      })
+      .then(
+        (result) => {
+          this.#inFlight.delete(id)
+          const totalMs = this.#timers.now() - started
+          const text = applyStopRule(result.text, rule, true).text
+          if (!controller.signal.aborted || cancelledByRule)
+            this.#onCompleted?.({ text, firstTokenMs, totalMs, cancelledByRule, source: source.id })
+          this.#run(this.machine.dispatch({ type: 'result', id, text, firstTokenMs, totalMs }))
+        },
+        (error: unknown) => {
+          this.#inFlight.delete(id)
+          this.#run(
+            this.machine.dispatch({
+              type: 'failure',
+              id,
+              message:
+                error instanceof Error
+                  ? ('shortMessage' in error ? (error.shortMessage as string) : '') || error.message
+                  : String(error),
+            }),
+          )
+        },
+      )
   }
 }

@@ -5,7 +5,16 @@
  * (`pair`) dials the peer id through the relay and returns the browser's models, or a typed `PairingError`.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { decodePairRequest, decodePairResponse, encodePairRequest, encodePairResponse, MAX_PAIR_FRAME_BYTES, PAIR_PROTOCOL, tokensEqual, type PairedModel } from '../core/autocomplete-pairing.ts'
+import {
+  decodePairRequest,
+  decodePairResponse,
+  encodePairRequest,
+  encodePairResponse,
+  MAX_PAIR_FRAME_BYTES,
+  PAIR_PROTOCOL,
+  tokensEqual,
+  type PairedModel,
+} from '../core/autocomplete-pairing.ts'
 import { PairingError } from '../core/errors/gateway.ts'
 import type { InferenceEngine } from '../core/inference.ts'
 import { admitIf, type PaymentPolicy } from '../p2p/infer-server.ts'
@@ -35,7 +44,10 @@ export type PairingService = {
 
 const PAIR_TIMEOUT_MS = 10_000
 
-export function createPairingService(libp2p: Libp2p, { token: initialToken, engine, hasFim, maxFailures = 5 }: PairingServiceOptions): PairingService {
+export function createPairingService(
+  libp2p: Libp2p,
+  { token: initialToken, engine, hasFim, maxFailures = 5 }: PairingServiceOptions,
+): PairingService {
   let token = initialToken
   const paired = new Set<string>()
   const failures = new Map<string, number>()
@@ -43,7 +55,17 @@ export function createPairingService(libp2p: Libp2p, { token: initialToken, engi
 
   async function models(): Promise<PairedModel[]> {
     const loaded = await engine.current()
-    return loaded ? [{ id: loaded.id, contentHash: loaded.contentHash, engine: loaded.engine, contextLength: loaded.contextLength, fim: hasFim() }] : []
+    return loaded
+      ? [
+          {
+            id: loaded.id,
+            contentHash: loaded.contentHash,
+            engine: loaded.engine,
+            contextLength: loaded.contextLength,
+            fim: hasFim(),
+          },
+        ]
+      : []
   }
 
   async function handle(stream: Stream, peer: string): Promise<void> {
@@ -73,7 +95,10 @@ export function createPairingService(libp2p: Libp2p, { token: initialToken, engi
 
   return {
     paired,
-    policy: admitIf(({ peer }) => paired.has(peer), 'this node serves only the gateway paired with it; pair with the token shown in its Code view'),
+    policy: admitIf(
+      ({ peer }) => paired.has(peer),
+      'this node serves only the gateway paired with it; pair with the token shown in its Code view',
+    ),
     onPaired(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
@@ -87,7 +112,9 @@ export function createPairingService(libp2p: Libp2p, { token: initialToken, engi
       await libp2p.handle(
         PAIR_PROTOCOL,
         (stream, connection) => {
-          handle(stream, connection.remotePeer.toString()).catch((error: unknown) => stream.abort(error instanceof Error ? error : new Error(String(error))))
+          handle(stream, connection.remotePeer.toString()).catch((error: unknown) =>
+            stream.abort(error instanceof Error ? error : new Error(String(error))),
+          )
         },
         { runOnLimitedConnection: true, maxInboundStreams: 8 },
       )
@@ -99,27 +126,51 @@ export function createPairingService(libp2p: Libp2p, { token: initialToken, engi
 }
 
 /** Pairs with the browser node `peer`: returns the models it serves, or throws `PairingError`. */
-export async function pair(node: ModelexNode, { peer, token, signal }: { peer: string; token: string; signal?: AbortSignal }): Promise<PairedModel[]> {
+export async function pair(
+  node: ModelexNode,
+  { peer, token, signal }: { peer: string; token: string; signal?: AbortSignal },
+): Promise<PairedModel[]> {
   let stream: Stream
   try {
     const connection = await connectToPeer(node, peer, signal ? { signal } : {})
-    stream = await connection.newStream(PAIR_PROTOCOL, { runOnLimitedConnection: true, signal: signal ?? AbortSignal.timeout(PAIR_TIMEOUT_MS) })
+    stream = await connection.newStream(PAIR_PROTOCOL, {
+      runOnLimitedConnection: true,
+      signal: signal ?? AbortSignal.timeout(PAIR_TIMEOUT_MS),
+    })
   } catch (error) {
-    throw new PairingError({ peer, reason: 'unreachable', details: error instanceof Error ? error.message : String(error), cause: error })
+    throw new PairingError({
+      peer,
+      reason: 'unreachable',
+      details: error instanceof Error ? error.message : String(error),
+      cause: error,
+    })
   }
   const reader = readFrames(stream, MAX_PAIR_FRAME_BYTES)
   const timer = setTimeout(() => stream.abort(new Error('no pairing answer')), PAIR_TIMEOUT_MS)
   try {
     stream.send(encodePairRequest(token))
     const frame = await reader.next()
-    if (!(frame instanceof Uint8Array)) throw new PairingError({ peer, reason: 'unreachable', details: `the stream ended (${frame.kind}) before an answer` })
+    if (!(frame instanceof Uint8Array))
+      throw new PairingError({
+        peer,
+        reason: 'unreachable',
+        details: `the stream ended (${frame.kind}) before an answer`,
+      })
     let response
     try {
       response = decodePairResponse(frame)
     } catch (error) {
       throw new PairingError({ peer, reason: 'protocol', details: (error as Error).message, cause: error })
     }
-    if (response.type === 'refused') throw new PairingError({ peer, reason: 'bad-token', details: response.reason === 'busy' ? 'too many wrong tokens from this gateway; reload the app for a new token' : 'the token does not match' })
+    if (response.type === 'refused')
+      throw new PairingError({
+        peer,
+        reason: 'bad-token',
+        details:
+          response.reason === 'busy'
+            ? 'too many wrong tokens from this gateway; reload the app for a new token'
+            : 'the token does not match',
+      })
     return response.models
   } finally {
     clearTimeout(timer)

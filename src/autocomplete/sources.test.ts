@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest'
-import type { CompletionChunk, CompletionCreateParameters, ModelexClient, PaidResult, PaidStream } from '../client/client.ts'
+import type {
+  CompletionChunk,
+  CompletionCreateParameters,
+  ModelexClient,
+  PaidResult,
+  PaidStream,
+} from '../client/client.ts'
 import { NoNodeAvailableError, PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { LOCAL_FIM_BUDGET } from '../core/fim.ts'
 import type { CompletionRequest, GenerateOptions, InferenceEngine } from '../core/inference.ts'
@@ -24,9 +30,27 @@ function scriptedSdk(pieces: string[], { failWith }: { failWith?: Error } = {}) 
           break
         }
         text += piece
-        chunks.push({ id: 'mx', object: 'text_completion', created: 0, model: p.model, choices: [{ index: 0, text: piece, logprobs: null, finish_reason: null }] })
+        chunks.push({
+          id: 'mx',
+          object: 'text_completion',
+          created: 0,
+          model: p.model,
+          choices: [{ index: 0, text: piece, logprobs: null, finish_reason: null }],
+        })
       }
-      const result: Promise<PaidResult> = failWith ? Promise.reject(failWith) : interrupted ? Promise.reject(new PaidRequestInterruptedError({ text, credit: 5n })) : Promise.resolve({ text, finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: pieces.length, total_tokens: 3 + pieces.length }, cost: 42n, peer: 'peer', channelId: 1n, credit: 7n } as unknown as PaidResult)
+      const result: Promise<PaidResult> = failWith
+        ? Promise.reject(failWith)
+        : interrupted
+          ? Promise.reject(new PaidRequestInterruptedError({ text, credit: 5n }))
+          : Promise.resolve({
+              text,
+              finish_reason: 'stop',
+              usage: { prompt_tokens: 3, completion_tokens: pieces.length, total_tokens: 3 + pieces.length },
+              cost: 42n,
+              peer: 'peer',
+              channelId: 1n,
+              credit: 7n,
+            } as unknown as PaidResult)
       result.catch(() => {})
       return {
         result,
@@ -45,14 +69,37 @@ describe('paidCompletionSource', () => {
     const { client, asked } = scriptedSdk(['    return ', 'a + b', '\n<|endoftext|>junk'])
     const paid: PaidResult[] = []
     const seen: string[] = []
-    const source = paidCompletionSource(client, { model: 'modelex-demo-30m', format: FIM_FORMATS.qwen, node: '12D3KooWExample', onPaid: (r) => paid.push(r) })
-    const result = await source.complete({ prefix: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', maxTokens: 24, signal: new AbortController().signal, onText: (t) => seen.push(t) })
+    const source = paidCompletionSource(client, {
+      model: 'modelex-demo-30m',
+      format: FIM_FORMATS.qwen,
+      node: '12D3KooWExample',
+      onPaid: (r) => paid.push(r),
+    })
+    const result = await source.complete({
+      prefix: 'def add(a, b):\n',
+      suffix: '\nprint(add(1, 2))\n',
+      maxTokens: 24,
+      signal: new AbortController().signal,
+      onText: (t) => seen.push(t),
+    })
     expect(asked).toHaveLength(1)
-    expect(asked[0]).toMatchObject({ model: 'modelex-demo-30m', prompt: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', max_tokens: 24, temperature: 0, stream: true, node: '12D3KooWExample' })
+    expect(asked[0]).toMatchObject({
+      model: 'modelex-demo-30m',
+      prompt: 'def add(a, b):\n',
+      suffix: '\nprint(add(1, 2))\n',
+      max_tokens: 24,
+      temperature: 0,
+      stream: true,
+      node: '12D3KooWExample',
+    })
     expect(asked[0]).not.toHaveProperty('hedge')
     expect(asked[0]?.stop).toEqual(expect.arrayContaining(['<|endoftext|>', '<|fim_prefix|>']))
     expect(seen.at(-1)).toBe('    return a + b\n')
-    expect(result).toEqual({ text: '    return a + b\n', finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } })
+    expect(result).toEqual({
+      text: '    return a + b\n',
+      finish_reason: 'stop',
+      usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    })
     expect(paid.map((r) => r.cost)).toEqual([42n])
     expect(source.id).toBe('paid:12D3KooWExample/modelex-demo-30m')
   })
@@ -65,7 +112,12 @@ describe('paidCompletionSource', () => {
     // A suggestion is latency-sensitive: the SDK hedges it over the two best nodes, unless told not to.
     expect(asked[0]).toMatchObject({ hedge: true })
     expect(source.id).toBe('paid:auto/m')
-    await paidCompletionSource(client, { model: 'm', hedge: false }).complete({ prefix: 'a', suffix: '', maxTokens: 4, signal: new AbortController().signal })
+    await paidCompletionSource(client, { model: 'm', hedge: false }).complete({
+      prefix: 'a',
+      suffix: '',
+      maxTokens: 4,
+      signal: new AbortController().signal,
+    })
     expect(asked[1]).not.toHaveProperty('hedge')
   })
 
@@ -75,14 +127,20 @@ describe('paidCompletionSource', () => {
     cancel.abort()
     const paid: PaidResult[] = []
     const source = paidCompletionSource(client, { model: 'm', onPaid: (r) => paid.push(r) })
-    await expect(source.complete({ prefix: 'p', suffix: '', maxTokens: 4, signal: cancel.signal })).resolves.toEqual({ text: '', finish_reason: 'abort', usage: null })
+    await expect(source.complete({ prefix: 'p', suffix: '', maxTokens: 4, signal: cancel.signal })).resolves.toEqual({
+      text: '',
+      finish_reason: 'abort',
+      usage: null,
+    })
     expect(paid).toEqual([])
   })
 
   test('other failures keep their class (the editor shows their message)', async () => {
     const { client } = scriptedSdk(['a'], { failWith: new NoNodeAvailableError({ model: 'm' }) })
     const source = paidCompletionSource(client, { model: 'm' })
-    await expect(source.complete({ prefix: 'p', suffix: '', maxTokens: 4, signal: new AbortController().signal })).rejects.toBeInstanceOf(NoNodeAvailableError)
+    await expect(
+      source.complete({ prefix: 'p', suffix: '', maxTokens: 4, signal: new AbortController().signal }),
+    ).rejects.toBeInstanceOf(NoNodeAvailableError)
   })
 })
 
@@ -95,7 +153,12 @@ describe('engineCompletionSource', () => {
       async complete(request: CompletionRequest, options?: GenerateOptions) {
         asked.push({ request, options })
         options?.onDelta?.({ text: 'x + 1<|endoftext|>', tokens: 1 })
-        return { text: 'x + 1<|endoftext|>', finish_reason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }, timings: { prefill_ms: 0, decode_ms: 0 } }
+        return {
+          text: 'x + 1<|endoftext|>',
+          finish_reason: 'stop',
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          timings: { prefill_ms: 0, decode_ms: 0 },
+        }
       },
     } as unknown as InferenceEngine
     return { engine, asked }
@@ -106,7 +169,12 @@ describe('engineCompletionSource', () => {
   test('asks the engine to reuse its cached prefix, with the local windows (prefix start in steps, a short suffix)', async () => {
     const { engine, asked } = recordingEngine()
     const source = engineCompletionSource(engine, model)
-    const result = await source.complete({ prefix: long + '    return ', suffix: '\n' + 'z = 1\n'.repeat(500), maxTokens: 8, signal: new AbortController().signal })
+    const result = await source.complete({
+      prefix: long + '    return ',
+      suffix: '\n' + 'z = 1\n'.repeat(500),
+      maxTokens: 8,
+      signal: new AbortController().signal,
+    })
     expect(result.text).toBe('x + 1')
     expect(asked[0]?.options?.reusePrefix).toBe(true)
     expect(asked[0]?.request.prompt.length).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxPrefixChars)
@@ -122,11 +190,22 @@ describe('engineCompletionSource', () => {
       async complete(request: CompletionRequest) {
         asked.push(request)
         const tokens = Math.ceil((request.prompt.length + (request.suffix?.length ?? 0)) / 3)
-        return { text: '', finish_reason: 'stop', usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }, timings: { prefill_ms: 5 * msPerToken, decode_ms: 0, prefill_tokens: 5 } }
+        return {
+          text: '',
+          finish_reason: 'stop',
+          usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+          timings: { prefill_ms: 5 * msPerToken, decode_ms: 0, prefill_tokens: 5 },
+        }
       },
     } as unknown as InferenceEngine
     const source = engineCompletionSource(engine, model)
-    const ask = () => source.complete({ prefix: 'def f(x):\n    return x', suffix: ')\n' + 'print(f(1))\n'.repeat(50), maxTokens: 4, signal: new AbortController().signal })
+    const ask = () =>
+      source.complete({
+        prefix: 'def f(x):\n    return x',
+        suffix: ')\n' + 'print(f(1))\n'.repeat(50),
+        maxTokens: 4,
+        signal: new AbortController().signal,
+      })
     await ask()
     expect(asked[0]?.suffix).toBe(')\n')
     // Slow (35 ms a token): still about the rest of the line.
@@ -137,15 +216,25 @@ describe('engineCompletionSource', () => {
     expect(asked.at(-1)?.suffix?.length).toBeGreaterThan(LOCAL_FIM_BUDGET.maxSuffixChars - 20)
   })
 
-  test('reuse can be turned off (the benchmark\'s comparison)', async () => {
+  test("reuse can be turned off (the benchmark's comparison)", async () => {
     const { engine, asked } = recordingEngine()
-    await engineCompletionSource(engine, model, { reusePrefix: false }).complete({ prefix: 'a', suffix: '', maxTokens: 1, signal: new AbortController().signal })
+    await engineCompletionSource(engine, model, { reusePrefix: false }).complete({
+      prefix: 'a',
+      suffix: '',
+      maxTokens: 1,
+      signal: new AbortController().signal,
+    })
     expect(asked[0]?.options?.reusePrefix).toBe(false)
   })
 
   test('the paid source never passes engine options: its requests are plain requests', async () => {
     const { client, asked } = scriptedSdk(['x'])
-    await paidCompletionSource(client, { model: 'm' }).complete({ prefix: 'a', suffix: '', maxTokens: 4, signal: new AbortController().signal })
+    await paidCompletionSource(client, { model: 'm' }).complete({
+      prefix: 'a',
+      suffix: '',
+      maxTokens: 4,
+      signal: new AbortController().signal,
+    })
     expect(Object.keys(asked[0] ?? {})).not.toContain('reusePrefix')
   })
 })

@@ -9,7 +9,17 @@
  */
 import type { ModelexClient, PaidResult } from '../client/client.ts'
 import { FimUnsupportedError } from '../core/errors/autocomplete.ts'
-import { buildFimRequest, cleanFimOutput, fimFormatFor, LOCAL_FIM_BUDGET, suffixCharsWithin, updatePrefillSpeed, type FimBudget, type FimModel, type PrefillSpeed } from '../core/fim.ts'
+import {
+  buildFimRequest,
+  cleanFimOutput,
+  fimFormatFor,
+  LOCAL_FIM_BUDGET,
+  suffixCharsWithin,
+  updatePrefillSpeed,
+  type FimBudget,
+  type FimModel,
+  type PrefillSpeed,
+} from '../core/fim.ts'
 import type { FimFormat, FinishReason, InferenceEngine, Usage } from '../core/inference.ts'
 
 export type CompletionSourceRequest = {
@@ -53,7 +63,11 @@ export const ENGINE_SOURCE_DEFAULTS = { suffixLatencyMs: 100 } as const
 export function engineCompletionSource(
   engine: InferenceEngine,
   model: FimModel & { name?: string },
-  { reusePrefix = true, budget = LOCAL_FIM_BUDGET, suffixLatencyMs = ENGINE_SOURCE_DEFAULTS.suffixLatencyMs }: EngineSourceOptions = {},
+  {
+    reusePrefix = true,
+    budget = LOCAL_FIM_BUDGET,
+    suffixLatencyMs = ENGINE_SOURCE_DEFAULTS.suffixLatencyMs,
+  }: EngineSourceOptions = {},
 ): CompletionSource {
   const format = fimFormatFor(model)
   if (!format) throw new FimUnsupportedError({ model: model.id })
@@ -63,8 +77,20 @@ export function engineCompletionSource(
     label: `${model.name ?? model.id} (this tab, ${engine.kind})`,
     async complete({ prefix, suffix, maxTokens, signal, onText }) {
       let raw = ''
-      const maxSuffixChars = suffixLatencyMs === null ? budget.maxSuffixChars : speed ? suffixCharsWithin(suffixLatencyMs, speed, budget.maxSuffixChars) : 0
-      const request = buildFimRequest({ model: model.id, prefix, suffix, maxTokens, format, budget: { ...budget, maxSuffixChars } })
+      const maxSuffixChars =
+        suffixLatencyMs === null
+          ? budget.maxSuffixChars
+          : speed
+            ? suffixCharsWithin(suffixLatencyMs, speed, budget.maxSuffixChars)
+            : 0
+      const request = buildFimRequest({
+        model: model.id,
+        prefix,
+        suffix,
+        maxTokens,
+        format,
+        budget: { ...budget, maxSuffixChars },
+      })
       const result = await engine.complete(request, {
         signal,
         reusePrefix,
@@ -101,15 +127,29 @@ export type PaidSourceOptions = {
 }
 
 /** Suggestions from a network node, paid per suggestion through the SDK; every receipt is verified before use. */
-export function paidCompletionSource(client: Pick<ModelexClient, 'completions'>, { model, format, node, hedge = true, onPaid }: PaidSourceOptions): CompletionSource {
+export function paidCompletionSource(
+  client: Pick<ModelexClient, 'completions'>,
+  { model, format, node, hedge = true, onPaid }: PaidSourceOptions,
+): CompletionSource {
   return {
     id: `paid:${node ?? 'auto'}/${model}`,
     label: `${model} from ${node ? `${node.slice(0, 12)}…${node.slice(-6)}` : hedge ? 'the first of the two best nodes' : 'the best node'} (paid per suggestion)`,
     async complete({ prefix, suffix, maxTokens, signal, onText }) {
-      const { prompt, suffix: middleSuffix, ...sampling } = buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) })
+      const {
+        prompt,
+        suffix: middleSuffix,
+        ...sampling
+      } = buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) })
       let text = ''
       try {
-        const stream = await client.completions.create({ ...sampling, prompt, ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}), stream: true, signal, ...(node ? { node } : hedge ? { hedge: true } : {}) })
+        const stream = await client.completions.create({
+          ...sampling,
+          prompt,
+          ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}),
+          stream: true,
+          signal,
+          ...(node ? { node } : hedge ? { hedge: true } : {}),
+        })
         for await (const chunk of stream) {
           text += chunk.choices[0]?.text ?? ''
           onText?.(cleanFimOutput(text, format))

@@ -61,7 +61,15 @@ const session = {
 
 test('a fast source: requests after the debounce, first text timed from the request, shown suggestion from the key', async () => {
   const { timers, run } = virtualTime()
-  const result = await run(replayTyping(session, { source: slowSource(timers, 200), timers, debounceMs: 150, finalPauseMs: 1_000, opening: false }))
+  const result = await run(
+    replayTyping(session, {
+      source: slowSource(timers, 200),
+      timers,
+      debounceMs: 150,
+      finalPauseMs: 1_000,
+      opening: false,
+    }),
+  )
   // Key 1 at 100 ms: request at 250, text at 450, before key 2 at 500. Key 2's pause (100 ms) is shorter than the
   // debounce: no request. Key 3 at 600: request at 750, text at 950, inside the final pause.
   expect(result.requests.map((r) => [r.firstTextMs, r.cancelledMs])).toEqual([
@@ -79,7 +87,15 @@ test('a fast source: requests after the debounce, first text timed from the requ
 
 test('a slow source: the next key cancels the request before its first text, and the wait is recorded as cut off', async () => {
   const { timers, run } = virtualTime()
-  const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500, opening: false }))
+  const result = await run(
+    replayTyping(session, {
+      source: slowSource(timers, 2_000),
+      timers,
+      debounceMs: 150,
+      finalPauseMs: 500,
+      opening: false,
+    }),
+  )
   // Key 1's request (at 250) is cancelled by key 2 at 500; key 3's (at 750) by the end of the session at 1,100.
   expect(result.requests.map((r) => [r.firstTextMs, r.cancelledMs])).toEqual([
     [null, 250],
@@ -90,7 +106,9 @@ test('a slow source: the next key cancels the request before its first text, and
 
 test('the opening request runs to its end before the first key, and is reported apart', async () => {
   const { timers, run } = virtualTime()
-  const result = await run(replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500 }))
+  const result = await run(
+    replayTyping(session, { source: slowSource(timers, 2_000), timers, debounceMs: 150, finalPauseMs: 500 }),
+  )
   expect(result.opening).toEqual({ firstTextMs: 2_000, endMs: 2_020, error: null })
   // Typing starts after it: the requests' times are from the first key's session start.
   expect(result.requests.map((r) => r.sentMs)).toEqual([250, 750])

@@ -16,7 +16,15 @@ import type { CompletionSource } from './sources.ts'
  * One request as the controller sent it: `sentMs` from the session's start, the others from the request.
  * `firstTextMs`: first non-empty raw text.
  */
-export type ReplayedRequest = { sentMs: number; promptChars: number; firstTextMs: number | null; endMs: number; cancelledMs: number | null; text: string; error: string | null }
+export type ReplayedRequest = {
+  sentMs: number
+  promptChars: number
+  firstTextMs: number | null
+  endMs: number
+  cancelledMs: number | null
+  text: string
+  error: string | null
+}
 
 /** One wait after a keystroke (`atMs` from the session's start): how long the user waited, when a suggestion showed. */
 export type ReplayedPause = { atMs: number; waitedMs: number; shownMs: number | null; cached: boolean }
@@ -25,7 +33,14 @@ export type ReplayedPause = { atMs: number; waitedMs: number; shownMs: number | 
  * `opening`: the request at the cursor before the first key (the user placed the cursor and waited for it), run to
  * its end: the file's cold start. Null when the replay was told not to make it.
  */
-export type ReplayResult = { session: string; keys: number; opening: { firstTextMs: number | null; endMs: number; error: string | null } | null; requests: ReplayedRequest[]; pauses: ReplayedPause[]; durationMs: number }
+export type ReplayResult = {
+  session: string
+  keys: number
+  opening: { firstTextMs: number | null; endMs: number; error: string | null } | null
+  requests: ReplayedRequest[]
+  pauses: ReplayedPause[]
+  durationMs: number
+}
 
 export type ReplayOptions = {
   source: CompletionSource
@@ -43,14 +58,23 @@ export type ReplayOptions = {
   timers?: Timers
 }
 
-export async function replayTyping(session: TypingSession, { source, debounceMs, maxTokens, finalPauseMs = 3_000, opening = true, timers = browserTimers() }: ReplayOptions): Promise<ReplayResult> {
+export async function replayTyping(
+  session: TypingSession,
+  { source, debounceMs, maxTokens, finalPauseMs = 3_000, opening = true, timers = browserTimers() }: ReplayOptions,
+): Promise<ReplayResult> {
   let openingResult: ReplayResult['opening'] = null
   if (opening) {
     const started = timers.now()
     let firstTextMs: number | null = null
     let error: string | null = null
     try {
-      await source.complete({ prefix: session.before, suffix: session.after, maxTokens: 1, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? timers.now() - started : null) })
+      await source.complete({
+        prefix: session.before,
+        suffix: session.after,
+        maxTokens: 1,
+        signal: new AbortController().signal,
+        onText: (text) => (firstTextMs ??= text ? timers.now() - started : null),
+      })
     } catch (cause) {
       error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
     }
@@ -64,7 +88,15 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     label: source.label,
     complete(request) {
       const started = timers.now()
-      const record: ReplayedRequest = { sentMs: started - startedAt, promptChars: request.prefix.length + request.suffix.length, firstTextMs: null, endMs: 0, cancelledMs: null, text: '', error: null }
+      const record: ReplayedRequest = {
+        sentMs: started - startedAt,
+        promptChars: request.prefix.length + request.suffix.length,
+        firstTextMs: null,
+        endMs: 0,
+        cancelledMs: null,
+        text: '',
+        error: null,
+      }
       requests.push(record)
       request.signal.addEventListener('abort', () => (record.cancelledMs ??= timers.now() - started), { once: true })
       const running = source.complete({
@@ -101,7 +133,13 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     insert() {},
     error() {},
   }
-  const controller = new AutocompleteController({ view, source: instrumented, timers, ...(debounceMs !== undefined ? { debounceMs } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}) })
+  const controller = new AutocompleteController({
+    view,
+    source: instrumented,
+    timers,
+    ...(debounceMs !== undefined ? { debounceMs } : {}),
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+  })
   const pauses: ReplayedPause[] = []
   const sleep = (ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms))
   let typed = ''
@@ -110,7 +148,12 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     if (pause) {
       // The wait is measured, not assumed: a busy page runs timers late, and the user's next key came when it came.
       await sleep(key.delayMs)
-      pauses.push({ atMs: pause.started - startedAt, waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
+      pauses.push({
+        atMs: pause.started - startedAt,
+        waitedMs: timers.now() - pause.started,
+        shownMs: pause.shownMs,
+        cached: pause.cached,
+      })
     } else await sleep(key.delayMs)
     typed += key.text
     const prefix = session.before + typed
@@ -119,7 +162,13 @@ export async function replayTyping(session: TypingSession, { source, debounceMs,
     controller.edit({ version: ++version, prefix, suffix, cursor: prefix.length, rule: chooseStopRule(prefix, suffix) })
   }
   await sleep(finalPauseMs)
-  if (pause) pauses.push({ atMs: pause.started - startedAt, waitedMs: timers.now() - pause.started, shownMs: pause.shownMs, cached: pause.cached })
+  if (pause)
+    pauses.push({
+      atMs: pause.started - startedAt,
+      waitedMs: timers.now() - pause.started,
+      shownMs: pause.shownMs,
+      cached: pause.cached,
+    })
   const durationMs = timers.now() - startedAt
   controller.destroy()
   // Nothing of this session may run into the next one: wait for every request to have ended.

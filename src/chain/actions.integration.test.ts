@@ -4,7 +4,16 @@
  * equivocation (the oracle actions are in `oracle.integration.test.ts`). Fresh accounts (funded from anvil account
  * 7) keep it independent of the other integration files sharing the chain.
  */
-import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseEther, toHex, type Address } from 'viem'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  keccak256,
+  parseEther,
+  toHex,
+  type Address,
+} from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
@@ -47,7 +56,10 @@ const testClient = createTestClient({ mode: 'anvil', transport })
 
 const fresh = () => privateKeyToAccount(generatePrivateKey())
 const wallet = (account: PrivateKeyAccount) => createWalletClient({ account, transport, pollingInterval })
-const [operatorA, signerA, operatorB, signerB, operatorC, consumer, requester, prover] = Array.from({ length: 8 }, fresh) as [
+const [operatorA, signerA, operatorB, signerB, operatorC, consumer, requester, prover] = Array.from(
+  { length: 8 },
+  fresh,
+) as [
   PrivateKeyAccount,
   PrivateKeyAccount,
   PrivateKeyAccount,
@@ -72,13 +84,27 @@ const declaration = (signer: Address, name: string): NodeDeclaration => ({
 
 /** The signer's consent to serve `operator` with the declaration's peer id. */
 const consent = (operator: PrivateKeyAccount, signer: PrivateKeyAccount, node: NodeDeclaration) =>
-  signSignerBinding(publicClient, { registry, chainId, operator: operator.address, peerId: node.peerId, account: signer })
+  signSignerBinding(publicClient, {
+    registry,
+    chainId,
+    operator: operator.address,
+    peerId: node.peerId,
+    account: signer,
+  })
 const register = async (operator: PrivateKeyAccount, signer: PrivateKeyAccount, name: string, stake: bigint) => {
   const node = declaration(signer.address, name)
-  await registerNode(wallet(operator), { token, registry, stake, node, signerProof: await consent(operator, signer, node) })
+  await registerNode(wallet(operator), {
+    token,
+    registry,
+    stake,
+    node,
+    signerProof: await consent(operator, signer, node),
+  })
 }
-const balanceOf = (account: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account] })
-const getNode = (operator: Address) => readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })
+const balanceOf = (account: Address) =>
+  readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account] })
+const getNode = (operator: Address) =>
+  readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })
 const now = async () => (await publicClient.getBlock()).timestamp
 const advance = async (seconds: number) => {
   await testClient.increaseTime({ seconds })
@@ -90,7 +116,10 @@ const rejectsWith = async (promise: Promise<unknown>, errorName: string) => {
 }
 
 beforeAll(async () => {
-  const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 7 }), transport })
+  const funder = createWalletClient({
+    account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 7 }),
+    transport,
+  })
   for (const account of [operatorA, signerA, operatorB, signerB, operatorC, signerC, consumer, requester, prover]) {
     await testClient.setBalance({ address: account.address, value: parseEther('10') })
   }
@@ -101,7 +130,13 @@ beforeAll(async () => {
     [consumer.address, parseEther('20')],
     [requester.address, parseEther('10')],
   ] as const) {
-    const hash = await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [to, amount], chain: null })
+    const hash = await writeContract(funder, {
+      address: token,
+      abi: aiTokenAbi,
+      functionName: 'transfer',
+      args: [to, amount],
+      chain: null,
+    })
     await waitForTransactionReceipt(publicClient, { hash })
   }
   await register(operatorA, signerA, 'a', 2n * MIN)
@@ -111,25 +146,46 @@ beforeAll(async () => {
 
 describe('chain actions (integration)', () => {
   it('updates what a node declared, and refuses for an account without an active node', async () => {
-    const { blockNumber } = await updateNode(wallet(operatorA), { registry, node: { ...declaration(signerA.address, 'a'), pricePerMillionInput: 7n, metadataURI: 'ipfs://actions-a-v2' } })
+    const { blockNumber } = await updateNode(wallet(operatorA), {
+      registry,
+      node: { ...declaration(signerA.address, 'a'), pricePerMillionInput: 7n, metadataURI: 'ipfs://actions-a-v2' },
+    })
     expect(blockNumber).toBeGreaterThan(0n)
     const node = await getNode(operatorA.address)
     expect(node.pricePerMillionInput).toBe(7n)
     expect(node.metadataURI).toBe('ipfs://actions-a-v2')
-    await rejectsWith(updateNode(wallet(consumer), { registry, node: declaration(consumer.address, 'x') }), 'NodeNotActive')
+    await rejectsWith(
+      updateNode(wallet(consumer), { registry, node: declaration(consumer.address, 'x') }),
+      'NodeNotActive',
+    )
   })
 
   it('refuses a signer without its consent, one consenting to another operator, and one bound elsewhere', async () => {
     const newSigner = fresh()
     const rotated = declaration(newSigner.address, 'c')
     await rejectsWith(updateNode(wallet(operatorC), { registry, node: rotated }), 'InvalidSignerProof')
-    await rejectsWith(updateNode(wallet(operatorC), { registry, node: rotated, signerProof: await consent(operatorB, newSigner, rotated) }), 'InvalidSignerProof')
+    await rejectsWith(
+      updateNode(wallet(operatorC), {
+        registry,
+        node: rotated,
+        signerProof: await consent(operatorB, newSigner, rotated),
+      }),
+      'InvalidSignerProof',
+    )
     const taken = declaration(signerA.address, 'c')
-    await rejectsWith(updateNode(wallet(operatorC), { registry, node: taken, signerProof: await consent(operatorC, signerA, taken) }), 'SignerTaken')
+    await rejectsWith(
+      updateNode(wallet(operatorC), { registry, node: taken, signerProof: await consent(operatorC, signerA, taken) }),
+      'SignerTaken',
+    )
   })
 
   it('tops up a channel, starts and finishes a close, refunding the unredeemed rest', async () => {
-    const { channelId } = await openChannel(wallet(consumer), { token, channels, node: operatorA.address, deposit: parseEther('10') })
+    const { channelId } = await openChannel(wallet(consumer), {
+      token,
+      channels,
+      node: operatorA.address,
+      deposit: parseEther('10'),
+    })
     const { deposit } = await topUpChannel(wallet(consumer), { token, channels, channelId, amount: parseEther('5') })
     expect(deposit).toBe(parseEther('15'))
     const channel = await getChannel(publicClient, { channels, channelId })
@@ -137,7 +193,11 @@ describe('chain actions (integration)', () => {
     expect(channel.unitScale).toBe(1n)
     expect(channel.splitEpoch).toBe(0)
 
-    const signed = await signVoucher(wallet(consumer), { channels, chainId, voucher: { channelId, cumulativeAmount: parseEther('4') } })
+    const signed = await signVoucher(wallet(consumer), {
+      channels,
+      chainId,
+      voucher: { channelId, cumulativeAmount: parseEther('4') },
+    })
     await redeemVouchers(wallet(operatorA), { channels, vouchers: [signed] })
     await rejectsWith(startChannelClose(wallet(operatorA), { channels, channelId }), 'NotChannelConsumer')
     const { closesAt } = await startChannelClose(wallet(consumer), { channels, channelId })
@@ -196,9 +256,27 @@ describe('chain actions (integration)', () => {
     // Rotating the signer after equivocating does not escape: the retired signer stays bound to operator B.
     const newSigner = fresh()
     const rotated = declaration(newSigner.address, 'b')
-    await updateNode(wallet(operatorB), { registry, node: rotated, signerProof: await consent(operatorB, newSigner, rotated) })
-    expect(await readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [signerB.address] })).toBe('0x0000000000000000000000000000000000000000')
-    expect(await readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'slashableOperatorOf', args: [signerB.address] })).toBe(operatorB.address)
+    await updateNode(wallet(operatorB), {
+      registry,
+      node: rotated,
+      signerProof: await consent(operatorB, newSigner, rotated),
+    })
+    expect(
+      await readContract(publicClient, {
+        address: registry,
+        abi: nodeRegistryAbi,
+        functionName: 'activeOperatorOf',
+        args: [signerB.address],
+      }),
+    ).toBe('0x0000000000000000000000000000000000000000')
+    expect(
+      await readContract(publicClient, {
+        address: registry,
+        abi: nodeRegistryAbi,
+        functionName: 'slashableOperatorOf',
+        args: [signerB.address],
+      }),
+    ).toBe(operatorB.address)
     const before = await balanceOf(prover.address)
     const proven = await proveEquivocation(wallet(prover), { anchor, a, b })
     const reward = (MIN * 500n) / 10_000n

@@ -4,7 +4,12 @@
  */
 import { parseEther, type Hex } from 'viem'
 import { DEMO_MODELS } from '../core/models.ts'
-import { canonicalJson, SENTIMENT_TEMPLATE as BUILTIN_SENTIMENT_TEMPLATE, templateId, type PromptTemplate } from '../core/templates.ts'
+import {
+  canonicalJson,
+  SENTIMENT_TEMPLATE as BUILTIN_SENTIMENT_TEMPLATE,
+  templateId,
+  type PromptTemplate,
+} from '../core/templates.ts'
 
 export const DEVNET_PARAMETERS = {
   /** Blocks transfers pause for when a split starts. */

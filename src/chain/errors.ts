@@ -6,11 +6,23 @@
  */
 import { BaseError as ViemBaseError, ContractFunctionRevertedError, decodeErrorResult, type Abi, type Hex } from 'viem'
 import { ContractRevertedError } from '../core/errors/chain.ts'
-import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi, paymentChannelsAbi, receiptAnchorAbi, sentimentConsumerAbi } from './generated.ts'
+import {
+  aiTokenAbi,
+  nodeRegistryAbi,
+  oracleRouterAbi,
+  paymentChannelsAbi,
+  receiptAnchorAbi,
+  sentimentConsumerAbi,
+} from './generated.ts'
 
-const MODELEX_ERRORS: Abi = [aiTokenAbi, nodeRegistryAbi, oracleRouterAbi, paymentChannelsAbi, receiptAnchorAbi, sentimentConsumerAbi].flatMap((abi) =>
-  (abi as Abi).filter((item) => item.type === 'error'),
-)
+const MODELEX_ERRORS: Abi = [
+  aiTokenAbi,
+  nodeRegistryAbi,
+  oracleRouterAbi,
+  paymentChannelsAbi,
+  receiptAnchorAbi,
+  sentimentConsumerAbi,
+].flatMap((abi) => (abi as Abi).filter((item) => item.type === 'error'))
 
 export function toContractError(error: unknown, contract: string, functionName: string): unknown {
   if (!(error instanceof ViemBaseError)) return error
@@ -18,7 +30,9 @@ export function toContractError(error: unknown, contract: string, functionName: 
   if (!(reverted instanceof ContractFunctionRevertedError)) return error
   const decoded = reverted.data ?? decodeAny(reverted.raw)
   const errorName = decoded?.errorName ?? reverted.reason ?? 'unknown revert'
-  const args = (decoded?.args ?? []).map((arg) => (typeof arg === 'bigint' ? arg.toString() : typeof arg === 'string' ? arg : JSON.stringify(arg)))
+  const args = (decoded?.args ?? []).map((arg) =>
+    typeof arg === 'bigint' ? arg.toString() : typeof arg === 'string' ? arg : JSON.stringify(arg),
+  )
   return new ContractRevertedError({ contract, functionName, errorName, args, cause: error })
 }
 

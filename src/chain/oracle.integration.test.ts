@@ -6,7 +6,16 @@
  * Fresh accounts (funded from anvil account 8) and a model of its own keep it independent of the other integration
  * files sharing the chain.
  */
-import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseEther, toHex, type Address } from 'viem'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  keccak256,
+  parseEther,
+  toHex,
+  type Address,
+} from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { getContractEvents, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
@@ -57,7 +66,8 @@ const MODEL = keccak256(toHex(`modelex:oracle-integration-model-${Date.now()}`))
 const TEMPLATE = `Oracle integration ${Date.now()}: rate {x} from -1 to 1.`
 const FEE = parseEther('3')
 
-const balanceOf = (account: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account] })
+const balanceOf = (account: Address) =>
+  readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account] })
 const now = async () => (await publicClient.getBlock()).timestamp
 const advanceTo = async (timestamp: bigint) => {
   const current = await now()
@@ -84,12 +94,23 @@ const commitAll = async (requestId: bigint, values: readonly bigint[]): Promise<
 }
 
 beforeAll(async () => {
-  const funderOfAll = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
+  const funderOfAll = createWalletClient({
+    account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }),
+    transport,
+  })
   for (const account of [...operators, ...signers, requester, funder, stranger, keeper]) {
     await testClient.setBalance({ address: account.address, value: parseEther('10') })
   }
   const send = async (to: Address, amount: bigint) =>
-    waitForTransactionReceipt(publicClient, { hash: await writeContract(funderOfAll, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [to, amount], chain: null }) })
+    waitForTransactionReceipt(publicClient, {
+      hash: await writeContract(funderOfAll, {
+        address: token,
+        abi: aiTokenAbi,
+        functionName: 'transfer',
+        args: [to, amount],
+        chain: null,
+      }),
+    })
   for (const operator of operators) await send(operator.address, DEVNET_PARAMETERS.minStake)
   await send(requester.address, parseEther('20'))
   await send(funder.address, parseEther('20'))
@@ -103,10 +124,22 @@ beforeAll(async () => {
       pricePerMillionOutput: 2n * 10n ** 15n,
       metadataURI: `ipfs://oracle-${i}`,
     }
-    const signerProof = await signSignerBinding(publicClient, { registry, chainId, operator: operator.address, peerId: node.peerId, account: signer })
+    const signerProof = await signSignerBinding(publicClient, {
+      registry,
+      chainId,
+      operator: operator.address,
+      peerId: node.peerId,
+      account: signer,
+    })
     await registerNode(wallet(operator), { token, registry, stake: DEVNET_PARAMETERS.minStake, node, signerProof })
   }
-  const hash = await writeContract(wallet(requester), { address: router, abi: oracleRouterAbi, functionName: 'registerTemplate', args: [TEMPLATE, MODEL], chain: null })
+  const hash = await writeContract(wallet(requester), {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'registerTemplate',
+    args: [TEMPLATE, MODEL],
+    chain: null,
+  })
   await waitForTransactionReceipt(publicClient, { hash })
 })
 
@@ -115,26 +148,82 @@ describe('oracle actions (integration)', () => {
 
   it('runs a k = 3 commit-reveal round with one silent node: revealers paid fee / 3, nobody answers twice, the rest refunded to the requester only', async () => {
     const t = await now()
-    await rejectsWith(requestOracle(wallet(requester), { token, router, templateHash, input: toHex('x=ETH'), fee: FEE, k: 1, commitDeadline: t + 600n, revealDeadline: t + 1200n }), 'InvalidAnswerCount')
-    const { requestId } = await requestOracle(wallet(requester), { token, router, templateHash, input: toHex('x=ETH'), fee: FEE, k: 3, commitDeadline: t + 600n, revealDeadline: t + 1200n })
+    await rejectsWith(
+      requestOracle(wallet(requester), {
+        token,
+        router,
+        templateHash,
+        input: toHex('x=ETH'),
+        fee: FEE,
+        k: 1,
+        commitDeadline: t + 600n,
+        revealDeadline: t + 1200n,
+      }),
+      'InvalidAnswerCount',
+    )
+    const { requestId } = await requestOracle(wallet(requester), {
+      token,
+      router,
+      templateHash,
+      input: toHex('x=ETH'),
+      fee: FEE,
+      k: 3,
+      commitDeadline: t + 600n,
+      revealDeadline: t + 1200n,
+    })
 
     const asked = await getOracleRequest(publicClient, { router, requestId, operator: operators[0].address })
-    expect(asked).toMatchObject({ status: 'open', phase: 'commit', k: 3, quorum: 3, fee: FEE, node: { committed: false, revealed: false } })
+    expect(asked).toMatchObject({
+      status: 'open',
+      phase: 'commit',
+      k: 3,
+      quorum: 3,
+      fee: FEE,
+      node: { committed: false, revealed: false },
+    })
     expect(nextOracleAction(asked, asked.node!, await now())).toBe('commit')
 
     const sealed = await commitAll(requestId, [4n * 10n ** 17n, -2n * 10n ** 17n])
     await rejectsWith(revealOracleAnswer(wallet(operators[0]), { router, requestId, ...sealed[0]! }), 'RevealNotOpen')
-    await rejectsWith(commitOracleAnswer(wallet(operators[0]), { router, requestId, operator: operators[0].address, value: 1n, salt: generateSalt() }), 'AlreadyCommitted')
-    const third = await commitOracleAnswer(wallet(operators[2]), { router, requestId, operator: operators[2].address, value: 9n * 10n ** 17n, salt: generateSalt() })
+    await rejectsWith(
+      commitOracleAnswer(wallet(operators[0]), {
+        router,
+        requestId,
+        operator: operators[0].address,
+        value: 1n,
+        salt: generateSalt(),
+      }),
+      'AlreadyCommitted',
+    )
+    const third = await commitOracleAnswer(wallet(operators[2]), {
+      router,
+      requestId,
+      operator: operators[2].address,
+      value: 9n * 10n ** 17n,
+      salt: generateSalt(),
+    })
     expect(third.commits).toBe(3)
     // The commitment the node computed is the one the router stored.
-    const [stored] = await readContract(publicClient, { address: router, abi: oracleRouterAbi, functionName: 'commitmentOf', args: [requestId, operators[2].address] })
+    const [stored] = await readContract(publicClient, {
+      address: router,
+      abi: oracleRouterAbi,
+      functionName: 'commitmentOf',
+      args: [requestId, operators[2].address],
+    })
     expect(stored).toBe(third.commitment)
 
     const revealing = await getOracleRequest(publicClient, { router, requestId, operator: operators[1].address })
     expect(revealing.phase).toBe('reveal')
     expect(oraclePhase(revealing, await now())).toBe('reveal')
-    await rejectsWith(revealOracleAnswer(wallet(operators[1]), { router, requestId, value: sealed[1]!.value + 1n, salt: sealed[1]!.salt }), 'CommitmentMismatch')
+    await rejectsWith(
+      revealOracleAnswer(wallet(operators[1]), {
+        router,
+        requestId,
+        value: sealed[1]!.value + 1n,
+        salt: sealed[1]!.salt,
+      }),
+      'CommitmentMismatch',
+    )
     await rejectsWith(revealOracleAnswer(wallet(stranger), { router, requestId, ...sealed[1]! }), 'NotRegisteredNode')
 
     const before = await Promise.all(operators.map((o) => balanceOf(o.address)))
@@ -160,23 +249,59 @@ describe('oracle actions (integration)', () => {
 
   it('delivers the median of three revealed answers', async () => {
     const t = await now()
-    const { requestId } = await requestOracle(wallet(requester), { token, router, templateHash, input: toHex('x=BTC'), fee: FEE, k: 3, commitDeadline: t + 600n, revealDeadline: t + 1200n })
+    const { requestId } = await requestOracle(wallet(requester), {
+      token,
+      router,
+      templateHash,
+      input: toHex('x=BTC'),
+      fee: FEE,
+      k: 3,
+      commitDeadline: t + 600n,
+      revealDeadline: t + 1200n,
+    })
     const values = [5n * 10n ** 17n, -2n * 10n ** 17n, 9n * 10n ** 17n]
     const sealed = await commitAll(requestId, values)
     const results = []
-    for (const [i, s] of sealed.entries()) results.push(await revealOracleAnswer(wallet(operators[i]!), { router, requestId, ...s }))
-    expect(results[2]!.settlement).toEqual({ status: 'fulfilled', median: 5n * 10n ** 17n, reveals: 3, callbackSucceeded: true })
+    for (const [i, s] of sealed.entries())
+      results.push(await revealOracleAnswer(wallet(operators[i]!), { router, requestId, ...s }))
+    expect(results[2]!.settlement).toEqual({
+      status: 'fulfilled',
+      median: 5n * 10n ** 17n,
+      reveals: 3,
+      callbackSucceeded: true,
+    })
     expect(results[2]!.paid).toBe(FEE - 2n * (FEE / 3n))
     const settled = await getOracleRequest(publicClient, { router, requestId })
-    expect(settled).toMatchObject({ status: 'fulfilled', phase: 'settled', result: 5n * 10n ** 17n, reveals: 3, refund: 0n })
-    const [, answers] = await readContract(publicClient, { address: router, abi: oracleRouterAbi, functionName: 'getAnswers', args: [requestId] })
+    expect(settled).toMatchObject({
+      status: 'fulfilled',
+      phase: 'settled',
+      result: 5n * 10n ** 17n,
+      reveals: 3,
+      refund: 0n,
+    })
+    const [, answers] = await readContract(publicClient, {
+      address: router,
+      abi: oracleRouterAbi,
+      functionName: 'getAnswers',
+      args: [requestId],
+    })
     expect([...answers].sort((a, b) => (a < b ? -1 : 1))[1]).toBe(settled.result)
   })
 
   it('runs a two-round SentimentConsumer subscription: round 0 scores the asset, round 1 is missed and refunded', async () => {
     const period = 3_600
     const start = (await now()) + 60n
-    const schedule = { datasetHash: keccak256(toHex('labelled-headlines')), windowSeconds: 90 * 86_400, start, period, rounds: 2, k: 3, commitWindow: 300, revealWindow: 300, feePerRound: FEE }
+    const schedule = {
+      datasetHash: keccak256(toHex('labelled-headlines')),
+      windowSeconds: 90 * 86_400,
+      start,
+      period,
+      rounds: 2,
+      k: 3,
+      commitWindow: 300,
+      revealWindow: 300,
+      feePerRound: FEE,
+    }
     const asset = `ORCL-${Date.now()}`
     const { subscriptionId } = await subscribeScore(wallet(funder), { token, consumer: sentiment, asset, schedule })
     expect(await balanceOf(sentiment)).toBe(0n)
@@ -188,19 +313,40 @@ describe('oracle actions (integration)', () => {
     expect(round0.windowStart).toBe(start - 90n * 86_400n)
     await rejectsWith(openRound(wallet(keeper), { router, subscriptionId, round: 0 }), 'RoundAlreadyOpened')
     // The round's input, as a node reads it from OracleRequested.
-    const [requested] = await getContractEvents(publicClient, { address: router, abi: oracleRouterAbi, eventName: 'OracleRequested', args: { requestId: round0.requestId }, fromBlock: deployment.startBlock === 0 ? 0n : BigInt(deployment.startBlock) })
-    expect(decodeRoundInput(requested!.args.input!)).toEqual({ subscriptionId, round: 0, datasetHash: schedule.datasetHash, windowStart: round0.windowStart, windowEnd: start, params: toHex(asset) })
+    const [requested] = await getContractEvents(publicClient, {
+      address: router,
+      abi: oracleRouterAbi,
+      eventName: 'OracleRequested',
+      args: { requestId: round0.requestId },
+      fromBlock: deployment.startBlock === 0 ? 0n : BigInt(deployment.startBlock),
+    })
+    expect(decodeRoundInput(requested!.args.input!)).toEqual({
+      subscriptionId,
+      round: 0,
+      datasetHash: schedule.datasetHash,
+      windowStart: round0.windowStart,
+      windowEnd: start,
+      params: toHex(asset),
+    })
 
     const sealed = await commitAll(round0.requestId, [1n * 10n ** 17n, 3n * 10n ** 17n, 2n * 10n ** 17n])
-    for (const [i, s] of sealed.entries()) await revealOracleAnswer(wallet(operators[i]!), { router, requestId: round0.requestId, ...s })
-    expect(await getScore(publicClient, { consumer: sentiment, asset })).toMatchObject({ value: 2n * 10n ** 17n, requestId: round0.requestId })
+    for (const [i, s] of sealed.entries())
+      await revealOracleAnswer(wallet(operators[i]!), { router, requestId: round0.requestId, ...s })
+    expect(await getScore(publicClient, { consumer: sentiment, asset })).toMatchObject({
+      value: 2n * 10n ** 17n,
+      requestId: round0.requestId,
+    })
 
     await advanceTo(start + BigInt(period))
     const round1 = await openRound(wallet(operators[1]), { router, subscriptionId, round: 1 })
     const [only] = await commitAll(round1.requestId, [7n * 10n ** 17n])
     const request1 = await getOracleRequest(publicClient, { router, requestId: round1.requestId })
     await advanceTo(request1.commitDeadline + 1n)
-    const { settlement } = await revealOracleAnswer(wallet(signers[0]), { router, requestId: round1.requestId, ...only! })
+    const { settlement } = await revealOracleAnswer(wallet(signers[0]), {
+      router,
+      requestId: round1.requestId,
+      ...only!,
+    })
     expect(settlement).toEqual({ status: 'expired', reveals: 1 })
 
     const rounds = await getRounds(publicClient, { router, subscriptionId })

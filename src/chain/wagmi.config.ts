@@ -6,7 +6,14 @@
 import { defineConfig } from '@wagmi/cli'
 import { foundry } from '@wagmi/cli/plugins'
 
-export const CONTRACT_ARTIFACTS = ['AIToken', 'NodeRegistry', 'PaymentChannels', 'ReceiptAnchor', 'OracleRouter', 'SentimentConsumer'] as const
+export const CONTRACT_ARTIFACTS = [
+  'AIToken',
+  'NodeRegistry',
+  'PaymentChannels',
+  'ReceiptAnchor',
+  'OracleRouter',
+  'SentimentConsumer',
+] as const
 
 export default defineConfig({
   out: 'src/chain/generated.ts',

@@ -29,7 +29,13 @@ import type { ChatMessage, InferenceRequest, SamplingParameters } from '../core/
 import { pinnedModelRefs, WASM_CATALOG } from '../core/models.ts'
 import { decodeSignedReceipt, type SignedReceipt } from '../core/payment.ts'
 import type { Quote } from '../core/quote.ts'
-import { createEquivocationGuard, EQUIVOCATION_STATE_KEY, type EquivocationRecord, type EquivocationState, type SlashReport } from './equivocations.ts'
+import {
+  createEquivocationGuard,
+  EQUIVOCATION_STATE_KEY,
+  type EquivocationRecord,
+  type EquivocationState,
+  type SlashReport,
+} from './equivocations.ts'
 import { createNodeDirectory, type NodeDirectory } from '../p2p/directory.ts'
 import type { Verifier } from '../verify/verifier.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
@@ -48,7 +54,15 @@ import { CLIENT_DEFAULTS } from './constants.ts'
 import { createJobsClient, type JobsApi } from './jobs.ts'
 import type { ClientContext, ConsumerState, StoredReceipt } from './context.ts'
 import { streamChunk } from '../core/openai.ts'
-import { paidResponse, paidStream, type ChatCompletion, type ChatCompletionChunk, type Completion, type CompletionChunk, type PaidStream } from './openai.ts'
+import {
+  paidResponse,
+  paidStream,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type Completion,
+  type CompletionChunk,
+  type PaidStream,
+} from './openai.ts'
 
 export type { PaidResult } from './actions/payForRequest.ts'
 export type { StoredReceipt } from './context.ts'
@@ -105,7 +119,8 @@ export type CreateClientParameters = {
 
 export type NodeChoice = { node?: string | DirectoryEntry }
 /** A request to post as an async job: what `chat.completions.create` or `completions.create` take, without the live options. */
-export type JobRequest = Omit<ChatCreateParameters, keyof PaidOptions> | Omit<CompletionCreateParameters, keyof PaidOptions>
+export type JobRequest =
+  Omit<ChatCreateParameters, keyof PaidOptions> | Omit<CompletionCreateParameters, keyof PaidOptions>
 type PaidOptions = NodeChoice & { stream?: boolean; signal?: AbortSignal; prepay?: boolean }
 
 export type ChatCreateParameters = SamplingParameters & PaidOptions & { model: string; messages: ChatMessage[] }
@@ -130,9 +145,19 @@ export type ModelexClient = {
   /** Nodes announcing `model`, registered on-chain, cheapest first; waits for a first one up to the discovery timeout. */
   nodes(parameters: { model: string; timeoutMs?: number } & ReputationRequirement): Promise<DirectoryEntry[]>
   /** The node's exact quote for a request (it counts the tokens with its model's tokenizer), checked. */
-  quote(parameters: (Omit<ChatCreateParameters, 'stream'> | Omit<CompletionCreateParameters, 'stream'>) & NodeChoice): Promise<{ node: DirectoryEntry; quote: Quote }>
-  chat: { completions: { create(p: ChatCreateParameters & { stream: true }): Promise<PaidStream<ChatCompletionChunk>>; create(p: ChatCreateParameters & { stream?: false }): Promise<ChatCompletion> } }
-  completions: { create(p: CompletionCreateParameters & { stream: true }): Promise<PaidStream<CompletionChunk>>; create(p: CompletionCreateParameters & { stream?: false }): Promise<Completion> }
+  quote(
+    parameters: (Omit<ChatCreateParameters, 'stream'> | Omit<CompletionCreateParameters, 'stream'>) & NodeChoice,
+  ): Promise<{ node: DirectoryEntry; quote: Quote }>
+  chat: {
+    completions: {
+      create(p: ChatCreateParameters & { stream: true }): Promise<PaidStream<ChatCompletionChunk>>
+      create(p: ChatCreateParameters & { stream?: false }): Promise<ChatCompletion>
+    }
+  }
+  completions: {
+    create(p: CompletionCreateParameters & { stream: true }): Promise<PaidStream<CompletionChunk>>
+    create(p: CompletionCreateParameters & { stream?: false }): Promise<Completion>
+  }
   /** Done with a node: a final voucher for the settled total, so an honest node redeems no unspent credit. */
   finish(parameters: { operator: Address; peer: string; signer?: Address }): Promise<bigint | null>
   /** Checks on-chain that the receipt's batch is anchored by its node's operator and that the proof leads to the root. */
@@ -153,7 +178,9 @@ export type ModelexClient = {
   /** Submits pending evidence again (after the chain was unreachable); the slashes that went through. */
   retryEquivocations(): Promise<SlashReport[]>
   /** Async jobs: post a request with a deadline and lower prices, accept the best claim, fetch the result later. */
-  readonly jobs: Omit<JobsApi, 'post'> & { post(request: JobRequest, options: Parameters<JobsApi['post']>[1]): ReturnType<JobsApi['post']> }
+  readonly jobs: Omit<JobsApi, 'post'> & {
+    post(request: JobRequest, options: Parameters<JobsApi['post']>[1]): ReturnType<JobsApi['post']>
+  }
   readonly account: Address
   readonly publicClient: Client
   readonly p2p: ModelexNode | undefined
@@ -161,16 +188,38 @@ export type ModelexClient = {
 
 export function createClient(parameters: CreateClientParameters): ModelexClient {
   const { deployment, wallet } = parameters
-  const transport = typeof parameters.rpc === 'string' ? http(parameters.rpc) : (parameters.rpc ?? http(deployment.rpcUrl))
+  const transport =
+    typeof parameters.rpc === 'string' ? http(parameters.rpc) : (parameters.rpc ?? http(deployment.rpcUrl))
   const publicClient = createPublicClient({ transport, pollingInterval: 100 })
-  const relays = parameters.relay === undefined ? deploymentRelays(deployment) : typeof parameters.relay === 'string' ? [parameters.relay] : [...parameters.relay]
+  const relays =
+    parameters.relay === undefined
+      ? deploymentRelays(deployment)
+      : typeof parameters.relay === 'string'
+        ? [parameters.relay]
+        : [...parameters.relay]
   const contracts = deployment.contracts
-  const addresses = { token: need(contracts.AIToken, 'AIToken'), channels: need(contracts.PaymentChannels, 'PaymentChannels'), anchor: need(contracts.ReceiptAnchor, 'ReceiptAnchor'), registry: need(contracts.NodeRegistry, 'NodeRegistry') }
+  const addresses = {
+    token: need(contracts.AIToken, 'AIToken'),
+    channels: need(contracts.PaymentChannels, 'PaymentChannels'),
+    anchor: need(contracts.ReceiptAnchor, 'ReceiptAnchor'),
+    registry: need(contracts.NodeRegistry, 'NodeRegistry'),
+  }
   const account = wallet.account.address
   const store = parameters.store ?? memoryStore()
-  const document = storedDocument<ConsumerState>(store, `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ channels: {}, receipts: [] }))
+  const document = storedDocument<ConsumerState>(
+    store,
+    `${CONSUMER_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`,
+    () => ({ channels: {}, receipts: [] }),
+  )
   const guard = createEquivocationGuard(
-    { wallet, document: storedDocument<EquivocationState>(store, `${EQUIVOCATION_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`, () => ({ reported: [], records: [] })) },
+    {
+      wallet,
+      document: storedDocument<EquivocationState>(
+        store,
+        `${EQUIVOCATION_STATE_KEY}:${deployment.chainId}:${account.toLowerCase()}`,
+        () => ({ reported: [], records: [] }),
+      ),
+    },
     { anchor: addresses.anchor, chainId: deployment.chainId, onSlash: parameters.onSlash },
   )
   /** How many of the stored receipts the equivocation guard has seen. */
@@ -189,7 +238,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const prices = new Map<string, { at: number; value: Awaited<ReturnType<typeof getNode>> }>()
   const usedNodes = new Map<string, { peer: string; signer: Address }>()
   const idle = new Map<string, ReturnType<typeof setTimeout>>()
-  const finishAfterIdleMs = parameters.finishAfterIdleMs === undefined ? CLIENT_DEFAULTS.finishAfterIdleMs : parameters.finishAfterIdleMs
+  const finishAfterIdleMs =
+    parameters.finishAfterIdleMs === undefined ? CLIENT_DEFAULTS.finishAfterIdleMs : parameters.finishAfterIdleMs
 
   /** Done with a node when no request went to it for a while: a final voucher, so its credit is not redeemed. */
   function finishWhenIdle(operator: string, peer: string, signer: Address): void {
@@ -259,7 +309,14 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       const { operator, signer } = entry.announcement
       if (parameters.verifier?.record?.(operator, contentHash).flagged) return true
       // Evidence of equivocation found (proven or still to submit) against this signer or operator.
-      return guard.records().some((r) => r.status !== 'rejected' && (r.evidence.signer.toLowerCase() === signer.toLowerCase() || r.report?.operator.toLowerCase() === operator.toLowerCase()))
+      return guard
+        .records()
+        .some(
+          (r) =>
+            r.status !== 'rejected' &&
+            (r.evidence.signer.toLowerCase() === signer.toLowerCase() ||
+              r.report?.operator.toLowerCase() === operator.toLowerCase()),
+        )
     },
     onVoucher({ operator, peer, signer }) {
       // Every node handed a voucher holds credit: it gets a final voucher when idle and on stop (hedged and
@@ -272,7 +329,11 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const hashOf = (model: string): Hex => {
     if (/^0x[0-9a-fA-F]{64}$/.test(model)) return model.toLowerCase() as Hex
     const known = knownModels.find((m) => m.id === model)
-    if (!known) throw new NoNodeAvailableError({ model, details: 'unknown model id: pass its content hash, or list it in `models`' })
+    if (!known)
+      throw new NoNodeAvailableError({
+        model,
+        details: 'unknown model id: pass its content hash, or list it in `models`',
+      })
     return known.contentHash.toLowerCase() as Hex
   }
 
@@ -280,18 +341,27 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   function watchNewReceipts(): void {
     const receipts = state?.receipts ?? []
     if (watched > receipts.length) watched = 0
-    for (const stored of receipts.slice(watched)) for (const signed of decodedOrNone(stored.receipt)) guard.observe(signed)
+    for (const stored of receipts.slice(watched))
+      for (const signed of decodedOrNone(stored.receipt)) guard.observe(signed)
     watched = receipts.length
   }
 
   function toRequest(p: ChatCreateParameters | CompletionCreateParameters): InferenceRequest & { max_tokens: number } {
     // Always seeded: the answer can be re-run by a verifier, and a spot-checked request looks like any other.
-    const sampling: SamplingParameters & { max_tokens: number } = { max_tokens: p.max_tokens ?? CLIENT_DEFAULTS.maxTokens, seed: p.seed ?? randomSeed() }
+    const sampling: SamplingParameters & { max_tokens: number } = {
+      max_tokens: p.max_tokens ?? CLIENT_DEFAULTS.maxTokens,
+      seed: p.seed ?? randomSeed(),
+    }
     for (const key of ['temperature', 'top_p', 'stop', 'response_format'] as const) {
       if (p[key] !== undefined) (sampling as Record<string, unknown>)[key] = p[key]
     }
     if ('messages' in p) return { kind: 'chat', model: p.model, messages: p.messages, ...sampling }
-    const request: InferenceRequest & { max_tokens: number } = { kind: 'completion', model: p.model, prompt: p.prompt, ...sampling }
+    const request: InferenceRequest & { max_tokens: number } = {
+      kind: 'completion',
+      model: p.model,
+      prompt: p.prompt,
+      ...sampling,
+    }
     if (p.suffix !== undefined) request.suffix = p.suffix
     return request
   }
@@ -301,13 +371,25 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   function pay(p: ChatCreateParameters | CompletionCreateParameters) {
     return async (onDelta: Parameters<typeof payForRequest>[1]['onDelta']) => {
       const route = 'hedge' in p && p.hedge === true ? payHedged : payForRequest
-      const result = await route(context, { model: p.model, contentHash: hashOf(p.model), request: toRequest(p), node: p.node, prepay: p.prepay ?? parameters.prepay ?? false, signal: p.signal, ...(onDelta ? { onDelta } : {}) }).finally(watchNewReceipts)
+      const result = await route(context, {
+        model: p.model,
+        contentHash: hashOf(p.model),
+        request: toRequest(p),
+        node: p.node,
+        prepay: p.prepay ?? parameters.prepay ?? false,
+        signal: p.signal,
+        ...(onDelta ? { onDelta } : {}),
+      }).finally(watchNewReceipts)
       usedNodes.set(result.quote.node.toLowerCase(), { peer: result.peer, signer: result.quote.signer })
       parameters.verifier?.offer({
         node: { operator: result.quote.node, peer: result.peer, engine: { kind: result.engine } },
         modelHash: result.quote.modelHash,
         request: result.request,
-        answer: { text: result.text, completionTokens: result.usage.completion_tokens, finish_reason: result.finish_reason },
+        answer: {
+          text: result.text,
+          completionTokens: result.usage.completion_tokens,
+          finish_reason: result.finish_reason,
+        },
         receipt: result.receipt,
       })
       finishWhenIdle(result.quote.node.toLowerCase(), result.peer, result.quote.signer)
@@ -316,11 +398,15 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   }
 
   async function createChat(p: ChatCreateParameters): Promise<PaidStream<ChatCompletionChunk> | ChatCompletion> {
-    const stream = paidStream(pay(p), (t, f, ids, first) => streamChunk('chat', { ...ids, model: p.model }, t, f, first))
+    const stream = paidStream(pay(p), (t, f, ids, first) =>
+      streamChunk('chat', { ...ids, model: p.model }, t, f, first),
+    )
     return p.stream ? stream : paidResponse('chat', p.model, await stream.result)
   }
   async function createCompletion(p: CompletionCreateParameters): Promise<PaidStream<CompletionChunk> | Completion> {
-    const stream = paidStream(pay(p), (t, f, ids, first) => streamChunk('completion', { ...ids, model: p.model }, t, f, first))
+    const stream = paidStream(pay(p), (t, f, ids, first) =>
+      streamChunk('completion', { ...ids, model: p.model }, t, f, first),
+    )
     return p.stream ? stream : paidResponse('completion', p.model, await stream.result)
   }
 
@@ -330,17 +416,29 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await starting?.catch(() => {})
       for (const timer of idle.values()) clearTimeout(timer)
       idle.clear()
-      for (const [operator, { peer, signer }] of usedNodes) await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
+      for (const [operator, { peer, signer }] of usedNodes)
+        await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
       await jobs.stop()
       await guard.settle()
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
     },
-    nodes: ({ model, timeoutMs, minReputation, requireKnown }) => findNodes(context, { model, contentHash: hashOf(model), minReputation, requireKnown, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+    nodes: ({ model, timeoutMs, minReputation, requireKnown }) =>
+      findNodes(context, {
+        model,
+        contentHash: hashOf(model),
+        minReputation,
+        requireKnown,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      }),
     async quote(p) {
       const request = toRequest(p)
       // A named node, or the first the routing rule picks for this request.
-      const [entry] = p.node ? await nodeCandidates(context, { model: p.model, contentHash: hashOf(p.model), node: p.node }) : (await routeRequest(context, { model: p.model, contentHash: hashOf(p.model), request })).ranked.map((r) => r.candidate.entry)
+      const [entry] = p.node
+        ? await nodeCandidates(context, { model: p.model, contentHash: hashOf(p.model), node: p.node })
+        : (await routeRequest(context, { model: p.model, contentHash: hashOf(p.model), request })).ranked.map(
+            (r) => r.candidate.entry,
+          )
       if (!entry) throw new NoNodeAvailableError({ model: p.model })
       return { node: entry, quote: await getQuote(context, { entry, request }) }
     },
@@ -352,9 +450,19 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       const answer = await fetchProof(p2p as ModelexNode, peer, receipt.receiptHash)
       if (answer.status !== 'anchored') return { anchored: false }
       // The anchor must be the serving node's operator's: a root anchored by anyone else proves nothing about it.
-      const onChain = await getAnchor(publicClient, { anchor: addresses.anchor, operator: quote.node, root: answer.root })
+      const onChain = await getAnchor(publicClient, {
+        anchor: addresses.anchor,
+        operator: quote.node,
+        root: answer.root,
+      })
       if (!onChain.anchored) return { anchored: false }
-      const verified = await verifyReceipt(publicClient, { anchor: addresses.anchor, operator: quote.node, root: answer.root, receiptHash: receipt.receiptHash, proof: answer.proof })
+      const verified = await verifyReceipt(publicClient, {
+        anchor: addresses.anchor,
+        operator: quote.node,
+        root: answer.root,
+        receiptHash: receipt.receiptHash,
+        proof: answer.proof,
+      })
       return { anchored: true, root: answer.root, proof: answer.proof, verified }
     },
     async channels() {
@@ -377,7 +485,10 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await start()
       return guard.retry()
     },
-    jobs: { ...jobs.api, post: (p, options) => jobs.api.post(toRequest(p as ChatCreateParameters | CompletionCreateParameters), options) },
+    jobs: {
+      ...jobs.api,
+      post: (p, options) => jobs.api.post(toRequest(p as ChatCreateParameters | CompletionCreateParameters), options),
+    },
     account,
     publicClient,
     get p2p() {

@@ -37,7 +37,9 @@ export type ClientContext = {
   /** Runs `work` alone for one key (a node's operator). */
   exclusive<T>(key: string, work: () => Promise<T>): Promise<T>
   /** The registry's prices for an operator, read at most every few seconds. */
-  registeredPrices(operator: Address): Promise<{ active: boolean; signer: Address; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }>
+  registeredPrices(
+    operator: Address,
+  ): Promise<{ active: boolean; signer: Address; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }>
   /** Nodes' reputations (the app's attestation book), and what automatic choice requires of them. */
   reputation?: ReputationLookup | undefined
   routing?: ReputationRequirement | undefined

@@ -41,11 +41,27 @@ const stops: (() => Promise<void>)[] = []
 
 type ConsumerOptions = { key?: `0x${string}`; store?: KeyValueStore; walletRpc?: string }
 
-async function consumer(onSlash?: (report: SlashReport) => void, { key = generatePrivateKey(), store = memoryStore(), walletRpc }: ConsumerOptions = {}): Promise<{ client: ModelexClient; address: Address }> {
+async function consumer(
+  onSlash?: (report: SlashReport) => void,
+  { key = generatePrivateKey(), store = memoryStore(), walletRpc }: ConsumerOptions = {},
+): Promise<{ client: ModelexClient; address: Address }> {
   const account = privateKeyToAccount(key)
   await fundAccount(deployment, account.address, parseEther('10'))
-  const wallet = createWalletClient({ account, transport: walletRpc ? http(walletRpc, { retryCount: 0 }) : transport, pollingInterval: 50 })
-  const client = createClient({ deployment, wallet, store, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1'), finishAfterIdleMs: null, ...(onSlash ? { onSlash } : {}) })
+  const wallet = createWalletClient({
+    account,
+    transport: walletRpc ? http(walletRpc, { retryCount: 0 }) : transport,
+    pollingInterval: 50,
+  })
+  const client = createClient({
+    deployment,
+    wallet,
+    store,
+    relay: relay.multiaddr,
+    models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
+    channelDeposit: parseEther('1'),
+    finishAfterIdleMs: null,
+    ...(onSlash ? { onSlash } : {}),
+  })
   stops.push(() => client.stop())
   return { client, address: account.address }
 }
@@ -56,11 +72,33 @@ async function rogue(): Promise<RogueProvider> {
   return provider
 }
 
-const stakeOf = async (operator: Address) => (await readContract(publicClient, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })).stake
-const balanceAt = (address: Address, blockNumber: bigint) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address], blockNumber })
+const stakeOf = async (operator: Address) =>
+  (
+    await readContract(publicClient, {
+      address: registry,
+      abi: nodeRegistryAbi,
+      functionName: 'getNode',
+      args: [operator],
+    })
+  ).stake
+const balanceAt = (address: Address, blockNumber: bigint) =>
+  readContract(publicClient, {
+    address: token,
+    abi: aiTokenAbi,
+    functionName: 'balanceOf',
+    args: [address],
+    blockNumber,
+  })
 
 /** One deterministic question, asked of one node. */
-const question = (peer: string) => ({ model: TEST_MODEL.id, messages: [{ role: 'user' as const, content: 'what is two and two?' }], max_tokens: 8, temperature: 0, seed: 42, node: peer })
+const question = (peer: string) => ({
+  model: TEST_MODEL.id,
+  messages: [{ role: 'user' as const, content: 'what is two and two?' }],
+  max_tokens: 8,
+  temperature: 0,
+  seed: 42,
+  node: peer,
+})
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-equivocation-'))
@@ -74,7 +112,7 @@ afterAll(async () => {
 })
 
 describe('equivocation (integration)', () => {
-  it('a node that answers one deterministic request two ways is slashed on the consumer\'s proof, and the consumer rewarded', async () => {
+  it("a node that answers one deterministic request two ways is slashed on the consumer's proof, and the consumer rewarded", async () => {
     const node = await rogue()
     const slashes: SlashReport[] = []
     const { client, address } = await consumer((report) => slashes.push(report))
@@ -90,13 +128,26 @@ describe('equivocation (integration)', () => {
 
     await until(() => slashes.length > 0, 30_000, 'the slash')
     const [slash] = slashes
-    expect(slash).toMatchObject({ operator: node.operator, signer: node.signer, requestHash: a.requestHash, modelHash: a.modelHash, slashed: DEVNET_PARAMETERS.minStake })
+    expect(slash).toMatchObject({
+      operator: node.operator,
+      signer: node.signer,
+      requestHash: a.requestHash,
+      modelHash: a.modelHash,
+      slashed: DEVNET_PARAMETERS.minStake,
+    })
     expect(slash!.reward).toBeGreaterThan(0n)
     expect(await stakeOf(node.operator)).toBe(0n)
     // The reward reached the consumer's wallet in the proof's transaction.
     const proof = await getEquivocationProof(publicClient, { anchor, signer: node.signer, requestHash: a.requestHash })
-    expect(proof).toMatchObject({ transactionHash: slash!.transactionHash, prover: address, operator: node.operator, reward: slash!.reward })
-    expect((await balanceAt(address, proof!.blockNumber)) - (await balanceAt(address, proof!.blockNumber - 1n))).toBe(slash!.reward)
+    expect(proof).toMatchObject({
+      transactionHash: slash!.transactionHash,
+      prover: address,
+      operator: node.operator,
+      reward: slash!.reward,
+    })
+    expect((await balanceAt(address, proof!.blockNumber)) - (await balanceAt(address, proof!.blockNumber - 1n))).toBe(
+      slash!.reward,
+    )
     expect(await client.equivocations()).toEqual([expect.objectContaining({ status: 'proven', report: slash })])
 
     // The same contradiction reported again is the same slash, not a second submission.
@@ -121,7 +172,15 @@ describe('equivocation (integration)', () => {
     expect(error).toBeInstanceOf(EquivocationProofError)
     expect(error).toMatchObject({ reason: 'already-proven' })
     expect(await verifier.equivocations()).toEqual([expect.objectContaining({ status: 'already-proven' })])
-    expect((await getEquivocationProof(publicClient, { anchor, signer: node.signer, requestHash: mine.modelex.receipt.receipt.requestHash }))?.prover).not.toBe(verifierAddress)
+    expect(
+      (
+        await getEquivocationProof(publicClient, {
+          anchor,
+          signer: node.signer,
+          requestHash: mine.modelex.receipt.receipt.requestHash,
+        })
+      )?.prover,
+    ).not.toBe(verifierAddress)
   })
 
   it('a proof that cannot reach the chain is a typed error; the evidence is kept, survives a restart and is proven then', async () => {
@@ -135,7 +194,11 @@ describe('equivocation (integration)', () => {
     await client.chat.completions.create(question(peer))
     await line.cut()
     const second = await client.chat.completions.create(question(peer))
-    await until(async () => (await client.equivocations()).some((r) => r.error !== undefined), 30_000, 'the failed submission')
+    await until(
+      async () => (await client.equivocations()).some((r) => r.error !== undefined),
+      30_000,
+      'the failed submission',
+    )
     expect(await client.equivocations()).toEqual([expect.objectContaining({ status: 'pending' })])
     const error = await client.reportReceipt(second.modelex.receipt).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(EquivocationProofError)
@@ -149,7 +212,11 @@ describe('equivocation (integration)', () => {
     const { client: again } = await consumer((report) => slashes.push(report), { key, store, walletRpc: line.url })
     await again.start()
     await until(() => slashes.length > 0, 30_000, 'the retried proof')
-    expect(slashes[0]).toMatchObject({ operator: node.operator, signer: node.signer, slashed: DEVNET_PARAMETERS.minStake })
+    expect(slashes[0]).toMatchObject({
+      operator: node.operator,
+      signer: node.signer,
+      slashed: DEVNET_PARAMETERS.minStake,
+    })
     expect(await stakeOf(node.operator)).toBe(0n)
     expect(await again.equivocations()).toEqual([expect.objectContaining({ status: 'proven' })])
   })
@@ -160,7 +227,10 @@ describe('equivocation (integration)', () => {
     const slashes: SlashReport[] = []
     const { client } = await consumer((report) => slashes.push(report))
     const peer = honest.node.peerId.toString()
-    const answers = [await client.chat.completions.create(question(peer)), await client.chat.completions.create(question(peer))]
+    const answers = [
+      await client.chat.completions.create(question(peer)),
+      await client.chat.completions.create(question(peer)),
+    ]
     const receipts = answers.map((r) => r.modelex.receipt)
     expect(receipts.map((r) => r.receipt.deterministic)).toEqual([true, true])
     expect(receipts[1]!.receipt.outputHash).toBe(receipts[0]!.receipt.outputHash)
@@ -181,14 +251,25 @@ describe('equivocation (integration)', () => {
     const { client } = await consumer()
     const peer = honest.node.peerId.toString()
     const cancel = new AbortController()
-    const stream = await client.chat.completions.create({ ...question(peer), max_tokens: 64, stream: true, signal: cancel.signal })
+    const stream = await client.chat.completions.create({
+      ...question(peer),
+      max_tokens: 64,
+      stream: true,
+      signal: cancel.signal,
+    })
     const cut = (async () => {
       for await (const chunk of stream) if (chunk.choices[0]?.delta.content) cancel.abort()
     })()
     await expect(stream.result).rejects.toMatchObject({ name: 'PaidRequestInterruptedError' })
     await cut.catch(() => {})
     const full = await client.chat.completions.create({ ...question(peer), max_tokens: 64 })
-    const [partial] = (await client.receipts()).map((r) => r.receipt).filter((r) => r.receipt.requestHash === full.modelex.receipt.receipt.requestHash && r.receiptHash !== full.modelex.receipt.receiptHash)
+    const [partial] = (await client.receipts())
+      .map((r) => r.receipt)
+      .filter(
+        (r) =>
+          r.receipt.requestHash === full.modelex.receipt.receipt.requestHash &&
+          r.receiptHash !== full.modelex.receipt.receiptHash,
+      )
     // The node settled what it sent before the cancel: another output for the same request, and not deterministic.
     expect(partial?.receipt.outputHash).not.toBe(full.modelex.receipt.receipt.outputHash)
     expect(partial?.receipt.deterministic).toBe(false)

@@ -8,7 +8,14 @@
 import type { Address, Hash, Hex } from 'viem'
 import { proveEquivocation } from '../chain/actions/proveEquivocation.ts'
 import type { WalletClient } from '../chain/actions/internal.ts'
-import { createEquivocationWatch, decodeEquivocation, encodeEquivocation, equivocationKey, signedByItsSigner, type Equivocation } from '../core/equivocation.ts'
+import {
+  createEquivocationWatch,
+  decodeEquivocation,
+  encodeEquivocation,
+  equivocationKey,
+  signedByItsSigner,
+  type Equivocation,
+} from '../core/equivocation.ts'
 import type { JsonValue } from '../core/errors/base.ts'
 import { ContractRevertedError, EquivocationProofError } from '../core/errors/chain.ts'
 import { keyedQueue } from '../core/keyed-queue.ts'
@@ -18,7 +25,15 @@ import type { Document } from '../store/payments.ts'
 import { CLIENT_DEFAULTS } from './constants.ts'
 
 /** A node slashed on the consumer's proof. */
-export type SlashReport = { operator: Address; signer: Address; requestHash: Hex; modelHash: Hex; slashed: bigint; reward: bigint; transactionHash: Hash }
+export type SlashReport = {
+  operator: Address
+  signer: Address
+  requestHash: Hex
+  modelHash: Hex
+  slashed: bigint
+  reward: bigint
+  transactionHash: Hash
+}
 
 /** Evidence held by the consumer and what became of it. */
 export type EquivocationRecord = {
@@ -31,7 +46,13 @@ export type EquivocationRecord = {
   foundAt: number
 }
 
-type StoredRecord = { evidence: JsonValue; status: EquivocationRecord['status']; report?: SlashReport; error?: string; foundAt: number }
+type StoredRecord = {
+  evidence: JsonValue
+  status: EquivocationRecord['status']
+  report?: SlashReport
+  error?: string
+  foundAt: number
+}
 export const EQUIVOCATION_STATE_KEY = 'consumer-equivocations-v1'
 
 /** Persisted: the receipts verifiers reported (own receipts are in the consumer's payment state) and the evidence. */
@@ -63,7 +84,10 @@ export type EquivocationGuard = {
   settle(): Promise<void>
 }
 
-export function createEquivocationGuard({ wallet, document }: EquivocationGuardComponents, init: EquivocationGuardInit): EquivocationGuard {
+export function createEquivocationGuard(
+  { wallet, document }: EquivocationGuardComponents,
+  init: EquivocationGuardInit,
+): EquivocationGuard {
   const now = init.now ?? Date.now
   const domain: TypedDataDomainParameters = { chainId: init.chainId, verifyingContract: init.anchor }
   const watch = createEquivocationWatch({ domain })
@@ -77,7 +101,13 @@ export function createEquivocationGuard({ wallet, document }: EquivocationGuardC
   async function save(): Promise<void> {
     state = {
       reported: state.reported,
-      records: [...records.values()].map((r) => ({ evidence: encodeEquivocation(r.evidence), status: r.status, foundAt: r.foundAt, ...(r.report ? { report: r.report } : {}), ...(r.error ? { error: r.error } : {}) })),
+      records: [...records.values()].map((r) => ({
+        evidence: encodeEquivocation(r.evidence),
+        status: r.status,
+        foundAt: r.foundAt,
+        ...(r.report ? { report: r.report } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      })),
     }
     await document.save(state)
   }
@@ -99,17 +129,36 @@ export function createEquivocationGuard({ wallet, document }: EquivocationGuardC
       const { evidence } = record
       try {
         const proven = await proveEquivocation(wallet, { anchor: init.anchor, a: evidence.a, b: evidence.b })
-        const report: SlashReport = { operator: proven.operator, signer: evidence.signer, requestHash: evidence.requestHash, modelHash: evidence.modelHash, slashed: proven.slashed, reward: proven.reward, transactionHash: proven.transactionHash }
+        const report: SlashReport = {
+          operator: proven.operator,
+          signer: evidence.signer,
+          requestHash: evidence.requestHash,
+          modelHash: evidence.modelHash,
+          slashed: proven.slashed,
+          reward: proven.reward,
+          transactionHash: proven.transactionHash,
+        }
         records.set(key, { evidence, status: 'proven', report, foundAt: record.foundAt })
         await save()
         init.onSlash?.(report)
         return report
       } catch (cause) {
         const reverted = cause instanceof ContractRevertedError ? cause : null
-        const reason = reverted?.errorName === 'AlreadyProven' ? 'already-proven' : reverted ? 'rejected' : 'unreachable'
+        const reason =
+          reverted?.errorName === 'AlreadyProven' ? 'already-proven' : reverted ? 'rejected' : 'unreachable'
         const details = cause instanceof Error ? cause.message : String(cause)
-        const error = new EquivocationProofError({ reason, signer: evidence.signer, requestHash: evidence.requestHash, details, cause })
-        records.set(key, { ...record, status: reason === 'unreachable' ? 'pending' : reason, error: error.shortMessage })
+        const error = new EquivocationProofError({
+          reason,
+          signer: evidence.signer,
+          requestHash: evidence.requestHash,
+          details,
+          cause,
+        })
+        records.set(key, {
+          ...record,
+          status: reason === 'unreachable' ? 'pending' : reason,
+          error: error.shortMessage,
+        })
         await save().catch(() => {})
         throw error
       }
@@ -139,7 +188,13 @@ export function createEquivocationGuard({ wallet, document }: EquivocationGuardC
       for (const stored of state.records) {
         try {
           const evidence = decodeEquivocation(stored.evidence)
-          records.set(keyOf(evidence), { evidence, status: stored.status, foundAt: stored.foundAt, ...(stored.report ? { report: stored.report } : {}), ...(stored.error ? { error: stored.error } : {}) })
+          records.set(keyOf(evidence), {
+            evidence,
+            status: stored.status,
+            foundAt: stored.foundAt,
+            ...(stored.report ? { report: stored.report } : {}),
+            ...(stored.error ? { error: stored.error } : {}),
+          })
         } catch {
           // Evidence stored by an older version that no longer decodes proves nothing now.
         }
@@ -180,4 +235,3 @@ export function createEquivocationGuard({ wallet, document }: EquivocationGuardC
     },
   }
 }
-

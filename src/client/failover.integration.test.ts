@@ -20,7 +20,13 @@ import { getChannel } from '../chain/actions/getChannel.ts'
 import { AllNodesFailedError } from '../core/errors/routing.ts'
 import type { InferenceEngine } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
-import { fundAccount, startPaidProvider, TEST_PRICES, type PaidProvider, type PaidProviderParameters } from '../node/testing.ts'
+import {
+  fundAccount,
+  startPaidProvider,
+  TEST_PRICES,
+  type PaidProvider,
+  type PaidProviderParameters,
+} from '../node/testing.ts'
 import { createNodeDirectory } from '../p2p/directory.ts'
 import { createModelexNode } from '../p2p/node.ts'
 import { registryLookup } from '../p2p/registry.ts'
@@ -34,8 +40,14 @@ const deployment = inject('deployment')
 const model = TEST_MODEL.id
 const transport = () => http(deployment.rpcUrl)
 const reader = createPublicClient({ transport: transport(), pollingInterval: 50 })
-const CHEAP = { pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n }
-const CHEAPEST = { pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 4n, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 4n }
+const CHEAP = {
+  pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n,
+  pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n,
+}
+const CHEAPEST = {
+  pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 4n,
+  pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 4n,
+}
 
 let dir: string
 let relay: RelayProcess
@@ -47,7 +59,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-failover-'))
 })
 beforeEach(async () => {
-  relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, `relay-${cleanups.length}-${Date.now()}.key`) })
+  relay = await startRelayProcess({
+    port: await freePort(),
+    keyFile: join(dir, `relay-${cleanups.length}-${Date.now()}.key`),
+  })
 })
 afterEach(async () => {
   for (const stop of cleanups.splice(0).reverse()) await stop().catch(() => {})
@@ -69,9 +84,21 @@ async function consumer(): Promise<ModelexClient> {
   await fundAccount(deployment, account.address, parseEther('100'))
   const node = await createModelexNode({ relays: [relay.multiaddr], runtime: 'node' })
   await node.start()
-  const directory = createNodeDirectory(node, { isRegistered: registryLookup(reader, deployment.contracts.NodeRegistry as Address), pingIntervalMs: 3_600_000 })
+  const directory = createNodeDirectory(node, {
+    isRegistered: registryLookup(reader, deployment.contracts.NodeRegistry as Address),
+    pingIntervalMs: 3_600_000,
+  })
   await directory.start()
-  const client = createClient({ deployment: { ...deployment, relay: relay.multiaddr }, wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }), node, directory, models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }], channelDeposit: parseEther('1'), store: memoryStore(), finishAfterIdleMs: null })
+  const client = createClient({
+    deployment: { ...deployment, relay: relay.multiaddr },
+    wallet: createWalletClient({ account, transport: transport(), pollingInterval: 50 }),
+    node,
+    directory,
+    models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
+    channelDeposit: parseEther('1'),
+    store: memoryStore(),
+    finishAfterIdleMs: null,
+  })
   cleanups.push(async () => {
     await client.stop()
     await directory.stop()
@@ -82,23 +109,40 @@ async function consumer(): Promise<ModelexClient> {
 
 async function sees(client: ModelexClient, peers: PaidProvider[]): Promise<void> {
   const wanted = peers.map((p) => p.node.peerId.toString())
-  await until(async () => {
-    const listed = (await client.nodes({ model, timeoutMs: 0 }).catch(() => [])).map((n) => n.peerId)
-    return wanted.every((p) => listed.includes(p))
-  }, 30_000, 'the consumer to list every provider')
+  await until(
+    async () => {
+      const listed = (await client.nodes({ model, timeoutMs: 0 }).catch(() => [])).map((n) => n.peerId)
+      return wanted.every((p) => listed.includes(p))
+    },
+    30_000,
+    'the consumer to list every provider',
+  )
 }
 
-const redeemedOf = async (channelId: bigint) => (await getChannel(reader, { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
+const redeemedOf = async (channelId: bigint) =>
+  (await getChannel(reader, { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
 
 /** An engine whose answers wait until `open()` (or their cancel): a node that is slow to its first token. */
 function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void } {
   let open!: () => void
   const gate = new Promise<void>((resolve) => (open = resolve))
-  const wait = (signal: AbortSignal | undefined) => Promise.race([gate, new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }))])
+  const wait = (signal: AbortSignal | undefined) =>
+    Promise.race([
+      gate,
+      new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true })),
+    ])
   const engine: InferenceEngine = new Proxy(honest, {
     get(target, key) {
-      if (key === 'complete') return async (request: Parameters<InferenceEngine['complete']>[0], options: Parameters<InferenceEngine['complete']>[1] = {}) => (await wait(options.signal), target.complete(request, options))
-      if (key === 'chat') return async (request: Parameters<InferenceEngine['chat']>[0], options: Parameters<InferenceEngine['chat']>[1] = {}) => (await wait(options.signal), target.chat(request, options))
+      if (key === 'complete')
+        return async (
+          request: Parameters<InferenceEngine['complete']>[0],
+          options: Parameters<InferenceEngine['complete']>[1] = {},
+        ) => (await wait(options.signal), target.complete(request, options))
+      if (key === 'chat')
+        return async (
+          request: Parameters<InferenceEngine['chat']>[0],
+          options: Parameters<InferenceEngine['chat']>[1] = {},
+        ) => (await wait(options.signal), target.chat(request, options))
       return Reflect.get(target, key)
     },
   })
@@ -107,21 +151,34 @@ function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void
 
 describe('SDK routing and failover (integration)', () => {
   it('moves to the next node when a one-slot node kept busy answers BUSY, and leaves it alone until its retry-after', async () => {
-    const busy = await provider({ prices: CHEAP, tokenDelayMs: 20, limits: { capacity: 1, maxQueue: 0, busyRetryAfterMs: 60_000 } })
+    const busy = await provider({
+      prices: CHEAP,
+      tokenDelayMs: 20,
+      limits: { capacity: 1, maxQueue: 0, busyRetryAfterMs: 60_000 },
+    })
     const other = await provider()
     const occupant = await consumer()
     const client = await consumer()
     await sees(client, [busy, other])
     // Another consumer keeps the busy node's one slot: a long answer, read until its first token.
     const hold = new AbortController()
-    const long = await occupant.completions.create({ model, prompt: 'hold the slot', max_tokens: 2_000, stream: true, signal: hold.signal, node: busy.node.peerId.toString() })
+    const long = await occupant.completions.create({
+      model,
+      prompt: 'hold the slot',
+      max_tokens: 2_000,
+      stream: true,
+      signal: hold.signal,
+      node: busy.node.peerId.toString(),
+    })
     const iterator = long[Symbol.asyncIterator]()
     await iterator.next()
     cleanups.push(async () => hold.abort())
 
     const first = await client.completions.create({ model, prompt: 'route me', max_tokens: 6 })
     expect(first.modelex.peer).toBe(other.node.peerId.toString())
-    expect(first.modelex.failedOver).toEqual([expect.objectContaining({ peerId: busy.node.peerId.toString(), code: 'BUSY' })])
+    expect(first.modelex.failedOver).toEqual([
+      expect.objectContaining({ peerId: busy.node.peerId.toString(), code: 'BUSY' }),
+    ])
     expect(busy.service.metrics().busyRefusals).toBe(1)
     // Within the retry-after, the cheaper busy node is not asked again.
     const second = await client.completions.create({ model, prompt: 'again', max_tokens: 6 })
@@ -146,7 +203,9 @@ describe('SDK routing and failover (integration)', () => {
 
     const quoted = await client.completions.create({ model, prompt: 'anyone there?', max_tokens: 5 })
     expect(quoted.modelex.peer).toBe(alive.node.peerId.toString())
-    expect(quoted.modelex.failedOver).toEqual([expect.objectContaining({ peerId: deadPeer, error: 'InferStreamError', code: 'dial' })])
+    expect(quoted.modelex.failedOver).toEqual([
+      expect.objectContaining({ peerId: deadPeer, error: 'InferStreamError', code: 'dial' }),
+    ])
     // Backed off: the next request goes straight to the live node; so does a prepaid one.
     const prepaid = await client.completions.create({ model, prompt: 'and now?', max_tokens: 5, prepay: true })
     expect(prepaid.modelex.peer).toBe(alive.node.peerId.toString())
@@ -160,9 +219,14 @@ describe('SDK routing and failover (integration)', () => {
     await sees(client, [a, b])
     await a.stop()
     await b.stop()
-    const error = await client.completions.create({ model, prompt: 'nobody', max_tokens: 5, prepay: true }).catch((e: unknown) => e)
+    const error = await client.completions
+      .create({ model, prompt: 'nobody', max_tokens: 5, prepay: true })
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AllNodesFailedError)
-    expect((error as AllNodesFailedError).attempts.map((t) => t.peerId)).toEqual([b.node.peerId.toString(), a.node.peerId.toString()])
+    expect((error as AllNodesFailedError).attempts.map((t) => t.peerId)).toEqual([
+      b.node.peerId.toString(),
+      a.node.peerId.toString(),
+    ])
     // Prepaid, a node is reached before a channel is opened or a voucher signed: neither got one.
     expect(await client.channels()).toEqual({})
   }, 120_000)
@@ -177,14 +241,25 @@ describe('SDK routing and failover (integration)', () => {
     await sees(client, [late, fast])
 
     let streamed = ''
-    const stream = await client.completions.create({ model, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 12, stream: true, hedge: true })
+    const stream = await client.completions.create({
+      model,
+      prompt: 'def add(a, b):\n    return ',
+      suffix: '\n',
+      max_tokens: 12,
+      stream: true,
+      hedge: true,
+    })
     for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? ''
     const result = await stream.result
     expect(result.peer).toBe(fast.node.peerId.toString())
     expect(result.hedge?.peer).toBe(late.node.peerId.toString())
     expect(result.text).toBe(streamed)
     slow.open()
-    await until(() => late.service.metrics().active === 0 && fast.service.metrics().active === 0, 10_000, 'both nodes to be idle')
+    await until(
+      () => late.service.metrics().active === 0 && fast.service.metrics().active === 0,
+      10_000,
+      'both nodes to be idle',
+    )
 
     // The nodes' books: the winner settled exactly the receipt, the cancelled node nothing.
     expect(fast.service.metrics().earningsSettled).toBe(result.cost)

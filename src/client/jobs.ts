@@ -20,8 +20,34 @@ import { catchUp, nextVoucherAmount, recordVoucher, type ConsumerChannel } from 
 import type { JsonValue } from '../core/errors/base.ts'
 import { InvalidClaimError, JobNotDeliveredError, JobRefusedError } from '../core/errors/jobs.ts'
 import type { FinishReason, InferenceRequest, Usage } from '../core/inference.ts'
-import { addJob, applyJobReceipt, checkClaim, decodeClaim, decodeJobValue, dropJob, encodeClaim, encodeJobValue, expireJob, fetchHashOf, jobEntry, pickClaim, signJob, verifyClaimSignature, type Claim, type Job, type JobsAnswer, type JobsRequest } from '../core/jobs.ts'
-import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, requestHash, verifySignedReceipt, type SignedReceipt } from '../core/payment.ts'
+import {
+  addJob,
+  applyJobReceipt,
+  checkClaim,
+  decodeClaim,
+  decodeJobValue,
+  dropJob,
+  encodeClaim,
+  encodeJobValue,
+  expireJob,
+  fetchHashOf,
+  jobEntry,
+  pickClaim,
+  signJob,
+  verifyClaimSignature,
+  type Claim,
+  type Job,
+  type JobsAnswer,
+  type JobsRequest,
+} from '../core/jobs.ts'
+import {
+  decodeSignedReceipt,
+  encodePayment,
+  encodeSignedReceipt,
+  requestHash,
+  verifySignedReceipt,
+  type SignedReceipt,
+} from '../core/payment.ts'
 import type { Quote } from '../core/quote.ts'
 import { askJobs, publishJob, serveJobs } from '../p2p/jobs.ts'
 import type { ModelexNode } from '../p2p/node.ts'
@@ -55,10 +81,28 @@ export const JOBS_STATE_KEY = 'consumer-jobs-v1'
 export type JobStatus = 'posted' | 'accepting' | 'accepted' | 'done' | 'expired' | 'failed'
 
 /** A delivered result, verified: its text, usage, exact cost and the node's signed receipt. */
-export type JobResultView = { jobId: Hex; text: string; finish_reason: FinishReason; usage: Usage; cost: bigint; receipt: SignedReceipt; quote: Quote; peer: string }
+export type JobResultView = {
+  jobId: Hex
+  text: string
+  finish_reason: FinishReason
+  usage: Usage
+  cost: bigint
+  receipt: SignedReceipt
+  quote: Quote
+  peer: string
+}
 
 /** What `list()` shows of one job. */
-export type JobView = { id: Hex; job: Job; status: JobStatus; postedAt: number; claims: number; accepted?: { claim: Claim; peer: string }; result?: JobResultView; reason?: string }
+export type JobView = {
+  id: Hex
+  job: Job
+  status: JobStatus
+  postedAt: number
+  claims: number
+  accepted?: { claim: Claim; peer: string }
+  result?: JobResultView
+  reason?: string
+}
 
 type StoredJob = {
   job: JsonValue
@@ -117,7 +161,11 @@ export type JobsClientHooks = {
 }
 
 export function createJobsClient(context: ClientContext, hooks: JobsClientHooks): JobsClient {
-  const document: Document<JobsState> = storedDocument(hooks.store, `${JOBS_STATE_KEY}:${context.deployment.chainId}:${context.account.toLowerCase()}`, () => ({ jobs: [] }))
+  const document: Document<JobsState> = storedDocument(
+    hooks.store,
+    `${JOBS_STATE_KEY}:${context.deployment.chainId}:${context.account.toLowerCase()}`,
+    () => ({ jobs: [] }),
+  )
   let state: JobsState | undefined
   let loading: Promise<JobsState> | undefined
   const claims = new Map<Hex, Claim[]>()
@@ -141,14 +189,35 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
   /** A node offers a claim on one of our posted jobs: checked before it is kept. */
   async function onClaim({ claim }: Extract<JobsRequest, { type: 'claim' }>): Promise<JobsAnswer> {
     const stored = await find(claim.jobId)
-    if (!stored || stored.status !== 'posted') throw new JobRefusedError({ code: 'unknown-job', details: `no open job ${claim.jobId} here` })
+    if (!stored || stored.status !== 'posted')
+      throw new JobRefusedError({ code: 'unknown-job', details: `no open job ${claim.jobId} here` })
     const job = jobOf(stored)
     await verifyClaimSignature(claim)
     const operator = claim.quote.node
-    const [entry, serves] = await Promise.all([context.registeredPrices(operator), readContract(context.publicClient, { address: context.addresses.registry, abi: nodeRegistryAbi, functionName: 'servesModel', args: [operator, job.modelHash] })])
-    checkClaim(claim, job, { registered: { active: entry.active, signer: entry.signer, servesModel: serves }, chainId: context.deployment.chainId, limits: context.limits, now: Date.now() })
-    const reputation = context.routing?.minReputation !== undefined || context.routing?.requireKnown ? await Promise.resolve(context.reputation?.(operator, job.modelHash)).catch(() => null) : null
-    if (!meetsReputation(reputation ?? null, context.routing ?? {})) throw new InvalidClaimError({ reason: 'unregistered', details: `node ${operator} does not meet this client's reputation requirement` })
+    const [entry, serves] = await Promise.all([
+      context.registeredPrices(operator),
+      readContract(context.publicClient, {
+        address: context.addresses.registry,
+        abi: nodeRegistryAbi,
+        functionName: 'servesModel',
+        args: [operator, job.modelHash],
+      }),
+    ])
+    checkClaim(claim, job, {
+      registered: { active: entry.active, signer: entry.signer, servesModel: serves },
+      chainId: context.deployment.chainId,
+      limits: context.limits,
+      now: Date.now(),
+    })
+    const reputation =
+      context.routing?.minReputation !== undefined || context.routing?.requireKnown
+        ? await Promise.resolve(context.reputation?.(operator, job.modelHash)).catch(() => null)
+        : null
+    if (!meetsReputation(reputation ?? null, context.routing ?? {}))
+      throw new InvalidClaimError({
+        reason: 'unregistered',
+        details: `node ${operator} does not meet this client's reputation requirement`,
+      })
     const list = claims.get(job.id) ?? []
     if (list.length < JOBS_CLIENT_DEFAULTS.maxClaimsPerJob) list.push(claim)
     claims.set(job.id, list)
@@ -182,7 +251,10 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
           return claim
         } catch (error) {
           // Refused outright: that claim is gone; try the next one (unless the caller chose this one).
-          claims.set(id, (claims.get(id) ?? []).filter((c) => c !== claim))
+          claims.set(
+            id,
+            (claims.get(id) ?? []).filter((c) => c !== claim),
+          )
           if (chosen || !(error instanceof JobRefusedError)) throw error
         }
       }
@@ -201,7 +273,11 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     const refused = await context.exclusive(key, async () => {
       let channel = await ensureChannel(context, { operator, maxCost: claim.quote.maxCost })
       const cumulativeAmount = nextVoucherAmount(channel, claim.quote.maxCost)
-      const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher: { channelId: channel.channelId, cumulativeAmount } })
+      const { signature } = await signVoucher(context.wallet, {
+        channels,
+        chainId: context.deployment.chainId,
+        voucher: { channelId: channel.channelId, cumulativeAmount },
+      })
       channel = addJob(recordVoucher(channel, cumulativeAmount), entry)
       consumer.channels[key] = channel
       await context.document.save(consumer)
@@ -209,7 +285,12 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
       stored.status = 'accepting'
       stored.accepted = { claim: encodeClaim(claim), peer: claim.peerId, secret }
       await save()
-      const payment = encodePayment({ chainId: context.deployment.chainId, channels, voucher: { channelId: channel.channelId, cumulativeAmount }, signature })
+      const payment = encodePayment({
+        chainId: context.deployment.chainId,
+        channels,
+        voucher: { channelId: channel.channelId, cumulativeAmount },
+        signature,
+      })
       try {
         await askJobs(node, claim.peerId, { type: 'accept', job, claim, payment, fetchHash: fetchHashOf(secret) })
         stored.status = 'accepted'
@@ -224,7 +305,12 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
           const missed = decodeSignedReceipt(error.settlement)
           await verifySignedReceipt(missed, receiptDomain, { signer: claim.quote.signer, consumer: context.account })
           consumer.channels[key] = catchUp(consumer.channels[key] as ConsumerChannel, missed.receipt)
-          consumer.receipts.push({ peer: claim.peerId, receipt: encodeSignedReceipt(missed), cost: missed.receipt.cost, at: Date.now() })
+          consumer.receipts.push({
+            peer: claim.peerId,
+            receipt: encodeSignedReceipt(missed),
+            cost: missed.receipt.cost,
+            at: Date.now(),
+          })
         }
         await context.document.save(consumer)
         stored.status = 'posted'
@@ -261,10 +347,22 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     const key = claim.quote.node.toLowerCase()
     let answer: Extract<JobsAnswer, { ok: true }>
     try {
-      answer = await askJobs(node, stored.accepted.peer, { type: 'fetch', jobId: job.id, secret: stored.accepted.secret })
+      answer = await askJobs(node, stored.accepted.peer, {
+        type: 'fetch',
+        jobId: job.id,
+        secret: stored.accepted.secret,
+      })
     } catch (error) {
       const gone = error instanceof JobRefusedError && (error.code === 'job-expired' || error.code === 'unknown-job')
-      if (gone || Date.now() > job.deadline + JOBS_CLIENT_DEFAULTS.resultGraceMs) await expire(stored, job, key, error instanceof JobRefusedError ? error.details ?? error.code : 'the node could not be reached before the grace period ended')
+      if (gone || Date.now() > job.deadline + JOBS_CLIENT_DEFAULTS.resultGraceMs)
+        await expire(
+          stored,
+          job,
+          key,
+          error instanceof JobRefusedError
+            ? (error.details ?? error.code)
+            : 'the node could not be reached before the grace period ended',
+        )
       return null
     }
     if (answer.status !== 'done') {
@@ -276,10 +374,20 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     }
     const { result } = answer
     const receipt = decodeSignedReceipt(result.receipt)
-    await verifySignedReceipt(receipt, receiptDomain, { signer: claim.quote.signer, consumer: context.account, request: job.request, text: result.text })
+    await verifySignedReceipt(receipt, receiptDomain, {
+      signer: claim.quote.signer,
+      consumer: context.account,
+      request: job.request,
+      text: result.text,
+    })
     await context.exclusive(key, async () => {
       consumer.channels[key] = applyJobReceipt(consumer.channels[key] as ConsumerChannel, receipt.receipt, claim.quote)
-      consumer.receipts.push({ peer: stored.accepted?.peer ?? claim.peerId, receipt: encodeSignedReceipt(receipt), cost: receipt.receipt.cost, at: Date.now() })
+      consumer.receipts.push({
+        peer: stored.accepted?.peer ?? claim.peerId,
+        receipt: encodeSignedReceipt(receipt),
+        cost: receipt.receipt.cost,
+        at: Date.now(),
+      })
       await context.document.save(consumer)
     })
     stored.status = 'done'
@@ -287,7 +395,12 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
     await save()
     hooks.onReceipts()
     // No other job waits with this node: hand it a final voucher, so an honest node redeems no unspent credit.
-    if ((consumer.channels[key]?.jobs ?? []).length === 0) void finishWithNode(context, { operator: claim.quote.node, peer: claim.peerId, signer: claim.quote.signer }).catch(() => null)
+    if ((consumer.channels[key]?.jobs ?? []).length === 0)
+      void finishWithNode(context, {
+        operator: claim.quote.node,
+        peer: claim.peerId,
+        signer: claim.quote.signer,
+      }).catch(() => null)
     return viewOf(stored).result ?? null
   }
 
@@ -305,12 +418,27 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
 
   function viewOf(stored: StoredJob): JobView {
     const job = jobOf(stored)
-    const view: JobView = { id: job.id, job, status: stored.status, postedAt: stored.postedAt, claims: claims.get(job.id)?.length ?? 0 }
+    const view: JobView = {
+      id: job.id,
+      job,
+      status: stored.status,
+      postedAt: stored.postedAt,
+      claims: claims.get(job.id)?.length ?? 0,
+    }
     if (stored.accepted) view.accepted = { claim: decodeClaim(stored.accepted.claim), peer: stored.accepted.peer }
     if (stored.reason) view.reason = stored.reason
     if (stored.result && view.accepted) {
       const receipt = decodeSignedReceipt(stored.result.receipt)
-      view.result = { jobId: job.id, text: stored.result.text, finish_reason: stored.result.finish_reason, usage: stored.result.usage, cost: receipt.receipt.cost, receipt, quote: view.accepted.claim.quote, peer: view.accepted.peer }
+      view.result = {
+        jobId: job.id,
+        text: stored.result.text,
+        finish_reason: stored.result.finish_reason,
+        usage: stored.result.usage,
+        cost: receipt.receipt.cost,
+        receipt,
+        quote: view.accepted.claim.quote,
+        peer: view.accepted.peer,
+      }
     }
     return view
   }
@@ -332,8 +460,18 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
             stored.reason = 'no claim was accepted before the deadline'
             await save()
           }
-          if (stored.status === 'expired' || stored.status === 'failed') throw new JobNotDeliveredError({ jobId: job.id, reason: stored.accepted ? 'expired' : 'no-claim', ...(stored.reason ? { details: stored.reason } : {}) })
-          const delivered = stored.status === 'accepted' || stored.status === 'accepting' ? await fetchOne(stored).catch(() => null) : stored.status === 'done' ? (viewOf(stored).result ?? null) : null
+          if (stored.status === 'expired' || stored.status === 'failed')
+            throw new JobNotDeliveredError({
+              jobId: job.id,
+              reason: stored.accepted ? 'expired' : 'no-claim',
+              ...(stored.reason ? { details: stored.reason } : {}),
+            })
+          const delivered =
+            stored.status === 'accepted' || stored.status === 'accepting'
+              ? await fetchOne(stored).catch(() => null)
+              : stored.status === 'done'
+                ? (viewOf(stored).result ?? null)
+                : null
           if (delivered) return delivered
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, pollMs)
@@ -349,22 +487,28 @@ export function createJobsClient(context: ClientContext, hooks: JobsClientHooks)
       const { node } = await context.ready()
       const s = await load()
       const now = Date.now()
-      const job = await signJob({ signTypedData: (typed) => signTypedData(context.wallet, { account: context.wallet.account, ...typed }) }, {
-        v: 1,
-        chainId: context.deployment.chainId,
-        consumer: context.account,
-        peerId: node.peerId.toString(),
-        modelHash: hooks.hashOf(request.model),
-        request,
-        maxPricePerMillionInput: o.maxPricePerMillionIn,
-        maxPricePerMillionOutput: o.maxPricePerMillionOut,
-        createdAt: now,
-        deadline: o.deadline,
-        nonce: crypto.getRandomValues(new Uint32Array(1))[0] as number,
-      })
+      const job = await signJob(
+        { signTypedData: (typed) => signTypedData(context.wallet, { account: context.wallet.account, ...typed }) },
+        {
+          v: 1,
+          chainId: context.deployment.chainId,
+          consumer: context.account,
+          peerId: node.peerId.toString(),
+          modelHash: hooks.hashOf(request.model),
+          request,
+          maxPricePerMillionInput: o.maxPricePerMillionIn,
+          maxPricePerMillionOutput: o.maxPricePerMillionOut,
+          createdAt: now,
+          deadline: o.deadline,
+          nonce: crypto.getRandomValues(new Uint32Array(1))[0] as number,
+        },
+      )
       const stored: StoredJob = { job: encodeJobValue(job), status: 'posted', postedAt: now }
       s.jobs.push(stored)
-      options.set(job.id, { collectMs: o.collectMs ?? JOBS_CLIENT_DEFAULTS.collectMs, autoAccept: o.autoAccept ?? true })
+      options.set(job.id, {
+        collectMs: o.collectMs ?? JOBS_CLIENT_DEFAULTS.collectMs,
+        autoAccept: o.autoAccept ?? true,
+      })
       await save()
       const published = await publishJob(node, job, o.signal ? { signal: o.signal } : {})
       return handleOf(stored, published)
@@ -408,4 +552,3 @@ function randomSecret(): Hex {
   const bytes = crypto.getRandomValues(new Uint8Array(32))
   return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}` as Hex
 }
-

@@ -4,7 +4,12 @@
  * arrive) into an async iterable of chunks with the settled `result`.
  */
 import type { Delta, FinishReason } from '../core/inference.ts'
-import { completionResponse, type ChatCompletionResponse, type CompletionResponse, type OpenAiKind } from '../core/openai.ts'
+import {
+  completionResponse,
+  type ChatCompletionResponse,
+  type CompletionResponse,
+  type OpenAiKind,
+} from '../core/openai.ts'
 import type { PaidResult } from './actions/payForRequest.ts'
 
 export type { ChatCompletionChunk, CompletionChunk } from '../core/openai.ts'
@@ -16,11 +21,23 @@ export type Completion = CompletionResponse & { modelex: PaidResult }
 export function paidResponse(kind: 'chat', model: string, r: PaidResult): ChatCompletion
 export function paidResponse(kind: 'completion', model: string, r: PaidResult): Completion
 export function paidResponse(kind: OpenAiKind, model: string, r: PaidResult): ChatCompletion | Completion {
-  return { ...completionResponse(kind, { id: `mx-${r.receipt.receiptHash.slice(2, 14)}`, created: Math.floor(Date.now() / 1000), model }, r.text, r.finish_reason, r.usage), modelex: r }
+  return {
+    ...completionResponse(
+      kind,
+      { id: `mx-${r.receipt.receiptHash.slice(2, 14)}`, created: Math.floor(Date.now() / 1000), model },
+      r.text,
+      r.finish_reason,
+      r.usage,
+    ),
+    modelex: r,
+  }
 }
 
 /** Runs `pay` (which calls `onDelta` as text arrives) and exposes it as a stream of chunks plus its result. */
-export function paidStream<Chunk>(pay: (onDelta: (delta: Delta) => void) => Promise<PaidResult>, chunk: (text: string, finish: FinishReason | null, ids: { id: string; created: number }, first: boolean) => Chunk): PaidStream<Chunk> {
+export function paidStream<Chunk>(
+  pay: (onDelta: (delta: Delta) => void) => Promise<PaidResult>,
+  chunk: (text: string, finish: FinishReason | null, ids: { id: string; created: number }, first: boolean) => Chunk,
+): PaidStream<Chunk> {
   const queue: Chunk[] = []
   let wake: (() => void) | undefined
   let ended = false

@@ -39,7 +39,12 @@ beforeAll(async () => {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('10'))
   // A small deposit, so the second request needs a top-up.
-  client = createClient({ deployment, wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }), models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }], channelDeposit: 30_000_000_001n })
+  client = createClient({
+    deployment,
+    wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
+    models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }],
+    channelDeposit: 30_000_000_001n,
+  })
 })
 
 afterAll(async () => {
@@ -52,18 +57,39 @@ afterAll(async () => {
 
 test('after a split, the SDK tops up a channel opened before it in whole channel units and keeps paying on it', async () => {
   const node = provider.node.peerId.toString()
-  const first = await client.completions.create({ model: TEST_MODEL.id, prompt: 'before the split', max_tokens: 8, node })
+  const first = await client.completions.create({
+    model: TEST_MODEL.id,
+    prompt: 'before the split',
+    max_tokens: 8,
+    node,
+  })
   const channels = deployment.contracts.PaymentChannels as Address
   const before = await getChannel(client.publicClient, { channels, channelId: first.modelex.channelId })
   expect(before.unitScale).toBe(1n)
 
   // The governor splits the token by 3; the pause ends after splitPauseBlocks.
-  const governor = createWalletClient({ account: privateKeyToAccount(DEVNET_PRIVATE_KEYS[0]), transport: http(deployment.rpcUrl) })
-  const hash = await writeContract(governor, { address: deployment.contracts.AIToken as Address, abi: aiTokenAbi, functionName: 'startSplit', args: [3n], chain: null })
+  const governor = createWalletClient({
+    account: privateKeyToAccount(DEVNET_PRIVATE_KEYS[0]),
+    transport: http(deployment.rpcUrl),
+  })
+  const hash = await writeContract(governor, {
+    address: deployment.contracts.AIToken as Address,
+    abi: aiTokenAbi,
+    functionName: 'startSplit',
+    args: [3n],
+    chain: null,
+  })
   await waitForTransactionReceipt(client.publicClient, { hash })
-  await createTestClient({ mode: 'anvil', transport: http(deployment.rpcUrl) }).mine({ blocks: Number(DEVNET_PARAMETERS.splitPauseBlocks) + 1 })
+  await createTestClient({ mode: 'anvil', transport: http(deployment.rpcUrl) }).mine({
+    blocks: Number(DEVNET_PARAMETERS.splitPauseBlocks) + 1,
+  })
 
-  const second = await client.completions.create({ model: TEST_MODEL.id, prompt: 'after the split, a longer answer that needs more than the deposit', max_tokens: 64, node })
+  const second = await client.completions.create({
+    model: TEST_MODEL.id,
+    prompt: 'after the split, a longer answer that needs more than the deposit',
+    max_tokens: 64,
+    node,
+  })
   expect(second.modelex.channelId).toBe(first.modelex.channelId)
   const after = await getChannel(client.publicClient, { channels, channelId: first.modelex.channelId })
   expect(after.unitScale).toBe(3n)

@@ -17,7 +17,9 @@ export function unsignedAnnouncement(overrides: Partial<UnsignedAnnouncement> = 
     signer: privateKeyToAddress(SIGNER_KEY),
     operator: privateKeyToAddress(OTHER_KEY),
     chainId: 31337,
-    models: [{ id: 'memory-tiny', contentHash: MODEL_HASH, engine: 'memory', contextLength: 4096, tokensPerSecond: 42.125 }],
+    models: [
+      { id: 'memory-tiny', contentHash: MODEL_HASH, engine: 'memory', contextLength: 4096, tokensPerSecond: 42.125 },
+    ],
     pricePerMillionInput: '1000000000000000000',
     pricePerMillionOutput: '2000000000000000000',
     capacity: 2,
@@ -28,7 +30,9 @@ export function unsignedAnnouncement(overrides: Partial<UnsignedAnnouncement> = 
   }
 }
 
-const hash = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `0x${[...b].map((x) => x.toString(16).padStart(2, '0')).join('')}` as Hex)
+const hash = fc
+  .uint8Array({ minLength: 32, maxLength: 32 })
+  .map((b) => `0x${[...b].map((x) => x.toString(16).padStart(2, '0')).join('')}` as Hex)
 const model: fc.Arbitrary<AnnouncedModel> = fc.record({
   id: fc.string({ minLength: 1, maxLength: 40 }),
   contentHash: hash,

@@ -6,14 +6,32 @@
  */
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { announcementTopic, createAnnouncementValidator, decodeAnnouncement, encodeAnnouncement, signAnnouncement } from './announcement.ts'
-import { arbitraryUnsignedAnnouncement, MODEL_HASH, SIGNER_KEY, unsignedAnnouncement } from './announcement.arbitraries.ts'
+import {
+  announcementTopic,
+  createAnnouncementValidator,
+  decodeAnnouncement,
+  encodeAnnouncement,
+  signAnnouncement,
+} from './announcement.ts'
+import {
+  arbitraryUnsignedAnnouncement,
+  MODEL_HASH,
+  SIGNER_KEY,
+  unsignedAnnouncement,
+} from './announcement.arbitraries.ts'
 import { InvalidAnnouncementError } from './errors/p2p.ts'
 
 const NOW = 1_700_000_000_000
 
 type Edit = [number, number, 'set' | 'insert' | 'delete']
-const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set' as const, 'insert' as const, 'delete' as const)), { minLength: 1, maxLength: 3 })
+const edits = fc.array(
+  fc.tuple(
+    fc.nat(),
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom('set' as const, 'insert' as const, 'delete' as const),
+  ),
+  { minLength: 1, maxLength: 3 },
+)
 function apply(bytes: Uint8Array, list: Edit[]): Uint8Array {
   const out = [...bytes]
   for (const [at, value, op] of list) {
@@ -36,23 +54,41 @@ const outcome = (run: () => unknown): 'ok' | 'refused' => {
 }
 
 test('10^5 random and mutated announcements decode or are refused with InvalidAnnouncementError', async () => {
-  const valid = await Promise.all(fc.sample(arbitraryUnsignedAnnouncement, 50).map((a) => signAnnouncement(a, SIGNER_KEY)))
+  const valid = await Promise.all(
+    fc.sample(arbitraryUnsignedAnnouncement, 50).map((a) => signAnnouncement(a, SIGNER_KEY)),
+  )
   const encoded = valid.map(encodeAnnouncement)
   const counts = { ok: 0, refused: 0 }
   const count = (o: 'ok' | 'refused'): void => {
     counts[o]++
   }
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => count(outcome(() => decodeAnnouncement(b)))), { numRuns: 20_000 })
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => count(outcome(() => decodeAnnouncement(new TextEncoder().encode(JSON.stringify(v) ?? 'null'))))), { numRuns: 20_000 })
   fc.assert(
-    fc.property(fc.nat({ max: encoded.length - 1 }), edits, (i, list) => count(outcome(() => decodeAnnouncement(apply(encoded[i] as Uint8Array, list))))),
+    fc.property(fc.uint8Array({ maxLength: 400 }), (b) => count(outcome(() => decodeAnnouncement(b)))),
+    { numRuns: 20_000 },
+  )
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 3 }), (v) =>
+      count(outcome(() => decodeAnnouncement(new TextEncoder().encode(JSON.stringify(v) ?? 'null')))),
+    ),
+    { numRuns: 20_000 },
+  )
+  fc.assert(
+    fc.property(fc.nat({ max: encoded.length - 1 }), edits, (i, list) =>
+      count(outcome(() => decodeAnnouncement(apply(encoded[i] as Uint8Array, list)))),
+    ),
     { numRuns: 40_000 },
   )
   // Structural mutations: one field replaced by any JSON value.
   const keys = Object.keys(valid[0] as object)
   fc.assert(
-    fc.property(fc.nat({ max: valid.length - 1 }), fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 }), (i, key, value) =>
-      count(outcome(() => decodeAnnouncement(new TextEncoder().encode(JSON.stringify({ ...valid[i], [key]: value }))))),
+    fc.property(
+      fc.nat({ max: valid.length - 1 }),
+      fc.constantFrom(...keys),
+      fc.jsonValue({ maxDepth: 2 }),
+      (i, key, value) =>
+        count(
+          outcome(() => decodeAnnouncement(new TextEncoder().encode(JSON.stringify({ ...valid[i], [key]: value })))),
+        ),
     ),
     { numRuns: 20_000 },
   )

@@ -123,7 +123,11 @@ export async function recoverAnnouncementSigner(announcement: Announcement): Pro
 
 export function encodeAnnouncement(announcement: Announcement): Uint8Array {
   const bytes = encodeJson(announcement)
-  if (bytes.length > MAX_ANNOUNCEMENT_BYTES) throw new InvalidAnnouncementError({ reason: 'too-large', details: `${bytes.length} bytes > ${MAX_ANNOUNCEMENT_BYTES}` })
+  if (bytes.length > MAX_ANNOUNCEMENT_BYTES)
+    throw new InvalidAnnouncementError({
+      reason: 'too-large',
+      details: `${bytes.length} bytes > ${MAX_ANNOUNCEMENT_BYTES}`,
+    })
   return bytes
 }
 
@@ -134,23 +138,45 @@ const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
 
 /** Strict decoding: size first, then every field; throws `InvalidAnnouncementError` with reason schema or too-large. */
 export function decodeAnnouncement(bytes: Uint8Array): Announcement {
-  if (bytes.length > MAX_ANNOUNCEMENT_BYTES) throw new InvalidAnnouncementError({ reason: 'too-large', details: `${bytes.length} bytes > ${MAX_ANNOUNCEMENT_BYTES}` })
+  if (bytes.length > MAX_ANNOUNCEMENT_BYTES)
+    throw new InvalidAnnouncementError({
+      reason: 'too-large',
+      details: `${bytes.length} bytes > ${MAX_ANNOUNCEMENT_BYTES}`,
+    })
   try {
     return parseAnnouncement(decodeJson(bytes))
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidAnnouncementError({ reason: 'schema', details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InvalidAnnouncementError({ reason: 'schema', details: error.details ?? error.message, cause: error })
     throw error
   }
 }
 
 function parseAnnouncement(value: unknown): Announcement {
   const a = object(value, 'announcement')
-  only(a, 'announcement', ['version', 'peerId', 'signer', 'operator', 'chainId', 'models', 'pricePerMillionInput', 'pricePerMillionOutput', 'capacity', 'queueDepth', 'sequence', 'timestamp', 'signature'])
+  only(a, 'announcement', [
+    'version',
+    'peerId',
+    'signer',
+    'operator',
+    'chainId',
+    'models',
+    'pricePerMillionInput',
+    'pricePerMillionOutput',
+    'capacity',
+    'queueDepth',
+    'sequence',
+    'timestamp',
+    'signature',
+  ])
   if (a['version'] !== ANNOUNCEMENT_VERSION) fail('announcement.version', `${ANNOUNCEMENT_VERSION}`)
   const peerId = string(a['peerId'], 'announcement.peerId', 128, 32)
   if (!PEER_ID.test(peerId)) fail('announcement.peerId', 'a base58 peer id')
-  const models = array(a['models'], 'announcement.models', MAX_ANNOUNCED_MODELS, 1).map((m, i) => parseModel(m, `announcement.models[${i}]`))
-  if (new Set(models.map((m) => m.contentHash)).size !== models.length) fail('announcement.models', 'distinct content hashes')
+  const models = array(a['models'], 'announcement.models', MAX_ANNOUNCED_MODELS, 1).map((m, i) =>
+    parseModel(m, `announcement.models[${i}]`),
+  )
+  if (new Set(models.map((m) => m.contentHash)).size !== models.length)
+    fail('announcement.models', 'distinct content hashes')
   const signature = string(a['signature'], 'announcement.signature', 132)
   if (!SIGNATURE.test(signature)) fail('announcement.signature', 'a 65-byte hex signature')
   return {
@@ -178,7 +204,8 @@ function parseModel(value: unknown, path: string): AnnouncedModel {
   if (!BYTES32.test(contentHash)) fail(`${path}.contentHash`, 'a lower-case bytes32 hex string')
   const tokensPerSecond = finite(m['tokensPerSecond'], `${path}.tokensPerSecond`, 0, 1_000_000)
   // Only values that survive the milli-token encoding, so what is shown is exactly what was signed.
-  if (Math.round(tokensPerSecond * 1000) / 1000 !== tokensPerSecond) fail(`${path}.tokensPerSecond`, 'at most 3 decimals')
+  if (Math.round(tokensPerSecond * 1000) / 1000 !== tokensPerSecond)
+    fail(`${path}.tokensPerSecond`, 'at most 3 decimals')
   return {
     id: string(m['id'], `${path}.id`, 256, 1),
     contentHash: contentHash as Hex,
@@ -224,7 +251,11 @@ export type AnnouncementValidator = {
  * last). The sequence counter only moves for announcements that passed every check, so a forged message cannot
  * block the real node's next one.
  */
-export function createAnnouncementValidator({ now = Date.now, maxSkewMs = MAX_CLOCK_SKEW_MS, maxTracked = 10_000 }: AnnouncementValidatorOptions = {}): AnnouncementValidator {
+export function createAnnouncementValidator({
+  now = Date.now,
+  maxSkewMs = MAX_CLOCK_SKEW_MS,
+  maxTracked = 10_000,
+}: AnnouncementValidatorOptions = {}): AnnouncementValidator {
   const sequences = new Map<string, number>()
   const refuse = (reason: AnnouncementRejection, details: string): never => {
     throw new InvalidAnnouncementError({ reason, details })
@@ -233,23 +264,33 @@ export function createAnnouncementValidator({ now = Date.now, maxSkewMs = MAX_CL
     async validate(bytes, { topic, from }) {
       const announcement = decodeAnnouncement(bytes)
       const topicHash = topicContentHash(topic)
-      if (!topicHash || !announcement.models.some((m) => m.contentHash === topicHash)) refuse('wrong-topic', `topic ${topic} is not about a model this announcement lists`)
-      if (from !== undefined && from !== announcement.peerId) refuse('peer-mismatch', `published by ${from}, announces ${announcement.peerId}`)
+      if (!topicHash || !announcement.models.some((m) => m.contentHash === topicHash))
+        refuse('wrong-topic', `topic ${topic} is not about a model this announcement lists`)
+      if (from !== undefined && from !== announcement.peerId)
+        refuse('peer-mismatch', `published by ${from}, announces ${announcement.peerId}`)
       const skew = announcement.timestamp - now()
-      if (Math.abs(skew) > maxSkewMs) refuse('stale', `timestamp is ${Math.round(skew / 1000)} s from our clock (limit ${maxSkewMs / 1000} s)`)
+      if (Math.abs(skew) > maxSkewMs)
+        refuse('stale', `timestamp is ${Math.round(skew / 1000)} s from our clock (limit ${maxSkewMs / 1000} s)`)
       const key = `${announcement.peerId}\n${topic}`
       const last = sequences.get(key)
-      if (last !== undefined && announcement.sequence <= last) refuse('sequence', `sequence ${announcement.sequence} after ${last}`)
+      if (last !== undefined && announcement.sequence <= last)
+        refuse('sequence', `sequence ${announcement.sequence} after ${last}`)
       let recovered: Address
       try {
         recovered = await recoverAnnouncementSigner(announcement)
       } catch (error) {
-        throw new InvalidAnnouncementError({ reason: 'bad-signature', details: 'the signature does not recover to any address', cause: error })
+        throw new InvalidAnnouncementError({
+          reason: 'bad-signature',
+          details: 'the signature does not recover to any address',
+          cause: error,
+        })
       }
-      if (recovered !== announcement.signer) refuse('signer-mismatch', `signed by ${recovered}, declares ${announcement.signer}`)
+      if (recovered !== announcement.signer)
+        refuse('signer-mismatch', `signed by ${recovered}, declares ${announcement.signer}`)
       // Re-check: another message for this key may have been accepted while we awaited the signature.
       const latest = sequences.get(key)
-      if (latest !== undefined && announcement.sequence <= latest) refuse('sequence', `sequence ${announcement.sequence} after ${latest}`)
+      if (latest !== undefined && announcement.sequence <= latest)
+        refuse('sequence', `sequence ${announcement.sequence} after ${latest}`)
       sequences.delete(key)
       sequences.set(key, announcement.sequence)
       if (sequences.size > maxTracked) sequences.delete(sequences.keys().next().value as string)

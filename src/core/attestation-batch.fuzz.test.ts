@@ -7,13 +7,25 @@ import fc from 'fast-check'
 import { keccak256, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { verifyAttestationProof } from './attestation.ts'
-import { attestationBatchDue, attestationBatchProof, cutAttestationBatch, type AttestationBatch, type PendingAttestation } from './attestation-batch.ts'
+import {
+  attestationBatchDue,
+  attestationBatchProof,
+  cutAttestationBatch,
+  type AttestationBatch,
+  type PendingAttestation,
+} from './attestation-batch.ts'
 
 describe('attestation batches', () => {
   it('place every queued digest in exactly one batch, within the size, with a verifying proof', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.record({ publish: fc.integer({ min: 0, max: 40 }) }), fc.record({ tick: fc.integer({ min: 0, max: 5_000 }) })), { maxLength: 60 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ publish: fc.integer({ min: 0, max: 40 }) }),
+            fc.record({ tick: fc.integer({ min: 0, max: 5_000 }) }),
+          ),
+          { maxLength: 60 },
+        ),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 4_000 }),
         (steps, maxAttestations, maxAgeMs) => {
@@ -48,7 +60,8 @@ describe('attestation batches', () => {
           expect(new Set(all)).toEqual(queued)
           for (const batch of batches) {
             expect(batch.attestationHashes.length).toBeLessThanOrEqual(maxAttestations)
-            for (const h of batch.attestationHashes) expect(verifyAttestationProof(batch.root, h, attestationBatchProof(batch, h))).toBe(true)
+            for (const h of batch.attestationHashes)
+              expect(verifyAttestationProof(batch.root, h, attestationBatchProof(batch, h))).toBe(true)
           }
         },
       ),

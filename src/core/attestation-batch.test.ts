@@ -13,7 +13,8 @@ import {
 import { InvalidAttestationRequestError } from './errors/p2p.ts'
 
 const hash = (i: number): Hex => keccak256(toHex(`attestation ${i}`))
-const pending = (n: number, at = (i: number) => 1_000 + i): PendingAttestation[] => Array.from({ length: n }, (_, i) => ({ hash: hash(i), at: at(i) }))
+const pending = (n: number, at = (i: number) => 1_000 + i): PendingAttestation[] =>
+  Array.from({ length: n }, (_, i) => ({ hash: hash(i), at: at(i) }))
 const policy: AttestationBatchPolicy = { maxAttestations: 3, maxAgeMs: 10_000 }
 
 describe('attestationBatchDue', () => {
@@ -36,7 +37,11 @@ describe('cutAttestationBatch', () => {
   })
 
   it('makes one leaf of a digest queued twice (in either case)', () => {
-    const waiting = [{ hash: hash(1), at: 1 }, { hash: hash(1).toUpperCase().replace('0X', '0x') as Hex, at: 2 }, { hash: hash(2), at: 3 }]
+    const waiting = [
+      { hash: hash(1), at: 1 },
+      { hash: hash(1).toUpperCase().replace('0X', '0x') as Hex, at: 2 },
+      { hash: hash(2), at: 3 },
+    ]
     const { batch, rest } = cutAttestationBatch(waiting, { maxAttestations: 10, maxAgeMs: 0 })
     expect(batch.attestationHashes).toEqual([hash(1), hash(2)])
     expect(rest).toEqual([])
@@ -44,7 +49,8 @@ describe('cutAttestationBatch', () => {
 
   it('gives every digest of the batch a proof against its root', () => {
     const { batch } = cutAttestationBatch(pending(7), { maxAttestations: 7, maxAgeMs: 0 })
-    for (const h of batch.attestationHashes) expect(verifyAttestationProof(batch.root, h, attestationBatchProof(batch, h))).toBe(true)
+    for (const h of batch.attestationHashes)
+      expect(verifyAttestationProof(batch.root, h, attestationBatchProof(batch, h))).toBe(true)
     expect(() => attestationBatchProof(batch, hash(99))).toThrow()
   })
 })
@@ -52,11 +58,19 @@ describe('cutAttestationBatch', () => {
 describe('attestation-proof wire', () => {
   const root = hash(100)
   it('decodes requests and answers, lower-casing hashes', () => {
-    expect(decodeAttestationProofRequest({ attestationHash: hash(1).toUpperCase().replace('0X', '0x') })).toEqual({ attestationHash: hash(1) })
+    expect(decodeAttestationProofRequest({ attestationHash: hash(1).toUpperCase().replace('0X', '0x') })).toEqual({
+      attestationHash: hash(1),
+    })
     expect(decodeAttestationProofAnswer({ status: 'pending' })).toEqual({ status: 'pending' })
     expect(decodeAttestationProofAnswer({ status: 'unknown' })).toEqual({ status: 'unknown' })
-    expect(decodeAttestationProofAnswer({ status: 'anchored', root, proof: [hash(2)], transactionHash: hash(3) })).toEqual({ status: 'anchored', root, proof: [hash(2)], transactionHash: hash(3) })
-    expect(decodeAttestationProofAnswer({ status: 'anchored', root, proof: [] })).toEqual({ status: 'anchored', root, proof: [] })
+    expect(
+      decodeAttestationProofAnswer({ status: 'anchored', root, proof: [hash(2)], transactionHash: hash(3) }),
+    ).toEqual({ status: 'anchored', root, proof: [hash(2)], transactionHash: hash(3) })
+    expect(decodeAttestationProofAnswer({ status: 'anchored', root, proof: [] })).toEqual({
+      status: 'anchored',
+      root,
+      proof: [],
+    })
   })
 
   it.each([
@@ -66,8 +80,14 @@ describe('attestation-proof wire', () => {
     ['a request that is not an object', () => decodeAttestationProofRequest('0x')],
     ['an answer with an unknown status', () => decodeAttestationProofAnswer({ status: 'maybe' })],
     ['an anchored answer without a root', () => decodeAttestationProofAnswer({ status: 'anchored', proof: [] })],
-    ['an anchored answer with a bad proof element', () => decodeAttestationProofAnswer({ status: 'anchored', root, proof: ['0x00'] })],
-    ['an anchored answer with a proof deeper than any tree', () => decodeAttestationProofAnswer({ status: 'anchored', root, proof: Array.from({ length: 49 }, () => root) })],
+    [
+      'an anchored answer with a bad proof element',
+      () => decodeAttestationProofAnswer({ status: 'anchored', root, proof: ['0x00'] }),
+    ],
+    [
+      'an anchored answer with a proof deeper than any tree',
+      () => decodeAttestationProofAnswer({ status: 'anchored', root, proof: Array.from({ length: 49 }, () => root) }),
+    ],
     ['a pending answer with extra fields', () => decodeAttestationProofAnswer({ status: 'pending', root })],
   ])('refuse %s with InvalidAttestationRequestError', (_name, decode) => {
     expect(decode).toThrow(InvalidAttestationRequestError)

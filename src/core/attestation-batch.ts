@@ -36,7 +36,11 @@ export type AttestationBatch = {
   anchoredAt?: number
 }
 
-export function attestationBatchDue(pending: readonly PendingAttestation[], policy: AttestationBatchPolicy, now: number): boolean {
+export function attestationBatchDue(
+  pending: readonly PendingAttestation[],
+  policy: AttestationBatchPolicy,
+  now: number,
+): boolean {
   if (pending.length === 0) return false
   if (pending.length >= policy.maxAttestations) return true
   const oldest = pending.reduce((min, p) => (p.at < min ? p.at : min), Number.POSITIVE_INFINITY)
@@ -44,7 +48,10 @@ export function attestationBatchDue(pending: readonly PendingAttestation[], poli
 }
 
 /** Cuts the next batch (the oldest pending, at most `maxAttestations`) and returns it with what stays pending. */
-export function cutAttestationBatch(pending: readonly PendingAttestation[], policy: AttestationBatchPolicy): { batch: AttestationBatch; rest: PendingAttestation[] } {
+export function cutAttestationBatch(
+  pending: readonly PendingAttestation[],
+  policy: AttestationBatchPolicy,
+): { batch: AttestationBatch; rest: PendingAttestation[] } {
   const ordered = [...pending].sort((a, b) => a.at - b.at)
   const taken = ordered.slice(0, Math.max(1, policy.maxAttestations))
   const attestationHashes = [...new Set(taken.map((p) => p.hash.toLowerCase() as Hex))]
@@ -67,9 +74,7 @@ const MAX_PROOF_DEPTH = 48
 
 export type AttestationProofRequest = { attestationHash: Hex }
 export type AttestationProofAnswer =
-  | { status: 'anchored'; root: Hex; proof: Hex[]; transactionHash?: Hex }
-  | { status: 'pending' }
-  | { status: 'unknown' }
+  { status: 'anchored'; root: Hex; proof: Hex[]; transactionHash?: Hex } | { status: 'pending' } | { status: 'unknown' }
 
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 
@@ -83,7 +88,12 @@ function strict<T>(decode: () => T): T {
   try {
     return decode()
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidAttestationRequestError({ protocol: ATTESTATION_PROOF_PROTOCOL, details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InvalidAttestationRequestError({
+        protocol: ATTESTATION_PROOF_PROTOCOL,
+        details: error.details ?? error.message,
+        cause: error,
+      })
     throw error
   }
 }
@@ -112,7 +122,8 @@ export function decodeAttestationProofAnswer(value: unknown): AttestationProofAn
       root: bytes32(fields['root'], 'answer.root'),
       proof: array(fields['proof'], 'answer.proof', MAX_PROOF_DEPTH).map((p, i) => bytes32(p, `answer.proof[${i}]`)),
     }
-    if (fields['transactionHash'] !== undefined) answer.transactionHash = bytes32(fields['transactionHash'], 'answer.transactionHash')
+    if (fields['transactionHash'] !== undefined)
+      answer.transactionHash = bytes32(fields['transactionHash'], 'answer.transactionHash')
     return answer
   })
 }

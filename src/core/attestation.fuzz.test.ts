@@ -7,19 +7,32 @@
 import fc from 'fast-check'
 import { privateKeyToAccount } from 'viem/accounts'
 import { expect, test } from 'vitest'
-import { ATTESTATION_SUITES, createAttestationValidator, decodeAttestation, encodeAttestation, signAttestation, SUITE_UNITS, verifyAttestation, type Attestation } from './attestation.ts'
+import {
+  ATTESTATION_SUITES,
+  createAttestationValidator,
+  decodeAttestation,
+  encodeAttestation,
+  signAttestation,
+  SUITE_UNITS,
+  verifyAttestation,
+  type Attestation,
+} from './attestation.ts'
 import { InvalidAttestationError } from './errors/p2p.ts'
 
 const NOW_S = 1_700_000_000
 const domain = { chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } as const
 const signer = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
-const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}` as const)
+const address = fc
+  .uint8Array({ minLength: 20, maxLength: 20 })
+  .map((b) => `0x${Buffer.from(b).toString('hex')}` as const)
 
 const arbitraryAttestation: fc.Arbitrary<Attestation> = fc
   .record({
     evaluator: address,
     node: address,
-    modelHash: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `0x${Buffer.from(b).toString('hex')}` as const),
+    modelHash: fc
+      .uint8Array({ minLength: 32, maxLength: 32 })
+      .map((b) => `0x${Buffer.from(b).toString('hex')}` as const),
     suite: fc.constantFrom(...ATTESTATION_SUITES),
     fraction: fc.double({ min: 0, max: 1, noNaN: true }),
     sampleSize: fc.integer({ min: 1, max: 100_000 }),
@@ -27,10 +40,24 @@ const arbitraryAttestation: fc.Arbitrary<Attestation> = fc
     age: fc.integer({ min: 0, max: 86_400 }),
     nonce: fc.nat(),
   })
-  .map(({ fraction, suite, length, age, ...rest }) => ({ ...rest, evaluator: signer.address, suite, score: Math.floor(fraction * SUITE_UNITS[suite].max), windowStart: NOW_S - age - length, windowEnd: NOW_S - age }))
+  .map(({ fraction, suite, length, age, ...rest }) => ({
+    ...rest,
+    evaluator: signer.address,
+    suite,
+    score: Math.floor(fraction * SUITE_UNITS[suite].max),
+    windowStart: NOW_S - age - length,
+    windowEnd: NOW_S - age,
+  }))
 
 type Edit = [number, number, 'set' | 'insert' | 'delete']
-const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set' as const, 'insert' as const, 'delete' as const)), { minLength: 1, maxLength: 3 })
+const edits = fc.array(
+  fc.tuple(
+    fc.nat(),
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom('set' as const, 'insert' as const, 'delete' as const),
+  ),
+  { minLength: 1, maxLength: 3 },
+)
 function apply(bytes: Uint8Array, list: Edit[]): Uint8Array {
   const out = [...bytes]
   for (const [at, value, op] of list) {
@@ -56,13 +83,19 @@ test('10^5 random and mutated messages decode or are refused with InvalidAttesta
   const valid = await Promise.all(fc.sample(arbitraryAttestation, 50).map((a) => signAttestation(signer, a, domain)))
   const encoded = valid.map((s) => encodeAttestation(s, domain))
   fc.assert(
-    fc.property(fc.oneof(fc.uint8Array({ maxLength: 3_000 }), fc.tuple(fc.constantFrom(...encoded), edits).map(([b, e]) => apply(b, e))), (bytes) => {
-      if (decodes(bytes)) {
-        // What decodes re-encodes to a message that decodes to the same thing.
-        const message = decodeAttestation(bytes)
-        expect(decodeAttestation(encodeAttestation(message.signed, message.domain))).toEqual(message)
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 3_000 }),
+        fc.tuple(fc.constantFrom(...encoded), edits).map(([b, e]) => apply(b, e)),
+      ),
+      (bytes) => {
+        if (decodes(bytes)) {
+          // What decodes re-encodes to a message that decodes to the same thing.
+          const message = decodeAttestation(bytes)
+          expect(decodeAttestation(encodeAttestation(message.signed, message.domain))).toEqual(message)
+        }
+      },
+    ),
     { numRuns: 100_000 },
   )
 }, 120_000)

@@ -13,7 +13,15 @@ import { buildMerkleTree, getMerkleProof, receiptLeaf, verifyMerkleProof, type M
 import { receiptDomain, type ModelexDomain, type TypedDataDomainParameters } from './receipt.ts'
 import { decodeJson, encodeJson, fail, integer, object, oneOf, only, string } from './wire/check.ts'
 
-export const ATTESTATION_SUITES = ['fim-exact', 'fim-pass1', 'sentiment', 'latency-p50', 'latency-p95', 'uptime', 'spot-check'] as const
+export const ATTESTATION_SUITES = [
+  'fim-exact',
+  'fim-pass1',
+  'sentiment',
+  'latency-p50',
+  'latency-p95',
+  'uptime',
+  'spot-check',
+] as const
 export type AttestationSuite = (typeof ATTESTATION_SUITES)[number]
 
 /** Parts per million (accuracies, pass rates, uptime, spot-check agreement) or milliseconds (latency). */
@@ -139,13 +147,18 @@ export function verifyAttestationProof(root: Hex, attestationHash: Hex, proof: r
 }
 
 /** Signs with the evaluator node's signer (a local account: the node key, not a wallet prompt). */
-export async function signAttestation(account: Pick<LocalAccount, 'address' | 'signTypedData'>, attestation: Attestation, domain: TypedDataDomainParameters): Promise<SignedAttestation> {
+export async function signAttestation(
+  account: Pick<LocalAccount, 'address' | 'signTypedData'>,
+  attestation: Attestation,
+  domain: TypedDataDomainParameters,
+): Promise<SignedAttestation> {
   // Through the decoder's and the clock-free rules, so nothing is signed that every peer would refuse.
   let checked: Attestation
   try {
     checked = parseAttestation(JSON.parse(JSON.stringify(attestation)) as unknown, 'attestation')
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidAttestationError({ reason: 'schema', details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InvalidAttestationError({ reason: 'schema', details: error.details ?? error.message, cause: error })
     throw error
   }
   assertAttestation(checked)
@@ -154,16 +167,29 @@ export async function signAttestation(account: Pick<LocalAccount, 'address' | 's
 }
 
 /** The address the signature recovers to; throws `InvalidAttestationError` (bad-signature) when it recovers to none. */
-export async function recoverAttestationSigner(signed: SignedAttestation, domain: TypedDataDomainParameters): Promise<Address> {
+export async function recoverAttestationSigner(
+  signed: SignedAttestation,
+  domain: TypedDataDomainParameters,
+): Promise<Address> {
   try {
-    return await recoverTypedDataAddress({ ...attestationTypedData(signed.attestation, domain), signature: signed.signature })
+    return await recoverTypedDataAddress({
+      ...attestationTypedData(signed.attestation, domain),
+      signature: signed.signature,
+    })
   } catch (error) {
-    throw new InvalidAttestationError({ reason: 'bad-signature', details: 'the signature does not recover to any address', cause: error })
+    throw new InvalidAttestationError({
+      reason: 'bad-signature',
+      details: 'the signature does not recover to any address',
+      cause: error,
+    })
   }
 }
 
 /** Whether `signed.signature` is `signed.signer`'s signature of the attestation in `domain`. */
-export async function verifyAttestation(signed: SignedAttestation, domain: TypedDataDomainParameters): Promise<boolean> {
+export async function verifyAttestation(
+  signed: SignedAttestation,
+  domain: TypedDataDomainParameters,
+): Promise<boolean> {
   try {
     return (await recoverAttestationSigner(signed, domain)) === getAddress(signed.signer)
   } catch {
@@ -173,9 +199,16 @@ export async function verifyAttestation(signed: SignedAttestation, domain: Typed
 
 export function encodeAttestation(signed: SignedAttestation, domain: TypedDataDomainParameters): Uint8Array {
   // Only the signed fields: a VerifiedAttestation's extras (its hash) are not part of the wire format.
-  const message: AttestationMessage = { signed: { attestation: signed.attestation, signer: signed.signer, signature: signed.signature }, domain: { chainId: domain.chainId, verifyingContract: domain.verifyingContract } }
+  const message: AttestationMessage = {
+    signed: { attestation: signed.attestation, signer: signed.signer, signature: signed.signature },
+    domain: { chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+  }
   const bytes = encodeJson(message)
-  if (bytes.length > MAX_ATTESTATION_BYTES) throw new InvalidAttestationError({ reason: 'too-large', details: `${bytes.length} bytes > ${MAX_ATTESTATION_BYTES}` })
+  if (bytes.length > MAX_ATTESTATION_BYTES)
+    throw new InvalidAttestationError({
+      reason: 'too-large',
+      details: `${bytes.length} bytes > ${MAX_ATTESTATION_BYTES}`,
+    })
   return bytes
 }
 
@@ -185,7 +218,11 @@ const UINT64_SAFE = Number.MAX_SAFE_INTEGER
 
 /** Strict decoding: size first, then every field; throws `InvalidAttestationError` with reason schema or too-large. */
 export function decodeAttestation(bytes: Uint8Array): AttestationMessage {
-  if (bytes.length > MAX_ATTESTATION_BYTES) throw new InvalidAttestationError({ reason: 'too-large', details: `${bytes.length} bytes > ${MAX_ATTESTATION_BYTES}` })
+  if (bytes.length > MAX_ATTESTATION_BYTES)
+    throw new InvalidAttestationError({
+      reason: 'too-large',
+      details: `${bytes.length} bytes > ${MAX_ATTESTATION_BYTES}`,
+    })
   try {
     const m = object(decodeJson(bytes), 'message')
     only(m, 'message', ['signed', 'domain'])
@@ -202,10 +239,14 @@ export function decodeAttestation(bytes: Uint8Array): AttestationMessage {
         // Hex case carries no meaning: one signature, one form.
         signature: signature.toLowerCase() as Hex,
       },
-      domain: { chainId: integer(d['chainId'], 'message.domain.chainId', 1, Number.MAX_SAFE_INTEGER), verifyingContract: address(d['verifyingContract'], 'message.domain.verifyingContract') },
+      domain: {
+        chainId: integer(d['chainId'], 'message.domain.chainId', 1, Number.MAX_SAFE_INTEGER),
+        verifyingContract: address(d['verifyingContract'], 'message.domain.verifyingContract'),
+      },
     }
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidAttestationError({ reason: 'schema', details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InvalidAttestationError({ reason: 'schema', details: error.details ?? error.message, cause: error })
     throw error
   }
 }
@@ -247,22 +288,38 @@ function refuse(reason: AttestationRejection, details: string): never {
 }
 
 /** The rules that do not depend on the clock (self-attestation, score range, sample size, window); throws `InvalidAttestationError`. */
-export function assertAttestation(attestation: Attestation, { maxWindowS = ATTESTATION_DEFAULTS.maxWindowS }: { maxWindowS?: number } = {}): void {
+export function assertAttestation(
+  attestation: Attestation,
+  { maxWindowS = ATTESTATION_DEFAULTS.maxWindowS }: { maxWindowS?: number } = {},
+): void {
   const { suite, score, sampleSize, windowStart, windowEnd } = attestation
   // An operator grading itself says nothing; other operators it controls are bounded by their stake instead.
-  if (attestation.evaluator === attestation.node) refuse('self-attestation', `evaluator and node are both ${attestation.node}`)
+  if (attestation.evaluator === attestation.node)
+    refuse('self-attestation', `evaluator and node are both ${attestation.node}`)
   const range = SUITE_UNITS[suite]
-  if (!Number.isSafeInteger(score) || score < range.min || score > range.max) refuse('score-range', `${suite} scores are integers in ${range.min}..${range.max} ${range.unit}, got ${score}`)
-  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) refuse('sample-size', `sample size ${sampleSize}, at least 1 needed`)
+  if (!Number.isSafeInteger(score) || score < range.min || score > range.max)
+    refuse('score-range', `${suite} scores are integers in ${range.min}..${range.max} ${range.unit}, got ${score}`)
+  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1)
+    refuse('sample-size', `sample size ${sampleSize}, at least 1 needed`)
   if (windowStart >= windowEnd) refuse('window', `window ${windowStart}..${windowEnd} is empty`)
-  if (windowEnd - windowStart > maxWindowS) refuse('window', `window of ${windowEnd - windowStart} s exceeds ${maxWindowS} s`)
+  if (windowEnd - windowStart > maxWindowS)
+    refuse('window', `window of ${windowEnd - windowStart} s exceeds ${maxWindowS} s`)
 }
 
 /** Every rule an attestation must meet whoever signed it, our clock included; throws `InvalidAttestationError`. */
-export function checkAttestation(attestation: Attestation, { now, maxSkewS = ATTESTATION_DEFAULTS.maxSkewS, maxAgeS = ATTESTATION_DEFAULTS.maxAgeS, maxWindowS = ATTESTATION_DEFAULTS.maxWindowS }: AttestationRuleOptions): void {
+export function checkAttestation(
+  attestation: Attestation,
+  {
+    now,
+    maxSkewS = ATTESTATION_DEFAULTS.maxSkewS,
+    maxAgeS = ATTESTATION_DEFAULTS.maxAgeS,
+    maxWindowS = ATTESTATION_DEFAULTS.maxWindowS,
+  }: AttestationRuleOptions,
+): void {
   assertAttestation(attestation, { maxWindowS })
   const { windowEnd } = attestation
-  if (windowEnd > now + maxSkewS) refuse('future', `window ends ${windowEnd - now} s after our clock (limit ${maxSkewS} s)`)
+  if (windowEnd > now + maxSkewS)
+    refuse('future', `window ends ${windowEnd - now} s after our clock (limit ${maxSkewS} s)`)
   if (windowEnd < now - maxAgeS) refuse('stale', `window ended ${now - windowEnd} s ago (limit ${maxAgeS} s)`)
 }
 
@@ -291,8 +348,13 @@ export class AttestationNonces {
   check(attestation: Attestation, hash: Hex, scope = ''): void {
     const last = this.#last.get(scope + attestationStream(attestation))
     if (!last) return
-    if (last.hash === hash) throw new InvalidAttestationError({ reason: 'duplicate', details: `attestation ${hash} was accepted already` })
-    if (attestation.nonce <= last.nonce) throw new InvalidAttestationError({ reason: 'replayed', details: `nonce ${attestation.nonce} after ${last.nonce} for this evaluator, node, model and suite` })
+    if (last.hash === hash)
+      throw new InvalidAttestationError({ reason: 'duplicate', details: `attestation ${hash} was accepted already` })
+    if (attestation.nonce <= last.nonce)
+      throw new InvalidAttestationError({
+        reason: 'replayed',
+        details: `nonce ${attestation.nonce} after ${last.nonce} for this evaluator, node, model and suite`,
+      })
   }
 
   record(attestation: Attestation, hash: Hex, scope = ''): void {
@@ -351,8 +413,14 @@ export function createAttestationValidator(options: AttestationValidatorOptions 
   const nonces = new AttestationNonces({ maxTracked: options.maxTracked ?? ATTESTATION_DEFAULTS.maxTracked })
 
   const run = async (signed: SignedAttestation, domain: TypedDataDomainParameters): Promise<VerifiedAttestation> => {
-    if (ours && (domain.chainId !== ours.chainId || getAddress(domain.verifyingContract) !== getAddress(ours.verifyingContract))) {
-      refuse('wrong-domain', `signed for chain ${domain.chainId} and ${domain.verifyingContract}, we are on ${ours.chainId} with ${ours.verifyingContract}`)
+    if (
+      ours &&
+      (domain.chainId !== ours.chainId || getAddress(domain.verifyingContract) !== getAddress(ours.verifyingContract))
+    ) {
+      refuse(
+        'wrong-domain',
+        `signed for chain ${domain.chainId} and ${domain.verifyingContract}, we are on ${ours.chainId} with ${ours.verifyingContract}`,
+      )
     }
     const { attestation } = signed
     checkAttestation(attestation, { now: Math.floor(now() / 1000), ...pick(options) })
@@ -366,7 +434,11 @@ export function createAttestationValidator(options: AttestationValidatorOptions 
     if (isBound) {
       const bound = await ask(() => isBound(signed.signer, attestation.evaluator))
       if (bound === null) refuse('registry-unavailable', 'could not read the registry binding of the signer')
-      if (!bound) refuse('unbound-signer', `${signed.signer} is not the signer of an active node of evaluator ${attestation.evaluator}`)
+      if (!bound)
+        refuse(
+          'unbound-signer',
+          `${signed.signer} is not the signer of an active node of evaluator ${attestation.evaluator}`,
+        )
     }
     if (isRegistered) {
       const registered = await ask(() => isRegistered(attestation.node))
@@ -386,7 +458,11 @@ export function createAttestationValidator(options: AttestationValidatorOptions 
       return run(signed, domain)
     },
     async validateSigned(signed) {
-      if (!ours) throw new InvalidAttestationError({ reason: 'wrong-domain', details: 'this validator has no domain of its own to check a signed attestation in' })
+      if (!ours)
+        throw new InvalidAttestationError({
+          reason: 'wrong-domain',
+          details: 'this validator has no domain of its own to check a signed attestation in',
+        })
       const checked = decodeAttestation(encodeAttestation(signed, ours))
       return run(checked.signed, ours)
     },

@@ -82,7 +82,11 @@ export class AutocompleteMachine {
   #model: string
   readonly cache: CompletionCache
 
-  constructor({ debounceMs = AUTOCOMPLETE_DEFAULTS.debounceMs, model = '', cache = new CompletionCache() }: AutocompleteOptions = {}) {
+  constructor({
+    debounceMs = AUTOCOMPLETE_DEFAULTS.debounceMs,
+    model = '',
+    cache = new CompletionCache(),
+  }: AutocompleteOptions = {}) {
     this.#debounceMs = debounceMs
     this.#model = model
     this.cache = cache
@@ -127,7 +131,14 @@ export class AutocompleteMachine {
     const cached = this.cache.get(this.#key(context))
     if (cached !== undefined) {
       if (cached === '') return effects
-      const suggestion: Suggestion = { text: cached, at: context.cursor, partial: false, cached: true, firstTokenMs: 0, totalMs: 0 }
+      const suggestion: Suggestion = {
+        text: cached,
+        at: context.cursor,
+        partial: false,
+        cached: true,
+        firstTokenMs: 0,
+        totalMs: 0,
+      }
       this.#state = { phase: 'showing', context, suggestion }
       return [...effects, { type: 'show', suggestion }]
     }
@@ -148,7 +159,12 @@ export class AutocompleteMachine {
     const state = this.#state
     if (state.phase !== 'requesting' || state.id !== id || text === '' || text === state.partial) return []
     state.partial = text
-    return [{ type: 'show', suggestion: { text, at: state.context.cursor, partial: true, cached: false, firstTokenMs, totalMs: 0 } }]
+    return [
+      {
+        type: 'show',
+        suggestion: { text, at: state.context.cursor, partial: true, cached: false, firstTokenMs, totalMs: 0 },
+      },
+    ]
   }
 
   #result(id: number, text: string, firstTokenMs: number, totalMs: number): AutocompleteEffect[] {
@@ -159,7 +175,14 @@ export class AutocompleteMachine {
       this.#state = { phase: 'idle' }
       return state.partial ? [{ type: 'hide' }] : []
     }
-    const suggestion: Suggestion = { text, at: state.context.cursor, partial: false, cached: false, firstTokenMs, totalMs }
+    const suggestion: Suggestion = {
+      text,
+      at: state.context.cursor,
+      partial: false,
+      cached: false,
+      firstTokenMs,
+      totalMs,
+    }
     this.#state = { phase: 'showing', context: state.context, suggestion }
     return [{ type: 'show', suggestion }]
   }
@@ -180,7 +203,11 @@ export class AutocompleteMachine {
     if (state.phase === 'requesting' && state.partial) {
       // Tab while it streams takes what has arrived and stops the rest.
       this.#state = { phase: 'idle' }
-      return [{ type: 'cancel', id: state.id }, { type: 'hide' }, { type: 'insert', text: state.partial, at: state.context.cursor }]
+      return [
+        { type: 'cancel', id: state.id },
+        { type: 'hide' },
+        { type: 'insert', text: state.partial, at: state.context.cursor },
+      ]
     }
     return []
   }

@@ -33,14 +33,20 @@ export function batchDue(pending: readonly PendingReceipt[], policy: BatchPolicy
 }
 
 /** Cuts the next batch (the oldest receipts, at most `maxReceipts`) and returns it with what stays pending. */
-export function cutBatch(pending: readonly PendingReceipt[], policy: BatchPolicy): { batch: Batch; rest: PendingReceipt[] } {
+export function cutBatch(
+  pending: readonly PendingReceipt[],
+  policy: BatchPolicy,
+): { batch: Batch; rest: PendingReceipt[] } {
   const ordered = [...pending].sort((a, b) => a.signedAt - b.signedAt)
   const taken = ordered.slice(0, Math.max(1, policy.maxReceipts))
   // A receipt hash is unique per receipt; duplicates (a store written twice) must not make a leaf twice.
   const receiptHashes = [...new Set(taken.map((r) => r.receiptHash.toLowerCase() as Hex))]
   const tree = buildReceiptTree(receiptHashes)
   const takenSet = new Set(receiptHashes)
-  return { batch: { root: tree.root, receiptHashes, status: 'cut' }, rest: ordered.filter((r) => !takenSet.has(r.receiptHash.toLowerCase() as Hex)) }
+  return {
+    batch: { root: tree.root, receiptHashes, status: 'cut' },
+    rest: ordered.filter((r) => !takenSet.has(r.receiptHash.toLowerCase() as Hex)),
+  }
 }
 
 /** The inclusion proof of a receipt in a batch. */

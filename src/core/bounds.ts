@@ -65,8 +65,10 @@ export function checkQuote(quote: Quote, expected: QuoteExpectation): Quote {
     quote.model !== request.model && 'another model',
     quote.maxTokens !== request.max_tokens && 'max_tokens differs from the request',
     quote.inputTokens > bound && `${quote.inputTokens} input tokens quoted; the prompt has at most ${bound}`,
-    quote.pricePerMillionInput !== registered.pricePerMillionInput && `input price ${quote.pricePerMillionInput} is not the registered ${registered.pricePerMillionInput}`,
-    quote.pricePerMillionOutput !== registered.pricePerMillionOutput && `output price ${quote.pricePerMillionOutput} is not the registered ${registered.pricePerMillionOutput}`,
+    quote.pricePerMillionInput !== registered.pricePerMillionInput &&
+      `input price ${quote.pricePerMillionInput} is not the registered ${registered.pricePerMillionInput}`,
+    quote.pricePerMillionOutput !== registered.pricePerMillionOutput &&
+      `output price ${quote.pricePerMillionOutput} is not the registered ${registered.pricePerMillionOutput}`,
   ].filter((p): p is string => typeof p === 'string')
   if (problems.length > 0) throw new InvalidQuoteError({ details: problems.join('; ') })
   checkSpend(quote, quote.maxCost, expected.limits)
@@ -75,9 +77,20 @@ export function checkQuote(quote: Quote, expected: QuoteExpectation): Quote {
 
 /** Refuses prices above the consumer's maximum and a request whose maximum cost is above its per-request limit. */
 export function checkSpend(prices: Prices, maxCost: bigint, limits: SpendLimits): void {
-  if (prices.pricePerMillionInput > limits.maxPricePerMillionInput) throw new SpendLimitError({ limit: 'maxPricePerMillionInput', allowed: limits.maxPricePerMillionInput, asked: prices.pricePerMillionInput })
-  if (prices.pricePerMillionOutput > limits.maxPricePerMillionOutput) throw new SpendLimitError({ limit: 'maxPricePerMillionOutput', allowed: limits.maxPricePerMillionOutput, asked: prices.pricePerMillionOutput })
-  if (maxCost > limits.maxSpendPerRequest) throw new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: limits.maxSpendPerRequest, asked: maxCost })
+  if (prices.pricePerMillionInput > limits.maxPricePerMillionInput)
+    throw new SpendLimitError({
+      limit: 'maxPricePerMillionInput',
+      allowed: limits.maxPricePerMillionInput,
+      asked: prices.pricePerMillionInput,
+    })
+  if (prices.pricePerMillionOutput > limits.maxPricePerMillionOutput)
+    throw new SpendLimitError({
+      limit: 'maxPricePerMillionOutput',
+      allowed: limits.maxPricePerMillionOutput,
+      asked: prices.pricePerMillionOutput,
+    })
+  if (maxCost > limits.maxSpendPerRequest)
+    throw new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: limits.maxSpendPerRequest, asked: maxCost })
 }
 
 /** What a consumer prepays to skip the quote: the input bound and max_tokens at the node's registered prices. */
@@ -93,12 +106,17 @@ export const MAX_CHARS_PER_TOKEN = 256
  * than asked for (or more text than that many tokens can hold), so a reader stops there instead of buffering
  * whatever a node sends.
  */
-export function streamMeter(maxTokens: number): { add(delta: { text: string; tokens: number }): void; readonly tokens: number; readonly text: string } {
+export function streamMeter(maxTokens: number): {
+  add(delta: { text: string; tokens: number }): void
+  readonly tokens: number
+  readonly text: string
+} {
   let tokens = 0
   let text = ''
   return {
     add(delta) {
-      if (tokens + delta.tokens > maxTokens || text.length + delta.text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw new StreamLimitError({ maxTokens, received: tokens + delta.tokens, kept: tokens, text })
+      if (tokens + delta.tokens > maxTokens || text.length + delta.text.length > maxTokens * MAX_CHARS_PER_TOKEN)
+        throw new StreamLimitError({ maxTokens, received: tokens + delta.tokens, kept: tokens, text })
       tokens += delta.tokens
       text += delta.text
     },

@@ -1,11 +1,20 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEMO_TINY } from '../engine/demo-model/generate.ts'
-import { buildVocabulary, bytesToUnicode, DEMO_CORPUS, GPT2_SPLIT, SPECIAL_TOKENS } from '../engine/demo-model/tokenizer.ts'
+import {
+  buildVocabulary,
+  bytesToUnicode,
+  DEMO_CORPUS,
+  GPT2_SPLIT,
+  SPECIAL_TOKENS,
+} from '../engine/demo-model/tokenizer.ts'
 import { createBpeTokenizer } from './bpe.ts'
 
 const demo = buildVocabulary(DEMO_CORPUS, DEMO_TINY.mergeCount)
-const tokenizer = createBpeTokenizer({ tokens: demo.tokens, merges: demo.merges, tokenTypes: demo.tokenTypes, pre: 'gpt-2' }, { cacheSize: 64 })
+const tokenizer = createBpeTokenizer(
+  { tokens: demo.tokens, merges: demo.merges, tokenTypes: demo.tokenTypes, pre: 'gpt-2' },
+  { cacheSize: 64 },
+)
 const utf8 = (s: string) => new TextEncoder().encode(s)
 
 /**
@@ -35,10 +44,16 @@ function referenceCount(text: string): number {
 }
 
 // Text that hits the vocabulary's merges often: pieces of the corpus, arbitrary unicode, whitespace runs.
-const corpusPiece = fc.tuple(fc.nat(DEMO_CORPUS.length), fc.integer({ min: 1, max: 40 })).map(([at, n]) => DEMO_CORPUS.slice(at, at + n))
+const corpusPiece = fc
+  .tuple(fc.nat(DEMO_CORPUS.length), fc.integer({ min: 1, max: 40 }))
+  .map(([at, n]) => DEMO_CORPUS.slice(at, at + n))
 const whitespace = fc.constantFrom(' ', '  ', '\n', '\t', '\r\n', '   \n', '\u00a0', '\u3000')
-const text = fc.array(fc.oneof(corpusPiece, fc.string({ unit: 'binary' }), whitespace), { maxLength: 12 }).map((parts) => parts.join(''))
-const withSpecials = fc.array(fc.oneof(text, fc.constantFrom(...SPECIAL_TOKENS), fc.constantFrom('<|', '|>', '<|im_')), { maxLength: 8 }).map((parts) => parts.join(''))
+const text = fc
+  .array(fc.oneof(corpusPiece, fc.string({ unit: 'binary' }), whitespace), { maxLength: 12 })
+  .map((parts) => parts.join(''))
+const withSpecials = fc
+  .array(fc.oneof(text, fc.constantFrom(...SPECIAL_TOKENS), fc.constantFrom('<|', '|>', '<|im_')), { maxLength: 8 })
+  .map((parts) => parts.join(''))
 
 describe('createBpeTokenizer (properties)', () => {
   it('never counts more tokens than the text has UTF-8 bytes', () => {
@@ -52,9 +67,12 @@ describe('createBpeTokenizer (properties)', () => {
 
   it('counts a non-empty text as at least one token', () => {
     fc.assert(
-      fc.property(withSpecials.filter((s) => s.length > 0), (s) => {
-        expect(tokenizer.count(s)).toBeGreaterThan(0)
-      }),
+      fc.property(
+        withSpecials.filter((s) => s.length > 0),
+        (s) => {
+          expect(tokenizer.count(s)).toBeGreaterThan(0)
+        },
+      ),
     )
   })
 

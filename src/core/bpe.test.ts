@@ -6,7 +6,12 @@ import { InvalidModelFileError } from './errors/index.ts'
 import { encodeGguf, gguf, readGgufHeader } from './gguf.ts'
 
 const demo = buildVocabulary(DEMO_CORPUS, DEMO_TINY.mergeCount)
-const demoTokenizer = createBpeTokenizer({ tokens: demo.tokens, merges: demo.merges, tokenTypes: demo.tokenTypes, pre: 'gpt-2' })
+const demoTokenizer = createBpeTokenizer({
+  tokens: demo.tokens,
+  merges: demo.merges,
+  tokenTypes: demo.tokenTypes,
+  pre: 'gpt-2',
+})
 
 /** A vocabulary of the 256 byte tokens plus the given merges (and their results), then `special` as control tokens. */
 function vocabulary(merges: string[], special: string[] = [], pre?: string): BpeVocabulary {
@@ -32,7 +37,9 @@ describe('createBpeTokenizer on the demo vocabulary', () => {
     for (const special of SPECIAL_TOKENS) expect(demoTokenizer.count(special)).toBe(1)
     const a = 'def f(x):\n    '
     const b = '\n    return y\n'
-    expect(demoTokenizer.count(`<|fim_prefix|>${a}<|fim_suffix|>${b}<|fim_middle|>`)).toBe(demoTokenizer.count(a) + demoTokenizer.count(b) + 3)
+    expect(demoTokenizer.count(`<|fim_prefix|>${a}<|fim_suffix|>${b}<|fim_middle|>`)).toBe(
+      demoTokenizer.count(a) + demoTokenizer.count(b) + 3,
+    )
     expect(demoTokenizer.count('<|im_start|><|im_end|>')).toBe(2)
   })
 
@@ -94,25 +101,37 @@ describe('pre-tokenizers', () => {
   it('Llama 3: a piece that is a token counts as one even without the merges (ignore_merges)', () => {
     const v = vocabulary([])
     const tokens = [...v.tokens, 'hello']
-    expect(createBpeTokenizer({ ...v, tokens, tokenTypes: tokens.map(() => 1), pre: 'llama-bpe' }).count('hello')).toBe(1)
+    expect(createBpeTokenizer({ ...v, tokens, tokenTypes: tokens.map(() => 1), pre: 'llama-bpe' }).count('hello')).toBe(
+      1,
+    )
     expect(createBpeTokenizer({ ...v, tokens, tokenTypes: tokens.map(() => 1), pre: 'gpt-2' }).count('hello')).toBe(5)
   })
 })
 
 describe('bpeVocabularyFromGguf', () => {
-  it('reads the demo model\'s tokenizer', () => {
+  it("reads the demo model's tokenizer", () => {
     const header = readGgufHeader(generateDemoModel(DEMO_TINY))
     const v = bpeVocabularyFromGguf(header)
     expect(v).toMatchObject({ pre: 'gpt-2', tokens: demo.tokens, merges: demo.merges, tokenTypes: demo.tokenTypes })
   })
 
   it('gives null for a tokenizer that is not byte-level BPE', () => {
-    const header = readGgufHeader(encodeGguf({ metadata: { 'tokenizer.ggml.model': gguf.str('llama'), 'tokenizer.ggml.tokens': gguf.strings(['a']) }, tensors: [] }))
+    const header = readGgufHeader(
+      encodeGguf({
+        metadata: { 'tokenizer.ggml.model': gguf.str('llama'), 'tokenizer.ggml.tokens': gguf.strings(['a']) },
+        tensors: [],
+      }),
+    )
     expect(bpeVocabularyFromGguf(header)).toBeNull()
   })
 
   it('refuses a gpt2 tokenizer without merges', () => {
-    const header = readGgufHeader(encodeGguf({ metadata: { 'tokenizer.ggml.model': gguf.str('gpt2'), 'tokenizer.ggml.tokens': gguf.strings(['a']) }, tensors: [] }))
+    const header = readGgufHeader(
+      encodeGguf({
+        metadata: { 'tokenizer.ggml.model': gguf.str('gpt2'), 'tokenizer.ggml.tokens': gguf.strings(['a']) },
+        tensors: [],
+      }),
+    )
     expect(() => bpeVocabularyFromGguf(header)).toThrow(InvalidModelFileError)
   })
 })

@@ -41,11 +41,33 @@ export type CreateBpeTokenizerOptions = {
 }
 
 const PRE_TOKENIZERS: Record<string, PreTokenizer> = {}
-for (const name of ['gpt-2', 'phi-2', 'jina-es', 'jina-de', 'gigachat', 'jina-v2-es', 'jina-v2-de', 'a.x-4.0', 'mellum', 'mpt', 'olmo', 'jais', 'trillion', 'granite-docling', 'exaone4', 'jina-v1-en', 'jina-v2-code', 'roberta-bpe'])
+for (const name of [
+  'gpt-2',
+  'phi-2',
+  'jina-es',
+  'jina-de',
+  'gigachat',
+  'jina-v2-es',
+  'jina-v2-de',
+  'a.x-4.0',
+  'mellum',
+  'mpt',
+  'olmo',
+  'jais',
+  'trillion',
+  'granite-docling',
+  'exaone4',
+  'jina-v1-en',
+  'jina-v2-code',
+  'roberta-bpe',
+])
   PRE_TOKENIZERS[name] = 'gpt2'
-for (const name of ['starcoder', 'refact', 'command-r', 'smollm', 'codeshell', 'exaone', 'minerva-7b']) PRE_TOKENIZERS[name] = 'digits-gpt2'
-for (const name of ['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'falcon-h1', 'pixtral', 'midm-2.0', 'lfm2']) PRE_TOKENIZERS[name] = 'llama3'
-for (const name of ['qwen2', 'deepseek-r1-qwen', 'kormo', 'stablelm2', 'megrez', 'hunyuan']) PRE_TOKENIZERS[name] = 'qwen2'
+for (const name of ['starcoder', 'refact', 'command-r', 'smollm', 'codeshell', 'exaone', 'minerva-7b'])
+  PRE_TOKENIZERS[name] = 'digits-gpt2'
+for (const name of ['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'falcon-h1', 'pixtral', 'midm-2.0', 'lfm2'])
+  PRE_TOKENIZERS[name] = 'llama3'
+for (const name of ['qwen2', 'deepseek-r1-qwen', 'kormo', 'stablelm2', 'megrez', 'hunyuan'])
+  PRE_TOKENIZERS[name] = 'qwen2'
 
 /** The pre-tokenizer llama.cpp uses for a `tokenizer.ggml.pre` value, or undefined if we do not implement it. */
 export function preTokenizerOf(pre: string | undefined): PreTokenizer | undefined {
@@ -62,8 +84,12 @@ export function bpeVocabularyFromGguf(header: GgufHeader): BpeVocabulary | null 
   const merges = ggufValue(header, 'tokenizer.ggml.merges')
   const types = ggufValue(header, 'tokenizer.ggml.token_type')
   const pre = ggufValue(header, 'tokenizer.ggml.pre')
-  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) throw new InvalidModelFileError('tokenizer.ggml.tokens is missing or not a list of strings')
-  if (!Array.isArray(merges) || !merges.every((m) => typeof m === 'string')) throw new InvalidModelFileError('tokenizer.ggml.merges is missing or not a list of strings (a gpt2 tokenizer needs them)')
+  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string'))
+    throw new InvalidModelFileError('tokenizer.ggml.tokens is missing or not a list of strings')
+  if (!Array.isArray(merges) || !merges.every((m) => typeof m === 'string'))
+    throw new InvalidModelFileError(
+      'tokenizer.ggml.merges is missing or not a list of strings (a gpt2 tokenizer needs them)',
+    )
   const vocabulary: BpeVocabulary = { tokens: tokens as string[], merges: merges as string[] }
   if (Array.isArray(types) && types.length === tokens.length) vocabulary.tokenTypes = types.map(Number)
   if (typeof pre === 'string') vocabulary.pre = pre
@@ -89,7 +115,10 @@ const WHITESPACE = 4
 const DEFINED = 8
 const OUT = -1
 /** llama.cpp's whitespace set (Python's str.isspace without 0x1C-0x1F; JavaScript's \s differs on 0x85 and 0xFEFF). */
-const WHITESPACE_CODE_POINTS = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000])
+const WHITESPACE_CODE_POINTS = new Set([
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+  0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+])
 const IS_LETTER = /^\p{L}$/u
 const IS_NUMBER = /^\p{N}$/u
 // Filled lazily (a class costs two regex tests the first time a code point is seen); shared by all tokenizers.
@@ -100,7 +129,11 @@ function classOf(cp: number): number {
   let c = classes[cp] as number
   if (c === 0) {
     const s = String.fromCodePoint(cp)
-    c = DEFINED | (IS_LETTER.test(s) ? LETTER : 0) | (IS_NUMBER.test(s) ? NUMBER : 0) | (WHITESPACE_CODE_POINTS.has(cp) ? WHITESPACE : 0)
+    c =
+      DEFINED |
+      (IS_LETTER.test(s) ? LETTER : 0) |
+      (IS_NUMBER.test(s) ? NUMBER : 0) |
+      (WHITESPACE_CODE_POINTS.has(cp) ? WHITESPACE : 0)
     classes[cp] = c
   }
   return c
@@ -115,7 +148,8 @@ const CR = 0x0d
 const LF = 0x0a
 const lowerAscii = (c: number) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c)
 const isContractionTail1 = (c: number) => c === 0x73 || c === 0x74 || c === 0x6d || c === 0x64 // s t m d
-const isContractionTail2 = (a: number, b: number) => (a === 0x72 && b === 0x65) || (a === 0x76 && b === 0x65) || (a === 0x6c && b === 0x6c) // re ve ll
+const isContractionTail2 = (a: number, b: number) =>
+  (a === 0x72 && b === 0x65) || (a === 0x76 && b === 0x65) || (a === 0x6c && b === 0x6c) // re ve ll
 
 /** llama.cpp's unicode_regex_split_custom_gpt2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
 const splitGpt2: Split = (cps, cls, start, end, ends) => {
@@ -237,7 +271,12 @@ const splitDigitsThenGpt2: Split = (cps, cls, start, end, ends) => {
   if (end > from) splitGpt2(cps, cls, from, end, ends)
 }
 
-const SPLITS: Record<PreTokenizer, Split> = { gpt2: splitGpt2, 'digits-gpt2': splitDigitsThenGpt2, llama3: splitLlama3(3), qwen2: splitLlama3(1) }
+const SPLITS: Record<PreTokenizer, Split> = {
+  gpt2: splitGpt2,
+  'digits-gpt2': splitDigitsThenGpt2,
+  llama3: splitLlama3(3),
+  qwen2: splitLlama3(1),
+}
 
 /** Token types llama.cpp parses out of text as single tokens (UNKNOWN, CONTROL, USER_DEFINED). */
 const SPECIAL_TYPES = new Set([2, 3, 4])
@@ -308,7 +347,10 @@ class MergeQueue {
 }
 
 /** Builds a counting tokenizer from a BPE vocabulary (linear in the vocabulary; do it once per model). */
-export function createBpeTokenizer(vocabulary: BpeVocabulary, { cacheSize = 50_000 }: CreateBpeTokenizerOptions = {}): BpeTokenizer {
+export function createBpeTokenizer(
+  vocabulary: BpeVocabulary,
+  { cacheSize = 50_000 }: CreateBpeTokenizerOptions = {},
+): BpeTokenizer {
   const known = preTokenizerOf(vocabulary.pre)
   const preTokenizer: PreTokenizer = known ?? 'gpt2'
   const split = SPLITS[preTokenizer]
@@ -359,7 +401,9 @@ export function createBpeTokenizer(vocabulary: BpeVocabulary, { cacheSize = 50_0
     let n = tokensOfSymbol[id] as number
     if (n < 0) {
       const s = strings[id] as string
-      n = vocab.has(s) ? 1 : Array.from(encoder.encode(s)).filter((b) => b < 0x80 && vocab.has(String.fromCharCode(b))).length
+      n = vocab.has(s)
+        ? 1
+        : Array.from(encoder.encode(s)).filter((b) => b < 0x80 && vocab.has(String.fromCharCode(b))).length
       tokensOfSymbol[id] = n
     }
     return n
@@ -450,7 +494,7 @@ export function createBpeTokenizer(vocabulary: BpeVocabulary, { cacheSize = 50_0
       i += cp > 0xffff ? 2 : 1
       if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd
       cps[n] = cp
-      cls[n] = cp < 0x80 ? ASCII_CLASSES[cp] as number : classOf(cp)
+      cls[n] = cp < 0x80 ? (ASCII_CLASSES[cp] as number) : classOf(cp)
     }
     offsets[n] = text.length
     const ends: number[] = []
@@ -473,7 +517,8 @@ export function createBpeTokenizer(vocabulary: BpeVocabulary, { cacheSize = 50_0
       const one = specialsByPrefix.get(c)
       const two = specialsByPrefix.get(0x10000 + c * 0x10000 + text.charCodeAt(i + 1))
       if (one) for (const order of one) present.add(order)
-      if (two) for (const order of two) if (text.startsWith((specials[order] as { text: string }).text, i)) present.add(order)
+      if (two)
+        for (const order of two) if (text.startsWith((specials[order] as { text: string }).text, i)) present.add(order)
     }
     if (present.size === 0) return countRaw(text)
     // llama.cpp's partition: each special token, longest first, splits every raw fragment at its occurrences.

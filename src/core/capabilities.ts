@@ -20,7 +20,8 @@ export type GpuAdapterSummary = {
   }
 }
 
-export type WebGpuStatus = { available: true; adapter: GpuAdapterSummary } | { available: false; error: SerializedError }
+export type WebGpuStatus =
+  { available: true; adapter: GpuAdapterSummary } | { available: false; error: SerializedError }
 
 export type EngineCapabilities = {
   webgpu: WebGpuStatus
@@ -36,11 +37,17 @@ export function describeAdapter(adapter: GpuAdapterSummary): string {
 
 /** True for software adapters (SwiftShader, llvmpipe): WebGPU works there, but slower than the CPU build of an engine. */
 export function isSoftwareAdapter(adapter: GpuAdapterSummary): boolean {
-  return adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(`${adapterName(adapter)} ${adapter.description}`)
+  return (
+    adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(`${adapterName(adapter)} ${adapter.description}`)
+  )
 }
 
 function adapterName(adapter: GpuAdapterSummary): string {
-  return [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ') || adapter.description || 'unknown adapter'
+  return (
+    [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ') ||
+    adapter.description ||
+    'unknown adapter'
+  )
 }
 
 /** Everything a report needs to say why an adapter can or cannot run something: name, features, key limits. */

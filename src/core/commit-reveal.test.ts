@@ -1,11 +1,29 @@
 import { keccak256 } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { commitOpen, generateSalt, nextOracleAction, nextPhaseChangeAt, oracleCommitment, oraclePhase, oraclePhaseOf, oracleStatusOf, type OracleRequestState } from './commit-reveal.ts'
+import {
+  commitOpen,
+  generateSalt,
+  nextOracleAction,
+  nextPhaseChangeAt,
+  oracleCommitment,
+  oraclePhase,
+  oraclePhaseOf,
+  oracleStatusOf,
+  type OracleRequestState,
+} from './commit-reveal.ts'
 import { InvalidChainValueError } from './errors/chain.ts'
 
 const operator = '0x1111111111111111111111111111111111111111' as const
 const salt = `0x${'ab'.repeat(32)}` as const
-const open = (over: Partial<OracleRequestState> = {}): OracleRequestState => ({ status: 'open', k: 3, commits: 0, reveals: 0, commitDeadline: 100n, revealDeadline: 200n, ...over })
+const open = (over: Partial<OracleRequestState> = {}): OracleRequestState => ({
+  status: 'open',
+  k: 3,
+  commits: 0,
+  reveals: 0,
+  commitDeadline: 100n,
+  revealDeadline: 200n,
+  ...over,
+})
 
 describe('oracleCommitment', () => {
   it('hashes abi.encode(requestId, operator, value, salt), value as two-complement int256', () => {
@@ -18,7 +36,9 @@ describe('oracleCommitment', () => {
   it('binds every field: another operator, value, salt or request gives another commitment', () => {
     const base = oracleCommitment({ requestId: 1n, operator, value: 5n, salt })
     expect(oracleCommitment({ requestId: 2n, operator, value: 5n, salt })).not.toBe(base)
-    expect(oracleCommitment({ requestId: 1n, operator: '0x2222222222222222222222222222222222222222', value: 5n, salt })).not.toBe(base)
+    expect(
+      oracleCommitment({ requestId: 1n, operator: '0x2222222222222222222222222222222222222222', value: 5n, salt }),
+    ).not.toBe(base)
     expect(oracleCommitment({ requestId: 1n, operator, value: 6n, salt })).not.toBe(base)
     expect(oracleCommitment({ requestId: 1n, operator, value: 5n, salt: `0x${'cd'.repeat(32)}` })).not.toBe(base)
   })
@@ -27,7 +47,9 @@ describe('oracleCommitment', () => {
     expect(() => oracleCommitment({ requestId: 1n, operator, value: 2n ** 255n, salt })).toThrow(InvalidChainValueError)
     expect(() => oracleCommitment({ requestId: -1n, operator, value: 0n, salt })).toThrow(InvalidChainValueError)
     expect(() => oracleCommitment({ requestId: 1n, operator: '0x12', value: 0n, salt })).toThrow(InvalidChainValueError)
-    expect(() => oracleCommitment({ requestId: 1n, operator, value: 0n, salt: '0x1234' })).toThrow(InvalidChainValueError)
+    expect(() => oracleCommitment({ requestId: 1n, operator, value: 0n, salt: '0x1234' })).toThrow(
+      InvalidChainValueError,
+    )
   })
 })
 

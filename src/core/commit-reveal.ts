@@ -23,19 +23,26 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 /** The commitment OracleRouter.commit expects and OracleRouter.reveal checks. */
 export function oracleCommitment({ requestId, operator, value, salt }: OracleCommitmentInput): Hex {
-  if (requestId < 0n || requestId >= 2n ** 256n) throw new InvalidChainValueError({ field: 'requestId', reason: 'must be a uint256' })
-  if (!ADDRESS.test(operator)) throw new InvalidChainValueError({ field: 'operator', reason: 'must be a 20-byte hex address' })
-  if (value < INT256_MIN || value > INT256_MAX) throw new InvalidChainValueError({ field: 'value', reason: 'must fit an int256' })
+  if (requestId < 0n || requestId >= 2n ** 256n)
+    throw new InvalidChainValueError({ field: 'requestId', reason: 'must be a uint256' })
+  if (!ADDRESS.test(operator))
+    throw new InvalidChainValueError({ field: 'operator', reason: 'must be a 20-byte hex address' })
+  if (value < INT256_MIN || value > INT256_MAX)
+    throw new InvalidChainValueError({ field: 'value', reason: 'must fit an int256' })
   if (!HEX32.test(salt)) throw new InvalidChainValueError({ field: 'salt', reason: 'must be 32 bytes of hex' })
   return keccak256(
-    encodeAbiParameters([{ type: 'uint256' }, { type: 'address' }, { type: 'int256' }, { type: 'bytes32' }], [requestId, operator, value, salt]),
+    encodeAbiParameters(
+      [{ type: 'uint256' }, { type: 'address' }, { type: 'int256' }, { type: 'bytes32' }],
+      [requestId, operator, value, salt],
+    ),
   )
 }
 
 /** A fresh 32-byte salt. Keep it (with the value) until the reveal: without it the commitment cannot be opened. */
 export function generateSalt(random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): Hex {
   const bytes = random(new Uint8Array(32))
-  if (bytes.length !== 32) throw new InvalidChainValueError({ field: 'salt', reason: 'the random source must fill 32 bytes' })
+  if (bytes.length !== 32)
+    throw new InvalidChainValueError({ field: 'salt', reason: 'the random source must fill 32 bytes' })
   return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
@@ -48,13 +55,15 @@ export type OraclePhase = (typeof ORACLE_PHASES)[number]
 
 export function oracleStatusOf(index: number): OracleStatus {
   const status = ORACLE_STATUSES[index]
-  if (status === undefined) throw new InvalidChainValueError({ field: 'status', reason: `unknown request status ${index}` })
+  if (status === undefined)
+    throw new InvalidChainValueError({ field: 'status', reason: `unknown request status ${index}` })
   return status
 }
 
 export function oraclePhaseOf(index: number): OraclePhase {
   const phase = ORACLE_PHASES[index]
-  if (phase === undefined) throw new InvalidChainValueError({ field: 'phase', reason: `unknown request phase ${index}` })
+  if (phase === undefined)
+    throw new InvalidChainValueError({ field: 'phase', reason: `unknown request phase ${index}` })
   return phase
 }
 

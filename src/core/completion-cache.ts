@@ -32,7 +32,11 @@ export class CompletionCache {
   hits = 0
   misses = 0
 
-  constructor({ maxEntries = COMPLETION_CACHE_DEFAULTS.maxEntries, maxChars = COMPLETION_CACHE_DEFAULTS.maxChars, suffixChars = COMPLETION_CACHE_DEFAULTS.suffixChars }: CompletionCacheOptions = {}) {
+  constructor({
+    maxEntries = COMPLETION_CACHE_DEFAULTS.maxEntries,
+    maxChars = COMPLETION_CACHE_DEFAULTS.maxChars,
+    suffixChars = COMPLETION_CACHE_DEFAULTS.suffixChars,
+  }: CompletionCacheOptions = {}) {
     this.#maxEntries = Math.max(1, maxEntries)
     this.#maxChars = Math.max(1, maxChars)
     this.#suffixChars = suffixChars
@@ -70,7 +74,14 @@ export class CompletionCache {
     const suffix = key.suffix.slice(0, this.#suffixChars)
     const id = this.#id(key.model, key.rule, key.prefix, suffix)
     this.#delete(id)
-    const entry: Entry = { model: key.model, rule: key.rule, prefix: key.prefix, suffix, text, size: key.prefix.length + suffix.length + text.length }
+    const entry: Entry = {
+      model: key.model,
+      rule: key.rule,
+      prefix: key.prefix,
+      suffix,
+      text,
+      size: key.prefix.length + suffix.length + text.length,
+    }
     if (entry.size > this.#maxChars) return
     this.#entries.set(id, entry)
     this.#chars += entry.size

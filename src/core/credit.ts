@@ -29,7 +29,15 @@ export type ChannelLedger = {
 /** A voucher as offered with a request, with the address its signature recovers to (in this chain's domain). */
 export type VoucherOffer = { channelId: bigint; cumulativeAmount: bigint; signature: Hex; recoveredSigner: Address }
 
-export function newLedger({ channelId, consumer, deposit }: { channelId: bigint; consumer: Address; deposit: bigint }): ChannelLedger {
+export function newLedger({
+  channelId,
+  consumer,
+  deposit,
+}: {
+  channelId: bigint
+  consumer: Address
+  deposit: bigint
+}): ChannelLedger {
   return { channelId, consumer, deposit, voucher: null, settled: 0n, reserved: 0n }
 }
 
@@ -39,19 +47,40 @@ export function newLedger({ channelId, consumer, deposit }: { channelId: bigint;
  */
 export function acceptVoucher(ledger: ChannelLedger, offer: VoucherOffer, maxCost: bigint): ChannelLedger {
   if (maxCost < 0n) throw new VoucherRejectedError({ reason: 'malformed', details: 'negative quote' })
-  if (offer.channelId !== ledger.channelId) throw new VoucherRejectedError({ reason: 'wrong-channel', details: `voucher for channel ${offer.channelId}, not ${ledger.channelId}` })
+  if (offer.channelId !== ledger.channelId)
+    throw new VoucherRejectedError({
+      reason: 'wrong-channel',
+      details: `voucher for channel ${offer.channelId}, not ${ledger.channelId}`,
+    })
   if (offer.recoveredSigner.toLowerCase() !== ledger.consumer.toLowerCase()) {
-    throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${offer.recoveredSigner}, not the channel's consumer ${ledger.consumer}` })
+    throw new VoucherRejectedError({
+      reason: 'forged',
+      details: `signed by ${offer.recoveredSigner}, not the channel's consumer ${ledger.consumer}`,
+    })
   }
-  if (offer.cumulativeAmount > ledger.deposit) throw new VoucherRejectedError({ reason: 'over-deposit', details: `${offer.cumulativeAmount} exceeds the deposit of ${ledger.deposit}` })
+  if (offer.cumulativeAmount > ledger.deposit)
+    throw new VoucherRejectedError({
+      reason: 'over-deposit',
+      details: `${offer.cumulativeAmount} exceeds the deposit of ${ledger.deposit}`,
+    })
   const held = ledger.voucher?.cumulativeAmount ?? 0n
-  if (offer.cumulativeAmount < held) throw new VoucherRejectedError({ reason: 'stale', details: `${offer.cumulativeAmount} is below the ${held} already accepted` })
+  if (offer.cumulativeAmount < held)
+    throw new VoucherRejectedError({
+      reason: 'stale',
+      details: `${offer.cumulativeAmount} is below the ${held} already accepted`,
+    })
   const needed = ledger.settled + ledger.reserved + maxCost
   if (offer.cumulativeAmount < needed) {
     const reason = ledger.voucher !== null && offer.cumulativeAmount === held ? 'replayed' : 'insufficient'
-    throw new VoucherRejectedError({ reason, details: `the voucher covers ${offer.cumulativeAmount}; settled ${ledger.settled}, in flight ${ledger.reserved} and this quote's ${maxCost} need ${needed}` })
+    throw new VoucherRejectedError({
+      reason,
+      details: `the voucher covers ${offer.cumulativeAmount}; settled ${ledger.settled}, in flight ${ledger.reserved} and this quote's ${maxCost} need ${needed}`,
+    })
   }
-  const voucher = offer.cumulativeAmount > held || ledger.voucher === null ? { cumulativeAmount: offer.cumulativeAmount, signature: offer.signature } : ledger.voucher
+  const voucher =
+    offer.cumulativeAmount > held || ledger.voucher === null
+      ? { cumulativeAmount: offer.cumulativeAmount, signature: offer.signature }
+      : ledger.voucher
   return { ...ledger, voucher, reserved: ledger.reserved + maxCost }
 }
 
@@ -96,12 +125,23 @@ export type ConsumerChannel = {
   jobs?: { requestHash: Hex; maxCost: bigint }[]
 }
 
-export function newConsumerChannel({ channelId, node, deposit }: { channelId: bigint; node: Address; deposit: bigint }): ConsumerChannel {
+export function newConsumerChannel({
+  channelId,
+  node,
+  deposit,
+}: {
+  channelId: bigint
+  node: Address
+  deposit: bigint
+}): ConsumerChannel {
   return { channelId, node, deposit, signed: 0n, settled: 0n, interrupted: [] }
 }
 
 /** Remembers a paid request that ended without its receipt: the node may settle what it had sent of it. */
-export function recordInterrupted(channel: ConsumerChannel, request: { requestHash: Hex; maxCost: bigint }): ConsumerChannel {
+export function recordInterrupted(
+  channel: ConsumerChannel,
+  request: { requestHash: Hex; maxCost: bigint },
+): ConsumerChannel {
   return { ...channel, interrupted: [...(channel.interrupted ?? []), request] }
 }
 
@@ -117,7 +157,11 @@ function coverGap(channel: ConsumerChannel, gap: bigint): ConsumerChannel {
   // Beyond the interrupted requests, only undelivered jobs can explain it (the node settled one meanwhile). Which one
   // is not known yet, so they stay listed (later vouchers keep covering them) until their own receipts arrive.
   const jobs = reservedForJobs(channel)
-  if (gap > cover + jobs) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${gap} more than this consumer's receipts; its interrupted requests and undelivered jobs could cost at most ${cover + jobs}` })
+  if (gap > cover + jobs)
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: `the receipt settles ${gap} more than this consumer's receipts; its interrupted requests and undelivered jobs could cost at most ${cover + jobs}`,
+    })
   return { ...channel, interrupted: [] }
 }
 
@@ -138,13 +182,15 @@ export function credit(channel: ConsumerChannel): bigint {
 export function nextVoucherAmount(channel: ConsumerChannel, maxCost: bigint): bigint {
   const needed = channel.settled + reservedForJobs(channel) + maxCost
   const amount = needed > channel.signed ? needed : channel.signed
-  if (amount > channel.deposit) throw new InsufficientDepositError({ channelId: channel.channelId, needed: amount, deposit: channel.deposit })
+  if (amount > channel.deposit)
+    throw new InsufficientDepositError({ channelId: channel.channelId, needed: amount, deposit: channel.deposit })
   return amount
 }
 
 /** Records a voucher the consumer signed. */
 export function recordVoucher(channel: ConsumerChannel, cumulativeAmount: bigint): ConsumerChannel {
-  if (cumulativeAmount < channel.signed) throw new RangeError(`cumulative amounts only grow: ${cumulativeAmount} < ${channel.signed}`)
+  if (cumulativeAmount < channel.signed)
+    throw new RangeError(`cumulative amounts only grow: ${cumulativeAmount} < ${channel.signed}`)
   return { ...channel, signed: cumulativeAmount }
 }
 
@@ -154,19 +200,46 @@ export function recordVoucher(channel: ConsumerChannel, cumulativeAmount: bigint
  * quote's prices give for the quoted input and the tokens generated, hence at most the quote's maximum.
  */
 export function applyReceipt(channel: ConsumerChannel, receipt: Receipt, quote: Quote): ConsumerChannel {
-  if (receipt.channelId !== channel.channelId) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}` })
-  if (receipt.modelHash.toLowerCase() !== quote.modelHash.toLowerCase()) throw new InvalidReceiptError({ reason: 'fields', details: 'receipt for another model' })
-  if (receipt.promptTokens !== BigInt(quote.inputTokens)) throw new InvalidReceiptError({ reason: 'cost', details: `${receipt.promptTokens} input tokens billed, the quote counted ${quote.inputTokens}` })
-  if (receipt.completionTokens > BigInt(quote.maxTokens)) throw new InvalidReceiptError({ reason: 'cost', details: `${receipt.completionTokens} tokens billed, max_tokens was ${quote.maxTokens}` })
+  if (receipt.channelId !== channel.channelId)
+    throw new InvalidReceiptError({
+      reason: 'fields',
+      details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}`,
+    })
+  if (receipt.modelHash.toLowerCase() !== quote.modelHash.toLowerCase())
+    throw new InvalidReceiptError({ reason: 'fields', details: 'receipt for another model' })
+  if (receipt.promptTokens !== BigInt(quote.inputTokens))
+    throw new InvalidReceiptError({
+      reason: 'cost',
+      details: `${receipt.promptTokens} input tokens billed, the quote counted ${quote.inputTokens}`,
+    })
+  if (receipt.completionTokens > BigInt(quote.maxTokens))
+    throw new InvalidReceiptError({
+      reason: 'cost',
+      details: `${receipt.completionTokens} tokens billed, max_tokens was ${quote.maxTokens}`,
+    })
   const expected = settleCost(quote, Number(receipt.completionTokens))
-  if (receipt.cost !== expected || receipt.cost > quote.maxCost) throw new InvalidReceiptError({ reason: 'cost', details: `cost ${receipt.cost}, the quote gives ${expected} (max ${quote.maxCost})` })
+  if (receipt.cost !== expected || receipt.cost > quote.maxCost)
+    throw new InvalidReceiptError({
+      reason: 'cost',
+      details: `cost ${receipt.cost}, the quote gives ${expected} (max ${quote.maxCost})`,
+    })
   // Above settled + cost only when the node settled a cancelled request whose receipt this consumer missed (a reset
   // that crossed it): that is caught up here, never beyond what the consumer signed.
   if (receipt.cumulativePaid < channel.settled + receipt.cost) {
-    throw new InvalidReceiptError({ reason: 'cumulative', details: `cumulativePaid ${receipt.cumulativePaid}, expected at least ${channel.settled} + ${receipt.cost}` })
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: `cumulativePaid ${receipt.cumulativePaid}, expected at least ${channel.settled} + ${receipt.cost}`,
+    })
   }
-  if (receipt.cumulativePaid > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: 'the receipt settles more than the vouchers signed' })
-  return { ...coverGap(channel, receipt.cumulativePaid - channel.settled - receipt.cost), settled: receipt.cumulativePaid }
+  if (receipt.cumulativePaid > channel.signed)
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: 'the receipt settles more than the vouchers signed',
+    })
+  return {
+    ...coverGap(channel, receipt.cumulativePaid - channel.settled - receipt.cost),
+    settled: receipt.cumulativePaid,
+  }
 }
 
 /**
@@ -177,11 +250,31 @@ export function applyReceipt(channel: ConsumerChannel, receipt: Receipt, quote: 
  * a node cannot invent a settlement to claim a consumer's credit.
  */
 export function catchUp(channel: ConsumerChannel, receipt: Receipt): ConsumerChannel {
-  if (receipt.channelId !== channel.channelId) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}` })
+  if (receipt.channelId !== channel.channelId)
+    throw new InvalidReceiptError({
+      reason: 'fields',
+      details: `receipt for channel ${receipt.channelId}, not ${channel.channelId}`,
+    })
   const own = (channel.interrupted ?? []).find((r) => r.requestHash.toLowerCase() === receipt.requestHash.toLowerCase())
-  if (!own) throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is not for a request of this consumer that ended without its receipt' })
-  if (receipt.cost > own.maxCost) throw new InvalidReceiptError({ reason: 'cost', details: `the receipt bills ${receipt.cost}, the request could cost at most ${own.maxCost}` })
-  if (receipt.cumulativePaid <= channel.settled) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, not beyond the ${channel.settled} already settled` })
-  if (receipt.cumulativePaid > channel.signed) throw new InvalidReceiptError({ reason: 'cumulative', details: `the receipt settles ${receipt.cumulativePaid}, more than the ${channel.signed} signed` })
+  if (!own)
+    throw new InvalidReceiptError({
+      reason: 'fields',
+      details: 'the receipt is not for a request of this consumer that ended without its receipt',
+    })
+  if (receipt.cost > own.maxCost)
+    throw new InvalidReceiptError({
+      reason: 'cost',
+      details: `the receipt bills ${receipt.cost}, the request could cost at most ${own.maxCost}`,
+    })
+  if (receipt.cumulativePaid <= channel.settled)
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: `the receipt settles ${receipt.cumulativePaid}, not beyond the ${channel.settled} already settled`,
+    })
+  if (receipt.cumulativePaid > channel.signed)
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: `the receipt settles ${receipt.cumulativePaid}, more than the ${channel.signed} signed`,
+    })
   return { ...coverGap(channel, receipt.cumulativePaid - channel.settled), settled: receipt.cumulativePaid }
 }

@@ -45,7 +45,14 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/
 export function datasetTime(date: string): number | null {
   const match = DAY.exec(date) ?? INSTANT.exec(date)
   if (!match) return null
-  const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map(Number) as [number, number, number, number?, number?, number?]
+  const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number?,
+    number?,
+    number?,
+  ]
   if (year < 1970 || hour > 23 || minute > 59 || second > 59) return null
   const ms = Date.UTC(year, month - 1, day, hour, minute, second)
   const d = new Date(ms)
@@ -61,7 +68,11 @@ export type DatasetFormat = { labels?: readonly string[]; daysOnly?: boolean }
  * file is the same format with `{ labels, daysOnly: true }` (`parseSentimentJsonl`).
  */
 export function parseDataset(bytes: Uint8Array, format: DatasetFormat = {}): DatasetItem[] {
-  if (bytes.length > DATASET_LIMITS.maxBytes) throw new InvalidDatasetError({ line: 0, reason: `it has ${bytes.length} bytes, more than ${DATASET_LIMITS.maxBytes}` })
+  if (bytes.length > DATASET_LIMITS.maxBytes)
+    throw new InvalidDatasetError({
+      line: 0,
+      reason: `it has ${bytes.length} bytes, more than ${DATASET_LIMITS.maxBytes}`,
+    })
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
@@ -91,7 +102,8 @@ export function parseDataset(bytes: Uint8Array, format: DatasetFormat = {}): Dat
       return typeof v === 'string' ? v : fail(`field "${name}" must be a string`)
     }
     const id = field('id')
-    if (!ID.test(id) || id.length > DATASET_LIMITS.maxIdLength) fail(`id must be letters, digits, ".", "_" or "-", at most ${DATASET_LIMITS.maxIdLength}`)
+    if (!ID.test(id) || id.length > DATASET_LIMITS.maxIdLength)
+      fail(`id must be letters, digits, ".", "_" or "-", at most ${DATASET_LIMITS.maxIdLength}`)
     if (ids.has(id)) fail(`id "${id}" is used twice`)
     const date = field('date')
     const time = datasetTime(date)
@@ -100,11 +112,13 @@ export function parseDataset(bytes: Uint8Array, format: DatasetFormat = {}): Dat
     const asset = field('asset')
     if (!ASSET.test(asset)) fail(`asset "${asset}" is not an upper-case ticker`)
     const headline = field('headline')
-    if (headline.trim() === '' || headline.length > DATASET_LIMITS.maxHeadlineLength) fail(`headline must be 1 to ${DATASET_LIMITS.maxHeadlineLength} characters`)
+    if (headline.trim() === '' || headline.length > DATASET_LIMITS.maxHeadlineLength)
+      fail(`headline must be 1 to ${DATASET_LIMITS.maxHeadlineLength} characters`)
     const item: DatasetItem = { id, date, time: time as number, asset, headline }
     if (Object.hasOwn(record, 'label') || format.labels) {
       const label = field('label')
-      if (label.length > DATASET_LIMITS.maxLabelLength) fail(`label longer than ${DATASET_LIMITS.maxLabelLength} characters`)
+      if (label.length > DATASET_LIMITS.maxLabelLength)
+        fail(`label longer than ${DATASET_LIMITS.maxLabelLength} characters`)
       if (format.labels && !format.labels.includes(label)) fail(`label "${label}" is not ${format.labels.join(', ')}`)
       item.label = label
     }
@@ -120,7 +134,10 @@ export type DatasetWindow = { asset: string; windowStart: bigint; windowEnd: big
  * The items a round reads: those of `asset` with `windowStart <= time < windowEnd`, ordered by time then id (so
  * every node scores the same list in the same order, whatever the file's order).
  */
-export function selectWindow(items: readonly DatasetItem[], { asset, windowStart, windowEnd }: DatasetWindow): DatasetItem[] {
+export function selectWindow(
+  items: readonly DatasetItem[],
+  { asset, windowStart, windowEnd }: DatasetWindow,
+): DatasetItem[] {
   return items
     .filter((item) => item.asset === asset && BigInt(item.time) >= windowStart && BigInt(item.time) < windowEnd)
     .sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -128,6 +145,8 @@ export function selectWindow(items: readonly DatasetItem[], { asset, windowStart
 
 /** Encodes items as a data set file (one JSON line each, `\n`-terminated): for publishers and tests. */
 export function encodeDataset(items: readonly Omit<DatasetItem, 'time'>[]): Uint8Array {
-  const lines = items.map(({ id, date, asset, headline, label }) => JSON.stringify(label === undefined ? { id, date, asset, headline } : { id, date, asset, headline, label }))
+  const lines = items.map(({ id, date, asset, headline, label }) =>
+    JSON.stringify(label === undefined ? { id, date, asset, headline } : { id, date, asset, headline, label }),
+  )
   return new TextEncoder().encode(lines.map((l) => `${l}\n`).join(''))
 }

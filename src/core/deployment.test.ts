@@ -29,8 +29,17 @@ describe('parseDeployment', () => {
     ['relays not a list', { ...valid, relays: valid.relay }],
     ['a bad relay in relays', { ...valid, relays: [valid.relay, 'localhost:9091'] }],
     ['a relay listed twice', { ...valid, relays: [valid.relay, valid.relay] }],
-    ['relay not the first of relays', { ...valid, relays: ['/ip4/127.0.0.1/tcp/9091/ws/p2p/12D3KooWdef', valid.relay] }],
-    ['too many relays', { ...valid, relays: Array.from({ length: MAX_DEPLOYMENT_RELAYS + 1 }, (_, i) => `/ip4/127.0.0.1/tcp/${9000 + i}/ws`) }],
+    [
+      'relay not the first of relays',
+      { ...valid, relays: ['/ip4/127.0.0.1/tcp/9091/ws/p2p/12D3KooWdef', valid.relay] },
+    ],
+    [
+      'too many relays',
+      {
+        ...valid,
+        relays: Array.from({ length: MAX_DEPLOYMENT_RELAYS + 1 }, (_, i) => `/ip4/127.0.0.1/tcp/${9000 + i}/ws`),
+      },
+    ],
   ])('rejects %s with a typed error', (_, input) => {
     expect(() => parseDeployment(input)).toThrow(InvalidDeploymentError)
   })

@@ -54,34 +54,44 @@ registerErrorClass('InvalidDeploymentError', InvalidDeploymentError)
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 export function parseDeployment(value: unknown): Deployment {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidDeploymentError('not a JSON object')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidDeploymentError('not a JSON object')
   const v = value as Record<string, unknown>
   if (v['version'] !== 1) throw new InvalidDeploymentError(`unsupported version ${JSON.stringify(v['version'])}`)
   const chainId = v['chainId']
-  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0) throw new InvalidDeploymentError('chainId must be a positive integer')
+  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new InvalidDeploymentError('chainId must be a positive integer')
   const rpcUrl = v['rpcUrl']
-  if (typeof rpcUrl !== 'string' || !/^(https?|wss?):\/\//.test(rpcUrl)) throw new InvalidDeploymentError('rpcUrl must be an http(s) or ws(s) URL')
+  if (typeof rpcUrl !== 'string' || !/^(https?|wss?):\/\//.test(rpcUrl))
+    throw new InvalidDeploymentError('rpcUrl must be an http(s) or ws(s) URL')
   const startBlock = v['startBlock']
-  if (typeof startBlock !== 'number' || !Number.isSafeInteger(startBlock) || startBlock < 0) throw new InvalidDeploymentError('startBlock must be a non-negative integer')
-  const isMultiaddr = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= 1024
+  if (typeof startBlock !== 'number' || !Number.isSafeInteger(startBlock) || startBlock < 0)
+    throw new InvalidDeploymentError('startBlock must be a non-negative integer')
+  const isMultiaddr = (value: unknown): value is string =>
+    typeof value === 'string' && value.startsWith('/') && value.length <= 1024
   const rawRelays = v['relays']
   let relays: string[] | undefined
   if (rawRelays !== undefined) {
-    if (!Array.isArray(rawRelays) || rawRelays.length === 0 || rawRelays.length > MAX_DEPLOYMENT_RELAYS) throw new InvalidDeploymentError(`relays must be a list of 1 to ${MAX_DEPLOYMENT_RELAYS} multiaddrs`)
+    if (!Array.isArray(rawRelays) || rawRelays.length === 0 || rawRelays.length > MAX_DEPLOYMENT_RELAYS)
+      throw new InvalidDeploymentError(`relays must be a list of 1 to ${MAX_DEPLOYMENT_RELAYS} multiaddrs`)
     if (!rawRelays.every(isMultiaddr)) throw new InvalidDeploymentError('relays must hold multiaddr strings')
     if (new Set(rawRelays).size !== rawRelays.length) throw new InvalidDeploymentError('relays lists a relay twice')
     relays = rawRelays
   }
   // A file with only `relays` names its first as `relay`, so readers of the single field still find one.
   const relay = v['relay'] === undefined && relays ? relays[0]! : v['relay']
-  if (relay !== null && !isMultiaddr(relay)) throw new InvalidDeploymentError('relay must be a multiaddr string or null')
+  if (relay !== null && !isMultiaddr(relay))
+    throw new InvalidDeploymentError('relay must be a multiaddr string or null')
   if (relays && relay !== relays[0]) throw new InvalidDeploymentError('relay must be the first of relays')
   const rawContracts = v['contracts']
-  if (typeof rawContracts !== 'object' || rawContracts === null || Array.isArray(rawContracts)) throw new InvalidDeploymentError('contracts must be an object')
+  if (typeof rawContracts !== 'object' || rawContracts === null || Array.isArray(rawContracts))
+    throw new InvalidDeploymentError('contracts must be an object')
   const contracts: Partial<Record<ContractName, Address>> = {}
   for (const [name, address] of Object.entries(rawContracts)) {
-    if (!(CONTRACT_NAMES as readonly string[]).includes(name)) throw new InvalidDeploymentError(`unknown contract ${name}`)
-    if (typeof address !== 'string' || !ADDRESS.test(address)) throw new InvalidDeploymentError(`contract ${name} has no valid address`)
+    if (!(CONTRACT_NAMES as readonly string[]).includes(name))
+      throw new InvalidDeploymentError(`unknown contract ${name}`)
+    if (typeof address !== 'string' || !ADDRESS.test(address))
+      throw new InvalidDeploymentError(`contract ${name} has no valid address`)
     contracts[name as ContractName] = address as Address
   }
   return { version: 1, chainId, rpcUrl, startBlock, contracts, relay, ...(relays ? { relays } : {}) }

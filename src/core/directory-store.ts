@@ -5,7 +5,15 @@
  * gets only the delta. Pure and clock-injected; `src/p2p/directory-service.ts` does the streams.
  */
 import type { Announcement } from './announcement.ts'
-import { ANNOUNCEMENT_TTL_MS, compareForRank, diffViews, isExpired, viewDigest, type DirectoryRank, type ViewIds } from './directory-view.ts'
+import {
+  ANNOUNCEMENT_TTL_MS,
+  compareForRank,
+  diffViews,
+  isExpired,
+  viewDigest,
+  type DirectoryRank,
+  type ViewIds,
+} from './directory-view.ts'
 
 export type HeldEntry = { announcement: Announcement; bytes: Uint8Array }
 
@@ -24,7 +32,13 @@ export type StoredView = { digest: string; ids: ViewIds; entries: HeldEntry[] }
 
 export type DirectoryAnswer = { digest: string; base: string | null; removed: string[]; upserts: HeldEntry[] }
 
-type Query = { model: string; rank: DirectoryRank; limit: number; view: StoredView | null; snapshots: Map<string, ViewIds> }
+type Query = {
+  model: string
+  rank: DirectoryRank
+  limit: number
+  view: StoredView | null
+  snapshots: Map<string, ViewIds>
+}
 
 export function queryKey(model: string, rank: DirectoryRank, limit: number): string {
   return `${model}/${rank}/${limit}`
@@ -40,7 +54,13 @@ export class DirectoryStore {
   readonly #maxQueries: number
   readonly #listeners = new Set<(model: string, key: string) => void>()
 
-  constructor({ ttlMs = ANNOUNCEMENT_TTL_MS, maxPerModel = 20_000, maxModels = 4096, maxSnapshots = 16, maxQueries = 1024 }: DirectoryStoreOptions = {}) {
+  constructor({
+    ttlMs = ANNOUNCEMENT_TTL_MS,
+    maxPerModel = 20_000,
+    maxModels = 4096,
+    maxSnapshots = 16,
+    maxQueries = 1024,
+  }: DirectoryStoreOptions = {}) {
     this.#ttlMs = ttlMs
     this.#maxPerModel = maxPerModel
     this.#maxModels = maxModels
@@ -119,12 +139,15 @@ export class DirectoryStore {
     if (!query.view) {
       const compare = compareForRank(rank, model)
       const held = this.#models.get(model)
-      const entries = held ? bestOf(fresh(held.values(), now, this.#ttlMs), limit, (a, b) => compare(a.announcement, b.announcement)) : []
+      const entries = held
+        ? bestOf(fresh(held.values(), now, this.#ttlMs), limit, (a, b) => compare(a.announcement, b.announcement))
+        : []
       const ids = new Map(entries.map((e) => [e.announcement.peerId, e.announcement.sequence]))
       query.view = { digest: viewDigest(ids), ids, entries }
       query.snapshots.delete(query.view.digest)
       query.snapshots.set(query.view.digest, ids)
-      if (query.snapshots.size > this.#maxSnapshots) query.snapshots.delete(query.snapshots.keys().next().value as string)
+      if (query.snapshots.size > this.#maxSnapshots)
+        query.snapshots.delete(query.snapshots.keys().next().value as string)
     }
     return query.view
   }
@@ -136,7 +159,12 @@ export class DirectoryStore {
     if (!old) return { digest: view.digest, base: null, removed: [], upserts: view.entries }
     const { removed, changed } = diffViews(old, view.ids)
     const wanted = new Set(changed)
-    return { digest: view.digest, base: since, removed, upserts: view.entries.filter((e) => wanted.has(e.announcement.peerId)) }
+    return {
+      digest: view.digest,
+      base: since,
+      removed,
+      upserts: view.entries.filter((e) => wanted.has(e.announcement.peerId)),
+    }
   }
 
   #query(model: string, rank: DirectoryRank, limit: number): Query {
@@ -161,7 +189,12 @@ export class DirectoryStore {
       if (query.model !== model || !query.view) continue
       const { view } = query
       const last = view.entries.at(-1)
-      const affects = (peerId !== undefined && view.ids.has(peerId)) || (now !== null && (view.entries.length < query.limit || !last || compareForRank(query.rank, model)(now.announcement, last.announcement) < 0))
+      const affects =
+        (peerId !== undefined && view.ids.has(peerId)) ||
+        (now !== null &&
+          (view.entries.length < query.limit ||
+            !last ||
+            compareForRank(query.rank, model)(now.announcement, last.announcement) < 0))
       if (!affects) continue
       query.view = null
       for (const listener of this.#listeners) listener(model, key)

@@ -1,15 +1,37 @@
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { signAnnouncement, type Announcement } from './announcement.ts'
-import { MODEL_HASH, OTHER_KEY, OTHER_PEER_ID, PEER_ID, SIGNER_KEY, unsignedAnnouncement } from './announcement.arbitraries.ts'
+import {
+  MODEL_HASH,
+  OTHER_KEY,
+  OTHER_PEER_ID,
+  PEER_ID,
+  SIGNER_KEY,
+  unsignedAnnouncement,
+} from './announcement.arbitraries.ts'
 import { DirectoryStore } from './directory-store.ts'
-import { ANNOUNCEMENT_TTL_MS, applyDelta, decodeDirectoryRequest, decodeViewHeader, encodeDirectoryRequest, encodeViewHeader, MAX_DIRECTORY_LIMIT, queueDepthBucket, rankEntries, verifyDirectoryEntry, viewDigest } from './directory-view.ts'
+import {
+  ANNOUNCEMENT_TTL_MS,
+  applyDelta,
+  decodeDirectoryRequest,
+  decodeViewHeader,
+  encodeDirectoryRequest,
+  encodeViewHeader,
+  MAX_DIRECTORY_LIMIT,
+  queueDepthBucket,
+  rankEntries,
+  verifyDirectoryEntry,
+  viewDigest,
+} from './directory-view.ts'
 import { DirectoryViewError, InvalidAnnouncementError, MalformedMessageError } from './errors/p2p.ts'
 import { encodeJson } from './wire/check.ts'
 import { FrameDecoder } from './wire/frame.ts'
 
 const NOW = 1_700_000_000_000
-const fake = (overrides: Parameters<typeof unsignedAnnouncement>[0]): Announcement => ({ ...unsignedAnnouncement({ timestamp: NOW, ...overrides }), signature: `0x${'1'.repeat(130)}` as Hex })
+const fake = (overrides: Parameters<typeof unsignedAnnouncement>[0]): Announcement => ({
+  ...unsignedAnnouncement({ timestamp: NOW, ...overrides }),
+  signature: `0x${'1'.repeat(130)}` as Hex,
+})
 const frame = (bytes: Uint8Array) => new FrameDecoder(1 << 20).push(bytes)[0] as Uint8Array
 
 describe('ranking', () => {
@@ -29,7 +51,21 @@ describe('ranking', () => {
 
 describe('digests and deltas', () => {
   it('a view digest depends on the set only', () => {
-    expect(viewDigest(new Map([['a', 1], ['b', 2]]))).toBe(viewDigest(new Map([['b', 2], ['a', 1]])))
+    expect(
+      viewDigest(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      ),
+    ).toBe(
+      viewDigest(
+        new Map([
+          ['b', 2],
+          ['a', 1],
+        ]),
+      ),
+    )
     expect(viewDigest(new Map([['a', 1]]))).not.toBe(viewDigest(new Map([['a', 2]])))
   })
 
@@ -49,7 +85,12 @@ describe('DirectoryStore', () => {
     store.record(b, encodeJson(b), NOW)
     const first = store.answer(MODEL_HASH, 'price', 1, null, NOW)
     expect(first.upserts.map((e) => e.announcement)).toEqual([a])
-    expect(store.answer(MODEL_HASH, 'price', 1, first.digest, NOW)).toEqual({ digest: first.digest, base: first.digest, removed: [], upserts: [] })
+    expect(store.answer(MODEL_HASH, 'price', 1, first.digest, NOW)).toEqual({
+      digest: first.digest,
+      base: first.digest,
+      removed: [],
+      upserts: [],
+    })
     const cheaper = fake({ peerId: OTHER_PEER_ID, pricePerMillionOutput: '4', sequence: 2 })
     store.record(cheaper, encodeJson(cheaper), NOW)
     const delta = store.answer(MODEL_HASH, 'price', 1, first.digest, NOW)
@@ -73,32 +114,85 @@ describe('DirectoryStore', () => {
 describe('verifyDirectoryEntry', () => {
   it('accepts a signed entry and refuses one signed by another key, about another model, or expired', async () => {
     const genuine = await signAnnouncement(unsignedAnnouncement({ timestamp: NOW }), SIGNER_KEY)
-    await expect(verifyDirectoryEntry(encodeJson(genuine), { model: MODEL_HASH, now: NOW + ANNOUNCEMENT_TTL_MS - 1 })).resolves.toEqual(genuine)
+    await expect(
+      verifyDirectoryEntry(encodeJson(genuine), { model: MODEL_HASH, now: NOW + ANNOUNCEMENT_TTL_MS - 1 }),
+    ).resolves.toEqual(genuine)
     const impostor = await signAnnouncement(unsignedAnnouncement({ timestamp: NOW }), OTHER_KEY)
-    const reason = (p: Promise<unknown>) => p.then(() => 'accepted', (e: unknown) => (e instanceof InvalidAnnouncementError ? e.reason : 'other'))
-    expect(await reason(verifyDirectoryEntry(encodeJson(impostor), { model: MODEL_HASH, now: NOW }))).toBe('signer-mismatch')
-    expect(await reason(verifyDirectoryEntry(encodeJson(genuine), { model: `0x${'22'.repeat(32)}`, now: NOW }))).toBe('wrong-topic')
-    expect(await reason(verifyDirectoryEntry(encodeJson(genuine), { model: MODEL_HASH, now: NOW + ANNOUNCEMENT_TTL_MS + 1 }))).toBe('stale')
-    expect(await reason(verifyDirectoryEntry(new TextEncoder().encode('{'), { model: MODEL_HASH, now: NOW }))).toBe('schema')
+    const reason = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e: unknown) => (e instanceof InvalidAnnouncementError ? e.reason : 'other'),
+      )
+    expect(await reason(verifyDirectoryEntry(encodeJson(impostor), { model: MODEL_HASH, now: NOW }))).toBe(
+      'signer-mismatch',
+    )
+    expect(await reason(verifyDirectoryEntry(encodeJson(genuine), { model: `0x${'22'.repeat(32)}`, now: NOW }))).toBe(
+      'wrong-topic',
+    )
+    expect(
+      await reason(
+        verifyDirectoryEntry(encodeJson(genuine), { model: MODEL_HASH, now: NOW + ANNOUNCEMENT_TTL_MS + 1 }),
+      ),
+    ).toBe('stale')
+    expect(await reason(verifyDirectoryEntry(new TextEncoder().encode('{'), { model: MODEL_HASH, now: NOW }))).toBe(
+      'schema',
+    )
   })
 })
 
 describe('wire', () => {
   it('round-trips requests and view headers', () => {
-    const query = { type: 'query', v: 1, model: MODEL_HASH, rank: 'speed', limit: 10, since: null, watch: true } as const
+    const query = {
+      type: 'query',
+      v: 1,
+      model: MODEL_HASH,
+      rank: 'speed',
+      limit: 10,
+      since: null,
+      watch: true,
+    } as const
     expect(decodeDirectoryRequest(frame(encodeDirectoryRequest(query)))).toEqual(query)
-    expect(decodeDirectoryRequest(frame(encodeDirectoryRequest({ type: 'publish', v: 1 })))).toEqual({ type: 'publish', v: 1 })
+    expect(decodeDirectoryRequest(frame(encodeDirectoryRequest({ type: 'publish', v: 1 })))).toEqual({
+      type: 'publish',
+      v: 1,
+    })
     const header = { digest: 'a'.repeat(32), base: null, removed: [PEER_ID], count: 3 }
     expect(decodeViewHeader(frame(encodeViewHeader(header)))).toEqual({ type: 'view', v: 1, ...header })
   })
 
   it('refuses requests out of bounds or with extra fields, with a typed error', () => {
     const base = { type: 'query', v: 1, model: MODEL_HASH, rank: 'price', limit: 10, since: null, watch: false }
-    for (const bad of [{ ...base, limit: MAX_DIRECTORY_LIMIT + 1 }, { ...base, limit: 0 }, { ...base, rank: 'cheap' }, { ...base, model: MODEL_HASH.toUpperCase() }, { ...base, since: 'zz' }, { ...base, extra: 1 }, { ...base, watch: 'yes' }, { type: 'publish', v: 2 }, [1], 'x']) {
+    for (const bad of [
+      { ...base, limit: MAX_DIRECTORY_LIMIT + 1 },
+      { ...base, limit: 0 },
+      { ...base, rank: 'cheap' },
+      { ...base, model: MODEL_HASH.toUpperCase() },
+      { ...base, since: 'zz' },
+      { ...base, extra: 1 },
+      { ...base, watch: 'yes' },
+      { type: 'publish', v: 2 },
+      [1],
+      'x',
+    ]) {
       expect(() => decodeDirectoryRequest(encodeJson(bad))).toThrow(MalformedMessageError)
     }
     expect(() => decodeDirectoryRequest(new Uint8Array(10_000))).toThrow(MalformedMessageError)
-    expect(() => decodeViewHeader(encodeJson({ type: 'view', v: 1, digest: 'a'.repeat(32), base: null, removed: ['x'], count: 1 }))).toThrow(MalformedMessageError)
-    expect(() => decodeViewHeader(encodeJson({ type: 'view', v: 1, digest: 'a'.repeat(32), base: null, removed: [], count: MAX_DIRECTORY_LIMIT + 1 }))).toThrow(MalformedMessageError)
+    expect(() =>
+      decodeViewHeader(
+        encodeJson({ type: 'view', v: 1, digest: 'a'.repeat(32), base: null, removed: ['x'], count: 1 }),
+      ),
+    ).toThrow(MalformedMessageError)
+    expect(() =>
+      decodeViewHeader(
+        encodeJson({
+          type: 'view',
+          v: 1,
+          digest: 'a'.repeat(32),
+          base: null,
+          removed: [],
+          count: MAX_DIRECTORY_LIMIT + 1,
+        }),
+      ),
+    ).toThrow(MalformedMessageError)
   })
 })

@@ -13,7 +13,13 @@
  * sends its announcement frames to the relay, which validates and keeps them; nothing comes back.
  */
 import { sha256, stringToBytes, type Hex } from 'viem'
-import { decodeAnnouncement, MAX_ANNOUNCEMENT_BYTES, MAX_CLOCK_SKEW_MS, recoverAnnouncementSigner, type Announcement } from './announcement.ts'
+import {
+  decodeAnnouncement,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_CLOCK_SKEW_MS,
+  recoverAnnouncementSigner,
+  type Announcement,
+} from './announcement.ts'
 import { DirectoryViewError, InvalidAnnouncementError } from './errors/p2p.ts'
 import { array, decodeJson, encodeJson, fail, integer, object, oneOf, only, string } from './wire/check.ts'
 import { encodeFrame } from './wire/frame.ts'
@@ -39,7 +45,15 @@ export type DirectoryView = ReadonlyMap<string, Announcement>
 /** What a view is made of, for digests and diffs: peer id → sequence. */
 export type ViewIds = ReadonlyMap<string, number>
 
-export type DirectoryQuery = { type: 'query'; v: 1; model: Hex; rank: DirectoryRank; limit: number; since: string | null; watch: boolean }
+export type DirectoryQuery = {
+  type: 'query'
+  v: 1
+  model: Hex
+  rank: DirectoryRank
+  limit: number
+  since: string | null
+  watch: boolean
+}
 export type DirectoryPublish = { type: 'publish'; v: 1 }
 export type DirectoryRequest = DirectoryQuery | DirectoryPublish
 
@@ -65,7 +79,9 @@ export function idsOf(view: DirectoryView): Map<string, number> {
 export function compareForRank(rank: DirectoryRank, model: string): (a: Announcement, b: Announcement) => number {
   const speed = (a: Announcement) => a.models.find((m) => m.contentHash === model)?.tokensPerSecond ?? 0
   const free = (a: Announcement) => a.capacity - a.queueDepth
-  const price = (a: Announcement, b: Announcement) => compareBig(a.pricePerMillionOutput, b.pricePerMillionOutput) || compareBig(a.pricePerMillionInput, b.pricePerMillionInput)
+  const price = (a: Announcement, b: Announcement) =>
+    compareBig(a.pricePerMillionOutput, b.pricePerMillionOutput) ||
+    compareBig(a.pricePerMillionInput, b.pricePerMillionInput)
   return (a, b) => {
     const first = rank === 'speed' ? speed(b) - speed(a) : rank === 'free' ? free(b) - free(a) : 0
     return first || price(a, b) || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
@@ -78,7 +94,12 @@ function compareBig(a: string, b: string): number {
 }
 
 /** The best `limit` of `entries` for a model by a ranking. */
-export function rankEntries<T extends { announcement: Announcement }>(entries: Iterable<T>, model: string, rank: DirectoryRank, limit: number): T[] {
+export function rankEntries<T extends { announcement: Announcement }>(
+  entries: Iterable<T>,
+  model: string,
+  rank: DirectoryRank,
+  limit: number,
+): T[] {
   const compare = compareForRank(rank, model)
   return [...entries].sort((a, b) => compare(a.announcement, b.announcement)).slice(0, limit)
 }
@@ -86,7 +107,10 @@ export function rankEntries<T extends { announcement: Announcement }>(entries: I
 /** The delta that turns `from` into `to`: peers gone, and peers new or with another sequence. */
 export function diffViews(from: ViewIds, to: ViewIds): { removed: string[]; changed: string[] } {
   const removed = [...from.keys()].filter((peerId) => !to.has(peerId)).sort()
-  const changed = [...to].filter(([peerId, sequence]) => from.get(peerId) !== sequence).map(([peerId]) => peerId).sort()
+  const changed = [...to]
+    .filter(([peerId, sequence]) => from.get(peerId) !== sequence)
+    .map(([peerId]) => peerId)
+    .sort()
   return { removed, changed }
 }
 
@@ -95,13 +119,24 @@ export function diffViews(from: ViewIds, to: ViewIds): { removed: string[]; chan
  * must start from the digest we hold and end at the digest it declares, or `DirectoryViewError` (then ask again
  * without `since`). Never changes `current`.
  */
-export function applyDelta(current: DirectoryView, delta: { digest: string; base: string | null; removed: readonly string[]; upserts: readonly Announcement[] }): Map<string, Announcement> {
+export function applyDelta(
+  current: DirectoryView,
+  delta: { digest: string; base: string | null; removed: readonly string[]; upserts: readonly Announcement[] },
+): Map<string, Announcement> {
   const next = new Map(delta.base === null ? [] : current)
-  if (delta.base !== null && delta.base !== viewDigest(idsOf(current))) throw new DirectoryViewError({ reason: 'wrong-base', details: `the delta starts from ${delta.base}, we hold ${viewDigest(idsOf(current))}` })
+  if (delta.base !== null && delta.base !== viewDigest(idsOf(current)))
+    throw new DirectoryViewError({
+      reason: 'wrong-base',
+      details: `the delta starts from ${delta.base}, we hold ${viewDigest(idsOf(current))}`,
+    })
   for (const peerId of delta.removed) next.delete(peerId)
   for (const a of delta.upserts) next.set(a.peerId, a)
   const digest = viewDigest(idsOf(next))
-  if (digest !== delta.digest) throw new DirectoryViewError({ reason: 'digest-mismatch', details: `the delta leads to ${digest}, the relay declared ${delta.digest}` })
+  if (digest !== delta.digest)
+    throw new DirectoryViewError({
+      reason: 'digest-mismatch',
+      details: `the delta leads to ${digest}, the relay declared ${delta.digest}`,
+    })
   return next
 }
 
@@ -114,7 +149,8 @@ export function mergeViews(views: Iterable<DirectoryView>): Map<string, Announce
   for (const view of views) {
     for (const [peerId, a] of view) {
       const known = merged.get(peerId)
-      if (!known || a.sequence > known.sequence || (a.sequence === known.sequence && smallerContent(a, known))) merged.set(peerId, a)
+      if (!known || a.sequence > known.sequence || (a.sequence === known.sequence && smallerContent(a, known)))
+        merged.set(peerId, a)
     }
   }
   return merged
@@ -126,7 +162,11 @@ function smallerContent(a: Announcement, b: Announcement): boolean {
   return a !== b && JSON.stringify(a) < JSON.stringify(b)
 }
 
-export function isExpired(announcement: Pick<Announcement, 'timestamp'>, now: number, ttlMs = ANNOUNCEMENT_TTL_MS): boolean {
+export function isExpired(
+  announcement: Pick<Announcement, 'timestamp'>,
+  now: number,
+  ttlMs = ANNOUNCEMENT_TTL_MS,
+): boolean {
   return now - announcement.timestamp > ttlMs
 }
 
@@ -143,17 +183,33 @@ export type VerifyEntryOptions = { model: string; now: number; ttlMs?: number; m
  * gossip-only ones (topic, author, per-path sequence): the schema, the model, the age (within the TTL, not from the
  * future) and the signature. Throws `InvalidAnnouncementError`; a relay that sends one has forged or altered it.
  */
-export async function verifyDirectoryEntry(bytes: Uint8Array, { model, now, ttlMs = ANNOUNCEMENT_TTL_MS, maxSkewMs = MAX_CLOCK_SKEW_MS }: VerifyEntryOptions): Promise<Announcement> {
+export async function verifyDirectoryEntry(
+  bytes: Uint8Array,
+  { model, now, ttlMs = ANNOUNCEMENT_TTL_MS, maxSkewMs = MAX_CLOCK_SKEW_MS }: VerifyEntryOptions,
+): Promise<Announcement> {
   const announcement = decodeAnnouncement(bytes)
-  if (!announcement.models.some((m) => m.contentHash === model)) throw new InvalidAnnouncementError({ reason: 'wrong-topic', details: `the entry does not list model ${model}` })
-  if (announcement.timestamp - now > maxSkewMs || isExpired(announcement, now, ttlMs)) throw new InvalidAnnouncementError({ reason: 'stale', details: `timestamp ${announcement.timestamp} is outside ${now - ttlMs}..${now + maxSkewMs}` })
+  if (!announcement.models.some((m) => m.contentHash === model))
+    throw new InvalidAnnouncementError({ reason: 'wrong-topic', details: `the entry does not list model ${model}` })
+  if (announcement.timestamp - now > maxSkewMs || isExpired(announcement, now, ttlMs))
+    throw new InvalidAnnouncementError({
+      reason: 'stale',
+      details: `timestamp ${announcement.timestamp} is outside ${now - ttlMs}..${now + maxSkewMs}`,
+    })
   let recovered: string
   try {
     recovered = await recoverAnnouncementSigner(announcement)
   } catch (error) {
-    throw new InvalidAnnouncementError({ reason: 'bad-signature', details: 'the signature does not recover to any address', cause: error })
+    throw new InvalidAnnouncementError({
+      reason: 'bad-signature',
+      details: 'the signature does not recover to any address',
+      cause: error,
+    })
   }
-  if (recovered !== announcement.signer) throw new InvalidAnnouncementError({ reason: 'signer-mismatch', details: `signed by ${recovered}, declares ${announcement.signer}` })
+  if (recovered !== announcement.signer)
+    throw new InvalidAnnouncementError({
+      reason: 'signer-mismatch',
+      details: `signed by ${recovered}, declares ${announcement.signer}`,
+    })
   return announcement
 }
 
@@ -185,7 +241,15 @@ export function decodeDirectoryRequest(payload: Uint8Array): DirectoryRequest {
   const since = fields['since'] === null ? null : string(fields['since'], 'directory.since', 32)
   if (since !== null && !DIGEST.test(since)) fail('directory.since', 'a digest or null')
   if (typeof fields['watch'] !== 'boolean') fail('directory.watch', 'a boolean')
-  return { type, v: 1, model: model as Hex, rank: oneOf(fields['rank'], 'directory.rank', DIRECTORY_RANKS), limit: integer(fields['limit'], 'directory.limit', 1, MAX_DIRECTORY_LIMIT), since, watch: fields['watch'] }
+  return {
+    type,
+    v: 1,
+    model: model as Hex,
+    rank: oneOf(fields['rank'], 'directory.rank', DIRECTORY_RANKS),
+    limit: integer(fields['limit'], 'directory.limit', 1, MAX_DIRECTORY_LIMIT),
+    since,
+    watch: fields['watch'],
+  }
 }
 
 export function encodeViewHeader(header: Omit<ViewHeader, 'type' | 'v'>): Uint8Array {
@@ -210,5 +274,12 @@ export function decodeViewHeader(payload: Uint8Array): ViewHeader {
     if (!PEER_ID.test(peerId)) fail(`view.removed[${i}]`, 'a base58 peer id')
     return peerId
   })
-  return { type: 'view', v: 1, digest, base, removed, count: integer(fields['count'], 'view.count', 0, MAX_DIRECTORY_LIMIT) }
+  return {
+    type: 'view',
+    v: 1,
+    digest,
+    base,
+    removed,
+    count: integer(fields['count'], 'view.count', 0, MAX_DIRECTORY_LIMIT),
+  }
 }

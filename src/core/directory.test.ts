@@ -5,7 +5,11 @@ import { OTHER_PEER_ID, PEER_ID, unsignedAnnouncement } from './announcement.arb
 import { DirectoryTable } from './directory.ts'
 
 const sig = `0x${'ab'.repeat(65)}` as const
-const announce = (fields: Partial<Announcement> = {}): Announcement => ({ ...unsignedAnnouncement(fields), signature: sig, ...fields })
+const announce = (fields: Partial<Announcement> = {}): Announcement => ({
+  ...unsignedAnnouncement(fields),
+  signature: sig,
+  ...fields,
+})
 
 describe('directory table', () => {
   test('adds, updates, and expires a node after three missed announcements', () => {
@@ -56,23 +60,27 @@ describe('directory table', () => {
 
   test('property: an entry is present exactly while its last announcement is within the expiry window', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 5000 })), { maxLength: 40 }), fc.integer({ min: 1, max: 2000 }), (steps, interval) => {
-        const table = new DirectoryTable({ announceIntervalMs: interval, missedAnnouncements: 3 })
-        let now = 0
-        let last: number | null = null
-        let sequence = 0
-        for (const [announces, advance] of steps) {
-          now += advance
-          if (announces) {
-            table.upsert(announce({ sequence: ++sequence }), now)
-            last = now
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 5000 })), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 2000 }),
+        (steps, interval) => {
+          const table = new DirectoryTable({ announceIntervalMs: interval, missedAnnouncements: 3 })
+          let now = 0
+          let last: number | null = null
+          let sequence = 0
+          for (const [announces, advance] of steps) {
+            now += advance
+            if (announces) {
+              table.upsert(announce({ sequence: ++sequence }), now)
+              last = now
+            }
+            table.expire(now)
+            const alive = last !== null && now - last <= 3 * interval
+            expect(table.get(PEER_ID) !== undefined).toBe(alive)
+            if (!alive) last = null
           }
-          table.expire(now)
-          const alive = last !== null && now - last <= 3 * interval
-          expect(table.get(PEER_ID) !== undefined).toBe(alive)
-          if (!alive) last = null
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     )
   })

@@ -28,7 +28,11 @@ export class DirectoryTable {
   readonly maxEntries: number
   #entries = new Map<string, DirectoryEntry>()
 
-  constructor({ announceIntervalMs = DEFAULT_ANNOUNCE_INTERVAL_MS, missedAnnouncements = DEFAULT_MISSED_ANNOUNCEMENTS, maxEntries = 10_000 }: DirectoryTableOptions = {}) {
+  constructor({
+    announceIntervalMs = DEFAULT_ANNOUNCE_INTERVAL_MS,
+    missedAnnouncements = DEFAULT_MISSED_ANNOUNCEMENTS,
+    maxEntries = 10_000,
+  }: DirectoryTableOptions = {}) {
     this.expireAfterMs = announceIntervalMs * missedAnnouncements
     this.maxEntries = maxEntries
   }
@@ -47,13 +51,31 @@ export class DirectoryTable {
     if (known) {
       if (announcement.sequence < known.announcement.sequence) return 'ignored'
       // The same announcement again (from a second relay, or a view re-read) changes nothing.
-      if (announcement.sequence === known.announcement.sequence && announcement.signature === known.announcement.signature && seenAt <= known.lastSeen) return 'ignored'
-      const signerChanged = known.announcement.signer !== announcement.signer || known.announcement.operator !== announcement.operator
-      this.#entries.set(announcement.peerId, { ...known, announcement, lastSeen: Math.max(seenAt, known.lastSeen), registered: signerChanged ? null : known.registered })
+      if (
+        announcement.sequence === known.announcement.sequence &&
+        announcement.signature === known.announcement.signature &&
+        seenAt <= known.lastSeen
+      )
+        return 'ignored'
+      const signerChanged =
+        known.announcement.signer !== announcement.signer || known.announcement.operator !== announcement.operator
+      this.#entries.set(announcement.peerId, {
+        ...known,
+        announcement,
+        lastSeen: Math.max(seenAt, known.lastSeen),
+        registered: signerChanged ? null : known.registered,
+      })
       return 'updated'
     }
     if (this.#entries.size >= this.maxEntries) return 'ignored'
-    this.#entries.set(announcement.peerId, { peerId: announcement.peerId, announcement, firstSeen: now, lastSeen: seenAt, rttMs: null, registered: null })
+    this.#entries.set(announcement.peerId, {
+      peerId: announcement.peerId,
+      announcement,
+      firstSeen: now,
+      lastSeen: seenAt,
+      rttMs: null,
+      registered: null,
+    })
     return 'added'
   }
 
@@ -93,7 +115,10 @@ export class DirectoryTable {
 
   /** Entries, optionally only those serving a model, cheapest output price first, then lowest RTT. */
   list(filter: { contentHash?: string } = {}): DirectoryEntry[] {
-    const entries = [...this.#entries.values()].filter((e) => filter.contentHash === undefined || e.announcement.models.some((m) => m.contentHash === filter.contentHash))
+    const entries = [...this.#entries.values()].filter(
+      (e) =>
+        filter.contentHash === undefined || e.announcement.models.some((m) => m.contentHash === filter.contentHash),
+    )
     return entries.sort(compareEntries)
   }
 }

@@ -4,7 +4,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { SignedReceipt } from './payment.ts'
 import { hashReceipt, receiptTypedData, type Receipt } from './receipt.ts'
 
-export const RECEIPT_DOMAIN = { chainId: 31337, verifyingContract: '0x0000000000000000000000000000000000000a11' } as const
+export const RECEIPT_DOMAIN = {
+  chainId: 31337,
+  verifyingContract: '0x0000000000000000000000000000000000000a11',
+} as const
 export const NODE = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
 export const OTHER_NODE = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a')
 

@@ -10,12 +10,31 @@ import { bytes32, NODE, OTHER_NODE, RECEIPT_DOMAIN, receiptOf, sign } from './eq
 import type { SignedReceipt } from './payment.ts'
 import { receiptTypedData } from './receipt.ts'
 
-const flaw = fc.constantFrom('same-output', 'not-deterministic', 'first-not-deterministic', 'other-request', 'other-model', 'other-signer', 'signed-by-stranger', 'bad-signature', 'other-domain')
-const fields = fc.record({ output: fc.integer({ min: 1, max: 1000 }), other: fc.integer({ min: 1001, max: 2000 }), cost: fc.bigInt({ min: 0n, max: 10n ** 20n }), timestamp: fc.bigInt({ min: 0n, max: 2n ** 40n }) })
+const flaw = fc.constantFrom(
+  'same-output',
+  'not-deterministic',
+  'first-not-deterministic',
+  'other-request',
+  'other-model',
+  'other-signer',
+  'signed-by-stranger',
+  'bad-signature',
+  'other-domain',
+)
+const fields = fc.record({
+  output: fc.integer({ min: 1, max: 1000 }),
+  other: fc.integer({ min: 1001, max: 2000 }),
+  cost: fc.bigInt({ min: 0n, max: 10n ** 20n }),
+  timestamp: fc.bigInt({ min: 0n, max: 2n ** 40n }),
+})
 
-async function pair(kind: string, f: { output: number; other: number; cost: bigint; timestamp: bigint }): Promise<[SignedReceipt, SignedReceipt]> {
+async function pair(
+  kind: string,
+  f: { output: number; other: number; cost: bigint; timestamp: bigint },
+): Promise<[SignedReceipt, SignedReceipt]> {
   const a = await sign(receiptOf(f.output, kind === 'first-not-deterministic' ? { deterministic: false } : {}))
-  const second = (overrides: Parameters<typeof receiptOf>[1]) => receiptOf(f.other, { cost: f.cost, timestamp: f.timestamp, ...overrides })
+  const second = (overrides: Parameters<typeof receiptOf>[1]) =>
+    receiptOf(f.other, { cost: f.cost, timestamp: f.timestamp, ...overrides })
   switch (kind) {
     case 'same-output':
       return [a, await sign(receiptOf(f.output, { cost: f.cost, timestamp: f.timestamp }))]
@@ -31,12 +50,20 @@ async function pair(kind: string, f: { output: number; other: number; cost: bigi
       return [a, await sign(second({}), OTHER_NODE)]
     case 'bad-signature': {
       const b = await sign(second({}))
-      const flipped = `${b.signature.slice(0, 10)}${b.signature[10] === '0' ? '1' : '0'}${b.signature.slice(11)}` as `0x${string}`
+      const flipped =
+        `${b.signature.slice(0, 10)}${b.signature[10] === '0' ? '1' : '0'}${b.signature.slice(11)}` as `0x${string}`
       return [a, { ...b, signature: flipped }]
     }
     case 'other-domain': {
       const b = second({})
-      return [a, { receipt: b, receiptHash: bytes32(0), signature: await NODE.signTypedData(receiptTypedData(b, { ...RECEIPT_DOMAIN, chainId: 1 })) }]
+      return [
+        a,
+        {
+          receipt: b,
+          receiptHash: bytes32(0),
+          signature: await NODE.signTypedData(receiptTypedData(b, { ...RECEIPT_DOMAIN, chainId: 1 })),
+        },
+      ]
     }
     default:
       return [a, await sign(second({}))]
@@ -62,7 +89,10 @@ describe('equivocation (properties)', () => {
     await fc.assert(
       fc.asyncProperty(fields, fc.array(fc.boolean(), { minLength: 2, maxLength: 6 }), async (f, order) => {
         const [a, b] = await pair('none', f)
-        expect(await findEquivocation(a, b, RECEIPT_DOMAIN)).toMatchObject({ signer: NODE.address, requestHash: a.receipt.requestHash })
+        expect(await findEquivocation(a, b, RECEIPT_DOMAIN)).toMatchObject({
+          signer: NODE.address,
+          requestHash: a.receipt.requestHash,
+        })
         const watch = createEquivocationWatch({ domain: RECEIPT_DOMAIN })
         const sequence = [a, b, ...order.map((first) => (first ? a : b))]
         const reports = []

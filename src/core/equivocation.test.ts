@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalSignature, createEquivocationWatch, decodeEquivocation, encodeEquivocation, findEquivocation, findEquivocations, signedByItsSigner } from './equivocation.ts'
+import {
+  canonicalSignature,
+  createEquivocationWatch,
+  decodeEquivocation,
+  encodeEquivocation,
+  findEquivocation,
+  findEquivocations,
+  signedByItsSigner,
+} from './equivocation.ts'
 import { bytes32, NODE, OTHER_NODE, RECEIPT_DOMAIN, receiptOf, sign } from './equivocation.fixtures.ts'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
@@ -32,7 +40,13 @@ describe('equivocation', () => {
   it('a receipt signed by someone else, claiming another signer, or for another domain is no evidence', async () => {
     const a = await sign(receiptOf(1))
     expect(await findEquivocation(a, await sign(receiptOf(2), OTHER_NODE), RECEIPT_DOMAIN)).toBeNull()
-    expect(await findEquivocation(a, await sign(receiptOf(2, { nodeSigner: OTHER_NODE.address }), OTHER_NODE), RECEIPT_DOMAIN)).toBeNull()
+    expect(
+      await findEquivocation(
+        a,
+        await sign(receiptOf(2, { nodeSigner: OTHER_NODE.address }), OTHER_NODE),
+        RECEIPT_DOMAIN,
+      ),
+    ).toBeNull()
     const b = await sign(receiptOf(2))
     expect(await findEquivocation(a, { ...b, signature: `0x${'00'.repeat(65)}` }, RECEIPT_DOMAIN)).toBeNull()
     expect(await findEquivocation(a, b, { ...RECEIPT_DOMAIN, chainId: 1 })).toBeNull()
@@ -59,11 +73,20 @@ describe('equivocation', () => {
     expect(watch.size).toBe(1)
     for (let i = 10; i < 14; i++) await watch.add(await sign(receiptOf(1, { requestHash: bytes32(i) })))
     expect(watch.size).toBe(2)
-    expect(await findEquivocations([await sign(receiptOf(1)), await sign(receiptOf(2)), await sign(receiptOf(3))], RECEIPT_DOMAIN)).toHaveLength(1)
+    expect(
+      await findEquivocations(
+        [await sign(receiptOf(1)), await sign(receiptOf(2)), await sign(receiptOf(3))],
+        RECEIPT_DOMAIN,
+      ),
+    ).toHaveLength(1)
   })
 
   it('decoding refuses receipts that do not contradict each other', async () => {
     const a = await sign(receiptOf(1))
-    expect(() => decodeEquivocation(encodeEquivocation({ signer: NODE.address, requestHash: bytes32(1), modelHash: bytes32(2), a, b: a }))).toThrow(/do not contradict/)
+    expect(() =>
+      decodeEquivocation(
+        encodeEquivocation({ signer: NODE.address, requestHash: bytes32(1), modelHash: bytes32(2), a, b: a }),
+      ),
+    ).toThrow(/do not contradict/)
   })
 })

@@ -52,9 +52,15 @@ export function canonicalSignature(signature: Hex): Hex {
 }
 
 /** Whether the receipt's signature, in the ReceiptAnchor domain `domain`, recovers to its own `nodeSigner`. */
-export async function signedByItsSigner(signed: Pick<SignedReceipt, 'receipt' | 'signature'>, domain: TypedDataDomainParameters): Promise<boolean> {
+export async function signedByItsSigner(
+  signed: Pick<SignedReceipt, 'receipt' | 'signature'>,
+  domain: TypedDataDomainParameters,
+): Promise<boolean> {
   try {
-    const recovered = await recoverTypedDataAddress({ ...receiptTypedData(signed.receipt, domain), signature: canonicalSignature(signed.signature) })
+    const recovered = await recoverTypedDataAddress({
+      ...receiptTypedData(signed.receipt, domain),
+      signature: canonicalSignature(signed.signature),
+    })
     return recovered.toLowerCase() === signed.receipt.nodeSigner.toLowerCase()
   } catch {
     return false
@@ -62,14 +68,27 @@ export async function signedByItsSigner(signed: Pick<SignedReceipt, 'receipt' | 
 }
 
 /** The equivocation `a` and `b` prove, or null when they prove none (same output, not deterministic, unsigned...). */
-export async function findEquivocation(a: SignedReceipt, b: SignedReceipt, domain: TypedDataDomainParameters): Promise<Equivocation | null> {
+export async function findEquivocation(
+  a: SignedReceipt,
+  b: SignedReceipt,
+  domain: TypedDataDomainParameters,
+): Promise<Equivocation | null> {
   if (!contradicts(a.receipt, b.receipt)) return null
   if (!(await signedByItsSigner(a, domain)) || !(await signedByItsSigner(b, domain))) return null
-  return { signer: a.receipt.nodeSigner, requestHash: a.receipt.requestHash, modelHash: a.receipt.modelHash, a: canonical(a), b: canonical(b) }
+  return {
+    signer: a.receipt.nodeSigner,
+    requestHash: a.receipt.requestHash,
+    modelHash: a.receipt.modelHash,
+    a: canonical(a),
+    b: canonical(b),
+  }
 }
 
 /** Every equivocation among `receipts`, one per signer, request and model (the contract slashes each once). */
-export async function findEquivocations(receipts: readonly SignedReceipt[], domain: TypedDataDomainParameters): Promise<Equivocation[]> {
+export async function findEquivocations(
+  receipts: readonly SignedReceipt[],
+  domain: TypedDataDomainParameters,
+): Promise<Equivocation[]> {
   const watch = createEquivocationWatch({ domain, maxKeys: receipts.length + 1 })
   const found: Equivocation[] = []
   for (const signed of receipts) {
@@ -98,7 +117,15 @@ export type EquivocationWatch = {
 }
 
 /** A bounded memory of deterministic receipts by signer, request and model, that reports the first contradiction. */
-export function createEquivocationWatch({ domain, maxKeys = EQUIVOCATION_WATCH_DEFAULTS.maxKeys, perKey = EQUIVOCATION_WATCH_DEFAULTS.perKey }: { domain: TypedDataDomainParameters; maxKeys?: number; perKey?: number }): EquivocationWatch {
+export function createEquivocationWatch({
+  domain,
+  maxKeys = EQUIVOCATION_WATCH_DEFAULTS.maxKeys,
+  perKey = EQUIVOCATION_WATCH_DEFAULTS.perKey,
+}: {
+  domain: TypedDataDomainParameters
+  maxKeys?: number
+  perKey?: number
+}): EquivocationWatch {
   const groups = new Map<string, { receipts: SignedReceipt[]; reported: boolean }>()
   return {
     async add(signed, { verified = false } = {}) {
@@ -117,9 +144,19 @@ export function createEquivocationWatch({ domain, maxKeys = EQUIVOCATION_WATCH_D
       if (contradicting) {
         current.reported = true
         groups.set(key, current)
-        return { signer: signed.receipt.nodeSigner, requestHash: signed.receipt.requestHash, modelHash: signed.receipt.modelHash, a: canonical(contradicting), b: canonical(signed) }
+        return {
+          signer: signed.receipt.nodeSigner,
+          requestHash: signed.receipt.requestHash,
+          modelHash: signed.receipt.modelHash,
+          a: canonical(contradicting),
+          b: canonical(signed),
+        }
       }
-      if (!current.receipts.some((r) => r.receipt.outputHash.toLowerCase() === output) && current.receipts.length < perKey) current.receipts.push(signed)
+      if (
+        !current.receipts.some((r) => r.receipt.outputHash.toLowerCase() === output) &&
+        current.receipts.length < perKey
+      )
+        current.receipts.push(signed)
       groups.delete(key)
       groups.set(key, current)
       while (groups.size > maxKeys) groups.delete(groups.keys().next().value as string)
@@ -146,6 +183,7 @@ export function decodeEquivocation(value: unknown): Equivocation {
   only(fields, 'equivocation', ['a', 'b'])
   const a = decodeSignedReceipt(fields['a'])
   const b = decodeSignedReceipt(fields['b'])
-  if (!contradicts(a.receipt, b.receipt)) throw new InvalidReceiptError({ reason: 'fields', details: 'the two receipts do not contradict each other' })
+  if (!contradicts(a.receipt, b.receipt))
+    throw new InvalidReceiptError({ reason: 'fields', details: 'the two receipts do not contradict each other' })
   return { signer: a.receipt.nodeSigner, requestHash: a.receipt.requestHash, modelHash: a.receipt.modelHash, a, b }
 }

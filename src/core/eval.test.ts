@@ -1,7 +1,21 @@
 import { recoverTypedDataAddress } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { expect, test } from 'vitest'
-import { buildProgram, completionFromOutput, evalDigest, evalTypedData, exactMatch, formatTable, parseProblems, percentile, resultsHash, summarize, type EvalProblem, type EvalRun, type ProblemResult } from './eval.ts'
+import {
+  buildProgram,
+  completionFromOutput,
+  evalDigest,
+  evalTypedData,
+  exactMatch,
+  formatTable,
+  parseProblems,
+  percentile,
+  resultsHash,
+  summarize,
+  type EvalProblem,
+  type EvalRun,
+  type ProblemResult,
+} from './eval.ts'
 
 const problem: EvalProblem = {
   task_id: 'SingleLineInfilling/HumanEval/0/L0',
@@ -22,15 +36,23 @@ test('problems are parsed and checked line by line', () => {
 })
 
 test('single-line output becomes one line with its newline; HumanEval output stops at the next top-level statement', () => {
-  expect(completionFromOutput('single-line', problem, '    total = a + b\n    return total\n')).toBe('    total = a + b\n')
+  expect(completionFromOutput('single-line', problem, '    total = a + b\n    return total\n')).toBe(
+    '    total = a + b\n',
+  )
   expect(completionFromOutput('single-line', problem, '    total = a + b')).toBe('    total = a + b\n')
   const plain = { ...problem, suffix: undefined } as unknown as EvalProblem
-  expect(completionFromOutput('humaneval', plain, '    return a + b\n\n\ndef other():\n    pass')).toBe('    return a + b\n\n')
-  expect(completionFromOutput('humaneval', plain, '    return a + b\nif __name__ == "__main__":')).toBe('    return a + b')
+  expect(completionFromOutput('humaneval', plain, '    return a + b\n\n\ndef other():\n    pass')).toBe(
+    '    return a + b\n\n',
+  )
+  expect(completionFromOutput('humaneval', plain, '    return a + b\nif __name__ == "__main__":')).toBe(
+    '    return a + b',
+  )
 })
 
 test('the program is prefix, completion, suffix, tests and the call of check', () => {
-  expect(buildProgram(problem, problem.canonical_solution)).toBe('def add(a, b):\n    total = a + b\n    return total\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n\n\ncheck(add)\n')
+  expect(buildProgram(problem, problem.canonical_solution)).toBe(
+    'def add(a, b):\n    total = a + b\n    return total\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n\n\ncheck(add)\n',
+  )
 })
 
 test('exact match ignores trailing whitespace and blank edges, nothing else', () => {
@@ -40,14 +62,27 @@ test('exact match ignores trailing whitespace and blank edges, nothing else', ()
   expect(exactMatch('    total = b + a\n', '    total = a + b\n')).toBe(false)
 })
 
-const result = (task: string, passed: boolean, totalMs: number): ProblemResult => ({ task_id: task, completion: 'x', exact: passed, passed, outcome: passed ? 'passed' : 'failed', firstTokenMs: totalMs / 2, totalMs })
+const result = (task: string, passed: boolean, totalMs: number): ProblemResult => ({
+  task_id: task,
+  completion: 'x',
+  exact: passed,
+  passed,
+  outcome: passed ? 'passed' : 'failed',
+  firstTokenMs: totalMs / 2,
+  totalMs,
+})
 
 test('percentiles by nearest rank, and the summary and table', () => {
   expect(percentile([], 50)).toBe(0)
   expect(percentile([5], 95)).toBe(5)
   expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)).toBe(5)
   expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)).toBe(10)
-  const results = [result('a', true, 10), result('b', false, 30), result('c', true, 20), { ...result('d', false, 40), outcome: 'timeout' as const }]
+  const results = [
+    result('a', true, 10),
+    result('b', false, 30),
+    result('c', true, 20),
+    { ...result('d', false, 40), outcome: 'timeout' as const },
+  ]
   const summary = summarize('single-line', results)
   expect(summary).toMatchObject({ problems: 4, passed: 2, exact: 2, timeouts: 1, pass_at_1: 0.5, exact_match: 0.5 })
   expect(summary.latency_ms).toEqual({ first_token_p50: 10, first_token_p95: 20, total_p50: 20, total_p95: 40 })
@@ -58,7 +93,16 @@ test('percentiles by nearest rank, and the summary and table', () => {
 
 test('a run signed as EIP-712 typed data recovers to the evaluator and commits to every result', async () => {
   const results = [result('a', true, 10)]
-  const run: EvalRun = { version: 1, set: 'single-line', target: 'canonical', model: 'canonical', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', summary: summarize('single-line', results), results }
+  const run: EvalRun = {
+    version: 1,
+    set: 'single-line',
+    target: 'canonical',
+    model: 'canonical',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:01.000Z',
+    summary: summarize('single-line', results),
+    results,
+  }
   const account = privateKeyToAccount(generatePrivateKey())
   const signature = await account.signTypedData(evalTypedData(run))
   expect(await recoverTypedDataAddress({ ...evalTypedData(run), signature })).toBe(account.address)
@@ -67,7 +111,12 @@ test('a run signed as EIP-712 typed data recovers to the evaluator and commits t
   expect(evalDigest(tampered)).not.toBe(evalDigest(run))
 })
 
-test('a single-line answer equal to the suffix\'s first line is kept (the suffix starts on the next line)', () => {
-  const p = { ...problem, prompt: 'def f(x):\n    if x:\n        return True\n', suffix: '    return False\n', canonical_solution: '        return False\n' }
+test("a single-line answer equal to the suffix's first line is kept (the suffix starts on the next line)", () => {
+  const p = {
+    ...problem,
+    prompt: 'def f(x):\n    if x:\n        return True\n',
+    suffix: '    return False\n',
+    canonical_solution: '        return False\n',
+  }
   expect(completionFromOutput('single-line', p, '        return False\n')).toBe('        return False\n')
 })

@@ -67,7 +67,8 @@ function checkProblem(value: unknown, line: number): EvalProblem {
   }
   const suffix = text('suffix', true)
   if (suffix !== undefined) problem.suffix = suffix
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(problem.entry_point)) throw new Error(`Line ${line}: entry_point is not a Python name.`)
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(problem.entry_point))
+    throw new Error(`Line ${line}: entry_point is not a Python name.`)
   return problem
 }
 
@@ -100,11 +101,17 @@ export function buildProgram(problem: EvalProblem, completion: string): string {
 
 /** Exact match up to trailing whitespace on each line and blank lines at either end. */
 export function exactMatch(completion: string, canonical: string): boolean {
-  const normalize = (text: string) => text.split('\n').map((line) => line.trimEnd()).join('\n').replace(/^\n+|\n+$/g, '')
+  const normalize = (text: string) =>
+    text
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .join('\n')
+      .replace(/^\n+|\n+$/g, '')
   return normalize(completion) === normalize(canonical)
 }
 
-export type ProgramOutcome = { status: 'passed' } | { status: 'failed'; error: string } | { status: 'timeout'; limitMs: number }
+export type ProgramOutcome =
+  { status: 'passed' } | { status: 'failed'; error: string } | { status: 'timeout'; limitMs: number }
 
 export type ProblemResult = {
   task_id: string
@@ -151,17 +158,39 @@ export function summarize(set: EvalSet, results: readonly ProblemResult[]): Eval
     pass_at_1: count ? passed / count : 0,
     exact_match: count ? exact / count : 0,
     latency_ms: {
-      first_token_p50: round(percentile(results.map((r) => r.firstTokenMs), 50)),
-      first_token_p95: round(percentile(results.map((r) => r.firstTokenMs), 95)),
-      total_p50: round(percentile(results.map((r) => r.totalMs), 50)),
-      total_p95: round(percentile(results.map((r) => r.totalMs), 95)),
+      first_token_p50: round(
+        percentile(
+          results.map((r) => r.firstTokenMs),
+          50,
+        ),
+      ),
+      first_token_p95: round(
+        percentile(
+          results.map((r) => r.firstTokenMs),
+          95,
+        ),
+      ),
+      total_p50: round(
+        percentile(
+          results.map((r) => r.totalMs),
+          50,
+        ),
+      ),
+      total_p95: round(
+        percentile(
+          results.map((r) => r.totalMs),
+          95,
+        ),
+      ),
     },
   }
 }
 
 /** A fixed-width table: one row per problem (up to `maxRows`), then the totals. */
 export function formatTable(summary: EvalSummary, results: readonly ProblemResult[], maxRows = 40): string {
-  const rows = results.slice(0, maxRows).map((r) => [r.task_id, r.exact ? 'yes' : 'no', r.outcome, `${Math.round(r.totalMs)}`])
+  const rows = results
+    .slice(0, maxRows)
+    .map((r) => [r.task_id, r.exact ? 'yes' : 'no', r.outcome, `${Math.round(r.totalMs)}`])
   const header = ['problem', 'exact', 'pass@1', 'ms']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')
@@ -189,7 +218,9 @@ export type EvalRun = {
   results: ProblemResult[]
 }
 
-export type SignedEvalRun = EvalRun & { signature: { evaluator: Address; resultsHash: Hex; typedData: 'EvalResult'; signature: Hex } }
+export type SignedEvalRun = EvalRun & {
+  signature: { evaluator: Address; resultsHash: Hex; typedData: 'EvalResult'; signature: Hex }
+}
 
 /** keccak256 of the per-problem results as canonical JSON: what the signature commits to besides the totals. */
 export function resultsHash(results: readonly ProblemResult[]): Hex {

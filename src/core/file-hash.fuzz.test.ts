@@ -6,7 +6,12 @@ import { createFileHasher, fileContentHash, isContentHash, webLlmContentHash } f
 
 /** A file and a list of cut points inside it (sorted, repeats allowed: empty chunks are legal). */
 const cutFile = fc.uint8Array({ minLength: 0, maxLength: 4096 }).chain((file) =>
-  fc.tuple(fc.constant(file), fc.array(fc.integer({ min: 0, max: file.length }), { maxLength: 12 }).map((cuts) => [...cuts].sort((a, b) => a - b))),
+  fc.tuple(
+    fc.constant(file),
+    fc
+      .array(fc.integer({ min: 0, max: file.length }), { maxLength: 12 })
+      .map((cuts) => [...cuts].sort((a, b) => a - b)),
+  ),
 )
 
 function chunksOf(file: Uint8Array, cuts: number[]): Uint8Array[] {

@@ -4,12 +4,19 @@ import { fimPrefixStart, LOCAL_FIM_BUDGET, trimFimContext, type FimBudget } from
 
 // Text made of short lines, long lines and blank lines, so cuts, cursor lines longer than the budget and grid points
 // inside long lines all occur.
-const code = (maxLength: number) => fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\n', '\n', 'x'.repeat(7)), maxLength })
-const budgets = fc.record({ maxPrefixChars: fc.integer({ min: 1, max: 120 }), maxSuffixChars: fc.integer({ min: 1, max: 120 }), prefixStepChars: fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }) }).map((b) => {
-  const budget: FimBudget = { maxPrefixChars: b.maxPrefixChars, maxSuffixChars: b.maxSuffixChars }
-  if (b.prefixStepChars !== undefined) budget.prefixStepChars = b.prefixStepChars
-  return budget
-})
+const code = (maxLength: number) =>
+  fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\n', '\n', 'x'.repeat(7)), maxLength })
+const budgets = fc
+  .record({
+    maxPrefixChars: fc.integer({ min: 1, max: 120 }),
+    maxSuffixChars: fc.integer({ min: 1, max: 120 }),
+    prefixStepChars: fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }),
+  })
+  .map((b) => {
+    const budget: FimBudget = { maxPrefixChars: b.maxPrefixChars, maxSuffixChars: b.maxSuffixChars }
+    if (b.prefixStepChars !== undefined) budget.prefixStepChars = b.prefixStepChars
+    return budget
+  })
 const stepOf = (budget: FimBudget) => Math.max(1, Math.floor(budget.prefixStepChars ?? budget.maxPrefixChars / 2))
 const cursorLineStartOf = (prefix: string) => prefix.lastIndexOf('\n') + 1
 
@@ -54,7 +61,8 @@ test('property: typing at the cursor moves the window start only forward, and on
         const prefix = document + typed.slice(0, i)
         const start = fimPrefixStart(prefix, budget)
         const cursorLine = start === cursorLineStartOf(prefix) && prefix.length > budget.maxPrefixChars
-        const grid = prefix.length <= budget.maxPrefixChars ? 0 : Math.ceil((prefix.length - budget.maxPrefixChars) / step) * step
+        const grid =
+          prefix.length <= budget.maxPrefixChars ? 0 : Math.ceil((prefix.length - budget.maxPrefixChars) / step) * step
         if (previous) {
           // Offsets are document offsets: typing after the window never moves its start back.
           expect(start).toBeGreaterThanOrEqual(previous.start)
@@ -92,9 +100,13 @@ test('the local budget keeps the window start while a whole function is typed in
   const document = 'def long_function(values, weights):\n' + Array.from({ length: 120 }, (_, i) => line(i)).join('')
   expect(document.length).toBeGreaterThan(LOCAL_FIM_BUDGET.maxPrefixChars)
   const typed = '    return sum(total for total in (total_0, total_1))\n\n\ndef next_function(x):\n    return x * 2\n'
-  const starts = new Set(Array.from({ length: typed.length + 1 }, (_, i) => fimPrefixStart(document + typed.slice(0, i), LOCAL_FIM_BUDGET)))
+  const starts = new Set(
+    Array.from({ length: typed.length + 1 }, (_, i) => fimPrefixStart(document + typed.slice(0, i), LOCAL_FIM_BUDGET)),
+  )
   expect(starts.size).toBe(1)
   const [start] = starts
   expect(document.length - (start ?? 0)).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxPrefixChars)
-  expect(document.length - (start ?? 0)).toBeGreaterThan(LOCAL_FIM_BUDGET.maxPrefixChars - (LOCAL_FIM_BUDGET.prefixStepChars ?? 0) - line(0).length)
+  expect(document.length - (start ?? 0)).toBeGreaterThan(
+    LOCAL_FIM_BUDGET.maxPrefixChars - (LOCAL_FIM_BUDGET.prefixStepChars ?? 0) - line(0).length,
+  )
 })

@@ -90,7 +90,8 @@ export function fimPrefixStart(prefix: string, { maxPrefixChars: max, prefixStep
 function keepHead(text: string, max: number): string {
   if (text.length <= max) return text
   const cursorLineEnd = text.indexOf('\n')
-  if (cursorLineEnd === -1 || cursorLineEnd + 1 >= max) return cursorLineEnd === -1 ? text : text.slice(0, cursorLineEnd + 1)
+  if (cursorLineEnd === -1 || cursorLineEnd + 1 >= max)
+    return cursorLineEnd === -1 ? text : text.slice(0, cursorLineEnd + 1)
   // The kept text ends with the last newline within the budget.
   const cut = text.lastIndexOf('\n', max - 1)
   return text.slice(0, cut + 1)
@@ -105,7 +106,11 @@ export type PrefillSpeed = { msPerToken: number; charsPerToken: number }
  * the suffix must be short for a suggestion to arrive in time, while a fast engine affords the whole budget. 0 still
  * keeps the rest of the cursor line (`trimFimContext` always does).
  */
-export function suffixCharsWithin(targetMs: number, { msPerToken, charsPerToken }: PrefillSpeed, maxChars: number): number {
+export function suffixCharsWithin(
+  targetMs: number,
+  { msPerToken, charsPerToken }: PrefillSpeed,
+  maxChars: number,
+): number {
   if (!(msPerToken > 0) || !(charsPerToken > 0)) return 0
   return Math.max(0, Math.min(maxChars, Math.floor((targetMs / msPerToken) * charsPerToken)))
 }
@@ -121,11 +126,24 @@ export const ASSUMED_CHARS_PER_TOKEN = 2
  * without an evaluated token or a time are ignored. A small prefill overstates the time per token (a request has
  * a fixed cost too), which errs towards a shorter suffix.
  */
-export function updatePrefillSpeed(previous: PrefillSpeed | null, { prefillMs, evaluatedTokens, promptChars, promptTokens }: PrefillSample, alpha = 0.3): PrefillSpeed | null {
+export function updatePrefillSpeed(
+  previous: PrefillSpeed | null,
+  { prefillMs, evaluatedTokens, promptChars, promptTokens }: PrefillSample,
+  alpha = 0.3,
+): PrefillSpeed | null {
   if (!(evaluatedTokens >= 1) || !(prefillMs > 0)) return previous
-  const sample = { msPerToken: prefillMs / evaluatedTokens, charsPerToken: promptTokens >= evaluatedTokens && promptTokens >= 1 ? promptChars / promptTokens : (previous?.charsPerToken ?? ASSUMED_CHARS_PER_TOKEN) }
+  const sample = {
+    msPerToken: prefillMs / evaluatedTokens,
+    charsPerToken:
+      promptTokens >= evaluatedTokens && promptTokens >= 1
+        ? promptChars / promptTokens
+        : (previous?.charsPerToken ?? ASSUMED_CHARS_PER_TOKEN),
+  }
   if (!previous) return sample
-  return { msPerToken: previous.msPerToken + alpha * (sample.msPerToken - previous.msPerToken), charsPerToken: previous.charsPerToken + alpha * (sample.charsPerToken - previous.charsPerToken) }
+  return {
+    msPerToken: previous.msPerToken + alpha * (sample.msPerToken - previous.msPerToken),
+    charsPerToken: previous.charsPerToken + alpha * (sample.charsPerToken - previous.charsPerToken),
+  }
 }
 
 /** The prompt as the model sees it, in PSM order. */
@@ -162,7 +180,15 @@ export type FimRequestParameters = FimContext & {
  * The OpenAI-shaped completion request for a fill-in-the-middle at the cursor: greedy and seeded, so the same
  * context gives the same suggestion (which is what makes caching it sound).
  */
-export function buildFimRequest({ model, prefix, suffix, maxTokens, stop = [], budget = DEFAULT_FIM_BUDGET, format }: FimRequestParameters): CompletionRequest {
+export function buildFimRequest({
+  model,
+  prefix,
+  suffix,
+  maxTokens,
+  stop = [],
+  budget = DEFAULT_FIM_BUDGET,
+  format,
+}: FimRequestParameters): CompletionRequest {
   const context = trimFimContext({ prefix, suffix }, budget)
   const stops = [...new Set([...(format ? fimStopSequences(format) : []), ...stop])]
   return {

@@ -83,7 +83,8 @@ export function parseGbnf(source: string): Gbnf {
     const quantified = (): Node => {
       const item = primary()
       const q = body[at]
-      const simple = q === '?' ? ([0, 1] as const) : q === '*' ? ([0, null] as const) : q === '+' ? ([1, null] as const) : null
+      const simple =
+        q === '?' ? ([0, 1] as const) : q === '*' ? ([0, null] as const) : q === '+' ? ([1, null] as const) : null
       if (simple) {
         at++
         return { t: 'rep', item, min: simple[0], max: simple[1] }

@@ -16,7 +16,9 @@ const expression: fc.Arbitrary<readonly [string, boolean]> = fc.letrec<{ e: read
     fc.tuple(tie('e'), tie('e')).map(([a, b]) => [`${a[0]} ${b[0]}`, a[1] && b[1]] as const),
     fc.tuple(tie('e'), tie('e')).map(([a, b]) => [`(${a[0]} | ${b[0]})`, a[1] || b[1]] as const),
     tie('e').map((a) => [`(${a[0]})?`, true] as const),
-    fc.tuple(tie('e'), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })).map(([a, m, n]) => [`(${a[0]}){${Math.min(m, n)},${Math.max(m, n)}}`, a[1] || Math.min(m, n) === 0] as const),
+    fc
+      .tuple(tie('e'), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }))
+      .map(([a, m, n]) => [`(${a[0]}){${Math.min(m, n)},${Math.max(m, n)}}`, a[1] || Math.min(m, n) === 0] as const),
   ),
 })).e
 
@@ -32,15 +34,42 @@ it('an unbounded repetition is refused exactly when its item can match the empty
 })
 
 it('any text is screened or refused with GrammarRefusal, nothing else', () => {
-  const pieces = fc.constantFrom('root', ' ::= ', '"a"', '""', '(', ')', '|', '*', '+', '?', '{2}', '{1,}', '[a-z]', '\n', 'x', ' x ::= ', '#c\n', '<t>', '.', '\\')
+  const pieces = fc.constantFrom(
+    'root',
+    ' ::= ',
+    '"a"',
+    '""',
+    '(',
+    ')',
+    '|',
+    '*',
+    '+',
+    '?',
+    '{2}',
+    '{1,}',
+    '[a-z]',
+    '\n',
+    'x',
+    ' x ::= ',
+    '#c\n',
+    '<t>',
+    '.',
+    '\\',
+  )
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(pieces, { maxLength: 40 }).map((p) => p.join(''))), (text) => {
-      try {
-        screenGbnf(text)
-      } catch (error) {
-        expect(error).toBeInstanceOf(GrammarRefusal)
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.array(pieces, { maxLength: 40 }).map((p) => p.join('')),
+      ),
+      (text) => {
+        try {
+          screenGbnf(text)
+        } catch (error) {
+          expect(error).toBeInstanceOf(GrammarRefusal)
+        }
+      },
+    ),
     { numRuns: 20_000 },
   )
 })

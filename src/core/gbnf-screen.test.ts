@@ -9,7 +9,11 @@ const refused = (grammar: string, reason: RegExp) => expect(() => screenGbnf(gra
 describe('screenGbnf', () => {
   it('passes ordinary grammars, multi-line rules, comments, token references and every built-in template', () => {
     expect(screenGbnf('root ::= "yes" | "no"')).toEqual(['root'])
-    expect(screenGbnf('# a list\nroot ::= "[" ws (item ("," ws item)*)? "]"\nitem ::= [0-9]+ | "\\"" [^"\\\\]* "\\""\nws ::= [ \\t\\n]*')).toEqual(['root', 'item', 'ws'])
+    expect(
+      screenGbnf(
+        '# a list\nroot ::= "[" ws (item ("," ws item)*)? "]"\nitem ::= [0-9]+ | "\\"" [^"\\\\]* "\\""\nws ::= [ \\t\\n]*',
+      ),
+    ).toEqual(['root', 'item', 'ws'])
     expect(screenGbnf('root ::= (\n  "a" |\n  "b"\n)+ <think> !<[42]> .')).toEqual(['root'])
     expect(screenGbnf('root ::= "a"{2,5} "b"{3} "c"{,4} "d"{1,}')).toEqual(['root'])
     for (const template of BUILTIN_TEMPLATES) {
@@ -59,11 +63,27 @@ describe('screenGbnf', () => {
 
 describe('the wire', () => {
   const request = (grammar: string) =>
-    new TextEncoder().encode(JSON.stringify({ type: 'request', v: INFER_WIRE_VERSION, request: { kind: 'completion', model: 'm', prompt: 'p', max_tokens: 4, response_format: { type: 'grammar', grammar } }, payment: null }))
+    new TextEncoder().encode(
+      JSON.stringify({
+        type: 'request',
+        v: INFER_WIRE_VERSION,
+        request: {
+          kind: 'completion',
+          model: 'm',
+          prompt: 'p',
+          max_tokens: 4,
+          response_format: { type: 'grammar', grammar },
+        },
+        payment: null,
+      }),
+    )
 
   it('refuses a request whose grammar would loop an engine, with MalformedMessageError naming the field', () => {
     expect(() => decodeRequest(request('root ::= ("a"*)*'))).toThrow(MalformedMessageError)
     expect(() => decodeRequest(request('root ::= root "a"'))).toThrow(/response_format\.grammar.*left-recursive/)
-    expect(decodeRequest(request('root ::= "a"+')).request.response_format).toEqual({ type: 'grammar', grammar: 'root ::= "a"+' })
+    expect(decodeRequest(request('root ::= "a"+')).request.response_format).toEqual({
+      type: 'grammar',
+      grammar: 'root ::= "a"+',
+    })
   })
 })

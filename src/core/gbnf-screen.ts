@@ -86,7 +86,8 @@ function tokenize(source: string): Token[] {
       const [, lo = '', comma, hi = ''] = match as RegExpExecArray
       const min = lo === '' ? 0 : Number(lo)
       const max = comma === '' ? min : hi === '' ? null : Number(hi)
-      if (!Number.isSafeInteger(min) || (max !== null && (!Number.isSafeInteger(max) || max < min))) refuse(`a malformed repetition at ${at}`)
+      if (!Number.isSafeInteger(min) || (max !== null && (!Number.isSafeInteger(max) || max < min)))
+        refuse(`a malformed repetition at ${at}`)
       tokens.push({ k: 'quant', min, max })
       at += (match as RegExpExecArray)[0].length
     } else if (source.startsWith('::=', at)) {
@@ -124,7 +125,8 @@ function parse(tokens: Token[]): Map<string, Node> {
       at++
       let node: Node
       if (token.k === 'str') node = { t: 'terminal', nullable: token.empty }
-      else if (token.k === 'class' || token.k === 'dot' || token.k === 'token') node = { t: 'terminal', nullable: false }
+      else if (token.k === 'class' || token.k === 'dot' || token.k === 'token')
+        node = { t: 'terminal', nullable: false }
       else if (token.k === 'name') node = { t: 'ref', name: token.name }
       else if (token.k === 'lp') {
         node = alternatives(depth + 1)
@@ -194,7 +196,8 @@ export function screenGbnf(source: string): string[] {
 
   for (const [name, body] of rules) {
     visit(body, (n) => {
-      if (n.t === 'rep' && n.max === null && nullable(n.item)) refuse(`rule ${name} repeats without bound something that can match the empty string`)
+      if (n.t === 'rep' && n.max === null && nullable(n.item))
+        refuse(`rule ${name} repeats without bound something that can match the empty string`)
     })
   }
 
@@ -242,7 +245,8 @@ export function screenGbnf(source: string): string[] {
   let total = 0
   for (const [name, body] of rules) {
     total += size(body)
-    if (total > GBNF_SCREEN_LIMITS.expandedSize) refuse(`rule ${name} expands past ${GBNF_SCREEN_LIMITS.expandedSize} symbols`)
+    if (total > GBNF_SCREEN_LIMITS.expandedSize)
+      refuse(`rule ${name} expands past ${GBNF_SCREEN_LIMITS.expandedSize} symbols`)
   }
   return [...rules.keys()]
 }

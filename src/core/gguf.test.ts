@@ -1,11 +1,27 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { InvalidModelFileError } from './errors/index.ts'
-import { encodeF16, encodeGguf, encodeQ4_0, encodeQ8_0, gguf, GgmlType, ggufValue, readGgufHeader, tensorByteLength, toFloat16Bits } from './gguf.ts'
+import {
+  encodeF16,
+  encodeGguf,
+  encodeQ4_0,
+  encodeQ8_0,
+  gguf,
+  GgmlType,
+  ggufValue,
+  readGgufHeader,
+  tensorByteLength,
+  toFloat16Bits,
+} from './gguf.ts'
 
 const small = () =>
   encodeGguf({
-    metadata: { 'general.architecture': gguf.str('llama'), 'llama.context_length': gguf.u32(128), eps: gguf.f32(1e-5), tokens: gguf.strings(['a', 'b', 'ü']) },
+    metadata: {
+      'general.architecture': gguf.str('llama'),
+      'llama.context_length': gguf.u32(128),
+      eps: gguf.f32(1e-5),
+      tokens: gguf.strings(['a', 'b', 'ü']),
+    },
     tensors: [
       { name: 'w', ne: [32, 2], type: GgmlType.F32, data: new Uint8Array(32 * 2 * 4) },
       { name: 'q', ne: [32, 1], type: GgmlType.Q8_0, data: encodeQ8_0(new Float32Array(32).fill(0.5)) },
@@ -48,8 +64,12 @@ describe('GGUF', () => {
 
   test('enforces its limits instead of allocating what a header claims', () => {
     const bytes = small()
-    expect(() => readGgufHeader(bytes, { limits: { maxTensors: 1, maxMetadata: 100, maxStringBytes: 1000, maxArrayItems: 100 } })).toThrow(/limit 1/)
-    expect(() => readGgufHeader(bytes, { limits: { maxTensors: 10, maxMetadata: 100, maxStringBytes: 1000, maxArrayItems: 2 } })).toThrow(/limit 2/)
+    expect(() =>
+      readGgufHeader(bytes, { limits: { maxTensors: 1, maxMetadata: 100, maxStringBytes: 1000, maxArrayItems: 100 } }),
+    ).toThrow(/limit 1/)
+    expect(() =>
+      readGgufHeader(bytes, { limits: { maxTensors: 10, maxMetadata: 100, maxStringBytes: 1000, maxArrayItems: 2 } }),
+    ).toThrow(/limit 2/)
   })
 
   test('random and mutated bytes give InvalidModelFileError or a header, never another error', () => {
@@ -99,7 +119,10 @@ describe('GGUF', () => {
     expect(view.getUint16(0, true)).toBe(toFloat16Bits(1 / 8))
     // -1 / (1/8) + 8.5 → 0.5 → 0; value 0 at i = 16 → 8 in the high nibble of byte 0.
     expect(block[2]).toBe(0 | (8 << 4))
-    const decoded = Array.from({ length: 32 }, (_, i) => (((i < 16 ? block[2 + i]! & 0x0f : block[2 + i - 16]! >> 4) - 8) * 0.125))
+    const decoded = Array.from(
+      { length: 32 },
+      (_, i) => ((i < 16 ? block[2 + i]! & 0x0f : block[2 + i - 16]! >> 4) - 8) * 0.125,
+    )
     decoded.forEach((v, i) => expect(Math.abs(v - (values[i] as number))).toBeLessThanOrEqual(0.0625 + 1e-9))
     expect(tensorByteLength(GgmlType.Q4_0, [64, 3])).toBe(6 * 18)
   })

@@ -39,8 +39,15 @@ const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK
 const Q4_0_BLOCK = 32
 const Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK / 2
 
-export type GgufScalar = { type: Exclude<GgufValueType, GgufValueType.ARRAY>; value: number | bigint | boolean | string }
-export type GgufArray = { type: GgufValueType.ARRAY; itemType: Exclude<GgufValueType, GgufValueType.ARRAY>; value: readonly (number | bigint | boolean | string)[] }
+export type GgufScalar = {
+  type: Exclude<GgufValueType, GgufValueType.ARRAY>
+  value: number | bigint | boolean | string
+}
+export type GgufArray = {
+  type: GgufValueType.ARRAY
+  itemType: Exclude<GgufValueType, GgufValueType.ARRAY>
+  value: readonly (number | bigint | boolean | string)[]
+}
 export type GgufValue = GgufScalar | GgufArray
 
 export const gguf = {
@@ -49,9 +56,17 @@ export const gguf = {
   f32: (value: number): GgufScalar => ({ type: GgufValueType.FLOAT32, value }),
   bool: (value: boolean): GgufScalar => ({ type: GgufValueType.BOOL, value }),
   str: (value: string): GgufScalar => ({ type: GgufValueType.STRING, value }),
-  strings: (value: readonly string[]): GgufArray => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value }),
+  strings: (value: readonly string[]): GgufArray => ({
+    type: GgufValueType.ARRAY,
+    itemType: GgufValueType.STRING,
+    value,
+  }),
   i32s: (value: readonly number[]): GgufArray => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value }),
-  f32s: (value: readonly number[]): GgufArray => ({ type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT32, value }),
+  f32s: (value: readonly number[]): GgufArray => ({
+    type: GgufValueType.ARRAY,
+    itemType: GgufValueType.FLOAT32,
+    value,
+  }),
 }
 
 export type GgufTensor = { name: string; ne: readonly number[]; type: GgmlType; data: Uint8Array }
@@ -65,17 +80,27 @@ export function tensorByteLength(type: GgmlType, ne: readonly number[]): number 
     case GgmlType.F16:
       return count * 2
     case GgmlType.Q8_0:
-      if ((ne[0] ?? 0) % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 rows must be a multiple of ${Q8_0_BLOCK} long, got ${ne[0]}`)
+      if ((ne[0] ?? 0) % Q8_0_BLOCK !== 0)
+        throw new RangeError(`Q8_0 rows must be a multiple of ${Q8_0_BLOCK} long, got ${ne[0]}`)
       return (count / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES
     case GgmlType.Q4_0:
-      if ((ne[0] ?? 0) % Q4_0_BLOCK !== 0) throw new RangeError(`Q4_0 rows must be a multiple of ${Q4_0_BLOCK} long, got ${ne[0]}`)
+      if ((ne[0] ?? 0) % Q4_0_BLOCK !== 0)
+        throw new RangeError(`Q4_0 rows must be a multiple of ${Q4_0_BLOCK} long, got ${ne[0]}`)
       return (count / Q4_0_BLOCK) * Q4_0_BLOCK_BYTES
   }
 }
 
 const align = (n: number, alignment: number) => Math.ceil(n / alignment) * alignment
 
-export function encodeGguf({ metadata, tensors, alignment = GGUF_DEFAULT_ALIGNMENT }: { metadata: Record<string, GgufValue>; tensors: readonly GgufTensor[]; alignment?: number }): Uint8Array {
+export function encodeGguf({
+  metadata,
+  tensors,
+  alignment = GGUF_DEFAULT_ALIGNMENT,
+}: {
+  metadata: Record<string, GgufValue>
+  tensors: readonly GgufTensor[]
+  alignment?: number
+}): Uint8Array {
   const meta: Record<string, GgufValue> = { 'general.alignment': gguf.u32(alignment), ...metadata }
   const header = new ByteWriter()
   header.u32(GGUF_MAGIC)
@@ -95,7 +120,8 @@ export function encodeGguf({ metadata, tensors, alignment = GGUF_DEFAULT_ALIGNME
   const offsets: number[] = []
   for (const tensor of tensors) {
     const expected = tensorByteLength(tensor.type, tensor.ne)
-    if (tensor.data.byteLength !== expected) throw new RangeError(`tensor ${tensor.name}: ${tensor.data.byteLength} bytes, expected ${expected}`)
+    if (tensor.data.byteLength !== expected)
+      throw new RangeError(`tensor ${tensor.name}: ${tensor.data.byteLength} bytes, expected ${expected}`)
     header.string(tensor.name)
     header.u32(tensor.ne.length)
     for (const n of tensor.ne) header.u64(n)
@@ -122,18 +148,27 @@ export type GgufHeader = {
 }
 
 export type ReadGgufLimits = { maxTensors: number; maxMetadata: number; maxStringBytes: number; maxArrayItems: number }
-export const DEFAULT_GGUF_LIMITS: ReadGgufLimits = { maxTensors: 65_536, maxMetadata: 65_536, maxStringBytes: 1 << 20, maxArrayItems: 1 << 22 }
+export const DEFAULT_GGUF_LIMITS: ReadGgufLimits = {
+  maxTensors: 65_536,
+  maxMetadata: 65_536,
+  maxStringBytes: 1 << 20,
+  maxArrayItems: 1 << 22,
+}
 
 /**
  * Reads the header of a GGUF file from its first bytes. Throws `InvalidModelFileError` on anything malformed,
  * truncated or beyond `limits`; `totalBytes`, when known, is checked against the tensor table.
  */
-export function readGgufHeader(bytes: Uint8Array, { limits = DEFAULT_GGUF_LIMITS, totalBytes }: { limits?: ReadGgufLimits; totalBytes?: number } = {}): GgufHeader {
+export function readGgufHeader(
+  bytes: Uint8Array,
+  { limits = DEFAULT_GGUF_LIMITS, totalBytes }: { limits?: ReadGgufLimits; totalBytes?: number } = {},
+): GgufHeader {
   const r = new ByteReader(bytes)
   try {
     if (bytes.byteLength < 24) throw new InvalidModelFileError(`the file is only ${bytes.byteLength} bytes long`)
     const magic = r.u32()
-    if (magic !== GGUF_MAGIC) throw new InvalidModelFileError(`bad magic 0x${magic.toString(16).padStart(8, '0')} (expected "GGUF")`)
+    if (magic !== GGUF_MAGIC)
+      throw new InvalidModelFileError(`bad magic 0x${magic.toString(16).padStart(8, '0')} (expected "GGUF")`)
     const version = r.u32()
     if (version !== 2 && version !== 3) throw new InvalidModelFileError(`unsupported GGUF version ${version}`)
     const tensorCount = r.count(limits.maxTensors, 'tensors')
@@ -144,7 +179,8 @@ export function readGgufHeader(bytes: Uint8Array, { limits = DEFAULT_GGUF_LIMITS
       const type = r.u32()
       if (type === GgufValueType.ARRAY) {
         const itemType = r.u32()
-        if (itemType === GgufValueType.ARRAY || !(itemType in GgufValueType)) throw new InvalidModelFileError(`metadata ${key}: bad array item type ${itemType}`)
+        if (itemType === GgufValueType.ARRAY || !(itemType in GgufValueType))
+          throw new InvalidModelFileError(`metadata ${key}: bad array item type ${itemType}`)
         const n = r.count(limits.maxArrayItems, `items in ${key}`)
         const value: (number | bigint | boolean | string)[] = []
         for (let j = 0; j < n; j++) value.push(r.scalar(itemType, limits.maxStringBytes))
@@ -164,14 +200,21 @@ export function readGgufHeader(bytes: Uint8Array, { limits = DEFAULT_GGUF_LIMITS
       tensors.push({ name, ne, type: r.u32(), offset: r.count(Number.MAX_SAFE_INTEGER, `tensor ${name} offset`) })
     }
     const alignmentValue = metadata['general.alignment']
-    const alignment = alignmentValue && alignmentValue.type === GgufValueType.UINT32 ? Number(alignmentValue.value) : GGUF_DEFAULT_ALIGNMENT
-    if (alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new InvalidModelFileError(`alignment ${alignment} is not a power of two`)
+    const alignment =
+      alignmentValue && alignmentValue.type === GgufValueType.UINT32
+        ? Number(alignmentValue.value)
+        : GGUF_DEFAULT_ALIGNMENT
+    if (alignment <= 0 || (alignment & (alignment - 1)) !== 0)
+      throw new InvalidModelFileError(`alignment ${alignment} is not a power of two`)
     const dataOffset = align(r.position, alignment)
     if (totalBytes !== undefined) {
       for (const t of tensors) {
         if (!(t.type in GgmlType)) continue
         const end = dataOffset + t.offset + tensorByteLength(t.type as GgmlType, t.ne)
-        if (end > totalBytes) throw new InvalidModelFileError(`tensor ${t.name} ends at byte ${end}, past the end of the file (${totalBytes} bytes)`)
+        if (end > totalBytes)
+          throw new InvalidModelFileError(
+            `tensor ${t.name} ends at byte ${end}, past the end of the file (${totalBytes} bytes)`,
+          )
       }
     }
     return { version, metadata, tensors, dataOffset }
@@ -182,7 +225,10 @@ export function readGgufHeader(bytes: Uint8Array, { limits = DEFAULT_GGUF_LIMITS
 }
 
 /** A metadata value as a plain JS value (arrays as arrays), or undefined. */
-export function ggufValue(header: GgufHeader, key: string): number | bigint | boolean | string | readonly (number | bigint | boolean | string)[] | undefined {
+export function ggufValue(
+  header: GgufHeader,
+  key: string,
+): number | bigint | boolean | string | readonly (number | bigint | boolean | string)[] | undefined {
   return header.metadata[key]?.value
 }
 
@@ -200,16 +246,56 @@ class ByteWriter {
     this.#view = new DataView(this.#buffer.buffer)
     this.#at = 0
   }
-  u8(v: number) { this.#ensure(1); this.#view.setUint8(this.#at, v); this.#at += 1 }
-  i8(v: number) { this.#ensure(1); this.#view.setInt8(this.#at, v); this.#at += 1 }
-  u16(v: number) { this.#ensure(2); this.#view.setUint16(this.#at, v, true); this.#at += 2 }
-  i16(v: number) { this.#ensure(2); this.#view.setInt16(this.#at, v, true); this.#at += 2 }
-  u32(v: number) { this.#ensure(4); this.#view.setUint32(this.#at, v, true); this.#at += 4 }
-  i32(v: number) { this.#ensure(4); this.#view.setInt32(this.#at, v, true); this.#at += 4 }
-  f32(v: number) { this.#ensure(4); this.#view.setFloat32(this.#at, v, true); this.#at += 4 }
-  f64(v: number) { this.#ensure(8); this.#view.setFloat64(this.#at, v, true); this.#at += 8 }
-  u64(v: number | bigint) { this.#ensure(8); this.#view.setBigUint64(this.#at, BigInt(v), true); this.#at += 8 }
-  i64(v: number | bigint) { this.#ensure(8); this.#view.setBigInt64(this.#at, BigInt(v), true); this.#at += 8 }
+  u8(v: number) {
+    this.#ensure(1)
+    this.#view.setUint8(this.#at, v)
+    this.#at += 1
+  }
+  i8(v: number) {
+    this.#ensure(1)
+    this.#view.setInt8(this.#at, v)
+    this.#at += 1
+  }
+  u16(v: number) {
+    this.#ensure(2)
+    this.#view.setUint16(this.#at, v, true)
+    this.#at += 2
+  }
+  i16(v: number) {
+    this.#ensure(2)
+    this.#view.setInt16(this.#at, v, true)
+    this.#at += 2
+  }
+  u32(v: number) {
+    this.#ensure(4)
+    this.#view.setUint32(this.#at, v, true)
+    this.#at += 4
+  }
+  i32(v: number) {
+    this.#ensure(4)
+    this.#view.setInt32(this.#at, v, true)
+    this.#at += 4
+  }
+  f32(v: number) {
+    this.#ensure(4)
+    this.#view.setFloat32(this.#at, v, true)
+    this.#at += 4
+  }
+  f64(v: number) {
+    this.#ensure(8)
+    this.#view.setFloat64(this.#at, v, true)
+    this.#at += 8
+  }
+  u64(v: number | bigint) {
+    this.#ensure(8)
+    this.#view.setBigUint64(this.#at, BigInt(v), true)
+    this.#at += 8
+  }
+  i64(v: number | bigint) {
+    this.#ensure(8)
+    this.#view.setBigInt64(this.#at, BigInt(v), true)
+    this.#at += 8
+  }
   string(s: string) {
     const b = this.#encoder.encode(s)
     this.u64(b.byteLength)
@@ -219,19 +305,32 @@ class ByteWriter {
   }
   scalar(type: GgufValueType, v: number | bigint | boolean | string) {
     switch (type) {
-      case GgufValueType.UINT8: return this.u8(Number(v))
-      case GgufValueType.INT8: return this.i8(Number(v))
-      case GgufValueType.UINT16: return this.u16(Number(v))
-      case GgufValueType.INT16: return this.i16(Number(v))
-      case GgufValueType.UINT32: return this.u32(Number(v))
-      case GgufValueType.INT32: return this.i32(Number(v))
-      case GgufValueType.FLOAT32: return this.f32(Number(v))
-      case GgufValueType.FLOAT64: return this.f64(Number(v))
-      case GgufValueType.BOOL: return this.u8(v ? 1 : 0)
-      case GgufValueType.STRING: return this.string(String(v))
-      case GgufValueType.UINT64: return this.u64(typeof v === 'bigint' ? v : BigInt(Number(v)))
-      case GgufValueType.INT64: return this.i64(typeof v === 'bigint' ? v : BigInt(Number(v)))
-      default: throw new RangeError(`cannot write value type ${type}`)
+      case GgufValueType.UINT8:
+        return this.u8(Number(v))
+      case GgufValueType.INT8:
+        return this.i8(Number(v))
+      case GgufValueType.UINT16:
+        return this.u16(Number(v))
+      case GgufValueType.INT16:
+        return this.i16(Number(v))
+      case GgufValueType.UINT32:
+        return this.u32(Number(v))
+      case GgufValueType.INT32:
+        return this.i32(Number(v))
+      case GgufValueType.FLOAT32:
+        return this.f32(Number(v))
+      case GgufValueType.FLOAT64:
+        return this.f64(Number(v))
+      case GgufValueType.BOOL:
+        return this.u8(v ? 1 : 0)
+      case GgufValueType.STRING:
+        return this.string(String(v))
+      case GgufValueType.UINT64:
+        return this.u64(typeof v === 'bigint' ? v : BigInt(Number(v)))
+      case GgufValueType.INT64:
+        return this.i64(typeof v === 'bigint' ? v : BigInt(Number(v)))
+      default:
+        throw new RangeError(`cannot write value type ${type}`)
     }
   }
   bytes(): Uint8Array {
@@ -256,10 +355,23 @@ class ByteReader {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
   #need(n: number) {
-    if (this.position + n > this.#bytes.byteLength) throw new InvalidModelFileError(`the header is truncated at byte ${this.position} (needs ${n} more bytes; file or prefix is ${this.#bytes.byteLength} bytes)`)
+    if (this.position + n > this.#bytes.byteLength)
+      throw new InvalidModelFileError(
+        `the header is truncated at byte ${this.position} (needs ${n} more bytes; file or prefix is ${this.#bytes.byteLength} bytes)`,
+      )
   }
-  u32(): number { this.#need(4); const v = this.#view.getUint32(this.position, true); this.position += 4; return v }
-  u64(): bigint { this.#need(8); const v = this.#view.getBigUint64(this.position, true); this.position += 8; return v }
+  u32(): number {
+    this.#need(4)
+    const v = this.#view.getUint32(this.position, true)
+    this.position += 4
+    return v
+  }
+  u64(): bigint {
+    this.#need(8)
+    const v = this.#view.getBigUint64(this.position, true)
+    this.position += 8
+    return v
+  }
   count(max: number, what: string): number {
     const v = this.u64()
     if (v > BigInt(max)) throw new InvalidModelFileError(`${v} ${what} is more than the limit ${max}`)
@@ -281,19 +393,32 @@ class ByteReader {
       return value
     }
     switch (type) {
-      case GgufValueType.UINT8: return take(1, () => v.getUint8(this.position))
-      case GgufValueType.INT8: return take(1, () => v.getInt8(this.position))
-      case GgufValueType.UINT16: return take(2, () => v.getUint16(this.position, true))
-      case GgufValueType.INT16: return take(2, () => v.getInt16(this.position, true))
-      case GgufValueType.UINT32: return take(4, () => v.getUint32(this.position, true))
-      case GgufValueType.INT32: return take(4, () => v.getInt32(this.position, true))
-      case GgufValueType.FLOAT32: return take(4, () => v.getFloat32(this.position, true))
-      case GgufValueType.FLOAT64: return take(8, () => v.getFloat64(this.position, true))
-      case GgufValueType.BOOL: return take(1, () => v.getUint8(this.position) !== 0)
-      case GgufValueType.UINT64: return take(8, () => v.getBigUint64(this.position, true))
-      case GgufValueType.INT64: return take(8, () => v.getBigInt64(this.position, true))
-      case GgufValueType.STRING: return this.string(maxStringBytes)
-      default: throw new InvalidModelFileError(`unknown value type ${type}`)
+      case GgufValueType.UINT8:
+        return take(1, () => v.getUint8(this.position))
+      case GgufValueType.INT8:
+        return take(1, () => v.getInt8(this.position))
+      case GgufValueType.UINT16:
+        return take(2, () => v.getUint16(this.position, true))
+      case GgufValueType.INT16:
+        return take(2, () => v.getInt16(this.position, true))
+      case GgufValueType.UINT32:
+        return take(4, () => v.getUint32(this.position, true))
+      case GgufValueType.INT32:
+        return take(4, () => v.getInt32(this.position, true))
+      case GgufValueType.FLOAT32:
+        return take(4, () => v.getFloat32(this.position, true))
+      case GgufValueType.FLOAT64:
+        return take(8, () => v.getFloat64(this.position, true))
+      case GgufValueType.BOOL:
+        return take(1, () => v.getUint8(this.position) !== 0)
+      case GgufValueType.UINT64:
+        return take(8, () => v.getBigUint64(this.position, true))
+      case GgufValueType.INT64:
+        return take(8, () => v.getBigInt64(this.position, true))
+      case GgufValueType.STRING:
+        return this.string(maxStringBytes)
+      default:
+        throw new InvalidModelFileError(`unknown value type ${type}`)
     }
   }
 }
@@ -352,7 +477,8 @@ export function encodeQ4_0(values: Float32Array): Uint8Array {
     const inverse = scale ? 1 / scale : 0
     view.setUint16(b * Q4_0_BLOCK_BYTES, toFloat16Bits(scale), true)
     const q = (v: number) => Math.min(15, Math.trunc(v * inverse + 8.5))
-    for (let j = 0; j < half; j++) out[b * Q4_0_BLOCK_BYTES + 2 + j] = q(values[at + j] as number) | (q(values[at + half + j] as number) << 4)
+    for (let j = 0; j < half; j++)
+      out[b * Q4_0_BLOCK_BYTES + 2 + j] = q(values[at + j] as number) | (q(values[at + half + j] as number) << 4)
   }
   return out
 }
@@ -368,7 +494,8 @@ export function encodeQ8_0(values: Float32Array): Uint8Array {
     const scale = max / 127
     const inverse = scale ? 1 / scale : 0
     view.setUint16(b * Q8_0_BLOCK_BYTES, toFloat16Bits(scale), true)
-    for (let i = 0; i < Q8_0_BLOCK; i++) view.setInt8(b * Q8_0_BLOCK_BYTES + 2 + i, Math.round((values[b * Q8_0_BLOCK + i] as number) * inverse))
+    for (let i = 0; i < Q8_0_BLOCK; i++)
+      view.setInt8(b * Q8_0_BLOCK_BYTES + 2 + i, Math.round((values[b * Q8_0_BLOCK + i] as number) * inverse))
   }
   return out
 }

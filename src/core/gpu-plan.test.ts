@@ -1,10 +1,22 @@
 import { describe, expect, test } from 'vitest'
 import { adapterReport, isSoftwareAdapter, type GpuAdapterSummary, type WebGpuStatus } from './capabilities.ts'
 import { serializeError, WebGpuUnavailableError } from './errors/index.ts'
-import { describePlacement, gpuPlan, missingGpuFeatures, offloadFromLog, placementOf, webGpuLogLines } from './gpu-plan.ts'
+import {
+  describePlacement,
+  gpuPlan,
+  missingGpuFeatures,
+  offloadFromLog,
+  placementOf,
+  webGpuLogLines,
+} from './gpu-plan.ts'
 
 const MiB = 2 ** 20
-const limits = { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 30, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 }
+const limits = {
+  maxBufferSize: 2 ** 31,
+  maxStorageBufferBindingSize: 2 ** 30,
+  maxComputeWorkgroupStorageSize: 32768,
+  maxComputeInvocationsPerWorkgroup: 1024,
+}
 
 /** What Chromium's SwiftShader reports on this machine (`--enable-unsafe-webgpu`, no GPU): no shader-f16. */
 const swiftshader: GpuAdapterSummary = {
@@ -47,19 +59,30 @@ describe('gpuPlan', () => {
 
   test('no adapter: the reason says why in words', () => {
     const error = serializeError(new WebGpuUnavailableError({ reason: 'no-adapter' }))
-    expect(gpuPlan({ available: false, error }, model)).toEqual({ layers: 0, totalLayers: 25, reason: 'the browser offers no WebGPU adapter' })
+    expect(gpuPlan({ available: false, error }, model)).toEqual({
+      layers: 0,
+      totalLayers: 25,
+      reason: 'the browser offers no WebGPU adapter',
+    })
   })
 
   test('the operator can keep the model on the CPU', () => {
-    expect(gpuPlan(available(nvidia), model, { preference: 'cpu' })).toMatchObject({ layers: 0, reason: expect.stringMatching(/the CPU was chosen/) })
+    expect(gpuPlan(available(nvidia), model, { preference: 'cpu' })).toMatchObject({
+      layers: 0,
+      reason: expect.stringMatching(/the CPU was chosen/),
+    })
   })
 
   test('a model larger than the budget gets the layers that fit, the rest stay on the CPU', () => {
     // Hardware budget without navigator.deviceMemory: 4 GiB. 25 layers and the embeddings, 256 MiB each: 16 fit.
     const plan = gpuPlan(available(nvidia), { blocks: 24, weightsBytes: 26 * 256 * MiB })
     expect(plan.layers).toBe(16)
-    expect(plan.reason).toBe('the other 9 stay on the CPU: the model needs about 6656 MiB, nvidia hopper offers about 4096 MiB')
-    expect(gpuPlan(available(nvidia), { blocks: 24, weightsBytes: 26 * 256 * MiB }, { deviceMemoryGB: 8 }).layers).toBe(25)
+    expect(plan.reason).toBe(
+      'the other 9 stay on the CPU: the model needs about 6656 MiB, nvidia hopper offers about 4096 MiB',
+    )
+    expect(gpuPlan(available(nvidia), { blocks: 24, weightsBytes: 26 * 256 * MiB }, { deviceMemoryGB: 8 }).layers).toBe(
+      25,
+    )
   })
 
   test('a model far too large for the budget stays on the CPU', () => {
@@ -83,7 +106,9 @@ describe('gpuPlan', () => {
 test('an adapter report names the adapter, its features and the limits that bound a model', () => {
   expect(isSoftwareAdapter(swiftshader)).toBe(true)
   expect(isSoftwareAdapter(nvidia)).toBe(false)
-  expect(adapterReport(nvidia)).toBe('nvidia hopper [NVIDIA H200]; features: shader-f16, subgroups, timestamp-query; maxBufferSize 2048 MiB, maxStorageBufferBindingSize 1024 MiB')
+  expect(adapterReport(nvidia)).toBe(
+    'nvidia hopper [NVIDIA H200]; features: shader-f16, subgroups, timestamp-query; maxBufferSize 2048 MiB, maxStorageBufferBindingSize 1024 MiB',
+  )
 })
 
 test('missingGpuFeatures lists what the backend needs and the adapter lacks', () => {
@@ -91,11 +116,18 @@ test('missingGpuFeatures lists what the backend needs and the adapter lacks', ()
   expect(missingGpuFeatures(nvidia)).toEqual([])
 })
 
-test('offloadFromLog reads llama.cpp\'s offload line; without one nothing was offloaded', () => {
-  const log = ['load_tensors: loading model tensors, this can take a while... (load_mode = none)', 'load_tensors: offloading 24 repeating layers to GPU', 'load_tensors: offloaded 25/25 layers to GPU', 'load_tensors:   WebGPU model buffer size =   480.00 MiB']
+test("offloadFromLog reads llama.cpp's offload line; without one nothing was offloaded", () => {
+  const log = [
+    'load_tensors: loading model tensors, this can take a while... (load_mode = none)',
+    'load_tensors: offloading 24 repeating layers to GPU',
+    'load_tensors: offloaded 25/25 layers to GPU',
+    'load_tensors:   WebGPU model buffer size =   480.00 MiB',
+  ]
   expect(offloadFromLog(log)).toEqual({ layers: 25, totalLayers: 25 })
   expect(offloadFromLog(['load_tensors:          CPU model buffer size =     0.25 MiB'])).toBeNull()
-  expect(webGpuLogLines(['print_info: n_layer = 2', 'ggml_webgpu: Failed to get an adapter: requestAdapter returned null'])).toEqual(['ggml_webgpu: Failed to get an adapter: requestAdapter returned null'])
+  expect(
+    webGpuLogLines(['print_info: n_layer = 2', 'ggml_webgpu: Failed to get an adapter: requestAdapter returned null']),
+  ).toEqual(['ggml_webgpu: Failed to get an adapter: requestAdapter returned null'])
 })
 
 describe('placement', () => {
@@ -106,12 +138,17 @@ describe('placement', () => {
   })
 
   test('partly on the GPU', () => {
-    const placement = placementOf(gpuPlan(available(nvidia), { blocks: 24, weightsBytes: 26 * 256 * MiB }), { offload: { layers: 16, totalLayers: 25 } })
+    const placement = placementOf(gpuPlan(available(nvidia), { blocks: 24, weightsBytes: 26 * 256 * MiB }), {
+      offload: { layers: 16, totalLayers: 25 },
+    })
     expect(describePlacement(placement)).toMatch(/^GPU: 16\/25 layers on nvidia hopper; the other 9 stay on the CPU/)
   })
 
   test('asked for the GPU, but llama.cpp registered no GPU device: the CPU, and it says so', () => {
-    const placement = placementOf(gpuPlan(available(nvidia), model), { offload: null, log: ['ggml_webgpu: Failed to get an adapter: x'] })
+    const placement = placementOf(gpuPlan(available(nvidia), model), {
+      offload: null,
+      log: ['ggml_webgpu: Failed to get an adapter: x'],
+    })
     expect(placement).toMatchObject({ device: 'cpu', layers: 0, totalLayers: 25 })
     expect(placement.reason).toMatch(/registered no GPU.*\(ggml_webgpu: Failed to get an adapter: x\)$/)
   })
@@ -119,7 +156,9 @@ describe('placement', () => {
   test('on the CPU, with the plan reason', () => {
     const placement = placementOf(gpuPlan(available(swiftshader), model))
     expect(placement).toMatchObject({ device: 'cpu', layers: 0, totalLayers: 25 })
-    expect(describePlacement(placement)).toBe("CPU: google swiftshader (software) lacks shader-f16, which llama.cpp's WebGPU backend needs")
+    expect(describePlacement(placement)).toBe(
+      "CPU: google swiftshader (software) lacks shader-f16, which llama.cpp's WebGPU backend needs",
+    )
   })
 
   test('on the CPU after WebGPU failed at load', () => {

@@ -63,19 +63,32 @@ export function missingGpuFeatures(adapter: Pick<GpuAdapterSummary, 'features'>)
   return GGML_WEBGPU_REQUIRED_FEATURES.filter((feature) => !adapter.features.includes(feature))
 }
 
-export function gpuPlan(webgpu: WebGpuStatus, model: GpuPlanModel, { preference = 'auto', deviceMemoryGB }: GpuPlanOptions = {}): GpuPlan {
+export function gpuPlan(
+  webgpu: WebGpuStatus,
+  model: GpuPlanModel,
+  { preference = 'auto', deviceMemoryGB }: GpuPlanOptions = {},
+): GpuPlan {
   const blocks = Math.max(0, Math.floor(model.blocks))
   const totalLayers = blocks + 1
-  const cpu = (reason: string, adapter?: string): GpuPlan => ({ layers: 0, totalLayers, reason, ...(adapter ? { adapter } : {}) })
+  const cpu = (reason: string, adapter?: string): GpuPlan => ({
+    layers: 0,
+    totalLayers,
+    reason,
+    ...(adapter ? { adapter } : {}),
+  })
   if (preference === 'cpu') return cpu('GPU off: the CPU was chosen, for bit-reproducible output')
   if (!webgpu.available) {
     const reason = webgpu.error.data?.['reason']
-    return cpu(NO_ADAPTER[typeof reason === 'string' ? reason : ''] ?? `no WebGPU adapter (${webgpu.error.shortMessage ?? webgpu.error.message})`)
+    return cpu(
+      NO_ADAPTER[typeof reason === 'string' ? reason : ''] ??
+        `no WebGPU adapter (${webgpu.error.shortMessage ?? webgpu.error.message})`,
+    )
   }
   const adapter = webgpu.adapter
   const name = describeAdapter(adapter)
   const missing = missingGpuFeatures(adapter)
-  if (missing.length > 0) return cpu(`${name} lacks ${missing.join(', ')}, which llama.cpp's WebGPU backend needs`, name)
+  if (missing.length > 0)
+    return cpu(`${name} lacks ${missing.join(', ')}, which llama.cpp's WebGPU backend needs`, name)
   if (isSoftwareAdapter(adapter)) return cpu(`${name} is a software adapter, slower than the CPU build`, name)
   if (blocks === 0) return cpu('the model file reports no layers', name)
   const budgetBytes = deviceBudget(adapter, deviceMemoryGB).memoryMB * MiB
@@ -85,7 +98,12 @@ export function gpuPlan(webgpu: WebGpuStatus, model: GpuPlanModel, { preference 
   const layers = Math.min(totalLayers, Math.floor(budgetBytes / perLayer))
   const needs = `needs about ${Math.ceil(model.weightsBytes / MiB)} MiB, ${name} offers about ${Math.floor(budgetBytes / MiB)} MiB`
   if (layers < 1) return cpu(`the model ${needs}`, name)
-  return { layers, totalLayers, adapter: name, reason: `the other ${totalLayers - layers} stay on the CPU: the model ${needs}` }
+  return {
+    layers,
+    totalLayers,
+    adapter: name,
+    reason: `the other ${totalLayers - layers} stay on the CPU: the model ${needs}`,
+  }
 }
 
 /** What llama.cpp says it offloaded while loading: its "offloaded X/Y layers to GPU" line, or null when it has none. */
@@ -105,7 +123,10 @@ export function offloadFromLog(lines: readonly string[]): Offload | null {
 
 /** The lines of a load log that say something about WebGPU, for a failure reason (bounded). */
 export function webGpuLogLines(lines: readonly string[], limit = 4): string[] {
-  return lines.filter((line) => /ggml_webgpu|webgpu/i.test(line)).map((line) => line.trim().slice(0, 300)).slice(0, limit)
+  return lines
+    .filter((line) => /ggml_webgpu|webgpu/i.test(line))
+    .map((line) => line.trim().slice(0, 300))
+    .slice(0, limit)
 }
 
 export type LoadOutcome = {
@@ -120,15 +141,33 @@ export type LoadOutcome = {
 /** The placement a plan gives once loaded: what llama.cpp reports, or the CPU with the reason it did not. */
 export function placementOf(plan: GpuPlan, { failure, offload, log = [] }: LoadOutcome = {}): Placement {
   const adapter = plan.adapter ? { adapter: plan.adapter } : {}
-  const onCpu = (reason?: string): Placement => ({ device: 'cpu', layers: 0, totalLayers: plan.totalLayers, ...adapter, ...(reason ? { reason } : {}) })
+  const onCpu = (reason?: string): Placement => ({
+    device: 'cpu',
+    layers: 0,
+    totalLayers: plan.totalLayers,
+    ...adapter,
+    ...(reason ? { reason } : {}),
+  })
   if (plan.layers <= 0) return onCpu(plan.reason)
   if (failure !== undefined) return onCpu(`WebGPU failed at load, so the CPU runs it: ${failure}`)
-  if (offload === undefined) return { device: 'gpu', layers: plan.layers, totalLayers: plan.totalLayers, ...adapter, ...(plan.reason ? { reason: plan.reason } : {}) }
+  if (offload === undefined)
+    return {
+      device: 'gpu',
+      layers: plan.layers,
+      totalLayers: plan.totalLayers,
+      ...adapter,
+      ...(plan.reason ? { reason: plan.reason } : {}),
+    }
   if (offload === null || offload.layers === 0) {
     const said = log.length > 0 ? ` (${log.join('; ')})` : ''
-    return onCpu(`llama.cpp's WebGPU backend registered no GPU in wllama's worker, so every layer runs on the CPU${said}`)
+    return onCpu(
+      `llama.cpp's WebGPU backend registered no GPU in wllama's worker, so every layer runs on the CPU${said}`,
+    )
   }
-  const partial = offload.layers < offload.totalLayers ? { reason: plan.reason ?? `the other ${offload.totalLayers - offload.layers} stay on the CPU` } : {}
+  const partial =
+    offload.layers < offload.totalLayers
+      ? { reason: plan.reason ?? `the other ${offload.totalLayers - offload.layers} stay on the CPU` }
+      : {}
   return { device: 'gpu', layers: offload.layers, totalLayers: offload.totalLayers, ...adapter, ...partial }
 }
 

@@ -22,14 +22,40 @@ import {
 } from './history.ts'
 
 const T0 = Date.UTC(2025, 0, 1)
-const served = (at: number, extra: Partial<ServedRecord> = {}): ServedRecord => ({ at, model: 'm', kind: 'chat', tokensIn: 10, tokensOut: 20, earnings: 100n, latencyMs: 1000, ...extra })
-const paid = (at: number, extra: Partial<PaidRecord> = {}): PaidRecord => ({ at, node: 'A', model: 'm', tokensIn: 1, tokensOut: 2, cost: 5n, receiptHash: `0x${'ab'.repeat(32)}`, verification: 'signed', ...extra })
+const served = (at: number, extra: Partial<ServedRecord> = {}): ServedRecord => ({
+  at,
+  model: 'm',
+  kind: 'chat',
+  tokensIn: 10,
+  tokensOut: 20,
+  earnings: 100n,
+  latencyMs: 1000,
+  ...extra,
+})
+const paid = (at: number, extra: Partial<PaidRecord> = {}): PaidRecord => ({
+  at,
+  node: 'A',
+  model: 'm',
+  tokensIn: 1,
+  tokensOut: 2,
+  cost: 5n,
+  receiptHash: `0x${'ab'.repeat(32)}`,
+  verification: 'signed',
+  ...extra,
+})
 
 describe('buckets', () => {
   test('align to whole hours and days, in the given zone', () => {
-    expect(bucketStarts({ from: T0 + 90 * 60_000, to: T0 + 3 * HOUR_MS + 1 }, { size: 'hour' })).toEqual([T0 + HOUR_MS, T0 + 2 * HOUR_MS, T0 + 3 * HOUR_MS])
+    expect(bucketStarts({ from: T0 + 90 * 60_000, to: T0 + 3 * HOUR_MS + 1 }, { size: 'hour' })).toEqual([
+      T0 + HOUR_MS,
+      T0 + 2 * HOUR_MS,
+      T0 + 3 * HOUR_MS,
+    ])
     // UTC+2: local midnight is 22:00 UTC the day before.
-    expect(bucketStarts({ from: T0, to: T0 + DAY_MS }, { size: 'day', offsetMs: 2 * HOUR_MS })).toEqual([T0 - 2 * HOUR_MS, T0 + DAY_MS - 2 * HOUR_MS])
+    expect(bucketStarts({ from: T0, to: T0 + DAY_MS }, { size: 'day', offsetMs: 2 * HOUR_MS })).toEqual([
+      T0 - 2 * HOUR_MS,
+      T0 + DAY_MS - 2 * HOUR_MS,
+    ])
     expect(bucketStarts({ from: T0, to: T0 }, { size: 'day' })).toEqual([])
   })
 
@@ -49,10 +75,25 @@ describe('buckets', () => {
       served(T0 + 5 * HOUR_MS), // outside the range
     ]
     const [first, second] = providerBuckets(records, [], { from: T0, to: T0 + 2 * HOUR_MS }, { size: 'hour' })
-    expect(first).toMatchObject({ requests: 2, jobs: 1, tokensIn: 30, tokensOut: 1040, earnings: 300n, latencyP50: 100, latencyP95: 300 })
+    expect(first).toMatchObject({
+      requests: 2,
+      jobs: 1,
+      tokensIn: 30,
+      tokensOut: 1040,
+      earnings: 300n,
+      latencyP50: 100,
+      latencyP95: 300,
+    })
     // Only requests with a latency count for speed: 40 tokens in 0.4 s.
     expect(first?.tokensPerSecond).toBeCloseTo(100)
-    expect(second).toMatchObject({ requests: 1, jobs: 0, earnings: 7n, latencyP50: 2000, latencyP95: 2000, tokensPerSecond: 10 })
+    expect(second).toMatchObject({
+      requests: 1,
+      jobs: 0,
+      earnings: 7n,
+      latencyP50: 2000,
+      latencyP95: 2000,
+      tokensPerSecond: 10,
+    })
     const empty = providerBuckets([], [], { from: T0, to: T0 + HOUR_MS }, { size: 'hour' })[0]
     expect(empty).toMatchObject({ requests: 0, tokensPerSecond: null, latencyP50: null, uptime: 0 })
   })
@@ -65,7 +106,12 @@ describe('buckets', () => {
       { at: T0 + 45 * 60_000, online: true }, // then silence: counts for the gap limit only
     ]
     expect(onlineMs(samples, T0, T0 + HOUR_MS)).toBe(60_000 + UPTIME_MAX_GAP_MS + UPTIME_MAX_GAP_MS)
-    const [bucket, future] = providerBuckets([], samples, { from: T0, to: T0 + 2 * HOUR_MS }, { size: 'hour', now: T0 + HOUR_MS / 2 })
+    const [bucket, future] = providerBuckets(
+      [],
+      samples,
+      { from: T0, to: T0 + 2 * HOUR_MS },
+      { size: 'hour', now: T0 + HOUR_MS / 2 },
+    )
     expect(bucket?.uptime).toBeCloseTo((60_000 + UPTIME_MAX_GAP_MS) / (HOUR_MS / 2))
     expect(future?.uptime).toBeNull()
   })
@@ -73,14 +119,23 @@ describe('buckets', () => {
   test('percentile by nearest rank', () => {
     expect(percentile([], 50)).toBeNull()
     expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3)
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95)
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95)
     expect(percentile([7], 95)).toBe(7)
   })
 })
 
 describe('spending', () => {
   test('per node, largest first, with receipts by state', () => {
-    const rows = spendingByNode([paid(T0, { node: 'A', cost: 5n }), paid(T0 + 1, { node: 'B', cost: 9n, verification: 'verified' }), paid(T0 + 2, { node: 'A', cost: 5n, verification: 'failed' })])
+    const rows = spendingByNode([
+      paid(T0, { node: 'A', cost: 5n }),
+      paid(T0 + 1, { node: 'B', cost: 9n, verification: 'verified' }),
+      paid(T0 + 2, { node: 'A', cost: 5n, verification: 'failed' }),
+    ])
     expect(rows.map((r) => [r.node, r.cost, r.requests])).toEqual([
       ['A', 10n, 2],
       ['B', 9n, 1],
@@ -89,7 +144,10 @@ describe('spending', () => {
   })
 
   test('per day', () => {
-    const days = spendingBuckets([paid(T0 + 1), paid(T0 + 2, { node: 'B' }), paid(T0 + DAY_MS + 3)], { from: T0, to: T0 + 2 * DAY_MS })
+    const days = spendingBuckets([paid(T0 + 1), paid(T0 + 2, { node: 'B' }), paid(T0 + DAY_MS + 3)], {
+      from: T0,
+      to: T0 + 2 * DAY_MS,
+    })
     expect(days.map((d) => [d.start, d.requests, d.cost, d.nodes])).toEqual([
       [T0, 2, 10n, 2],
       [T0 + DAY_MS, 1, 5n, 1],
@@ -105,7 +163,8 @@ describe('CSV', () => {
     expect(csvField('a,b')).toBe('"a,b"')
     expect(csvField('say "hi"')).toBe('"say ""hi"""')
     expect(csvField('two\nlines')).toBe('"two\nlines"')
-    for (const start of ['=', '+', '-', '@']) expect(csvField(`${start}HYPERLINK("x")`)).toBe(`"'${start}HYPERLINK(""x"")"`)
+    for (const start of ['=', '+', '-', '@'])
+      expect(csvField(`${start}HYPERLINK("x")`)).toBe(`"'${start}HYPERLINK(""x"")"`)
     expect(csvField('=1+1')).toBe("'=1+1")
     expect(csvField(12n)).toBe('12')
     expect(csvField(null)).toBe('')
@@ -118,7 +177,9 @@ describe('CSV', () => {
       'time,kind,model,tokens_in,tokens_out,earnings_wei,earnings_ai,latency_ms\r\n2025-01-01T00:00:00.000Z,job,m,10,20,1500000000000000,0.0015,\r\n',
     )
     const csv = paidCsv([paid(T0, { node: '=cmd|calc', verification: 'verified' })])
-    expect(csv.split('\r\n')[1]).toBe(`2025-01-01T00:00:00.000Z,'=cmd|calc,m,1,2,5,0.000000000000000005,0x${'ab'.repeat(32)},verified`)
+    expect(csv.split('\r\n')[1]).toBe(
+      `2025-01-01T00:00:00.000Z,'=cmd|calc,m,1,2,5,0.000000000000000005,0x${'ab'.repeat(32)},verified`,
+    )
   })
 })
 

@@ -85,17 +85,22 @@ export type BucketOptions = {
 /** The bucket starts covering `range`: aligned to whole hours or days (in the offset's zone), oldest first. */
 export function bucketStarts(range: TimeRange, { size, offsetMs = 0 }: BucketOptions): number[] {
   checkRange(range)
-  if (!Number.isFinite(offsetMs) || Math.abs(offsetMs) > DAY_MS) throw new HistoryRangeError({ reason: `the time zone offset ${offsetMs} ms is not within a day` })
+  if (!Number.isFinite(offsetMs) || Math.abs(offsetMs) > DAY_MS)
+    throw new HistoryRangeError({ reason: `the time zone offset ${offsetMs} ms is not within a day` })
   const width = BUCKET_MS[size]
   if (range.to <= range.from) return []
   const first = Math.floor((range.from + offsetMs) / width) * width - offsetMs
   const count = Math.ceil((range.to - first) / width)
-  if (count > MAX_BUCKETS) throw new HistoryRangeError({ reason: `${count} ${size} buckets, more than ${MAX_BUCKETS}; choose a shorter range or day buckets` })
+  if (count > MAX_BUCKETS)
+    throw new HistoryRangeError({
+      reason: `${count} ${size} buckets, more than ${MAX_BUCKETS}; choose a shorter range or day buckets`,
+    })
   return Array.from({ length: count }, (_, i) => first + i * width)
 }
 
 function checkRange({ from, to }: TimeRange): void {
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new HistoryRangeError({ reason: 'from and to must be whole milliseconds' })
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to))
+    throw new HistoryRangeError({ reason: 'from and to must be whole milliseconds' })
   if (to < from) throw new HistoryRangeError({ reason: 'to is before from' })
 }
 
@@ -142,11 +147,28 @@ export type ProviderBucketOptions = BucketOptions & {
 }
 
 /** A provider's served records and uptime samples, cut into buckets over `range` (records outside it are left out). */
-export function providerBuckets(served: readonly ServedRecord[], uptime: readonly UptimeSample[], range: TimeRange, options: ProviderBucketOptions): ProviderBucket[] {
+export function providerBuckets(
+  served: readonly ServedRecord[],
+  uptime: readonly UptimeSample[],
+  range: TimeRange,
+  options: ProviderBucketOptions,
+): ProviderBucket[] {
   const starts = bucketStarts(range, options)
   const width = BUCKET_MS[options.size]
   const now = options.now ?? range.to
-  const buckets: ProviderBucket[] = starts.map((start) => ({ start, end: start + width, requests: 0, jobs: 0, tokensIn: 0, tokensOut: 0, earnings: 0n, tokensPerSecond: null, latencyP50: null, latencyP95: null, uptime: null }))
+  const buckets: ProviderBucket[] = starts.map((start) => ({
+    start,
+    end: start + width,
+    requests: 0,
+    jobs: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    earnings: 0n,
+    tokensPerSecond: null,
+    latencyP50: null,
+    latencyP95: null,
+    uptime: null,
+  }))
   const latencies: number[][] = starts.map(() => [])
   const timedTokens = starts.map(() => 0)
   for (const record of served) {
@@ -180,7 +202,12 @@ export function providerBuckets(served: readonly ServedRecord[], uptime: readonl
  * Milliseconds online within [from, to): each online sample counts until the next sample, at most
  * `UPTIME_MAX_GAP_MS` after it. Samples may come in any order.
  */
-export function onlineMs(samples: readonly UptimeSample[], from: number, to: number, maxGapMs = UPTIME_MAX_GAP_MS): number {
+export function onlineMs(
+  samples: readonly UptimeSample[],
+  from: number,
+  to: number,
+  maxGapMs = UPTIME_MAX_GAP_MS,
+): number {
   if (to <= from) return 0
   const sorted = [...samples].sort((a, b) => a.at - b.at)
   let total = 0
@@ -212,7 +239,15 @@ export function spendingByNode(records: readonly PaidRecord[]): NodeSpending[] {
   for (const record of records) {
     let entry = byNode.get(record.node)
     if (!entry) {
-      entry = { node: record.node, requests: 0, tokensIn: 0, tokensOut: 0, cost: 0n, receipts: { signed: 0, unanchored: 0, verified: 0, failed: 0 }, lastAt: record.at }
+      entry = {
+        node: record.node,
+        requests: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        cost: 0n,
+        receipts: { signed: 0, unanchored: 0, verified: 0, failed: 0 },
+        lastAt: record.at,
+      }
       byNode.set(record.node, entry)
     }
     entry.requests++
@@ -222,17 +257,39 @@ export function spendingByNode(records: readonly PaidRecord[]): NodeSpending[] {
     entry.receipts[record.verification]++
     entry.lastAt = Math.max(entry.lastAt, record.at)
   }
-  return [...byNode.values()].sort((a, b) => (a.cost === b.cost ? b.lastAt - a.lastAt || a.node.localeCompare(b.node) : a.cost > b.cost ? -1 : 1))
+  return [...byNode.values()].sort((a, b) =>
+    a.cost === b.cost ? b.lastAt - a.lastAt || a.node.localeCompare(b.node) : a.cost > b.cost ? -1 : 1,
+  )
 }
 
 /** One bucket of a consumer's spending. */
-export type SpendingBucket = { start: number; end: number; requests: number; tokensIn: number; tokensOut: number; cost: bigint; nodes: number }
+export type SpendingBucket = {
+  start: number
+  end: number
+  requests: number
+  tokensIn: number
+  tokensOut: number
+  cost: bigint
+  nodes: number
+}
 
 /** A consumer's spending cut into buckets (per day by default) over `range`. */
-export function spendingBuckets(records: readonly PaidRecord[], range: TimeRange, options: BucketOptions = { size: 'day' }): SpendingBucket[] {
+export function spendingBuckets(
+  records: readonly PaidRecord[],
+  range: TimeRange,
+  options: BucketOptions = { size: 'day' },
+): SpendingBucket[] {
   const starts = bucketStarts(range, options)
   const width = BUCKET_MS[options.size]
-  const buckets: SpendingBucket[] = starts.map((start) => ({ start, end: start + width, requests: 0, tokensIn: 0, tokensOut: 0, cost: 0n, nodes: 0 }))
+  const buckets: SpendingBucket[] = starts.map((start) => ({
+    start,
+    end: start + width,
+    requests: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    cost: 0n,
+    nodes: 0,
+  }))
   const nodes = starts.map(() => new Set<string>())
   for (const record of records) {
     if (record.at < range.from || record.at >= range.to) continue
@@ -290,23 +347,61 @@ export function toCsv(header: readonly string[], rows: readonly (readonly CsvVal
 
 const iso = (at: number) => new Date(at).toISOString()
 
-export const SERVED_CSV_HEADER = ['time', 'kind', 'model', 'tokens_in', 'tokens_out', 'earnings_wei', 'earnings_ai', 'latency_ms'] as const
+export const SERVED_CSV_HEADER = [
+  'time',
+  'kind',
+  'model',
+  'tokens_in',
+  'tokens_out',
+  'earnings_wei',
+  'earnings_ai',
+  'latency_ms',
+] as const
 
 /** A provider's served requests as CSV, one row each, in the order given. */
 export function servedCsv(records: readonly ServedRecord[]): string {
   return toCsv(
     SERVED_CSV_HEADER,
-    records.map((r) => [iso(r.at), r.kind, r.model, r.tokensIn, r.tokensOut, r.earnings, formatEther(r.earnings), r.latencyMs]),
+    records.map((r) => [
+      iso(r.at),
+      r.kind,
+      r.model,
+      r.tokensIn,
+      r.tokensOut,
+      r.earnings,
+      formatEther(r.earnings),
+      r.latencyMs,
+    ]),
   )
 }
 
-export const PAID_CSV_HEADER = ['time', 'node', 'model', 'tokens_in', 'tokens_out', 'cost_wei', 'cost_ai', 'receipt_hash', 'verification'] as const
+export const PAID_CSV_HEADER = [
+  'time',
+  'node',
+  'model',
+  'tokens_in',
+  'tokens_out',
+  'cost_wei',
+  'cost_ai',
+  'receipt_hash',
+  'verification',
+] as const
 
 /** A consumer's paid requests as CSV, one row each, in the order given. */
 export function paidCsv(records: readonly PaidRecord[]): string {
   return toCsv(
     PAID_CSV_HEADER,
-    records.map((r) => [iso(r.at), r.node, r.model, r.tokensIn, r.tokensOut, r.cost, formatEther(r.cost), r.receiptHash, r.verification]),
+    records.map((r) => [
+      iso(r.at),
+      r.node,
+      r.model,
+      r.tokensIn,
+      r.tokensOut,
+      r.cost,
+      formatEther(r.cost),
+      r.receiptHash,
+      r.verification,
+    ]),
   )
 }
 
@@ -318,7 +413,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function field<T>(record: Record<string, unknown>, name: string, check: (value: unknown) => value is T, what: string): T {
+function field<T>(
+  record: Record<string, unknown>,
+  name: string,
+  check: (value: unknown) => value is T,
+  what: string,
+): T {
   const value = record[name]
   if (!check(value)) throw new InvalidHistoryRecordError({ field: name, reason: `not ${what}` })
   return value
@@ -328,7 +428,8 @@ const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as num
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT
 const isWei = (v: unknown): v is bigint => typeof v === 'bigint' && v >= 0n
-const isLatency = (v: unknown): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)
+const isLatency = (v: unknown): v is number | null =>
+  v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)
 const isHash = (v: unknown): v is Hex => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v)
 const oneOf =
   <T extends string>(values: readonly T[]) =>
@@ -351,7 +452,10 @@ export function parseServedRecord(value: unknown): ServedRecord {
 
 export function parseUptimeSample(value: unknown): UptimeSample {
   if (!isObject(value)) throw new InvalidHistoryRecordError({ field: '(sample)', reason: 'not an object' })
-  return { at: field(value, 'at', isTime, 'a time in ms'), online: field(value, 'online', (v): v is boolean => typeof v === 'boolean', 'true or false') }
+  return {
+    at: field(value, 'at', isTime, 'a time in ms'),
+    online: field(value, 'online', (v): v is boolean => typeof v === 'boolean', 'true or false'),
+  }
 }
 
 export function parsePaidRecord(value: unknown): PaidRecord {

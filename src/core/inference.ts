@@ -69,7 +69,13 @@ export type GenerateOptions = {
 export type LoadPhase = 'download' | 'compile' | 'upload' | 'ready'
 
 /** `progress` is 0..1 within the phase; `loadedBytes`/`totalBytes` where the phase moves bytes. */
-export type LoadProgress = { phase: LoadPhase; progress: number; text: string; loadedBytes?: number; totalBytes?: number }
+export type LoadProgress = {
+  phase: LoadPhase
+  progress: number
+  text: string
+  loadedBytes?: number
+  totalBytes?: number
+}
 
 export type LoadOptions = {
   onProgress?: (progress: LoadProgress) => void
@@ -103,7 +109,12 @@ export type LoadedModel = {
 }
 
 export type BenchmarkOptions = { promptTokens?: number; generateTokens?: number }
-export type BenchmarkResult = { prefill_tokens_per_s: number; decode_tokens_per_s: number; prompt_tokens: number; generated_tokens: number }
+export type BenchmarkResult = {
+  prefill_tokens_per_s: number
+  decode_tokens_per_s: number
+  prompt_tokens: number
+  generated_tokens: number
+}
 
 /** Deterministic mode: temperature 0 and a fixed seed; the same request on the same model gives the same output. */
 export const DETERMINISTIC = { temperature: 0, seed: 0 } as const
@@ -132,7 +143,12 @@ export type ModelSpec = {
   fim?: FimFormat
 }
 
-export type FimFormat = { prefix: string; suffix: string; middle: string; /** token(s) that end a middle */ end?: string[] }
+export type FimFormat = {
+  prefix: string
+  suffix: string
+  middle: string
+  /** token(s) that end a middle */ end?: string[]
+}
 
 export interface InferenceEngine {
   readonly kind: EngineKind
@@ -147,7 +163,13 @@ export interface InferenceEngine {
 }
 
 /** Runs either kind of request on an engine. */
-export function runInference(engine: InferenceEngine, request: InferenceRequest, options?: GenerateOptions): Promise<InferenceResult> {
+export function runInference(
+  engine: InferenceEngine,
+  request: InferenceRequest,
+  options?: GenerateOptions,
+): Promise<InferenceResult> {
   const { kind, ...body } = request
-  return kind === 'chat' ? engine.chat(body as ChatCompletionRequest, options) : engine.complete(body as CompletionRequest, options)
+  return kind === 'chat'
+    ? engine.chat(body as ChatCompletionRequest, options)
+    : engine.complete(body as CompletionRequest, options)
 }

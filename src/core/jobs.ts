@@ -151,14 +151,22 @@ export async function signJob(signer: TypedDataSigner, offer: JobOffer): Promise
 /** Checks the id and that the consumer it names signed it; throws `InvalidJobError`. */
 export async function verifyJob(job: Job): Promise<Job> {
   const { id, signature, ...offer } = job
-  if (jobId(offer).toLowerCase() !== id.toLowerCase()) throw new InvalidJobError({ reason: 'id-mismatch', details: `id ${id} is not the hash of the job` })
+  if (jobId(offer).toLowerCase() !== id.toLowerCase())
+    throw new InvalidJobError({ reason: 'id-mismatch', details: `id ${id} is not the hash of the job` })
   let recovered: Address
   try {
     recovered = await recoverTypedDataAddress({ ...jobTypedData(offer), signature })
   } catch (cause) {
-    throw new InvalidJobError({ reason: 'bad-signature', details: 'the signature does not recover to any address' }, cause)
+    throw new InvalidJobError(
+      { reason: 'bad-signature', details: 'the signature does not recover to any address' },
+      cause,
+    )
   }
-  if (recovered.toLowerCase() !== job.consumer.toLowerCase()) throw new InvalidJobError({ reason: 'signer-mismatch', details: `signed by ${recovered}, names consumer ${job.consumer}` })
+  if (recovered.toLowerCase() !== job.consumer.toLowerCase())
+    throw new InvalidJobError({
+      reason: 'signer-mismatch',
+      details: `signed by ${recovered}, names consumer ${job.consumer}`,
+    })
   return job
 }
 
@@ -166,17 +174,37 @@ export async function verifyJob(job: Job): Promise<Job> {
  * The timing rules of a job at time `now` (ms): alive, with a lifetime in range, not created ahead of the clock,
  * and for `chainId` when given. Throws `InvalidJobError`.
  */
-export function checkJobTiming(job: Pick<JobOffer, 'createdAt' | 'deadline' | 'chainId'>, { now, chainId, limits = JOB_LIMITS }: { now: number; chainId?: number | undefined; limits?: Pick<typeof JOB_LIMITS, 'minTtlMs' | 'maxTtlMs' | 'maxClockSkewMs'> }): void {
-  if (chainId !== undefined && job.chainId !== chainId) throw new InvalidJobError({ reason: 'wrong-chain', details: `job for chain ${job.chainId}, not ${chainId}` })
+export function checkJobTiming(
+  job: Pick<JobOffer, 'createdAt' | 'deadline' | 'chainId'>,
+  {
+    now,
+    chainId,
+    limits = JOB_LIMITS,
+  }: {
+    now: number
+    chainId?: number | undefined
+    limits?: Pick<typeof JOB_LIMITS, 'minTtlMs' | 'maxTtlMs' | 'maxClockSkewMs'>
+  },
+): void {
+  if (chainId !== undefined && job.chainId !== chainId)
+    throw new InvalidJobError({ reason: 'wrong-chain', details: `job for chain ${job.chainId}, not ${chainId}` })
   const ttl = job.deadline - job.createdAt
-  if (ttl < limits.minTtlMs || ttl > limits.maxTtlMs) throw new InvalidJobError({ reason: 'deadline', details: `a lifetime of ${ttl} ms is outside ${limits.minTtlMs}..${limits.maxTtlMs} ms` })
-  if (job.createdAt > now + limits.maxClockSkewMs) throw new InvalidJobError({ reason: 'clock', details: `created ${job.createdAt - now} ms ahead of our clock` })
-  if (job.deadline <= now) throw new InvalidJobError({ reason: 'expired', details: `its deadline passed ${now - job.deadline} ms ago` })
+  if (ttl < limits.minTtlMs || ttl > limits.maxTtlMs)
+    throw new InvalidJobError({
+      reason: 'deadline',
+      details: `a lifetime of ${ttl} ms is outside ${limits.minTtlMs}..${limits.maxTtlMs} ms`,
+    })
+  if (job.createdAt > now + limits.maxClockSkewMs)
+    throw new InvalidJobError({ reason: 'clock', details: `created ${job.createdAt - now} ms ahead of our clock` })
+  if (job.deadline <= now)
+    throw new InvalidJobError({ reason: 'expired', details: `its deadline passed ${now - job.deadline} ms ago` })
 }
 
 function checkOffer(offer: JobOffer): void {
   // The same checks the decoder applies, so a consumer cannot sign a job that nobody will accept.
-  decodeJobValue(encodeJobValue({ ...offer, id: `0x${'00'.repeat(32)}`, signature: `0x${'00'.repeat(65)}` }), { skipId: true })
+  decodeJobValue(encodeJobValue({ ...offer, id: `0x${'00'.repeat(32)}`, signature: `0x${'00'.repeat(65)}` }), {
+    skipId: true,
+  })
 }
 
 const BYTES32 = /^0x[0-9a-f]{64}$/
@@ -203,13 +231,15 @@ export function encodeJobValue(job: Job): JsonValue {
 
 export function encodeJob(job: Job): Uint8Array {
   const bytes = encodeJson(encodeJobValue(job))
-  if (bytes.length > JOB_LIMITS.maxJobBytes) throw new InvalidJobError({ reason: 'too-large', details: `${bytes.length} bytes > ${JOB_LIMITS.maxJobBytes}` })
+  if (bytes.length > JOB_LIMITS.maxJobBytes)
+    throw new InvalidJobError({ reason: 'too-large', details: `${bytes.length} bytes > ${JOB_LIMITS.maxJobBytes}` })
   return bytes
 }
 
 /** Strict decoding: size first, then every field. Throws `InvalidJobError` (too-large, schema or id-mismatch). */
 export function decodeJob(bytes: Uint8Array): Job {
-  if (bytes.length > JOB_LIMITS.maxJobBytes) throw new InvalidJobError({ reason: 'too-large', details: `${bytes.length} bytes > ${JOB_LIMITS.maxJobBytes}` })
+  if (bytes.length > JOB_LIMITS.maxJobBytes)
+    throw new InvalidJobError({ reason: 'too-large', details: `${bytes.length} bytes > ${JOB_LIMITS.maxJobBytes}` })
   let value: unknown
   try {
     value = decodeJson(bytes)
@@ -224,16 +254,32 @@ export function decodeJobValue(value: unknown, { skipId = false }: { skipId?: bo
   let job: Job
   try {
     const j = object(value, 'job')
-    only(j, 'job', ['v', 'id', 'chainId', 'consumer', 'peerId', 'modelHash', 'request', 'maxPricePerMillionInput', 'maxPricePerMillionOutput', 'createdAt', 'deadline', 'nonce', 'signature'])
+    only(j, 'job', [
+      'v',
+      'id',
+      'chainId',
+      'consumer',
+      'peerId',
+      'modelHash',
+      'request',
+      'maxPricePerMillionInput',
+      'maxPricePerMillionOutput',
+      'createdAt',
+      'deadline',
+      'nonce',
+      'signature',
+    ])
     if (j['v'] !== JOB_VERSION) throw new MalformedMessageError(`job.v: expected ${JOB_VERSION}`)
     const peerId = string(j['peerId'], 'job.peerId', 128, 32)
     if (!PEER_ID.test(peerId)) throw new MalformedMessageError('job.peerId: expected a base58 peer id')
     const modelHash = string(j['modelHash'], 'job.modelHash', 66)
-    if (!BYTES32.test(modelHash)) throw new MalformedMessageError('job.modelHash: expected a lower-case bytes32 hex string')
+    if (!BYTES32.test(modelHash))
+      throw new MalformedMessageError('job.modelHash: expected a lower-case bytes32 hex string')
     const signature = string(j['signature'], 'job.signature', 132)
     if (!SIGNATURE.test(signature)) throw new MalformedMessageError('job.signature: expected a 65-byte hex signature')
     const request = parseInferenceRequest(j['request'])
-    if (request.max_tokens === undefined || request.max_tokens < 1 || request.max_tokens > JOB_LIMITS.maxTokens) throw new MalformedMessageError(`job.request.max_tokens: expected an integer in 1..${JOB_LIMITS.maxTokens}`)
+    if (request.max_tokens === undefined || request.max_tokens < 1 || request.max_tokens > JOB_LIMITS.maxTokens)
+      throw new MalformedMessageError(`job.request.max_tokens: expected an integer in 1..${JOB_LIMITS.maxTokens}`)
     const createdAt = integer(j['createdAt'], 'job.createdAt', 0, Number.MAX_SAFE_INTEGER)
     const deadline = integer(j['deadline'], 'job.deadline', 0, Number.MAX_SAFE_INTEGER)
     job = {
@@ -257,13 +303,17 @@ export function decodeJobValue(value: unknown, { skipId = false }: { skipId?: bo
   }
   if (!skipId) {
     const { id, signature: _signature, ...offer } = job
-    if (jobId(offer) !== id) throw new InvalidJobError({ reason: 'id-mismatch', details: `id ${id} is not the hash of the job` })
+    if (jobId(offer) !== id)
+      throw new InvalidJobError({ reason: 'id-mismatch', details: `id ${id} is not the hash of the job` })
   }
   return job
 }
 
 /** The gossip validator's logic for a job: decode (size, schema, id), timing, then the signature (the costly check). */
-export async function validateJob(bytes: Uint8Array, options: { now: number; chainId?: number | undefined }): Promise<Job> {
+export async function validateJob(
+  bytes: Uint8Array,
+  options: { now: number; chainId?: number | undefined },
+): Promise<Job> {
   const job = decodeJob(bytes)
   checkJobTiming(job, options)
   return verifyJob(job)
@@ -339,13 +389,24 @@ export async function signClaim(signer: TypedDataSigner, claim: ClaimOffer): Pro
 }
 
 export function encodeClaim(claim: Claim): JsonValue {
-  return { v: claim.v, jobId: claim.jobId, peerId: claim.peerId, quote: encodeQuote(claim.quote), acceptBy: claim.acceptBy, signature: claim.signature }
+  return {
+    v: claim.v,
+    jobId: claim.jobId,
+    peerId: claim.peerId,
+    quote: encodeQuote(claim.quote),
+    acceptBy: claim.acceptBy,
+    signature: claim.signature,
+  }
 }
 
 /** Strict decoding of a claim; its quote must be consistent with itself (`decodeQuote`). Throws `InvalidClaimError`. */
 export function decodeClaim(value: unknown): Claim {
   try {
-    if (encodeJson(value).length > JOB_LIMITS.maxClaimBytes) throw new InvalidClaimError({ reason: 'too-large', details: `a claim is at most ${JOB_LIMITS.maxClaimBytes} bytes` })
+    if (encodeJson(value).length > JOB_LIMITS.maxClaimBytes)
+      throw new InvalidClaimError({
+        reason: 'too-large',
+        details: `a claim is at most ${JOB_LIMITS.maxClaimBytes} bytes`,
+      })
     const c = object(value, 'claim')
     only(c, 'claim', ['v', 'jobId', 'peerId', 'quote', 'acceptBy', 'signature'])
     if (c['v'] !== JOB_VERSION) throw new MalformedMessageError(`claim.v: expected ${JOB_VERSION}`)
@@ -359,7 +420,14 @@ export function decodeClaim(value: unknown): Claim {
     } catch (error) {
       throw new InvalidClaimError({ reason: 'quote', details: (error as Error).message }, error)
     }
-    return { v: JOB_VERSION, jobId: hex(c['jobId'], 'claim.jobId', 64).toLowerCase() as Hex, peerId, quote, acceptBy: integer(c['acceptBy'], 'claim.acceptBy', 0, Number.MAX_SAFE_INTEGER), signature: signature.toLowerCase() as Hex }
+    return {
+      v: JOB_VERSION,
+      jobId: hex(c['jobId'], 'claim.jobId', 64).toLowerCase() as Hex,
+      peerId,
+      quote,
+      acceptBy: integer(c['acceptBy'], 'claim.acceptBy', 0, Number.MAX_SAFE_INTEGER),
+      signature: signature.toLowerCase() as Hex,
+    }
   } catch (error) {
     if (error instanceof InvalidClaimError) throw error
     throw new InvalidClaimError({ reason: 'schema', details: (error as Error).message }, error)
@@ -373,9 +441,16 @@ export async function verifyClaimSignature(claim: Claim): Promise<void> {
   try {
     recovered = await recoverTypedDataAddress({ ...claimTypedData(offer), signature })
   } catch (cause) {
-    throw new InvalidClaimError({ reason: 'bad-signature', details: 'the signature does not recover to any address' }, cause)
+    throw new InvalidClaimError(
+      { reason: 'bad-signature', details: 'the signature does not recover to any address' },
+      cause,
+    )
   }
-  if (recovered.toLowerCase() !== claim.quote.signer.toLowerCase()) throw new InvalidClaimError({ reason: 'bad-signature', details: `signed by ${recovered}, the quote names signer ${claim.quote.signer}` })
+  if (recovered.toLowerCase() !== claim.quote.signer.toLowerCase())
+    throw new InvalidClaimError({
+      reason: 'bad-signature',
+      details: `signed by ${recovered}, the quote names signer ${claim.quote.signer}`,
+    })
 }
 
 /** What the consumer knows of the claiming node independently of its claim: the registry. */
@@ -396,17 +471,25 @@ export function checkClaim(claim: Claim, job: Job, expected: ClaimExpectation): 
   const refuse = (reason: ConstructorParameters<typeof InvalidClaimError>[0]['reason'], details: string): never => {
     throw new InvalidClaimError({ reason, details })
   }
-  if (claim.jobId.toLowerCase() !== job.id.toLowerCase()) refuse('wrong-job', `claim for job ${claim.jobId}, not ${job.id}`)
-  if (q.model !== job.request.model || q.modelHash.toLowerCase() !== job.modelHash.toLowerCase()) refuse('wrong-job', 'the claim quotes another model')
-  if (q.maxTokens !== job.request.max_tokens) refuse('wrong-job', `the claim quotes max_tokens ${q.maxTokens}, the job asks ${job.request.max_tokens}`)
-  if (q.chainId !== job.chainId || q.chainId !== expected.chainId) refuse('wrong-job', `the claim is for chain ${q.chainId}`)
+  if (claim.jobId.toLowerCase() !== job.id.toLowerCase())
+    refuse('wrong-job', `claim for job ${claim.jobId}, not ${job.id}`)
+  if (q.model !== job.request.model || q.modelHash.toLowerCase() !== job.modelHash.toLowerCase())
+    refuse('wrong-job', 'the claim quotes another model')
+  if (q.maxTokens !== job.request.max_tokens)
+    refuse('wrong-job', `the claim quotes max_tokens ${q.maxTokens}, the job asks ${job.request.max_tokens}`)
+  if (q.chainId !== job.chainId || q.chainId !== expected.chainId)
+    refuse('wrong-job', `the claim is for chain ${q.chainId}`)
   const { registered } = expected
-  if (!registered.active || registered.signer.toLowerCase() !== q.signer.toLowerCase()) refuse('unregistered', `operator ${q.node} is not active with signer ${q.signer} in the registry`)
+  if (!registered.active || registered.signer.toLowerCase() !== q.signer.toLowerCase())
+    refuse('unregistered', `operator ${q.node} is not active with signer ${q.signer} in the registry`)
   if (!registered.servesModel) refuse('unregistered', `operator ${q.node} is not registered for model ${job.modelHash}`)
   const bound = inputTokenBound(job.request)
   if (q.inputTokens > bound) refuse('quote', `${q.inputTokens} input tokens quoted; the prompt has at most ${bound}`)
   if (q.pricePerMillionInput > job.maxPricePerMillionInput || q.pricePerMillionOutput > job.maxPricePerMillionOutput) {
-    refuse('price', `prices ${q.pricePerMillionInput}/${q.pricePerMillionOutput} per million are above the job's ${job.maxPricePerMillionInput}/${job.maxPricePerMillionOutput}`)
+    refuse(
+      'price',
+      `prices ${q.pricePerMillionInput}/${q.pricePerMillionOutput} per million are above the job's ${job.maxPricePerMillionInput}/${job.maxPricePerMillionOutput}`,
+    )
   }
   if (claim.acceptBy <= expected.now) refuse('expired', `the claim could be accepted until ${claim.acceptBy}`)
   if (job.deadline <= expected.now) refuse('expired', 'the job is past its deadline')
@@ -419,7 +502,12 @@ export function pickClaim<T extends Pick<Claim, 'quote'>>(claims: readonly T[]):
   let best: T | undefined
   for (const claim of claims) {
     if (!best) best = claim
-    else if (claim.quote.maxCost < best.quote.maxCost || (claim.quote.maxCost === best.quote.maxCost && claim.quote.pricePerMillionOutput < best.quote.pricePerMillionOutput)) best = claim
+    else if (
+      claim.quote.maxCost < best.quote.maxCost ||
+      (claim.quote.maxCost === best.quote.maxCost &&
+        claim.quote.pricePerMillionOutput < best.quote.pricePerMillionOutput)
+    )
+      best = claim
   }
   return best
 }
@@ -443,10 +531,18 @@ export type JobPolicy = {
 export type ClaimRefusalReason = 'disabled' | 'model' | 'price' | 'max-tokens' | 'deadline'
 
 /** Why a node declines to claim `job` at `now`, or null when it may claim it. */
-export function claimRefusal(job: Pick<Job, 'modelHash' | 'request' | 'deadline' | 'maxPricePerMillionInput' | 'maxPricePerMillionOutput'>, policy: JobPolicy, now: number): ClaimRefusalReason | null {
+export function claimRefusal(
+  job: Pick<Job, 'modelHash' | 'request' | 'deadline' | 'maxPricePerMillionInput' | 'maxPricePerMillionOutput'>,
+  policy: JobPolicy,
+  now: number,
+): ClaimRefusalReason | null {
   if (!policy.enabled) return 'disabled'
   if (!policy.modelHash || policy.modelHash.toLowerCase() !== job.modelHash.toLowerCase()) return 'model'
-  if (job.maxPricePerMillionInput < policy.prices.pricePerMillionInput || job.maxPricePerMillionOutput < policy.prices.pricePerMillionOutput) return 'price'
+  if (
+    job.maxPricePerMillionInput < policy.prices.pricePerMillionInput ||
+    job.maxPricePerMillionOutput < policy.prices.pricePerMillionOutput
+  )
+    return 'price'
   if (job.request.max_tokens > policy.maxTokens) return 'max-tokens'
   if (job.deadline - now < policy.minTimeLeftMs) return 'deadline'
   return null
@@ -471,7 +567,10 @@ export function fetchHashOf(secret: Hex): Hex {
 // The consumer's channel
 
 /** The entry a job adds to the consumer's channel with the node while it is undelivered. */
-export function jobEntry(job: Pick<Job, 'request'>, quote: Pick<Quote, 'maxCost'>): { requestHash: Hex; maxCost: bigint } {
+export function jobEntry(
+  job: Pick<Job, 'request'>,
+  quote: Pick<Quote, 'maxCost'>,
+): { requestHash: Hex; maxCost: bigint } {
   return { requestHash: requestHash(job.request), maxCost: quote.maxCost }
 }
 
@@ -497,9 +596,23 @@ export function dropJob(channel: ConsumerChannel, requestHash_: Hex): ConsumerCh
 export function applyJobReceipt(channel: ConsumerChannel, receipt: Receipt, quote: Quote): ConsumerChannel {
   const without = dropJob(channel, receipt.requestHash)
   if (receipt.cumulativePaid > channel.settled) return applyReceipt(without, receipt, quote)
-  if (receipt.cumulativePaid < receipt.cost) throw new InvalidReceiptError({ reason: 'cumulative', details: `cumulativePaid ${receipt.cumulativePaid} is below the receipt's own cost ${receipt.cost}` })
+  if (receipt.cumulativePaid < receipt.cost)
+    throw new InvalidReceiptError({
+      reason: 'cumulative',
+      details: `cumulativePaid ${receipt.cumulativePaid} is below the receipt's own cost ${receipt.cost}`,
+    })
   // Counted already: check the money against the quote alone.
-  applyReceipt({ ...without, settled: receipt.cumulativePaid - receipt.cost, signed: receipt.cumulativePaid, interrupted: [], jobs: [] }, receipt, quote)
+  applyReceipt(
+    {
+      ...without,
+      settled: receipt.cumulativePaid - receipt.cost,
+      signed: receipt.cumulativePaid,
+      interrupted: [],
+      jobs: [],
+    },
+    receipt,
+    quote,
+  )
   return without
 }
 
@@ -523,7 +636,10 @@ export type JobResult = { text: string; finish_reason: FinishReason; usage: Usag
  * `claim`: a node offers its claim to the job's consumer. `accept`: the consumer accepts a claim with a voucher and
  * the hash of its fetch secret. `fetch`: the consumer asks for the result with the secret.
  */
-export type JobsRequest = { type: 'claim'; claim: Claim } | { type: 'accept'; job: Job; claim: Claim; payment: JsonValue; fetchHash: Hex } | { type: 'fetch'; jobId: Hex; secret: Hex }
+export type JobsRequest =
+  | { type: 'claim'; claim: Claim }
+  | { type: 'accept'; job: Job; claim: Claim; payment: JsonValue; fetchHash: Hex }
+  | { type: 'fetch'; jobId: Hex; secret: Hex }
 
 export type JobsAnswer =
   | { ok: true; status: 'noted' | 'accepted' | 'pending' }
@@ -532,7 +648,14 @@ export type JobsAnswer =
 
 export function encodeJobsRequest(message: JobsRequest): JsonValue {
   if (message.type === 'claim') return { type: 'claim', claim: encodeClaim(message.claim) }
-  if (message.type === 'accept') return { type: 'accept', job: encodeJobValue(message.job), claim: encodeClaim(message.claim), payment: message.payment, fetchHash: message.fetchHash }
+  if (message.type === 'accept')
+    return {
+      type: 'accept',
+      job: encodeJobValue(message.job),
+      claim: encodeClaim(message.claim),
+      payment: message.payment,
+      fetchHash: message.fetchHash,
+    }
   return { type: 'fetch', jobId: message.jobId, secret: message.secret }
 }
 
@@ -546,10 +669,20 @@ export function decodeJobsRequest(value: unknown): JobsRequest {
   }
   if (type === 'accept') {
     only(m, 'message', ['type', 'job', 'claim', 'payment', 'fetchHash'])
-    return { type, job: decodeJobValue(m['job']), claim: decodeClaim(m['claim']), payment: json(m['payment'], 'message.payment'), fetchHash: hex(m['fetchHash'], 'message.fetchHash', 64).toLowerCase() as Hex }
+    return {
+      type,
+      job: decodeJobValue(m['job']),
+      claim: decodeClaim(m['claim']),
+      payment: json(m['payment'], 'message.payment'),
+      fetchHash: hex(m['fetchHash'], 'message.fetchHash', 64).toLowerCase() as Hex,
+    }
   }
   only(m, 'message', ['type', 'jobId', 'secret'])
-  return { type, jobId: hex(m['jobId'], 'message.jobId', 64).toLowerCase() as Hex, secret: hex(m['secret'], 'message.secret', 64).toLowerCase() as Hex }
+  return {
+    type,
+    jobId: hex(m['jobId'], 'message.jobId', 64).toLowerCase() as Hex,
+    secret: hex(m['secret'], 'message.secret', 64).toLowerCase() as Hex,
+  }
 }
 
 export function encodeJobsAnswer(answer: JobsAnswer): JsonValue {
@@ -577,11 +710,24 @@ export function decodeJobsAnswer(value: unknown): JobsAnswer {
       completion_tokens: integer(u['completion_tokens'], 'usage.completion_tokens', 0, 2 ** 32),
       total_tokens: integer(u['total_tokens'], 'usage.total_tokens', 0, 2 ** 33),
     }
-    return { ok: true, status, result: { text: string(r['text'], 'answer.result.text', JOB_LIMITS.maxResultChars), finish_reason: oneOf(r['finish_reason'], 'answer.result.finish_reason', FINISH_REASONS), usage, receipt: json(r['receipt'], 'answer.result.receipt') } }
+    return {
+      ok: true,
+      status,
+      result: {
+        text: string(r['text'], 'answer.result.text', JOB_LIMITS.maxResultChars),
+        finish_reason: oneOf(r['finish_reason'], 'answer.result.finish_reason', FINISH_REASONS),
+        usage,
+        receipt: json(r['receipt'], 'answer.result.receipt'),
+      },
+    }
   }
   if (a['ok'] !== false) throw new MalformedMessageError('answer.ok: expected a boolean')
   only(a, 'answer', ['ok', 'code', 'message', 'quote', 'settlement'])
-  const answer: JobsAnswer = { ok: false, code: oneOf(a['code'], 'answer.code', JOB_REFUSAL_CODES), message: string(a['message'], 'answer.message', 4096) }
+  const answer: JobsAnswer = {
+    ok: false,
+    code: oneOf(a['code'], 'answer.code', JOB_REFUSAL_CODES),
+    message: string(a['message'], 'answer.message', 4096),
+  }
   if (a['quote'] !== undefined) answer.quote = json(a['quote'], 'answer.quote')
   if (a['settlement'] !== undefined) answer.settlement = json(a['settlement'], 'answer.settlement')
   return answer

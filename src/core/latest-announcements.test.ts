@@ -8,7 +8,7 @@ const topic = announcementTopic(`0x${'ab'.repeat(32)}`)
 const bytes = (text: string) => new TextEncoder().encode(text)
 const texts = (list: Uint8Array[]) => list.map((b) => new TextDecoder().decode(b))
 
-describe('the relay\'s last-value cache', () => {
+describe("the relay's last-value cache", () => {
   test('keeps the newest announcement of each node per topic', () => {
     const cache = new LatestAnnouncements()
     cache.record(topic, 'a', 1_000, bytes('a1'))
@@ -47,7 +47,12 @@ describe('the request frame', () => {
     const decoder = new FrameDecoder(256)
     const [payload] = decoder.push(encodeLatestRequest(topic))
     expect(decodeLatestRequest(payload as Uint8Array)).toEqual({ type: 'latest', v: 1, topic })
-    for (const bad of [{ type: 'latest', v: 1, topic: 'modelex/jobs/1' }, { type: 'latest', v: 2, topic }, { type: 'latest', v: 1, topic, extra: 1 }, []]) {
+    for (const bad of [
+      { type: 'latest', v: 1, topic: 'modelex/jobs/1' },
+      { type: 'latest', v: 2, topic },
+      { type: 'latest', v: 1, topic, extra: 1 },
+      [],
+    ]) {
       expect(() => decodeLatestRequest(bytes(JSON.stringify(bad)))).toThrow(MalformedMessageError)
     }
   })

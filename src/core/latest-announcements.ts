@@ -50,7 +50,11 @@ export class LatestAnnouncements {
   readonly #maxPerTopic: number
   readonly #maxAgeMs: number
 
-  constructor({ maxTopics = 1_024, maxPerTopic = MAX_LATEST_PER_TOPIC, maxAgeMs = MAX_CLOCK_SKEW_MS }: { maxTopics?: number; maxPerTopic?: number; maxAgeMs?: number } = {}) {
+  constructor({
+    maxTopics = 1_024,
+    maxPerTopic = MAX_LATEST_PER_TOPIC,
+    maxAgeMs = MAX_CLOCK_SKEW_MS,
+  }: { maxTopics?: number; maxPerTopic?: number; maxAgeMs?: number } = {}) {
     this.#maxTopics = maxTopics
     this.#maxPerTopic = maxPerTopic
     this.#maxAgeMs = maxAgeMs

@@ -36,15 +36,31 @@ describe('attestation protocol decoders', () => {
     const within = (r: ReturnType<typeof decodeLatestAttestationsRequest>) => {
       expect(Number.isInteger(r.limit) && r.limit >= 1 && r.limit <= LATEST_ATTESTATIONS_DEFAULTS.maxAnswer).toBe(true)
     }
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => refusedOr(() => decodeLatestAttestationsRequest(bytes), within)), { numRuns: 5_000 })
-    fc.assert(fc.property(requestLike, (value) => refusedOr(() => decodeLatestAttestationsRequest(new TextEncoder().encode(JSON.stringify(value))), within)), { numRuns: 5_000 })
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) =>
+        refusedOr(() => decodeLatestAttestationsRequest(bytes), within),
+      ),
+      { numRuns: 5_000 },
+    )
+    fc.assert(
+      fc.property(requestLike, (value) =>
+        refusedOr(() => decodeLatestAttestationsRequest(new TextEncoder().encode(JSON.stringify(value))), within),
+      ),
+      { numRuns: 5_000 },
+    )
   })
 
   it('decode proof requests and answers or refuse them with the typed error', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
-        refusedOr(() => decodeAttestationProofRequest(value), (r) => expect(r.attestationHash).toMatch(/^0x[0-9a-f]{64}$/))
-        refusedOr(() => decodeAttestationProofAnswer(value), (a) => expect(['anchored', 'pending', 'unknown']).toContain(a.status))
+        refusedOr(
+          () => decodeAttestationProofRequest(value),
+          (r) => expect(r.attestationHash).toMatch(/^0x[0-9a-f]{64}$/),
+        )
+        refusedOr(
+          () => decodeAttestationProofAnswer(value),
+          (a) => expect(['anchored', 'pending', 'unknown']).toContain(a.status),
+        )
       }),
       { numRuns: 5_000 },
     )

@@ -1,8 +1,22 @@
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { ATTESTATION_DEFAULTS, createAttestationValidator, decodeAttestation, encodeAttestation, signAttestation, type Attestation, type SignedAttestation } from './attestation.ts'
+import {
+  ATTESTATION_DEFAULTS,
+  createAttestationValidator,
+  decodeAttestation,
+  encodeAttestation,
+  signAttestation,
+  type Attestation,
+  type SignedAttestation,
+} from './attestation.ts'
 import { InvalidAttestationRequestError } from './errors/p2p.ts'
-import { decodeLatestAttestationsRequest, encodeLatestAttestationsRequest, LATEST_ATTESTATIONS_DEFAULTS, LatestAttestations, MAX_LATEST_ATTESTATIONS_REQUEST_BYTES } from './latest-attestations.ts'
+import {
+  decodeLatestAttestationsRequest,
+  encodeLatestAttestationsRequest,
+  LATEST_ATTESTATIONS_DEFAULTS,
+  LatestAttestations,
+  MAX_LATEST_ATTESTATIONS_REQUEST_BYTES,
+} from './latest-attestations.ts'
 import { encodeJson } from './wire/check.ts'
 import { FrameDecoder } from './wire/frame.ts'
 
@@ -13,15 +27,30 @@ const OTHER_NODE = '0x90F79bf6EB2c4f870365E785982E1f101E93b906'
 const MODEL = `0x${'11'.repeat(32)}` as const
 
 function attestation(overrides: Partial<Attestation> = {}): Attestation {
-  return { evaluator: EVALUATOR, node: NODE, modelHash: MODEL, suite: 'fim-exact', score: 800_000, sampleSize: 10, windowStart: NOW_S - 600, windowEnd: NOW_S - 60, nonce: 1, ...overrides }
+  return {
+    evaluator: EVALUATOR,
+    node: NODE,
+    modelHash: MODEL,
+    suite: 'fim-exact',
+    score: 800_000,
+    sampleSize: 10,
+    windowStart: NOW_S - 600,
+    windowEnd: NOW_S - 60,
+    nonce: 1,
+    ...overrides,
+  }
 }
 
 /** The cache holds bytes and reads the signer and fields from the signed form; no signature is checked here. */
-function signed(a: Attestation, signer: `0x${string}` = '0x1111111111111111111111111111111111111111'): SignedAttestation {
+function signed(
+  a: Attestation,
+  signer: `0x${string}` = '0x1111111111111111111111111111111111111111',
+): SignedAttestation {
   return { attestation: a, signer, signature: `0x${'ab'.repeat(65)}` }
 }
 
-const bytes = (s: SignedAttestation) => new TextEncoder().encode(JSON.stringify([s.signer, s.attestation.node, s.attestation.suite, s.attestation.nonce]))
+const bytes = (s: SignedAttestation) =>
+  new TextEncoder().encode(JSON.stringify([s.signer, s.attestation.node, s.attestation.suite, s.attestation.nonce]))
 const text = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as [string, string, string, number]
 
 function request(payload: unknown): Uint8Array {
@@ -34,13 +63,15 @@ describe('LatestAttestations', () => {
     cache.record(signed(attestation({ nonce: 2 })), bytes(signed(attestation({ nonce: 2 }))))
     cache.record(signed(attestation({ nonce: 1 })), bytes(signed(attestation({ nonce: 1 }))))
     cache.record(signed(attestation({ nonce: 2, score: 1 })), bytes(signed(attestation({ nonce: 2, score: 1 }))))
-    expect(cache.latest({ limit: 10 }, NOW_S).map(text)).toEqual([['0x1111111111111111111111111111111111111111', NODE, 'fim-exact', 2]])
+    expect(cache.latest({ limit: 10 }, NOW_S).map(text)).toEqual([
+      ['0x1111111111111111111111111111111111111111', NODE, 'fim-exact', 2],
+    ])
     cache.record(signed(attestation({ nonce: 3 })), bytes(signed(attestation({ nonce: 3 }))))
     expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[3])).toEqual([3])
     expect(cache.size).toBe(1)
   })
 
-  it('keeps streams of different signers apart: an impostor in an evaluator\'s name displaces nothing of the real signer', () => {
+  it("keeps streams of different signers apart: an impostor in an evaluator's name displaces nothing of the real signer", () => {
     const cache = new LatestAttestations()
     const real = signed(attestation({ nonce: 1 }), '0x1111111111111111111111111111111111111111')
     const impostor = signed(attestation({ nonce: 1_000_000 }), '0x2222222222222222222222222222222222222222')
@@ -49,7 +80,7 @@ describe('LatestAttestations', () => {
     expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[0])).toEqual([real.signer, impostor.signer])
   })
 
-  it('is bounded per signer: the signer\'s least recently updated stream goes, others\' stay', () => {
+  it("is bounded per signer: the signer's least recently updated stream goes, others' stay", () => {
     const cache = new LatestAttestations({ maxPerSigner: 2 })
     const other = signed(attestation({ suite: 'uptime' }), '0x2222222222222222222222222222222222222222')
     cache.record(other, bytes(other))
@@ -71,18 +102,32 @@ describe('LatestAttestations', () => {
       cache.record(s, bytes(s))
     }
     expect(cache.size).toBe(3)
-    expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[0])).toEqual(['0x3333333333333333333333333333333333333333', '0x4444444444444444444444444444444444444444', '0x5555555555555555555555555555555555555555'])
+    expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[0])).toEqual([
+      '0x3333333333333333333333333333333333333333',
+      '0x4444444444444444444444444444444444444444',
+      '0x5555555555555555555555555555555555555555',
+    ])
     // An update moves a stream to the young end.
     const s3 = signed(attestation({ nonce: 2 }), '0x3333333333333333333333333333333333333333')
     cache.record(s3, bytes(s3))
     const s6 = signed(attestation({ nonce: 1 }), '0x6666666666666666666666666666666666666666')
     cache.record(s6, bytes(s6))
-    expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[0])).toEqual(['0x5555555555555555555555555555555555555555', '0x3333333333333333333333333333333333333333', '0x6666666666666666666666666666666666666666'])
+    expect(cache.latest({ limit: 10 }, NOW_S).map((b) => text(b)[0])).toEqual([
+      '0x5555555555555555555555555555555555555555',
+      '0x3333333333333333333333333333333333333333',
+      '0x6666666666666666666666666666666666666666',
+    ])
   })
 
   it('filters by node and model, answers the newest `limit`, and drops what no validator would accept any more', () => {
     const cache = new LatestAttestations()
-    const old = signed(attestation({ suite: 'uptime', windowStart: NOW_S - ATTESTATION_DEFAULTS.maxAgeS - 100, windowEnd: NOW_S - ATTESTATION_DEFAULTS.maxAgeS - 1 }))
+    const old = signed(
+      attestation({
+        suite: 'uptime',
+        windowStart: NOW_S - ATTESTATION_DEFAULTS.maxAgeS - 100,
+        windowEnd: NOW_S - ATTESTATION_DEFAULTS.maxAgeS - 1,
+      }),
+    )
     const a = signed(attestation({ suite: 'fim-exact' }))
     const b = signed(attestation({ suite: 'sentiment', node: OTHER_NODE }))
     const c = signed(attestation({ suite: 'latency-p50', modelHash: `0x${'22'.repeat(32)}` }))
@@ -90,7 +135,9 @@ describe('LatestAttestations', () => {
     expect(cache.latest({ limit: 10 }, NOW_S).map((x) => text(x)[2])).toEqual(['fim-exact', 'sentiment', 'latency-p50'])
     expect(cache.size).toBe(3)
     expect(cache.latest({ node: NODE, limit: 10 }, NOW_S).map((x) => text(x)[2])).toEqual(['fim-exact', 'latency-p50'])
-    expect(cache.latest({ node: NODE, modelHash: MODEL, limit: 10 }, NOW_S).map((x) => text(x)[2])).toEqual(['fim-exact'])
+    expect(cache.latest({ node: NODE, modelHash: MODEL, limit: 10 }, NOW_S).map((x) => text(x)[2])).toEqual([
+      'fim-exact',
+    ])
     expect(cache.latest({ limit: 2 }, NOW_S).map((x) => text(x)[2])).toEqual(['sentiment', 'latency-p50'])
   })
 
@@ -109,14 +156,23 @@ describe('LatestAttestations', () => {
 
 describe('latest-attestations requests', () => {
   it('round-trip through the frame, with and without filters', () => {
-    for (const query of [{ limit: 1 }, { limit: LATEST_ATTESTATIONS_DEFAULTS.maxAnswer, node: NODE, modelHash: MODEL }] as const) {
-      const [payload] = new FrameDecoder(MAX_LATEST_ATTESTATIONS_REQUEST_BYTES).push(encodeLatestAttestationsRequest(query))
+    for (const query of [
+      { limit: 1 },
+      { limit: LATEST_ATTESTATIONS_DEFAULTS.maxAnswer, node: NODE, modelHash: MODEL },
+    ] as const) {
+      const [payload] = new FrameDecoder(MAX_LATEST_ATTESTATIONS_REQUEST_BYTES).push(
+        encodeLatestAttestationsRequest(query),
+      )
       expect(decodeLatestAttestationsRequest(payload!)).toEqual({ type: 'latest-attestations', v: 1, ...query })
     }
   })
 
   it('normalise the node address to its checksum form', () => {
-    expect(decodeLatestAttestationsRequest(request({ type: 'latest-attestations', v: 1, limit: 5, node: NODE.toLowerCase() })).node).toBe(NODE)
+    expect(
+      decodeLatestAttestationsRequest(
+        request({ type: 'latest-attestations', v: 1, limit: 5, node: NODE.toLowerCase() }),
+      ).node,
+    ).toBe(NODE)
   })
 
   it.each([
@@ -126,10 +182,16 @@ describe('latest-attestations requests', () => {
     ['another version', request({ type: 'latest-attestations', v: 2, limit: 1 })],
     ['no limit', request({ type: 'latest-attestations', v: 1 })],
     ['a zero limit', request({ type: 'latest-attestations', v: 1, limit: 0 })],
-    ['a limit above the answer bound', request({ type: 'latest-attestations', v: 1, limit: LATEST_ATTESTATIONS_DEFAULTS.maxAnswer + 1 })],
+    [
+      'a limit above the answer bound',
+      request({ type: 'latest-attestations', v: 1, limit: LATEST_ATTESTATIONS_DEFAULTS.maxAnswer + 1 }),
+    ],
     ['a fractional limit', request({ type: 'latest-attestations', v: 1, limit: 1.5 })],
     ['a bad node', request({ type: 'latest-attestations', v: 1, limit: 1, node: '0x1234' })],
-    ['an upper-case model hash', request({ type: 'latest-attestations', v: 1, limit: 1, modelHash: `0x${'AB'.repeat(32)}` })],
+    [
+      'an upper-case model hash',
+      request({ type: 'latest-attestations', v: 1, limit: 1, modelHash: `0x${'AB'.repeat(32)}` }),
+    ],
     ['an unknown field', request({ type: 'latest-attestations', v: 1, limit: 1, evaluator: NODE })],
     ['too many bytes', new Uint8Array(MAX_LATEST_ATTESTATIONS_REQUEST_BYTES + 1).fill(32)],
   ])('refuse %s with InvalidAttestationRequestError', (_name, payload) => {

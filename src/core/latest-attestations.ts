@@ -15,7 +15,12 @@
  * the newest last, and closes the stream.
  */
 import { getAddress, isAddress, type Hex } from 'viem'
-import { ATTESTATION_DEFAULTS, attestationStream, MAX_ATTESTATION_BYTES, type SignedAttestation } from './attestation.ts'
+import {
+  ATTESTATION_DEFAULTS,
+  attestationStream,
+  MAX_ATTESTATION_BYTES,
+  type SignedAttestation,
+} from './attestation.ts'
 import type { Address } from './deployment.ts'
 import { InvalidAttestationRequestError, MalformedMessageError } from './errors/p2p.ts'
 import { decodeJson, encodeJson, fail, integer, object, only, string } from './wire/check.ts'
@@ -52,14 +57,22 @@ export function encodeLatestAttestationsRequest(query: LatestAttestationsQuery):
 }
 
 /** Strict: throws `InvalidAttestationRequestError` for anything but a well-formed request within the limits. */
-export function decodeLatestAttestationsRequest(payload: Uint8Array, { maxAnswer = LATEST_ATTESTATIONS_DEFAULTS.maxAnswer }: { maxAnswer?: number } = {}): LatestAttestationsRequest {
+export function decodeLatestAttestationsRequest(
+  payload: Uint8Array,
+  { maxAnswer = LATEST_ATTESTATIONS_DEFAULTS.maxAnswer }: { maxAnswer?: number } = {},
+): LatestAttestationsRequest {
   try {
-    if (payload.length > MAX_LATEST_ATTESTATIONS_REQUEST_BYTES) fail('request', `at most ${MAX_LATEST_ATTESTATIONS_REQUEST_BYTES} bytes`)
+    if (payload.length > MAX_LATEST_ATTESTATIONS_REQUEST_BYTES)
+      fail('request', `at most ${MAX_LATEST_ATTESTATIONS_REQUEST_BYTES} bytes`)
     const fields = object(decodeJson(payload), 'request')
     only(fields, 'request', ['type', 'v', 'node', 'modelHash', 'limit'])
     if (fields['type'] !== 'latest-attestations') fail('request.type', '"latest-attestations"')
     if (fields['v'] !== 1) fail('request.v', '1')
-    const request: LatestAttestationsRequest = { type: 'latest-attestations', v: 1, limit: integer(fields['limit'], 'request.limit', 1, maxAnswer) }
+    const request: LatestAttestationsRequest = {
+      type: 'latest-attestations',
+      v: 1,
+      limit: integer(fields['limit'], 'request.limit', 1, maxAnswer),
+    }
     if (fields['node'] !== undefined) {
       const node = string(fields['node'], 'request.node', 42)
       if (!isAddress(node, { strict: false })) fail('request.node', 'an address')
@@ -72,7 +85,12 @@ export function decodeLatestAttestationsRequest(payload: Uint8Array, { maxAnswer
     }
     return request
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidAttestationRequestError({ protocol: LATEST_ATTESTATIONS_PROTOCOL, details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InvalidAttestationRequestError({
+        protocol: LATEST_ATTESTATIONS_PROTOCOL,
+        details: error.details ?? error.message,
+        cause: error,
+      })
     throw error
   }
 }
@@ -99,7 +117,11 @@ export class LatestAttestations {
   readonly #maxTotal: number
   readonly #maxAgeS: number
 
-  constructor({ maxPerSigner = LATEST_ATTESTATIONS_DEFAULTS.maxPerSigner, maxTotal = LATEST_ATTESTATIONS_DEFAULTS.maxTotal, maxAgeS = ATTESTATION_DEFAULTS.maxAgeS }: LatestAttestationsOptions = {}) {
+  constructor({
+    maxPerSigner = LATEST_ATTESTATIONS_DEFAULTS.maxPerSigner,
+    maxTotal = LATEST_ATTESTATIONS_DEFAULTS.maxTotal,
+    maxAgeS = ATTESTATION_DEFAULTS.maxAgeS,
+  }: LatestAttestationsOptions = {}) {
     this.#maxPerSigner = maxPerSigner
     this.#maxTotal = maxTotal
     this.#maxAgeS = maxAgeS
@@ -112,7 +134,14 @@ export class LatestAttestations {
     const known = this.#held.get(key)
     if (known && known.nonce >= attestation.nonce) return
     this.#drop(key)
-    this.#held.set(key, { signer, node: attestation.node, modelHash: attestation.modelHash, nonce: attestation.nonce, windowEnd: attestation.windowEnd, bytes })
+    this.#held.set(key, {
+      signer,
+      node: attestation.node,
+      modelHash: attestation.modelHash,
+      nonce: attestation.nonce,
+      windowEnd: attestation.windowEnd,
+      bytes,
+    })
     let keys = this.#bySigner.get(signer)
     if (!keys) this.#bySigner.set(signer, (keys = new Set()))
     keys.add(key)

@@ -10,21 +10,26 @@ describe('merkle (properties)', () => {
     fc.assert(
       fc.property(fc.array(bytes32, { minLength: 1, maxLength: 40 }), (receiptHashes) => {
         const tree = buildReceiptTree(receiptHashes)
-        for (const h of receiptHashes) expect(verifyMerkleProof(tree.root, receiptLeaf(h), getReceiptProof(tree, h))).toBe(true)
+        for (const h of receiptHashes)
+          expect(verifyMerkleProof(tree.root, receiptLeaf(h), getReceiptProof(tree, h))).toBe(true)
       }),
     )
   })
 
   it('gives the same root for any order of the receipts', () => {
     fc.assert(
-      fc.property(fc.array(bytes32, { minLength: 1, maxLength: 20 }), fc.infiniteStream(fc.nat()), (receiptHashes, seeds) => {
-        const shuffled = [...receiptHashes]
-        for (let i = shuffled.length - 1; i > 0; i--) {
-          const j = (seeds.next().value as number) % (i + 1)
-          ;[shuffled[i], shuffled[j]] = [shuffled[j] as Hex, shuffled[i] as Hex]
-        }
-        expect(buildReceiptTree(shuffled).root).toBe(buildReceiptTree(receiptHashes).root)
-      }),
+      fc.property(
+        fc.array(bytes32, { minLength: 1, maxLength: 20 }),
+        fc.infiniteStream(fc.nat()),
+        (receiptHashes, seeds) => {
+          const shuffled = [...receiptHashes]
+          for (let i = shuffled.length - 1; i > 0; i--) {
+            const j = (seeds.next().value as number) % (i + 1)
+            ;[shuffled[i], shuffled[j]] = [shuffled[j] as Hex, shuffled[i] as Hex]
+          }
+          expect(buildReceiptTree(shuffled).root).toBe(buildReceiptTree(receiptHashes).root)
+        },
+      ),
     )
   })
 

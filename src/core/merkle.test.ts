@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { concat, encodeAbiParameters, keccak256, toHex, type Hex } from 'viem'
 import { InvalidChainValueError, MerkleLeafNotFoundError } from './errors/chain.ts'
-import { buildMerkleTree, buildReceiptTree, getMerkleProof, getReceiptProof, hashPair, processMerkleProof, receiptLeaf, verifyMerkleProof } from './merkle.ts'
+import {
+  buildMerkleTree,
+  buildReceiptTree,
+  getMerkleProof,
+  getReceiptProof,
+  hashPair,
+  processMerkleProof,
+  receiptLeaf,
+  verifyMerkleProof,
+} from './merkle.ts'
 
 const hashes = ['r0', 'r1', 'r2', 'r3', 'r4'].map((s) => keccak256(toHex(s)))
 
@@ -53,6 +62,8 @@ describe('merkle', () => {
   it('refuses proofs for leaves the tree lacks', () => {
     const tree = buildReceiptTree(hashes.slice(0, 3))
     expect(() => getReceiptProof(tree, hashes[4] as Hex)).toThrow(MerkleLeafNotFoundError)
-    expect(verifyMerkleProof(tree.root, receiptLeaf(hashes[4] as Hex), getReceiptProof(tree, hashes[0] as Hex))).toBe(false)
+    expect(verifyMerkleProof(tree.root, receiptLeaf(hashes[4] as Hex), getReceiptProof(tree, hashes[0] as Hex))).toBe(
+      false,
+    )
   })
 })

@@ -27,7 +27,8 @@ export function hashPair(a: Hex, b: Hex): Hex {
 
 /** Builds a tree over already hashed leaves (use `receiptLeaf`); their order does not matter. */
 export function buildMerkleTree(leaves: readonly Hex[]): MerkleTree {
-  if (leaves.length === 0) throw new InvalidChainValueError({ field: 'leaves', reason: 'a Merkle tree needs at least one leaf' })
+  if (leaves.length === 0)
+    throw new InvalidChainValueError({ field: 'leaves', reason: 'a Merkle tree needs at least one leaf' })
   const sorted = leaves.map((leaf) => normalize(leaf, 'leaf')).sort(compareHex)
   const nodes: Hex[] = new Array<Hex>(2 * sorted.length - 1)
   sorted.forEach((leaf, i) => (nodes[nodes.length - 1 - i] = leaf))

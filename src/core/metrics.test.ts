@@ -1,15 +1,37 @@
 import { describe, expect, it } from 'vitest'
 import { MetricFormatError } from './errors/operations.ts'
-import { emptyHistogram, escapeLabelValue, exponentialBuckets, formatPrometheus, formatValue, Histogram, histogramQuantile, observe } from './metrics.ts'
+import {
+  emptyHistogram,
+  escapeLabelValue,
+  exponentialBuckets,
+  formatPrometheus,
+  formatValue,
+  Histogram,
+  histogramQuantile,
+  observe,
+} from './metrics.ts'
 
 describe('Prometheus text format', () => {
   it('writes counters, gauges and histograms as the exposition format says', () => {
     const latency = new Histogram([0.1, 1])
     for (const v of [0.05, 0.1, 0.5, 3]) latency.observe(v)
     const text = formatPrometheus([
-      { name: 'modelex_requests_total', help: 'Requests.\nBy outcome.', type: 'counter', samples: [{ labels: { outcome: 'served' }, value: 3 }, { labels: { outcome: 'say "hi"\\' }, value: 0 }] },
+      {
+        name: 'modelex_requests_total',
+        help: 'Requests.\nBy outcome.',
+        type: 'counter',
+        samples: [
+          { labels: { outcome: 'served' }, value: 3 },
+          { labels: { outcome: 'say "hi"\\' }, value: 0 },
+        ],
+      },
       { name: 'modelex_queue', help: 'Queued.', type: 'gauge', samples: [{ value: 2 }] },
-      { name: 'modelex_latency_seconds', help: 'Latency.', type: 'histogram', series: [{ labels: { kind: 'chat' }, histogram: latency.snapshot() }] },
+      {
+        name: 'modelex_latency_seconds',
+        help: 'Latency.',
+        type: 'histogram',
+        series: [{ labels: { kind: 'chat' }, histogram: latency.snapshot() }],
+      },
     ])
     expect(text).toBe(
       [
@@ -35,27 +57,49 @@ describe('Prometheus text format', () => {
   it('refuses names the format cannot carry, reserved labels, repeated families and bad buckets', () => {
     const bad = [
       () => formatPrometheus([{ name: '1abc', help: '', type: 'gauge', samples: [] }]),
-      () => formatPrometheus([{ name: 'a', help: '', type: 'gauge', samples: [{ labels: { 'bad-name': 'x' }, value: 1 }] }]),
+      () =>
+        formatPrometheus([
+          { name: 'a', help: '', type: 'gauge', samples: [{ labels: { 'bad-name': 'x' }, value: 1 }] },
+        ]),
       () => formatPrometheus([{ name: 'a', help: '', type: 'gauge', samples: [{ labels: { __x: 'x' }, value: 1 }] }]),
       () => formatPrometheus([{ name: 'a', help: '', type: 'gauge', samples: [{ labels: { le: '1' }, value: 1 }] }]),
-      () => formatPrometheus([{ name: 'a', help: '', type: 'gauge', samples: [] }, { name: 'a', help: '', type: 'gauge', samples: [] }]),
+      () =>
+        formatPrometheus([
+          { name: 'a', help: '', type: 'gauge', samples: [] },
+          { name: 'a', help: '', type: 'gauge', samples: [] },
+        ]),
       () => emptyHistogram([1, 1]),
       () => emptyHistogram([1, Infinity]),
       () => exponentialBuckets(0, 2, 3),
-      () => formatPrometheus([{ name: 'h', help: '', type: 'histogram', series: [{ histogram: { buckets: [1], counts: [0], sum: 0, count: 0 } }] }]),
+      () =>
+        formatPrometheus([
+          {
+            name: 'h',
+            help: '',
+            type: 'histogram',
+            series: [{ histogram: { buckets: [1], counts: [0], sum: 0, count: 0 } }],
+          },
+        ]),
     ]
     for (const call of bad) expect(call).toThrow(MetricFormatError)
   })
 
   it('writes special values and escapes label values', () => {
-    expect([NaN, Infinity, -Infinity, -0, 1e21, 0.25].map(formatValue)).toEqual(['NaN', '+Inf', '-Inf', '0', '1e+21', '0.25'])
+    expect([NaN, Infinity, -Infinity, -0, 1e21, 0.25].map(formatValue)).toEqual([
+      'NaN',
+      '+Inf',
+      '-Inf',
+      '0',
+      '1e+21',
+      '0.25',
+    ])
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd')
     expect(formatPrometheus([])).toBe('')
   })
 })
 
 describe('histograms', () => {
-  it('put a value on a bound in that bound\'s bucket, above the last in +Inf, and skip NaN', () => {
+  it("put a value on a bound in that bound's bucket, above the last in +Inf, and skip NaN", () => {
     let h = emptyHistogram([1, 2])
     for (const v of [1, 1.5, 2, 2.0001, NaN]) h = observe(h, v)
     expect(h.counts).toEqual([1, 2, 1])

@@ -22,7 +22,9 @@ export type MetricFamily =
   | { name: string; help: string; type: 'histogram'; series: readonly { labels?: Labels; histogram: HistogramData }[] }
 
 /** Request latency and time to first token, in seconds: from a cached short answer to a long generation on a CPU. */
-export const LATENCY_BUCKETS_S: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+export const LATENCY_BUCKETS_S: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+]
 
 /** Decode speed, tokens per second. */
 export const TOKENS_PER_SECOND_BUCKETS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -32,7 +34,10 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /** `count` bounds from `start`, each `factor` times the one before. */
 export function exponentialBuckets(start: number, factor: number, count: number): number[] {
-  if (!(start > 0) || !(factor > 1) || !Number.isInteger(count) || count < 1) throw new MetricFormatError(`exponential buckets need start > 0, factor > 1 and count >= 1, got ${start}, ${factor}, ${count}`)
+  if (!(start > 0) || !(factor > 1) || !Number.isInteger(count) || count < 1)
+    throw new MetricFormatError(
+      `exponential buckets need start > 0, factor > 1 and count >= 1, got ${start}, ${factor}, ${count}`,
+    )
   return Array.from({ length: count }, (_, i) => start * factor ** i)
 }
 
@@ -40,7 +45,8 @@ function checkBuckets(buckets: readonly number[]): void {
   for (let i = 0; i < buckets.length; i++) {
     const b = buckets[i] as number
     if (!Number.isFinite(b)) throw new MetricFormatError(`bucket bound ${b} is not finite (+Inf is implied)`)
-    if (i > 0 && !(b > (buckets[i - 1] as number))) throw new MetricFormatError(`bucket bounds must increase: ${buckets[i - 1]} then ${b}`)
+    if (i > 0 && !(b > (buckets[i - 1] as number)))
+      throw new MetricFormatError(`bucket bounds must increase: ${buckets[i - 1]} then ${b}`)
   }
 }
 
@@ -117,7 +123,8 @@ function escapeHelp(text: string): string {
 function formatLabels(labels: Labels | undefined, extra?: [string, string]): string {
   const entries = Object.entries(labels ?? {})
   for (const [name] of entries) {
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) throw new MetricFormatError(`label name ${JSON.stringify(name)} is not allowed`)
+    if (!LABEL_NAME.test(name) || name.startsWith('__'))
+      throw new MetricFormatError(`label name ${JSON.stringify(name)} is not allowed`)
     if (name === 'le') throw new MetricFormatError('the label name "le" is reserved for histogram buckets')
   }
   if (extra) entries.push(extra)
@@ -130,19 +137,26 @@ export function formatPrometheus(families: readonly MetricFamily[]): string {
   const lines: string[] = []
   const seen = new Set<string>()
   for (const family of families) {
-    if (!METRIC_NAME.test(family.name)) throw new MetricFormatError(`metric name ${JSON.stringify(family.name)} is not allowed`)
+    if (!METRIC_NAME.test(family.name))
+      throw new MetricFormatError(`metric name ${JSON.stringify(family.name)} is not allowed`)
     if (seen.has(family.name)) throw new MetricFormatError(`metric ${family.name} is written twice`)
     seen.add(family.name)
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`)
     if (family.type !== 'histogram') {
-      for (const sample of family.samples) lines.push(`${family.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`)
+      for (const sample of family.samples)
+        lines.push(`${family.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`)
       continue
     }
     for (const { labels, histogram } of family.series) {
       checkBuckets(histogram.buckets)
-      if (histogram.counts.length !== histogram.buckets.length + 1) throw new MetricFormatError(`${family.name}: ${histogram.counts.length} counts for ${histogram.buckets.length} bounds (one more than the bounds, for +Inf)`)
+      if (histogram.counts.length !== histogram.buckets.length + 1)
+        throw new MetricFormatError(
+          `${family.name}: ${histogram.counts.length} counts for ${histogram.buckets.length} bounds (one more than the bounds, for +Inf)`,
+        )
       const cumulative = cumulativeCounts(histogram)
-      histogram.buckets.forEach((bound, i) => lines.push(`${family.name}_bucket${formatLabels(labels, ['le', formatValue(bound)])} ${cumulative[i]}`))
+      histogram.buckets.forEach((bound, i) =>
+        lines.push(`${family.name}_bucket${formatLabels(labels, ['le', formatValue(bound)])} ${cumulative[i]}`),
+      )
       lines.push(`${family.name}_bucket${formatLabels(labels, ['le', '+Inf'])} ${histogram.count}`)
       lines.push(`${family.name}_sum${formatLabels(labels)} ${formatValue(histogram.sum)}`)
       lines.push(`${family.name}_count${formatLabels(labels)} ${histogram.count}`)

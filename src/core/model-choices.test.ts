@@ -23,7 +23,14 @@ const CATALOG = [
 
 describe('modelChoices', () => {
   test('network models first, by how many nodes serve them, with the lowest prices; known models after, without repeats', () => {
-    const choices = modelChoices([entry('a', ['modelex-demo-tiny', 'qwen'], '300', '900'), entry('b', ['qwen'], '200', '1000'), entry('c', ['qwen'], '500', '800')], CATALOG)
+    const choices = modelChoices(
+      [
+        entry('a', ['modelex-demo-tiny', 'qwen'], '300', '900'),
+        entry('b', ['qwen'], '200', '1000'),
+        entry('c', ['qwen'], '500', '800'),
+      ],
+      CATALOG,
+    )
     expect(choices.network).toEqual([
       { id: 'qwen', nodes: 3, cheapestInput: 200n, cheapestOutput: 800n },
       { id: 'modelex-demo-tiny', nodes: 1, cheapestInput: 300n, cheapestOutput: 900n },
@@ -41,6 +48,8 @@ describe('modelChoices', () => {
   })
 
   test('a price that is not a decimal number is left out of the minimum', () => {
-    expect(modelChoices([entry('a', ['qwen'], 'lots', '5'), entry('b', ['qwen'], '7', '-1')], []).network[0]).toMatchObject({ cheapestInput: 7n, cheapestOutput: 5n })
+    expect(
+      modelChoices([entry('a', ['qwen'], 'lots', '5'), entry('b', ['qwen'], '7', '-1')], []).network[0],
+    ).toMatchObject({ cheapestInput: 7n, cheapestOutput: 5n })
   })
 })

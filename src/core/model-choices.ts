@@ -25,7 +25,11 @@ function units(value: string): bigint | null {
   return /^\d{1,78}$/.test(value) ? BigInt(value) : null
 }
 
-export function modelChoices(entries: readonly DirectoryEntry[], catalog: readonly Pick<ModelRecord, 'id' | 'name'>[], selected?: string): ModelChoices {
+export function modelChoices(
+  entries: readonly DirectoryEntry[],
+  catalog: readonly Pick<ModelRecord, 'id' | 'name'>[],
+  selected?: string,
+): ModelChoices {
   const offered = new Map<string, { peers: Set<string>; input: bigint | null; output: bigint | null }>()
   for (const entry of entries) {
     const input = units(entry.announcement.pricePerMillionInput)
@@ -39,7 +43,12 @@ export function modelChoices(entries: readonly DirectoryEntry[], catalog: readon
     }
   }
   const network = [...offered]
-    .map(([id, seen]) => ({ id, nodes: seen.peers.size, cheapestInput: seen.input ?? 0n, cheapestOutput: seen.output ?? 0n }))
+    .map(([id, seen]) => ({
+      id,
+      nodes: seen.peers.size,
+      cheapestInput: seen.input ?? 0n,
+      cheapestOutput: seen.output ?? 0n,
+    }))
     .sort((a, b) => b.nodes - a.nodes || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const local: LocalModelChoice[] = []
   const listed = new Set(network.map((choice) => choice.id))

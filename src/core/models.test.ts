@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'vitest'
 import { buildFimPrompt, FIM_FORMATS } from './prompts.ts'
-import { DEMO_MODELS, findModel, modelFits, pinnedModelRefs, WASM_CATALOG, webLlmRecords, type WebLlmModelEntry } from './models.ts'
+import {
+  DEMO_MODELS,
+  findModel,
+  modelFits,
+  pinnedModelRefs,
+  WASM_CATALOG,
+  webLlmRecords,
+  type WebLlmModelEntry,
+} from './models.ts'
 
 const entries: WebLlmModelEntry[] = [
   {
@@ -21,7 +29,16 @@ const entries: WebLlmModelEntry[] = [
 describe('model catalog', () => {
   test('maps web-llm prebuilt entries into records with FIM formats; their identity is learned on load', () => {
     const [coder, llama] = webLlmRecords(entries)
-    expect(coder).toMatchObject({ engine: 'webgpu', source: entries[0]?.model_id, family: 'qwen2.5-coder', coder: true, fim: FIM_FORMATS.qwen, requiredFeatures: ['shader-f16'], contextLength: 4096, parameters: '1.5B' })
+    expect(coder).toMatchObject({
+      engine: 'webgpu',
+      source: entries[0]?.model_id,
+      family: 'qwen2.5-coder',
+      coder: true,
+      fim: FIM_FORMATS.qwen,
+      requiredFeatures: ['shader-f16'],
+      contextLength: 4096,
+      parameters: '1.5B',
+    })
     expect(coder?.contentHash).toBeNull()
     expect(llama).toMatchObject({ coder: false, requiredFeatures: [], family: 'llama-3.2', contextLength: 4096 })
     expect(llama?.fim).toBeUndefined()
@@ -49,10 +66,18 @@ describe('model catalog', () => {
 
   test('fit: features and memory', () => {
     const [coder] = webLlmRecords(entries)
-    const device = { features: ['shader-f16'], maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30, memoryMB: 4096 }
+    const device = {
+      features: ['shader-f16'],
+      maxBufferSize: 2 ** 30,
+      maxStorageBufferBindingSize: 2 ** 30,
+      memoryMB: 4096,
+    }
     expect(modelFits(coder!, device)).toEqual({ fits: true })
     expect(modelFits(coder!, { ...device, features: [] })).toEqual({ fits: false, reason: 'needs shader-f16' })
-    expect(modelFits(coder!, { ...device, memoryMB: 1024 })).toMatchObject({ fits: false, reason: expect.stringMatching(/1630 MiB/) })
+    expect(modelFits(coder!, { ...device, memoryMB: 1024 })).toMatchObject({
+      fits: false,
+      reason: expect.stringMatching(/1630 MiB/),
+    })
   })
 
   test('FIM prompts are prefix-suffix-middle', () => {

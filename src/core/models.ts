@@ -83,7 +83,8 @@ const GGUF_MODELS: readonly ModelRecord[] = [
     family: 'qwen2.5-coder',
     parameters: '0.5B',
     quantization: 'q8_0',
-    source: 'https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q8_0.gguf',
+    source:
+      'https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q8_0.gguf',
     sizeBytes: 531_000_000,
     vramMB: 700,
     contextLength: 32768,
@@ -104,7 +105,11 @@ const GGUF_MODELS: readonly ModelRecord[] = [
   }),
 ]
 
-function ggufModel(fields: Omit<ModelRecord, 'engine' | 'chatTemplate' | 'requiredFeatures' | 'coder' | 'demo' | 'contentHash'> & { fim?: FimFormat }): ModelRecord {
+function ggufModel(
+  fields: Omit<ModelRecord, 'engine' | 'chatTemplate' | 'requiredFeatures' | 'coder' | 'demo' | 'contentHash'> & {
+    fim?: FimFormat
+  },
+): ModelRecord {
   return {
     ...fields,
     engine: 'wasm',
@@ -137,7 +142,14 @@ export function webLlmRecords(entries: readonly WebLlmModelEntry[]): ModelRecord
     const coder = /coder/i.test(id)
     const family = familyOf(id)
     const quantization = id.match(/q\d+f\d+(_\d+)?/i)?.[0] ?? 'unknown'
-    const fim = coder && /qwen/i.test(id) ? FIM_FORMATS.qwen : coder && /deepseek/i.test(id) ? FIM_FORMATS.deepseek : coder && /starcoder/i.test(id) ? FIM_FORMATS.starcoder : undefined
+    const fim =
+      coder && /qwen/i.test(id)
+        ? FIM_FORMATS.qwen
+        : coder && /deepseek/i.test(id)
+          ? FIM_FORMATS.deepseek
+          : coder && /starcoder/i.test(id)
+            ? FIM_FORMATS.starcoder
+            : undefined
     return {
       id,
       name: id.replace(/-MLC$/, '').replace(/-/g, ' '),
@@ -163,7 +175,22 @@ export function webLlmRecords(entries: readonly WebLlmModelEntry[]): ModelRecord
 
 function familyOf(id: string): string {
   const lower = id.toLowerCase()
-  for (const family of ['qwen2.5-coder', 'qwen3', 'qwen2.5', 'qwen2', 'llama-3.2', 'llama-3.1', 'llama-3', 'phi-3.5', 'phi-3', 'gemma-2', 'smollm2', 'mistral', 'deepseek', 'hermes']) {
+  for (const family of [
+    'qwen2.5-coder',
+    'qwen3',
+    'qwen2.5',
+    'qwen2',
+    'llama-3.2',
+    'llama-3.1',
+    'llama-3',
+    'phi-3.5',
+    'phi-3',
+    'gemma-2',
+    'smollm2',
+    'mistral',
+    'deepseek',
+    'hermes',
+  ]) {
     if (lower.startsWith(family)) return family
   }
   return lower.split('-')[0] ?? lower
@@ -191,13 +218,22 @@ export function pinnedModelRefs(catalog: readonly ModelRecord[]): PinnedModelRef
 
 export type Fit = { fits: true } | { fits: false; reason: string }
 
-export type DeviceBudget = { features: readonly string[]; maxBufferSize: number; maxStorageBufferBindingSize: number; /** memory we assume usable, MiB */ memoryMB: number }
+export type DeviceBudget = {
+  features: readonly string[]
+  maxBufferSize: number
+  maxStorageBufferBindingSize: number
+  /** memory we assume usable, MiB */ memoryMB: number
+}
 
 /** Whether a model can run on a device: required features present and the VRAM estimate within the budget. */
 export function modelFits(model: ModelRecord, device: DeviceBudget): Fit {
   const missing = model.requiredFeatures.filter((f) => !device.features.includes(f))
   if (missing.length) return { fits: false, reason: `needs ${missing.join(', ')}` }
-  if (model.vramMB > device.memoryMB) return { fits: false, reason: `needs about ${Math.round(model.vramMB)} MiB, the device offers about ${Math.round(device.memoryMB)} MiB` }
+  if (model.vramMB > device.memoryMB)
+    return {
+      fits: false,
+      reason: `needs about ${Math.round(model.vramMB)} MiB, the device offers about ${Math.round(device.memoryMB)} MiB`,
+    }
   return { fits: true }
 }
 
@@ -207,9 +243,18 @@ export function modelFits(model: ModelRecord, device: DeviceBudget): Fit {
  * (`navigator.deviceMemory`, GiB, which browsers cap at 8) or 4 GiB when unknown.
  */
 export function deviceBudget(
-  adapter: { features: readonly string[]; isFallbackAdapter: boolean; limits: { maxBufferSize: number; maxStorageBufferBindingSize: number } },
+  adapter: {
+    features: readonly string[]
+    isFallbackAdapter: boolean
+    limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }
+  },
   deviceMemoryGB?: number,
 ): DeviceBudget {
   const memoryMB = adapter.isFallbackAdapter ? 1024 : (deviceMemoryGB ?? 4) * 1024
-  return { features: adapter.features, maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, memoryMB }
+  return {
+    features: adapter.features,
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    memoryMB,
+  }
 }

@@ -5,13 +5,17 @@ import { CLASSIFICATION_TEMPLATE, SENTIMENT_TEMPLATE, SUMMARY_TEMPLATE, validate
 
 describe('oracle answers', () => {
   it('a plain text input fills the only required text parameter; a JSON object gives the values', () => {
-    expect(templateValuesFromInput(SENTIMENT_TEMPLATE, stringToHex('ACME beats estimates'), 1n)).toEqual({ headline: 'ACME beats estimates' })
+    expect(templateValuesFromInput(SENTIMENT_TEMPLATE, stringToHex('ACME beats estimates'), 1n)).toEqual({
+      headline: 'ACME beats estimates',
+    })
     expect(templateValuesFromInput(SENTIMENT_TEMPLATE, stringToHex('{"headline":"x"}'), 1n)).toEqual({ headline: 'x' })
   })
 
   it('an input that cannot fill the template is OracleInputError', () => {
     const refused = (template: typeof SENTIMENT_TEMPLATE, input: `0x${string}`, reason: RegExp) =>
-      expect(() => templateValuesFromInput(template, input, 7n)).toThrow(expect.objectContaining({ name: 'OracleInputError', requestId: '7', reason: expect.stringMatching(reason) }))
+      expect(() => templateValuesFromInput(template, input, 7n)).toThrow(
+        expect.objectContaining({ name: 'OracleInputError', requestId: '7', reason: expect.stringMatching(reason) }),
+      )
     refused(SENTIMENT_TEMPLATE, '0xff', /UTF-8/)
     refused(SENTIMENT_TEMPLATE, stringToHex('{ nope'), /not JSON/)
     refused(SENTIMENT_TEMPLATE, stringToHex('{"headline":{"a":1}}'), /neither text/)
@@ -22,7 +26,9 @@ describe('oracle answers', () => {
   it('integer outputs are their value, enum outputs the index of their label, others have none', () => {
     expect(chainValueOf(SENTIMENT_TEMPLATE, validateOutput(SENTIMENT_TEMPLATE, '-42'))).toBe(-42n)
     const values = { text: 't', labels: 'up, down, flat' }
-    expect(chainValueOf(CLASSIFICATION_TEMPLATE, validateOutput(CLASSIFICATION_TEMPLATE, 'flat', values), values)).toBe(2n)
+    expect(chainValueOf(CLASSIFICATION_TEMPLATE, validateOutput(CLASSIFICATION_TEMPLATE, 'flat', values), values)).toBe(
+      2n,
+    )
     expect(chainValueOf(SUMMARY_TEMPLATE, { type: 'text', value: 'x' })).toBeNull()
   })
 

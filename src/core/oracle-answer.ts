@@ -23,12 +23,17 @@ import { enumValues, type PromptTemplate, type TemplateOutput, type TemplatePara
 export const MAX_ORACLE_INPUT_BYTES = 64 * 1024
 
 /** The parameter values of a plain request's input (see the module comment). */
-export function templateValuesFromInput(template: PromptTemplate, input: Hex, requestId: bigint): TemplateParameterValues {
+export function templateValuesFromInput(
+  template: PromptTemplate,
+  input: Hex,
+  requestId: bigint,
+): TemplateParameterValues {
   const fail = (reason: string): never => {
     throw new OracleInputError({ requestId: requestId.toString(), reason })
   }
   const bytes = hexToBytes(input)
-  if (bytes.length > MAX_ORACLE_INPUT_BYTES) fail(`its input has ${bytes.length} bytes, more than ${MAX_ORACLE_INPUT_BYTES}`)
+  if (bytes.length > MAX_ORACLE_INPUT_BYTES)
+    fail(`its input has ${bytes.length} bytes, more than ${MAX_ORACLE_INPUT_BYTES}`)
   let text = ''
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
@@ -42,15 +47,21 @@ export function templateValuesFromInput(template: PromptTemplate, input: Hex, re
     } catch {
       return fail('its input starts like JSON but is not JSON')
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('its JSON input is not an object')
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return fail('its JSON input is not an object')
     const values: Record<string, string | number> = {}
     for (const [name, value] of Object.entries(parsed)) {
-      if (typeof value !== 'string' && typeof value !== 'number') fail(`its parameter "${name}" is neither text nor a number`)
+      if (typeof value !== 'string' && typeof value !== 'number')
+        fail(`its parameter "${name}" is neither text nor a number`)
       values[name] = value as string | number
     }
     return values
   }
-  return { [singleTextParameter(template, () => fail('its input is plain text, and the template has not exactly one required text parameter to take it'))]: text }
+  return {
+    [singleTextParameter(template, () =>
+      fail('its input is plain text, and the template has not exactly one required text parameter to take it'),
+    )]: text,
+  }
 }
 
 /** The name of the template's only required string parameter (what a headline or plain text input fills). */
@@ -67,7 +78,11 @@ export function answersOnChain(template: PromptTemplate): boolean {
 }
 
 /** The int256 a validated output is committed as (see the module comment), or null for outputs without one. */
-export function chainValueOf(template: PromptTemplate, output: TemplateOutput, values: TemplateParameterValues = {}): bigint | null {
+export function chainValueOf(
+  template: PromptTemplate,
+  output: TemplateOutput,
+  values: TemplateParameterValues = {},
+): bigint | null {
   if (output.type === 'integer') return BigInt(output.value)
   if (output.type === 'enum') {
     const index = enumValues(template, values).indexOf(output.value)

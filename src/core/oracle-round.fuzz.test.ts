@@ -3,7 +3,14 @@ import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { InvalidChainValueError } from './errors/chain.ts'
-import { decodeRoundInput, encodeRoundInput, openableRound, roundOpensAt, roundStatus, type SubscriptionSchedule } from './oracle-round.ts'
+import {
+  decodeRoundInput,
+  encodeRoundInput,
+  openableRound,
+  roundOpensAt,
+  roundStatus,
+  type SubscriptionSchedule,
+} from './oracle-round.ts'
 
 const schedule = fc.record({
   start: fc.bigInt({ min: 0n, max: 10n ** 10n }),
@@ -12,7 +19,8 @@ const schedule = fc.record({
   windowSeconds: fc.bigInt({ min: 0n, max: 10n ** 8n }),
   cancelled: fc.boolean(),
 }) satisfies fc.Arbitrary<SubscriptionSchedule>
-const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
+const bytes = (min: number, max: number) =>
+  fc.uint8Array({ minLength: min, maxLength: max }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex)
 
 describe('subscription schedule properties', () => {
   it('the openable round is exactly the one whose slot contains now, and it reports openable', () => {
@@ -32,10 +40,25 @@ describe('subscription schedule properties', () => {
 
   it('round input: any valid input round-trips, any other bytes are refused with InvalidChainValueError', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), bytes(32, 32), fc.bigInt({ min: 0n, max: 2n ** 63n }), fc.bigInt({ min: 0n, max: 2n ** 63n }), bytes(0, 200), (subscriptionId, round, datasetHash, a, b, params) => {
-        const input = { subscriptionId, round, datasetHash, windowStart: a < b ? a : b, windowEnd: a < b ? b : a, params }
-        expect(decodeRoundInput(encodeRoundInput(input))).toEqual(input)
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        bytes(32, 32),
+        fc.bigInt({ min: 0n, max: 2n ** 63n }),
+        fc.bigInt({ min: 0n, max: 2n ** 63n }),
+        bytes(0, 200),
+        (subscriptionId, round, datasetHash, a, b, params) => {
+          const input = {
+            subscriptionId,
+            round,
+            datasetHash,
+            windowStart: a < b ? a : b,
+            windowEnd: a < b ? b : a,
+            params,
+          }
+          expect(decodeRoundInput(encodeRoundInput(input))).toEqual(input)
+        },
+      ),
       { numRuns: 200 },
     )
     fc.assert(

@@ -1,16 +1,43 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidChainValueError } from './errors/chain.ts'
-import { decodeRoundInput, encodeRoundInput, nextRoundAt, openableRound, roundOpensAt, roundStatus, roundStatusOf, roundWindow, type RoundInput, type SubscriptionSchedule } from './oracle-round.ts'
+import {
+  decodeRoundInput,
+  encodeRoundInput,
+  nextRoundAt,
+  openableRound,
+  roundOpensAt,
+  roundStatus,
+  roundStatusOf,
+  roundWindow,
+  type RoundInput,
+  type SubscriptionSchedule,
+} from './oracle-round.ts'
 
 const day = 86_400n
-const schedule: SubscriptionSchedule = { start: 1_000_000n, period: day, rounds: 3, windowSeconds: 90n * day, cancelled: false }
-const input: RoundInput = { subscriptionId: 4n, round: 1, datasetHash: `0x${'aa'.repeat(32)}`, windowStart: 10n, windowEnd: 20n, params: '0x455448' }
+const schedule: SubscriptionSchedule = {
+  start: 1_000_000n,
+  period: day,
+  rounds: 3,
+  windowSeconds: 90n * day,
+  cancelled: false,
+}
+const input: RoundInput = {
+  subscriptionId: 4n,
+  round: 1,
+  datasetHash: `0x${'aa'.repeat(32)}`,
+  windowStart: 10n,
+  windowEnd: 20n,
+  params: '0x455448',
+}
 
 describe('round schedule', () => {
   it('round r is due at start + r·period and reads the window before it', () => {
     expect(roundOpensAt(schedule, 2)).toBe(1_000_000n + 2n * day)
     expect(roundWindow(schedule, 0)).toEqual({ windowStart: 0n, windowEnd: 1_000_000n })
-    expect(roundWindow({ ...schedule, windowSeconds: 100n }, 1)).toEqual({ windowStart: 1_000_000n + day - 100n, windowEnd: 1_000_000n + day })
+    expect(roundWindow({ ...schedule, windowSeconds: 100n }, 1)).toEqual({
+      windowStart: 1_000_000n + day - 100n,
+      windowEnd: 1_000_000n + day,
+    })
     expect(() => roundOpensAt(schedule, 3)).toThrow(InvalidChainValueError)
   })
 
@@ -47,7 +74,9 @@ describe('round input', () => {
   it('refuses what the router would not encode', () => {
     expect(() => decodeRoundInput('0x1234')).toThrow(InvalidChainValueError)
     expect(() => decodeRoundInput(encodeRoundInput({ ...input, windowStart: 30n }))).toThrow(InvalidChainValueError)
-    expect(() => decodeRoundInput(encodeRoundInput({ ...input, params: `0x${'00'.repeat(1025)}` }))).toThrow(InvalidChainValueError)
+    expect(() => decodeRoundInput(encodeRoundInput({ ...input, params: `0x${'00'.repeat(1025)}` }))).toThrow(
+      InvalidChainValueError,
+    )
     expect(() => decodeRoundInput(`${encodeRoundInput(input)}00`)).toThrow(InvalidChainValueError)
   })
 })

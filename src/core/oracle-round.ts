@@ -16,12 +16,19 @@ export type RoundStatus = (typeof ROUND_STATUSES)[number]
 
 export function roundStatusOf(index: number): RoundStatus {
   const status = ROUND_STATUSES[index]
-  if (status === undefined) throw new InvalidChainValueError({ field: 'round status', reason: `unknown round status ${index}` })
+  if (status === undefined)
+    throw new InvalidChainValueError({ field: 'round status', reason: `unknown round status ${index}` })
   return status
 }
 
 /** What the schedule rules need of a subscription (as `getSubscription` returns it). */
-export type SubscriptionSchedule = { start: bigint; period: bigint; rounds: number; windowSeconds: bigint; cancelled: boolean }
+export type SubscriptionSchedule = {
+  start: bigint
+  period: bigint
+  rounds: number
+  windowSeconds: bigint
+  cancelled: boolean
+}
 
 /** When round `round` becomes due. */
 export function roundOpensAt(schedule: SubscriptionSchedule, round: number): bigint {
@@ -39,7 +46,12 @@ export function roundWindow(schedule: SubscriptionSchedule, round: number): { wi
  * A round's status at block time `now`, as `OracleRouter.getRound` computes it; `request` is the round's request
  * once opened.
  */
-export function roundStatus(schedule: SubscriptionSchedule, round: number, now: bigint, request: { status: OracleStatus } | null): RoundStatus {
+export function roundStatus(
+  schedule: SubscriptionSchedule,
+  round: number,
+  now: bigint,
+  request: { status: OracleStatus } | null,
+): RoundStatus {
   const opensAt = roundOpensAt(schedule, round)
   if (request) return request.status === 'open' ? 'open' : request.status === 'fulfilled' ? 'fulfilled' : 'missed'
   if (schedule.cancelled || now >= opensAt + schedule.period) return 'skipped'
@@ -61,7 +73,14 @@ export function nextRoundAt(schedule: SubscriptionSchedule, now: bigint): bigint
   return next < schedule.rounds ? roundOpensAt(schedule, next) : null
 }
 
-export type RoundInput = { subscriptionId: bigint; round: number; datasetHash: Hex; windowStart: bigint; windowEnd: bigint; params: Hex }
+export type RoundInput = {
+  subscriptionId: bigint
+  round: number
+  datasetHash: Hex
+  windowStart: bigint
+  windowEnd: bigint
+  params: Hex
+}
 
 const ROUND_INPUT = [
   { type: 'uint256', name: 'subscriptionId' },
@@ -76,7 +95,14 @@ const ROUND_INPUT = [
 export const MAX_ROUND_PARAMS_BYTES = 1024
 
 export function encodeRoundInput(input: RoundInput): Hex {
-  return encodeAbiParameters(ROUND_INPUT, [input.subscriptionId, input.round, input.datasetHash, input.windowStart, input.windowEnd, input.params])
+  return encodeAbiParameters(ROUND_INPUT, [
+    input.subscriptionId,
+    input.round,
+    input.datasetHash,
+    input.windowStart,
+    input.windowEnd,
+    input.params,
+  ])
 }
 
 /** Decodes a round's request input; strict: anything but the router's encoding is an `InvalidChainValueError`. */
@@ -85,13 +111,19 @@ export function decodeRoundInput(data: Hex): RoundInput {
   try {
     decoded = decodeAbiParameters(ROUND_INPUT, data)
   } catch (cause) {
-    throw new InvalidChainValueError({ field: 'round input', reason: `not abi.encode(subscriptionId, round, datasetHash, windowStart, windowEnd, params): ${(cause as Error).message.split('\n')[0]}` })
+    throw new InvalidChainValueError({
+      field: 'round input',
+      reason: `not abi.encode(subscriptionId, round, datasetHash, windowStart, windowEnd, params): ${(cause as Error).message.split('\n')[0]}`,
+    })
   }
   const [subscriptionId, round, datasetHash, windowStart, windowEnd, params] = decoded
-  if ((params.length - 2) / 2 > MAX_ROUND_PARAMS_BYTES) throw new InvalidChainValueError({ field: 'round input', reason: 'params longer than the router allows' })
-  if (windowStart > windowEnd) throw new InvalidChainValueError({ field: 'round input', reason: 'window starts after it ends' })
+  if ((params.length - 2) / 2 > MAX_ROUND_PARAMS_BYTES)
+    throw new InvalidChainValueError({ field: 'round input', reason: 'params longer than the router allows' })
+  if (windowStart > windowEnd)
+    throw new InvalidChainValueError({ field: 'round input', reason: 'window starts after it ends' })
   const input = { subscriptionId, round, datasetHash, windowStart, windowEnd, params }
-  if (encodeRoundInput(input).toLowerCase() !== data.toLowerCase()) throw new InvalidChainValueError({ field: 'round input', reason: 'not in canonical encoding' })
+  if (encodeRoundInput(input).toLowerCase() !== data.toLowerCase())
+    throw new InvalidChainValueError({ field: 'round input', reason: 'not in canonical encoding' })
   return input
 }
 

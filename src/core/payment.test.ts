@@ -4,7 +4,19 @@ import { batchDue, batchProof, cutBatch } from './batch.ts'
 import { InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
 import type { InferenceRequest } from './inference.ts'
 import { verifyMerkleProof, receiptLeaf } from './merkle.ts'
-import { buildReceipt, receiptIsDeterministic, checkPaymentDomain, decodePayment, decodeSignedReceipt, encodePayment, encodeSignedReceipt, recoverVoucherSigner, requestHash, verifySignedReceipt, type SignedReceipt } from './payment.ts'
+import {
+  buildReceipt,
+  receiptIsDeterministic,
+  checkPaymentDomain,
+  decodePayment,
+  decodeSignedReceipt,
+  encodePayment,
+  encodeSignedReceipt,
+  recoverVoucherSigner,
+  requestHash,
+  verifySignedReceipt,
+  type SignedReceipt,
+} from './payment.ts'
 import { createQuote } from './quote.ts'
 import { hashReceipt, receiptTypedData } from './receipt.ts'
 import { voucherTypedData } from './voucher.ts'
@@ -13,11 +25,36 @@ const nodeSigner = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86
 const consumer = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a')
 const anchorDomain = { chainId: 31337, verifyingContract: '0x0000000000000000000000000000000000000a11' } as const
 const channelsDomain = { chainId: 31337, verifyingContract: '0x0000000000000000000000000000000000000c11' } as const
-const request: InferenceRequest = { kind: 'chat', model: 'm', messages: [{ role: 'user', content: 'hello' }], max_tokens: 8 }
-const quote = createQuote({ model: 'm', modelHash: `0x${'ab'.repeat(32)}`, inputTokens: 3, maxTokens: 8, pricePerMillionInput: 10n ** 12n, pricePerMillionOutput: 2n * 10n ** 12n, node: nodeSigner.address, signer: nodeSigner.address, chainId: 31337 })
+const request: InferenceRequest = {
+  kind: 'chat',
+  model: 'm',
+  messages: [{ role: 'user', content: 'hello' }],
+  max_tokens: 8,
+}
+const quote = createQuote({
+  model: 'm',
+  modelHash: `0x${'ab'.repeat(32)}`,
+  inputTokens: 3,
+  maxTokens: 8,
+  pricePerMillionInput: 10n ** 12n,
+  pricePerMillionOutput: 2n * 10n ** 12n,
+  node: nodeSigner.address,
+  signer: nodeSigner.address,
+  chainId: 31337,
+})
 
 async function signed(text = 'hi there'): Promise<SignedReceipt> {
-  const receipt = buildReceipt({ request, text, promptTokens: 5, completionTokens: 4, quote, channelId: 3n, consumer: consumer.address, settledBefore: 100n, timestamp: 1_700_000_000 })
+  const receipt = buildReceipt({
+    request,
+    text,
+    promptTokens: 5,
+    completionTokens: 4,
+    quote,
+    channelId: 3n,
+    consumer: consumer.address,
+    settledBefore: 100n,
+    timestamp: 1_700_000_000,
+  })
   const signature = await nodeSigner.signTypedData(receiptTypedData(receipt, anchorDomain))
   return { receipt, receiptHash: hashReceipt(receipt, anchorDomain), signature }
 }
@@ -31,7 +68,18 @@ describe('payment messages and receipts', () => {
   })
 
   it('the request hash covers the prompt and every sampling field, seed included', () => {
-    const base: InferenceRequest = { kind: 'completion', model: 'm', prompt: 'p', suffix: 's', max_tokens: 8, temperature: 0, top_p: 1, seed: 7, stop: ['x'], response_format: { type: 'text' } }
+    const base: InferenceRequest = {
+      kind: 'completion',
+      model: 'm',
+      prompt: 'p',
+      suffix: 's',
+      max_tokens: 8,
+      temperature: 0,
+      top_p: 1,
+      seed: 7,
+      stop: ['x'],
+      response_format: { type: 'text' },
+    }
     const variants: InferenceRequest[] = [
       { ...base, model: 'n' },
       { ...base, prompt: 'q' },
@@ -54,7 +102,9 @@ describe('payment messages and receipts', () => {
     expect(receiptIsDeterministic(greedy, { finishReason: 'abort', engineDeterministic: true })).toBe(false)
     expect(receiptIsDeterministic(greedy, { finishReason: 'stop', engineDeterministic: false })).toBe(false)
     expect(receiptIsDeterministic(greedy, {})).toBe(false)
-    expect(receiptIsDeterministic({ ...greedy, temperature: 0.7 }, { finishReason: 'stop', engineDeterministic: true })).toBe(false)
+    expect(
+      receiptIsDeterministic({ ...greedy, temperature: 0.7 }, { finishReason: 'stop', engineDeterministic: true }),
+    ).toBe(false)
     const { seed: _, ...unseeded } = greedy
     expect(receiptIsDeterministic(unseeded, { finishReason: 'stop', engineDeterministic: true })).toBe(false)
   })
@@ -63,21 +113,44 @@ describe('payment messages and receipts', () => {
     const s = await signed()
     const back = decodeSignedReceipt(JSON.parse(JSON.stringify(encodeSignedReceipt(s))))
     expect(back).toEqual(s)
-    await verifySignedReceipt(back, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address, request, text: 'hi there' })
+    await verifySignedReceipt(back, anchorDomain, {
+      signer: nodeSigner.address,
+      consumer: consumer.address,
+      request,
+      text: 'hi there',
+    })
     const altered = { ...back, receipt: { ...back.receipt, cost: back.receipt.cost - 1n } }
-    await expect(verifySignedReceipt(altered, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address })).rejects.toThrow(InvalidReceiptError)
+    await expect(
+      verifySignedReceipt(altered, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address }),
+    ).rejects.toThrow(InvalidReceiptError)
     const forged = { ...back, signature: await consumer.signTypedData(receiptTypedData(back.receipt, anchorDomain)) }
-    await expect(verifySignedReceipt(forged, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address })).rejects.toThrow(InvalidReceiptError)
+    await expect(
+      verifySignedReceipt(forged, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address }),
+    ).rejects.toThrow(InvalidReceiptError)
     const otherChain = { chainId: 1, verifyingContract: anchorDomain.verifyingContract }
-    await expect(verifySignedReceipt(back, otherChain, { signer: nodeSigner.address, consumer: consumer.address })).rejects.toThrow(InvalidReceiptError)
-    await expect(verifySignedReceipt(back, anchorDomain, { signer: nodeSigner.address, consumer: consumer.address, text: 'other' })).rejects.toThrow(InvalidReceiptError)
+    await expect(
+      verifySignedReceipt(back, otherChain, { signer: nodeSigner.address, consumer: consumer.address }),
+    ).rejects.toThrow(InvalidReceiptError)
+    await expect(
+      verifySignedReceipt(back, anchorDomain, {
+        signer: nodeSigner.address,
+        consumer: consumer.address,
+        text: 'other',
+      }),
+    ).rejects.toThrow(InvalidReceiptError)
     expect(() => decodeSignedReceipt({ receipt: {}, receiptHash: '0x', signature: '0x' })).toThrow(InvalidReceiptError)
   })
 
   it('a voucher signed for another chain is refused by domain, or recovers to a stranger', async () => {
     const voucher = { channelId: 3n, cumulativeAmount: 50n }
-    const signature = await consumer.signTypedData(voucherTypedData(voucher, { chainId: 1, verifyingContract: channelsDomain.verifyingContract }))
-    const payment = decodePayment(JSON.parse(JSON.stringify(encodePayment({ chainId: 1, channels: channelsDomain.verifyingContract, voucher, signature }))))
+    const signature = await consumer.signTypedData(
+      voucherTypedData(voucher, { chainId: 1, verifyingContract: channelsDomain.verifyingContract }),
+    )
+    const payment = decodePayment(
+      JSON.parse(
+        JSON.stringify(encodePayment({ chainId: 1, channels: channelsDomain.verifyingContract, voucher, signature })),
+      ),
+    )
     expect(() => checkPaymentDomain(payment, channelsDomain)).toThrow(VoucherRejectedError)
     // A payment that lies about its chain passes the domain check but recovers to someone else.
     expect(await recoverVoucherSigner(voucher, signature, channelsDomain)).not.toBe(consumer.address)
@@ -87,7 +160,10 @@ describe('payment messages and receipts', () => {
   })
 
   it('cuts batches on count or age, and proves every receipt of a batch', () => {
-    const pending = Array.from({ length: 5 }, (_, i) => ({ receiptHash: `0x${(i + 1).toString(16).padStart(64, '0')}` as const, signedAt: 1000 + i }))
+    const pending = Array.from({ length: 5 }, (_, i) => ({
+      receiptHash: `0x${(i + 1).toString(16).padStart(64, '0')}` as const,
+      signedAt: 1000 + i,
+    }))
     expect(batchDue(pending.slice(0, 2), { maxReceipts: 3, maxAgeMs: 60_000 }, 2000)).toBe(false)
     expect(batchDue(pending.slice(0, 3), { maxReceipts: 3, maxAgeMs: 60_000 }, 2000)).toBe(true)
     expect(batchDue(pending.slice(0, 1), { maxReceipts: 3, maxAgeMs: 500 }, 1500)).toBe(true)
@@ -95,6 +171,7 @@ describe('payment messages and receipts', () => {
     const { batch, rest } = cutBatch(pending, { maxReceipts: 3, maxAgeMs: 0 })
     expect(batch.receiptHashes).toHaveLength(3)
     expect(rest.map((r) => r.receiptHash)).toEqual([pending[3]?.receiptHash, pending[4]?.receiptHash])
-    for (const hash of batch.receiptHashes) expect(verifyMerkleProof(batch.root, receiptLeaf(hash), batchProof(batch, hash))).toBe(true)
+    for (const hash of batch.receiptHashes)
+      expect(verifyMerkleProof(batch.root, receiptLeaf(hash), batchProof(batch, hash))).toBe(true)
   })
 })

@@ -17,7 +17,13 @@ import { parseInferenceRequest } from './wire/infer.ts'
 export const PAYMENT_VERSION = 1
 
 /** The request frame's payment: a voucher in the PaymentChannels domain of `chainId`/`channels`. */
-export type Payment = { v: typeof PAYMENT_VERSION; chainId: number; channels: Address; voucher: Voucher; signature: Hex }
+export type Payment = {
+  v: typeof PAYMENT_VERSION
+  chainId: number
+  channels: Address
+  voucher: Voucher
+  signature: Hex
+}
 
 export function encodePayment(payment: Omit<Payment, 'v'>): JsonValue {
   return {
@@ -36,12 +42,16 @@ export function decodePayment(value: unknown): Payment {
     only(fields, 'payment', ['v', 'chainId', 'channels', 'channelId', 'cumulativeAmount', 'signature'])
     if (fields['v'] !== PAYMENT_VERSION) throw new Error(`payment.v: expected ${PAYMENT_VERSION}`)
     const signature = fields['signature']
-    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) throw new Error('payment.signature: expected 65 bytes of hex')
+    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature))
+      throw new Error('payment.signature: expected 65 bytes of hex')
     return {
       v: PAYMENT_VERSION,
       chainId: integer(fields['chainId'], 'payment.chainId', 1, Number.MAX_SAFE_INTEGER),
       channels: hex(fields['channels'], 'payment.channels', 40) as Address,
-      voucher: { channelId: amount(fields['channelId'], 'payment.channelId'), cumulativeAmount: amount(fields['cumulativeAmount'], 'payment.cumulativeAmount') },
+      voucher: {
+        channelId: amount(fields['channelId'], 'payment.channelId'),
+        cumulativeAmount: amount(fields['cumulativeAmount'], 'payment.cumulativeAmount'),
+      },
       signature: signature.toLowerCase() as Hex,
     }
   } catch (error) {
@@ -52,12 +62,19 @@ export function decodePayment(value: unknown): Payment {
 /** Refuses a payment signed for another chain or another PaymentChannels contract than this node's. */
 export function checkPaymentDomain(payment: Payment, domain: TypedDataDomainParameters): void {
   if (payment.chainId !== domain.chainId || payment.channels.toLowerCase() !== domain.verifyingContract.toLowerCase()) {
-    throw new VoucherRejectedError({ reason: 'wrong-chain', details: `signed for chain ${payment.chainId} at ${payment.channels}; this node takes chain ${domain.chainId} at ${domain.verifyingContract}` })
+    throw new VoucherRejectedError({
+      reason: 'wrong-chain',
+      details: `signed for chain ${payment.chainId} at ${payment.channels}; this node takes chain ${domain.chainId} at ${domain.verifyingContract}`,
+    })
   }
 }
 
 /** Who signed a voucher, in the PaymentChannels domain `domain` (so a voucher for another chain recovers to noise). */
-export function recoverVoucherSigner(voucher: Voucher, signature: Hex, domain: TypedDataDomainParameters): Promise<Address> {
+export function recoverVoucherSigner(
+  voucher: Voucher,
+  signature: Hex,
+  domain: TypedDataDomainParameters,
+): Promise<Address> {
   return recoverTypedDataAddress({ ...voucherTypedData(voucher, domain), signature })
 }
 
@@ -98,8 +115,16 @@ export type BuildReceiptParameters = {
  * asks for it (temperature 0 and a seed), the engine promises it, and the output ran to its own end. A cancelled
  * output stops wherever the consumer's cancel landed, so two of them for one request differ without any fault.
  */
-export function receiptIsDeterministic(request: InferenceRequest, { finishReason, engineDeterministic }: { finishReason?: FinishReason | undefined; engineDeterministic?: boolean | undefined }): boolean {
-  return isDeterministic(request) && engineDeterministic === true && finishReason !== undefined && finishReason !== 'abort'
+export function receiptIsDeterministic(
+  request: InferenceRequest,
+  {
+    finishReason,
+    engineDeterministic,
+  }: { finishReason?: FinishReason | undefined; engineDeterministic?: boolean | undefined },
+): boolean {
+  return (
+    isDeterministic(request) && engineDeterministic === true && finishReason !== undefined && finishReason !== 'abort'
+  )
 }
 
 /** The receipt of a finished request: the quote's prices applied to the tokens generated. */
@@ -124,7 +149,20 @@ export function buildReceipt(p: BuildReceiptParameters): Receipt {
 /** A receipt with its hash (the Merkle leaf's preimage) and the node signer's signature. */
 export type SignedReceipt = { receipt: Receipt; receiptHash: Hex; signature: Hex }
 
-const RECEIPT_FIELDS = ['requestHash', 'outputHash', 'modelHash', 'nodeSigner', 'consumer', 'promptTokens', 'completionTokens', 'cost', 'channelId', 'cumulativePaid', 'timestamp', 'deterministic'] as const
+const RECEIPT_FIELDS = [
+  'requestHash',
+  'outputHash',
+  'modelHash',
+  'nodeSigner',
+  'consumer',
+  'promptTokens',
+  'completionTokens',
+  'cost',
+  'channelId',
+  'cumulativePaid',
+  'timestamp',
+  'deterministic',
+] as const
 
 export function encodeSignedReceipt({ receipt, receiptHash, signature }: SignedReceipt): JsonValue {
   return {
@@ -155,7 +193,8 @@ export function decodeSignedReceipt(value: unknown): SignedReceipt {
     only(r, 'receipt.receipt', RECEIPT_FIELDS)
     if (typeof r['deterministic'] !== 'boolean') throw new Error('receipt.deterministic: expected a boolean')
     const signature = outer['signature']
-    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) throw new Error('receipt.signature: expected 65 bytes of hex')
+    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature))
+      throw new Error('receipt.signature: expected 65 bytes of hex')
     return {
       receipt: {
         requestHash: hex(r['requestHash'], 'receipt.requestHash', 64),
@@ -192,20 +231,37 @@ export type ExpectedReceipt = {
  * Verifies a signed receipt in the ReceiptAnchor domain: its hash, its signer, and (when given) that it is about
  * this consumer, request and output. Throws `InvalidReceiptError`; money is checked by `applyReceipt`.
  */
-export async function verifySignedReceipt(signed: SignedReceipt, domain: TypedDataDomainParameters, expected: ExpectedReceipt): Promise<void> {
+export async function verifySignedReceipt(
+  signed: SignedReceipt,
+  domain: TypedDataDomainParameters,
+  expected: ExpectedReceipt,
+): Promise<void> {
   const { receipt } = signed
   const hash = hashReceipt(receipt, domain)
-  if (hash.toLowerCase() !== signed.receiptHash.toLowerCase()) throw new InvalidReceiptError({ reason: 'signature', details: `receipt hash ${signed.receiptHash} is not ${hash}` })
+  if (hash.toLowerCase() !== signed.receiptHash.toLowerCase())
+    throw new InvalidReceiptError({ reason: 'signature', details: `receipt hash ${signed.receiptHash} is not ${hash}` })
   let recovered: Address
   try {
     recovered = await recoverTypedDataAddress({ ...receiptTypedData(receipt, domain), signature: signed.signature })
   } catch (cause) {
-    throw new InvalidReceiptError({ reason: 'signature', details: `unrecoverable signature: ${(cause as Error).message}` })
+    throw new InvalidReceiptError({
+      reason: 'signature',
+      details: `unrecoverable signature: ${(cause as Error).message}`,
+    })
   }
-  if (recovered.toLowerCase() !== expected.signer.toLowerCase() || receipt.nodeSigner.toLowerCase() !== expected.signer.toLowerCase()) {
-    throw new InvalidReceiptError({ reason: 'signature', details: `signed by ${recovered}, expected the node signer ${expected.signer}` })
+  if (
+    recovered.toLowerCase() !== expected.signer.toLowerCase() ||
+    receipt.nodeSigner.toLowerCase() !== expected.signer.toLowerCase()
+  ) {
+    throw new InvalidReceiptError({
+      reason: 'signature',
+      details: `signed by ${recovered}, expected the node signer ${expected.signer}`,
+    })
   }
-  if (receipt.consumer.toLowerCase() !== expected.consumer.toLowerCase()) throw new InvalidReceiptError({ reason: 'fields', details: `receipt for consumer ${receipt.consumer}` })
-  if (expected.request && receipt.requestHash !== requestHash(expected.request)) throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is for another request' })
-  if (expected.text !== undefined && receipt.outputHash !== outputHash(expected.text)) throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is for another output' })
+  if (receipt.consumer.toLowerCase() !== expected.consumer.toLowerCase())
+    throw new InvalidReceiptError({ reason: 'fields', details: `receipt for consumer ${receipt.consumer}` })
+  if (expected.request && receipt.requestHash !== requestHash(expected.request))
+    throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is for another request' })
+  if (expected.text !== undefined && receipt.outputHash !== outputHash(expected.text))
+    throw new InvalidReceiptError({ reason: 'fields', details: 'the receipt is for another output' })
 }

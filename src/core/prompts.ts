@@ -10,7 +10,12 @@ export function buildFimPrompt(format: FimFormat, prefix: string, suffix: string
 
 export const FIM_FORMATS = {
   /** Qwen2.5-Coder, and the Modelex demo models. */
-  qwen: { prefix: '<|fim_prefix|>', suffix: '<|fim_suffix|>', middle: '<|fim_middle|>', end: ['<|endoftext|>', '<|fim_pad|>'] },
+  qwen: {
+    prefix: '<|fim_prefix|>',
+    suffix: '<|fim_suffix|>',
+    middle: '<|fim_middle|>',
+    end: ['<|endoftext|>', '<|fim_pad|>'],
+  },
   starcoder: { prefix: '<fim_prefix>', suffix: '<fim_suffix>', middle: '<fim_middle>', end: ['<|endoftext|>'] },
   deepseek: { prefix: '<｜fim▁begin｜>', suffix: '<｜fim▁hole｜>', middle: '<｜fim▁end｜>', end: ['<|EOT|>'] },
 } as const satisfies Record<string, FimFormat>

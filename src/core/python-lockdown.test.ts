@@ -1,6 +1,12 @@
 import { expect, test } from 'vitest'
 import { buildProgram, type EvalProblem } from './eval.ts'
-import { BLOCKED_OS_FUNCTIONS, BLOCKED_PYTHON_MODULES, buildLockedProgram, lockedProgram, PYTHON_LOCKDOWN } from './python-lockdown.ts'
+import {
+  BLOCKED_OS_FUNCTIONS,
+  BLOCKED_PYTHON_MODULES,
+  buildLockedProgram,
+  lockedProgram,
+  PYTHON_LOCKDOWN,
+} from './python-lockdown.ts'
 
 const problem: EvalProblem = {
   task_id: 'Test/0',
@@ -11,7 +17,19 @@ const problem: EvalProblem = {
 }
 
 test('the preamble blocks every way to JavaScript the issue names, and process spawning and sockets', () => {
-  for (const name of ['js', 'pyodide_js', 'pyodide', '_pyodide', '_pyodide_core', 'micropip', 'ctypes', 'subprocess', 'socket', '_socket', 'urllib.request']) {
+  for (const name of [
+    'js',
+    'pyodide_js',
+    'pyodide',
+    '_pyodide',
+    '_pyodide_core',
+    'micropip',
+    'ctypes',
+    'subprocess',
+    'socket',
+    '_socket',
+    'urllib.request',
+  ]) {
     expect(BLOCKED_PYTHON_MODULES).toContain(name)
     expect(PYTHON_LOCKDOWN).toContain(`'${name}'`)
   }
@@ -36,5 +54,9 @@ test('the locked program is the preamble, then the problem, the completion, the 
   expect(lockedProgram('x = 1\n')).toBe(`${PYTHON_LOCKDOWN}\nx = 1\n`)
   const program = buildLockedProgram(problem, problem.canonical_solution)
   expect(program).toBe(`${PYTHON_LOCKDOWN}\n${buildProgram(problem, problem.canonical_solution)}`)
-  expect(program.endsWith('def add(a, b):\n    return a + b\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n\n\ncheck(add)\n')).toBe(true)
+  expect(
+    program.endsWith(
+      'def add(a, b):\n    return a + b\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n\n\ncheck(add)\n',
+    ),
+  ).toBe(true)
 })

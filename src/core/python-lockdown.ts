@@ -43,10 +43,30 @@ export const BLOCKED_PYTHON_MODULES: readonly string[] = [
 
 /** The `os` / `posix` functions that start or signal processes; each is replaced by one that raises. */
 export const BLOCKED_OS_FUNCTIONS: readonly string[] = [
-  'system', 'popen', 'fork', 'forkpty', 'kill', 'killpg',
-  'execl', 'execle', 'execlp', 'execlpe', 'execv', 'execve', 'execvp', 'execvpe',
-  'spawnl', 'spawnle', 'spawnlp', 'spawnlpe', 'spawnv', 'spawnve', 'spawnvp', 'spawnvpe',
-  'posix_spawn', 'posix_spawnp',
+  'system',
+  'popen',
+  'fork',
+  'forkpty',
+  'kill',
+  'killpg',
+  'execl',
+  'execle',
+  'execlp',
+  'execlpe',
+  'execv',
+  'execve',
+  'execvp',
+  'execvpe',
+  'spawnl',
+  'spawnle',
+  'spawnlp',
+  'spawnlpe',
+  'spawnv',
+  'spawnve',
+  'spawnvp',
+  'spawnvpe',
+  'posix_spawn',
+  'posix_spawnp',
 ]
 
 const pythonList = (names: readonly string[]) => `(${names.map((name) => `'${name}'`).join(', ')},)`

@@ -5,9 +5,18 @@ import { createQuote, decodeQuote, encodeQuote, settleCost, tokenCost, type Quot
 
 const price = fc.bigInt({ min: 0n, max: 10n ** 24n })
 const tokens = fc.integer({ min: 0, max: 1_000_000 })
-const quoteArb = fc.record({ inputTokens: tokens, maxTokens: tokens, pricePerMillionInput: price, pricePerMillionOutput: price }).map((q) =>
-  createQuote({ ...q, model: 'm', modelHash: `0x${'ab'.repeat(32)}`, node: `0x${'11'.repeat(20)}`, signer: `0x${'22'.repeat(20)}`, chainId: 31337 }),
-)
+const quoteArb = fc
+  .record({ inputTokens: tokens, maxTokens: tokens, pricePerMillionInput: price, pricePerMillionOutput: price })
+  .map((q) =>
+    createQuote({
+      ...q,
+      model: 'm',
+      modelHash: `0x${'ab'.repeat(32)}`,
+      node: `0x${'11'.repeat(20)}`,
+      signer: `0x${'22'.repeat(20)}`,
+      chainId: 31337,
+    }),
+  )
 
 describe('quote (properties)', () => {
   it('is input × input price + max_tokens × output price per million, rounded up', () => {
@@ -58,7 +67,17 @@ describe('quote (properties)', () => {
     expect(tokenCost(10, 0, { pricePerMillionInput: 1_000_000n, pricePerMillionOutput: 0n })).toBe(10n)
     expect(tokenCost(1, 0, { pricePerMillionInput: 1n, pricePerMillionOutput: 0n })).toBe(1n)
     expect(tokenCost(0, 0, { pricePerMillionInput: 1n, pricePerMillionOutput: 1n })).toBe(0n)
-    const q: Quote = createQuote({ model: 'm', modelHash: `0x${'ab'.repeat(32)}`, inputTokens: 7, maxTokens: 16, pricePerMillionInput: 2_000_000n, pricePerMillionOutput: 3_000_000n, node: `0x${'11'.repeat(20)}`, signer: `0x${'22'.repeat(20)}`, chainId: 1 })
+    const q: Quote = createQuote({
+      model: 'm',
+      modelHash: `0x${'ab'.repeat(32)}`,
+      inputTokens: 7,
+      maxTokens: 16,
+      pricePerMillionInput: 2_000_000n,
+      pricePerMillionOutput: 3_000_000n,
+      node: `0x${'11'.repeat(20)}`,
+      signer: `0x${'22'.repeat(20)}`,
+      chainId: 1,
+    })
     expect(q.maxCost).toBe(14n + 48n)
     expect(settleCost(q, 5)).toBe(14n + 15n)
   })

@@ -42,14 +42,21 @@ export function tokenCost(inputTokens: number, outputTokens: number, prices: Pri
 
 /** The text a node counts as the request's input: the messages' contents, or prompt and suffix. */
 export function quotedText(request: InferenceRequest): string {
-  return request.kind === 'chat' ? request.messages.map((m) => m.content).join('\n') : request.prompt + (request.suffix ?? '')
+  return request.kind === 'chat'
+    ? request.messages.map((m) => m.content).join('\n')
+    : request.prompt + (request.suffix ?? '')
 }
 
 export type CreateQuoteParameters = Omit<Quote, 'v' | 'maxCost'>
 
 export function createQuote(parameters: CreateQuoteParameters): Quote {
-  if (parameters.pricePerMillionInput < 0n || parameters.pricePerMillionOutput < 0n) throw new InvalidQuoteError({ details: 'negative price' })
-  return { v: QUOTE_VERSION, ...parameters, maxCost: tokenCost(parameters.inputTokens, parameters.maxTokens, parameters) }
+  if (parameters.pricePerMillionInput < 0n || parameters.pricePerMillionOutput < 0n)
+    throw new InvalidQuoteError({ details: 'negative price' })
+  return {
+    v: QUOTE_VERSION,
+    ...parameters,
+    maxCost: tokenCost(parameters.inputTokens, parameters.maxTokens, parameters),
+  }
 }
 
 /** What a finished request costs: the quoted input plus the tokens generated, never above the quote's maximum. */
@@ -81,7 +88,19 @@ export function encodeQuote(quote: Quote): JsonValue {
 export function decodeQuote(value: unknown): Quote {
   try {
     const fields = object(value, 'quote')
-    only(fields, 'quote', ['v', 'model', 'modelHash', 'inputTokens', 'maxTokens', 'pricePerMillionInput', 'pricePerMillionOutput', 'maxCost', 'node', 'signer', 'chainId'])
+    only(fields, 'quote', [
+      'v',
+      'model',
+      'modelHash',
+      'inputTokens',
+      'maxTokens',
+      'pricePerMillionInput',
+      'pricePerMillionOutput',
+      'maxCost',
+      'node',
+      'signer',
+      'chainId',
+    ])
     if (fields['v'] !== QUOTE_VERSION) throw new MalformedMessageError(`quote.v: expected ${QUOTE_VERSION}`)
     const quote: Quote = {
       v: QUOTE_VERSION,
@@ -97,7 +116,10 @@ export function decodeQuote(value: unknown): Quote {
       chainId: integer(fields['chainId'], 'quote.chainId', 1, Number.MAX_SAFE_INTEGER),
     }
     const expected = tokenCost(quote.inputTokens, quote.maxTokens, quote)
-    if (quote.maxCost !== expected) throw new InvalidQuoteError({ details: `maxCost ${quote.maxCost} is not ${expected}, what the quote's own prices give` })
+    if (quote.maxCost !== expected)
+      throw new InvalidQuoteError({
+        details: `maxCost ${quote.maxCost} is not ${expected}, what the quote's own prices give`,
+      })
     return quote
   } catch (error) {
     if (error instanceof InvalidQuoteError) throw error
@@ -109,7 +131,8 @@ const UINT256_MAX = 2n ** 256n - 1n
 
 /** A decimal string of a uint256. */
 export function amount(value: unknown, path: string): bigint {
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,77})$/.test(value)) throw new MalformedMessageError(`${path}: expected a decimal amount`)
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,77})$/.test(value))
+    throw new MalformedMessageError(`${path}: expected a decimal amount`)
   const parsed = BigInt(value)
   if (parsed > UINT256_MAX) throw new MalformedMessageError(`${path}: above uint256`)
   return parsed
@@ -117,10 +140,12 @@ export function amount(value: unknown, path: string): bigint {
 
 /** 0x-prefixed hex of exactly `digits` digits. */
 export function hex(value: unknown, path: string, digits: number): Hex {
-  if (typeof value !== 'string' || value.length !== digits + 2 || !/^0x[0-9a-fA-F]*$/.test(value)) throw new MalformedMessageError(`${path}: expected ${digits} hex digits`)
+  if (typeof value !== 'string' || value.length !== digits + 2 || !/^0x[0-9a-fA-F]*$/.test(value))
+    throw new MalformedMessageError(`${path}: expected ${digits} hex digits`)
   return value as Hex
 }
 
 function checkCount(field: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidQuoteError({ details: `${field} must be a non-negative integer, got ${value}` })
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidQuoteError({ details: `${field} must be a non-negative integer, got ${value}` })
 }

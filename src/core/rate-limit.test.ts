@@ -13,31 +13,41 @@ test('a burst, then one token per 1/perSecond, with the wait it takes', () => {
 
 test('property: over any schedule, granted requests never exceed burst + rate × elapsed', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 10 }), fc.array(fc.nat({ max: 400 }), { maxLength: 200 }), (perSecond, burst, gaps) => {
-      const limiter = new RateLimiter({ perSecond, burst })
-      let now = 0
-      let granted = 0
-      for (const gap of gaps) {
-        now += gap
-        const decision = limiter.take('peer', now)
-        if (decision.ok) granted++
-        else expect(decision.retryAfterMs).toBeGreaterThan(0)
-      }
-      expect(granted).toBeLessThanOrEqual(burst + Math.floor((now / 1000) * perSecond) + 1)
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 10 }),
+      fc.array(fc.nat({ max: 400 }), { maxLength: 200 }),
+      (perSecond, burst, gaps) => {
+        const limiter = new RateLimiter({ perSecond, burst })
+        let now = 0
+        let granted = 0
+        for (const gap of gaps) {
+          now += gap
+          const decision = limiter.take('peer', now)
+          if (decision.ok) granted++
+          else expect(decision.retryAfterMs).toBeGreaterThan(0)
+        }
+        expect(granted).toBeLessThanOrEqual(burst + Math.floor((now / 1000) * perSecond) + 1)
+      },
+    ),
     { numRuns: 300 },
   )
 })
 
 test('property: a refused caller that waits retryAfterMs is served', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 5 }), fc.nat({ max: 20 }), (perSecond, burst, extra) => {
-      const limiter = new RateLimiter({ perSecond, burst })
-      for (let i = 0; i < burst + extra; i++) limiter.take('p', 0)
-      const decision = limiter.take('p', 0)
-      if (decision.ok) return
-      expect(limiter.take('p', decision.retryAfterMs).ok).toBe(true)
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.nat({ max: 20 }),
+      (perSecond, burst, extra) => {
+        const limiter = new RateLimiter({ perSecond, burst })
+        for (let i = 0; i < burst + extra; i++) limiter.take('p', 0)
+        const decision = limiter.take('p', 0)
+        if (decision.ok) return
+        expect(limiter.take('p', decision.retryAfterMs).ok).toBe(true)
+      },
+    ),
   )
 })
 

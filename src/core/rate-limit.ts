@@ -52,7 +52,8 @@ export class RateLimiter {
 
   #evict(now: number): void {
     for (const [key, bucket] of this.#buckets) {
-      if (bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond >= this.burst) this.#buckets.delete(key)
+      if (bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond >= this.burst)
+        this.#buckets.delete(key)
     }
     // Everyone is active: forget the oldest, which only makes the limiter more lenient to it.
     while (this.#buckets.size >= this.maxKeys) this.#buckets.delete(this.#buckets.keys().next().value as string)

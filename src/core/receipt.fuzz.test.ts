@@ -28,14 +28,25 @@ const typeString = `Receipt(${RECEIPT_TYPES.Receipt.map(({ name, type }) => `${t
 const domainSeparator = keccak256(
   encodeAbiParameters(
     [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint256' }, { type: 'address' }],
-    [keccak256(toHex('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')), keccak256(toHex('Modelex')), keccak256(toHex('1')), 31337n, domain.verifyingContract],
+    [
+      keccak256(toHex('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')),
+      keccak256(toHex('Modelex')),
+      keccak256(toHex('1')),
+      31337n,
+      domain.verifyingContract,
+    ],
   ),
 )
 
 /** `keccak256(abi.encode(RECEIPT_TYPEHASH, r))`, as `TypedHashes.hash(Receipt)` computes it on-chain. */
 function solidityDigest(r: Receipt): Hex {
   const values = RECEIPT_TYPES.Receipt.map(({ name }) => r[name])
-  const structHash = keccak256(encodeAbiParameters([{ type: 'bytes32' }, ...RECEIPT_TYPES.Receipt.map(({ type }) => ({ type }))], [keccak256(toHex(typeString)), ...values]))
+  const structHash = keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, ...RECEIPT_TYPES.Receipt.map(({ type }) => ({ type }))],
+      [keccak256(toHex(typeString)), ...values],
+    ),
+  )
   return keccak256(concat(['0x1901', domainSeparator, structHash]))
 }
 

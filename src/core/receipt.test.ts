@@ -43,7 +43,21 @@ function manualDigest(r: Receipt): Hex {
   const structHash = keccak256(
     encodeAbiParameters(
       [{ type: 'bytes32' }, ...RECEIPT_TYPES.Receipt.map(({ type }) => ({ type }))],
-      [keccak256(toHex(RECEIPT_TYPE_STRING)), r.requestHash, r.outputHash, r.modelHash, r.nodeSigner, r.consumer, r.promptTokens, r.completionTokens, r.cost, r.channelId, r.cumulativePaid, r.timestamp, r.deterministic],
+      [
+        keccak256(toHex(RECEIPT_TYPE_STRING)),
+        r.requestHash,
+        r.outputHash,
+        r.modelHash,
+        r.nodeSigner,
+        r.consumer,
+        r.promptTokens,
+        r.completionTokens,
+        r.cost,
+        r.channelId,
+        r.cumulativePaid,
+        r.timestamp,
+        r.deterministic,
+      ],
     ),
   )
   return keccak256(concat(['0x1901', domainSeparator, structHash]))
@@ -62,7 +76,9 @@ describe('receipt', () => {
   it('binds the digest to chain id and contract', () => {
     const base = hashReceipt(sampleReceipt, domain)
     expect(hashReceipt(sampleReceipt, { ...domain, chainId: 1 })).not.toBe(base)
-    expect(hashReceipt(sampleReceipt, { ...domain, verifyingContract: '0x0000000000000000000000000000000000000001' })).not.toBe(base)
+    expect(
+      hashReceipt(sampleReceipt, { ...domain, verifyingContract: '0x0000000000000000000000000000000000000001' }),
+    ).not.toBe(base)
   })
 
   it('builds a domain named Modelex, version 1', () => {

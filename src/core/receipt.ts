@@ -73,10 +73,12 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 /** Throws `InvalidChainValueError` for a receipt the contract's types cannot hold (viem would throw less clearly). */
 export function assertReceipt(receipt: Receipt): void {
   for (const field of ['requestHash', 'outputHash', 'modelHash'] as const) {
-    if (!BYTES32.test(receipt[field])) throw new InvalidChainValueError({ field: `receipt.${field}`, reason: 'not 32 bytes of hex' })
+    if (!BYTES32.test(receipt[field]))
+      throw new InvalidChainValueError({ field: `receipt.${field}`, reason: 'not 32 bytes of hex' })
   }
   for (const field of ['nodeSigner', 'consumer'] as const) {
-    if (!ADDRESS.test(receipt[field])) throw new InvalidChainValueError({ field: `receipt.${field}`, reason: 'not an address' })
+    if (!ADDRESS.test(receipt[field]))
+      throw new InvalidChainValueError({ field: `receipt.${field}`, reason: 'not an address' })
   }
   for (const field of ['promptTokens', 'completionTokens', 'timestamp'] as const) {
     checkRange(`receipt.${field}`, receipt[field], UINT64_MAX)

@@ -22,7 +22,13 @@ describe('rankRelays', () => {
       fc.property(id, relayIds, fc.nat(), (peer, relays, pick) => {
         const gone = relays[pick % relays.length]!
         const ranked = rankRelays(peer, relays, self)
-        expect(rankRelays(peer, relays.filter((r) => r !== gone), self)).toEqual(ranked.filter((r) => r !== gone))
+        expect(
+          rankRelays(
+            peer,
+            relays.filter((r) => r !== gone),
+            self,
+          ),
+        ).toEqual(ranked.filter((r) => r !== gone))
       }),
     )
   })

@@ -63,7 +63,12 @@ describe('RelayTopics', () => {
   })
 
   test('the overall bound holds whoever asks, peer relays included; peer relays skip the per-peer bound', () => {
-    const topics = new RelayTopics({ maxTopics: 5, maxTopicsPerPeer: 1, maxSubscriptionsPerPeer: 2, exempt: (p) => p === 'relay-b' })
+    const topics = new RelayTopics({
+      maxTopics: 5,
+      maxTopicsPerPeer: 1,
+      maxSubscriptionsPerPeer: 2,
+      exempt: (p) => p === 'relay-b',
+    })
     for (let i = 0; i < 9; i++) expect(topics.subscribe('relay-b', topic(i))).toBe('ok')
     const plan = step(topics)
     expect(plan.join).toHaveLength(5)

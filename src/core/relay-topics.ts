@@ -146,7 +146,8 @@ export class RelayTopics {
     for (const peer of peers) {
       if (this.#options.exempt(peer)) return null
       const used = sponsored.get(peer) ?? 0
-      if (used < this.#options.maxTopicsPerPeer && (best === undefined || used < (sponsored.get(best) ?? 0))) best = peer
+      if (used < this.#options.maxTopicsPerPeer && (best === undefined || used < (sponsored.get(best) ?? 0)))
+        best = peer
     }
     return best
   }

@@ -24,12 +24,36 @@ const opinion: fc.Arbitrary<Opinion> = fc.record({
   ageS: fc.integer({ min: 0, max: 20 * 86_400 }),
 })
 /** Opinions that tend to cluster (so that suites are often known), with outliers mixed in. */
-const clustered: fc.Arbitrary<Opinion[]> = fc.tuple(fc.integer({ min: 0, max: PPM }), fc.array(fc.tuple(opinion, fc.integer({ min: -TOL, max: TOL }), fc.boolean()), { minLength: 2, maxLength: 9 })).map(([center, items]) =>
-  items.map(([o, offset, outlier]) => ({ ...o, score: outlier ? o.score : Math.min(PPM, Math.max(0, center + offset)) })),
-)
+const clustered: fc.Arbitrary<Opinion[]> = fc
+  .tuple(
+    fc.integer({ min: 0, max: PPM }),
+    fc.array(fc.tuple(opinion, fc.integer({ min: -TOL, max: TOL }), fc.boolean()), { minLength: 2, maxLength: 9 }),
+  )
+  .map(([center, items]) =>
+    items.map(([o, offset, outlier]) => ({
+      ...o,
+      score: outlier ? o.score : Math.min(PPM, Math.max(0, center + offset)),
+    })),
+  )
 
-function attestationsOf(opinions: readonly Opinion[], suite: AttestationSuite = SUITE, offset = 0): { attestation: Attestation }[] {
-  return opinions.map((o, i) => ({ attestation: { evaluator: evaluator(i + offset), node: NODE, modelHash: MODEL, suite, score: o.score, sampleSize: o.sampleSize, windowStart: NOW - o.ageS - 600, windowEnd: NOW - o.ageS, nonce: 1 } }))
+function attestationsOf(
+  opinions: readonly Opinion[],
+  suite: AttestationSuite = SUITE,
+  offset = 0,
+): { attestation: Attestation }[] {
+  return opinions.map((o, i) => ({
+    attestation: {
+      evaluator: evaluator(i + offset),
+      node: NODE,
+      modelHash: MODEL,
+      suite,
+      score: o.score,
+      sampleSize: o.sampleSize,
+      windowStart: NOW - o.ageS - 600,
+      windowEnd: NOW - o.ageS,
+      nonce: 1,
+    },
+  }))
 }
 
 function optionsFor(opinions: readonly Opinion[], offset = 0, now = NOW): ReputationOptions {
@@ -37,17 +61,40 @@ function optionsFor(opinions: readonly Opinion[], offset = 0, now = NOW): Reputa
   return { now, evaluatorWeight: (e) => stakes.get(e) ?? 0 }
 }
 
-const scoreOf = (opinions: readonly Opinion[], now = NOW) => reputationOf(attestationsOf(opinions), optionsFor(opinions, 0, now)).suites[SUITE]
+const scoreOf = (opinions: readonly Opinion[], now = NOW) =>
+  reputationOf(attestationsOf(opinions), optionsFor(opinions, 0, now)).suites[SUITE]
 
 describe('reputation (properties)', () => {
   it('one evaluator alone never makes a suite known, whatever it sends', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(opinion, fc.constantFrom<AttestationSuite>('fim-exact', 'uptime', 'latency-p50', 'spot-check'), fc.nat(100)), { maxLength: 20 }), (items) => {
-        const attestations = items.map(([o, suite, nonce]) => ({ attestation: { evaluator: evaluator(0), node: NODE, modelHash: MODEL, suite, score: suite === 'latency-p50' ? Math.round(o.score / 100) : o.score, sampleSize: o.sampleSize, windowStart: NOW - o.ageS - 1, windowEnd: NOW - o.ageS, nonce } }))
-        const rep = reputationOf(attestations, { now: NOW, evaluatorWeight: () => 1e9 })
-        expect(rep.status).toBe('unknown')
-        expect(rep.score).toBeNull()
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(
+            opinion,
+            fc.constantFrom<AttestationSuite>('fim-exact', 'uptime', 'latency-p50', 'spot-check'),
+            fc.nat(100),
+          ),
+          { maxLength: 20 },
+        ),
+        (items) => {
+          const attestations = items.map(([o, suite, nonce]) => ({
+            attestation: {
+              evaluator: evaluator(0),
+              node: NODE,
+              modelHash: MODEL,
+              suite,
+              score: suite === 'latency-p50' ? Math.round(o.score / 100) : o.score,
+              sampleSize: o.sampleSize,
+              windowStart: NOW - o.ageS - 1,
+              windowEnd: NOW - o.ageS,
+              nonce,
+            },
+          }))
+          const rep = reputationOf(attestations, { now: NOW, evaluatorWeight: () => 1e9 })
+          expect(rep.status).toBe('unknown')
+          expect(rep.score).toBeNull()
+        },
+      ),
       { numRuns: 500 },
     )
   })
@@ -65,7 +112,8 @@ describe('reputation (properties)', () => {
         const scores = unchanged.filter((o) => NOW - o.ageS >= 0).map((o) => o.score)
         expect(a.score).toBeGreaterThanOrEqual(Math.min(...scores) - TOL)
         expect(a.score).toBeLessThanOrEqual(Math.max(...scores) + TOL)
-        if (b.score !== null) expect(Math.abs(a.score - b.score)).toBeLessThanOrEqual(Math.max(...scores) - Math.min(...scores) + 2 * TOL)
+        if (b.score !== null)
+          expect(Math.abs(a.score - b.score)).toBeLessThanOrEqual(Math.max(...scores) - Math.min(...scores) + 2 * TOL)
       }),
       { numRuns: 2_000 },
     )
@@ -73,11 +121,19 @@ describe('reputation (properties)', () => {
 
   it('one evaluator cannot move a consensus: with two or more others in exact agreement, the score is theirs', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: PPM }), fc.array(opinion, { minLength: 2, maxLength: 8 }), opinion, (value, others, outsider) => {
-        const agreeing = others.map((o) => ({ ...o, ageS: 0, sampleSize: 100 }))
-        const rep = scoreOf([...agreeing.map((o) => ({ ...o, score: value })), { ...outsider, stake: outsider.stake * 1e6 }])
-        expect(rep.score).toBe(value)
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: PPM }),
+        fc.array(opinion, { minLength: 2, maxLength: 8 }),
+        opinion,
+        (value, others, outsider) => {
+          const agreeing = others.map((o) => ({ ...o, ageS: 0, sampleSize: 100 }))
+          const rep = scoreOf([
+            ...agreeing.map((o) => ({ ...o, score: value })),
+            { ...outsider, stake: outsider.stake * 1e6 },
+          ])
+          expect(rep.score).toBe(value)
+        },
+      ),
       { numRuns: 1_000 },
     )
   })
@@ -100,26 +156,38 @@ describe('reputation (properties)', () => {
 
   it('decay: as time passes, agreeing evidence keeps its score, loses confidence, and ends unknown', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: PPM }), fc.array(opinion, { minLength: 2, maxLength: 6 }), fc.integer({ min: 1, max: 30 * 86_400 }), (value, opinions, later) => {
-        const agreeing = opinions.map((o) => ({ ...o, score: value }))
-        const now = scoreOf(agreeing)
-        const then = scoreOf(agreeing, NOW + later)
-        if (then.score !== null) expect(then.score).toBe(now.score)
-        expect(then.confidence).toBeLessThanOrEqual(now.confidence + 1e-12)
-        expect(scoreOf(agreeing, NOW + 200 * 86_400).score).toBeNull()
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: PPM }),
+        fc.array(opinion, { minLength: 2, maxLength: 6 }),
+        fc.integer({ min: 1, max: 30 * 86_400 }),
+        (value, opinions, later) => {
+          const agreeing = opinions.map((o) => ({ ...o, score: value }))
+          const now = scoreOf(agreeing)
+          const then = scoreOf(agreeing, NOW + later)
+          if (then.score !== null) expect(then.score).toBe(now.score)
+          expect(then.confidence).toBeLessThanOrEqual(now.confidence + 1e-12)
+          expect(scoreOf(agreeing, NOW + 200 * 86_400).score).toBeNull()
+        },
+      ),
       { numRuns: 1_000 },
     )
   })
 
   it('capped shares sum to one, keep order, and respect the cap when it can be met', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 1e-6, max: 1e9, noNaN: true }), { minLength: 1, maxLength: 20 }), fc.double({ min: 0.05, max: 0.9, noNaN: true }), (weights, maxShare) => {
-        const shares = cappedShares(weights, maxShare)
-        expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
-        if (weights.length * maxShare > 1) for (const s of shares) expect(s).toBeLessThanOrEqual(maxShare + 1e-9)
-        for (let i = 0; i < weights.length; i++) for (let j = 0; j < weights.length; j++) if ((weights[i] as number) <= (weights[j] as number)) expect(shares[i] as number).toBeLessThanOrEqual((shares[j] as number) + 1e-12)
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 1e-6, max: 1e9, noNaN: true }), { minLength: 1, maxLength: 20 }),
+        fc.double({ min: 0.05, max: 0.9, noNaN: true }),
+        (weights, maxShare) => {
+          const shares = cappedShares(weights, maxShare)
+          expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
+          if (weights.length * maxShare > 1) for (const s of shares) expect(s).toBeLessThanOrEqual(maxShare + 1e-9)
+          for (let i = 0; i < weights.length; i++)
+            for (let j = 0; j < weights.length; j++)
+              if ((weights[i] as number) <= (weights[j] as number))
+                expect(shares[i] as number).toBeLessThanOrEqual((shares[j] as number) + 1e-12)
+        },
+      ),
       { numRuns: 1_000 },
     )
   })

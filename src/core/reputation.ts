@@ -79,11 +79,17 @@ export const REPUTATION_DEFAULTS = {
 /** How the overall score weighs suite groups; groups without a known suite are left out and the rest renormalised. */
 export const OVERALL_WEIGHTS = { accuracy: 0.4, spotCheck: 0.3, uptime: 0.2, latency: 0.1 } as const
 /** Latency at which the latency quality is 1/2 (quality = ref / (ref + ms)). */
-export const LATENCY_REFERENCE_MS: Readonly<Record<'latency-p50' | 'latency-p95', number>> = { 'latency-p50': 1_000, 'latency-p95': 3_000 }
+export const LATENCY_REFERENCE_MS: Readonly<Record<'latency-p50' | 'latency-p95', number>> = {
+  'latency-p50': 1_000,
+  'latency-p95': 3_000,
+}
 
 type Counted = { evaluator: Address; score: number; weight: number; samples: number; decay: number }
 
-export function reputationOf(attestations: readonly { attestation: Attestation }[], options: ReputationOptions): Reputation {
+export function reputationOf(
+  attestations: readonly { attestation: Attestation }[],
+  options: ReputationOptions,
+): Reputation {
   const latest = latestPerEvaluator(attestations, options)
   const suites = {} as Record<AttestationSuite, SuiteReputation>
   for (const suite of ATTESTATION_SUITES) suites[suite] = suiteReputation(suite, latest.get(suite) ?? [], options)
@@ -91,10 +97,18 @@ export function reputationOf(attestations: readonly { attestation: Attestation }
 }
 
 /** Per suite, each evaluator's attestation with the highest nonce (its latest word), self-attestations left out. */
-function latestPerEvaluator(attestations: readonly { attestation: Attestation }[], { subject, evaluators }: ReputationOptions): Map<AttestationSuite, Attestation[]> {
+function latestPerEvaluator(
+  attestations: readonly { attestation: Attestation }[],
+  { subject, evaluators }: ReputationOptions,
+): Map<AttestationSuite, Attestation[]> {
   const byKey = new Map<string, Attestation>()
   for (const { attestation: a } of attestations) {
-    if (subject && (a.node.toLowerCase() !== subject.node.toLowerCase() || a.modelHash.toLowerCase() !== subject.modelHash.toLowerCase())) continue
+    if (
+      subject &&
+      (a.node.toLowerCase() !== subject.node.toLowerCase() ||
+        a.modelHash.toLowerCase() !== subject.modelHash.toLowerCase())
+    )
+      continue
     if (a.evaluator.toLowerCase() === a.node.toLowerCase()) continue
     if (evaluators && !evaluators.has(a.evaluator)) continue
     const key = `${a.suite}\n${a.evaluator.toLowerCase()}`
@@ -106,7 +120,11 @@ function latestPerEvaluator(attestations: readonly { attestation: Attestation }[
   return bySuite
 }
 
-function suiteReputation(suite: AttestationSuite, latest: readonly Attestation[], options: ReputationOptions): SuiteReputation {
+function suiteReputation(
+  suite: AttestationSuite,
+  latest: readonly Attestation[],
+  options: ReputationOptions,
+): SuiteReputation {
   const halfLifeS = options.halfLifeS ?? REPUTATION_DEFAULTS.halfLifeS
   const minDecay = options.minDecay ?? REPUTATION_DEFAULTS.minDecay
   const fullWeightSamples = options.fullWeightSamples ?? REPUTATION_DEFAULTS.fullWeightSamples
@@ -118,7 +136,13 @@ function suiteReputation(suite: AttestationSuite, latest: readonly Attestation[]
     if (decay < minDecay) continue
     const range = SUITE_UNITS[suite]
     const score = Math.min(range.max, Math.max(range.min, a.score))
-    counted.push({ evaluator: a.evaluator, score, samples: a.sampleSize, decay, weight: raw * decay * Math.min(1, a.sampleSize / fullWeightSamples) })
+    counted.push({
+      evaluator: a.evaluator,
+      score,
+      samples: a.sampleSize,
+      decay,
+      weight: raw * decay * Math.min(1, a.sampleSize / fullWeightSamples),
+    })
   }
   const samples = counted.reduce((sum, c) => sum + c.samples, 0)
   const none: SuiteReputation = { score: null, confidence: 0, evaluators: counted.length, agreeing: 0, samples }
@@ -142,7 +166,12 @@ function suiteReputation(suite: AttestationSuite, latest: readonly Attestation[]
 }
 
 /** Whether two scores of a suite agree. */
-export function agrees(suite: AttestationSuite, a: number, b: number, tolerance: AgreementTolerance = REPUTATION_DEFAULTS.tolerance): boolean {
+export function agrees(
+  suite: AttestationSuite,
+  a: number,
+  b: number,
+  tolerance: AgreementTolerance = REPUTATION_DEFAULTS.tolerance,
+): boolean {
   const difference = Math.abs(a - b)
   if (SUITE_UNITS[suite].unit === 'ppm') return difference <= tolerance.ppm
   return difference <= Math.max(tolerance.ms, tolerance.msRelative * Math.max(a, b))
@@ -208,7 +237,8 @@ export function weightedMedian(points: readonly { value: number; weight: number 
 
 /** A suite's score as a quality in 0..1: ppm as a fraction, latency as ref / (ref + ms). */
 export function suiteQuality(suite: AttestationSuite, score: number): number {
-  if (suite === 'latency-p50' || suite === 'latency-p95') return LATENCY_REFERENCE_MS[suite] / (LATENCY_REFERENCE_MS[suite] + Math.max(0, score))
+  if (suite === 'latency-p50' || suite === 'latency-p95')
+    return LATENCY_REFERENCE_MS[suite] / (LATENCY_REFERENCE_MS[suite] + Math.max(0, score))
   return Math.min(1, Math.max(0, score / PPM))
 }
 
@@ -219,7 +249,9 @@ const GROUPS: readonly { weight: number; suites: readonly AttestationSuite[] }[]
   { weight: OVERALL_WEIGHTS.latency, suites: ['latency-p50', 'latency-p95'] },
 ]
 
-function overall(suites: Record<AttestationSuite, SuiteReputation>): Pick<Reputation, 'status' | 'score' | 'confidence'> {
+function overall(
+  suites: Record<AttestationSuite, SuiteReputation>,
+): Pick<Reputation, 'status' | 'score' | 'confidence'> {
   let weight = 0
   let quality = 0
   let confidence = 0
@@ -227,7 +259,8 @@ function overall(suites: Record<AttestationSuite, SuiteReputation>): Pick<Reputa
     const known = group.suites.filter((s) => suites[s].score !== null)
     if (known.length === 0) continue
     weight += group.weight
-    quality += (group.weight * known.reduce((sum, s) => sum + suiteQuality(s, suites[s].score as number), 0)) / known.length
+    quality +=
+      (group.weight * known.reduce((sum, s) => sum + suiteQuality(s, suites[s].score as number), 0)) / known.length
     confidence += (group.weight * known.reduce((sum, s) => sum + suites[s].confidence, 0)) / known.length
   }
   if (weight === 0) return { status: 'unknown', score: null, confidence: 0 }
@@ -236,7 +269,10 @@ function overall(suites: Record<AttestationSuite, SuiteReputation>): Pick<Reputa
 }
 
 /** An evaluator weight from registry facts: whole AI staked, or at least `whitelistWeight` for a whitelisted node; 0 when not active. */
-export function stakeWeight({ active, stake, whitelisted }: { active: boolean; stake: bigint; whitelisted: boolean }, { decimals = 18, whitelistWeight = 1 }: { decimals?: number; whitelistWeight?: number } = {}): number {
+export function stakeWeight(
+  { active, stake, whitelisted }: { active: boolean; stake: bigint; whitelisted: boolean },
+  { decimals = 18, whitelistWeight = 1 }: { decimals?: number; whitelistWeight?: number } = {},
+): number {
   if (!active) return 0
   const whole = Number(stake / 10n ** BigInt(decimals)) + Number(stake % 10n ** BigInt(decimals)) / 10 ** decimals
   return whitelisted ? Math.max(whole, whitelistWeight) : whole

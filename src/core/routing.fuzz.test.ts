@@ -9,7 +9,10 @@ import { rankNodes, routeRequest, type RouteCandidate, type RoutingOptions } fro
 const candidate = (peerId: string) =>
   fc.record({
     peerId: fc.constant(peerId),
-    prices: fc.record({ pricePerMillionInput: fc.bigInt({ min: 0n, max: 10n ** 18n }), pricePerMillionOutput: fc.bigInt({ min: 0n, max: 10n ** 18n }) }),
+    prices: fc.record({
+      pricePerMillionInput: fc.bigInt({ min: 0n, max: 10n ** 18n }),
+      pricePerMillionOutput: fc.bigInt({ min: 0n, max: 10n ** 18n }),
+    }),
     capacity: fc.integer({ min: 0, max: 8 }),
     queueDepth: fc.integer({ min: 0, max: 20 }),
     tokensPerSecond: fc.oneof(fc.constant(0), fc.double({ min: 0.5, max: 500, noNaN: true })),
@@ -18,8 +21,13 @@ const candidate = (peerId: string) =>
     flagged: fc.boolean(),
   }) satisfies fc.Arbitrary<RouteCandidate>
 
-const nodes = fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => candidate(`peer-${i}`))))
-const request = fc.record({ inputTokens: fc.integer({ min: 0, max: 8_000 }), maxTokens: fc.integer({ min: 0, max: 4_096 }) })
+const nodes = fc
+  .integer({ min: 1, max: 8 })
+  .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => candidate(`peer-${i}`))))
+const request = fc.record({
+  inputTokens: fc.integer({ min: 0, max: 8_000 }),
+  maxTokens: fc.integer({ min: 0, max: 4_096 }),
+})
 const options = fc.record({
   now: fc.integer({ min: 0, max: 10_000 }),
   seed: fc.integer({ min: 0, max: 2 ** 31 }),
@@ -28,7 +36,14 @@ const options = fc.record({
   requireKnown: fc.boolean(),
   latencyBarMs: fc.integer({ min: 0, max: 5_000 }),
 })
-const toOptions = (o: { now: number; seed: number; backoff: number[]; minReputation: number | undefined; requireKnown: boolean; latencyBarMs: number }): RoutingOptions => ({
+const toOptions = (o: {
+  now: number
+  seed: number
+  backoff: number[]
+  minReputation: number | undefined
+  requireKnown: boolean
+  latencyBarMs: number
+}): RoutingOptions => ({
   now: o.now,
   seed: o.seed,
   backoffUntil: (peer) => o.backoff[Number(peer.split('-')[1])],
@@ -36,7 +51,8 @@ const toOptions = (o: { now: number; seed: number; backoff: number[]; minReputat
   requireKnown: o.requireKnown,
   latencyBarMs: o.latencyBarMs,
 })
-const indexOf = (list: RouteCandidate[], r: Parameters<typeof rankNodes>[1], o: RoutingOptions, peer: string) => rankNodes(list, r, o).findIndex((x) => x.candidate.peerId === peer)
+const indexOf = (list: RouteCandidate[], r: Parameters<typeof rankNodes>[1], o: RoutingOptions, peer: string) =>
+  rankNodes(list, r, o).findIndex((x) => x.candidate.peerId === peer)
 
 describe('routing properties', () => {
   it('never picks a node in back-off, a flagged node, or one below the reputation asked for; every other node is ranked once', () => {
@@ -68,37 +84,68 @@ describe('routing properties', () => {
 
   it('is monotone in price: a node that gets cheaper never moves down', () => {
     fc.assert(
-      fc.property(nodes, request, options, fc.nat(), fc.bigInt({ min: 1n, max: 10n ** 18n }), (list, r, o, pick, cut) => {
-        const i = pick % list.length
-        const target = list[i]!
-        const cheaper = { ...target, prices: { pricePerMillionInput: target.prices.pricePerMillionInput / 2n, pricePerMillionOutput: target.prices.pricePerMillionOutput > cut ? target.prices.pricePerMillionOutput - cut : 0n } }
-        const before = indexOf(list, r, toOptions(o), target.peerId)
-        const after = indexOf(list.map((c, j) => (j === i ? cheaper : c)), r, toOptions(o), target.peerId)
-        expect(after).toBeLessThanOrEqual(before)
-      }),
+      fc.property(
+        nodes,
+        request,
+        options,
+        fc.nat(),
+        fc.bigInt({ min: 1n, max: 10n ** 18n }),
+        (list, r, o, pick, cut) => {
+          const i = pick % list.length
+          const target = list[i]!
+          const cheaper = {
+            ...target,
+            prices: {
+              pricePerMillionInput: target.prices.pricePerMillionInput / 2n,
+              pricePerMillionOutput:
+                target.prices.pricePerMillionOutput > cut ? target.prices.pricePerMillionOutput - cut : 0n,
+            },
+          }
+          const before = indexOf(list, r, toOptions(o), target.peerId)
+          const after = indexOf(
+            list.map((c, j) => (j === i ? cheaper : c)),
+            r,
+            toOptions(o),
+            target.peerId,
+          )
+          expect(after).toBeLessThanOrEqual(before)
+        },
+      ),
     )
   })
 
   it('is monotone in wait: a node with a shorter queue, more capacity or a shorter round trip never moves down', () => {
     fc.assert(
-      fc.property(nodes, request, options, fc.nat(), fc.constantFrom('queue', 'capacity', 'rtt', 'reputation'), (list, r, o, pick, what) => {
-        const i = pick % list.length
-        const t = list[i]!
-        const better: RouteCandidate =
-          what === 'queue'
-            ? { ...t, queueDepth: Math.floor(t.queueDepth / 2) }
-            : what === 'capacity'
-              ? { ...t, capacity: Math.max(1, t.capacity) * 2 }
-              : what === 'rtt'
-                ? { ...t, rttMs: t.rttMs === null ? null : Math.floor(t.rttMs / 2) }
-                : { ...t, reputation: t.reputation === null ? null : Math.min(100, t.reputation + 10) }
-        const before = indexOf(list, r, toOptions(o), t.peerId)
-        const after = indexOf(list.map((c, j) => (j === i ? better : c)), r, toOptions(o), t.peerId)
-        // A node left out (-1) stays out only for reasons the change does not touch, except reputation going up.
-        if (before === -1) return
-        expect(after).toBeGreaterThanOrEqual(0)
-        expect(after).toBeLessThanOrEqual(before)
-      }),
+      fc.property(
+        nodes,
+        request,
+        options,
+        fc.nat(),
+        fc.constantFrom('queue', 'capacity', 'rtt', 'reputation'),
+        (list, r, o, pick, what) => {
+          const i = pick % list.length
+          const t = list[i]!
+          const better: RouteCandidate =
+            what === 'queue'
+              ? { ...t, queueDepth: Math.floor(t.queueDepth / 2) }
+              : what === 'capacity'
+                ? { ...t, capacity: Math.max(1, t.capacity) * 2 }
+                : what === 'rtt'
+                  ? { ...t, rttMs: t.rttMs === null ? null : Math.floor(t.rttMs / 2) }
+                  : { ...t, reputation: t.reputation === null ? null : Math.min(100, t.reputation + 10) }
+          const before = indexOf(list, r, toOptions(o), t.peerId)
+          const after = indexOf(
+            list.map((c, j) => (j === i ? better : c)),
+            r,
+            toOptions(o),
+            t.peerId,
+          )
+          // A node left out (-1) stays out only for reasons the change does not touch, except reputation going up.
+          if (before === -1) return
+          expect(after).toBeGreaterThanOrEqual(0)
+          expect(after).toBeLessThanOrEqual(before)
+        },
+      ),
     )
   })
 
@@ -107,7 +154,11 @@ describe('routing properties', () => {
       fc.property(candidate('peer-0'), request, options, fc.bigInt({ min: 1n, max: 10n ** 15n }), (base, r, o, cut) => {
         fc.pre(r.maxTokens > 0 && !base.flagged)
         const opts = { ...toOptions(o), backoffUntil: () => undefined, minReputation: undefined, requireKnown: false }
-        const dear = { ...base, peerId: 'peer-1', prices: { ...base.prices, pricePerMillionOutput: base.prices.pricePerMillionOutput + cut * 1_000_000n } }
+        const dear = {
+          ...base,
+          peerId: 'peer-1',
+          prices: { ...base.prices, pricePerMillionOutput: base.prices.pricePerMillionOutput + cut * 1_000_000n },
+        }
         expect(rankNodes([dear, base], r, opts).map((x) => x.candidate.peerId)).toEqual(['peer-0', 'peer-1'])
       }),
     )

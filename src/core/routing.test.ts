@@ -2,17 +2,32 @@ import { describe, expect, it } from 'vitest'
 import { expectedWaitMs, NodeBackoff, rankNodes, routeRequest, type RouteCandidate } from './routing.ts'
 
 const prices = (input: bigint, output: bigint) => ({ pricePerMillionInput: input, pricePerMillionOutput: output })
-const node = (peerId: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ peerId, prices: prices(10n ** 15n, 3n * 10n ** 15n), capacity: 2, queueDepth: 0, tokensPerSecond: 100, rttMs: 20, reputation: null, flagged: false, ...over })
+const node = (peerId: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({
+  peerId,
+  prices: prices(10n ** 15n, 3n * 10n ** 15n),
+  capacity: 2,
+  queueDepth: 0,
+  tokensPerSecond: 100,
+  rttMs: 20,
+  reputation: null,
+  flagged: false,
+  ...over,
+})
 const request = { inputTokens: 100, maxTokens: 32 }
-const order = (candidates: RouteCandidate[], options: Partial<Parameters<typeof rankNodes>[2]> = {}) => rankNodes(candidates, request, { now: 0, seed: 1, ...options }).map((r) => r.candidate.peerId)
+const order = (candidates: RouteCandidate[], options: Partial<Parameters<typeof rankNodes>[2]> = {}) =>
+  rankNodes(candidates, request, { now: 0, seed: 1, ...options }).map((r) => r.candidate.peerId)
 
 describe('routing', () => {
   it('ranks fast nodes by the exact price of this request, not by the sum of the announced prices', () => {
     // a: cheap output, dear input; b: the reverse. For a long prompt and few output tokens, b is cheaper.
     const a = node('a', { prices: prices(10n ** 16n, 10n ** 14n) })
     const b = node('b', { prices: prices(10n ** 14n, 10n ** 16n) })
-    expect(rankNodes([a, b], { inputTokens: 2000, maxTokens: 4 }, { now: 0, seed: 0 }).map((r) => r.candidate.peerId)).toEqual(['b', 'a'])
-    expect(rankNodes([a, b], { inputTokens: 4, maxTokens: 2000 }, { now: 0, seed: 0 }).map((r) => r.candidate.peerId)).toEqual(['a', 'b'])
+    expect(
+      rankNodes([a, b], { inputTokens: 2000, maxTokens: 4 }, { now: 0, seed: 0 }).map((r) => r.candidate.peerId),
+    ).toEqual(['b', 'a'])
+    expect(
+      rankNodes([a, b], { inputTokens: 4, maxTokens: 2000 }, { now: 0, seed: 0 }).map((r) => r.candidate.peerId),
+    ).toEqual(['a', 'b'])
   })
 
   it('puts a node whose queue pushes its first token past the latency bar after the fast ones, whatever its price', () => {
@@ -32,12 +47,22 @@ describe('routing', () => {
   })
 
   it('leaves out nodes in back-off, flagged nodes and nodes below the reputation asked for; unknown is neutral', () => {
-    const { ranked, excluded } = routeRequest([node('busy'), node('liar', { flagged: true }), node('low', { reputation: 10 }), node('unknown'), node('good', { reputation: 90 })], request, {
-      now: 1_000,
-      seed: 0,
-      backoffUntil: (p) => (p === 'busy' ? 2_000 : undefined),
-      minReputation: 50,
-    })
+    const { ranked, excluded } = routeRequest(
+      [
+        node('busy'),
+        node('liar', { flagged: true }),
+        node('low', { reputation: 10 }),
+        node('unknown'),
+        node('good', { reputation: 90 }),
+      ],
+      request,
+      {
+        now: 1_000,
+        seed: 0,
+        backoffUntil: (p) => (p === 'busy' ? 2_000 : undefined),
+        minReputation: 50,
+      },
+    )
     expect(ranked.map((r) => r.candidate.peerId)).toEqual(['good', 'unknown'])
     expect(excluded).toEqual([
       { peerId: 'busy', reason: 'backoff' },
@@ -50,7 +75,10 @@ describe('routing', () => {
   })
 
   it('ranks an unmeasured node after measured fast ones, and among slow nodes by expected time', () => {
-    expect(order([node('unmeasured', { rttMs: null, prices: prices(1n, 1n) }), node('measured')])).toEqual(['measured', 'unmeasured'])
+    expect(order([node('unmeasured', { rttMs: null, prices: prices(1n, 1n) }), node('measured')])).toEqual([
+      'measured',
+      'unmeasured',
+    ])
     expect(order([node('far', { rttMs: 5_000 }), node('slow', { rttMs: 2_000 })])).toEqual(['slow', 'far'])
   })
 
@@ -63,7 +91,7 @@ describe('routing', () => {
 })
 
 describe('NodeBackoff', () => {
-  it("keeps a BUSY node out until its retry-after, bounded, and clears it when it serves", () => {
+  it('keeps a BUSY node out until its retry-after, bounded, and clears it when it serves', () => {
     const backoff = new NodeBackoff({ maxRetryAfterMs: 10_000 })
     expect(backoff.busy('a', 100, 500)).toBe(600)
     expect(backoff.until('a', 599)).toBe(600)

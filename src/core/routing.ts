@@ -83,12 +83,18 @@ export const ROUTING_DEFAULTS = {
 
 /** The expected duration of one request on a node, in ms: prefill of the input plus decode of max_tokens. */
 export function expectedDurationMs(candidate: Pick<RouteCandidate, 'tokensPerSecond'>, request: RouteRequest): number {
-  const tps = candidate.tokensPerSecond > 0 && Number.isFinite(candidate.tokensPerSecond) ? candidate.tokensPerSecond : ROUTING_DEFAULTS.unknownTokensPerSecond
+  const tps =
+    candidate.tokensPerSecond > 0 && Number.isFinite(candidate.tokensPerSecond)
+      ? candidate.tokensPerSecond
+      : ROUTING_DEFAULTS.unknownTokensPerSecond
   return ((request.inputTokens / ROUTING_DEFAULTS.prefillSpeedup + request.maxTokens) / tps) * 1000
 }
 
 /** The expected wait for a slot: `queueDepth / capacity` generations (capacity 1: queueDepth × duration). */
-export function expectedWaitMs(candidate: Pick<RouteCandidate, 'capacity' | 'queueDepth' | 'tokensPerSecond'>, request: RouteRequest): number {
+export function expectedWaitMs(
+  candidate: Pick<RouteCandidate, 'capacity' | 'queueDepth' | 'tokensPerSecond'>,
+  request: RouteRequest,
+): number {
   const capacity = candidate.capacity >= 1 ? Math.floor(candidate.capacity) : 1
   const depth = candidate.queueDepth > 0 && Number.isFinite(candidate.queueDepth) ? candidate.queueDepth : 0
   return (depth / capacity) * expectedDurationMs(candidate, request)
@@ -105,7 +111,11 @@ export function exclusionOf(candidate: RouteCandidate, options: RoutingOptions):
 }
 
 /** The candidates that may serve `request` now, best first, and those left out (with why). */
-export function routeRequest<C extends RouteCandidate>(candidates: readonly C[], request: RouteRequest, options: RoutingOptions): { ranked: RankedNode<C>[]; excluded: Exclusion[] } {
+export function routeRequest<C extends RouteCandidate>(
+  candidates: readonly C[],
+  request: RouteRequest,
+  options: RoutingOptions,
+): { ranked: RankedNode<C>[]; excluded: Exclusion[] } {
   const bar = options.latencyBarMs ?? ROUTING_DEFAULTS.latencyBarMs
   const excluded: Exclusion[] = []
   const ranked: (RankedNode<C> & { reputation: number; tie: number })[] = []
@@ -140,13 +150,19 @@ export function routeRequest<C extends RouteCandidate>(candidates: readonly C[],
     const byTime = a.totalMs - b.totalMs
     const keys = a.fast ? [byCost, byReputation, byTime] : [byTime, byCost, byReputation]
     for (const key of keys) if (key !== 0) return key
-    return a.tie - b.tie || (a.candidate.peerId < b.candidate.peerId ? -1 : a.candidate.peerId > b.candidate.peerId ? 1 : 0)
+    return (
+      a.tie - b.tie || (a.candidate.peerId < b.candidate.peerId ? -1 : a.candidate.peerId > b.candidate.peerId ? 1 : 0)
+    )
   })
   return { ranked: ranked.map(({ reputation: _r, tie: _t, ...rest }) => rest), excluded }
 }
 
 /** `routeRequest`'s ranking alone. */
-export function rankNodes<C extends RouteCandidate>(candidates: readonly C[], request: RouteRequest, options: RoutingOptions): RankedNode<C>[] {
+export function rankNodes<C extends RouteCandidate>(
+  candidates: readonly C[],
+  request: RouteRequest,
+  options: RoutingOptions,
+): RankedNode<C>[] {
   return routeRequest(candidates, request, options).ranked
 }
 
@@ -177,7 +193,13 @@ export type BackoffOptions = {
   maxEntries?: number
 }
 
-export const BACKOFF_DEFAULTS = { busyMs: 1_000, failureMs: 5_000, maxFailureMs: 60_000, maxRetryAfterMs: 60_000, maxEntries: 1_024 } as const
+export const BACKOFF_DEFAULTS = {
+  busyMs: 1_000,
+  failureMs: 5_000,
+  maxFailureMs: 60_000,
+  maxRetryAfterMs: 60_000,
+  maxEntries: 1_024,
+} as const
 
 /**
  * Per-node back-off, clock-injected: a BUSY keeps the node out until its retry-after has passed; a node that could
@@ -205,7 +227,10 @@ export class NodeBackoff {
 
   /** The node answered BUSY: left alone until `now + retryAfterMs` (bounded). */
   busy(peerId: string, now: number, retryAfterMs?: number): number {
-    const wait = retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs < 0 ? this.#options.busyMs : Math.min(retryAfterMs, this.#options.maxRetryAfterMs)
+    const wait =
+      retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs < 0
+        ? this.#options.busyMs
+        : Math.min(retryAfterMs, this.#options.maxRetryAfterMs)
     const known = this.#entries.get(peerId)
     return this.#set(peerId, { until: Math.max(known?.until ?? 0, now + wait), failures: known?.failures ?? 0 })
   }

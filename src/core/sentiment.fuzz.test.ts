@@ -6,7 +6,14 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { MalformedSentimentDataError } from './errors/sentiment.ts'
-import { parseSentiment, parseSentimentJsonl, scoreSentiment, SENTIMENT_LABELS, type SentimentItem, type SentimentLabel } from './sentiment.ts'
+import {
+  parseSentiment,
+  parseSentimentJsonl,
+  scoreSentiment,
+  SENTIMENT_LABELS,
+  type SentimentItem,
+  type SentimentLabel,
+} from './sentiment.ts'
 
 const label = fc.constantFrom(...SENTIMENT_LABELS)
 const answer = fc.option(label, { nil: null })
@@ -14,21 +21,34 @@ const decoration = fc.stringMatching(/^[\s"'*_.,:;!?()[\]«»`-]{0,4}$/)
 
 test('a label in any case, with any quotes, emphasis, punctuation or whitespace around it, reads as that label', () => {
   fc.assert(
-    fc.property(label, decoration, decoration, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.boolean(), (l, before, after, upper, prefixed) => {
-      const word = [...l].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c)).join('')
-      expect(parseSentiment(`${before}${prefixed ? 'Sentiment: ' : ''}${word}${after}`)).toBe(l)
-    }),
+    fc.property(
+      label,
+      decoration,
+      decoration,
+      fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      fc.boolean(),
+      (l, before, after, upper, prefixed) => {
+        const word = [...l].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c)).join('')
+        expect(parseSentiment(`${before}${prefixed ? 'Sentiment: ' : ''}${word}${after}`)).toBe(l)
+      },
+    ),
   )
 })
 
 test('whatever the text, a label read from it is the only word in it (besides an answer prefix)', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.tuple(label, fc.string(), label).map(([a, s, b]) => `${a}${s}${b}`)), (text) => {
-      const parsed = parseSentiment(text)
-      if (parsed === null) return
-      const words = text.toLowerCase().match(/\p{L}+/gu) ?? []
-      expect(words.filter((w) => !['sentiment', 'label', 'answer', 'classification'].includes(w))).toEqual([parsed])
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.tuple(label, fc.string(), label).map(([a, s, b]) => `${a}${s}${b}`),
+      ),
+      (text) => {
+        const parsed = parseSentiment(text)
+        if (parsed === null) return
+        const words = text.toLowerCase().match(/\p{L}+/gu) ?? []
+        expect(words.filter((w) => !['sentiment', 'label', 'answer', 'classification'].includes(w))).toEqual([parsed])
+      },
+    ),
   )
 })
 
@@ -38,7 +58,10 @@ test('a score is bounded, its confusion adds up to the sample, and its diagonal 
   fc.assert(
     fc.property(scored, (pairs) => {
       const items = pairs.map(([l]) => ({ label: l }))
-      const score = scoreSentiment(items, pairs.map(([, a]) => a))
+      const score = scoreSentiment(
+        items,
+        pairs.map(([, a]) => a),
+      )
       expect(score.sampleSize).toBe(pairs.length)
       expect(score.accuracyPpm).toBeGreaterThanOrEqual(0)
       expect(score.accuracyPpm).toBeLessThanOrEqual(1_000_000)
@@ -48,22 +71,40 @@ test('a score is bounded, its confusion adds up to the sample, and its diagonal 
       expect(SENTIMENT_LABELS.reduce((sum, l) => sum + score.confusion[l][l], 0)).toBe(score.correct)
       expect(SENTIMENT_LABELS.reduce((sum, l) => sum + score.confusion[l].unparsed, 0)).toBe(score.unparsed)
       expect(score.correct + score.unparsed).toBeLessThanOrEqual(pairs.length)
-      if (pairs.length > 0) expect(Math.abs(score.accuracyPpm - (score.correct / pairs.length) * 1_000_000)).toBeLessThanOrEqual(0.5)
+      if (pairs.length > 0)
+        expect(Math.abs(score.accuracyPpm - (score.correct / pairs.length) * 1_000_000)).toBeLessThanOrEqual(0.5)
     }),
   )
 })
 
 test('a score does not depend on the order of the items, and all right answers score one million', () => {
   fc.assert(
-    fc.property(scored.chain((pairs) => fc.tuple(fc.constant(pairs), fc.shuffledSubarray(pairs, { minLength: pairs.length, maxLength: pairs.length }))), ([pairs, shuffled]) => {
-      const score = (list: [SentimentLabel, SentimentLabel | null][]) => scoreSentiment(list.map(([l]) => ({ label: l })), list.map(([, a]) => a))
-      expect(score(shuffled)).toEqual(score(pairs))
-      if (pairs.length > 0) expect(scoreSentiment(pairs.map(([l]) => ({ label: l })), pairs.map(([l]) => l)).accuracyPpm).toBe(1_000_000)
-    }),
+    fc.property(
+      scored.chain((pairs) =>
+        fc.tuple(fc.constant(pairs), fc.shuffledSubarray(pairs, { minLength: pairs.length, maxLength: pairs.length })),
+      ),
+      ([pairs, shuffled]) => {
+        const score = (list: [SentimentLabel, SentimentLabel | null][]) =>
+          scoreSentiment(
+            list.map(([l]) => ({ label: l })),
+            list.map(([, a]) => a),
+          )
+        expect(score(shuffled)).toEqual(score(pairs))
+        if (pairs.length > 0)
+          expect(
+            scoreSentiment(
+              pairs.map(([l]) => ({ label: l })),
+              pairs.map(([l]) => l),
+            ).accuracyPpm,
+          ).toBe(1_000_000)
+      },
+    ),
   )
 })
 
-const day = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10))
+const day = fc
+  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10))
 const item = fc.record({
   id: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/),
   date: day,
@@ -85,7 +126,14 @@ test('the labelled-file parser refuses anything else only with MalformedSentimen
   const line = fc.oneof(
     fc.string(),
     fc.json(),
-    item.chain((i) => fc.dictionary(fc.constantFrom('id', 'date', 'asset', 'headline', 'label', 'extra'), fc.oneof(fc.string(), fc.integer(), fc.constant(null))).map((d) => JSON.stringify({ ...i, ...d }))),
+    item.chain((i) =>
+      fc
+        .dictionary(
+          fc.constantFrom('id', 'date', 'asset', 'headline', 'label', 'extra'),
+          fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        )
+        .map((d) => JSON.stringify({ ...i, ...d })),
+    ),
   )
   fc.assert(
     fc.property(fc.array(line, { maxLength: 5 }), (lines) => {

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { MalformedSentimentDataError } from './errors/sentiment.ts'
-import { parseSentiment, parseSentimentJsonl, scoreSentiment, SENTIMENT_LABELS, sentimentRequest, sentimentTask, type SentimentItem } from './sentiment.ts'
+import {
+  parseSentiment,
+  parseSentimentJsonl,
+  scoreSentiment,
+  SENTIMENT_LABELS,
+  sentimentRequest,
+  sentimentTask,
+  type SentimentItem,
+} from './sentiment.ts'
 
 describe('sentimentRequest', () => {
   test('asks for exactly one of the three labels, greedy and seeded, with few tokens', () => {
@@ -31,7 +39,17 @@ describe('parseSentiment', () => {
     expect(parseSentiment(text)).toBe(label)
   })
 
-  test.each(['', 'pos', 'positively', 'positive or negative', 'neutral/positive', 'The sentiment is positive', 'positive\n\nBecause profits rose', 'bullish', 'not negative'])('%j reads as no label', (text) => {
+  test.each([
+    '',
+    'pos',
+    'positively',
+    'positive or negative',
+    'neutral/positive',
+    'The sentiment is positive',
+    'positive\n\nBecause profits rose',
+    'bullish',
+    'not negative',
+  ])('%j reads as no label', (text) => {
     expect(parseSentiment(text)).toBeNull()
   })
 })
@@ -66,10 +84,20 @@ describe('scoreSentiment', () => {
 })
 
 describe('parseSentimentJsonl', () => {
-  const line = (fields: Record<string, unknown>) => JSON.stringify({ id: 'a-1', date: '2026-01-05', asset: 'ACME', headline: 'ACME profit doubles', label: 'positive', ...fields })
+  const line = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      id: 'a-1',
+      date: '2026-01-05',
+      asset: 'ACME',
+      headline: 'ACME profit doubles',
+      label: 'positive',
+      ...fields,
+    })
 
   test('reads items, skips blank lines, accepts CRLF', () => {
-    const items = parseSentimentJsonl(`${line({})}\r\n\r\n${line({ id: 'a-2', label: 'negative', headline: 'ACME files for bankruptcy' })}\n`)
+    const items = parseSentimentJsonl(
+      `${line({})}\r\n\r\n${line({ id: 'a-2', label: 'negative', headline: 'ACME files for bankruptcy' })}\n`,
+    )
     expect(items).toEqual<SentimentItem[]>([
       { id: 'a-1', date: '2026-01-05', asset: 'ACME', text: 'ACME profit doubles', label: 'positive' },
       { id: 'a-2', date: '2026-01-05', asset: 'ACME', text: 'ACME files for bankruptcy', label: 'negative' },
@@ -109,10 +137,13 @@ describe('parseSentimentJsonl', () => {
 })
 
 test("the project's own set in data/ parses: about 90 balanced headlines over ~120 days of 2026, a few tickers", () => {
-  const items = parseSentimentJsonl(readFileSync(resolve(import.meta.dirname, '../../data/financial-headlines.jsonl'), 'utf8'))
+  const items = parseSentimentJsonl(
+    readFileSync(resolve(import.meta.dirname, '../../data/financial-headlines.jsonl'), 'utf8'),
+  )
   expect(items.length).toBeGreaterThanOrEqual(80)
   expect(items.length).toBeLessThanOrEqual(100)
-  for (const label of SENTIMENT_LABELS) expect(items.filter((i) => i.label === label).length).toBeGreaterThanOrEqual(items.length / 4)
+  for (const label of SENTIMENT_LABELS)
+    expect(items.filter((i) => i.label === label).length).toBeGreaterThanOrEqual(items.length / 4)
   const days = items.map((i) => Date.parse(i.date!)).sort((a, b) => a - b)
   expect((days.at(-1)! - days[0]!) / 86_400_000).toBeGreaterThanOrEqual(100)
   expect(items.every((i) => i.date!.startsWith('2026-'))).toBe(true)

@@ -72,11 +72,20 @@ export type SentimentScore = {
   confusion: SentimentConfusion
 }
 
-const emptyRow = (): Record<SentimentLabel | 'unparsed', number> => ({ negative: 0, neutral: 0, positive: 0, unparsed: 0 })
+const emptyRow = (): Record<SentimentLabel | 'unparsed', number> => ({
+  negative: 0,
+  neutral: 0,
+  positive: 0,
+  unparsed: 0,
+})
 
 /** Scores answers (parsed labels, null for none) against the items they answer, in the same order. */
-export function scoreSentiment(items: readonly Pick<SentimentItem, 'label'>[], answers: readonly (SentimentLabel | null)[]): SentimentScore {
-  if (answers.length !== items.length) throw new RangeError(`Scoring needs one answer per item: ${items.length} items, ${answers.length} answers.`)
+export function scoreSentiment(
+  items: readonly Pick<SentimentItem, 'label'>[],
+  answers: readonly (SentimentLabel | null)[],
+): SentimentScore {
+  if (answers.length !== items.length)
+    throw new RangeError(`Scoring needs one answer per item: ${items.length} items, ${answers.length} answers.`)
   const confusion: SentimentConfusion = { negative: emptyRow(), neutral: emptyRow(), positive: emptyRow() }
   let correct = 0
   let unparsed = 0
@@ -87,11 +96,22 @@ export function scoreSentiment(items: readonly Pick<SentimentItem, 'label'>[], a
     else if (answer === item.label) correct++
   }
   const sampleSize = items.length
-  return { accuracyPpm: sampleSize === 0 ? 0 : Math.round((correct * 1_000_000) / sampleSize), correct, sampleSize, unparsed, confusion }
+  return {
+    accuracyPpm: sampleSize === 0 ? 0 : Math.round((correct * 1_000_000) / sampleSize),
+    correct,
+    sampleSize,
+    unparsed,
+    confusion,
+  }
 }
 
 /** Limits of a labelled file read line by line (the PhraseBank in place): more is refused, not truncated. */
-export const SENTIMENT_FILE_LIMITS = { maxLines: 100_000, maxLineLength: 4_096, maxTextLength: 1_000, maxIdLength: 64 } as const
+export const SENTIMENT_FILE_LIMITS = {
+  maxLines: 100_000,
+  maxLineLength: 4_096,
+  maxTextLength: 1_000,
+  maxIdLength: 64,
+} as const
 
 /**
  * Parses the project's labelled headlines: a data set (`src/core/datasets.ts`: JSON lines of
@@ -100,9 +120,12 @@ export const SENTIMENT_FILE_LIMITS = { maxLines: 100_000, maxLineLength: 4_096, 
  */
 export function parseSentimentJsonl(content: string, source = 'the labelled file'): SentimentItem[] {
   try {
-    return parseDataset(new TextEncoder().encode(content), { labels: SENTIMENT_LABELS, daysOnly: true }).map(({ id, date, asset, headline, label }) => ({ id, date, asset, text: headline, label: label as SentimentLabel }))
+    return parseDataset(new TextEncoder().encode(content), { labels: SENTIMENT_LABELS, daysOnly: true }).map(
+      ({ id, date, asset, headline, label }) => ({ id, date, asset, text: headline, label: label as SentimentLabel }),
+    )
   } catch (error) {
-    if (error instanceof InvalidDatasetError) throw new MalformedSentimentDataError({ source, line: error.line, reason: error.reason })
+    if (error instanceof InvalidDatasetError)
+      throw new MalformedSentimentDataError({ source, line: error.line, reason: error.reason })
     throw error
   }
 }

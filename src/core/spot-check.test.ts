@@ -1,16 +1,35 @@
 import { describe, expect, it } from 'vitest'
-import { agreedPrefixTokens, announcedEngine, agreementScore, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type SpotCheckPolicy } from './spot-check.ts'
+import {
+  agreedPrefixTokens,
+  announcedEngine,
+  agreementScore,
+  checkProbability,
+  compareOutputs,
+  EMPTY_RECORD,
+  policyFor,
+  recordOutcome,
+  type SpotCheckPolicy,
+} from './spot-check.ts'
 
 const greedy = { temperature: 0, seed: 7 }
 const exact: SpotCheckPolicy = { mode: 'exact', sampled: true }
 const tolerant: SpotCheckPolicy = { mode: 'tolerant', minAgreedTokens: 4 }
 const run = (...pieces: string[]) => ({ pieces, finish_reason: 'length' as const })
-const answer = (text: string, completionTokens: number, finish_reason: 'stop' | 'length' | 'abort' = 'length') => ({ text, completionTokens, finish_reason })
+const answer = (text: string, completionTokens: number, finish_reason: 'stop' | 'length' | 'abort' = 'length') => ({
+  text,
+  completionTokens,
+  finish_reason,
+})
 
 describe('policyFor', () => {
   it('is exact for the same wasm build and tolerant across builds and for WebGPU', () => {
-    expect(policyFor({ kind: 'wasm', build: 'wllama-3.8.1' }, { kind: 'wasm', build: 'wllama-3.8.1' })).toEqual({ mode: 'exact', sampled: true })
-    expect(policyFor({ kind: 'wasm', build: 'wllama-3.7.0' }, { kind: 'wasm', build: 'wllama-3.8.1' }).mode).toBe('tolerant')
+    expect(policyFor({ kind: 'wasm', build: 'wllama-3.8.1' }, { kind: 'wasm', build: 'wllama-3.8.1' })).toEqual({
+      mode: 'exact',
+      sampled: true,
+    })
+    expect(policyFor({ kind: 'wasm', build: 'wllama-3.7.0' }, { kind: 'wasm', build: 'wllama-3.8.1' }).mode).toBe(
+      'tolerant',
+    )
     expect(policyFor({ kind: 'webgpu' }, { kind: 'wasm' }).mode).toBe('tolerant')
     expect(policyFor({ kind: 'native' }, { kind: 'wasm' }).mode).toBe('tolerant')
     expect(policyFor({ kind: 'memory' }, { kind: 'wasm' }).mode).toBe('none')
@@ -27,7 +46,11 @@ describe('policyFor', () => {
 
 describe('compareOutputs', () => {
   it('agrees on identical output and token count', () => {
-    expect(compareOutputs(greedy, answer('abc', 3), run('a', 'b', 'c'), exact)).toMatchObject({ outcome: 'agree', agreedTokens: 3, firstDifference: null })
+    expect(compareOutputs(greedy, answer('abc', 3), run('a', 'b', 'c'), exact)).toMatchObject({
+      outcome: 'agree',
+      agreedTokens: 3,
+      firstDifference: null,
+    })
   })
   it('disagrees on the first different token under the exact rule', () => {
     const c = compareOutputs(greedy, answer('abX', 3), run('a', 'b', 'c'), exact)
@@ -38,13 +61,23 @@ describe('compareOutputs', () => {
   })
   it('is inconclusive for cancelled answers, unseeded sampling and incomparable engines', () => {
     expect(compareOutputs(greedy, answer('ab', 2, 'abort'), run('a', 'b', 'c'), exact).outcome).toBe('inconclusive')
-    expect(compareOutputs({ temperature: 0.8 }, answer('xyz', 3), run('a', 'b', 'c'), exact).outcome).toBe('inconclusive')
-    expect(compareOutputs(greedy, answer('xyz', 3), run('a', 'b', 'c'), { mode: 'none', reason: 'n/a' }).outcome).toBe('inconclusive')
-    expect(compareOutputs({ temperature: 0.8, seed: 1 }, answer('xyz', 3), run('a', 'b', 'c'), tolerant).outcome).toBe('inconclusive')
+    expect(compareOutputs({ temperature: 0.8 }, answer('xyz', 3), run('a', 'b', 'c'), exact).outcome).toBe(
+      'inconclusive',
+    )
+    expect(compareOutputs(greedy, answer('xyz', 3), run('a', 'b', 'c'), { mode: 'none', reason: 'n/a' }).outcome).toBe(
+      'inconclusive',
+    )
+    expect(compareOutputs({ temperature: 0.8, seed: 1 }, answer('xyz', 3), run('a', 'b', 'c'), tolerant).outcome).toBe(
+      'inconclusive',
+    )
   })
   it('accepts a late drift but not an early divergence under the tolerant rule', () => {
-    expect(compareOutputs(greedy, answer('abcdeZ', 6), run('a', 'b', 'c', 'd', 'e', 'f'), tolerant).outcome).toBe('agree')
-    expect(compareOutputs(greedy, answer('aZcdef', 6), run('a', 'b', 'c', 'd', 'e', 'f'), tolerant).outcome).toBe('disagree')
+    expect(compareOutputs(greedy, answer('abcdeZ', 6), run('a', 'b', 'c', 'd', 'e', 'f'), tolerant).outcome).toBe(
+      'agree',
+    )
+    expect(compareOutputs(greedy, answer('aZcdef', 6), run('a', 'b', 'c', 'd', 'e', 'f'), tolerant).outcome).toBe(
+      'disagree',
+    )
   })
 })
 
@@ -54,7 +87,13 @@ describe('records', () => {
     for (let i = 0; i < 4; i++) record = recordOutcome(record, 'agree', exact)
     record = recordOutcome(record, 'inconclusive', exact)
     record = recordOutcome(record, 'disagree', exact)
-    expect(record).toMatchObject({ agree: 4, disagree: 1, inconclusive: 1, checksToFirstDisagreement: 5, flagged: true })
+    expect(record).toMatchObject({
+      agree: 4,
+      disagree: 1,
+      inconclusive: 1,
+      checksToFirstDisagreement: 5,
+      flagged: true,
+    })
     expect(agreementScore(record)).toEqual({ score: 800_000, sampleSize: 5 })
   })
   it('needs repeated majority disagreement under the tolerant rule', () => {

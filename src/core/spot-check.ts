@@ -55,10 +55,14 @@ export function announcedEngine(loaded: { engine: string; deterministic?: boolea
 
 /** How answers from `node` can be checked on `verifier`. */
 export function policyFor(node: EngineBuild, verifier: EngineBuild): SpotCheckPolicy {
-  if (node.kind === 'webgpu' || verifier.kind === 'webgpu') return { mode: 'tolerant', minAgreedTokens: SPOT_CHECK_DEFAULTS.minAgreedTokens }
-  const sameBuild = node.kind === verifier.kind && (node.build === undefined || verifier.build === undefined || node.build === verifier.build)
+  if (node.kind === 'webgpu' || verifier.kind === 'webgpu')
+    return { mode: 'tolerant', minAgreedTokens: SPOT_CHECK_DEFAULTS.minAgreedTokens }
+  const sameBuild =
+    node.kind === verifier.kind &&
+    (node.build === undefined || verifier.build === undefined || node.build === verifier.build)
   if (sameBuild && (node.kind === 'wasm' || node.kind === 'memory')) return { mode: 'exact', sampled: true }
-  if (node.kind === 'memory' || verifier.kind === 'memory') return { mode: 'none', reason: 'the in-memory test engine is only comparable with itself' }
+  if (node.kind === 'memory' || verifier.kind === 'memory')
+    return { mode: 'none', reason: 'the in-memory test engine is only comparable with itself' }
   return { mode: 'tolerant', minAgreedTokens: SPOT_CHECK_DEFAULTS.minAgreedTokens }
 }
 
@@ -81,33 +85,73 @@ export type Comparison = {
 }
 
 /** Whether a request can be re-run to the same output at all: greedy, or sampled with a seed. */
-export function reproducible(request: Pick<InferenceRequest, 'temperature' | 'seed'>): { greedy: boolean; ok: boolean } {
+export function reproducible(request: Pick<InferenceRequest, 'temperature' | 'seed'>): {
+  greedy: boolean
+  ok: boolean
+} {
   const greedy = request.temperature === 0
   return { greedy, ok: greedy || request.seed !== undefined }
 }
 
 /** Compares a node's answer with the verifier's re-run under `policy`. */
-export function compareOutputs(request: Pick<InferenceRequest, 'temperature' | 'seed'>, node: NodeAnswer, run: VerifierRun, policy: SpotCheckPolicy): Comparison {
+export function compareOutputs(
+  request: Pick<InferenceRequest, 'temperature' | 'seed'>,
+  node: NodeAnswer,
+  run: VerifierRun,
+  policy: SpotCheckPolicy,
+): Comparison {
   const verifierText = run.pieces.join('')
   const firstDifference = firstDifferenceOf(node.text, verifierText)
   const agreedTokens = agreedPrefixTokens(node.text, run.pieces)
   const base = { agreedTokens, comparedTokens: run.pieces.length, firstDifference }
   const { greedy, ok } = reproducible(request)
-  if (!ok) return { ...base, outcome: 'inconclusive', reason: 'the request had neither temperature 0 nor a seed: its output is not reproducible' }
-  if (node.finish_reason === 'abort') return { ...base, outcome: 'inconclusive', reason: 'the answer was cut short by a cancel' }
-  if (run.finish_reason === 'abort') return { ...base, outcome: 'inconclusive', reason: "the verifier's run did not finish" }
+  if (!ok)
+    return {
+      ...base,
+      outcome: 'inconclusive',
+      reason: 'the request had neither temperature 0 nor a seed: its output is not reproducible',
+    }
+  if (node.finish_reason === 'abort')
+    return { ...base, outcome: 'inconclusive', reason: 'the answer was cut short by a cancel' }
+  if (run.finish_reason === 'abort')
+    return { ...base, outcome: 'inconclusive', reason: "the verifier's run did not finish" }
   if (policy.mode === 'none') return { ...base, outcome: 'inconclusive', reason: policy.reason }
   if (policy.mode === 'exact') {
-    if (!greedy && !policy.sampled) return { ...base, outcome: 'inconclusive', reason: 'sampled output is not comparable between these engines' }
-    if (firstDifference !== null) return { ...base, outcome: 'disagree', reason: `the outputs differ from character ${firstDifference} (token ${agreedTokens + 1})` }
-    if (node.completionTokens !== run.pieces.length) return { ...base, outcome: 'disagree', reason: `same text, but the receipt bills ${node.completionTokens} tokens where the model makes ${run.pieces.length}` }
+    if (!greedy && !policy.sampled)
+      return { ...base, outcome: 'inconclusive', reason: 'sampled output is not comparable between these engines' }
+    if (firstDifference !== null)
+      return {
+        ...base,
+        outcome: 'disagree',
+        reason: `the outputs differ from character ${firstDifference} (token ${agreedTokens + 1})`,
+      }
+    if (node.completionTokens !== run.pieces.length)
+      return {
+        ...base,
+        outcome: 'disagree',
+        reason: `same text, but the receipt bills ${node.completionTokens} tokens where the model makes ${run.pieces.length}`,
+      }
     return { ...base, outcome: 'agree', reason: 'identical output' }
   }
-  if (!greedy) return { ...base, outcome: 'inconclusive', reason: 'sampled output is not comparable between different engine builds' }
+  if (!greedy)
+    return {
+      ...base,
+      outcome: 'inconclusive',
+      reason: 'sampled output is not comparable between different engine builds',
+    }
   if (firstDifference === null) return { ...base, outcome: 'agree', reason: 'identical output' }
   const whole = Math.min(run.pieces.length, node.completionTokens)
-  if (agreedTokens >= Math.min(policy.minAgreedTokens, whole)) return { ...base, outcome: 'agree', reason: `agrees for ${agreedTokens} tokens, then drifts (a near-tie between builds)` }
-  return { ...base, outcome: 'disagree', reason: `diverges at token ${agreedTokens + 1}, before the ${policy.minAgreedTokens} tokens two builds of one model share` }
+  if (agreedTokens >= Math.min(policy.minAgreedTokens, whole))
+    return {
+      ...base,
+      outcome: 'agree',
+      reason: `agrees for ${agreedTokens} tokens, then drifts (a near-tie between builds)`,
+    }
+  return {
+    ...base,
+    outcome: 'disagree',
+    reason: `diverges at token ${agreedTokens + 1}, before the ${policy.minAgreedTokens} tokens two builds of one model share`,
+  }
 }
 
 function firstDifferenceOf(a: string, b: string): number | null {
@@ -138,11 +182,22 @@ export type SpotCheckRecord = {
   flagged: boolean
 }
 
-export const EMPTY_RECORD: SpotCheckRecord = { agree: 0, disagree: 0, inconclusive: 0, checksToFirstDisagreement: null, flagged: false }
+export const EMPTY_RECORD: SpotCheckRecord = {
+  agree: 0,
+  disagree: 0,
+  inconclusive: 0,
+  checksToFirstDisagreement: null,
+  flagged: false,
+}
 
-export function recordOutcome(record: SpotCheckRecord, outcome: SpotCheckOutcome, policy: SpotCheckPolicy): SpotCheckRecord {
+export function recordOutcome(
+  record: SpotCheckRecord,
+  outcome: SpotCheckOutcome,
+  policy: SpotCheckPolicy,
+): SpotCheckRecord {
   const next = { ...record, [outcome]: record[outcome] + 1 }
-  if (outcome === 'disagree' && record.checksToFirstDisagreement === null) next.checksToFirstDisagreement = record.agree + record.disagree + 1
+  if (outcome === 'disagree' && record.checksToFirstDisagreement === null)
+    next.checksToFirstDisagreement = record.agree + record.disagree + 1
   next.flagged = record.flagged || flags(next, policy)
   return next
 }
@@ -151,7 +206,10 @@ function flags(record: SpotCheckRecord, policy: SpotCheckPolicy): boolean {
   if (record.disagree === 0) return false
   if (policy.mode === 'exact') return true
   const conclusive = record.agree + record.disagree
-  return record.disagree >= SPOT_CHECK_DEFAULTS.tolerantFlagCount && record.disagree / conclusive > SPOT_CHECK_DEFAULTS.tolerantFlagShare
+  return (
+    record.disagree >= SPOT_CHECK_DEFAULTS.tolerantFlagCount &&
+    record.disagree / conclusive > SPOT_CHECK_DEFAULTS.tolerantFlagShare
+  )
 }
 
 /**

@@ -29,14 +29,21 @@ test('an event over the limit is refused rather than buffered', () => {
 
 test('property: whatever is encoded decodes to the same data', () => {
   fc.assert(
-    fc.property(fc.array(fc.jsonValue().map((v) => ({ v })), { maxLength: 10 }), fc.nat({ max: 50 }), (values, chunk) => {
-      const wire = values.map((v) => encodeSseEvent(v)).join('') + encodeSseDone()
-      const decoder = new SseDecoder()
-      const events = []
-      const size = chunk + 1
-      for (let i = 0; i < wire.length; i += size) events.push(...decoder.push(wire.slice(i, i + size)))
-      expect(events.map((e) => e.data)).toEqual([...values.map((v) => JSON.stringify(v)), '[DONE]'])
-    }),
+    fc.property(
+      fc.array(
+        fc.jsonValue().map((v) => ({ v })),
+        { maxLength: 10 },
+      ),
+      fc.nat({ max: 50 }),
+      (values, chunk) => {
+        const wire = values.map((v) => encodeSseEvent(v)).join('') + encodeSseDone()
+        const decoder = new SseDecoder()
+        const events = []
+        const size = chunk + 1
+        for (let i = 0; i < wire.length; i += size) events.push(...decoder.push(wire.slice(i, i + size)))
+        expect(events.map((e) => e.data)).toEqual([...values.map((v) => JSON.stringify(v)), '[DONE]'])
+      },
+    ),
     { numRuns: 200 },
   )
 })

@@ -51,7 +51,8 @@ export class SseDecoder {
       const event = this.#line(line)
       if (event) events.push(event)
     }
-    if (this.#buffer.length + this.#dataChars > this.#maxEventChars) throw new Error(`An SSE event is longer than ${this.#maxEventChars} characters.`)
+    if (this.#buffer.length + this.#dataChars > this.#maxEventChars)
+      throw new Error(`An SSE event is longer than ${this.#maxEventChars} characters.`)
     return events
   }
 

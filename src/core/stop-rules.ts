@@ -66,7 +66,11 @@ function stopAtLineEnd(output: string, { prefix, suffix }: StopRuleContext): Sto
   return { text: trimEnd(dropSuffixOnLine(line, suffix)), done: newline !== -1 }
 }
 
-function stopAtBlockEnd(output: string, { prefix, suffix, maxLines = DEFAULT_MAX_BLOCK_LINES, tabWidth = 4 }: StopRuleContext, complete: boolean): StopDecision {
+function stopAtBlockEnd(
+  output: string,
+  { prefix, suffix, maxLines = DEFAULT_MAX_BLOCK_LINES, tabWidth = 4 }: StopRuleContext,
+  complete: boolean,
+): StopDecision {
   const lines = output.split('\n')
   const width = (line: string) => indentWidth(line, tabWidth)
   // Line 0 as it will read in the editor: the cursor line's start plus what the model wrote on it.
@@ -75,7 +79,10 @@ function stopAtBlockEnd(output: string, { prefix, suffix, maxLines = DEFAULT_MAX
   const firstIndex = full.findIndex((line) => line.trim() !== '')
   if (firstIndex === -1) return { text: '', done: false }
   const level = width(full[firstIndex] as string)
-  const nextSuffixLine = suffix.split('\n').slice(1).find((line) => line.trim() !== '')
+  const nextSuffixLine = suffix
+    .split('\n')
+    .slice(1)
+    .find((line) => line.trim() !== '')
   // Whether the first line opened a block (its body is deeper): then the block ends back at its own level.
   let opensBlock: boolean | undefined
   let kept = 1

@@ -8,7 +8,9 @@ import { createStopMatcher, cutAtStop } from './stop-strings.ts'
 
 // A small alphabet makes stop strings occur, overlap and almost occur often.
 const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\n', 'é'), maxLength: 40 })
-const stops = fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\n', 'é'), minLength: 0, maxLength: 4 }), { maxLength: 3 })
+const stops = fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\n', 'é'), minLength: 0, maxLength: 4 }), {
+  maxLength: 3,
+})
 const cuts = fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 12 })
 
 function pieces(whole: string, at: number[]): string[] {

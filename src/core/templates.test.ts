@@ -68,18 +68,62 @@ describe('parseTemplate refuses', () => {
     ['a lookahead in a regex', withChanges({ output: { type: 'regex', pattern: '(?=a)b' } }), '$.output.pattern'],
     ['a backreference', withChanges({ output: { type: 'regex', pattern: '(a)\\1' } }), '$.output.pattern'],
     ['a lazy quantifier', withChanges({ output: { type: 'regex', pattern: 'a+?' } }), '$.output.pattern'],
-    ['a regex over the length limit', withChanges({ output: { type: 'regex', pattern: 'a'.repeat(257) } }), '$.output.pattern'],
+    [
+      'a regex over the length limit',
+      withChanges({ output: { type: 'regex', pattern: 'a'.repeat(257) } }),
+      '$.output.pattern',
+    ],
     ['a huge repetition', withChanges({ output: { type: 'regex', pattern: 'a{0,5000}' } }), '$.output.pattern'],
     ['an inverted integer range', withChanges({ output: { type: 'integer', min: 5, max: 1 } }), '$.output.max'],
     ['maxTokens 0', withChanges({ maxTokens: 0 }), '$.maxTokens'],
-    ['an upper-case model hash', withChanges({ models: [{ id: 'm', contentHash: `0x${'A'.repeat(64)}` }] }), '$.models[0].contentHash'],
-    ['a parameter with foreign fields', withChanges({ parameters: [{ name: 'headline', type: 'string', maxLength: 5, min: 1 }] }), '$.parameters[0].min'],
-    ['duplicate parameters', withChanges({ parameters: [SENTIMENT_TEMPLATE.parameters[0], SENTIMENT_TEMPLATE.parameters[0]] }), '$.parameters'],
-    ['an enum from a missing parameter', withChanges({ output: { type: 'enum', fromParameter: 'nope' } }), '$.output.fromParameter'],
-    ['a schema property that is not required by its list', withChanges({ output: { type: 'json', schema: { type: 'object', properties: { a: { type: 'boolean' } }, required: ['b'] } } }), '$.output.schema.required'],
-    ['an over-deep schema', withChanges({ output: { type: 'json', schema: deepArray(7) } }), '$.output.schema.items.items.items.items.items'],
-    ['more than 32 parameters', withChanges({ parameters: Array.from({ length: 33 }, (_, i) => ({ name: `p${i}`, type: 'string', maxLength: 1 })) }), '$.parameters'],
-    ['more bytes than the limit', withChanges({ description: 'x'.repeat(900), text: `{{headline}}${'y'.repeat(8_000)}`, system: 'z'.repeat(8_000) }), '$'],
+    [
+      'an upper-case model hash',
+      withChanges({ models: [{ id: 'm', contentHash: `0x${'A'.repeat(64)}` }] }),
+      '$.models[0].contentHash',
+    ],
+    [
+      'a parameter with foreign fields',
+      withChanges({ parameters: [{ name: 'headline', type: 'string', maxLength: 5, min: 1 }] }),
+      '$.parameters[0].min',
+    ],
+    [
+      'duplicate parameters',
+      withChanges({ parameters: [SENTIMENT_TEMPLATE.parameters[0], SENTIMENT_TEMPLATE.parameters[0]] }),
+      '$.parameters',
+    ],
+    [
+      'an enum from a missing parameter',
+      withChanges({ output: { type: 'enum', fromParameter: 'nope' } }),
+      '$.output.fromParameter',
+    ],
+    [
+      'a schema property that is not required by its list',
+      withChanges({
+        output: { type: 'json', schema: { type: 'object', properties: { a: { type: 'boolean' } }, required: ['b'] } },
+      }),
+      '$.output.schema.required',
+    ],
+    [
+      'an over-deep schema',
+      withChanges({ output: { type: 'json', schema: deepArray(7) } }),
+      '$.output.schema.items.items.items.items.items',
+    ],
+    [
+      'more than 32 parameters',
+      withChanges({
+        parameters: Array.from({ length: 33 }, (_, i) => ({ name: `p${i}`, type: 'string', maxLength: 1 })),
+      }),
+      '$.parameters',
+    ],
+    [
+      'more bytes than the limit',
+      withChanges({
+        description: 'x'.repeat(900),
+        text: `{{headline}}${'y'.repeat(8_000)}`,
+        system: 'z'.repeat(8_000),
+      }),
+      '$',
+    ],
   ]
   test.each(cases)('%s', (_, input, path) => {
     const error = caught(() => parseTemplate(typeof input === 'string' ? input : JSON.stringify(input)))
@@ -106,15 +150,26 @@ describe('renderTemplate', () => {
       { role: 'user', content: 'Headline: Acme beats estimates\nScore:' },
     ])
     expect(request.response_format?.type).toBe('grammar')
-    expect(templateTokenBounds(SENTIMENT_TEMPLATE, request)).toEqual({ inputTokens: inputTokenBound(request), outputTokens: 5 })
+    expect(templateTokenBounds(SENTIMENT_TEMPLATE, request)).toEqual({
+      inputTokens: inputTokenBound(request),
+      outputTokens: 5,
+    })
   })
 
   test('options choose the model and seed', () => {
-    expect(renderTemplate(SENTIMENT_TEMPLATE, { headline: 'x' }, { model: 'other', seed: 7 })).toMatchObject({ model: 'other', seed: 7 })
+    expect(renderTemplate(SENTIMENT_TEMPLATE, { headline: 'x' }, { model: 'other', seed: 7 })).toMatchObject({
+      model: 'other',
+      seed: 7,
+    })
   })
 
   test('fill-in-the-middle is a completion with a suffix and no grammar; the optional suffix may be left out', () => {
-    expect(renderTemplate(FIM_TEMPLATE, { prefix: 'def f(', suffix: '):' })).toMatchObject({ kind: 'completion', prompt: 'def f(', suffix: '):', max_tokens: 64 })
+    expect(renderTemplate(FIM_TEMPLATE, { prefix: 'def f(', suffix: '):' })).toMatchObject({
+      kind: 'completion',
+      prompt: 'def f(',
+      suffix: '):',
+      max_tokens: 64,
+    })
     const bare = renderTemplate(FIM_TEMPLATE, { prefix: 'x = ' })
     expect(bare).toMatchObject({ prompt: 'x = ', suffix: '' })
     expect(bare.response_format).toBeUndefined()
@@ -123,7 +178,9 @@ describe('renderTemplate', () => {
   test('values are inserted literally, never expanded again', () => {
     const request = renderTemplate(SUMMARY_TEMPLATE, { text: '{{sentences}} and {{text}} and $& $1', sentences: 2 })
     if (request.kind !== 'chat') throw new Error('chat expected')
-    expect(request.messages[1]?.content).toBe('Summarize the following text in at most 2 sentences.\n\n{{sentences}} and {{text}} and $& $1')
+    expect(request.messages[1]?.content).toBe(
+      'Summarize the following text in at most 2 sentences.\n\n{{sentences}} and {{text}} and $& $1',
+    )
   })
 
   test.each([
@@ -139,20 +196,36 @@ describe('renderTemplate', () => {
   })
 
   test('integer, enum and label parameters are checked', () => {
-    expect(caught(() => renderTemplate(SUMMARY_TEMPLATE, { text: 'x', sentences: 9 }))).toMatchObject({ parameter: 'sentences', reason: 'must be in 1..5' })
-    expect(caught(() => renderTemplate(SUMMARY_TEMPLATE, { text: 'x', sentences: 1.5 }))).toMatchObject({ parameter: 'sentences', reason: 'must be an integer' })
-    expect(caught(() => renderTemplate(CODE_REVIEW_TEMPLATE, { language: 'cobol', code: 'x' }))).toMatchObject({ parameter: 'language' })
-    expect(caught(() => renderTemplate(CLASSIFICATION_TEMPLATE, { labels: ' , ,', text: 'x' }))).toMatchObject({ parameter: 'labels' })
+    expect(caught(() => renderTemplate(SUMMARY_TEMPLATE, { text: 'x', sentences: 9 }))).toMatchObject({
+      parameter: 'sentences',
+      reason: 'must be in 1..5',
+    })
+    expect(caught(() => renderTemplate(SUMMARY_TEMPLATE, { text: 'x', sentences: 1.5 }))).toMatchObject({
+      parameter: 'sentences',
+      reason: 'must be an integer',
+    })
+    expect(caught(() => renderTemplate(CODE_REVIEW_TEMPLATE, { language: 'cobol', code: 'x' }))).toMatchObject({
+      parameter: 'language',
+    })
+    expect(caught(() => renderTemplate(CLASSIFICATION_TEMPLATE, { labels: ' , ,', text: 'x' }))).toMatchObject({
+      parameter: 'labels',
+    })
   })
 
   test('a template with no tested model needs one named', () => {
     const template = { ...SENTIMENT_TEMPLATE, models: [] }
-    expect(caught(() => renderTemplate(template, { headline: 'x' }))).toMatchObject({ name: 'TemplateParameterError', parameter: 'model' })
+    expect(caught(() => renderTemplate(template, { headline: 'x' }))).toMatchObject({
+      name: 'TemplateParameterError',
+      parameter: 'model',
+    })
   })
 
   test('form fields become typed values, strictly', () => {
     expect(parametersFromForm(SUMMARY_TEMPLATE, { text: 'a', sentences: ' 3 ' })).toEqual({ text: 'a', sentences: 3 })
-    expect(caught(() => parametersFromForm(SUMMARY_TEMPLATE, { text: 'a', sentences: '3.5' }))).toMatchObject({ parameter: 'sentences', reason: 'must be an integer' })
+    expect(caught(() => parametersFromForm(SUMMARY_TEMPLATE, { text: 'a', sentences: '3.5' }))).toMatchObject({
+      parameter: 'sentences',
+      reason: 'must be an integer',
+    })
     expect(parametersFromForm(FIM_TEMPLATE, { prefix: 'a', suffix: '' })).toEqual({ prefix: 'a' })
   })
 })
@@ -170,7 +243,12 @@ describe('validateOutput', () => {
     const values = { labels: 'billing, bug report ,feature', text: 'x' }
     expect(validateOutput(CLASSIFICATION_TEMPLATE, 'bug report', values)).toEqual({ type: 'enum', value: 'bug report' })
     const error = caught(() => validateOutput(CLASSIFICATION_TEMPLATE, 'bug', values)) as OutputConstraintError
-    expect(error).toMatchObject({ name: 'OutputConstraintError', constraint: 'enum', reason: 'it is not one of billing, bug report, feature', output: 'bug' })
+    expect(error).toMatchObject({
+      name: 'OutputConstraintError',
+      constraint: 'enum',
+      reason: 'it is not one of billing, bug report, feature',
+      output: 'bug',
+    })
   })
 
   test('code review: JSON of the schema, and a typed error for anything else', () => {
@@ -179,12 +257,16 @@ describe('validateOutput', () => {
     const reasons = [
       ['{"issues":[{"line":3,"severity":"warning"', 'it is not JSON (cut short by the token limit?)'],
       ['{"issues":[{"line":0,"severity":"warning","message":"m"}]}', '$.issues[0].line is outside 1..100000'],
-      ['{"issues":[{"line":1,"severity":"fatal","message":"m"}]}', '$.issues[0].severity is not one of info, warning, error'],
+      [
+        '{"issues":[{"line":1,"severity":"fatal","message":"m"}]}',
+        '$.issues[0].severity is not one of info, warning, error',
+      ],
       ['{"issues":[{"line":1,"severity":"info"}]}', '$.issues[0].message is missing'],
       ['{"issues":[],"extra":true}', '$.extra is not a property of the schema'],
       ['[]', '$ is not an object'],
     ]
-    for (const [text, reason] of reasons) expect(caught(() => validateOutput(CODE_REVIEW_TEMPLATE, text as string))).toMatchObject({ reason })
+    for (const [text, reason] of reasons)
+      expect(caught(() => validateOutput(CODE_REVIEW_TEMPLATE, text as string))).toMatchObject({ reason })
   })
 
   test('summary: one line of 1..600 characters', () => {
@@ -194,7 +276,11 @@ describe('validateOutput', () => {
   })
 
   test('the errors cross a boundary with their class and facts', () => {
-    for (const error of [new InvalidTemplateError({ path: '$.x', reason: 'r' }), new TemplateParameterError({ parameter: 'p', reason: 'r' }), new OutputConstraintError({ constraint: 'enum', reason: 'r', output: 'o' })]) {
+    for (const error of [
+      new InvalidTemplateError({ path: '$.x', reason: 'r' }),
+      new TemplateParameterError({ parameter: 'p', reason: 'r' }),
+      new OutputConstraintError({ constraint: 'enum', reason: 'r', output: 'o' }),
+    ]) {
       const back = deserializeError(JSON.parse(JSON.stringify(serializeError(error))))
       expect(back).toBeInstanceOf(error.constructor)
       expect((back as InvalidTemplateError).data).toEqual(error.data)
@@ -204,9 +290,20 @@ describe('validateOutput', () => {
 
 describe('grammars', () => {
   test('the integer range grammar accepts exactly the canonical integers in range', () => {
-    for (const [min, max] of [[-100, 100], [0, 9], [7, 7], [5, 1234], [-1234, -5], [-3, 0], [10, 99], [0, 0], [95, 105]] as const) {
+    for (const [min, max] of [
+      [-100, 100],
+      [0, 9],
+      [7, 7],
+      [5, 1234],
+      [-1234, -5],
+      [-3, 0],
+      [10, 99],
+      [0, 0],
+      [95, 105],
+    ] as const) {
       const grammar = parseGbnf(`root ::= ${integerRangeGbnf(min, max)}`)
-      for (let n = -1300; n <= 1300; n++) expect(grammar.accepts(String(n)), `${n} in ${min}..${max}`).toBe(n >= min && n <= max)
+      for (let n = -1300; n <= 1300; n++)
+        expect(grammar.accepts(String(n)), `${n} in ${min}..${max}`).toBe(n >= min && n <= max)
       for (const bad of ['-0', '00', '01', '+1', '', ' 1']) expect(grammar.accepts(bad)).toBe(false)
     }
   })
@@ -216,7 +313,11 @@ describe('grammars', () => {
       [SENTIMENT_TEMPLATE, { headline: 'x' }, '-37'],
       [SUMMARY_TEMPLATE, { text: 'x', sentences: 1 }, 'A short summary.'],
       [CLASSIFICATION_TEMPLATE, { labels: 'a,b "quoted",c\\d', text: 'x' }, 'b "quoted"'],
-      [CODE_REVIEW_TEMPLATE, { language: 'go', code: 'x' }, '{"issues":[{"line":12,"severity":"error","message":"Off by one: \\"i <= n\\"."},{"line":1,"severity":"info","message":"ü ok"}]}'],
+      [
+        CODE_REVIEW_TEMPLATE,
+        { language: 'go', code: 'x' },
+        '{"issues":[{"line":12,"severity":"error","message":"Off by one: \\"i <= n\\"."},{"line":1,"severity":"info","message":"ü ok"}]}',
+      ],
       [CODE_REVIEW_TEMPLATE, { language: 'go', code: 'x' }, '{"issues":[]}'],
     ]
     for (const [template, values, output] of samples) {
@@ -244,7 +345,8 @@ describe('grammars', () => {
   })
 
   test('regex grammars: classes, escapes, groups and quantifiers', () => {
-    const accepts = (pattern: string, text: string) => parseGbnf(`root ::= ${regexToGbnf(parseRegex(pattern))}`).accepts(text)
+    const accepts = (pattern: string, text: string) =>
+      parseGbnf(`root ::= ${regexToGbnf(parseRegex(pattern))}`).accepts(text)
     expect(accepts('^[A-Z]{3}-\\d{2,4}$', 'ABC-123')).toBe(true)
     expect(accepts('[A-Z]{3}-\\d{2,4}', 'ABC-1')).toBe(false)
     expect(accepts('(yes|no)!?', 'no!')).toBe(true)

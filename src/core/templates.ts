@@ -132,7 +132,8 @@ export function canonicalJson(value: unknown): string {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`
   }
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new InvalidTemplateError({ path: '$', reason: 'numbers must be finite' })
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw new InvalidTemplateError({ path: '$', reason: 'numbers must be finite' })
   return JSON.stringify(value)
 }
 
@@ -157,12 +158,14 @@ function obj(value: unknown, path: string, allowed: readonly string[]): Fields {
 }
 
 function str(value: unknown, path: string, max: number, min = 0): string {
-  if (typeof value !== 'string' || value.length < min || value.length > max) bad(path, `expected a string of ${min}..${max} characters`)
+  if (typeof value !== 'string' || value.length < min || value.length > max)
+    bad(path, `expected a string of ${min}..${max} characters`)
   return value
 }
 
 function int(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) bad(path, `expected an integer in ${min}..${max}`)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+    bad(path, `expected an integer in ${min}..${max}`)
   return value
 }
 
@@ -172,7 +175,8 @@ function num(value: unknown, path: string): number {
 }
 
 function arr(value: unknown, path: string, max: number, min = 0): unknown[] {
-  if (!Array.isArray(value) || value.length < min || value.length > max) bad(path, `expected an array of ${min}..${max} items`)
+  if (!Array.isArray(value) || value.length < min || value.length > max)
+    bad(path, `expected an array of ${min}..${max} items`)
   return value
 }
 
@@ -190,35 +194,59 @@ function uniqueStrings(value: unknown, path: string, maxItems: number, maxLength
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 function parseParameter(value: unknown, path: string): TemplateParameter {
-  const fields = obj(value, path, ['name', 'description', 'required', 'type', 'maxLength', 'minLength', 'min', 'max', 'values'])
+  const fields = obj(value, path, [
+    'name',
+    'description',
+    'required',
+    'type',
+    'maxLength',
+    'minLength',
+    'min',
+    'max',
+    'values',
+  ])
   const name = str(fields['name'], `${path}.name`, 32, 1)
   if (!NAME.test(name)) bad(`${path}.name`, 'expected a name of letters, digits and _ (not starting with a digit)')
   const base: ParameterBase = { name }
-  if (fields['description'] !== undefined) base.description = str(fields['description'], `${path}.description`, TEMPLATE_LIMITS.maxDescriptionLength)
+  if (fields['description'] !== undefined)
+    base.description = str(fields['description'], `${path}.description`, TEMPLATE_LIMITS.maxDescriptionLength)
   if (fields['required'] !== undefined) base.required = bool(fields['required'], `${path}.required`)
   const type = fields['type']
   const refuse = (keys: string[]) => {
-    for (const key of keys) if (fields[key] !== undefined) bad(`${path}.${key}`, `not a field of a ${String(type)} parameter`)
+    for (const key of keys)
+      if (fields[key] !== undefined) bad(`${path}.${key}`, `not a field of a ${String(type)} parameter`)
   }
   switch (type) {
     case 'string': {
       refuse(['min', 'max', 'values'])
       const maxLength = int(fields['maxLength'], `${path}.maxLength`, 1, TEMPLATE_LIMITS.maxStringParameterLength)
       const parameter: TemplateParameter = { ...base, type, maxLength }
-      if (fields['minLength'] !== undefined) parameter.minLength = int(fields['minLength'], `${path}.minLength`, 0, maxLength)
+      if (fields['minLength'] !== undefined)
+        parameter.minLength = int(fields['minLength'], `${path}.minLength`, 0, maxLength)
       return parameter
     }
     case 'integer':
     case 'number': {
       refuse(['maxLength', 'minLength', 'values'])
-      const min = type === 'integer' ? int(fields['min'], `${path}.min`, -MAX_SAFE, MAX_SAFE) : num(fields['min'], `${path}.min`)
-      const max = type === 'integer' ? int(fields['max'], `${path}.max`, -MAX_SAFE, MAX_SAFE) : num(fields['max'], `${path}.max`)
+      const min =
+        type === 'integer' ? int(fields['min'], `${path}.min`, -MAX_SAFE, MAX_SAFE) : num(fields['min'], `${path}.min`)
+      const max =
+        type === 'integer' ? int(fields['max'], `${path}.max`, -MAX_SAFE, MAX_SAFE) : num(fields['max'], `${path}.max`)
       if (min > max) bad(`${path}.max`, 'must not be below min')
       return { ...base, type, min, max }
     }
     case 'enum':
       refuse(['maxLength', 'minLength', 'min', 'max'])
-      return { ...base, type, values: uniqueStrings(fields['values'], `${path}.values`, TEMPLATE_LIMITS.maxEnumValues, TEMPLATE_LIMITS.maxEnumValueLength) }
+      return {
+        ...base,
+        type,
+        values: uniqueStrings(
+          fields['values'],
+          `${path}.values`,
+          TEMPLATE_LIMITS.maxEnumValues,
+          TEMPLATE_LIMITS.maxEnumValueLength,
+        ),
+      }
     default:
       return bad(`${path}.type`, 'expected string, integer, number or enum')
   }
@@ -226,10 +254,29 @@ function parseParameter(value: unknown, path: string): TemplateParameter {
 
 function parseSchema(value: unknown, path: string, depth: number): OutputSchema {
   if (depth > TEMPLATE_LIMITS.maxSchemaDepth) bad(path, `schemas nest at most ${TEMPLATE_LIMITS.maxSchemaDepth} deep`)
-  const peek = obj(value, path, ['type', 'properties', 'required', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'minimum', 'maximum', 'enum'])
+  const peek = obj(value, path, [
+    'type',
+    'properties',
+    'required',
+    'items',
+    'minItems',
+    'maxItems',
+    'minLength',
+    'maxLength',
+    'minimum',
+    'maximum',
+    'enum',
+  ])
   if (peek['enum'] !== undefined) {
     obj(value, path, ['enum'])
-    return { enum: uniqueStrings(peek['enum'], `${path}.enum`, TEMPLATE_LIMITS.maxEnumValues, TEMPLATE_LIMITS.maxEnumValueLength) }
+    return {
+      enum: uniqueStrings(
+        peek['enum'],
+        `${path}.enum`,
+        TEMPLATE_LIMITS.maxEnumValues,
+        TEMPLATE_LIMITS.maxEnumValueLength,
+      ),
+    }
   }
   const { maxRepeat } = TEMPLATE_LIMITS
   switch (peek['type']) {
@@ -237,7 +284,8 @@ function parseSchema(value: unknown, path: string, depth: number): OutputSchema 
       const fields = obj(value, path, ['type', 'properties', 'required'])
       const properties = obj(fields['properties'], `${path}.properties`, Object.keys(fields['properties'] ?? {}))
       const names = Object.keys(properties)
-      if (names.length < 1 || names.length > TEMPLATE_LIMITS.maxSchemaProperties) bad(`${path}.properties`, `expected 1..${TEMPLATE_LIMITS.maxSchemaProperties} properties`)
+      if (names.length < 1 || names.length > TEMPLATE_LIMITS.maxSchemaProperties)
+        bad(`${path}.properties`, `expected 1..${TEMPLATE_LIMITS.maxSchemaProperties} properties`)
       const parsed: { [name: string]: OutputSchema } = {}
       for (const name of names) {
         if (!NAME.test(name)) bad(`${path}.properties.${name}`, 'property names are letters, digits and _')
@@ -255,14 +303,17 @@ function parseSchema(value: unknown, path: string, depth: number): OutputSchema 
       const fields = obj(value, path, ['type', 'items', 'minItems', 'maxItems'])
       const schema: OutputSchema = { type: 'array', items: parseSchema(fields['items'], `${path}.items`, depth + 1) }
       if (fields['maxItems'] !== undefined) schema.maxItems = int(fields['maxItems'], `${path}.maxItems`, 0, maxRepeat)
-      if (fields['minItems'] !== undefined) schema.minItems = int(fields['minItems'], `${path}.minItems`, 0, schema.maxItems ?? maxRepeat)
+      if (fields['minItems'] !== undefined)
+        schema.minItems = int(fields['minItems'], `${path}.minItems`, 0, schema.maxItems ?? maxRepeat)
       return schema
     }
     case 'string': {
       const fields = obj(value, path, ['type', 'minLength', 'maxLength'])
       const schema: OutputSchema = { type: 'string' }
-      if (fields['maxLength'] !== undefined) schema.maxLength = int(fields['maxLength'], `${path}.maxLength`, 0, maxRepeat)
-      if (fields['minLength'] !== undefined) schema.minLength = int(fields['minLength'], `${path}.minLength`, 0, schema.maxLength ?? maxRepeat)
+      if (fields['maxLength'] !== undefined)
+        schema.maxLength = int(fields['maxLength'], `${path}.maxLength`, 0, maxRepeat)
+      if (fields['minLength'] !== undefined)
+        schema.minLength = int(fields['minLength'], `${path}.minLength`, 0, schema.maxLength ?? maxRepeat)
       return schema
     }
     case 'integer': {
@@ -276,7 +327,8 @@ function parseSchema(value: unknown, path: string, depth: number): OutputSchema 
       const schema: OutputSchema = { type: 'number' }
       if (fields['minimum'] !== undefined) schema.minimum = num(fields['minimum'], `${path}.minimum`)
       if (fields['maximum'] !== undefined) schema.maximum = num(fields['maximum'], `${path}.maximum`)
-      if (schema.minimum !== undefined && schema.maximum !== undefined && schema.minimum > schema.maximum) bad(`${path}.maximum`, 'must not be below minimum')
+      if (schema.minimum !== undefined && schema.maximum !== undefined && schema.minimum > schema.maximum)
+        bad(`${path}.maximum`, 'must not be below minimum')
       return schema
     }
     case 'boolean':
@@ -297,7 +349,15 @@ function parseConstraint(value: unknown, path: string): OutputConstraint {
         return { type: 'enum', fromParameter: str(fields['fromParameter'], `${path}.fromParameter`, 32, 1) }
       }
       only(['values'])
-      return { type: 'enum', values: uniqueStrings(fields['values'], `${path}.values`, TEMPLATE_LIMITS.maxEnumValues, TEMPLATE_LIMITS.maxEnumValueLength) }
+      return {
+        type: 'enum',
+        values: uniqueStrings(
+          fields['values'],
+          `${path}.values`,
+          TEMPLATE_LIMITS.maxEnumValues,
+          TEMPLATE_LIMITS.maxEnumValueLength,
+        ),
+      }
     case 'integer': {
       only(['min', 'max'])
       const min = int(fields['min'], `${path}.min`, -MAX_SAFE, MAX_SAFE)
@@ -318,7 +378,12 @@ function parseConstraint(value: unknown, path: string): OutputConstraint {
       return { type: 'json', schema: parseSchema(fields['schema'], `${path}.schema`, 1) }
     case 'text': {
       only(['maxLength'])
-      return fields['maxLength'] === undefined ? { type: 'text' } : { type: 'text', maxLength: int(fields['maxLength'], `${path}.maxLength`, 1, TEMPLATE_LIMITS.maxStringParameterLength) }
+      return fields['maxLength'] === undefined
+        ? { type: 'text' }
+        : {
+            type: 'text',
+            maxLength: int(fields['maxLength'], `${path}.maxLength`, 1, TEMPLATE_LIMITS.maxStringParameterLength),
+          }
     }
     default:
       return bad(`${path}.type`, 'expected enum, integer, regex, json or text')
@@ -353,7 +418,19 @@ export function parseTemplate(input: unknown): PromptTemplate {
       throw new InvalidTemplateError({ path: '$', reason: 'not valid JSON' }, error)
     }
   }
-  const fields = obj(value, '$', ['name', 'description', 'version', 'shape', 'system', 'text', 'suffix', 'parameters', 'output', 'maxTokens', 'models'])
+  const fields = obj(value, '$', [
+    'name',
+    'description',
+    'version',
+    'shape',
+    'system',
+    'text',
+    'suffix',
+    'parameters',
+    'output',
+    'maxTokens',
+    'models',
+  ])
   const { maxTextLength } = TEMPLATE_LIMITS
   const shape = fields['shape']
   if (shape !== 'chat' && shape !== 'completion') bad('$.shape', 'expected chat or completion')
@@ -365,7 +442,9 @@ export function parseTemplate(input: unknown): PromptTemplate {
     version,
     shape,
     text: str(fields['text'], '$.text', maxTextLength, 1),
-    parameters: arr(fields['parameters'], '$.parameters', TEMPLATE_LIMITS.maxParameters).map((p, i) => parseParameter(p, `$.parameters[${i}]`)),
+    parameters: arr(fields['parameters'], '$.parameters', TEMPLATE_LIMITS.maxParameters).map((p, i) =>
+      parseParameter(p, `$.parameters[${i}]`),
+    ),
     output: parseConstraint(fields['output'], '$.output'),
     maxTokens: int(fields['maxTokens'], '$.maxTokens', 1, TEMPLATE_LIMITS.maxTokens),
     models: arr(fields['models'], '$.models', TEMPLATE_LIMITS.maxModels).map((m, i) => {
@@ -400,7 +479,8 @@ export function parseTemplate(input: unknown): PromptTemplate {
     used.add(source.name)
   }
   for (const name of declared.keys()) if (!used.has(name)) bad('$.parameters', `parameter "${name}" is used by no slot`)
-  if (stringToBytes(canonicalJson(template)).length > TEMPLATE_LIMITS.maxBytes) bad('$', `more than ${TEMPLATE_LIMITS.maxBytes} bytes`)
+  if (stringToBytes(canonicalJson(template)).length > TEMPLATE_LIMITS.maxBytes)
+    bad('$', `more than ${TEMPLATE_LIMITS.maxBytes} bytes`)
   return template
 }
 
@@ -411,7 +491,8 @@ export function parseTemplate(input: unknown): PromptTemplate {
 export function checkParameters(template: PromptTemplate, values: TemplateParameterValues): Map<string, string> {
   const texts = new Map<string, string>()
   for (const name of Object.keys(values)) {
-    if (!template.parameters.some((p) => p.name === name)) throw new TemplateParameterError({ parameter: name, reason: 'is not a parameter of this template' })
+    if (!template.parameters.some((p) => p.name === name))
+      throw new TemplateParameterError({ parameter: name, reason: 'is not a parameter of this template' })
   }
   for (const parameter of template.parameters) {
     const value = Object.hasOwn(values, parameter.name) ? values[parameter.name] : undefined
@@ -426,7 +507,8 @@ export function checkParameters(template: PromptTemplate, values: TemplateParame
     switch (parameter.type) {
       case 'string':
         if (typeof value !== 'string') fail('must be text')
-        else if (value.length > parameter.maxLength) fail(`must be at most ${parameter.maxLength} characters (it has ${value.length})`)
+        else if (value.length > parameter.maxLength)
+          fail(`must be at most ${parameter.maxLength} characters (it has ${value.length})`)
         else if (value.length < (parameter.minLength ?? 0)) fail(`must be at least ${parameter.minLength} characters`)
         break
       case 'integer':
@@ -438,7 +520,8 @@ export function checkParameters(template: PromptTemplate, values: TemplateParame
         else if (value < parameter.min || value > parameter.max) fail(`must be in ${parameter.min}..${parameter.max}`)
         break
       case 'enum':
-        if (typeof value !== 'string' || !parameter.values.includes(value)) fail(`must be one of ${parameter.values.join(', ')}`)
+        if (typeof value !== 'string' || !parameter.values.includes(value))
+          fail(`must be one of ${parameter.values.join(', ')}`)
         break
     }
     texts.set(parameter.name, String(value))
@@ -450,17 +533,22 @@ export function checkParameters(template: PromptTemplate, values: TemplateParame
  * Parameter values from a form's text fields: integers and numbers parsed strictly, an empty optional field left
  * out. Errors are `TemplateParameterError` (as `checkParameters` would give), so a form can show them per field.
  */
-export function parametersFromForm(template: PromptTemplate, fields: { readonly [name: string]: string }): Record<string, string | number> {
+export function parametersFromForm(
+  template: PromptTemplate,
+  fields: { readonly [name: string]: string },
+): Record<string, string | number> {
   const values: Record<string, string | number> = {}
   for (const parameter of template.parameters) {
     const raw = fields[parameter.name] ?? ''
     if (raw === '' && parameter.required === false) continue
     if (parameter.type === 'integer') {
-      if (!/^-?\d{1,16}$/.test(raw.trim())) throw new TemplateParameterError({ parameter: parameter.name, reason: 'must be an integer' })
+      if (!/^-?\d{1,16}$/.test(raw.trim()))
+        throw new TemplateParameterError({ parameter: parameter.name, reason: 'must be an integer' })
       values[parameter.name] = Number(raw.trim())
     } else if (parameter.type === 'number') {
       const n = raw.trim() === '' ? Number.NaN : Number(raw)
-      if (!Number.isFinite(n)) throw new TemplateParameterError({ parameter: parameter.name, reason: 'must be a number' })
+      if (!Number.isFinite(n))
+        throw new TemplateParameterError({ parameter: parameter.name, reason: 'must be a number' })
       values[parameter.name] = n
     } else values[parameter.name] = raw
   }
@@ -480,10 +568,18 @@ export type RenderOptions = {
 }
 
 /** The inference request for a filled template: greedy, seeded, `max_tokens = maxTokens`, constrained by its grammar. */
-export function renderTemplate(template: PromptTemplate, values: TemplateParameterValues, options: RenderOptions = {}): InferenceRequest {
+export function renderTemplate(
+  template: PromptTemplate,
+  values: TemplateParameterValues,
+  options: RenderOptions = {},
+): InferenceRequest {
   const texts = checkParameters(template, values)
   const model = options.model ?? template.models[0]?.id
-  if (model === undefined) throw new TemplateParameterError({ parameter: 'model', reason: 'must be given: the template names no tested model' })
+  if (model === undefined)
+    throw new TemplateParameterError({
+      parameter: 'model',
+      reason: 'must be given: the template names no tested model',
+    })
   const grammar = templateGrammar(template, values)
   const sampling = {
     model,
@@ -493,14 +589,25 @@ export function renderTemplate(template: PromptTemplate, values: TemplateParamet
     ...(grammar === null ? {} : { response_format: { type: 'grammar' as const, grammar } }),
   }
   if (template.shape === 'chat') {
-    const messages = [...(template.system === undefined ? [] : [{ role: 'system' as const, content: fill(template.system, texts) }]), { role: 'user' as const, content: fill(template.text, texts) }]
+    const messages = [
+      ...(template.system === undefined ? [] : [{ role: 'system' as const, content: fill(template.system, texts) }]),
+      { role: 'user' as const, content: fill(template.text, texts) },
+    ]
     return { kind: 'chat', ...sampling, messages }
   }
-  return { kind: 'completion', ...sampling, prompt: fill(template.text, texts), ...(template.suffix === undefined ? {} : { suffix: fill(template.suffix, texts) }) }
+  return {
+    kind: 'completion',
+    ...sampling,
+    prompt: fill(template.text, texts),
+    ...(template.suffix === undefined ? {} : { suffix: fill(template.suffix, texts) }),
+  }
 }
 
 /** The exact bounds a quote for a filled template has: input from the filled text, output `maxTokens`. */
-export function templateTokenBounds(template: PromptTemplate, request: InferenceRequest): { inputTokens: number; outputTokens: number } {
+export function templateTokenBounds(
+  template: PromptTemplate,
+  request: InferenceRequest,
+): { inputTokens: number; outputTokens: number } {
   return { inputTokens: inputTokenBound(request), outputTokens: template.maxTokens }
 }
 
@@ -510,9 +617,24 @@ export function enumValues(template: PromptTemplate, values: TemplateParameterVa
   if (output.type !== 'enum') return []
   if ('values' in output) return output.values
   const raw = values[output.fromParameter]
-  const labels = [...new Set(String(raw ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''))]
-  if (labels.length === 0) throw new TemplateParameterError({ parameter: output.fromParameter, reason: 'must list at least one label, separated by commas' })
-  if (labels.length > TEMPLATE_LIMITS.maxEnumValues) throw new TemplateParameterError({ parameter: output.fromParameter, reason: `may list at most ${TEMPLATE_LIMITS.maxEnumValues} labels` })
+  const labels = [
+    ...new Set(
+      String(raw ?? '')
+        .split(',')
+        .map((label) => label.trim())
+        .filter((label) => label !== ''),
+    ),
+  ]
+  if (labels.length === 0)
+    throw new TemplateParameterError({
+      parameter: output.fromParameter,
+      reason: 'must list at least one label, separated by commas',
+    })
+  if (labels.length > TEMPLATE_LIMITS.maxEnumValues)
+    throw new TemplateParameterError({
+      parameter: output.fromParameter,
+      reason: `may list at most ${TEMPLATE_LIMITS.maxEnumValues} labels`,
+    })
   return labels
 }
 
@@ -528,10 +650,30 @@ export type Regex =
   | { t: 'rep'; item: Regex; min: number; max: number | null }
 
 const DIGIT: CharRange[] = [[0x30, 0x39]]
-const WORD: CharRange[] = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]]
+const WORD: CharRange[] = [
+  [0x30, 0x39],
+  [0x41, 0x5a],
+  [0x5f, 0x5f],
+  [0x61, 0x7a],
+]
 // JavaScript's \s: the same set on both sides, so the grammar and the check agree.
-const SPACE: CharRange[] = [[0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff]]
-const LINE_ENDS: CharRange[] = [[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]]
+const SPACE: CharRange[] = [
+  [0x09, 0x0d],
+  [0x20, 0x20],
+  [0xa0, 0xa0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+  [0xfeff, 0xfeff],
+]
+const LINE_ENDS: CharRange[] = [
+  [0x0a, 0x0a],
+  [0x0d, 0x0d],
+  [0x2028, 0x2029],
+]
 const SYNTAX = new Set([...'^$\\.*+?()[]{}|/-'])
 const CONTROL_ESCAPES: Record<string, number> = { n: 0x0a, r: 0x0d, t: 0x09, f: 0x0c, v: 0x0b }
 const CLASS_ESCAPES: Record<string, { ranges: CharRange[]; negated: boolean }> = {
@@ -588,7 +730,8 @@ export function parseRegex(pattern: string): Regex {
       if (!match) return fail('a "{" that is no {n}, {n,} or {n,m}')
       min = Number(match[1])
       max = match[2] === undefined ? min : match[3] === '' ? null : Number(match[3])
-      if (min > TEMPLATE_LIMITS.maxRepeat || (max !== null && (max > TEMPLATE_LIMITS.maxRepeat || max < min))) fail(`a repetition outside 0..${TEMPLATE_LIMITS.maxRepeat}`)
+      if (min > TEMPLATE_LIMITS.maxRepeat || (max !== null && (max > TEMPLATE_LIMITS.maxRepeat || max < min)))
+        fail(`a repetition outside 0..${TEMPLATE_LIMITS.maxRepeat}`)
       at += match[0].length - 1
     } else return item
     at++
@@ -687,7 +830,8 @@ export function parseRegex(pattern: string): Regex {
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0')
 
 function gbnfPoint(cp: number): string {
-  if ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a)) return String.fromCodePoint(cp)
+  if ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a))
+    return String.fromCodePoint(cp)
   if (cp <= 0xff) return `\\x${hex(cp, 2)}`
   if (cp <= 0xffff) return `\\u${hex(cp, 4)}`
   return `\\U${hex(cp, 8)}`
@@ -710,13 +854,16 @@ function quantifier(min: number, max: number | null): string {
   return `{${min},${max ?? ''}}`
 }
 
-const isLiteral = (r: Regex): r is { t: 'class'; ranges: CharRange[]; negated: false } => r.t === 'class' && !r.negated && r.ranges.length === 1 && r.ranges[0]?.[0] === r.ranges[0]?.[1]
+const isLiteral = (r: Regex): r is { t: 'class'; ranges: CharRange[]; negated: false } =>
+  r.t === 'class' && !r.negated && r.ranges.length === 1 && r.ranges[0]?.[0] === r.ranges[0]?.[1]
 
 /** The GBNF expression of a parsed regex. */
 export function regexToGbnf(regex: Regex): string {
   switch (regex.t) {
     case 'class':
-      return isLiteral(regex) ? gbnfLiteral(String.fromCodePoint(regex.ranges[0]?.[0] as number)) : gbnfClass(regex.ranges, regex.negated)
+      return isLiteral(regex)
+        ? gbnfLiteral(String.fromCodePoint(regex.ranges[0]?.[0] as number))
+        : gbnfClass(regex.ranges, regex.negated)
     case 'seq': {
       const parts: string[] = []
       let run = ''
@@ -789,7 +936,8 @@ function naturalRange(lo: number, hi: number): string[] {
     const from = lowFull ? a0 : a0 + 1
     const to = highFull ? b0 : b0 - 1
     if (!lowFull) parts.push(...fixed(restA, nines).map((tail) => [String(a0), ...tail]))
-    if (from <= to) parts.push([from === to ? String(from) : `[${from}-${to}]`, ...Array<string>(restA.length).fill('[0-9]')])
+    if (from <= to)
+      parts.push([from === to ? String(from) : `[${from}-${to}]`, ...Array<string>(restA.length).fill('[0-9]')])
     if (!highFull) parts.push(...fixed(zeros, restB).map((tail) => [String(b0), ...tail]))
     return parts
   }
@@ -797,7 +945,8 @@ function naturalRange(lo: number, hi: number): string[] {
     const from = Math.max(lo, digits === 1 ? 0 : 10 ** (digits - 1))
     const to = Math.min(hi, 10 ** digits - 1)
     if (from > to) continue
-    for (const seq of fixed(String(from), String(to))) out.push(seq.map((s) => (s.startsWith('[') ? s : `"${s}"`)).join(' '))
+    for (const seq of fixed(String(from), String(to)))
+      out.push(seq.map((s) => (s.startsWith('[') ? s : `"${s}"`)).join(' '))
   }
   return out
 }
@@ -825,7 +974,9 @@ function schemaGbnf(schema: OutputSchema, rules: string[], usesChar: { value: bo
   if ('enum' in schema) return `(${schema.enum.map((v) => gbnfLiteral(JSON.stringify(v))).join(' | ')})`
   switch (schema.type) {
     case 'object': {
-      const members = Object.entries(schema.properties).map(([name, sub]) => `${gbnfLiteral(`${JSON.stringify(name)}:`)} ${schemaGbnf(sub, rules, usesChar)}`)
+      const members = Object.entries(schema.properties).map(
+        ([name, sub]) => `${gbnfLiteral(`${JSON.stringify(name)}:`)} ${schemaGbnf(sub, rules, usesChar)}`,
+      )
       return rule(`"{" ${members.join(' "," ')} "}"`)
     }
     case 'array': {
@@ -881,12 +1032,16 @@ const codePoints = (s: string) => [...s].length
 
 function checkSchema(schema: OutputSchema, value: unknown, path: string): string | null {
   const type = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v)
-  if ('enum' in schema) return typeof value === 'string' && schema.enum.includes(value) ? null : `${path} is not one of ${schema.enum.join(', ')}`
+  if ('enum' in schema)
+    return typeof value === 'string' && schema.enum.includes(value)
+      ? null
+      : `${path} is not one of ${schema.enum.join(', ')}`
   switch (schema.type) {
     case 'object': {
       if (type(value) !== 'object') return `${path} is not an object`
       const record = value as Record<string, unknown>
-      for (const key of Object.keys(record)) if (!Object.hasOwn(schema.properties, key)) return `${path}.${key} is not a property of the schema`
+      for (const key of Object.keys(record))
+        if (!Object.hasOwn(schema.properties, key)) return `${path}.${key} is not a property of the schema`
       for (const key of schema.required ?? []) if (!Object.hasOwn(record, key)) return `${path}.${key} is missing`
       for (const [key, sub] of Object.entries(schema.properties)) {
         if (!Object.hasOwn(record, key)) continue
@@ -897,7 +1052,8 @@ function checkSchema(schema: OutputSchema, value: unknown, path: string): string
     }
     case 'array': {
       if (!Array.isArray(value)) return `${path} is not an array`
-      if (value.length < (schema.minItems ?? 0) || value.length > (schema.maxItems ?? Infinity)) return `${path} has ${value.length} items`
+      if (value.length < (schema.minItems ?? 0) || value.length > (schema.maxItems ?? Infinity))
+        return `${path} has ${value.length} items`
       for (const [i, item] of value.entries()) {
         const problem = checkSchema(schema.items, item, `${path}[${i}]`)
         if (problem) return problem
@@ -906,13 +1062,19 @@ function checkSchema(schema: OutputSchema, value: unknown, path: string): string
     }
     case 'string':
       if (typeof value !== 'string') return `${path} is not a string`
-      return codePoints(value) < (schema.minLength ?? 0) || codePoints(value) > (schema.maxLength ?? Infinity) ? `${path} has ${codePoints(value)} characters` : null
+      return codePoints(value) < (schema.minLength ?? 0) || codePoints(value) > (schema.maxLength ?? Infinity)
+        ? `${path} has ${codePoints(value)} characters`
+        : null
     case 'integer':
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) return `${path} is not an integer`
-      return value < schema.minimum || value > schema.maximum ? `${path} is outside ${schema.minimum}..${schema.maximum}` : null
+      return value < schema.minimum || value > schema.maximum
+        ? `${path} is outside ${schema.minimum}..${schema.maximum}`
+        : null
     case 'number':
       if (typeof value !== 'number') return `${path} is not a number`
-      return value < (schema.minimum ?? -Infinity) || value > (schema.maximum ?? Infinity) ? `${path} is out of range` : null
+      return value < (schema.minimum ?? -Infinity) || value > (schema.maximum ?? Infinity)
+        ? `${path} is out of range`
+        : null
     case 'boolean':
       return typeof value === 'boolean' ? null : `${path} is not true or false`
   }
@@ -923,14 +1085,19 @@ function checkSchema(schema: OutputSchema, value: unknown, path: string): string
  * regex matched, parsed JSON of the schema, or the text. Enum, integer and JSON outputs may carry surrounding
  * whitespace; nothing else is forgiven.
  */
-export function validateOutput(template: PromptTemplate, text: string, values: TemplateParameterValues = {}): TemplateOutput {
+export function validateOutput(
+  template: PromptTemplate,
+  text: string,
+  values: TemplateParameterValues = {},
+): TemplateOutput {
   const output = template.output
   const fail = (reason: string): never => {
     throw new OutputConstraintError({ constraint: output.type, reason, output: text })
   }
   switch (output.type) {
     case 'text':
-      if (output.maxLength !== undefined && codePoints(text) > output.maxLength) fail(`it has ${codePoints(text)} characters, more than ${output.maxLength}`)
+      if (output.maxLength !== undefined && codePoints(text) > output.maxLength)
+        fail(`it has ${codePoints(text)} characters, more than ${output.maxLength}`)
       return { type: 'text', value: text }
     case 'enum': {
       const labels = enumValues(template, values)
@@ -942,11 +1109,13 @@ export function validateOutput(template: PromptTemplate, text: string, values: T
       const value = text.trim()
       if (!/^(0|-?[1-9]\d{0,15})$/.test(value)) fail('it is not an integer')
       const n = Number(value)
-      if (!Number.isSafeInteger(n) || n < output.min || n > output.max) fail(`${value} is outside ${output.min}..${output.max}`)
+      if (!Number.isSafeInteger(n) || n < output.min || n > output.max)
+        fail(`${value} is outside ${output.min}..${output.max}`)
       return { type: 'integer', value: n }
     }
     case 'regex':
-      if (!new RegExp(`^(?:${regexToJs(parseRegex(output.pattern))})$`, 'u').test(text)) fail(`it does not match /${output.pattern}/`)
+      if (!new RegExp(`^(?:${regexToJs(parseRegex(output.pattern))})$`, 'u').test(text))
+        fail(`it does not match /${output.pattern}/`)
       return { type: 'regex', value: text }
     case 'json': {
       let value: unknown
@@ -973,10 +1142,12 @@ const DEMO_MODELS_TESTED: TemplateModel[] = [
 /** The sentiment of a financial headline as an integer score from -100 (very negative) to 100 (very positive). */
 export const SENTIMENT_TEMPLATE: PromptTemplate = {
   name: 'Headline sentiment',
-  description: 'The sentiment of one financial headline for investors in the company it names, as an integer from -100 (very negative) to 100 (very positive).',
+  description:
+    'The sentiment of one financial headline for investors in the company it names, as an integer from -100 (very negative) to 100 (very positive).',
   version: '1.0.0',
   shape: 'chat',
-  system: 'You score the sentiment of financial news for investors in the company it names, from -100 (very negative) through 0 (neutral) to 100 (very positive). Answer with the integer only.',
+  system:
+    'You score the sentiment of financial news for investors in the company it names, from -100 (very negative) through 0 (neutral) to 100 (very positive). Answer with the integer only.',
   text: 'Headline: {{headline}}\nScore:',
   parameters: [{ name: 'headline', description: 'One news headline.', type: 'string', maxLength: 500, minLength: 1 }],
   output: { type: 'integer', min: -100, max: 100 },
@@ -1040,7 +1211,11 @@ export const CODE_REVIEW_TEMPLATE: PromptTemplate = {
           maxItems: 10,
           items: {
             type: 'object',
-            properties: { line: { type: 'integer', minimum: 1, maximum: 100_000 }, severity: { enum: ['info', 'warning', 'error'] }, message: { type: 'string', minLength: 1, maxLength: 200 } },
+            properties: {
+              line: { type: 'integer', minimum: 1, maximum: 100_000 },
+              severity: { enum: ['info', 'warning', 'error'] },
+              message: { type: 'string', minLength: 1, maxLength: 200 },
+            },
             required: ['line', 'severity', 'message'],
           },
         },
@@ -1069,4 +1244,10 @@ export const FIM_TEMPLATE: PromptTemplate = {
   models: DEMO_MODELS_TESTED,
 }
 
-export const BUILTIN_TEMPLATES: readonly PromptTemplate[] = [SENTIMENT_TEMPLATE, SUMMARY_TEMPLATE, CLASSIFICATION_TEMPLATE, CODE_REVIEW_TEMPLATE, FIM_TEMPLATE]
+export const BUILTIN_TEMPLATES: readonly PromptTemplate[] = [
+  SENTIMENT_TEMPLATE,
+  SUMMARY_TEMPLATE,
+  CLASSIFICATION_TEMPLATE,
+  CODE_REVIEW_TEMPLATE,
+  FIM_TEMPLATE,
+]

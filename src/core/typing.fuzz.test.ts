@@ -8,9 +8,18 @@ const quantiles = fc.constantFrom(0.5, 0.95, 0.25)
 
 test('property: without cut-offs the estimate is the nearest-rank percentile', () => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 60 }), quantiles, (values, q) => {
-      expect(latencyQuantile(values.map((ms) => ({ ms, observed: true })), q)).toBe(percentile(values, q * 100))
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 60 }),
+      quantiles,
+      (values, q) => {
+        expect(
+          latencyQuantile(
+            values.map((ms) => ({ ms, observed: true })),
+            q,
+          ),
+        ).toBe(percentile(values, q * 100))
+      },
+    ),
   )
 })
 
@@ -18,7 +27,10 @@ test('property: the estimate lies between counting cut-offs as answered and an a
   fc.assert(
     fc.property(samples, quantiles, (list, q) => {
       const estimate = latencyQuantile(list, q)
-      const optimistic = latencyQuantile(list.map((s) => ({ ...s, observed: true })), q)
+      const optimistic = latencyQuantile(
+        list.map((s) => ({ ...s, observed: true })),
+        q,
+      )
       if (estimate === null) return
       // Counting a cut-off as answered at the cut can only make it look faster.
       expect(optimistic).not.toBeNull()

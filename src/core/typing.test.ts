@@ -1,12 +1,24 @@
 import { expect, test } from 'vitest'
-import { DEFAULT_RHYTHM, latencyQuantile, seededRandom, sessionDurationMs, typingKeys, type LatencySample } from './typing.ts'
+import {
+  DEFAULT_RHYTHM,
+  latencyQuantile,
+  seededRandom,
+  sessionDurationMs,
+  typingKeys,
+  type LatencySample,
+} from './typing.ts'
 
 const body = '    for i in range(3):\n        if i:\n            print(i)\n    return None\n'
 
-test('typing a text: one key per character, Enter brings the next line\'s indentation, seeded delays', () => {
+test("typing a text: one key per character, Enter brings the next line's indentation, seeded delays", () => {
   const keys = typingKeys(body, 7)
   expect(keys.map((k) => k.text).join('')).toBe(body)
-  expect(keys.map((k) => k.text).filter((t) => t.startsWith('\n'))).toEqual(['\n        ', '\n            ', '\n    ', '\n'])
+  expect(keys.map((k) => k.text).filter((t) => t.startsWith('\n'))).toEqual([
+    '\n        ',
+    '\n            ',
+    '\n    ',
+    '\n',
+  ])
   expect(keys.every((k) => k.text.length === 1 || k.text.startsWith('\n'))).toBe(true)
   expect(typingKeys(body, 7)).toEqual(keys)
   expect(typingKeys(body, 8)).not.toEqual(keys)

@@ -42,7 +42,7 @@ export function typingKeys(text: string, seed: number, rhythm: TypingRhythm = DE
   const uniform = ([min, max]: readonly [number, number]) => Math.round(min + random() * (max - min))
   const keys: Keystroke[] = []
   let lineEnded = false
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     let piece = text[i] as string
     if (piece === '\n') piece += /^[ \t]*/.exec(text.slice(i + 1))?.[0] ?? ''
     keys.push({ delayMs: uniform(rhythm.keyMs) + (lineEnded ? uniform(rhythm.lineEndMs) : 0), text: piece })
@@ -72,7 +72,7 @@ export function latencyQuantile(samples: readonly LatencySample[], q: number): n
   const sorted = [...samples].sort((a, b) => a.ms - b.ms || Number(b.observed) - Number(a.observed))
   let atRisk = sorted.length
   let waiting = 1
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const ms = (sorted[i] as LatencySample).ms
     let answered = 0
     let cut = 0

@@ -10,7 +10,9 @@ describe('voucher (properties)', () => {
     fc.assert(
       fc.property(uint256, uint256, uint256, (channelId, a, b) => {
         fc.pre(a !== b)
-        expect(hashVoucher({ channelId, cumulativeAmount: a }, domain)).not.toBe(hashVoucher({ channelId, cumulativeAmount: b }, domain))
+        expect(hashVoucher({ channelId, cumulativeAmount: a }, domain)).not.toBe(
+          hashVoucher({ channelId, cumulativeAmount: b }, domain),
+        )
       }),
       { numRuns: 50 },
     )

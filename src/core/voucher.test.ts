@@ -12,13 +12,24 @@ describe('voucher', () => {
     const domainSeparator = keccak256(
       encodeAbiParameters(
         [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint256' }, { type: 'address' }],
-        [keccak256(toHex('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')), keccak256(toHex('Modelex')), keccak256(toHex('1')), 31337n, domain.verifyingContract],
+        [
+          keccak256(toHex('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')),
+          keccak256(toHex('Modelex')),
+          keccak256(toHex('1')),
+          31337n,
+          domain.verifyingContract,
+        ],
       ),
     )
     const structHash = keccak256(
-      encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }, { type: 'uint256' }], [keccak256(toHex('Voucher(uint256 channelId,uint256 cumulativeAmount)')), 7n, 10n ** 18n]),
+      encodeAbiParameters(
+        [{ type: 'bytes32' }, { type: 'uint256' }, { type: 'uint256' }],
+        [keccak256(toHex('Voucher(uint256 channelId,uint256 cumulativeAmount)')), 7n, 10n ** 18n],
+      ),
     )
-    expect(hashVoucher({ channelId: 7n, cumulativeAmount: 10n ** 18n }, domain)).toBe(keccak256(concat(['0x1901', domainSeparator, structHash])))
+    expect(hashVoucher({ channelId: 7n, cumulativeAmount: 10n ** 18n }, domain)).toBe(
+      keccak256(concat(['0x1901', domainSeparator, structHash])),
+    )
   })
 
   it('signs typed data that recovers to the consumer', async () => {

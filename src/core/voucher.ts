@@ -4,7 +4,13 @@
  * `contracts/src/types/Voucher.sol` is the other half.
  */
 import { hashTypedData, type Hex } from 'viem'
-import { checkRange, MODELEX_DOMAIN_NAME, MODELEX_DOMAIN_VERSION, type ModelexDomain, type TypedDataDomainParameters } from './receipt.ts'
+import {
+  checkRange,
+  MODELEX_DOMAIN_NAME,
+  MODELEX_DOMAIN_VERSION,
+  type ModelexDomain,
+  type TypedDataDomainParameters,
+} from './receipt.ts'
 
 export type Voucher = {
   channelId: bigint

@@ -16,7 +16,12 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ComplianceFailure(message)
 }
 
-const prompt = (model: ModelSpec) => ({ model: model.id, prompt: 'def add(a, b):\n    return', temperature: 0, seed: 0 })
+const prompt = (model: ModelSpec) => ({
+  model: model.id,
+  prompt: 'def add(a, b):\n    return',
+  temperature: 0,
+  seed: 0,
+})
 
 export const complianceChecks: ComplianceCheck[] = [
   {
@@ -25,7 +30,12 @@ export const complianceChecks: ComplianceCheck[] = [
       const current = await engine.current()
       assert(current?.id === model.id, `current() is ${JSON.stringify(current)}, expected ${model.id}`)
       // A pinned hash must be the loaded one; an unpinned one is learned from the file, so it need only be a hash.
-      assert(model.contentHash === null ? /^0x[0-9a-f]{64}$/.test(current.contentHash) : current.contentHash === model.contentHash.toLowerCase(), `current() has the wrong content hash ${current.contentHash}`)
+      assert(
+        model.contentHash === null
+          ? /^0x[0-9a-f]{64}$/.test(current.contentHash)
+          : current.contentHash === model.contentHash.toLowerCase(),
+        `current() has the wrong content hash ${current.contentHash}`,
+      )
     },
   },
   {
@@ -33,13 +43,28 @@ export const complianceChecks: ComplianceCheck[] = [
     async run({ engine, model }) {
       const deltas: string[] = []
       let deltaTokens = 0
-      const result = await engine.complete({ ...prompt(model), max_tokens: 8 }, { onDelta: (d) => (deltas.push(d.text), (deltaTokens += d.tokens)) })
+      const result = await engine.complete(
+        { ...prompt(model), max_tokens: 8 },
+        { onDelta: (d) => (deltas.push(d.text), (deltaTokens += d.tokens)) },
+      )
       assert(deltas.length > 0, 'no deltas were streamed')
-      assert(deltas.join('') === result.text, `deltas ${JSON.stringify(deltas.join(''))} differ from text ${JSON.stringify(result.text)}`)
-      assert(result.usage.completion_tokens > 0 && result.usage.completion_tokens <= 8, `completion_tokens ${result.usage.completion_tokens} not in 1..8`)
-      assert(deltaTokens === result.usage.completion_tokens, `delta tokens ${deltaTokens} != completion_tokens ${result.usage.completion_tokens}`)
+      assert(
+        deltas.join('') === result.text,
+        `deltas ${JSON.stringify(deltas.join(''))} differ from text ${JSON.stringify(result.text)}`,
+      )
+      assert(
+        result.usage.completion_tokens > 0 && result.usage.completion_tokens <= 8,
+        `completion_tokens ${result.usage.completion_tokens} not in 1..8`,
+      )
+      assert(
+        deltaTokens === result.usage.completion_tokens,
+        `delta tokens ${deltaTokens} != completion_tokens ${result.usage.completion_tokens}`,
+      )
       assert(result.usage.prompt_tokens > 0, 'prompt_tokens is 0')
-      assert(result.usage.total_tokens === result.usage.prompt_tokens + result.usage.completion_tokens, 'total_tokens is not the sum')
+      assert(
+        result.usage.total_tokens === result.usage.prompt_tokens + result.usage.completion_tokens,
+        'total_tokens is not the sum',
+      )
       assert(['stop', 'length'].includes(result.finish_reason), `finish_reason ${result.finish_reason}`)
     },
   },
@@ -48,7 +73,8 @@ export const complianceChecks: ComplianceCheck[] = [
     async run({ engine, model }) {
       const result = await engine.complete({ ...prompt(model), max_tokens: 3, stop: [] })
       assert(result.usage.completion_tokens <= 3, `generated ${result.usage.completion_tokens} tokens for max_tokens 3`)
-      if (result.usage.completion_tokens === 3) assert(result.finish_reason === 'length', `finish_reason ${result.finish_reason}`)
+      if (result.usage.completion_tokens === 3)
+        assert(result.finish_reason === 'length', `finish_reason ${result.finish_reason}`)
     },
   },
   {
@@ -62,7 +88,13 @@ export const complianceChecks: ComplianceCheck[] = [
   {
     name: 'chat requests work and count prompt tokens',
     async run({ engine, model }) {
-      const result = await engine.chat({ model: model.id, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 4, temperature: 0, seed: 0 })
+      const result = await engine.chat({
+        model: model.id,
+        messages: [{ role: 'user', content: 'Hello there' }],
+        max_tokens: 4,
+        temperature: 0,
+        seed: 0,
+      })
       assert(result.usage.prompt_tokens > 0, 'chat prompt_tokens is 0')
       assert(result.usage.completion_tokens <= 4, 'chat ignored max_tokens')
     },
@@ -70,7 +102,14 @@ export const complianceChecks: ComplianceCheck[] = [
   {
     name: 'fill-in-the-middle requests work',
     async run({ engine, model }) {
-      const result = await engine.complete({ model: model.id, prompt: 'def f(x):\n    ', suffix: '\n    return y\n', max_tokens: 6, temperature: 0, seed: 0 })
+      const result = await engine.complete({
+        model: model.id,
+        prompt: 'def f(x):\n    ',
+        suffix: '\n    return y\n',
+        max_tokens: 6,
+        temperature: 0,
+        seed: 0,
+      })
       assert(result.usage.completion_tokens <= 6, 'FIM ignored max_tokens')
     },
   },
@@ -114,9 +153,15 @@ export const complianceChecks: ComplianceCheck[] = [
     name: 'countTokens agrees with prompt usage for a completion',
     async run({ engine, model }) {
       const p = prompt(model)
-      const [count, result] = await Promise.all([engine.countTokens(p.prompt), engine.complete({ ...p, max_tokens: 1 })])
+      const [count, result] = await Promise.all([
+        engine.countTokens(p.prompt),
+        engine.complete({ ...p, max_tokens: 1 }),
+      ])
       // Engines may add a BOS token to prompts; allow exactly that.
-      assert(result.usage.prompt_tokens - count >= 0 && result.usage.prompt_tokens - count <= 1, `countTokens ${count} vs prompt_tokens ${result.usage.prompt_tokens}`)
+      assert(
+        result.usage.prompt_tokens - count >= 0 && result.usage.prompt_tokens - count <= 1,
+        `countTokens ${count} vs prompt_tokens ${result.usage.prompt_tokens}`,
+      )
     },
   },
   {

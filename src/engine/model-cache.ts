@@ -54,14 +54,26 @@ export function cacheStorageModelStore(cacheStorage: CacheStorage): ModelStore {
     },
     async write(contentHash, bytes) {
       const body = bytes.slice().buffer
-      await (await open()).put(FILE_PREFIX + contentHash, new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }))
+      await (
+        await open()
+      ).put(
+        FILE_PREFIX + contentHash,
+        new Response(body, {
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
+        }),
+      )
     },
     async hashOf(url) {
       const response = await (await open()).match(URL_PREFIX + encodeURIComponent(url))
       return response ? ((await response.text()) as Hex) : null
     },
     async remember(url, contentHash) {
-      await (await open()).put(URL_PREFIX + encodeURIComponent(url), new Response(contentHash, { headers: { 'content-type': 'text/plain' } }))
+      await (
+        await open()
+      ).put(
+        URL_PREFIX + encodeURIComponent(url),
+        new Response(contentHash, { headers: { 'content-type': 'text/plain' } }),
+      )
     },
     async list() {
       const cache = await open()
@@ -71,7 +83,11 @@ export function cacheStorageModelStore(cacheStorage: CacheStorage): ModelStore {
         if (!key.url.startsWith(FILE_PREFIX)) continue
         const contentHash = key.url.slice(FILE_PREFIX.length) as Hex
         const response = await cache.match(key)
-        out.push({ contentHash, bytes: Number(response?.headers.get('content-length') ?? 0), urls: urls.filter((u) => u.contentHash === contentHash).map((u) => u.url) })
+        out.push({
+          contentHash,
+          bytes: Number(response?.headers.get('content-length') ?? 0),
+          urls: urls.filter((u) => u.contentHash === contentHash).map((u) => u.url),
+        })
       }
       return out
     },
@@ -89,7 +105,10 @@ export function defaultModelStore(): ModelStore | null {
 }
 
 /** A store in memory, for tests and for Node callers that want files cached for the life of the process. */
-export function memoryModelStore(): ModelStore & { readonly files: Map<Hex, Uint8Array>; readonly urls: Map<string, Hex> } {
+export function memoryModelStore(): ModelStore & {
+  readonly files: Map<Hex, Uint8Array>
+  readonly urls: Map<string, Hex>
+} {
   const files = new Map<Hex, Uint8Array>()
   const urls = new Map<string, Hex>()
   return {
@@ -108,7 +127,11 @@ export function memoryModelStore(): ModelStore & { readonly files: Map<Hex, Uint
       urls.set(url, contentHash)
     },
     async list() {
-      return [...files].map(([contentHash, bytes]) => ({ contentHash, bytes: bytes.byteLength, urls: [...urls].filter(([, h]) => h === contentHash).map(([u]) => u) }))
+      return [...files].map(([contentHash, bytes]) => ({
+        contentHash,
+        bytes: bytes.byteLength,
+        urls: [...urls].filter(([, h]) => h === contentHash).map(([u]) => u),
+      }))
     },
     async delete(contentHash) {
       for (const [url, hash] of urls) if (hash === contentHash) urls.delete(url)

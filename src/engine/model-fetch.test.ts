@@ -65,7 +65,12 @@ describe('fetchModelFile', () => {
     const store = memoryModelStore()
     await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: file }).fetch, store })
     const elsewhere = host({})
-    const got = await fetchModelFile({ url: 'https://mirror.invalid/a.gguf', contentHash: keccak256(file).toUpperCase().replace('0X', '0x'), fetch: elsewhere.fetch, store })
+    const got = await fetchModelFile({
+      url: 'https://mirror.invalid/a.gguf',
+      contentHash: keccak256(file).toUpperCase().replace('0X', '0x'),
+      fetch: elsewhere.fetch,
+      store,
+    })
     expect(got).toMatchObject({ contentHash: keccak256(file), fromCache: true })
     expect(elsewhere.requests).toEqual([])
   })
@@ -75,8 +80,16 @@ describe('fetchModelFile', () => {
     const tampered = file.slice()
     tampered[123] = file[123]! ^ 1
     const store = memoryModelStore()
-    const error = await fetchModelFile({ url: URL_A, contentHash: keccak256(file), fetch: host({ [URL_A]: tampered }).fetch, store }).catch((e: unknown) => e)
-    expect(error).toMatchObject({ name: 'ModelIntegrityError', data: { expected: keccak256(file), actual: keccak256(tampered), url: URL_A } })
+    const error = await fetchModelFile({
+      url: URL_A,
+      contentHash: keccak256(file),
+      fetch: host({ [URL_A]: tampered }).fetch,
+      store,
+    }).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      name: 'ModelIntegrityError',
+      data: { expected: keccak256(file), actual: keccak256(tampered), url: URL_A },
+    })
     expect(store.files.size).toBe(0)
     expect(store.urls.size).toBe(0)
   })
@@ -86,22 +99,36 @@ describe('fetchModelFile', () => {
     const v1 = fileOf(200, 1)
     const v2 = fileOf(200, 2)
     await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: v1 }).fetch, store })
-    expect((await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: v2 }).fetch, store })).contentHash).toBe(keccak256(v1))
+    expect((await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: v2 }).fetch, store })).contentHash).toBe(
+      keccak256(v1),
+    )
 
     expect(await listCachedModels(store)).toEqual([{ contentHash: keccak256(v1), bytes: 200, urls: [URL_A] }])
     expect(await deleteCachedModel(keccak256(v1), store)).toBe(true)
     expect(await listCachedModels(store)).toEqual([])
-    expect((await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: v2 }).fetch, store })).contentHash).toBe(keccak256(v2))
+    expect((await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: v2 }).fetch, store })).contentHash).toBe(
+      keccak256(v2),
+    )
   })
 
   test('a cache that fails does not fail the load', async () => {
     const broken = memoryModelStore()
-    const failing = { ...broken, read: async () => Promise.reject(new Error('quota')), write: async () => Promise.reject(new Error('quota')), hashOf: async () => Promise.reject(new Error('gone')), remember: async () => Promise.reject(new Error('quota')) }
+    const failing = {
+      ...broken,
+      read: async () => Promise.reject(new Error('quota')),
+      write: async () => Promise.reject(new Error('quota')),
+      hashOf: async () => Promise.reject(new Error('gone')),
+      remember: async () => Promise.reject(new Error('quota')),
+    }
     const file = fileOf(64)
-    expect((await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: file }).fetch, store: failing })).contentHash).toBe(keccak256(file))
+    expect(
+      (await fetchModelFile({ url: URL_A, fetch: host({ [URL_A]: file }).fetch, store: failing })).contentHash,
+    ).toBe(keccak256(file))
   })
 
   test('HTTP errors are ModelDownloadError with the status', async () => {
-    await expect(fetchModelFile({ url: 'https://models.invalid/none.gguf', fetch: host({}).fetch, store: null })).rejects.toMatchObject({ name: 'ModelDownloadError', data: { status: 404 } })
+    await expect(
+      fetchModelFile({ url: 'https://models.invalid/none.gguf', fetch: host({}).fetch, store: null }),
+    ).rejects.toMatchObject({ name: 'ModelDownloadError', data: { status: 404 } })
   })
 })

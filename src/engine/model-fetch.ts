@@ -29,7 +29,14 @@ export function absoluteModelUrl(source: string): string {
   return new URL(source, globalThis.location?.href).href
 }
 
-export async function fetchModelFile({ url, contentHash, onProgress, signal, fetch: fetchFn = fetch, store = defaultModelStore() }: FetchModelParameters): Promise<FetchedModel> {
+export async function fetchModelFile({
+  url,
+  contentHash,
+  onProgress,
+  signal,
+  fetch: fetchFn = fetch,
+  store = defaultModelStore(),
+}: FetchModelParameters): Promise<FetchedModel> {
   const absolute = absoluteModelUrl(url)
   const expected = contentHash ? (contentHash.toLowerCase() as Hex) : null
   // blob: and data: URLs (a local file the user picked) are new each time: hashing them is the only way to know them.
@@ -38,7 +45,13 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
   const known = expected ?? (cache && indexable ? await cache.hashOf(absolute) : null)
   const cached = known && cache ? await cache.read(known) : null
   if (cached && known) {
-    onProgress?.({ phase: 'download', progress: 1, text: 'reading the cached model', loadedBytes: cached.byteLength, totalBytes: cached.byteLength })
+    onProgress?.({
+      phase: 'download',
+      progress: 1,
+      text: 'reading the cached model',
+      loadedBytes: cached.byteLength,
+      totalBytes: cached.byteLength,
+    })
     return { bytes: cached, contentHash: known, fromCache: true }
   }
 
@@ -46,9 +59,15 @@ export async function fetchModelFile({ url, contentHash, onProgress, signal, fet
   try {
     response = await fetchFn(absolute, signal ? { signal } : {})
   } catch (cause) {
-    throw new ModelDownloadError(`Downloading the model failed: ${absolute} could not be fetched.`, { cause, details: 'Check the network connection and the URL.' })
+    throw new ModelDownloadError(`Downloading the model failed: ${absolute} could not be fetched.`, {
+      cause,
+      details: 'Check the network connection and the URL.',
+    })
   }
-  if (!response.ok) throw new ModelDownloadError(`Downloading the model failed: ${absolute} answered HTTP ${response.status}.`, { data: { status: response.status } })
+  if (!response.ok)
+    throw new ModelDownloadError(`Downloading the model failed: ${absolute} answered HTTP ${response.status}.`, {
+      data: { status: response.status },
+    })
   const total = Number(response.headers.get('content-length') ?? 0) || undefined
   const { bytes, contentHash: actual } = await readHashing(response, total, onProgress)
   if (expected && actual !== expected) throw new ModelIntegrityError({ expected, actual, url: absolute })
@@ -69,7 +88,11 @@ function guarded(store: ModelStore): Pick<ModelStore, 'read' | 'write' | 'hashOf
   }
 }
 
-async function readHashing(response: Response, total: number | undefined, onProgress?: (p: LoadProgress) => void): Promise<{ bytes: Uint8Array; contentHash: Hex }> {
+async function readHashing(
+  response: Response,
+  total: number | undefined,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<{ bytes: Uint8Array; contentHash: Hex }> {
   const text = 'downloading the model'
   const hasher = createFileHasher()
   const chunks: Uint8Array[] = []
@@ -88,7 +111,13 @@ async function readHashing(response: Response, total: number | undefined, onProg
       const loaded = hasher.bytes
       if (onProgress && (loaded - lastReport > 1 << 20 || loaded === total)) {
         lastReport = loaded
-        onProgress({ phase: 'download', progress: total ? Math.min(1, loaded / total) : 0, text, loadedBytes: loaded, ...(total ? { totalBytes: total } : {}) })
+        onProgress({
+          phase: 'download',
+          progress: total ? Math.min(1, loaded / total) : 0,
+          text,
+          loadedBytes: loaded,
+          ...(total ? { totalBytes: total } : {}),
+        })
       }
     }
   }
@@ -109,6 +138,9 @@ export async function listCachedModels(store: ModelStore | null = defaultModelSt
 }
 
 /** Deletes a cached file by its content hash. */
-export async function deleteCachedModel(contentHash: string, store: ModelStore | null = defaultModelStore()): Promise<boolean> {
+export async function deleteCachedModel(
+  contentHash: string,
+  store: ModelStore | null = defaultModelStore(),
+): Promise<boolean> {
   return store ? store.delete(contentHash.toLowerCase() as Hex) : false
 }

@@ -24,6 +24,9 @@ export type ProbeWorker = { api: Remote<ProbeApi>; terminate(): void }
 
 export function startProbeWorker(): ProbeWorker {
   installErrorTransfer()
-  const worker = new Worker(new URL('../../workers/probe.worker.ts', import.meta.url), { type: 'module', name: 'modelex-probe' })
+  const worker = new Worker(new URL('../../workers/probe.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'modelex-probe',
+  })
   return { api: wrap<ProbeApi>(worker), terminate: () => worker.terminate() }
 }

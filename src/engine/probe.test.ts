@@ -6,7 +6,12 @@ import { probeCapabilities, probeWebGpu, type ProbeScope } from './probe.ts'
 const fakeAdapter = {
   info: { vendor: 'acme', architecture: 'x1', device: 'd', description: 'Acme X1', isFallbackAdapter: false },
   features: new Set(['shader-f16', 'timestamp-query']),
-  limits: { maxBufferSize: 1 << 30, maxStorageBufferBindingSize: 1 << 28, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 },
+  limits: {
+    maxBufferSize: 1 << 30,
+    maxStorageBufferBindingSize: 1 << 28,
+    maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 1024,
+  },
 } as unknown as GPUAdapter
 
 const scope = (gpu: Partial<GPU> | undefined, isSecureContext = true): ProbeScope => ({
@@ -18,7 +23,11 @@ const scope = (gpu: Partial<GPU> | undefined, isSecureContext = true): ProbeScop
 describe('probeWebGpu', () => {
   test('summarises the adapter', async () => {
     const summary = await probeWebGpu(scope({ requestAdapter: async () => fakeAdapter }))
-    expect(summary).toMatchObject({ vendor: 'acme', features: ['shader-f16', 'timestamp-query'], isFallbackAdapter: false })
+    expect(summary).toMatchObject({
+      vendor: 'acme',
+      features: ['shader-f16', 'timestamp-query'],
+      isFallbackAdapter: false,
+    })
     expect(summary.limits.maxBufferSize).toBe(1 << 30)
   })
 

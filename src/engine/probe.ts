@@ -15,14 +15,20 @@ export type ProbeScope = {
 export async function probeWebGpu(scope: ProbeScope): Promise<GpuAdapterSummary> {
   if (!scope.isSecureContext) throw new WebGpuUnavailableError({ reason: 'insecure-context' })
   const gpu = scope.navigator.gpu
-  if (!gpu) throw new WebGpuUnavailableError({ reason: 'no-api', details: 'navigator.gpu is undefined in this context.' })
+  if (!gpu)
+    throw new WebGpuUnavailableError({ reason: 'no-api', details: 'navigator.gpu is undefined in this context.' })
   let adapter: GPUAdapter | null
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
   } catch (cause) {
-    throw new WebGpuUnavailableError({ reason: 'adapter-failed', details: 'navigator.gpu.requestAdapter() threw.', cause })
+    throw new WebGpuUnavailableError({
+      reason: 'adapter-failed',
+      details: 'navigator.gpu.requestAdapter() threw.',
+      cause,
+    })
   }
-  if (!adapter) throw new WebGpuUnavailableError({ reason: 'no-adapter', details: 'navigator.gpu.requestAdapter() returned null.' })
+  if (!adapter)
+    throw new WebGpuUnavailableError({ reason: 'no-adapter', details: 'navigator.gpu.requestAdapter() returned null.' })
   const info = adapter.info
   return {
     vendor: info.vendor,

@@ -8,7 +8,13 @@ import { createEngineProxy, type EngineProxy } from './worker-host.ts'
 export function startEngine(kind: Exclude<EngineKind, 'memory'>): EngineProxy {
   const worker =
     kind === 'wasm'
-      ? new Worker(new URL('../../workers/wasm-engine.worker.ts', import.meta.url), { type: 'module', name: 'modelex-wasm-engine' })
-      : new Worker(new URL('../../workers/webgpu-engine.worker.ts', import.meta.url), { type: 'module', name: 'modelex-webgpu-engine' })
+      ? new Worker(new URL('../../workers/wasm-engine.worker.ts', import.meta.url), {
+          type: 'module',
+          name: 'modelex-wasm-engine',
+        })
+      : new Worker(new URL('../../workers/webgpu-engine.worker.ts', import.meta.url), {
+          type: 'module',
+          name: 'modelex-webgpu-engine',
+        })
   return createEngineProxy(worker, kind)
 }

@@ -12,9 +12,14 @@ afterAll(async () => {
 })
 
 test('errors thrown in a real worker keep class, name, message, details, data and cause on the main thread', async () => {
-  const { page, errors } = await openWatchedPage(browser, new URL('src/engine/fixtures/worker-errors.html', inject('devUrl')).href)
+  const { page, errors } = await openWatchedPage(
+    browser,
+    new URL('src/engine/fixtures/worker-errors.html', inject('devUrl')).href,
+  )
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 })
-  const result = await page.evaluate(() => (window as unknown as { runFixture: () => Promise<Record<string, Record<string, unknown>>> }).runFixture())
+  const result = await page.evaluate(() =>
+    (window as unknown as { runFixture: () => Promise<Record<string, Record<string, unknown>>> }).runFixture(),
+  )
 
   expect(result['ok']).toEqual({ resolved: 'fine' })
   expect(result['typed']).toMatchObject({
@@ -39,7 +44,12 @@ test('errors thrown in a real worker keep class, name, message, details, data an
     details: 'still keeps its name',
     data: { retryAfterMs: 250 },
   })
-  expect(result['plain']).toMatchObject({ name: 'RangeError', message: 'plain range error', instanceOfRange: true, instanceOfBase: false })
+  expect(result['plain']).toMatchObject({
+    name: 'RangeError',
+    message: 'plain range error',
+    instanceOfRange: true,
+    instanceOfBase: false,
+  })
   expect(result['nonError']).toEqual({ thrown: 'a bare string' })
   expect(errors).toEqual([])
 })

@@ -17,7 +17,10 @@ export function installErrorTransfer(): void {
   if (!original) throw new Error('comlink has no "throw" transfer handler to replace; is this comlink 4?')
   const handler: TransferHandler<ThrownValue, SerializedThrow> = {
     canHandle: (value): value is ThrownValue => original.canHandle(value),
-    serialize: ({ value }) => [value instanceof Error ? { isError: true, value: serializeError(value) } : { isError: false, value }, []],
+    serialize: ({ value }) => [
+      value instanceof Error ? { isError: true, value: serializeError(value) } : { isError: false, value },
+      [],
+    ],
     deserialize: (serialized) => {
       throw serialized.isError ? deserializeError(serialized.value) : serialized.value
     },

@@ -28,7 +28,12 @@ export type EngineWorkerApi = {
   cancelLoad(): void
   current(): Promise<LoadedModel | null>
   chat(id: number, request: ChatCompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
-  complete(id: number, request: CompletionRequest, onDelta?: (delta: Delta) => void, reusePrefix?: boolean): Promise<InferenceResult>
+  complete(
+    id: number,
+    request: CompletionRequest,
+    onDelta?: (delta: Delta) => void,
+    reusePrefix?: boolean,
+  ): Promise<InferenceResult>
   abort(id: number): void
   countTokens(text: string): Promise<number>
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>
@@ -55,15 +60,25 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
     async load(model, onProgress, threads) {
       loading = new AbortController()
       try {
-        return await engine.load(model, { signal: loading.signal, ...(onProgress ? { onProgress } : {}), ...(threads ? { threads } : {}) })
+        return await engine.load(model, {
+          signal: loading.signal,
+          ...(onProgress ? { onProgress } : {}),
+          ...(threads ? { threads } : {}),
+        })
       } finally {
         loading = null
       }
     },
     cancelLoad: () => loading?.abort(),
     current: () => engine.current(),
-    chat: (id, request, onDelta) => run(id, (signal) => delivered(onDelta, (options) => engine.chat(request, { signal, ...options }))),
-    complete: (id, request, onDelta, reusePrefix) => run(id, (signal) => delivered(onDelta, (options) => engine.complete(request, { signal, ...options, ...(reusePrefix ? { reusePrefix } : {}) }))),
+    chat: (id, request, onDelta) =>
+      run(id, (signal) => delivered(onDelta, (options) => engine.chat(request, { signal, ...options }))),
+    complete: (id, request, onDelta, reusePrefix) =>
+      run(id, (signal) =>
+        delivered(onDelta, (options) =>
+          engine.complete(request, { signal, ...options, ...(reusePrefix ? { reusePrefix } : {}) }),
+        ),
+      ),
     abort: (id) => {
       const controller = running.get(id)
       if (controller) controller.abort()
@@ -80,7 +95,10 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
  * every delta: callbacks travel on their own MessagePort, so without this the result could overtake the last
  * deltas. Calls on one port arrive in order, so waiting for the last one is enough.
  */
-async function delivered<T>(onDelta: ((delta: Delta) => void) | undefined, generate: (options: { onDelta?: (delta: Delta) => void }) => Promise<T>): Promise<T> {
+async function delivered<T>(
+  onDelta: ((delta: Delta) => void) | undefined,
+  generate: (options: { onDelta?: (delta: Delta) => void }) => Promise<T>,
+): Promise<T> {
   if (!onDelta) return generate({})
   let last: unknown = undefined
   const result = await generate({ onDelta: (delta) => (last = onDelta(delta)) })

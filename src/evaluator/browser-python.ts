@@ -23,7 +23,12 @@ export type BrowserPythonOptions = {
   createWorker?: () => Worker
 }
 
-export function createBrowserPython({ timeoutMs = EVALUATOR_DEFAULTS.pythonTimeoutMs, loadTimeoutMs = 120_000, createWorker = () => new Worker(new URL('./python-worker.ts', import.meta.url), { type: 'module', name: 'modelex-python' }) }: BrowserPythonOptions = {}): BrowserPython {
+export function createBrowserPython({
+  timeoutMs = EVALUATOR_DEFAULTS.pythonTimeoutMs,
+  loadTimeoutMs = 120_000,
+  createWorker = () =>
+    new Worker(new URL('./python-worker.ts', import.meta.url), { type: 'module', name: 'modelex-python' }),
+}: BrowserPythonOptions = {}): BrowserPython {
   let worker: Worker | null = null
   let loaded: Promise<Worker> | null = null
   let nextId = 1

@@ -25,7 +25,10 @@ export async function problemsFromGzip(bytes: Uint8Array, limit = Infinity): Pro
 }
 
 /** Fetches and parses a gzipped problem file (the app's copy of `data/`). */
-export async function fetchProblems(url: string, { limit = Infinity, fetch: get = fetch }: { limit?: number; fetch?: typeof fetch } = {}): Promise<EvalProblem[]> {
+export async function fetchProblems(
+  url: string,
+  { limit = Infinity, fetch: get = fetch }: { limit?: number; fetch?: typeof fetch } = {},
+): Promise<EvalProblem[]> {
   const response = await get(url)
   if (!response.ok) throw new Error(`Could not fetch the problem set ${url}: ${response.status}.`)
   return problemsFromGzip(new Uint8Array(await response.arrayBuffer()), limit)

@@ -11,5 +11,27 @@
  */
 export { EVALUATOR_DEFAULTS } from './constants.ts'
 export { fetchProblems, gunzipText, problemsFromGzip } from './data.ts'
-export { EVALUATION_SUITES, ppm, runEvaluation, type EvaluationProgress, type EvaluationRun, type EvaluationScores, type EvaluationSuite, type EvaluationTarget, type FimResult, type RunEvaluationParameters, type SentimentResult, type UptimeResult } from './runner.ts'
-export { isNodeFailure, runPythonWith, type EvaluatorClient, type ProgramRunner, type PythonOutcome, type RunPython, type SentimentItem, type SentimentTask } from './types.ts'
+export {
+  EVALUATION_SUITES,
+  ppm,
+  runEvaluation,
+  type EvaluationProgress,
+  type EvaluationRun,
+  type EvaluationScores,
+  type EvaluationSuite,
+  type EvaluationTarget,
+  type FimResult,
+  type RunEvaluationParameters,
+  type SentimentResult,
+  type UptimeResult,
+} from './runner.ts'
+export {
+  isNodeFailure,
+  runPythonWith,
+  type EvaluatorClient,
+  type ProgramRunner,
+  type PythonOutcome,
+  type RunPython,
+  type SentimentItem,
+  type SentimentTask,
+} from './types.ts'

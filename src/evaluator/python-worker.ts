@@ -10,7 +10,10 @@ import type { loadPyodide as LoadPyodide, PyodideAPI } from 'pyodide'
 import { lockedProgram } from '../core/python-lockdown.ts'
 
 export type PythonWorkerRequest = { type: 'run'; id: number; program: string }
-export type PythonWorkerReply = { type: 'ready' } | { type: 'load-failed'; error: string } | { type: 'result'; id: number; passed: boolean; error?: string }
+export type PythonWorkerReply =
+  | { type: 'ready' }
+  | { type: 'load-failed'; error: string }
+  | { type: 'result'; id: number; passed: boolean; error?: string }
 
 declare const self: DedicatedWorkerGlobalScope
 
@@ -36,17 +39,25 @@ ready.then(
 self.addEventListener('message', (event: MessageEvent<PythonWorkerRequest>) => {
   const request = event.data
   if (request?.type !== 'run') return
-  void ready.then((pyodide) => {
-    const namespace = pyodide.globals.get('dict')()
-    try {
-      pyodide.runPython(lockedProgram(request.program), { globals: namespace })
-      post({ type: 'result', id: request.id, passed: true })
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      // Python tracebacks are long; the last lines say what failed.
-      post({ type: 'result', id: request.id, passed: false, error: message.trim().split('\n').slice(-3).join('\n').slice(0, 500) })
-    } finally {
-      namespace.destroy()
-    }
-  }, () => {})
+  void ready.then(
+    (pyodide) => {
+      const namespace = pyodide.globals.get('dict')()
+      try {
+        pyodide.runPython(lockedProgram(request.program), { globals: namespace })
+        post({ type: 'result', id: request.id, passed: true })
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        // Python tracebacks are long; the last lines say what failed.
+        post({
+          type: 'result',
+          id: request.id,
+          passed: false,
+          error: message.trim().split('\n').slice(-3).join('\n').slice(0, 500),
+        })
+      } finally {
+        namespace.destroy()
+      }
+    },
+    () => {},
+  )
 })

@@ -23,7 +23,8 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const run = (program: string): Promise<PythonOutcome> => page.evaluate((code) => window.modelexPython.run(code), program)
+const run = (program: string): Promise<PythonOutcome> =>
+  page.evaluate((code) => window.modelexPython.run(code), program)
 
 test('a passing program passes and a failing one fails with its Python error', async () => {
   expect(await run('def add(a, b):\n    return a + b\n\nassert add(2, 3) == 5\n')).toEqual({ passed: true })
@@ -33,7 +34,12 @@ test('a passing program passes and a failing one fails with its Python error', a
 })
 
 test('escape attempts fail: import js, pyodide_js, run_js, and the js module Pyodide was given is empty', async () => {
-  for (const program of ['import js\njs.postMessage("out")\n', 'import pyodide_js\n', 'from pyodide.code import run_js\nrun_js("self.postMessage(1)")\n', 'import os\nos.system("id")\n']) {
+  for (const program of [
+    'import js\njs.postMessage("out")\n',
+    'import pyodide_js\n',
+    'from pyodide.code import run_js\nrun_js("self.postMessage(1)")\n',
+    'import os\nos.system("id")\n',
+  ]) {
     const outcome = await run(program)
     expect(outcome.passed, program).toBe(false)
     expect(outcome.error, program).toMatch(/not available in the evaluation sandbox|ModuleNotFoundError|ImportError/)

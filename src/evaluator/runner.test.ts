@@ -21,11 +21,19 @@ import type { EvaluatorClient, SentimentTask } from './types.ts'
 const OPERATOR = '0x00000000000000000000000000000000000000A1' as Address
 const EVALUATOR = '0x00000000000000000000000000000000000000e1' as Address
 const HASH = `0x${'AB'.repeat(32)}` as Hex
-const problems: EvalProblem[] = parseProblems(gunzipSync(readFileSync(new URL('../../data/HumanEval-SingleLineInfilling.jsonl.gz', import.meta.url))).toString('utf8'), 4)
+const problems: EvalProblem[] = parseProblems(
+  gunzipSync(readFileSync(new URL('../../data/HumanEval-SingleLineInfilling.jsonl.gz', import.meta.url))).toString(
+    'utf8',
+  ),
+  4,
+)
 
 const entry: DirectoryEntry = {
   peerId: '12D3KooWnode',
-  announcement: { operator: OPERATOR, models: [{ id: 'coder', contentHash: HASH, engine: 'wasm', contextLength: 2048, tokensPerSecond: 10 }] } as unknown as Announcement,
+  announcement: {
+    operator: OPERATOR,
+    models: [{ id: 'coder', contentHash: HASH, engine: 'wasm', contextLength: 2048, tokensPerSecond: 10 }],
+  } as unknown as Announcement,
   firstSeen: 0,
   lastSeen: 0,
   rttMs: 5,
@@ -61,7 +69,10 @@ function fakeClient(answer: (request: Request) => Answer, quote: () => void = ()
         }
         return { text, finish_reason: 'stop' } as unknown as PaidResult
       },
-      (text, finish, ids, first) => (kind === 'chat' ? streamChunk('chat', { ...ids, model: 'coder' }, text, finish, first) : streamChunk('completion', { ...ids, model: 'coder' }, text, finish, first)),
+      (text, finish, ids, first) =>
+        kind === 'chat'
+          ? streamChunk('chat', { ...ids, model: 'coder' }, text, finish, first)
+          : streamChunk('completion', { ...ids, model: 'coder' }, text, finish, first),
     )
   }
   const client = {
@@ -96,24 +107,80 @@ describe('runEvaluation', () => {
       return { pieces: right ? [p.canonical_solution, 'print("more")\n', 'x = 1\n'] : ['    return 42\n'], delayMs: 10 }
     })
     const programs: string[] = []
-    const run = await runEvaluation({ ...base(client, clock), suites: ['fim', 'latency'], runPython: async (program) => (programs.push(program), programs.length === 1 ? { passed: true } : { passed: false, error: 'AssertionError' }) })
+    const run = await runEvaluation({
+      ...base(client, clock),
+      suites: ['fim', 'latency'],
+      runPython: async (program) => (
+        programs.push(program),
+        programs.length === 1 ? { passed: true } : { passed: false, error: 'AssertionError' }
+      ),
+    })
     expect(run.fim.map((r) => r.exact)).toEqual([true, false, true, false])
     expect(run.fim.map((r) => r.passed)).toEqual([true, false, false, false])
-    expect(run.scores).toMatchObject({ fimExact: 500_000, fimPass1: 250_000, latencyP50: 10, latencyP95: 10, sentiment: null, uptime: null })
+    expect(run.scores).toMatchObject({
+      fimExact: 500_000,
+      fimPass1: 250_000,
+      latencyP50: 10,
+      latencyP95: 10,
+      sentiment: null,
+      uptime: null,
+    })
     // The line is enough: the stream is cancelled before the rest is paid for.
     expect(cancelled).toEqual([0, 2])
     expect(run.fim[0]?.completion).toBe(problems[0]?.canonical_solution)
     expect(programs[0]).toContain(`${problems[0]?.prompt}${problems[0]?.canonical_solution}`)
     expect(run.attestations).toEqual([
-      { evaluator: EVALUATOR, node: OPERATOR, modelHash: HASH.toLowerCase(), suite: 'fim-exact', score: 500_000, sampleSize: 4, windowStart: 1_700_000_000, windowEnd: 1_700_000_001, nonce: 100 },
-      { evaluator: EVALUATOR, node: OPERATOR, modelHash: HASH.toLowerCase(), suite: 'fim-pass1', score: 250_000, sampleSize: 4, windowStart: 1_700_000_000, windowEnd: 1_700_000_001, nonce: 101 },
-      { evaluator: EVALUATOR, node: OPERATOR, modelHash: HASH.toLowerCase(), suite: 'latency-p50', score: 10, sampleSize: 4, windowStart: 1_700_000_000, windowEnd: 1_700_000_001, nonce: 102 },
-      { evaluator: EVALUATOR, node: OPERATOR, modelHash: HASH.toLowerCase(), suite: 'latency-p95', score: 10, sampleSize: 4, windowStart: 1_700_000_000, windowEnd: 1_700_000_001, nonce: 103 },
+      {
+        evaluator: EVALUATOR,
+        node: OPERATOR,
+        modelHash: HASH.toLowerCase(),
+        suite: 'fim-exact',
+        score: 500_000,
+        sampleSize: 4,
+        windowStart: 1_700_000_000,
+        windowEnd: 1_700_000_001,
+        nonce: 100,
+      },
+      {
+        evaluator: EVALUATOR,
+        node: OPERATOR,
+        modelHash: HASH.toLowerCase(),
+        suite: 'fim-pass1',
+        score: 250_000,
+        sampleSize: 4,
+        windowStart: 1_700_000_000,
+        windowEnd: 1_700_000_001,
+        nonce: 101,
+      },
+      {
+        evaluator: EVALUATOR,
+        node: OPERATOR,
+        modelHash: HASH.toLowerCase(),
+        suite: 'latency-p50',
+        score: 10,
+        sampleSize: 4,
+        windowStart: 1_700_000_000,
+        windowEnd: 1_700_000_001,
+        nonce: 102,
+      },
+      {
+        evaluator: EVALUATOR,
+        node: OPERATOR,
+        modelHash: HASH.toLowerCase(),
+        suite: 'latency-p95',
+        score: 10,
+        sampleSize: 4,
+        windowStart: 1_700_000_000,
+        windowEnd: 1_700_000_001,
+        nonce: 103,
+      },
     ])
   })
 
   test('without a Python runner only exact match is scored, and `limit` bounds the problems', async () => {
-    const { client, clock, requests } = fakeClient((r) => ({ pieces: [problems.find((x) => x.prompt === r.prompt)?.canonical_solution ?? ''] }))
+    const { client, clock, requests } = fakeClient((r) => ({
+      pieces: [problems.find((x) => x.prompt === r.prompt)?.canonical_solution ?? ''],
+    }))
     const run = await runEvaluation({ ...base(client, clock), limit: 2 })
     expect(requests).toHaveLength(2)
     expect(run.scores.fimExact).toBe(1_000_000)
@@ -136,7 +203,12 @@ describe('runEvaluation', () => {
   })
 
   test('uptime: a bounded series of quote-only probes; unreachable counts as down, BUSY as up; pauses between probes', async () => {
-    const outcomes = [null, new InferStreamError({ reason: 'dial', details: 'gone' }), new InferRequestError({ code: 'BUSY', message: 'later' }), null]
+    const outcomes = [
+      null,
+      new InferStreamError({ reason: 'dial', details: 'gone' }),
+      new InferRequestError({ code: 'BUSY', message: 'later' }),
+      null,
+    ]
     let probe = 0
     const { client, clock } = fakeClient(
       () => ({ pieces: [] }),
@@ -146,7 +218,12 @@ describe('runEvaluation', () => {
       },
     )
     const pauses: number[] = []
-    const run = await runEvaluation({ ...base(client, clock), suites: ['uptime'], uptime: { probes: 4, intervalMs: 250 }, sleep: async (ms) => void pauses.push(ms) })
+    const run = await runEvaluation({
+      ...base(client, clock),
+      suites: ['uptime'],
+      uptime: { probes: 4, intervalMs: 250 },
+      sleep: async (ms) => void pauses.push(ms),
+    })
     expect(run.uptime.map((u) => u.up)).toEqual([true, false, true, true])
     expect(pauses).toEqual([250, 250, 250])
     expect(run.scores.uptime).toBe(750_000)
@@ -165,7 +242,12 @@ describe('runEvaluation', () => {
       request: (text) => ({ messages: [{ role: 'user', content: text }], max_tokens: 4 }),
       parse: (output) => (['positive', 'negative', 'neutral'].includes(output.trim()) ? output.trim() : null),
     }
-    const answers: Answer[] = [{ pieces: ['posi', 'tive'] }, { pieces: ['positive'] }, { pieces: [], error: new InferStreamError({ reason: 'reset', details: 'gone' }) }, { pieces: ['I think so'] }]
+    const answers: Answer[] = [
+      { pieces: ['posi', 'tive'] },
+      { pieces: ['positive'] },
+      { pieces: [], error: new InferStreamError({ reason: 'reset', details: 'gone' }) },
+      { pieces: ['I think so'] },
+    ]
     let i = 0
     const { client, clock } = fakeClient(() => answers[i++] as Answer)
     const run = await runEvaluation({ ...base(client, clock), suites: ['sentiment'], sentiment: task })
@@ -180,7 +262,10 @@ describe('runEvaluation', () => {
   })
 
   test("the evaluator's own failures (spend limits, wallet, chain) end the run instead of scoring against the node", async () => {
-    const { client, clock } = fakeClient(() => ({ pieces: [], error: new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: 1n, asked: 2n }) }))
+    const { client, clock } = fakeClient(() => ({
+      pieces: [],
+      error: new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: 1n, asked: 2n }),
+    }))
     await expect(runEvaluation(base(client, clock))).rejects.toBeInstanceOf(SpendLimitError)
   })
 
@@ -210,18 +295,29 @@ describe('runEvaluation', () => {
   test('a run that cannot start says why before anything is paid', async () => {
     const { client, clock, requests } = fakeClient(() => ({ pieces: [] }))
     await expect(runEvaluation({ ...base(client, clock), suites: [] })).rejects.toBeInstanceOf(EvaluationSetupError)
-    await expect(runEvaluation({ ...base(client, clock), target: { entry, model: 'other' } })).rejects.toThrow(/does not announce other/)
+    await expect(runEvaluation({ ...base(client, clock), target: { entry, model: 'other' } })).rejects.toThrow(
+      /does not announce other/,
+    )
     await expect(runEvaluation({ ...base(client, clock), problems: [] })).rejects.toThrow(/needs problems/)
-    await expect(runEvaluation({ ...base(client, clock), suites: ['sentiment'] })).rejects.toThrow(/needs labelled headlines/)
+    await expect(runEvaluation({ ...base(client, clock), suites: ['sentiment'] })).rejects.toThrow(
+      /needs labelled headlines/,
+    )
     expect(requests).toHaveLength(0)
   })
 })
 
 test('runPythonWith adapts the Node harness runner: passed, failed with its error, timeout with its limit', async () => {
   const { runPythonWith } = await import('./types.ts')
-  const outcomes = [{ status: 'passed' as const }, { status: 'failed' as const, error: 'AssertionError' }, { status: 'timeout' as const, limitMs: 500 }]
+  const outcomes = [
+    { status: 'passed' as const },
+    { status: 'failed' as const, error: 'AssertionError' },
+    { status: 'timeout' as const, limitMs: 500 },
+  ]
   const limits: number[] = []
-  const run = runPythonWith({ run: async (_code, timeoutMs) => (limits.push(timeoutMs), outcomes.shift() as (typeof outcomes)[number]) }, 500)
+  const run = runPythonWith(
+    { run: async (_code, timeoutMs) => (limits.push(timeoutMs), outcomes.shift() as (typeof outcomes)[number]) },
+    500,
+  )
   expect(await run('a')).toEqual({ passed: true })
   expect(await run('b')).toEqual({ passed: false, error: 'AssertionError' })
   expect(await run('c')).toEqual({ passed: false, error: 'no result within 500 ms' })

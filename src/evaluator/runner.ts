@@ -60,8 +60,22 @@ export type RunEvaluationParameters = {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
 }
 
-export type FimResult = { task_id: string; completion: string; exact: boolean; passed: boolean | null; error?: string; firstTokenMs: number | null }
-export type SentimentResult = { text: string; expected: string; answer: string | null; correct: boolean; error?: string; firstTokenMs: number | null }
+export type FimResult = {
+  task_id: string
+  completion: string
+  exact: boolean
+  passed: boolean | null
+  error?: string
+  firstTokenMs: number | null
+}
+export type SentimentResult = {
+  text: string
+  expected: string
+  answer: string | null
+  correct: boolean
+  error?: string
+  firstTokenMs: number | null
+}
 export type UptimeResult = { up: boolean; error?: string }
 
 /** Scores in the attestation units: accuracies and rates in parts per million, latencies in ms; null when not run. */
@@ -114,11 +128,16 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
   const suites = EVALUATION_SUITES.filter((s) => p.suites.includes(s))
   if (suites.length === 0) throw new EvaluationSetupError('Choose at least one suite to run.')
   const announced = p.target.entry.announcement.models.find((m) => m.id === p.target.model)
-  if (!announced) throw new EvaluationSetupError(`The node does not announce ${p.target.model}.`, { details: `it announces ${p.target.entry.announcement.models.map((m) => m.id).join(', ') || 'nothing'}` })
+  if (!announced)
+    throw new EvaluationSetupError(`The node does not announce ${p.target.model}.`, {
+      details: `it announces ${p.target.entry.announcement.models.map((m) => m.id).join(', ') || 'nothing'}`,
+    })
   const problems = (p.problems ?? []).slice(0, limit)
   const items = (p.sentiment?.items ?? []).slice(0, limit)
-  if (suites.includes('fim') && problems.length === 0) throw new EvaluationSetupError('The code infilling suite needs problems (HumanEval single-line).')
-  if (suites.includes('sentiment') && (!p.sentiment || items.length === 0)) throw new EvaluationSetupError('The sentiment suite needs labelled headlines.')
+  if (suites.includes('fim') && problems.length === 0)
+    throw new EvaluationSetupError('The code infilling suite needs problems (HumanEval single-line).')
+  if (suites.includes('sentiment') && (!p.sentiment || items.length === 0))
+    throw new EvaluationSetupError('The sentiment suite needs labelled headlines.')
   const probes = Math.min(limit, Math.max(1, p.uptime?.probes ?? EVALUATOR_DEFAULTS.uptimeProbes))
   const intervalMs = p.uptime?.intervalMs ?? EVALUATOR_DEFAULTS.uptimeIntervalMs
   // Latency alone makes small requests of its own; with other suites it measures theirs.
@@ -131,7 +150,8 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
   }
   const total = steps.fim + steps.sentiment + steps.latency + steps.uptime
   let done = 0
-  const progress = (suite: EvaluationSuite, detail?: string) => p.onProgress?.({ suite, done, total, ...(detail === undefined ? {} : { detail }) })
+  const progress = (suite: EvaluationSuite, detail?: string) =>
+    p.onProgress?.({ suite, done, total, ...(detail === undefined ? {} : { detail }) })
   const checkAbort = () => {
     if (p.signal?.aborted) throw new EvaluationAbortedError({ done, total, cause: p.signal.reason })
   }
@@ -145,7 +165,10 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
   const uptime: UptimeResult[] = []
 
   /** One paid streamed request; `enough` ends it early (the node bills what it had sent). */
-  const ask = async (request: { prompt: string; suffix?: string; max_tokens: number } | { messages: ChatMessage[]; max_tokens: number }, enough?: (text: string) => boolean) => {
+  const ask = async (
+    request: { prompt: string; suffix?: string; max_tokens: number } | { messages: ChatMessage[]; max_tokens: number },
+    enough?: (text: string) => boolean,
+  ) => {
     const controller = new AbortController()
     const onAbort = () => controller.abort(p.signal?.reason)
     p.signal?.addEventListener('abort', onAbort, { once: true })
@@ -154,9 +177,13 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
     let text = ''
     const common = { model, node: entry, stream: true as const, temperature: 0, seed: 0, signal: controller.signal }
     try {
-      const stream = 'messages' in request ? await p.client.chat.completions.create({ ...common, ...request }) : await p.client.completions.create({ ...common, ...request })
+      const stream =
+        'messages' in request
+          ? await p.client.chat.completions.create({ ...common, ...request })
+          : await p.client.completions.create({ ...common, ...request })
       for await (const chunk of stream) {
-        const piece = chunk.choices[0] && ('text' in chunk.choices[0] ? chunk.choices[0].text : chunk.choices[0].delta.content)
+        const piece =
+          chunk.choices[0] && ('text' in chunk.choices[0] ? chunk.choices[0].text : chunk.choices[0].delta.content)
         if (!piece) continue
         first ??= clock() - started
         text += piece
@@ -169,7 +196,12 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
       await stream.result
     } catch (error) {
       // Ours to end: what arrived is the answer (the node settles the tokens it sent).
-      if (!(controller.signal.aborted && !p.signal?.aborted && (error as { name?: string }).name === 'PaidRequestInterruptedError')) throw error
+      if (!(
+        controller.signal.aborted &&
+        !p.signal?.aborted &&
+        (error as { name?: string }).name === 'PaidRequestInterruptedError'
+      ))
+        throw error
     } finally {
       p.signal?.removeEventListener('abort', onAbort)
     }
@@ -192,9 +224,18 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
         checkAbort()
         let result: FimResult
         try {
-          const { text, firstTokenMs } = await ask({ prompt: problem.prompt, suffix: problem.suffix ?? '', max_tokens: EVALUATOR_DEFAULTS.fimMaxTokens }, (out) => applyStopRule(out, { rule: 'line', prefix: problem.prompt, suffix: problem.suffix ?? '' }).done)
+          const { text, firstTokenMs } = await ask(
+            { prompt: problem.prompt, suffix: problem.suffix ?? '', max_tokens: EVALUATOR_DEFAULTS.fimMaxTokens },
+            (out) => applyStopRule(out, { rule: 'line', prefix: problem.prompt, suffix: problem.suffix ?? '' }).done,
+          )
           const completion = completionFromOutput('single-line', problem, text)
-          result = { task_id: problem.task_id, completion, exact: exactMatch(completion, problem.canonical_solution), passed: null, firstTokenMs }
+          result = {
+            task_id: problem.task_id,
+            completion,
+            exact: exactMatch(completion, problem.canonical_solution),
+            passed: null,
+            firstTokenMs,
+          }
           if (p.runPython) {
             checkAbort()
             const outcome = await p.runPython(buildProgram(problem, completion))
@@ -202,7 +243,14 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
             if (!outcome.passed && outcome.error) result.error = outcome.error
           }
         } catch (error) {
-          result = { task_id: problem.task_id, completion: '', exact: false, passed: p.runPython ? false : null, error: nodeFailure(error), firstTokenMs: null }
+          result = {
+            task_id: problem.task_id,
+            completion: '',
+            exact: false,
+            passed: p.runPython ? false : null,
+            error: nodeFailure(error),
+            firstTokenMs: null,
+          }
         }
         fim.push(result)
         done++
@@ -216,9 +264,22 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
         try {
           const { text, firstTokenMs } = await ask(task.request(item.text))
           const answer = task.parse(text)
-          result = { text: item.text, expected: item.label, answer, correct: answer !== null && answer === item.label, firstTokenMs }
+          result = {
+            text: item.text,
+            expected: item.label,
+            answer,
+            correct: answer !== null && answer === item.label,
+            firstTokenMs,
+          }
         } catch (error) {
-          result = { text: item.text, expected: item.label, answer: null, correct: false, error: nodeFailure(error), firstTokenMs: null }
+          result = {
+            text: item.text,
+            expected: item.label,
+            answer: null,
+            correct: false,
+            error: nodeFailure(error),
+            firstTokenMs: null,
+          }
         }
         sentiment.push(result)
         done++
@@ -246,7 +307,9 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
           result = { up: true }
         } catch (error) {
           // A busy node is up; any other refusal or a node that cannot be reached is down.
-          const busy = (error as { name?: string; code?: string }).name === 'InferRequestError' && (error as { code?: string }).code === 'BUSY'
+          const busy =
+            (error as { name?: string; code?: string }).name === 'InferRequestError' &&
+            (error as { code?: string }).code === 'BUSY'
           result = busy ? { up: true } : { up: false, error: nodeFailure(error) }
         }
         uptime.push(result)
@@ -259,7 +322,8 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
 
   const scores: EvaluationScores = {
     fimExact: suites.includes('fim') ? ppm(fim.filter((r) => r.exact).length, fim.length) : null,
-    fimPass1: suites.includes('fim') && p.runPython ? ppm(fim.filter((r) => r.passed === true).length, fim.length) : null,
+    fimPass1:
+      suites.includes('fim') && p.runPython ? ppm(fim.filter((r) => r.passed === true).length, fim.length) : null,
     sentiment: suites.includes('sentiment') ? ppm(sentiment.filter((r) => r.correct).length, sentiment.length) : null,
     latencyP50: suites.includes('latency') && firstTokens.length > 0 ? Math.round(percentile(firstTokens, 50)) : null,
     latencyP95: suites.includes('latency') && firstTokens.length > 0 ? Math.round(percentile(firstTokens, 95)) : null,
@@ -289,7 +353,31 @@ export async function runEvaluation(p: RunEvaluationParameters): Promise<Evaluat
   const attestations: Attestation[] = bySuite.flatMap(([suite, score]) =>
     score === null || samples[suite] === 0
       ? []
-      : [{ evaluator: p.evaluator, node: entry.announcement.operator, modelHash: announced.contentHash.toLowerCase() as Hex, suite, score, sampleSize: samples[suite], windowStart, windowEnd, nonce: nonce++ }],
+      : [
+          {
+            evaluator: p.evaluator,
+            node: entry.announcement.operator,
+            modelHash: announced.contentHash.toLowerCase() as Hex,
+            suite,
+            score,
+            sampleSize: samples[suite],
+            windowStart,
+            windowEnd,
+            nonce: nonce++,
+          },
+        ],
   )
-  return { node: entry.announcement.operator, modelHash: announced.contentHash.toLowerCase() as Hex, model, windowStart, windowEnd, scores, attestations, fim, sentiment, uptime, firstTokenMs: firstTokens }
+  return {
+    node: entry.announcement.operator,
+    modelHash: announced.contentHash.toLowerCase() as Hex,
+    model,
+    windowStart,
+    windowEnd,
+    scores,
+    attestations,
+    fim,
+    sentiment,
+    uptime,
+    firstTokenMs: firstTokens,
+  }
 }

@@ -26,7 +26,15 @@ export type SentimentTask = {
  * Errors that say something about the node (it refused, broke the stream, quoted or signed wrongly, or could not be
  * reached) and so count against its score. Anything else — the evaluator's wallet, limits, chain RPC — ends the run.
  */
-const NODE_FAILURES = new Set(['InferRequestError', 'InferStreamError', 'PaidRequestInterruptedError', 'InvalidReceiptError', 'InvalidQuoteError', 'StreamLimitError', 'NoNodeAvailableError'])
+const NODE_FAILURES = new Set([
+  'InferRequestError',
+  'InferStreamError',
+  'PaidRequestInterruptedError',
+  'InvalidReceiptError',
+  'InvalidQuoteError',
+  'StreamLimitError',
+  'NoNodeAvailableError',
+])
 
 export function isNodeFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && NODE_FAILURES.has((error as { name?: string }).name ?? '')
@@ -40,6 +48,9 @@ export function runPythonWith(runner: ProgramRunner, timeoutMs: number): RunPyth
   return async (program) => {
     const outcome = await runner.run(program, timeoutMs)
     if (outcome.status === 'passed') return { passed: true }
-    return { passed: false, error: outcome.status === 'failed' ? outcome.error : `no result within ${outcome.limitMs} ms` }
+    return {
+      passed: false,
+      error: outcome.status === 'failed' ? outcome.error : `no result within ${outcome.limitMs} ms`,
+    }
   }
 }

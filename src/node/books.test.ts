@@ -50,11 +50,23 @@ describe('provider books', () => {
 
   it('reads the single document of earlier versions once, as records, with each channel latest receipt', async () => {
     const store = memoryStore()
-    const receipt = (channelId: string, cumulativePaid: string) => ({ receipt: { channelId, cumulativePaid }, receiptHash: '0x', signature: '0x' })
+    const receipt = (channelId: string, cumulativePaid: string) => ({
+      receipt: { channelId, cumulativePaid },
+      receiptHash: '0x',
+      signature: '0x',
+    })
     await store.set(
       'provider-payments-v1',
       toStored({
-        ledgers: { '3': { channelId: 3n, consumer, deposit: 100n, voucher: { cumulativeAmount: 50n, signature: '0xab' }, settled: 40n } },
+        ledgers: {
+          '3': {
+            channelId: 3n,
+            consumer,
+            deposit: 100n,
+            voucher: { cumulativeAmount: 50n, signature: '0xab' },
+            settled: 40n,
+          },
+        },
         redeemed: { '3': 20n },
         receipts: { [hash(1)]: receipt('3', '10'), [hash(2)]: receipt('3', '40'), [hash(3)]: receipt('3', '25') },
         pending: [{ receiptHash: hash(2), signedAt: 5 }],
@@ -66,7 +78,12 @@ describe('provider books', () => {
     )
     const books = createBooks(store)
     await books.load()
-    expect(books.channel('3')).toMatchObject({ settled: 40n, redeemed: 20n, lastReceipt: hash(2), voucher: { cumulativeAmount: 50n } })
+    expect(books.channel('3')).toMatchObject({
+      settled: 40n,
+      redeemed: 20n,
+      lastReceipt: hash(2),
+      voucher: { cumulativeAmount: 50n },
+    })
     expect(books.work).toMatchObject({ jobsServed: 3, earningsRedeemed: 20n, pending: [{ receiptHash: hash(2) }] })
     expect(books.batchOf(hash(1))?.root).toBe(hash(9))
     expect(await books.receipt(hash(3))).toEqual(receipt('3', '25'))

@@ -26,7 +26,13 @@ export type ChannelBook = Omit<ChannelLedger, 'reserved'> & {
 
 type Index = { channels: string[]; batches: Hex[] }
 /** `closeWatchFrom`: the next block to look at for channel closes (null: the deployment's start block). */
-type Work = { pending: PendingReceipt[]; earningsRedeemed: bigint; jobsServed: number; tokensGenerated: number; closeWatchFrom: bigint | null }
+type Work = {
+  pending: PendingReceipt[]
+  earningsRedeemed: bigint
+  jobsServed: number
+  tokensGenerated: number
+  closeWatchFrom: bigint | null
+}
 
 export type Books = {
   readonly channels: ReadonlyMap<string, ChannelBook>
@@ -135,13 +141,50 @@ async function migrateV1(store: KeyValueStore, books: Books): Promise<void> {
     if (!known || cumulative > known.cumulative) latest.set(r.channelId, { hash: hash as Hex, cumulative })
   }
   for (const [id, ledger] of Object.entries(old.ledgers ?? {})) {
-    await books.putChannel({ ...ledger, redeemed: old.redeemed?.[id] ?? 0n, status: 1, checkedAt: 0, lastReceipt: latest.get(id)?.hash ?? null, final: null })
+    await books.putChannel({
+      ...ledger,
+      redeemed: old.redeemed?.[id] ?? 0n,
+      status: 1,
+      checkedAt: 0,
+      lastReceipt: latest.get(id)?.hash ?? null,
+      final: null,
+    })
   }
   for (const batch of old.batches ?? []) await books.putBatch(batch)
-  Object.assign(books.work, { pending: old.pending ?? [], earningsRedeemed: old.earningsRedeemed ?? 0n, jobsServed: old.jobsServed ?? 0, tokensGenerated: old.tokensGenerated ?? 0 })
+  Object.assign(books.work, {
+    pending: old.pending ?? [],
+    earningsRedeemed: old.earningsRedeemed ?? 0n,
+    jobsServed: old.jobsServed ?? 0,
+    tokensGenerated: old.tokensGenerated ?? 0,
+  })
   await books.saveWork()
 }
 
-export function newChannelBook({ channelId, consumer, deposit, redeemed, status, checkedAt }: { channelId: bigint; consumer: Address; deposit: bigint; redeemed: bigint; status: number; checkedAt: number }): ChannelBook {
-  return { channelId, consumer, deposit, voucher: null, settled: 0n, redeemed, status, checkedAt, lastReceipt: null, final: null }
+export function newChannelBook({
+  channelId,
+  consumer,
+  deposit,
+  redeemed,
+  status,
+  checkedAt,
+}: {
+  channelId: bigint
+  consumer: Address
+  deposit: bigint
+  redeemed: bigint
+  status: number
+  checkedAt: number
+}): ChannelBook {
+  return {
+    channelId,
+    consumer,
+    deposit,
+    voucher: null,
+    settled: 0n,
+    redeemed,
+    status,
+    checkedAt,
+    lastReceipt: null,
+    final: null,
+  }
 }

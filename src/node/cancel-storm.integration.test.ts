@@ -51,7 +51,15 @@ describe('cancelled prepaid requests (integration)', () => {
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
     const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1'), prepay: true })
+    const client = createClient({
+      deployment,
+      wallet: wallet as never,
+      store: memoryStore(),
+      relay: relay.multiaddr,
+      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
+      channelDeposit: parseEther('1'),
+      prepay: true,
+    })
     stops.push(() => client.stop())
     const node = provider.node.peerId.toString()
     // The channel is opened by a first, uncancelled request.
@@ -70,7 +78,14 @@ describe('cancelled prepaid requests (integration)', () => {
       const prompt = `def f${i}(x):\n    return x`
       const done = (async () => {
         try {
-          const stream = await client.completions.create({ model: TEST_MODEL.id, prompt, max_tokens: 24, node, stream: true, signal: abort.signal })
+          const stream = await client.completions.create({
+            model: TEST_MODEL.id,
+            prompt,
+            max_tokens: 24,
+            node,
+            stream: true,
+            signal: abort.signal,
+          })
           for await (const chunk of stream) void chunk
           await stream.result
         } catch (error) {

@@ -24,8 +24,14 @@ const prices = { pricePerMillionInput: 10n ** 12n, pricePerMillionOutput: 10n **
 
 /** The in-memory engine, claiming what an engine on a GPU claims: no bit-for-bit reproducibility. */
 function gpuLikeEngine(inner: InferenceEngine): InferenceEngine {
-  const honest = (model: LoadedModel | null): LoadedModel | null => (model ? { ...model, engine: 'webgpu', deterministic: false } : null)
-  return { ...inner, kind: 'webgpu', load: async (spec, options) => honest(await inner.load(spec, options)) as LoadedModel, current: async () => honest(await inner.current()) }
+  const honest = (model: LoadedModel | null): LoadedModel | null =>
+    model ? { ...model, engine: 'webgpu', deterministic: false } : null
+  return {
+    ...inner,
+    kind: 'webgpu',
+    load: async (spec, options) => honest(await inner.load(spec, options)) as LoadedModel,
+    current: async () => honest(await inner.current()),
+  }
 }
 
 async function setup(kind: 'cpu' | 'gpu') {
@@ -38,7 +44,17 @@ async function setup(kind: 'cpu' | 'gpu') {
   const books = createBooks(memoryStore())
   await books.load()
   const cashier = createCashier(
-    { engine, books, readChannel: async () => ({ consumer: consumer.address, node: operator, deposit: 10n ** 18n, redeemed: 0n, status: 1 }) },
+    {
+      engine,
+      books,
+      readChannel: async () => ({
+        consumer: consumer.address,
+        node: operator,
+        deposit: 10n ** 18n,
+        redeemed: 0n,
+        status: 1,
+      }),
+    },
     { signer, operator, prices, chainId: CHAIN_ID, voucherDomain, receiptDomain },
   )
   let cumulative = 0n
@@ -48,7 +64,12 @@ async function setup(kind: 'cpu' | 'gpu') {
     cumulative += quote.maxCost
     const voucher = { channelId: 1n, cumulativeAmount: cumulative }
     const signature = await consumer.signTypedData(voucherTypedData(voucher, voucherDomain))
-    const admission = await cashier.admit({ peer: 'p', request, payment: encodePayment({ chainId: CHAIN_ID, channels: voucherDomain.verifyingContract, voucher, signature }), model })
+    const admission = await cashier.admit({
+      peer: 'p',
+      request,
+      payment: encodePayment({ chainId: CHAIN_ID, channels: voucherDomain.verifyingContract, voucher, signature }),
+      model,
+    })
     const cancel = new AbortController()
     let tokens = 0
     const result = await runInference(engine, request, {
@@ -59,14 +80,26 @@ async function setup(kind: 'cpu' | 'gpu') {
       },
     })
     const signed = decodeSignedReceipt(await admission.settle(result))
-    await verifySignedReceipt(signed, receiptDomain, { signer: signer.address as Address, consumer: consumer.address, request, text: result.text })
+    await verifySignedReceipt(signed, receiptDomain, {
+      signer: signer.address as Address,
+      consumer: consumer.address,
+      request,
+      text: result.text,
+    })
     cumulative = signed.receipt.cumulativePaid
     return { signed, result }
   }
   return { serve, model }
 }
 
-const greedy: InferenceRequest = { kind: 'completion', model: TEST_MODEL.id, prompt: 'the same question', max_tokens: 12, temperature: 0, seed: 7 }
+const greedy: InferenceRequest = {
+  kind: 'completion',
+  model: TEST_MODEL.id,
+  prompt: 'the same question',
+  max_tokens: 12,
+  temperature: 0,
+  seed: 7,
+}
 
 describe('cashier: deterministic receipts', () => {
   it('a CPU engine that reproduces its output signs a greedy seeded request deterministic, and only that', async () => {
@@ -84,7 +117,11 @@ describe('cashier: deterministic receipts', () => {
   it('an engine that cannot promise reproducible output (web-llm on a GPU) never gets a deterministic receipt', async () => {
     const { serve, model } = await setup('gpu')
     expect(model.deterministic).toBe(false)
-    for (const request of [greedy, { ...greedy, seed: 0 }, { ...greedy, kind: 'chat' as const, messages: [{ role: 'user' as const, content: 'hi' }] }]) {
+    for (const request of [
+      greedy,
+      { ...greedy, seed: 0 },
+      { ...greedy, kind: 'chat' as const, messages: [{ role: 'user' as const, content: 'hi' }] },
+    ]) {
       expect((await serve(request)).signed.receipt.deterministic).toBe(false)
     }
   })

@@ -14,7 +14,14 @@ import { acceptVoucher, releaseRequest, settleRequest, type ChannelLedger } from
 import type { JsonValue } from '../core/errors/base.ts'
 import { PaymentRefusedError, VoucherRejectedError } from '../core/errors/payments.ts'
 import type { InferenceEngine, InferenceRequest, InferenceResult, LoadedModel } from '../core/inference.ts'
-import { buildReceipt, checkPaymentDomain, decodePayment, encodeSignedReceipt, recoverVoucherSigner, type SignedReceipt } from '../core/payment.ts'
+import {
+  buildReceipt,
+  checkPaymentDomain,
+  decodePayment,
+  encodeSignedReceipt,
+  recoverVoucherSigner,
+  type SignedReceipt,
+} from '../core/payment.ts'
 import { createQuote, encodeQuote, quotedText, type Prices, type Quote } from '../core/quote.ts'
 import { hashReceipt, receiptTypedData, type TypedDataDomainParameters } from '../core/receipt.ts'
 import { keyedQueue } from '../core/keyed-queue.ts'
@@ -67,7 +74,14 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
   /** Admissions, settlements and final vouchers of one channel never interleave. */
   const exclusive = keyedQueue()
 
-  const ledgerOf = (book: ChannelBook): ChannelLedger => ({ channelId: book.channelId, consumer: book.consumer, deposit: book.deposit, voucher: book.voucher, settled: book.settled, reserved: reservations.get(book.channelId.toString()) ?? 0n })
+  const ledgerOf = (book: ChannelBook): ChannelLedger => ({
+    channelId: book.channelId,
+    consumer: book.consumer,
+    deposit: book.deposit,
+    voucher: book.voucher,
+    settled: book.settled,
+    reserved: reservations.get(book.channelId.toString()) ?? 0n,
+  })
   const withLedger = (book: ChannelBook, ledger: ChannelLedger): ChannelBook => {
     reservations.set(book.channelId.toString(), ledger.reserved)
     return { ...book, voucher: ledger.voucher, settled: ledger.settled, deposit: ledger.deposit }
@@ -84,7 +98,11 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     return count
   }
 
-  async function quoteFor(request: InferenceRequest, model?: LoadedModel, prices: Prices = init.prices): Promise<Quote> {
+  async function quoteFor(
+    request: InferenceRequest,
+    model?: LoadedModel,
+    prices: Prices = init.prices,
+  ): Promise<Quote> {
     const loaded = model ?? (await engine.current())
     if (!loaded) throw new Error('no model loaded')
     return createQuote({
@@ -103,21 +121,41 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
   /** The channel as the chain has it now, refused unless it is open and pays us. */
   async function refresh(channelId: bigint, known: ChannelBook | undefined): Promise<ChannelBook> {
     const onChain = await readChannel(channelId)
-    if (onChain.status === 0) throw new VoucherRejectedError({ reason: 'wrong-channel', details: `channel ${channelId} does not exist` })
-    if (onChain.node.toLowerCase() !== init.operator.toLowerCase()) throw new VoucherRejectedError({ reason: 'wrong-channel', details: `channel ${channelId} pays ${onChain.node}, not this node's operator ${init.operator}` })
+    if (onChain.status === 0)
+      throw new VoucherRejectedError({ reason: 'wrong-channel', details: `channel ${channelId} does not exist` })
+    if (onChain.node.toLowerCase() !== init.operator.toLowerCase())
+      throw new VoucherRejectedError({
+        reason: 'wrong-channel',
+        details: `channel ${channelId} pays ${onChain.node}, not this node's operator ${init.operator}`,
+      })
     const book = known
       ? { ...known, deposit: onChain.deposit, redeemed: onChain.redeemed, status: onChain.status, checkedAt: now() }
-      : newChannelBook({ channelId, consumer: onChain.consumer, deposit: onChain.deposit, redeemed: onChain.redeemed, status: onChain.status, checkedAt: now() })
+      : newChannelBook({
+          channelId,
+          consumer: onChain.consumer,
+          deposit: onChain.deposit,
+          redeemed: onChain.redeemed,
+          status: onChain.status,
+          checkedAt: now(),
+        })
     if (known && onChain.status !== known.status) await books.putChannel(book)
     return book
   }
 
-  function refuse(error: VoucherRejectedError, quote: JsonValue | undefined, book: ChannelBook | undefined): Promise<never> {
+  function refuse(
+    error: VoucherRejectedError,
+    quote: JsonValue | undefined,
+    book: ChannelBook | undefined,
+  ): Promise<never> {
     init.onRefusal?.()
     const behind = error.reason === 'replayed' || error.reason === 'insufficient' || error.reason === 'stale'
     const settlement = behind && book?.lastReceipt ? books.receipt(book.lastReceipt) : Promise.resolve(undefined)
     return settlement.then((receipt) => {
-      throw new PaymentRefusedError({ details: `${error.reason}: ${error.details ?? error.shortMessage}`, quote, settlement: receipt })
+      throw new PaymentRefusedError({
+        details: `${error.reason}: ${error.details ?? error.shortMessage}`,
+        quote,
+        settlement: receipt,
+      })
     })
   }
 
@@ -127,7 +165,9 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     // Unpaid: refused before any work (a quote costs a token count, so it has its own budget as a quote-only request).
     if (payment === null) {
       init.onRefusal?.()
-      throw new PaymentRefusedError({ details: 'this node serves paid requests only: ask for a quote (a quote-only request) and pay with a voucher' })
+      throw new PaymentRefusedError({
+        details: 'this node serves paid requests only: ask for a quote (a quote-only request) and pay with a voucher',
+      })
     }
     // Everything that needs no channel state first: an unpayable request costs a decode and one signature recovery.
     let p
@@ -151,13 +191,36 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
       let wireQuote: JsonValue | undefined
       let quote: Quote
       try {
-        if (!book || book.status !== 1 || now() - book.checkedAt > statusMaxAgeMs || payment_.voucher.cumulativeAmount > book.deposit) book = await refresh(payment_.voucher.channelId, book)
-        if (book.status !== 1) throw new VoucherRejectedError({ reason: 'closed', details: `channel ${id} is ${['missing', 'open', 'closing', 'closed'][book.status] ?? 'unknown'}` })
+        if (
+          !book ||
+          book.status !== 1 ||
+          now() - book.checkedAt > statusMaxAgeMs ||
+          payment_.voucher.cumulativeAmount > book.deposit
+        )
+          book = await refresh(payment_.voucher.channelId, book)
+        if (book.status !== 1)
+          throw new VoucherRejectedError({
+            reason: 'closed',
+            details: `channel ${id} is ${['missing', 'open', 'closing', 'closed'][book.status] ?? 'unknown'}`,
+          })
         // Only the channel's consumer gets as far as a token count.
-        if (recoveredSigner.toLowerCase() !== book.consumer.toLowerCase()) throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${recoveredSigner}, not the channel's consumer ${book.consumer}` })
+        if (recoveredSigner.toLowerCase() !== book.consumer.toLowerCase())
+          throw new VoucherRejectedError({
+            reason: 'forged',
+            details: `signed by ${recoveredSigner}, not the channel's consumer ${book.consumer}`,
+          })
         quote = await quoteFor(request, model, prices)
         wireQuote = encodeQuote(quote)
-        const ledger = acceptVoucher(ledgerOf(book), { channelId: payment_.voucher.channelId, cumulativeAmount: payment_.voucher.cumulativeAmount, signature: payment_.signature, recoveredSigner }, quote.maxCost)
+        const ledger = acceptVoucher(
+          ledgerOf(book),
+          {
+            channelId: payment_.voucher.channelId,
+            cumulativeAmount: payment_.voucher.cumulativeAmount,
+            signature: payment_.signature,
+            recoveredSigner,
+          },
+          quote.maxCost,
+        )
         book = withLedger(book, ledger)
       } catch (error) {
         if (error instanceof VoucherRejectedError) return refuse(error, wireQuote, book)
@@ -174,7 +237,14 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     })
   }
 
-  function admission(id: string, consumer: Address, quote: Quote, wireQuote: JsonValue, request: InferenceRequest, engineDeterministic: boolean): Admission {
+  function admission(
+    id: string,
+    consumer: Address,
+    quote: Quote,
+    wireQuote: JsonValue,
+    request: InferenceRequest,
+    engineDeterministic: boolean,
+  ): Admission {
     let ended = false
     return {
       quote: wireQuote,
@@ -194,7 +264,14 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     }
   }
 
-  async function settle(id: string, consumer: Address, quote: Quote, request: InferenceRequest, result: InferenceResult, engineDeterministic: boolean): Promise<JsonValue> {
+  async function settle(
+    id: string,
+    consumer: Address,
+    quote: Quote,
+    request: InferenceRequest,
+    result: InferenceResult,
+    engineDeterministic: boolean,
+  ): Promise<JsonValue> {
     const book = books.channel(id) as ChannelBook
     const receipt = buildReceipt({
       request,

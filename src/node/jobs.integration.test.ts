@@ -40,12 +40,16 @@ const publicClient = createPublicClient({ transport, pollingInterval: 50 })
 const token = deployment.contracts.AIToken as Address
 const channels = deployment.contracts.PaymentChannels as Address
 /** Job prices: half the live ones. */
-const JOB_PRICES = { pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n }
+const JOB_PRICES = {
+  pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n,
+  pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n,
+}
 
 let dir: string
 let relay: RelayProcess
 const stops: (() => Promise<void>)[] = []
-const balanceOf = (address: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const balanceOf = (address: Address) =>
+  readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
 type JobsProvider = { service: ProviderService; peerId: string; operator: Address; signer: Address }
 
@@ -61,29 +65,75 @@ async function startJobsProvider(tokenDelayMs: number): Promise<JobsProvider> {
   await peer.node.waitForReservation(15_000)
   const engine = createMemoryEngine({ tokenDelayMs })
   await engine.load(TEST_MODEL)
-  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), publicClient, { deployment, signer: privateKeyToAccount(signerKey), peerId: peer.node.peerId.toString(), models: [TEST_MODEL.contentHash], prices: TEST_PRICES, stake: DEVNET_PARAMETERS.minStake })
-  const service = createProviderService({ peer, engine, deployment, transport: http(deployment.rpcUrl, { retryCount: 0 }), store: memoryStore() }, { signer, operator: operator.address, prices: TEST_PRICES, batch: { maxReceipts: 100, maxAgeMs: 60 * 60_000 }, redeemThreshold: 10n ** 30n, tickMs: 100, closeWatchMs: 100, announceIntervalMs: 1_000, jobs: { enabled: true, prices: JOB_PRICES, sweepMs: 100 } })
+  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), publicClient, {
+    deployment,
+    signer: privateKeyToAccount(signerKey),
+    peerId: peer.node.peerId.toString(),
+    models: [TEST_MODEL.contentHash],
+    prices: TEST_PRICES,
+    stake: DEVNET_PARAMETERS.minStake,
+  })
+  const service = createProviderService(
+    { peer, engine, deployment, transport: http(deployment.rpcUrl, { retryCount: 0 }), store: memoryStore() },
+    {
+      signer,
+      operator: operator.address,
+      prices: TEST_PRICES,
+      batch: { maxReceipts: 100, maxAgeMs: 60 * 60_000 },
+      redeemThreshold: 10n ** 30n,
+      tickMs: 100,
+      closeWatchMs: 100,
+      announceIntervalMs: 1_000,
+      jobs: { enabled: true, prices: JOB_PRICES, sweepMs: 100 },
+    },
+  )
   await service.start()
   stops.push(() => service.stop())
   return { service, peerId: peer.node.peerId.toString(), operator: operator.address, signer: signer.address }
 }
 
-type Consumer = { client: ModelexClient; wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore; address: Address }
+type Consumer = {
+  client: ModelexClient
+  wallet: ReturnType<typeof createWalletClient>
+  store: KeyValueStore
+  address: Address
+}
 
 async function startConsumer(reuse?: Omit<Consumer, 'client'>): Promise<Consumer> {
-  const account = reuse ? (reuse.wallet.account as ReturnType<typeof privateKeyToAccount>) : privateKeyToAccount(generatePrivateKey())
+  const account = reuse
+    ? (reuse.wallet.account as ReturnType<typeof privateKeyToAccount>)
+    : privateKeyToAccount(generatePrivateKey())
   if (!reuse) await fundAccount(deployment, account.address, parseEther('100'))
   const wallet = reuse?.wallet ?? createWalletClient({ account, transport, pollingInterval: 50 })
   const store = reuse?.store ?? memoryStore()
-  const client = createClient({ deployment, wallet: wallet as never, store, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash }], channelDeposit: parseEther('1'), finishAfterIdleMs: null })
+  const client = createClient({
+    deployment,
+    wallet: wallet as never,
+    store,
+    relay: relay.multiaddr,
+    models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash }],
+    channelDeposit: parseEther('1'),
+    finishAfterIdleMs: null,
+  })
   stops.push(() => client.stop())
   await client.start()
   await (client.p2p as ModelexNode).waitForReservation(15_000)
   return { client, wallet, store, address: account.address }
 }
 
-const jobRequest = (content: string, max_tokens = 16) => ({ model: TEST_MODEL.id, messages: [{ role: 'user' as const, content }], max_tokens, temperature: 0, seed: 3 })
-const jobOptions = (deadlineInMs = 60_000) => ({ deadline: Date.now() + deadlineInMs, maxPricePerMillionIn: JOB_PRICES.pricePerMillionInput, maxPricePerMillionOut: JOB_PRICES.pricePerMillionOutput, collectMs: 300 })
+const jobRequest = (content: string, max_tokens = 16) => ({
+  model: TEST_MODEL.id,
+  messages: [{ role: 'user' as const, content }],
+  max_tokens,
+  temperature: 0,
+  seed: 3,
+})
+const jobOptions = (deadlineInMs = 60_000) => ({
+  deadline: Date.now() + deadlineInMs,
+  maxPricePerMillionIn: JOB_PRICES.pricePerMillionInput,
+  maxPricePerMillionOut: JOB_PRICES.pricePerMillionOutput,
+  collectMs: 300,
+})
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-jobs-'))
@@ -102,7 +152,11 @@ describe('async jobs (integration)', () => {
     const first = await startConsumer()
     const handle = await first.client.jobs.post(jobRequest('summarise the quarter while I am away'), jobOptions())
     expect(handle.published).toBeGreaterThan(0)
-    await until(() => handle.status() === 'accepted', 30_000, 'the provider to claim the job and the consumer to accept it')
+    await until(
+      () => handle.status() === 'accepted',
+      30_000,
+      'the provider to claim the job and the consumer to accept it',
+    )
     const [claim] = handle.claims()
     expect(claim?.quote.node).toBe(provider.operator)
     // Claimed at the job prices, below the live ones.
@@ -117,7 +171,9 @@ describe('async jobs (integration)', () => {
     // Back: a new client from the same store and wallet fetches what was delivered meanwhile.
     const back = await startConsumer(first)
     const delivered = await back.client.jobs.fetch()
-    const result = delivered.find((r) => r.jobId === handle.id) ?? (await back.client.jobs.list()).find((j) => j.id === handle.id)?.result
+    const result =
+      delivered.find((r) => r.jobId === handle.id) ??
+      (await back.client.jobs.list()).find((j) => j.id === handle.id)?.result
     expect(result).toBeDefined()
     if (!result) return
     expect(result.receipt.receipt.nodeSigner).toBe(provider.signer)
@@ -145,17 +201,34 @@ describe('async jobs (integration)', () => {
     const poster = await startConsumer()
     // A long live request keeps the provider busy until it is cancelled.
     const cancel = new AbortController()
-    const stream = await live.client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'a long live answer' }], max_tokens: 2_000, stream: true, node: provider.peerId, signal: cancel.signal })
+    const stream = await live.client.chat.completions.create({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'a long live answer' }],
+      max_tokens: 2_000,
+      stream: true,
+      node: provider.peerId,
+      signal: cancel.signal,
+    })
     const reading = (async () => {
       for await (const _chunk of stream) void _chunk
     })().catch(() => {})
     await until(() => provider.service.server.stats().active === 1, 20_000, 'the live request to run')
 
-    const short = await poster.client.jobs.post(jobRequest('expires while the node is busy'), { ...jobOptions(11_000), autoAccept: false })
-    const long = await poster.client.jobs.post(jobRequest('waits for an idle moment'), { ...jobOptions(120_000), autoAccept: false })
+    const short = await poster.client.jobs.post(jobRequest('expires while the node is busy'), {
+      ...jobOptions(11_000),
+      autoAccept: false,
+    })
+    const long = await poster.client.jobs.post(jobRequest('waits for an idle moment'), {
+      ...jobOptions(120_000),
+      autoAccept: false,
+    })
     // Providers of the tests before are still online and idle: accept this one's claims.
     const ours = (handle: typeof short) => handle.claims().find((c) => c.quote.node === provider.operator)
-    await until(() => ours(short) !== undefined && ours(long) !== undefined, 30_000, 'the busy provider to claim both jobs')
+    await until(
+      () => ours(short) !== undefined && ours(long) !== undefined,
+      30_000,
+      'the busy provider to claim both jobs',
+    )
     await short.accept(ours(short))
     await long.accept(ours(long))
     expect([short.status(), long.status()]).toEqual(['accepted', 'accepted'])
@@ -172,7 +245,10 @@ describe('async jobs (integration)', () => {
 
     const result = await long.result({ pollMs: 100 })
     expect(result.receipt.receipt.requestHash).toBe(requestHash(long.job.request))
-    await expect(short.result({ pollMs: 100 })).rejects.toMatchObject({ name: 'JobNotDeliveredError', reason: 'expired' })
+    await expect(short.result({ pollMs: 100 })).rejects.toMatchObject({
+      name: 'JobNotDeliveredError',
+      reason: 'expired',
+    })
     // The expired job left the undelivered list for the interrupted requests; only the delivered one is settled.
     const channel = (await poster.client.channels())[provider.operator.toLowerCase()]
     expect(channel?.settled).toBe(result.cost)
@@ -188,12 +264,29 @@ describe('async jobs (integration)', () => {
     await node.start()
     await node.waitForReservation(15_000)
     const forger = privateKeyToAccount(generatePrivateKey())
-    const offer = (over: Partial<JobOffer> = {}): JobOffer => ({ v: 1, chainId: deployment.chainId, consumer: victim.address, peerId: node.peerId.toString(), modelHash: TEST_MODEL.contentHash, request: { kind: 'chat', ...jobRequest('forged') }, maxPricePerMillionInput: JOB_PRICES.pricePerMillionInput, maxPricePerMillionOutput: JOB_PRICES.pricePerMillionOutput, createdAt: Date.now(), deadline: Date.now() + 60_000, nonce: 1, ...over })
+    const offer = (over: Partial<JobOffer> = {}): JobOffer => ({
+      v: 1,
+      chainId: deployment.chainId,
+      consumer: victim.address,
+      peerId: node.peerId.toString(),
+      modelHash: TEST_MODEL.contentHash,
+      request: { kind: 'chat', ...jobRequest('forged') },
+      maxPricePerMillionInput: JOB_PRICES.pricePerMillionInput,
+      maxPricePerMillionOutput: JOB_PRICES.pricePerMillionOutput,
+      createdAt: Date.now(),
+      deadline: Date.now() + 60_000,
+      nonce: 1,
+      ...over,
+    })
 
     // A job in the victim's name signed by another key: the relay rejects it and no node claims it.
     const claimedBefore = provider.service.jobs?.stats().claimed ?? 0
     await publishJob(node, await signJob(forger, offer()), { timeoutMs: 5_000 })
-    await until(async () => ((await relay.metrics())['jobs'] as { rejected: number } | undefined)?.rejected === 1, 10_000, 'the relay to reject the forged job')
+    await until(
+      async () => ((await relay.metrics())['jobs'] as { rejected: number } | undefined)?.rejected === 1,
+      10_000,
+      'the relay to reject the forged job',
+    )
     // A genuine job posted after it is claimed: gossip works, and the forgery was never claimed.
     const genuine = await victim.client.jobs.post(jobRequest('genuine'), { ...jobOptions(), autoAccept: false })
     // (Providers of the tests before are still online and claim it too.)
@@ -203,18 +296,52 @@ describe('async jobs (integration)', () => {
 
     // A claim on the victim's job from a key the registry does not know: refused by the consumer.
     const job = genuine.job
-    const quote = createQuote({ model: TEST_MODEL.id, modelHash: TEST_MODEL.contentHash, inputTokens: 4, maxTokens: 16, ...JOB_PRICES, node: forger.address, signer: forger.address, chainId: deployment.chainId })
-    const forgedClaim = await signClaim(forger, { v: 1, jobId: job.id, peerId: node.peerId.toString(), quote, acceptBy: Date.now() + 30_000 })
-    await expect(askJobs(node, (victim.client.p2p as ModelexNode).peerId.toString(), { type: 'claim', claim: forgedClaim })).rejects.toBeInstanceOf(JobRefusedError)
+    const quote = createQuote({
+      model: TEST_MODEL.id,
+      modelHash: TEST_MODEL.contentHash,
+      inputTokens: 4,
+      maxTokens: 16,
+      ...JOB_PRICES,
+      node: forger.address,
+      signer: forger.address,
+      chainId: deployment.chainId,
+    })
+    const forgedClaim = await signClaim(forger, {
+      v: 1,
+      jobId: job.id,
+      peerId: node.peerId.toString(),
+      quote,
+      acceptBy: Date.now() + 30_000,
+    })
+    await expect(
+      askJobs(node, (victim.client.p2p as ModelexNode).peerId.toString(), { type: 'claim', claim: forgedClaim }),
+    ).rejects.toBeInstanceOf(JobRefusedError)
     expect(genuine.claims().some((c) => c.quote.node === forger.address)).toBe(false)
 
     // An acceptance of a claim the provider never issued: refused before any voucher is looked at.
-    const payment = { v: 1, chainId: deployment.chainId, channels, channelId: '1', cumulativeAmount: '1', signature: `0x${'11'.repeat(65)}` }
-    await expect(askJobs(node, provider.peerId, { type: 'accept', job, claim: forgedClaim, payment, fetchHash: fetchHashOf(`0x${'01'.repeat(32)}`) })).rejects.toMatchObject({ code: 'unknown-claim' })
+    const payment = {
+      v: 1,
+      chainId: deployment.chainId,
+      channels,
+      channelId: '1',
+      cumulativeAmount: '1',
+      signature: `0x${'11'.repeat(65)}`,
+    }
+    await expect(
+      askJobs(node, provider.peerId, {
+        type: 'accept',
+        job,
+        claim: forgedClaim,
+        payment,
+        fetchHash: fetchHashOf(`0x${'01'.repeat(32)}`),
+      }),
+    ).rejects.toMatchObject({ code: 'unknown-claim' })
 
     // Accepted for real, then fetched by someone who knows the (public) job id but not the secret.
     await genuine.accept(ours())
     await genuine.result({ pollMs: 100 })
-    await expect(askJobs(node, provider.peerId, { type: 'fetch', jobId: job.id, secret: `0x${'02'.repeat(32)}` as Hex })).rejects.toMatchObject({ code: 'forbidden' })
+    await expect(
+      askJobs(node, provider.peerId, { type: 'fetch', jobId: job.id, secret: `0x${'02'.repeat(32)}` as Hex }),
+    ).rejects.toMatchObject({ code: 'forbidden' })
   })
 })

@@ -16,7 +16,24 @@ import type { JsonValue } from '../core/errors/base.ts'
 import { JobRefusedError } from '../core/errors/jobs.ts'
 import { PaymentRefusedError } from '../core/errors/payments.ts'
 import { runInference, type InferenceEngine, type InferenceResult } from '../core/inference.ts'
-import { claimHash, claimRefusal, decodeClaim, decodeJobValue, encodeClaim, encodeJobValue, fetchHashOf, keepResultUntil, mayRun, signClaim, type Claim, type ClaimRefusalReason, type Job, type JobResult, type JobsAnswer, type JobsRequest } from '../core/jobs.ts'
+import {
+  claimHash,
+  claimRefusal,
+  decodeClaim,
+  decodeJobValue,
+  encodeClaim,
+  encodeJobValue,
+  fetchHashOf,
+  keepResultUntil,
+  mayRun,
+  signClaim,
+  type Claim,
+  type ClaimRefusalReason,
+  type Job,
+  type JobResult,
+  type JobsAnswer,
+  type JobsRequest,
+} from '../core/jobs.ts'
 import { decodeQuote, type Prices } from '../core/quote.ts'
 import type { Admission, InferServer } from '../p2p/infer-server.ts'
 import { askJobs, serveJobs, watchJobs } from '../p2p/jobs.ts'
@@ -70,9 +87,30 @@ export type JobServiceInit = {
 
 type Status = 'accepted' | 'done' | 'expired' | 'failed'
 /** What the node keeps of one accepted job (persisted; wire forms for the signed parts). */
-type JobRecord = { job: JsonValue; claim: JsonValue; payment: JsonValue; fetchHash: Hex; status: Status; acceptedAt: number; keepUntil: number; result?: JobResult; reason?: string }
+type JobRecord = {
+  job: JsonValue
+  claim: JsonValue
+  payment: JsonValue
+  fetchHash: Hex
+  status: Status
+  acceptedAt: number
+  keepUntil: number
+  result?: JobResult
+  reason?: string
+}
 
-export type JobServiceStats = { claimed: number; declined: Record<ClaimRefusalReason, number>; accepted: number; waiting: number; running: boolean; done: number; expired: number; failed: number; interrupted: number; fetched: number }
+export type JobServiceStats = {
+  claimed: number
+  declined: Record<ClaimRefusalReason, number>
+  accepted: number
+  waiting: number
+  running: boolean
+  done: number
+  expired: number
+  failed: number
+  interrupted: number
+  fetched: number
+}
 
 export type JobService = {
   start(): Promise<void>
@@ -82,10 +120,17 @@ export type JobService = {
   poke(): void
 }
 
-export function createJobService({ node, engine, cashier, server, store }: JobServiceComponents, init: JobServiceInit): JobService {
+export function createJobService(
+  { node, engine, cashier, server, store }: JobServiceComponents,
+  init: JobServiceInit,
+): JobService {
   const now = init.now ?? Date.now
   const config = { ...JOB_SERVICE_DEFAULTS, ...init.config }
-  const document = storedDocument<{ records: JobRecord[] }>(store, `provider-jobs-v1:${init.chainId}:${init.operator.toLowerCase()}`, () => ({ records: [] }))
+  const document = storedDocument<{ records: JobRecord[] }>(
+    store,
+    `provider-jobs-v1:${init.chainId}:${init.operator.toLowerCase()}`,
+    () => ({ records: [] }),
+  )
   const claims = new Map<Hex, { job: Job; claim: Claim; hash: Hex }>()
   const records = new Map<Hex, JobRecord>()
   /** The decoded job of each record (decoding checks the id, a hash: done once). */
@@ -99,7 +144,18 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
     return job
   }
   const admissions = new Map<Hex, Admission>()
-  const stats: JobServiceStats = { claimed: 0, declined: { disabled: 0, model: 0, price: 0, 'max-tokens': 0, deadline: 0 }, accepted: 0, waiting: 0, running: false, done: 0, expired: 0, failed: 0, interrupted: 0, fetched: 0 }
+  const stats: JobServiceStats = {
+    claimed: 0,
+    declined: { disabled: 0, model: 0, price: 0, 'max-tokens': 0, deadline: 0 },
+    accepted: 0,
+    waiting: 0,
+    running: false,
+    done: 0,
+    expired: 0,
+    failed: 0,
+    interrupted: 0,
+    fetched: 0,
+  }
   let running: { id: Hex; controller: AbortController } | null = null
   let stopped = true
   let unwatch: (() => void) | undefined
@@ -118,14 +174,30 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
   async function onJob(job: Job): Promise<void> {
     if (stopped || claims.has(job.id) || records.has(job.id)) return
     const model = await engine.current()
-    const refusal = claimRefusal(job, { enabled: config.enabled, prices: config.prices, modelHash: (model?.contentHash as Hex | undefined) ?? null, maxTokens: config.maxTokens, minTimeLeftMs: config.minTimeLeftMs }, now())
+    const refusal = claimRefusal(
+      job,
+      {
+        enabled: config.enabled,
+        prices: config.prices,
+        modelHash: (model?.contentHash as Hex | undefined) ?? null,
+        maxTokens: config.maxTokens,
+        minTimeLeftMs: config.minTimeLeftMs,
+      },
+      now(),
+    )
     if (refusal) {
       stats.declined[refusal]++
       return
     }
     if (!model || claims.size >= config.maxOpenClaims || waiting().length >= config.maxQueue) return
     const quote = await cashier.quoteFor(structuredClone(job.request), model, config.prices)
-    const claim = await signClaim(init.signer, { v: 1, jobId: job.id, peerId: node.peerId.toString(), quote, acceptBy: Math.min(now() + config.claimTtlMs, job.deadline) })
+    const claim = await signClaim(init.signer, {
+      v: 1,
+      jobId: job.id,
+      peerId: node.peerId.toString(),
+      quote,
+      acceptBy: Math.min(now() + config.claimTtlMs, job.deadline),
+    })
     claims.set(job.id, { job, claim, hash: claimHash(claim) })
     stats.claimed++
     try {
@@ -136,17 +208,41 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
     }
   }
 
-  async function accept({ job, claim, payment, fetchHash }: Extract<JobsRequest, { type: 'accept' }>): Promise<JobsAnswer> {
+  async function accept({
+    job,
+    claim,
+    payment,
+    fetchHash,
+  }: Extract<JobsRequest, { type: 'accept' }>): Promise<JobsAnswer> {
     const held = claims.get(claim.jobId)
-    if (!held || held.hash !== claimHash(claim) || job.id !== claim.jobId) throw new JobRefusedError({ code: 'unknown-claim', details: `this node has no open claim ${claimHash(claim)} on job ${claim.jobId}` })
-    if (now() > held.claim.acceptBy) throw new JobRefusedError({ code: 'claim-expired', details: `the claim could be accepted until ${held.claim.acceptBy}` })
-    if (!mayRun(held.job, now())) throw new JobRefusedError({ code: 'job-expired', details: 'the job is past its deadline' })
-    if (records.has(job.id)) throw new JobRefusedError({ code: 'unknown-claim', details: 'this job was accepted already' })
-    if (waiting().length >= config.maxQueue) throw new JobRefusedError({ code: 'busy', details: `${config.maxQueue} accepted jobs wait already` })
+    if (!held || held.hash !== claimHash(claim) || job.id !== claim.jobId)
+      throw new JobRefusedError({
+        code: 'unknown-claim',
+        details: `this node has no open claim ${claimHash(claim)} on job ${claim.jobId}`,
+      })
+    if (now() > held.claim.acceptBy)
+      throw new JobRefusedError({
+        code: 'claim-expired',
+        details: `the claim could be accepted until ${held.claim.acceptBy}`,
+      })
+    if (!mayRun(held.job, now()))
+      throw new JobRefusedError({ code: 'job-expired', details: 'the job is past its deadline' })
+    if (records.has(job.id))
+      throw new JobRefusedError({ code: 'unknown-claim', details: 'this job was accepted already' })
+    if (waiting().length >= config.maxQueue)
+      throw new JobRefusedError({ code: 'busy', details: `${config.maxQueue} accepted jobs wait already` })
     const admission = await admit(held.job, payment)
     claims.delete(job.id)
     jobs.set(job.id, held.job)
-    records.set(job.id, { job: encodeJobValue(held.job), claim: encodeClaim(held.claim), payment, fetchHash, status: 'accepted', acceptedAt: now(), keepUntil: keepResultUntil(held.job, config.resultGraceMs) })
+    records.set(job.id, {
+      job: encodeJobValue(held.job),
+      claim: encodeClaim(held.claim),
+      payment,
+      fetchHash,
+      status: 'accepted',
+      acceptedAt: now(),
+      keepUntil: keepResultUntil(held.job, config.resultGraceMs),
+    })
     admissions.set(job.id, admission)
     stats.accepted++
     await save()
@@ -158,19 +254,35 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
   /** The cashier's admission at the claim's prices, which must price the job as the claim did. */
   async function admit(job: Job, payment: JsonValue): Promise<Admission> {
     const model = await engine.current()
-    if (!model || model.contentHash.toLowerCase() !== job.modelHash.toLowerCase()) throw new JobRefusedError({ code: 'job-expired', details: 'this node no longer serves the job\'s model' })
+    if (!model || model.contentHash.toLowerCase() !== job.modelHash.toLowerCase())
+      throw new JobRefusedError({ code: 'job-expired', details: "this node no longer serves the job's model" })
     let admission: Admission
     try {
-      admission = await cashier.admit({ peer: job.peerId, request: structuredClone(job.request), payment, model, prices: config.prices })
+      admission = await cashier.admit({
+        peer: job.peerId,
+        request: structuredClone(job.request),
+        payment,
+        model,
+        prices: config.prices,
+      })
     } catch (error) {
-      if (error instanceof PaymentRefusedError) throw new JobRefusedError({ code: 'payment', details: error.details ?? error.shortMessage, quote: error.quote, settlement: error.settlement })
+      if (error instanceof PaymentRefusedError)
+        throw new JobRefusedError({
+          code: 'payment',
+          details: error.details ?? error.shortMessage,
+          quote: error.quote,
+          settlement: error.settlement,
+        })
       throw error
     }
     const held = claims.get(job.id)?.claim ?? decodeClaim(records.get(job.id)?.claim)
     const quote = decodeQuote(admission.quote)
     if (quote.maxCost !== held.quote.maxCost || quote.inputTokens !== held.quote.inputTokens) {
       admission.release()
-      throw new JobRefusedError({ code: 'unknown-claim', details: `the job is priced at ${quote.maxCost} now, the claim said ${held.quote.maxCost}` })
+      throw new JobRefusedError({
+        code: 'unknown-claim',
+        details: `the job is priced at ${quote.maxCost} now, the claim said ${held.quote.maxCost}`,
+      })
     }
     return admission
   }
@@ -178,13 +290,17 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
   async function fetch({ jobId, secret }: Extract<JobsRequest, { type: 'fetch' }>): Promise<JobsAnswer> {
     const record = records.get(jobId)
     if (!record) throw new JobRefusedError({ code: 'unknown-job', details: `no job ${jobId} is held here` })
-    if (fetchHashOf(secret) !== record.fetchHash) throw new JobRefusedError({ code: 'forbidden', details: 'the secret does not open this job' })
+    if (fetchHashOf(secret) !== record.fetchHash)
+      throw new JobRefusedError({ code: 'forbidden', details: 'the secret does not open this job' })
     if (record.status === 'done' && record.result) {
       stats.fetched++
       return { ok: true, status: 'done', result: record.result }
     }
     if (record.status === 'accepted') return { ok: true, status: 'pending' }
-    throw new JobRefusedError({ code: 'job-expired', details: record.reason ?? 'the job was not run before its deadline' })
+    throw new JobRefusedError({
+      code: 'job-expired',
+      details: record.reason ?? 'the job was not run before its deadline',
+    })
   }
 
   /** Runs the next accepted job when nothing live is active or queued; earliest deadline first. */
@@ -214,7 +330,8 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
     let result: InferenceResult
     try {
       const model = await engine.current()
-      if (!model || model.contentHash.toLowerCase() !== job.modelHash.toLowerCase()) return end(id, 'failed', 'the node stopped serving the job\'s model')
+      if (!model || model.contentHash.toLowerCase() !== job.modelHash.toLowerCase())
+        return end(id, 'failed', "the node stopped serving the job's model")
       result = await runInference(engine, structuredClone(job.request), { signal })
     } catch (error) {
       if (signal.aborted) {
@@ -233,7 +350,11 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
     const text = result.text
     const current = records.get(id)
     if (!current) return
-    records.set(id, { ...current, status: 'done', result: { text, finish_reason: result.finish_reason, usage: result.usage, receipt } })
+    records.set(id, {
+      ...current,
+      status: 'done',
+      result: { text, finish_reason: result.finish_reason, usage: result.usage, receipt },
+    })
     stats.done++
     prune()
     await save()
@@ -301,7 +422,11 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
         try {
           admissions.set(id, await admit(jobOf(id), record.payment))
         } catch (error) {
-          records.set(id, { ...record, status: 'failed', reason: `not admitted again after a restart: ${(error as Error).message.split('\n')[0]}` })
+          records.set(id, {
+            ...record,
+            status: 'failed',
+            reason: `not admitted again after a restart: ${(error as Error).message.split('\n')[0]}`,
+          })
           stats.failed++
         }
       }
@@ -333,4 +458,3 @@ export function createJobService({ node, engine, cashier, server, store }: JobSe
     poke: schedule,
   }
 }
-

@@ -17,7 +17,15 @@ import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEther,
+  type Address,
+  type Hex,
+} from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getBlock, readContract, waitForTransactionReceipt } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -77,14 +85,21 @@ async function advance(seconds: number): Promise<void> {
   await testClient.increaseTime({ seconds })
   await testClient.mine({ blocks: 1 })
 }
-const jobOf = (provider: PaidProvider, requestId: bigint): OracleJob | undefined => provider.service.oracle?.jobs().find((j) => j.requestId === requestId)
-const balanceOf = (address: Address) => readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const jobOf = (provider: PaidProvider, requestId: bigint): OracleJob | undefined =>
+  provider.service.oracle?.jobs().find((j) => j.requestId === requestId)
+const balanceOf = (address: Address) =>
+  readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-oracle-'))
   ensureChromium()
   const modelFile = join(DEFAULT_MODELS_DIR, `${DEMO_TINY.name}.gguf`)
-  if (!(await access(modelFile).then(() => true, () => false))) {
+  if (
+    !(await access(modelFile).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await mkdir(DEFAULT_MODELS_DIR, { recursive: true })
     await writeFile(modelFile, generateDemoModel(DEMO_TINY))
   }
@@ -97,18 +112,34 @@ beforeAll(async () => {
   stops.push(() => line.close())
 
   // The template, registered for the tiny model, and a SentimentConsumer that asks it.
-  const governor = createWalletClient({ account: privateKeyToAccount(generatePrivateKey()), transport, pollingInterval: 50 })
+  const governor = createWalletClient({
+    account: privateKeyToAccount(generatePrivateKey()),
+    transport,
+    pollingInterval: 50,
+  })
   await fundAccount(deployment, governor.account.address, 0n)
-  if ((await getTemplateModel(reader, { router, templateHash: TEMPLATE_HASH })) === null) await registerTemplate(governor, { router, template: TEMPLATE, modelHash: TINY.contentHash })
+  if ((await getTemplateModel(reader, { router, templateHash: TEMPLATE_HASH })) === null)
+    await registerTemplate(governor, { router, template: TEMPLATE, modelHash: TINY.contentHash })
   const artifact = await loadArtifact('SentimentConsumer')
-  const hash = await governor.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [router, token, TEMPLATE_HASH], chain: null })
+  const hash = await governor.deployContract({
+    abi: artifact.abi,
+    bytecode: artifact.bytecode,
+    args: [router, token, TEMPLATE_HASH],
+    chain: null,
+  })
   consumer = (await waitForTransactionReceipt(reader, { hash })).contractAddress as Address
   await fundAccount(deployment, funder.address, parseEther('1000'))
 
   for (let i = 0; i < 3; i++) {
     const engine = await createPageEngine({ browser, baseUrl: fixtures.url })
     await engine.load(TINY, { threads: 1 })
-    const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine, ...(i === 0 ? { rpcUrl: line.url } : {}), oracle: { enabled: true, templates: [TEMPLATE_HASH], pollMs: 200 } })
+    const provider = await startPaidProvider({
+      deployment,
+      relay: relay.multiaddr,
+      engine,
+      ...(i === 0 ? { rpcUrl: line.url } : {}),
+      oracle: { enabled: true, templates: [TEMPLATE_HASH], pollMs: 200 },
+    })
     stops.push(() => provider.stop())
     providers.push(provider)
   }
@@ -125,13 +156,25 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
   try {
     await until(condition, timeoutMs, what)
   } catch (error) {
-    const state = providers.map((p, i) => ({ node: i, metrics: p.service.oracle?.metrics(), jobs: p.service.oracle?.jobs().slice(-3) }))
-    throw new Error(`${(error as Error).message}\n${JSON.stringify(state, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 1)}`, { cause: error })
+    const state = providers.map((p, i) => ({
+      node: i,
+      metrics: p.service.oracle?.metrics(),
+      jobs: p.service.oracle?.jobs().slice(-3),
+    }))
+    throw new Error(
+      `${(error as Error).message}\n${JSON.stringify(state, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 1)}`,
+      { cause: error },
+    )
   }
 }
 
 async function answers(requestId: bigint): Promise<{ operators: readonly Address[]; values: readonly bigint[] }> {
-  const [operators, values] = await readContract(reader, { address: router, abi: oracleRouterAbi, functionName: 'getAnswers', args: [requestId] })
+  const [operators, values] = await readContract(reader, {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'getAnswers',
+    args: [requestId],
+  })
   return { operators, values }
 }
 
@@ -140,18 +183,36 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     const headline = 'ACME quarterly profit jumps 40% as orders beat forecasts'
     const now = await chainNow()
     const before = await Promise.all(providers.map((p) => balanceOf(p.operator)))
-    const { requestId } = await requestScore(wallet, { token, consumer, asset: headline, fee: FEE, k: 3, commitDeadline: now + 600n, revealDeadline: now + 1200n })
-    await waitFor(async () => (await getOracleRequest(reader, { router, requestId })).status === 'fulfilled', 120_000, 'the request to be fulfilled')
+    const { requestId } = await requestScore(wallet, {
+      token,
+      consumer,
+      asset: headline,
+      fee: FEE,
+      k: 3,
+      commitDeadline: now + 600n,
+      revealDeadline: now + 1200n,
+    })
+    await waitFor(
+      async () => (await getOracleRequest(reader, { router, requestId })).status === 'fulfilled',
+      120_000,
+      'the request to be fulfilled',
+    )
     const request = await getOracleRequest(reader, { router, requestId })
     const { operators, values } = await answers(requestId)
-    expect(new Set(operators.map((o) => o.toLowerCase()))).toEqual(new Set(providers.map((p) => p.operator.toLowerCase())))
+    expect(new Set(operators.map((o) => o.toLowerCase()))).toEqual(
+      new Set(providers.map((p) => p.operator.toLowerCase())),
+    )
     expect(values.every((v) => v >= -100n && v <= 100n)).toBe(true)
     expect(request.result).toBe(medianOf(values))
     expect((await getScore(reader, { consumer, asset: headline }))?.value).toBe(request.result)
     // Each node revealed what it stored, and was paid fee / k (to its operator, whoever sent the transaction).
     for (const [i, provider] of providers.entries()) {
       // The chain settles with the last reveal; a node records its own reveal once it has read its receipt.
-      await waitFor(() => /revealed/.test(String(jobOf(provider, requestId)?.outcome ?? jobOf(provider, requestId)?.stage)), 30_000, 'the node to record its reveal')
+      await waitFor(
+        () => /revealed/.test(String(jobOf(provider, requestId)?.outcome ?? jobOf(provider, requestId)?.stage)),
+        30_000,
+        'the node to record its reveal',
+      )
       const job = jobOf(provider, requestId)
       expect(job?.outcome ?? job?.stage).toMatch(/revealed/)
       expect(values[operators.findIndex((o) => o.toLowerCase() === provider.operator.toLowerCase())]).toBe(job?.value)
@@ -163,12 +224,28 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     const [a] = providers as [PaidProvider]
     await line.cut()
     const now = await chainNow()
-    const { requestId } = await requestScore(wallet, { token, consumer, asset: 'GLOBEX swings to loss as sales collapse', fee: FEE, k: 3, commitDeadline: now + 600n, revealDeadline: now + 1200n })
-    await waitFor(async () => (await getOracleRequest(reader, { router, requestId })).commits === 2, 120_000, 'the two other nodes to commit')
+    const { requestId } = await requestScore(wallet, {
+      token,
+      consumer,
+      asset: 'GLOBEX swings to loss as sales collapse',
+      fee: FEE,
+      k: 3,
+      commitDeadline: now + 600n,
+      revealDeadline: now + 1200n,
+    })
+    await waitFor(
+      async () => (await getOracleRequest(reader, { router, requestId })).commits === 2,
+      120_000,
+      'the two other nodes to commit',
+    )
     expect(jobOf(a, requestId)).toBeUndefined()
     expect(a.service.oracle?.metrics().lastError).not.toBeNull()
     await line.restore()
-    await waitFor(async () => (await getOracleRequest(reader, { router, requestId })).status === 'fulfilled', 120_000, 'the request to be fulfilled')
+    await waitFor(
+      async () => (await getOracleRequest(reader, { router, requestId })).status === 'fulfilled',
+      120_000,
+      'the request to be fulfilled',
+    )
     expect((await answers(requestId)).operators.map((o) => o.toLowerCase())).toContain(a.operator.toLowerCase())
   }, 240_000)
 
@@ -177,18 +254,37 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     await c.service.oracle?.stop()
     const cBefore = await balanceOf(c.operator)
     const now = await chainNow()
-    const { requestId } = await requestScore(wallet, { token, consumer, asset: 'INITECH to publish quarterly results on Thursday', fee: FEE, k: 3, commitDeadline: now + 300n, revealDeadline: now + 900n })
-    await waitFor(async () => (await getOracleRequest(reader, { router, requestId })).commits === 2, 120_000, 'two nodes to commit')
+    const { requestId } = await requestScore(wallet, {
+      token,
+      consumer,
+      asset: 'INITECH to publish quarterly results on Thursday',
+      fee: FEE,
+      k: 3,
+      commitDeadline: now + 300n,
+      revealDeadline: now + 900n,
+    })
+    await waitFor(
+      async () => (await getOracleRequest(reader, { router, requestId })).commits === 2,
+      120_000,
+      'two nodes to commit',
+    )
     await advance(301)
     // Commits are closed: A and B reveal; the last reveal settles with 2 answers, below the quorum of 3.
-    await waitFor(async () => (await getOracleRequest(reader, { router, requestId })).status === 'expired', 120_000, 'the request to expire')
+    await waitFor(
+      async () => (await getOracleRequest(reader, { router, requestId })).status === 'expired',
+      120_000,
+      'the request to expire',
+    )
     const request = await getOracleRequest(reader, { router, requestId })
     expect(request.reveals).toBe(2)
     // C comes back, backfills the request from its stored block, sees the deadline passed, and sends nothing.
     await c.service.oracle?.start()
     await waitFor(() => jobOf(c, requestId)?.stage === 'done', 60_000, 'C to see the request as missed')
     expect(jobOf(c, requestId)).toMatchObject({ outcome: 'missed', value: null })
-    expect((await getOracleRequest(reader, { router, requestId, operator: c.operator })).node).toEqual({ committed: false, revealed: false })
+    expect((await getOracleRequest(reader, { router, requestId, operator: c.operator })).node).toEqual({
+      committed: false,
+      revealed: false,
+    })
     expect(await balanceOf(c.operator)).toBe(cBefore)
     // The funder gets back what the missing answer would have been paid.
     const { amount } = await claimScoreRefund(wallet, { consumer, requestId })
@@ -203,10 +299,20 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     // ACME headlines in the windows of rounds 0 and 1 (one day each), none in round 2's.
     const at = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
     const bytes = encodeDataset([
-      { id: 'r0-a', date: at(start - 3_600n), asset: 'ACME', headline: 'ACME quarterly profit jumps 40% as orders beat forecasts' },
+      {
+        id: 'r0-a',
+        date: at(start - 3_600n),
+        asset: 'ACME',
+        headline: 'ACME quarterly profit jumps 40% as orders beat forecasts',
+      },
       { id: 'r0-b', date: at(start - 7_200n), asset: 'ACME', headline: 'ACME recalls faulty chargers, shares slide' },
       { id: 'r0-x', date: at(start - 1_800n), asset: 'GLOBEX', headline: 'GLOBEX swings to loss as sales collapse' },
-      { id: 'r1-a', date: at(start + BigInt(DAY) - 3_600n), asset: 'ACME', headline: 'ACME names new chief financial officer' },
+      {
+        id: 'r1-a',
+        date: at(start + BigInt(DAY) - 3_600n),
+        asset: 'ACME',
+        headline: 'ACME names new chief financial officer',
+      },
     ])
     const hash = datasetHash(bytes)
     // Only A has the data set: B and C fetch it by hash over /modelex/dataset/1.0.0.
@@ -216,7 +322,17 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
       token,
       consumer,
       asset: 'ACME',
-      schedule: { datasetHash: hash, windowSeconds: DAY, start, period: DAY, rounds: 3, k: 3, commitWindow: 3_600, revealWindow: 3_600, feePerRound },
+      schedule: {
+        datasetHash: hash,
+        windowSeconds: DAY,
+        start,
+        period: DAY,
+        rounds: 3,
+        k: 3,
+        commitWindow: 3_600,
+        revealWindow: 3_600,
+        feePerRound,
+      },
     })
     const rounds = () => getRounds(reader, { router, subscriptionId })
     expect((await rounds()).map((r) => r.status)).toEqual(['scheduled', 'scheduled', 'scheduled'])
@@ -225,7 +341,10 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     await waitFor(async () => (await rounds())[0]?.status === 'fulfilled', 180_000, 'round 0 to be fulfilled')
     await advance(DAY)
     await waitFor(async () => (await rounds())[1]?.status === 'fulfilled', 180_000, 'round 1 to be fulfilled')
-    const [r0, r1] = (await rounds()) as unknown as [{ requestId: bigint; result: bigint }, { requestId: bigint; result: bigint }]
+    const [r0, r1] = (await rounds()) as unknown as [
+      { requestId: bigint; result: bigint },
+      { requestId: bigint; result: bigint },
+    ]
     for (const r of [r0, r1]) expect(r.result).toBe(medianOf((await answers(r.requestId)).values))
     expect((await getScore(reader, { consumer, asset: 'ACME' }))?.requestId).toBe(r1.requestId)
     expect(jobOf(c, r0.requestId)?.outcome ?? jobOf(c, r0.requestId)?.stage).toMatch(/revealed/)
@@ -233,7 +352,11 @@ describe('oracle nodes answer OracleRouter requests with commit-reveal', () => {
     await advance(DAY)
     await waitFor(async () => (await rounds())[2]?.status === 'open', 60_000, 'round 2 to be opened')
     const r2 = (await rounds())[2]?.requestId as bigint
-    await waitFor(() => providers.every((p) => jobOf(p, r2)?.outcome === 'abstained'), 60_000, 'every node to abstain on the empty window')
+    await waitFor(
+      () => providers.every((p) => jobOf(p, r2)?.outcome === 'abstained'),
+      60_000,
+      'every node to abstain on the empty window',
+    )
     expect(jobOf(a, r2)?.error?.name).toBe('EmptyRoundWindowError')
     await advance(2 * 3_600 + 1)
     await waitFor(async () => (await rounds())[2]?.status === 'missed', 60_000, 'round 2 to be finalized as missed')

@@ -36,11 +36,29 @@ import { openRound } from '../chain/actions/openRound.ts'
 import { revealOracleAnswer } from '../chain/actions/revealOracleAnswer.ts'
 import { generateSalt, nextOracleAction } from '../core/commit-reveal.ts'
 import { parseDataset, selectWindow, type DatasetItem } from '../core/datasets.ts'
-import { DatasetUnavailableError, EmptyRoundWindowError, OracleInputError, OracleSaltLostError } from '../core/errors/oracle.ts'
+import {
+  DatasetUnavailableError,
+  EmptyRoundWindowError,
+  OracleInputError,
+  OracleSaltLostError,
+} from '../core/errors/oracle.ts'
 import { runInference, type InferenceEngine } from '../core/inference.ts'
-import { answersOnChain, chainValueOf, roundValue, singleTextParameter, templateValuesFromInput } from '../core/oracle-answer.ts'
+import {
+  answersOnChain,
+  chainValueOf,
+  roundValue,
+  singleTextParameter,
+  templateValuesFromInput,
+} from '../core/oracle-answer.ts'
 import { decodeRoundInput } from '../core/oracle-round.ts'
-import { BUILTIN_TEMPLATES, renderTemplate, templateId, validateOutput, type PromptTemplate, type TemplateParameterValues } from '../core/templates.ts'
+import {
+  BUILTIN_TEMPLATES,
+  renderTemplate,
+  templateId,
+  validateOutput,
+  type PromptTemplate,
+  type TemplateParameterValues,
+} from '../core/templates.ts'
 import type { DatasetSource } from '../p2p/datasets.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { storedDocument } from '../store/payments.ts'
@@ -120,7 +138,17 @@ export type OracleJob = {
 
 type OracleState = { watchFrom: bigint | null; jobs: OracleJob[]; subscriptions: bigint[] }
 
-export type OracleMetrics = { answered: number; revealed: number; abstained: number; missed: number; pending: number; roundsOpened: number; earned: bigint; watchFrom: bigint | null; lastError: string | null }
+export type OracleMetrics = {
+  answered: number
+  revealed: number
+  abstained: number
+  missed: number
+  pending: number
+  roundsOpened: number
+  earned: bigint
+  watchFrom: bigint | null
+  lastError: string | null
+}
 
 export type OracleService = {
   start(): Promise<void>
@@ -131,13 +159,26 @@ export type OracleService = {
   metrics(): OracleMetrics
 }
 
-const PERMANENT = new Set(['OracleInputError', 'EmptyRoundWindowError', 'OutputConstraintError', 'TemplateParameterError', 'InvalidDatasetError', 'OracleSaltLostError', 'InvalidTemplateError', 'InvalidChainValueError'])
+const PERMANENT = new Set([
+  'OracleInputError',
+  'EmptyRoundWindowError',
+  'OutputConstraintError',
+  'TemplateParameterError',
+  'InvalidDatasetError',
+  'OracleSaltLostError',
+  'InvalidTemplateError',
+  'InvalidChainValueError',
+])
 
 export function createOracleService(components: OracleComponents, init: OracleInit): OracleService {
   const { engine, wallet, reader } = components
   const now = init.now ?? Date.now
   const opted = new Set(init.templates.map((h) => h.toLowerCase()))
-  const document = storedDocument<OracleState>(components.store, `oracle-v1:${init.router.toLowerCase()}:${init.operator.toLowerCase()}`, () => ({ watchFrom: null, jobs: [], subscriptions: [] }))
+  const document = storedDocument<OracleState>(
+    components.store,
+    `oracle-v1:${init.router.toLowerCase()}:${init.operator.toLowerCase()}`,
+    () => ({ watchFrom: null, jobs: [], subscriptions: [] }),
+  )
   let state: OracleState = { watchFrom: null, jobs: [], subscriptions: [] }
   let running = false
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -157,7 +198,11 @@ export function createOracleService(components: OracleComponents, init: OracleIn
   async function templateOf(hash: Hex): Promise<PromptTemplate | null> {
     const key = hash.toLowerCase()
     if (templates.has(key)) return templates.get(key) ?? null
-    const template = (await components.templates?.get(hash)) ?? (await getRegisteredTemplate(reader, { router: init.router, templateHash: hash, fromBlock: init.startBlock }))?.template ?? null
+    const template =
+      (await components.templates?.get(hash)) ??
+      (await getRegisteredTemplate(reader, { router: init.router, templateHash: hash, fromBlock: init.startBlock }))
+        ?.template ??
+      null
     templates.set(key, template)
     return template
   }
@@ -169,13 +214,19 @@ export function createOracleService(components: OracleComponents, init: OracleIn
   }
 
   /** One validated answer of the template for `values`, as its int256. */
-  async function answerOnce(template: PromptTemplate, values: TemplateParameterValues, requestId: bigint): Promise<bigint> {
+  async function answerOnce(
+    template: PromptTemplate,
+    values: TemplateParameterValues,
+    requestId: bigint,
+  ): Promise<bigint> {
     const loaded = await engine.current()
-    if (!loaded) throw new OracleInputError({ requestId: requestId.toString(), reason: 'the engine has no model loaded' })
+    if (!loaded)
+      throw new OracleInputError({ requestId: requestId.toString(), reason: 'the engine has no model loaded' })
     await waitForIdle()
     const result = await runInference(engine, renderTemplate(template, values, { model: loaded.id }))
     const value = chainValueOf(template, validateOutput(template, result.text, values), values)
-    if (value === null) throw new OracleInputError({ requestId: requestId.toString(), reason: 'its template has no numeric output' })
+    if (value === null)
+      throw new OracleInputError({ requestId: requestId.toString(), reason: 'its template has no numeric output' })
     return value
   }
 
@@ -193,15 +244,30 @@ export function createOracleService(components: OracleComponents, init: OracleIn
   async function answer(job: OracleJob, subscriptionId: bigint): Promise<bigint> {
     const template = await templateOf(job.templateHash)
     const id = job.requestId.toString()
-    if (!template) throw new OracleInputError({ requestId: id, reason: `its template ${job.templateHash} is unknown to this node` })
-    if (!answersOnChain(template)) throw new OracleInputError({ requestId: id, reason: 'its template has no numeric output' })
-    if (subscriptionId === 0n) return answerOnce(template, templateValuesFromInput(template, job.input, job.requestId), job.requestId)
+    if (!template)
+      throw new OracleInputError({ requestId: id, reason: `its template ${job.templateHash} is unknown to this node` })
+    if (!answersOnChain(template))
+      throw new OracleInputError({ requestId: id, reason: 'its template has no numeric output' })
+    if (subscriptionId === 0n)
+      return answerOnce(template, templateValuesFromInput(template, job.input, job.requestId), job.requestId)
     const round = decodeRoundInput(job.input)
     const asset = hexToString(round.params)
-    const items = selectWindow(await datasetItems(round.datasetHash), { asset, windowStart: round.windowStart, windowEnd: round.windowEnd })
-    if (items.length === 0) throw new EmptyRoundWindowError({ asset, windowStart: round.windowStart.toString(), windowEnd: round.windowEnd.toString() })
+    const items = selectWindow(await datasetItems(round.datasetHash), {
+      asset,
+      windowStart: round.windowStart,
+      windowEnd: round.windowEnd,
+    })
+    if (items.length === 0)
+      throw new EmptyRoundWindowError({
+        asset,
+        windowStart: round.windowStart.toString(),
+        windowEnd: round.windowEnd.toString(),
+      })
     const parameter = singleTextParameter(template, () => {
-      throw new OracleInputError({ requestId: id, reason: 'its template has not exactly one required text parameter for the items' })
+      throw new OracleInputError({
+        requestId: id,
+        reason: 'its template has not exactly one required text parameter for the items',
+      })
     })
     const values: bigint[] = []
     for (const item of items) {
@@ -217,7 +283,10 @@ export function createOracleService(components: OracleComponents, init: OracleIn
     return roundValue(values) as bigint
   }
 
-  const describe = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message.split('\n')[0] ?? '' })
+  const describe = (error: unknown) => ({
+    name: (error as Error).name,
+    message: (error as Error).message.split('\n')[0] ?? '',
+  })
 
   function finish(job: OracleJob, outcome: OracleJob['outcome'], error?: unknown): void {
     job.stage = 'done'
@@ -227,7 +296,8 @@ export function createOracleService(components: OracleComponents, init: OracleIn
 
   function backOff(job: OracleJob, error: unknown): void {
     job.attempts++
-    job.retryAt = now() + Math.min(ORACLE_DEFAULTS.retryMs * 2 ** Math.min(job.attempts - 1, 5), ORACLE_DEFAULTS.maxRetryMs)
+    job.retryAt =
+      now() + Math.min(ORACLE_DEFAULTS.retryMs * 2 ** Math.min(job.attempts - 1, 5), ORACLE_DEFAULTS.maxRetryMs)
     job.error = describe(error)
   }
 
@@ -235,12 +305,18 @@ export function createOracleService(components: OracleComponents, init: OracleIn
 
   /** One step of one request: read its state, then do what the rules allow. */
   async function step(job: OracleJob, chainNow: bigint): Promise<void> {
-    const request = await getOracleRequest(reader, { router: init.router, requestId: job.requestId, operator: init.operator })
+    const request = await getOracleRequest(reader, {
+      router: init.router,
+      requestId: job.requestId,
+      operator: init.operator,
+    })
     const node = request.node ?? { committed: false, revealed: false }
     const action = nextOracleAction(request, node, chainNow)
     // Finalizing is owed for a request this node committed to, or a round of a subscription it keeps (else a round
     // nobody answered would stay open, never marked missed nor refunded).
-    const owesSettlement = request.status === 'open' && (node.committed || (request.subscriptionId !== 0n && state.subscriptions.includes(request.subscriptionId)))
+    const owesSettlement =
+      request.status === 'open' &&
+      (node.committed || (request.subscriptionId !== 0n && state.subscriptions.includes(request.subscriptionId)))
     const settle = (outcome: OracleJob['outcome'], error?: unknown): void => {
       if (!owesSettlement) return finish(job, outcome, error)
       job.stage = 'settling'
@@ -279,7 +355,13 @@ export function createOracleService(components: OracleComponents, init: OracleIn
           changed()
         }
         try {
-          await commitOracleAnswer(wallet, { router: init.router, requestId: job.requestId, operator: init.operator, value: job.value as bigint, salt: job.salt as Hex })
+          await commitOracleAnswer(wallet, {
+            router: init.router,
+            requestId: job.requestId,
+            operator: init.operator,
+            value: job.value as bigint,
+            salt: job.salt as Hex,
+          })
           job.stage = 'committed'
         } catch (error) {
           const name = revertName(error)
@@ -290,9 +372,15 @@ export function createOracleService(components: OracleComponents, init: OracleIn
         return
       }
       case 'reveal': {
-        if (job.value === null || job.salt === null) return settle('missed', new OracleSaltLostError({ requestId: job.requestId.toString() }))
+        if (job.value === null || job.salt === null)
+          return settle('missed', new OracleSaltLostError({ requestId: job.requestId.toString() }))
         try {
-          const { paid } = await revealOracleAnswer(wallet, { router: init.router, requestId: job.requestId, value: job.value, salt: job.salt })
+          const { paid } = await revealOracleAnswer(wallet, {
+            router: init.router,
+            requestId: job.requestId,
+            value: job.value,
+            salt: job.salt,
+          })
           job.paid = paid
           job.stage = 'revealed'
         } catch (error) {
@@ -336,7 +424,13 @@ export function createOracleService(components: OracleComponents, init: OracleIn
       } catch (error) {
         const name = revertName(error)
         if (name === 'SubscriptionCancelledAlready') schedules.delete(id.toString())
-        else if (name !== 'RoundAlreadyOpened' && name !== 'RoundNotDue' && name !== 'RoundExpired' && name !== 'InsufficientBalance') throw error
+        else if (
+          name !== 'RoundAlreadyOpened' &&
+          name !== 'RoundNotDue' &&
+          name !== 'RoundExpired' &&
+          name !== 'InsufficientBalance'
+        )
+          throw error
       }
     }
   }
@@ -355,15 +449,31 @@ export function createOracleService(components: OracleComponents, init: OracleIn
     const latest = (await getBlock(reader, { blockTag: 'latest' })).number
     while (from <= latest) {
       const to = from + ORACLE_DEFAULTS.maxBlockRange - 1n < latest ? from + ORACLE_DEFAULTS.maxBlockRange - 1n : latest
-      const activity = await getOracleActivity(reader, { router: init.router, fromBlock: from, toBlock: to, templateHashes: [...opted] as Hex[] })
+      const activity = await getOracleActivity(reader, {
+        router: init.router,
+        fromBlock: from,
+        toBlock: to,
+        templateHashes: [...opted] as Hex[],
+      })
       for (const r of activity.requests) {
         if (!opted.has(r.templateHash.toLowerCase())) continue
         if (served === null || r.modelHash.toLowerCase() !== served) continue
         if (state.jobs.some((j) => j.requestId === r.requestId)) continue
-        state.jobs.push({ ...r, stage: 'new', value: null, salt: null, outcome: null, paid: 0n, error: null, attempts: 0, retryAt: 0 })
+        state.jobs.push({
+          ...r,
+          stage: 'new',
+          value: null,
+          salt: null,
+          outcome: null,
+          paid: 0n,
+          error: null,
+          attempts: 0,
+          retryAt: 0,
+        })
       }
       for (const s of activity.subscriptions) {
-        if (opted.has(s.templateHash.toLowerCase()) && !state.subscriptions.includes(s.subscriptionId)) state.subscriptions.push(s.subscriptionId)
+        if (opted.has(s.templateHash.toLowerCase()) && !state.subscriptions.includes(s.subscriptionId))
+          state.subscriptions.push(s.subscriptionId)
       }
       state.watchFrom = to + 1n
       // Jobs and the block they were read up to are one document: a restart never skips nor loses a request.

@@ -27,7 +27,13 @@ import { tcpLine } from '../server/testing/tcp-line.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
-import { fundAccount, startPaidProvider as startTestProvider, TEST_PRICES, type PaidProvider, type PaidProviderParameters } from './testing.ts'
+import {
+  fundAccount,
+  startPaidProvider as startTestProvider,
+  TEST_PRICES,
+  type PaidProvider,
+  type PaidProviderParameters,
+} from './testing.ts'
 
 const deployment = inject('deployment')
 const transport = http(deployment.rpcUrl)
@@ -42,20 +48,40 @@ const stops: (() => Promise<void>)[] = []
 
 const fund = (address: Address, ai: bigint) => fundAccount(deployment, address, ai)
 
-const balanceOf = (address: Address) => readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const balanceOf = (address: Address) =>
+  readContract(publicClient, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
 
-async function startPaidProvider(options: Omit<PaidProviderParameters, 'deployment' | 'relay'> = {}): Promise<PaidProvider> {
+async function startPaidProvider(
+  options: Omit<PaidProviderParameters, 'deployment' | 'relay'> = {},
+): Promise<PaidProvider> {
   const provider = await startTestProvider({ deployment, relay: relay.multiaddr, ...options })
   stops.push(() => provider.stop())
   return provider
 }
 
-async function startConsumerClient(reuse?: { wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }): Promise<{ client: ModelexClient; address: Address; wallet: ReturnType<typeof createWalletClient>; store: KeyValueStore }> {
-  const account = reuse ? (reuse.wallet.account as ReturnType<typeof privateKeyToAccount>) : privateKeyToAccount(generatePrivateKey())
+async function startConsumerClient(reuse?: {
+  wallet: ReturnType<typeof createWalletClient>
+  store: KeyValueStore
+}): Promise<{
+  client: ModelexClient
+  address: Address
+  wallet: ReturnType<typeof createWalletClient>
+  store: KeyValueStore
+}> {
+  const account = reuse
+    ? (reuse.wallet.account as ReturnType<typeof privateKeyToAccount>)
+    : privateKeyToAccount(generatePrivateKey())
   if (!reuse) await fund(account.address, parseEther('100'))
   const wallet = reuse?.wallet ?? createWalletClient({ account, transport, pollingInterval: 50 })
   const store = reuse?.store ?? memoryStore()
-  const client = createClient({ deployment, wallet: wallet as never, store, relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }], channelDeposit: parseEther('1') })
+  const client = createClient({
+    deployment,
+    wallet: wallet as never,
+    store,
+    relay: relay.multiaddr,
+    models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
+    channelDeposit: parseEther('1'),
+  })
   stops.push(() => client.stop())
   return { client, address: account.address, wallet, store }
 }
@@ -82,20 +108,39 @@ describe('paid prompts (integration)', () => {
     expect(nodes.map((n) => n.peerId)).toContain(provider.node.peerId.toString())
     const node = provider.node.peerId.toString()
 
-    const { quote } = await client.quote({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'one two three' }], max_tokens: 12, node })
+    const { quote } = await client.quote({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'one two three' }],
+      max_tokens: 12,
+      node,
+    })
     expect(quote.inputTokens).toBeGreaterThan(0)
-    expect(quote.maxCost).toBe((BigInt(quote.inputTokens) * prices.pricePerMillionInput + 12n * prices.pricePerMillionOutput + 999_999n) / 1_000_000n)
+    expect(quote.maxCost).toBe(
+      (BigInt(quote.inputTokens) * prices.pricePerMillionInput + 12n * prices.pricePerMillionOutput + 999_999n) /
+        1_000_000n,
+    )
 
     const operatorBefore = await balanceOf(provider.operator)
     const consumerBefore = await balanceOf(consumer)
 
     const results: PaidResult[] = []
-    const streamed = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'first prompt' }], max_tokens: 12, stream: true, node })
+    const streamed = await client.chat.completions.create({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'first prompt' }],
+      max_tokens: 12,
+      stream: true,
+      node,
+    })
     let text = ''
     for await (const chunk of streamed) text += chunk.choices[0]?.delta.content ?? ''
     results.push(await streamed.result)
     expect(results[0]?.text).toBe(text)
-    const second = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'second prompt, a bit longer' }], max_tokens: 8, node })
+    const second = await client.chat.completions.create({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'second prompt, a bit longer' }],
+      max_tokens: 8,
+      node,
+    })
     results.push(second.modelex)
     const third = await client.completions.create({ model: TEST_MODEL.id, prompt: 'third', max_tokens: 5, node })
     results.push(third.modelex)
@@ -125,16 +170,32 @@ describe('paid prompts (integration)', () => {
       const verification = await client.verify(r)
       expect(verification).toMatchObject({ anchored: true, verified: true })
     }
-    expect(provider.service.metrics()).toMatchObject({ jobsServed: 3, receiptsPending: 0, batchesAnchored: 1, earningsRedeemed: paid, earningsPending: 0n })
+    expect(provider.service.metrics()).toMatchObject({
+      jobsServed: 3,
+      receiptsPending: 0,
+      batchesAnchored: 1,
+      earningsRedeemed: paid,
+      earningsPending: 0n,
+    })
   }, 120_000)
 
   it('answers an unpaid request with its quote and refuses replayed, forged and cross-chain vouchers', async () => {
     const provider = await startPaidProvider()
     const { client, wallet } = await startConsumerClient()
     const node = provider.node.peerId.toString()
-    const first = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'pay me' }], max_tokens: 4, node })
+    const first = await client.chat.completions.create({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'pay me' }],
+      max_tokens: 4,
+      node,
+    })
     const p2p = client.p2p as ModelexNode
-    const request = { kind: 'chat' as const, model: TEST_MODEL.id, messages: [{ role: 'user' as const, content: 'again' }], max_tokens: 4 }
+    const request = {
+      kind: 'chat' as const,
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user' as const, content: 'again' }],
+      max_tokens: 4,
+    }
     const refusal = async (payment: Parameters<typeof encodePayment>[0] | null) => {
       const call = infer(p2p, { peer: node, request, payment: payment === null ? null : encodePayment(payment) })
       try {
@@ -151,14 +212,51 @@ describe('paid prompts (integration)', () => {
     const channelId = first.modelex.channelId
     const held = first.modelex.receipt.receipt.cumulativePaid + first.modelex.credit
     const sign = (cumulativeAmount: bigint, chainId = deployment.chainId, account = wallet.account) =>
-      (account as ReturnType<typeof privateKeyToAccount>).signTypedData(voucherTypedData({ channelId, cumulativeAmount }, { chainId, verifyingContract: channels }))
+      (account as ReturnType<typeof privateKeyToAccount>).signTypedData(
+        voucherTypedData({ channelId, cumulativeAmount }, { chainId, verifyingContract: channels }),
+      )
     // The same voucher again: it adds nothing, and the credit left does not cover another request.
-    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held }, signature: await sign(held) })).toMatch(/^(replayed|insufficient)/)
-    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held - 1n }, signature: await sign(held - 1n) })).toMatch(/^stale/)
+    expect(
+      await refusal({
+        chainId: deployment.chainId,
+        channels,
+        voucher: { channelId, cumulativeAmount: held },
+        signature: await sign(held),
+      }),
+    ).toMatch(/^(replayed|insufficient)/)
+    expect(
+      await refusal({
+        chainId: deployment.chainId,
+        channels,
+        voucher: { channelId, cumulativeAmount: held - 1n },
+        signature: await sign(held - 1n),
+      }),
+    ).toMatch(/^stale/)
     const stranger = privateKeyToAccount(generatePrivateKey())
-    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: held + 10n ** 16n }, signature: await sign(held + 10n ** 16n, deployment.chainId, stranger) })).toMatch(/^forged/)
-    expect(await refusal({ chainId: 1, channels, voucher: { channelId, cumulativeAmount: held + 10n ** 16n }, signature: await sign(held + 10n ** 16n, 1) })).toMatch(/^wrong-chain/)
-    expect(await refusal({ chainId: deployment.chainId, channels, voucher: { channelId, cumulativeAmount: parseEther('1000') }, signature: await sign(parseEther('1000')) })).toMatch(/^over-deposit/)
+    expect(
+      await refusal({
+        chainId: deployment.chainId,
+        channels,
+        voucher: { channelId, cumulativeAmount: held + 10n ** 16n },
+        signature: await sign(held + 10n ** 16n, deployment.chainId, stranger),
+      }),
+    ).toMatch(/^forged/)
+    expect(
+      await refusal({
+        chainId: 1,
+        channels,
+        voucher: { channelId, cumulativeAmount: held + 10n ** 16n },
+        signature: await sign(held + 10n ** 16n, 1),
+      }),
+    ).toMatch(/^wrong-chain/)
+    expect(
+      await refusal({
+        chainId: deployment.chainId,
+        channels,
+        voucher: { channelId, cumulativeAmount: parseEther('1000') },
+        signature: await sign(parseEther('1000')),
+      }),
+    ).toMatch(/^over-deposit/)
     expect(provider.service.metrics().jobsServed).toBe(1)
   }, 120_000)
 
@@ -166,7 +264,13 @@ describe('paid prompts (integration)', () => {
     const provider = await startPaidProvider({ tokenDelayMs: 50 })
     const { client } = await startConsumerClient()
     const node = provider.node.peerId.toString()
-    const stream = await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'long answer please' }], max_tokens: 200, stream: true, node })
+    const stream = await client.chat.completions.create({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'long answer please' }],
+      max_tokens: 200,
+      stream: true,
+      node,
+    })
     let text = ''
     let error: unknown
     try {
@@ -196,7 +300,13 @@ describe('paid prompts (integration)', () => {
     const node = provider.node.peerId.toString()
     // The next block: the latest one may hold an earlier test's anchor.
     const fromBlock = (await publicClient.getBlockNumber()) + 1n
-    const ask = (content: string) => client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 4, node })
+    const ask = (content: string) =>
+      client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content }],
+        max_tokens: 4,
+        node,
+      })
     const results = [(await ask('while the chain is up')).modelex]
     await line.cut()
     results.push((await ask('rpc down 1')).modelex, (await ask('rpc down 2')).modelex)
@@ -205,8 +315,14 @@ describe('paid prompts (integration)', () => {
     await line.restore()
     await until(() => provider.service.metrics().batchesAnchored === 1, 40_000, 'anchoring after the RPC is back')
     await provider.service.anchorNow()
-    const logs = await getLogs(publicClient, { address: deployment.contracts.ReceiptAnchor as Address, fromBlock, toBlock: 'latest' })
-    const anchored = parseEventLogs({ abi: receiptAnchorAbi, eventName: 'RootAnchored', logs }).filter((l) => l.args.operator === provider.operator)
+    const logs = await getLogs(publicClient, {
+      address: deployment.contracts.ReceiptAnchor as Address,
+      fromBlock,
+      toBlock: 'latest',
+    })
+    const anchored = parseEventLogs({ abi: receiptAnchorAbi, eventName: 'RootAnchored', logs }).filter(
+      (l) => l.args.operator === provider.operator,
+    )
     expect(anchored).toHaveLength(1)
     const batch = provider.service.batches()[0]
     expect(batch?.receiptHashes.sort()).toEqual(results.map((r) => r.receipt.receiptHash.toLowerCase() as Hex).sort())
@@ -217,7 +333,13 @@ describe('paid prompts (integration)', () => {
     const provider = await startPaidProvider({ maxReceipts: 10 })
     const consumer = await startConsumerClient()
     const node = provider.node.peerId.toString()
-    const ask = (client: ModelexClient, content: string) => client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 6, node })
+    const ask = (client: ModelexClient, content: string) =>
+      client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content }],
+        max_tokens: 6,
+        node,
+      })
     const first = (await ask(consumer.client, 'before the restart')).modelex
     await consumer.client.stop()
     const restarted = await provider.restart()
@@ -237,9 +359,19 @@ describe('paid prompts (integration)', () => {
   it('redeems by itself once the held voucher would pay the threshold', async () => {
     const provider = await startPaidProvider({ redeemThreshold: 1n })
     const { client } = await startConsumerClient()
-    const answer = (await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'auto redeem' }], max_tokens: 3, node: provider.node.peerId.toString() })).modelex
+    const answer = (
+      await client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content: 'auto redeem' }],
+        max_tokens: 3,
+        node: provider.node.peerId.toString(),
+      })
+    ).modelex
     await until(() => provider.service.metrics().earningsRedeemed > 0n, 10_000, 'the automatic redemption')
-    expect(provider.service.metrics()).toMatchObject({ earningsRedeemed: answer.cost + answer.credit, earningsPending: 0n })
+    expect(provider.service.metrics()).toMatchObject({
+      earningsRedeemed: answer.cost + answer.credit,
+      earningsPending: 0n,
+    })
   }, 60_000)
 
   it('automatic choice skips a node that left since its last announcement and is served by the next one', async () => {
@@ -247,14 +379,24 @@ describe('paid prompts (integration)', () => {
     const other = await startPaidProvider()
     const { client } = await startConsumerClient()
     const gone = cheap.node.peerId.toString()
-    await until(async () => {
-      const listed = (await client.nodes({ model: TEST_MODEL.id })).map((e) => e.peerId)
-      return listed.includes(gone) && listed.includes(other.node.peerId.toString())
-    }, 20_000, 'both providers to be listed')
+    await until(
+      async () => {
+        const listed = (await client.nodes({ model: TEST_MODEL.id })).map((e) => e.peerId)
+        return listed.includes(gone) && listed.includes(other.node.peerId.toString())
+      },
+      20_000,
+      'both providers to be listed',
+    )
     // The cheapest node goes away; the directory still lists it until its announcements are missed.
     await cheap.stop()
     expect((await client.nodes({ model: TEST_MODEL.id }))[0]?.peerId).toBe(gone)
-    const answer = (await client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'anyone there?' }], max_tokens: 3 })).modelex
+    const answer = (
+      await client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content: 'anyone there?' }],
+        max_tokens: 3,
+      })
+    ).modelex
     expect(answer.peer).not.toBe(gone)
     expect(answer.receipt.receipt.cost).toBe(answer.cost)
   }, 60_000)

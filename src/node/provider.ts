@@ -152,7 +152,8 @@ export function createProviderService(components: ProviderComponents, init: Prov
       receiptDomain,
       now,
       onReceipt: (signed, result) => {
-        lastTokensPerSecond = result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0
+        lastTokensPerSecond =
+          result.timings.decode_ms > 0 ? (result.usage.completion_tokens * 1000) / result.timings.decode_ms : 0
         init.onReceipt?.(signed, result)
         changed()
         settlement.poke()
@@ -170,7 +171,10 @@ export function createProviderService(components: ProviderComponents, init: Prov
       channels,
       anchor,
       voucherDomain,
-      batch: { maxReceipts: init.batch?.maxReceipts ?? PROVIDER_DEFAULTS.batchMaxReceipts, maxAgeMs: init.batch?.maxAgeMs ?? PROVIDER_DEFAULTS.batchMaxAgeMs },
+      batch: {
+        maxReceipts: init.batch?.maxReceipts ?? PROVIDER_DEFAULTS.batchMaxReceipts,
+        maxAgeMs: init.batch?.maxAgeMs ?? PROVIDER_DEFAULTS.batchMaxAgeMs,
+      },
       redeemThreshold: init.redeemThreshold ?? PROVIDER_DEFAULTS.redeemThreshold,
       startBlock: BigInt(deployment.startBlock),
       ...(init.tickMs === undefined ? {} : { tickMs: init.tickMs }),
@@ -180,9 +184,27 @@ export function createProviderService(components: ProviderComponents, init: Prov
     },
   )
 
-  const server = peer ? peer.server : createInferServer(node.libp2p, { engine, policy: cashier, limits: { capacity: PROVIDER_DEFAULTS.capacity, maxQueue: PROVIDER_DEFAULTS.maxQueue, ...init.limits } })
+  const server = peer
+    ? peer.server
+    : createInferServer(node.libp2p, {
+        engine,
+        policy: cashier,
+        limits: { capacity: PROVIDER_DEFAULTS.capacity, maxQueue: PROVIDER_DEFAULTS.maxQueue, ...init.limits },
+      })
   let stopLoadWatch: (() => void) | undefined
-  const jobs = init.jobs ? createJobService({ node, engine, cashier, server, store }, { signer: account, operator: init.operator, chainId: deployment.chainId, config: init.jobs, now, onChange: changed }) : undefined
+  const jobs = init.jobs
+    ? createJobService(
+        { node, engine, cashier, server, store },
+        {
+          signer: account,
+          operator: init.operator,
+          chainId: deployment.chainId,
+          config: init.jobs,
+          now,
+          onChange: changed,
+        },
+      )
+    : undefined
 
   // Data sets: kept in the store, served to anyone, fetched from connected peers when a round needs one we lack.
   const datasets = datasetStore(store)
@@ -207,7 +229,10 @@ export function createProviderService(components: ProviderComponents, init: Prov
                 if (local) return local
                 // Peers connected to us (a requester that dialled) and the nodes announcing on the network.
                 const self = node.peerId.toString()
-                const known = [...node.libp2p.getPeers().map(String), ...(peer?.directory.list().map((e) => e.peerId) ?? [])]
+                const known = [
+                  ...node.libp2p.getPeers().map(String),
+                  ...(peer?.directory.list().map((e) => e.peerId) ?? []),
+                ]
                 const peers = [...new Set(known)].filter((p) => p !== self).slice(0, 16)
                 const bytes = await fetchDatasetFromAny(node, peers, hash)
                 await datasets.put(bytes)
@@ -215,7 +240,14 @@ export function createProviderService(components: ProviderComponents, init: Prov
               },
             },
           },
-          { ...init.oracle, router, operator: init.operator, startBlock: BigInt(deployment.startBlock), now, onChange: changed },
+          {
+            ...init.oracle,
+            router,
+            operator: init.operator,
+            startBlock: BigInt(deployment.startBlock),
+            now,
+            onChange: changed,
+          },
         )
       : null
 
@@ -228,7 +260,17 @@ export function createProviderService(components: ProviderComponents, init: Prov
       const loaded = await engine.current()
       const stats = server.stats()
       return {
-        models: loaded ? [{ id: loaded.id, contentHash: loaded.contentHash as Hex, engine: announcedEngine(loaded), contextLength: loaded.contextLength, tokensPerSecond: Math.round((init.tokensPerSecond ?? lastTokensPerSecond) * 1000) / 1000 }] : [],
+        models: loaded
+          ? [
+              {
+                id: loaded.id,
+                contentHash: loaded.contentHash as Hex,
+                engine: announcedEngine(loaded),
+                contextLength: loaded.contextLength,
+                tokensPerSecond: Math.round((init.tokensPerSecond ?? lastTokensPerSecond) * 1000) / 1000,
+              },
+            ]
+          : [],
         pricePerMillionInput: init.prices.pricePerMillionInput.toString(),
         pricePerMillionOutput: init.prices.pricePerMillionOutput.toString(),
         capacity: stats.capacity,
@@ -301,7 +343,9 @@ export function createProviderService(components: ProviderComponents, init: Prov
         earningsRedeemed: books.work.earningsRedeemed,
         earningsPending: pending,
         earningsSettled: settled,
-        receiptsPending: books.work.pending.length + books.batches.filter((b) => b.status === 'cut').reduce((n, b) => n + b.receiptHashes.length, 0),
+        receiptsPending:
+          books.work.pending.length +
+          books.batches.filter((b) => b.status === 'cut').reduce((n, b) => n + b.receiptHashes.length, 0),
         batchesAnchored: books.batches.filter((b) => b.status === 'anchored').length,
         active: stats.active,
         queued: stats.queued,

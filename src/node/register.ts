@@ -26,24 +26,46 @@ export type RegisterProviderParameters = {
 }
 
 /** Returns whether a registration transaction was sent. */
-export async function registerProvider(operator: WalletClient, reader: Client, p: RegisterProviderParameters): Promise<boolean> {
+export async function registerProvider(
+  operator: WalletClient,
+  reader: Client,
+  p: RegisterProviderParameters,
+): Promise<boolean> {
   const registry = p.deployment.contracts.NodeRegistry
   const token = p.deployment.contracts.AIToken
   if (!registry || !token) throw new Error('NodeRegistry and AIToken must be in the deployment')
   const peerId = peerIdBytes(p.peerId)
   const [bySigner, byPeer] = await Promise.all([
-    readContract(reader, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [p.signer.address] }),
+    readContract(reader, {
+      address: registry,
+      abi: nodeRegistryAbi,
+      functionName: 'activeOperatorOf',
+      args: [p.signer.address],
+    }),
     readContract(reader, { address: registry, abi: nodeRegistryAbi, functionName: 'operatorOfPeerId', args: [peerId] }),
   ])
   const me = operator.account.address.toLowerCase()
   if (bySigner.toLowerCase() === me && byPeer.toLowerCase() === me) return false
-  const signerProof = await signSignerBinding(reader, { registry, chainId: p.deployment.chainId, operator: operator.account.address, peerId, account: p.signer })
+  const signerProof = await signSignerBinding(reader, {
+    registry,
+    chainId: p.deployment.chainId,
+    operator: operator.account.address,
+    peerId,
+    account: p.signer,
+  })
   await registerNode(operator, {
     token,
     registry,
     stake: p.stake,
     signerProof,
-    node: { peerId, signer: p.signer.address, models: p.models, pricePerMillionInput: p.prices.pricePerMillionInput, pricePerMillionOutput: p.prices.pricePerMillionOutput, metadataURI: p.metadataURI ?? '' },
+    node: {
+      peerId,
+      signer: p.signer.address,
+      models: p.models,
+      pricePerMillionInput: p.prices.pricePerMillionInput,
+      pricePerMillionOutput: p.prices.pricePerMillionOutput,
+      metadataURI: p.metadataURI ?? '',
+    },
   })
   return true
 }

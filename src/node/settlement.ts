@@ -63,7 +63,10 @@ export type Settlement = {
   readonly lastError: string | null
 }
 
-export function createSettlement({ books, cashier, wallet, reader }: SettlementComponents, init: SettlementInit): Settlement {
+export function createSettlement(
+  { books, cashier, wallet, reader }: SettlementComponents,
+  init: SettlementInit,
+): Settlement {
   const now = init.now ?? Date.now
   let timer: ReturnType<typeof setTimeout> | undefined
   let running = false
@@ -94,7 +97,10 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
       }
       const onChain = await getAnchor(reader, { anchor: init.anchor, operator: init.operator, root: batch.root })
       if (!onChain.anchored) {
-        const { transactionHash } = await anchorReceipts(wallet, { anchor: init.anchor, receiptHashes: batch.receiptHashes })
+        const { transactionHash } = await anchorReceipts(wallet, {
+          anchor: init.anchor,
+          receiptHashes: batch.receiptHashes,
+        })
         batch.transactionHash = transactionHash
       }
       batch.status = 'anchored'
@@ -123,12 +129,17 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
   }
 
   /** The voucher an honest node redeems now for a channel, or null (see the module comment). */
-  function voucherToRedeem(book: ChannelBook, threshold: bigint, closing: boolean): { cumulativeAmount: bigint; signature: Hex } | null {
+  function voucherToRedeem(
+    book: ChannelBook,
+    threshold: bigint,
+    closing: boolean,
+  ): { cumulativeAmount: bigint; signature: Hex } | null {
     if (!book.voucher) return null
     const id = book.channelId.toString()
     const idle = cashier.reserved(id) === 0n
     // The consumer said it is done and settled: what its highest voucher holds beyond that is its credit, not ours.
-    if (book.final && idle && book.final.cumulativeAmount === book.settled) return book.final.cumulativeAmount > book.redeemed ? book.final : null
+    if (book.final && idle && book.final.cumulativeAmount === book.settled)
+      return book.final.cumulativeAmount > book.redeemed ? book.final : null
     const amount = redeemable({ ...book, reserved: 0n }, book.redeemed)
     if (amount === 0n) return null
     // The consumer's unspent credit is in the highest voucher: take it only when the channel closes without a final
@@ -147,7 +158,15 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
     if (due.length === 0) return 0n
     let paid = 0n
     try {
-      paid = (await redeemVouchers(wallet, { channels: init.channels, vouchers: due.map(({ book, voucher }) => ({ voucher: { channelId: book.channelId, cumulativeAmount: voucher.cumulativeAmount }, signature: voucher.signature })) })).paid
+      paid = (
+        await redeemVouchers(wallet, {
+          channels: init.channels,
+          vouchers: due.map(({ book, voucher }) => ({
+            voucher: { channelId: book.channelId, cumulativeAmount: voucher.cumulativeAmount },
+            signature: voucher.signature,
+          })),
+        })
+      ).paid
     } catch (error) {
       // A redemption that landed before its reply was lost reverts as stale now: re-read and carry on.
       if ((error as { errorName?: string }).errorName !== 'StaleVoucher') throw error
@@ -228,22 +247,38 @@ export function createSettlement({ books, cashier, wallet, reader }: SettlementC
       const id = payment.voucher.channelId.toString()
       return cashier.exclusive(id, async () => {
         const book = books.channel(id)
-        if (!book) throw new VoucherRejectedError({ reason: 'wrong-channel', details: `no channel ${id} with this node` })
-        if (signer.toLowerCase() !== book.consumer.toLowerCase()) throw new VoucherRejectedError({ reason: 'forged', details: `signed by ${signer}, not the channel's consumer` })
-        if (cashier.reserved(id) > 0n) throw new VoucherRejectedError({ reason: 'insufficient', details: 'a request is still in flight on this channel' })
+        if (!book)
+          throw new VoucherRejectedError({ reason: 'wrong-channel', details: `no channel ${id} with this node` })
+        if (signer.toLowerCase() !== book.consumer.toLowerCase())
+          throw new VoucherRejectedError({
+            reason: 'forged',
+            details: `signed by ${signer}, not the channel's consumer`,
+          })
+        if (cashier.reserved(id) > 0n)
+          throw new VoucherRejectedError({
+            reason: 'insufficient',
+            details: 'a request is still in flight on this channel',
+          })
         if (payment.voucher.cumulativeAmount !== book.settled) {
           // A consumer behind the node (it missed a cancelled request's receipt) gets that receipt to catch up with.
           const settlement = book.lastReceipt ? await books.receipt(book.lastReceipt) : undefined
-          throw new PaymentRefusedError({ details: `insufficient: a final voucher is for the settled total ${book.settled}, not ${payment.voucher.cumulativeAmount}`, settlement })
+          throw new PaymentRefusedError({
+            details: `insufficient: a final voucher is for the settled total ${book.settled}, not ${payment.voucher.cumulativeAmount}`,
+            settlement,
+          })
         }
-        await books.putChannel({ ...book, final: { cumulativeAmount: payment.voucher.cumulativeAmount, signature: payment.signature } })
+        await books.putChannel({
+          ...book,
+          final: { cumulativeAmount: payment.voucher.cumulativeAmount, signature: payment.signature },
+        })
         schedule(0)
         return { settled: book.settled }
       })
     },
     async proof(receiptHash) {
       const batch = books.batchOf(receiptHash)
-      if (batch && batch.status === 'anchored') return { status: 'anchored', root: batch.root, proof: batchProof(batch, receiptHash.toLowerCase() as Hex) }
+      if (batch && batch.status === 'anchored')
+        return { status: 'anchored', root: batch.root, proof: batchProof(batch, receiptHash.toLowerCase() as Hex) }
       return (await books.receipt(receiptHash)) !== undefined ? { status: 'pending' } : { status: 'unknown' }
     },
     closing: () => [...books.channels.values()].filter((b) => b.status === 2),

@@ -32,12 +32,29 @@ export async function fundAccount(deployment: Deployment, address: Address, ai: 
   const transport = http(deployment.rpcUrl)
   await createTestClient({ mode: 'anvil', transport }).setBalance({ address, value: parseEther('10') })
   if (ai === 0n) return
-  const funder = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: TEST_FUNDER }), transport })
-  const hash = await writeContract(funder, { address: deployment.contracts.AIToken as Address, abi: aiTokenAbi, functionName: 'transfer', args: [address, ai], chain: null })
+  const funder = createWalletClient({
+    account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: TEST_FUNDER }),
+    transport,
+  })
+  const hash = await writeContract(funder, {
+    address: deployment.contracts.AIToken as Address,
+    abi: aiTokenAbi,
+    functionName: 'transfer',
+    args: [address, ai],
+    chain: null,
+  })
   await waitForTransactionReceipt(createPublicClient({ transport, pollingInterval: 50 }), { hash })
 }
 
-export type PaidProvider = { service: ProviderService; node: ModelexNode; peer: Peer; operator: Address; signer: Address; restart(): Promise<ProviderService>; stop(): Promise<void> }
+export type PaidProvider = {
+  service: ProviderService
+  node: ModelexNode
+  peer: Peer
+  operator: Address
+  signer: Address
+  restart(): Promise<ProviderService>
+  stop(): Promise<void>
+}
 
 export type PaidProviderParameters = {
   deployment: Deployment
@@ -59,30 +76,63 @@ export type PaidProviderParameters = {
 }
 
 /** A provider with a fresh operator and signer, staked and registered for TEST_MODEL, online on the relay. */
-export async function startPaidProvider({ deployment, relay, tokenDelayMs = 0, maxReceipts = 3, rpcUrl = deployment.rpcUrl, redeemThreshold = 10n ** 30n, prices = TEST_PRICES, engine: given, oracle, limits }: PaidProviderParameters): Promise<PaidProvider> {
+export async function startPaidProvider({
+  deployment,
+  relay,
+  tokenDelayMs = 0,
+  maxReceipts = 3,
+  rpcUrl = deployment.rpcUrl,
+  redeemThreshold = 10n ** 30n,
+  prices = TEST_PRICES,
+  engine: given,
+  oracle,
+  limits,
+}: PaidProviderParameters): Promise<PaidProvider> {
   const transport = http(deployment.rpcUrl)
   const operator = privateKeyToAccount(generatePrivateKey())
   const signerKey = generatePrivateKey()
   const signer = { privateKey: signerKey, address: privateKeyToAccount(signerKey).address }
   await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
   await fundAccount(deployment, signer.address, 0n)
-  const peer = await createPeer({ relays: typeof relay === 'string' ? [relay] : [...relay], node: { runtime: 'node' }, ...(limits ? { limits } : {}) })
+  const peer = await createPeer({
+    relays: typeof relay === 'string' ? [relay] : [...relay],
+    node: { runtime: 'node' },
+    ...(limits ? { limits } : {}),
+  })
   const node = peer.node
   await node.waitForReservation(15_000)
   const engine = given ?? createMemoryEngine({ tokenDelayMs })
   if (!given) await engine.load(TEST_MODEL)
   const served = await engine.current()
   if (!served) throw new Error('startPaidProvider: the engine has no model loaded')
-  await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), createPublicClient({ transport, pollingInterval: 50 }), {
-    deployment,
-    signer: privateKeyToAccount(signerKey),
-    peerId: node.peerId.toString(),
-    models: [served.contentHash as `0x${string}`],
-    prices,
-    stake: DEVNET_PARAMETERS.minStake,
-  })
+  await registerProvider(
+    createWalletClient({ account: operator, transport, pollingInterval: 50 }),
+    createPublicClient({ transport, pollingInterval: 50 }),
+    {
+      deployment,
+      signer: privateKeyToAccount(signerKey),
+      peerId: node.peerId.toString(),
+      models: [served.contentHash as `0x${string}`],
+      prices,
+      stake: DEVNET_PARAMETERS.minStake,
+    },
+  )
   const store = memoryStore()
-  const create = () => createProviderService({ peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store }, { signer, operator: operator.address, prices, batch: { maxReceipts, maxAgeMs: 60 * 60_000 }, redeemThreshold, tickMs: 100, closeWatchMs: 100, announceIntervalMs: 1_000, ...(oracle ? { oracle } : {}) })
+  const create = () =>
+    createProviderService(
+      { peer, engine, deployment, transport: http(rpcUrl, { retryCount: 0 }), store },
+      {
+        signer,
+        operator: operator.address,
+        prices,
+        batch: { maxReceipts, maxAgeMs: 60 * 60_000 },
+        redeemThreshold,
+        tickMs: 100,
+        closeWatchMs: 100,
+        announceIntervalMs: 1_000,
+        ...(oracle ? { oracle } : {}),
+      },
+    )
   let service = create()
   await service.start()
   return {

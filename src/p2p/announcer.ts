@@ -8,7 +8,14 @@
  * keeps increasing across restarts.
  */
 import type { Hex } from 'viem'
-import { announcementTopic, encodeAnnouncement, signAnnouncement, type AnnouncedModel, type Announcement, type UnsignedAnnouncement } from '../core/announcement.ts'
+import {
+  announcementTopic,
+  encodeAnnouncement,
+  signAnnouncement,
+  type AnnouncedModel,
+  type Announcement,
+  type UnsignedAnnouncement,
+} from '../core/announcement.ts'
 import type { Address } from '../core/deployment.ts'
 import { ANNOUNCEMENT_REFRESH_MS, queueDepthBucket } from '../core/directory-view.ts'
 import { ANNOUNCE_DEFAULTS } from './constants.ts'
@@ -45,7 +52,18 @@ export type Announcer = {
   readonly published: number
 }
 
-export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, state, intervalMs = ANNOUNCEMENT_REFRESH_MS, minSpacingMs = ANNOUNCE_DEFAULTS.minSpacingMs, now = Date.now }: AnnouncerOptions): Announcer {
+export function createAnnouncer(
+  node: ModelexNode,
+  {
+    signer,
+    operator,
+    chainId,
+    state,
+    intervalMs = ANNOUNCEMENT_REFRESH_MS,
+    minSpacingMs = ANNOUNCE_DEFAULTS.minSpacingMs,
+    now = Date.now,
+  }: AnnouncerOptions,
+): Announcer {
   const pubsub = node.libp2p.services.pubsub
   let sequence = 0
   let last: Announcement | null = null
@@ -55,11 +73,17 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
   let running = false
   let inProgress: Promise<Announcement | null> | null = null
   const topics = new Set<string>()
-  const relayIds = new Set(node.relays.map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value).filter((id): id is string => id !== undefined))
-  const relayConnections = () => node.libp2p.getConnections().filter((c) => c.status === 'open' && relayIds.has(c.remotePeer.toString()))
+  const relayIds = new Set(
+    node.relays
+      .map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value)
+      .filter((id): id is string => id !== undefined),
+  )
+  const relayConnections = () =>
+    node.libp2p.getConnections().filter((c) => c.status === 'open' && relayIds.has(c.remotePeer.toString()))
 
   /** What consumers rank by: an announcement on change goes out only when this differs from the last one's. */
-  const significant = (s: AnnouncedState) => JSON.stringify([s.models, s.pricePerMillionInput, s.pricePerMillionOutput, s.capacity, s.queueDepth])
+  const significant = (s: AnnouncedState) =>
+    JSON.stringify([s.models, s.pricePerMillionInput, s.pricePerMillionOutput, s.capacity, s.queueDepth])
 
   async function announceOnce(onlyIfChanged: boolean): Promise<Announcement | null> {
     const read = await state()
@@ -68,11 +92,24 @@ export function createAnnouncer(node: ModelexNode, { signer, operator, chainId, 
     if (onlyIfChanged && last && significant(current) === significant(last)) return last
     const timestamp = now()
     sequence = Math.max(sequence + 1, timestamp)
-    const unsigned: UnsignedAnnouncement = { version: 1, peerId: node.peerId.toString(), signer: signer.address, operator, chainId, ...current, sequence, timestamp }
+    const unsigned: UnsignedAnnouncement = {
+      version: 1,
+      peerId: node.peerId.toString(),
+      signer: signer.address,
+      operator,
+      chainId,
+      ...current,
+      sequence,
+      timestamp,
+    }
     const announcement = await signAnnouncement(unsigned, signer.privateKey)
     const bytes = encodeAnnouncement(announcement)
     topics.clear()
-    await Promise.all(relayConnections().map((c) => publishToRelay(c.newStream.bind(c), [bytes], { signal: AbortSignal.timeout(5_000) }).catch(() => {})))
+    await Promise.all(
+      relayConnections().map((c) =>
+        publishToRelay(c.newStream.bind(c), [bytes], { signal: AbortSignal.timeout(5_000) }).catch(() => {}),
+      ),
+    )
     for (const model of current.models) {
       const topic = announcementTopic(model.contentHash)
       topics.add(topic)

@@ -11,7 +11,13 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Hex } from 'viem'
-import { ATTESTATION_PROOF_PROTOCOL, decodeAttestationProofAnswer, decodeAttestationProofRequest, MAX_ATTESTATION_PROOF_FRAME_BYTES, type AttestationProofAnswer } from '../core/attestation-batch.ts'
+import {
+  ATTESTATION_PROOF_PROTOCOL,
+  decodeAttestationProofAnswer,
+  decodeAttestationProofRequest,
+  MAX_ATTESTATION_PROOF_FRAME_BYTES,
+  type AttestationProofAnswer,
+} from '../core/attestation-batch.ts'
 import type { ModelexNode } from './node.ts'
 import { askOneFrame, serveOneFrame } from './one-frame.ts'
 
@@ -19,11 +25,34 @@ import { askOneFrame, serveOneFrame } from './one-frame.ts'
 export type AttestationProofSource = { proofAnswer(attestationHash: Hex): Promise<AttestationProofAnswer> }
 
 /** Serves proofs until the returned function is called. A malformed request closes its stream, unanswered. */
-export function serveAttestationProofs(node: ModelexNode, source: AttestationProofSource): Promise<() => Promise<void>> {
-  return serveOneFrame(node, ATTESTATION_PROOF_PROTOCOL, MAX_ATTESTATION_PROOF_FRAME_BYTES, async (request) => source.proofAnswer(decodeAttestationProofRequest(request).attestationHash), { maxInboundStreams: 32 })
+export function serveAttestationProofs(
+  node: ModelexNode,
+  source: AttestationProofSource,
+): Promise<() => Promise<void>> {
+  return serveOneFrame(
+    node,
+    ATTESTATION_PROOF_PROTOCOL,
+    MAX_ATTESTATION_PROOF_FRAME_BYTES,
+    async (request) => source.proofAnswer(decodeAttestationProofRequest(request).attestationHash),
+    { maxInboundStreams: 32 },
+  )
 }
 
 /** Asks `peer` (the evaluator's node) for the proof of `attestationHash`; throws `InvalidAttestationRequestError` on an answer outside the protocol. */
-export async function fetchAttestationProof(node: ModelexNode, peer: PeerId | string, attestationHash: Hex, timeoutMs = 10_000): Promise<AttestationProofAnswer> {
-  return decodeAttestationProofAnswer(await askOneFrame(node, peer.toString(), ATTESTATION_PROOF_PROTOCOL, MAX_ATTESTATION_PROOF_FRAME_BYTES, { attestationHash }, timeoutMs))
+export async function fetchAttestationProof(
+  node: ModelexNode,
+  peer: PeerId | string,
+  attestationHash: Hex,
+  timeoutMs = 10_000,
+): Promise<AttestationProofAnswer> {
+  return decodeAttestationProofAnswer(
+    await askOneFrame(
+      node,
+      peer.toString(),
+      ATTESTATION_PROOF_PROTOCOL,
+      MAX_ATTESTATION_PROOF_FRAME_BYTES,
+      { attestationHash },
+      timeoutMs,
+    ),
+  )
 }

@@ -13,7 +13,17 @@ import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, toHex, type Address, type Hex, type PrivateKeyAccount } from 'viem'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEther,
+  toHex,
+  type Address,
+  type Hex,
+  type PrivateKeyAccount,
+} from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -26,7 +36,13 @@ import { aiTokenAbi } from '../chain/generated.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startForgingRelay } from '../adversarial/forging-relay.ts'
-import { encodeAttestation, signAttestation, type Attestation, type AttestationSuite, type VerifiedAttestation } from '../core/attestation.ts'
+import {
+  encodeAttestation,
+  signAttestation,
+  type Attestation,
+  type AttestationSuite,
+  type VerifiedAttestation,
+} from '../core/attestation.ts'
 import { AttestationAnchorError, InvalidAttestationError } from '../core/errors/p2p.ts'
 import { LATEST_ATTESTATIONS_PROTOCOL, MAX_LATEST_ATTESTATIONS_REQUEST_BYTES } from '../core/latest-attestations.ts'
 import { encodeJson } from '../core/wire/check.ts'
@@ -39,7 +55,12 @@ import { tcpLine, type TcpLine } from '../server/testing/tcp-line.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import { fetchAttestationProof, serveAttestationProofs } from './attestation-proof.ts'
-import { createAttestationBook, registryAttestationChecks, type AttestationBook, type AttestationBookOptions } from './attestations.ts'
+import {
+  createAttestationBook,
+  registryAttestationChecks,
+  type AttestationBook,
+  type AttestationBookOptions,
+} from './attestations.ts'
 import { ATTESTATIONS_TOPIC } from './constants.ts'
 import { readFrames } from './frames.ts'
 import { createModelexNode, type ModelexNode } from './node.ts'
@@ -75,24 +96,60 @@ async function register(tag: string): Promise<Registered> {
   await testClient.setBalance({ address: operator.address, value: parseEther('10') })
   await testClient.setBalance({ address: signer.address, value: parseEther('10') })
   const token = deployedContract(deployment, 'AIToken')
-  const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
-  await waitForTransactionReceipt(publicClient, { hash: await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [operator.address, DEVNET_PARAMETERS.minStake], chain: null }) })
+  const funder = createWalletClient({
+    account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }),
+    transport,
+  })
+  await waitForTransactionReceipt(publicClient, {
+    hash: await writeContract(funder, {
+      address: token,
+      abi: aiTokenAbi,
+      functionName: 'transfer',
+      args: [operator.address, DEVNET_PARAMETERS.minStake],
+      chain: null,
+    }),
+  })
   const peerId = toHex(`attestations-test-${tag}-${operator.address}`)
   await registerNode(createWalletClient({ account: operator, transport, pollingInterval: 50 }), {
     token,
     registry,
     stake: DEVNET_PARAMETERS.minStake,
-    signerProof: await signSignerBinding(publicClient, { registry, chainId: deployment.chainId, operator: operator.address, peerId, account: signer }),
-    node: { peerId, signer: signer.address, models: [MODEL], pricePerMillionInput: 1n, pricePerMillionOutput: 1n, metadataURI: '' },
+    signerProof: await signSignerBinding(publicClient, {
+      registry,
+      chainId: deployment.chainId,
+      operator: operator.address,
+      peerId,
+      account: signer,
+    }),
+    node: {
+      peerId,
+      signer: signer.address,
+      models: [MODEL],
+      pricePerMillionInput: 1n,
+      pricePerMillionOutput: 1n,
+      metadataURI: '',
+    },
   })
   return { operator, signer }
 }
 
-async function peer({ relays = [relay.multiaddr], book: bookOptions = {} }: { relays?: string[]; book?: Partial<AttestationBookOptions> } = {}): Promise<Peer> {
+async function peer({
+  relays = [relay.multiaddr],
+  book: bookOptions = {},
+}: { relays?: string[]; book?: Partial<AttestationBookOptions> } = {}): Promise<Peer> {
   const node = await createModelexNode({ relays, runtime: 'node' })
   await node.start()
   const store = memoryStore()
-  const p: Peer = { node, store, book: createAttestationBook(node, { domain, registry: registryAttestationChecks(publicClient, registry), store, ...bookOptions }) }
+  const p: Peer = {
+    node,
+    store,
+    book: createAttestationBook(node, {
+      domain,
+      registry: registryAttestationChecks(publicClient, registry),
+      store,
+      ...bookOptions,
+    }),
+  }
   await p.book.start()
   // The book of the peer may be replaced (a restart): stop whichever it has by then.
   stops.push(async () => {
@@ -106,23 +163,53 @@ function wallet(account: PrivateKeyAccount, url = deployment.rpcUrl) {
   return createWalletClient({ account, transport: http(url), pollingInterval: 50 })
 }
 
-async function onChain(evaluator: Registered, hash: Hex, answer: { root: Hex; proof: Hex[] } | undefined): Promise<boolean> {
+async function onChain(
+  evaluator: Registered,
+  hash: Hex,
+  answer: { root: Hex; proof: Hex[] } | undefined,
+): Promise<boolean> {
   if (!answer) return false
-  return verifyAttestationAnchor(publicClient, { anchor, evaluator: evaluator.operator.address, root: answer.root, attestationHash: hash, proof: answer.proof })
+  return verifyAttestationAnchor(publicClient, {
+    anchor,
+    evaluator: evaluator.operator.address,
+    root: answer.root,
+    attestationHash: hash,
+    proof: answer.proof,
+  })
 }
 
 /** Until the relay and the peer have grafted each other on the topic: a publication before that could go nowhere. */
 async function meshed(node: ModelexNode): Promise<void> {
-  await until(() => (node.libp2p.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(ATTESTATIONS_TOPIC).includes(relay.peerId), 15_000, 'the relay in the mesh of the attestation topic')
+  await until(
+    () =>
+      (node.libp2p.services.pubsub as unknown as { getMeshPeers(t: string): string[] })
+        .getMeshPeers(ATTESTATIONS_TOPIC)
+        .includes(relay.peerId),
+    15_000,
+    'the relay in the mesh of the attestation topic',
+  )
 }
 
 function attestationBy(evaluator: Registered, suite: AttestationSuite, score: number, nonce: number): Attestation {
   const now = Math.floor(Date.now() / 1000)
-  return { evaluator: evaluator.operator.address, node: evaluated.operator.address, modelHash: MODEL, suite, score, sampleSize: 40, windowStart: now - 600, windowEnd: now - 1, nonce }
+  return {
+    evaluator: evaluator.operator.address,
+    node: evaluated.operator.address,
+    modelHash: MODEL,
+    suite,
+    score,
+    sampleSize: 40,
+    windowStart: now - 600,
+    windowEnd: now - 1,
+    nonce,
+  }
 }
 
 async function relayCounts(): Promise<{ accepted: number; rejected: number; ignored: number }> {
-  return ((await relay.metrics())['attestations'] as { accepted: number; rejected: number; ignored: number } | undefined) ?? { accepted: 0, rejected: 0, ignored: 0 }
+  return (
+    ((await relay.metrics())['attestations'] as
+      { accepted: number; rejected: number; ignored: number } | undefined) ?? { accepted: 0, rejected: 0, ignored: 0 }
+  )
 }
 
 async function reasonOf(promise: Promise<unknown>): Promise<string> {
@@ -155,7 +242,11 @@ beforeAll(async () => {
   await rogue.start()
   stops.push(() => rogue.stop())
   await Promise.all([evaluatorPeer, secondPeer, observer].map((p) => meshed(p.node)))
-  await until(() => rogue.libp2p.services.pubsub.getSubscribers(ATTESTATIONS_TOPIC).length > 0, 15_000, 'the rogue to see the relay on the topic')
+  await until(
+    () => rogue.libp2p.services.pubsub.getSubscribers(ATTESTATIONS_TOPIC).length > 0,
+    15_000,
+    'the rogue to see the relay on the topic',
+  )
 }, 120_000)
 
 afterAll(async () => {
@@ -168,7 +259,9 @@ describe('attestations', () => {
   let published: Awaited<ReturnType<AttestationBook['publish']>>
 
   test('a registered evaluator publishes; another peer receives, validates and stores it; one evaluator leaves the node unknown', async () => {
-    published = await evaluatorPeer.book.publish(await signAttestation(first.signer, attestationBy(first, 'fim-exact', 900_000, 1), domain))
+    published = await evaluatorPeer.book.publish(
+      await signAttestation(first.signer, attestationBy(first, 'fim-exact', 900_000, 1), domain),
+    )
     const received = await observer.book.waitFor((v) => v.hash === published.hash, 15_000)
     expect(received.attestation).toEqual(published.attestation)
     expect(received.signer).toBe(first.signer.address)
@@ -181,19 +274,36 @@ describe('attestations', () => {
     const relayBefore = await relayCounts()
     // Claims the first evaluator's signer but is signed by another key.
     const impostor = privateKeyToAccount(generatePrivateKey())
-    const badSignature = { ...(await signAttestation(impostor, attestationBy(first, 'uptime', 0, 5), domain)), signer: first.signer.address }
-    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(badSignature, domain)))).toBe('signer-mismatch')
+    const badSignature = {
+      ...(await signAttestation(impostor, attestationBy(first, 'uptime', 0, 5), domain)),
+      signer: first.signer.address,
+    }
+    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(badSignature, domain)))).toBe(
+      'signer-mismatch',
+    )
     await rogue.libp2p.services.pubsub.publish(ATTESTATIONS_TOPIC, encodeAttestation(badSignature, domain))
-    await until(async () => (await relayCounts()).rejected > relayBefore.rejected, 10_000, 'the relay to reject the bad signature')
+    await until(
+      async () => (await relayCounts()).rejected > relayBefore.rejected,
+      10_000,
+      'the relay to reject the bad signature',
+    )
 
     // Correctly signed, but by a key the registry does not bind to the evaluator it names: the relay cannot tell
     // (no chain view) and forwards it; the observer checks the registry and drops it without blaming the relay.
     const unbound = await signAttestation(impostor, attestationBy(first, 'uptime', 0, 6), domain)
     const observerBefore = observer.book.gate.counts.ignored
     await rogue.libp2p.services.pubsub.publish(ATTESTATIONS_TOPIC, encodeAttestation(unbound, domain))
-    await until(() => observer.book.gate.counts.ignored > observerBefore, 10_000, 'the observer to drop the unbound signer')
-    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(unbound, domain)))).toBe('unbound-signer')
-    expect(observer.book.list({ evaluator: first.operator.address }).map((v) => v.attestation.suite)).toEqual(['fim-exact'])
+    await until(
+      () => observer.book.gate.counts.ignored > observerBefore,
+      10_000,
+      'the observer to drop the unbound signer',
+    )
+    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(unbound, domain)))).toBe(
+      'unbound-signer',
+    )
+    expect(observer.book.list({ evaluator: first.operator.address }).map((v) => v.attestation.suite)).toEqual([
+      'fim-exact',
+    ])
     expect(observer.book.gate.counts.rejected).toBe(0)
   })
 
@@ -202,18 +312,30 @@ describe('attestations', () => {
     await rogue.libp2p.services.pubsub.publish(ATTESTATIONS_TOPIC, encodeAttestation(published, domain))
     const sameNonce = await signAttestation(first.signer, { ...published.attestation, score: 100_000 }, domain)
     await rogue.libp2p.services.pubsub.publish(ATTESTATIONS_TOPIC, encodeAttestation(sameNonce, domain))
-    await until(async () => (await relayCounts()).ignored >= before.ignored + 2, 10_000, 'the relay to drop both replays')
-    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(published, domain)))).toBe('duplicate')
+    await until(
+      async () => (await relayCounts()).ignored >= before.ignored + 2,
+      10_000,
+      'the relay to drop both replays',
+    )
+    expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(published, domain)))).toBe(
+      'duplicate',
+    )
     expect(await reasonOf(observer.book.gate.validator.validate(encodeAttestation(sameNonce, domain)))).toBe('replayed')
     expect(observer.book.list({ evaluator: first.operator.address })[0]?.attestation.score).toBe(900_000)
   })
 
   test('the evaluator anchors its batch through ReceiptAnchor and the inclusion proof verifies on-chain', async () => {
-    const more = await evaluatorPeer.book.publish(await signAttestation(first.signer, attestationBy(first, 'uptime', 990_000, 2), domain))
+    const more = await evaluatorPeer.book.publish(
+      await signAttestation(first.signer, attestationBy(first, 'uptime', 990_000, 2), domain),
+    )
     expect(evaluatorPeer.book.pending()).toEqual([published.hash, more.hash])
     const [batch, ...none] = await evaluatorPeer.book.anchorPending(wallet(first.signer), anchor)
     expect(none).toEqual([])
-    expect(batch).toMatchObject({ status: 'anchored', attestationHashes: [published.hash, more.hash], operator: first.operator.address })
+    expect(batch).toMatchObject({
+      status: 'anchored',
+      attestationHashes: [published.hash, more.hash],
+      operator: first.operator.address,
+    })
     expect(evaluatorPeer.book.pending()).toEqual([])
     for (const hash of [published.hash, more.hash]) {
       const proof = evaluatorPeer.book.proofOf(hash)
@@ -234,13 +356,21 @@ describe('attestations', () => {
     expect(await onChain(first, published.hash, answer)).toBe(true)
     // A proof for another digest, or under another evaluator, does not verify.
     expect(await onChain(second, published.hash, answer)).toBe(false)
-    expect(await fetchAttestationProof(observer.node, evaluatorPeer.node.peerId, `0x${'ab'.repeat(32)}`)).toEqual({ status: 'unknown' })
-    const waiting = await evaluatorPeer.book.publish(await signAttestation(first.signer, attestationBy(first, 'latency-p50', 420, 1), domain))
-    expect(await fetchAttestationProof(observer.node, evaluatorPeer.node.peerId, waiting.hash)).toEqual({ status: 'pending' })
+    expect(await fetchAttestationProof(observer.node, evaluatorPeer.node.peerId, `0x${'ab'.repeat(32)}`)).toEqual({
+      status: 'unknown',
+    })
+    const waiting = await evaluatorPeer.book.publish(
+      await signAttestation(first.signer, attestationBy(first, 'latency-p50', 420, 1), domain),
+    )
+    expect(await fetchAttestationProof(observer.node, evaluatorPeer.node.peerId, waiting.hash)).toEqual({
+      status: 'pending',
+    })
   })
 
   test('the reputation becomes known once a second independent evaluator agrees', async () => {
-    const agreeing = await secondPeer.book.publish(await signAttestation(second.signer, attestationBy(second, 'fim-exact', 860_000, 1), domain))
+    const agreeing = await secondPeer.book.publish(
+      await signAttestation(second.signer, attestationBy(second, 'fim-exact', 860_000, 1), domain),
+    )
     await observer.book.waitFor((v) => v.hash === agreeing.hash, 15_000)
     const reputation = await observer.book.reputation(evaluated.operator.address, MODEL)
     expect(reputation.status).toBe('known')
@@ -251,7 +381,7 @@ describe('attestations', () => {
     expect(reputation.suites.uptime.score).toBeNull()
   })
 
-  test('a peer that starts later gets the attestations from the relay\'s cache, and its reputation includes them', async () => {
+  test("a peer that starts later gets the attestations from the relay's cache, and its reputation includes them", async () => {
     const late = await peer()
     const agreeing = secondPeer.book.list({ evaluator: second.operator.address })[0]!
     // Published long before this peer existed: only the relay's cache can hand them over.
@@ -260,7 +390,11 @@ describe('attestations', () => {
     expect(reputation).toMatchObject({ status: 'known', score: 88 })
     expect(reputation.suites['fim-exact']).toMatchObject({ score: 880_000, evaluators: 2 })
     expect(late.book.gate.counts.rejected).toBe(0)
-    await until(async () => (((await relay.metrics())['latestAttestations'] as { served: number } | undefined)?.served ?? 0) >= 2, 10_000, 'the relay to count what it served')
+    await until(
+      async () => (((await relay.metrics())['latestAttestations'] as { served: number } | undefined)?.served ?? 0) >= 2,
+      10_000,
+      'the relay to count what it served',
+    )
     // Asking again brings nothing new: the same attestations are duplicates now.
     const again = await late.book.backfill()
     expect(again).toMatchObject({ relays: 1, accepted: 0, rejected: 0 })
@@ -270,35 +404,58 @@ describe('attestations', () => {
     const requests = async () => ((await relay.metrics())['latestAttestations'] as { requests: number }).requests
     const before = await requests()
     await late.node.libp2p.hangUp(peerIdFromString(relay.peerId))
-    const meanwhile = await secondPeer.book.publish(await signAttestation(second.signer, attestationBy(second, 'uptime', 995_000, 1), domain))
+    const meanwhile = await secondPeer.book.publish(
+      await signAttestation(second.signer, attestationBy(second, 'uptime', 995_000, 1), domain),
+    )
     await until(async () => (await requests()) > before, 15_000, 'the reconnected peer to ask the relay again')
     await late.book.waitFor((v) => v.hash === meanwhile.hash, 15_000)
   })
 
-  test('a malformed request to the relay\'s cache is refused: no answer, counted', async () => {
+  test("a malformed request to the relay's cache is refused: no answer, counted", async () => {
     const before = ((await relay.metrics())['latestAttestations'] as { malformed: number }).malformed
-    const stream = await observer.node.libp2p.dialProtocol(multiaddr(relay.multiaddr), LATEST_ATTESTATIONS_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+    const stream = await observer.node.libp2p.dialProtocol(multiaddr(relay.multiaddr), LATEST_ATTESTATIONS_PROTOCOL, {
+      signal: AbortSignal.timeout(5_000),
+    })
     const reader = readFrames(stream, 4096)
-    stream.send(encodeFrame(encodeJson({ type: 'latest-attestations', v: 1, limit: 1_000_000 }), MAX_LATEST_ATTESTATIONS_REQUEST_BYTES))
+    stream.send(
+      encodeFrame(
+        encodeJson({ type: 'latest-attestations', v: 1, limit: 1_000_000 }),
+        MAX_LATEST_ATTESTATIONS_REQUEST_BYTES,
+      ),
+    )
     const answer = await reader.next()
     reader.dispose()
     expect(answer).not.toBeInstanceOf(Uint8Array)
-    await until(async () => ((await relay.metrics())['latestAttestations'] as { malformed: number }).malformed > before, 10_000, 'the relay to count the malformed request')
+    await until(
+      async () => ((await relay.metrics())['latestAttestations'] as { malformed: number }).malformed > before,
+      10_000,
+      'the relay to count the malformed request',
+    )
   })
 
   test('a relay that forges entries in its cache answers is caught: the forged entry is refused, the honest one kept', async () => {
-    const forging: Relay = await startForgingRelay({ host: '127.0.0.1', port: await freePort(), keyFile: join(dir, 'forging.key') })
+    const forging: Relay = await startForgingRelay({
+      host: '127.0.0.1',
+      port: await freePort(),
+      keyFile: join(dir, 'forging.key'),
+    })
     stops.push(() => forging.stop())
     // An honest attestation reaches the forging relay by gossip (anyone may forward one).
     const feeder = await createModelexNode({ relays: [forging.multiaddr], runtime: 'node' })
     await feeder.start()
     stops.push(() => feeder.stop())
     feeder.libp2p.services.pubsub.subscribe(ATTESTATIONS_TOPIC)
-    await until(() => feeder.libp2p.services.pubsub.getSubscribers(ATTESTATIONS_TOPIC).length > 0, 15_000, 'the feeder to see the forging relay on the topic')
+    await until(
+      () => feeder.libp2p.services.pubsub.getSubscribers(ATTESTATIONS_TOPIC).length > 0,
+      15_000,
+      'the feeder to see the forging relay on the topic',
+    )
     await until(
       async () => {
         if (forging.metrics().latestAttestations.held > 0) return true
-        await feeder.libp2p.services.pubsub.publish(ATTESTATIONS_TOPIC, encodeAttestation(published, domain)).catch(() => {})
+        await feeder.libp2p.services.pubsub
+          .publish(ATTESTATIONS_TOPIC, encodeAttestation(published, domain))
+          .catch(() => {})
         return forging.metrics().latestAttestations.held > 0
       },
       15_000,
@@ -306,7 +463,10 @@ describe('attestations', () => {
     )
 
     const victim = await peer({ relays: [forging.multiaddr] })
-    const kept: VerifiedAttestation = await victim.book.waitFor((v) => v.attestation.evaluator === first.operator.address, 15_000)
+    const kept: VerifiedAttestation = await victim.book.waitFor(
+      (v) => v.attestation.evaluator === first.operator.address,
+      15_000,
+    )
     expect(kept.hash).toBe(published.hash)
     expect(kept.attestation.score).toBe(900_000)
     expect(victim.book.gate.counts.rejected).toBe(1)
@@ -317,7 +477,7 @@ describe('attestations', () => {
     expect(victim.book.list()[0]?.attestation.score).toBe(900_000)
   })
 
-  test('a restart of the evaluator\'s book from the same store keeps what is pending and anchored, and sends no root twice', async () => {
+  test("a restart of the evaluator's book from the same store keeps what is pending and anchored, and sends no root twice", async () => {
     const { node, store } = evaluatorPeer
     const anchored = evaluatorPeer.book.batches()
     const waiting = evaluatorPeer.book.pending()
@@ -326,7 +486,11 @@ describe('attestations', () => {
     const restart = async () => {
       await stopProofs()
       await evaluatorPeer.book.stop()
-      evaluatorPeer.book = createAttestationBook(node, { domain, registry: registryAttestationChecks(publicClient, registry), store })
+      evaluatorPeer.book = createAttestationBook(node, {
+        domain,
+        registry: registryAttestationChecks(publicClient, registry),
+        store,
+      })
       await evaluatorPeer.book.start()
       stopProofs = await serveAttestationProofs(node, evaluatorPeer.book)
     }
@@ -339,7 +503,9 @@ describe('attestations', () => {
     // The chain is unreachable: the batch is cut and stored (its root fixed), the error is typed, nothing is lost.
     const line = await tcpLine(deployment.rpcUrl)
     await line.cut()
-    const failure = await evaluatorPeer.book.anchorPending(wallet(first.signer, line.url), anchor).catch((error: unknown) => error)
+    const failure = await evaluatorPeer.book
+      .anchorPending(wallet(first.signer, line.url), anchor)
+      .catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(AttestationAnchorError)
     expect((failure as AttestationAnchorError).reason).toBe('unreachable')
     const cut = evaluatorPeer.book.batches()[1]!
@@ -365,7 +531,9 @@ describe('attestations', () => {
     let auto: Peer
     const own: Hex[] = []
     const publish = async (suite: AttestationSuite, score: number) => {
-      const verified = await auto.book.publish(await signAttestation(second.signer, attestationBy(second, suite, score, 7), domain))
+      const verified = await auto.book.publish(
+        await signAttestation(second.signer, attestationBy(second, suite, score, 7), domain),
+      )
       own.push(verified.hash)
       return verified
     }
@@ -373,15 +541,30 @@ describe('attestations', () => {
     beforeAll(async () => {
       line = await tcpLine(deployment.rpcUrl)
       stops.push(() => line.close())
-      auto = await peer({ book: { anchoring: { client: wallet(second.signer, line.url), anchor, policy: { maxAttestations: 2, maxAgeMs: 3_600_000 }, checkIntervalMs: 50, retryMs: 100, maxRetryMs: 400 } } })
+      auto = await peer({
+        book: {
+          anchoring: {
+            client: wallet(second.signer, line.url),
+            anchor,
+            policy: { maxAttestations: 2, maxAgeMs: 3_600_000 },
+            checkIntervalMs: 50,
+            retryMs: 100,
+            maxRetryMs: 400,
+          },
+        },
+      })
     })
 
-    test('anchors as soon as the policy\'s count is reached, and not before', async () => {
+    test("anchors as soon as the policy's count is reached, and not before", async () => {
       await publish('uptime', 999_000)
       expect(auto.book.pending()).toEqual(own)
       expect(auto.book.batches()).toEqual([])
       await publish('sentiment', 700_000)
-      await until(() => auto.book.batches()[0]?.status === 'anchored', 15_000, 'the batch to be anchored by the book itself')
+      await until(
+        () => auto.book.batches()[0]?.status === 'anchored',
+        15_000,
+        'the batch to be anchored by the book itself',
+      )
       const [batch] = auto.book.batches()
       expect(batch).toMatchObject({ attestationHashes: own, operator: second.operator.address })
       expect(auto.book.pending()).toEqual([])
@@ -402,7 +585,11 @@ describe('attestations', () => {
       expect(auto.book.batches()[1]).toMatchObject({ status: 'cut', attestationHashes: own })
       expect(auto.book.pending()).toEqual([])
       await line.restore()
-      await until(() => auto.book.batches()[1]?.status === 'anchored', 20_000, 'the retry to anchor the batch once the chain is back')
+      await until(
+        () => auto.book.batches()[1]?.status === 'anchored',
+        20_000,
+        'the retry to anchor the batch once the chain is back',
+      )
       expect(auto.book.lastAnchorError).toBeNull()
       for (const hash of own) expect(await onChain(second, hash, auto.book.proofOf(hash))).toBe(true)
       await auto.book.stop()

@@ -34,7 +34,15 @@ import {
   type SignerBindingCheck,
   type VerifiedAttestation,
 } from '../core/attestation.ts'
-import { ATTESTATION_BATCH_DEFAULTS, attestationBatchDue, cutAttestationBatch, type AttestationBatch, type AttestationBatchPolicy, type AttestationProofAnswer, type PendingAttestation } from '../core/attestation-batch.ts'
+import {
+  ATTESTATION_BATCH_DEFAULTS,
+  attestationBatchDue,
+  cutAttestationBatch,
+  type AttestationBatch,
+  type AttestationBatchPolicy,
+  type AttestationProofAnswer,
+  type PendingAttestation,
+} from '../core/attestation-batch.ts'
 import { ContractRevertedError } from '../core/errors/chain.ts'
 import { AttestationAnchorError, IGNORED_ATTESTATION_REASONS, InvalidAttestationError } from '../core/errors/p2p.ts'
 import type { MerkleTree } from '../core/merkle.ts'
@@ -66,9 +74,17 @@ export type RegistryAttestationOptions = {
 }
 
 /** The registry checks from the NodeRegistry contract (`activeOperatorOf`, `getNode`), cached for `cacheMs`. */
-export function registryAttestationChecks(client: Client, registry: Address, { cacheMs = ATTESTATION_BOOK_DEFAULTS.registryCacheMs, now = Date.now, whitelistWeight = 1 }: RegistryAttestationOptions = {}): AttestationRegistry {
+export function registryAttestationChecks(
+  client: Client,
+  registry: Address,
+  {
+    cacheMs = ATTESTATION_BOOK_DEFAULTS.registryCacheMs,
+    now = Date.now,
+    whitelistWeight = 1,
+  }: RegistryAttestationOptions = {},
+): AttestationRegistry {
   const cache = new Map<string, { at: number; value: Promise<unknown> }>()
-  const cached = <T,>(key: string, read: () => Promise<T>): Promise<T> => {
+  const cached = <T>(key: string, read: () => Promise<T>): Promise<T> => {
     const hit = cache.get(key)
     if (hit && now() - hit.at < cacheMs) return hit.value as Promise<T>
     const value = read()
@@ -79,11 +95,21 @@ export function registryAttestationChecks(client: Client, registry: Address, { c
     if (cache.size > 10_000) cache.delete(cache.keys().next().value as string)
     return value
   }
-  const nodeOf = (operator: Address) => cached(`node\n${operator.toLowerCase()}`, () => readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] }))
+  const nodeOf = (operator: Address) =>
+    cached(`node\n${operator.toLowerCase()}`, () =>
+      readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] }),
+    )
   return {
     async isBound(signer, operator) {
       try {
-        const bound = await cached(`signer\n${signer.toLowerCase()}`, () => readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [signer] }))
+        const bound = await cached(`signer\n${signer.toLowerCase()}`, () =>
+          readContract(client, {
+            address: registry,
+            abi: nodeRegistryAbi,
+            functionName: 'activeOperatorOf',
+            args: [signer],
+          }),
+        )
         return bound.toLowerCase() === operator.toLowerCase()
       } catch {
         return null
@@ -107,7 +133,8 @@ export function registryAttestationChecks(client: Client, registry: Address, { c
 }
 
 /** What the gate made of one attestation: accepted (with the verified attestation), rejected or ignored. */
-export type AttestationVerdict = { outcome: 'accepted'; verified: VerifiedAttestation } | { outcome: 'rejected' | 'ignored'; error: unknown }
+export type AttestationVerdict =
+  { outcome: 'accepted'; verified: VerifiedAttestation } | { outcome: 'rejected' | 'ignored'; error: unknown }
 
 export type AttestationGate = {
   validate: Validate
@@ -130,7 +157,10 @@ export function attestationGate(options: AttestationValidatorOptions = {}): Atte
       counts.accepted++
       return { outcome: 'accepted', verified }
     } catch (error) {
-      const outcome = error instanceof InvalidAttestationError && IGNORED_ATTESTATION_REASONS.has(error.reason) ? 'ignored' : 'rejected'
+      const outcome =
+        error instanceof InvalidAttestationError && IGNORED_ATTESTATION_REASONS.has(error.reason)
+          ? 'ignored'
+          : 'rejected'
       counts[outcome]++
       return { outcome, error }
     }
@@ -234,10 +264,27 @@ type Index = { batches: Hex[] }
 const lower = (hash: string) => hash.toLowerCase() as Hex
 
 export function createAttestationBook(node: ModelexNode, options: AttestationBookOptions): AttestationBook {
-  const { domain, registry, now = Date.now, maxStored = ATTESTATION_BOOK_DEFAULTS.maxStored, maxPending = ATTESTATION_BOOK_DEFAULTS.maxPending, maxBatches = ATTESTATION_BOOK_DEFAULTS.maxBatches, anchoring } = options
+  const {
+    domain,
+    registry,
+    now = Date.now,
+    maxStored = ATTESTATION_BOOK_DEFAULTS.maxStored,
+    maxPending = ATTESTATION_BOOK_DEFAULTS.maxPending,
+    maxBatches = ATTESTATION_BOOK_DEFAULTS.maxBatches,
+    anchoring,
+  } = options
   const pubsub = node.libp2p.services.pubsub
-  const gate = attestationGate({ ...options.validator, domain, now, isBound: registry.isBound, isRegistered: registry.isRegistered })
-  const records = storedRecords(options.store ?? memoryStore(), options.storePrefix ?? ATTESTATION_BOOK_DEFAULTS.storePrefix)
+  const gate = attestationGate({
+    ...options.validator,
+    domain,
+    now,
+    isBound: registry.isBound,
+    isRegistered: registry.isRegistered,
+  })
+  const records = storedRecords(
+    options.store ?? memoryStore(),
+    options.storePrefix ?? ATTESTATION_BOOK_DEFAULTS.storePrefix,
+  )
   const policy: AttestationBatchPolicy = { ...ATTESTATION_BATCH_DEFAULTS, ...anchoring?.policy }
   const retryMs = anchoring?.retryMs ?? ATTESTATION_BOOK_DEFAULTS.anchorRetryMs
   const maxRetryMs = anchoring?.maxRetryMs ?? ATTESTATION_BOOK_DEFAULTS.anchorMaxRetryMs
@@ -298,7 +345,8 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
       if (oldest < 0) break
       const [dropped] = batches.splice(oldest, 1)
       if (!dropped) break
-      for (const hash of dropped.attestationHashes) if (batchOf.get(lower(hash)) === dropped) batchOf.delete(lower(hash))
+      for (const hash of dropped.attestationHashes)
+        if (batchOf.get(lower(hash)) === dropped) batchOf.delete(lower(hash))
       trees.delete(dropped.root)
       await records.put(`batch:${dropped.root}`, null)
     }
@@ -316,7 +364,7 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
   }
 
   /** One anchoring after another: a second attempt meanwhile would send the same root again. */
-  const serial = <T,>(task: () => Promise<T>): Promise<T> => {
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const next = working.then(task, task)
     working = next.catch(() => {})
     return next
@@ -345,7 +393,13 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
       } catch (error) {
         // The root landed before (a reply lost, a restart after sending): anchored, and not sent twice.
         if (!(error instanceof ContractRevertedError && error.errorName === 'RootAlreadyAnchored')) {
-          throw new AttestationAnchorError({ reason: error instanceof ContractRevertedError ? 'rejected' : 'unreachable', root: batch.root, count: batch.attestationHashes.length, details: error instanceof Error ? error.message.split('\n')[0] : String(error), cause: error })
+          throw new AttestationAnchorError({
+            reason: error instanceof ContractRevertedError ? 'rejected' : 'unreachable',
+            root: batch.root,
+            count: batch.attestationHashes.length,
+            details: error instanceof Error ? error.message.split('\n')[0] : String(error),
+            cause: error,
+          })
         }
       }
       batch.status = 'anchored'
@@ -367,7 +421,16 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
           lastAnchorError = null
         },
         (error: unknown) => {
-          const failure = error instanceof AttestationAnchorError ? error : new AttestationAnchorError({ reason: 'unreachable', root: '', count: 0, details: String(error), cause: error })
+          const failure =
+            error instanceof AttestationAnchorError
+              ? error
+              : new AttestationAnchorError({
+                  reason: 'unreachable',
+                  root: '',
+                  count: 0,
+                  details: String(error),
+                  cause: error,
+                })
           lastAnchorError = failure
           retryAt = now() + retryDelay
           retryDelay = Math.min(maxRetryMs, retryDelay * 2)
@@ -467,8 +530,15 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
     async reputation(subjectNode, modelHash) {
       const attestations = book.list({ node: subjectNode, modelHash })
       const evaluators = [...new Set(attestations.map((v) => v.attestation.evaluator))]
-      const weights = new Map(await Promise.all(evaluators.map(async (e) => [e, await registry.evaluatorWeight(e)] as const)))
-      return reputationOf(attestations, { ...options.reputation, now: now() / 1000, subject: { node: subjectNode, modelHash }, evaluatorWeight: (e) => weights.get(e) ?? 0 })
+      const weights = new Map(
+        await Promise.all(evaluators.map(async (e) => [e, await registry.evaluatorWeight(e)] as const)),
+      )
+      return reputationOf(attestations, {
+        ...options.reputation,
+        now: now() / 1000,
+        subject: { node: subjectNode, modelHash },
+        evaluatorWeight: (e) => weights.get(e) ?? 0,
+      })
     },
     onChange(listener) {
       listeners.add(listener)
@@ -498,7 +568,12 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
     pending: () => work.pending.map((p) => p.hash),
     batches: () => batches.map((b) => ({ ...b, attestationHashes: [...b.attestationHashes] })),
     anchorPending(client = anchoring?.client, anchor = anchoring?.anchor) {
-      if (!client || !anchor) return Promise.reject(new Error('anchorPending needs a wallet client and the ReceiptAnchor address (or the book\'s `anchoring` option).'))
+      if (!client || !anchor)
+        return Promise.reject(
+          new Error(
+            "anchorPending needs a wallet client and the ReceiptAnchor address (or the book's `anchoring` option).",
+          ),
+        )
       return serial(() => anchorStep(client, anchor, true))
     },
     proofOf(attestationHash) {
@@ -511,7 +586,11 @@ export function createAttestationBook(node: ModelexNode, options: AttestationBoo
       const hash = lower(attestationHash)
       const batch = batchOf.get(hash)
       if (batch?.status === 'anchored') {
-        const answer: AttestationProofAnswer = { status: 'anchored', root: batch.root, proof: attestationProof(treeOf(batch), hash) }
+        const answer: AttestationProofAnswer = {
+          status: 'anchored',
+          root: batch.root,
+          proof: attestationProof(treeOf(batch), hash),
+        }
         if (batch.transactionHash) answer.transactionHash = batch.transactionHash
         return answer
       }

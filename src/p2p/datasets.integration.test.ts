@@ -16,7 +16,14 @@ import { encodeFrame } from '../core/wire/frame.ts'
 import { freePort } from '../server/lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
-import { DATASET_CHUNK_BYTES, DATASET_PROTOCOL, datasetStore, fetchDataset, fetchDatasetFromAny, serveDatasets } from './datasets.ts'
+import {
+  DATASET_CHUNK_BYTES,
+  DATASET_PROTOCOL,
+  datasetStore,
+  fetchDataset,
+  fetchDatasetFromAny,
+  serveDatasets,
+} from './datasets.ts'
 import { sendFrame } from './frames.ts'
 import { createModelexNode, type ModelexNode } from './node.ts'
 
@@ -55,7 +62,9 @@ beforeAll(async () => {
   ;[a, b, rogue] = await Promise.all([peer(), peer(), peer()])
   const headlines = parseDataset(await readFile(new URL('../../data/financial-headlines.jsonl', import.meta.url)))
   // Repeat the project's headlines under new ids until the file spans several chunks.
-  const items = Array.from({ length: 12 }, (_, copy) => headlines.map(({ time: _time, ...item }) => ({ ...item, id: `${item.id}-${copy}` }))).flat()
+  const items = Array.from({ length: 12 }, (_, copy) =>
+    headlines.map(({ time: _time, ...item }) => ({ ...item, id: `${item.id}-${copy}` })),
+  ).flat()
   bytes = encodeDataset(items)
   expect(bytes.length).toBeGreaterThan(2 * DATASET_CHUNK_BYTES)
   const store = datasetStore(memoryStore())
@@ -82,17 +91,28 @@ describe('/modelex/dataset/1.0.0', () => {
   test('other bytes, more bytes than announced, or a size over the limit are refused', async () => {
     const hash = datasetHash(bytes)
     const other = bytes.slice(0, 100)
-    await rogueServes([encodeFrame(encodeJson({ status: 'found', size: other.length }), 256), encodeFrame(other, DATASET_CHUNK_BYTES)])
+    await rogueServes([
+      encodeFrame(encodeJson({ status: 'found', size: other.length }), 256),
+      encodeFrame(other, DATASET_CHUNK_BYTES),
+    ])
     expect(await fetchDataset(b, rogue.peerId, hash).catch((e: unknown) => e)).toBeInstanceOf(DatasetHashMismatchError)
-    await rogueServes([encodeFrame(encodeJson({ status: 'found', size: 10 }), 256), encodeFrame(other, DATASET_CHUNK_BYTES)])
+    await rogueServes([
+      encodeFrame(encodeJson({ status: 'found', size: 10 }), 256),
+      encodeFrame(other, DATASET_CHUNK_BYTES),
+    ])
     expect(await fetchDataset(b, rogue.peerId, hash).catch((e: unknown) => e)).toBeInstanceOf(MalformedMessageError)
     await rogueServes([encodeFrame(encodeJson({ status: 'found', size: 1_000_000 }), 256)])
-    expect(await fetchDataset(b, rogue.peerId, hash, { maxBytes: 1000 }).catch((e: unknown) => e)).toBeInstanceOf(MalformedMessageError)
+    expect(await fetchDataset(b, rogue.peerId, hash, { maxBytes: 1000 }).catch((e: unknown) => e)).toBeInstanceOf(
+      MalformedMessageError,
+    )
   })
 
   test('fetchDatasetFromAny skips a lying peer and takes the next; with nobody left it is DatasetUnavailableError', async () => {
     const hash = datasetHash(bytes)
-    await rogueServes([encodeFrame(encodeJson({ status: 'found', size: 3 }), 256), encodeFrame(new Uint8Array([1, 2, 3]), DATASET_CHUNK_BYTES)])
+    await rogueServes([
+      encodeFrame(encodeJson({ status: 'found', size: 3 }), 256),
+      encodeFrame(new Uint8Array([1, 2, 3]), DATASET_CHUNK_BYTES),
+    ])
     expect(await fetchDatasetFromAny(b, [rogue.peerId, a.peerId], hash)).toEqual(bytes)
     const error = await fetchDatasetFromAny(b, [rogue.peerId], hash).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(DatasetUnavailableError)

@@ -55,7 +55,11 @@ export function decodeDatasetHeader(value: unknown, maxBytes: number): DatasetHe
 }
 
 /** Serves the source's data sets until the returned function is called. A malformed request closes its stream, unanswered. */
-export async function serveDatasets(node: ModelexNode, source: DatasetSource, options: { maxInboundStreams?: number } = {}): Promise<() => Promise<void>> {
+export async function serveDatasets(
+  node: ModelexNode,
+  source: DatasetSource,
+  options: { maxInboundStreams?: number } = {},
+): Promise<() => Promise<void>> {
   await node.libp2p.handle(
     DATASET_PROTOCOL,
     async (stream) => {
@@ -69,9 +73,15 @@ export async function serveDatasets(node: ModelexNode, source: DatasetSource, op
         if (!bytes || bytes.length > DATASET_LIMITS.maxBytes || datasetHash(bytes) !== hash) {
           await sendFrame(stream, encodeFrame(encodeJson({ status: 'unknown' }), MAX_CONTROL_FRAME_BYTES))
         } else {
-          await sendFrame(stream, encodeFrame(encodeJson({ status: 'found', size: bytes.length }), MAX_CONTROL_FRAME_BYTES))
+          await sendFrame(
+            stream,
+            encodeFrame(encodeJson({ status: 'found', size: bytes.length }), MAX_CONTROL_FRAME_BYTES),
+          )
           for (let offset = 0; offset < bytes.length; offset += DATASET_CHUNK_BYTES) {
-            await sendFrame(stream, encodeFrame(bytes.subarray(offset, offset + DATASET_CHUNK_BYTES), DATASET_CHUNK_BYTES))
+            await sendFrame(
+              stream,
+              encodeFrame(bytes.subarray(offset, offset + DATASET_CHUNK_BYTES), DATASET_CHUNK_BYTES),
+            )
           }
         }
         await stream.close({ signal: AbortSignal.timeout(10_000) })
@@ -89,7 +99,12 @@ export async function serveDatasets(node: ModelexNode, source: DatasetSource, op
 export type FetchDatasetOptions = { timeoutMs?: number; maxBytes?: number }
 
 /** Asks `peer` for the data set of `hash`: its verified bytes, or null when the peer does not have it. */
-export async function fetchDataset(node: ModelexNode, peer: PeerId | string, hash: Hex, { timeoutMs = 30_000, maxBytes = DATASET_LIMITS.maxBytes }: FetchDatasetOptions = {}): Promise<Uint8Array | null> {
+export async function fetchDataset(
+  node: ModelexNode,
+  peer: PeerId | string,
+  hash: Hex,
+  { timeoutMs = 30_000, maxBytes = DATASET_LIMITS.maxBytes }: FetchDatasetOptions = {},
+): Promise<Uint8Array | null> {
   const requested = hash.toLowerCase() as Hex
   const signal = AbortSignal.timeout(timeoutMs)
   const connection = await connectToPeer(node, peer.toString(), { signal })
@@ -98,20 +113,26 @@ export async function fetchDataset(node: ModelexNode, peer: PeerId | string, has
   try {
     await sendFrame(stream, encodeFrame(encodeJson({ hash: requested }), MAX_CONTROL_FRAME_BYTES), signal)
     const first = await reader.next()
-    if (!(first instanceof Uint8Array)) throw new MalformedMessageError(`${DATASET_PROTOCOL}: the stream ended without an answer`)
+    if (!(first instanceof Uint8Array))
+      throw new MalformedMessageError(`${DATASET_PROTOCOL}: the stream ended without an answer`)
     const header = decodeDatasetHeader(decodeJson(first), maxBytes)
     if (header.status === 'unknown') return null
     const bytes = new Uint8Array(header.size)
     let received = 0
     while (received < header.size) {
       const frame = await reader.next()
-      if (!(frame instanceof Uint8Array)) throw new MalformedMessageError(`${DATASET_PROTOCOL}: the stream ended after ${received} of ${header.size} bytes`)
-      if (received + frame.length > header.size) throw new MalformedMessageError(`${DATASET_PROTOCOL}: more bytes than the announced ${header.size}`)
+      if (!(frame instanceof Uint8Array))
+        throw new MalformedMessageError(
+          `${DATASET_PROTOCOL}: the stream ended after ${received} of ${header.size} bytes`,
+        )
+      if (received + frame.length > header.size)
+        throw new MalformedMessageError(`${DATASET_PROTOCOL}: more bytes than the announced ${header.size}`)
       bytes.set(frame, received)
       received += frame.length
     }
     const received_ = datasetHash(bytes)
-    if (received_ !== requested) throw new DatasetHashMismatchError({ requested, received: received_, peer: peer.toString() })
+    if (received_ !== requested)
+      throw new DatasetHashMismatchError({ requested, received: received_, peer: peer.toString() })
     return bytes
   } finally {
     reader.dispose()
@@ -123,7 +144,12 @@ export async function fetchDataset(node: ModelexNode, peer: PeerId | string, has
  * The data set of `hash` from the first of `peers` that has it (errors of one peer, a mismatch included, move on to
  * the next); `DatasetUnavailableError` when none does.
  */
-export async function fetchDatasetFromAny(node: ModelexNode, peers: readonly (PeerId | string)[], hash: Hex, options: FetchDatasetOptions = {}): Promise<Uint8Array> {
+export async function fetchDatasetFromAny(
+  node: ModelexNode,
+  peers: readonly (PeerId | string)[],
+  hash: Hex,
+  options: FetchDatasetOptions = {},
+): Promise<Uint8Array> {
   let last: unknown
   for (const peer of peers) {
     try {
@@ -137,7 +163,10 @@ export async function fetchDatasetFromAny(node: ModelexNode, peers: readonly (Pe
 }
 
 /** A data set store over a key-value store: bytes kept by hash, re-checked on every read. */
-export function datasetStore(store: { get(key: string): Promise<unknown>; set(key: string, value: unknown): Promise<void> }, prefix = 'dataset:'): DatasetSource & { put(bytes: Uint8Array): Promise<Hex> } {
+export function datasetStore(
+  store: { get(key: string): Promise<unknown>; set(key: string, value: unknown): Promise<void> },
+  prefix = 'dataset:',
+): DatasetSource & { put(bytes: Uint8Array): Promise<Hex> } {
   return {
     async get(hash) {
       const value = await store.get(`${prefix}${hash.toLowerCase()}`)

@@ -17,13 +17,27 @@ export function toPeerId(peer: PeerId | string): PeerId {
 }
 
 /** Circuit addresses of `peer` through each relay, in the order `peer` ranks the relays. */
-export function circuitAddresses(node: Pick<ModelexNode, 'relays'>, peer: PeerId, kind: 'webrtc' | 'circuit'): Multiaddr[] {
-  return rankRelays(peer.toString(), node.relays, relayIdOf).map((relay) => multiaddr(`${relay.toString()}/p2p-circuit${kind === 'webrtc' ? '/webrtc' : ''}/p2p/${peer.toString()}`))
+export function circuitAddresses(
+  node: Pick<ModelexNode, 'relays'>,
+  peer: PeerId,
+  kind: 'webrtc' | 'circuit',
+): Multiaddr[] {
+  return rankRelays(peer.toString(), node.relays, relayIdOf).map((relay) =>
+    multiaddr(`${relay.toString()}/p2p-circuit${kind === 'webrtc' ? '/webrtc' : ''}/p2p/${peer.toString()}`),
+  )
 }
 
 export type ConnectOptions = { signal?: AbortSignal; timeoutMs?: number; preferDirect?: boolean }
 
-export async function connectToPeer(node: ModelexNode, target: PeerId | string, { signal, timeoutMs = INFER_CLIENT_DEFAULTS.dialTimeoutMs, preferDirect = node.runtime === 'browser' }: ConnectOptions = {}): Promise<Connection> {
+export async function connectToPeer(
+  node: ModelexNode,
+  target: PeerId | string,
+  {
+    signal,
+    timeoutMs = INFER_CLIENT_DEFAULTS.dialTimeoutMs,
+    preferDirect = node.runtime === 'browser',
+  }: ConnectOptions = {},
+): Promise<Connection> {
   const peer = toPeerId(target)
   const libp2p = node.libp2p
   const direct = directConnection(libp2p, peer)
@@ -54,5 +68,8 @@ export async function connectToPeer(node: ModelexNode, target: PeerId | string, 
       errors.push(error)
     }
   }
-  throw new AggregateError(errors, `could not reach ${peer.toString()} directly or through ${node.relays.length} relay(s)`)
+  throw new AggregateError(
+    errors,
+    `could not reach ${peer.toString()} directly or through ${node.relays.length} relay(s)`,
+  )
 }

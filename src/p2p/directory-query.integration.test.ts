@@ -67,7 +67,9 @@ let providers: Simulated[]
 const stops: (() => Promise<void>)[] = []
 
 async function publish(list: readonly Simulated[]): Promise<void> {
-  const connection = publisher.libp2p.getConnections().find((c) => c.remotePeer.toString() === relay.peerId && c.status === 'open')
+  const connection = publisher.libp2p
+    .getConnections()
+    .find((c) => c.remotePeer.toString() === relay.peerId && c.status === 'open')
   if (!connection) throw new Error('the publisher is not connected to the relay')
   const bytes = await Promise.all(list.map(async (p) => encodeAnnouncement(await announce(p))))
   await publishToRelay(connection.newStream.bind(connection), bytes)
@@ -81,9 +83,15 @@ beforeAll(async () => {
   stops.push(() => publisher.stop())
   await until(() => publisher.state === 'connected', 15_000, 'the publisher to reach the relay')
   // Prices 1000, 1001, … in a shuffled order, so what the relay serves is its ranking, not the arrival order.
-  providers = await Promise.all(Array.from({ length: PROVIDERS }, (_, i) => simulatedProvider(1000 + ((i * 37) % PROVIDERS))))
+  providers = await Promise.all(
+    Array.from({ length: PROVIDERS }, (_, i) => simulatedProvider(1000 + ((i * 37) % PROVIDERS))),
+  )
   await publish(providers)
-  await until(async () => ((await relay.metrics())['directory'] as { held?: number } | undefined)?.held === PROVIDERS, 30_000, 'the relay to hold every announcement')
+  await until(
+    async () => ((await relay.metrics())['directory'] as { held?: number } | undefined)?.held === PROVIDERS,
+    30_000,
+    'the relay to hold every announcement',
+  )
 }, 90_000)
 
 afterAll(async () => {
@@ -92,7 +100,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const cheapest = (n: number) => [...providers].sort((a, b) => a.price - b.price || (a.peerId < b.peerId ? -1 : 1)).slice(0, n)
+const cheapest = (n: number) =>
+  [...providers].sort((a, b) => a.price - b.price || (a.peerId < b.peerId ? -1 : 1)).slice(0, n)
 
 describe('directory query protocol', () => {
   test('a joining consumer lists the best N of many providers, then gets a price change as a delta of one entry', async () => {
@@ -107,7 +116,9 @@ describe('directory query protocol', () => {
     expect(directory.list().map((e) => e.peerId)).toEqual(cheapest(N).map((p) => p.peerId))
 
     // A second watcher on the same relay, counting the entries it has to verify.
-    const connection = node.libp2p.getConnections().find((c) => c.remotePeer.toString() === relay.peerId && c.status === 'open')
+    const connection = node.libp2p
+      .getConnections()
+      .find((c) => c.remotePeer.toString() === relay.peerId && c.status === 'open')
     if (!connection) throw new Error('no relay connection')
     const verify = createEntryVerifier()
     const views: number[] = []
@@ -157,13 +168,25 @@ describe('directory query protocol', () => {
     const genuine = await announce(cheapest(1)[0] as Simulated)
     const altered = { ...genuine, pricePerMillionOutput: '0' }
     service.record(altered, new TextEncoder().encode(JSON.stringify(altered)))
-    const bentAddress = bent.getMultiaddrs().find((m) => m.toString().includes('/ws'))?.toString() as string
+    const bentAddress = bent
+      .getMultiaddrs()
+      .find((m) => m.toString().includes('/ws'))
+      ?.toString() as string
 
-    const node = await createModelexNode({ relays: [relay.multiaddr, bentAddress], relayConnections: 2, runtime: 'node' })
+    const node = await createModelexNode({
+      relays: [relay.multiaddr, bentAddress],
+      relayConnections: 2,
+      runtime: 'node',
+    })
     await node.start()
     stops.push(() => node.stop())
     const refused: DirectoryViewError[] = []
-    const directory = createNodeDirectory(node, { models: [MODEL], limit: N, pingIntervalMs: 3_600_000, onRelayRefused: (_relay, error) => refused.push(error) })
+    const directory = createNodeDirectory(node, {
+      models: [MODEL],
+      limit: N,
+      pingIntervalMs: 3_600_000,
+      onRelayRefused: (_relay, error) => refused.push(error),
+    })
     await directory.start()
     stops.push(() => directory.stop())
     // Dialled here rather than left to the relay keeper's back-off, so the test does not wait on its timing; the

@@ -7,7 +7,13 @@
  * in `src/core/directory-view.ts`.
  */
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { announcementTopic, decodeAnnouncement, MAX_ANNOUNCEMENT_BYTES, MAX_CLOCK_SKEW_MS, type Announcement } from '../core/announcement.ts'
+import {
+  announcementTopic,
+  decodeAnnouncement,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_CLOCK_SKEW_MS,
+  type Announcement,
+} from '../core/announcement.ts'
 import { DirectoryStore, queryKey, type DirectoryAnswer, type DirectoryStoreOptions } from '../core/directory-store.ts'
 import {
   applyDelta,
@@ -41,7 +47,13 @@ export const DIRECTORY_SERVICE_DEFAULTS = {
   maxInboundStreams: 256,
 } as const
 
-export type DirectoryServiceCounts = { queries: number; watching: number; published: number; refused: number; malformed: number }
+export type DirectoryServiceCounts = {
+  queries: number
+  watching: number
+  published: number
+  refused: number
+  malformed: number
+}
 
 export type DirectoryServiceOptions = {
   /** Validates an announcement that came by the publish side (the relay's announcement gate); undefined to refuse it. */
@@ -61,7 +73,16 @@ export type DirectoryService = {
   stop(): Promise<void>
 }
 
-type Watcher = { peer: string; model: string; rank: DirectoryRank; limit: number; digest: string; stream: Stream; timer: ReturnType<typeof setTimeout> | undefined; sending: Promise<void> }
+type Watcher = {
+  peer: string
+  model: string
+  rank: DirectoryRank
+  limit: number
+  digest: string
+  stream: Stream
+  timer: ReturnType<typeof setTimeout> | undefined
+  sending: Promise<void>
+}
 
 /** The relay side: serves queries and watches from the store, and takes providers' published announcements. */
 export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions): DirectoryService {
@@ -75,7 +96,16 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
 
   const send = async (stream: Stream, answer: DirectoryAnswer) => {
     const signal = AbortSignal.timeout(settings.requestTimeoutMs)
-    await sendFrame(stream, encodeViewHeader({ digest: answer.digest, base: answer.base, removed: answer.removed, count: answer.upserts.length }), signal)
+    await sendFrame(
+      stream,
+      encodeViewHeader({
+        digest: answer.digest,
+        base: answer.base,
+        removed: answer.removed,
+        count: answer.upserts.length,
+      }),
+      signal,
+    )
     for (const entry of answer.upserts) await sendFrame(stream, encodeEntryFrame(entry.bytes), signal)
   }
 
@@ -105,7 +135,8 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
   }
 
   store.onChange((_model, key) => {
-    for (const watcher of watchers.get(key) ?? []) watcher.timer ??= setTimeout(() => push(watcher), settings.pushDelayMs)
+    for (const watcher of watchers.get(key) ?? [])
+      watcher.timer ??= setTimeout(() => push(watcher), settings.pushDelayMs)
   })
 
   const publish = async (stream: Stream, reader: ReturnType<typeof readFrames>) => {
@@ -135,17 +166,35 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
     stream.abort(new Error(`more than ${MAX_PUBLISHED_PER_STREAM} announcements on one stream`))
   }
 
-  const query = async (stream: Stream, peer: string, request: DirectoryQuery, reader: ReturnType<typeof readFrames>) => {
+  const query = async (
+    stream: Stream,
+    peer: string,
+    request: DirectoryQuery,
+    reader: ReturnType<typeof readFrames>,
+  ) => {
     counts.queries++
     join?.(request.model)
     const answer = store.answer(request.model, request.rank, request.limit, request.since, now())
     await send(stream, answer)
     const key = queryKey(request.model, request.rank, request.limit)
-    if (!request.watch || counts.watching >= settings.maxWatchers || (perPeer.get(peer) ?? 0) >= settings.maxWatchersPerPeer) {
+    if (
+      !request.watch ||
+      counts.watching >= settings.maxWatchers ||
+      (perPeer.get(peer) ?? 0) >= settings.maxWatchersPerPeer
+    ) {
       await stream.close({ signal: AbortSignal.timeout(settings.requestTimeoutMs) })
       return
     }
-    const watcher: Watcher = { peer, model: request.model, rank: request.rank, limit: request.limit, digest: answer.digest, stream, timer: undefined, sending: Promise.resolve() }
+    const watcher: Watcher = {
+      peer,
+      model: request.model,
+      rank: request.rank,
+      limit: request.limit,
+      digest: answer.digest,
+      stream,
+      timer: undefined,
+      sending: Promise.resolve(),
+    }
     let set = watchers.get(key)
     if (!set) watchers.set(key, (set = new Set()))
     set.add(watcher)
@@ -160,7 +209,10 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
   async function handle(stream: Stream, peer: PeerId): Promise<void> {
     const reader = readFrames(stream, MAX_ANNOUNCEMENT_BYTES)
     try {
-      const first = await Promise.race([reader.next(), new Promise<null>((resolve) => setTimeout(() => resolve(null), settings.requestTimeoutMs).unref?.())])
+      const first = await Promise.race([
+        reader.next(),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), settings.requestTimeoutMs).unref?.()),
+      ])
       if (!(first instanceof Uint8Array)) {
         if (first === null || first.kind === 'invalid') counts.malformed++
         return stream.abort(new Error('no valid request frame'))
@@ -189,7 +241,9 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
       await libp2p.handle(
         DIRECTORY_PROTOCOL,
         (stream, connection) => {
-          handle(stream, connection.remotePeer).catch((error: unknown) => stream.abort(error instanceof Error ? error : new Error(String(error))))
+          handle(stream, connection.remotePeer).catch((error: unknown) =>
+            stream.abort(error instanceof Error ? error : new Error(String(error))),
+          )
         },
         { runOnLimitedConnection: true, maxInboundStreams: settings.maxInboundStreams },
       )
@@ -205,7 +259,10 @@ export function serveDirectory(libp2p: Libp2p, options: DirectoryServiceOptions)
 
 // The asking side.
 
-type NewStream = (protocol: string, options: { signal?: AbortSignal; runOnLimitedConnection: boolean }) => Promise<Stream>
+type NewStream = (
+  protocol: string,
+  options: { signal?: AbortSignal; runOnLimitedConnection: boolean },
+) => Promise<Stream>
 
 export type EntryVerifier = (bytes: Uint8Array, model: string) => Promise<Announcement>
 
@@ -213,15 +270,20 @@ export type EntryVerifier = (bytes: Uint8Array, model: string) => Promise<Announ
  * `verifyDirectoryEntry` with a bounded memory of bytes already verified, so the same announcement from two relays
  * (or in two views) costs one signature recovery. The age is checked again at every use.
  */
-export function createEntryVerifier({ now = Date.now, max = 4096 }: { now?: () => number; max?: number } = {}): EntryVerifier {
+export function createEntryVerifier({
+  now = Date.now,
+  max = 4096,
+}: { now?: () => number; max?: number } = {}): EntryVerifier {
   const verified = new Map<string, Announcement>()
   const text = new TextDecoder()
   return async (bytes, model) => {
     const key = text.decode(bytes)
     const known = verified.get(key)
     if (known) {
-      if (!known.models.some((m) => m.contentHash === model)) throw new InvalidAnnouncementError({ reason: 'wrong-topic', details: `the entry does not list model ${model}` })
-      if (known.timestamp - now() > MAX_CLOCK_SKEW_MS || isExpired(known, now())) throw new InvalidAnnouncementError({ reason: 'stale', details: `timestamp ${known.timestamp} is out of date` })
+      if (!known.models.some((m) => m.contentHash === model))
+        throw new InvalidAnnouncementError({ reason: 'wrong-topic', details: `the entry does not list model ${model}` })
+      if (known.timestamp - now() > MAX_CLOCK_SKEW_MS || isExpired(known, now()))
+        throw new InvalidAnnouncementError({ reason: 'stale', details: `timestamp ${known.timestamp} is out of date` })
       return known
     }
     const announcement = await verifyDirectoryEntry(bytes, { model, now: now() })
@@ -250,7 +312,19 @@ export type DirectoryWatchOptions = {
  * deltas. Resolves with the last view when the stream ends; rejects with `DirectoryViewError` when the relay sends
  * an entry that fails verification (`forged-entry`), a delta that does not add up, or a malformed frame.
  */
-export async function watchRelayDirectory(newStream: NewStream, { model, rank = 'price', limit, watch = true, held, verify = createEntryVerifier(), signal, onView }: DirectoryWatchOptions): Promise<DirectoryView> {
+export async function watchRelayDirectory(
+  newStream: NewStream,
+  {
+    model,
+    rank = 'price',
+    limit,
+    watch = true,
+    held,
+    verify = createEntryVerifier(),
+    signal,
+    onView,
+  }: DirectoryWatchOptions,
+): Promise<DirectoryView> {
   const stream = await newStream(DIRECTORY_PROTOCOL, { ...(signal ? { signal } : {}), runOnLimitedConnection: true })
   const reader = readFrames(stream, Math.max(MAX_ANNOUNCEMENT_BYTES, MAX_VIEW_HEADER_BYTES))
   const onAbort = () => stream.abort(new Error('directory watch cancelled'))
@@ -261,7 +335,19 @@ export async function watchRelayDirectory(newStream: NewStream, { model, rank = 
     throw new DirectoryViewError({ reason, details, cause })
   }
   try {
-    await sendFrame(stream, encodeDirectoryRequest({ type: 'query', v: 1, model: model as DirectoryQuery['model'], rank, limit, since, watch }), signal)
+    await sendFrame(
+      stream,
+      encodeDirectoryRequest({
+        type: 'query',
+        v: 1,
+        model: model as DirectoryQuery['model'],
+        rank,
+        limit,
+        since,
+        watch,
+      }),
+      signal,
+    )
     for (;;) {
       const first = await reader.next()
       if (!(first instanceof Uint8Array)) {
@@ -277,7 +363,8 @@ export async function watchRelayDirectory(newStream: NewStream, { model, rank = 
       const upserts: Announcement[] = []
       for (let i = 0; i < header.count; i++) {
         const frame = await reader.next()
-        if (!(frame instanceof Uint8Array)) return refuse('malformed', `the view announced ${header.count} entries and sent ${i}`)
+        if (!(frame instanceof Uint8Array))
+          return refuse('malformed', `the view announced ${header.count} entries and sent ${i}`)
         try {
           upserts.push(await verify(frame, model))
         } catch (error) {
@@ -299,7 +386,11 @@ export async function watchRelayDirectory(newStream: NewStream, { model, rank = 
 }
 
 /** Sends announcements to a relay over the publish side of the protocol (a provider does this at every announcement). */
-export async function publishToRelay(newStream: NewStream, announcements: readonly Uint8Array[], { signal }: { signal?: AbortSignal } = {}): Promise<void> {
+export async function publishToRelay(
+  newStream: NewStream,
+  announcements: readonly Uint8Array[],
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<void> {
   const stream = await newStream(DIRECTORY_PROTOCOL, { ...(signal ? { signal } : {}), runOnLimitedConnection: true })
   try {
     await sendFrame(stream, encodeDirectoryRequest({ type: 'publish', v: 1 }), signal)

@@ -12,7 +12,13 @@ import type { Hex } from 'viem'
 import { announcementTopic, type Announcement } from '../core/announcement.ts'
 import type { Address } from '../core/deployment.ts'
 import { DEFAULT_ANNOUNCE_INTERVAL_MS, DirectoryTable, type DirectoryEntry } from '../core/directory.ts'
-import { ANNOUNCEMENT_TTL_MS, mergeViews, withoutExpired, type DirectoryRank, type DirectoryView } from '../core/directory-view.ts'
+import {
+  ANNOUNCEMENT_TTL_MS,
+  mergeViews,
+  withoutExpired,
+  type DirectoryRank,
+  type DirectoryView,
+} from '../core/directory-view.ts'
 import { DirectoryViewError } from '../core/errors/p2p.ts'
 import { DIRECTORY_DEFAULTS } from './constants.ts'
 import { connectToPeer, toPeerId } from './dial.ts'
@@ -62,9 +68,21 @@ export type NodeDirectory = {
 export const QUERY_DIRECTORY_DEFAULTS = { limit: 32, rank: 'price', retryMs: 1_000 } as const
 
 export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOptions = {}): NodeDirectory {
-  const { mode = 'query', limit = QUERY_DIRECTORY_DEFAULTS.limit, rank = QUERY_DIRECTORY_DEFAULTS.rank, retryMs = QUERY_DIRECTORY_DEFAULTS.retryMs, pingIntervalMs = DIRECTORY_DEFAULTS.pingIntervalMs, maxPinged = DIRECTORY_DEFAULTS.maxPinged, isRegistered, now = Date.now } = options
+  const {
+    mode = 'query',
+    limit = QUERY_DIRECTORY_DEFAULTS.limit,
+    rank = QUERY_DIRECTORY_DEFAULTS.rank,
+    retryMs = QUERY_DIRECTORY_DEFAULTS.retryMs,
+    pingIntervalMs = DIRECTORY_DEFAULTS.pingIntervalMs,
+    maxPinged = DIRECTORY_DEFAULTS.maxPinged,
+    isRegistered,
+    now = Date.now,
+  } = options
   // Query mode: entries live until their TTL, counted from when they were signed (a relay may hand us an old one).
-  const { announceIntervalMs = mode === 'query' ? ANNOUNCEMENT_TTL_MS : DEFAULT_ANNOUNCE_INTERVAL_MS, missedAnnouncements = mode === 'query' ? 1 : DIRECTORY_DEFAULTS.missedAnnouncements } = options
+  const {
+    announceIntervalMs = mode === 'query' ? ANNOUNCEMENT_TTL_MS : DEFAULT_ANNOUNCE_INTERVAL_MS,
+    missedAnnouncements = mode === 'query' ? 1 : DIRECTORY_DEFAULTS.missedAnnouncements,
+  } = options
   const pubsub = node.libp2p.services.pubsub
   const table = new DirectoryTable({ announceIntervalMs, missedAnnouncements })
   const gate = announcementGate({ now })
@@ -80,11 +98,22 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
 
   const checkRegistration = (announcement: Announcement) => {
     if (!isRegistered) return
-    isRegistered({ chainId: announcement.chainId, operator: announcement.operator, signer: announcement.signer, peerId: announcement.peerId }).then(
+    isRegistered({
+      chainId: announcement.chainId,
+      operator: announcement.operator,
+      signer: announcement.signer,
+      peerId: announcement.peerId,
+    }).then(
       (registered) => {
         const entry = table.get(announcement.peerId)
         // Only if the entry still describes the binding we asked about.
-        if (entry && entry.announcement.signer === announcement.signer && entry.announcement.operator === announcement.operator && table.setRegistered(announcement.peerId, registered)) changed()
+        if (
+          entry &&
+          entry.announcement.signer === announcement.signer &&
+          entry.announcement.operator === announcement.operator &&
+          table.setRegistered(announcement.peerId, registered)
+        )
+          changed()
       },
       () => {},
     )
@@ -98,9 +127,18 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
 
   const accept = (announcement: Announcement) => {
     const before = table.get(announcement.peerId)
-    const outcome = mode === 'query' ? table.upsert(announcement, now(), Math.min(now(), announcement.timestamp)) : table.upsert(announcement, now())
+    const outcome =
+      mode === 'query'
+        ? table.upsert(announcement, now(), Math.min(now(), announcement.timestamp))
+        : table.upsert(announcement, now())
     if (outcome === 'ignored') return
-    if (!before || before.registered === null || before.announcement.signer !== announcement.signer || before.announcement.operator !== announcement.operator) checkRegistration(announcement)
+    if (
+      !before ||
+      before.registered === null ||
+      before.announcement.signer !== announcement.signer ||
+      before.announcement.operator !== announcement.operator
+    )
+      checkRegistration(announcement)
     changed()
   }
 
@@ -117,7 +155,9 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
   const verify = createEntryVerifier({ now })
   const views = new Map<string, Map<string, DirectoryView>>()
   const watches = new Map<string, AbortController>()
-  const relayIds = node.relays.map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value).filter((id): id is string => id !== undefined)
+  const relayIds = node.relays
+    .map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value)
+    .filter((id): id is string => id !== undefined)
 
   /** The table follows the merge of the relays' views: upserts what they hold, removes what none holds any more. */
   const reconcile = () => {
@@ -138,7 +178,9 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
   const follow = (relay: string, hash: Hex) => {
     const key = `${relay} ${hash}`
     if (!running || watches.has(key) || !watched.has(announcementTopic(hash))) return
-    const connection = node.libp2p.getConnections().find((c) => c.remotePeer.toString() === relay && c.status === 'open')
+    const connection = node.libp2p
+      .getConnections()
+      .find((c) => c.remotePeer.toString() === relay && c.status === 'open')
     if (!connection) return
     const controller = new AbortController()
     watches.set(key, controller)
@@ -214,9 +256,12 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
       }
       for (const hash of options.models ?? []) directory.watch(hash)
       timers.push(
-        setInterval(() => {
-          if (table.expire(now()).length) changed()
-        }, Math.min(DIRECTORY_DEFAULTS.expireCheckMs, announceIntervalMs)),
+        setInterval(
+          () => {
+            if (table.expire(now()).length) changed()
+          },
+          Math.min(DIRECTORY_DEFAULTS.expireCheckMs, announceIntervalMs),
+        ),
       )
       if (mode === 'query') followAll()
       let pinging = false
@@ -257,7 +302,8 @@ export function createNodeDirectory(node: ModelexNode, options: NodeDirectoryOpt
         views.delete(contentHash)
       } else unwatchTopic(pubsub, topic)
       for (const entry of table.list()) {
-        if (!entry.announcement.models.some((m) => watched.has(announcementTopic(m.contentHash)))) table.remove(entry.peerId)
+        if (!entry.announcement.models.some((m) => watched.has(announcementTopic(m.contentHash))))
+          table.remove(entry.peerId)
       }
       changed()
     },

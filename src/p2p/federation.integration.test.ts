@@ -49,7 +49,10 @@ const liveRelay = () => {
   return { relay, address: federation.multiaddrs[federation.relays.indexOf(relay)]! }
 }
 
-async function consumer(relays: readonly string[], options: Omit<Parameters<typeof startConsumer>[0], 'relay' | 'node'> = {}): Promise<Consumer> {
+async function consumer(
+  relays: readonly string[],
+  options: Omit<Parameters<typeof startConsumer>[0], 'relay' | 'node'> = {},
+): Promise<Consumer> {
   const c = await startConsumer({ relay: relays[0]!, node: { relays }, ...options })
   stops.push(() => c.stop())
   await until(() => c.node.state === 'connected', 15_000, 'the consumer to reach a relay')
@@ -59,9 +62,14 @@ async function consumer(relays: readonly string[], options: Omit<Parameters<type
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-federation-'))
   const ports = [await freePort(), await freePort(), await freePort()]
-  federation = await startRelayFederation({ ports, keyFiles: ports.map((_, i) => join(dir, `relay-${i}.key`)), registry: { rpcUrl: deployment.rpcUrl, address: registry } })
+  federation = await startRelayFederation({
+    ports,
+    keyFiles: ports.map((_, i) => join(dir, `relay-${i}.key`)),
+    registry: { rpcUrl: deployment.rpcUrl, address: registry },
+  })
   // Each relay dials the others as gossipsub direct peers.
-  for (const relay of federation.relays) await until(async () => (await metricsOf(relay)).federation?.connected === 2, 20_000, 'the relays to mesh')
+  for (const relay of federation.relays)
+    await until(async () => (await metricsOf(relay)).federation?.connected === 2, 20_000, 'the relays to mesh')
 }, 90_000)
 
 afterAll(async () => {
@@ -96,7 +104,9 @@ describe('federated relays', () => {
   })
 
   test('peers spread over the relays by their peer id instead of all taking the first', async () => {
-    const all = await Promise.all(Array.from({ length: 9 }, () => consumer(federation.multiaddrs, { directory: { models: [] } })))
+    const all = await Promise.all(
+      Array.from({ length: 9 }, () => consumer(federation.multiaddrs, { directory: { models: [] } })),
+    )
     const used = new Set(all.map((c) => c.node.connectedRelays().map(String)[0]))
     // Nine peers on three relays all on one relay: (1/3)^8 by chance; each is exactly where its ranking says.
     expect(used.size).toBeGreaterThan(1)
@@ -104,14 +114,27 @@ describe('federated relays', () => {
     await Promise.all(all.map((c) => c.stop()))
   })
 
-  test("a relay killed mid-run: its peers move to another relay, re-reserve, and the provider keeps serving paid requests", async () => {
+  test('a relay killed mid-run: its peers move to another relay, re-reserve, and the provider keeps serving paid requests', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
     const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
-    const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: federation.multiaddrs, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }], channelDeposit: parseEther('1') })
+    const client = createClient({
+      deployment,
+      wallet: wallet as never,
+      store: memoryStore(),
+      relay: federation.multiaddrs,
+      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }],
+      channelDeposit: parseEther('1'),
+    })
     stops.push(() => client.stop())
     const node = provider.node.peerId.toString()
-    const ask = (content: string) => client.chat.completions.create({ model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 6, node })
+    const ask = (content: string) =>
+      client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content }],
+        max_tokens: 6,
+        node,
+      })
     const before = await ask('before the relay dies')
     expect(before.modelex.receipt.receipt.completionTokens).toBe(6n)
 
@@ -119,11 +142,22 @@ describe('federated relays', () => {
     killed.add(doomed)
     process.kill(doomed.process.pid, 'SIGKILL')
     await doomed.process.exited
-    await until(() => provider.node.connectedRelays().length === 1 && provider.node.connectedRelays()[0]!.toString() !== home, 15_000, 'the provider to move to another relay')
+    await until(
+      () => provider.node.connectedRelays().length === 1 && provider.node.connectedRelays()[0]!.toString() !== home,
+      15_000,
+      'the provider to move to another relay',
+    )
     const moved = provider.node.connectedRelays()[0]!.toString()
     // Its next relay by its own ranking, which is also where consumers look for it second.
     expect(moved).toBe(rankRelays(node, federation.multiaddrs, (a) => relayIdOf(multiaddr(a)))[1])
-    await until(() => provider.node.libp2p.getMultiaddrs().some((m) => m.toString().startsWith(moved) && m.toString().includes('/p2p-circuit')), 15_000, 'a reservation on the new relay')
+    await until(
+      () =>
+        provider.node.libp2p
+          .getMultiaddrs()
+          .some((m) => m.toString().startsWith(moved) && m.toString().includes('/p2p-circuit')),
+      15_000,
+      'a reservation on the new relay',
+    )
 
     const after = await ask('after the relay died')
     expect(after.modelex.receipt.receipt.completionTokens).toBe(6n)
@@ -137,22 +171,40 @@ describe('relay bounds', () => {
     const hash = randomHash()
     const topic = announcementTopic(hash)
     const asker = await consumer([address], { directory: { mode: 'gossip', models: [hash] } })
-    await until(async () => ((await metricsOf(relay)).refused.topics['unregistered-model'] ?? 0) >= 1, 15_000, 'the relay to refuse the topic')
-    expect(asker.node.libp2p.services.pubsub.getSubscribers(topic).map(String)).not.toContain(relayIdOf(multiaddr(address)))
+    await until(
+      async () => ((await metricsOf(relay)).refused.topics['unregistered-model'] ?? 0) >= 1,
+      15_000,
+      'the relay to refuse the topic',
+    )
+    expect(asker.node.libp2p.services.pubsub.getSubscribers(topic).map(String)).not.toContain(
+      relayIdOf(multiaddr(address)),
+    )
 
     // A node declares the model in the NodeRegistry: the relay joins the topic at its next look at the registry.
     const operator = privateKeyToAccount(generatePrivateKey())
     const signer = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, operator.address, DEVNET_PARAMETERS.minStake)
-    await registerProvider(createWalletClient({ account: operator, transport, pollingInterval: 50 }), createPublicClient({ transport, pollingInterval: 50 }), {
-      deployment,
-      signer,
-      peerId: asker.node.peerId.toString(),
-      models: [hash],
-      prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n },
-      stake: DEVNET_PARAMETERS.minStake,
-    })
-    await until(() => asker.node.libp2p.services.pubsub.getSubscribers(topic).map(String).includes(relayIdOf(multiaddr(address))), 15_000, 'the relay to join the registered model')
+    await registerProvider(
+      createWalletClient({ account: operator, transport, pollingInterval: 50 }),
+      createPublicClient({ transport, pollingInterval: 50 }),
+      {
+        deployment,
+        signer,
+        peerId: asker.node.peerId.toString(),
+        models: [hash],
+        prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n },
+        stake: DEVNET_PARAMETERS.minStake,
+      },
+    )
+    await until(
+      () =>
+        asker.node.libp2p.services.pubsub
+          .getSubscribers(topic)
+          .map(String)
+          .includes(relayIdOf(multiaddr(address))),
+      15_000,
+      'the relay to join the registered model',
+    )
   }, 60_000)
 
   test('a peer flooding subscriptions is cut off and refused for a while; announcements beyond a peer rate are ignored', async () => {
@@ -169,7 +221,28 @@ describe('relay bounds', () => {
     const signed = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
         signAnnouncement(
-          { version: 1, peerId: loud.node.peerId.toString(), signer: privateKeyToAddress(key), operator: privateKeyToAddress(key), chainId: 31337, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 1, tokensPerSecond: 1 }], pricePerMillionInput: '0', pricePerMillionOutput: '0', capacity: 1, queueDepth: 0, sequence: now + i, timestamp: now },
+          {
+            version: 1,
+            peerId: loud.node.peerId.toString(),
+            signer: privateKeyToAddress(key),
+            operator: privateKeyToAddress(key),
+            chainId: 31337,
+            models: [
+              {
+                id: TEST_MODEL.id,
+                contentHash: TEST_MODEL.contentHash as Hex,
+                engine: 'memory',
+                contextLength: 1,
+                tokensPerSecond: 1,
+              },
+            ],
+            pricePerMillionInput: '0',
+            pricePerMillionOutput: '0',
+            capacity: 1,
+            queueDepth: 0,
+            sequence: now + i,
+            timestamp: now,
+          },
           key,
         ),
       ),
@@ -195,10 +268,18 @@ describe('relay bounds', () => {
     // Subscriptions: 300 topics, more than the 256 any honest peer holds.
     const flood = await consumer([address], { directory: { models: [] } })
     for (let i = 0; i < 300; i++) flood.node.libp2p.services.pubsub.subscribe(announcementTopic(randomHash()))
-    await until(async () => (await metricsOf(relay)).refused.floodingPeers > before.refused.floodingPeers, 15_000, 'the relay to cut the flooder off')
+    await until(
+      async () => (await metricsOf(relay)).refused.floodingPeers > before.refused.floodingPeers,
+      15_000,
+      'the relay to cut the flooder off',
+    )
     await until(() => flood.node.connectedRelays().length === 0, 15_000, 'the flooder to lose its relay')
     // It redials and is refused (banned), so it cannot come back at once.
-    await until(async () => (await metricsOf(relay)).refused.connections > before.refused.connections, 15_000, 'the relay to refuse the flooder again')
+    await until(
+      async () => (await metricsOf(relay)).refused.connections > before.refused.connections,
+      15_000,
+      'the relay to refuse the flooder again',
+    )
     expect((await metricsOf(relay)).topics).toBeLessThanOrEqual(8)
   }, 60_000)
 })

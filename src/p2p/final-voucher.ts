@@ -13,7 +13,10 @@ import { FINAL_VOUCHER_PROTOCOL, MAX_FINAL_VOUCHER_FRAME_BYTES } from './constan
 import type { ModelexNode } from './node.ts'
 import { askOneFrame, serveOneFrame } from './one-frame.ts'
 
-export function serveFinalVouchers(node: ModelexNode, accept: (payment: JsonValue) => Promise<{ settled: bigint }>): Promise<() => Promise<void>> {
+export function serveFinalVouchers(
+  node: ModelexNode,
+  accept: (payment: JsonValue) => Promise<{ settled: bigint }>,
+): Promise<() => Promise<void>> {
   return serveOneFrame(
     node,
     FINAL_VOUCHER_PROTOCOL,
@@ -23,9 +26,19 @@ export function serveFinalVouchers(node: ModelexNode, accept: (payment: JsonValu
         const { settled } = await accept(payment as JsonValue)
         return { ok: true, settled: settled.toString() }
       } catch (error) {
-        const reason = error instanceof VoucherRejectedError ? error.reason : error instanceof PaymentRefusedError ? 'insufficient' : 'malformed'
-        const answer: Record<string, JsonValue> = { ok: false, reason, message: ((error as { details?: string }).details ?? (error as Error).message).split('\n')[0] ?? 'refused' }
-        if (error instanceof PaymentRefusedError && error.settlement !== undefined) answer['settlement'] = error.settlement
+        const reason =
+          error instanceof VoucherRejectedError
+            ? error.reason
+            : error instanceof PaymentRefusedError
+              ? 'insufficient'
+              : 'malformed'
+        const answer: Record<string, JsonValue> = {
+          ok: false,
+          reason,
+          message: ((error as { details?: string }).details ?? (error as Error).message).split('\n')[0] ?? 'refused',
+        }
+        if (error instanceof PaymentRefusedError && error.settlement !== undefined)
+          answer['settlement'] = error.settlement
         return answer
       }
     },
@@ -37,9 +50,20 @@ export function serveFinalVouchers(node: ModelexNode, accept: (payment: JsonValu
  * Hands a node the final voucher; resolves with the settled total it confirmed, or throws `PaymentRefusedError`
  * (with the channel's latest receipt as `settlement` when the consumer is behind the node).
  */
-export async function sendFinalVoucher(node: ModelexNode, peer: string, payment: JsonValue, timeoutMs = 10_000): Promise<bigint> {
-  const fields = object(await askOneFrame(node, peer, FINAL_VOUCHER_PROTOCOL, MAX_FINAL_VOUCHER_FRAME_BYTES, payment, timeoutMs), 'final voucher answer')
+export async function sendFinalVoucher(
+  node: ModelexNode,
+  peer: string,
+  payment: JsonValue,
+  timeoutMs = 10_000,
+): Promise<bigint> {
+  const fields = object(
+    await askOneFrame(node, peer, FINAL_VOUCHER_PROTOCOL, MAX_FINAL_VOUCHER_FRAME_BYTES, payment, timeoutMs),
+    'final voucher answer',
+  )
   if (fields['ok'] === true) return amount(fields['settled'], 'settled')
   const settlement = fields['settlement']
-  throw new PaymentRefusedError({ details: string(fields['message'], 'message', 4096), settlement: settlement === undefined ? undefined : (settlement as JsonValue) })
+  throw new PaymentRefusedError({
+    details: string(fields['message'], 'message', 4096),
+    settlement: settlement === undefined ? undefined : (settlement as JsonValue),
+  })
 }

@@ -8,7 +8,11 @@ import { gossipsub, TopicValidatorResult, type GossipSub, type GossipsubOpts } f
 import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { createAnnouncementValidator, type Announcement, type AnnouncementValidatorOptions } from '../core/announcement.ts'
+import {
+  createAnnouncementValidator,
+  type Announcement,
+  type AnnouncementValidatorOptions,
+} from '../core/announcement.ts'
 import { IGNORED_ANNOUNCEMENT_REASONS, InvalidAnnouncementError } from '../core/errors/p2p.ts'
 import { ANNOUNCEMENT_TOPIC_SCORE } from './constants.ts'
 
@@ -23,7 +27,12 @@ export type GossipOptions = {
   appSpecificScore?: (peer: string) => number
 }
 
-export function modelexGossipsub({ colocationWhitelist = [], mesh = {}, federation = {}, appSpecificScore }: GossipOptions = {}): ReturnType<typeof gossipsub> {
+export function modelexGossipsub({
+  colocationWhitelist = [],
+  mesh = {},
+  federation = {},
+  appSpecificScore,
+}: GossipOptions = {}): ReturnType<typeof gossipsub> {
   const options: Partial<GossipsubOpts> = {
     ...mesh,
     ...federation,
@@ -32,7 +41,11 @@ export function modelexGossipsub({ colocationWhitelist = [], mesh = {}, federati
     emitSelf: false,
     // Browser peers reach each other through the relay; gossip may ride those connections too.
     runOnLimitedConnection: true,
-    scoreParams: { IPColocationFactorWhitelist: new Set(colocationWhitelist), topics: {}, ...(appSpecificScore ? { appSpecificScore, appSpecificWeight: 1 } : {}) },
+    scoreParams: {
+      IPColocationFactorWhitelist: new Set(colocationWhitelist),
+      topics: {},
+      ...(appSpecificScore ? { appSpecificScore, appSpecificWeight: 1 } : {}),
+    },
   }
   return gossipsub(options)
 }
@@ -47,7 +60,12 @@ export function setTopicScore(pubsub: GossipSub, topic: string, params: Partial<
 export type Validate = (from: PeerId, message: Message) => Promise<TopicValidatorResult>
 
 /** Joins a topic: validator and score first, then the subscription. */
-export function watchTopic(pubsub: GossipSub, topic: string, validate: Validate, score: Partial<TopicScoreParams> = ANNOUNCEMENT_TOPIC_SCORE): void {
+export function watchTopic(
+  pubsub: GossipSub,
+  topic: string,
+  validate: Validate,
+  score: Partial<TopicScoreParams> = ANNOUNCEMENT_TOPIC_SCORE,
+): void {
   pubsub.topicValidators.set(topic, validate)
   setTopicScore(pubsub, topic, score)
   pubsub.subscribe(topic)
@@ -104,7 +122,8 @@ export function announcementGate(options: AnnouncementValidatorOptions = {}): An
         counts.accepted++
         return announcement
       } catch (error) {
-        if (error instanceof InvalidAnnouncementError && IGNORED_ANNOUNCEMENT_REASONS.has(error.reason)) counts.ignored++
+        if (error instanceof InvalidAnnouncementError && IGNORED_ANNOUNCEMENT_REASONS.has(error.reason))
+          counts.ignored++
         else counts.rejected++
         return undefined
       }

@@ -20,7 +20,13 @@ import type { JsonValue } from '../core/errors/base.ts'
 import { InferenceAbortedError } from '../core/errors/engine.ts'
 import { InferRequestError, InferStreamError, MalformedMessageError } from '../core/errors/p2p.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../core/inference.ts'
-import { decodeResponse, encodeCancelFrame, encodeRequestFrame, MAX_FRAME_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
+import {
+  decodeResponse,
+  encodeCancelFrame,
+  encodeRequestFrame,
+  MAX_FRAME_BYTES,
+  type InferResponseMessage,
+} from '../core/wire/infer.ts'
 import { INFER_CLIENT_DEFAULTS } from './constants.ts'
 import { readFrames, type FrameReader } from './frames.ts'
 import type { ModelexNode } from './node.ts'
@@ -83,7 +89,18 @@ export function infer(node: ModelexNode, parameters: InferParameters): InferCall
   }
 }
 
-async function* run(node: ModelexNode, { peer, request, payment = null, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs, cancelGraceMs = INFER_CLIENT_DEFAULTS.cancelGraceMs }: InferParameters, resolve: (outcome: InferOutcome) => void): AsyncGenerator<Delta, void, undefined> {
+async function* run(
+  node: ModelexNode,
+  {
+    peer,
+    request,
+    payment = null,
+    signal,
+    idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs,
+    cancelGraceMs = INFER_CLIENT_DEFAULTS.cancelGraceMs,
+  }: InferParameters,
+  resolve: (outcome: InferOutcome) => void,
+): AsyncGenerator<Delta, void, undefined> {
   if (signal?.aborted) throw new InferenceAbortedError()
   const { stream, relayed } = await openStream(node, peer, signal)
   // The request goes out first: nothing can arrive before it, and the rest of the set-up is not on its path.
@@ -123,9 +140,12 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
       const frame = await reader.next()
       if (!(frame instanceof Uint8Array)) {
         if (cancelling) throw new InferenceAbortedError(timedOut ? 'the node did not answer the cancel' : undefined)
-        if (timedOut) throw new InferStreamError({ reason: 'timeout', details: `nothing from the node for ${idleTimeoutMs} ms` })
-        if (frame.kind === 'invalid') throw new InferStreamError({ reason: 'protocol', details: frame.error.message, cause: frame.error })
-        if (frame.kind === 'reset') throw new InferStreamError({ reason: 'reset', details: frame.error.message, cause: frame.error })
+        if (timedOut)
+          throw new InferStreamError({ reason: 'timeout', details: `nothing from the node for ${idleTimeoutMs} ms` })
+        if (frame.kind === 'invalid')
+          throw new InferStreamError({ reason: 'protocol', details: frame.error.message, cause: frame.error })
+        if (frame.kind === 'reset')
+          throw new InferStreamError({ reason: 'reset', details: frame.error.message, cause: frame.error })
         throw new InferStreamError({ reason: 'closed', details: 'the stream ended without a done or error frame' })
       }
       if (!cancelling) arm()
@@ -138,10 +158,19 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
         if (cancelling) throw new InferenceAbortedError()
         throw new InferRequestError(message)
       } else if (message.type === 'quote') {
-        throw new InferStreamError({ reason: 'protocol', details: 'a quote frame answered a request that was not quote-only' })
+        throw new InferStreamError({
+          reason: 'protocol',
+          details: 'a quote frame answered a request that was not quote-only',
+        })
       } else {
         complete = true
-        resolve({ finish_reason: message.finish_reason, usage: message.usage, receipt: message.receipt, quote, relayed })
+        resolve({
+          finish_reason: message.finish_reason,
+          usage: message.usage,
+          receipt: message.receipt,
+          quote,
+          relayed,
+        })
         if (cancelling) throw new InferenceAbortedError()
         return
       }
@@ -157,7 +186,15 @@ async function* run(node: ModelexNode, { peer, request, payment = null, signal, 
 }
 
 /** Asks a node what `request` would cost (a quote-only request): the quote as the node sent it, not yet checked. */
-export async function askQuote(node: ModelexNode, { peer, request, signal, idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs }: Omit<InferParameters, 'payment' | 'cancelGraceMs'>): Promise<JsonValue> {
+export async function askQuote(
+  node: ModelexNode,
+  {
+    peer,
+    request,
+    signal,
+    idleTimeoutMs = INFER_CLIENT_DEFAULTS.idleTimeoutMs,
+  }: Omit<InferParameters, 'payment' | 'cancelGraceMs'>,
+): Promise<JsonValue> {
   if (signal?.aborted) throw new InferenceAbortedError()
   const { stream } = await openStream(node, peer, signal)
   const reader = readFrames(stream, MAX_FRAME_BYTES)
@@ -169,7 +206,11 @@ export async function askQuote(node: ModelexNode, { peer, request, signal, idleT
     stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment: null, quoteOnly: true }))
     const frame = await reader.next()
     if (signal?.aborted) throw new InferenceAbortedError()
-    if (!(frame instanceof Uint8Array)) throw new InferStreamError({ reason: frame.kind === 'reset' ? 'reset' : frame.kind === 'invalid' ? 'protocol' : 'closed', details: 'no quote from the node' })
+    if (!(frame instanceof Uint8Array))
+      throw new InferStreamError({
+        reason: frame.kind === 'reset' ? 'reset' : frame.kind === 'invalid' ? 'protocol' : 'closed',
+        details: 'no quote from the node',
+      })
     const message = decode(frame)
     complete = true
     if (message.type === 'quote') return message.quote
@@ -184,13 +225,21 @@ export async function askQuote(node: ModelexNode, { peer, request, signal, idleT
   }
 }
 
-async function openStream(node: ModelexNode, peer: PeerId | string, signal: AbortSignal | undefined): Promise<{ stream: Stream; relayed: boolean }> {
+async function openStream(
+  node: ModelexNode,
+  peer: PeerId | string,
+  signal: AbortSignal | undefined,
+): Promise<{ stream: Stream; relayed: boolean }> {
   try {
     // A node kept warm (`warmUp`) has a negotiated stream waiting: the request goes out without a round trip first.
     return await takeInferStream(node, peer, signal)
   } catch (error) {
     if (signal?.aborted) throw new InferenceAbortedError(undefined)
-    throw new InferStreamError({ reason: 'dial', details: error instanceof Error ? error.message : String(error), cause: error })
+    throw new InferStreamError({
+      reason: 'dial',
+      details: error instanceof Error ? error.message : String(error),
+      cause: error,
+    })
   }
 }
 
@@ -198,7 +247,8 @@ function decode(frame: Uint8Array): InferResponseMessage {
   try {
     return decodeResponse(frame)
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InferStreamError({ reason: 'protocol', details: error.details ?? error.message, cause: error })
+    if (error instanceof MalformedMessageError)
+      throw new InferStreamError({ reason: 'protocol', details: error.details ?? error.message, cause: error })
     throw error
   }
 }

@@ -15,9 +15,24 @@ import type { Connection, Stream } from '@libp2p/interface'
 import type { JsonValue } from '../core/errors/base.ts'
 import { PaymentRefusedError } from '../core/errors/payments.ts'
 import { FrameTooLargeError, type InferErrorCode } from '../core/errors/p2p.ts'
-import { runInference, type Delta, type InferenceEngine, type InferenceRequest, type InferenceResult, type LoadedModel } from '../core/inference.ts'
+import {
+  runInference,
+  type Delta,
+  type InferenceEngine,
+  type InferenceRequest,
+  type InferenceResult,
+  type LoadedModel,
+} from '../core/inference.ts'
 import { RateLimiter } from '../core/rate-limit.ts'
-import { decodeClientFrame, decodeRequest, encodeResponseFrame, INFER_PROTOCOL, MAX_FRAME_BYTES, MAX_REQUEST_BYTES, type InferResponseMessage } from '../core/wire/infer.ts'
+import {
+  decodeClientFrame,
+  decodeRequest,
+  encodeResponseFrame,
+  INFER_PROTOCOL,
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_BYTES,
+  type InferResponseMessage,
+} from '../core/wire/infer.ts'
 import { INFER_SERVER_DEFAULTS } from './constants.ts'
 import { readFrames, sendFrame, type FrameReader } from './frames.ts'
 import type { ModelexLibp2p } from './node.ts'
@@ -86,7 +101,10 @@ export function chainPolicies(...policies: PaymentPolicy[]): PaymentPolicy {
 export function forModelOf(engine: InferenceEngine, policy: PaymentPolicy): PaymentPolicy {
   const check = async ({ model }: PaymentContext) => {
     const loaded = await engine.current()
-    if (loaded?.id !== model.id) throw new PaymentRefusedError({ details: `this node takes payment only for ${loaded ? loaded.id : 'no model'}, not ${model.id}` })
+    if (loaded?.id !== model.id)
+      throw new PaymentRefusedError({
+        details: `this node takes payment only for ${loaded ? loaded.id : 'no model'}, not ${model.id}`,
+      })
   }
   const { quote } = policy
   return {
@@ -117,9 +135,18 @@ export type InferServerSettings = {
 }
 
 /** One engine, or a changing set of them (`engines`, read at each request: a peer's engine slot). */
-export type InferServerOptions = InferServerSettings & ({ engine: InferenceEngine; engines?: never } | { engines: ServedEngines; engine?: never })
+export type InferServerOptions = InferServerSettings &
+  ({ engine: InferenceEngine; engines?: never } | { engines: ServedEngines; engine?: never })
 
-export type InferServerStats = { capacity: number; active: number; queued: number; served: number; quoted: number; refused: Record<InferErrorCode, number>; cancelled: number }
+export type InferServerStats = {
+  capacity: number
+  active: number
+  queued: number
+  served: number
+  quoted: number
+  refused: Record<InferErrorCode, number>
+  cancelled: number
+}
 
 export type InferServer = {
   start(): Promise<void>
@@ -156,14 +183,27 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
   /** Each request in flight and the engine answering it (null until one is chosen). */
   const inFlight = new Map<AbortController, InferenceEngine | null>()
   const loadListeners = new Set<() => void>()
-  const stats: InferServerStats = { capacity: config.capacity, active: 0, queued: 0, served: 0, quoted: 0, cancelled: 0, refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 0, PAYMENT_REQUIRED: 0, TIMEOUT: 0, INTERNAL: 0 } }
+  const stats: InferServerStats = {
+    capacity: config.capacity,
+    active: 0,
+    queued: 0,
+    served: 0,
+    quoted: 0,
+    cancelled: 0,
+    refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 0, PAYMENT_REQUIRED: 0, TIMEOUT: 0, INTERNAL: 0 },
+  }
   const loadChanged = () => {
     for (const listener of loadListeners) listener()
   }
 
   async function acquireSlot(signal: AbortSignal): Promise<() => void> {
     if (stats.active >= config.capacity) {
-      if (stats.queued >= config.maxQueue) throw new Refusal('BUSY', `all ${config.capacity} slots are busy and ${stats.queued} requests wait`, config.busyRetryAfterMs)
+      if (stats.queued >= config.maxQueue)
+        throw new Refusal(
+          'BUSY',
+          `all ${config.capacity} slots are busy and ${stats.queued} requests wait`,
+          config.busyRetryAfterMs,
+        )
       stats.queued++
       loadChanged()
       try {
@@ -177,7 +217,11 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
             clearTimeout(timer)
             const at = waiting.indexOf(go)
             if (at !== -1) waiting.splice(at, 1)
-            reject(signal.aborted ? signal.reason : new Refusal('TIMEOUT', `no free slot within ${config.queueTimeoutMs} ms`))
+            reject(
+              signal.aborted
+                ? signal.reason
+                : new Refusal('TIMEOUT', `no free slot within ${config.queueTimeoutMs} ms`),
+            )
           }
           const timer = setTimeout(abandon, config.queueTimeoutMs)
           signal.addEventListener('abort', abandon, { once: true })
@@ -207,7 +251,10 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       if (model?.id === id) return { engine, model }
       if (model) loaded.push(model.id)
     }
-    throw new Refusal('UNSUPPORTED_MODEL', `this node serves ${loaded.length > 0 ? loaded.join(', ') : 'no model'}, not ${id}`)
+    throw new Refusal(
+      'UNSUPPORTED_MODEL',
+      `this node serves ${loaded.length > 0 ? loaded.join(', ') : 'no model'}, not ${id}`,
+    )
   }
 
   /** Prices a quote-only request within the quote budget: a few per peer per second, a few at once overall. */
@@ -215,7 +262,8 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
     if (!policy.quote) throw new Refusal('BAD_REQUEST', 'this node does not give quotes')
     const allowed = quoteRate.take(context.peer, now())
     if (!allowed.ok) throw new Refusal('BUSY', 'too many quotes from this peer', allowed.retryAfterMs)
-    if (quoting >= config.maxConcurrentQuotes) throw new Refusal('BUSY', 'too many quotes at once', config.busyRetryAfterMs)
+    if (quoting >= config.maxConcurrentQuotes)
+      throw new Refusal('BUSY', 'too many quotes at once', config.busyRetryAfterMs)
     quoting++
     try {
       return await policy.quote(context)
@@ -276,14 +324,27 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
     }
 
     try {
-      if ((perPeer.get(peer) ?? 0) > config.maxStreamsPerPeer) throw new Refusal('BUSY', `at most ${config.maxStreamsPerPeer} streams per peer`, config.busyRetryAfterMs)
+      if ((perPeer.get(peer) ?? 0) > config.maxStreamsPerPeer)
+        throw new Refusal('BUSY', `at most ${config.maxStreamsPerPeer} streams per peer`, config.busyRetryAfterMs)
 
       const waited = new AbortController()
-      const first = await Promise.race([reader.next(), sleep(config.requestTimeoutMs, waited.signal).then(() => (waited.signal.aborted ? 'settled' : ('timeout' as const)))])
+      const first = await Promise.race([
+        reader.next(),
+        sleep(config.requestTimeoutMs, waited.signal).then(() =>
+          waited.signal.aborted ? 'settled' : ('timeout' as const),
+        ),
+      ])
       waited.abort()
-      if (first === 'timeout' || first === 'settled') throw new Refusal('TIMEOUT', `no request within ${config.requestTimeoutMs} ms`)
+      if (first === 'timeout' || first === 'settled')
+        throw new Refusal('TIMEOUT', `no request within ${config.requestTimeoutMs} ms`)
       if (!(first instanceof Uint8Array)) {
-        if (first.kind === 'invalid') throw new Refusal('BAD_REQUEST', first.error instanceof FrameTooLargeError ? `request larger than ${MAX_REQUEST_BYTES} bytes` : first.error.message)
+        if (first.kind === 'invalid')
+          throw new Refusal(
+            'BAD_REQUEST',
+            first.error instanceof FrameTooLargeError
+              ? `request larger than ${MAX_REQUEST_BYTES} bytes`
+              : first.error.message,
+          )
         return // The client went away before asking anything (or dropped a stream it had opened in advance).
       }
       // Counted when the request arrives, not when the stream opens: a client keeping a node warm opens its next
@@ -299,7 +360,8 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       const { request, payment } = message
       const { engine, model } = await engineFor(request.model)
       inFlight.set(cancel, engine)
-      if ((request.max_tokens ?? 0) > config.maxTokens) throw new Refusal('BAD_REQUEST', `max_tokens above this node's cap of ${config.maxTokens}`)
+      if ((request.max_tokens ?? 0) > config.maxTokens)
+        throw new Refusal('BAD_REQUEST', `max_tokens above this node's cap of ${config.maxTokens}`)
       const context: PaymentContext = { peer, request, payment, model }
       if (message.quoteOnly) {
         const quote = await quoteOnly(context)
@@ -365,11 +427,16 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
         stats.cancelled++
         admissionEnded = true
         // Bill what reached the wire, not what the engine made after the cancel; nothing sent, nothing owed.
-        const usage = { ...result.usage, completion_tokens: sent.tokens, total_tokens: result.usage.prompt_tokens + sent.tokens }
+        const usage = {
+          ...result.usage,
+          completion_tokens: sent.tokens,
+          total_tokens: result.usage.prompt_tokens + sent.tokens,
+        }
         let receiptValue: JsonValue | null = null
         if (sent.tokens === 0) admission.release()
         else receiptValue = await admission.settle({ ...result, text: sent.text, finish_reason: 'abort', usage })
-        if (graceful.requested) await finish({ type: 'done', finish_reason: 'abort', usage, receipt: receiptValue }).catch(() => {})
+        if (graceful.requested)
+          await finish({ type: 'done', finish_reason: 'abort', usage, receipt: receiptValue }).catch(() => {})
         return
       }
       admissionEnded = true
@@ -380,7 +447,13 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       if (cancel.signal.aborted) {
         stats.cancelled++
         // A cancel frame that arrived before any output (queued, or still being admitted) ends with an empty done.
-        if (graceful.requested) await finish({ type: 'done', finish_reason: 'abort', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, receipt: null }).catch(() => {})
+        if (graceful.requested)
+          await finish({
+            type: 'done',
+            finish_reason: 'abort',
+            usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+            receipt: null,
+          }).catch(() => {})
         return
       }
       const refusal = error instanceof Refusal ? error : toRefusal(error)
@@ -414,7 +487,11 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
             stream.abort(error instanceof Error ? error : new Error(String(error)))
           })
         },
-        { maxInboundStreams: config.maxInboundStreams, maxOutboundStreams: config.maxInboundStreams, runOnLimitedConnection: true },
+        {
+          maxInboundStreams: config.maxInboundStreams,
+          maxOutboundStreams: config.maxInboundStreams,
+          runOnLimitedConnection: true,
+        },
       )
     },
     async stop() {
@@ -422,7 +499,8 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       for (const controller of inFlight.keys()) controller.abort(new Error('the node is stopping'))
     },
     cancelServedBy(engine) {
-      for (const [controller, by] of inFlight) if (by === engine) controller.abort(new Error('the model is no longer served'))
+      for (const [controller, by] of inFlight)
+        if (by === engine) controller.abort(new Error('the model is no longer served'))
     },
     stats: () => ({ ...stats, refused: { ...stats.refused } }),
     onLoadChange(listener) {
@@ -441,11 +519,21 @@ function takePiece(delta: Delta): { delta: Delta; rest: Delta | null } {
   const code = delta.text.charCodeAt(cut - 1)
   if (code >= 0xd800 && code <= 0xdbff) cut--
   const share = Math.round((delta.tokens * cut) / delta.text.length)
-  return { delta: { text: delta.text.slice(0, cut), tokens: share }, rest: { text: delta.text.slice(cut), tokens: delta.tokens - share } }
+  return {
+    delta: { text: delta.text.slice(0, cut), tokens: share },
+    rest: { text: delta.text.slice(cut), tokens: delta.tokens - share },
+  }
 }
 
 function toRefusal(error: unknown): Refusal {
-  if (error instanceof PaymentRefusedError) return new Refusal('PAYMENT_REQUIRED', error.details ?? error.shortMessage, undefined, error.quote, error.settlement)
+  if (error instanceof PaymentRefusedError)
+    return new Refusal(
+      'PAYMENT_REQUIRED',
+      error.details ?? error.shortMessage,
+      undefined,
+      error.quote,
+      error.settlement,
+    )
   const name = error instanceof Error ? error.name : ''
   const message = error instanceof Error ? error.message : String(error)
   if (name === 'InvalidInferenceRequestError') return new Refusal('BAD_REQUEST', message)

@@ -7,7 +7,20 @@ import { jobsGate } from './jobs.ts'
 const consumer = privateKeyToAccount(`0x${'a1'.repeat(32)}`)
 const other = privateKeyToAccount(`0x${'a2'.repeat(32)}`)
 const NOW = 1_700_000_000_000
-const offer = (over: Partial<JobOffer> = {}): JobOffer => ({ v: 1, chainId: 31337, consumer: consumer.address, peerId: '12D3KooWGzBqcH5PNFwn7ZJ3wrb5eCXN9X5aLX2MKDNrfDvqfj6p', modelHash: `0x${'11'.repeat(32)}`, request: { kind: 'completion', model: 'm', prompt: 'p', max_tokens: 8 }, maxPricePerMillionInput: 1n, maxPricePerMillionOutput: 2n, createdAt: NOW, deadline: NOW + 60_000, nonce: 0, ...over })
+const offer = (over: Partial<JobOffer> = {}): JobOffer => ({
+  v: 1,
+  chainId: 31337,
+  consumer: consumer.address,
+  peerId: '12D3KooWGzBqcH5PNFwn7ZJ3wrb5eCXN9X5aLX2MKDNrfDvqfj6p',
+  modelHash: `0x${'11'.repeat(32)}`,
+  request: { kind: 'completion', model: 'm', prompt: 'p', max_tokens: 8 },
+  maxPricePerMillionInput: 1n,
+  maxPricePerMillionOutput: 2n,
+  createdAt: NOW,
+  deadline: NOW + 60_000,
+  nonce: 0,
+  ...over,
+})
 const reason = (verdict: unknown) => (verdict instanceof InvalidJobError ? verdict.reason : 'accepted')
 
 describe('jobsGate', () => {
@@ -15,7 +28,10 @@ describe('jobsGate', () => {
     const gate = jobsGate({ now: () => NOW, chainId: 31337, ratePerSecond: 1, rateBurst: 2 })
     expect(reason(await gate.check(encodeJob(await signJob(consumer, offer({ nonce: 1 })))))).toBe('accepted')
     // Forged (signed by another key) and garbage: rejected, and they do not use the consumer's rate.
-    for (let i = 0; i < 3; i++) expect(reason(await gate.check(encodeJob(await signJob(other, offer({ nonce: 10 + i })))))).toBe('signer-mismatch')
+    for (let i = 0; i < 3; i++)
+      expect(reason(await gate.check(encodeJob(await signJob(other, offer({ nonce: 10 + i })))))).toBe(
+        'signer-mismatch',
+      )
     expect(reason(await gate.check(new TextEncoder().encode('{"v":1}')))).toBe('schema')
     expect(reason(await gate.check(encodeJob(await signJob(consumer, offer({ nonce: 2 })))))).toBe('accepted')
     expect(reason(await gate.check(encodeJob(await signJob(consumer, offer({ nonce: 3 })))))).toBe('rate')

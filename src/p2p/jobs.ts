@@ -8,7 +8,18 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { JsonValue } from '../core/errors/base.ts'
 import { IGNORED_JOB_REASONS, InvalidJobError, JobRefusedError } from '../core/errors/jobs.ts'
-import { decodeJobsAnswer, decodeJobsRequest, encodeJob, encodeJobsAnswer, encodeJobsRequest, JOB_LIMITS, validateJob, type Job, type JobsAnswer, type JobsRequest } from '../core/jobs.ts'
+import {
+  decodeJobsAnswer,
+  decodeJobsRequest,
+  encodeJob,
+  encodeJobsAnswer,
+  encodeJobsRequest,
+  JOB_LIMITS,
+  validateJob,
+  type Job,
+  type JobsAnswer,
+  type JobsRequest,
+} from '../core/jobs.ts'
 import { RateLimiter } from '../core/rate-limit.ts'
 import { JOBS_DEFAULTS, JOBS_PROTOCOL, JOBS_TOPIC, JOBS_TOPIC_SCORE } from './constants.ts'
 import { unwatchTopic, watchTopic, type Validate } from './gossip.ts'
@@ -37,19 +48,35 @@ export type JobsGate = {
  * honest forwarder validates first); an expired job, one from a fast clock, and a consumer over its rate are ignored.
  * The rate is counted only for jobs that passed every other check, so a forger cannot use up a consumer's budget.
  */
-export function jobsGate({ now = Date.now, chainId, ratePerSecond = JOBS_DEFAULTS.ratePerSecond, rateBurst = JOBS_DEFAULTS.rateBurst }: JobsGateOptions = {}): JobsGate {
-  const rate = new RateLimiter({ perSecond: ratePerSecond, burst: rateBurst, maxKeys: JOBS_DEFAULTS.maxTrackedConsumers })
+export function jobsGate({
+  now = Date.now,
+  chainId,
+  ratePerSecond = JOBS_DEFAULTS.ratePerSecond,
+  rateBurst = JOBS_DEFAULTS.rateBurst,
+}: JobsGateOptions = {}): JobsGate {
+  const rate = new RateLimiter({
+    perSecond: ratePerSecond,
+    burst: rateBurst,
+    maxKeys: JOBS_DEFAULTS.maxTrackedConsumers,
+  })
   const passed = new WeakMap<Message, Job>()
   const counts = { accepted: 0, rejected: 0, ignored: 0 }
   const check = async (bytes: Uint8Array): Promise<Job | InvalidJobError> => {
     try {
       const at = now()
       const job = await validateJob(bytes, { now: at, chainId })
-      if (!rate.take(job.consumer.toLowerCase(), at).ok) throw new InvalidJobError({ reason: 'rate', details: `consumer ${job.consumer} posts more than ${ratePerSecond} jobs per second` })
+      if (!rate.take(job.consumer.toLowerCase(), at).ok)
+        throw new InvalidJobError({
+          reason: 'rate',
+          details: `consumer ${job.consumer} posts more than ${ratePerSecond} jobs per second`,
+        })
       counts.accepted++
       return job
     } catch (error) {
-      const refused = error instanceof InvalidJobError ? error : new InvalidJobError({ reason: 'schema', details: (error as Error).message }, error)
+      const refused =
+        error instanceof InvalidJobError
+          ? error
+          : new InvalidJobError({ reason: 'schema', details: (error as Error).message }, error)
       counts[IGNORED_JOB_REASONS.has(refused.reason) ? 'ignored' : 'rejected']++
       return refused
     }
@@ -111,7 +138,15 @@ export function watchJobs(node: ModelexNode, listener: (job: Job) => void, optio
  * Posts a job on the jobs topic, retrying until a peer of the topic (the relay) takes it or `timeoutMs` passes.
  * Resolves with the number of peers it went to (0 when none took it in time: post again later).
  */
-export async function publishJob(node: ModelexNode, job: Job, { timeoutMs = JOBS_DEFAULTS.publishTimeoutMs, retryMs = JOBS_DEFAULTS.publishRetryMs, signal }: { timeoutMs?: number; retryMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+export async function publishJob(
+  node: ModelexNode,
+  job: Job,
+  {
+    timeoutMs = JOBS_DEFAULTS.publishTimeoutMs,
+    retryMs = JOBS_DEFAULTS.publishRetryMs,
+    signal,
+  }: { timeoutMs?: number; retryMs?: number; signal?: AbortSignal } = {},
+): Promise<number> {
   const bytes = encodeJob(job)
   const until = Date.now() + timeoutMs
   for (;;) {
@@ -149,7 +184,12 @@ export async function serveJobs(node: ModelexNode, handlers: JobsHandlers): Prom
         return encodeJobsAnswer({ ok: false, code: 'malformed', message: firstLine(error) })
       }
       const handler = shared[request.type] as ((r: JobsRequest) => Promise<JobsAnswer>) | undefined
-      if (!handler) return encodeJobsAnswer({ ok: false, code: 'malformed', message: `this node takes no ${request.type} messages` })
+      if (!handler)
+        return encodeJobsAnswer({
+          ok: false,
+          code: 'malformed',
+          message: `this node takes no ${request.type} messages`,
+        })
       try {
         return encodeJobsAnswer(await handler(request))
       } catch (error) {
@@ -157,31 +197,56 @@ export async function serveJobs(node: ModelexNode, handlers: JobsHandlers): Prom
         return encodeJobsAnswer({ ok: false, code: 'malformed', message: firstLine(error) })
       }
     }
-    entry = { handlers: shared, stop: serveOneFrame(node, JOBS_PROTOCOL, JOB_LIMITS.maxFrameBytes, answer, { maxInboundStreams: JOBS_DEFAULTS.maxInboundStreams }) }
+    entry = {
+      handlers: shared,
+      stop: serveOneFrame(node, JOBS_PROTOCOL, JOB_LIMITS.maxFrameBytes, answer, {
+        maxInboundStreams: JOBS_DEFAULTS.maxInboundStreams,
+      }),
+    }
     served.set(node, entry)
   }
   const current = entry
   Object.assign(current.handlers, handlers)
   await current.stop
   return async () => {
-    for (const key of Object.keys(handlers) as (keyof JobsHandlers)[]) if (current.handlers[key] === handlers[key]) delete current.handlers[key]
+    for (const key of Object.keys(handlers) as (keyof JobsHandlers)[])
+      if (current.handlers[key] === handlers[key]) delete current.handlers[key]
     if (Object.keys(current.handlers).length > 0 || served.get(node) !== current) return
     served.delete(node)
-    await (await current.stop)()
+    await (
+      await current.stop
+    )()
   }
 }
 
 function refusalAnswer(error: JobRefusedError): JobsAnswer {
-  const answer: JobsAnswer = { ok: false, code: error.code, message: (error.details ?? error.shortMessage).split('\n')[0] ?? 'refused' }
+  const answer: JobsAnswer = {
+    ok: false,
+    code: error.code,
+    message: (error.details ?? error.shortMessage).split('\n')[0] ?? 'refused',
+  }
   if (error.quote !== undefined) answer.quote = error.quote
   if (error.settlement !== undefined) answer.settlement = error.settlement
   return answer
 }
 
 /** Sends one request on `/modelex/jobs/1.0.0` and returns the answer; a refusal is thrown as `JobRefusedError`. */
-export async function askJobs(node: ModelexNode, peer: string, request: JobsRequest, timeoutMs: number = JOBS_DEFAULTS.requestTimeoutMs): Promise<Extract<JobsAnswer, { ok: true }>> {
-  const answer = decodeJobsAnswer(await askOneFrame(node, peer, JOBS_PROTOCOL, JOB_LIMITS.maxFrameBytes, encodeJobsRequest(request), timeoutMs))
-  if (!answer.ok) throw new JobRefusedError({ code: answer.code, details: answer.message, quote: answer.quote, settlement: answer.settlement })
+export async function askJobs(
+  node: ModelexNode,
+  peer: string,
+  request: JobsRequest,
+  timeoutMs: number = JOBS_DEFAULTS.requestTimeoutMs,
+): Promise<Extract<JobsAnswer, { ok: true }>> {
+  const answer = decodeJobsAnswer(
+    await askOneFrame(node, peer, JOBS_PROTOCOL, JOB_LIMITS.maxFrameBytes, encodeJobsRequest(request), timeoutMs),
+  )
+  if (!answer.ok)
+    throw new JobRefusedError({
+      code: answer.code,
+      details: answer.message,
+      quote: answer.quote,
+      settlement: answer.settlement,
+    })
   return answer
 }
 

@@ -6,13 +6,25 @@
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { MAX_ANNOUNCEMENT_BYTES } from '../core/announcement.ts'
-import { decodeLatestRequest, encodeAnnouncementFrame, encodeLatestRequest, LATEST_ANNOUNCEMENTS_PROTOCOL, MAX_LATEST_PER_TOPIC, MAX_LATEST_REQUEST_BYTES, type LatestAnnouncements } from '../core/latest-announcements.ts'
+import {
+  decodeLatestRequest,
+  encodeAnnouncementFrame,
+  encodeLatestRequest,
+  LATEST_ANNOUNCEMENTS_PROTOCOL,
+  MAX_LATEST_PER_TOPIC,
+  MAX_LATEST_REQUEST_BYTES,
+  type LatestAnnouncements,
+} from '../core/latest-announcements.ts'
 import { readFrames } from './frames.ts'
 import type { ModelexNode } from './node.ts'
 
 const TIMEOUT_MS = 5_000
 
-export function serveLatestAnnouncements(libp2p: Libp2p, cache: LatestAnnouncements, { now = Date.now }: { now?: () => number } = {}) {
+export function serveLatestAnnouncements(
+  libp2p: Libp2p,
+  cache: LatestAnnouncements,
+  { now = Date.now }: { now?: () => number } = {},
+) {
   async function handle(stream: Stream): Promise<void> {
     const reader = readFrames(stream, MAX_LATEST_REQUEST_BYTES)
     const timeout = AbortSignal.timeout(TIMEOUT_MS)
@@ -34,7 +46,9 @@ export function serveLatestAnnouncements(libp2p: Libp2p, cache: LatestAnnounceme
       await libp2p.handle(
         LATEST_ANNOUNCEMENTS_PROTOCOL,
         (stream) => {
-          handle(stream).catch((error: unknown) => stream.abort(error instanceof Error ? error : new Error(String(error))))
+          handle(stream).catch((error: unknown) =>
+            stream.abort(error instanceof Error ? error : new Error(String(error))),
+          )
         },
         { runOnLimitedConnection: true, maxInboundStreams: 64 },
       )
@@ -47,13 +61,24 @@ export function serveLatestAnnouncements(libp2p: Libp2p, cache: LatestAnnounceme
 
 /** Asks each connected relay of `node` for the announcements it holds on `topic`; failures give nothing. */
 export async function fetchLatestAnnouncements(node: ModelexNode, topic: string): Promise<Uint8Array[]> {
-  const relays = new Set(node.relays.map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value).filter((id): id is string => id !== undefined))
-  const connections = node.libp2p.getConnections().filter((c) => relays.has(c.remotePeer.toString()) && c.status === 'open')
-  const answers = await Promise.all(connections.map((connection) => ask(connection.newStream.bind(connection), topic).catch(() => [])))
+  const relays = new Set(
+    node.relays
+      .map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value)
+      .filter((id): id is string => id !== undefined),
+  )
+  const connections = node.libp2p
+    .getConnections()
+    .filter((c) => relays.has(c.remotePeer.toString()) && c.status === 'open')
+  const answers = await Promise.all(
+    connections.map((connection) => ask(connection.newStream.bind(connection), topic).catch(() => [])),
+  )
   return answers.flat()
 }
 
-async function ask(newStream: (protocol: string, options: { signal: AbortSignal; runOnLimitedConnection: boolean }) => Promise<Stream>, topic: string): Promise<Uint8Array[]> {
+async function ask(
+  newStream: (protocol: string, options: { signal: AbortSignal; runOnLimitedConnection: boolean }) => Promise<Stream>,
+  topic: string,
+): Promise<Uint8Array[]> {
   const signal = AbortSignal.timeout(TIMEOUT_MS)
   const stream = await newStream(LATEST_ANNOUNCEMENTS_PROTOCOL, { signal, runOnLimitedConnection: true })
   const reader = readFrames(stream, MAX_ANNOUNCEMENT_BYTES)

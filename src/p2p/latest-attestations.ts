@@ -25,7 +25,11 @@ export type LatestAttestationsSource = { latest(query: LatestAttestationsQuery, 
 
 export type LatestAttestationsServerCounts = { requests: number; served: number; malformed: number }
 
-export function serveLatestAttestations(libp2p: Libp2p, source: LatestAttestationsSource, { now = Date.now }: { now?: () => number } = {}) {
+export function serveLatestAttestations(
+  libp2p: Libp2p,
+  source: LatestAttestationsSource,
+  { now = Date.now }: { now?: () => number } = {},
+) {
   const counts: LatestAttestationsServerCounts = { requests: 0, served: 0, malformed: 0 }
   async function handle(stream: Stream): Promise<void> {
     const reader = readFrames(stream, MAX_LATEST_ATTESTATIONS_REQUEST_BYTES)
@@ -60,7 +64,9 @@ export function serveLatestAttestations(libp2p: Libp2p, source: LatestAttestatio
       await libp2p.handle(
         LATEST_ATTESTATIONS_PROTOCOL,
         (stream) => {
-          handle(stream).catch((error: unknown) => stream.abort(error instanceof Error ? error : new Error(String(error))))
+          handle(stream).catch((error: unknown) =>
+            stream.abort(error instanceof Error ? error : new Error(String(error))),
+          )
         },
         { runOnLimitedConnection: true, maxInboundStreams: 64 },
       )
@@ -75,18 +81,36 @@ export function serveLatestAttestations(libp2p: Libp2p, source: LatestAttestatio
 export type RelayAttestations = { relay: string; attestations: Uint8Array[] }
 
 /** Asks each connected relay of `node` for its latest attestations; a relay that fails or times out gives nothing. */
-export async function fetchLatestAttestations(node: ModelexNode, query: Partial<LatestAttestationsQuery> = {}): Promise<RelayAttestations[]> {
-  const full: LatestAttestationsQuery = { ...query, limit: Math.min(query.limit ?? LATEST_ATTESTATIONS_DEFAULTS.maxAnswer, LATEST_ATTESTATIONS_DEFAULTS.maxAnswer) }
-  const relays = new Set(node.relays.map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value).filter((id): id is string => id !== undefined))
-  const connections = node.libp2p.getConnections().filter((c) => relays.has(c.remotePeer.toString()) && c.status === 'open')
+export async function fetchLatestAttestations(
+  node: ModelexNode,
+  query: Partial<LatestAttestationsQuery> = {},
+): Promise<RelayAttestations[]> {
+  const full: LatestAttestationsQuery = {
+    ...query,
+    limit: Math.min(query.limit ?? LATEST_ATTESTATIONS_DEFAULTS.maxAnswer, LATEST_ATTESTATIONS_DEFAULTS.maxAnswer),
+  }
+  const relays = new Set(
+    node.relays
+      .map((r) => r.getComponents().findLast((c) => c.name === 'p2p')?.value)
+      .filter((id): id is string => id !== undefined),
+  )
+  const connections = node.libp2p
+    .getConnections()
+    .filter((c) => relays.has(c.remotePeer.toString()) && c.status === 'open')
   // One connection per relay: a relay reached twice would only answer twice.
   const byRelay = new Map(connections.map((c) => [c.remotePeer.toString(), c] as const))
   return Promise.all(
-    [...byRelay].map(async ([relay, connection]) => ({ relay, attestations: await ask(connection.newStream.bind(connection), full).catch(() => []) })),
+    [...byRelay].map(async ([relay, connection]) => ({
+      relay,
+      attestations: await ask(connection.newStream.bind(connection), full).catch(() => []),
+    })),
   )
 }
 
-async function ask(newStream: (protocol: string, options: { signal: AbortSignal; runOnLimitedConnection: boolean }) => Promise<Stream>, query: LatestAttestationsQuery): Promise<Uint8Array[]> {
+async function ask(
+  newStream: (protocol: string, options: { signal: AbortSignal; runOnLimitedConnection: boolean }) => Promise<Stream>,
+  query: LatestAttestationsQuery,
+): Promise<Uint8Array[]> {
   const signal = AbortSignal.timeout(TIMEOUT_MS)
   const stream = await newStream(LATEST_ATTESTATIONS_PROTOCOL, { signal, runOnLimitedConnection: true })
   const reader = readFrames(stream, MAX_ATTESTATION_BYTES)

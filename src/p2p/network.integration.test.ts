@@ -22,7 +22,16 @@ import { readFrames } from './frames.ts'
 import { askQuote, infer } from './infer-client.ts'
 import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Provider } from './testing.ts'
 
-const chat = (content: string, fields: Partial<InferenceRequest> = {}): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 32, temperature: 0, seed: 0, ...fields }) as InferenceRequest
+const chat = (content: string, fields: Partial<InferenceRequest> = {}): InferenceRequest =>
+  ({
+    kind: 'chat',
+    model: TEST_MODEL.id,
+    messages: [{ role: 'user', content }],
+    max_tokens: 32,
+    temperature: 0,
+    seed: 0,
+    ...fields,
+  }) as InferenceRequest
 
 let dir: string
 let relayPort: number
@@ -75,10 +84,24 @@ describe('P2P network (relay + in-process nodes)', () => {
     const entries = client.directory.list({ contentHash: TEST_MODEL.contentHash })
     expect(entries.map((e) => e.peerId)).toEqual([fast.node.peerId.toString(), slow.node.peerId.toString()])
     const entry = entries[0]!
-    expect(entry.announcement).toMatchObject({ signer: fast.signer.address, chainId: 31337, pricePerMillionOutput: '1000', capacity: 2 })
-    expect(entry.announcement.models[0]).toMatchObject({ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash, engine: 'memory', contextLength: 8192 })
+    expect(entry.announcement).toMatchObject({
+      signer: fast.signer.address,
+      chainId: 31337,
+      pricePerMillionOutput: '1000',
+      capacity: 2,
+    })
+    expect(entry.announcement.models[0]).toMatchObject({
+      id: TEST_MODEL.id,
+      contentHash: TEST_MODEL.contentHash,
+      engine: 'memory',
+      contextLength: 8192,
+    })
     expect(entry.registered).toBeNull()
-    await until(() => (client.directory.get(fast.node.peerId.toString())?.rttMs ?? null) !== null, 10_000, 'an RTT measurement')
+    await until(
+      () => (client.directory.get(fast.node.peerId.toString())?.rttMs ?? null) !== null,
+      10_000,
+      'an RTT measurement',
+    )
     expect(client.directory.get(fast.node.peerId.toString())?.rttMs).toBeGreaterThanOrEqual(0)
   })
 
@@ -92,13 +115,23 @@ describe('P2P network (relay + in-process nodes)', () => {
     const { kind: _kind, ...body } = request as Extract<InferenceRequest, { kind: 'chat' }>
     const expected = await local.chat(body)
     expect(text).toBe(expected.text)
-    expect(outcome).toMatchObject({ finish_reason: 'length', usage: expected.usage, receipt: null, quote: null, relayed: true })
+    expect(outcome).toMatchObject({
+      finish_reason: 'length',
+      usage: expected.usage,
+      receipt: null,
+      quote: null,
+      relayed: true,
+    })
   })
 
   test('cancel mid-stream: the iterator stops with InferenceAbortedError, the node answers the cancel frame with done (abort, what it sent) and stops generating', async () => {
     const before = slow.server.stats().cancelled
     const controller = new AbortController()
-    const call = infer(client.node, { peer: slow.node.peerId, request: chat('a long one', { max_tokens: 2000 }), signal: controller.signal })
+    const call = infer(client.node, {
+      peer: slow.node.peerId,
+      request: chat('a long one', { max_tokens: 2000 }),
+      signal: controller.signal,
+    })
     let deltas = 0
     let tokens = 0
     const reading = (async () => {
@@ -114,7 +147,11 @@ describe('P2P network (relay + in-process nodes)', () => {
     expect(outcome.usage.completion_tokens).toBe(tokens)
     expect(tokens).toBeGreaterThanOrEqual(5)
     expect(tokens).toBeLessThan(2000)
-    await until(() => slow.server.stats().cancelled === before + 1 && slow.server.stats().active === 0, 5_000, 'the provider to cancel')
+    await until(
+      () => slow.server.stats().cancelled === before + 1 && slow.server.stats().active === 0,
+      5_000,
+      'the provider to cancel',
+    )
   })
 
   test('a client that closes its write side after its request (request/response convention) still gets the whole answer', async () => {
@@ -137,13 +174,19 @@ describe('P2P network (relay + in-process nodes)', () => {
 
   test('a quote-only request to a node without a pricing policy is refused as a bad request, not served', async () => {
     const before = fast.server.stats().served
-    await expect(askQuote(client.node, { peer: fast.node.peerId, request: chat('price?') })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(askQuote(client.node, { peer: fast.node.peerId, request: chat('price?') })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
     expect(fast.server.stats().served).toBe(before)
   })
 
   test('leaving the loop early also cancels on the provider', async () => {
     const before = slow.server.stats().cancelled
-    for await (const _ of infer(client.node, { peer: slow.node.peerId, request: chat('break early', { max_tokens: 2000 }) })) break
+    for await (const _ of infer(client.node, {
+      peer: slow.node.peerId,
+      request: chat('break early', { max_tokens: 2000 }),
+    }))
+      break
     await until(() => slow.server.stats().cancelled === before + 1, 5_000, 'the provider to cancel')
   })
 
@@ -161,9 +204,13 @@ describe('P2P network (relay + in-process nodes)', () => {
     expect(tooMany).toBeInstanceOf(InferRequestError)
     expect(tooMany.code).toBe('BAD_REQUEST')
     // Five streams at once against a limit of four per peer: one is refused as BUSY with a retry delay.
-    const calls = Array.from({ length: 5 }, () => collect(infer(client.node, { peer: slow.node.peerId, request: chat('busy', { max_tokens: 30 }) })))
+    const calls = Array.from({ length: 5 }, () =>
+      collect(infer(client.node, { peer: slow.node.peerId, request: chat('busy', { max_tokens: 30 }) })),
+    )
     const results = await Promise.allSettled(calls)
-    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as InferRequestError)
+    const refused = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason as InferRequestError)
     expect(refused.length).toBeGreaterThanOrEqual(1)
     expect(refused[0]!.code).toBe('BUSY')
     expect(refused[0]!.retryAfterMs).toBeGreaterThan(0)
@@ -175,14 +222,46 @@ describe('P2P network (relay + in-process nodes)', () => {
     const victim = fast.node.peerId.toString()
     // Claims to be another node (peer-mismatch) and is signed with a key other than the declared signer.
     const forged = await signAnnouncement(
-      { version: 1, peerId: victim, signer: privateKeyToAddress(generatePrivateKey()), operator: privateKeyToAddress(key), chainId: 31337, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}`, engine: 'memory', contextLength: 1, tokensPerSecond: 1 }], pricePerMillionInput: '0', pricePerMillionOutput: '0', capacity: 1, queueDepth: 0, sequence: Date.now() + 10_000_000, timestamp: Date.now() },
+      {
+        version: 1,
+        peerId: victim,
+        signer: privateKeyToAddress(generatePrivateKey()),
+        operator: privateKeyToAddress(key),
+        chainId: 31337,
+        models: [
+          {
+            id: TEST_MODEL.id,
+            contentHash: TEST_MODEL.contentHash as `0x${string}`,
+            engine: 'memory',
+            contextLength: 1,
+            tokensPerSecond: 1,
+          },
+        ],
+        pricePerMillionInput: '0',
+        pricePerMillionOutput: '0',
+        capacity: 1,
+        queueDepth: 0,
+        sequence: Date.now() + 10_000_000,
+        timestamp: Date.now(),
+      },
       key,
     )
     const before = ((await relay.metrics())['messages'] as { rejected: number }).rejected
     const topic = announcementTopic(TEST_MODEL.contentHash)
-    await until(() => rogue.node.libp2p.services.pubsub.getSubscribers(topic).length > 0, 5_000, 'the rogue to see the relay on the topic')
-    await rogue.node.libp2p.services.pubsub.publish(announcementTopic(TEST_MODEL.contentHash), encodeAnnouncement(forged))
-    await until(async () => ((await relay.metrics())['messages'] as { rejected: number }).rejected > before, 5_000, 'the relay to reject')
+    await until(
+      () => rogue.node.libp2p.services.pubsub.getSubscribers(topic).length > 0,
+      5_000,
+      'the rogue to see the relay on the topic',
+    )
+    await rogue.node.libp2p.services.pubsub.publish(
+      announcementTopic(TEST_MODEL.contentHash),
+      encodeAnnouncement(forged),
+    )
+    await until(
+      async () => ((await relay.metrics())['messages'] as { rejected: number }).rejected > before,
+      5_000,
+      'the relay to reject',
+    )
     expect(client.directory.get(victim)?.announcement.pricePerMillionOutput).toBe('1000')
   })
 })
@@ -224,7 +303,11 @@ describe('failures', () => {
   test('the serving node dies mid-stream: the client gets InferStreamError, not a hang', async () => {
     const doomed = await provider({ tokenDelayMs: 20 })
     const client = await consumer()
-    const call = infer(client.node, { peer: doomed.node.peerId, request: chat('die', { max_tokens: 2000 }), idleTimeoutMs: 10_000 })
+    const call = infer(client.node, {
+      peer: doomed.node.peerId,
+      request: chat('die', { max_tokens: 2000 }),
+      idleTimeoutMs: 10_000,
+    })
     let deltas = 0
     const started = performance.now()
     const reading = (async () => {

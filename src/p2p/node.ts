@@ -76,7 +76,11 @@ export type ModelexNode = {
 const PRIVATE_V4 = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)/
 
 export function isPrivateMultiaddr(address: Multiaddr): boolean {
-  const host = address.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6' || c.name === 'dns4' || c.name === 'dns6' || c.name === 'dns')?.value ?? ''
+  const host =
+    address
+      .getComponents()
+      .find((c) => c.name === 'ip4' || c.name === 'ip6' || c.name === 'dns4' || c.name === 'dns6' || c.name === 'dns')
+      ?.value ?? ''
   return PRIVATE_V4.test(host) || host === '::1' || host === 'localhost'
 }
 
@@ -84,17 +88,24 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
   const runtime: Runtime = options.runtime ?? (typeof window === 'undefined' ? 'node' : 'browser')
   const relays = (options.relays ?? []).map((r) => multiaddr(r))
   const dialPrivate = options.dialPrivateAddresses ?? relays.some(isPrivateMultiaddr)
-  const transports: Libp2pOptions['transports'] = [modelexWebSockets(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
+  const transports: Libp2pOptions['transports'] = [
+    modelexWebSockets(),
+    circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+  ]
   if (runtime === 'browser') {
     // Loaded only in browsers: the Node build of this package would pull a native WebRTC module we do not use.
     const { webRTC } = await import('@libp2p/webrtc')
-    transports.push(webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }) as unknown as TransportFactory)
+    transports.push(
+      webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }) as unknown as TransportFactory,
+    )
   }
   const colocationWhitelist = options.colocationWhitelist ?? (dialPrivate ? ['127.0.0.1', '::1'] : [])
   const libp2p = await createLibp2p<ModelexServices>({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     start: false,
-    addresses: { listen: [...(options.listen ?? (runtime === 'browser' ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))] },
+    addresses: {
+      listen: [...(options.listen ?? (runtime === 'browser' ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))],
+    },
     transports,
     connectionEncrypters: [noise()],
     streamMuxers: [modelexYamux()],
@@ -121,7 +132,13 @@ export function relayIdOf(relay: Multiaddr): string {
 /** Tag value of a relay we chose: connections to it are the last the connection manager would prune. */
 const RELAY_TAG = 'modelex-relay'
 
-function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], relayConnections: number, reconnect: ModelexNodeOptions['reconnect'] = {}): ModelexNode {
+function wrapNode(
+  libp2p: ModelexLibp2p,
+  runtime: Runtime,
+  relays: Multiaddr[],
+  relayConnections: number,
+  reconnect: ModelexNodeOptions['reconnect'] = {},
+): ModelexNode {
   const { initialDelayMs, maxDelayMs, factor } = { ...RECONNECT_DEFAULTS, ...reconnect }
   const wanted = Math.max(1, Math.min(relayConnections, relays.length))
   const byId = new Map(relays.map((r) => [relayIdOf(r), r]))
@@ -139,7 +156,8 @@ function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], 
     state = next
     for (const listener of listeners) listener(next)
   }
-  const isConnected = (id: string) => libp2p.getConnections().some((c) => c.remotePeer.toString() === id && c.status === 'open' && !isRelayed(c))
+  const isConnected = (id: string) =>
+    libp2p.getConnections().some((c) => c.remotePeer.toString() === id && c.status === 'open' && !isRelayed(c))
   const connected = () => relays.filter((r) => isConnected(relayIdOf(r)))
   const refresh = () => setState(connected().length > 0 ? 'connected' : relays.length ? 'connecting' : 'disconnected')
 
@@ -216,7 +234,10 @@ function wrapNode(libp2p: ModelexLibp2p, runtime: Runtime, relays: Multiaddr[], 
       for (;;) {
         const address = found()
         if (address) return address
-        if (Date.now() > deadline) throw new Error(`No relay reservation within ${timeoutMs} ms (relays: ${relays.map(String).join(', ') || 'none'}).`)
+        if (Date.now() > deadline)
+          throw new Error(
+            `No relay reservation within ${timeoutMs} ms (relays: ${relays.map(String).join(', ') || 'none'}).`,
+          )
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     },

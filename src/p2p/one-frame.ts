@@ -10,7 +10,13 @@ import { connectToPeer } from './dial.ts'
 import { readFrames, sendFrame } from './frames.ts'
 import type { ModelexNode } from './node.ts'
 
-export async function serveOneFrame(node: ModelexNode, protocol: string, maxBytes: number, answer: (request: unknown) => Promise<JsonValue>, options: { maxInboundStreams?: number } = {}): Promise<() => Promise<void>> {
+export async function serveOneFrame(
+  node: ModelexNode,
+  protocol: string,
+  maxBytes: number,
+  answer: (request: unknown) => Promise<JsonValue>,
+  options: { maxInboundStreams?: number } = {},
+): Promise<() => Promise<void>> {
   await node.libp2p.handle(
     protocol,
     async (stream) => {
@@ -31,7 +37,14 @@ export async function serveOneFrame(node: ModelexNode, protocol: string, maxByte
   return () => node.libp2p.unhandle(protocol)
 }
 
-export async function askOneFrame(node: ModelexNode, peer: string, protocol: string, maxBytes: number, request: JsonValue, timeoutMs = 10_000): Promise<unknown> {
+export async function askOneFrame(
+  node: ModelexNode,
+  peer: string,
+  protocol: string,
+  maxBytes: number,
+  request: JsonValue,
+  timeoutMs = 10_000,
+): Promise<unknown> {
   const signal = AbortSignal.timeout(timeoutMs)
   const connection = await connectToPeer(node, peer, { signal })
   const stream = await connection.newStream(protocol, { signal, runOnLimitedConnection: true })

@@ -22,7 +22,14 @@ import { TEST_MODEL } from './testing.ts'
 
 const CODER: ModelSpec = { ...TEST_MODEL, id: 'memory-coder', contentHash: `0x${'22'.repeat(32)}` }
 const TOKEN = 'a-pairing-token-of-some-length'
-const chat = (model: string): InferenceRequest => ({ kind: 'chat', model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, temperature: 0, seed: 0 })
+const chat = (model: string): InferenceRequest => ({
+  kind: 'chat',
+  model,
+  messages: [{ role: 'user', content: 'hi' }],
+  max_tokens: 8,
+  temperature: 0,
+  seed: 0,
+})
 
 let dir: string
 let relay: RelayProcess
@@ -53,7 +60,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-peer-'))
   relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
   const relays = [relay.multiaddr]
-  ;[peer, gateway, stranger] = await Promise.all([createPeer({ relays, node: { runtime: 'node' } }), createPeer({ relays, node: { runtime: 'node' } }), createPeer({ relays, node: { runtime: 'node' } })])
+  ;[peer, gateway, stranger] = await Promise.all([
+    createPeer({ relays, node: { runtime: 'node' } }),
+    createPeer({ relays, node: { runtime: 'node' } }),
+    createPeer({ relays, node: { runtime: 'node' } }),
+  ])
   await peer.node.waitForReservation(15_000)
   provider = createMemoryEngine()
   await provider.load(TEST_MODEL)
@@ -75,7 +86,9 @@ describe('createPeer: one infer server, an engine slot and a policy chain', () =
     await expect(ask(stranger, TEST_MODEL.id)).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' })
     peer.serve(provider)
     await expect(ask(stranger, TEST_MODEL.id)).rejects.toMatchObject({ code: 'PAYMENT_REQUIRED' })
-    await expect(askQuote(stranger.node, { peer: peer.node.peerId, request: chat(TEST_MODEL.id) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(
+      askQuote(stranger.node, { peer: peer.node.peerId, request: chat(TEST_MODEL.id) }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' })
   })
 
   test('two engines, pairing then payment: the paired gateway is served both models free; a stranger pays for the provider model only', async () => {
@@ -109,6 +122,8 @@ describe('createPeer: one infer server, an engine slot and a policy chain', () =
     await expect(ask(gateway, CODER.id)).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' })
     expect((await ask(gateway, TEST_MODEL.id)).receipt).toBeNull()
     peer.policies.delete('payment')
-    await expect(askQuote(stranger.node, { peer: peer.node.peerId, request: chat(TEST_MODEL.id) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(
+      askQuote(stranger.node, { peer: peer.node.peerId, request: chat(TEST_MODEL.id) }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' })
   })
 })

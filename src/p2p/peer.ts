@@ -14,7 +14,14 @@
  */
 import type { InferenceEngine } from '../core/inference.ts'
 import { createNodeDirectory, type NodeDirectory, type NodeDirectoryOptions } from './directory.ts'
-import { chainPolicies, createInferServer, type InferServer, type InferServerLimits, type PaymentContext, type PaymentPolicy } from './infer-server.ts'
+import {
+  chainPolicies,
+  createInferServer,
+  type InferServer,
+  type InferServerLimits,
+  type PaymentContext,
+  type PaymentPolicy,
+} from './infer-server.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from './node.ts'
 
 /** Who is asked first: a paired gateway is served free even when it could pay. */
@@ -85,7 +92,12 @@ export function createPeerPolicies(): PeerPolicies {
 }
 
 /** Builds and starts a peer: its node on the relays, its directory, and its infer server (no engine, no policy yet). */
-export async function createPeer({ relays, node: nodeOptions = {}, directory: directoryOptions = {}, limits = {} }: CreatePeerParameters): Promise<Peer> {
+export async function createPeer({
+  relays,
+  node: nodeOptions = {},
+  directory: directoryOptions = {},
+  limits = {},
+}: CreatePeerParameters): Promise<Peer> {
   const node = await createModelexNode({ ...nodeOptions, relays })
   const served: InferenceEngine[] = []
   const policies = createPeerPolicies()

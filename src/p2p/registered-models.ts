@@ -29,7 +29,11 @@ export type RegisteredModels = {
 
 export const REGISTERED_MODELS_DEFAULTS = { refreshMs: 30_000, missRefreshMs: 2_000, maxNodes: 20_000 } as const
 
-export function registeredModels(client: Client, registry: Address, options: RegisteredModelsOptions = {}): RegisteredModels {
+export function registeredModels(
+  client: Client,
+  registry: Address,
+  options: RegisteredModelsOptions = {},
+): RegisteredModels {
   const { refreshMs, missRefreshMs, maxNodes } = { ...REGISTERED_MODELS_DEFAULTS, ...options }
   const now = options.now ?? Date.now
   let models: Set<string> | null = null

@@ -37,31 +37,73 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-test.skipIf(!deployment.contracts.NodeRegistry)('registered and unregistered providers are marked as such', async () => {
-  const registry = deployment.contracts.NodeRegistry as Address
-  const token = deployment.contracts.AIToken as Address
-  const registered: Provider = await startProvider({ relay: relay.multiaddr })
-  const unregistered: Provider = await startProvider({ relay: relay.multiaddr })
-  stops.push(() => registered.stop(), () => unregistered.stop())
+test.skipIf(!deployment.contracts.NodeRegistry)(
+  'registered and unregistered providers are marked as such',
+  async () => {
+    const registry = deployment.contracts.NodeRegistry as Address
+    const token = deployment.contracts.AIToken as Address
+    const registered: Provider = await startProvider({ relay: relay.multiaddr })
+    const unregistered: Provider = await startProvider({ relay: relay.multiaddr })
+    stops.push(
+      () => registered.stop(),
+      () => unregistered.stop(),
+    )
 
-  // The registered provider's operator is its signer here (startProvider uses one key for both).
-  const operator = privateKeyToAccount(registered.signer.privateKey)
-  await createTestClient({ mode: 'anvil', transport }).setBalance({ address: operator.address, value: parseEther('10') })
-  const funder = createWalletClient({ account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }), transport })
-  await waitForTransactionReceipt(publicClient, { hash: await writeContract(funder, { address: token, abi: aiTokenAbi, functionName: 'transfer', args: [operator.address, DEVNET_PARAMETERS.minStake], chain: null }) })
-  const peerId = peerIdBytes(registered.node.peerId.toString())
-  await registerNode(createWalletClient({ account: operator, transport, pollingInterval: 50 }), {
-    token,
-    registry,
-    stake: DEVNET_PARAMETERS.minStake,
-    signerProof: await signSignerBinding(publicClient, { registry, chainId: deployment.chainId, operator: operator.address, peerId, account: operator }),
-    node: { peerId, signer: registered.signer.address, models: [TEST_MODEL.contentHash as `0x${string}`], pricePerMillionInput: 1000n, pricePerMillionOutput: 1000n, metadataURI: '' },
-  })
+    // The registered provider's operator is its signer here (startProvider uses one key for both).
+    const operator = privateKeyToAccount(registered.signer.privateKey)
+    await createTestClient({ mode: 'anvil', transport }).setBalance({
+      address: operator.address,
+      value: parseEther('10'),
+    })
+    const funder = createWalletClient({
+      account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 8 }),
+      transport,
+    })
+    await waitForTransactionReceipt(publicClient, {
+      hash: await writeContract(funder, {
+        address: token,
+        abi: aiTokenAbi,
+        functionName: 'transfer',
+        args: [operator.address, DEVNET_PARAMETERS.minStake],
+        chain: null,
+      }),
+    })
+    const peerId = peerIdBytes(registered.node.peerId.toString())
+    await registerNode(createWalletClient({ account: operator, transport, pollingInterval: 50 }), {
+      token,
+      registry,
+      stake: DEVNET_PARAMETERS.minStake,
+      signerProof: await signSignerBinding(publicClient, {
+        registry,
+        chainId: deployment.chainId,
+        operator: operator.address,
+        peerId,
+        account: operator,
+      }),
+      node: {
+        peerId,
+        signer: registered.signer.address,
+        models: [TEST_MODEL.contentHash as `0x${string}`],
+        pricePerMillionInput: 1000n,
+        pricePerMillionOutput: 1000n,
+        metadataURI: '',
+      },
+    })
 
-  const consumer: Consumer = await startConsumer({ relay: relay.multiaddr, directory: { isRegistered: registryLookup(publicClient, registry) } })
-  stops.push(() => consumer.stop())
-  const yes = await consumer.directory.waitFor((e) => e.peerId === registered.node.peerId.toString() && e.registered !== null, 15_000)
-  const no = await consumer.directory.waitFor((e) => e.peerId === unregistered.node.peerId.toString() && e.registered !== null, 15_000)
-  expect(yes.registered).toBe(true)
-  expect(no.registered).toBe(false)
-})
+    const consumer: Consumer = await startConsumer({
+      relay: relay.multiaddr,
+      directory: { isRegistered: registryLookup(publicClient, registry) },
+    })
+    stops.push(() => consumer.stop())
+    const yes = await consumer.directory.waitFor(
+      (e) => e.peerId === registered.node.peerId.toString() && e.registered !== null,
+      15_000,
+    )
+    const no = await consumer.directory.waitFor(
+      (e) => e.peerId === unregistered.node.peerId.toString() && e.registered !== null,
+      15_000,
+    )
+    expect(yes.registered).toBe(true)
+    expect(no.registered).toBe(false)
+  },
+)

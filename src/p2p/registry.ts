@@ -16,7 +16,11 @@ export function peerIdBytes(peerId: string): Hex {
 
 export type RegistryLookupOptions = { cacheMs?: number; now?: () => number }
 
-export function registryLookup(client: Client, registry: Address, { cacheMs = 60_000, now = Date.now }: RegistryLookupOptions = {}): RegistrationLookup {
+export function registryLookup(
+  client: Client,
+  registry: Address,
+  { cacheMs = 60_000, now = Date.now }: RegistryLookupOptions = {},
+): RegistrationLookup {
   const cache = new Map<string, { at: number; value: boolean }>()
   let chainId: Promise<number> | undefined
   return async ({ chainId: announced, operator, signer, peerId }) => {
@@ -29,8 +33,18 @@ export function registryLookup(client: Client, registry: Address, { cacheMs = 60
       if (hit && now() - hit.at < cacheMs) return hit.value
       // Two single-address reads: the operator an active signer belongs to, and the operator owning the peer id.
       const [ofSigner, ofPeer] = await Promise.all([
-        readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [signer] }),
-        readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'operatorOfPeerId', args: [peerIdBytes(peerId)] }),
+        readContract(client, {
+          address: registry,
+          abi: nodeRegistryAbi,
+          functionName: 'activeOperatorOf',
+          args: [signer],
+        }),
+        readContract(client, {
+          address: registry,
+          abi: nodeRegistryAbi,
+          functionName: 'operatorOfPeerId',
+          args: [peerIdBytes(peerId)],
+        }),
       ])
       const value = ofSigner.toLowerCase() === operator.toLowerCase() && ofPeer.toLowerCase() === operator.toLowerCase()
       cache.set(key, { at: now(), value })

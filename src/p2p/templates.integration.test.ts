@@ -70,19 +70,26 @@ describe('/modelex/template/1.0.0', () => {
   })
 
   test('a tampered template is refused with TemplateHashMismatchError, an unparsable one with InvalidTemplateError', async () => {
-    let answer: unknown = { status: 'found', template: { ...OWN, text: 'Headline: {{headline}}\nScore (be generous):' } }
+    let answer: unknown = {
+      status: 'found',
+      template: { ...OWN, text: 'Headline: {{headline}}\nScore (be generous):' },
+    }
     stops.push(await serveOneFrame(rogue, TEMPLATE_PROTOCOL, MAX_TEMPLATE_FRAME_BYTES, async () => answer as never))
     const error = await fetchTemplate(b, rogue.peerId, templateId(OWN)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TemplateHashMismatchError)
     expect((error as TemplateHashMismatchError).requested).toBe(templateId(OWN))
 
     answer = { status: 'found', template: { ...OWN, text: '{{unknown}}' } }
-    expect(await fetchTemplate(b, rogue.peerId, templateId(OWN)).catch((e: unknown) => e)).toBeInstanceOf(InvalidTemplateError)
+    expect(await fetchTemplate(b, rogue.peerId, templateId(OWN)).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidTemplateError,
+    )
   })
 
   test('a malformed request gets no answer, and the server keeps serving', async () => {
     const { askOneFrame } = await import('./one-frame.ts')
-    await expect(askOneFrame(b, a.peerId.toString(), TEMPLATE_PROTOCOL, MAX_TEMPLATE_FRAME_BYTES, { hash: 'nope' }, 5_000)).rejects.toThrow()
+    await expect(
+      askOneFrame(b, a.peerId.toString(), TEMPLATE_PROTOCOL, MAX_TEMPLATE_FRAME_BYTES, { hash: 'nope' }, 5_000),
+    ).rejects.toThrow()
     expect(await fetchTemplate(b, a.peerId, templateId(OWN))).toEqual(OWN)
   })
 })
@@ -91,14 +98,19 @@ describe('OracleRouter.registerTemplate', () => {
   test('registers the canonical JSON: the on-chain hash is the template id, and a second registration reverts', async () => {
     const transport = http(deployment.rpcUrl)
     const account = privateKeyToAccount(generatePrivateKey())
-    await createTestClient({ mode: 'anvil', transport }).setBalance({ address: account.address, value: parseEther('1') })
+    await createTestClient({ mode: 'anvil', transport }).setBalance({
+      address: account.address,
+      value: parseEther('1'),
+    })
     const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
     const router = deployedContract(deployment, 'OracleRouter')
     const publicClient = createPublicClient({ transport })
     expect(await getTemplateModel(publicClient, { router, templateHash: templateId(OWN) })).toBeNull()
     const registered = await registerTemplate(wallet, { router, template: OWN })
     expect(registered.templateHash).toBe(templateId(OWN))
-    expect(await getTemplateModel(publicClient, { router, templateHash: templateId(OWN) })).toBe(OWN.models[0]?.contentHash)
+    expect(await getTemplateModel(publicClient, { router, templateHash: templateId(OWN) })).toBe(
+      OWN.models[0]?.contentHash,
+    )
     const again = await registerTemplate(wallet, { router, template: OWN }).catch((e: unknown) => e)
     expect(again).toBeInstanceOf(ContractRevertedError)
     expect((again as Error).message).toMatch(/TemplateExists/)

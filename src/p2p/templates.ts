@@ -71,8 +71,24 @@ export function serveTemplates(node: ModelexNode, source: TemplateSource): Promi
 }
 
 /** Asks `peer` for the template of `hash`: the verified template, or null when the peer does not have it. */
-export async function fetchTemplate(node: ModelexNode, peer: PeerId | string, hash: Hex, timeoutMs = 10_000): Promise<PromptTemplate | null> {
+export async function fetchTemplate(
+  node: ModelexNode,
+  peer: PeerId | string,
+  hash: Hex,
+  timeoutMs = 10_000,
+): Promise<PromptTemplate | null> {
   const requested = hash.toLowerCase() as Hex
-  const answer = decodeTemplateAnswer(await askOneFrame(node, peer.toString(), TEMPLATE_PROTOCOL, MAX_TEMPLATE_FRAME_BYTES, { hash: requested }, timeoutMs), requested, peer.toString())
+  const answer = decodeTemplateAnswer(
+    await askOneFrame(
+      node,
+      peer.toString(),
+      TEMPLATE_PROTOCOL,
+      MAX_TEMPLATE_FRAME_BYTES,
+      { hash: requested },
+      timeoutMs,
+    ),
+    requested,
+    peer.toString(),
+  )
   return answer.status === 'found' ? answer.template : null
 }

@@ -11,9 +11,23 @@ import { createNodeDirectory, type NodeDirectory, type NodeDirectoryOptions } fr
 import { createInferServer, type InferServer, type InferServerSettings } from './infer-server.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from './node.ts'
 
-export const TEST_MODEL: ModelSpec & { contentHash: Hex } = { id: 'memory-tiny', contentHash: `0x${'11'.repeat(32)}`, engine: 'memory', contextLength: 8192, source: 'memory', chatTemplate: 'memory' }
+export const TEST_MODEL: ModelSpec & { contentHash: Hex } = {
+  id: 'memory-tiny',
+  contentHash: `0x${'11'.repeat(32)}`,
+  engine: 'memory',
+  contextLength: 8192,
+  source: 'memory',
+  chatTemplate: 'memory',
+}
 
-export type Provider = { node: ModelexNode; engine: InferenceEngine; server: InferServer; announcer: Announcer; signer: { privateKey: Hex; address: `0x${string}` }; stop(): Promise<void> }
+export type Provider = {
+  node: ModelexNode
+  engine: InferenceEngine
+  server: InferServer
+  announcer: Announcer
+  signer: { privateKey: Hex; address: `0x${string}` }
+  stop(): Promise<void>
+}
 
 export async function startProvider({
   relay,
@@ -49,7 +63,15 @@ export async function startProvider({
     state: () => {
       const stats = inferServer.stats()
       return {
-        models: [{ id: loaded.id, contentHash: loaded.contentHash as Hex, engine: loaded.engine, contextLength: loaded.contextLength, tokensPerSecond: 100 }],
+        models: [
+          {
+            id: loaded.id,
+            contentHash: loaded.contentHash as Hex,
+            engine: loaded.engine,
+            contextLength: loaded.contextLength,
+            tokensPerSecond: 100,
+          },
+        ],
         pricePerMillionInput: price,
         pricePerMillionOutput: price,
         capacity: stats.capacity,
@@ -75,10 +97,23 @@ export async function startProvider({
 
 export type Consumer = { node: ModelexNode; directory: NodeDirectory; stop(): Promise<void> }
 
-export async function startConsumer({ relay, directory: directoryOptions = {}, node: nodeOptions = {} }: { relay: string; directory?: NodeDirectoryOptions; node?: ModelexNodeOptions }): Promise<Consumer> {
+export async function startConsumer({
+  relay,
+  directory: directoryOptions = {},
+  node: nodeOptions = {},
+}: {
+  relay: string
+  directory?: NodeDirectoryOptions
+  node?: ModelexNodeOptions
+}): Promise<Consumer> {
   const node = await createModelexNode({ relays: [relay], runtime: 'node', ...nodeOptions })
   await node.start()
-  const directory = createNodeDirectory(node, { models: [TEST_MODEL.contentHash as Hex], announceIntervalMs: 1_000, pingIntervalMs: 500, ...directoryOptions })
+  const directory = createNodeDirectory(node, {
+    models: [TEST_MODEL.contentHash as Hex],
+    announceIntervalMs: 1_000,
+    pingIntervalMs: 500,
+    ...directoryOptions,
+  })
   await directory.start()
   return {
     node,
@@ -90,7 +125,11 @@ export async function startConsumer({ relay, directory: directoryOptions = {}, n
   }
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const started = performance.now()
   while (!(await condition())) {
     if (performance.now() - started > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`)

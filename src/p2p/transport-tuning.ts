@@ -34,7 +34,13 @@ type WindowedStream = { state: number; recvWindow: number; recvWindowCapacity: n
 
 function isWindowedStream(value: unknown): value is WindowedStream {
   const s = value as Partial<WindowedStream> | null
-  return s != null && typeof s.sendWindowUpdate === 'function' && typeof s.recvWindow === 'number' && typeof s.recvWindowCapacity === 'number' && typeof s.state === 'number'
+  return (
+    s != null &&
+    typeof s.sendWindowUpdate === 'function' &&
+    typeof s.recvWindow === 'number' &&
+    typeof s.recvWindowCapacity === 'number' &&
+    typeof s.state === 'number'
+  )
 }
 
 const TUNED = Symbol('modelex.tuned')
@@ -90,7 +96,10 @@ export function joinWrites(maConn: unknown): boolean {
   connection.sendData = function (this: unknown, data: Uint8ArrayList) {
     // Duck-typed: noise hands over lists from its own copy of uint8arraylist.
     const chunks = (data as unknown as { bufs?: unknown }).bufs
-    const joined = Array.isArray(chunks) && chunks.length > 1 && data.byteLength <= MAX_JOINED_BYTES ? new Uint8ArrayList(data.subarray()) : data
+    const joined =
+      Array.isArray(chunks) && chunks.length > 1 && data.byteLength <= MAX_JOINED_BYTES
+        ? new Uint8ArrayList(data.subarray())
+        : data
     return sendData.call(this, joined)
   }
   Object.defineProperty(connection, TUNED, { value: true })

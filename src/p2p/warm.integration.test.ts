@@ -16,7 +16,14 @@ import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Pr
 import { isTuned } from './transport-tuning.ts'
 import { takeInferStream, warmUp } from './warm.ts'
 
-const chat = (content: string): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content }], max_tokens: 8, temperature: 0, seed: 0 })
+const chat = (content: string): InferenceRequest => ({
+  kind: 'chat',
+  model: TEST_MODEL.id,
+  messages: [{ role: 'user', content }],
+  max_tokens: 8,
+  temperature: 0,
+  seed: 0,
+})
 
 let dir: string
 let relay: RelayProcess
@@ -27,7 +34,15 @@ const stops: (() => Promise<void>)[] = []
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-warm-'))
   relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
-  provider = await startProvider({ relay: relay.multiaddr, server: { policy: { admit: async () => ({ quote: null, settle: async () => null, release() {} }), quote: async () => ({ price: '1' }) } } })
+  provider = await startProvider({
+    relay: relay.multiaddr,
+    server: {
+      policy: {
+        admit: async () => ({ quote: null, settle: async () => null, release() {} }),
+        quote: async () => ({ price: '1' }),
+      },
+    },
+  })
   stops.push(() => provider.stop())
   consumer = await startConsumer({ relay: relay.multiaddr })
   stops.push(() => consumer.stop())
@@ -75,7 +90,8 @@ test('a spare the node gave up on (its wait for the request ran out) is dropped,
   // The node answers the idle stream with TIMEOUT and closes it: the spare is dropped rather than used.
   await until(() => !warm.warm, 5_000, 'the spare to be dropped')
   let text = ''
-  for await (const delta of infer(consumer.node, { peer: impatient.node.peerId, request: chat('still served') })) text += delta.text
+  for await (const delta of infer(consumer.node, { peer: impatient.node.peerId, request: chat('still served') }))
+    text += delta.text
   expect(text.length).toBeGreaterThan(0)
   warm.stop()
 })

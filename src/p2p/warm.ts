@@ -35,7 +35,12 @@ export type Warmth = {
 
 type Spare = OpenedStream & { openedAt: number; release(): void }
 
-type Entry = { holders: number; spare: Spare | null; opening: Promise<void> | null; timer: ReturnType<typeof setTimeout> | undefined }
+type Entry = {
+  holders: number
+  spare: Spare | null
+  opening: Promise<void> | null
+  timer: ReturnType<typeof setTimeout> | undefined
+}
 
 const registry = new WeakMap<ModelexNode, Map<string, Entry>>()
 
@@ -46,9 +51,16 @@ function entriesOf(node: ModelexNode): Map<string, Entry> {
 }
 
 /** Connects to `peer` and opens a negotiated infer stream (what every request did before warming). */
-export async function openInferStream(node: ModelexNode, peer: PeerId | string, signal?: AbortSignal): Promise<OpenedStream> {
+export async function openInferStream(
+  node: ModelexNode,
+  peer: PeerId | string,
+  signal?: AbortSignal,
+): Promise<OpenedStream> {
   const connection = await connectToPeer(node, peer, signal ? { signal } : {})
-  const stream = await connection.newStream(INFER_PROTOCOL, { runOnLimitedConnection: true, ...(signal ? { signal } : {}) })
+  const stream = await connection.newStream(INFER_PROTOCOL, {
+    runOnLimitedConnection: true,
+    ...(signal ? { signal } : {}),
+  })
   return { stream, relayed: isRelayed(connection) }
 }
 
@@ -84,7 +96,11 @@ export function warmUp(node: ModelexNode, peer: PeerId | string): Warmth {
  * An infer stream to `peer`: the warm spare when there is a fresh one (and a new spare is opened behind it),
  * else a new stream.
  */
-export async function takeInferStream(node: ModelexNode, peer: PeerId | string, signal?: AbortSignal): Promise<OpenedStream & { warm: boolean }> {
+export async function takeInferStream(
+  node: ModelexNode,
+  peer: PeerId | string,
+  signal?: AbortSignal,
+): Promise<OpenedStream & { warm: boolean }> {
   const id = toPeerId(peer).toString()
   const entry = registry.get(node)?.get(id)
   if (entry) {
@@ -108,7 +124,8 @@ export async function takeInferStream(node: ModelexNode, peer: PeerId | string, 
 function usable(node: ModelexNode, id: string, spare: Spare): boolean {
   const { stream } = spare
   if (performance.now() - spare.openedAt > SPARE_MAX_AGE_MS) return false
-  if (stream.status !== 'open' || stream.writeStatus !== 'writable' || stream.remoteWriteStatus !== 'writable') return false
+  if (stream.status !== 'open' || stream.writeStatus !== 'writable' || stream.remoteWriteStatus !== 'writable')
+    return false
   return !(spare.relayed && directConnection(node.libp2p, toPeerId(id)) !== undefined)
 }
 

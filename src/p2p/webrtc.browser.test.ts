@@ -33,7 +33,11 @@ test('two browser pages: discover through gossip, connect over WebRTC via the re
   expect(served.addresses.some((a) => a.includes('/p2p-circuit/webrtc'))).toBe(true)
   expect(client.peerId).not.toBe(served.peerId)
 
-  expect(await call(consumer.page, 'discover', served.peerId)).toEqual({ peerId: served.peerId, model: 'memory-tiny', price: '2' })
+  expect(await call(consumer.page, 'discover', served.peerId)).toEqual({
+    peerId: served.peerId,
+    model: 'memory-tiny',
+    price: '2',
+  })
   const answer = await call(consumer.page, 'request', served.peerId, 64)
   expect(answer.usage.completion_tokens).toBe(64)
   expect(answer.deltas).toBeGreaterThan(1)
@@ -41,7 +45,9 @@ test('two browser pages: discover through gossip, connect over WebRTC via the re
   // The answer came over a direct WebRTC connection, not through the relay.
   expect(answer.relayed).toBe(false)
   expect(answer.connections.some((a) => a.includes('/webrtc'))).toBe(true)
-  console.log(`WebRTC: first token ${answer.firstTokenMs.toFixed(0)} ms (including connection set-up), 64 tokens in ${answer.totalMs.toFixed(0)} ms`)
+  console.log(
+    `WebRTC: first token ${answer.firstTokenMs.toFixed(0)} ms (including connection set-up), 64 tokens in ${answer.totalMs.toFixed(0)} ms`,
+  )
 
   // The node picked ahead: kept warm over the same WebRTC connection, and the next answer comes over it.
   const picked = await call(consumer.page, 'warm', served.peerId)

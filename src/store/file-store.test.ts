@@ -19,7 +19,9 @@ test('values survive a new store on the same file; the file is private to its ow
   await Promise.all([first.set('a', 1), document.save({ channels: { x: { deposit: 10n ** 20n } } }), first.set('a', 2)])
   const second = jsonFileStore(path)
   expect(await second.get('a')).toBe(2)
-  expect(await storedDocument(second, 'doc', () => ({ channels: {} })).load()).toEqual({ channels: { x: { deposit: 10n ** 20n } } })
+  expect(await storedDocument(second, 'doc', () => ({ channels: {} })).load()).toEqual({
+    channels: { x: { deposit: 10n ** 20n } },
+  })
   expect(await second.get('missing')).toBeUndefined()
   expect((await stat(path)).mode & 0o777).toBe(0o600)
   expect(JSON.parse(await readFile(path, 'utf8'))).toHaveProperty('a', 2)

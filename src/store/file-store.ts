@@ -26,7 +26,8 @@ export function jsonFileStore(path: string): KeyValueStore {
     } catch {
       throw new StoreFileError({ path, details: 'it is not JSON' })
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new StoreFileError({ path, details: 'it does not hold a JSON object' })
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new StoreFileError({ path, details: 'it does not hold a JSON object' })
     return (entries = parsed as Record<string, unknown>)
   }
   return {

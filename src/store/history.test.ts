@@ -5,10 +5,32 @@ import { createHistoryStore, type HistoryKeyValueStore } from './history.ts'
 // Node has no IndexedDB; a map with the same methods (the browser tests read and write the real database).
 const mapStore = (): HistoryKeyValueStore & { map: Map<string, unknown> } => {
   const map = new Map<string, unknown>()
-  return { map, get: async (k) => structuredClone(map.get(k)), set: async (k, v) => void map.set(k, structuredClone(v)), delete: async (k) => void map.delete(k) }
+  return {
+    map,
+    get: async (k) => structuredClone(map.get(k)),
+    set: async (k, v) => void map.set(k, structuredClone(v)),
+    delete: async (k) => void map.delete(k),
+  }
 }
-const served = (at: number): ServedRecord => ({ at, model: 'm', kind: 'chat', tokensIn: 1, tokensOut: 2, earnings: 10n ** 20n + BigInt(at), latencyMs: at % 2 ? null : 5 })
-const paid = (at: number, hash: string): PaidRecord => ({ at, node: 'A', model: 'm', tokensIn: 1, tokensOut: 2, cost: 3n, receiptHash: `0x${hash.repeat(64)}` as `0x${string}`, verification: 'signed' })
+const served = (at: number): ServedRecord => ({
+  at,
+  model: 'm',
+  kind: 'chat',
+  tokensIn: 1,
+  tokensOut: 2,
+  earnings: 10n ** 20n + BigInt(at),
+  latencyMs: at % 2 ? null : 5,
+})
+const paid = (at: number, hash: string): PaidRecord => ({
+  at,
+  node: 'A',
+  model: 'm',
+  tokensIn: 1,
+  tokensOut: 2,
+  cost: 3n,
+  receiptHash: `0x${hash.repeat(64)}` as `0x${string}`,
+  verification: 'signed',
+})
 
 describe('history store', () => {
   test('appends in order and reads back after a restart, amounts exact', async () => {
@@ -23,7 +45,7 @@ describe('history store', () => {
     expect(await again.served.list()).toEqual(await history.served.list())
   })
 
-  test('two writers on one database (two tabs) see and keep each other\'s records', async () => {
+  test("two writers on one database (two tabs) see and keep each other's records", async () => {
     const kv = mapStore()
     const first = createHistoryStore(kv, { pageSize: 2 })
     const second = createHistoryStore(kv, { pageSize: 2 })
@@ -37,7 +59,10 @@ describe('history store', () => {
     const history = createHistoryStore(kv, { pageSize: 3, maxPages: 2 })
     for (let i = 0; i < 20; i++) await history.uptime.append({ at: i, online: true })
     expect((await history.uptime.list()).map((s) => s.at)).toEqual([15, 16, 17, 18, 19])
-    expect([...kv.map.keys()].filter((k) => k.startsWith('history:uptime:page:')).sort()).toEqual(['history:uptime:page:5', 'history:uptime:page:6'])
+    expect([...kv.map.keys()].filter((k) => k.startsWith('history:uptime:page:')).sort()).toEqual([
+      'history:uptime:page:5',
+      'history:uptime:page:6',
+    ])
   })
 
   test('leaves out a damaged record and keeps the rest', async () => {

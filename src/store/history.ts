@@ -10,7 +10,15 @@
  */
 import { createStore, del, get, set } from 'idb-keyval'
 import type { Hex } from 'viem'
-import { parsePaidRecord, parseServedRecord, parseUptimeSample, type PaidRecord, type ReceiptVerification, type ServedRecord, type UptimeSample } from '../core/history.ts'
+import {
+  parsePaidRecord,
+  parseServedRecord,
+  parseUptimeSample,
+  type PaidRecord,
+  type ReceiptVerification,
+  type ServedRecord,
+  type UptimeSample,
+} from '../core/history.ts'
 import type { KeyValueStore } from './kv.ts'
 
 /** Records per page. */
@@ -35,7 +43,12 @@ type Meta = { first: number; last: number }
 
 export type HistoryLogOptions = { maxPages?: number; pageSize?: number }
 
-export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, codec: Codec<T>, { maxPages = HISTORY_MAX_PAGES, pageSize = HISTORY_PAGE_SIZE }: HistoryLogOptions = {}): HistoryLog<T> {
+export function createHistoryLog<T>(
+  kv: HistoryKeyValueStore,
+  name: string,
+  codec: Codec<T>,
+  { maxPages = HISTORY_MAX_PAGES, pageSize = HISTORY_PAGE_SIZE }: HistoryLogOptions = {},
+): HistoryLog<T> {
   const metaKey = `history:${name}:meta`
   const pageKey = (n: number) => `history:${name}:page:${n}`
   let queue: Promise<unknown> = Promise.resolve()
@@ -55,7 +68,12 @@ export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, code
   // Read from the store every time, not from a copy in memory: another tab of the app may have written since.
   const readMeta = async (): Promise<Meta> => {
     const raw = (await kv.get(metaKey)) as Partial<Meta> | undefined
-    return raw && Number.isSafeInteger(raw.first) && Number.isSafeInteger(raw.last) && (raw.first as number) <= (raw.last as number) ? { first: raw.first as number, last: raw.last as number } : { first: 0, last: -1 }
+    return raw &&
+      Number.isSafeInteger(raw.first) &&
+      Number.isSafeInteger(raw.last) &&
+      (raw.first as number) <= (raw.last as number)
+      ? { first: raw.first as number, last: raw.last as number }
+      : { first: 0, last: -1 }
   }
   /** The kept page numbers, oldest first (at most `maxPages`, whatever the meta says). */
   const kept = (meta: Meta) => {
@@ -64,7 +82,11 @@ export function createHistoryLog<T>(kv: HistoryKeyValueStore, name: string, code
     return out
   }
   const readPage = async (n: number) => decodePage(await kv.get(pageKey(n)))
-  const savePage = (n: number, page: T[]) => kv.set(pageKey(n), page.map((record) => codec.encode(record)))
+  const savePage = (n: number, page: T[]) =>
+    kv.set(
+      pageKey(n),
+      page.map((record) => codec.encode(record)),
+    )
   /** One write at a time, in order. */
   const serial = <R>(work: () => Promise<R>): Promise<R> => {
     const next = queue.then(work)
@@ -148,7 +170,12 @@ export function createHistoryStore(kv: HistoryKeyValueStore, options: HistoryLog
     paid,
     async setVerification(receiptHash, verification) {
       const hash = receiptHash.toLowerCase()
-      return (await paid.update((r) => r.receiptHash.toLowerCase() === hash, (r) => ({ ...r, verification }))) > 0
+      return (
+        (await paid.update(
+          (r) => r.receiptHash.toLowerCase() === hash,
+          (r) => ({ ...r, verification }),
+        )) > 0
+      )
     },
   }
 }
@@ -163,6 +190,10 @@ let shared: HistoryStore | undefined
 export function indexedDbHistory(): HistoryStore {
   if (shared) return shared
   const store = createStore(HISTORY_DATABASE, HISTORY_OBJECT_STORE)
-  shared = createHistoryStore({ get: (key) => get(key, store), set: (key, value) => set(key, value, store), delete: (key) => del(key, store) })
+  shared = createHistoryStore({
+    get: (key) => get(key, store),
+    set: (key, value) => set(key, value, store),
+    delete: (key) => del(key, store),
+  })
   return shared
 }

@@ -30,7 +30,9 @@ test('a corrupt stored key is an error, not a new identity', async () => {
   await expect(loadOrCreateSignerKey(store)).rejects.toThrow(StoredKeyError)
   // A wallet key that may hold funds is never silently replaced either.
   store.map.set('burner-wallet-coder', 42)
-  await expect(loadOrCreatePrivateKey(store, 'burner-wallet-coder', 'burner wallet key')).rejects.toThrow(StoredKeyError)
+  await expect(loadOrCreatePrivateKey(store, 'burner-wallet-coder', 'burner wallet key')).rejects.toThrow(
+    StoredKeyError,
+  )
   expect(store.map.get('burner-wallet-coder')).toBe(42)
 })
 

@@ -10,7 +10,10 @@ describe('payment documents', () => {
     await doc.save({ amount: 2n ** 255n, list: [3n] })
     expect(await doc.load()).toEqual({ amount: 2n ** 255n, list: [3n] })
     // A second document on the same store (a reload) reads the same state.
-    expect(await storedDocument(store, 'k', () => ({ amount: 0n, list: [] as bigint[] })).load()).toEqual({ amount: 2n ** 255n, list: [3n] })
+    expect(await storedDocument(store, 'k', () => ({ amount: 0n, list: [] as bigint[] })).load()).toEqual({
+      amount: 2n ** 255n,
+      list: [3n],
+    })
     expect(fromStored(JSON.parse(JSON.stringify(toStored({ a: 5n, b: 'x' }))))).toEqual({ a: 5n, b: 'x' })
   })
 })

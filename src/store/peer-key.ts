@@ -19,10 +19,14 @@ export async function loadOrCreatePeerKey(store: KeyValueStore): Promise<Private
 }
 
 export function decodePeerKey(stored: unknown): PrivateKey {
-  if (!(stored instanceof Uint8Array)) throw new StoredKeyError('The stored peer key is not bytes. Clear the site data to create a new peer identity.')
+  if (!(stored instanceof Uint8Array))
+    throw new StoredKeyError('The stored peer key is not bytes. Clear the site data to create a new peer identity.')
   try {
     return privateKeyFromProtobuf(stored)
   } catch (error) {
-    throw new StoredKeyError('The stored peer key does not decode. Clear the site data to create a new peer identity.', { cause: error })
+    throw new StoredKeyError(
+      'The stored peer key does not decode. Clear the site data to create a new peer identity.',
+      { cause: error },
+    )
   }
 }

@@ -21,7 +21,8 @@ export async function loadOrCreateSecretFile(path: string, { create, valid }: Se
   let text: string | undefined
   try {
     const info = await stat(path)
-    if ((info.mode & 0o077) !== 0) throw new SecretFileError({ path, reason: 'permissions', details: `mode ${(info.mode & 0o777).toString(8)}` })
+    if ((info.mode & 0o077) !== 0)
+      throw new SecretFileError({ path, reason: 'permissions', details: `mode ${(info.mode & 0o777).toString(8)}` })
     text = (await readFile(path, 'utf8')).trim()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
@@ -43,10 +44,16 @@ const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/
 
 /** A 0x private key in `path`, made when the file is missing (unless `create` is false). */
 export async function loadOrCreateKeyFile(path: string, { create = true }: { create?: boolean } = {}): Promise<Hex> {
-  return (await loadOrCreateSecretFile(path, { valid: (t) => PRIVATE_KEY.test(t), ...(create ? { create: generatePrivateKey } : {}) })) as Hex
+  return (await loadOrCreateSecretFile(path, {
+    valid: (t) => PRIVATE_KEY.test(t),
+    ...(create ? { create: generatePrivateKey } : {}),
+  })) as Hex
 }
 
 /** A random bearer token (32 bytes, base64url) in `path`, made when the file is missing. */
 export async function loadOrCreateTokenFile(path: string): Promise<string> {
-  return loadOrCreateSecretFile(path, { valid: (t) => /^[A-Za-z0-9_-]{32,}$/.test(t), create: () => randomBytes(32).toString('base64url') })
+  return loadOrCreateSecretFile(path, {
+    valid: (t) => /^[A-Za-z0-9_-]{32,}$/.test(t),
+    create: () => randomBytes(32).toString('base64url'),
+  })
 }

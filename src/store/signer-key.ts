@@ -26,7 +26,10 @@ export async function loadOrCreateSignerKey(store: KeyValueStore): Promise<NodeS
 export async function loadOrCreatePrivateKey(store: KeyValueStore, key: string, what: string): Promise<Hex> {
   const stored = await store.get(key)
   if (stored !== undefined) {
-    if (typeof stored !== 'string' || !/^0x[0-9a-f]{64}$/i.test(stored)) throw new StoredKeyError(`The stored ${what} is malformed. Clear the site data (or the state file) to create a new one.`)
+    if (typeof stored !== 'string' || !/^0x[0-9a-f]{64}$/i.test(stored))
+      throw new StoredKeyError(
+        `The stored ${what} is malformed. Clear the site data (or the state file) to create a new one.`,
+      )
     return stored as Hex
   }
   const privateKey = generatePrivateKey()

@@ -6,7 +6,8 @@ import { createTemplateStore, memoryTemplateStore } from './templates.ts'
 describe('template store', () => {
   test('stores by id, lists in order, once each', async () => {
     const store = memoryTemplateStore()
-    for (const template of [...BUILTIN_TEMPLATES, SENTIMENT_TEMPLATE]) expect(await store.put(template)).toBe(templateId(template))
+    for (const template of [...BUILTIN_TEMPLATES, SENTIMENT_TEMPLATE])
+      expect(await store.put(template)).toBe(templateId(template))
     expect((await store.list()).map((entry) => entry.id)).toEqual(BUILTIN_TEMPLATES.map(templateId))
     expect(await store.get(templateId(SENTIMENT_TEMPLATE))).toEqual(SENTIMENT_TEMPLATE)
     expect(await store.get(`0x${'00'.repeat(32)}`)).toBeNull()

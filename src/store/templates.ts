@@ -25,7 +25,10 @@ export const MAX_STORED_TEMPLATES = 512
 const INDEX_KEY = 'template-index'
 const entryKey = (id: Hex) => `template:${id.toLowerCase()}`
 
-export function createTemplateStore(kv: KeyValueStore, { now = () => Date.now() }: { now?: () => number } = {}): TemplateStore {
+export function createTemplateStore(
+  kv: KeyValueStore,
+  { now = () => Date.now() }: { now?: () => number } = {},
+): TemplateStore {
   const index = async (): Promise<{ id: Hex; storedAt: number }[]> => {
     const value = await kv.get(INDEX_KEY)
     return Array.isArray(value) ? (value as { id: Hex; storedAt: number }[]) : []

@@ -21,11 +21,26 @@ afterAll(async () => {
 test.each(VIEWS)('#/%s: every field has an accessible name', async (view) => {
   const { page, errors } = await openWatchedPage(browser, new URL(`#/${view}`, inject('appUrl')).href)
   try {
-    await page.waitForFunction(() => !document.querySelector('[data-testid=view-loading]') && (document.querySelector('main')?.childElementCount ?? 0) > 0, undefined, { timeout: 30_000 })
+    await page.waitForFunction(
+      () =>
+        !document.querySelector('[data-testid=view-loading]') &&
+        (document.querySelector('main')?.childElementCount ?? 0) > 0,
+      undefined,
+      { timeout: 30_000 },
+    )
     const unnamed = await page.evaluate(() =>
-      [...document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('main input, main select, main textarea')]
+      [
+        ...document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
+          'main input, main select, main textarea',
+        ),
+      ]
         .filter((field) => field.type !== 'hidden' && !field.closest('.cm-editor'))
-        .filter((field) => (field.labels?.length ?? 0) === 0 && !field.getAttribute('aria-label') && !field.getAttribute('aria-labelledby'))
+        .filter(
+          (field) =>
+            (field.labels?.length ?? 0) === 0 &&
+            !field.getAttribute('aria-label') &&
+            !field.getAttribute('aria-labelledby'),
+        )
         .map((field) => field.outerHTML.slice(0, 120)),
     )
     expect(unnamed).toEqual([])
@@ -53,7 +68,9 @@ test('keyboard focus shows a ring on links, buttons and fields', async () => {
     }
     expect(rings.filter((ring) => ring.endsWith('no ring'))).toEqual([])
     expect(rings.some((ring) => ring.startsWith('A:'))).toBe(true)
-    expect(rings.some((ring) => ring.startsWith('BUTTON:') || ring.startsWith('SELECT:') || ring.startsWith('INPUT:'))).toBe(true)
+    expect(
+      rings.some((ring) => ring.startsWith('BUTTON:') || ring.startsWith('SELECT:') || ring.startsWith('INPUT:')),
+    ).toBe(true)
   } finally {
     await page.close()
   }
@@ -65,7 +82,11 @@ test('the Chat model field is a picker of the models the app knows', async () =>
     const picker = page.getByTestId('chat-model')
     await picker.waitFor({ timeout: 30_000 })
     expect(await picker.evaluate((element) => element.tagName)).toBe('SELECT')
-    expect(await picker.locator('option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value))).toEqual(WASM_CATALOG.map((record) => record.id))
+    expect(
+      await picker
+        .locator('option')
+        .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value)),
+    ).toEqual(WASM_CATALOG.map((record) => record.id))
     await picker.selectOption('modelex-demo-tiny')
     expect(await picker.inputValue()).toBe('modelex-demo-tiny')
     // Its label names it.

@@ -8,21 +8,47 @@ import { memoryStore } from '../store/payments.ts'
 import { createServedRecorder, paidRecordOf, recordVerification } from './history-recorder.ts'
 
 const signed = (cost: bigint, promptTokens = 7n, completionTokens = 11n): SignedReceipt =>
-  ({ receipt: { cost, promptTokens, completionTokens }, receiptHash: `0x${'cd'.repeat(32)}`, signature: '0x' }) as unknown as SignedReceipt
-const result = (): InferenceResult => ({ text: 'x', finish_reason: 'stop', usage: { prompt_tokens: 7, completion_tokens: 11, total_tokens: 18 }, timings: { prefill_ms: 1, decode_ms: 1 } }) as unknown as InferenceResult
+  ({
+    receipt: { cost, promptTokens, completionTokens },
+    receiptHash: `0x${'cd'.repeat(32)}`,
+    signature: '0x',
+  }) as unknown as SignedReceipt
+const result = (): InferenceResult =>
+  ({
+    text: 'x',
+    finish_reason: 'stop',
+    usage: { prompt_tokens: 7, completion_tokens: 11, total_tokens: 18 },
+    timings: { prefill_ms: 1, decode_ms: 1 },
+  }) as unknown as InferenceResult
 
 describe('served recorder', () => {
   test('a live request is recorded with its kind, model and latency; a receipt it never admitted is a job', async () => {
     const history = createHistoryStore(memoryStore())
     let clock = 1_000
     const written: number[] = []
-    const recorder = createServedRecorder({ history, model: () => 'served-model', now: () => clock, onRecorded: () => written.push(clock) })
+    const recorder = createServedRecorder({
+      history,
+      model: () => 'served-model',
+      now: () => clock,
+      onRecorded: () => written.push(clock),
+    })
     // Plays the cashier: the receipt hook sees the very result object the server settles with.
-    const cashier: PaymentPolicy = { admit: async () => ({ quote: null, settle: async (r) => (recorder.onReceipt(signed(5n), r), null), release() {} }) }
+    const cashier: PaymentPolicy = {
+      admit: async () => ({
+        quote: null,
+        settle: async (r) => (recorder.onReceipt(signed(5n), r), null),
+        release() {},
+      }),
+    }
     const policies = createPeerPolicies()
     policies.set('payment', cashier)
     recorder.watch({ policies } as unknown as Peer)
-    const admission = await policies.current.admit({ peer: 'p', request: { kind: 'completion', model: 'live-model', prompt: 'x' }, payment: null, model: { id: 'live-model' } } as never)
+    const admission = await policies.current.admit({
+      peer: 'p',
+      request: { kind: 'completion', model: 'live-model', prompt: 'x' },
+      payment: null,
+      model: { id: 'live-model' },
+    } as never)
     clock = 1_250
     await admission.settle(result())
     clock = 2_000
@@ -49,7 +75,10 @@ describe('served recorder', () => {
 
   test('a store that fails is reported, never thrown', async () => {
     const errors: unknown[] = []
-    const broken = createHistoryStore({ get: async () => undefined, set: async () => Promise.reject(new Error('quota')) })
+    const broken = createHistoryStore({
+      get: async () => undefined,
+      set: async () => Promise.reject(new Error('quota')),
+    })
     const recorder = createServedRecorder({ history: broken, model: () => 'm', onError: (e) => errors.push(e) })
     recorder.onReceipt(signed(1n), result())
     await recorder.offline()
@@ -61,7 +90,16 @@ describe('consumer records', () => {
   test('a paid answer and the outcome of its check', async () => {
     const history = createHistoryStore(memoryStore())
     const paid = { peer: '12D3Koo', cost: 9n, receipt: signed(9n), quote: { model: 'm' } }
-    expect(paidRecordOf(paid, 5)).toEqual({ at: 5, node: '12D3Koo', model: 'm', tokensIn: 7, tokensOut: 11, cost: 9n, receiptHash: `0x${'cd'.repeat(32)}`, verification: 'signed' })
+    expect(paidRecordOf(paid, 5)).toEqual({
+      at: 5,
+      node: '12D3Koo',
+      model: 'm',
+      tokensIn: 7,
+      tokensOut: 11,
+      cost: 9n,
+      receiptHash: `0x${'cd'.repeat(32)}`,
+      verification: 'signed',
+    })
     await history.paid.append(paidRecordOf(paid, 5))
     await recordVerification(history, paid.receipt.receiptHash, { anchored: false })
     expect((await history.paid.list())[0]?.verification).toBe('unanchored')

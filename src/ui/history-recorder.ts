@@ -5,7 +5,13 @@
  * fails a request: a store error is reported to `onError` and the request goes on.
  */
 import type { Hex } from 'viem'
-import { UPTIME_SAMPLE_MS, type PaidRecord, type ReceiptVerification, type ServedKind, type ServedRecord } from '../core/history.ts'
+import {
+  UPTIME_SAMPLE_MS,
+  type PaidRecord,
+  type ReceiptVerification,
+  type ServedKind,
+  type ServedRecord,
+} from '../core/history.ts'
 import type { InferenceResult } from '../core/inference.ts'
 import type { SignedReceipt } from '../core/payment.ts'
 import type { PaymentPolicy } from '../p2p/infer-server.ts'
@@ -36,7 +42,13 @@ export type ServedRecorderOptions = {
   onRecorded?: () => void
 }
 
-export function createServedRecorder({ history, model, now = Date.now, onError = console.warn, onRecorded = () => {} }: ServedRecorderOptions): ServedRecorder {
+export function createServedRecorder({
+  history,
+  model,
+  now = Date.now,
+  onError = console.warn,
+  onRecorded = () => {},
+}: ServedRecorderOptions): ServedRecorder {
   // The cashier hands the result it was given to `onReceipt`, so a live request is known by its result object.
   const live = new WeakMap<InferenceResult, { kind: ServedKind; admittedAt: number; model: string }>()
   let timer: ReturnType<typeof setInterval> | undefined
@@ -73,7 +85,9 @@ export function createServedRecorder({ history, model, now = Date.now, onError =
             release: () => admission.release(),
           }
         },
-        ...(inner.quote ? { quote: (context) => (inner.quote as NonNullable<PaymentPolicy['quote']>).call(inner, context) } : {}),
+        ...(inner.quote
+          ? { quote: (context) => (inner.quote as NonNullable<PaymentPolicy['quote']>).call(inner, context) }
+          : {}),
       }
       peer.policies.set('payment', watched)
     },
@@ -92,7 +106,10 @@ export function createServedRecorder({ history, model, now = Date.now, onError =
 }
 
 /** The paid answer as the consumer's history keeps it (a live answer's `PaidResult` or a job's result view). */
-export function paidRecordOf(paid: { peer: string; cost: bigint; receipt: SignedReceipt; quote: { model: string } }, at: number): PaidRecord {
+export function paidRecordOf(
+  paid: { peer: string; cost: bigint; receipt: SignedReceipt; quote: { model: string } },
+  at: number,
+): PaidRecord {
   return {
     at,
     node: paid.peer,
@@ -107,17 +124,28 @@ export function paidRecordOf(paid: { peer: string; cost: bigint; receipt: Signed
 }
 
 /** Records a paid answer; never throws (history is not worth failing a request for). */
-export function recordPaid(history: HistoryStore, paid: Parameters<typeof paidRecordOf>[0], { now = Date.now, onError = console.warn }: { now?: Clock; onError?: (error: unknown) => void } = {}): Promise<void> {
+export function recordPaid(
+  history: HistoryStore,
+  paid: Parameters<typeof paidRecordOf>[0],
+  { now = Date.now, onError = console.warn }: { now?: Clock; onError?: (error: unknown) => void } = {},
+): Promise<void> {
   return history.paid.append(paidRecordOf(paid, now())).catch(report(onError))
 }
 
 /** The verification state the SDK's `verify` result means. */
-export function verificationOf(verification: { anchored: false } | { anchored: true; verified: boolean }): ReceiptVerification {
+export function verificationOf(
+  verification: { anchored: false } | { anchored: true; verified: boolean },
+): ReceiptVerification {
   return !verification.anchored ? 'unanchored' : verification.verified ? 'verified' : 'failed'
 }
 
 /** Records the outcome of an on-chain check of a receipt; never throws. */
-export function recordVerification(history: HistoryStore, receiptHash: Hex, verification: Parameters<typeof verificationOf>[0], onError: (error: unknown) => void = console.warn): Promise<void> {
+export function recordVerification(
+  history: HistoryStore,
+  receiptHash: Hex,
+  verification: Parameters<typeof verificationOf>[0],
+  onError: (error: unknown) => void = console.warn,
+): Promise<void> {
   return history
     .setVerification(receiptHash, verificationOf(verification))
     .then(() => {})

@@ -36,22 +36,39 @@ async function freshPage(): Promise<{ context: BrowserContext; page: Page; error
  * A loopback HTTP proxy to `target`; `rewrite(path, body)` may replace a text body (null: pass it through). Headers
  * (the COOP/COEP ones included) are passed on, so the app behaves as served directly.
  */
-async function proxyTo(target: string, rewrite: (path: string, body: string) => string | null): Promise<{ url: string; close: () => Promise<void> }> {
+async function proxyTo(
+  target: string,
+  rewrite: (path: string, body: string) => string | null,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const upstream = new URL(target)
   const server = createServer((incoming, outgoing) => {
     // Plain bodies, and no conditional requests: a 304 for a body this proxy rewrites would say nothing changed.
-    const { 'if-none-match': _etag, 'if-modified-since': _since, 'accept-encoding': _encodings, ...headers } = incoming.headers
-    const forward = request({ host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers: { ...headers, host: upstream.host } }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => {
-        const body = Buffer.concat(chunks)
-        const replaced = rewrite((incoming.url ?? '').split('?')[0] ?? '', body.toString('utf8'))
-        const { 'content-length': _length, 'transfer-encoding': _encoding, ...passed } = response.headers
-        outgoing.writeHead(response.statusCode ?? 502, passed)
-        outgoing.end(replaced === null ? body : replaced)
-      })
-    })
+    const {
+      'if-none-match': _etag,
+      'if-modified-since': _since,
+      'accept-encoding': _encodings,
+      ...headers
+    } = incoming.headers
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: incoming.url,
+        method: incoming.method,
+        headers: { ...headers, host: upstream.host },
+      },
+      (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () => {
+          const body = Buffer.concat(chunks)
+          const replaced = rewrite((incoming.url ?? '').split('?')[0] ?? '', body.toString('utf8'))
+          const { 'content-length': _length, 'transfer-encoding': _encoding, ...passed } = response.headers
+          outgoing.writeHead(response.statusCode ?? 502, passed)
+          outgoing.end(replaced === null ? body : replaced)
+        })
+      },
+    )
     forward.on('error', () => outgoing.writeHead(502).end())
     incoming.pipe(forward)
   })
@@ -72,7 +89,9 @@ async function controlled(page: Page): Promise<string> {
 async function precached(page: Page): Promise<string[]> {
   return page.evaluate(async () => {
     const urls: string[] = []
-    for (const name of await caches.keys()) if (name.startsWith('workbox-precache')) for (const key of await (await caches.open(name)).keys()) urls.push(new URL(key.url).pathname)
+    for (const name of await caches.keys())
+      if (name.startsWith('workbox-precache'))
+        for (const key of await (await caches.open(name)).keys()) urls.push(new URL(key.url).pathname)
     return urls
   })
 }
@@ -94,7 +113,8 @@ describe('the app as a PWA', () => {
       }
       expect(manifest).toMatchObject({ name: 'Modelex', start_url: '/', display: 'standalone' })
       const pngs = manifest.icons.filter((icon) => icon.type === 'image/png')
-      const sizesOf = (purpose: string) => pngs.filter((icon) => (icon.purpose ?? 'any').split(' ').includes(purpose)).map((icon) => icon.sizes)
+      const sizesOf = (purpose: string) =>
+        pngs.filter((icon) => (icon.purpose ?? 'any').split(' ').includes(purpose)).map((icon) => icon.sizes)
       expect(sizesOf('any')).toEqual(expect.arrayContaining(['192x192', '512x512']))
       expect(sizesOf('maskable')).toContain('512x512')
       // Each icon is a PNG of the size the manifest says.
@@ -108,7 +128,9 @@ describe('the app as a PWA', () => {
       // Chromium's own verdict, as its install prompt uses it. Playwright's contexts are off-the-record profiles,
       // where Chromium never offers to install anything: that one reason is the harness's, every other counts.
       const cdp = await context.newCDPSession(page)
-      const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] }
+      const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+        installabilityErrors: { errorId: string }[]
+      }
       expect(installabilityErrors.map((error) => error.errorId).filter((id) => id !== 'in-incognito')).toEqual([])
       const parsed = (await cdp.send('Page.getAppManifest')) as { errors: { message: string; critical: number }[] }
       expect(parsed.errors).toEqual([])
@@ -125,9 +147,18 @@ describe('the app as a PWA', () => {
       await controlled(page)
       await expect.poll(async () => (await precached(page)).length, { timeout: 60_000 }).toBeGreaterThan(10)
       const urls = await precached(page)
-      expect(urls).toEqual(expect.arrayContaining(['/index.html', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png', '/icon-maskable-512.png']))
+      expect(urls).toEqual(
+        expect.arrayContaining([
+          '/index.html',
+          '/manifest.webmanifest',
+          '/icon-192.png',
+          '/icon-512.png',
+          '/icon-maskable-512.png',
+        ]),
+      )
       // Every view's code is there, so every view opens offline.
-      for (const view of ['Models', 'Chat', 'Code', 'Network', 'Node', 'Prompts', 'Evaluate']) expect(urls.some((url) => new RegExp(`^/assets/${view}-[\\w-]+\\.js$`).test(url))).toBe(true)
+      for (const view of ['Models', 'Chat', 'Code', 'Network', 'Node', 'Prompts', 'Evaluate'])
+        expect(urls.some((url) => new RegExp(`^/assets/${view}-[\\w-]+\\.js$`).test(url))).toBe(true)
       expect(urls.filter((url) => /^\/models\/|^\/pyodide\/|\.wasm$|\.gguf$|\.map$/.test(url))).toEqual([])
     } finally {
       await context.close()
@@ -145,22 +176,38 @@ describe('the app as a PWA', () => {
       await expect.poll(() => page.locator(`tr[data-model="${TINY.id}"]`).textContent()).toMatch(/cached/)
       // The model was cached, so the app asked the browser to keep its storage, and says what the browser answered.
       const persisted = await page.evaluate(() => navigator.storage.persisted())
-      await expect.poll(() => page.getByTestId('storage-persistence').getAttribute('data-state')).toBe(persisted ? 'granted' : 'refused')
+      await expect
+        .poll(() => page.getByTestId('storage-persistence').getAttribute('data-state'))
+        .toBe(persisted ? 'granted' : 'refused')
       // The model file is in the app's model cache, and the service worker keeps none of it.
       const caches = await page.evaluate(async () => {
         const out: Record<string, string[]> = {}
-        for (const name of await globalThis.caches.keys()) out[name] = (await (await globalThis.caches.open(name)).keys()).map((request) => new URL(request.url).pathname)
+        for (const name of await globalThis.caches.keys())
+          out[name] = (await (await globalThis.caches.open(name)).keys()).map(
+            (request) => new URL(request.url).pathname,
+          )
         return out
       })
       expect(caches['modelex-models-v2']?.some((path) => path.includes(TINY.contentHash!))).toBe(true)
-      expect(Object.entries(caches).filter(([name, paths]) => name !== 'modelex-models-v2' && paths.some((path) => path.startsWith('/models/')))).toEqual([])
+      expect(
+        Object.entries(caches).filter(
+          ([name, paths]) => name !== 'modelex-models-v2' && paths.some((path) => path.startsWith('/models/')),
+        ),
+      ).toEqual([])
       // The llama.cpp runtime (wasm) is not precached but was cached on first use.
       expect(caches['modelex-assets']?.some((path) => path.endsWith('.wasm'))).toBe(true)
 
       // Offline: nothing reaches the server, for the page, its workers and the service worker alike.
       await context.setOffline(true)
       await context.route('**/*', (route) => route.abort('internetdisconnected'))
-      expect(await page.evaluate(() => fetch(`/index.html?probe=${Date.now()}`, { cache: 'no-store' }).then(() => 'reached', () => 'offline'))).toBe('offline')
+      expect(
+        await page.evaluate(() =>
+          fetch(`/index.html?probe=${Date.now()}`, { cache: 'no-store' }).then(
+            () => 'reached',
+            () => 'offline',
+          ),
+        ),
+      ).toBe('offline')
 
       await page.reload()
       expect(await page.title()).toBe('Modelex')
@@ -188,7 +235,11 @@ describe('the app as a PWA', () => {
     // The app through a loopback proxy that can serve the next build's service worker: the same one with one more
     // line, which answers which version it is (Playwright's routes do not see service worker script fetches).
     let next = false
-    const proxy = await proxyTo(inject('appUrl'), (path, body) => (next && path === '/sw.js' ? `${body}\nself.addEventListener('message', (event) => { if (event.data === 'version?') event.source.postMessage('next') })\n` : null))
+    const proxy = await proxyTo(inject('appUrl'), (path, body) =>
+      next && path === '/sw.js'
+        ? `${body}\nself.addEventListener('message', (event) => { if (event.data === 'version?') event.source.postMessage('next') })\n`
+        : null,
+    )
     const { context, page, errors } = await freshPage()
     try {
       await page.goto(proxy.url)
@@ -198,7 +249,9 @@ describe('the app as a PWA', () => {
       await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update())
       await page.getByTestId('pwa-update').waitFor({ timeout: 30_000 })
       // Until the user accepts, the running version keeps the page and the new one waits.
-      expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting !== null)).toBe(true)
+      expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting !== null)).toBe(
+        true,
+      )
 
       await Promise.all([page.waitForEvent('load', { timeout: 30_000 }), page.getByTestId('pwa-reload').click()])
       await controlled(page)

@@ -40,7 +40,17 @@ test('a router needs routes', () => {
 })
 
 test("the app's routes include every view, the Evaluate view last", () => {
-  expect(APP_ROUTES.map((r) => r.id)).toEqual(['overview', 'models', 'network', 'node', 'chat', 'code', 'spending', 'prompts', 'evaluate'])
+  expect(APP_ROUTES.map((r) => r.id)).toEqual([
+    'overview',
+    'models',
+    'network',
+    'node',
+    'chat',
+    'code',
+    'spending',
+    'prompts',
+    'evaluate',
+  ])
   const router = new Router(APP_ROUTES, memoryLocation('#/evaluate'))
   expect(router.current).toEqual({ id: 'evaluate', title: 'Evaluate' })
 })

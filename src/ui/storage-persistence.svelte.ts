@@ -14,13 +14,16 @@ export class StoragePersistence {
   #storage: PersistentStorage | null
   #asking: Promise<PersistenceState> | null = null
 
-  constructor(storage: PersistentStorage | null = (globalThis.navigator?.storage as StorageManager | undefined) ?? null) {
+  constructor(
+    storage: PersistentStorage | null = (globalThis.navigator?.storage as StorageManager | undefined) ?? null,
+  ) {
     this.#storage = storage && typeof storage.persist === 'function' ? storage : null
   }
 
   /** Asks once per page (a granted persistence stays granted; a refusal is asked again on the next load). */
   request(): Promise<PersistenceState> {
-    if (this.state === 'granted' || this.state === 'refused' || this.state === 'unsupported') return Promise.resolve(this.state)
+    if (this.state === 'granted' || this.state === 'refused' || this.state === 'unsupported')
+      return Promise.resolve(this.state)
     this.#asking ??= this.#ask().then((state) => (this.state = state))
     return this.#asking
   }

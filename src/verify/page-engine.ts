@@ -6,21 +6,46 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { deserializeError, type Attempt } from '../core/errors/index.ts'
-import type { BenchmarkOptions, BenchmarkResult, ChatCompletionRequest, CompletionRequest, GenerateOptions, InferenceEngine, InferenceRequest, InferenceResult, LoadedModel, LoadOptions, ModelSpec } from '../core/inference.ts'
+import type {
+  BenchmarkOptions,
+  BenchmarkResult,
+  ChatCompletionRequest,
+  CompletionRequest,
+  GenerateOptions,
+  InferenceEngine,
+  InferenceRequest,
+  InferenceResult,
+  LoadedModel,
+  LoadOptions,
+  ModelSpec,
+} from '../core/inference.ts'
 
 export type PageEngine = InferenceEngine & { readonly page: Page; close(): Promise<void> }
 
-
-export async function createPageEngine({ browser, baseUrl }: { browser: Browser; baseUrl: string }): Promise<PageEngine> {
+export async function createPageEngine({
+  browser,
+  baseUrl,
+}: {
+  browser: Browser
+  baseUrl: string
+}): Promise<PageEngine> {
   const page = await browser.newPage()
   const listeners = new Map<number, (text: string, tokens: number) => void>()
-  await page.exposeFunction('modelexDelta', (id: number, text: string, tokens: number) => listeners.get(id)?.(text, tokens))
+  await page.exposeFunction('modelexDelta', (id: number, text: string, tokens: number) =>
+    listeners.get(id)?.(text, tokens),
+  )
   await page.goto(new URL('src/verify/fixtures/engine-host.html', baseUrl).toString())
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 })
   let nextId = 1
 
   async function call<T>(method: string, ...args: unknown[]): Promise<T> {
-    const result = (await page.evaluate(([m, a]) => (window as unknown as { host: Record<string, (...x: unknown[]) => unknown> }).host[m as string]!(...(a as unknown[])), [method, args] as const)) as Attempt<T>
+    const result = (await page.evaluate(
+      ([m, a]) =>
+        (window as unknown as { host: Record<string, (...x: unknown[]) => unknown> }).host[m as string]!(
+          ...(a as unknown[]),
+        ),
+      [method, args] as const,
+    )) as Attempt<T>
     if (!result.ok) throw deserializeError(result.error)
     return result.value
   }
@@ -28,7 +53,10 @@ export async function createPageEngine({ browser, baseUrl }: { browser: Browser;
   async function run(request: InferenceRequest, options: GenerateOptions = {}): Promise<InferenceResult> {
     const id = nextId++
     if (options.onDelta) listeners.set(id, (text, tokens) => options.onDelta?.({ text, tokens }))
-    const abort = () => void page.evaluate((i) => (window as unknown as { host: { abort(i: number): void } }).host.abort(i), id).catch(() => {})
+    const abort = () =>
+      void page
+        .evaluate((i) => (window as unknown as { host: { abort(i: number): void } }).host.abort(i), id)
+        .catch(() => {})
     options.signal?.addEventListener('abort', abort, { once: true })
     try {
       return await call<InferenceResult>('run', id, request)
@@ -44,7 +72,8 @@ export async function createPageEngine({ browser, baseUrl }: { browser: Browser;
     load: (model: ModelSpec, options: LoadOptions = {}) => call<LoadedModel>('load', model, options.threads),
     current: () => call<LoadedModel | null>('current'),
     chat: (request: ChatCompletionRequest, options?: GenerateOptions) => run({ kind: 'chat', ...request }, options),
-    complete: (request: CompletionRequest, options?: GenerateOptions) => run({ kind: 'completion', ...request }, options),
+    complete: (request: CompletionRequest, options?: GenerateOptions) =>
+      run({ kind: 'completion', ...request }, options),
     countTokens: (text: string) => call<number>('countTokens', text),
     benchmark: (options?: BenchmarkOptions) => call<BenchmarkResult>('benchmark', options ?? {}),
     unload: () => call<void>('unload'),

@@ -41,28 +41,76 @@ async function engineWith(model: ModelSpec): Promise<PageEngine> {
 async function answer(engine: PageEngine, operator: Address, request: InferenceRequest): Promise<CheckInput> {
   const loaded = await engine.current()
   const result = await runInference(engine, { ...request, model: loaded?.id ?? '' })
-  return { node: { operator, peer: 'peer', engine: { kind: 'wasm' } }, modelHash: claimed.contentHash as Hex, request, answer: { text: result.text, completionTokens: result.usage.completion_tokens, finish_reason: result.finish_reason } }
+  return {
+    node: { operator, peer: 'peer', engine: { kind: 'wasm' } },
+    modelHash: claimed.contentHash as Hex,
+    request,
+    answer: {
+      text: result.text,
+      completionTokens: result.usage.completion_tokens,
+      finish_reason: result.finish_reason,
+    },
+  }
 }
 
 describe('spot checks on the WebAssembly engine', () => {
-  test('an honest node agrees token for token, greedy and sampled; a Q4_0 impostor is flagged at once', { timeout: 180_000 }, async () => {
-    const bytes = generateDemoModel(DEMO_TINY_Q4_0)
-    await mkdir(DEFAULT_MODELS_DIR, { recursive: true })
-    await writeFile(join(DEFAULT_MODELS_DIR, `${DEMO_TINY_Q4_0.name}.gguf`), bytes)
-    const q4: ModelSpec = { ...claimed, id: DEMO_TINY_Q4_0.name, source: `/models/${DEMO_TINY_Q4_0.name}.gguf`, contentHash: keccak256(bytes) }
-    const verifier = createVerifier({ engine: await engineWith(claimed) }, { build: { kind: 'wasm', build: 'wllama-3.8.1' } })
-    const honest = await engineWith(claimed)
-    const liar = await engineWith(q4)
-    const requests: InferenceRequest[] = [
-      { kind: 'completion', model: claimed.id, prompt: 'def total(items):\n', max_tokens: 12, temperature: 0, seed: 1 },
-      { kind: 'completion', model: claimed.id, prompt: 'for item in range(', max_tokens: 12, temperature: 0.8, seed: 123456 },
-      { kind: 'chat', model: claimed.id, messages: [{ role: 'user', content: 'sum the list' }], max_tokens: 12, temperature: 0.9, top_p: 0.9, seed: 4_000_000_000 },
-    ]
-    for (const request of requests) expect((await verifier.check(await answer(honest, honestOperator, request))).comparison.outcome).toBe('agree')
-    const caught = await verifier.check(await answer(liar, liarOperator, requests[0] as InferenceRequest))
-    expect(caught.comparison.outcome).toBe('disagree')
-    expect(caught.record.flagged).toBe(true)
-    expect(verifier.record(honestOperator, claimed.contentHash as Hex)).toMatchObject({ agree: 3, disagree: 0, flagged: false })
-    expect(verifier.evidence()[0]?.node.operator).toBe(liarOperator)
-  })
+  test(
+    'an honest node agrees token for token, greedy and sampled; a Q4_0 impostor is flagged at once',
+    { timeout: 180_000 },
+    async () => {
+      const bytes = generateDemoModel(DEMO_TINY_Q4_0)
+      await mkdir(DEFAULT_MODELS_DIR, { recursive: true })
+      await writeFile(join(DEFAULT_MODELS_DIR, `${DEMO_TINY_Q4_0.name}.gguf`), bytes)
+      const q4: ModelSpec = {
+        ...claimed,
+        id: DEMO_TINY_Q4_0.name,
+        source: `/models/${DEMO_TINY_Q4_0.name}.gguf`,
+        contentHash: keccak256(bytes),
+      }
+      const verifier = createVerifier(
+        { engine: await engineWith(claimed) },
+        { build: { kind: 'wasm', build: 'wllama-3.8.1' } },
+      )
+      const honest = await engineWith(claimed)
+      const liar = await engineWith(q4)
+      const requests: InferenceRequest[] = [
+        {
+          kind: 'completion',
+          model: claimed.id,
+          prompt: 'def total(items):\n',
+          max_tokens: 12,
+          temperature: 0,
+          seed: 1,
+        },
+        {
+          kind: 'completion',
+          model: claimed.id,
+          prompt: 'for item in range(',
+          max_tokens: 12,
+          temperature: 0.8,
+          seed: 123456,
+        },
+        {
+          kind: 'chat',
+          model: claimed.id,
+          messages: [{ role: 'user', content: 'sum the list' }],
+          max_tokens: 12,
+          temperature: 0.9,
+          top_p: 0.9,
+          seed: 4_000_000_000,
+        },
+      ]
+      for (const request of requests)
+        expect((await verifier.check(await answer(honest, honestOperator, request))).comparison.outcome).toBe('agree')
+      const caught = await verifier.check(await answer(liar, liarOperator, requests[0] as InferenceRequest))
+      expect(caught.comparison.outcome).toBe('disagree')
+      expect(caught.record.flagged).toBe(true)
+      expect(verifier.record(honestOperator, claimed.contentHash as Hex)).toMatchObject({
+        agree: 3,
+        disagree: 0,
+        flagged: false,
+      })
+      expect(verifier.evidence()[0]?.node.operator).toBe(liarOperator)
+    },
+  )
 })

@@ -11,7 +11,21 @@ import type { Attestation } from '../core/attestation.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { runInference } from '../core/inference.ts'
 import { outputHash, requestHash, type SignedReceipt } from '../core/payment.ts'
-import { agreementScore, announcedEngine, checkProbability, compareOutputs, EMPTY_RECORD, policyFor, recordOutcome, type Comparison, type EngineBuild, type NodeAnswer, type SpotCheckEvidence, type SpotCheckPolicy, type SpotCheckRecord } from '../core/spot-check.ts'
+import {
+  agreementScore,
+  announcedEngine,
+  checkProbability,
+  compareOutputs,
+  EMPTY_RECORD,
+  policyFor,
+  recordOutcome,
+  type Comparison,
+  type EngineBuild,
+  type NodeAnswer,
+  type SpotCheckEvidence,
+  type SpotCheckPolicy,
+  type SpotCheckRecord,
+} from '../core/spot-check.ts'
 
 export type CheckInput = {
   node: { operator: Address; peer: string; engine: EngineBuild }
@@ -22,7 +36,12 @@ export type CheckInput = {
   receipt?: SignedReceipt
 }
 
-export type CheckResult = { input: CheckInput; comparison: Comparison; record: SpotCheckRecord; evidence: SpotCheckEvidence | null }
+export type CheckResult = {
+  input: CheckInput
+  comparison: Comparison
+  record: SpotCheckRecord
+  evidence: SpotCheckEvidence | null
+}
 
 export type VerifierComponents = {
   /** Loaded with the model to check (its content hash must be the answers' model hash). */
@@ -73,30 +92,62 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
   const random = init.random ?? cryptoRandom
   const now = init.now ?? Date.now
   const maxQueue = init.maxQueue ?? VERIFIER_DEFAULTS.maxQueue
-  const records = new Map<string, { operator: Address; modelHash: Hex; record: SpotCheckRecord; firstAt: number; lastAt: number }>()
+  const records = new Map<
+    string,
+    { operator: Address; modelHash: Hex; record: SpotCheckRecord; firstAt: number; lastAt: number }
+  >()
   const evidence: SpotCheckEvidence[] = []
   let queued = 0
   let tail: Promise<unknown> = Promise.resolve()
   const keyOf = (operator: string, modelHash: string) => `${operator.toLowerCase()}:${modelHash.toLowerCase()}`
-  const recordOf = (operator: Address, modelHash: Hex) => records.get(keyOf(operator, modelHash))?.record ?? EMPTY_RECORD
+  const recordOf = (operator: Address, modelHash: Hex) =>
+    records.get(keyOf(operator, modelHash))?.record ?? EMPTY_RECORD
 
   async function rerun(input: CheckInput): Promise<{ comparison: Comparison; text: string; policy: SpotCheckPolicy }> {
     const loaded = await engine.current()
     // A verifier whose own model runs on a GPU is not bit-reproducible either: it compares under the tolerant rule.
     const own = loaded && loaded.deterministic === false ? { ...init.build, kind: announcedEngine(loaded) } : init.build
     const policy = policyFor(input.node.engine, own)
-    const inconclusive = (reason: string) => ({ comparison: { outcome: 'inconclusive', reason, agreedTokens: 0, comparedTokens: 0, firstDifference: null } satisfies Comparison, text: '', policy })
+    const inconclusive = (reason: string) => ({
+      comparison: {
+        outcome: 'inconclusive',
+        reason,
+        agreedTokens: 0,
+        comparedTokens: 0,
+        firstDifference: null,
+      } satisfies Comparison,
+      text: '',
+      policy,
+    })
     if (input.receipt) {
       const r = input.receipt.receipt
-      if (r.requestHash !== requestHash(input.request) || r.outputHash !== outputHash(input.answer.text) || r.modelHash.toLowerCase() !== input.modelHash.toLowerCase()) {
+      if (
+        r.requestHash !== requestHash(input.request) ||
+        r.outputHash !== outputHash(input.answer.text) ||
+        r.modelHash.toLowerCase() !== input.modelHash.toLowerCase()
+      ) {
         return inconclusive('the receipt is not for this request, answer and model')
       }
     }
-    if (!loaded || loaded.contentHash.toLowerCase() !== input.modelHash.toLowerCase()) return inconclusive('the verifier has not loaded this model')
+    if (!loaded || loaded.contentHash.toLowerCase() !== input.modelHash.toLowerCase())
+      return inconclusive('the verifier has not loaded this model')
     const pieces: string[] = []
     try {
-      const result = await runInference(engine, { ...input.request, model: loaded.id }, { onDelta: (d) => pieces.push(d.text) })
-      return { comparison: compareOutputs(input.request, input.answer, { pieces, finish_reason: result.finish_reason }, policy), text: pieces.join(''), policy }
+      const result = await runInference(
+        engine,
+        { ...input.request, model: loaded.id },
+        { onDelta: (d) => pieces.push(d.text) },
+      )
+      return {
+        comparison: compareOutputs(
+          input.request,
+          input.answer,
+          { pieces, finish_reason: result.finish_reason },
+          policy,
+        ),
+        text: pieces.join(''),
+        policy,
+      }
     } catch (error) {
       return inconclusive(`the verifier's engine failed: ${(error as Error).message.split('\n')[0]}`)
     }
@@ -107,13 +158,25 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
     const key = keyOf(input.node.operator, input.modelHash)
     const record = recordOutcome(recordOf(input.node.operator, input.modelHash), comparison.outcome, policy)
     const at = now()
-    records.set(key, { operator: input.node.operator, modelHash: input.modelHash, record, firstAt: records.get(key)?.firstAt ?? at, lastAt: at })
+    records.set(key, {
+      operator: input.node.operator,
+      modelHash: input.modelHash,
+      record,
+      firstAt: records.get(key)?.firstAt ?? at,
+      lastAt: at,
+    })
     let kept: SpotCheckEvidence | null = null
     if (comparison.outcome === 'disagree') {
       kept = {
         modelHash: input.modelHash,
         request: input.request,
-        node: { operator: input.node.operator, peer: input.node.peer, engine: input.node.engine, answer: input.answer, receipt: input.receipt ?? null },
+        node: {
+          operator: input.node.operator,
+          peer: input.node.peer,
+          engine: input.node.engine,
+          answer: input.answer,
+          receipt: input.receipt ?? null,
+        },
         verifier: { engine: init.build, text, tokens: comparison.comparedTokens },
         comparison,
         at: now(),
@@ -128,10 +191,16 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
 
   return {
     offer(input) {
-      const p = checkProbability(recordOf(input.node.operator, input.modelHash), { ...(init.rate === undefined ? {} : { rate: init.rate }), ...(init.warmup === undefined ? {} : { warmup: init.warmup }) })
+      const p = checkProbability(recordOf(input.node.operator, input.modelHash), {
+        ...(init.rate === undefined ? {} : { rate: init.rate }),
+        ...(init.warmup === undefined ? {} : { warmup: init.warmup }),
+      })
       if (random() >= p || queued >= maxQueue) return false
       queued++
-      tail = tail.then(() => check(input)).catch(() => null).finally(() => queued--)
+      tail = tail
+        .then(() => check(input))
+        .catch(() => null)
+        .finally(() => queued--)
       return true
     },
     check(input) {
@@ -150,7 +219,17 @@ export function createVerifier({ engine }: VerifierComponents, init: VerifierIni
         if (!agreement) continue
         const windowStart = Math.floor(firstAt / 1000)
         const windowEnd = Math.max(windowStart + 1, Math.ceil(lastAt / 1000))
-        out.push({ evaluator, node: operator, modelHash: modelHash.toLowerCase() as Hex, suite: 'spot-check', score: agreement.score, sampleSize: agreement.sampleSize, windowStart, windowEnd, nonce: nonce ?? windowEnd })
+        out.push({
+          evaluator,
+          node: operator,
+          modelHash: modelHash.toLowerCase() as Hex,
+          suite: 'spot-check',
+          score: agreement.score,
+          sampleSize: agreement.sampleSize,
+          windowStart,
+          windowEnd,
+          nonce: nonce ?? windowEnd,
+        })
       }
       return out
     },

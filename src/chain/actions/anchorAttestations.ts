@@ -11,9 +11,19 @@ import { execute, type WalletClient } from './internal.ts'
 
 export type AnchorAttestationsParameters = { anchor: Address; attestationHashes: readonly Hex[] }
 /** `operator`: the evaluator the root is anchored for (what `verifyAttestationAnchor` is asked with). */
-export type AnchorAttestationsReturnType = { root: Hex; tree: MerkleTree; count: number; operator: Address; transactionHash: Hash; gasUsed: bigint }
+export type AnchorAttestationsReturnType = {
+  root: Hex
+  tree: MerkleTree
+  count: number
+  operator: Address
+  transactionHash: Hash
+  gasUsed: bigint
+}
 
-export async function anchorAttestations(client: WalletClient, { anchor, attestationHashes }: AnchorAttestationsParameters): Promise<AnchorAttestationsReturnType> {
+export async function anchorAttestations(
+  client: WalletClient,
+  { anchor, attestationHashes }: AnchorAttestationsParameters,
+): Promise<AnchorAttestationsReturnType> {
   const tree = buildAttestationTree(attestationHashes)
   const count = (tree.nodes.length + 1) / 2
   const { transactionHash, receipt } = await execute(client, 'ReceiptAnchor', {

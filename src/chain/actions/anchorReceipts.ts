@@ -10,9 +10,18 @@ import { execute, type WalletClient } from './internal.ts'
 
 export type AnchorReceiptsParameters = { anchor: Address; receiptHashes: readonly Hex[] }
 /** `operator`: the node the root is anchored for (what `getAnchor` and `verifyReceipt` are asked with). */
-export type AnchorReceiptsReturnType = { root: Hex; tree: MerkleTree; operator: Address; transactionHash: Hash; gasUsed: bigint }
+export type AnchorReceiptsReturnType = {
+  root: Hex
+  tree: MerkleTree
+  operator: Address
+  transactionHash: Hash
+  gasUsed: bigint
+}
 
-export async function anchorReceipts(client: WalletClient, { anchor, receiptHashes }: AnchorReceiptsParameters): Promise<AnchorReceiptsReturnType> {
+export async function anchorReceipts(
+  client: WalletClient,
+  { anchor, receiptHashes }: AnchorReceiptsParameters,
+): Promise<AnchorReceiptsReturnType> {
   const tree = buildReceiptTree(receiptHashes)
   const { transactionHash, receipt } = await execute(client, 'ReceiptAnchor', {
     address: anchor,

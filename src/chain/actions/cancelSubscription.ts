@@ -9,8 +9,16 @@ import { execute, type WalletClient } from './internal.ts'
 export type CancelSubscriptionParameters = { router: Address; subscriptionId: bigint }
 export type CancelSubscriptionReturnType = { transactionHash: Hash; amount: bigint }
 
-export async function cancelSubscription(client: WalletClient, { router, subscriptionId }: CancelSubscriptionParameters): Promise<CancelSubscriptionReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'OracleRouter', { address: router, abi: oracleRouterAbi, functionName: 'cancelSubscription', args: [subscriptionId] })
+export async function cancelSubscription(
+  client: WalletClient,
+  { router, subscriptionId }: CancelSubscriptionParameters,
+): Promise<CancelSubscriptionReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'cancelSubscription',
+    args: [subscriptionId],
+  })
   const [cancelled] = parseEventLogs({ abi: oracleRouterAbi, eventName: 'SubscriptionCancelled', logs: receipt.logs })
   if (!cancelled) throw new Error(`No SubscriptionCancelled event in ${transactionHash}`)
   return { transactionHash, amount: cancelled.args.amount }

@@ -8,13 +8,27 @@ import { oracleCommitment } from '../../core/commit-reveal.ts'
 import { oracleRouterAbi } from '../generated.ts'
 import { execute, type WalletClient } from './internal.ts'
 
-export type CommitOracleAnswerParameters = { router: Address; requestId: bigint; operator: Address; value: bigint; salt: Hex }
+export type CommitOracleAnswerParameters = {
+  router: Address
+  requestId: bigint
+  operator: Address
+  value: bigint
+  salt: Hex
+}
 /** `commits`: how many nodes have committed so far; reveals open when it reaches k. */
 export type CommitOracleAnswerReturnType = { transactionHash: Hash; commitment: Hex; commits: number }
 
-export async function commitOracleAnswer(client: WalletClient, { router, requestId, operator, value, salt }: CommitOracleAnswerParameters): Promise<CommitOracleAnswerReturnType> {
+export async function commitOracleAnswer(
+  client: WalletClient,
+  { router, requestId, operator, value, salt }: CommitOracleAnswerParameters,
+): Promise<CommitOracleAnswerReturnType> {
   const commitment = oracleCommitment({ requestId, operator, value, salt })
-  const { transactionHash, receipt } = await execute(client, 'OracleRouter', { address: router, abi: oracleRouterAbi, functionName: 'commit', args: [requestId, commitment] })
+  const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'commit',
+    args: [requestId, commitment],
+  })
   const [committed] = parseEventLogs({ abi: oracleRouterAbi, eventName: 'OracleCommitted', logs: receipt.logs })
   if (!committed) throw new Error(`No OracleCommitted event in ${transactionHash}`)
   return { transactionHash, commitment, commits: committed.args.commits }

@@ -28,8 +28,15 @@ export type SubscriptionParameters = {
 export type CreateSubscriptionParameters = { token: Address; router: Address; subscription: SubscriptionParameters }
 export type CreateSubscriptionReturnType = { subscriptionId: bigint; transactionHash: Hash }
 
-export async function createSubscription(client: WalletClient, { token, router, subscription }: CreateSubscriptionParameters): Promise<CreateSubscriptionReturnType> {
-  await ensureAllowance(client, { token, spender: router, amount: subscription.feePerRound * BigInt(subscription.rounds) })
+export async function createSubscription(
+  client: WalletClient,
+  { token, router, subscription }: CreateSubscriptionParameters,
+): Promise<CreateSubscriptionReturnType> {
+  await ensureAllowance(client, {
+    token,
+    spender: router,
+    amount: subscription.feePerRound * BigInt(subscription.rounds),
+  })
   const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
     address: router,
     abi: oracleRouterAbi,

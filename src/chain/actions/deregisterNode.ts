@@ -7,8 +7,16 @@ export type DeregisterNodeParameters = { registry: Address }
 /** `unbonding`: AI wei now unbonding; `unbondingEnds`: when `withdrawStake` may run (unix seconds). */
 export type DeregisterNodeReturnType = { transactionHash: Hash; unbonding: bigint; unbondingEnds: bigint }
 
-export async function deregisterNode(client: WalletClient, { registry }: DeregisterNodeParameters): Promise<DeregisterNodeReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'NodeRegistry', { address: registry, abi: nodeRegistryAbi, functionName: 'deregister', args: [] })
+export async function deregisterNode(
+  client: WalletClient,
+  { registry }: DeregisterNodeParameters,
+): Promise<DeregisterNodeReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'NodeRegistry', {
+    address: registry,
+    abi: nodeRegistryAbi,
+    functionName: 'deregister',
+    args: [],
+  })
   const [event] = parseEventLogs({ abi: nodeRegistryAbi, eventName: 'NodeDeregistered', logs: receipt.logs })
   if (!event) throw new Error(`No NodeDeregistered event in ${transactionHash}`)
   return { transactionHash, unbonding: event.args.unbonding, unbondingEnds: event.args.unbondingEnds }

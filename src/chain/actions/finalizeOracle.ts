@@ -10,8 +10,16 @@ import { execute, oracleSettlementIn, type OracleSettlement, type WalletClient }
 export type FinalizeOracleParameters = { router: Address; requestId: bigint }
 export type FinalizeOracleReturnType = { transactionHash: Hash; settlement: OracleSettlement }
 
-export async function finalizeOracle(client: WalletClient, { router, requestId }: FinalizeOracleParameters): Promise<FinalizeOracleReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'OracleRouter', { address: router, abi: oracleRouterAbi, functionName: 'finalize', args: [requestId] })
+export async function finalizeOracle(
+  client: WalletClient,
+  { router, requestId }: FinalizeOracleParameters,
+): Promise<FinalizeOracleReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'finalize',
+    args: [requestId],
+  })
   const settlement = oracleSettlementIn(receipt.logs, requestId)
   if (!settlement) throw new Error(`No OracleFulfilled or OracleExpired event in ${transactionHash}`)
   return { transactionHash, settlement }

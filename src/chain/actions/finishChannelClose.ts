@@ -14,9 +14,21 @@ export type FinishChannelCloseParameters = { channels: Address; channelId: bigin
  */
 export type FinishChannelCloseReturnType = { transactionHash: Hash; refund: bigint; restartedUntil: bigint | null }
 
-export async function finishChannelClose(client: WalletClient, { channels, channelId }: FinishChannelCloseParameters): Promise<FinishChannelCloseReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'PaymentChannels', { address: channels, abi: paymentChannelsAbi, functionName: 'finishClose', args: [channelId] })
-  const [restarted] = parseEventLogs({ abi: paymentChannelsAbi, eventName: 'ChallengePeriodRestarted', logs: receipt.logs })
+export async function finishChannelClose(
+  client: WalletClient,
+  { channels, channelId }: FinishChannelCloseParameters,
+): Promise<FinishChannelCloseReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'PaymentChannels', {
+    address: channels,
+    abi: paymentChannelsAbi,
+    functionName: 'finishClose',
+    args: [channelId],
+  })
+  const [restarted] = parseEventLogs({
+    abi: paymentChannelsAbi,
+    eventName: 'ChallengePeriodRestarted',
+    logs: receipt.logs,
+  })
   if (restarted) return { transactionHash, refund: 0n, restartedUntil: BigInt(restarted.args.closesAt) }
   const [event] = parseEventLogs({ abi: paymentChannelsAbi, eventName: 'ChannelClosed', logs: receipt.logs })
   if (!event) throw new Error(`No ChannelClosed event in ${transactionHash}`)

@@ -10,7 +10,20 @@ import { receiptAnchorAbi } from '../generated.ts'
 export type GetAnchorParameters = { anchor: Address; operator: Address; root: Hex }
 export type GetAnchorReturnType = { anchored: boolean; operator: Address; count: bigint; timestamp: number }
 
-export async function getAnchor(client: Client, { anchor, operator, root }: GetAnchorParameters): Promise<GetAnchorReturnType> {
-  const a = await readContract(client, { address: anchor, abi: receiptAnchorAbi, functionName: 'getAnchor', args: [operator, root] })
-  return { anchored: a.operator !== '0x0000000000000000000000000000000000000000', operator: a.operator, count: BigInt(a.count), timestamp: Number(a.timestamp) }
+export async function getAnchor(
+  client: Client,
+  { anchor, operator, root }: GetAnchorParameters,
+): Promise<GetAnchorReturnType> {
+  const a = await readContract(client, {
+    address: anchor,
+    abi: receiptAnchorAbi,
+    functionName: 'getAnchor',
+    args: [operator, root],
+  })
+  return {
+    anchored: a.operator !== '0x0000000000000000000000000000000000000000',
+    operator: a.operator,
+    count: BigInt(a.count),
+    timestamp: Number(a.timestamp),
+  }
 }

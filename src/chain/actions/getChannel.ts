@@ -19,9 +19,34 @@ export type GetChannelReturnType = {
   unitScale: bigint
 }
 
-export async function getChannel(client: Client, { channels, channelId }: GetChannelParameters): Promise<GetChannelReturnType> {
-  const c = await readContract(client, { address: channels, abi: paymentChannelsAbi, functionName: 'getChannel', args: [channelId] })
+export async function getChannel(
+  client: Client,
+  { channels, channelId }: GetChannelParameters,
+): Promise<GetChannelReturnType> {
+  const c = await readContract(client, {
+    address: channels,
+    abi: paymentChannelsAbi,
+    functionName: 'getChannel',
+    args: [channelId],
+  })
   // A channel that does not exist has no unit; unitScale would revert with ChannelNotFound.
-  const unitScale = c.status === 0 ? 1n : await readContract(client, { address: channels, abi: paymentChannelsAbi, functionName: 'unitScale', args: [channelId] })
-  return { consumer: c.consumer, node: c.node, deposit: c.deposit, redeemed: c.redeemed, status: c.status, closesAt: c.closesAt, splitEpoch: c.splitEpoch, unitScale }
+  const unitScale =
+    c.status === 0
+      ? 1n
+      : await readContract(client, {
+          address: channels,
+          abi: paymentChannelsAbi,
+          functionName: 'unitScale',
+          args: [channelId],
+        })
+  return {
+    consumer: c.consumer,
+    node: c.node,
+    deposit: c.deposit,
+    redeemed: c.redeemed,
+    status: c.status,
+    closesAt: c.closesAt,
+    splitEpoch: c.splitEpoch,
+    unitScale,
+  }
 }

@@ -7,11 +7,31 @@ import { getBlockNumber, getContractEvents } from 'viem/actions'
 import { paymentChannelsAbi } from '../generated.ts'
 
 export type GetCloseStartsParameters = { channels: Address; fromBlock: bigint; toBlock?: bigint }
-export type GetCloseStartsReturnType = { closes: { channelId: bigint; closesAt: bigint; blockNumber: bigint }[]; toBlock: bigint }
+export type GetCloseStartsReturnType = {
+  closes: { channelId: bigint; closesAt: bigint; blockNumber: bigint }[]
+  toBlock: bigint
+}
 
-export async function getCloseStarts(client: Client, { channels, fromBlock, toBlock }: GetCloseStartsParameters): Promise<GetCloseStartsReturnType> {
+export async function getCloseStarts(
+  client: Client,
+  { channels, fromBlock, toBlock }: GetCloseStartsParameters,
+): Promise<GetCloseStartsReturnType> {
   const to = toBlock ?? (await getBlockNumber(client, { cacheTime: 0 }))
   if (fromBlock > to) return { closes: [], toBlock: to }
-  const logs = await getContractEvents(client, { address: channels, abi: paymentChannelsAbi, eventName: 'ChannelCloseStarted', fromBlock, toBlock: to, strict: true })
-  return { closes: logs.map((log) => ({ channelId: log.args.channelId, closesAt: BigInt(log.args.closesAt), blockNumber: log.blockNumber })), toBlock: to }
+  const logs = await getContractEvents(client, {
+    address: channels,
+    abi: paymentChannelsAbi,
+    eventName: 'ChannelCloseStarted',
+    fromBlock,
+    toBlock: to,
+    strict: true,
+  })
+  return {
+    closes: logs.map((log) => ({
+      channelId: log.args.channelId,
+      closesAt: BigInt(log.args.closesAt),
+      blockNumber: log.blockNumber,
+    })),
+    toBlock: to,
+  }
 }

@@ -4,9 +4,24 @@ import { readContract } from 'viem/actions'
 import { nodeRegistryAbi } from '../generated.ts'
 
 export type GetNodeParameters = { registry: Address; operator: Address }
-export type GetNodeReturnType = { active: boolean; signer: Address; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }
+export type GetNodeReturnType = {
+  active: boolean
+  signer: Address
+  pricePerMillionInput: bigint
+  pricePerMillionOutput: bigint
+}
 
 export async function getNode(client: Client, { registry, operator }: GetNodeParameters): Promise<GetNodeReturnType> {
-  const n = await readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'getNode', args: [operator] })
-  return { active: n.active, signer: n.signer, pricePerMillionInput: n.pricePerMillionInput, pricePerMillionOutput: n.pricePerMillionOutput }
+  const n = await readContract(client, {
+    address: registry,
+    abi: nodeRegistryAbi,
+    functionName: 'getNode',
+    args: [operator],
+  })
+  return {
+    active: n.active,
+    signer: n.signer,
+    pricePerMillionInput: n.pricePerMillionInput,
+    pricePerMillionOutput: n.pricePerMillionOutput,
+  }
 }

@@ -7,7 +7,12 @@ import type { Address, Client, Hex } from 'viem'
 import { getBlockNumber, getContractEvents } from 'viem/actions'
 import { oracleRouterAbi } from '../generated.ts'
 
-export type GetOracleActivityParameters = { router: Address; fromBlock: bigint; toBlock?: bigint; templateHashes?: readonly Hex[] }
+export type GetOracleActivityParameters = {
+  router: Address
+  fromBlock: bigint
+  toBlock?: bigint
+  templateHashes?: readonly Hex[]
+}
 export type OracleRequestedEvent = {
   requestId: bigint
   requester: Address
@@ -20,16 +25,45 @@ export type OracleRequestedEvent = {
   revealDeadline: bigint
   blockNumber: bigint
 }
-export type SubscriptionCreatedEvent = { subscriptionId: bigint; owner: Address; templateHash: Hex; datasetHash: Hex; blockNumber: bigint }
-export type GetOracleActivityReturnType = { requests: OracleRequestedEvent[]; subscriptions: SubscriptionCreatedEvent[]; toBlock: bigint }
+export type SubscriptionCreatedEvent = {
+  subscriptionId: bigint
+  owner: Address
+  templateHash: Hex
+  datasetHash: Hex
+  blockNumber: bigint
+}
+export type GetOracleActivityReturnType = {
+  requests: OracleRequestedEvent[]
+  subscriptions: SubscriptionCreatedEvent[]
+  toBlock: bigint
+}
 
-export async function getOracleActivity(client: Client, { router, fromBlock, toBlock, templateHashes }: GetOracleActivityParameters): Promise<GetOracleActivityReturnType> {
+export async function getOracleActivity(
+  client: Client,
+  { router, fromBlock, toBlock, templateHashes }: GetOracleActivityParameters,
+): Promise<GetOracleActivityReturnType> {
   const to = toBlock ?? (await getBlockNumber(client, { cacheTime: 0 }))
   if (fromBlock > to) return { requests: [], subscriptions: [], toBlock: to }
   const args = templateHashes && templateHashes.length > 0 ? { templateHash: [...templateHashes] } : undefined
   const [requested, created] = await Promise.all([
-    getContractEvents(client, { address: router, abi: oracleRouterAbi, eventName: 'OracleRequested', ...(args ? { args } : {}), fromBlock, toBlock: to, strict: true }),
-    getContractEvents(client, { address: router, abi: oracleRouterAbi, eventName: 'SubscriptionCreated', ...(args ? { args } : {}), fromBlock, toBlock: to, strict: true }),
+    getContractEvents(client, {
+      address: router,
+      abi: oracleRouterAbi,
+      eventName: 'OracleRequested',
+      ...(args ? { args } : {}),
+      fromBlock,
+      toBlock: to,
+      strict: true,
+    }),
+    getContractEvents(client, {
+      address: router,
+      abi: oracleRouterAbi,
+      eventName: 'SubscriptionCreated',
+      ...(args ? { args } : {}),
+      fromBlock,
+      toBlock: to,
+      strict: true,
+    }),
   ])
   return {
     requests: requested.map(({ args: a, blockNumber }) => ({
@@ -44,7 +78,13 @@ export async function getOracleActivity(client: Client, { router, fromBlock, toB
       revealDeadline: a.revealDeadline,
       blockNumber,
     })),
-    subscriptions: created.map(({ args: a, blockNumber }) => ({ subscriptionId: a.subscriptionId, owner: a.owner, templateHash: a.templateHash, datasetHash: a.params.datasetHash, blockNumber })),
+    subscriptions: created.map(({ args: a, blockNumber }) => ({
+      subscriptionId: a.subscriptionId,
+      owner: a.owner,
+      templateHash: a.templateHash,
+      datasetHash: a.params.datasetHash,
+      blockNumber,
+    })),
     toBlock: to,
   }
 }

@@ -4,7 +4,13 @@
  */
 import type { Address, Client, Hex } from 'viem'
 import { readContract } from 'viem/actions'
-import { oraclePhaseOf, oracleStatusOf, type OraclePhase, type OracleNodeState, type OracleRequestState } from '../../core/commit-reveal.ts'
+import {
+  oraclePhaseOf,
+  oracleStatusOf,
+  type OraclePhase,
+  type OracleNodeState,
+  type OracleRequestState,
+} from '../../core/commit-reveal.ts'
 import { oracleRouterAbi } from '../generated.ts'
 
 export type GetOracleRequestParameters = { router: Address; requestId: bigint; operator?: Address }
@@ -24,11 +30,21 @@ export type OracleRequest = OracleRequestState & {
 }
 export type GetOracleRequestReturnType = OracleRequest & { phase: OraclePhase; node: OracleNodeState | null }
 
-export async function getOracleRequest(client: Client, { router, requestId, operator }: GetOracleRequestParameters): Promise<GetOracleRequestReturnType> {
+export async function getOracleRequest(
+  client: Client,
+  { router, requestId, operator }: GetOracleRequestParameters,
+): Promise<GetOracleRequestReturnType> {
   const [r, phase, commitment] = await Promise.all([
     readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'getRequest', args: [requestId] }),
     readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'phaseOf', args: [requestId] }),
-    operator ? readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'commitmentOf', args: [requestId, operator] }) : null,
+    operator
+      ? readContract(client, {
+          address: router,
+          abi: oracleRouterAbi,
+          functionName: 'commitmentOf',
+          args: [requestId, operator],
+        })
+      : null,
   ])
   return {
     requestId,
@@ -50,6 +66,8 @@ export async function getOracleRequest(client: Client, { router, requestId, oper
     result: r.result,
     splitEpoch: r.splitEpoch,
     phase: oraclePhaseOf(phase),
-    node: commitment ? { committed: commitment[1] || commitment[0] !== `0x${'00'.repeat(32)}`, revealed: commitment[1] } : null,
+    node: commitment
+      ? { committed: commitment[1] || commitment[0] !== `0x${'00'.repeat(32)}`, revealed: commitment[1] }
+      : null,
   }
 }

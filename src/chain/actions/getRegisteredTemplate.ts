@@ -11,8 +11,18 @@ import { oracleRouterAbi } from '../generated.ts'
 export type GetRegisteredTemplateParameters = { router: Address; templateHash: Hex; fromBlock?: bigint }
 export type GetRegisteredTemplateReturnType = { template: PromptTemplate; modelHash: Hex } | null
 
-export async function getRegisteredTemplate(client: Client, { router, templateHash, fromBlock = 0n }: GetRegisteredTemplateParameters): Promise<GetRegisteredTemplateReturnType> {
-  const logs = await getContractEvents(client, { address: router, abi: oracleRouterAbi, eventName: 'TemplateRegistered', args: { templateHash }, fromBlock, strict: true })
+export async function getRegisteredTemplate(
+  client: Client,
+  { router, templateHash, fromBlock = 0n }: GetRegisteredTemplateParameters,
+): Promise<GetRegisteredTemplateReturnType> {
+  const logs = await getContractEvents(client, {
+    address: router,
+    abi: oracleRouterAbi,
+    eventName: 'TemplateRegistered',
+    args: { templateHash },
+    fromBlock,
+    strict: true,
+  })
   for (const { args } of logs) {
     if (keccak256(toHex(args.template)) !== templateHash.toLowerCase()) continue
     let template: PromptTemplate

@@ -8,8 +8,22 @@ import type { SubscriptionRound } from './getRounds.ts'
 export type GetRoundParameters = { router: Address; subscriptionId: bigint; round: number }
 export type GetRoundReturnType = SubscriptionRound
 
-export async function getRound(client: Client, { router, subscriptionId, round }: GetRoundParameters): Promise<GetRoundReturnType> {
-  const r = await readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'getRound', args: [subscriptionId, round] })
+export async function getRound(
+  client: Client,
+  { router, subscriptionId, round }: GetRoundParameters,
+): Promise<GetRoundReturnType> {
+  const r = await readContract(client, {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'getRound',
+    args: [subscriptionId, round],
+  })
   const status = roundStatusOf(r.status)
-  return { round, opensAt: r.opensAt, status, requestId: r.requestId === 0n ? null : r.requestId, result: status === 'fulfilled' ? r.result : null }
+  return {
+    round,
+    opensAt: r.opensAt,
+    status,
+    requestId: r.requestId === 0n ? null : r.requestId,
+    result: status === 'fulfilled' ? r.result : null,
+  }
 }

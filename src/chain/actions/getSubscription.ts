@@ -19,8 +19,16 @@ export type GetSubscriptionReturnType = SubscriptionSchedule & {
   params: Hex
 }
 
-export async function getSubscription(client: Client, { router, subscriptionId }: GetSubscriptionParameters): Promise<GetSubscriptionReturnType> {
-  const s = await readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'getSubscription', args: [subscriptionId] })
+export async function getSubscription(
+  client: Client,
+  { router, subscriptionId }: GetSubscriptionParameters,
+): Promise<GetSubscriptionReturnType> {
+  const s = await readContract(client, {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'getSubscription',
+    args: [subscriptionId],
+  })
   return {
     subscriptionId,
     owner: s.owner,

@@ -19,7 +19,15 @@ export type ListActiveNodesReturnType = {
   total: bigint
 }
 
-export async function listActiveNodes(client: Client, { registry, offset = 0n, limit = 100n }: ListActiveNodesParameters): Promise<ListActiveNodesReturnType> {
-  const [page, total] = await readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'activeNodes', args: [offset, limit] })
+export async function listActiveNodes(
+  client: Client,
+  { registry, offset = 0n, limit = 100n }: ListActiveNodesParameters,
+): Promise<ListActiveNodesReturnType> {
+  const [page, total] = await readContract(client, {
+    address: registry,
+    abi: nodeRegistryAbi,
+    functionName: 'activeNodes',
+    args: [offset, limit],
+  })
   return { nodes: page, total }
 }

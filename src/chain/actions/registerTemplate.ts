@@ -18,13 +18,22 @@ export type RegisterTemplateParameters = {
 }
 export type RegisterTemplateReturnType = { templateHash: Hex; modelHash: Hex; transactionHash: Hash }
 
-export async function registerTemplate(client: WalletClient, { router, template, modelHash = template.models[0]?.contentHash }: RegisterTemplateParameters): Promise<RegisterTemplateReturnType> {
+export async function registerTemplate(
+  client: WalletClient,
+  { router, template, modelHash = template.models[0]?.contentHash }: RegisterTemplateParameters,
+): Promise<RegisterTemplateReturnType> {
   if (!modelHash) throw new Error('The template names no tested model: pass modelHash.')
-  const { transactionHash, receipt } = await execute(client, 'OracleRouter', { address: router, abi: oracleRouterAbi, functionName: 'registerTemplate', args: [canonicalJson(template), modelHash] })
+  const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'registerTemplate',
+    args: [canonicalJson(template), modelHash],
+  })
   const [event] = parseEventLogs({ abi: oracleRouterAbi, eventName: 'TemplateRegistered', logs: receipt.logs })
   if (!event) throw new Error(`No TemplateRegistered event in ${transactionHash}`)
   // The router hashes the bytes it was sent; ours are the canonical JSON, so both ids are one.
-  if (event.args.templateHash !== templateId(template)) throw new Error(`The router registered ${event.args.templateHash}, not the template's id ${templateId(template)}`)
+  if (event.args.templateHash !== templateId(template))
+    throw new Error(`The router registered ${event.args.templateHash}, not the template's id ${templateId(template)}`)
   return { templateHash: event.args.templateHash, modelHash: event.args.modelHash, transactionHash }
 }
 
@@ -32,7 +41,15 @@ export type GetTemplateModelParameters = { router: Address; templateHash: Hex }
 /** The model a template is registered for, or null when the template is not registered. */
 export type GetTemplateModelReturnType = Hex | null
 
-export async function getTemplateModel(client: Client, { router, templateHash }: GetTemplateModelParameters): Promise<GetTemplateModelReturnType> {
-  const model = await readContract(client, { address: router, abi: oracleRouterAbi, functionName: 'templateModel', args: [templateHash] })
+export async function getTemplateModel(
+  client: Client,
+  { router, templateHash }: GetTemplateModelParameters,
+): Promise<GetTemplateModelReturnType> {
+  const model = await readContract(client, {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'templateModel',
+    args: [templateHash],
+  })
   return /^0x0{64}$/.test(model) ? null : model
 }

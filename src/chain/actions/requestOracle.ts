@@ -24,8 +24,21 @@ export type RequestOracleParameters = {
 }
 export type RequestOracleReturnType = { requestId: bigint; transactionHash: Hash }
 
-export async function requestOracle(client: WalletClient, parameters: RequestOracleParameters): Promise<RequestOracleReturnType> {
-  const { token, router, templateHash, input, fee, k, commitDeadline, revealDeadline, callbackGasLimit = 0 } = parameters
+export async function requestOracle(
+  client: WalletClient,
+  parameters: RequestOracleParameters,
+): Promise<RequestOracleReturnType> {
+  const {
+    token,
+    router,
+    templateHash,
+    input,
+    fee,
+    k,
+    commitDeadline,
+    revealDeadline,
+    callbackGasLimit = 0,
+  } = parameters
   await ensureAllowance(client, { token, spender: router, amount: fee })
   const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
     address: router,

@@ -7,10 +7,21 @@ import { parseEventLogs, type Address, type Hash } from 'viem'
 import { sentimentConsumerAbi } from '../generated.ts'
 import { ensureAllowance, execute, type WalletClient } from './internal.ts'
 
-export type RequestScoreParameters = { token: Address; consumer: Address; asset: string; fee: bigint; k: number; commitDeadline: bigint; revealDeadline: bigint }
+export type RequestScoreParameters = {
+  token: Address
+  consumer: Address
+  asset: string
+  fee: bigint
+  k: number
+  commitDeadline: bigint
+  revealDeadline: bigint
+}
 export type RequestScoreReturnType = { requestId: bigint; transactionHash: Hash }
 
-export async function requestScore(client: WalletClient, { token, consumer, asset, fee, k, commitDeadline, revealDeadline }: RequestScoreParameters): Promise<RequestScoreReturnType> {
+export async function requestScore(
+  client: WalletClient,
+  { token, consumer, asset, fee, k, commitDeadline, revealDeadline }: RequestScoreParameters,
+): Promise<RequestScoreReturnType> {
   await ensureAllowance(client, { token, spender: consumer, amount: fee })
   const { transactionHash, receipt } = await execute(client, 'SentimentConsumer', {
     address: consumer,

@@ -10,8 +10,16 @@ export type RevealOracleAnswerParameters = { router: Address; requestId: bigint;
 /** `paid`: the AI wei the node received for this answer. */
 export type RevealOracleAnswerReturnType = { transactionHash: Hash; paid: bigint; settlement: OracleSettlement | null }
 
-export async function revealOracleAnswer(client: WalletClient, { router, requestId, value, salt }: RevealOracleAnswerParameters): Promise<RevealOracleAnswerReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'OracleRouter', { address: router, abi: oracleRouterAbi, functionName: 'reveal', args: [requestId, value, salt] })
+export async function revealOracleAnswer(
+  client: WalletClient,
+  { router, requestId, value, salt }: RevealOracleAnswerParameters,
+): Promise<RevealOracleAnswerReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'OracleRouter', {
+    address: router,
+    abi: oracleRouterAbi,
+    functionName: 'reveal',
+    args: [requestId, value, salt],
+  })
   const [revealed] = parseEventLogs({ abi: oracleRouterAbi, eventName: 'OracleRevealed', logs: receipt.logs })
   if (!revealed) throw new Error(`No OracleRevealed event in ${transactionHash}`)
   return { transactionHash, paid: revealed.args.paid, settlement: oracleSettlementIn(receipt.logs, requestId) }

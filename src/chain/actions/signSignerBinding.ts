@@ -20,12 +20,29 @@ export const SIGNER_BINDING_TYPES = {
  * `account`: the signer (a local account signs without a wallet pop-up); defaults to the client's account.
  * `nonce`: the signer's next nonce; read from the registry when left out.
  */
-export type SignSignerBindingParameters = { registry: Address; chainId: number; operator: Address; peerId: Hex; nonce?: bigint; account?: Account }
+export type SignSignerBindingParameters = {
+  registry: Address
+  chainId: number
+  operator: Address
+  peerId: Hex
+  nonce?: bigint
+  account?: Account
+}
 export type SignSignerBindingReturnType = Hex
 
-export async function signSignerBinding(client: Client, { registry, chainId, operator, peerId, nonce, account = client.account }: SignSignerBindingParameters): Promise<SignSignerBindingReturnType> {
+export async function signSignerBinding(
+  client: Client,
+  { registry, chainId, operator, peerId, nonce, account = client.account }: SignSignerBindingParameters,
+): Promise<SignSignerBindingReturnType> {
   if (!account) throw new Error('signSignerBinding needs the signer account (pass `account` or a client with one)')
-  const signerNonce = nonce ?? (await readContract(client, { address: registry, abi: nodeRegistryAbi, functionName: 'signerNonces', args: [account.address] }))
+  const signerNonce =
+    nonce ??
+    (await readContract(client, {
+      address: registry,
+      abi: nodeRegistryAbi,
+      functionName: 'signerNonces',
+      args: [account.address],
+    }))
   return signTypedData(client, {
     account,
     domain: { name: 'Modelex NodeRegistry', version: '1', chainId, verifyingContract: registry },

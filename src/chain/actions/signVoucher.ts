@@ -7,7 +7,13 @@ import type { WalletClient } from './internal.ts'
 export type SignVoucherParameters = { channels: Address; chainId: number; voucher: Voucher }
 export type SignVoucherReturnType = { voucher: Voucher; signature: Hex }
 
-export async function signVoucher(client: WalletClient, { channels, chainId, voucher }: SignVoucherParameters): Promise<SignVoucherReturnType> {
-  const signature = await signTypedData(client, { account: client.account, ...voucherTypedData(voucher, { chainId, verifyingContract: channels }) })
+export async function signVoucher(
+  client: WalletClient,
+  { channels, chainId, voucher }: SignVoucherParameters,
+): Promise<SignVoucherReturnType> {
+  const signature = await signTypedData(client, {
+    account: client.account,
+    ...voucherTypedData(voucher, { chainId, verifyingContract: channels }),
+  })
   return { voucher, signature }
 }

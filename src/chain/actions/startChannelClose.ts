@@ -10,8 +10,16 @@ export type StartChannelCloseParameters = { channels: Address; channelId: bigint
  */
 export type StartChannelCloseReturnType = { transactionHash: Hash; closesAt: bigint }
 
-export async function startChannelClose(client: WalletClient, { channels, channelId }: StartChannelCloseParameters): Promise<StartChannelCloseReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'PaymentChannels', { address: channels, abi: paymentChannelsAbi, functionName: 'startClose', args: [channelId] })
+export async function startChannelClose(
+  client: WalletClient,
+  { channels, channelId }: StartChannelCloseParameters,
+): Promise<StartChannelCloseReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'PaymentChannels', {
+    address: channels,
+    abi: paymentChannelsAbi,
+    functionName: 'startClose',
+    args: [channelId],
+  })
   const [event] = parseEventLogs({ abi: paymentChannelsAbi, eventName: 'ChannelCloseStarted', logs: receipt.logs })
   if (!event) throw new Error(`No ChannelCloseStarted event in ${transactionHash}`)
   return { transactionHash, closesAt: event.args.closesAt }

@@ -21,9 +21,17 @@ export type ScoreSchedule = {
 export type SubscribeScoreParameters = { token: Address; consumer: Address; asset: string; schedule: ScoreSchedule }
 export type SubscribeScoreReturnType = { subscriptionId: bigint; transactionHash: Hash }
 
-export async function subscribeScore(client: WalletClient, { token, consumer, asset, schedule }: SubscribeScoreParameters): Promise<SubscribeScoreReturnType> {
+export async function subscribeScore(
+  client: WalletClient,
+  { token, consumer, asset, schedule }: SubscribeScoreParameters,
+): Promise<SubscribeScoreReturnType> {
   await ensureAllowance(client, { token, spender: consumer, amount: schedule.feePerRound * BigInt(schedule.rounds) })
-  const { transactionHash, receipt } = await execute(client, 'SentimentConsumer', { address: consumer, abi: sentimentConsumerAbi, functionName: 'subscribeScore', args: [asset, schedule] })
+  const { transactionHash, receipt } = await execute(client, 'SentimentConsumer', {
+    address: consumer,
+    abi: sentimentConsumerAbi,
+    functionName: 'subscribeScore',
+    args: [asset, schedule],
+  })
   const [subscribed] = parseEventLogs({ abi: sentimentConsumerAbi, eventName: 'ScoreSubscribed', logs: receipt.logs })
   if (!subscribed) throw new Error(`No ScoreSubscribed event in ${transactionHash}`)
   return { subscriptionId: subscribed.args.subscriptionId, transactionHash }

@@ -12,7 +12,15 @@ import type { NodeDeclaration } from './registerNode.ts'
 export type UpdateNodeParameters = { registry: Address; node: NodeDeclaration; signerProof?: Hex }
 export type UpdateNodeReturnType = { transactionHash: Hash; blockNumber: bigint }
 
-export async function updateNode(client: WalletClient, { registry, node, signerProof = '0x' }: UpdateNodeParameters): Promise<UpdateNodeReturnType> {
-  const { transactionHash, receipt } = await execute(client, 'NodeRegistry', { address: registry, abi: nodeRegistryAbi, functionName: 'update', args: [node, signerProof] })
+export async function updateNode(
+  client: WalletClient,
+  { registry, node, signerProof = '0x' }: UpdateNodeParameters,
+): Promise<UpdateNodeReturnType> {
+  const { transactionHash, receipt } = await execute(client, 'NodeRegistry', {
+    address: registry,
+    abi: nodeRegistryAbi,
+    functionName: 'update',
+    args: [node, signerProof],
+  })
   return { transactionHash, blockNumber: receipt.blockNumber }
 }

@@ -8,10 +8,24 @@ import { verifyAttestationProof } from '../../core/attestation.ts'
 import { receiptAnchorAbi } from '../generated.ts'
 
 /** `evaluator`: the evaluator's operator address (the attestation's `evaluator`), under which it anchored `root`. */
-export type VerifyAttestationAnchorParameters = { anchor: Address; evaluator: Address; root: Hex; attestationHash: Hex; proof: readonly Hex[] }
+export type VerifyAttestationAnchorParameters = {
+  anchor: Address
+  evaluator: Address
+  root: Hex
+  attestationHash: Hex
+  proof: readonly Hex[]
+}
 export type VerifyAttestationAnchorReturnType = boolean
 
-export async function verifyAttestationAnchor(client: Client, { anchor, evaluator, root, attestationHash, proof }: VerifyAttestationAnchorParameters): Promise<VerifyAttestationAnchorReturnType> {
+export async function verifyAttestationAnchor(
+  client: Client,
+  { anchor, evaluator, root, attestationHash, proof }: VerifyAttestationAnchorParameters,
+): Promise<VerifyAttestationAnchorReturnType> {
   if (!verifyAttestationProof(root, attestationHash, proof)) return false
-  return readContract(client, { address: anchor, abi: receiptAnchorAbi, functionName: 'verifyReceipt', args: [evaluator, root, attestationHash, proof] })
+  return readContract(client, {
+    address: anchor,
+    abi: receiptAnchorAbi,
+    functionName: 'verifyReceipt',
+    args: [evaluator, root, attestationHash, proof],
+  })
 }

@@ -13,7 +13,10 @@ import type { ClientContext } from '../context.ts'
 
 export type EnsureChannelParameters = { operator: Address; maxCost: bigint }
 
-export async function ensureChannel(context: ClientContext, { operator, maxCost }: EnsureChannelParameters): Promise<ConsumerChannel> {
+export async function ensureChannel(
+  context: ClientContext,
+  { operator, maxCost }: EnsureChannelParameters,
+): Promise<ConsumerChannel> {
   const { state } = await context.ready()
   const { token, channels } = context.addresses
   const key = operator.toLowerCase()
@@ -30,8 +33,11 @@ export async function ensureChannel(context: ClientContext, { operator, maxCost 
   if (!channel) {
     const wanted = maxCost > context.channelDeposit ? maxCost : context.channelDeposit
     const deposit = wanted > context.limits.maxDeposit ? context.limits.maxDeposit : wanted
-    if (deposit < maxCost) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: maxCost })
-    const { channelId } = await onChain(context, () => openChannel(context.wallet, { token, channels, node: operator, deposit }))
+    if (deposit < maxCost)
+      throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: maxCost })
+    const { channelId } = await onChain(context, () =>
+      openChannel(context.wallet, { token, channels, node: operator, deposit }),
+    )
     channel = newConsumerChannel({ channelId, node: operator, deposit })
   } else {
     try {
@@ -40,9 +46,21 @@ export async function ensureChannel(context: ClientContext, { operator, maxCost 
       if (!(error instanceof InsufficientDepositError)) throw error
       const missing = error.needed - channel.deposit
       const room = context.limits.maxDeposit / unitScale - channel.deposit
-      if (room < missing) throw new SpendLimitError({ limit: 'maxDeposit', allowed: context.limits.maxDeposit, asked: error.needed * unitScale })
+      if (room < missing)
+        throw new SpendLimitError({
+          limit: 'maxDeposit',
+          allowed: context.limits.maxDeposit,
+          asked: error.needed * unitScale,
+        })
       const units = missing > context.channelDeposit / unitScale ? missing : context.channelDeposit / unitScale
-      const { deposit } = await onChain(context, () => topUpChannel(context.wallet, { token, channels, channelId: channel!.channelId, amount: (units < room ? units : room) * unitScale }))
+      const { deposit } = await onChain(context, () =>
+        topUpChannel(context.wallet, {
+          token,
+          channels,
+          channelId: channel!.channelId,
+          amount: (units < room ? units : room) * unitScale,
+        }),
+      )
       channel = { ...channel, deposit }
     }
   }

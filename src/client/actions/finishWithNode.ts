@@ -15,7 +15,10 @@ import type { ClientContext } from '../context.ts'
 export type FinishWithNodeParameters = { operator: Address; peer: string; signer?: Address }
 
 /** Returns the settled total the node confirmed, or null when there was no unspent credit to protect. */
-export async function finishWithNode(context: ClientContext, { operator, peer, signer }: FinishWithNodeParameters): Promise<bigint | null> {
+export async function finishWithNode(
+  context: ClientContext,
+  { operator, peer, signer }: FinishWithNodeParameters,
+): Promise<bigint | null> {
   const { node, state } = await context.ready()
   const key = operator.toLowerCase()
   const { channels, anchor } = context.addresses
@@ -25,7 +28,11 @@ export async function finishWithNode(context: ClientContext, { operator, peer, s
     if (!channel || credit(channel) === 0n) return null
     const voucher = { channelId: channel.channelId, cumulativeAmount: channel.settled }
     const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher })
-    return sendFinalVoucher(node, peer, encodePayment({ chainId: context.deployment.chainId, channels, voucher, signature }))
+    return sendFinalVoucher(
+      node,
+      peer,
+      encodePayment({ chainId: context.deployment.chainId, channels, voucher, signature }),
+    )
   }
   return context.exclusive(key, async () => {
     try {
@@ -34,7 +41,11 @@ export async function finishWithNode(context: ClientContext, { operator, peer, s
       // Behind the node (a receipt of an interrupted request missed): catch up with it, as a paid request would, once.
       if (!(error instanceof PaymentRefusedError) || error.settlement === undefined || !signer) throw error
       const missed = decodeSignedReceipt(error.settlement)
-      await verifySignedReceipt(missed, { chainId: context.deployment.chainId, verifyingContract: anchor }, { signer, consumer: context.account })
+      await verifySignedReceipt(
+        missed,
+        { chainId: context.deployment.chainId, verifyingContract: anchor },
+        { signer, consumer: context.account },
+      )
       state.channels[key] = catchUp(state.channels[key] as ConsumerChannel, missed.receipt)
       state.receipts.push({ peer, receipt: encodeSignedReceipt(missed), cost: missed.receipt.cost, at: Date.now() })
       await context.document.save(state)

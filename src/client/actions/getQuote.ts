@@ -22,11 +22,26 @@ export async function getQuote(context: ClientContext, { entry, request, signal 
 /** The node's registered prices, refused if the registry does not know it as this announcement's active node. */
 export async function registeredPricesOf(context: ClientContext, entry: DirectoryEntry): Promise<Prices> {
   const registered = await context.registeredPrices(entry.announcement.operator)
-  if (!registered.active || registered.signer.toLowerCase() !== entry.announcement.signer.toLowerCase()) throw new InvalidQuoteError({ details: `operator ${entry.announcement.operator} is not active with signer ${entry.announcement.signer} in the registry` })
+  if (!registered.active || registered.signer.toLowerCase() !== entry.announcement.signer.toLowerCase())
+    throw new InvalidQuoteError({
+      details: `operator ${entry.announcement.operator} is not active with signer ${entry.announcement.signer} in the registry`,
+    })
   return registered
 }
 
-export async function verifyQuote(context: ClientContext, quote: Quote, entry: DirectoryEntry, request: InferenceRequest): Promise<Quote> {
+export async function verifyQuote(
+  context: ClientContext,
+  quote: Quote,
+  entry: DirectoryEntry,
+  request: InferenceRequest,
+): Promise<Quote> {
   const registered = await registeredPricesOf(context, entry)
-  return checkQuote(quote, { request, registered, operator: entry.announcement.operator, signer: entry.announcement.signer, chainId: context.deployment.chainId, limits: context.limits })
+  return checkQuote(quote, {
+    request,
+    registered,
+    operator: entry.announcement.operator,
+    signer: entry.announcement.signer,
+    chainId: context.deployment.chainId,
+    limits: context.limits,
+  })
 }

@@ -22,14 +22,37 @@
 import type { Address, Hex } from 'viem'
 import { signVoucher } from '../../chain/actions/signVoucher.ts'
 import { checkSpend, inputTokenBound, prepaidMaxCost, streamMeter } from '../../core/bounds.ts'
-import { applyReceipt, catchUp, credit, nextVoucherAmount, recordInterrupted, recordVoucher, type ConsumerChannel } from '../../core/credit.ts'
+import {
+  applyReceipt,
+  catchUp,
+  credit,
+  nextVoucherAmount,
+  recordInterrupted,
+  recordVoucher,
+  type ConsumerChannel,
+} from '../../core/credit.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import { InferenceAbortedError } from '../../core/errors/engine.ts'
 import { InferRequestError, InferStreamError } from '../../core/errors/p2p.ts'
-import { InvalidQuoteError, InvalidReceiptError, NoNodeAvailableError, PaidRequestInterruptedError, SpendLimitError, StreamLimitError, VoucherRejectedError } from '../../core/errors/payments.ts'
+import {
+  InvalidQuoteError,
+  InvalidReceiptError,
+  NoNodeAvailableError,
+  PaidRequestInterruptedError,
+  SpendLimitError,
+  StreamLimitError,
+  VoucherRejectedError,
+} from '../../core/errors/payments.ts'
 import { AllNodesFailedError, type RouteAttempt } from '../../core/errors/routing.ts'
 import type { Delta, FinishReason, InferenceRequest, Usage } from '../../core/inference.ts'
-import { decodeSignedReceipt, encodePayment, encodeSignedReceipt, requestHash, verifySignedReceipt, type SignedReceipt } from '../../core/payment.ts'
+import {
+  decodeSignedReceipt,
+  encodePayment,
+  encodeSignedReceipt,
+  requestHash,
+  verifySignedReceipt,
+  type SignedReceipt,
+} from '../../core/payment.ts'
 import { decodeQuote, tokenCost, type Quote } from '../../core/quote.ts'
 import { connectToPeer } from '../../p2p/dial.ts'
 import { infer, type InferOutcome } from '../../p2p/infer-client.ts'
@@ -83,7 +106,11 @@ export async function payForRequest(context: ClientContext, p: PayForRequestPara
     return payNode(context, p, entry, { delivered: false })
   }
   const { ranked } = await routeRequest(context, { model: p.model, contentHash: p.contentHash, request: p.request })
-  return payWithFailover(context, p, ranked.map((r) => r.candidate.entry))
+  return payWithFailover(
+    context,
+    p,
+    ranked.map((r) => r.candidate.entry),
+  )
 }
 
 /**
@@ -91,7 +118,11 @@ export async function payForRequest(context: ClientContext, p: PayForRequestPara
  * at most `context.maxAttempts` of them. A refusal or a failure before the first token moves on to the next (and
  * backs the node off); anything after it, or a cancel, ends the request.
  */
-export async function payWithFailover(context: ClientContext, p: PayForRequestParameters, entries: readonly DirectoryEntry[] | (() => DirectoryEntry | undefined)): Promise<PaidResult> {
+export async function payWithFailover(
+  context: ClientContext,
+  p: PayForRequestParameters,
+  entries: readonly DirectoryEntry[] | (() => DirectoryEntry | undefined),
+): Promise<PaidResult> {
   const next = typeof entries === 'function' ? entries : queueOf(entries)
   const attempts: RouteAttempt[] = []
   let last: unknown
@@ -123,14 +154,25 @@ export function queueOf(entries: readonly DirectoryEntry[]): () => DirectoryEntr
 }
 
 /** Whether a failed attempt may move to another node, and whether the node said it was busy (and for how long). */
-function failover(error: unknown, delivered: boolean, signal: AbortSignal | undefined): 'stop' | { busy: boolean; retryAfterMs?: number | undefined } {
+function failover(
+  error: unknown,
+  delivered: boolean,
+  signal: AbortSignal | undefined,
+): 'stop' | { busy: boolean; retryAfterMs?: number | undefined } {
   if (delivered || signal?.aborted) return 'stop'
   const cause = error instanceof PaidRequestInterruptedError && error.text === '' ? error.cause : error
   if (cause instanceof InferRequestError) {
     if (cause.code === 'BAD_REQUEST') return 'stop'
     return cause.code === 'BUSY' ? { busy: true, retryAfterMs: cause.retryAfterMs } : { busy: false }
   }
-  if (cause instanceof InferStreamError || cause instanceof InvalidQuoteError || cause instanceof InvalidReceiptError || cause instanceof VoucherRejectedError || cause instanceof SpendLimitError) return { busy: false }
+  if (
+    cause instanceof InferStreamError ||
+    cause instanceof InvalidQuoteError ||
+    cause instanceof InvalidReceiptError ||
+    cause instanceof VoucherRejectedError ||
+    cause instanceof SpendLimitError
+  )
+    return { busy: false }
   return 'stop'
 }
 
@@ -138,12 +180,18 @@ function describeAttempt(peerId: string, error: unknown): RouteAttempt {
   const cause = error instanceof PaidRequestInterruptedError && error.cause ? error.cause : error
   const name = cause instanceof Error ? cause.name : 'Error'
   const code = cause instanceof InferRequestError ? cause.code : cause instanceof InferStreamError ? cause.reason : null
-  const message = cause instanceof Error ? ((cause as { shortMessage?: string }).shortMessage ?? cause.message) : String(cause)
+  const message =
+    cause instanceof Error ? ((cause as { shortMessage?: string }).shortMessage ?? cause.message) : String(cause)
   return { peerId, error: name, code, message }
 }
 
 /** One node: price the request there, then pay and stream under the node's lock. `progress.delivered`: a token arrived. */
-async function payNode(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry, progress: { delivered: boolean }): Promise<PaidResult> {
+async function payNode(
+  context: ClientContext,
+  p: PayForRequestParameters,
+  entry: DirectoryEntry,
+  progress: { delivered: boolean },
+): Promise<PaidResult> {
   const priced = await price(context, p, entry)
   const tracked: PayForRequestParameters = {
     ...p,
@@ -152,7 +200,9 @@ async function payNode(context: ClientContext, p: PayForRequestParameters, entry
       p.onDelta?.(delta)
     },
   }
-  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () => payAndStream(context, tracked, priced, PAYMENT_RETRIES))
+  return context.exclusive(priced.entry.announcement.operator.toLowerCase(), () =>
+    payAndStream(context, tracked, priced, PAYMENT_RETRIES),
+  )
 }
 
 /**
@@ -182,7 +232,11 @@ async function price(context: ClientContext, p: PayForRequestParameters, entry: 
     const { node } = await context.ready()
     await connectToPeer(node, entry.peerId, p.signal ? { signal: p.signal } : {}).catch(async (cause: unknown) => {
       if (p.signal?.aborted) throw await cancelledBeforeSending(context, entry)
-      throw new InferStreamError({ reason: 'dial', details: cause instanceof Error ? cause.message : String(cause), cause })
+      throw new InferStreamError({
+        reason: 'dial',
+        details: cause instanceof Error ? cause.message : String(cause),
+        cause,
+      })
     })
     const registered = await registeredPricesOf(context, entry)
     const maxCost = prepaidMaxCost(p.request, registered, p.request.max_tokens)
@@ -193,7 +247,12 @@ async function price(context: ClientContext, p: PayForRequestParameters, entry: 
   return { entry, maxCost: quote.maxCost, quote }
 }
 
-async function payAndStream(context: ClientContext, p: PayForRequestParameters, { entry, maxCost, quote }: Priced, retries: number): Promise<PaidResult> {
+async function payAndStream(
+  context: ClientContext,
+  p: PayForRequestParameters,
+  { entry, maxCost, quote }: Priced,
+  retries: number,
+): Promise<PaidResult> {
   const { node, state } = await context.ready()
   const { channels, anchor } = context.addresses
   const operator = entry.announcement.operator.toLowerCase()
@@ -201,26 +260,50 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
   const expected = { signer: entry.announcement.signer, consumer: context.account }
   const save = async (channel: ConsumerChannel, receipt?: SignedReceipt) => {
     state.channels[operator] = channel
-    if (receipt) state.receipts.push({ peer: entry.peerId, receipt: encodeSignedReceipt(receipt), cost: receipt.receipt.cost, at: Date.now() })
+    if (receipt)
+      state.receipts.push({
+        peer: entry.peerId,
+        receipt: encodeSignedReceipt(receipt),
+        cost: receipt.receipt.cost,
+        at: Date.now(),
+      })
     await context.document.save(state)
   }
 
   let channel = await ensureChannel(context, { operator: entry.announcement.operator, maxCost })
   // Cancelled meanwhile (a hedged request whose other node answered first): nothing is signed.
-  if (p.signal?.aborted) throw new PaidRequestInterruptedError({ text: '', credit: credit(channel), cause: new InferenceAbortedError() })
+  if (p.signal?.aborted)
+    throw new PaidRequestInterruptedError({ text: '', credit: credit(channel), cause: new InferenceAbortedError() })
   const cumulativeAmount = nextVoucherAmount(channel, maxCost)
-  const { signature } = await signVoucher(context.wallet, { channels, chainId: context.deployment.chainId, voucher: { channelId: channel.channelId, cumulativeAmount } })
+  const { signature } = await signVoucher(context.wallet, {
+    channels,
+    chainId: context.deployment.chainId,
+    voucher: { channelId: channel.channelId, cumulativeAmount },
+  })
   channel = recordVoucher(channel, cumulativeAmount)
   await save(channel)
   context.onVoucher?.({ operator: entry.announcement.operator, peer: entry.peerId, signer: entry.announcement.signer })
-  const payment = encodePayment({ chainId: context.deployment.chainId, channels, voucher: { channelId: channel.channelId, cumulativeAmount }, signature })
+  const payment = encodePayment({
+    chainId: context.deployment.chainId,
+    channels,
+    voucher: { channelId: channel.channelId, cumulativeAmount },
+    signature,
+  })
 
-  const call = infer(node, { peer: entry.peerId, request: p.request, payment, ...(p.signal ? { signal: p.signal } : {}) })
+  const call = infer(node, {
+    peer: entry.peerId,
+    request: p.request,
+    payment,
+    ...(p.signal ? { signal: p.signal } : {}),
+  })
   const meter = streamMeter(p.request.max_tokens)
   /** The receipt of the answer (or of what was sent before a cancel), checked against the quote it was served at. */
   const settle = async (outcome: InferOutcome, text: string): Promise<{ receipt: SignedReceipt; served: Quote }> => {
     const served = quote ?? (await verifyQuote(context, decodeQuote(outcome.quote), entry, p.request))
-    if (served.maxCost > maxCost) throw new InvalidQuoteError({ details: `the node served the request at a maximum of ${served.maxCost}, above the ${maxCost} paid` })
+    if (served.maxCost > maxCost)
+      throw new InvalidQuoteError({
+        details: `the node served the request at a maximum of ${served.maxCost}, above the ${maxCost} paid`,
+      })
     const receipt = decodeSignedReceipt(outcome.receipt)
     await verifySignedReceipt(receipt, receiptDomain, { ...expected, request: p.request, text })
     channel = applyReceipt(channel, receipt.receipt, served)
@@ -241,7 +324,9 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
     // streamed on cannot bill the rest. One that was never sent (no dial) cannot be settled at all.
     const interrupted = async () => {
       if (error instanceof InferStreamError && error.reason === 'dial') return
-      const bound = p.signal?.aborted ? await receivedCost(context, p, entry, quote, meter.tokens, maxCost) : (quote?.maxCost ?? maxCost)
+      const bound = p.signal?.aborted
+        ? await receivedCost(context, p, entry, quote, meter.tokens, maxCost)
+        : (quote?.maxCost ?? maxCost)
       if (bound === 0n) return
       channel = recordInterrupted(channel, { requestHash: requestHash(p.request), maxCost: bound })
       await save(channel)
@@ -250,7 +335,13 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
       await interrupted()
       throw error
     }
-    if (error instanceof InferRequestError && error.code === 'PAYMENT_REQUIRED' && error.settlement !== undefined && retries > 0 && !p.signal?.aborted) {
+    if (
+      error instanceof InferRequestError &&
+      error.code === 'PAYMENT_REQUIRED' &&
+      error.settlement !== undefined &&
+      retries > 0 &&
+      !p.signal?.aborted
+    ) {
       const missed = decodeSignedReceipt(error.settlement)
       await verifySignedReceipt(missed, receiptDomain, expected)
       if (missed.receipt.cumulativePaid > channel.settled) {
@@ -265,23 +356,58 @@ async function payAndStream(context: ClientContext, p: PayForRequestParameters, 
     }
     if (error instanceof InferRequestError) throw error
     const cancelled = error instanceof InferenceAbortedError ? await call.result.catch(() => null) : null
-    const settledNow = cancelled?.receipt ? await settle(cancelled, meter.text).then(() => true, () => false) : false
+    const settledNow = cancelled?.receipt
+      ? await settle(cancelled, meter.text).then(
+          () => true,
+          () => false,
+        )
+      : false
     if (!settledNow) await interrupted()
     throw new PaidRequestInterruptedError({ text: meter.text, credit: credit(channel), cause: error })
   }
   const { receipt, served } = await settle(outcome, meter.text)
-  return { text: meter.text, finish_reason: outcome.finish_reason, usage: outcome.usage, cost: receipt.receipt.cost, quote: served, receipt, peer: entry.peerId, channelId: channel.channelId, credit: credit(channel), request: p.request, engine: entry.announcement.models.find((m) => m.contentHash.toLowerCase() === p.contentHash.toLowerCase())?.engine ?? 'unknown' }
+  return {
+    text: meter.text,
+    finish_reason: outcome.finish_reason,
+    usage: outcome.usage,
+    cost: receipt.receipt.cost,
+    quote: served,
+    receipt,
+    peer: entry.peerId,
+    channelId: channel.channelId,
+    credit: credit(channel),
+    request: p.request,
+    engine:
+      entry.announcement.models.find((m) => m.contentHash.toLowerCase() === p.contentHash.toLowerCase())?.engine ??
+      'unknown',
+  }
 }
 
 /** What an honest node may bill for the `tokens` it sent before a cancel: nothing for none, else input + those tokens. */
-async function receivedCost(context: ClientContext, p: PayForRequestParameters, entry: DirectoryEntry, quote: Quote | null, tokens: number, maxCost: bigint): Promise<bigint> {
+async function receivedCost(
+  context: ClientContext,
+  p: PayForRequestParameters,
+  entry: DirectoryEntry,
+  quote: Quote | null,
+  tokens: number,
+  maxCost: bigint,
+): Promise<bigint> {
   if (tokens === 0) return 0n
-  const cost = quote ? tokenCost(quote.inputTokens, tokens, quote) : tokenCost(inputTokenBound(p.request), tokens, await registeredPricesOf(context, entry))
+  const cost = quote
+    ? tokenCost(quote.inputTokens, tokens, quote)
+    : tokenCost(inputTokenBound(p.request), tokens, await registeredPricesOf(context, entry))
   return cost < maxCost ? cost : maxCost
 }
 
 /** A request cancelled before anything was sent ends as every cancelled request does: interrupted, nothing streamed. */
-async function cancelledBeforeSending(context: ClientContext, entry: DirectoryEntry): Promise<PaidRequestInterruptedError> {
+async function cancelledBeforeSending(
+  context: ClientContext,
+  entry: DirectoryEntry,
+): Promise<PaidRequestInterruptedError> {
   const channel = (await context.ready()).state.channels[entry.announcement.operator.toLowerCase()]
-  return new PaidRequestInterruptedError({ text: '', credit: channel ? credit(channel) : 0n, cause: new InferenceAbortedError() })
+  return new PaidRequestInterruptedError({
+    text: '',
+    credit: channel ? credit(channel) : 0n,
+    cause: new InferenceAbortedError(),
+  })
 }

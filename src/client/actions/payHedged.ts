@@ -11,7 +11,13 @@
 import type { DirectoryEntry } from '../../core/directory.ts'
 import { AllNodesFailedError, type RouteAttempt } from '../../core/errors/routing.ts'
 import type { ClientContext } from '../context.ts'
-import { payForRequest, payWithFailover, queueOf, type PaidResult, type PayForRequestParameters } from './payForRequest.ts'
+import {
+  payForRequest,
+  payWithFailover,
+  queueOf,
+  type PaidResult,
+  type PayForRequestParameters,
+} from './payForRequest.ts'
 import { routeRequest } from './routeRequest.ts'
 
 export async function payHedged(context: ClientContext, p: PayForRequestParameters): Promise<PaidResult> {
@@ -19,7 +25,9 @@ export async function payHedged(context: ClientContext, p: PayForRequestParamete
   const { ranked } = await routeRequest(context, { model: p.model, contentHash: p.contentHash, request: p.request })
   const entries = ranked.map((r) => r.candidate.entry)
   const [first] = entries
-  const second = entries.find((e) => e.announcement.operator.toLowerCase() !== first?.announcement.operator.toLowerCase())
+  const second = entries.find(
+    (e) => e.announcement.operator.toLowerCase() !== first?.announcement.operator.toLowerCase(),
+  )
   if (!first || !second) return payWithFailover(context, p, entries)
   // After its first node, a side that fails over takes the next node neither side has asked yet.
   const shared = queueOf(entries.filter((e) => e !== first && e !== second))
@@ -61,7 +69,10 @@ export async function payHedged(context: ClientContext, p: PayForRequestParamete
       const outcome = outcomes[won]
       if (outcome.status === 'rejected') throw outcome.reason
       const other = asked[won === 0 ? 1 : 0] ?? sides[won === 0 ? 1 : 0]!
-      return { ...outcome.value, hedge: { peer: other.peerId, operator: other.announcement.operator, signer: other.announcement.signer } }
+      return {
+        ...outcome.value,
+        hedge: { peer: other.peerId, operator: other.announcement.operator, signer: other.announcement.signer },
+      }
     }
     // Neither side got a token.
     const reasons = outcomes.map((o) => (o.status === 'rejected' ? o.reason : null))

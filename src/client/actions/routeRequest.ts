@@ -14,17 +14,31 @@ import { routeRequest as rank, type Exclusion, type RankedNode, type RouteCandid
 import type { ClientContext } from '../context.ts'
 import { findNodes } from './findNodes.ts'
 
-export type RouteRequestParameters = { model: string; contentHash: Hex; request: InferenceRequest & { max_tokens: number }; seed?: number }
+export type RouteRequestParameters = {
+  model: string
+  contentHash: Hex
+  request: InferenceRequest & { max_tokens: number }
+  seed?: number
+}
 export type RoutedNode = RankedNode<RouteCandidate & { entry: DirectoryEntry }>
 
 /** The candidate routing sees for a directory entry, with its reputation and flag. */
-export async function routeCandidateOf(context: ClientContext, entry: DirectoryEntry, contentHash: Hex): Promise<RouteCandidate & { entry: DirectoryEntry }> {
+export async function routeCandidateOf(
+  context: ClientContext,
+  entry: DirectoryEntry,
+  contentHash: Hex,
+): Promise<RouteCandidate & { entry: DirectoryEntry }> {
   const served = entry.announcement.models.find((m) => m.contentHash.toLowerCase() === contentHash.toLowerCase())
-  const reputation = await Promise.resolve(context.reputation?.(entry.announcement.operator, contentHash.toLowerCase() as Hex)).catch(() => null)
+  const reputation = await Promise.resolve(
+    context.reputation?.(entry.announcement.operator, contentHash.toLowerCase() as Hex),
+  ).catch(() => null)
   return {
     entry,
     peerId: entry.peerId,
-    prices: { pricePerMillionInput: BigInt(entry.announcement.pricePerMillionInput), pricePerMillionOutput: BigInt(entry.announcement.pricePerMillionOutput) },
+    prices: {
+      pricePerMillionInput: BigInt(entry.announcement.pricePerMillionInput),
+      pricePerMillionOutput: BigInt(entry.announcement.pricePerMillionOutput),
+    },
     capacity: entry.announcement.capacity,
     queueDepth: entry.announcement.queueDepth,
     tokensPerSecond: served?.tokensPerSecond ?? 0,
@@ -35,13 +49,23 @@ export async function routeCandidateOf(context: ClientContext, entry: DirectoryE
 }
 
 /** The nodes to try, best first, and those left out now (with why). Throws `NoNodeAvailableError` when none is left. */
-export async function routeRequest(context: ClientContext, { model, contentHash, request, seed = randomSeed() }: RouteRequestParameters): Promise<{ ranked: RoutedNode[]; excluded: Exclusion[] }> {
+export async function routeRequest(
+  context: ClientContext,
+  { model, contentHash, request, seed = randomSeed() }: RouteRequestParameters,
+): Promise<{ ranked: RoutedNode[]; excluded: Exclusion[] }> {
   const all = await findNodes(context, { model, contentHash })
   const candidates = await Promise.all(all.map((e) => routeCandidateOf(context, e, contentHash)))
   const now = Date.now()
-  const result = rank(candidates, { inputTokens: inputTokenBound(request), maxTokens: request.max_tokens }, { now, seed, latencyBarMs: context.latencyBarMs, backoffUntil: (peer) => context.backoff.until(peer, now) })
+  const result = rank(
+    candidates,
+    { inputTokens: inputTokenBound(request), maxTokens: request.max_tokens },
+    { now, seed, latencyBarMs: context.latencyBarMs, backoffUntil: (peer) => context.backoff.until(peer, now) },
+  )
   if (result.ranked.length === 0) {
-    const details = result.excluded.length > 0 ? `every node is left out for now: ${result.excluded.map((e) => `${e.peerId} (${e.reason === 'backoff' ? `busy or unreachable for ${Math.max(0, (context.backoff.until(e.peerId, now) ?? now) - now)} ms more` : e.reason})`).join(', ')}` : undefined
+    const details =
+      result.excluded.length > 0
+        ? `every node is left out for now: ${result.excluded.map((e) => `${e.peerId} (${e.reason === 'backoff' ? `busy or unreachable for ${Math.max(0, (context.backoff.until(e.peerId, now) ?? now) - now)} ms more` : e.reason})`).join(', ')}`
+        : undefined
     throw new NoNodeAvailableError({ model, ...(details ? { details } : {}) })
   }
   return result

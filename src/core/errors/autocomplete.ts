@@ -5,7 +5,10 @@ import { BaseError, registerErrorClass } from './base.ts'
 export class FimUnsupportedError extends BaseError {
   override name = 'FimUnsupportedError' as const
   constructor({ model }: { model: string }) {
-    super(`${model} has no fill-in-the-middle format. Load a coder model (Qwen2.5-Coder, or a Modelex demo model) for completions.`, { data: { model } })
+    super(
+      `${model} has no fill-in-the-middle format. Load a coder model (Qwen2.5-Coder, or a Modelex demo model) for completions.`,
+      { data: { model } },
+    )
   }
   get model(): string {
     return this.data?.['model'] as string

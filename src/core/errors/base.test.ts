@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest'
-import { BaseError, deserializeError, registerErrorClass, serializeError, walkCauses, WebGpuUnavailableError } from './index.ts'
+import {
+  BaseError,
+  deserializeError,
+  registerErrorClass,
+  serializeError,
+  walkCauses,
+  WebGpuUnavailableError,
+} from './index.ts'
 
 class TestError extends BaseError {
   override name = 'TestError' as const
@@ -40,7 +47,11 @@ describe('BaseError', () => {
 
 describe('serializeError / deserializeError', () => {
   test('round-trips class, fields and the cause chain through structuredClone and JSON', () => {
-    const error = new TestError('outer', { details: 'd', data: { code: 'X', n: 1, list: [1, 'a'] }, cause: new TypeError('inner') })
+    const error = new TestError('outer', {
+      details: 'd',
+      data: { code: 'X', n: 1, list: [1, 'a'] },
+      cause: new TypeError('inner'),
+    })
     for (const carry of [structuredClone, (v: unknown) => JSON.parse(JSON.stringify(v))]) {
       const back = deserializeError(carry(serializeError(error)))
       expect(back).toBeInstanceOf(TestError)

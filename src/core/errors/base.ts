@@ -26,7 +26,10 @@ export class BaseError extends Error {
   readonly data: Readonly<Record<string, JsonValue>> | undefined
 
   constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
-    super(composeMessage(shortMessage, parameters.details), parameters.cause === undefined ? undefined : { cause: parameters.cause })
+    super(
+      composeMessage(shortMessage, parameters.details),
+      parameters.cause === undefined ? undefined : { cause: parameters.cause },
+    )
     this.shortMessage = shortMessage
     this.details = parameters.details
     this.data = parameters.data
@@ -111,9 +114,18 @@ export function deserializeError(serialized: SerializedError): Error {
   const error = Object.create(prototype) as Error & Record<string, unknown>
   // Own properties, as the constructors would have made them; `name` set explicitly so unknown classes keep theirs.
   Object.defineProperties(error, {
-    name: { value: serialized.name, writable: true, configurable: true, enumerable: prototype instanceof BaseError || prototype === BaseError.prototype },
+    name: {
+      value: serialized.name,
+      writable: true,
+      configurable: true,
+      enumerable: prototype instanceof BaseError || prototype === BaseError.prototype,
+    },
     message: { value: serialized.message, writable: true, configurable: true },
-    stack: { value: serialized.stack ?? `${serialized.name}: ${serialized.message}`, writable: true, configurable: true },
+    stack: {
+      value: serialized.stack ?? `${serialized.name}: ${serialized.message}`,
+      writable: true,
+      configurable: true,
+    },
   })
   if (prototype === BaseError.prototype || prototype instanceof BaseError) {
     error['shortMessage'] = serialized.shortMessage ?? serialized.message
@@ -121,7 +133,11 @@ export function deserializeError(serialized: SerializedError): Error {
     error['data'] = serialized.data
   }
   if (serialized.cause) {
-    Object.defineProperty(error, 'cause', { value: deserializeError(serialized.cause), writable: true, configurable: true })
+    Object.defineProperty(error, 'cause', {
+      value: deserializeError(serialized.cause),
+      writable: true,
+      configurable: true,
+    })
   }
   return error
 }

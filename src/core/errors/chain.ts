@@ -20,7 +20,9 @@ export class MerkleLeafNotFoundError extends BaseError {
   override name = 'MerkleLeafNotFoundError' as const
 
   constructor({ leaf }: { leaf: string }) {
-    super('The Merkle tree does not contain this leaf; build the proof from the tree that was anchored.', { data: { leaf } })
+    super('The Merkle tree does not contain this leaf; build the proof from the tree that was anchored.', {
+      data: { leaf },
+    })
   }
 
   get leaf(): string {
@@ -36,7 +38,19 @@ registerErrorClass('MerkleLeafNotFoundError', MerkleLeafNotFoundError)
 export class ContractRevertedError extends BaseError {
   override name = 'ContractRevertedError' as const
 
-  constructor({ contract, functionName, errorName, args, cause }: { contract: string; functionName: string; errorName: string; args: readonly string[]; cause?: unknown }) {
+  constructor({
+    contract,
+    functionName,
+    errorName,
+    args,
+    cause,
+  }: {
+    contract: string
+    functionName: string
+    errorName: string
+    args: readonly string[]
+    cause?: unknown
+  }) {
     super(`${contract}.${functionName} reverted with ${errorName}(${args.join(', ')}).`, {
       data: { contract, functionName, errorName, args: [...args] },
       cause,
@@ -58,7 +72,10 @@ export class ContractsBuildError extends BaseError {
   override name = 'ContractsBuildError' as const
 
   constructor({ output, cause }: { output: string; cause?: unknown }) {
-    super('Building the contracts failed. Run `cd contracts && npx forge build` to see the compiler output.', { details: output.slice(-4000), cause })
+    super('Building the contracts failed. Run `cd contracts && npx forge build` to see the compiler output.', {
+      details: output.slice(-4000),
+      cause,
+    })
   }
 }
 registerErrorClass('ContractsBuildError', ContractsBuildError)
@@ -68,7 +85,10 @@ export class DeploymentFailedError extends BaseError {
   override name = 'DeploymentFailedError' as const
 
   constructor({ step, cause }: { step: string; cause?: unknown }) {
-    super(`Deploying the contracts failed at: ${step}. Is the chain running and the deployer funded?`, { data: { step }, cause })
+    super(`Deploying the contracts failed at: ${step}. Is the chain running and the deployer funded?`, {
+      data: { step },
+      cause,
+    })
   }
 
   get step(): string {
@@ -85,9 +105,30 @@ registerErrorClass('DeploymentFailedError', DeploymentFailedError)
 export class EquivocationProofError extends BaseError {
   override name = 'EquivocationProofError' as const
 
-  constructor({ reason, signer, requestHash, details, cause }: { reason: 'already-proven' | 'rejected' | 'unreachable'; signer: string; requestHash: string; details?: string; cause?: unknown }) {
-    const what = { 'already-proven': 'it was already proven', rejected: 'the contract refused the evidence', unreachable: 'the chain could not be reached; the evidence is kept and will be submitted again (client.retryEquivocations())' }[reason]
-    super(`Could not prove that node signer ${signer} equivocated on request ${requestHash}: ${what}.`, { data: { reason, signer, requestHash }, details, cause })
+  constructor({
+    reason,
+    signer,
+    requestHash,
+    details,
+    cause,
+  }: {
+    reason: 'already-proven' | 'rejected' | 'unreachable'
+    signer: string
+    requestHash: string
+    details?: string
+    cause?: unknown
+  }) {
+    const what = {
+      'already-proven': 'it was already proven',
+      rejected: 'the contract refused the evidence',
+      unreachable:
+        'the chain could not be reached; the evidence is kept and will be submitted again (client.retryEquivocations())',
+    }[reason]
+    super(`Could not prove that node signer ${signer} equivocated on request ${requestHash}: ${what}.`, {
+      data: { reason, signer, requestHash },
+      details,
+      cause,
+    })
   }
 
   get reason(): 'already-proven' | 'rejected' | 'unreachable' {

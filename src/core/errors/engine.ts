@@ -61,10 +61,13 @@ registerErrorClass('ModelLoadError', ModelLoadError)
 export class ModelIntegrityError extends BaseError {
   override name = 'ModelIntegrityError' as const
   constructor({ expected, actual, url }: { expected: string; actual: string; url: string }) {
-    super('The model file does not match its content hash: it is corrupt or not the model it claims to be. Nothing was cached; check the URL or the catalog entry.', {
-      details: `expected ${expected}, got ${actual} for ${url}`,
-      data: { expected, actual, url },
-    })
+    super(
+      'The model file does not match its content hash: it is corrupt or not the model it claims to be. Nothing was cached; check the URL or the catalog entry.',
+      {
+        details: `expected ${expected}, got ${actual} for ${url}`,
+        data: { expected, actual, url },
+      },
+    )
   }
 }
 registerErrorClass('ModelIntegrityError', ModelIntegrityError)
@@ -97,7 +100,10 @@ registerErrorClass('InferenceAbortedError', InferenceAbortedError)
 export class InvalidModelFileError extends BaseError {
   override name = 'InvalidModelFileError' as const
   constructor(details: string, cause?: unknown) {
-    super('The model file is not a valid GGUF model. Check the URL or file, or pick a model from the catalog.', { details, cause })
+    super('The model file is not a valid GGUF model. Check the URL or file, or pick a model from the catalog.', {
+      details,
+      cause,
+    })
   }
 }
 registerErrorClass('InvalidModelFileError', InvalidModelFileError)
@@ -106,7 +112,11 @@ registerErrorClass('InvalidModelFileError', InvalidModelFileError)
 export class ModelFileNotFoundError extends BaseError {
   override name = 'ModelFileNotFoundError' as const
   constructor({ path, cause }: { path: string; cause?: unknown }) {
-    super('The model file was not found. Check the path (generate the demo models with npm run model:demo).', { details: path, data: { path }, cause })
+    super('The model file was not found. Check the path (generate the demo models with npm run model:demo).', {
+      details: path,
+      data: { path },
+      cause,
+    })
   }
 }
 registerErrorClass('ModelFileNotFoundError', ModelFileNotFoundError)
@@ -118,11 +128,14 @@ registerErrorClass('ModelFileNotFoundError', ModelFileNotFoundError)
 export class NativeEngineUnavailableError extends BaseError {
   override name = 'NativeEngineUnavailableError' as const
   constructor({ backend, details, cause }: { backend: string; details?: string; cause?: unknown }) {
-    super(`The native engine cannot start on this machine (backend: ${backend}): no prebuilt llama.cpp binary of node-llama-cpp loads here. Try the CPU backend, or reinstall node-llama-cpp for this platform.`, {
-      details,
-      cause,
-      data: { backend },
-    })
+    super(
+      `The native engine cannot start on this machine (backend: ${backend}): no prebuilt llama.cpp binary of node-llama-cpp loads here. Try the CPU backend, or reinstall node-llama-cpp for this platform.`,
+      {
+        details,
+        cause,
+        data: { backend },
+      },
+    )
   }
 }
 registerErrorClass('NativeEngineUnavailableError', NativeEngineUnavailableError)

@@ -14,7 +14,10 @@ registerErrorClass('EvaluationSetupError', EvaluationSetupError)
 export class EvaluationAbortedError extends BaseError {
   override name = 'EvaluationAbortedError' as const
   constructor({ done, total, cause }: { done: number; total: number; cause?: unknown }) {
-    super(`The evaluation was cancelled after ${done} of ${total} steps; no attestation was built.`, { cause, data: { done, total } })
+    super(`The evaluation was cancelled after ${done} of ${total} steps; no attestation was built.`, {
+      cause,
+      data: { done, total },
+    })
   }
   get done(): number {
     return this.data?.['done'] as number

@@ -5,7 +5,13 @@
  */
 import { BaseError, registerErrorClass, type BaseErrorParameters } from './base.ts'
 
-export type GatewayErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'service_unavailable' | 'upstream_error' | 'payment_required'
+export type GatewayErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'service_unavailable'
+  | 'upstream_error'
+  | 'payment_required'
 
 /**
  * OpenAI-style `code`s for failures a client may act on by kind: `spend_limit` (a node asks more than the gateway's
@@ -15,7 +21,15 @@ export type GatewayErrorCode = 'spend_limit' | 'upstream_overrun'
 
 export class GatewayError extends BaseError {
   override name: string = 'GatewayError'
-  constructor(shortMessage: string, { status, type, code, ...rest }: BaseErrorParameters & { status: number; type: GatewayErrorType; code?: GatewayErrorCode | undefined }) {
+  constructor(
+    shortMessage: string,
+    {
+      status,
+      type,
+      code,
+      ...rest
+    }: BaseErrorParameters & { status: number; type: GatewayErrorType; code?: GatewayErrorCode | undefined },
+  ) {
     super(shortMessage, { ...rest, data: { ...rest.data, status, type, ...(code ? { code } : {}) } })
   }
   get status(): number {
@@ -34,7 +48,10 @@ registerErrorClass('GatewayError', GatewayError)
 export class GatewayAuthError extends GatewayError {
   override name = 'GatewayAuthError' as const
   constructor() {
-    super('Missing or wrong bearer token. Use the token the gateway printed when it started (Authorization: Bearer <token>, or the API key setting of your editor).', { status: 401, type: 'authentication_error' })
+    super(
+      'Missing or wrong bearer token. Use the token the gateway printed when it started (Authorization: Bearer <token>, or the API key setting of your editor).',
+      { status: 401, type: 'authentication_error' },
+    )
   }
 }
 registerErrorClass('GatewayAuthError', GatewayAuthError)
@@ -53,7 +70,11 @@ registerErrorClass('NodeNotPairedError', NodeNotPairedError)
 export class RequestTooLargeError extends GatewayError {
   override name = 'RequestTooLargeError' as const
   constructor({ limit }: { limit: number }) {
-    super(`The request body is larger than ${limit} bytes. Send less context.`, { status: 413, type: 'invalid_request_error', data: { limit } })
+    super(`The request body is larger than ${limit} bytes. Send less context.`, {
+      status: 413,
+      type: 'invalid_request_error',
+      data: { limit },
+    })
   }
 }
 registerErrorClass('RequestTooLargeError', RequestTooLargeError)
@@ -61,7 +82,12 @@ registerErrorClass('RequestTooLargeError', RequestTooLargeError)
 export class InvalidGatewayRequestError extends GatewayError {
   override name = 'InvalidGatewayRequestError' as const
   constructor(details: string, cause?: unknown) {
-    super('The request is not a valid OpenAI completion or chat completion body.', { status: 400, type: 'invalid_request_error', details, cause })
+    super('The request is not a valid OpenAI completion or chat completion body.', {
+      status: 400,
+      type: 'invalid_request_error',
+      details,
+      cause,
+    })
   }
 }
 registerErrorClass('InvalidGatewayRequestError', InvalidGatewayRequestError)
@@ -69,7 +95,10 @@ registerErrorClass('InvalidGatewayRequestError', InvalidGatewayRequestError)
 export class UnknownRouteError extends GatewayError {
   override name = 'UnknownRouteError' as const
   constructor({ method, path }: { method: string; path: string }) {
-    super(`No route ${method} ${path}. The gateway serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions.`, { status: 404, type: 'not_found_error', data: { method, path } })
+    super(
+      `No route ${method} ${path}. The gateway serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions.`,
+      { status: 404, type: 'not_found_error', data: { method, path } },
+    )
   }
 }
 registerErrorClass('UnknownRouteError', UnknownRouteError)
@@ -77,7 +106,11 @@ registerErrorClass('UnknownRouteError', UnknownRouteError)
 export class ModelNotServedError extends GatewayError {
   override name = 'ModelNotServedError' as const
   constructor({ requested, served }: { requested: string; served: string }) {
-    super(`The paired node serves ${served}, not ${requested}. Use the model id from GET /v1/models.`, { status: 404, type: 'not_found_error', data: { requested, served } })
+    super(`The paired node serves ${served}, not ${requested}. Use the model id from GET /v1/models.`, {
+      status: 404,
+      type: 'not_found_error',
+      data: { requested, served },
+    })
   }
 }
 registerErrorClass('ModelNotServedError', ModelNotServedError)
@@ -85,8 +118,23 @@ registerErrorClass('ModelNotServedError', ModelNotServedError)
 /** The browser node refused or failed the request, or could not be reached. */
 export class UpstreamNodeError extends GatewayError {
   override name = 'UpstreamNodeError' as const
-  constructor({ peer, details, cause, status = 502, code }: { peer: string; details?: string; cause?: unknown; status?: number; code?: GatewayErrorCode }) {
-    super(`The paired browser node ${peer} could not answer. Keep its tab open with a model loaded; it reconnects on its own.`, { status, type: 'upstream_error', code, details, cause, data: { peer } })
+  constructor({
+    peer,
+    details,
+    cause,
+    status = 502,
+    code,
+  }: {
+    peer: string
+    details?: string
+    cause?: unknown
+    status?: number
+    code?: GatewayErrorCode
+  }) {
+    super(
+      `The paired browser node ${peer} could not answer. Keep its tab open with a model loaded; it reconnects on its own.`,
+      { status, type: 'upstream_error', code, details, cause, data: { peer } },
+    )
   }
 }
 registerErrorClass('UpstreamNodeError', UpstreamNodeError)
@@ -94,13 +142,31 @@ registerErrorClass('UpstreamNodeError', UpstreamNodeError)
 /** Pairing failed: the token is wrong, or the node could not be reached. */
 export class PairingError extends GatewayError {
   override name = 'PairingError' as const
-  constructor({ peer, reason, details, cause }: { peer: string; reason: 'bad-token' | 'unreachable' | 'protocol'; details?: string; cause?: unknown }) {
+  constructor({
+    peer,
+    reason,
+    details,
+    cause,
+  }: {
+    peer: string
+    reason: 'bad-token' | 'unreachable' | 'protocol'
+    details?: string
+    cause?: unknown
+  }) {
     const messages = {
-      'bad-token': 'The browser node refused the pairing token. Copy the pairing line again from the Code view (its token changes when you make a new one there).',
-      unreachable: 'The browser node could not be reached through the relay. Keep its tab open and check that it shows "connected".',
+      'bad-token':
+        'The browser node refused the pairing token. Copy the pairing line again from the Code view (its token changes when you make a new one there).',
+      unreachable:
+        'The browser node could not be reached through the relay. Keep its tab open and check that it shows "connected".',
       protocol: 'The browser node answered the pairing request with something unexpected.',
     }
-    super(messages[reason], { status: reason === 'bad-token' ? 401 : 502, type: reason === 'bad-token' ? 'authentication_error' : 'upstream_error', details, cause, data: { peer, reason } })
+    super(messages[reason], {
+      status: reason === 'bad-token' ? 401 : 502,
+      type: reason === 'bad-token' ? 'authentication_error' : 'upstream_error',
+      details,
+      cause,
+      data: { peer, reason },
+    })
   }
   get reason(): 'bad-token' | 'unreachable' | 'protocol' {
     return this.data?.['reason'] as 'bad-token' | 'unreachable' | 'protocol'
@@ -113,7 +179,7 @@ export class NetworkRouteUnavailableError extends GatewayError {
   override name = 'NetworkRouteUnavailableError' as const
   constructor(details?: string) {
     super(
-      'Paid routing to network nodes needs a deployment and a wallet: start the gateway with MODELEX_WALLET_KEY=0x… (or --wallet-key-file <file>) and --deployment <file> (default: the local stack\'s, where a funded devnet wallet is made for you).',
+      "Paid routing to network nodes needs a deployment and a wallet: start the gateway with MODELEX_WALLET_KEY=0x… (or --wallet-key-file <file>) and --deployment <file> (default: the local stack's, where a funded devnet wallet is made for you).",
       { status: 503, type: 'service_unavailable', details },
     )
   }
@@ -126,9 +192,37 @@ registerErrorClass('NetworkRouteUnavailableError', NetworkRouteUnavailableError)
  */
 export class PaidRouteError extends GatewayError {
   override name = 'PaidRouteError' as const
-  constructor({ reason, status, code, details, cause }: { reason: string; status: number; code?: GatewayErrorCode | undefined; details?: string; cause?: unknown }) {
-    const type: GatewayErrorType = status === 402 ? 'payment_required' : status === 503 ? 'service_unavailable' : status === 400 ? 'invalid_request_error' : status === 404 ? 'not_found_error' : 'upstream_error'
-    super(`The paid request to the network failed (${reason}).`, { status, type, code, details, cause, data: { reason } })
+  constructor({
+    reason,
+    status,
+    code,
+    details,
+    cause,
+  }: {
+    reason: string
+    status: number
+    code?: GatewayErrorCode | undefined
+    details?: string
+    cause?: unknown
+  }) {
+    const type: GatewayErrorType =
+      status === 402
+        ? 'payment_required'
+        : status === 503
+          ? 'service_unavailable'
+          : status === 400
+            ? 'invalid_request_error'
+            : status === 404
+              ? 'not_found_error'
+              : 'upstream_error'
+    super(`The paid request to the network failed (${reason}).`, {
+      status,
+      type,
+      code,
+      details,
+      cause,
+      data: { reason },
+    })
   }
   get reason(): string {
     return this.data?.['reason'] as string
@@ -141,7 +235,10 @@ export class GatewayOptionError extends BaseError {
   override name = 'GatewayOptionError' as const
   /** `value` is left out of the message for secrets (the token, a pairing line). */
   constructor({ option, expected, value }: { option: string; expected: string; value?: string }) {
-    super(`${option} must be ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}. Run \`npm run gateway -- --help\` for the options.`, { data: { option, expected } })
+    super(
+      `${option} must be ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}. Run \`npm run gateway -- --help\` for the options.`,
+      { data: { option, expected } },
+    )
   }
   get option(): string {
     return this.data?.['option'] as string

@@ -11,7 +11,17 @@ import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
  * outside the allowed range; `expired`: its deadline has passed; `clock`: created ahead of our clock; `rate`: its
  * consumer posts faster than allowed; `wrong-chain`: for another chain.
  */
-export type JobRejection = 'too-large' | 'schema' | 'bad-signature' | 'signer-mismatch' | 'id-mismatch' | 'deadline' | 'expired' | 'clock' | 'rate' | 'wrong-chain'
+export type JobRejection =
+  | 'too-large'
+  | 'schema'
+  | 'bad-signature'
+  | 'signer-mismatch'
+  | 'id-mismatch'
+  | 'deadline'
+  | 'expired'
+  | 'clock'
+  | 'rate'
+  | 'wrong-chain'
 
 /** Rejections an honest forwarder can cause (late delivery, a faster clock, others' rate): ignored in gossip, never penalised. */
 export const IGNORED_JOB_REASONS: ReadonlySet<JobRejection> = new Set(['expired', 'clock', 'rate'])
@@ -19,7 +29,11 @@ export const IGNORED_JOB_REASONS: ReadonlySet<JobRejection> = new Set(['expired'
 export class InvalidJobError extends BaseError {
   override name = 'InvalidJobError' as const
   constructor({ reason, details }: { reason: JobRejection; details: string }, cause?: unknown) {
-    super(`The job offer is invalid (${reason}); post a new one signed by the consumer's wallet.`, { details, data: { reason }, cause })
+    super(`The job offer is invalid (${reason}); post a new one signed by the consumer's wallet.`, {
+      details,
+      data: { reason },
+      cause,
+    })
   }
   get reason(): JobRejection {
     return this.data?.['reason'] as JobRejection
@@ -34,7 +48,8 @@ registerErrorClass('InvalidJobError', InvalidJobError)
  * own expiry or the job's deadline; `unregistered`: the registry does not know the node as active with this signer
  * serving the model.
  */
-export type ClaimRejection = 'too-large' | 'schema' | 'bad-signature' | 'wrong-job' | 'quote' | 'price' | 'expired' | 'unregistered'
+export type ClaimRejection =
+  'too-large' | 'schema' | 'bad-signature' | 'wrong-job' | 'quote' | 'price' | 'expired' | 'unregistered'
 
 export class InvalidClaimError extends BaseError {
   override name = 'InvalidClaimError' as const
@@ -54,13 +69,33 @@ registerErrorClass('InvalidClaimError', InvalidClaimError)
  * latest receipt as `settlement`); `busy`: the node's job queue is full; `unknown-job`: no such job is held here;
  * `forbidden`: the fetch secret does not open this job; `malformed`: not a message of the protocol.
  */
-export type JobRefusalCode = 'unknown-claim' | 'claim-expired' | 'job-expired' | 'payment' | 'busy' | 'unknown-job' | 'forbidden' | 'malformed'
+export type JobRefusalCode =
+  'unknown-claim' | 'claim-expired' | 'job-expired' | 'payment' | 'busy' | 'unknown-job' | 'forbidden' | 'malformed'
 
-export const JOB_REFUSAL_CODES: readonly JobRefusalCode[] = ['unknown-claim', 'claim-expired', 'job-expired', 'payment', 'busy', 'unknown-job', 'forbidden', 'malformed']
+export const JOB_REFUSAL_CODES: readonly JobRefusalCode[] = [
+  'unknown-claim',
+  'claim-expired',
+  'job-expired',
+  'payment',
+  'busy',
+  'unknown-job',
+  'forbidden',
+  'malformed',
+]
 
 export class JobRefusedError extends BaseError {
   override name = 'JobRefusedError' as const
-  constructor({ code, details, quote, settlement }: { code: JobRefusalCode; details: string; quote?: JsonValue | undefined; settlement?: JsonValue | undefined }) {
+  constructor({
+    code,
+    details,
+    quote,
+    settlement,
+  }: {
+    code: JobRefusalCode
+    details: string
+    quote?: JsonValue | undefined
+    settlement?: JsonValue | undefined
+  }) {
     const data: Record<string, JsonValue> = { code }
     if (quote !== undefined) data['quote'] = quote
     if (settlement !== undefined) data['settlement'] = settlement
@@ -81,8 +116,19 @@ registerErrorClass('JobRefusedError', JobRefusedError)
 /** A job ended without a result: no acceptable claim came, or its deadline (and the grace to fetch) passed. */
 export class JobNotDeliveredError extends BaseError {
   override name = 'JobNotDeliveredError' as const
-  constructor({ jobId, reason, details }: { jobId: string; reason: 'no-claim' | 'expired' | 'refused'; details?: string }) {
-    super(`Job ${jobId} was not delivered (${reason}); post it again with a later deadline or a higher price.`, { ...(details === undefined ? {} : { details }), data: { jobId, reason } })
+  constructor({
+    jobId,
+    reason,
+    details,
+  }: {
+    jobId: string
+    reason: 'no-claim' | 'expired' | 'refused'
+    details?: string
+  }) {
+    super(`Job ${jobId} was not delivered (${reason}); post it again with a later deadline or a higher price.`, {
+      ...(details === undefined ? {} : { details }),
+      data: { jobId, reason },
+    })
   }
   get jobId(): string {
     return this.data?.['jobId'] as string

@@ -8,7 +8,10 @@ import { BaseError, registerErrorClass } from './base.ts'
 export class NodeOptionError extends BaseError {
   override name = 'NodeOptionError' as const
   constructor({ option, expected, value }: { option: string; expected: string; value?: string }) {
-    super(`${option} must be ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}. Run \`npm run node -- --help\` for the options.`, { data: { option, expected } })
+    super(
+      `${option} must be ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}. Run \`npm run node -- --help\` for the options.`,
+      { data: { option, expected } },
+    )
   }
   get option(): string {
     return this.data?.['option'] as string
@@ -19,7 +22,15 @@ registerErrorClass('NodeOptionError', NodeOptionError)
 /** A key or token file is missing, malformed, or readable by others than its owner. */
 export class SecretFileError extends BaseError {
   override name = 'SecretFileError' as const
-  constructor({ path, reason, details }: { path: string; reason: 'malformed' | 'permissions' | 'missing'; details?: string }) {
+  constructor({
+    path,
+    reason,
+    details,
+  }: {
+    path: string
+    reason: 'malformed' | 'permissions' | 'missing'
+    details?: string
+  }) {
     const what =
       reason === 'permissions'
         ? `${path} is readable by others: it holds a key. Run \`chmod 600 ${path}\` (and check who could have read it).`
@@ -46,10 +57,20 @@ registerErrorClass('MetricFormatError', MetricFormatError)
 /** The console could not talk to a running node, or the node refused the command. */
 export class NodeConsoleError extends BaseError {
   override name = 'NodeConsoleError' as const
-  constructor({ reason, details, cause }: { reason: 'not-running' | 'unauthorized' | 'unknown-command' | 'failed' | 'protocol'; details?: string; cause?: unknown }) {
+  constructor({
+    reason,
+    details,
+    cause,
+  }: {
+    reason: 'not-running' | 'unauthorized' | 'unknown-command' | 'failed' | 'protocol'
+    details?: string
+    cause?: unknown
+  }) {
     const what = {
-      'not-running': 'No server node answers on the console socket. Start one with `npm run node -- --model FILE.gguf …`, and pass the same --state-dir to the console.',
-      unauthorized: "The node refused the console's token. Run the console with the same --state-dir as the node (it reads ops.token there).",
+      'not-running':
+        'No server node answers on the console socket. Start one with `npm run node -- --model FILE.gguf …`, and pass the same --state-dir to the console.',
+      unauthorized:
+        "The node refused the console's token. Run the console with the same --state-dir as the node (it reads ops.token there).",
       'unknown-command': 'Unknown console command. Use one of: status, drain, redeem, withdraw, anchor.',
       failed: 'The node could not carry out the command.',
       protocol: 'The console and the node do not understand each other (a different version?).',

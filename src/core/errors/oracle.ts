@@ -10,7 +10,10 @@ import { BaseError, registerErrorClass } from './base.ts'
 export class InvalidDatasetError extends BaseError {
   override name = 'InvalidDatasetError' as const
   constructor({ line, reason }: { line: number; reason: string }) {
-    super(`The data set is not valid${line > 0 ? ` at line ${line}` : ''}: ${reason}. Publish a data set of dated JSON lines (id, date, asset, headline).`, { data: { line, reason } })
+    super(
+      `The data set is not valid${line > 0 ? ` at line ${line}` : ''}: ${reason}. Publish a data set of dated JSON lines (id, date, asset, headline).`,
+      { data: { line, reason } },
+    )
   }
   get line(): number {
     return this.data?.['line'] as number
@@ -25,7 +28,9 @@ registerErrorClass('InvalidDatasetError', InvalidDatasetError)
 export class DatasetHashMismatchError extends BaseError {
   override name = 'DatasetHashMismatchError' as const
   constructor({ requested, received, peer }: { requested: string; received: string; peer: string }) {
-    super(`Peer ${peer} sent a data set of hash ${received} for ${requested}; it was refused. Ask another peer.`, { data: { requested, received, peer } })
+    super(`Peer ${peer} sent a data set of hash ${received} for ${requested}; it was refused. Ask another peer.`, {
+      data: { requested, received, peer },
+    })
   }
   get peer(): string {
     return this.data?.['peer'] as string
@@ -37,7 +42,10 @@ registerErrorClass('DatasetHashMismatchError', DatasetHashMismatchError)
 export class DatasetUnavailableError extends BaseError {
   override name = 'DatasetUnavailableError' as const
   constructor({ hash, asked }: { hash: string; asked: number }, cause?: unknown) {
-    super(`No source had the data set ${hash} (${asked} peers asked). Serve it from the requester's node or give it to this node.`, { data: { hash, asked }, cause })
+    super(
+      `No source had the data set ${hash} (${asked} peers asked). Serve it from the requester's node or give it to this node.`,
+      { data: { hash, asked }, cause },
+    )
   }
   get hash(): string {
     return this.data?.['hash'] as string
@@ -49,7 +57,10 @@ registerErrorClass('DatasetUnavailableError', DatasetUnavailableError)
 export class OracleInputError extends BaseError {
   override name = 'OracleInputError' as const
   constructor({ requestId, reason }: { requestId: string; reason: string }, cause?: unknown) {
-    super(`Oracle request ${requestId} cannot be answered: ${reason}. The node does not answer it.`, { data: { requestId, reason }, cause })
+    super(`Oracle request ${requestId} cannot be answered: ${reason}. The node does not answer it.`, {
+      data: { requestId, reason },
+      cause,
+    })
   }
   get requestId(): string {
     return this.data?.['requestId'] as string
@@ -64,7 +75,10 @@ registerErrorClass('OracleInputError', OracleInputError)
 export class EmptyRoundWindowError extends BaseError {
   override name = 'EmptyRoundWindowError' as const
   constructor({ asset, windowStart, windowEnd }: { asset: string; windowStart: string; windowEnd: string }) {
-    super(`The data set has no item for ${asset} dated in [${windowStart}, ${windowEnd}); the node does not answer the round.`, { data: { asset, windowStart, windowEnd } })
+    super(
+      `The data set has no item for ${asset} dated in [${windowStart}, ${windowEnd}); the node does not answer the round.`,
+      { data: { asset, windowStart, windowEnd } },
+    )
   }
 }
 registerErrorClass('EmptyRoundWindowError', EmptyRoundWindowError)
@@ -73,7 +87,10 @@ registerErrorClass('EmptyRoundWindowError', EmptyRoundWindowError)
 export class OracleSaltLostError extends BaseError {
   override name = 'OracleSaltLostError' as const
   constructor({ requestId }: { requestId: string }) {
-    super(`The node committed to oracle request ${requestId} but has no stored salt for it: it cannot reveal. Keep the provider's store on durable storage.`, { data: { requestId } })
+    super(
+      `The node committed to oracle request ${requestId} but has no stored salt for it: it cannot reveal. Keep the provider's store on durable storage.`,
+      { data: { requestId } },
+    )
   }
 }
 registerErrorClass('OracleSaltLostError', OracleSaltLostError)

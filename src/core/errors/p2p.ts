@@ -8,7 +8,10 @@ import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
 export class FrameTooLargeError extends BaseError {
   override name = 'FrameTooLargeError' as const
   constructor({ length, limit }: { length: number; limit: number }) {
-    super(`A frame of ${length} bytes exceeds the limit of ${limit} bytes; the peer is sending more than the protocol allows.`, { data: { length, limit } })
+    super(
+      `A frame of ${length} bytes exceeds the limit of ${limit} bytes; the peer is sending more than the protocol allows.`,
+      { data: { length, limit } },
+    )
   }
   get length(): number {
     return this.data?.['length'] as number
@@ -32,7 +35,8 @@ registerErrorClass('MalformedMessageError', MalformedMessageError)
  * Why an announcement was refused. `reject` reasons prove the sender wrong (gossipsub lowers its score);
  * `ignore` reasons (stale, replayed) can reach an honest peer through a slow path, so they are only dropped.
  */
-export type AnnouncementRejection = 'schema' | 'too-large' | 'bad-signature' | 'signer-mismatch' | 'peer-mismatch' | 'wrong-topic' | 'stale' | 'sequence'
+export type AnnouncementRejection =
+  'schema' | 'too-large' | 'bad-signature' | 'signer-mismatch' | 'peer-mismatch' | 'wrong-topic' | 'stale' | 'sequence'
 
 export const IGNORED_ANNOUNCEMENT_REASONS: ReadonlySet<AnnouncementRejection> = new Set(['stale', 'sequence'])
 
@@ -72,7 +76,16 @@ export type AttestationRejection =
   | 'unregistered-node'
   | 'registry-unavailable'
 
-export const IGNORED_ATTESTATION_REASONS: ReadonlySet<AttestationRejection> = new Set(['future', 'stale', 'replayed', 'duplicate', 'wrong-domain', 'unbound-signer', 'unregistered-node', 'registry-unavailable'])
+export const IGNORED_ATTESTATION_REASONS: ReadonlySet<AttestationRejection> = new Set([
+  'future',
+  'stale',
+  'replayed',
+  'duplicate',
+  'wrong-domain',
+  'unbound-signer',
+  'unregistered-node',
+  'registry-unavailable',
+])
 
 export class InvalidAttestationError extends BaseError {
   override name = 'InvalidAttestationError' as const
@@ -93,7 +106,11 @@ registerErrorClass('InvalidAttestationError', InvalidAttestationError)
 export class InvalidAttestationRequestError extends BaseError {
   override name = 'InvalidAttestationRequestError' as const
   constructor({ protocol, details, cause }: { protocol: string; details: string; cause?: unknown }) {
-    super(`A message on ${protocol} does not follow the protocol or its limits; it was refused.`, { details, cause, data: { protocol } })
+    super(`A message on ${protocol} does not follow the protocol or its limits; it was refused.`, {
+      details,
+      cause,
+      data: { protocol },
+    })
   }
   get protocol(): string {
     return this.data?.['protocol'] as string
@@ -109,9 +126,24 @@ registerErrorClass('InvalidAttestationRequestError', InvalidAttestationRequestEr
  */
 export class AttestationAnchorError extends BaseError {
   override name = 'AttestationAnchorError' as const
-  constructor({ reason, root, count, details, cause }: { reason: 'unreachable' | 'rejected'; root: string; count: number; details?: string | undefined; cause?: unknown }) {
+  constructor({
+    reason,
+    root,
+    count,
+    details,
+    cause,
+  }: {
+    reason: 'unreachable' | 'rejected'
+    root: string
+    count: number
+    details?: string | undefined
+    cause?: unknown
+  }) {
     const what = reason === 'unreachable' ? 'the chain could not be reached' : 'the contract refused the transaction'
-    super(`Could not anchor a batch of ${count} attestation(s) (root ${root}): ${what}. The batch is kept and sent again on the next attempt.`, { details, cause, data: { reason, root, count } })
+    super(
+      `Could not anchor a batch of ${count} attestation(s) (root ${root}): ${what}. The batch is kept and sent again on the next attempt.`,
+      { details, cause, data: { reason, root, count } },
+    )
   }
   get reason(): 'unreachable' | 'rejected' {
     return this.data?.['reason'] as 'unreachable' | 'rejected'
@@ -123,7 +155,14 @@ export class AttestationAnchorError extends BaseError {
 registerErrorClass('AttestationAnchorError', AttestationAnchorError)
 
 /** The error codes a serving node sends in an `error` frame. */
-export const INFER_ERROR_CODES = ['BAD_REQUEST', 'UNSUPPORTED_MODEL', 'BUSY', 'PAYMENT_REQUIRED', 'TIMEOUT', 'INTERNAL'] as const
+export const INFER_ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNSUPPORTED_MODEL',
+  'BUSY',
+  'PAYMENT_REQUIRED',
+  'TIMEOUT',
+  'INTERNAL',
+] as const
 export type InferErrorCode = (typeof INFER_ERROR_CODES)[number]
 
 const inferMessages: Record<InferErrorCode, string> = {
@@ -138,7 +177,19 @@ const inferMessages: Record<InferErrorCode, string> = {
 /** A node answered an inference request with an `error` frame. */
 export class InferRequestError extends BaseError {
   override name = 'InferRequestError' as const
-  constructor({ code, message, retryAfterMs, quote, settlement }: { code: InferErrorCode; message: string; retryAfterMs?: number | undefined; quote?: JsonValue | undefined; settlement?: JsonValue | undefined }) {
+  constructor({
+    code,
+    message,
+    retryAfterMs,
+    quote,
+    settlement,
+  }: {
+    code: InferErrorCode
+    message: string
+    retryAfterMs?: number | undefined
+    quote?: JsonValue | undefined
+    settlement?: JsonValue | undefined
+  }) {
     const data: Record<string, JsonValue> = { code }
     if (retryAfterMs !== undefined) data['retryAfterMs'] = retryAfterMs
     if (quote !== undefined) data['quote'] = quote
@@ -195,7 +246,10 @@ registerErrorClass('StoredKeyError', StoredKeyError)
 export class StoreFileError extends BaseError {
   override name = 'StoreFileError' as const
   constructor({ path, details }: { path: string; details: string }) {
-    super(`The state file ${path} could not be read. Move it away to start with an empty state.`, { details, data: { path } })
+    super(`The state file ${path} could not be read. Move it away to start with an empty state.`, {
+      details,
+      data: { path },
+    })
   }
 }
 registerErrorClass('StoreFileError', StoreFileError)
@@ -210,7 +264,11 @@ export type DirectoryViewFailure = 'wrong-base' | 'digest-mismatch' | 'forged-en
 export class DirectoryViewError extends BaseError {
   override name = 'DirectoryViewError' as const
   constructor({ reason, details, cause }: { reason: DirectoryViewFailure; details: string; cause?: unknown }) {
-    super(`A relay's directory answer was refused (${reason}); its view is dropped and asked for again.`, { details, cause, data: { reason } })
+    super(`A relay's directory answer was refused (${reason}); its view is dropped and asked for again.`, {
+      details,
+      cause,
+      data: { reason },
+    })
   }
   get reason(): DirectoryViewFailure {
     return this.data?.['reason'] as DirectoryViewFailure

@@ -11,12 +11,24 @@ import { BaseError, registerErrorClass, type JsonValue } from './base.ts'
  * more than the channel holds; `insufficient`: below what the quote's maximum needs; `closed`: the channel is not
  * open; `malformed`: not a voucher at all.
  */
-export type VoucherRejection = 'replayed' | 'stale' | 'forged' | 'wrong-chain' | 'wrong-channel' | 'over-deposit' | 'insufficient' | 'closed' | 'malformed'
+export type VoucherRejection =
+  | 'replayed'
+  | 'stale'
+  | 'forged'
+  | 'wrong-chain'
+  | 'wrong-channel'
+  | 'over-deposit'
+  | 'insufficient'
+  | 'closed'
+  | 'malformed'
 
 export class VoucherRejectedError extends BaseError {
   override name = 'VoucherRejectedError' as const
   constructor({ reason, details }: { reason: VoucherRejection; details: string }) {
-    super(`The node refused the voucher (${reason}); sign a new voucher that covers the quote from the latest receipt.`, { details, data: { reason } })
+    super(
+      `The node refused the voucher (${reason}); sign a new voucher that covers the quote from the latest receipt.`,
+      { details, data: { reason } },
+    )
   }
   get reason(): VoucherRejection {
     return this.data?.['reason'] as VoucherRejection
@@ -34,7 +46,10 @@ export type ReceiptRejection = 'signature' | 'cost' | 'cumulative' | 'fields' | 
 export class InvalidReceiptError extends BaseError {
   override name = 'InvalidReceiptError' as const
   constructor({ reason, details }: { reason: ReceiptRejection; details: string }) {
-    super(`The node's receipt is invalid (${reason}); do not trust this answer's cost, and prefer another node.`, { details, data: { reason } })
+    super(`The node's receipt is invalid (${reason}); do not trust this answer's cost, and prefer another node.`, {
+      details,
+      data: { reason },
+    })
   }
   get reason(): ReceiptRejection {
     return this.data?.['reason'] as ReceiptRejection
@@ -55,9 +70,12 @@ registerErrorClass('InvalidQuoteError', InvalidQuoteError)
 export class InsufficientDepositError extends BaseError {
   override name = 'InsufficientDepositError' as const
   constructor({ channelId, needed, deposit }: { channelId: bigint; needed: bigint; deposit: bigint }) {
-    super(`Channel ${channelId} holds ${deposit} but the next voucher needs ${needed}; top it up or open a larger channel.`, {
-      data: { channelId: channelId.toString(), needed: needed.toString(), deposit: deposit.toString() },
-    })
+    super(
+      `Channel ${channelId} holds ${deposit} but the next voucher needs ${needed}; top it up or open a larger channel.`,
+      {
+        data: { channelId: channelId.toString(), needed: needed.toString(), deposit: deposit.toString() },
+      },
+    )
   }
   get needed(): bigint {
     return BigInt(this.data?.['needed'] as string)
@@ -72,7 +90,10 @@ registerErrorClass('InsufficientDepositError', InsufficientDepositError)
 export class PaidRequestInterruptedError extends BaseError {
   override name = 'PaidRequestInterruptedError' as const
   constructor({ text, credit, cause }: { text: string; credit: bigint; cause?: unknown }) {
-    super('The node stopped before finishing the answer; the partial text is kept and no receipt was settled.', { cause, data: { text, credit: credit.toString() } })
+    super('The node stopped before finishing the answer; the partial text is kept and no receipt was settled.', {
+      cause,
+      data: { text, credit: credit.toString() },
+    })
   }
   get text(): string {
     return this.data?.['text'] as string
@@ -98,12 +119,35 @@ registerErrorClass('NoNodeAvailableError', NoNodeAvailableError)
  */
 export class NoReputableNodeError extends BaseError {
   override name = 'NoReputableNodeError' as const
-  constructor({ model, minReputation, requireKnown, skipped }: { model: string; minReputation?: number | undefined; requireKnown?: boolean | undefined; skipped: readonly { peerId: string; score: number | null }[] }) {
-    const wanted = [minReputation === undefined ? null : `a reputation of at least ${minReputation}`, requireKnown ? 'enough evidence to be known' : null].filter(Boolean).join(' and ')
-    super(`${skipped.length} node${skipped.length === 1 ? '' : 's'} serve${skipped.length === 1 ? 's' : ''} ${model}, but none has ${wanted}; lower the minimum, allow unknown nodes, or name a node.`, {
-      details: skipped.map((s) => `${s.peerId}: ${s.score === null ? 'unknown' : s.score}`).join(', '),
-      data: { model, minReputation: minReputation ?? null, requireKnown: requireKnown ?? false, skipped: skipped.map((s) => ({ peerId: s.peerId, score: s.score })) },
-    })
+  constructor({
+    model,
+    minReputation,
+    requireKnown,
+    skipped,
+  }: {
+    model: string
+    minReputation?: number | undefined
+    requireKnown?: boolean | undefined
+    skipped: readonly { peerId: string; score: number | null }[]
+  }) {
+    const wanted = [
+      minReputation === undefined ? null : `a reputation of at least ${minReputation}`,
+      requireKnown ? 'enough evidence to be known' : null,
+    ]
+      .filter(Boolean)
+      .join(' and ')
+    super(
+      `${skipped.length} node${skipped.length === 1 ? '' : 's'} serve${skipped.length === 1 ? 's' : ''} ${model}, but none has ${wanted}; lower the minimum, allow unknown nodes, or name a node.`,
+      {
+        details: skipped.map((s) => `${s.peerId}: ${s.score === null ? 'unknown' : s.score}`).join(', '),
+        data: {
+          model,
+          minReputation: minReputation ?? null,
+          requireKnown: requireKnown ?? false,
+          skipped: skipped.map((s) => ({ peerId: s.peerId, score: s.score })),
+        },
+      },
+    )
   }
   get skipped(): { peerId: string; score: number | null }[] {
     return this.data?.['skipped'] as { peerId: string; score: number | null }[]
@@ -121,9 +165,12 @@ export type SpendLimit = 'maxSpendPerRequest' | 'maxDeposit' | 'maxPricePerMilli
 export class SpendLimitError extends BaseError {
   override name = 'SpendLimitError' as const
   constructor({ limit, allowed, asked }: { limit: SpendLimit; allowed: bigint; asked: bigint }) {
-    super(`The request would need ${asked} where ${limit} allows ${allowed}; nothing was paid. Raise the limit, ask for less, or pick a cheaper node.`, {
-      data: { limit, allowed: allowed.toString(), asked: asked.toString() },
-    })
+    super(
+      `The request would need ${asked} where ${limit} allows ${allowed}; nothing was paid. Raise the limit, ask for less, or pick a cheaper node.`,
+      {
+        data: { limit, allowed: allowed.toString(), asked: asked.toString() },
+      },
+    )
   }
   get limit(): SpendLimit {
     return this.data?.['limit'] as SpendLimit
@@ -143,10 +190,23 @@ registerErrorClass('SpendLimitError', SpendLimitError)
  */
 export class StreamLimitError extends BaseError {
   override name = 'StreamLimitError' as const
-  constructor({ maxTokens, received, kept, text }: { maxTokens: number; received: number; kept: number; text: string }) {
-    super(`The node sent ${received} tokens where max_tokens is ${maxTokens}; the answer was cut there and is not paid beyond it. Prefer another node.`, {
-      data: { maxTokens, received, kept, text },
-    })
+  constructor({
+    maxTokens,
+    received,
+    kept,
+    text,
+  }: {
+    maxTokens: number
+    received: number
+    kept: number
+    text: string
+  }) {
+    super(
+      `The node sent ${received} tokens where max_tokens is ${maxTokens}; the answer was cut there and is not paid beyond it. Prefer another node.`,
+      {
+        data: { maxTokens, received, kept, text },
+      },
+    )
   }
   /** The text kept: what arrived within the limit. */
   get text(): string {
@@ -166,7 +226,15 @@ registerErrorClass('StreamLimitError', StreamLimitError)
  */
 export class PaymentRefusedError extends BaseError {
   override name = 'PaymentRefusedError' as const
-  constructor({ details, quote, settlement }: { details: string; quote?: JsonValue | undefined; settlement?: JsonValue | undefined }) {
+  constructor({
+    details,
+    quote,
+    settlement,
+  }: {
+    details: string
+    quote?: JsonValue | undefined
+    settlement?: JsonValue | undefined
+  }) {
     const data: Record<string, JsonValue> = {}
     if (quote !== undefined) data['quote'] = quote
     if (settlement !== undefined) data['settlement'] = settlement

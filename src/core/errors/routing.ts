@@ -13,11 +13,16 @@ export type RouteAttempt = { peerId: string; error: string; code: string | null;
 export class AllNodesFailedError extends BaseError {
   override name = 'AllNodesFailedError' as const
   constructor({ model, attempts, cause }: { model: string; attempts: readonly RouteAttempt[]; cause?: unknown }) {
-    super(`No node served ${model}: ${attempts.length} tried, each refused or failed before its first token; try again shortly (busy nodes named a retry-after), or name a node.`, {
-      details: attempts.map((a) => `${a.peerId}: ${a.code ?? a.error}${a.message ? ` (${a.message.split('\n')[0]})` : ''}`).join('; '),
-      data: { model, attempts: attempts.map((a) => ({ ...a })) },
-      cause,
-    })
+    super(
+      `No node served ${model}: ${attempts.length} tried, each refused or failed before its first token; try again shortly (busy nodes named a retry-after), or name a node.`,
+      {
+        details: attempts
+          .map((a) => `${a.peerId}: ${a.code ?? a.error}${a.message ? ` (${a.message.split('\n')[0]})` : ''}`)
+          .join('; '),
+        data: { model, attempts: attempts.map((a) => ({ ...a })) },
+        cause,
+      },
+    )
   }
   get attempts(): RouteAttempt[] {
     return this.data?.['attempts'] as RouteAttempt[]

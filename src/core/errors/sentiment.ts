@@ -5,7 +5,9 @@ import { BaseError, registerErrorClass } from './base.ts'
 export class MalformedSentimentDataError extends BaseError {
   override name = 'MalformedSentimentDataError' as const
   constructor({ source, line, reason }: { source: string; line: number; reason: string }) {
-    super(`Line ${line} of ${source} is not a labelled item: ${reason}. Fix or remove the line.`, { data: { source, line, reason } })
+    super(`Line ${line} of ${source} is not a labelled item: ${reason}. Fix or remove the line.`, {
+      data: { source, line, reason },
+    })
   }
   get source(): string {
     return this.data?.['source'] as string

@@ -9,7 +9,10 @@ import { BaseError, registerErrorClass } from './base.ts'
 export class InvalidTemplateError extends BaseError {
   override name = 'InvalidTemplateError' as const
   constructor({ path, reason }: { path: string; reason: string }, cause?: unknown) {
-    super(`The prompt template is not valid at ${path}: ${reason}. Fix the template and try again.`, { data: { path, reason }, cause })
+    super(`The prompt template is not valid at ${path}: ${reason}. Fix the template and try again.`, {
+      data: { path, reason },
+      cause,
+    })
   }
   get path(): string {
     return this.data?.['path'] as string
@@ -66,7 +69,10 @@ registerErrorClass('OutputConstraintError', OutputConstraintError)
 export class TemplateHashMismatchError extends BaseError {
   override name = 'TemplateHashMismatchError' as const
   constructor({ requested, received, peer }: { requested: string; received: string; peer: string }) {
-    super(`Peer ${peer} sent a template whose hash ${received} is not the requested ${requested}; it was refused. Ask another peer.`, { data: { requested, received, peer } })
+    super(
+      `Peer ${peer} sent a template whose hash ${received} is not the requested ${requested}; it was refused. Ask another peer.`,
+      { data: { requested, received, peer } },
+    )
   }
   get requested(): string {
     return this.data?.['requested'] as string

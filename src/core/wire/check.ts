@@ -17,34 +17,40 @@ export function object(value: unknown, path: string): Fields {
 }
 
 export function string(value: unknown, path: string, maxLength: number, minLength = 0): string {
-  if (typeof value !== 'string' || value.length < minLength || value.length > maxLength) fail(path, `a string of ${minLength}..${maxLength} characters`)
+  if (typeof value !== 'string' || value.length < minLength || value.length > maxLength)
+    fail(path, `a string of ${minLength}..${maxLength} characters`)
   return value
 }
 
 /** `-0` (JSON allows it) reads as `0`, so a decoded number re-encodes to the same value. */
 export function integer(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) fail(path, `an integer in ${min}..${max}`)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+    fail(path, `an integer in ${min}..${max}`)
   return value === 0 ? 0 : value
 }
 
 export function finite(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(path, `a number in ${min}..${max}`)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    fail(path, `a number in ${min}..${max}`)
   return value === 0 ? 0 : value
 }
 
 export function array(value: unknown, path: string, maxLength: number, minLength = 0): unknown[] {
-  if (!Array.isArray(value) || value.length < minLength || value.length > maxLength) fail(path, `an array of ${minLength}..${maxLength} items`)
+  if (!Array.isArray(value) || value.length < minLength || value.length > maxLength)
+    fail(path, `an array of ${minLength}..${maxLength} items`)
   return value
 }
 
 export function oneOf<T extends string>(value: unknown, path: string, options: readonly T[]): T {
-  if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) fail(path, `one of ${options.join(', ')}`)
+  if (typeof value !== 'string' || !(options as readonly string[]).includes(value))
+    fail(path, `one of ${options.join(', ')}`)
   return value as T
 }
 
 /** Any JSON value; the caller has already bounded its size (it came out of a size-limited frame). */
 export function json(value: unknown, path: string): JsonValue {
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') fail(path, 'a JSON value')
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint')
+    fail(path, 'a JSON value')
   return value as JsonValue
 }
 

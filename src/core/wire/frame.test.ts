@@ -29,13 +29,17 @@ function concat(parts: Uint8Array[]): Uint8Array {
 describe('frames', () => {
   test('round-trip any frames, however the bytes are chunked', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (payloads, cuts) => {
-        const stream = concat(payloads.map((p) => encodeFrame(p, 1024)))
-        const decoder = new FrameDecoder(1024)
-        const frames = split(stream, cuts).flatMap((chunk) => decoder.push(chunk))
-        expect(frames.map((f) => [...f])).toEqual(payloads.map((p) => [...p]))
-        expect(decoder.buffered).toBe(0)
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (payloads, cuts) => {
+          const stream = concat(payloads.map((p) => encodeFrame(p, 1024)))
+          const decoder = new FrameDecoder(1024)
+          const frames = split(stream, cuts).flatMap((chunk) => decoder.push(chunk))
+          expect(frames.map((f) => [...f])).toEqual(payloads.map((p) => [...p]))
+          expect(decoder.buffered).toBe(0)
+        },
+      ),
       { numRuns: 500 },
     )
   })
@@ -83,7 +87,9 @@ describe('frames', () => {
   })
 
   test('over-long and non-minimal prefixes are malformed', () => {
-    expect(() => new FrameDecoder(2 ** 30).push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(MalformedMessageError)
+    expect(() => new FrameDecoder(2 ** 30).push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(
+      MalformedMessageError,
+    )
     expect(() => new FrameDecoder(1000).push(new Uint8Array([0x81, 0x00]))).toThrow(MalformedMessageError)
   })
 })

@@ -9,7 +9,8 @@ import { FrameTooLargeError, MalformedMessageError } from '../errors/p2p.ts'
 const MAX_PREFIX_BYTES = 4
 
 export function encodeVarint(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0 || value >= 2 ** (7 * MAX_PREFIX_BYTES)) throw new RangeError(`varint out of range: ${value}`)
+  if (!Number.isSafeInteger(value) || value < 0 || value >= 2 ** (7 * MAX_PREFIX_BYTES))
+    throw new RangeError(`varint out of range: ${value}`)
   const bytes: number[] = []
   let rest = value
   while (rest >= 0x80) {
@@ -84,7 +85,8 @@ export class FrameDecoder {
     let index = 0
     for (const chunk of this.#chunks) {
       for (const byte of chunk) {
-        if (index === MAX_PREFIX_BYTES) throw new MalformedMessageError(`frame length prefix longer than ${MAX_PREFIX_BYTES} bytes`)
+        if (index === MAX_PREFIX_BYTES)
+          throw new MalformedMessageError(`frame length prefix longer than ${MAX_PREFIX_BYTES} bytes`)
         value += (byte & 0x7f) * 2 ** (7 * index)
         index++
         if ((byte & 0x80) === 0) {
@@ -94,7 +96,8 @@ export class FrameDecoder {
         }
       }
     }
-    if (index === MAX_PREFIX_BYTES) throw new MalformedMessageError(`frame length prefix longer than ${MAX_PREFIX_BYTES} bytes`)
+    if (index === MAX_PREFIX_BYTES)
+      throw new MalformedMessageError(`frame length prefix longer than ${MAX_PREFIX_BYTES} bytes`)
     // A partial prefix can already prove the frame too large.
     if (value > this.maxFrameLength) throw new FrameTooLargeError({ length: value, limit: this.maxFrameLength })
     return null

@@ -6,7 +6,14 @@ import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { FrameTooLargeError, MalformedMessageError } from '../errors/p2p.ts'
 import { FrameDecoder } from './frame.ts'
-import { decodeRequest, decodeResponse, encodeRequestFrame, encodeResponseFrame, MAX_FRAME_BYTES, MAX_REQUEST_BYTES } from './infer.ts'
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_BYTES,
+} from './infer.ts'
 import { arbitraryRequestMessage, arbitraryResponseMessage } from './infer.arbitraries.ts'
 
 const typed = (error: unknown) => error instanceof MalformedMessageError || error instanceof FrameTooLargeError
@@ -23,16 +30,24 @@ function feed(bytes: Uint8Array, limit: number, decode: (payload: Uint8Array) =>
 }
 
 const mutate = (valid: fc.Arbitrary<Uint8Array>) =>
-  fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 })).map(([bytes, edits]) => {
-    const out = [...bytes]
-    for (const [at, value, op] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length
-      if (op === 'set' && out.length) out[i] = value
-      else if (op === 'insert') out.splice(i, 0, value)
-      else out.splice(i, 1)
-    }
-    return Uint8Array.from(out)
-  })
+  fc
+    .tuple(
+      valid,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+    )
+    .map(([bytes, edits]) => {
+      const out = [...bytes]
+      for (const [at, value, op] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length
+        if (op === 'set' && out.length) out[i] = value
+        else if (op === 'insert') out.splice(i, 0, value)
+        else out.splice(i, 1)
+      }
+      return Uint8Array.from(out)
+    })
 
 // Random bytes behind a valid, small length prefix reach the JSON and schema checks, not only the prefix check.
 const randomFramed = fc.uint8Array({ maxLength: 120 }).map((payload) => Uint8Array.from([payload.length, ...payload]))
@@ -57,7 +72,10 @@ test('10^5 random and mutated frames give messages or typed errors', () => {
     [randomJson, MAX_REQUEST_BYTES, decodeRequest],
     [mutate(arbitraryRequestMessage.map(encodeRequestFrame)), MAX_REQUEST_BYTES, decodeRequest],
   ] as const) {
-    fc.assert(fc.property(arbitrary, (bytes) => tally(feed(bytes, limit, decode))), { numRuns: runs })
+    fc.assert(
+      fc.property(arbitrary, (bytes) => tally(feed(bytes, limit, decode))),
+      { numRuns: runs },
+    )
   }
   expect(counts.ok + counts.error).toBe(8 * runs)
   // Both outcomes occur: the inputs reach deep into the decoders.

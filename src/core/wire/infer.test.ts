@@ -42,16 +42,41 @@ describe('infer protocol messages', () => {
   })
 
   test('a chat body with OpenAI extras keeps the known fields only', () => {
-    const request = parseInferenceRequest({ kind: 'chat', model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, user: 'x', max_tokens: 5, temperature: 0, seed: 1, response_format: { type: 'json_object' } })
-    expect(request).toEqual({ kind: 'chat', model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, temperature: 0, seed: 1, response_format: { type: 'json_object' } })
+    const request = parseInferenceRequest({
+      kind: 'chat',
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      user: 'x',
+      max_tokens: 5,
+      temperature: 0,
+      seed: 1,
+      response_format: { type: 'json_object' },
+    })
+    expect(request).toEqual({
+      kind: 'chat',
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 5,
+      temperature: 0,
+      seed: 1,
+      response_format: { type: 'json_object' },
+    })
   })
 
   test('a seed is a uint32 but for the "random" value 0xFFFFFFFF', () => {
-    for (const seed of [0, 1, 0xfffffffe]) expect(parseInferenceRequest({ kind: 'completion', model: 'm', prompt: 'x', seed })).toMatchObject({ seed })
+    for (const seed of [0, 1, 0xfffffffe])
+      expect(parseInferenceRequest({ kind: 'completion', model: 'm', prompt: 'x', seed })).toMatchObject({ seed })
   })
 
   test('fill-in-the-middle keeps its suffix', () => {
-    const request: InferenceRequest = { kind: 'completion', model: 'm', prompt: 'def f(', suffix: '  return x', max_tokens: 8 }
+    const request: InferenceRequest = {
+      kind: 'completion',
+      model: 'm',
+      prompt: 'def f(',
+      suffix: '  return x',
+      max_tokens: 8,
+    }
     expect(parseInferenceRequest(request)).toEqual(request)
   })
 
@@ -63,7 +88,10 @@ describe('infer protocol messages', () => {
     [{ kind: 'completion', model: 'm', prompt: 'x', max_tokens: 1.5 }, 'request.max_tokens'],
     [{ kind: 'completion', model: 'm', prompt: 'x', temperature: 3 }, 'request.temperature'],
     [{ kind: 'completion', model: 'm', prompt: 'x', stop: new Array(17).fill('a') }, 'request.stop'],
-    [{ kind: 'completion', model: 'm', prompt: 'x', response_format: { type: 'grammar' } }, 'request.response_format.grammar'],
+    [
+      { kind: 'completion', model: 'm', prompt: 'x', response_format: { type: 'grammar' } },
+      'request.response_format.grammar',
+    ],
     [{ kind: 'embedding', model: 'm' }, 'request.kind'],
     [{ kind: 'completion', model: 'm', prompt: 'x', seed: -1 }, 'request.seed'],
     [{ kind: 'completion', model: 'm', prompt: 'x', seed: 0xffffffff }, 'request.seed'],
@@ -76,15 +104,41 @@ describe('infer protocol messages', () => {
 
   test('refuses unknown frame fields, wrong versions and inconsistent usage', () => {
     const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v))
-    expect(() => decodeRequest(enc({ type: 'request', v: 2, request: {}, payment: null }))).toThrow(MalformedMessageError)
-    expect(() => decodeRequest(enc({ type: 'request', v: 1, request: { kind: 'completion', model: 'm', prompt: '' }, payment: null, extra: 1 }))).toThrow(/no such field/)
-    expect(() => decodeResponse(enc({ type: 'done', finish_reason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 3 }, receipt: null }))).toThrow(/total_tokens/)
+    expect(() => decodeRequest(enc({ type: 'request', v: 2, request: {}, payment: null }))).toThrow(
+      MalformedMessageError,
+    )
+    expect(() =>
+      decodeRequest(
+        enc({
+          type: 'request',
+          v: 1,
+          request: { kind: 'completion', model: 'm', prompt: '' },
+          payment: null,
+          extra: 1,
+        }),
+      ),
+    ).toThrow(/no such field/)
+    expect(() =>
+      decodeResponse(
+        enc({
+          type: 'done',
+          finish_reason: 'stop',
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 3 },
+          receipt: null,
+        }),
+      ),
+    ).toThrow(/total_tokens/)
     expect(() => decodeResponse(enc({ type: 'error', code: 'NOPE', message: '' }))).toThrow(/frame.code/)
     expect(() => decodeResponse(new Uint8Array([0xff, 0xfe]))).toThrow(/UTF-8/)
   })
 
   test('a request above 256 KiB cannot be encoded, and is refused by the decoder from its prefix', () => {
-    const huge: InferRequestMessage = { type: 'request', v: 1, request: { kind: 'completion', model: 'm', prompt: 'x'.repeat(MAX_REQUEST_BYTES) }, payment: null }
+    const huge: InferRequestMessage = {
+      type: 'request',
+      v: 1,
+      request: { kind: 'completion', model: 'm', prompt: 'x'.repeat(MAX_REQUEST_BYTES) },
+      payment: null,
+    }
     expect(() => encodeRequestFrame(huge)).toThrow(FrameTooLargeError)
     const delta: InferResponseMessage = { type: 'delta', text: 'y'.repeat(MAX_FRAME_BYTES), tokens: 1 }
     expect(() => encodeResponseFrame(delta)).toThrow(FrameTooLargeError)

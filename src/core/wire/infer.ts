@@ -10,8 +10,28 @@
 import { GrammarRefusal, screenGbnf } from '../gbnf-screen.ts'
 import type { JsonValue } from '../errors/base.ts'
 import { INFER_ERROR_CODES, type InferErrorCode } from '../errors/p2p.ts'
-import type { ChatMessage, FinishReason, InferenceRequest, ResponseFormat, SamplingParameters, Usage } from '../inference.ts'
-import { array, decodeJson, encodeJson, fail, finite, integer, json, object, oneOf, only, string, type Fields } from './check.ts'
+import type {
+  ChatMessage,
+  FinishReason,
+  InferenceRequest,
+  ResponseFormat,
+  SamplingParameters,
+  Usage,
+} from '../inference.ts'
+import {
+  array,
+  decodeJson,
+  encodeJson,
+  fail,
+  finite,
+  integer,
+  json,
+  object,
+  oneOf,
+  only,
+  string,
+  type Fields,
+} from './check.ts'
 import { encodeFrame } from './frame.ts'
 
 export const INFER_PROTOCOL = '/modelex/infer/1.0.0'
@@ -36,7 +56,13 @@ export const WIRE_LIMITS = {
 } as const
 
 /** `quoteOnly`: the dialer asks what the request would cost; the node answers one `quote` frame and runs nothing. */
-export type InferRequestMessage = { type: 'request'; v: typeof INFER_WIRE_VERSION; request: InferenceRequest; payment: JsonValue | null; quoteOnly?: true }
+export type InferRequestMessage = {
+  type: 'request'
+  v: typeof INFER_WIRE_VERSION
+  request: InferenceRequest
+  payment: JsonValue | null
+  quoteOnly?: true
+}
 /** Sent by the dialer after its request: stop generating and settle what was sent (answered by `done`). */
 export type CancelMessage = { type: 'cancel' }
 /** The node's price for a quote-only request. */
@@ -49,7 +75,14 @@ export type DoneMessage = { type: 'done'; finish_reason: FinishReason; usage: Us
  * refused because the channel settled more than the consumer knows (a cancelled request whose receipt it missed),
  * the channel's latest signed receipt, so the consumer can catch up and sign a voucher that covers it.
  */
-export type ErrorMessage = { type: 'error'; code: InferErrorCode; message: string; retryAfterMs?: number; quote?: JsonValue; settlement?: JsonValue }
+export type ErrorMessage = {
+  type: 'error'
+  code: InferErrorCode
+  message: string
+  retryAfterMs?: number
+  quote?: JsonValue
+  settlement?: JsonValue
+}
 export type InferResponseMessage = AcceptedMessage | QuoteMessage | DeltaMessage | DoneMessage | ErrorMessage
 
 export function encodeRequestFrame(message: InferRequestMessage): Uint8Array {
@@ -79,7 +112,12 @@ export function decodeRequest(payload: Uint8Array): InferRequestMessage {
   if (fields['v'] !== INFER_WIRE_VERSION) fail('frame.v', `${INFER_WIRE_VERSION}`)
   only(fields, 'frame', ['type', 'v', 'request', 'payment', 'quoteOnly'])
   const payment = fields['payment'] === undefined ? null : json(fields['payment'], 'frame.payment')
-  const message: InferRequestMessage = { type: 'request', v: INFER_WIRE_VERSION, request: parseInferenceRequest(fields['request']), payment }
+  const message: InferRequestMessage = {
+    type: 'request',
+    v: INFER_WIRE_VERSION,
+    request: parseInferenceRequest(fields['request']),
+    payment,
+  }
   if (fields['quoteOnly'] !== undefined) {
     if (fields['quoteOnly'] !== true) fail('frame.quoteOnly', 'true')
     message.quoteOnly = true
@@ -92,14 +130,22 @@ export function decodeResponse(payload: Uint8Array): InferResponseMessage {
   switch (fields['type']) {
     case 'accepted':
       only(fields, 'frame', ['type', 'model', 'quote'])
-      return { type: 'accepted', model: string(fields['model'], 'frame.model', WIRE_LIMITS.modelId, 1), quote: fields['quote'] === undefined ? null : json(fields['quote'], 'frame.quote') }
+      return {
+        type: 'accepted',
+        model: string(fields['model'], 'frame.model', WIRE_LIMITS.modelId, 1),
+        quote: fields['quote'] === undefined ? null : json(fields['quote'], 'frame.quote'),
+      }
     case 'quote':
       only(fields, 'frame', ['type', 'quote'])
       if (fields['quote'] === undefined || fields['quote'] === null) fail('frame.quote', 'a quote')
       return { type: 'quote', quote: json(fields['quote'], 'frame.quote') }
     case 'delta':
       only(fields, 'frame', ['type', 'text', 'tokens'])
-      return { type: 'delta', text: string(fields['text'], 'frame.text', MAX_FRAME_BYTES), tokens: integer(fields['tokens'], 'frame.tokens', 0, 1_000_000) }
+      return {
+        type: 'delta',
+        text: string(fields['text'], 'frame.text', MAX_FRAME_BYTES),
+        tokens: integer(fields['tokens'], 'frame.tokens', 0, 1_000_000),
+      }
     case 'done':
       only(fields, 'frame', ['type', 'finish_reason', 'usage', 'receipt'])
       return {
@@ -110,10 +156,17 @@ export function decodeResponse(payload: Uint8Array): InferResponseMessage {
       }
     case 'error': {
       only(fields, 'frame', ['type', 'code', 'message', 'retryAfterMs', 'quote', 'settlement'])
-      const message: ErrorMessage = { type: 'error', code: oneOf(fields['code'], 'frame.code', INFER_ERROR_CODES), message: string(fields['message'], 'frame.message', 4096) }
-      if (fields['retryAfterMs'] !== undefined) message.retryAfterMs = integer(fields['retryAfterMs'], 'frame.retryAfterMs', 0, 3_600_000)
-      if (fields['quote'] !== undefined && fields['quote'] !== null) message.quote = json(fields['quote'], 'frame.quote')
-      if (fields['settlement'] !== undefined && fields['settlement'] !== null) message.settlement = json(fields['settlement'], 'frame.settlement')
+      const message: ErrorMessage = {
+        type: 'error',
+        code: oneOf(fields['code'], 'frame.code', INFER_ERROR_CODES),
+        message: string(fields['message'], 'frame.message', 4096),
+      }
+      if (fields['retryAfterMs'] !== undefined)
+        message.retryAfterMs = integer(fields['retryAfterMs'], 'frame.retryAfterMs', 0, 3_600_000)
+      if (fields['quote'] !== undefined && fields['quote'] !== null)
+        message.quote = json(fields['quote'], 'frame.quote')
+      if (fields['settlement'] !== undefined && fields['settlement'] !== null)
+        message.settlement = json(fields['settlement'], 'frame.settlement')
       return message
     }
     default:
@@ -141,7 +194,9 @@ export function parseInferenceRequest(value: unknown): InferenceRequest {
   const model = string(body['model'], 'request.model', WIRE_LIMITS.modelId, 1)
   const sampling = parseSampling(body)
   if (kind === 'chat') {
-    const messages = array(body['messages'], 'request.messages', WIRE_LIMITS.messages, 1).map((m, i) => parseMessage(m, `request.messages[${i}]`))
+    const messages = array(body['messages'], 'request.messages', WIRE_LIMITS.messages, 1).map((m, i) =>
+      parseMessage(m, `request.messages[${i}]`),
+    )
     return { kind, model, messages, ...sampling }
   }
   const prompt = string(body['prompt'], 'request.prompt', MAX_REQUEST_BYTES)
@@ -152,20 +207,27 @@ export function parseInferenceRequest(value: unknown): InferenceRequest {
 
 function parseMessage(value: unknown, path: string): ChatMessage {
   const message = object(value, path)
-  return { role: oneOf(message['role'], `${path}.role`, ['system', 'user', 'assistant'] as const), content: string(message['content'], `${path}.content`, MAX_REQUEST_BYTES) }
+  return {
+    role: oneOf(message['role'], `${path}.role`, ['system', 'user', 'assistant'] as const),
+    content: string(message['content'], `${path}.content`, MAX_REQUEST_BYTES),
+  }
 }
 
 function parseSampling(body: Fields): SamplingParameters {
   const out: SamplingParameters = {}
-  if (body['max_tokens'] !== undefined) out.max_tokens = integer(body['max_tokens'], 'request.max_tokens', 0, WIRE_LIMITS.maxTokens)
+  if (body['max_tokens'] !== undefined)
+    out.max_tokens = integer(body['max_tokens'], 'request.max_tokens', 0, WIRE_LIMITS.maxTokens)
   if (body['temperature'] !== undefined) out.temperature = finite(body['temperature'], 'request.temperature', 0, 2)
   if (body['top_p'] !== undefined) out.top_p = finite(body['top_p'], 'request.top_p', 0, 1)
   if (body['seed'] !== undefined) out.seed = integer(body['seed'], 'request.seed', 0, WIRE_LIMITS.seed)
   const stop = body['stop']
   if (stop !== undefined) {
-    out.stop = typeof stop === 'string'
-      ? string(stop, 'request.stop', WIRE_LIMITS.stopLength)
-      : array(stop, 'request.stop', WIRE_LIMITS.stops).map((s, i) => string(s, `request.stop[${i}]`, WIRE_LIMITS.stopLength))
+    out.stop =
+      typeof stop === 'string'
+        ? string(stop, 'request.stop', WIRE_LIMITS.stopLength)
+        : array(stop, 'request.stop', WIRE_LIMITS.stops).map((s, i) =>
+            string(s, `request.stop[${i}]`, WIRE_LIMITS.stopLength),
+          )
   }
   if (body['response_format'] !== undefined) out.response_format = parseResponseFormat(body['response_format'])
   return out
@@ -180,7 +242,8 @@ function parseResponseFormat(value: unknown): ResponseFormat {
     try {
       screenGbnf(grammar)
     } catch (error) {
-      if (error instanceof GrammarRefusal) fail('request.response_format.grammar', `a grammar an engine can compile safely (${error.message})`)
+      if (error instanceof GrammarRefusal)
+        fail('request.response_format.grammar', `a grammar an engine can compile safely (${error.message})`)
       throw error
     }
     return { type, grammar }

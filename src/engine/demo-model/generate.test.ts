@@ -6,7 +6,7 @@ import { countParameters, DEMO_30M, DEMO_TINY, generateDemoModel } from './gener
 import { buildVocabulary, bytesToUnicode, DEMO_CORPUS, isPrintableToken, SPECIAL_TOKENS } from './tokenizer.ts'
 
 describe('demo vocabulary', () => {
-  test('byte-to-unicode is GPT-2\'s reversible table', () => {
+  test("byte-to-unicode is GPT-2's reversible table", () => {
     const table = bytesToUnicode()
     expect(new Set(table).size).toBe(256)
     expect(table[0x41]).toBe('A')
@@ -43,7 +43,10 @@ describe('demo models', () => {
     expect(ggufValue(header, 'tokenizer.ggml.model')).toBe('gpt2')
     expect((ggufValue(header, 'tokenizer.ggml.merges') as string[]).length).toBe(DEMO_TINY.mergeCount)
     expect(ggufValue(header, 'llama.block_count')).toBe(DEMO_TINY.layers)
-    expect(header.tensors.find((t) => t.name === 'token_embd.weight')?.ne).toEqual([DEMO_TINY.embedding, (ggufValue(header, 'tokenizer.ggml.tokens') as string[]).length])
+    expect(header.tensors.find((t) => t.name === 'token_embd.weight')?.ne).toEqual([
+      DEMO_TINY.embedding,
+      (ggufValue(header, 'tokenizer.ggml.tokens') as string[]).length,
+    ])
   })
 
   test('the benchmark model has about 30M parameters in Q8_0 and hashes to its catalog entry', () => {

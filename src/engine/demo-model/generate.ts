@@ -7,7 +7,16 @@
  * no layer writes to it, and the output matrix reads it with +B for printable-ASCII tokens and -B for the rest.
  * The other dimensions carry the random, context-dependent part that picks among printable tokens.
  */
-import { encodeF16, encodeF32, encodeGguf, encodeQ4_0, encodeQ8_0, gguf, GgmlType, type GgufTensor } from '../../core/gguf.ts'
+import {
+  encodeF16,
+  encodeF32,
+  encodeGguf,
+  encodeQ4_0,
+  encodeQ8_0,
+  gguf,
+  GgmlType,
+  type GgufTensor,
+} from '../../core/gguf.ts'
 import { buildVocabulary, bytesToUnicode, DEMO_CORPUS, isPrintableToken } from './tokenizer.ts'
 
 export type DemoModelConfig = {
@@ -52,16 +61,33 @@ export const DEMO_30M: DemoModelConfig = {
 }
 
 /** llama.cpp's `general.file_type` (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0). */
-const FILE_TYPES: Record<DemoModelConfig['weightType'], number> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7 }
+const FILE_TYPES: Record<DemoModelConfig['weightType'], number> = {
+  [GgmlType.F32]: 0,
+  [GgmlType.F16]: 1,
+  [GgmlType.Q4_0]: 2,
+  [GgmlType.Q8_0]: 7,
+}
 
 /**
  * Impostors of the tiny demo model, for spot-check tests and `bench:verify`: the same architecture with other
  * random weights, and the same weights quantized more coarsely (Q8_0 or Q4_0 instead of F16), as a node that cuts costs
  * would serve them.
  */
-export const DEMO_TINY_OTHER_WEIGHTS: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-other-weights', seed: 4242 }
-export const DEMO_TINY_Q4_0: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-q4_0', weightType: GgmlType.Q4_0 }
-export const DEMO_TINY_Q8_0: DemoModelConfig = { ...DEMO_TINY, name: 'modelex-demo-tiny-q8_0', weightType: GgmlType.Q8_0 }
+export const DEMO_TINY_OTHER_WEIGHTS: DemoModelConfig = {
+  ...DEMO_TINY,
+  name: 'modelex-demo-tiny-other-weights',
+  seed: 4242,
+}
+export const DEMO_TINY_Q4_0: DemoModelConfig = {
+  ...DEMO_TINY,
+  name: 'modelex-demo-tiny-q4_0',
+  weightType: GgmlType.Q4_0,
+}
+export const DEMO_TINY_Q8_0: DemoModelConfig = {
+  ...DEMO_TINY,
+  name: 'modelex-demo-tiny-q8_0',
+  weightType: GgmlType.Q8_0,
+}
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
@@ -72,7 +98,10 @@ const BIAS = 3.0
 export function countParameters(config: DemoModelConfig, vocabularySize: number): number {
   const headDim = config.embedding / config.heads
   const perLayer =
-    config.embedding * config.embedding * 2 + config.embedding * config.kvHeads * headDim * 2 + config.embedding * config.feedForward * 3 + config.embedding * 2
+    config.embedding * config.embedding * 2 +
+    config.embedding * config.kvHeads * headDim * 2 +
+    config.embedding * config.feedForward * 3 +
+    config.embedding * 2
   return vocabularySize * config.embedding * 2 + config.layers * perLayer + config.embedding
 }
 
@@ -92,15 +121,31 @@ export function generateDemoModel(config: DemoModelConfig): Uint8Array {
     return values
   }
   const ones = (count: number) => new Float32Array(count).fill(1)
-  const encode = (values: Float32Array, type: GgmlType) => (type === GgmlType.F32 ? encodeF32(values) : type === GgmlType.F16 ? encodeF16(values) : type === GgmlType.Q4_0 ? encodeQ4_0(values) : encodeQ8_0(values))
-  const tensor = (name: string, ne: number[], values: Float32Array, type: GgmlType = config.weightType): GgufTensor => ({ name, ne, type, data: encode(values, type) })
+  const encode = (values: Float32Array, type: GgmlType) =>
+    type === GgmlType.F32
+      ? encodeF32(values)
+      : type === GgmlType.F16
+        ? encodeF16(values)
+        : type === GgmlType.Q4_0
+          ? encodeQ4_0(values)
+          : encodeQ8_0(values)
+  const tensor = (
+    name: string,
+    ne: number[],
+    values: Float32Array,
+    type: GgmlType = config.weightType,
+  ): GgufTensor => ({ name, ne, type, data: encode(values, type) })
   // Layers never write dimension 0: it carries the printable-token bias to the output untouched.
   const clearRow0 = (row: number, values: Float32Array) => {
     if (row === 0) values.fill(0)
   }
 
   const tensors: GgufTensor[] = [
-    tensor('token_embd.weight', [n, vocab], matrix(vocab, n, 0.3, (_, values) => (values[0] = RESERVED))),
+    tensor(
+      'token_embd.weight',
+      [n, vocab],
+      matrix(vocab, n, 0.3, (_, values) => (values[0] = RESERVED)),
+    ),
   ]
   for (let l = 0; l < config.layers; l++) {
     tensors.push(
@@ -112,13 +157,23 @@ export function generateDemoModel(config: DemoModelConfig): Uint8Array {
       tensor(`blk.${l}.ffn_norm.weight`, [n], ones(n), GgmlType.F32),
       tensor(`blk.${l}.ffn_gate.weight`, [n, config.feedForward], matrix(config.feedForward, n, 1 / Math.sqrt(n))),
       tensor(`blk.${l}.ffn_up.weight`, [n, config.feedForward], matrix(config.feedForward, n, 1 / Math.sqrt(n))),
-      tensor(`blk.${l}.ffn_down.weight`, [config.feedForward, n], matrix(n, config.feedForward, 0.5 / Math.sqrt(config.feedForward), clearRow0)),
+      tensor(
+        `blk.${l}.ffn_down.weight`,
+        [config.feedForward, n],
+        matrix(n, config.feedForward, 0.5 / Math.sqrt(config.feedForward), clearRow0),
+      ),
     )
   }
-  const printable = vocabulary.tokens.map((token, id) => vocabulary.tokenTypes[id] === 1 && isPrintableToken(token, byteChars))
+  const printable = vocabulary.tokens.map(
+    (token, id) => vocabulary.tokenTypes[id] === 1 && isPrintableToken(token, byteChars),
+  )
   tensors.push(
     tensor('output_norm.weight', [n], ones(n), GgmlType.F32),
-    tensor('output.weight', [n, vocab], matrix(vocab, n, 0.5, (token, values) => (values[0] = printable[token] ? BIAS : -BIAS))),
+    tensor(
+      'output.weight',
+      [n, vocab],
+      matrix(vocab, n, 0.5, (token, values) => (values[0] = printable[token] ? BIAS : -BIAS)),
+    ),
   )
 
   const eos = vocabulary.special['<|endoftext|>']

@@ -21,7 +21,15 @@ export function bytesToUnicode(): string[] {
 /** GPT-2's pre-tokenizer split. */
 export const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu
 
-export const SPECIAL_TOKENS = ['<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|fim_pad|>', '<|im_start|>', '<|im_end|>'] as const
+export const SPECIAL_TOKENS = [
+  '<|endoftext|>',
+  '<|fim_prefix|>',
+  '<|fim_middle|>',
+  '<|fim_suffix|>',
+  '<|fim_pad|>',
+  '<|im_start|>',
+  '<|im_end|>',
+] as const
 
 export type Vocabulary = {
   tokens: string[]

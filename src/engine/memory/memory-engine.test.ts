@@ -36,7 +36,12 @@ describe('in-memory engine specifics', () => {
   test('json_object output parses as JSON', async () => {
     const engine = createMemoryEngine()
     await engine.load(model)
-    const result = await engine.complete({ model: model.id, prompt: 'x', max_tokens: 20, response_format: { type: 'json_object' } })
+    const result = await engine.complete({
+      model: model.id,
+      prompt: 'x',
+      max_tokens: 20,
+      response_format: { type: 'json_object' },
+    })
     expect(JSON.parse(result.text)).toHaveProperty('answer')
   })
 
@@ -45,13 +50,21 @@ describe('in-memory engine specifics', () => {
     await engine.load(model)
     const full = await engine.complete({ model: model.id, prompt: 'p', max_tokens: 12, temperature: 0 })
     const word = full.text.split(' ')[3] as string
-    const cut = await engine.complete({ model: model.id, prompt: 'p', max_tokens: 12, temperature: 0, stop: [` ${word}`] })
+    const cut = await engine.complete({
+      model: model.id,
+      prompt: 'p',
+      max_tokens: 12,
+      temperature: 0,
+      stop: [` ${word}`],
+    })
     expect(full.text.startsWith(cut.text)).toBe(true)
     expect(cut.text).not.toContain(` ${word}`)
     expect(cut.finish_reason).toBe('stop')
   })
 
   test('without a model it throws ModelNotLoadedError', async () => {
-    await expect(createMemoryEngine().complete({ model: 'x', prompt: 'p' })).rejects.toMatchObject({ name: 'ModelNotLoadedError' })
+    await expect(createMemoryEngine().complete({ model: 'x', prompt: 'p' })).rejects.toMatchObject({
+      name: 'ModelNotLoadedError',
+    })
   })
 })

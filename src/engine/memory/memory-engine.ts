@@ -28,7 +28,24 @@ export type MemoryEngineOptions = {
   now?: () => number
 }
 
-const WORDS = ['the', 'model', 'node', 'token', 'browser', 'network', 'answer', 'prompt', 'signal', 'price', 'receipt', 'gpu', 'peer', 'stream', 'open', 'fast']
+const WORDS = [
+  'the',
+  'model',
+  'node',
+  'token',
+  'browser',
+  'network',
+  'answer',
+  'prompt',
+  'signal',
+  'price',
+  'receipt',
+  'gpu',
+  'peer',
+  'stream',
+  'open',
+  'fast',
+]
 
 /** Tokens are words with their leading whitespace, so counts are stable and text round-trips. */
 export function memoryTokenize(text: string): string[] {
@@ -39,7 +56,10 @@ export function memoryChatPrompt(messages: ChatCompletionRequest['messages']): s
   return `${messages.map((m) => `<|${m.role}|>\n${m.content}`).join('\n')}\n<|assistant|>\n`
 }
 
-export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.now() }: MemoryEngineOptions = {}): InferenceEngine {
+export function createMemoryEngine({
+  tokenDelayMs = 0,
+  now = () => performance.now(),
+}: MemoryEngineOptions = {}): InferenceEngine {
   let loaded: LoadedModel | null = null
 
   const requireModel = (requested: string): LoadedModel => {
@@ -48,13 +68,22 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
     return loaded
   }
 
-  async function generate(model: LoadedModel, prompt: string, params: SamplingParameters, options: GenerateOptions = {}): Promise<InferenceResult> {
+  async function generate(
+    model: LoadedModel,
+    prompt: string,
+    params: SamplingParameters,
+    options: GenerateOptions = {},
+  ): Promise<InferenceResult> {
     const maxTokens = params.max_tokens ?? 256
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
-    if (params.response_format?.type === 'grammar') throw new InvalidInferenceRequestError('The in-memory engine has no grammar support.')
+    if (!Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
+    if (params.response_format?.type === 'grammar')
+      throw new InvalidInferenceRequestError('The in-memory engine has no grammar support.')
     const promptTokens = memoryTokenize(prompt).length
     if (promptTokens + maxTokens > model.contextLength) {
-      throw new InvalidInferenceRequestError(`The prompt (${promptTokens} tokens) and max_tokens (${maxTokens}) exceed the context length ${model.contextLength}.`)
+      throw new InvalidInferenceRequestError(
+        `The prompt (${promptTokens} tokens) and max_tokens (${maxTokens}) exceed the context length ${model.contextLength}.`,
+      )
     }
     const stops = params.stop === undefined ? [] : Array.isArray(params.stop) ? params.stop : [params.stop]
     // Greedy output depends on the prompt only; sampled output on the prompt and the seed (or the clock).
@@ -110,7 +139,10 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
     kind: 'memory',
     async load(model: ModelSpec, options: LoadOptions = {}) {
       // There is no file to hash: the record's hash is the identity the test gives it.
-      if (!model.contentHash) throw new InvalidInferenceRequestError('The in-memory engine has no file to hash: give the model a contentHash.')
+      if (!model.contentHash)
+        throw new InvalidInferenceRequestError(
+          'The in-memory engine has no file to hash: give the model a contentHash.',
+        )
       const contentHash = model.contentHash
       options.onProgress?.({ phase: 'download', progress: 1, text: 'nothing to download (in-memory engine)' })
       // Integer arithmetic on the prompt and seed: the same request always gives the same words.
@@ -128,7 +160,10 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
     },
     async complete(request: CompletionRequest, options) {
       const model = requireModel(request.model)
-      const prompt = request.suffix === undefined ? request.prompt : `<|fim_prefix|>${request.prompt}<|fim_suffix|>${request.suffix}<|fim_middle|>`
+      const prompt =
+        request.suffix === undefined
+          ? request.prompt
+          : `<|fim_prefix|>${request.prompt}<|fim_suffix|>${request.suffix}<|fim_middle|>`
       return generate(model, prompt, request, options)
     },
     async countTokens(text) {
@@ -153,7 +188,10 @@ export function createMemoryEngine({ tokenDelayMs = 0, now = () => performance.n
 }
 
 function jsonPieces(random: () => number, maxTokens: number): string[] {
-  const words = Array.from({ length: Math.max(0, maxTokens - 3) }, (_, i) => `${i ? ' ' : ''}${WORDS[Math.floor(random() * WORDS.length)]}`)
+  const words = Array.from(
+    { length: Math.max(0, maxTokens - 3) },
+    (_, i) => `${i ? ' ' : ''}${WORDS[Math.floor(random() * WORDS.length)]}`,
+  )
   return ['{"answer": "', ...words.slice(0, 8), '"}']
 }
 

@@ -177,10 +177,15 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       try {
         if (format.type === 'grammar') return await runtime.createGrammar({ grammar: format.grammar })
         if (format.schema === undefined) return await runtime.getGrammarFor('json')
-        return await runtime.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
+        return await runtime.createGrammarForJsonSchema(
+          format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0],
+        )
       } catch (cause) {
         grammars.delete(key)
-        throw new InvalidInferenceRequestError('The response_format cannot be compiled into a llama.cpp grammar.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+        throw new InvalidInferenceRequestError('The response_format cannot be compiled into a llama.cpp grammar.', {
+          cause,
+          details: cause instanceof Error ? cause.message : String(cause),
+        })
       }
     })()
     grammars.set(key, compiled)
@@ -188,24 +193,42 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     return compiled
   }
 
-  async function generateNow(model: Loaded, prompt: Token[], params: SamplingParameters, { signal, onDelta, reusePrefix = false }: GenerateOptions = {}): Promise<InferenceResult> {
+  async function generateNow(
+    model: Loaded,
+    prompt: Token[],
+    params: SamplingParameters,
+    { signal, onDelta, reusePrefix = false }: GenerateOptions = {},
+  ): Promise<InferenceResult> {
     // The model may have been unloaded or replaced while this request waited its turn.
     if (loaded !== model) throw new ModelNotLoadedError(`${model.id} was unloaded before the request ran`)
     const maxTokens = params.max_tokens ?? DEFAULT_MAX_TOKENS
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
+    if (!Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
     const temperature = params.temperature ?? DEFAULT_TEMPERATURE
     if (!(temperature >= 0)) throw new InvalidInferenceRequestError('temperature must be a non-negative number.')
-    if (params.top_p !== undefined && !(params.top_p > 0 && params.top_p <= 1)) throw new InvalidInferenceRequestError('top_p must be in (0, 1].')
+    if (params.top_p !== undefined && !(params.top_p > 0 && params.top_p <= 1))
+      throw new InvalidInferenceRequestError('top_p must be in (0, 1].')
     const topK = (params as { top_k?: number }).top_k ?? DEFAULT_TOP_K
-    if (!Number.isInteger(topK) || topK < 0) throw new InvalidInferenceRequestError('top_k must be a non-negative integer.')
+    if (!Number.isInteger(topK) || topK < 0)
+      throw new InvalidInferenceRequestError('top_k must be a non-negative integer.')
     // uint32, as llama.cpp's sampler reads it (0xFFFFFFFF there means "a random seed").
-    if (params.seed !== undefined && !(Number.isInteger(params.seed) && params.seed >= 0 && params.seed <= 0xffffffff)) throw new InvalidInferenceRequestError('seed must be an integer in 0..4294967295.')
+    if (params.seed !== undefined && !(Number.isInteger(params.seed) && params.seed >= 0 && params.seed <= 0xffffffff))
+      throw new InvalidInferenceRequestError('seed must be an integer in 0..4294967295.')
     if (prompt.length === 0) throw new InvalidInferenceRequestError('The prompt is empty.')
-    if (prompt.length >= model.contextLength) throw new InvalidInferenceRequestError(`The prompt (${prompt.length} tokens) does not fit the context length ${model.contextLength}.`)
-    const usage = (completion: number) => ({ prompt_tokens: prompt.length, completion_tokens: completion, total_tokens: prompt.length + completion })
-    if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: 0, decode_ms: 0 } }
+    if (prompt.length >= model.contextLength)
+      throw new InvalidInferenceRequestError(
+        `The prompt (${prompt.length} tokens) does not fit the context length ${model.contextLength}.`,
+      )
+    const usage = (completion: number) => ({
+      prompt_tokens: prompt.length,
+      completion_tokens: completion,
+      total_tokens: prompt.length + completion,
+    })
+    if (signal?.aborted)
+      return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: 0, decode_ms: 0 } }
     const grammar = await grammarFor(model.model.llama, params.response_format)
-    if (maxTokens === 0) return { text: '', finish_reason: 'length', usage: usage(0), timings: { prefill_ms: 0, decode_ms: 0 } }
+    if (maxTokens === 0)
+      return { text: '', finish_reason: 'length', usage: usage(0), timings: { prefill_ms: 0, decode_ms: 0 } }
 
     const { sequence } = model
     const started = performance.now()
@@ -220,12 +243,21 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       // A long prompt is evaluated a batch at a time, so an abort stops it between batches rather than after all of them.
       evaluatedTo = reused
       while (prompt.length - evaluatedTo > model.batchSize) {
-        if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: usage(0), timings: { prefill_ms: performance.now() - started, decode_ms: 0, prefill_tokens: evaluatedTo - reused } }
+        if (signal?.aborted)
+          return {
+            text: '',
+            finish_reason: 'abort',
+            usage: usage(0),
+            timings: { prefill_ms: performance.now() - started, decode_ms: 0, prefill_tokens: evaluatedTo - reused },
+          }
         await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(evaluatedTo, evaluatedTo + model.batchSize))
         evaluatedTo += model.batchSize
       }
     } catch (cause) {
-      throw new InvalidInferenceRequestError('The native engine failed to evaluate the prompt.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+      throw new InvalidInferenceRequestError('The native engine failed to evaluate the prompt.', {
+        cause,
+        details: cause instanceof Error ? cause.message : String(cause),
+      })
     }
     const limit = Math.min(maxTokens, model.contextLength - prompt.length)
 
@@ -285,7 +317,10 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       }
       if (finish === 'length' && signal?.aborted) finish = 'abort'
     } catch (cause) {
-      throw new InvalidInferenceRequestError('The native engine failed to run the request.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+      throw new InvalidInferenceRequestError('The native engine failed to run the request.', {
+        cause,
+        details: cause instanceof Error ? cause.message : String(cause),
+      })
     } finally {
       await evaluation.return()
     }
@@ -300,11 +335,16 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       text,
       finish_reason: finish,
       usage: usage(generated.length),
-      timings: { prefill_ms: decodeFrom - started, decode_ms: ended - decodeFrom, prefill_tokens: prompt.length - reused },
+      timings: {
+        prefill_ms: decodeFrom - started,
+        decode_ms: ended - decodeFrom,
+        prefill_tokens: prompt.length - reused,
+      },
     }
   }
 
-  const generate = (model: Loaded, prompt: Token[], params: SamplingParameters, generateOptions?: GenerateOptions) => serialized(() => generateNow(model, prompt, params, generateOptions))
+  const generate = (model: Loaded, prompt: Token[], params: SamplingParameters, generateOptions?: GenerateOptions) =>
+    serialized(() => generateNow(model, prompt, params, generateOptions))
 
   const tokenizeCompletion = (model: Loaded, text: string): Token[] => {
     // As llama.cpp's server: special tokens written in a completion prompt are those tokens (FIM markers).
@@ -331,11 +371,19 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     async load(spec: ModelSpec, { onProgress, signal, threads: requestedThreads }: LoadOptions = {}) {
       await engine.unload()
       const path = modelPath(spec.source)
-      const contentHash = await hashModelFile(path, spec.contentHash, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}), ...(options.knownHashes ? { knownHashes: options.knownHashes } : {}) })
+      const contentHash = await hashModelFile(path, spec.contentHash, {
+        ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
+        ...(options.knownHashes ? { knownHashes: options.knownHashes } : {}),
+      })
       const runtime = await llama()
       const backend: NativeBackend = runtime.gpu === false ? 'cpu' : runtime.gpu
       const threads = Math.max(1, Math.floor(requestedThreads ?? options.threads ?? defaultThreads(runtime)))
-      onProgress?.({ phase: 'upload', progress: 0, text: `loading with llama.cpp (${nativeEngineName(backend)}, ${threads} thread${threads > 1 ? 's' : ''})` })
+      onProgress?.({
+        phase: 'upload',
+        progress: 0,
+        text: `loading with llama.cpp (${nativeEngineName(backend)}, ${threads} thread${threads > 1 ? 's' : ''})`,
+      })
       let model: LlamaModel | undefined
       try {
         model = await runtime.loadModel({
@@ -371,7 +419,14 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
             device: gpuLayers > 0 ? 'gpu' : 'cpu',
             layers: gpuLayers,
             totalLayers: model.fileInsights.totalLayers,
-            ...(gpuLayers > 0 ? {} : { reason: backend === 'cpu' ? 'the CPU build of llama.cpp was asked for' : 'llama.cpp put no layer on the GPU' }),
+            ...(gpuLayers > 0
+              ? {}
+              : {
+                  reason:
+                    backend === 'cpu'
+                      ? 'the CPU build of llama.cpp was asked for'
+                      : 'llama.cpp put no layer on the GPU',
+                }),
           },
           spec,
           model,
@@ -384,7 +439,10 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       } catch (cause) {
         await model?.dispose().catch(() => {})
         if (signal?.aborted) throw new InferenceAbortedError('loading the model was cancelled')
-        throw new ModelLoadError('The native engine could not load the model.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+        throw new ModelLoadError('The native engine could not load the model.', {
+          cause,
+          details: cause instanceof Error ? cause.message : String(cause),
+        })
       }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return publicView(loaded)
@@ -395,16 +453,22 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const model = requireModel(request.model)
       if (request.messages.length === 0) throw new InvalidInferenceRequestError('messages must not be empty.')
-      if (!model.chatWrapper) throw new InvalidInferenceRequestError(`${model.id} has no chat template that the native engine knows.`)
+      if (!model.chatWrapper)
+        throw new InvalidInferenceRequestError(`${model.id} has no chat template that the native engine knows.`)
       const history: ChatHistoryItem[] = request.messages.map((m) =>
         m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
       )
       history.push({ type: 'model', response: [] })
       let tokens: Token[]
       try {
-        tokens = model.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.model.tokenizer)
+        tokens = model.chatWrapper
+          .generateContextState({ chatHistory: history })
+          .contextText.tokenize(model.model.tokenizer)
       } catch (cause) {
-        throw new InvalidInferenceRequestError(`The chat template of ${model.id} could not render these messages.`, { cause, details: cause instanceof Error ? cause.message : String(cause) })
+        throw new InvalidInferenceRequestError(`The chat template of ${model.id} could not render these messages.`, {
+          cause,
+          details: cause instanceof Error ? cause.message : String(cause),
+        })
       }
       // Chat wrappers open with BOS; a model whose GGUF says not to add one (ours) gets the template's text only.
       if (!model.addBos && tokens[0] === model.model.tokens.bos) tokens.shift()
@@ -427,7 +491,9 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
       const model = requireModel(loaded?.id ?? '')
       const prompt = tokenizeCompletion(model, benchmarkPrompt(promptTokens))
-      return benchmarkFromResult(await generate(model, prompt, { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] }))
+      return benchmarkFromResult(
+        await generate(model, prompt, { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] }),
+      )
     },
     async unload() {
       const model = loaded
@@ -463,11 +529,18 @@ async function startLlama(gpu: NativeGpu): Promise<Llama> {
       progressLogs: false,
     })
   } catch (cause) {
-    throw new NativeEngineUnavailableError({ backend, details: cause instanceof Error ? cause.message : String(cause), cause })
+    throw new NativeEngineUnavailableError({
+      backend,
+      details: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    })
   }
   if (gpu !== false && gpu !== 'auto' && runtime.gpu !== gpu) {
     await runtime.dispose().catch(() => {})
-    throw new NativeEngineUnavailableError({ backend, details: `node-llama-cpp loaded the ${runtime.gpu === false ? 'CPU' : runtime.gpu} build instead` })
+    throw new NativeEngineUnavailableError({
+      backend,
+      details: `node-llama-cpp loaded the ${runtime.gpu === false ? 'CPU' : runtime.gpu} build instead`,
+    })
   }
   return runtime
 }
@@ -489,7 +562,10 @@ function defaultThreads(runtime: Llama): number {
 export function modelPath(source: string): string {
   if (source.startsWith('file:')) return fileURLToPath(source)
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    throw new ModelLoadError('The native engine loads model files from this machine. Download the file and give its path.', { details: source })
+    throw new ModelLoadError(
+      'The native engine loads model files from this machine. Download the file and give its path.',
+      { details: source },
+    )
   }
   return resolve(source)
 }
@@ -498,7 +574,11 @@ export function modelPath(source: string): string {
  * Streams the file through keccak256 and checks it against the pinned hash, before llama.cpp reads it. Also checks
  * that it is a GGUF file at all, so a wrong file is a typed error rather than llama.cpp's failure.
  */
-async function hashModelFile(path: string, pinned: string | null, { onProgress, signal, knownHashes }: Pick<LoadOptions, 'onProgress' | 'signal'> & { knownHashes?: KnownHashes }): Promise<string> {
+async function hashModelFile(
+  path: string,
+  pinned: string | null,
+  { onProgress, signal, knownHashes }: Pick<LoadOptions, 'onProgress' | 'signal'> & { knownHashes?: KnownHashes },
+): Promise<string> {
   const stats = await stat(path).catch(() => null)
   if (!stats?.isFile()) throw new ModelFileNotFoundError({ path })
   const size = stats.size
@@ -511,18 +591,31 @@ async function hashModelFile(path: string, pinned: string | null, { onProgress, 
   } finally {
     await handle.close()
   }
-  if (size < 4 || new DataView(head.buffer).getUint32(0, true) !== GGUF_MAGIC) throw new InvalidModelFileError(`${path} does not start with the GGUF magic`)
+  if (size < 4 || new DataView(head.buffer).getUint32(0, true) !== GGUF_MAGIC)
+    throw new InvalidModelFileError(`${path} does not start with the GGUF magic`)
   if (known !== undefined) return checkPinned(known, pinned, path)
   const hasher = createFileHasher()
   const text = `checking ${path}`
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES, ...(signal ? { signal } : {}) }) as AsyncIterable<Buffer>) {
+    for await (const chunk of createReadStream(path, {
+      highWaterMark: HASH_CHUNK_BYTES,
+      ...(signal ? { signal } : {}),
+    }) as AsyncIterable<Buffer>) {
       hasher.update(chunk)
-      onProgress?.({ phase: 'download', progress: size ? hasher.bytes / size : 1, text, loadedBytes: hasher.bytes, totalBytes: size })
+      onProgress?.({
+        phase: 'download',
+        progress: size ? hasher.bytes / size : 1,
+        text,
+        loadedBytes: hasher.bytes,
+        totalBytes: size,
+      })
     }
   } catch (cause) {
     if (signal?.aborted) throw new InferenceAbortedError('loading the model was cancelled')
-    throw new ModelLoadError('The model file could not be read.', { cause, details: `${path}: ${cause instanceof Error ? cause.message : String(cause)}` })
+    throw new ModelLoadError('The model file could not be read.', {
+      cause,
+      details: `${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    })
   }
   if (signal?.aborted) throw new InferenceAbortedError('loading the model was cancelled')
   const actual = hasher.digest()
@@ -531,6 +624,7 @@ async function hashModelFile(path: string, pinned: string | null, { onProgress, 
 }
 
 function checkPinned(actual: string, pinned: string | null, path: string): string {
-  if (pinned !== null && actual !== pinned.toLowerCase()) throw new ModelIntegrityError({ expected: pinned.toLowerCase(), actual, url: path })
+  if (pinned !== null && actual !== pinned.toLowerCase())
+    throw new ModelIntegrityError({ expected: pinned.toLowerCase(), actual, url: path })
   return actual
 }

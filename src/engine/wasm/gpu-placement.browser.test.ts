@@ -45,26 +45,43 @@ describe('wasm engine on SwiftShader (WebGPU without shader-f16)', () => {
     const capabilities = await call<EngineCapabilities>(fixture.page, 'gpuFixture.capabilities()')
     expect(capabilities.webgpu.available).toBe(true)
     if (!capabilities.webgpu.available) return
-    expect(capabilities.webgpu.adapter).toMatchObject({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true })
+    expect(capabilities.webgpu.adapter).toMatchObject({
+      vendor: 'google',
+      architecture: 'swiftshader',
+      isFallbackAdapter: true,
+    })
     expect(capabilities.webgpu.adapter.features).not.toContain('shader-f16')
   })
 
   test('the plan keeps every layer on the CPU, says why, and the load stays deterministic', async () => {
     const { loaded } = await call<Load>(fixture.page, 'gpuFixture.load("auto", "modelex-demo-tiny")')
     // The tiny model: 2 blocks and the output layer.
-    expect(loaded.placement).toEqual({ device: 'cpu', layers: 0, totalLayers: 3, adapter: 'google swiftshader (software)', reason: NO_F16 })
+    expect(loaded.placement).toEqual({
+      device: 'cpu',
+      layers: 0,
+      totalLayers: 3,
+      adapter: 'google swiftshader (software)',
+      reason: NO_F16,
+    })
     expect(loaded.deterministic).toBe(true)
   })
 
   test('forced onto the adapter anyway, it reports what llama.cpp did: no GPU device, the CPU runs it, same output', async () => {
     const forced = await call<Load>(fixture.page, 'gpuFixture.load("force", "modelex-demo-tiny")')
-    expect(forced.progress.map((p) => p.text)).toContain('loading into WebAssembly memory (1 thread, 3/3 layers on the GPU)')
+    expect(forced.progress.map((p) => p.text)).toContain(
+      'loading into WebAssembly memory (1 thread, 3/3 layers on the GPU)',
+    )
     expect(forced.loaded.placement).toMatchObject({ device: 'cpu', layers: 0, totalLayers: 3 })
-    expect(forced.loaded.placement?.reason).toMatch(/^llama\.cpp's WebGPU backend registered no GPU in wllama's worker, so every layer runs on the CPU/)
+    expect(forced.loaded.placement?.reason).toMatch(
+      /^llama\.cpp's WebGPU backend registered no GPU in wllama's worker, so every layer runs on the CPU/,
+    )
     expect(forced.loaded.deterministic).toBe(true)
     const cpu = await call<Load>(fixture.page, 'gpuFixture.load("cpu", "modelex-demo-tiny")')
     expect(cpu.loaded.placement).toMatchObject({ device: 'cpu', reason: expect.stringMatching(/GPU off/) })
-    const fromForced = await call<InferenceResult>(fixture.page, `gpuFixture.complete("force", ${JSON.stringify(GREEDY)})`)
+    const fromForced = await call<InferenceResult>(
+      fixture.page,
+      `gpuFixture.complete("force", ${JSON.stringify(GREEDY)})`,
+    )
     const fromCpu = await call<InferenceResult>(fixture.page, `gpuFixture.complete("cpu", ${JSON.stringify(GREEDY)})`)
     expect(fromForced.text).toBe(fromCpu.text)
     expect(fromForced.usage.completion_tokens).toBe(16)

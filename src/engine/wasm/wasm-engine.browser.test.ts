@@ -41,7 +41,10 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
   let engine: WatchedPage
   beforeAll(async () => {
     engine = await openEngine(browser)
-    const load = await call<{ loaded: { engine: string; deterministic: boolean }; progress: { phase: string }[] }>(engine.page, 'fixture.load("modelex-demo-tiny")')
+    const load = await call<{ loaded: { engine: string; deterministic: boolean }; progress: { phase: string }[] }>(
+      engine.page,
+      'fixture.load("modelex-demo-tiny")',
+    )
     expect(load.loaded.engine).toBe('wasm')
     // One build on the CPU, flash attention off: it promises reproducible output, so its receipts may say so.
     expect(load.loaded.deterministic).toBe(true)
@@ -88,11 +91,17 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
     expect(result.usage.completion_tokens).toBe(deltas)
   })
 
-  test('a fill-in-the-middle prompt uses the model\'s FIM tokens', async () => {
+  test("a fill-in-the-middle prompt uses the model's FIM tokens", async () => {
     const prefix = 'def f(x):\n    '
     const suffix = '\n    return y\n'
-    const { result } = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: prefix, suffix, max_tokens: 8, temperature: 0, seed: 0 })})`)
-    const plain = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: prefix + suffix, max_tokens: 1, temperature: 0, seed: 0 })})`)
+    const { result } = await call<Completion>(
+      engine.page,
+      `fixture.complete(${JSON.stringify({ prompt: prefix, suffix, max_tokens: 8, temperature: 0, seed: 0 })})`,
+    )
+    const plain = await call<Completion>(
+      engine.page,
+      `fixture.complete(${JSON.stringify({ prompt: prefix + suffix, max_tokens: 1, temperature: 0, seed: 0 })})`,
+    )
     expect(result.usage.completion_tokens).toBe(8)
     expect(result.text.length).toBeGreaterThan(0)
     // Three special tokens (prefix, suffix, middle) are single tokens, not text: the FIM prompt is at most 3 longer.
@@ -101,31 +110,58 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
   })
 
   test('grammar-constrained output follows the grammar, JSON included', async () => {
-    const yesNo = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: 'Answer:', max_tokens: 10, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar: 'root ::= "yes" | "no"' } })})`)
+    const yesNo = await call<Completion>(
+      engine.page,
+      `fixture.complete(${JSON.stringify({ prompt: 'Answer:', max_tokens: 10, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar: 'root ::= "yes" | "no"' } })})`,
+    )
     expect(['yes', 'no']).toContain(yesNo.result.text)
     expect(yesNo.result.finish_reason).toBe('stop')
     const grammar = 'root ::= "{\\"ok\\":" ("true" | "false") ",\\"n\\":" [0-9] "}"'
-    const json = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: 'Result:', max_tokens: 20, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar } })})`)
+    const json = await call<Completion>(
+      engine.page,
+      `fixture.complete(${JSON.stringify({ prompt: 'Result:', max_tokens: 20, temperature: 0, seed: 0, response_format: { type: 'grammar', grammar } })})`,
+    )
     expect(JSON.parse(json.result.text)).toEqual({ ok: expect.any(Boolean), n: expect.any(Number) })
   })
 
   // Ground truth for core/bpe.ts: llama.cpp's own count of the same text, as prompt usage of a completion.
   const COUNTED_TEXTS: [string, string][] = [
-    ['code', 'def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n\n\tx = [1, 22, 333, 4444]  # it\'s done\r\n'],
-    ['prose', "The node announces its models, its prices and its speed; the consumer picks a node, pays and streams the answer. Don't   panic!"],
-    ['unicode', 'caf\u00e9 \u2192 na\u00efve \u4e2d\u6587\u5b57 \u{1f389}\u{1f468}\u200d\u{1f469} \u0645\u0631\u062d\u0628\u0627 \u00a0x\u3000y \u0661\u0662\u0663'],
-    ['special tokens', '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|><|im_'],
+    [
+      'code',
+      "def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n\n\tx = [1, 22, 333, 4444]  # it's done\r\n",
+    ],
+    [
+      'prose',
+      "The node announces its models, its prices and its speed; the consumer picks a node, pays and streams the answer. Don't   panic!",
+    ],
+    [
+      'unicode',
+      'caf\u00e9 \u2192 na\u00efve \u4e2d\u6587\u5b57 \u{1f389}\u{1f468}\u200d\u{1f469} \u0645\u0631\u062d\u0628\u0627 \u00a0x\u3000y \u0661\u0662\u0663',
+    ],
+    [
+      'special tokens',
+      '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|><|im_',
+    ],
     ['whitespace runs', '  leading\n\n\n   trailing   \t\n  '],
   ]
-  test.each(COUNTED_TEXTS)('countTokens (BPE, no prefill) equals llama.cpp\'s prompt_tokens: %s', async (_name, text) => {
-    const { count } = await call<{ count: number }>(engine.page, `fixture.countTokens(${JSON.stringify(text)})`)
-    const { result } = await call<Completion>(engine.page, `fixture.complete(${JSON.stringify({ prompt: text, max_tokens: 1, temperature: 0, seed: 0 })})`)
-    expect(count).toBe(result.usage.prompt_tokens)
-  })
+  test.each(COUNTED_TEXTS)(
+    "countTokens (BPE, no prefill) equals llama.cpp's prompt_tokens: %s",
+    async (_name, text) => {
+      const { count } = await call<{ count: number }>(engine.page, `fixture.countTokens(${JSON.stringify(text)})`)
+      const { result } = await call<Completion>(
+        engine.page,
+        `fixture.complete(${JSON.stringify({ prompt: text, max_tokens: 1, temperature: 0, seed: 0 })})`,
+      )
+      expect(count).toBe(result.usage.prompt_tokens)
+    },
+  )
 
   test('countTokens does not wait for a generation in flight', async () => {
     const long = { prompt: 'def add(a, b):', max_tokens: 300, temperature: 0, seed: 0, stop: [] }
-    const outcome = await call<{ order: string[]; count: number; result: InferenceResult }>(engine.page, `fixture.countDuringGeneration(${JSON.stringify(long)}, ${JSON.stringify(GREEDY.prompt)})`)
+    const outcome = await call<{ order: string[]; count: number; result: InferenceResult }>(
+      engine.page,
+      `fixture.countDuringGeneration(${JSON.stringify(long)}, ${JSON.stringify(GREEDY.prompt)})`,
+    )
     expect(outcome.count).toBe(7)
     expect(outcome.order).toEqual(['count', 'generation'])
     expect(outcome.result.usage.completion_tokens).toBe(300)
@@ -134,7 +170,10 @@ describe('wasm engine (llama.cpp in WebAssembly) on the generated tiny model, in
   test('InferenceEngine compliance checks, through the worker proxy', async () => {
     const failures: string[] = []
     for (const check of complianceChecks) {
-      const outcome = (await engine.page.evaluate(`fixture.compliance(${JSON.stringify(check.name)})`)) as { ok: boolean; error?: string }
+      const outcome = (await engine.page.evaluate(`fixture.compliance(${JSON.stringify(check.name)})`)) as {
+        ok: boolean
+        error?: string
+      }
       if (!outcome.ok) failures.push(`${check.name}: ${outcome.error}`)
     }
     expect(failures).toEqual([])
@@ -155,19 +194,23 @@ describe('wasm engine on the 30M demo model: only well-formed text comes out', (
   // Greedy fill-in-the-middle at these spots once sampled a token that is not valid UTF-8, which wllama 3.8 cannot
   // pass back: the request failed ("Invalid typed array length: 1163217991"). The engine's any-text grammar keeps
   // the sampler on well-formed text.
-  const file = 'def fibonacci(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True\n'
+  const file =
+    'def fibonacci(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True\n'
   const cut = file.indexOf('    return a') + '    return a'.length
   test.each([
     ['after "return a" in a Fibonacci file', file.slice(0, cut), file.slice(cut)],
     ['inside a string with non-ASCII text', 'print("caf\u00e9 \u2192 ', '")\n'],
   ])('%s', async (_name, prompt, suffix) => {
-    const { result } = await call<Completion>(page.page, `fixture.complete(${JSON.stringify({ prompt, suffix, max_tokens: 64, temperature: 0, seed: 0 })})`)
+    const { result } = await call<Completion>(
+      page.page,
+      `fixture.complete(${JSON.stringify({ prompt, suffix, max_tokens: 64, temperature: 0, seed: 0 })})`,
+    )
     expect(result.usage.completion_tokens).toBeGreaterThan(0)
     expect(result.text).not.toContain('\ufffd')
   })
 })
 
-describe('wasm engine on the 30M demo model: KV prefix reuse (the editor\'s autocomplete)', () => {
+describe("wasm engine on the 30M demo model: KV prefix reuse (the editor's autocomplete)", () => {
   let page: WatchedPage
   beforeAll(async () => {
     page = await openEngine(browser)
@@ -182,9 +225,16 @@ describe('wasm engine on the 30M demo model: KV prefix reuse (the editor\'s auto
   const complete = (request: object, options: { reusePrefix?: boolean; abortAfter?: number } = {}) =>
     call<Run>(page.page, `fixture.complete(${JSON.stringify(request)}, ${JSON.stringify(options)})`)
   // A Python file typed up to a cursor, with the rest of the file as the FIM suffix, as the editor sends it.
-  const file = 'import math\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    for i in range(2, int(math.sqrt(n)) + 1):\n        if n % i == 0:\n            return False\n    return True\n\n\ndef primes_below(limit: int) -> list[int]:\n    return [n for n in range(limit) if is_prime(n)]\n'
+  const file =
+    'import math\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    for i in range(2, int(math.sqrt(n)) + 1):\n        if n % i == 0:\n            return False\n    return True\n\n\ndef primes_below(limit: int) -> list[int]:\n    return [n for n in range(limit) if is_prime(n)]\n'
   const at = file.indexOf('        if n % i')
-  const fim = (typed: string) => ({ prompt: file.slice(0, at) + typed, suffix: file.slice(at), max_tokens: 16, temperature: 0, seed: 0 })
+  const fim = (typed: string) => ({
+    prompt: file.slice(0, at) + typed,
+    suffix: file.slice(at),
+    max_tokens: 16,
+    temperature: 0,
+    seed: 0,
+  })
 
   test('a completion on a reused prefix equals a fresh one for the same prompt (greedy), and evaluates only the new tokens', async () => {
     const fresh = await complete(fim('        if n'))
@@ -215,7 +265,10 @@ describe('wasm engine on the 30M demo model: KV prefix reuse (the editor\'s auto
     expect(reused.result.usage).toEqual(fresh.result.usage)
     // What the cancelled requests had evaluated stayed in the cache: the last one evaluated only its edit and what
     // follows it (the FIM suffix, which PSM order puts after the edit), not the file before the cursor line.
-    const { count: before } = await call<{ count: number }>(page.page, `fixture.countTokens(${JSON.stringify(file.slice(0, at))})`)
+    const { count: before } = await call<{ count: number }>(
+      page.page,
+      `fixture.countTokens(${JSON.stringify(file.slice(0, at))})`,
+    )
     expect(reused.result.timings.prefill_tokens).toBeLessThanOrEqual(fresh.result.usage.prompt_tokens - before + 4)
   })
 
@@ -246,7 +299,9 @@ describe('wasm engine errors cross the worker with their class', () => {
   })
 
   const loadError = async (override: object) => {
-    const attempt = (await page.page.evaluate(`fixture.load("modelex-demo-tiny", ${JSON.stringify(override)})`)) as Attempt<unknown>
+    const attempt = (await page.page.evaluate(
+      `fixture.load("modelex-demo-tiny", ${JSON.stringify(override)})`,
+    )) as Attempt<unknown>
     expect(attempt.ok).toBe(false)
     return (attempt as { error: SerializedError }).error
   }

@@ -25,11 +25,25 @@
  */
 // The package's "main" points at its TypeScript sources; the built ESM bundle (with its .d.ts) is what we want.
 import { Wllama, type WllamaConfig } from '@wllama/wllama/esm/index.js'
-import { InvalidInferenceRequestError, InvalidModelFileError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
+import {
+  InvalidInferenceRequestError,
+  InvalidModelFileError,
+  ModelLoadError,
+  ModelMismatchError,
+  ModelNotLoadedError,
+} from '../../core/errors/index.ts'
 import { createBpeTokenizer, bpeVocabularyFromGguf, type BpeTokenizer } from '../../core/bpe.ts'
 import { ggufValue, readGgufHeader } from '../../core/gguf.ts'
 import type { WebGpuStatus } from '../../core/capabilities.ts'
-import { gpuPlan, offloadFromLog, placementOf, webGpuLogLines, type GpuPlan, type LoadOutcome, type Placement } from '../../core/gpu-plan.ts'
+import {
+  gpuPlan,
+  offloadFromLog,
+  placementOf,
+  webGpuLogLines,
+  type GpuPlan,
+  type LoadOutcome,
+  type Placement,
+} from '../../core/gpu-plan.ts'
 import type {
   BenchmarkOptions,
   BenchmarkResult,
@@ -79,20 +93,41 @@ type StreamChunk = {
 /** GBNF for "any text": every code point but NUL, so only well-formed UTF-8 can be generated. */
 export const VALID_TEXT_GRAMMAR = 'root ::= [^\\x00]*'
 
-const quietLogger = { debug: () => {}, log: () => {}, warn: () => {}, error: (...args: unknown[]) => console.error(...args) }
+const quietLogger = {
+  debug: () => {},
+  log: () => {},
+  warn: () => {},
+  error: (...args: unknown[]) => console.error(...args),
+}
 
 export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
   let wllama: Wllama | null = null
   const serialized = serialQueue()
-  let loaded: (LoadedModel & { spec: ModelSpec; threads: number; placement: Placement; tokenizer: BpeTokenizer | null; specialTokens: number }) | null = null
-  const probeWebGpu = options.probeWebGpu ?? (async () => (await probeCapabilities(globalThis as unknown as ProbeScope)).webgpu)
+  let loaded:
+    | (LoadedModel & {
+        spec: ModelSpec
+        threads: number
+        placement: Placement
+        tokenizer: BpeTokenizer | null
+        specialTokens: number
+      })
+    | null = null
+  const probeWebGpu =
+    options.probeWebGpu ?? (async () => (await probeCapabilities(globalThis as unknown as ProbeScope)).webgpu)
 
   async function planGpu(blocks: number, weightsBytes: number): Promise<GpuPlan> {
     const mode = options.gpu ?? 'auto'
-    if (mode === 'cpu') return gpuPlan({ available: false, error: { name: 'Error', message: 'not asked' } }, { blocks, weightsBytes }, { preference: 'cpu' })
+    if (mode === 'cpu')
+      return gpuPlan(
+        { available: false, error: { name: 'Error', message: 'not asked' } },
+        { blocks, weightsBytes },
+        { preference: 'cpu' },
+      )
     const deviceMemoryGB = (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory
     const plan = gpuPlan(await probeWebGpu(), { blocks, weightsBytes }, deviceMemoryGB ? { deviceMemoryGB } : {})
-    return mode === 'force' ? { layers: plan.totalLayers, totalLayers: plan.totalLayers, ...(plan.adapter ? { adapter: plan.adapter } : {}) } : plan
+    return mode === 'force'
+      ? { layers: plan.totalLayers, totalLayers: plan.totalLayers, ...(plan.adapter ? { adapter: plan.adapter } : {}) }
+      : plan
   }
 
   const requireModel = (requested: string) => {
@@ -110,8 +145,13 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     { signal, onDelta, reusePrefix = false }: GenerateOptions = {},
   ): Promise<InferenceResult> {
     const maxTokens = params.max_tokens ?? 256
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
-    const empty = { text: '', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, timings: { prefill_ms: 0, decode_ms: 0 } }
+    if (!Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
+    const empty = {
+      text: '',
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      timings: { prefill_ms: 0, decode_ms: 0 },
+    }
     if (signal?.aborted) return { ...empty, finish_reason: 'abort' }
     const request: Record<string, unknown> = {
       ...body,
@@ -153,21 +193,43 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     }
     const call = { ...request, stream: true as const, onData, ...(signal ? { abortSignal: signal } : {}) }
     try {
-      if ('messages' in body) await runtime.createChatCompletion(call as unknown as Parameters<Wllama['createChatCompletion']>[0] & { stream: true; onData: (c: unknown) => void })
-      else await runtime.createCompletion(call as unknown as Parameters<Wllama['createCompletion']>[0] & { stream: true; onData: (c: unknown) => void })
+      if ('messages' in body)
+        await runtime.createChatCompletion(
+          call as unknown as Parameters<Wllama['createChatCompletion']>[0] & {
+            stream: true
+            onData: (c: unknown) => void
+          },
+        )
+      else
+        await runtime.createCompletion(
+          call as unknown as Parameters<Wllama['createCompletion']>[0] & { stream: true; onData: (c: unknown) => void },
+        )
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'AbortError')) throw new InvalidInferenceRequestError('The WebAssembly engine failed to run the request.', { cause: error, details: error instanceof Error ? error.message : String(error) })
+      if (!(error instanceof Error && error.name === 'AbortError'))
+        throw new InvalidInferenceRequestError('The WebAssembly engine failed to run the request.', {
+          cause: error,
+          details: error instanceof Error ? error.message : String(error),
+        })
       finish = 'abort'
     }
     const final = usage as Usage | null
-    const promptTokens = final?.prompt_tokens ?? (timings.prompt_n !== undefined ? timings.prompt_n + (timings.cache_n ?? 0) : 0)
+    const promptTokens =
+      final?.prompt_tokens ?? (timings.prompt_n !== undefined ? timings.prompt_n + (timings.cache_n ?? 0) : 0)
     const completionTokens = finish === 'abort' ? tokens : (final?.completion_tokens ?? tokens)
     if (finish !== 'abort' && completionTokens >= maxTokens) finish = 'length'
     return {
       text,
       finish_reason: finish,
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      timings: { prefill_ms: timings.prompt_ms ?? 0, decode_ms: timings.predicted_ms ?? 0, ...(timings.prompt_n !== undefined ? { prefill_tokens: timings.prompt_n } : {}) },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
+      timings: {
+        prefill_ms: timings.prompt_ms ?? 0,
+        decode_ms: timings.predicted_ms ?? 0,
+        ...(timings.prompt_n !== undefined ? { prefill_tokens: timings.prompt_n } : {}),
+      },
     }
   }
 
@@ -197,9 +259,16 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // Default: half the logical cores, as wllama does. llama.cpp's threads spin at barriers, so a thread that
       // shares its core with the page or another process stalls all of them (measured: 2 threads on a busy
       // 2-core machine decoded 10x slower than 1; npm run bench:engine).
-      const threads = Math.max(1, isolated ? (requestedThreads ?? options.threads ?? Math.floor((navigator.hardwareConcurrency ?? 2) / 2)) : 1)
+      const threads = Math.max(
+        1,
+        isolated ? (requestedThreads ?? options.threads ?? Math.floor((navigator.hardwareConcurrency ?? 2) / 2)) : 1,
+      )
       const onGpu = plan.layers > 0 ? `, ${plan.layers}/${plan.totalLayers} layers on the GPU` : ''
-      onProgress?.({ phase: 'upload', progress: 0, text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''}${onGpu})` })
+      onProgress?.({
+        phase: 'upload',
+        progress: 0,
+        text: `loading into WebAssembly memory (${threads} thread${threads > 1 ? 's' : ''}${onGpu})`,
+      })
       const start = async (gpuLayers: number) => {
         // A GPU load keeps llama.cpp's load log (bounded) to learn what it offloaded; a CPU load stays silent.
         const log: string[] = []
@@ -208,11 +277,30 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
           const line = args.map(String).join(' ')
           if (loading && log.length < 50 && /offload|gpu/i.test(line)) log.push(line)
         }
-        const logger = gpuLayers > 0 ? { ...quietLogger, debug: capture, log: capture, warn: capture, error: (...args: unknown[]) => (loading ? capture(...args) : quietLogger.error(...args)) } : quietLogger
-        const config: WllamaConfig = { suppressNativeLog: gpuLayers === 0, logger: logger as unknown as NonNullable<WllamaConfig['logger']>, allowOffline: true }
+        const logger =
+          gpuLayers > 0
+            ? {
+                ...quietLogger,
+                debug: capture,
+                log: capture,
+                warn: capture,
+                error: (...args: unknown[]) => (loading ? capture(...args) : quietLogger.error(...args)),
+              }
+            : quietLogger
+        const config: WllamaConfig = {
+          suppressNativeLog: gpuLayers === 0,
+          logger: logger as unknown as NonNullable<WllamaConfig['logger']>,
+          allowOffline: true,
+        }
         const runtime = new Wllama({ default: options.wasmUrl }, config)
         try {
-          await runtime.loadModel([new Blob([bytes.slice().buffer])], { n_ctx: contextLength, n_threads: threads, n_gpu_layers: gpuLayers, flash_attn: false, n_parallel: 1 })
+          await runtime.loadModel([new Blob([bytes.slice().buffer])], {
+            n_ctx: contextLength,
+            n_threads: threads,
+            n_gpu_layers: gpuLayers,
+            flash_attn: false,
+            n_parallel: 1,
+          })
           return { runtime, log }
         } catch (cause) {
           await runtime.exit().catch(() => {})
@@ -232,7 +320,10 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
           return start(0)
         })
       } catch (cause) {
-        throw new ModelLoadError('The WebAssembly engine could not load the model.', { cause, details: cause instanceof Error ? cause.message : String(cause) })
+        throw new ModelLoadError('The WebAssembly engine could not load the model.', {
+          cause,
+          details: cause instanceof Error ? cause.message : String(cause),
+        })
       }
       const runtime = started.runtime
       if (plan.layers > 0 && outcome.failure === undefined) {
@@ -248,12 +339,33 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // does not change results), no load-time seed and no prompt cache unless a local caller asks (`reusePrefix`):
       // the same request gives the same bytes. GPU kernels promise none of that.
       const deterministic = placement.device === 'cpu'
-      loaded = { id: spec.id, contentHash, engine: 'wasm', contextLength, spec, threads, placement, tokenizer, specialTokens, deterministic }
+      loaded = {
+        id: spec.id,
+        contentHash,
+        engine: 'wasm',
+        contextLength,
+        spec,
+        threads,
+        placement,
+        tokenizer,
+        specialTokens,
+        deterministic,
+      }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return { id: spec.id, contentHash, engine: 'wasm', contextLength, threads, deterministic, placement }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'wasm', contextLength: loaded.contextLength, threads: loaded.threads, deterministic: loaded.deterministic, placement: loaded.placement } : null
+      return loaded
+        ? {
+            id: loaded.id,
+            contentHash: loaded.contentHash,
+            engine: 'wasm',
+            contextLength: loaded.contextLength,
+            threads: loaded.threads,
+            deterministic: loaded.deterministic,
+            placement: loaded.placement,
+          }
+        : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { runtime } = requireModel(request.model)
@@ -282,7 +394,11 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
       const { runtime } = requireModel(loaded?.id ?? '')
       const prompt = benchmarkPrompt(promptTokens)
-      const result = await generate(runtime, { prompt }, { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] })
+      const result = await generate(
+        runtime,
+        { prompt },
+        { max_tokens: generateTokens, temperature: 0, seed: 0, stop: [] },
+      )
       return benchmarkFromResult(result)
     },
     async unload() {

@@ -27,16 +27,27 @@ afterAll(async () => {
 
 type Identity = { contentHash: string; modelLibIntegrity: string; tensorCacheUrl: string; modelLibUrl: string }
 
-test('the identity is keccak256 of the manifest and library hashes, and web-llm\'s caches then hold those bytes', async () => {
+test("the identity is keccak256 of the manifest and library hashes, and web-llm's caches then hold those bytes", async () => {
   const { page, errors } = await openFixture(browser, 'src/engine/webgpu/fixtures/identity.html')
   const identity = (await page.evaluate('fixture.identity()')) as Identity
   expect(identity.contentHash).toBe(webLlmContentHash({ tensorCache: manifest, modelLib: lib }))
-  expect(identity.contentHash).toBe(keccak256(new Uint8Array([...Buffer.from(keccak256(manifest).slice(2), 'hex'), ...Buffer.from(keccak256(lib).slice(2), 'hex')])))
+  expect(identity.contentHash).toBe(
+    keccak256(
+      new Uint8Array([
+        ...Buffer.from(keccak256(manifest).slice(2), 'hex'),
+        ...Buffer.from(keccak256(lib).slice(2), 'hex'),
+      ]),
+    ),
+  )
   expect(identity.modelLibIntegrity).toBe(`sha256-${createHash('sha256').update(lib).digest('base64')}`)
   expect(identity.tensorCacheUrl).toMatch(/\/web-llm\/resolve\/main\/tensor-cache\.json$/)
 
-  expect(await page.evaluate(`fixture.cached('webllm/model', ${JSON.stringify(identity.tensorCacheUrl)})`)).toEqual([...manifest])
-  expect(await page.evaluate(`fixture.cached('webllm/wasm', ${JSON.stringify(identity.modelLibUrl)})`)).toEqual([...lib])
+  expect(await page.evaluate(`fixture.cached('webllm/model', ${JSON.stringify(identity.tensorCacheUrl)})`)).toEqual([
+    ...manifest,
+  ])
+  expect(await page.evaluate(`fixture.cached('webllm/wasm', ${JSON.stringify(identity.modelLibUrl)})`)).toEqual([
+    ...lib,
+  ])
   // Computed again, from web-llm's cache this time: the same id.
   expect(((await page.evaluate('fixture.identity()')) as Identity).contentHash).toBe(identity.contentHash)
   expect(errors).toEqual([])
@@ -45,8 +56,13 @@ test('the identity is keccak256 of the manifest and library hashes, and web-llm\
 
 test('a model URL that serves no manifest is a ModelLoadError, not an identity', async () => {
   const { page } = await openFixture(browser, 'src/engine/webgpu/fixtures/identity.html')
-  const error = (await page.evaluate(`fixture.identityError(fixture.model.replace('/web-llm/', '/no-such-model/'))`)) as { name: string; message: string }
-  expect(error).toMatchObject({ name: 'ModelLoadError', message: expect.stringMatching(/not a web-llm tensor-cache manifest/) })
+  const error = (await page.evaluate(
+    `fixture.identityError(fixture.model.replace('/web-llm/', '/no-such-model/'))`,
+  )) as { name: string; message: string }
+  expect(error).toMatchObject({
+    name: 'ModelLoadError',
+    message: expect.stringMatching(/not a web-llm tensor-cache manifest/),
+  })
   await page.close()
 })
 

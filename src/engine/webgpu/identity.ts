@@ -41,20 +41,45 @@ export function webLlmModelBaseUrl(model: string, baseUrl?: string): string {
   return /^https?:/.test(url) ? new URL(url).href : new URL(url, baseUrl ?? globalThis.location?.href).href
 }
 
-export async function webLlmModelIdentity({ model, modelLib, fetch: fetchFn = fetch, caches: cacheStorage = globalThis.caches ?? null, baseUrl, signal }: WebLlmIdentityParameters): Promise<WebLlmIdentity> {
+export async function webLlmModelIdentity({
+  model,
+  modelLib,
+  fetch: fetchFn = fetch,
+  caches: cacheStorage = globalThis.caches ?? null,
+  baseUrl,
+  signal,
+}: WebLlmIdentityParameters): Promise<WebLlmIdentity> {
   const tensorCacheUrl = new URL('tensor-cache.json', webLlmModelBaseUrl(model, baseUrl)).href
   // web-llm caches the library only for remote http(s) URLs outside localhost; elsewhere it fetches it each time.
   const libCached = /^https?:/.test(modelLib) && !modelLib.includes('localhost')
   const modelLibUrl = libCached ? modelLib : new URL(modelLib, baseUrl ?? globalThis.location?.href).href
-  const read = (url: string, scope: string | null) => readThroughCache(url, scope && cacheStorage ? { cacheStorage, scope } : null, fetchFn, signal)
-  const [tensorCache, lib] = await Promise.all([read(tensorCacheUrl, 'webllm/model'), read(modelLibUrl, libCached ? 'webllm/wasm' : null)])
-  if (!isTensorCacheManifest(tensorCache)) throw new ModelLoadError(`${tensorCacheUrl} is not a web-llm tensor-cache manifest (JSON with a "records" list).`, { details: 'Check the model URL: it should be the folder (or Hugging Face repository) that holds tensor-cache.json.' })
+  const read = (url: string, scope: string | null) =>
+    readThroughCache(url, scope && cacheStorage ? { cacheStorage, scope } : null, fetchFn, signal)
+  const [tensorCache, lib] = await Promise.all([
+    read(tensorCacheUrl, 'webllm/model'),
+    read(modelLibUrl, libCached ? 'webllm/wasm' : null),
+  ])
+  if (!isTensorCacheManifest(tensorCache))
+    throw new ModelLoadError(`${tensorCacheUrl} is not a web-llm tensor-cache manifest (JSON with a "records" list).`, {
+      details:
+        'Check the model URL: it should be the folder (or Hugging Face repository) that holds tensor-cache.json.',
+    })
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', lib.slice().buffer))
-  return { contentHash: webLlmContentHash({ tensorCache, modelLib: lib }), modelLibIntegrity: `sha256-${base64(digest)}`, tensorCacheUrl, modelLibUrl }
+  return {
+    contentHash: webLlmContentHash({ tensorCache, modelLib: lib }),
+    modelLibIntegrity: `sha256-${base64(digest)}`,
+    tensorCacheUrl,
+    modelLibUrl,
+  }
 }
 
 /** Reads `url` as web-llm's ArtifactCache would: from the cache when there, else fetched and stored under `url`. */
-async function readThroughCache(url: string, cache: { cacheStorage: CacheStorage; scope: string } | null, fetchFn: typeof fetch, signal: AbortSignal | undefined): Promise<Uint8Array> {
+async function readThroughCache(
+  url: string,
+  cache: { cacheStorage: CacheStorage; scope: string } | null,
+  fetchFn: typeof fetch,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   const opened = cache ? await cache.cacheStorage.open(cache.scope).catch(() => null) : null
   const hit = opened ? await opened.match(new Request(url)) : undefined
   if (hit) return new Uint8Array(await hit.arrayBuffer())
@@ -62,9 +87,15 @@ async function readThroughCache(url: string, cache: { cacheStorage: CacheStorage
   try {
     response = await fetchFn(url, signal ? { signal } : {})
   } catch (cause) {
-    throw new ModelDownloadError(`Downloading the model failed: ${url} could not be fetched.`, { cause, details: 'Check the network connection and the URL.' })
+    throw new ModelDownloadError(`Downloading the model failed: ${url} could not be fetched.`, {
+      cause,
+      details: 'Check the network connection and the URL.',
+    })
   }
-  if (!response.ok) throw new ModelDownloadError(`Downloading the model failed: ${url} answered HTTP ${response.status}.`, { data: { status: response.status } })
+  if (!response.ok)
+    throw new ModelDownloadError(`Downloading the model failed: ${url} answered HTTP ${response.status}.`, {
+      data: { status: response.status },
+    })
   const bytes = new Uint8Array(await response.arrayBuffer())
   await opened?.put(new Request(url), new Response(bytes.slice().buffer, { headers: response.headers })).catch(() => {})
   return bytes

@@ -44,11 +44,20 @@ export async function runGpuSmokeTest(gpu: GPU | undefined, size = 64): Promise<
     const bBuffer = buffer(b, GPUBufferUsage.STORAGE)
     const dims = buffer(new Uint32Array([size, 0, 0, 0]), GPUBufferUsage.UNIFORM)
     const cBuffer = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })
-    const readBuffer = device.createBuffer({ size: count * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' } })
+    const readBuffer = device.createBuffer({
+      size: count * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    })
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' },
+    })
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [aBuffer, bBuffer, cBuffer, dims].map((resource, binding) => ({ binding, resource: { buffer: resource } })),
+      entries: [aBuffer, bBuffer, cBuffer, dims].map((resource, binding) => ({
+        binding,
+        resource: { buffer: resource },
+      })),
     })
     const encoder = device.createCommandEncoder()
     const pass = encoder.beginComputePass()

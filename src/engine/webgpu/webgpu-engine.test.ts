@@ -40,7 +40,12 @@ const adapter = (fields: Partial<GpuAdapterSummary> = {}): GpuAdapterSummary => 
   description: '',
   isFallbackAdapter: false,
   features: ['shader-f16'],
-  limits: { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 },
+  limits: {
+    maxBufferSize: 2 ** 31,
+    maxStorageBufferBindingSize: 2 ** 31,
+    maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 1024,
+  },
   ...fields,
 })
 
@@ -62,13 +67,35 @@ class ScriptedWebLlm {
     this.progress = callback
   }
   async reload(modelId: string) {
-    this.progress?.({ progress: 0.2, timeElapsed: 1, text: 'Fetching param cache[1/5]: 20MB fetched. 20% completed, 1 secs elapsed.' })
-    this.progress?.({ progress: 0.6, timeElapsed: 2, text: 'Loading model from cache[3/5]: 60MB loaded. 60% completed, 2 secs elapsed.' })
-    this.progress?.({ progress: 0.9, timeElapsed: 3, text: 'Loading GPU shader modules[9/10]: 90% completed, 3 secs elapsed.' })
+    this.progress?.({
+      progress: 0.2,
+      timeElapsed: 1,
+      text: 'Fetching param cache[1/5]: 20MB fetched. 20% completed, 1 secs elapsed.',
+    })
+    this.progress?.({
+      progress: 0.6,
+      timeElapsed: 2,
+      text: 'Loading model from cache[3/5]: 60MB loaded. 60% completed, 2 secs elapsed.',
+    })
+    this.progress?.({
+      progress: 0.9,
+      timeElapsed: 3,
+      text: 'Loading GPU shader modules[9/10]: 90% completed, 3 secs elapsed.',
+    })
     if (this.script.reloadError) throw this.script.reloadError
-    if (!this.appConfig.model_list.some((m) => m.model_id === modelId)) throw Object.assign(new Error(`Cannot find model record in appConfig for ${modelId}.`), { name: 'ModelNotFoundError' })
+    if (!this.appConfig.model_list.some((m) => m.model_id === modelId))
+      throw Object.assign(new Error(`Cannot find model record in appConfig for ${modelId}.`), {
+        name: 'ModelNotFoundError',
+      })
     this.reloaded = { modelId, appConfig: this.appConfig }
-    await this.#memory.load({ id: modelId, contentHash: '0x00', engine: 'memory', contextLength: 4096, source: '', chatTemplate: '' })
+    await this.#memory.load({
+      id: modelId,
+      contentHash: '0x00',
+      engine: 'memory',
+      contextLength: 4096,
+      source: '',
+      chatTemplate: '',
+    })
     this.progress?.({ progress: 1, timeElapsed: 4, text: 'Finish loading on WebGPU - nvidia' })
   }
   interruptGenerate() {
@@ -97,15 +124,35 @@ class ScriptedWebLlm {
       chunks.push(chunk)
       wake?.()
     }
-    const params = { model, max_tokens: request['max_tokens'] as number, temperature: request['temperature'] as number, seed: request['seed'] as number }
+    const params = {
+      model,
+      max_tokens: request['max_tokens'] as number,
+      temperature: request['temperature'] as number,
+      seed: request['seed'] as number,
+    }
     const onDelta = (d: { text: string }) =>
-      push(kind === 'chat' ? { choices: [{ index: 0, delta: { content: d.text }, finish_reason: null }] } : { choices: [{ index: 0, text: d.text, finish_reason: null }] })
+      push(
+        kind === 'chat'
+          ? { choices: [{ index: 0, delta: { content: d.text }, finish_reason: null }] }
+          : { choices: [{ index: 0, text: d.text, finish_reason: null }] },
+      )
     const generation =
       kind === 'chat'
-        ? this.#memory.chat({ ...params, messages: request['messages'] as never }, { signal: controller.signal, onDelta })
-        : this.#memory.complete({ ...params, prompt: request['prompt'] as string }, { signal: controller.signal, onDelta })
+        ? this.#memory.chat(
+            { ...params, messages: request['messages'] as never },
+            { signal: controller.signal, onDelta },
+          )
+        : this.#memory.complete(
+            { ...params, prompt: request['prompt'] as string },
+            { signal: controller.signal, onDelta },
+          )
     void generation.then((result) => {
-      push({ choices: kind === 'chat' ? [{ index: 0, delta: {}, finish_reason: result.finish_reason }] : [{ index: 0, text: '', finish_reason: result.finish_reason }] })
+      push({
+        choices:
+          kind === 'chat'
+            ? [{ index: 0, delta: {}, finish_reason: result.finish_reason }]
+            : [{ index: 0, text: '', finish_reason: result.finish_reason }],
+      })
       push({ choices: [], usage: { ...result.usage, extra: { prefill_tokens_per_s: 1000, decode_tokens_per_s: 100 } } })
       done = true
       wake?.()
@@ -128,7 +175,12 @@ function setup(script: Script = {}, gpu: () => Promise<GpuAdapterSummary> = asyn
     createMlcEngine: (config) => (web = new ScriptedWebLlm(config, script)) as unknown as MLCEngineInterface,
     probe: gpu,
     // The model host is out of reach here: identity is the hash of the two URLs, which the identity test covers.
-    identify: async ({ model, modelLib }) => ({ contentHash: keccak256(toBytes(`${model}\n${modelLib}`)), modelLibIntegrity: 'sha256-AAAA', tensorCacheUrl: `${model}/tensor-cache.json`, modelLibUrl: modelLib }),
+    identify: async ({ model, modelLib }) => ({
+      contentHash: keccak256(toBytes(`${model}\n${modelLib}`)),
+      modelLibIntegrity: 'sha256-AAAA',
+      tensorCacheUrl: `${model}/tensor-cache.json`,
+      modelLibUrl: modelLib,
+    }),
   })
   return { engine, web: () => web as unknown as ScriptedWebLlm }
 }
@@ -161,11 +213,27 @@ describe('webgpu engine at the web-llm boundary', () => {
     await engine.load(coder)
     const deltas: string[] = []
     const result = await engine.chat(
-      { model: coder.id, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, temperature: 0, seed: 7, stop: ['\n'], response_format: { type: 'json_object', schema: { type: 'object' } } },
+      {
+        model: coder.id,
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 5,
+        temperature: 0,
+        seed: 7,
+        stop: ['\n'],
+        response_format: { type: 'json_object', schema: { type: 'object' } },
+      },
       { onDelta: (d) => deltas.push(d.text) },
     )
     expect(deltas.join('')).toBe(result.text)
-    expect(web().requests[0]).toMatchObject({ max_tokens: 5, temperature: 0, seed: 7, stop: ['\n'], stream: true, stream_options: { include_usage: true }, response_format: { type: 'json_object', schema: '{"type":"object"}' } })
+    expect(web().requests[0]).toMatchObject({
+      max_tokens: 5,
+      temperature: 0,
+      seed: 7,
+      stop: ['\n'],
+      stream: true,
+      stream_options: { include_usage: true },
+      response_format: { type: 'json_object', schema: '{"type":"object"}' },
+    })
     expect(result.timings.decode_ms).toBeCloseTo((result.usage.completion_tokens / 100) * 1000)
   })
 
@@ -177,7 +245,9 @@ describe('webgpu engine at the web-llm boundary', () => {
     const { engine: plain } = setup()
     const { fim: _fim, ...chatOnly } = coder
     await plain.load(chatOnly)
-    await expect(plain.complete({ model: coder.id, prompt: 'a', suffix: 'b' })).rejects.toMatchObject({ name: 'InvalidInferenceRequestError' })
+    await expect(plain.complete({ model: coder.id, prompt: 'a', suffix: 'b' })).rejects.toMatchObject({
+      name: 'InvalidInferenceRequestError',
+    })
   })
 
   test('aborting interrupts web-llm', async () => {
@@ -192,12 +262,21 @@ describe('webgpu engine at the web-llm boundary', () => {
     expect(result.usage.completion_tokens).toBeLessThan(500)
   })
 
-  test('custom models by URL join web-llm\'s app config', async () => {
+  test("custom models by URL join web-llm's app config", async () => {
     const { engine, web } = setup()
-    const custom: ModelRecord = { ...coder, id: 'my-model', source: 'https://example.invalid/my-model-MLC', modelLib: 'https://example.invalid/my-model.wasm' }
+    const custom: ModelRecord = {
+      ...coder,
+      id: 'my-model',
+      source: 'https://example.invalid/my-model-MLC',
+      modelLib: 'https://example.invalid/my-model.wasm',
+    }
     await engine.load(custom)
     expect(web().reloaded?.modelId).toBe('my-model')
-    expect(web().reloaded?.appConfig.model_list.at(-1)).toMatchObject({ model: custom.source, model_id: 'my-model', model_lib: custom.modelLib })
+    expect(web().reloaded?.appConfig.model_list.at(-1)).toMatchObject({
+      model: custom.source,
+      model_id: 'my-model',
+      model_lib: custom.modelLib,
+    })
     expect(appConfig.model_list).toHaveLength(2)
   })
 
@@ -220,9 +299,13 @@ describe('webgpu engine at the web-llm boundary', () => {
   })
 
   test('errors while generating are typed too', async () => {
-    const { engine } = setup({ generateError: Object.assign(new Error('too long'), { name: 'ContextWindowSizeExceededError' }) })
+    const { engine } = setup({
+      generateError: Object.assign(new Error('too long'), { name: 'ContextWindowSizeExceededError' }),
+    })
     await engine.load(coder)
-    await expect(engine.complete({ model: coder.id, prompt: 'x' })).rejects.toMatchObject({ name: 'InvalidInferenceRequestError' })
+    await expect(engine.complete({ model: coder.id, prompt: 'x' })).rejects.toMatchObject({
+      name: 'InvalidInferenceRequestError',
+    })
   })
 
   test('refuses before downloading when there is no WebGPU or the model does not fit', async () => {

@@ -4,9 +4,23 @@
  * engine talks to web-llm only through `MLCEngineInterface`, which is also where it is tested: web-llm's compiled
  * model libraries cannot be obtained on our CI machines.
  */
-import type { AppConfig, ChatCompletionChunk, Completion, InitProgressReport, MLCEngineInterface, ModelRecord as WebLlmModelRecord } from '@mlc-ai/web-llm'
+import type {
+  AppConfig,
+  ChatCompletionChunk,
+  Completion,
+  InitProgressReport,
+  MLCEngineInterface,
+  ModelRecord as WebLlmModelRecord,
+} from '@mlc-ai/web-llm'
 import type { GpuAdapterSummary } from '../../core/capabilities.ts'
-import { InvalidInferenceRequestError, ModelDoesNotFitError, ModelIntegrityError, ModelLoadError, ModelMismatchError, ModelNotLoadedError } from '../../core/errors/index.ts'
+import {
+  InvalidInferenceRequestError,
+  ModelDoesNotFitError,
+  ModelIntegrityError,
+  ModelLoadError,
+  ModelMismatchError,
+  ModelNotLoadedError,
+} from '../../core/errors/index.ts'
 import type {
   BenchmarkOptions,
   BenchmarkResult,
@@ -46,11 +60,20 @@ export type WebGpuEngineOptions = {
  */
 export function mapWebLlmProgress(report: InitProgressReport): LoadProgress {
   const text = report.text
-  const phase: LoadProgress['phase'] = /shader|compil/i.test(text) ? 'compile' : /Fetching|download/i.test(text) ? 'download' : 'upload'
+  const phase: LoadProgress['phase'] = /shader|compil/i.test(text)
+    ? 'compile'
+    : /Fetching|download/i.test(text)
+      ? 'download'
+      : 'upload'
   return { phase, progress: Math.max(0, Math.min(1, report.progress)), text }
 }
 
-type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number; extra?: { prefill_tokens_per_s?: number; decode_tokens_per_s?: number } }
+type Usage = {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  extra?: { prefill_tokens_per_s?: number; decode_tokens_per_s?: number }
+}
 
 export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngine {
   let mlc: MLCEngineInterface | null = null
@@ -65,19 +88,41 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
 
   const sampling = (params: SamplingParameters) => {
     const maxTokens = params.max_tokens ?? 256
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
-    const body: Record<string, unknown> = { max_tokens: maxTokens, temperature: params.temperature ?? 0.7, top_p: params.top_p ?? 1, stream: true, stream_options: { include_usage: true } }
+    if (!Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
+    const body: Record<string, unknown> = {
+      max_tokens: maxTokens,
+      temperature: params.temperature ?? 0.7,
+      top_p: params.top_p ?? 1,
+      stream: true,
+      stream_options: { include_usage: true },
+    }
     if (params.seed !== undefined) body['seed'] = params.seed
     if (params.stop !== undefined) body['stop'] = params.stop
     const format = params.response_format
-    if (format?.type === 'json_object') body['response_format'] = format.schema ? { type: 'json_object', schema: JSON.stringify(format.schema) } : { type: 'json_object' }
+    if (format?.type === 'json_object')
+      body['response_format'] = format.schema
+        ? { type: 'json_object', schema: JSON.stringify(format.schema) }
+        : { type: 'json_object' }
     if (format?.type === 'grammar') body['response_format'] = { type: 'grammar', grammar: format.grammar }
     return { body, maxTokens }
   }
 
-  const run = (engine: MLCEngineInterface, kind: 'chat' | 'completion', body: Record<string, unknown>, maxTokens: number, { signal, onDelta }: GenerateOptions = {}) =>
+  const run = (
+    engine: MLCEngineInterface,
+    kind: 'chat' | 'completion',
+    body: Record<string, unknown>,
+    maxTokens: number,
+    { signal, onDelta }: GenerateOptions = {},
+  ) =>
     serialized(async (): Promise<InferenceResult> => {
-      if (signal?.aborted) return { text: '', finish_reason: 'abort', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, timings: { prefill_ms: 0, decode_ms: 0 } }
+      if (signal?.aborted)
+        return {
+          text: '',
+          finish_reason: 'abort',
+          usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+          timings: { prefill_ms: 0, decode_ms: 0 },
+        }
       const interrupt = () => engine.interruptGenerate()
       signal?.addEventListener('abort', interrupt, { once: true })
       let text = ''
@@ -85,10 +130,13 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       let usage: Usage | null = null
       let finish: InferenceResult['finish_reason'] = 'stop'
       try {
-        const stream = (kind === 'chat' ? await engine.chatCompletion(body as never) : await engine.completion(body as never)) as unknown as AsyncIterable<ChatCompletionChunk | Completion>
+        const stream = (kind === 'chat'
+          ? await engine.chatCompletion(body as never)
+          : await engine.completion(body as never)) as unknown as AsyncIterable<ChatCompletionChunk | Completion>
         for await (const chunk of stream) {
           if (chunk.usage) usage = chunk.usage as Usage
-          const choice = chunk.choices[0] as { text?: string; delta?: { content?: string | null }; finish_reason?: string | null } | undefined
+          const choice = chunk.choices[0] as
+            { text?: string; delta?: { content?: string | null }; finish_reason?: string | null } | undefined
           if (choice?.finish_reason === 'length') finish = 'length'
           if (choice?.finish_reason === 'abort') finish = 'abort'
           const piece = choice?.text ?? choice?.delta?.content ?? ''
@@ -112,8 +160,15 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       return {
         text,
         finish_reason: finish,
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-        timings: { prefill_ms: perSecond(promptTokens, final?.extra?.prefill_tokens_per_s), decode_ms: perSecond(completionTokens, final?.extra?.decode_tokens_per_s) },
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+        },
+        timings: {
+          prefill_ms: perSecond(promptTokens, final?.extra?.prefill_tokens_per_s),
+          decode_ms: perSecond(completionTokens, final?.extra?.decode_tokens_per_s),
+        },
       }
     })
 
@@ -124,15 +179,24 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       const record = spec as Partial<ModelRecord>
       if (record.requiredFeatures && record.vramMB !== undefined) {
         const fit = modelFits(record as ModelRecord, deviceBudget(adapter, options.deviceMemoryGB))
-        if (!fit.fits) throw new ModelDoesNotFitError(`${spec.id} does not fit this GPU: ${fit.reason}.`, { data: { reason: fit.reason } })
+        if (!fit.fits)
+          throw new ModelDoesNotFitError(`${spec.id} does not fit this GPU: ${fit.reason}.`, {
+            data: { reason: fit.reason },
+          })
       }
       await engine.unload()
       // A custom model is web-llm's weights URL plus its compiled library URL; prebuilt ones are known by id.
       const appConfig: AppConfig = { ...options.appConfig, model_list: [...options.appConfig.model_list] }
       const custom = /^https?:\/\//.test(spec.source)
       if (custom) {
-        if (!record.modelLib) throw new InvalidInferenceRequestError('A custom web-llm model needs its model library URL (modelLib).')
-        const entry: WebLlmModelRecord = { model: spec.source, model_id: spec.id, model_lib: record.modelLib, overrides: { context_window_size: spec.contextLength } }
+        if (!record.modelLib)
+          throw new InvalidInferenceRequestError('A custom web-llm model needs its model library URL (modelLib).')
+        const entry: WebLlmModelRecord = {
+          model: spec.source,
+          model_id: spec.id,
+          model_lib: record.modelLib,
+          overrides: { context_window_size: spec.contextLength },
+        }
         if (record.vramMB) entry.vram_required_MB = record.vramMB
         appConfig.model_list = [...appConfig.model_list.filter((m) => m.model_id !== spec.id), entry]
       }
@@ -141,10 +205,22 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       const modelId = custom ? spec.id : spec.source
       const entry = appConfig.model_list.find((m) => m.model_id === modelId)
       if (!entry) throw new ModelLoadError(`web-llm has no model ${modelId}.`)
-      const identity = await (options.identify ?? webLlmModelIdentity)({ model: entry.model, modelLib: entry.model_lib })
-      if (spec.contentHash && spec.contentHash.toLowerCase() !== identity.contentHash) throw new ModelIntegrityError({ expected: spec.contentHash, actual: identity.contentHash, url: identity.tensorCacheUrl })
+      const identity = await (options.identify ?? webLlmModelIdentity)({
+        model: entry.model,
+        modelLib: entry.model_lib,
+      })
+      if (spec.contentHash && spec.contentHash.toLowerCase() !== identity.contentHash)
+        throw new ModelIntegrityError({
+          expected: spec.contentHash,
+          actual: identity.contentHash,
+          url: identity.tensorCacheUrl,
+        })
       const contentHash = identity.contentHash
-      appConfig.model_list = appConfig.model_list.map((m) => (m === entry ? { ...m, integrity: { ...m.integrity, model_lib: identity.modelLibIntegrity, onFailure: 'error' } } : m))
+      appConfig.model_list = appConfig.model_list.map((m) =>
+        m === entry
+          ? { ...m, integrity: { ...m.integrity, model_lib: identity.modelLibIntegrity, onFailure: 'error' } }
+          : m,
+      )
       const webLlm = options.createMlcEngine(appConfig)
       if (onProgress) webLlm.setInitProgressCallback((report) => onProgress(mapWebLlmProgress(report)))
       try {
@@ -156,12 +232,27 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
       mlc = webLlm
       // Not deterministic: GPU kernels may reduce in a different order from one run, driver or adapter to the
       // next, so greedy output can differ by a token; receipts of this engine never claim reproducibility.
-      loaded = { id: spec.id, contentHash, engine: 'webgpu', contextLength: spec.contextLength, spec, deterministic: false }
+      loaded = {
+        id: spec.id,
+        contentHash,
+        engine: 'webgpu',
+        contextLength: spec.contextLength,
+        spec,
+        deterministic: false,
+      }
       onProgress?.({ phase: 'ready', progress: 1, text: 'ready' })
       return { id: spec.id, contentHash, engine: 'webgpu', contextLength: spec.contextLength, deterministic: false }
     },
     async current() {
-      return loaded ? { id: loaded.id, contentHash: loaded.contentHash, engine: 'webgpu', contextLength: loaded.contextLength, deterministic: false } : null
+      return loaded
+        ? {
+            id: loaded.id,
+            contentHash: loaded.contentHash,
+            engine: 'webgpu',
+            contextLength: loaded.contextLength,
+            deterministic: false,
+          }
+        : null
     },
     async chat(request: ChatCompletionRequest, generateOptions?: GenerateOptions) {
       const { engine: webLlm } = requireModel(request.model)
@@ -181,13 +272,23 @@ export function createWebGpuEngine(options: WebGpuEngineOptions): InferenceEngin
     },
     async countTokens(text: string) {
       const { engine: webLlm } = requireModel(loaded?.id ?? '')
-      const result = await run(webLlm, 'completion', { ...sampling({ max_tokens: 1, temperature: 0 }).body, prompt: text }, 1)
+      const result = await run(
+        webLlm,
+        'completion',
+        { ...sampling({ max_tokens: 1, temperature: 0 }).body, prompt: text },
+        1,
+      )
       return result.usage.prompt_tokens
     },
     async benchmark({ promptTokens = 128, generateTokens = 64 }: BenchmarkOptions = {}): Promise<BenchmarkResult> {
       const { engine: webLlm } = requireModel(loaded?.id ?? '')
       const prompt = benchmarkPrompt(promptTokens)
-      const result = await run(webLlm, 'completion', { ...sampling({ max_tokens: generateTokens, temperature: 0, seed: 0 }).body, prompt }, generateTokens)
+      const result = await run(
+        webLlm,
+        'completion',
+        { ...sampling({ max_tokens: generateTokens, temperature: 0, seed: 0 }).body, prompt },
+        generateTokens,
+      )
       return benchmarkFromResult(result)
     },
     async unload() {

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '../../..')
-const scripts = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {})
+const scripts = Object.keys(
+  (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {},
+)
 const benches = scripts.filter((name) => name.startsWith('bench:')).sort()
 
 if (benches.length === 0) {
@@ -21,6 +23,8 @@ if (benches.length === 0) {
     console.log(`(${name} took ${((performance.now() - started) / 1000).toFixed(1)} s)`)
     if (result.status !== 0) failed.push(name)
   }
-  console.log(`\n${benches.length - failed.length} of ${benches.length} benchmarks ran${failed.length ? `; failed: ${failed.join(', ')}` : ''}.`)
+  console.log(
+    `\n${benches.length - failed.length} of ${benches.length} benchmarks ran${failed.length ? `; failed: ${failed.join(', ')}` : ''}.`,
+  )
   process.exitCode = failed.length ? 1 : 0
 }

@@ -35,7 +35,13 @@ import type { Attempt } from '../../core/errors/index.ts'
 import { EVAL_SET_FILES, parseProblems, type EvalProblem } from '../../core/eval.ts'
 import { LOCAL_FIM_BUDGET, fimFormatFor } from '../../core/fim.ts'
 import { DEMO_MODELS } from '../../core/models.ts'
-import { latencyQuantile, sessionDurationMs, typingKeys, type LatencySample, type TypingSession } from '../../core/typing.ts'
+import {
+  latencyQuantile,
+  sessionDurationMs,
+  typingKeys,
+  type LatencySample,
+  type TypingSession,
+} from '../../core/typing.ts'
 import { fundAccount, startPaidProvider, type PaidProvider } from '../../node/testing.ts'
 import { memoryStore } from '../../store/payments.ts'
 import { createPageEngine } from '../../verify/page-engine.ts'
@@ -63,7 +69,11 @@ const SESSIONS: { task: string; next: string | null }[] = [
 
 export function typingSessions(problems: readonly EvalProblem[], seed = SEED): TypingSession[] {
   const byId = new Map(problems.map((p) => [p.task_id, p]))
-  const problem = (id: string) => byId.get(id) ?? (() => { throw new Error(`no problem ${id} in the data set`) })()
+  const problem = (id: string) =>
+    byId.get(id) ??
+    (() => {
+      throw new Error(`no problem ${id} in the data set`)
+    })()
   return SESSIONS.map(({ task, next }, index) => {
     const current = problem(task)
     const following = next ? problem(next) : null
@@ -77,17 +87,41 @@ export function typingSessions(problems: readonly EvalProblem[], seed = SEED): T
 }
 
 async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
-  const result = (await page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as Attempt<T>
+  const result = (await page.evaluate(
+    ([m, a]) =>
+      (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(
+        ...(a as unknown[]),
+      ),
+    [method, args] as const,
+  )) as Attempt<T>
   if (!result.ok) throw new Error(`${result.error.name}: ${result.error.message}`)
   return result.value
 }
 
 type Mode = 'reuse' | 'fresh' | 'paid'
-type Figures = { ttft: LatencySample[]; shown: LatencySample[]; requests: number; cutBeforeFirst: number; errors: string[]; keys: number; shownCached: number; coldMs: number[] }
+type Figures = {
+  ttft: LatencySample[]
+  shown: LatencySample[]
+  requests: number
+  cutBeforeFirst: number
+  errors: string[]
+  keys: number
+  shownCached: number
+  coldMs: number[]
+}
 
 /** The typing figures; the opening request of each session (the file's cold start) is reported on its own. */
 function figures(results: readonly ReplayResult[]): Figures {
-  const out: Figures = { ttft: [], shown: [], requests: 0, cutBeforeFirst: 0, errors: [], keys: 0, shownCached: 0, coldMs: [] }
+  const out: Figures = {
+    ttft: [],
+    shown: [],
+    requests: 0,
+    cutBeforeFirst: 0,
+    errors: [],
+    keys: 0,
+    shownCached: 0,
+    coldMs: [],
+  }
   for (const result of results) {
     if (result.opening) out.coldMs.push(result.opening.firstTextMs ?? result.opening.endMs)
     if (result.opening?.error) out.errors.push(`opening request: ${result.opening.error}`)
@@ -118,10 +152,19 @@ const quantile = (samples: readonly LatencySample[], q: number) => {
 
 function report(label: string, f: Figures): void {
   console.log(`  ${label}`)
-  console.log(`    cold start             first token of the request at the cursor before typing: ${f.coldMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (sessions in order)`)
-  console.log(`    time to first token    p50 ${quantile(f.ttft, 0.5).padStart(9)}  p95 ${quantile(f.ttft, 0.95).padStart(9)}   (${f.requests} requests, ${f.cutBeforeFirst} cancelled before their first token${f.errors.length ? `, ${f.errors.length} FAILED` : ''})`)
-  console.log(`    shown suggestion       p50 ${quantile(f.shown, 0.5).padStart(9)}  p95 ${quantile(f.shown, 0.95).padStart(9)}   (from the keystroke, debounce included; ${f.shown.filter((s) => s.observed).length} of ${f.shown.length} pauses showed one, ${f.shownCached} from the completion cache)`)
-  if (f.errors.length) console.log(`    failures: ${[...new Set(f.errors.map((e) => e.replace(/\s*\n+\s*/g, ' ')))].slice(0, 5).join(' | ')}`)
+  console.log(
+    `    cold start             first token of the request at the cursor before typing: ${f.coldMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (sessions in order)`,
+  )
+  console.log(
+    `    time to first token    p50 ${quantile(f.ttft, 0.5).padStart(9)}  p95 ${quantile(f.ttft, 0.95).padStart(9)}   (${f.requests} requests, ${f.cutBeforeFirst} cancelled before their first token${f.errors.length ? `, ${f.errors.length} FAILED` : ''})`,
+  )
+  console.log(
+    `    shown suggestion       p50 ${quantile(f.shown, 0.5).padStart(9)}  p95 ${quantile(f.shown, 0.95).padStart(9)}   (from the keystroke, debounce included; ${f.shown.filter((s) => s.observed).length} of ${f.shown.length} pauses showed one, ${f.shownCached} from the completion cache)`,
+  )
+  if (f.errors.length)
+    console.log(
+      `    failures: ${[...new Set(f.errors.map((e) => e.replace(/\s*\n+\s*/g, ' ')))].slice(0, 5).join(' | ')}`,
+    )
 }
 
 const ISOLATED = 3
@@ -141,7 +184,13 @@ const PAID_DEADLINE_MS = 480_000
 
 type PaidProgress = { step: string; stop?: () => Promise<void> }
 
-async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: readonly TypingSession[], log: (line: string) => void, progress: PaidProgress): Promise<PaidRun> {
+async function paidReplays(
+  browser: Browser,
+  fixtures: FixtureServer,
+  sessions: readonly TypingSession[],
+  log: (line: string) => void,
+  progress: PaidProgress,
+): Promise<PaidRun> {
   const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-autocomplete-'))
   const { anvil, chain } = await startLocalChain({ port: await freePort() })
   let relay: RelayProcess | undefined
@@ -166,35 +215,58 @@ async function paidReplays(browser: Browser, fixtures: FixtureServer, sessions: 
     const deployment: Deployment = { ...chain, relay: relay.multiaddr }
     const record = DEMO_MODELS.find((m) => m.id === MODEL)
     if (!record) throw new Error(`${MODEL} is not a demo model`)
-    progress.step = 'loading the node\'s engine'
+    progress.step = "loading the node's engine"
     const loaded = await engine.load(record)
     progress.step = 'registering the provider'
     provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine, maxReceipts: 10_000 })
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
     const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, prepay: true, models: [{ id: MODEL, contentHash: loaded.contentHash as Hex }], channelDeposit: parseEther('1') })
+    client = createClient({
+      deployment,
+      wallet,
+      store: memoryStore(),
+      relay: relay.multiaddr,
+      prepay: true,
+      models: [{ id: MODEL, contentHash: loaded.contentHash as Hex }],
+      channelDeposit: parseEther('1'),
+    })
     const node = provider.node.peerId.toString()
     const format = fimFormatFor(record)
     const source = paidCompletionSource(client, { model: MODEL, node, ...(format ? { format } : {}) })
     // Opens the channel on-chain (once per node), which is not what a keystroke costs.
     progress.step = 'the first paid request (finds the node, opens the channel)'
-    const warm = await source.complete({ prefix: 'def warm_up(x):\n    ', suffix: '\n', maxTokens: 4, signal: AbortSignal.timeout(120_000) })
+    const warm = await source.complete({
+      prefix: 'def warm_up(x):\n    ',
+      suffix: '\n',
+      maxTokens: 4,
+      signal: AbortSignal.timeout(120_000),
+    })
     if (warm.finish_reason === 'abort') throw new Error('the first paid request got no answer in 120 s')
     progress.step = 'typing against the paid node'
     log(`paid: provider ${node.slice(0, 12)}… registered on anvil, channel open, prepay path`)
     const replays: ReplayResult[] = []
-    for (const session of sessions) replays.push(await replayTyping(session, { source, maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS }))
+    for (const session of sessions)
+      replays.push(await replayTyping(session, { source, maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS }))
     // One request at a time, nothing cancelled: what the network and the payment add to the node's own run.
     const isolated: Isolated[] = []
     for (const spot of isolatedSpots(sessions)) {
       const started = performance.now()
       let firstTextMs: number | null = null
       try {
-        await source.complete({ ...spot, maxTokens: MAX_TOKENS, signal: new AbortController().signal, onText: (text) => (firstTextMs ??= text ? performance.now() - started : null) })
+        await source.complete({
+          ...spot,
+          maxTokens: MAX_TOKENS,
+          signal: new AbortController().signal,
+          onText: (text) => (firstTextMs ??= text ? performance.now() - started : null),
+        })
         isolated.push({ firstTextMs, totalMs: performance.now() - started })
       } catch (error) {
-        isolated.push({ firstTextMs, totalMs: performance.now() - started, error: error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error) })
+        isolated.push({
+          firstTextMs,
+          totalMs: performance.now() - started,
+          error: error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error),
+        })
       }
     }
     return { replays, isolated }
@@ -208,10 +280,16 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(line)
   await ensureDemoModels({ names: [MODEL], log })
   ensureChromium(log)
-  const problems = parseProblems(gunzipSync(await readFile(resolve(import.meta.dirname, '../../../data', EVAL_SET_FILES.humaneval))).toString('utf8'))
+  const problems = parseProblems(
+    gunzipSync(await readFile(resolve(import.meta.dirname, '../../../data', EVAL_SET_FILES.humaneval))).toString(
+      'utf8',
+    ),
+  )
   const sessions = typingSessions(problems)
   const typingMs = sessions.reduce((s, x) => s + sessionDurationMs(x) + FINAL_PAUSE_MS, 0)
-  log(`${sessions.length} sessions, ${sessions.reduce((s, x) => s + x.keys.length, 0)} keystrokes, ${(typingMs / 1000).toFixed(0)} s of typing per mode (${paid ? 3 : 2} modes)`)
+  log(
+    `${sessions.length} sessions, ${sessions.reduce((s, x) => s + x.keys.length, 0)} keystrokes, ${(typingMs / 1000).toFixed(0)} s of typing per mode (${paid ? 3 : 2} modes)`,
+  )
 
   const fixtures = await startFixtureServer()
   const browser = await launchChromium()
@@ -220,24 +298,38 @@ async function main(): Promise<void> {
     await page.goto(new URL('src/autocomplete/fixtures/typing.html', fixtures.url).toString())
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 180_000 })
     const loaded = await call<{ ms: number; loaded: { threads?: number } }>(page, 'load', MODEL)
-    log(`local: ${MODEL} loaded in the WebAssembly engine (${loaded.loaded.threads ?? 1} thread) in ${(loaded.ms / 1000).toFixed(1)} s`)
+    log(
+      `local: ${MODEL} loaded in the WebAssembly engine (${loaded.loaded.threads ?? 1} thread) in ${(loaded.ms / 1000).toFixed(1)} s`,
+    )
     await call(page, 'warm')
 
     const local: Record<'reuse' | 'fresh', ReplayResult[]> = { reuse: [], fresh: [] }
     for (const [index, session] of (process.argv.includes('--paid-only') ? [] : sessions).entries()) {
       const order: ('reuse' | 'fresh')[] = index % 2 === 0 ? ['reuse', 'fresh'] : ['fresh', 'reuse']
       for (const mode of order) {
-        const result = await call<ReplayResult>(page, 'replay', session, { reusePrefix: mode === 'reuse', maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS })
+        const result = await call<ReplayResult>(page, 'replay', session, {
+          reusePrefix: mode === 'reuse',
+          maxTokens: MAX_TOKENS,
+          finalPauseMs: FINAL_PAUSE_MS,
+        })
         local[mode].push(result)
-        log(`  typed ${session.name} ${mode === 'reuse' ? 'with' : 'without'} reuse: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`)
+        log(
+          `  typed ${session.name} ${mode === 'reuse' ? 'with' : 'without'} reuse: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`,
+        )
       }
     }
     const json = process.argv.indexOf('--json')
-    if (json !== -1 && process.argv[json + 1]) await writeFile(process.argv[json + 1] as string, JSON.stringify({ local, sessions: sessions.map((x) => x.name) }, null, 1))
+    if (json !== -1 && process.argv[json + 1])
+      await writeFile(
+        process.argv[json + 1] as string,
+        JSON.stringify({ local, sessions: sessions.map((x) => x.name) }, null, 1),
+      )
     const byMode: Partial<Record<Mode, Figures>> = { reuse: figures(local.reuse), fresh: figures(local.fresh) }
     const reuse = byMode.reuse as Figures
     const fresh = byMode.fresh as Figures
-    console.log(`\nautocomplete while typing, ${MODEL} (random weights: its suggestions mean nothing, their timing is real), ${sessions.length} HumanEval function bodies typed key by key, debounce 150 ms, up to ${MAX_TOKENS} tokens, FIM window ${LOCAL_FIM_BUDGET.maxPrefixChars}/${LOCAL_FIM_BUDGET.maxSuffixChars} chars (prefix start in ${LOCAL_FIM_BUDGET.prefixStepChars}-char steps, suffix as long as the measured prefill speed affords in ${ENGINE_SOURCE_DEFAULTS.suffixLatencyMs} ms):`)
+    console.log(
+      `\nautocomplete while typing, ${MODEL} (random weights: its suggestions mean nothing, their timing is real), ${sessions.length} HumanEval function bodies typed key by key, debounce 150 ms, up to ${MAX_TOKENS} tokens, FIM window ${LOCAL_FIM_BUDGET.maxPrefixChars}/${LOCAL_FIM_BUDGET.maxSuffixChars} chars (prefix start in ${LOCAL_FIM_BUDGET.prefixStepChars}-char steps, suffix as long as the measured prefill speed affords in ${ENGINE_SOURCE_DEFAULTS.suffixLatencyMs} ms):`,
+    )
     report('local WebAssembly engine, KV prefix reuse (the Code view):', reuse)
     report('local WebAssembly engine, every prompt from scratch:', fresh)
     let isolated: { paid: Isolated[]; local: Isolated[] } | null = null
@@ -245,7 +337,13 @@ async function main(): Promise<void> {
     if (paid) {
       const progress: PaidProgress = { step: 'starting' }
       let timer: ReturnType<typeof setTimeout> | undefined
-      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the paid part took over ${PAID_DEADLINE_MS / 1000} s, at: ${progress.step}`)), PAID_DEADLINE_MS)))
+      const deadline = new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`the paid part took over ${PAID_DEADLINE_MS / 1000} s, at: ${progress.step}`)),
+            PAID_DEADLINE_MS,
+          )),
+      )
       run = await Promise.race([paidReplays(browser, fixtures, sessions, log, progress), deadline])
         .catch(async (error: unknown) => {
           console.log(`paid: FAILED (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`)
@@ -255,22 +353,40 @@ async function main(): Promise<void> {
         .finally(() => clearTimeout(timer))
     }
     if (paid && run) {
-      for (const result of run.replays) log(`  typed ${result.session} against the paid node: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`)
+      for (const result of run.replays)
+        log(
+          `  typed ${result.session} against the paid node: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`,
+        )
       byMode.paid = figures(run.replays)
       const local: Isolated[] = []
-      for (const spot of isolatedSpots(sessions)) local.push(await call<Isolated>(page, 'once', spot.prefix, spot.suffix, MAX_TOKENS))
+      for (const spot of isolatedSpots(sessions))
+        local.push(await call<Isolated>(page, 'once', spot.prefix, spot.suffix, MAX_TOKENS))
       isolated = { paid: run.isolated, local }
     }
 
     if (byMode.paid) {
-      report('paid node through the relay (SDK prepay path, same engine on the node, no reuse: receipts stay reproducible):', byMode.paid)
+      report(
+        'paid node through the relay (SDK prepay path, same engine on the node, no reuse: receipts stay reproducible):',
+        byMode.paid,
+      )
       if (isolated) {
-        const firsts = (list: Isolated[]) => list.map((x) => (x.error ? `failed (${x.error})` : x.firstTextMs === null ? 'none' : `${x.firstTextMs.toFixed(0)}`)).join(', ')
-        console.log(`  one request at a quiet moment, same ${ISOLATED} spots, the paid source's windows, no reuse: first token paid ${firsts(isolated.paid)} ms vs the same engine in this tab ${firsts(isolated.local)} ms`)
+        const firsts = (list: Isolated[]) =>
+          list
+            .map((x) =>
+              x.error ? `failed (${x.error})` : x.firstTextMs === null ? 'none' : `${x.firstTextMs.toFixed(0)}`,
+            )
+            .join(', ')
+        console.log(
+          `  one request at a quiet moment, same ${ISOLATED} spots, the paid source's windows, no reuse: first token paid ${firsts(isolated.paid)} ms vs the same engine in this tab ${firsts(isolated.local)} ms`,
+        )
       }
-      console.log(`paid FIM TTFT p50 while typing: ${quantile(byMode.paid.ttft, 0.5)} (local with reuse: ${quantile(reuse.ttft, 0.5)}, local without: ${quantile(fresh.ttft, 0.5)})`)
+      console.log(
+        `paid FIM TTFT p50 while typing: ${quantile(byMode.paid.ttft, 0.5)} (local with reuse: ${quantile(reuse.ttft, 0.5)}, local without: ${quantile(fresh.ttft, 0.5)})`,
+      )
     }
-    console.log(`(p50 of the requests sent while typing, after each file's opening request; cut-off waits counted as such)`)
+    console.log(
+      `(p50 of the requests sent while typing, after each file's opening request; cut-off waits counted as such)`,
+    )
     console.log(`FIM TTFT p50 with reuse: ${quantile(reuse.ttft, 0.5)} (without: ${quantile(fresh.ttft, 0.5)})`)
   } finally {
     await browser.close().catch(() => {})

@@ -24,17 +24,33 @@ export type DatedSample = { items: Omit<DatasetItem, 'time'>[]; stride: number }
 
 const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
-export function datedSample(headlines: readonly SentimentItem[], { perAsset, assets }: DatedSampleParameters): DatedSample {
+export function datedSample(
+  headlines: readonly SentimentItem[],
+  { perAsset, assets }: DatedSampleParameters,
+): DatedSample {
   const total = perAsset * assets.length
-  if (!Number.isInteger(perAsset) || perAsset < 2) throw new RangeError(`--items must be an integer of at least 2, not ${perAsset}`)
-  if (total > headlines.length) throw new RangeError(`${total} headlines asked for, the data set has ${headlines.length}`)
+  if (!Number.isInteger(perAsset) || perAsset < 2)
+    throw new RangeError(`--items must be an integer of at least 2, not ${perAsset}`)
+  if (total > headlines.length)
+    throw new RangeError(`${total} headlines asked for, the data set has ${headlines.length}`)
   const stride = headlines.length / total
   const items: Omit<DatasetItem, 'time'>[] = []
   for (const [a, { asset, start }] of assets.entries()) {
     for (let i = 0; i < perAsset; i++) {
       const source = headlines[Math.floor((i * assets.length + a) * stride)] as SentimentItem
-      const t = i < perAsset - 1 ? Number(start) - SAMPLE_WINDOW_DAYS * DAY + Math.floor(((i + 0.5) * SAMPLE_WINDOW_DAYS * DAY) / (perAsset - 1)) : Number(start) + DAY / 2
-      items.push({ id: `${asset.toLowerCase()}-${String(i).padStart(4, '0')}`, date: iso(t), asset, headline: source.text.slice(0, DATASET_LIMITS.maxHeadlineLength), label: source.label })
+      const t =
+        i < perAsset - 1
+          ? Number(start) -
+            SAMPLE_WINDOW_DAYS * DAY +
+            Math.floor(((i + 0.5) * SAMPLE_WINDOW_DAYS * DAY) / (perAsset - 1))
+          : Number(start) + DAY / 2
+      items.push({
+        id: `${asset.toLowerCase()}-${String(i).padStart(4, '0')}`,
+        date: iso(t),
+        asset,
+        headline: source.text.slice(0, DATASET_LIMITS.maxHeadlineLength),
+        label: source.label,
+      })
     }
   }
   return { items, stride }

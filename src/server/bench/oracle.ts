@@ -32,7 +32,17 @@ import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseEther, type Address, type Hash, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  keccak256,
+  parseEther,
+  type Address,
+  type Hash,
+  type Hex,
+} from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getBlock, getContractEvents, getTransactionReceipt, waitForTransactionReceipt } from 'viem/actions'
 import { getOracleRequest } from '../../chain/actions/getOracleRequest.ts'
@@ -60,7 +70,13 @@ import { freePort } from '../lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
 
 const { values: args } = parseArgs({
-  options: { requests: { type: 'string', default: '5' }, 'poll-ms': { type: 'string', default: '200' }, 'data-dir': { type: 'string' }, items: { type: 'string', default: '30' }, 'rounds-only': { type: 'boolean', default: false } },
+  options: {
+    requests: { type: 'string', default: '5' },
+    'poll-ms': { type: 'string', default: '200' },
+    'data-dir': { type: 'string' },
+    items: { type: 'string', default: '30' },
+    'rounds-only': { type: 'boolean', default: false },
+  },
 })
 const REQUESTS = args['rounds-only'] ? 0 : Number(args.requests)
 const ITEMS = Number(args.items)
@@ -75,7 +91,14 @@ const TEMPLATE: PromptTemplate = { ...SENTIMENT_TEMPLATE, models: [{ id: TINY.id
 const TEMPLATE_HASH = templateId(TEMPLATE)
 
 type Sample = { blocks: bigint; seconds: number; answers: number; answerGas: bigint[]; roundGas: bigint }
-type RoundSample = { blocks: bigint; seconds: number; dueSeconds: number; items: number; answerGas: bigint[]; roundGas: bigint }
+type RoundSample = {
+  blocks: bigint
+  seconds: number
+  dueSeconds: number
+  items: number
+  answerGas: bigint[]
+  roundGas: bigint
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -86,9 +109,22 @@ const median = (xs: number[]) => {
 ensureChromium()
 const headlines = args['data-dir'] ? await readPhraseBank({ dataDir: args['data-dir'] }) : await readHeadlines()
 const sourceFile = args['data-dir']
-  ? (await Promise.all(phraseBankCandidates({ dataDir: args['data-dir'] }).map(async (f) => ((await access(f).then(() => true, () => false)) ? f : null)))).find((f) => f !== null)
+  ? (
+      await Promise.all(
+        phraseBankCandidates({ dataDir: args['data-dir'] }).map(async (f) =>
+          (await access(f).then(
+            () => true,
+            () => false,
+          ))
+            ? f
+            : null,
+        ),
+      )
+    ).find((f) => f !== null)
   : DEFAULT_HEADLINES_FILE
-const source = args['data-dir'] ? `Financial PhraseBank (${sourceFile}, read in place)` : 'data/financial-headlines.jsonl'
+const source = args['data-dir']
+  ? `Financial PhraseBank (${sourceFile}, read in place)`
+  : 'data/financial-headlines.jsonl'
 const sourceHash = sourceFile ? keccak256(await readFile(sourceFile)) : 'unknown'
 const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-oracle-'))
 const { anvil, chain } = await startLocalChain({ port: await freePort() })
@@ -103,16 +139,31 @@ try {
   const token = deployment.contracts.AIToken as Address
   const router = deployment.contracts.OracleRouter as Address
   const modelFile = join(DEFAULT_MODELS_DIR, `${DEMO_TINY.name}.gguf`)
-  if (!(await access(modelFile).then(() => true, () => false))) {
+  if (
+    !(await access(modelFile).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await mkdir(DEFAULT_MODELS_DIR, { recursive: true })
     await writeFile(modelFile, generateDemoModel(DEMO_TINY))
   }
 
-  const requester = createWalletClient({ account: privateKeyToAccount(generatePrivateKey()), transport, pollingInterval: 50 })
+  const requester = createWalletClient({
+    account: privateKeyToAccount(generatePrivateKey()),
+    transport,
+    pollingInterval: 50,
+  })
   await fundAccount(deployment, requester.account.address, parseEther('10000'))
-  if ((await getTemplateModel(reader, { router, templateHash: TEMPLATE_HASH })) === null) await registerTemplate(requester, { router, template: TEMPLATE, modelHash: TINY.contentHash })
+  if ((await getTemplateModel(reader, { router, templateHash: TEMPLATE_HASH })) === null)
+    await registerTemplate(requester, { router, template: TEMPLATE, modelHash: TINY.contentHash })
   const artifact = await loadArtifact('SentimentConsumer')
-  const deployed = await requester.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [router, token, TEMPLATE_HASH], chain: null })
+  const deployed = await requester.deployContract({
+    abi: artifact.abi,
+    bytecode: artifact.bytecode,
+    args: [router, token, TEMPLATE_HASH],
+    chain: null,
+  })
   const consumer = (await waitForTransactionReceipt(reader, { hash: deployed })).contractAddress as Address
 
   const fixtures = await startFixtureServer()
@@ -123,7 +174,12 @@ try {
   for (let i = 0; i < NODES; i++) {
     const engine = await createPageEngine({ browser, baseUrl: fixtures.url })
     await engine.load(TINY, { threads: 1 })
-    const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine, oracle: { enabled: true, templates: [TEMPLATE_HASH], pollMs: POLL_MS } })
+    const provider = await startPaidProvider({
+      deployment,
+      relay: relay.multiaddr,
+      engine,
+      oracle: { enabled: true, templates: [TEMPLATE_HASH], pollMs: POLL_MS },
+    })
     cleanup.push(() => provider.stop())
     providers.push(provider)
   }
@@ -138,8 +194,16 @@ try {
       getContractEvents(reader, { ...range, eventName: 'OracleFulfilled' }),
     ])
     const byOperator = new Map<string, bigint>()
-    for (const log of [...commits, ...reveals]) byOperator.set(log.args.operator.toLowerCase(), (byOperator.get(log.args.operator.toLowerCase()) ?? 0n) + (await gasOf(log.transactionHash)))
-    return { answerGas: [...byOperator.values()], reveals: reveals.length, fulfilledBlock: fulfilled[0]?.blockNumber ?? fromBlock }
+    for (const log of [...commits, ...reveals])
+      byOperator.set(
+        log.args.operator.toLowerCase(),
+        (byOperator.get(log.args.operator.toLowerCase()) ?? 0n) + (await gasOf(log.transactionHash)),
+      )
+    return {
+      answerGas: [...byOperator.values()],
+      reveals: reveals.length,
+      fulfilledBlock: fulfilled[0]?.blockNumber ?? fromBlock,
+    }
   }
   let next = 0
   const results = new Map<number, Sample[]>()
@@ -149,7 +213,15 @@ try {
       const item = headlines[next++ % headlines.length] as { text: string }
       const now = (await getBlock(reader, { blockTag: 'latest' })).timestamp
       const started = performance.now()
-      const { requestId, transactionHash } = await requestScore(requester, { token, consumer, asset: item.text.slice(0, 500), fee: FEE, k, commitDeadline: now + 600n, revealDeadline: now + 1200n })
+      const { requestId, transactionHash } = await requestScore(requester, {
+        token,
+        consumer,
+        asset: item.text.slice(0, 500),
+        fee: FEE,
+        k,
+        commitDeadline: now + 600n,
+        revealDeadline: now + 1200n,
+      })
       const requestReceipt = await getTransactionReceipt(reader, { hash: transactionHash })
       let settled = await getOracleRequest(reader, { router, requestId })
       for (let polls = 0; settled.status === 'open'; polls++) {
@@ -163,7 +235,9 @@ try {
       const roundGas = requestReceipt.gasUsed + answerGas.reduce((a, b) => a + b, 0n)
       const blocks = fulfilledBlock - requestReceipt.blockNumber
       samples.push({ blocks, seconds, answers: reveals, answerGas, roundGas })
-      console.log(`k=${k} request ${requestId}: median ${settled.result} of ${reveals} answers, ${blocks} blocks, ${seconds.toFixed(2)} s, ${roundGas} gas for the round`)
+      console.log(
+        `k=${k} request ${requestId}: median ${settled.result} of ${reveals} answers, ${blocks} blocks, ${seconds.toFixed(2)} s, ${roundGas} gas for the round`,
+      )
     }
     if (samples.length > 0) results.set(k, samples)
   }
@@ -172,9 +246,17 @@ try {
   const chainNow = async () => (await getBlock(reader, { blockTag: 'latest' })).timestamp
   const firstStart = (await chainNow()) + 600n
   const starts = { 3: firstStart, 7: firstStart + 3n * BigInt(DAY) }
-  const sample = datedSample(headlines, { perAsset: ITEMS, assets: KS.map((k) => ({ asset: ASSETS[k], start: starts[k] })) })
+  const sample = datedSample(headlines, {
+    perAsset: ITEMS,
+    assets: KS.map((k) => ({ asset: ASSETS[k], start: starts[k] })),
+  })
   const datasetFile = join(dir, 'bench-dataset.jsonl')
-  await writeFile(datasetFile, sample.items.map(({ id, date, asset, headline, label }) => JSON.stringify({ id, date, asset, headline, label }) + '\n').join(''))
+  await writeFile(
+    datasetFile,
+    sample.items
+      .map(({ id, date, asset, headline, label }) => JSON.stringify({ id, date, asset, headline, label }) + '\n')
+      .join(''),
+  )
   const datasetBytes = new Uint8Array(await readFile(datasetFile))
   const hash = datasetHash(datasetBytes)
   await (providers[0] as PaidProvider).service.addDataset(datasetBytes)
@@ -184,7 +266,17 @@ try {
       token,
       consumer,
       asset: ASSETS[k],
-      schedule: { datasetHash: hash, windowSeconds: SAMPLE_WINDOW_DAYS * DAY, start: starts[k], period: DAY, rounds: 2, k, commitWindow: 3_600, revealWindow: 3_600, feePerRound: FEE },
+      schedule: {
+        datasetHash: hash,
+        windowSeconds: SAMPLE_WINDOW_DAYS * DAY,
+        start: starts[k],
+        period: DAY,
+        rounds: 2,
+        k,
+        commitWindow: 3_600,
+        revealWindow: 3_600,
+        feePerRound: FEE,
+      },
     })
     const samples: RoundSample[] = []
     for (const r of [0, 1]) {
@@ -196,28 +288,57 @@ try {
       }
       const due = performance.now()
       let round = (await getRounds(reader, { router, subscriptionId, from: r, count: 1 }))[0]
-      for (let polls = 0; round?.status === 'scheduled' || round?.status === 'openable' || round?.status === 'open'; polls++) {
-        if (polls > 12_000) throw new Error(`round ${r} of subscription ${subscriptionId} (k=${k}) did not settle in 10 minutes`)
+      for (
+        let polls = 0;
+        round?.status === 'scheduled' || round?.status === 'openable' || round?.status === 'open';
+        polls++
+      ) {
+        if (polls > 12_000)
+          throw new Error(`round ${r} of subscription ${subscriptionId} (k=${k}) did not settle in 10 minutes`)
         await new Promise((resolve) => setTimeout(resolve, 50))
         round = (await getRounds(reader, { router, subscriptionId, from: r, count: 1 }))[0]
       }
       const dueSeconds = (performance.now() - due) / 1000
-      if (round?.status !== 'fulfilled' || round.requestId === null) throw new Error(`round ${r} of subscription ${subscriptionId} (k=${k}) ended ${round?.status}`)
-      const [opened] = await getContractEvents(reader, { address: router, abi: oracleRouterAbi, eventName: 'RoundOpened', args: { subscriptionId, round: r }, fromBlock: BigInt(deployment.startBlock), strict: true })
+      if (round?.status !== 'fulfilled' || round.requestId === null)
+        throw new Error(`round ${r} of subscription ${subscriptionId} (k=${k}) ended ${round?.status}`)
+      const [opened] = await getContractEvents(reader, {
+        address: router,
+        abi: oracleRouterAbi,
+        eventName: 'RoundOpened',
+        args: { subscriptionId, round: r },
+        fromBlock: BigInt(deployment.startBlock),
+        strict: true,
+      })
       if (!opened) throw new Error(`no RoundOpened for round ${r} of subscription ${subscriptionId}`)
       const openBlock = await getBlock(reader, { blockNumber: opened.blockNumber })
       const answers = await answerGasOf(round.requestId, opened.blockNumber)
       const fulfilledBlock = await getBlock(reader, { blockNumber: answers.fulfilledBlock })
       const roundGas = (await gasOf(opened.transactionHash)) + answers.answerGas.reduce((a, b) => a + b, 0n)
-      const items = sample.items.filter((i) => i.asset === ASSETS[k] && Date.parse(i.date) / 1000 >= Number(opensAt) - SAMPLE_WINDOW_DAYS * DAY && Date.parse(i.date) / 1000 < Number(opensAt)).length
-      const s: RoundSample = { blocks: answers.fulfilledBlock - opened.blockNumber, seconds: Number(fulfilledBlock.timestamp - openBlock.timestamp), dueSeconds, items, answerGas: answers.answerGas, roundGas }
+      const items = sample.items.filter(
+        (i) =>
+          i.asset === ASSETS[k] &&
+          Date.parse(i.date) / 1000 >= Number(opensAt) - SAMPLE_WINDOW_DAYS * DAY &&
+          Date.parse(i.date) / 1000 < Number(opensAt),
+      ).length
+      const s: RoundSample = {
+        blocks: answers.fulfilledBlock - opened.blockNumber,
+        seconds: Number(fulfilledBlock.timestamp - openBlock.timestamp),
+        dueSeconds,
+        items,
+        answerGas: answers.answerGas,
+        roundGas,
+      }
       samples.push(s)
-      console.log(`k=${k} subscription ${subscriptionId} round ${r} (${items} headlines): mean score ${round.result} (median of ${answers.answerGas.length} answers), open → median ${s.blocks} blocks, ${s.seconds} s; due → median ${dueSeconds.toFixed(2)} s; ${roundGas} gas for the round`)
+      console.log(
+        `k=${k} subscription ${subscriptionId} round ${r} (${items} headlines): mean score ${round.result} (median of ${answers.answerGas.length} answers), open → median ${s.blocks} blocks, ${s.seconds} s; due → median ${dueSeconds.toFixed(2)} s; ${roundGas} gas for the round`,
+      )
     }
     rounds.set(k, samples)
   }
 
-  console.log(`\nengines: ${NODES} nodes on the WebAssembly engine (wllama, 1 thread each) in headless Chromium, model ${TINY.id}; nodes poll every ${POLL_MS} ms; ${REQUESTS} requests per k; headlines from ${source}`)
+  console.log(
+    `\nengines: ${NODES} nodes on the WebAssembly engine (wllama, 1 thread each) in headless Chromium, model ${TINY.id}; nodes poll every ${POLL_MS} ms; ${REQUESTS} requests per k; headlines from ${source}`,
+  )
   const lines: string[] = []
   for (const [k, samples] of results) {
     const perAnswer = samples.flatMap((s) => s.answerGas.map(Number))
@@ -225,16 +346,24 @@ try {
     const blocks = median(samples.map((s) => Number(s.blocks)))
     const gasPerAnswer = Math.round(perAnswer.reduce((a, b) => a + b, 0) / perAnswer.length)
     const gasPerRound = Math.round(median(samples.map((s) => Number(s.roundGas))))
-    console.log(`k=${k}: request → median on-chain ${blocks} blocks, ${seconds.toFixed(2)} s (median of ${samples.length}); gas ${gasPerAnswer} per answer (commit + reveal, mean), ${gasPerRound} per round (request + ${k} commits + ${k} reveals, median)`)
+    console.log(
+      `k=${k}: request → median on-chain ${blocks} blocks, ${seconds.toFixed(2)} s (median of ${samples.length}); gas ${gasPerAnswer} per answer (commit + reveal, mean), ${gasPerRound} per round (request + ${k} commits + ${k} reveals, median)`,
+    )
     if (k === 3) lines.push(`oracle round k=3: ${seconds.toFixed(2)} s, ${gasPerAnswer} gas per answer`)
   }
-  console.log(`subscriptions: data set ${source}, keccak256 ${sourceHash}; ${ITEMS} headlines per k taken every ${sample.stride.toFixed(1)}th item, dated over the ${SAMPLE_WINDOW_DAYS} days before round 0 (last one in round 1's day) for made-up assets ${KS.map((k) => ASSETS[k]).join(' / ')}; generated data set ${hash} (temp file, deleted); window ${SAMPLE_WINDOW_DAYS} days, period 1 day (anvil clock moved), 2 rounds per k`)
-  console.log('per-headline accuracy: not measured (the oracle service keeps its per-item scores internal; only the round mean reaches the chain)')
+  console.log(
+    `subscriptions: data set ${source}, keccak256 ${sourceHash}; ${ITEMS} headlines per k taken every ${sample.stride.toFixed(1)}th item, dated over the ${SAMPLE_WINDOW_DAYS} days before round 0 (last one in round 1's day) for made-up assets ${KS.map((k) => ASSETS[k]).join(' / ')}; generated data set ${hash} (temp file, deleted); window ${SAMPLE_WINDOW_DAYS} days, period 1 day (anvil clock moved), 2 rounds per k`,
+  )
+  console.log(
+    'per-headline accuracy: not measured (the oracle service keeps its per-item scores internal; only the round mean reaches the chain)',
+  )
   for (const [k, samples] of rounds) {
     const perAnswer = samples.flatMap((s) => s.answerGas.map(Number))
     const gasPerAnswer = Math.round(perAnswer.reduce((a, b) => a + b, 0) / perAnswer.length)
     const gasPerRound = Math.round(median(samples.map((s) => Number(s.roundGas))))
-    console.log(`k=${k} subscription: round open → median on-chain ${median(samples.map((s) => Number(s.blocks)))} blocks, ${median(samples.map((s) => s.seconds))} s (block times, median of ${samples.length} rounds; due → median ${median(samples.map((s) => s.dueSeconds)).toFixed(2)} s wall); gas ${gasPerRound} per round (openRound + ${k} commits + ${k} reveals, median), ${gasPerAnswer} per answer (mean)`)
+    console.log(
+      `k=${k} subscription: round open → median on-chain ${median(samples.map((s) => Number(s.blocks)))} blocks, ${median(samples.map((s) => s.seconds))} s (block times, median of ${samples.length} rounds; due → median ${median(samples.map((s) => s.dueSeconds)).toFixed(2)} s wall); gas ${gasPerRound} per round (openRound + ${k} commits + ${k} reveals, median), ${gasPerAnswer} per answer (mean)`,
+    )
   }
   console.log(lines.join('\n'))
 } finally {

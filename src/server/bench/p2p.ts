@@ -69,7 +69,9 @@ async function connectionSetup(relay: RelayProcess): Promise<void> {
   }
   await target.stop()
   results['connectionSetupMs'] = { toRelayMedian: median(toRelay), throughRelayMedian: median(throughRelay) }
-  log(`connection set-up (median of 10): to the relay (WebSocket + noise + yamux) ${ms(median(toRelay))}; to a peer through the relay (circuit v2) ${ms(median(throughRelay))}`)
+  log(
+    `connection set-up (median of 10): to the relay (WebSocket + noise + yamux) ${ms(median(toRelay))}; to a peer through the relay (circuit v2) ${ms(median(throughRelay))}`,
+  )
 }
 
 async function gossipPropagation(relay: RelayProcess): Promise<void> {
@@ -96,7 +98,21 @@ async function gossipPropagation(relay: RelayProcess): Promise<void> {
       operator: privateKeyToAddress(key),
       chainId: 31337,
       intervalMs: 3_600_000,
-      state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 1 }], pricePerMillionInput: '1', pricePerMillionOutput: '1', capacity: 1, queueDepth: 0 }),
+      state: () => ({
+        models: [
+          {
+            id: TEST_MODEL.id,
+            contentHash: TEST_MODEL.contentHash as Hex,
+            engine: 'memory',
+            contextLength: 8192,
+            tokensPerSecond: 1,
+          },
+        ],
+        pricePerMillionInput: '1',
+        pricePerMillionOutput: '1',
+        capacity: 1,
+        queueDepth: 0,
+      }),
     })
     await announcer.start()
     // Let subscriptions and meshes settle (a few heartbeats) before timing.
@@ -115,7 +131,9 @@ async function gossipPropagation(relay: RelayProcess): Promise<void> {
       reachedTotal += times.filter(Number.isFinite).length
     }
     rows[n] = { p95Ms: median(samples), p50Ms: median(medians), reached: reachedTotal / 3 / n }
-    log(`gossip propagation, N = ${String(n).padStart(3)}: 95% of peers after ${ms(rows[n].p95Ms)} (median peer ${ms(rows[n].p50Ms)}), ${(rows[n].reached * 100).toFixed(0)}% reached within 4 s (median of 3 announcements)`)
+    log(
+      `gossip propagation, N = ${String(n).padStart(3)}: 95% of peers after ${ms(rows[n].p95Ms)} (median peer ${ms(rows[n].p50Ms)}), ${(rows[n].reached * 100).toFixed(0)}% reached within 4 s (median of 3 announcements)`,
+    )
     await announcer.stop()
     await provider.stop()
     await Promise.all(consumers.map((c) => c.stop()))
@@ -156,7 +174,21 @@ async function gossipLoad(relay: RelayProcess): Promise<void> {
         operator: privateKeyToAddress(key),
         chainId: 31337,
         intervalMs: 3_600_000,
-        state: () => ({ models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex, engine: 'memory', contextLength: 8192, tokensPerSecond: 12.5 }], pricePerMillionInput: '1000000000000000', pricePerMillionOutput: '2000000000000000', capacity: 2, queueDepth: 0 }),
+        state: () => ({
+          models: [
+            {
+              id: TEST_MODEL.id,
+              contentHash: TEST_MODEL.contentHash as Hex,
+              engine: 'memory',
+              contextLength: 8192,
+              tokensPerSecond: 12.5,
+            },
+          ],
+          pricePerMillionInput: '1000000000000000',
+          pricePerMillionOutput: '2000000000000000',
+          capacity: 2,
+          queueDepth: 0,
+        }),
       })
       providers.push({ node, announcer })
     }
@@ -171,8 +203,14 @@ async function gossipLoad(relay: RelayProcess): Promise<void> {
       await sleep(1_500)
     }
     const perAnnouncement = count ? bytes / count : 0
-    rows[p] = { bytesPerSecondAt30s: (bytes / 3) / 30, otherModelBytes: otherBytes, announcementBytes: Math.round(perAnnouncement) }
-    log(`gossip load, ${String(p).padStart(2)} providers announcing every 30 s: a consumer of that model receives ${rows[p].bytesPerSecondAt30s.toFixed(1)} B/s of announcements (${rows[p].announcementBytes} B each; ${count} messages received in 3 rounds of ${p}); a consumer of another model: ${otherBytes} B`)
+    rows[p] = {
+      bytesPerSecondAt30s: bytes / 3 / 30,
+      otherModelBytes: otherBytes,
+      announcementBytes: Math.round(perAnnouncement),
+    }
+    log(
+      `gossip load, ${String(p).padStart(2)} providers announcing every 30 s: a consumer of that model receives ${rows[p].bytesPerSecondAt30s.toFixed(1)} B/s of announcements (${rows[p].announcementBytes} B each; ${count} messages received in 3 rounds of ${p}); a consumer of another model: ${otherBytes} B`,
+    )
     await Promise.all(providers.map((x) => x.announcer.stop()))
   }
   await Promise.all(providers.map((x) => x.node.stop()))
@@ -182,9 +220,20 @@ async function gossipLoad(relay: RelayProcess): Promise<void> {
 }
 
 async function streaming(relay: RelayProcess): Promise<void> {
-  const provider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 0, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000, maxTokens: 8192 } } })
+  const provider = await startProvider({
+    relay: relay.multiaddr,
+    tokenDelayMs: 0,
+    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000, maxTokens: 8192 } },
+  })
   const client = await startConsumer({ relay: relay.multiaddr, directory: { pingIntervalMs: 3_600_000 } })
-  const chat = (max_tokens: number): InferenceRequest => ({ kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens, temperature: 0, seed: 0 })
+  const chat = (max_tokens: number): InferenceRequest => ({
+    kind: 'chat',
+    model: TEST_MODEL.id,
+    messages: [{ role: 'user', content: 'bench' }],
+    max_tokens,
+    temperature: 0,
+    seed: 0,
+  })
   const run = async (max_tokens: number) => {
     const started = performance.now()
     let first = 0
@@ -222,7 +271,13 @@ async function streaming(relay: RelayProcess): Promise<void> {
   }
   const engine = createMemoryEngine({ tokenDelayMs: 0 })
   await engine.load(TEST_MODEL as ModelSpec)
-  const body: ChatCompletionRequest = { model: TEST_MODEL.id, messages: [{ role: 'user', content: 'bench' }], max_tokens: 8000, temperature: 0, seed: 0 }
+  const body: ChatCompletionRequest = {
+    model: TEST_MODEL.id,
+    messages: [{ role: 'user', content: 'bench' }],
+    max_tokens: 8000,
+    temperature: 0,
+    seed: 0,
+  }
   const localRates: number[] = []
   for (let i = 0; i < 5; i++) {
     const started = performance.now()
@@ -232,7 +287,11 @@ async function streaming(relay: RelayProcess): Promise<void> {
 
   const remoteFirst: number[] = []
   const localFirst: number[] = []
-  const slowProvider = await startProvider({ relay: relay.multiaddr, tokenDelayMs: 5, server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } } })
+  const slowProvider = await startProvider({
+    relay: relay.multiaddr,
+    tokenDelayMs: 5,
+    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
+  })
   const slowEngine = createMemoryEngine({ tokenDelayMs: 5 })
   await slowEngine.load(TEST_MODEL as ModelSpec)
   const runOn = async (peer: typeof slowProvider) => {
@@ -274,9 +333,15 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenLocalMedianMs: median(localFirst),
     firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
   }
-  log(`stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`)
-  log(`tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`)
-  log(`time to first token (engine at 5 ms/token, median of 30, node kept warm): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`)
+  log(
+    `stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`,
+  )
+  log(
+    `tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`,
+  )
+  log(
+    `time to first token (engine at 5 ms/token, median of 30, node kept warm): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`,
+  )
   await slowProvider.stop()
   await client.stop()
   await provider.stop()
@@ -328,8 +393,16 @@ async function webrtc(): Promise<void> {
       await picker.page.close()
     }
     await call(provider.page, 'stop')
-    results['webrtc'] = { firstTokenColdMedianMs: median(cold), pickReadyMedianMs: median(pick), firstTokenWarmMedianMs: median(warm), firstTokenWarmP95Ms: percentile(warm, 95), direct }
-    log(`WebRTC browser to browser (engine at 5 ms/token): first token from a node not yet connected ${ms(median(cold))} (set-up included, median of 3); node picked ahead: ready ${ms(median(pick))} after the pick, then first token ${ms(median(warm))} median, p95 ${ms(percentile(warm, 95))} (30 requests, ${direct ? 'direct WebRTC' : 'some relayed'})`)
+    results['webrtc'] = {
+      firstTokenColdMedianMs: median(cold),
+      pickReadyMedianMs: median(pick),
+      firstTokenWarmMedianMs: median(warm),
+      firstTokenWarmP95Ms: percentile(warm, 95),
+      direct,
+    }
+    log(
+      `WebRTC browser to browser (engine at 5 ms/token): first token from a node not yet connected ${ms(median(cold))} (set-up included, median of 3); node picked ahead: ready ${ms(median(pick))} after the pick, then first token ${ms(median(warm))} median, p95 ${ms(percentile(warm, 95))} (30 requests, ${direct ? 'direct WebRTC' : 'some relayed'})`,
+    )
   } finally {
     await lab.stop()
     await dev.close()
@@ -339,7 +412,11 @@ async function webrtc(): Promise<void> {
 async function main(): Promise<void> {
   const started = performance.now()
   const dir = await mkdtemp(join(tmpdir(), 'modelex-bench-p2p-'))
-  const relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key'), metricsIntervalMs: 0 })
+  const relay = await startRelayProcess({
+    port: await freePort(),
+    keyFile: join(dir, 'relay.key'),
+    metricsIntervalMs: 0,
+  })
   log(`relay: ${relay.multiaddr} (pid ${relay.process.pid})`)
   try {
     if (wanted('setup')) await connectionSetup(relay)

@@ -20,9 +20,26 @@ import { anchorReceipts } from '../../chain/actions/anchorReceipts.ts'
 import { openChannel } from '../../chain/actions/openChannel.ts'
 import { redeemVouchers } from '../../chain/actions/redeemVouchers.ts'
 import { DEVNET_PARAMETERS } from '../../chain/constants.ts'
-import { acceptVoucher, applyReceipt, newConsumerChannel, newLedger, nextVoucherAmount, recordVoucher, settleRequest } from '../../core/credit.ts'
+import {
+  acceptVoucher,
+  applyReceipt,
+  newConsumerChannel,
+  newLedger,
+  nextVoucherAmount,
+  recordVoucher,
+  settleRequest,
+} from '../../core/credit.ts'
 import type { InferenceRequest } from '../../core/inference.ts'
-import { buildReceipt, checkPaymentDomain, decodePayment, decodeSignedReceipt, encodePayment, encodeSignedReceipt, recoverVoucherSigner, verifySignedReceipt } from '../../core/payment.ts'
+import {
+  buildReceipt,
+  checkPaymentDomain,
+  decodePayment,
+  decodeSignedReceipt,
+  encodePayment,
+  encodeSignedReceipt,
+  recoverVoucherSigner,
+  verifySignedReceipt,
+} from '../../core/payment.ts'
 import { createQuote, decodeQuote, encodeQuote, quotedText, tokenCost } from '../../core/quote.ts'
 import { hashReceipt, receiptTypedData } from '../../core/receipt.ts'
 import { voucherTypedData } from '../../core/voucher.ts'
@@ -41,7 +58,10 @@ import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
 
 const ITERATIONS = 300
 
-async function timeIt(label: string, run: (i: number) => Promise<unknown>): Promise<{ label: string; medianMs: number; p95Ms: number }> {
+async function timeIt(
+  label: string,
+  run: (i: number) => Promise<unknown>,
+): Promise<{ label: string; medianMs: number; p95Ms: number }> {
   for (let i = 0; i < 20; i++) await run(i) // warm-up
   const samples: number[] = []
   for (let i = 0; i < ITERATIONS; i++) {
@@ -50,7 +70,11 @@ async function timeIt(label: string, run: (i: number) => Promise<unknown>): Prom
     samples.push(performance.now() - started)
   }
   samples.sort((a, b) => a - b)
-  return { label, medianMs: samples[Math.floor(samples.length / 2)] ?? 0, p95Ms: samples[Math.floor(samples.length * 0.95)] ?? 0 }
+  return {
+    label,
+    medianMs: samples[Math.floor(samples.length / 2)] ?? 0,
+    p95Ms: samples[Math.floor(samples.length * 0.95)] ?? 0,
+  }
 }
 
 async function overhead(): Promise<void> {
@@ -61,41 +85,111 @@ async function overhead(): Promise<void> {
   const voucherDomain = { chainId: 31337, verifyingContract: '0x0000000000000000000000000000000000000c11' as Address }
   const anchorDomain = { chainId: 31337, verifyingContract: '0x0000000000000000000000000000000000000a11' as Address }
   const prices = { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 2n * 10n ** 15n }
-  const request: InferenceRequest = { kind: 'chat', model: TEST_MODEL.id, messages: [{ role: 'user', content: 'A typical prompt of a few dozen words, asking the node to explain something in a paragraph or two. '.repeat(3) }], max_tokens: 128 }
-  const quote = createQuote({ model: TEST_MODEL.id, modelHash: TEST_MODEL.contentHash as Hex, inputTokens: await engine.countTokens(quotedText(request)), maxTokens: 128, ...prices, node: node.address, signer: node.address, chainId: 31337 })
+  const request: InferenceRequest = {
+    kind: 'chat',
+    model: TEST_MODEL.id,
+    messages: [
+      {
+        role: 'user',
+        content:
+          'A typical prompt of a few dozen words, asking the node to explain something in a paragraph or two. '.repeat(
+            3,
+          ),
+      },
+    ],
+    max_tokens: 128,
+  }
+  const quote = createQuote({
+    model: TEST_MODEL.id,
+    modelHash: TEST_MODEL.contentHash as Hex,
+    inputTokens: await engine.countTokens(quotedText(request)),
+    maxTokens: 128,
+    ...prices,
+    node: node.address,
+    signer: node.address,
+    chainId: 31337,
+  })
   // Vouchers for a long channel: each iteration checks a fresh, higher one, as in a real session.
   const deposit = 10n ** 30n
   const vouchers = await Promise.all(
     Array.from({ length: ITERATIONS + 20 }, async (_, i) => {
       const voucher = { channelId: 1n, cumulativeAmount: quote.maxCost * BigInt(i + 1) }
-      return encodePayment({ chainId: 31337, channels: voucherDomain.verifyingContract, voucher, signature: await consumer.signTypedData(voucherTypedData(voucher, voucherDomain)) })
+      return encodePayment({
+        chainId: 31337,
+        channels: voucherDomain.verifyingContract,
+        voucher,
+        signature: await consumer.signTypedData(voucherTypedData(voucher, voucherDomain)),
+      })
     }),
   )
-  const receiptFor = (i: number) => buildReceipt({ request, text: 'an answer of some length '.repeat(10), promptTokens: quote.inputTokens, completionTokens: 128, quote, channelId: 1n, consumer: consumer.address, settledBefore: quote.maxCost * BigInt(i), timestamp: 1_700_000_000 + i })
+  const receiptFor = (i: number) =>
+    buildReceipt({
+      request,
+      text: 'an answer of some length '.repeat(10),
+      promptTokens: quote.inputTokens,
+      completionTokens: 128,
+      quote,
+      channelId: 1n,
+      consumer: consumer.address,
+      settledBefore: quote.maxCost * BigInt(i),
+      timestamp: 1_700_000_000 + i,
+    })
   const signedReceipt = await (async () => {
     const receipt = receiptFor(0)
-    return encodeSignedReceipt({ receipt, receiptHash: hashReceipt(receipt, anchorDomain), signature: await node.signTypedData(receiptTypedData(receipt, anchorDomain)) })
+    return encodeSignedReceipt({
+      receipt,
+      receiptHash: hashReceipt(receipt, anchorDomain),
+      signature: await node.signTypedData(receiptTypedData(receipt, anchorDomain)),
+    })
   })()
 
   const rows = [
     await timeIt('node: quote (count tokens, price, encode)', async () => {
-      const q = createQuote({ model: TEST_MODEL.id, modelHash: TEST_MODEL.contentHash as Hex, inputTokens: await engine.countTokens(quotedText(request)), maxTokens: 128, ...prices, node: node.address, signer: node.address, chainId: 31337 })
+      const q = createQuote({
+        model: TEST_MODEL.id,
+        modelHash: TEST_MODEL.contentHash as Hex,
+        inputTokens: await engine.countTokens(quotedText(request)),
+        maxTokens: 128,
+        ...prices,
+        node: node.address,
+        signer: node.address,
+        chainId: 31337,
+      })
       return encodeQuote(q)
     }),
     await timeIt('node: voucher check (decode, domain, recover, credit)', async (i) => {
       const p = decodePayment(vouchers[i])
       checkPaymentDomain(p, voucherDomain)
       const recoveredSigner = await recoverVoucherSigner(p.voucher, p.signature, voucherDomain)
-      const ledger = { ...newLedger({ channelId: 1n, consumer: consumer.address, deposit }), settled: quote.maxCost * BigInt(i) }
-      return settleRequest(acceptVoucher(ledger, { channelId: 1n, cumulativeAmount: p.voucher.cumulativeAmount, signature: p.signature, recoveredSigner }, quote.maxCost), quote.maxCost, quote.maxCost)
+      const ledger = {
+        ...newLedger({ channelId: 1n, consumer: consumer.address, deposit }),
+        settled: quote.maxCost * BigInt(i),
+      }
+      return settleRequest(
+        acceptVoucher(
+          ledger,
+          { channelId: 1n, cumulativeAmount: p.voucher.cumulativeAmount, signature: p.signature, recoveredSigner },
+          quote.maxCost,
+        ),
+        quote.maxCost,
+        quote.maxCost,
+      )
     }),
     await timeIt('node: receipt (build, hash, sign, encode)', async (i) => {
       const receipt = receiptFor(i)
-      return encodeSignedReceipt({ receipt, receiptHash: hashReceipt(receipt, anchorDomain), signature: await node.signTypedData(receiptTypedData(receipt, anchorDomain)) })
+      return encodeSignedReceipt({
+        receipt,
+        receiptHash: hashReceipt(receipt, anchorDomain),
+        signature: await node.signTypedData(receiptTypedData(receipt, anchorDomain)),
+      })
     }),
     await timeIt('consumer: decode quote, sign voucher', async (i) => {
       const q = decodeQuote(encodeQuote(quote))
-      const channel = { ...newConsumerChannel({ channelId: 1n, node: node.address, deposit }), settled: q.maxCost * BigInt(i), signed: q.maxCost * BigInt(i) }
+      const channel = {
+        ...newConsumerChannel({ channelId: 1n, node: node.address, deposit }),
+        settled: q.maxCost * BigInt(i),
+        signed: q.maxCost * BigInt(i),
+      }
       const amount = nextVoucherAmount(channel, q.maxCost)
       recordVoucher(channel, amount)
       return consumer.signTypedData(voucherTypedData({ channelId: 1n, cumulativeAmount: amount }, voucherDomain))
@@ -103,45 +197,101 @@ async function overhead(): Promise<void> {
     await timeIt('consumer: verify receipt (decode, hash, recover, rules)', async () => {
       const s = decodeSignedReceipt(signedReceipt)
       await verifySignedReceipt(s, anchorDomain, { signer: node.address, consumer: consumer.address, request })
-      return applyReceipt({ ...newConsumerChannel({ channelId: 1n, node: node.address, deposit }), signed: quote.maxCost }, s.receipt, quote)
+      return applyReceipt(
+        { ...newConsumerChannel({ channelId: 1n, node: node.address, deposit }), signed: quote.maxCost },
+        s.receipt,
+        quote,
+      )
     }),
   ]
   console.log(`Per-request payment overhead (CPU, this machine, ${ITERATIONS} runs each, in-memory tokenizer):`)
-  for (const r of rows) console.log(`  ${r.label.padEnd(58)} median ${r.medianMs.toFixed(3)} ms   p95 ${r.p95Ms.toFixed(3)} ms`)
+  for (const r of rows)
+    console.log(`  ${r.label.padEnd(58)} median ${r.medianMs.toFixed(3)} ms   p95 ${r.p95Ms.toFixed(3)} ms`)
   const nodeTotal = rows.slice(0, 3).reduce((s, r) => s + r.medianMs, 0)
   const consumerTotal = rows.slice(3).reduce((s, r) => s + r.medianMs, 0)
-  console.log(`  node total ${nodeTotal.toFixed(2)} ms, consumer total ${consumerTotal.toFixed(2)} ms per paid request (medians)`)
+  console.log(
+    `  node total ${nodeTotal.toFixed(2)} ms, consumer total ${consumerTotal.toFixed(2)} ms per paid request (medians)`,
+  )
 }
 
 async function gas(deployment: Deployment): Promise<void> {
   const { contracts, chainId } = deployment
   const transport = http(deployment.rpcUrl)
   const reader = createPublicClient({ transport, pollingInterval: 20 })
-  const operator = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 1 }), transport, pollingInterval: 20 })
-  const signer = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 2 }), transport, pollingInterval: 20 })
-  const consumer = createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 3 }), transport, pollingInterval: 20 })
-  await registerProvider(operator, reader, { deployment, signer: signer.account, peerId: 'bench-peer', models: [TEST_MODEL.contentHash as Hex], prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, stake: DEVNET_PARAMETERS.minStake })
+  const operator = createWalletClient({
+    account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 1 }),
+    transport,
+    pollingInterval: 20,
+  })
+  const signer = createWalletClient({
+    account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 2 }),
+    transport,
+    pollingInterval: 20,
+  })
+  const consumer = createWalletClient({
+    account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 3 }),
+    transport,
+    pollingInterval: 20,
+  })
+  await registerProvider(operator, reader, {
+    deployment,
+    signer: signer.account,
+    peerId: 'bench-peer',
+    models: [TEST_MODEL.contentHash as Hex],
+    prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n },
+    stake: DEVNET_PARAMETERS.minStake,
+  })
   const channels = contracts.PaymentChannels as Address
   const anchor = contracts.ReceiptAnchor as Address
-  const { channelId } = await openChannel(consumer, { token: contracts.AIToken as Address, channels, node: operator.account.address, deposit: parseEther('100') })
+  const { channelId } = await openChannel(consumer, {
+    token: contracts.AIToken as Address,
+    channels,
+    node: operator.account.address,
+    deposit: parseEther('100'),
+  })
   const domain = { chainId, verifyingContract: anchor }
-  const quote = createQuote({ model: TEST_MODEL.id, modelHash: TEST_MODEL.contentHash as Hex, inputTokens: 10, maxTokens: 10, pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 10n ** 15n, node: operator.account.address, signer: signer.account.address, chainId })
+  const quote = createQuote({
+    model: TEST_MODEL.id,
+    modelHash: TEST_MODEL.contentHash as Hex,
+    inputTokens: 10,
+    maxTokens: 10,
+    pricePerMillionInput: 10n ** 15n,
+    pricePerMillionOutput: 10n ** 15n,
+    node: operator.account.address,
+    signer: signer.account.address,
+    chainId,
+  })
   let cumulative = 0n
   let serial = 0
   console.log('\nAmortized gas per paid request (one anchor + one redeem per batch, anvil):')
   for (const size of [1, 16, 256]) {
     const hashes: Hex[] = []
     for (let i = 0; i < size; i++) {
-      const receipt = buildReceipt({ request: { kind: 'completion', model: TEST_MODEL.id, prompt: `request ${serial}`, max_tokens: 10 }, text: `answer ${serial}`, promptTokens: 10, completionTokens: 10, quote, channelId, consumer: consumer.account.address, settledBefore: cumulative, timestamp: 1_700_000_000 + serial++ })
+      const receipt = buildReceipt({
+        request: { kind: 'completion', model: TEST_MODEL.id, prompt: `request ${serial}`, max_tokens: 10 },
+        text: `answer ${serial}`,
+        promptTokens: 10,
+        completionTokens: 10,
+        quote,
+        channelId,
+        consumer: consumer.account.address,
+        settledBefore: cumulative,
+        timestamp: 1_700_000_000 + serial++,
+      })
       cumulative += receipt.cost
       hashes.push(hashReceipt(receipt, domain))
     }
     const anchored = await anchorReceipts(signer, { anchor, receiptHashes: hashes })
     const voucher = { channelId, cumulativeAmount: cumulative }
-    const signature = await consumer.signTypedData({ account: consumer.account, ...voucherTypedData(voucher, { chainId, verifyingContract: channels }) })
+    const signature = await consumer.signTypedData({
+      account: consumer.account,
+      ...voucherTypedData(voucher, { chainId, verifyingContract: channels }),
+    })
     const redeemed = await redeemVouchers(signer, { channels, vouchers: [{ voucher, signature }] })
     const perRequest = Number(anchored.gasUsed + redeemed.gasUsed) / size
-    console.log(`  batch ${String(size).padStart(3)}: anchor ${anchored.gasUsed} gas + redeem ${redeemed.gasUsed} gas = ${Math.round(perRequest).toLocaleString('en-US')} gas per request`)
+    console.log(
+      `  batch ${String(size).padStart(3)}: anchor ${anchored.gasUsed} gas + redeem ${redeemed.gasUsed} gas = ${Math.round(perRequest).toLocaleString('en-US')} gas per request`,
+    )
   }
 }
 
@@ -157,7 +307,14 @@ const PATH_SPACING_MS = 450
 
 type Path = 'quote' | 'prepay'
 /** `inputBound`: what the prepay path pays the input as (`inputTokenBound`), beside the node's count in `result.quote`. */
-type PaidSample = { ttftMs: number; totalMs: number; roundTrips: number; quoteOnly: number; inputBound: number; result: PaidResult }
+type PaidSample = {
+  ttftMs: number
+  totalMs: number
+  roundTrips: number
+  quoteOnly: number
+  inputBound: number
+  result: PaidResult
+}
 type PathFigures = { path: Path; samples: PaidSample[] }
 
 /** Nearest-rank percentile. */
@@ -170,7 +327,10 @@ const ms = (value: number) => `${value.toFixed(1)} ms`
 const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2))
 
 /** A prompt of a few dozen words, different each time so no count is reused across requests. */
-const promptFor = (serial: number) => `Request ${serial}: a typical prompt of a few dozen words, asking the node to explain something in a paragraph or two. `.repeat(3)
+const promptFor = (serial: number) =>
+  `Request ${serial}: a typical prompt of a few dozen words, asking the node to explain something in a paragraph or two. `.repeat(
+    3,
+  )
 
 /** Infer streams the provider saw end (quote-only, served, refused, cancelled): one per round trip to the node. */
 function streamsSeen(provider: PaidProvider): { quoteOnly: number; all: number } {
@@ -180,11 +340,23 @@ function streamsSeen(provider: PaidProvider): { quoteOnly: number; all: number }
 }
 
 /** One streamed paid request through the SDK, timed from `create` to the first chunk and to the settled result. */
-async function paidRequest(client: ModelexClient, provider: PaidProvider, path: Path, serial: number): Promise<PaidSample> {
+async function paidRequest(
+  client: ModelexClient,
+  provider: PaidProvider,
+  path: Path,
+  serial: number,
+): Promise<PaidSample> {
   const prompt = promptFor(serial)
   const before = streamsSeen(provider)
   const started = performance.now()
-  const stream = await client.completions.create({ model: TEST_MODEL.id, prompt, max_tokens: PATH_MAX_TOKENS, stream: true, node: provider.node.peerId.toString(), prepay: path === 'prepay' })
+  const stream = await client.completions.create({
+    model: TEST_MODEL.id,
+    prompt,
+    max_tokens: PATH_MAX_TOKENS,
+    stream: true,
+    node: provider.node.peerId.toString(),
+    prepay: path === 'prepay',
+  })
   let ttftMs = Number.NaN
   for await (const chunk of stream) {
     if (Number.isNaN(ttftMs) && (chunk.choices[0]?.text ?? '') !== '') ttftMs = performance.now() - started
@@ -193,7 +365,14 @@ async function paidRequest(client: ModelexClient, provider: PaidProvider, path: 
   const totalMs = performance.now() - started
   const after = streamsSeen(provider)
   const inputBound = inputTokenBound({ kind: 'completion', model: TEST_MODEL.id, prompt, max_tokens: PATH_MAX_TOKENS })
-  return { ttftMs, totalMs, roundTrips: after.all - before.all, quoteOnly: after.quoteOnly - before.quoteOnly, inputBound, result }
+  return {
+    ttftMs,
+    totalMs,
+    roundTrips: after.all - before.all,
+    quoteOnly: after.quoteOnly - before.quoteOnly,
+    inputBound,
+    result,
+  }
 }
 
 const sleep = (duration: number) => new Promise((resolve) => setTimeout(resolve, duration))
@@ -213,13 +392,21 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
     const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    const client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }], channelDeposit: parseEther('1') })
+    const client = createClient({
+      deployment,
+      wallet,
+      store: memoryStore(),
+      relay: relay.multiaddr,
+      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }],
+      channelDeposit: parseEther('1'),
+    })
     toStop = client
     await client.nodes({ model: TEST_MODEL.id })
 
     let serial = 0
     const first = await paced(() => paidRequest(client, provider, 'quote', serial++))
-    for (let i = 0; i < PATH_WARM_UP; i++) for (const path of ['quote', 'prepay'] as const) await paced(() => paidRequest(client, provider, path, serial++))
+    for (let i = 0; i < PATH_WARM_UP; i++)
+      for (const path of ['quote', 'prepay'] as const) await paced(() => paidRequest(client, provider, path, serial++))
     const figures: PathFigures[] = [
       { path: 'quote', samples: [] },
       { path: 'prepay', samples: [] },
@@ -233,7 +420,12 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
     const quoteMs: number[] = []
     for (let i = 0; i < PATH_RUNS; i++) {
       const started = performance.now()
-      await provider.service.quote({ kind: 'completion', model: TEST_MODEL.id, prompt: promptFor(serial++), max_tokens: PATH_MAX_TOKENS })
+      await provider.service.quote({
+        kind: 'completion',
+        model: TEST_MODEL.id,
+        prompt: promptFor(serial++),
+        max_tokens: PATH_MAX_TOKENS,
+      })
       quoteMs.push(performance.now() - started)
     }
 
@@ -246,20 +438,66 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
     const verification = await client.verify(last)
 
     const prepaid = figures[1]?.samples ?? []
-    console.log(`\nPaid requests through the SDK, quote path vs prepay path (real relay + anvil, same provider, in-memory engine at full speed, ${PATH_MAX_TOKENS} tokens; channel already open; ${PATH_RUNS} each after ${PATH_WARM_UP} warm-up each, interleaved, starts ${PATH_SPACING_MS} ms apart for the node's per-peer limits):`)
-    console.log(`  ${'path'.padEnd(8)} ${'round trips/request'.padEnd(26)} ${'TTFT p50'.padStart(10)} ${'TTFT p95'.padStart(10)} ${'total p50'.padStart(10)} ${'total p95'.padStart(10)}`)
+    console.log(
+      `\nPaid requests through the SDK, quote path vs prepay path (real relay + anvil, same provider, in-memory engine at full speed, ${PATH_MAX_TOKENS} tokens; channel already open; ${PATH_RUNS} each after ${PATH_WARM_UP} warm-up each, interleaved, starts ${PATH_SPACING_MS} ms apart for the node's per-peer limits):`,
+    )
+    console.log(
+      `  ${'path'.padEnd(8)} ${'round trips/request'.padEnd(26)} ${'TTFT p50'.padStart(10)} ${'TTFT p95'.padStart(10)} ${'total p50'.padStart(10)} ${'total p95'.padStart(10)}`,
+    )
     for (const { path, samples } of figures) {
       const trips = `${count(mean(samples.map((s) => s.roundTrips)))} (quote-only ${count(mean(samples.map((s) => s.quoteOnly)))})`
-      console.log(`  ${path.padEnd(8)} ${trips.padEnd(26)} ${ms(percentile(samples.map((s) => s.ttftMs), 50)).padStart(10)} ${ms(percentile(samples.map((s) => s.ttftMs), 95)).padStart(10)} ${ms(percentile(samples.map((s) => s.totalMs), 50)).padStart(10)} ${ms(percentile(samples.map((s) => s.totalMs), 95)).padStart(10)}`)
+      console.log(
+        `  ${path.padEnd(8)} ${trips.padEnd(26)} ${ms(
+          percentile(
+            samples.map((s) => s.ttftMs),
+            50,
+          ),
+        ).padStart(10)} ${ms(
+          percentile(
+            samples.map((s) => s.ttftMs),
+            95,
+          ),
+        ).padStart(10)} ${ms(
+          percentile(
+            samples.map((s) => s.totalMs),
+            50,
+          ),
+        ).padStart(10)} ${ms(
+          percentile(
+            samples.map((s) => s.totalMs),
+            95,
+          ),
+        ).padStart(10)}`,
+      )
     }
-    console.log(`  first request (quote path, opens the channel on-chain): ${count(first.roundTrips)} round trips, TTFT ${ms(first.ttftMs)}, total ${ms(first.totalMs)}`)
-    console.log(`  provider service.quote (count, price, as a quote-only request is answered): median ${percentile(quoteMs, 50).toFixed(3)} ms   p95 ${percentile(quoteMs, 95).toFixed(3)} ms`)
-    const bound = percentile(prepaid.map((s) => s.inputBound), 50)
-    const counted = percentile(prepaid.map((s) => s.result.quote.inputTokens), 50)
-    const maxCost = percentile(prepaid.map((s) => Number(tokenCost(s.inputBound, PATH_MAX_TOKENS, TEST_PRICES))), 50)
-    const settled = percentile(prepaid.map((s) => Number(s.result.cost)), 50)
-    console.log(`  prepay path, input: its bound ${bound} vs the node's count ${counted} tokens (x${(bound / counted).toFixed(2)}); prepaid ${maxCost.toLocaleString('en-US')} vs settled ${settled.toLocaleString('en-US')} AI wei, the rest stays credit (medians)`)
-    console.log(`  last receipt: stored by the node ${stored?.receiptHash === last.receipt.receiptHash}, proof before anchoring '${pending.status}', verified on-chain after anchoring ${verification.anchored && verification.verified}`)
+    console.log(
+      `  first request (quote path, opens the channel on-chain): ${count(first.roundTrips)} round trips, TTFT ${ms(first.ttftMs)}, total ${ms(first.totalMs)}`,
+    )
+    console.log(
+      `  provider service.quote (count, price, as a quote-only request is answered): median ${percentile(quoteMs, 50).toFixed(3)} ms   p95 ${percentile(quoteMs, 95).toFixed(3)} ms`,
+    )
+    const bound = percentile(
+      prepaid.map((s) => s.inputBound),
+      50,
+    )
+    const counted = percentile(
+      prepaid.map((s) => s.result.quote.inputTokens),
+      50,
+    )
+    const maxCost = percentile(
+      prepaid.map((s) => Number(tokenCost(s.inputBound, PATH_MAX_TOKENS, TEST_PRICES))),
+      50,
+    )
+    const settled = percentile(
+      prepaid.map((s) => Number(s.result.cost)),
+      50,
+    )
+    console.log(
+      `  prepay path, input: its bound ${bound} vs the node's count ${counted} tokens (x${(bound / counted).toFixed(2)}); prepaid ${maxCost.toLocaleString('en-US')} vs settled ${settled.toLocaleString('en-US')} AI wei, the rest stays credit (medians)`,
+    )
+    console.log(
+      `  last receipt: stored by the node ${stored?.receiptHash === last.receipt.receiptHash}, proof before anchoring '${pending.status}', verified on-chain after anchoring ${verification.anchored && verification.verified}`,
+    )
     return figures
   } finally {
     await toStop?.stop().catch(() => {})
@@ -277,9 +515,15 @@ try {
   const [quoted, prepaid] = await paths(deployment, relay)
   await gas(deployment)
   if (quoted && prepaid) {
-    const p50 = (f: PathFigures) => percentile(f.samples.map((s) => s.ttftMs), 50).toFixed(1)
+    const p50 = (f: PathFigures) =>
+      percentile(
+        f.samples.map((s) => s.ttftMs),
+        50,
+      ).toFixed(1)
     const trips = (f: PathFigures) => count(mean(f.samples.map((s) => s.roundTrips)))
-    console.log(`\nprepay vs quote: TTFT p50 ${p50(prepaid)} ms vs ${p50(quoted)} ms, round trips ${trips(prepaid)} vs ${trips(quoted)}`)
+    console.log(
+      `\nprepay vs quote: TTFT p50 ${p50(prepaid)} ms vs ${p50(quoted)} ms, round trips ${trips(prepaid)} vs ${trips(quoted)}`,
+    )
   }
 } finally {
   await relay?.process.stop()

@@ -50,7 +50,11 @@ async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Pr
     connectionGater: { denyDialMultiaddr: () => false },
     services: {
       identify: identify(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) },
+      }),
     },
   })
   libp2p.services.pubsub.addEventListener('message', (event) => {
@@ -74,7 +78,13 @@ async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Pr
   return { libp2p, topic }
 }
 
-async function add({ count, relay, topics, concurrency, dialTimeoutMs }: Extract<WorkerCommand, { type: 'add' }>): Promise<WorkerReply> {
+async function add({
+  count,
+  relay,
+  topics,
+  concurrency,
+  dialTimeoutMs,
+}: Extract<WorkerCommand, { type: 'add' }>): Promise<WorkerReply> {
   let connected = 0
   let failed = 0
   let next = 0
@@ -96,7 +106,14 @@ async function add({ count, relay, topics, concurrency, dialTimeoutMs }: Extract
   const dropped = fresh.filter((p) => p.libp2p.getConnections().length === 0)
   for (const peer of dropped) peers.splice(peers.indexOf(peer), 1)
   await Promise.all(dropped.map((p) => Promise.resolve(p.libp2p.stop()).catch(() => {})))
-  const reply: WorkerReply = { type: 'added', connected: connected - dropped.length, failed: failed + dropped.length, dropped: dropped.length, peers: peers.length, errors: [...errors] }
+  const reply: WorkerReply = {
+    type: 'added',
+    connected: connected - dropped.length,
+    failed: failed + dropped.length,
+    dropped: dropped.length,
+    peers: peers.length,
+    errors: [...errors],
+  }
   errors.clear()
   return reply
 }
@@ -110,14 +127,39 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       if (!peer) return { type: 'published', sequence: command.sequence, ok: false, subscribers: 0 }
       const contentHash = topicContentHash(command.topic)!
       const announcement = await signAnnouncement(
-        { version: 1, peerId: peer.libp2p.peerId.toString(), signer, operator: signer, chainId: 31337, models: [{ id: 'capacity', contentHash, engine: 'memory', contextLength: 2048, tokensPerSecond: 10 }], pricePerMillionInput: '1', pricePerMillionOutput: '1', capacity: 1, queueDepth: 0, sequence: command.sequence, timestamp: Date.now() },
+        {
+          version: 1,
+          peerId: peer.libp2p.peerId.toString(),
+          signer,
+          operator: signer,
+          chainId: 31337,
+          models: [{ id: 'capacity', contentHash, engine: 'memory', contextLength: 2048, tokensPerSecond: 10 }],
+          pricePerMillionInput: '1',
+          pricePerMillionOutput: '1',
+          capacity: 1,
+          queueDepth: 0,
+          sequence: command.sequence,
+          timestamp: Date.now(),
+        },
         signerKey,
       )
-      const result = await peer.libp2p.services.pubsub.publish(command.topic, encodeAnnouncement(announcement)).catch(() => null)
-      return { type: 'published', sequence: command.sequence, ok: result !== null, subscribers: result?.recipients.length ?? 0 }
+      const result = await peer.libp2p.services.pubsub
+        .publish(command.topic, encodeAnnouncement(announcement))
+        .catch(() => null)
+      return {
+        type: 'published',
+        sequence: command.sequence,
+        ok: result !== null,
+        subscribers: result?.recipients.length ?? 0,
+      }
     }
     case 'received':
-      return { type: 'received', sequence: command.sequence, latenciesMs: arrivals.get(command.sequence) ?? [], subscribed: peers.filter((p) => p.topic === command.topic && p.libp2p.getConnections().length > 0).length }
+      return {
+        type: 'received',
+        sequence: command.sequence,
+        latenciesMs: arrivals.get(command.sequence) ?? [],
+        subscribed: peers.filter((p) => p.topic === command.topic && p.libp2p.getConnections().length > 0).length,
+      }
     case 'stop':
       await Promise.all(peers.splice(0).map((p) => Promise.resolve(p.libp2p.stop()).catch(() => {})))
       return { type: 'stopped' }

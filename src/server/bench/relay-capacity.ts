@@ -71,7 +71,14 @@ export type RelayCapacityResult = {
   stoppedEarly: string | null
 }
 
-const DEFAULTS = { steps: [250, 500, 1000, 1200], workers: 4, limit: 1200, topics: 8, deadlineMs: 480_000, concurrency: 8 } as const
+const DEFAULTS = {
+  steps: [250, 500, 1000, 1200],
+  workers: 4,
+  limit: 1200,
+  topics: 8,
+  deadlineMs: 480_000,
+  concurrency: 8,
+} as const
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -91,10 +98,16 @@ type Worker = { process: ManagedProcess; ask(command: WorkerCommand, timeoutMs: 
 
 async function startWorker(index: number): Promise<Worker> {
   const file = join(import.meta.dirname, 'relay-capacity-worker.ts')
-  const process_ = startProcess(`relay-capacity worker ${index}`, process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: join(import.meta.dirname, '../../..') })
+  const process_ = startProcess(`relay-capacity worker ${index}`, process.execPath, ['--import', 'tsx', file], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    cwd: join(import.meta.dirname, '../../..'),
+  })
   const child = process_.child
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${index} did not start within 30 s:\n${process_.output()}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${index} did not start within 30 s:\n${process_.output()}`)),
+      30_000,
+    )
     child.once('message', () => {
       clearTimeout(timer)
       resolve()
@@ -107,7 +120,10 @@ async function startWorker(index: number): Promise<Worker> {
     const answer = queue.then(
       () =>
         new Promise<WorkerReply>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`worker ${index} did not answer ${command.type} within ${timeoutMs} ms`)), timeoutMs)
+          const timer = setTimeout(
+            () => reject(new Error(`worker ${index} did not answer ${command.type} within ${timeoutMs} ms`)),
+            timeoutMs,
+          )
           child.once('message', (reply: WorkerReply) => {
             clearTimeout(timer)
             resolve(reply)
@@ -122,48 +138,89 @@ async function startWorker(index: number): Promise<Worker> {
 }
 
 export async function measureRelayCapacity(options: RelayCapacityOptions = {}): Promise<RelayCapacityResult> {
-  const { steps, workers: workerCount, limit, topics: topicCount, deadlineMs, concurrency } = { ...DEFAULTS, ...options }
+  const {
+    steps,
+    workers: workerCount,
+    limit,
+    topics: topicCount,
+    deadlineMs,
+    concurrency,
+  } = { ...DEFAULTS, ...options }
   const log = options.log ?? (() => {})
   const started = performance.now()
   const left = () => deadlineMs - (performance.now() - started)
   const dir = await mkdtemp(join(tmpdir(), 'modelex-relay-capacity-'))
-  const topics = Array.from({ length: topicCount }, (_, i) => announcementTopic(`0x${(i + 1).toString(16).padStart(64, 'c')}`))
+  const topics = Array.from({ length: topicCount }, (_, i) =>
+    announcementTopic(`0x${(i + 1).toString(16).padStart(64, 'c')}`),
+  )
   let relay: RelayProcess | undefined
   let probe: ModelexNode | undefined
   const workers: Worker[] = []
-  const result: RelayCapacityResult = { held: 0, bytesPerConnection: 0, degradedAt: null, slowAt: null, beyondLimit: null, baselineRssBytes: 0, steps: [], stoppedEarly: null }
+  const result: RelayCapacityResult = {
+    held: 0,
+    bytesPerConnection: 0,
+    degradedAt: null,
+    slowAt: null,
+    beyondLimit: null,
+    baselineRssBytes: 0,
+    steps: [],
+    stoppedEarly: null,
+  }
   type Metrics = { connections: number; rssBytes: number; refused?: { connections: number } }
   const metrics = async () => (await relay!.metrics()) as unknown as Metrics
   const freshMetrics = async () => {
     // The relay prints its metrics every 250 ms; wait for a line printed after now.
     const before = relay!.process.output().length
-    for (let i = 0; i < 40 && relay!.process.output().length === before; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let i = 0; i < 40 && relay!.process.output().length === before; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100))
     return metrics()
   }
   try {
-    relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key'), maxConnections: limit, metricsIntervalMs: 250 })
+    relay = await startRelayProcess({
+      port: await freePort(),
+      keyFile: join(dir, 'relay.key'),
+      maxConnections: limit,
+      metricsIntervalMs: 250,
+    })
     for (let i = 0; i < workerCount; i++) workers.push(await startWorker(i))
     probe = await createModelexNode({ relays: [relay.multiaddr], runtime: 'node', listen: [] })
     await probe.start()
     const ping = async () => {
       const times: number[] = []
-      for (let i = 0; i < 5; i++) times.push(await probe!.libp2p.services.ping.ping(probe!.relays[0]!, { signal: AbortSignal.timeout(5_000) }).catch(() => Number.POSITIVE_INFINITY))
+      for (let i = 0; i < 5; i++)
+        times.push(
+          await probe!.libp2p.services.ping
+            .ping(probe!.relays[0]!, { signal: AbortSignal.timeout(5_000) })
+            .catch(() => Number.POSITIVE_INFINITY),
+        )
       return percentile(times, 50)
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     result.baselineRssBytes = (await freshMetrics()).rssBytes
-    log(`relay up (${relay.multiaddr}), baseline RSS ${(result.baselineRssBytes / 2 ** 20).toFixed(1)} MiB, ${workerCount} workers, limit ${limit}`)
+    log(
+      `relay up (${relay.multiaddr}), baseline RSS ${(result.baselineRssBytes / 2 ** 20).toFixed(1)} MiB, ${workerCount} workers, limit ${limit}`,
+    )
 
     let total = 0
     let failedTotal = 0
     const addPeers = async (count: number) => {
       const share = (i: number) => Math.floor(count / workerCount) + (i < count % workerCount ? 1 : 0)
-      const replies = await Promise.all(workers.map((w, i) => w.ask({ type: 'add', count: share(i), relay: relay!.multiaddr, topics, concurrency, dialTimeoutMs: 20_000 }, Math.max(10_000, left()))))
+      const replies = await Promise.all(
+        workers.map((w, i) =>
+          w.ask(
+            { type: 'add', count: share(i), relay: relay!.multiaddr, topics, concurrency, dialTimeoutMs: 20_000 },
+            Math.max(10_000, left()),
+          ),
+        ),
+      )
       let failed = 0
       for (const reply of replies) {
         if (reply.type !== 'added') continue
         failed += reply.failed
-        if (reply.failed > 0) log(`  worker: ${reply.failed} failed (${reply.dropped} closed after the dial)${reply.errors.length ? `: ${reply.errors.join('; ')}` : ''}`)
+        if (reply.failed > 0)
+          log(
+            `  worker: ${reply.failed} failed (${reply.dropped} closed after the dial)${reply.errors.length ? `: ${reply.errors.join('; ')}` : ''}`,
+          )
       }
       return failed
     }
@@ -228,16 +285,30 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
         seconds: Math.round((performance.now() - stepStarted) / 100) / 10,
       }
       result.steps.push(step)
-      log(`${String(target).padStart(5)} peers: ${m.connections} connections, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (${(step.bytesPerConnection / 1024).toFixed(1)} KiB/connection), delivery ${(delivery * 100).toFixed(1)}% p95 ${p95Ms.toFixed(0)} ms, ping ${pingMs.toFixed(1)} ms, ${failed} failed dials, ${step.seconds} s`)
+      log(
+        `${String(target).padStart(5)} peers: ${m.connections} connections, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (${(step.bytesPerConnection / 1024).toFixed(1)} KiB/connection), delivery ${(delivery * 100).toFixed(1)}% p95 ${p95Ms.toFixed(0)} ms, ping ${pingMs.toFixed(1)} ms, ${failed} failed dials, ${step.seconds} s`,
+      )
       // target + 1: the probe holds a connection too.
-      const reason = delivery < 0.95 ? `delivery ${(delivery * 100).toFixed(1)}% < 95%` : pingMs > 500 ? `ping ${pingMs.toFixed(0)} ms > 500 ms` : failed > 0 && target + 1 <= limit ? `${failed} dials failed below the limit` : null
+      const reason =
+        delivery < 0.95
+          ? `delivery ${(delivery * 100).toFixed(1)}% < 95%`
+          : pingMs > 500
+            ? `ping ${pingMs.toFixed(0)} ms > 500 ms`
+            : failed > 0 && target + 1 <= limit
+              ? `${failed} dials failed below the limit`
+              : null
       if (reason) {
         result.degradedAt = { peers: target, reason }
         break
       }
       if (p95Ms > 1_000 && !result.slowAt) result.slowAt = { peers: target, p95Ms }
       result.held = m.connections
-      result.bytesPerConnection = Math.round(slope([{ x: 0, y: result.baselineRssBytes }, ...result.steps.map((s) => ({ x: s.connections, y: s.rssBytes }))]))
+      result.bytesPerConnection = Math.round(
+        slope([
+          { x: 0, y: result.baselineRssBytes },
+          ...result.steps.map((s) => ({ x: s.connections, y: s.rssBytes })),
+        ]),
+      )
     }
 
     if (!result.degradedAt && !result.stoppedEarly && left() > 20_000) {
@@ -246,7 +317,9 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
       const failed = await addPeers(attempted)
       const after = await freshMetrics()
       result.beyondLimit = { attempted, failedDials: failed, relayRefused: (after.refused?.connections ?? 0) - before }
-      log(`beyond the limit: ${attempted} more dials, ${failed} refused (relay counted ${result.beyondLimit.relayRefused}); relay holds ${after.connections}`)
+      log(
+        `beyond the limit: ${attempted} more dials, ${failed} refused (relay counted ${result.beyondLimit.relayRefused}); relay holds ${after.connections}`,
+      )
     }
     void failedTotal
     return result
@@ -260,9 +333,18 @@ export async function measureRelayCapacity(options: RelayCapacityOptions = {}): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: 'string' }, workers: { type: 'string' }, limit: { type: 'string' }, 'deadline-s': { type: 'string' } }, strict: true })
+  const { values } = parseArgs({
+    options: {
+      steps: { type: 'string' },
+      workers: { type: 'string' },
+      limit: { type: 'string' },
+      'deadline-s': { type: 'string' },
+    },
+    strict: true,
+  })
   const steps = values.steps?.split(',').map(Number)
-  if (steps && steps.some((n, i) => !Number.isInteger(n) || n < 1 || n > 20_000 || (i > 0 && n <= steps[i - 1]!))) throw new Error('--steps: increasing peer counts, each 1..20000, comma-separated')
+  if (steps && steps.some((n, i) => !Number.isInteger(n) || n < 1 || n > 20_000 || (i > 0 && n <= steps[i - 1]!)))
+    throw new Error('--steps: increasing peer counts, each 1..20000, comma-separated')
   const int = (value: string | undefined, name: string, min: number, max: number) => {
     if (value === undefined) return undefined
     const n = Number(value)
@@ -272,9 +354,17 @@ async function main(): Promise<void> {
   const workers = int(values.workers, 'workers', 1, 32)
   const limit = int(values.limit, 'limit', 1, 100_000)
   const deadline = int(values['deadline-s'], 'deadline-s', 30, 3_600)
-  const result = await measureRelayCapacity({ ...(steps ? { steps } : {}), ...(workers ? { workers } : {}), ...(limit ? { limit } : {}), ...(deadline ? { deadlineMs: deadline * 1000 } : {}), log: console.log })
+  const result = await measureRelayCapacity({
+    ...(steps ? { steps } : {}),
+    ...(workers ? { workers } : {}),
+    ...(limit ? { limit } : {}),
+    ...(deadline ? { deadlineMs: deadline * 1000 } : {}),
+    log: console.log,
+  })
   console.log(JSON.stringify(result))
-  console.log(`one relay holds ${result.held} connections with gossip on, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB each; ${result.slowAt ? `gossip p95 over 1 s from ${result.slowAt.peers} peers; ` : ''}${result.degradedAt ? `degraded at ${result.degradedAt.peers} peers (${result.degradedAt.reason})` : 'no degradation within the steps'}${result.beyondLimit ? `; beyond its limit ${result.beyondLimit.failedDials}/${result.beyondLimit.attempted} dials refused` : ''}`)
+  console.log(
+    `one relay holds ${result.held} connections with gossip on, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB each; ${result.slowAt ? `gossip p95 over 1 s from ${result.slowAt.peers} peers; ` : ''}${result.degradedAt ? `degraded at ${result.degradedAt.peers} peers (${result.degradedAt.reason})` : 'no degradation within the steps'}${result.beyondLimit ? `; beyond its limit ${result.beyondLimit.failedDials}/${result.beyondLimit.attempted} dials refused` : ''}`,
+  )
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

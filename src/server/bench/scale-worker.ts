@@ -32,23 +32,34 @@ export type WorkerReport =
   | { type: 'added'; total: number; ms: number }
   | { type: 'ready'; connected: number; memoryMb: number }
   | { type: 'seen'; at: number[]; missing: number }
-
   | { type: 'error'; message: string }
 
 const send = (report: WorkerReport) => process.send?.(report)
 
 function lightNode(): Promise<Libp2p> {
-  return createLibp2p({ transports: [modelexWebSockets()], connectionEncrypters: [noise()], streamMuxers: [modelexYamux()], connectionGater: { denyDialMultiaddr: () => false } })
+  return createLibp2p({
+    transports: [modelexWebSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [modelexYamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+  })
 }
 
-type Simulated = { peerId: string; key: Hex; address: `0x${string}`; price: number; queueDepth: number; sequence: number }
+type Simulated = {
+  peerId: string
+  key: Hex
+  address: `0x${string}`
+  price: number
+  queueDepth: number
+  sequence: number
+}
 
 async function providers(relay: string, model: Hex, seed: number) {
   const node = await lightNode()
   const connection = await node.dial(multiaddr(relay), { signal: AbortSignal.timeout(20_000) })
   const all: Simulated[] = []
   let random = seed
-  const next = () => ((random = (random * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+  const next = () => (random = (random * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
   const sign = (p: Simulated) =>
     signAnnouncement(
       {
@@ -81,7 +92,14 @@ async function providers(relay: string, model: Hex, seed: number) {
       const fresh: Simulated[] = []
       for (let i = 0; i < command.count; i++) {
         const key = generatePrivateKey()
-        fresh.push({ peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString(), key, address: privateKeyToAddress(key), price: 1_000 + Math.floor(next() * 1_000_000), queueDepth: 0, sequence: 1 })
+        fresh.push({
+          peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString(),
+          key,
+          address: privateKeyToAddress(key),
+          price: 1_000 + Math.floor(next() * 1_000_000),
+          queueDepth: 0,
+          sequence: 1,
+        })
       }
       await push(fresh)
       all.push(...fresh)
@@ -135,7 +153,8 @@ async function consumers(relays: string[], count: number, model: Hex, limit: num
     }).catch(() => {})
   }
   // A few at a time: each costs a noise handshake on a shared machine.
-  for (let i = 0; i < count; i += 10) await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => startOne(i + j).catch(() => {})))
+  for (let i = 0; i < count; i += 10)
+    await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => startOne(i + j).catch(() => {})))
   send({ type: 'ready', connected, memoryMb: Math.round(process.memoryUsage().rss / 2 ** 20) })
   return async (command: WorkerCommand) => {
     if (command.type === 'expect') {
@@ -163,7 +182,13 @@ async function consumers(relays: string[], count: number, model: Hex, limit: num
       })
       send({ type: 'seen', at, missing })
     } else if (command.type === 'stop') {
-      await Promise.all(peers.map((p) => Promise.resolve().then(() => p.node.stop()).catch(() => {})))
+      await Promise.all(
+        peers.map((p) =>
+          Promise.resolve()
+            .then(() => p.node.stop())
+            .catch(() => {}),
+        ),
+      )
     }
   }
 }
@@ -174,11 +199,14 @@ process.on('message', (command: WorkerCommand) => {
     if (command.type === 'providers') {
       handler = await providers(command.relay, command.model, command.seed)
       send({ type: 'added', total: 0, ms: 0 })
-    } else if (command.type === 'consumers') handler = await consumers(command.relays, command.count, command.model, command.limit)
+    } else if (command.type === 'consumers')
+      handler = await consumers(command.relays, command.count, command.model, command.limit)
     else await handler?.(command)
     if (command.type === 'stop') process.exit(0)
   }
-  run().catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }))
+  run().catch((error: unknown) =>
+    send({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
+  )
 })
 // Orphaned (the bench died): go too.
 process.on('disconnect', () => process.exit(0))

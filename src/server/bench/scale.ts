@@ -42,11 +42,18 @@ const CONSUMER_WORKERS = 4
 /** The whole bench stops here, whatever is left. */
 const DEADLINE = Date.now() + 15 * 60_000
 
-type Worker = { child: ChildProcess; command(c: WorkerCommand): void; next(type: WorkerReport['type'], timeoutMs: number): Promise<WorkerReport> }
+type Worker = {
+  child: ChildProcess
+  command(c: WorkerCommand): void
+  next(type: WorkerReport['type'], timeoutMs: number): Promise<WorkerReport>
+}
 const workers: Worker[] = []
 
 function startWorker(): Worker {
-  const child = fork(join(import.meta.dirname, 'scale-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const child = fork(join(import.meta.dirname, 'scale-worker.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
   const queue: WorkerReport[] = []
   const waiting: (() => void)[] = []
   child.on('message', (report: WorkerReport) => {
@@ -117,7 +124,9 @@ const portOf = (address: string) => Number(/\/tcp\/(\d+)\//.exec(address)?.[1])
 const peerOf = (address: string) => address.slice(address.lastIndexOf('/p2p/') + 5)
 
 /** A real consumer joins relay `address` through a counting proxy: time to list the best 10, then bytes/s over the window. */
-async function measureConsumer(address: string): Promise<{ bytesPerSecond: number; joinToListMs: number; listed: number }> {
+async function measureConsumer(
+  address: string,
+): Promise<{ bytesPerSecond: number; joinToListMs: number; listed: number }> {
   const proxy = await countingProxy(portOf(address))
   const viaProxy = address.replace(`/tcp/${portOf(address)}/`, `/tcp/${proxy.port}/`)
   let node: ModelexNode | undefined
@@ -152,9 +161,14 @@ const say = (line: string) => {
   console.log(line)
 }
 try {
-  console.log(`bench:scale: ${RELAYS} relays, ${PROVIDER_WORKERS} provider workers, levels ${LEVELS.join(', ')}, window ${WINDOW_S} s, ${PEERS} peers for propagation (loopback; the machine is shared, so times include waiting for a core)`)
+  console.log(
+    `bench:scale: ${RELAYS} relays, ${PROVIDER_WORKERS} provider workers, levels ${LEVELS.join(', ')}, window ${WINDOW_S} s, ${PEERS} peers for propagation (loopback; the machine is shared, so times include waiting for a core)`,
+  )
   // Relays: the production relay program, federated as a deployment lists them (each a gossipsub direct peer of the others).
-  federation = await startRelayFederation({ ports: await Promise.all(Array.from({ length: RELAYS }, () => freePort())), keyFiles: Array.from({ length: RELAYS }, (_, i) => join(dir, `relay-${i}.key`)) })
+  federation = await startRelayFederation({
+    ports: await Promise.all(Array.from({ length: RELAYS }, () => freePort())),
+    keyFiles: Array.from({ length: RELAYS }, (_, i) => join(dir, `relay-${i}.key`)),
+  })
   const relays = federation.relays
   const [first] = relays
   if (!first) throw new Error('no relay')
@@ -176,14 +190,16 @@ try {
     await Promise.all(providerWorkers.map((w) => w.next('added', 10 * 60_000)))
     providers += share * PROVIDER_WORKERS
     // Until the relay has validated and holds them all: what is measured next is the steady state, not the fill.
-    for (let held = 0; held < providers && Date.now() < DEADLINE; ) {
+    for (let held = 0; held < providers && Date.now() < DEADLINE;) {
       held = ((await first.metrics())['directory'] as { held?: number } | undefined)?.held ?? 0
       if (held < providers) await new Promise((resolve) => setTimeout(resolve, 250))
     }
     const fillS = (performance.now() - started) / 1000
     for (const w of providerWorkers) w.command({ type: 'churn', on: true })
     const m = await measureConsumer(first.multiaddr)
-    say(`${providers} providers: consumer ${Math.round(m.bytesPerSecond)} bytes/s (directory query, best 32; ${m.listed} listed), join-to-list ${Math.round(m.joinToListMs)} ms; announcements ${Math.round((providers * 2) / 300)}/s into the relay; filled in ${fillS.toFixed(1)} s; the gossip design would cost ${Math.round((providers * 691) / 30)} bytes/s`)
+    say(
+      `${providers} providers: consumer ${Math.round(m.bytesPerSecond)} bytes/s (directory query, best 32; ${m.listed} listed), join-to-list ${Math.round(m.joinToListMs)} ms; announcements ${Math.round((providers * 2) / 300)}/s into the relay; filled in ${fillS.toFixed(1)} s; the gossip design would cost ${Math.round((providers * 691) / 30)} bytes/s`,
+    )
     if (level === 10_000) at10k = m
   }
   for (const w of providerWorkers) w.command({ type: 'churn', on: false })
@@ -192,8 +208,13 @@ try {
   // from its publication to each peer holding it.
   const consumerWorkers = Array.from({ length: CONSUMER_WORKERS }, () => startWorker())
   const perWorker = Math.ceil(PEERS / CONSUMER_WORKERS)
-  consumerWorkers.forEach((w) => w.command({ type: 'consumers', relays: relays.map((r) => r.multiaddr), count: perWorker, model: MODEL, limit: 10 }))
-  const ready = (await Promise.all(consumerWorkers.map((w) => w.next('ready', 5 * 60_000)))) as Extract<WorkerReport, { type: 'ready' }>[]
+  consumerWorkers.forEach((w) =>
+    w.command({ type: 'consumers', relays: relays.map((r) => r.multiaddr), count: perWorker, model: MODEL, limit: 10 }),
+  )
+  const ready = (await Promise.all(consumerWorkers.map((w) => w.next('ready', 5 * 60_000)))) as Extract<
+    WorkerReport,
+    { type: 'ready' }
+  >[]
   const connected = ready.reduce((n, r) => n + r.connected, 0)
   // The mover: a real node on the first relay, publishing on the directory protocol and on the gossip topic (which
   // carries it to the other relays).
@@ -206,24 +227,49 @@ try {
     sequence++
     const bytes = encodeAnnouncement(
       await signAnnouncement(
-        { version: 1, peerId: mover.peerId.toString(), signer, operator: signer, chainId: 31337, models: [{ id: 'bench-model', contentHash: MODEL, engine: 'memory', contextLength: 8192, tokensPerSecond: 50 }], pricePerMillionInput: '1', pricePerMillionOutput: String(100 - sequence), capacity: 2, queueDepth: 0, sequence, timestamp: Date.now() },
+        {
+          version: 1,
+          peerId: mover.peerId.toString(),
+          signer,
+          operator: signer,
+          chainId: 31337,
+          models: [
+            { id: 'bench-model', contentHash: MODEL, engine: 'memory', contextLength: 8192, tokensPerSecond: 50 },
+          ],
+          pricePerMillionInput: '1',
+          pricePerMillionOutput: String(100 - sequence),
+          capacity: 2,
+          queueDepth: 0,
+          sequence,
+          timestamp: Date.now(),
+        },
         key,
       ),
     )
-    const connection = mover.libp2p.getConnections().find((c) => c.remotePeer.toString() === peerOf(first.multiaddr) && c.status === 'open')
+    const connection = mover.libp2p
+      .getConnections()
+      .find((c) => c.remotePeer.toString() === peerOf(first.multiaddr) && c.status === 'open')
     const t0 = Date.now()
     if (connection) await publishToRelay(connection.newStream.bind(connection), [bytes])
     await mover.libp2p.services.pubsub.publish(announcementTopic(MODEL), bytes)
     return t0
   }
-  for (let i = 0; i < 50 && mover.libp2p.services.pubsub.getSubscribers(announcementTopic(MODEL)).length === 0; i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 50 && mover.libp2p.services.pubsub.getSubscribers(announcementTopic(MODEL)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100))
   // A first announcement puts the mover in every view (and warms the paths); the second one is timed.
   await moverAnnounces()
-  consumerWorkers.forEach((w) => w.command({ type: 'expect', peerId: mover.peerId.toString(), sequence: 1, timeoutMs: 20_000 }))
+  consumerWorkers.forEach((w) =>
+    w.command({ type: 'expect', peerId: mover.peerId.toString(), sequence: 1, timeoutMs: 20_000 }),
+  )
   await Promise.all(consumerWorkers.map((w) => w.next('seen', 30_000)))
   const t0 = await moverAnnounces()
-  consumerWorkers.forEach((w) => w.command({ type: 'expect', peerId: mover.peerId.toString(), sequence, timeoutMs: 20_000 }))
-  const seen = (await Promise.all(consumerWorkers.map((w) => w.next('seen', 30_000)))) as Extract<WorkerReport, { type: 'seen' }>[]
+  consumerWorkers.forEach((w) =>
+    w.command({ type: 'expect', peerId: mover.peerId.toString(), sequence, timeoutMs: 20_000 }),
+  )
+  const seen = (await Promise.all(consumerWorkers.map((w) => w.next('seen', 30_000)))) as Extract<
+    WorkerReport,
+    { type: 'seen' }
+  >[]
   const delays = seen.flatMap((s) => s.at.map((t) => t - t0)).sort((a, b) => a - b)
   const missing = seen.reduce((n, s) => n + s.missing, 0)
   const p95 = delays.length >= Math.ceil(connected * 0.95) ? delays[Math.ceil(connected * 0.95) - 1] : undefined
@@ -235,12 +281,19 @@ try {
 
   // Relay capacity: written by the relay work of the same issue; measured there.
   const capacityModule = './relay-capacity.ts'
-  const capacity = process.env['BENCH_SCALE_SKIP_CAPACITY'] ? { measureRelayCapacity: undefined } : (await import(capacityModule).catch(() => null)) as { measureRelayCapacity?: () => Promise<unknown> } | null
+  const capacity = process.env['BENCH_SCALE_SKIP_CAPACITY']
+    ? { measureRelayCapacity: undefined }
+    : ((await import(capacityModule).catch(() => null)) as { measureRelayCapacity?: () => Promise<unknown> } | null)
   if (capacity?.measureRelayCapacity) say(`relay capacity: ${JSON.stringify(await capacity.measureRelayCapacity())}`)
   else if (capacity) say('relay capacity: skipped (BENCH_SCALE_SKIP_CAPACITY)')
-  else say('relay capacity: NOT MEASURED HERE — src/server/bench/relay-capacity.ts (measureRelayCapacity) is not in the tree yet')
+  else
+    say(
+      'relay capacity: NOT MEASURED HERE — src/server/bench/relay-capacity.ts (measureRelayCapacity) is not in the tree yet',
+    )
 
-  console.log(`10000 providers: consumer ${Math.round(at10k.bytesPerSecond)} bytes/s, join-to-list ${Math.round(at10k.joinToListMs)} ms`)
+  console.log(
+    `10000 providers: consumer ${Math.round(at10k.bytesPerSecond)} bytes/s, join-to-list ${Math.round(at10k.joinToListMs)} ms`,
+  )
 } finally {
   for (const w of workers) {
     w.command({ type: 'stop' })

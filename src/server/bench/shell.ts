@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     // No deployment file: the shell a visitor gets before any local stack or chain is involved.
     const deploymentFile = join(outDir, 'deployment.json')
     process.env['MODELEX_DEPLOYMENT_FILE'] = deploymentFile
-    const output = (await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })) as Rollup.RollupOutput | Rollup.RollupOutput[]
+    const output = (await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })) as
+      Rollup.RollupOutput | Rollup.RollupOutput[]
     const chunks = new Map<string, Rollup.OutputChunk>()
     for (const bundle of Array.isArray(output) ? output : [output]) {
       for (const item of bundle.output) if (item.type === 'chunk') chunks.set(item.fileName, item)
@@ -64,7 +65,12 @@ async function main(): Promise<void> {
       },
     }
     const port = await freePort()
-    preview = await vite.preview({ logLevel: 'warn', plugins: [recordRequests], build: { outDir }, preview: { port, strictPort: true, open: false } })
+    preview = await vite.preview({
+      logLevel: 'warn',
+      plugins: [recordRequests],
+      build: { outDir },
+      preview: { port, strictPort: true, open: false },
+    })
     const url = `http://127.0.0.1:${port}/`
 
     browser = await launchChromium()
@@ -73,7 +79,12 @@ async function main(): Promise<void> {
       for (const path of requested) {
         if (!path.endsWith('.js') && !path.endsWith('.mjs')) continue
         const body = await readFile(join(outDir, path)).catch(() => null)
-        if (body) files.push({ file: path.replace(/^\//, ''), raw: body.byteLength, gzip: gzipSync(body, { level: 9 }).byteLength })
+        if (body)
+          files.push({
+            file: path.replace(/^\//, ''),
+            raw: body.byteLength,
+            gzip: gzipSync(body, { level: 9 }).byteLength,
+          })
       }
       return files.sort((a, b) => b.gzip - a.gzip)
     }
@@ -95,7 +106,10 @@ async function main(): Promise<void> {
     const unique = await visit(url, async (page) => {
       await page.getByTestId('webgpu-state').waitFor({ timeout: 30_000 })
       await page.getByTestId('cpu-threads').waitFor({ timeout: 30_000 })
-      await page.getByText(/No network configured|connecting to|chain \d+/).first().waitFor({ timeout: 30_000 })
+      await page
+        .getByText(/No network configured|connecting to|chain \d+/)
+        .first()
+        .waitFor({ timeout: 30_000 })
     })
     const total = unique.reduce((sum, item) => sum + item.gzip, 0)
     const shellFiles = new Set(unique.map((item) => item.file))
@@ -104,18 +118,41 @@ async function main(): Promise<void> {
     const viewLines: string[] = []
     for (const view of VIEWS) {
       const files = await visit(`${url}#/${view}`, (page) =>
-        page.waitForFunction(() => !document.querySelector('[data-testid=view-loading]') && (document.querySelector('main')?.childElementCount ?? 0) > 0, undefined, { timeout: 30_000 }),
+        page.waitForFunction(
+          () =>
+            !document.querySelector('[data-testid=view-loading]') &&
+            (document.querySelector('main')?.childElementCount ?? 0) > 0,
+          undefined,
+          { timeout: 30_000 },
+        ),
       )
       const added = files.filter((item) => !shellFiles.has(item.file))
       const largest = added[0] ? `, largest ${added[0].file} ${kb(added[0].gzip)}` : ''
-      viewLines.push(`  #/${view.padEnd(8)} +${kb(added.reduce((sum, item) => sum + item.gzip, 0)).padStart(9)} gzip in ${added.length} files${largest}`)
+      viewLines.push(
+        `  #/${view.padEnd(8)} +${kb(added.reduce((sum, item) => sum + item.gzip, 0)).padStart(9)} gzip in ${added.length} files${largest}`,
+      )
     }
 
     // The same Overview with a local stack's deployment file (its RPC on a closed port): viem comes with the
     // chain status, after the shell.
-    await writeFile(deploymentFile, JSON.stringify({ version: 1, chainId: 31337, rpcUrl: `http://127.0.0.1:${await freePort()}`, startBlock: 0, contracts: {}, relay: null }))
+    await writeFile(
+      deploymentFile,
+      JSON.stringify({
+        version: 1,
+        chainId: 31337,
+        rpcUrl: `http://127.0.0.1:${await freePort()}`,
+        startBlock: 0,
+        contracts: {},
+        relay: null,
+      }),
+    )
     const withDeployment = (
-      await visit(url, (page) => page.getByTestId('chain').getByText(/unreachable|chain \d+/).waitFor({ timeout: 30_000 }))
+      await visit(url, (page) =>
+        page
+          .getByTestId('chain')
+          .getByText(/unreachable|chain \d+/)
+          .waitFor({ timeout: 30_000 }),
+      )
     ).filter((item) => !shellFiles.has(item.file))
 
     // The service worker's install: everything it precaches, fetched after the page loaded.
@@ -128,7 +165,9 @@ async function main(): Promise<void> {
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 })
       const paths = await page.evaluate(async () => {
         const out: string[] = []
-        for (const name of await caches.keys()) if (name.startsWith('workbox-precache')) for (const key of await (await caches.open(name)).keys()) out.push(new URL(key.url).pathname)
+        for (const name of await caches.keys())
+          if (name.startsWith('workbox-precache'))
+            for (const key of await (await caches.open(name)).keys()) out.push(new URL(key.url).pathname)
         return out
       })
       let gzip = 0
@@ -145,8 +184,11 @@ async function main(): Promise<void> {
       await swContext.close()
     }
 
-    console.log(`JavaScript fetched by ${url} until the Overview rendered and the network went idle (gzip -9 of each body):`)
-    for (const item of unique.slice(0, TOP)) console.log(`  ${kb(item.gzip).padStart(10)} gzip ${kb(item.raw).padStart(10)} raw  ${item.file}`)
+    console.log(
+      `JavaScript fetched by ${url} until the Overview rendered and the network went idle (gzip -9 of each body):`,
+    )
+    for (const item of unique.slice(0, TOP))
+      console.log(`  ${kb(item.gzip).padStart(10)} gzip ${kb(item.raw).padStart(10)} raw  ${item.file}`)
     if (unique.length > TOP) console.log(`  … and ${unique.length - TOP} smaller files`)
 
     const groups = new Map<string, number>()
@@ -157,9 +199,14 @@ async function main(): Promise<void> {
         groups.set(group, (groups.get(group) ?? 0) + info.renderedLength)
       }
     }
-    console.log(`Largest modules in those files (bytes as rendered into the chunks, before minification; by package or source file):`)
-    for (const [group, bytes] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${kb(bytes).padStart(10)}  ${group}`)
-    console.log(`With a deployment file, the Overview's chain status adds +${kb(withDeployment.reduce((sum, item) => sum + item.gzip, 0))} gzip in ${withDeployment.length} files (viem's public client).`)
+    console.log(
+      `Largest modules in those files (bytes as rendered into the chunks, before minification; by package or source file):`,
+    )
+    for (const [group, bytes] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+      console.log(`  ${kb(bytes).padStart(10)}  ${group}`)
+    console.log(
+      `With a deployment file, the Overview's chain status adds +${kb(withDeployment.reduce((sum, item) => sum + item.gzip, 0))} gzip in ${withDeployment.length} files (viem's public client).`,
+    )
     console.log(`JavaScript a first visit to each other view adds (fresh profile, opened directly at its address):`)
     for (const line of viewLines) console.log(line)
     console.log(`Shell: ${unique.length} JavaScript files, ${kb(unique.reduce((sum, item) => sum + item.raw, 0))} raw.`)

@@ -26,7 +26,14 @@ import type { Deployment } from '../../core/deployment.ts'
 import type { InferenceEngine, InferenceRequest, ModelSpec } from '../../core/inference.ts'
 import { DEMO_MODELS } from '../../core/models.ts'
 import type { SpotCheckRecord } from '../../core/spot-check.ts'
-import { DEMO_TINY, DEMO_TINY_OTHER_WEIGHTS, DEMO_TINY_Q4_0, DEMO_TINY_Q8_0, generateDemoModel, type DemoModelConfig } from '../../engine/demo-model/generate.ts'
+import {
+  DEMO_TINY,
+  DEMO_TINY_OTHER_WEIGHTS,
+  DEMO_TINY_Q4_0,
+  DEMO_TINY_Q8_0,
+  generateDemoModel,
+  type DemoModelConfig,
+} from '../../engine/demo-model/generate.ts'
 import { fundAccount, startPaidProvider, type PaidProvider } from '../../node/testing.ts'
 import { memoryStore } from '../../store/payments.ts'
 import { createPageEngine, type PageEngine } from '../../verify/page-engine.ts'
@@ -38,7 +45,14 @@ import { DEFAULT_MODELS_DIR } from '../programs/model-demo.ts'
 import { freePort } from '../lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
 
-const { values: args } = parseArgs({ options: { checks: { type: 'string', default: '200' }, rate: { type: 'string', default: '0.5' }, 'max-tokens': { type: 'string', default: '16' }, 'max-liar-checks': { type: 'string', default: '60' } } })
+const { values: args } = parseArgs({
+  options: {
+    checks: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '0.5' },
+    'max-tokens': { type: 'string', default: '16' },
+    'max-liar-checks': { type: 'string', default: '60' },
+  },
+})
 const HONEST_CHECKS = Number(args.checks)
 const RATE = Number(args.rate)
 const MAX_TOKENS = Number(args['max-tokens'])
@@ -73,13 +87,44 @@ function claiming(engine: PageEngine, served: ModelSpec): InferenceEngine {
   }
 }
 
-const WORDS = ['def', 'return', 'value', 'list', 'for', 'item', 'in', 'range', 'if', 'else', 'print', 'sum', 'count', 'node', 'price', 'token', 'model', 'while', 'sort', 'key']
+const WORDS = [
+  'def',
+  'return',
+  'value',
+  'list',
+  'for',
+  'item',
+  'in',
+  'range',
+  'if',
+  'else',
+  'print',
+  'sum',
+  'count',
+  'node',
+  'price',
+  'token',
+  'model',
+  'while',
+  'sort',
+  'key',
+]
 function prompt(i: number, random: () => number): InferenceRequest {
-  const words = Array.from({ length: 4 + Math.floor(random() * 12) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ')
+  const words = Array.from(
+    { length: 4 + Math.floor(random() * 12) },
+    () => WORDS[Math.floor(random() * WORDS.length)],
+  ).join(' ')
   const seed = Math.floor(random() * 0xffffffff) // 0..0xFFFFFFFE: llama.cpp reads 0xFFFFFFFF as "random"
   const sampling = i % 2 === 0 ? { temperature: 0 } : { temperature: 0.8, top_p: 0.95 }
   return i % 3 === 0
-    ? { kind: 'chat', model: claimed.id, messages: [{ role: 'user', content: words }], max_tokens: MAX_TOKENS, seed, ...sampling }
+    ? {
+        kind: 'chat',
+        model: claimed.id,
+        messages: [{ role: 'user', content: words }],
+        max_tokens: MAX_TOKENS,
+        seed,
+        ...sampling,
+      }
     : { kind: 'completion', model: claimed.id, prompt: `${words}\n`, max_tokens: MAX_TOKENS, seed, ...sampling }
 }
 
@@ -150,7 +195,16 @@ try {
       },
     },
   )
-  const client = createClient({ deployment, wallet, store: memoryStore(), relay: relay.multiaddr, models: [{ id: claimed.id, contentHash: claimed.contentHash }], channelDeposit: parseEther('1'), prepay: true, verifier })
+  const client = createClient({
+    deployment,
+    wallet,
+    store: memoryStore(),
+    relay: relay.multiaddr,
+    models: [{ id: claimed.id, contentHash: claimed.contentHash }],
+    channelDeposit: parseEther('1'),
+    prepay: true,
+    verifier,
+  })
   cleanup.push(() => client.stop())
   const random = mulberry32(2026)
 
@@ -164,11 +218,27 @@ try {
       return r.agree + r.disagree + r.inconclusive
     }
     const started = performance.now()
-    while (honest ? checks() < HONEST_CHECKS : !verifier.record(operator, claimed.contentHash as Hex).flagged && checks() < MAX_LIAR_CHECKS) {
-      if (requests > 20 * Math.max(HONEST_CHECKS, MAX_LIAR_CHECKS)) throw new Error(`${name}: too many requests without enough checks`)
+    while (
+      honest
+        ? checks() < HONEST_CHECKS
+        : !verifier.record(operator, claimed.contentHash as Hex).flagged && checks() < MAX_LIAR_CHECKS
+    ) {
+      if (requests > 20 * Math.max(HONEST_CHECKS, MAX_LIAR_CHECKS))
+        throw new Error(`${name}: too many requests without enough checks`)
       const request = prompt(requests++, random)
       const { kind, ...body } = request
-      const stream = kind === 'chat' ? await client.chat.completions.create({ ...(body as Parameters<typeof client.chat.completions.create>[0]), stream: true, node: provider.node.peerId.toString() }) : await client.completions.create({ ...(body as Parameters<typeof client.completions.create>[0]), stream: true, node: provider.node.peerId.toString() })
+      const stream =
+        kind === 'chat'
+          ? await client.chat.completions.create({
+              ...(body as Parameters<typeof client.chat.completions.create>[0]),
+              stream: true,
+              node: provider.node.peerId.toString(),
+            })
+          : await client.completions.create({
+              ...(body as Parameters<typeof client.completions.create>[0]),
+              stream: true,
+              node: provider.node.peerId.toString(),
+            })
       for await (const chunk of stream) void chunk
       await stream.result
       await verifier.idle()
@@ -176,10 +246,15 @@ try {
     const record = verifier.record(operator, claimed.contentHash as Hex)
     figures.push({ name, requests, record, rerunTokens: rerunTokens.get(operator.toLowerCase()) ?? [] })
     const seconds = (performance.now() - started) / 1000
-    console.log(`${name.padEnd(14)} requests ${String(requests).padStart(4)}, checks ${record.agree + record.disagree + record.inconclusive} (agree ${record.agree}, disagree ${record.disagree}, inconclusive ${record.inconclusive}), flagged ${record.flagged ? `after ${record.checksToFirstDisagreement} checks` : 'no'}  [${seconds.toFixed(1)} s]`)
+    console.log(
+      `${name.padEnd(14)} requests ${String(requests).padStart(4)}, checks ${record.agree + record.disagree + record.inconclusive} (agree ${record.agree}, disagree ${record.disagree}, inconclusive ${record.inconclusive}), flagged ${record.flagged ? `after ${record.checksToFirstDisagreement} checks` : 'no'}  [${seconds.toFixed(1)} s]`,
+    )
   }
   const [sample] = verifier.evidence()
-  if (sample) console.log(`evidence kept, e.g. ${sample.comparison.reason}: node "${sample.node.answer.text.slice(0, 24)}…" vs verifier "${sample.verifier.text.slice(0, 24)}…"`)
+  if (sample)
+    console.log(
+      `evidence kept, e.g. ${sample.comparison.reason}: node "${sample.node.answer.text.slice(0, 24)}…" vs verifier "${sample.verifier.text.slice(0, 24)}…"`,
+    )
 
   const liars = figures.filter((f) => f.name !== 'honest')
   const caught = liars.filter((f) => f.record.flagged)
@@ -189,9 +264,15 @@ try {
   const honestChecks = honest.record.agree + honest.record.disagree + honest.record.inconclusive
   const all = figures.flatMap((f) => f.rerunTokens)
   const mean = all.reduce((s, n) => s + n, 0) / Math.max(1, all.length)
-  console.log(`\nchecking cost: ${mean.toFixed(1)} tokens re-run per checked request (prompt + completion, one engine pass); at rate ${RATE} after the first 10 answers, ${(RATE * 100).toFixed(0)}% extra work on a node's traffic`)
-  console.log(`engines: nodes and verifier on the WebAssembly engine (wllama 3.8.1, 1 thread) in headless Chromium; model ${claimed.id}; ${MAX_TOKENS} tokens per answer`)
-  console.log(`liars caught: ${caught.length} of ${liars.length}, median checks to catch: ${median}, honest false flags: ${honest.record.disagree} of ${honestChecks}`)
+  console.log(
+    `\nchecking cost: ${mean.toFixed(1)} tokens re-run per checked request (prompt + completion, one engine pass); at rate ${RATE} after the first 10 answers, ${(RATE * 100).toFixed(0)}% extra work on a node's traffic`,
+  )
+  console.log(
+    `engines: nodes and verifier on the WebAssembly engine (wllama 3.8.1, 1 thread) in headless Chromium; model ${claimed.id}; ${MAX_TOKENS} tokens per answer`,
+  )
+  console.log(
+    `liars caught: ${caught.length} of ${liars.length}, median checks to catch: ${median}, honest false flags: ${honest.record.disagree} of ${honestChecks}`,
+  )
 } finally {
   for (const stop of cleanup.reverse()) await stop().catch(() => {})
   await relay?.process.stop()

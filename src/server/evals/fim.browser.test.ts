@@ -51,7 +51,12 @@ test('canonical solutions as completions score 100% pass@1 and exact match', asy
 })
 
 test('wrong completions fail, and one that hangs times out within its limit', async () => {
-  const wrong = await runEval({ set: 'single-line', problems, target: fixed('wrong', (p) => p.canonical_solution.replace(/\S.*/, 'return not None')), runner })
+  const wrong = await runEval({
+    set: 'single-line',
+    problems,
+    target: fixed('wrong', (p) => p.canonical_solution.replace(/\S.*/, 'return not None')),
+    runner,
+  })
   expect(wrong.summary.passed).toBe(0)
   expect(wrong.results.every((r) => r.outcome === 'failed' && r.error)).toBe(true)
   const started = performance.now()
@@ -59,7 +64,10 @@ test('wrong completions fail, and one that hangs times out within its limit', as
   expect(await runner.run(program, 1_000)).toEqual({ status: 'timeout', limitMs: 1_000 })
   expect(performance.now() - started).toBeLessThan(5_000)
   // The runner comes back with a fresh worker after a timeout.
-  expect((await runEval({ set: 'single-line', problems: problems.slice(0, 1), target: canonicalTarget(), runner })).summary.passed).toBe(1)
+  expect(
+    (await runEval({ set: 'single-line', problems: problems.slice(0, 1), target: canonicalTarget(), runner })).summary
+      .passed,
+  ).toBe(1)
 })
 
 test('the local target (wasm engine, generated model, headless Chromium) runs the pipeline; the run is signed by the evaluator key', async () => {
@@ -79,7 +87,9 @@ test('the local target (wasm engine, generated model, headless Chromium) runs th
     expect(await loadOrCreateEvaluatorKey(keyFile)).toBe(key)
     expect(((await import('node:fs')).statSync(keyFile).mode & 0o777).toString(8)).toBe('600')
     const signed = await signRun(run, key)
-    expect(await recoverTypedDataAddress({ ...evalTypedData(run), signature: signed.signature.signature })).toBe(signed.signature.evaluator)
+    expect(await recoverTypedDataAddress({ ...evalTypedData(run), signature: signed.signature.signature })).toBe(
+      signed.signature.evaluator,
+    )
     expect(JSON.parse(JSON.stringify(signed))).toEqual(signed)
     expect((await readFile(keyFile, 'utf8')).trim()).toBe(key)
   } finally {

@@ -20,7 +20,21 @@ import { gunzipSync } from 'node:zlib'
 import { isHex, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { parsePairingLine } from '../../core/autocomplete-pairing.ts'
-import { completionFromOutput, EVAL_SET_FILES, evalTypedData, exactMatch, formatTable, parseProblems, resultsHash, summarize, type EvalProblem, type EvalRun, type EvalSet, type ProblemResult, type SignedEvalRun } from '../../core/eval.ts'
+import {
+  completionFromOutput,
+  EVAL_SET_FILES,
+  evalTypedData,
+  exactMatch,
+  formatTable,
+  parseProblems,
+  resultsHash,
+  summarize,
+  type EvalProblem,
+  type EvalRun,
+  type EvalSet,
+  type ProblemResult,
+  type SignedEvalRun,
+} from '../../core/eval.ts'
 import { EvalSetupError } from '../../core/errors/autocomplete.ts'
 import { buildLockedProgram } from '../../core/python-lockdown.ts'
 import { createPythonRunner, type PythonRunner } from './python.ts'
@@ -32,13 +46,19 @@ export const DEFAULT_DATA_DIR = resolve(root, 'data')
 export const DEFAULT_KEY_FILE = resolve(root, '.modelex/evaluator.key')
 export const DEFAULT_TIMEOUT_MS = 10_000
 
-export async function loadProblems(set: EvalSet, { dataDir = DEFAULT_DATA_DIR, limit = Infinity }: { dataDir?: string; limit?: number } = {}): Promise<EvalProblem[]> {
+export async function loadProblems(
+  set: EvalSet,
+  { dataDir = DEFAULT_DATA_DIR, limit = Infinity }: { dataDir?: string; limit?: number } = {},
+): Promise<EvalProblem[]> {
   const file = join(dataDir, EVAL_SET_FILES[set])
   let bytes: Buffer
   try {
     bytes = await readFile(file)
   } catch (error) {
-    throw new EvalSetupError(`The data file ${file} is missing. The harness reads the repo's data/ folder; pass --data-dir if the file lives elsewhere.`, { cause: error })
+    throw new EvalSetupError(
+      `The data file ${file} is missing. The harness reads the repo's data/ folder; pass --data-dir if the file lives elsewhere.`,
+      { cause: error },
+    )
   }
   return parseProblems(gunzipSync(bytes).toString('utf8'), limit)
 }
@@ -53,7 +73,14 @@ export type RunEvalParameters = {
 }
 
 /** Asks the target for each problem in turn, scores it, and returns the (unsigned) run. */
-export async function runEval({ set, problems, target, runner, timeoutMs = DEFAULT_TIMEOUT_MS, log = () => {} }: RunEvalParameters): Promise<EvalRun> {
+export async function runEval({
+  set,
+  problems,
+  target,
+  runner,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  log = () => {},
+}: RunEvalParameters): Promise<EvalRun> {
   const startedAt = new Date().toISOString()
   const results: ProblemResult[] = []
   for (const [index, problem] of problems.entries()) {
@@ -72,16 +99,30 @@ export async function runEval({ set, problems, target, runner, timeoutMs = DEFAU
     if (outcome.status === 'failed') result.error = outcome.error
     if (outcome.status === 'timeout') result.error = `no result within ${outcome.limitMs} ms`
     results.push(result)
-    log(`[${index + 1}/${problems.length}] ${problem.task_id}: ${result.passed ? 'passed' : result.outcome}${result.exact ? ', exact' : ''}`)
+    log(
+      `[${index + 1}/${problems.length}] ${problem.task_id}: ${result.passed ? 'passed' : result.outcome}${result.exact ? ', exact' : ''}`,
+    )
   }
-  return { version: 1, set, target: target.name, model: target.model, startedAt, finishedAt: new Date().toISOString(), summary: summarize(set, results), results }
+  return {
+    version: 1,
+    set,
+    target: target.name,
+    model: target.model,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    summary: summarize(set, results),
+    results,
+  }
 }
 
 /** The evaluator's key from its file, or a new one written there (0600). */
 export async function loadOrCreateEvaluatorKey(path: string): Promise<Hex> {
   try {
     const text = (await readFile(path, 'utf8')).trim()
-    if (!isHex(text) || text.length !== 66) throw new EvalSetupError(`${path} does not hold a 32-byte hex private key. Move it away to make a new evaluator key.`)
+    if (!isHex(text) || text.length !== 66)
+      throw new EvalSetupError(
+        `${path} does not hold a 32-byte hex private key. Move it away to make a new evaluator key.`,
+      )
     return text
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
@@ -96,10 +137,31 @@ export async function loadOrCreateEvaluatorKey(path: string): Promise<Hex> {
 export async function signRun(run: EvalRun, privateKey: Hex): Promise<SignedEvalRun> {
   const account = privateKeyToAccount(privateKey)
   const signature = await account.signTypedData(evalTypedData(run))
-  return { ...run, signature: { evaluator: account.address, resultsHash: resultsHash(run.results), typedData: 'EvalResult', signature } }
+  return {
+    ...run,
+    signature: {
+      evaluator: account.address,
+      resultsHash: resultsHash(run.results),
+      typedData: 'EvalResult',
+      signature,
+    },
+  }
 }
 
-type Options = { target: string; set: EvalSet; limit: number; model?: string; modelFile?: string; apiKey?: string; token?: string; relay?: string; timeoutMs: number; dataDir: string; keyFile: string; out?: string }
+type Options = {
+  target: string
+  set: EvalSet
+  limit: number
+  model?: string
+  modelFile?: string
+  apiKey?: string
+  token?: string
+  relay?: string
+  timeoutMs: number
+  dataDir: string
+  keyFile: string
+  out?: string
+}
 
 export function readEvalOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
   const { values } = parseArgs({
@@ -121,13 +183,18 @@ export function readEvalOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     strict: true,
   })
   const set = values.set ?? 'single-line'
-  if (!(set in EVAL_SET_FILES)) throw new EvalSetupError(`--set must be one of ${Object.keys(EVAL_SET_FILES).join(', ')}, not ${set}.`)
+  if (!(set in EVAL_SET_FILES))
+    throw new EvalSetupError(`--set must be one of ${Object.keys(EVAL_SET_FILES).join(', ')}, not ${set}.`)
   const positive = (flag: string, value: string | undefined, fallback: number) => {
     const n = value === undefined ? fallback : Number(value)
-    if (!(n > 0) || !Number.isFinite(n) && n !== Infinity) throw new EvalSetupError(`--${flag} must be a positive number, got ${value}.`)
+    if (!(n > 0) || (!Number.isFinite(n) && n !== Infinity))
+      throw new EvalSetupError(`--${flag} must be a positive number, got ${value}.`)
     return n
   }
-  if (!values.target) throw new EvalSetupError('--target is required: local, canonical, a gateway URL (http://127.0.0.1:8080) or a peer id.')
+  if (!values.target)
+    throw new EvalSetupError(
+      '--target is required: local, canonical, a gateway URL (http://127.0.0.1:8080) or a peer id.',
+    )
   const options: Options = {
     target: values.target,
     set: set as EvalSet,
@@ -137,7 +204,14 @@ export function readEvalOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     keyFile: resolve(values['key-file'] ?? env['MODELEX_EVALUATOR_KEY_FILE'] ?? DEFAULT_KEY_FILE),
   }
   const apiKey = values['api-key'] ?? env['MODELEX_GATEWAY_TOKEN']
-  for (const [key, value] of [['model', values.model], ['modelFile', values['model-file']], ['apiKey', apiKey], ['token', values.token], ['relay', values.relay], ['out', values.out]] as const) {
+  for (const [key, value] of [
+    ['model', values.model],
+    ['modelFile', values['model-file']],
+    ['apiKey', apiKey],
+    ['token', values.token],
+    ['relay', values.relay],
+    ['out', values.out],
+  ] as const) {
     if (value !== undefined) options[key] = value
   }
   return options
@@ -146,23 +220,42 @@ export function readEvalOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
 async function localRelay(): Promise<string> {
   const text = await readFile(resolve(root, '.modelex/deployment.json'), 'utf8').catch(() => null)
   const relay = text ? (JSON.parse(text) as { relay?: string | null }).relay : null
-  if (!relay) throw new EvalSetupError('A peer id target needs a relay: pass --relay <multiaddr>, or start the local stack (npm start).')
+  if (!relay)
+    throw new EvalSetupError(
+      'A peer id target needs a relay: pass --relay <multiaddr>, or start the local stack (npm start).',
+    )
   return relay
 }
 
 export async function openTarget(options: Options, log: (line: string) => void): Promise<EvalTarget> {
   const { target } = options
   if (target === 'canonical') return canonicalTarget()
-  if (target === 'local') return localTarget({ model: options.model ?? 'modelex-demo-tiny', ...(options.modelFile ? { modelFile: options.modelFile } : {}), log })
+  if (target === 'local')
+    return localTarget({
+      model: options.model ?? 'modelex-demo-tiny',
+      ...(options.modelFile ? { modelFile: options.modelFile } : {}),
+      log,
+    })
   if (/^https?:\/\//.test(target)) {
-    if (!options.apiKey) throw new EvalSetupError('A gateway target needs its bearer token: --api-key <token> (printed by npm run gateway) or MODELEX_GATEWAY_TOKEN.')
+    if (!options.apiKey)
+      throw new EvalSetupError(
+        'A gateway target needs its bearer token: --api-key <token> (printed by npm run gateway) or MODELEX_GATEWAY_TOKEN.',
+      )
     return gatewayTarget({ url: target, apiKey: options.apiKey, ...(options.model ? { model: options.model } : {}) })
   }
   const line = parsePairingLine(target)
   const peer = line?.peer ?? target
   const token = line?.token ?? options.token
-  if (!token) throw new EvalSetupError('A peer id target needs the pairing token shown in the app\'s Code view: --target <peer id>:<token> or --token <token>.')
-  return peerTarget({ peer, token, relay: options.relay ?? (await localRelay()), ...(options.model ? { model: options.model } : {}) })
+  if (!token)
+    throw new EvalSetupError(
+      "A peer id target needs the pairing token shown in the app's Code view: --target <peer id>:<token> or --token <token>.",
+    )
+  return peerTarget({
+    peer,
+    token,
+    relay: options.relay ?? (await localRelay()),
+    ...(options.model ? { model: options.model } : {}),
+  })
 }
 
 async function main(): Promise<void> {
@@ -181,7 +274,9 @@ async function main(): Promise<void> {
   try {
     const run = await runEval({ set: options.set, problems, target, runner, timeoutMs: options.timeoutMs, log })
     const signed = await signRun(run, privateKey)
-    const out = resolve(options.out ?? join(root, '.modelex/eval', `${options.set}-${run.finishedAt.replace(/[:.]/g, '-')}.json`))
+    const out = resolve(
+      options.out ?? join(root, '.modelex/eval', `${options.set}-${run.finishedAt.replace(/[:.]/g, '-')}.json`),
+    )
     await mkdir(dirname(out), { recursive: true })
     await writeFile(out, `${JSON.stringify(signed, null, 2)}\n`)
     console.log(formatTable(run.summary, run.results))

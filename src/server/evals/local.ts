@@ -15,18 +15,35 @@ import { freePort } from '../lib/ports.ts'
 
 const root = resolve(import.meta.dirname, '../../..')
 
-export type LocalCompletion = { raw: string; text: string; firstTokenMs: number; totalMs: number; stoppedByRule: boolean; usage: { prompt_tokens: number; completion_tokens: number } | null }
+export type LocalCompletion = {
+  raw: string
+  text: string
+  firstTokenMs: number
+  totalMs: number
+  stoppedByRule: boolean
+  usage: { prompt_tokens: number; completion_tokens: number } | null
+}
 
 export type LocalCoder = {
   model: string
   page: Page
-  complete(request: { prefix: string; suffix: string; maxTokens: number; rule?: StopRule | 'none' }): Promise<LocalCompletion>
+  complete(request: {
+    prefix: string
+    suffix: string
+    maxTokens: number
+    rule?: StopRule | 'none'
+  }): Promise<LocalCompletion>
   close(): Promise<void>
 }
 
-
 async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
-  const result = (await page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as Attempt<T>
+  const result = (await page.evaluate(
+    ([m, a]) =>
+      (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(
+        ...(a as unknown[]),
+      ),
+    [method, args] as const,
+  )) as Attempt<T>
   if (!result.ok) throw new Error(`${result.error.name}: ${result.error.message}`)
   return result.value
 }
@@ -39,16 +56,27 @@ export type StartLocalCoderParameters = {
   log?: (line: string) => void
 }
 
-export async function startLocalCoder({ model, modelFile, log = () => {} }: StartLocalCoderParameters): Promise<LocalCoder> {
+export async function startLocalCoder({
+  model,
+  modelFile,
+  log = () => {},
+}: StartLocalCoderParameters): Promise<LocalCoder> {
   ensureChromium(log)
   // The dev server serves /models/ from this folder (vite.config.ts reads it when the server starts).
-  process.env['MODELEX_MODELS_DIR'] = modelFile ? dirname(resolve(modelFile)) : (process.env['MODELEX_MODELS_DIR'] ?? DEFAULT_MODELS_DIR)
+  process.env['MODELEX_MODELS_DIR'] = modelFile
+    ? dirname(resolve(modelFile))
+    : (process.env['MODELEX_MODELS_DIR'] ?? DEFAULT_MODELS_DIR)
   const vite = await import('vite')
   const port = await freePort()
   let server: ViteDevServer | undefined
   let browser: Browser | undefined
   try {
-    server = await vite.createServer({ root, configFile: resolve(root, 'vite.config.ts'), logLevel: 'warn', server: { port, strictPort: true, hmr: false, watch: null } })
+    server = await vite.createServer({
+      root,
+      configFile: resolve(root, 'vite.config.ts'),
+      logLevel: 'warn',
+      server: { port, strictPort: true, hmr: false, watch: null },
+    })
     await server.listen()
     browser = await launchChromium()
     const page = await browser.newPage()

@@ -18,12 +18,22 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const catching = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => null, (error: unknown) => error)
+const catching = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => null,
+    (error: unknown) => error,
+  )
 
 test("the project's headlines are read from data/ with their day and asset", async () => {
   const items = await readHeadlines()
   expect(items.length).toBeGreaterThanOrEqual(80)
-  expect(items[0]).toMatchObject({ id: 'fh-001', date: expect.stringMatching(/^2026-/), asset: expect.any(String), text: expect.any(String), label: expect.stringMatching(/^(negative|neutral|positive)$/) })
+  expect(items[0]).toMatchObject({
+    id: 'fh-001',
+    date: expect.stringMatching(/^2026-/),
+    asset: expect.any(String),
+    text: expect.any(String),
+    label: expect.stringMatching(/^(negative|neutral|positive)$/),
+  })
 })
 
 describe('the original layout: Sentences_AllAgree.txt, latin-1, sentence@label', () => {
@@ -51,15 +61,25 @@ describe('the original layout: Sentences_AllAgree.txt, latin-1, sentence@label',
 
   test('a line without a known label is refused with its number', async () => {
     await writeFile(join(dir, 'Sentences_AllAgree.txt'), 'Fine line .@neutral\nNo label here\n')
-    expect(await catching(readPhraseBank({ dataDir: dir }))).toMatchObject({ name: 'MalformedSentimentDataError', line: 2 })
+    expect(await catching(readPhraseBank({ dataDir: dir }))).toMatchObject({
+      name: 'MalformedSentimentDataError',
+      line: 2,
+    })
     await writeFile(join(dir, 'Sentences_AllAgree.txt'), 'Fine line .@bullish\n')
-    expect(await catching(readPhraseBank({ dataDir: dir }))).toMatchObject({ name: 'MalformedSentimentDataError', line: 1, reason: expect.stringMatching(/bullish/) })
+    expect(await catching(readPhraseBank({ dataDir: dir }))).toMatchObject({
+      name: 'MalformedSentimentDataError',
+      line: 1,
+      reason: expect.stringMatching(/bullish/),
+    })
   })
 })
 
 describe('the CSV copy: fpb_allagree.csv, a header, index,sentence,label with 0/1/2', () => {
   test('is read with quoted sentences and numeric labels', async () => {
-    await writeFile(join(dir, 'fpb_allagree.csv'), 'label,sentence\r\n0,"Net sales doubled , while losses fell .",2\r\n1,"He said ""no"" to the offer .",1\r\n2,Profit fell .,0\r\n')
+    await writeFile(
+      join(dir, 'fpb_allagree.csv'),
+      'label,sentence\r\n0,"Net sales doubled , while losses fell .",2\r\n1,"He said ""no"" to the offer .",1\r\n2,Profit fell .,0\r\n',
+    )
     expect(await readPhraseBank({ dataDir: dir })).toEqual([
       { id: 'fpb-0', text: 'Net sales doubled , while losses fell .', label: 'positive' },
       { id: 'fpb-1', text: 'He said "no" to the offer .', label: 'neutral' },
@@ -69,7 +89,13 @@ describe('the CSV copy: fpb_allagree.csv, a header, index,sentence,label with 0/
 
   test('malformed rows are refused with their line numbers', () => {
     const header = 'label,sentence\n'
-    for (const [row, reason] of [['0,"open quote,1', /unbalanced/], ['0,a,b,1', /4 fields/], ['0,text,7', /label "7"/], ['x,text,1', /row index/], ['0,"",1', /empty/]] as const) {
+    for (const [row, reason] of [
+      ['0,"open quote,1', /unbalanced/],
+      ['0,a,b,1', /4 fields/],
+      ['0,text,7', /label "7"/],
+      ['x,text,1', /row index/],
+      ['0,"",1', /empty/],
+    ] as const) {
       let error: unknown
       try {
         parsePhraseBankCsv(`${header}${row}\n`, 'f.csv')

@@ -12,7 +12,13 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { MalformedSentimentDataError, PhraseBankNotFoundError } from '../../core/errors/sentiment.ts'
-import { parseSentimentJsonl, SENTIMENT_FILE_LIMITS, SENTIMENT_LABELS, type SentimentItem, type SentimentLabel } from '../../core/sentiment.ts'
+import {
+  parseSentimentJsonl,
+  SENTIMENT_FILE_LIMITS,
+  SENTIMENT_LABELS,
+  type SentimentItem,
+  type SentimentLabel,
+} from '../../core/sentiment.ts'
 
 /** The project's own labelled headlines. */
 export const DEFAULT_HEADLINES_FILE = resolve(import.meta.dirname, '../../../data/financial-headlines.jsonl')
@@ -25,7 +31,12 @@ export async function readHeadlines(file: string = DEFAULT_HEADLINES_FILE): Prom
 /** How many annotators agreed on the label: the PhraseBank's four subsets. */
 export type PhraseBankAgreement = 'all' | '75' | '66' | '50'
 
-const TXT_NAMES: Record<PhraseBankAgreement, string> = { all: 'Sentences_AllAgree.txt', '75': 'Sentences_75Agree.txt', '66': 'Sentences_66Agree.txt', '50': 'Sentences_50Agree.txt' }
+const TXT_NAMES: Record<PhraseBankAgreement, string> = {
+  all: 'Sentences_AllAgree.txt',
+  '75': 'Sentences_75Agree.txt',
+  '66': 'Sentences_66Agree.txt',
+  '50': 'Sentences_50Agree.txt',
+}
 const CSV_NAMES: Partial<Record<PhraseBankAgreement, string>> = { all: 'fpb_allagree.csv' }
 /** A PhraseBank subset is a few hundred KB; anything far larger is not one. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -40,7 +51,11 @@ export type ReadPhraseBankParameters = {
 export function phraseBankCandidates({ dataDir, agreement = 'all' }: ReadPhraseBankParameters): string[] {
   const dir = resolve(dataDir)
   const csv = CSV_NAMES[agreement]
-  return [join(dir, TXT_NAMES[agreement]), join(dir, 'FinancialPhraseBank-v1.0', TXT_NAMES[agreement]), ...(csv ? [join(dir, csv)] : [])]
+  return [
+    join(dir, TXT_NAMES[agreement]),
+    join(dir, 'FinancialPhraseBank-v1.0', TXT_NAMES[agreement]),
+    ...(csv ? [join(dir, csv)] : []),
+  ]
 }
 
 /** Reads the Financial PhraseBank in place; throws `PhraseBankNotFoundError` (saying how to get it) when absent. */
@@ -55,15 +70,27 @@ export async function readPhraseBank(parameters: ReadPhraseBankParameters): Prom
       if (code === 'ENOENT' || code === 'ENOTDIR') continue
       throw error
     }
-    if (bytes.length > MAX_FILE_BYTES) throw new MalformedSentimentDataError({ source: file, line: 1, reason: `the file is over ${MAX_FILE_BYTES} bytes, which no PhraseBank subset is` })
-    return file.endsWith('.csv') ? parsePhraseBankCsv(bytes.toString('utf8'), file) : parsePhraseBankTxt(bytes.toString('latin1'), file)
+    if (bytes.length > MAX_FILE_BYTES)
+      throw new MalformedSentimentDataError({
+        source: file,
+        line: 1,
+        reason: `the file is over ${MAX_FILE_BYTES} bytes, which no PhraseBank subset is`,
+      })
+    return file.endsWith('.csv')
+      ? parsePhraseBankCsv(bytes.toString('utf8'), file)
+      : parsePhraseBankTxt(bytes.toString('latin1'), file)
   }
   throw new PhraseBankNotFoundError({ dataDir: resolve(parameters.dataDir), looked: candidates })
 }
 
 const lines = (content: string, source: string): string[] => {
   const all = content.split(/\r?\n/)
-  if (all.length > SENTIMENT_FILE_LIMITS.maxLines) throw new MalformedSentimentDataError({ source, line: SENTIMENT_FILE_LIMITS.maxLines + 1, reason: `more than ${SENTIMENT_FILE_LIMITS.maxLines} lines` })
+  if (all.length > SENTIMENT_FILE_LIMITS.maxLines)
+    throw new MalformedSentimentDataError({
+      source,
+      line: SENTIMENT_FILE_LIMITS.maxLines + 1,
+      reason: `more than ${SENTIMENT_FILE_LIMITS.maxLines} lines`,
+    })
   return all
 }
 
@@ -76,8 +103,14 @@ export function parsePhraseBankTxt(content: string, source = 'Sentences_AllAgree
     if (at === -1) throw new MalformedSentimentDataError({ source, line: index + 1, reason: 'no "@label" at the end' })
     const text = line.slice(0, at).trim()
     const label = line.slice(at + 1).trim()
-    if (!(SENTIMENT_LABELS as readonly string[]).includes(label)) throw new MalformedSentimentDataError({ source, line: index + 1, reason: `label "${label}" is not negative, neutral or positive` })
-    if (text === '') throw new MalformedSentimentDataError({ source, line: index + 1, reason: 'no sentence before the label' })
+    if (!(SENTIMENT_LABELS as readonly string[]).includes(label))
+      throw new MalformedSentimentDataError({
+        source,
+        line: index + 1,
+        reason: `label "${label}" is not negative, neutral or positive`,
+      })
+    if (text === '')
+      throw new MalformedSentimentDataError({ source, line: index + 1, reason: 'no sentence before the label' })
     items.push({ id: `fpb-${index + 1}`, text, label: label as SentimentLabel })
   }
   return items
@@ -97,7 +130,11 @@ export function parsePhraseBankCsv(content: string, source = 'fpb_allagree.csv')
     const fields = splitCsvLine(line) ?? fail('unbalanced quotes')
     if (fields.length !== 3) fail(`${fields.length} fields, not 3 (index, sentence, label)`)
     const [rowId, sentence, rawLabel] = fields as [string, string, string]
-    const label = NUMERIC_LABELS[rawLabel.trim()] ?? ((SENTIMENT_LABELS as readonly string[]).includes(rawLabel.trim()) ? (rawLabel.trim() as SentimentLabel) : fail(`label "${rawLabel}" is not 0, 1 or 2`))
+    const label =
+      NUMERIC_LABELS[rawLabel.trim()] ??
+      ((SENTIMENT_LABELS as readonly string[]).includes(rawLabel.trim())
+        ? (rawLabel.trim() as SentimentLabel)
+        : fail(`label "${rawLabel}" is not 0, 1 or 2`))
     if (!/^\d{1,9}$/.test(rowId.trim())) fail(`row index "${rowId}" is not a number`)
     const id = `fpb-${rowId.trim()}`
     if (ids.has(id)) fail(`row index ${rowId} is used twice`)

@@ -30,7 +30,8 @@ if (!indexURL || !(memoryLimitBytes > 0) || !lockdown) {
 // returns NULL, Python raises MemoryError), so this caps Python's memory without touching the interpreter.
 const realGrow = WebAssembly.Memory.prototype.grow
 WebAssembly.Memory.prototype.grow = function grow(pages) {
-  if (this.buffer.byteLength + pages * 65536 > memoryLimitBytes) throw new RangeError('memory limit of the evaluation sandbox')
+  if (this.buffer.byteLength + pages * 65536 > memoryLimitBytes)
+    throw new RangeError('memory limit of the evaluation sandbox')
   return realGrow.call(this, pages)
 }
 
@@ -60,10 +61,19 @@ process.binding = refuse('process.binding')
 process._linkedBinding = refuse('process._linkedBinding')
 process.dlopen = refuse('process.dlopen')
 if ('getBuiltinModule' in process) process.getBuiltinModule = refuse('process.getBuiltinModule')
-for (const name of ['fetch', 'WebSocket', 'EventSource', 'XMLHttpRequest', 'Request', 'Response', 'Headers']) delete globalThis[name]
+for (const name of ['fetch', 'WebSocket', 'EventSource', 'XMLHttpRequest', 'Request', 'Response', 'Headers'])
+  delete globalThis[name]
 pyodide._api.initializeNodeSockFS = refuse('Node sockets')
 pyodide._api.loadBinaryFile = refuse('file loading')
-for (const name of ['loadPackage', 'loadPackagesFromImports', 'mountNodeFS', 'mountNativeFS', 'useNodeSockFS', 'registerJsModule', 'runPythonAsync']) {
+for (const name of [
+  'loadPackage',
+  'loadPackagesFromImports',
+  'mountNodeFS',
+  'mountNativeFS',
+  'useNodeSockFS',
+  'registerJsModule',
+  'runPythonAsync',
+]) {
   try {
     pyodide[name] = refuse(name)
   } catch {
@@ -74,8 +84,23 @@ for (const name of ['loadPackage', 'loadPackagesFromImports', 'mountNodeFS', 'mo
 pyodide.runPython(lockdown)
 // Modules the problem sets import, and a failing program (tracebacks import their own), loaded before the
 // fingerprint below is taken, so that ordinary programs leave it as it was.
-pyodide.runPython('import typing, math, random, copy, string, collections, re, hashlib, itertools, functools, heapq, bisect, fractions, statistics, decimal, operator, json, datetime')
-for (const warmUp of ['assert False', 'raise ValueError()', '1 / 0', 'import js', 'undefined_name', 'object().missing', '  x = 1', 'def f(:', '[].pop()', '{}[0]', 'int("x")', 'def f(): f()\nf()']) {
+pyodide.runPython(
+  'import typing, math, random, copy, string, collections, re, hashlib, itertools, functools, heapq, bisect, fractions, statistics, decimal, operator, json, datetime',
+)
+for (const warmUp of [
+  'assert False',
+  'raise ValueError()',
+  '1 / 0',
+  'import js',
+  'undefined_name',
+  'object().missing',
+  '  x = 1',
+  'def f(:',
+  '[].pop()',
+  '{}[0]',
+  'int("x")',
+  'def f(): f()\nf()',
+]) {
   try {
     pyodide.runPython(warmUp, { globals: pyodide.globals.get('dict')() })
   } catch {
@@ -135,7 +160,13 @@ lines.on('line', (line) => {
     const message = error instanceof Error ? error.message : String(error)
     const fatal = Boolean(error && error.pyodide_fatal_error)
     // Python tracebacks are long; the last lines say what failed.
-    send({ type: 'result', id: job.id, ok: false, error: message.trim().split('\n').slice(-3).join('\n').slice(0, 500), ...(fatal ? { fatal } : tainted()) })
+    send({
+      type: 'result',
+      id: job.id,
+      ok: false,
+      error: message.trim().split('\n').slice(-3).join('\n').slice(0, 500),
+      ...(fatal ? { fatal } : tainted()),
+    })
   } finally {
     try {
       namespace.destroy()

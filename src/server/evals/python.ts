@@ -43,13 +43,19 @@ const DEFAULT_LOAD_TIMEOUT_MS = 120_000
 const CHILD_FILE = fileURLToPath(new URL('./python-child.mjs', import.meta.url))
 const PYODIDE_DIR = `${dirname(createRequire(import.meta.url).resolve('pyodide/package.json'))}/`
 
-type Reply = { type: 'ready' } | { type: 'result'; id: number; ok: boolean; error?: string; fatal?: boolean; tainted?: boolean }
+type Reply =
+  { type: 'ready' } | { type: 'result'; id: number; ok: boolean; error?: string; fatal?: boolean; tainted?: boolean }
 type Child = ChildProcessByStdio<Writable, Readable, Readable>
 
 /** The command line of a sandboxed child: node, its flags, the runner file and its arguments. */
-export function sandboxArgs({ memoryLimitBytes = DEFAULT_MEMORY_LIMIT_BYTES, heapLimitMb = DEFAULT_HEAP_LIMIT_MB }: PythonRunnerOptions = {}): string[] {
+export function sandboxArgs({
+  memoryLimitBytes = DEFAULT_MEMORY_LIMIT_BYTES,
+  heapLimitMb = DEFAULT_HEAP_LIMIT_MB,
+}: PythonRunnerOptions = {}): string[] {
   // Node 22.13+/23.5+ name the flag --permission; 20 knows only the experimental name.
-  const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'
+  const permission = process.allowedNodeEnvironmentFlags.has('--permission')
+    ? '--permission'
+    : '--experimental-permission'
   return [
     permission,
     `--allow-fs-read=${PYODIDE_DIR}`,
@@ -124,7 +130,11 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       }
       const onExit = (code: number | null, signal: string | null) => {
         done()
-        reject(new Error(`The Python sandbox exited while loading (${signal ?? `code ${code}`}): ${stderr.join('').trim().slice(-500)}`))
+        reject(
+          new Error(
+            `The Python sandbox exited while loading (${signal ?? `code ${code}`}): ${stderr.join('').trim().slice(-500)}`,
+          ),
+        )
       }
       const timer = setTimeout(() => {
         done()
@@ -165,11 +175,20 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       const onReply = (event: Event) => {
         const reply = (event as Event & { reply: Reply }).reply
         if (reply.type !== 'result' || reply.id !== id) return
-        finish(reply.ok ? { status: 'passed' } : { status: 'failed', error: reply.error ?? 'failed' }, Boolean(reply.fatal || reply.tainted))
+        finish(
+          reply.ok ? { status: 'passed' } : { status: 'failed', error: reply.error ?? 'failed' },
+          Boolean(reply.fatal || reply.tainted),
+        )
       }
       const onExit = (exitCode: number | null, signal: string | null) => {
         const why = sandbox.stderr.join('').trim().split('\n').slice(-3).join('\n').slice(0, 500)
-        finish({ status: 'failed', error: `the Python sandbox exited (${signal ?? `code ${exitCode}`})${why ? `: ${why}` : ''}` }, true)
+        finish(
+          {
+            status: 'failed',
+            error: `the Python sandbox exited (${signal ?? `code ${exitCode}`})${why ? `: ${why}` : ''}`,
+          },
+          true,
+        )
       }
       const timer = setTimeout(() => finish({ status: 'timeout', limitMs: timeoutMs }, true), timeoutMs)
       sandbox.replies.addEventListener('reply', onReply)
@@ -188,7 +207,8 @@ export function createPythonRunner(options: PythonRunnerOptions = {}): PythonRun
       await queue
       const child = current?.child
       stop()
-      if (child && child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve))
+      if (child && child.exitCode === null && child.signalCode === null)
+        await new Promise((resolve) => child.once('exit', resolve))
     },
   }
 }

@@ -35,34 +35,66 @@ function requestOf(problem: EvalProblem, set: EvalSet) {
 
 /** Whether the answer so far is complete for the set (single-line: the line has ended). */
 function enough(set: EvalSet, problem: EvalProblem, text: string): boolean {
-  return set === 'single-line' && applyStopRule(text, { rule: 'line', prefix: problem.prompt, suffix: problem.suffix ?? '' }).done
+  return (
+    set === 'single-line' &&
+    applyStopRule(text, { rule: 'line', prefix: problem.prompt, suffix: problem.suffix ?? '' }).done
+  )
 }
 
 export function canonicalTarget(): EvalTarget {
-  return { name: 'canonical', model: 'canonical', complete: async (problem) => ({ output: problem.canonical_solution, firstTokenMs: 0, totalMs: 0 }), close: async () => {} }
+  return {
+    name: 'canonical',
+    model: 'canonical',
+    complete: async (problem) => ({ output: problem.canonical_solution, firstTokenMs: 0, totalMs: 0 }),
+    close: async () => {},
+  }
 }
 
-export async function localTarget({ model, modelFile, log }: { model: string; modelFile?: string; log?: (line: string) => void }): Promise<EvalTarget> {
+export async function localTarget({
+  model,
+  modelFile,
+  log,
+}: {
+  model: string
+  modelFile?: string
+  log?: (line: string) => void
+}): Promise<EvalTarget> {
   const coder = await startLocalCoder({ model, ...(modelFile ? { modelFile } : {}), ...(log ? { log } : {}) })
   return {
     name: `local:${model}`,
     model,
     async complete(problem, set) {
       const { prefix, suffix } = requestOf(problem, set)
-      const answer = await coder.complete({ prefix, suffix, maxTokens: MAX_TOKENS[set], rule: set === 'single-line' ? 'line' : 'none' })
+      const answer = await coder.complete({
+        prefix,
+        suffix,
+        maxTokens: MAX_TOKENS[set],
+        rule: set === 'single-line' ? 'line' : 'none',
+      })
       return { output: answer.raw, firstTokenMs: answer.firstTokenMs, totalMs: answer.totalMs }
     },
     close: () => coder.close(),
   }
 }
 
-export async function gatewayTarget({ url, apiKey, model }: { url: string; apiKey: string; model?: string }): Promise<EvalTarget> {
+export async function gatewayTarget({
+  url,
+  apiKey,
+  model,
+}: {
+  url: string
+  apiKey: string
+  model?: string
+}): Promise<EvalTarget> {
   const base = url.replace(/\/+$/, '').replace(/\/v1$/, '')
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }
   let chosen = model
   if (!chosen) {
     const response = await fetch(`${base}/v1/models`, { headers })
-    if (!response.ok) throw new EvalSetupError(`The gateway at ${base} answered ${response.status} to GET /v1/models.`, { details: await response.text() })
+    if (!response.ok)
+      throw new EvalSetupError(`The gateway at ${base} answered ${response.status} to GET /v1/models.`, {
+        details: await response.text(),
+      })
     const body = (await response.json()) as { data: { id: string }[] }
     chosen = body.data[0]?.id
     if (!chosen) throw new EvalSetupError(`The gateway at ${base} lists no model.`)
@@ -75,9 +107,24 @@ export async function gatewayTarget({ url, apiKey, model }: { url: string; apiKe
       const { prefix, suffix } = requestOf(problem, set)
       const controller = new AbortController()
       const started = performance.now()
-      const body = { model: modelId, prompt: prefix, ...(suffix || isFimSet(set) ? { suffix } : {}), max_tokens: MAX_TOKENS[set], temperature: 0, seed: 0, stream: true, ...(set === 'humaneval' ? { stop: HUMANEVAL_STOPS } : {}) }
-      const response = await fetch(`${base}/v1/completions`, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal })
-      if (!response.ok || !response.body) throw new EvalSetupError(`The gateway answered ${response.status}.`, { details: await response.text() })
+      const body = {
+        model: modelId,
+        prompt: prefix,
+        ...(suffix || isFimSet(set) ? { suffix } : {}),
+        max_tokens: MAX_TOKENS[set],
+        temperature: 0,
+        seed: 0,
+        stream: true,
+        ...(set === 'humaneval' ? { stop: HUMANEVAL_STOPS } : {}),
+      }
+      const response = await fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      })
+      if (!response.ok || !response.body)
+        throw new EvalSetupError(`The gateway answered ${response.status}.`, { details: await response.text() })
       const decoder = new SseDecoder()
       const text = new TextDecoder()
       let output = ''
@@ -101,7 +148,17 @@ export async function gatewayTarget({ url, apiKey, model }: { url: string; apiKe
   }
 }
 
-export async function peerTarget({ peer, token, relay, model }: { peer: string; token: string; relay: string; model?: string }): Promise<EvalTarget> {
+export async function peerTarget({
+  peer,
+  token,
+  relay,
+  model,
+}: {
+  peer: string
+  token: string
+  relay: string
+  model?: string
+}): Promise<EvalTarget> {
   const node = await createModelexNode({ relays: [relay], runtime: 'node' })
   await node.start()
   try {
@@ -120,7 +177,16 @@ export async function peerTarget({ peer, token, relay, model }: { peer: string; 
         const call = infer(node, {
           peer,
           signal: controller.signal,
-          request: { kind: 'completion', model: modelId, prompt: prefix, ...(isFimSet(set) ? { suffix } : {}), max_tokens: MAX_TOKENS[set], temperature: 0, seed: 0, ...(set === 'humaneval' ? { stop: HUMANEVAL_STOPS } : {}) },
+          request: {
+            kind: 'completion',
+            model: modelId,
+            prompt: prefix,
+            ...(isFimSet(set) ? { suffix } : {}),
+            max_tokens: MAX_TOKENS[set],
+            temperature: 0,
+            seed: 0,
+            ...(set === 'humaneval' ? { stop: HUMANEVAL_STOPS } : {}),
+          },
         })
         for await (const delta of call) {
           if (firstTokenMs === 0 && delta.text) firstTokenMs = performance.now() - started

@@ -27,8 +27,25 @@ export type AnvilParameters = {
 
 export type Anvil = { rpcUrl: string; chainId: number; process: ManagedProcess; stop(): Promise<void> }
 
-export async function startAnvil({ host = '127.0.0.1', port, chainId = DEVNET_CHAIN_ID, blockTime, silent = true }: AnvilParameters): Promise<Anvil> {
-  const args = ['--host', host, '--port', String(port), '--chain-id', String(chainId), '--mnemonic', DEVNET_MNEMONIC, '--accounts', '10']
+export async function startAnvil({
+  host = '127.0.0.1',
+  port,
+  chainId = DEVNET_CHAIN_ID,
+  blockTime,
+  silent = true,
+}: AnvilParameters): Promise<Anvil> {
+  const args = [
+    '--host',
+    host,
+    '--port',
+    String(port),
+    '--chain-id',
+    String(chainId),
+    '--mnemonic',
+    DEVNET_MNEMONIC,
+    '--accounts',
+    '10',
+  ]
   if (blockTime !== undefined) args.push('--block-time', String(blockTime))
   if (silent) args.push('--silent')
   const proc = startProcess('anvil', foundryBinary('anvil'), args)

@@ -4,7 +4,9 @@ import { describe, expect, test } from 'vitest'
 import { APP_ICONS, drawIcon } from './app-icons.ts'
 import { decodePng, encodePng, PngFormatError, readPngHeader } from './png.ts'
 
-const pixel = (image: { width: number; data: Uint8Array }, x: number, y: number) => [...image.data.subarray((y * image.width + x) * 4, (y * image.width + x) * 4 + 4)]
+const pixel = (image: { width: number; data: Uint8Array }, x: number, y: number) => [
+  ...image.data.subarray((y * image.width + x) * 4, (y * image.width + x) * 4 + 4),
+]
 
 describe('app icons', () => {
   test.each(APP_ICONS)('public/$file is what the generator draws ($size px, $kind)', async ({ file, size, kind }) => {
@@ -46,7 +48,9 @@ describe('png codec', () => {
   test('refuses a wrong data length, a bad size and bytes that are not a PNG', () => {
     expect(() => encodePng({ width: 2, height: 2, data: new Uint8Array(15) })).toThrow(PngFormatError)
     expect(() => encodePng({ width: 0, height: 2, data: new Uint8Array(0) })).toThrow(PngFormatError)
-    expect(() => readPngHeader(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/> and more bytes'))).toThrow(PngFormatError)
+    expect(() =>
+      readPngHeader(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/> and more bytes')),
+    ).toThrow(PngFormatError)
   })
 
   test('refuses a truncated image', () => {

@@ -36,7 +36,12 @@ export const APP_ICONS: readonly { file: string; size: number; kind: IconKind }[
   { file: 'icon-maskable-512.png', size: 512, kind: 'maskable' },
 ]
 
-function segmentDistance(px: number, py: number, [ax, ay]: readonly [number, number], [bx, by]: readonly [number, number]): number {
+function segmentDistance(
+  px: number,
+  py: number,
+  [ax, ay]: readonly [number, number],
+  [bx, by]: readonly [number, number],
+): number {
   const dx = bx - ax
   const dy = by - ay
   const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)))
@@ -67,7 +72,8 @@ export function drawIcon(size: number, kind: IconKind): RgbaImage {
       const mx = VIEW / 2 + (ux - VIEW / 2) / scale
       const my = VIEW / 2 + (uy - VIEW / 2) / scale
       let distance = Infinity
-      for (let i = 1; i < M_PATH.length; i++) distance = Math.min(distance, segmentDistance(mx, my, M_PATH[i - 1]!, M_PATH[i]!))
+      for (let i = 1; i < M_PATH.length; i++)
+        distance = Math.min(distance, segmentDistance(mx, my, M_PATH[i - 1]!, M_PATH[i]!))
       const stroke = Math.min(background, coverage(((distance - STROKE / 2) * scale) / unitsPerPixel))
       const at = (y * size + x) * 4
       for (let c = 0; c < 3; c++) data[at + c] = Math.round(BACKGROUND[c]! + (ACCENT[c]! - BACKGROUND[c]!) * stroke)

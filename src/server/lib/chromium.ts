@@ -24,7 +24,12 @@ export const BASE_FLAGS = [
  * ANGLE on Vulkan, and the GPU blocklist ignored (headless otherwise falls back to SwiftShader). Without a usable
  * driver Chromium still starts and offers SwiftShader, or no adapter; `npm run bench:engine -- --gpu` says which.
  */
-export const HARDWARE_GPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'] as const
+export const HARDWARE_GPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=vulkan',
+  '--ignore-gpu-blocklist',
+] as const
 
 /** Extra flags from `MODELEX_CHROMIUM_ARGS` (split on whitespace). */
 export function extraChromiumArgs(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -45,7 +50,7 @@ export function findChromium(): string | null {
 }
 
 export const CHROMIUM_HELP =
-  'Chromium is needed for the browser tests. Install Debian\'s package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary.'
+  "Chromium is needed for the browser tests. Install Debian's package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary."
 
 /**
  * Returns the Chromium binary, installing Debian's `chromium` with apt-get when it is missing and we run as root.
@@ -54,9 +59,10 @@ export const CHROMIUM_HELP =
 export function ensureChromium(log: (line: string) => void = console.log): string {
   const found = findChromium()
   if (found) return found
-  if (process.env['CHROMIUM_PATH']) throw new Error(`CHROMIUM_PATH=${process.env['CHROMIUM_PATH']} is not an executable. ${CHROMIUM_HELP}`)
+  if (process.env['CHROMIUM_PATH'])
+    throw new Error(`CHROMIUM_PATH=${process.env['CHROMIUM_PATH']} is not an executable. ${CHROMIUM_HELP}`)
   if (process.getuid?.() !== 0 || !hasAptGet()) throw new Error(CHROMIUM_HELP)
-  log('Chromium is missing: installing Debian\'s chromium with apt-get (once)…')
+  log("Chromium is missing: installing Debian's chromium with apt-get (once)…")
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
   execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env })

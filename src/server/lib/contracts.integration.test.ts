@@ -24,8 +24,17 @@ describe('deployContracts: the sentiment template', () => {
     const demo = DEMO_MODELS.find((model) => model.id === 'modelex-demo-30m')
     expect(SENTIMENT_MODEL_HASH).toBe(demo?.contentHash)
     expect(SENTIMENT_TEMPLATE_HASH).toBe(templateId(SENTIMENT_TEMPLATE))
-    expect(await readContract(client, { address: contract('SentimentConsumer'), abi: sentimentConsumerAbi, functionName: 'templateHash' })).toBe(SENTIMENT_TEMPLATE_HASH)
+    expect(
+      await readContract(client, {
+        address: contract('SentimentConsumer'),
+        abi: sentimentConsumerAbi,
+        functionName: 'templateHash',
+      }),
+    ).toBe(SENTIMENT_TEMPLATE_HASH)
     expect(await getTemplateModel(client, { router, templateHash: SENTIMENT_TEMPLATE_HASH })).toBe(SENTIMENT_MODEL_HASH)
-    expect(await getRegisteredTemplate(client, { router, templateHash: SENTIMENT_TEMPLATE_HASH })).toEqual({ template: SENTIMENT_TEMPLATE, modelHash: SENTIMENT_MODEL_HASH })
+    expect(await getRegisteredTemplate(client, { router, templateHash: SENTIMENT_TEMPLATE_HASH })).toEqual({
+      template: SENTIMENT_TEMPLATE,
+      modelHash: SENTIMENT_MODEL_HASH,
+    })
   })
 })

@@ -9,7 +9,12 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createWalletClient, getAddress, http, publicActions, type Abi, type Hex } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
-import { DEVNET_PARAMETERS, SENTIMENT_MODEL_HASH, SENTIMENT_TEMPLATE_HASH, SENTIMENT_TEMPLATE_TEXT } from '../../chain/constants.ts'
+import {
+  DEVNET_PARAMETERS,
+  SENTIMENT_MODEL_HASH,
+  SENTIMENT_TEMPLATE_HASH,
+  SENTIMENT_TEMPLATE_TEXT,
+} from '../../chain/constants.ts'
 import { aiTokenAbi, nodeRegistryAbi, oracleRouterAbi } from '../../chain/generated.ts'
 import type { Address, ContractName } from '../../core/deployment.ts'
 import { ContractsBuildError, DeploymentFailedError } from '../../core/errors/chain.ts'
@@ -33,12 +38,18 @@ export const CONTRACTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '.
 export type ContractArtifact = { abi: Abi; bytecode: Hex }
 
 /** Runs `forge build` for the contracts (not tests or scripts) unless the artifacts are newer than the sources. */
-export async function buildContracts({ log = () => {}, force = false }: { log?: (line: string) => void; force?: boolean } = {}): Promise<void> {
+export async function buildContracts({
+  log = () => {},
+  force = false,
+}: { log?: (line: string) => void; force?: boolean } = {}): Promise<void> {
   if (!force && !(await artifactsStale())) return
   log('building contracts (forge build; solc-js takes a while on a cold cache)')
   const output: string[] = []
   const code = await new Promise<number | null>((resolvePromise, reject) => {
-    const child = spawn(foundryBinary('forge'), ['build', '--skip', 'test', '--skip', 'script'], { cwd: CONTRACTS_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(foundryBinary('forge'), ['build', '--skip', 'test', '--skip', 'script'], {
+      cwd: CONTRACTS_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')))
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')))
     child.once('error', reject)
@@ -55,10 +66,18 @@ export async function loadArtifact(name: ContractName): Promise<ContractArtifact
   return { abi: json.abi, bytecode: json.bytecode.object }
 }
 
-export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: DeployContractsParameters): Promise<DeployContractsReturnType> {
+export async function deployContracts({
+  rpcUrl,
+  privateKey,
+  log = () => {},
+}: DeployContractsParameters): Promise<DeployContractsReturnType> {
   await buildContracts({ log })
   const account = privateKeyToAccount(privateKey)
-  const client = createWalletClient({ account, transport: http(rpcUrl, { retryCount: 0 }), pollingInterval: 50 }).extend(publicActions)
+  const client = createWalletClient({
+    account,
+    transport: http(rpcUrl, { retryCount: 0 }),
+    pollingInterval: 50,
+  }).extend(publicActions)
   const chainId = await client.getChainId()
 
   let startBlock: number | undefined
@@ -94,9 +113,19 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
   const anchor = await deploy('ReceiptAnchor', [registry])
   const router = await deploy('OracleRouter', [token, registry, governor])
 
-  const verifierRole = await client.readContract({ address: registry, abi: nodeRegistryAbi, functionName: 'VERIFIER_ROLE' })
+  const verifierRole = await client.readContract({
+    address: registry,
+    abi: nodeRegistryAbi,
+    functionName: 'VERIFIER_ROLE',
+  })
   await send('grant ReceiptAnchor the verifier role', () =>
-    client.writeContract({ address: registry, abi: nodeRegistryAbi, functionName: 'grantRole', args: [verifierRole, anchor], chain: null }),
+    client.writeContract({
+      address: registry,
+      abi: nodeRegistryAbi,
+      functionName: 'grantRole',
+      args: [verifierRole, anchor],
+      chain: null,
+    }),
   )
   const { result: templateHash, request } = await client.simulateContract({
     address: router,
@@ -105,7 +134,11 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
     args: [SENTIMENT_TEMPLATE_TEXT, SENTIMENT_MODEL_HASH],
   })
   // The router hashes the canonical JSON it was sent, so its hash is the template's id (what nodes opt in to).
-  if (templateHash !== SENTIMENT_TEMPLATE_HASH) throw new DeploymentFailedError({ step: 'register the sentiment template', cause: new Error(`the router hashed it to ${templateHash}, not ${SENTIMENT_TEMPLATE_HASH}`) })
+  if (templateHash !== SENTIMENT_TEMPLATE_HASH)
+    throw new DeploymentFailedError({
+      step: 'register the sentiment template',
+      cause: new Error(`the router hashed it to ${templateHash}, not ${SENTIMENT_TEMPLATE_HASH}`),
+    })
   await send('register the sentiment template', () => client.writeContract({ ...request, chain: null }))
   const sentiment = await deploy('SentimentConsumer', [router, token, templateHash])
 
@@ -113,19 +146,39 @@ export async function deployContracts({ rpcUrl, privateKey, log = () => {} }: De
     for (let i = 1; i < 10; i++) {
       const to = mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: i }).address
       await send(`fund ${to}`, () =>
-        client.writeContract({ address: token, abi: aiTokenAbi, functionName: 'transfer', args: [to, p.accountFunding], chain: null }),
+        client.writeContract({
+          address: token,
+          abi: aiTokenAbi,
+          functionName: 'transfer',
+          args: [to, p.accountFunding],
+          chain: null,
+        }),
       )
     }
     log(`funded anvil accounts 1-9 with ${p.accountFunding / 10n ** 18n} AI each`)
   }
 
   return {
-    contracts: { AIToken: token, NodeRegistry: registry, PaymentChannels: channels, ReceiptAnchor: anchor, OracleRouter: router, SentimentConsumer: sentiment },
+    contracts: {
+      AIToken: token,
+      NodeRegistry: registry,
+      PaymentChannels: channels,
+      ReceiptAnchor: anchor,
+      OracleRouter: router,
+      SentimentConsumer: sentiment,
+    },
     startBlock: startBlock ?? 0,
   }
 }
 
-const ARTIFACT_NAMES: readonly ContractName[] = ['AIToken', 'NodeRegistry', 'PaymentChannels', 'ReceiptAnchor', 'OracleRouter', 'SentimentConsumer']
+const ARTIFACT_NAMES: readonly ContractName[] = [
+  'AIToken',
+  'NodeRegistry',
+  'PaymentChannels',
+  'ReceiptAnchor',
+  'OracleRouter',
+  'SentimentConsumer',
+]
 
 function artifactPath(name: ContractName): string {
   return join(CONTRACTS_DIR, 'out', `${name}.sol`, `${name}.json`)
@@ -147,6 +200,10 @@ async function artifactsStale(): Promise<boolean> {
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true })
-  const nested = await Promise.all(entries.map((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : Promise.resolve([join(dir, entry.name)]))))
+  const nested = await Promise.all(
+    entries.map((entry) =>
+      entry.isDirectory() ? listFiles(join(dir, entry.name)) : Promise.resolve([join(dir, entry.name)]),
+    ),
+  )
   return nested.flat()
 }

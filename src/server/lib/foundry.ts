@@ -14,7 +14,11 @@ export function foundryBinary(tool: FoundryTool): string {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch
   const pkg = `@foundry-rs/${tool}-${os}-${arch}`
   try {
-    return join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', process.platform === 'win32' ? `${tool}.exe` : tool)
+    return join(
+      dirname(require.resolve(`${pkg}/package.json`)),
+      'bin',
+      process.platform === 'win32' ? `${tool}.exe` : tool,
+    )
   } catch (cause) {
     throw new Error(`The ${tool} binary for ${os}-${arch} is not installed (${pkg}). Run npm install.`, { cause })
   }

@@ -4,7 +4,11 @@
  */
 import WebSocket from 'ws'
 
-type Resolvers<T> = { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason?: unknown) => void }
+type Resolvers<T> = {
+  promise: Promise<T>
+  resolve: (value: T | PromiseLike<T>) => void
+  reject: (reason?: unknown) => void
+}
 
 const promise = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> }
 if (typeof promise.withResolvers !== 'function') {

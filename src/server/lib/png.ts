@@ -26,8 +26,10 @@ function chunk(type: string, body: Uint8Array): Buffer {
 }
 
 export function encodePng({ width, height, data }: RgbaImage): Buffer {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new PngFormatError(`A PNG needs a positive integer size, not ${width}×${height}.`)
-  if (data.byteLength !== width * height * 4) throw new PngFormatError(`${width}×${height} RGBA needs ${width * height * 4} bytes, not ${data.byteLength}.`)
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new PngFormatError(`A PNG needs a positive integer size, not ${width}×${height}.`)
+  if (data.byteLength !== width * height * 4)
+    throw new PngFormatError(`${width}×${height} RGBA needs ${width * height * 4} bytes, not ${data.byteLength}.`)
   const header = Buffer.alloc(13)
   header.writeUInt32BE(width, 0)
   header.writeUInt32BE(height, 4)
@@ -36,7 +38,12 @@ export function encodePng({ width, height, data }: RgbaImage): Buffer {
   // Each row starts with its filter type: 0 (none) keeps the encoder trivial; deflate does the work.
   const rows = Buffer.alloc(height * (width * 4 + 1))
   for (let y = 0; y < height; y++) rows.set(data.subarray(y * width * 4, (y + 1) * width * 4), y * (width * 4 + 1) + 1)
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', new Uint8Array(0))])
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ])
 }
 
 export type PngHeader = { width: number; height: number; bitDepth: number; colorType: number }
@@ -44,29 +51,39 @@ export type PngHeader = { width: number; height: number; bitDepth: number; color
 /** The size and format from a PNG's IHDR; PngFormatError for anything that is not a PNG. */
 export function readPngHeader(bytes: Uint8Array): PngHeader {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (buffer.byteLength < 33 || !buffer.subarray(0, 8).equals(SIGNATURE) || buffer.toString('ascii', 12, 16) !== 'IHDR') throw new PngFormatError('Not a PNG file (no PNG signature and IHDR chunk).')
-  return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20), bitDepth: buffer[24] ?? 0, colorType: buffer[25] ?? 0 }
+  if (buffer.byteLength < 33 || !buffer.subarray(0, 8).equals(SIGNATURE) || buffer.toString('ascii', 12, 16) !== 'IHDR')
+    throw new PngFormatError('Not a PNG file (no PNG signature and IHDR chunk).')
+  return {
+    width: buffer.readUInt32BE(16),
+    height: buffer.readUInt32BE(20),
+    bitDepth: buffer[24] ?? 0,
+    colorType: buffer[25] ?? 0,
+  }
 }
 
 /** Decodes what `encodePng` writes (8-bit RGBA, filter 0 rows); PngFormatError for anything else. */
 export function decodePng(bytes: Uint8Array): RgbaImage {
   const { width, height, bitDepth, colorType } = readPngHeader(bytes)
-  if (bitDepth !== 8 || colorType !== COLOR_RGBA) throw new PngFormatError(`Only 8-bit RGBA PNGs are read here, not bit depth ${bitDepth} colour type ${colorType}.`)
+  if (bitDepth !== 8 || colorType !== COLOR_RGBA)
+    throw new PngFormatError(`Only 8-bit RGBA PNGs are read here, not bit depth ${bitDepth} colour type ${colorType}.`)
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const idat: Buffer[] = []
-  for (let at = 8; at + 12 <= buffer.byteLength; ) {
+  for (let at = 8; at + 12 <= buffer.byteLength;) {
     const length = buffer.readUInt32BE(at)
     const type = buffer.toString('ascii', at + 4, at + 8)
-    if (at + 12 + length > buffer.byteLength) throw new PngFormatError(`The ${type} chunk runs past the end of the file.`)
+    if (at + 12 + length > buffer.byteLength)
+      throw new PngFormatError(`The ${type} chunk runs past the end of the file.`)
     if (type === 'IDAT') idat.push(buffer.subarray(at + 8, at + 8 + length))
     at += 12 + length
   }
   const rows = inflateSync(Buffer.concat(idat))
   const stride = width * 4 + 1
-  if (rows.byteLength !== height * stride) throw new PngFormatError(`The image data holds ${rows.byteLength} bytes, not ${height * stride}.`)
+  if (rows.byteLength !== height * stride)
+    throw new PngFormatError(`The image data holds ${rows.byteLength} bytes, not ${height * stride}.`)
   const data = new Uint8Array(width * height * 4)
   for (let y = 0; y < height; y++) {
-    if (rows[y * stride] !== 0) throw new PngFormatError(`Row ${y} uses filter ${rows[y * stride]}; only filter 0 is read here.`)
+    if (rows[y * stride] !== 0)
+      throw new PngFormatError(`Row ${y} uses filter ${rows[y * stride]}; only filter 0 is read here.`)
     data.set(rows.subarray(y * stride + 1, (y + 1) * stride), y * width * 4)
   }
   return { width, height, data }

@@ -13,7 +13,9 @@ export function assertPortFree(host: string, port: number, service: string, hint
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new PortInUseError(`Port ${port} on ${host} (${service}) is taken. Stop what uses it (lsof -i :${port}) or choose another port: ${hint}.`)
+          ? new PortInUseError(
+              `Port ${port} on ${host} (${service}) is taken. Stop what uses it (lsof -i :${port}) or choose another port: ${hint}.`,
+            )
           : error,
       )
     })

@@ -19,7 +19,12 @@ export type ManagedProcess = {
 
 const live = new Set<ManagedProcess>()
 
-export function startProcess(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): ManagedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options })
   if (child.pid === undefined) throw new Error(`Could not start ${name} (${command}).`)
   const lines: string[] = []
@@ -55,13 +60,25 @@ export function startProcess(name: string, command: string, args: readonly strin
           const match = line.match(pattern)
           if (match) done(() => resolve(match))
         }
-        const timer = setTimeout(() => done(() => reject(new Error(`${name} did not print ${pattern} within ${timeoutMs} ms. Output:\n${managed.output()}`))), timeoutMs)
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(`${name} did not print ${pattern} within ${timeoutMs} ms. Output:\n${managed.output()}`),
+              ),
+            ),
+          timeoutMs,
+        )
         for (const line of lines) {
           const match = line.match(pattern)
           if (match) return done(() => resolve(match))
         }
         listeners.add(check)
-        exited.then((code) => done(() => reject(new Error(`${name} exited (code ${code}) before printing ${pattern}. Output:\n${managed.output()}`))))
+        exited.then((code) =>
+          done(() =>
+            reject(new Error(`${name} exited (code ${code}) before printing ${pattern}. Output:\n${managed.output()}`)),
+          ),
+        )
         spawnFailed.catch((error: unknown) => done(() => reject(error)))
       })
     },

@@ -21,12 +21,26 @@ export type DemoProviderParameters = {
 
 export type DemoProvider = { page: Page; peerId: string; operator: string; stop(): Promise<void> }
 
-export async function startDemoProvider({ url, model = 'modelex-demo-30m', batch, timeoutMs = 180_000, log = () => {}, browser }: DemoProviderParameters): Promise<DemoProvider> {
+export async function startDemoProvider({
+  url,
+  model = 'modelex-demo-30m',
+  batch,
+  timeoutMs = 180_000,
+  log = () => {},
+  browser,
+}: DemoProviderParameters): Promise<DemoProvider> {
   let owned: Browser | undefined
   if (!browser) {
     // Launched here rather than through launchChromium: the stack handles Ctrl-C itself (stopping this browser
     // with everything else and exiting 0); Playwright's own signal handlers would exit with 130 first.
-    owned = await chromium.launch({ executablePath: ensureChromium(log), headless: true, args: [...BASE_FLAGS], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false })
+    owned = await chromium.launch({
+      executablePath: ensureChromium(log),
+      headless: true,
+      args: [...BASE_FLAGS],
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    })
   }
   const b = (browser ?? owned) as Browser
   try {

@@ -37,18 +37,33 @@ describe('npm start (the local stack)', () => {
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }))
     // Node with tsx as a loader (not the tsx CLI, which would put a wrapper process between us and the stack):
     // the PID we signal is the stack itself, as with Ctrl-C in a terminal.
-    const devnet = startProcess('devnet', process.execPath, ['--import', 'tsx', devnetScript, '--state-dir', stateDir, ...args], { cwd: join(import.meta.dirname, '../../..') })
+    const devnet = startProcess(
+      'devnet',
+      process.execPath,
+      ['--import', 'tsx', devnetScript, '--state-dir', stateDir, ...args],
+      { cwd: join(import.meta.dirname, '../../..') },
+    )
     cleanups.push(() => devnet.stop(10_000))
     return { devnet, stateDir }
   }
 
   test('brings up chain, relay and app, prints one URL, and Ctrl-C stops every child', async () => {
     const [chainPort, relayPort, appPort] = [await freePort(), await freePort(), await freePort()]
-    const { devnet } = await start(['--chain-port', String(chainPort), '--relay-port', String(relayPort), '--app-port', String(appPort)])
+    const { devnet } = await start([
+      '--chain-port',
+      String(chainPort),
+      '--relay-port',
+      String(relayPort),
+      '--app-port',
+      String(appPort),
+    ])
     const [, url] = (await devnet.waitForLine(/Open (http:\S+)/, 300_000)) as RegExpMatchArray
     expect(url).toBe(`http://127.0.0.1:${appPort}/`)
     // One URL among the stack's own lines (Vite's build warnings, which link to docs, are not the stack's output).
-    const own = devnet.output().split('\n').filter((line) => /^(chain|relay|stack|app|models|demo): |^Modelex is running|^Press Ctrl-C/.test(line))
+    const own = devnet
+      .output()
+      .split('\n')
+      .filter((line) => /^(chain|relay|stack|app|models|demo): |^Modelex is running|^Press Ctrl-C/.test(line))
     expect(own.join('\n').match(/https?:\/\//g)).toHaveLength(1)
 
     const page = await fetch(url as string)
@@ -59,7 +74,9 @@ describe('npm start (the local stack)', () => {
     // The generated demo model is the stack's default model, served beside the app.
     const model = await fetch(new URL('/models/modelex-demo-30m.gguf', url as string), { method: 'HEAD' })
     expect(model.status).toBe(200)
-    expect(Number(model.headers.get('content-length'))).toBe(DEMO_MODELS.find((m) => m.id === 'modelex-demo-30m')?.sizeBytes)
+    expect(Number(model.headers.get('content-length'))).toBe(
+      DEMO_MODELS.find((m) => m.id === 'modelex-demo-30m')?.sizeBytes,
+    )
 
     const deployment = parseDeployment(await (await fetch(new URL('/deployment.json', url))).json())
     expect(deployment.rpcUrl).toBe(`http://127.0.0.1:${chainPort}`)
@@ -75,7 +92,11 @@ describe('npm start (the local stack)', () => {
     const peer = await createModelexNode({ runtime: 'node', listen: [] })
     await peer.start()
     try {
-      expect(await peer.libp2p.services.ping.ping(multiaddr(deployment.relay as string), { signal: AbortSignal.timeout(10_000) })).toBeGreaterThanOrEqual(0)
+      expect(
+        await peer.libp2p.services.ping.ping(multiaddr(deployment.relay as string), {
+          signal: AbortSignal.timeout(10_000),
+        }),
+      ).toBeGreaterThanOrEqual(0)
     } finally {
       await peer.stop()
     }
@@ -84,9 +105,22 @@ describe('npm start (the local stack)', () => {
     // a newcomer can pay for a prompt at once. The SDK in Node does exactly that.
     const demoPeer = devnet.output().match(/demo: provider (12D3Koo\w+) online/)?.[1]
     expect(demoPeer).toBeTruthy()
-    const client = createClient({ deployment, wallet: createWalletClient({ account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 4 }), transport: http(deployment.rpcUrl), pollingInterval: 100 }), channelDeposit: parseEther('1') })
+    const client = createClient({
+      deployment,
+      wallet: createWalletClient({
+        account: mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 4 }),
+        transport: http(deployment.rpcUrl),
+        pollingInterval: 100,
+      }),
+      channelDeposit: parseEther('1'),
+    })
     try {
-      const answer = await client.chat.completions.create({ model: 'modelex-demo-30m', messages: [{ role: 'user', content: 'hello' }], max_tokens: 4, node: demoPeer as string })
+      const answer = await client.chat.completions.create({
+        model: 'modelex-demo-30m',
+        messages: [{ role: 'user', content: 'hello' }],
+        max_tokens: 4,
+        node: demoPeer as string,
+      })
       expect(answer.modelex.cost > 0n).toBe(true)
       expect(answer.modelex.receipt.receipt.cost).toBe(answer.modelex.cost)
     } finally {
@@ -109,7 +143,14 @@ describe('npm start (the local stack)', () => {
     const takenPort = await freePort()
     await new Promise<void>((resolve) => blocker.listen(takenPort, '127.0.0.1', resolve))
     cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
-    const { devnet } = await start(['--chain-port', String(takenPort), '--relay-port', String(await freePort()), '--app-port', String(await freePort())])
+    const { devnet } = await start([
+      '--chain-port',
+      String(takenPort),
+      '--relay-port',
+      String(await freePort()),
+      '--app-port',
+      String(await freePort()),
+    ])
     expect(await devnet.exited).toBe(1)
     expect(devnet.output()).toMatch(new RegExp(`Port ${takenPort} on 127.0.0.1 \\(chain RPC\\) is taken.*--chain-port`))
     expect(devnet.output()).not.toMatch(/anvil \(pid/)
@@ -120,7 +161,14 @@ describe('npm start (the local stack)', () => {
     const takenPort = await freePort()
     await new Promise<void>((resolve) => blocker.listen(takenPort, '127.0.0.1', resolve))
     cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
-    const { devnet } = await start(['--chain-port', String(await freePort()), '--relay-port', String(takenPort), '--app-port', String(await freePort())])
+    const { devnet } = await start([
+      '--chain-port',
+      String(await freePort()),
+      '--relay-port',
+      String(takenPort),
+      '--app-port',
+      String(await freePort()),
+    ])
     expect(await devnet.exited).toBe(1)
     expect(devnet.output()).toMatch(new RegExp(`Port ${takenPort} on 127.0.0.1 \\(relay\\) is taken.*--relay-port`))
     expect(devnet.output()).not.toMatch(/anvil \(pid|relay: \(pid/)

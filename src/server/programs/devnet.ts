@@ -45,7 +45,8 @@ export function readDevnetOptions(argv: readonly string[], env: NodeJS.ProcessEn
   })
   const port = (flag: string, value: string | undefined, fallback: number) => {
     const n = Number(value ?? fallback)
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} must be a port number (1-65535), got ${value}.`)
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new Error(`--${flag} must be a port number (1-65535), got ${value}.`)
     return n
   }
   return {
@@ -75,15 +76,27 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     await stopAll()
   }
   try {
-    const { anvil, chain } = await startLocalChain({ host, port: options.chainPort, log: (line) => log(`chain: ${line}`) })
+    const { anvil, chain } = await startLocalChain({
+      host,
+      port: options.chainPort,
+      log: (line) => log(`chain: ${line}`),
+    })
     log(`chain: anvil (pid ${anvil.process.pid}) serving chain ${DEVNET_CHAIN_ID} on ${host}:${options.chainPort}`)
     log(`chain: deployed ${Object.keys(chain.contracts).join(', ')}`)
 
     // The relay: a child process (stopped by PID with the rest), with its key in the state folder so its
     // multiaddr stays the same across restarts of the stack. It joins announcement topics only for models registered
     // on the NodeRegistry, as a public relay does.
-    const registry = chain.contracts.NodeRegistry ? { rpcUrl: chain.rpcUrl, address: chain.contracts.NodeRegistry } : undefined
-    const relay = await startRelayProcess({ host, port: options.relayPort, keyFile: join(options.stateDir, 'relay.key'), metricsIntervalMs: 0, ...(registry ? { registry } : {}) })
+    const registry = chain.contracts.NodeRegistry
+      ? { rpcUrl: chain.rpcUrl, address: chain.contracts.NodeRegistry }
+      : undefined
+    const relay = await startRelayProcess({
+      host,
+      port: options.relayPort,
+      keyFile: join(options.stateDir, 'relay.key'),
+      metricsIntervalMs: 0,
+      ...(registry ? { registry } : {}),
+    })
     log(`relay: (pid ${relay.process.pid}) listening at ${relay.multiaddr}`)
     const deployment: Deployment = { ...chain, relay: relay.multiaddr }
     const deploymentFile = join(options.stateDir, 'deployment.json')
@@ -104,8 +117,13 @@ export async function startDevnet(options: DevnetOptions, log: (line: string) =>
     // Vite's preview server adds a SIGTERM listener that closes it and exits at once (code 143), cutting short the
     // stack's orderly stop of its other children; whoever holds the Devnet stops it, so that listener goes.
     const sigtermListeners = new Set(process.listeners('SIGTERM'))
-    app = await vite.preview({ build: { outDir }, preview: { host, port: options.appPort, strictPort: true, open: false }, logLevel: 'warn' })
-    for (const listener of process.listeners('SIGTERM')) if (!sigtermListeners.has(listener)) process.off('SIGTERM', listener)
+    app = await vite.preview({
+      build: { outDir },
+      preview: { host, port: options.appPort, strictPort: true, open: false },
+      logLevel: 'warn',
+    })
+    for (const listener of process.listeners('SIGTERM'))
+      if (!sigtermListeners.has(listener)) process.off('SIGTERM', listener)
     const url = `http://${host}:${options.appPort}/`
     // The demo provider: the app itself in a headless Chromium, serving the 30M demo model for pay.
     if (options.demoProvider !== false) {

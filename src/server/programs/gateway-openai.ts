@@ -16,32 +16,56 @@ import { parseInferenceRequest } from '../../core/wire/infer.ts'
 
 export type GatewayRoute = 'local' | 'network'
 
-export type ParsedOpenAiRequest = { request: InferenceRequest; stream: boolean; includeUsage: boolean; route?: GatewayRoute; node?: string; hedge?: boolean }
+export type ParsedOpenAiRequest = {
+  request: InferenceRequest
+  stream: boolean
+  includeUsage: boolean
+  route?: GatewayRoute
+  node?: string
+  hedge?: boolean
+}
 
 /** Checks an OpenAI body and our routing fields. */
 export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenAiRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidGatewayRequestError('The body must be a JSON object.')
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new InvalidGatewayRequestError('The body must be a JSON object.')
   const fields = body as Record<string, unknown>
   const route = fields['modelex_route']
-  if (route !== undefined && route !== 'local' && route !== 'network') throw new InvalidGatewayRequestError('modelex_route must be "local" (your paired browser node) or "network" (paid network nodes).')
+  if (route !== undefined && route !== 'local' && route !== 'network')
+    throw new InvalidGatewayRequestError(
+      'modelex_route must be "local" (your paired browser node) or "network" (paid network nodes).',
+    )
   const node = fields['modelex_node']
-  if (node !== undefined && (typeof node !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,128}$/.test(node))) throw new InvalidGatewayRequestError('modelex_node must be a peer id (12D3KooW…).')
+  if (node !== undefined && (typeof node !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,128}$/.test(node)))
+    throw new InvalidGatewayRequestError('modelex_node must be a peer id (12D3KooW…).')
   const hedge = fields['modelex_hedge']
-  if (hedge !== undefined && typeof hedge !== 'boolean') throw new InvalidGatewayRequestError('modelex_hedge must be true or false.')
+  if (hedge !== undefined && typeof hedge !== 'boolean')
+    throw new InvalidGatewayRequestError('modelex_hedge must be true or false.')
   if (fields['n'] !== undefined && fields['n'] !== 1) throw new InvalidGatewayRequestError('Only n = 1 is supported.')
-  if (fields['stream'] !== undefined && typeof fields['stream'] !== 'boolean') throw new InvalidGatewayRequestError('stream must be true or false.')
+  if (fields['stream'] !== undefined && typeof fields['stream'] !== 'boolean')
+    throw new InvalidGatewayRequestError('stream must be true or false.')
   const prompt = fields['prompt']
-  const normalized = kind === 'completion' && Array.isArray(prompt) && prompt.length === 1 ? { ...fields, prompt: prompt[0] } : fields
+  const normalized =
+    kind === 'completion' && Array.isArray(prompt) && prompt.length === 1 ? { ...fields, prompt: prompt[0] } : fields
   let request: InferenceRequest
   try {
     request = parseInferenceRequest({ ...normalized, kind })
   } catch (error) {
-    if (error instanceof MalformedMessageError) throw new InvalidGatewayRequestError(error.details ?? error.message, error)
+    if (error instanceof MalformedMessageError)
+      throw new InvalidGatewayRequestError(error.details ?? error.message, error)
     throw error
   }
   const options = fields['stream_options']
-  const includeUsage = typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true
-  return { request, stream: fields['stream'] === true, includeUsage, ...(route !== undefined ? { route } : {}), ...(node !== undefined ? { node: node as string } : {}), ...(hedge !== undefined ? { hedge } : {}) }
+  const includeUsage =
+    typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true
+  return {
+    request,
+    stream: fields['stream'] === true,
+    includeUsage,
+    ...(route !== undefined ? { route } : {}),
+    ...(node !== undefined ? { node: node as string } : {}),
+    ...(hedge !== undefined ? { hedge } : {}),
+  }
 }
 
 /**
@@ -61,7 +85,9 @@ export function paidSummary(result: PaidResult) {
     receipt_hash: result.receipt.receiptHash,
     credit: result.credit.toString(),
     // Routing: the nodes that refused or failed before this one answered, and a hedge's cancelled other node.
-    ...(result.failedOver ? { failed_over: result.failedOver.map((a) => ({ peer: a.peerId, error: a.code ?? a.error })) } : {}),
+    ...(result.failedOver
+      ? { failed_over: result.failedOver.map((a) => ({ peer: a.peerId, error: a.code ?? a.error })) }
+      : {}),
     ...(result.hedge ? { hedged_with: result.hedge.peer } : {}),
   }
 }
@@ -71,4 +97,11 @@ export function errorBody(error: GatewayError) {
   return { error: { message: error.message, type: error.type, code: error.code, param: null } }
 }
 
-export { completionResponse, modelList, streamChunk, usageChunk, type OpenAiKind, type ResponseIds } from '../../core/openai.ts'
+export {
+  completionResponse,
+  modelList,
+  streamChunk,
+  usageChunk,
+  type OpenAiKind,
+  type ResponseIds,
+} from '../../core/openai.ts'

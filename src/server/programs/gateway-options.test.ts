@@ -4,10 +4,23 @@ import { streamMeter } from '../../core/bounds.ts'
 import { ContractRevertedError } from '../../core/errors/chain.ts'
 import { GatewayOptionError } from '../../core/errors/gateway.ts'
 import { InferRequestError, InferStreamError } from '../../core/errors/p2p.ts'
-import { InsufficientDepositError, NoNodeAvailableError, PaidRequestInterruptedError, SpendLimitError, StreamLimitError } from '../../core/errors/payments.ts'
+import {
+  InsufficientDepositError,
+  NoNodeAvailableError,
+  PaidRequestInterruptedError,
+  SpendLimitError,
+  StreamLimitError,
+} from '../../core/errors/payments.ts'
 import type { Delta } from '../../core/inference.ts'
 import { errorBody } from './gateway-openai.ts'
-import { GATEWAY_USAGE, meteredTexts, paidError, readGatewayOptions, SPEND_LIMIT_OPTIONS, upstreamError } from './gateway.ts'
+import {
+  GATEWAY_USAGE,
+  meteredTexts,
+  paidError,
+  readGatewayOptions,
+  SPEND_LIMIT_OPTIONS,
+  upstreamError,
+} from './gateway.ts'
 
 const refusal = (run: () => unknown): GatewayOptionError => {
   try {
@@ -20,9 +33,18 @@ const refusal = (run: () => unknown): GatewayOptionError => {
 
 describe('readGatewayOptions: spend limits', () => {
   test('flags in AI with decimals are exact wei; only the limits given are set', () => {
-    const { limits } = readGatewayOptions(['--max-spend-per-request', '0.5', '--max-price-out', '2.000000000000000001'], {})
-    expect(limits).toEqual({ maxSpendPerRequest: parseEther('0.5'), maxPricePerMillionOutput: 2_000_000_000_000_000_001n })
-    expect(readGatewayOptions(['--max-deposit', '25', '--max-price-in', '.25'], {}).limits).toEqual({ maxDeposit: 25n * 10n ** 18n, maxPricePerMillionInput: parseEther('0.25') })
+    const { limits } = readGatewayOptions(
+      ['--max-spend-per-request', '0.5', '--max-price-out', '2.000000000000000001'],
+      {},
+    )
+    expect(limits).toEqual({
+      maxSpendPerRequest: parseEther('0.5'),
+      maxPricePerMillionOutput: 2_000_000_000_000_000_001n,
+    })
+    expect(readGatewayOptions(['--max-deposit', '25', '--max-price-in', '.25'], {}).limits).toEqual({
+      maxDeposit: 25n * 10n ** 18n,
+      maxPricePerMillionInput: parseEther('0.25'),
+    })
   })
 
   test('none given: no limits at all, so the SDK applies its defaults', () => {
@@ -30,25 +52,49 @@ describe('readGatewayOptions: spend limits', () => {
   })
 
   test('environment variables, the flag winning over its variable', () => {
-    const env = { MODELEX_MAX_SPEND_PER_REQUEST: '3', MODELEX_MAX_DEPOSIT: '40', MODELEX_MAX_PRICE_IN: '1.5', MODELEX_MAX_PRICE_OUT: '0' }
-    expect(readGatewayOptions([], env).limits).toEqual({ maxSpendPerRequest: parseEther('3'), maxDeposit: parseEther('40'), maxPricePerMillionInput: parseEther('1.5'), maxPricePerMillionOutput: 0n })
-    expect(readGatewayOptions(['--max-spend-per-request', '0.1'], env).limits?.maxSpendPerRequest).toBe(parseEther('0.1'))
+    const env = {
+      MODELEX_MAX_SPEND_PER_REQUEST: '3',
+      MODELEX_MAX_DEPOSIT: '40',
+      MODELEX_MAX_PRICE_IN: '1.5',
+      MODELEX_MAX_PRICE_OUT: '0',
+    }
+    expect(readGatewayOptions([], env).limits).toEqual({
+      maxSpendPerRequest: parseEther('3'),
+      maxDeposit: parseEther('40'),
+      maxPricePerMillionInput: parseEther('1.5'),
+      maxPricePerMillionOutput: 0n,
+    })
+    expect(readGatewayOptions(['--max-spend-per-request', '0.1'], env).limits?.maxSpendPerRequest).toBe(
+      parseEther('0.1'),
+    )
   })
 
-  test.each(['-1', '1e18', 'abc', '', '1.', '0x10', '1,5', '0.0000000000000000001', '1 000'])('a bad amount (%j) is a GatewayOptionError naming the flag, never a rounded value', (value) => {
-    const error = refusal(() => readGatewayOptions([`--max-deposit=${value}`], {}))
-    expect(error).toBeInstanceOf(GatewayOptionError)
-    expect(error).toMatchObject({ name: 'GatewayOptionError', option: '--max-deposit' })
-    expect(error.message).toMatch(/--max-deposit must be an amount of AI such as 0\.5/)
-  })
+  test.each(['-1', '1e18', 'abc', '', '1.', '0x10', '1,5', '0.0000000000000000001', '1 000'])(
+    'a bad amount (%j) is a GatewayOptionError naming the flag, never a rounded value',
+    (value) => {
+      const error = refusal(() => readGatewayOptions([`--max-deposit=${value}`], {}))
+      expect(error).toBeInstanceOf(GatewayOptionError)
+      expect(error).toMatchObject({ name: 'GatewayOptionError', option: '--max-deposit' })
+      expect(error.message).toMatch(/--max-deposit must be an amount of AI such as 0\.5/)
+    },
+  )
 
   test('a bad amount in the environment names the variable', () => {
-    expect(refusal(() => readGatewayOptions([], { MODELEX_MAX_PRICE_OUT: 'lots' }))).toMatchObject({ name: 'GatewayOptionError', option: 'MODELEX_MAX_PRICE_OUT' })
+    expect(refusal(() => readGatewayOptions([], { MODELEX_MAX_PRICE_OUT: 'lots' }))).toMatchObject({
+      name: 'GatewayOptionError',
+      option: 'MODELEX_MAX_PRICE_OUT',
+    })
   })
 
   test('the other options refuse bad values with the same typed error; --help is read', () => {
-    expect(refusal(() => readGatewayOptions(['--port', '70000'], {}))).toMatchObject({ name: 'GatewayOptionError', option: '--port' })
-    expect(refusal(() => readGatewayOptions([], { MODELEX_GATEWAY_ROUTE: 'elsewhere' }))).toMatchObject({ name: 'GatewayOptionError', option: 'MODELEX_GATEWAY_ROUTE' })
+    expect(refusal(() => readGatewayOptions(['--port', '70000'], {}))).toMatchObject({
+      name: 'GatewayOptionError',
+      option: '--port',
+    })
+    expect(refusal(() => readGatewayOptions([], { MODELEX_GATEWAY_ROUTE: 'elsewhere' }))).toMatchObject({
+      name: 'GatewayOptionError',
+      option: 'MODELEX_GATEWAY_ROUTE',
+    })
     const short = refusal(() => readGatewayOptions(['--token', 'short-secret'], {}))
     expect(short).toMatchObject({ name: 'GatewayOptionError', option: '--token' })
     expect(short.message).not.toContain('short-secret')
@@ -69,29 +115,75 @@ describe('readGatewayOptions: spend limits', () => {
 
 describe('paidError: one status per failure, by who can fix it', () => {
   test('a spend limit is 402 spend_limit, naming the limit, the amounts and the flag that raises it', () => {
-    const mapped = paidError(new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: parseEther('1'), asked: parseEther('2.5') }))
-    expect(mapped).toMatchObject({ name: 'PaidRouteError', status: 402, type: 'payment_required', code: 'spend_limit', reason: 'SpendLimitError' })
+    const mapped = paidError(
+      new SpendLimitError({ limit: 'maxSpendPerRequest', allowed: parseEther('1'), asked: parseEther('2.5') }),
+    )
+    expect(mapped).toMatchObject({
+      name: 'PaidRouteError',
+      status: 402,
+      type: 'payment_required',
+      code: 'spend_limit',
+      reason: 'SpendLimitError',
+    })
     expect(mapped.message).toMatch(/maxSpendPerRequest is 1 AI and the node asks 2\.5/)
     expect(mapped.message).toMatch(/--max-spend-per-request <AI> \(or MODELEX_MAX_SPEND_PER_REQUEST\)/)
     expect(errorBody(mapped).error).toMatchObject({ code: 'spend_limit', type: 'payment_required' })
-    const price = paidError(new SpendLimitError({ limit: 'maxPricePerMillionOutput', allowed: parseEther('10'), asked: parseEther('12') }))
-    expect(price.message).toMatch(/maxPricePerMillionOutput is 10 AI per million output tokens and the node asks 12; .*--max-price-out/)
-    expect(paidError(new SpendLimitError({ limit: 'maxDeposit', allowed: 1n, asked: 2n })).message).toMatch(/--max-deposit/)
+    const price = paidError(
+      new SpendLimitError({ limit: 'maxPricePerMillionOutput', allowed: parseEther('10'), asked: parseEther('12') }),
+    )
+    expect(price.message).toMatch(
+      /maxPricePerMillionOutput is 10 AI per million output tokens and the node asks 12; .*--max-price-out/,
+    )
+    expect(paidError(new SpendLimitError({ limit: 'maxDeposit', allowed: 1n, asked: 2n })).message).toMatch(
+      /--max-deposit/,
+    )
   })
 
   test('a node that streams past max_tokens is 502 upstream_overrun, also when the SDK wraps it', () => {
     const overrun = new StreamLimitError({ maxTokens: 4, received: 9, kept: 4, text: 'abcd' })
-    expect(paidError(overrun)).toMatchObject({ status: 502, type: 'upstream_error', code: 'upstream_overrun', reason: 'StreamLimitError' })
+    expect(paidError(overrun)).toMatchObject({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_overrun',
+      reason: 'StreamLimitError',
+    })
     const wrapped = paidError(new PaidRequestInterruptedError({ text: 'abcd', credit: 0n, cause: overrun }))
     expect(wrapped).toMatchObject({ status: 502, code: 'upstream_overrun', reason: 'StreamLimitError' })
   })
 
   test('the other failures keep their statuses, and the error name as the code', () => {
-    expect(paidError(new NoNodeAvailableError({ model: 'm' }))).toMatchObject({ status: 503, code: 'PaidRouteError', reason: 'NoNodeAvailableError' })
-    expect(paidError(new InsufficientDepositError({ channelId: 1n, needed: 2n, deposit: 1n }))).toMatchObject({ status: 402, type: 'payment_required' })
-    expect(paidError(new ContractRevertedError({ contract: 'PaymentChannels', functionName: 'open', errorName: 'InsufficientAllowance', args: [] }))).toMatchObject({ status: 402 })
-    expect(paidError(new InferRequestError({ code: 'BUSY', message: 'full' }))).toMatchObject({ status: 429, reason: 'InferRequestError' })
-    expect(paidError(new PaidRequestInterruptedError({ text: '', credit: 0n, cause: new InferStreamError({ reason: 'reset', details: 'gone' }) }))).toMatchObject({ status: 502, reason: 'PaidRequestInterruptedError' })
+    expect(paidError(new NoNodeAvailableError({ model: 'm' }))).toMatchObject({
+      status: 503,
+      code: 'PaidRouteError',
+      reason: 'NoNodeAvailableError',
+    })
+    expect(paidError(new InsufficientDepositError({ channelId: 1n, needed: 2n, deposit: 1n }))).toMatchObject({
+      status: 402,
+      type: 'payment_required',
+    })
+    expect(
+      paidError(
+        new ContractRevertedError({
+          contract: 'PaymentChannels',
+          functionName: 'open',
+          errorName: 'InsufficientAllowance',
+          args: [],
+        }),
+      ),
+    ).toMatchObject({ status: 402 })
+    expect(paidError(new InferRequestError({ code: 'BUSY', message: 'full' }))).toMatchObject({
+      status: 429,
+      reason: 'InferRequestError',
+    })
+    expect(
+      paidError(
+        new PaidRequestInterruptedError({
+          text: '',
+          credit: 0n,
+          cause: new InferStreamError({ reason: 'reset', details: 'gone' }),
+        }),
+      ),
+    ).toMatchObject({ status: 502, reason: 'PaidRequestInterruptedError' })
   })
 })
 
@@ -122,7 +214,11 @@ describe('the local route meters what the paired node sends', () => {
   }
 
   test('an answer within max_tokens passes unchanged', async () => {
-    const { stream } = node([{ text: 'a', tokens: 1 }, { text: '', tokens: 1 }, { text: 'bc', tokens: 1 }])
+    const { stream } = node([
+      { text: 'a', tokens: 1 },
+      { text: '', tokens: 1 },
+      { text: 'bc', tokens: 1 },
+    ])
     expect(await read(meteredTexts(stream, 3))).toEqual({ pieces: ['a', 'bc'], error: null })
   })
 
@@ -132,12 +228,19 @@ describe('the local route meters what the paired node sends', () => {
     expect(pieces).toEqual(['x', 'x', 'x', 'x'])
     expect(error).toBeInstanceOf(StreamLimitError)
     expect(seen).toEqual({ sent: 5, stopped: true })
-    expect(upstreamError(error, 'peer')).toMatchObject({ name: 'UpstreamNodeError', status: 502, code: 'upstream_overrun' })
+    expect(upstreamError(error, 'peer')).toMatchObject({
+      name: 'UpstreamNodeError',
+      status: 502,
+      code: 'upstream_overrun',
+    })
     expect(errorBody(upstreamError(error, 'peer')).error.code).toBe('upstream_overrun')
   })
 
   test('more text than max_tokens can hold, whatever token count the node claims, is refused before it is kept', async () => {
-    const { seen, stream } = node([{ text: 'y'.repeat(10_000), tokens: 1 }, { text: 'z', tokens: 1 }])
+    const { seen, stream } = node([
+      { text: 'y'.repeat(10_000), tokens: 1 },
+      { text: 'z', tokens: 1 },
+    ])
     const { pieces, error } = await read(meteredTexts(stream, 2))
     expect(pieces).toEqual([])
     expect(error).toBeInstanceOf(StreamLimitError)

@@ -41,10 +41,18 @@ afterAll(async () => {
 function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void } {
   let open!: () => void
   const gate = new Promise<void>((resolve) => (open = resolve))
-  const wait = (signal: AbortSignal | undefined) => Promise.race([gate, new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }))])
+  const wait = (signal: AbortSignal | undefined) =>
+    Promise.race([
+      gate,
+      new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true })),
+    ])
   const engine: InferenceEngine = new Proxy(honest, {
     get(target, key) {
-      if (key === 'complete') return async (request: Parameters<InferenceEngine['complete']>[0], options: Parameters<InferenceEngine['complete']>[1] = {}) => (await wait(options.signal), target.complete(request, options))
+      if (key === 'complete')
+        return async (
+          request: Parameters<InferenceEngine['complete']>[0],
+          options: Parameters<InferenceEngine['complete']>[1] = {},
+        ) => (await wait(options.signal), target.complete(request, options))
       return Reflect.get(target, key)
     },
   })
@@ -52,7 +60,11 @@ function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void
 }
 
 async function post(gateway: Gateway, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${gateway.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const response = await fetch(`${gateway.url}/v1/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
   return { status: response.status, json: (await response.json()) as Record<string, unknown> }
 }
 
@@ -66,17 +78,37 @@ describe('gateway network route: routing, hedging, failover (integration)', () =
       stops.push(() => p.stop())
       return p
     }
-    const late = await start({ engine: slow.engine, prices: { pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n, pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n } })
+    const late = await start({
+      engine: slow.engine,
+      prices: {
+        pricePerMillionInput: TEST_PRICES.pricePerMillionInput / 2n,
+        pricePerMillionOutput: TEST_PRICES.pricePerMillionOutput / 2n,
+      },
+    })
     const fast = await start({})
     const account = privateKeyToAccount(generatePrivateKey())
     await fundAccount(deployment, account.address, parseEther('100'))
-    const gateway = await startGateway({ port: 0, route: 'network', network: { deployment, wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }), models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }], store: memoryStore(), channelDeposit: parseEther('1') } })
+    const gateway = await startGateway({
+      port: 0,
+      route: 'network',
+      network: {
+        deployment,
+        wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
+        models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
+        store: memoryStore(),
+        channelDeposit: parseEther('1'),
+      },
+    })
     stops.push(() => gateway.close())
     const peers = [late, fast].map((p) => p.node.peerId.toString())
-    await until(async () => {
-      const listed = (await gateway.client!.nodes({ model, timeoutMs: 0 }).catch(() => [])).map((n) => n.peerId)
-      return peers.every((p) => listed.includes(p))
-    }, 30_000, 'the gateway to list both providers')
+    await until(
+      async () => {
+        const listed = (await gateway.client!.nodes({ model, timeoutMs: 0 }).catch(() => [])).map((n) => n.peerId)
+        return peers.every((p) => listed.includes(p))
+      },
+      30_000,
+      'the gateway to list both providers',
+    )
 
     const fim = await post(gateway, { model, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 6 })
     expect(fim.status, JSON.stringify(fim.json)).toBe(200)

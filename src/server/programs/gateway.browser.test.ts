@@ -32,7 +32,13 @@ let client: OpenAI
 let pairing: { peer: string; token: string }
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
-  const result = (await node.page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const)) as { ok: true; value: T } | { ok: false; error: SerializedError }
+  const result = (await node.page.evaluate(
+    ([m, a]) =>
+      (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(
+        ...(a as unknown[]),
+      ),
+    [method, args] as const,
+  )) as { ok: true; value: T } | { ok: false; error: SerializedError }
   if (!result.ok) throw new Error(`${result.error.name}: ${result.error.message}`)
   return result.value
 }
@@ -59,7 +65,14 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-const fim = { model: MODEL, prompt: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 12, temperature: 0, seed: 0 }
+const fim = {
+  model: MODEL,
+  prompt: 'def add(a, b):\n    ',
+  suffix: '\n\nprint(add(1, 2))\n',
+  max_tokens: 12,
+  temperature: 0,
+  seed: 0,
+}
 
 test('GET /v1/models lists the model loaded in the browser tab', async () => {
   const models = await client.models.list()
@@ -88,14 +101,21 @@ test('a fill-in-the-middle completion, not streamed and streamed, gives the same
 })
 
 test('chat completions, not streamed and streamed', async () => {
-  const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'Write a function that adds two numbers.' }], max_tokens: 10, temperature: 0, seed: 0 }
+  const request = {
+    model: MODEL,
+    messages: [{ role: 'user' as const, content: 'Write a function that adds two numbers.' }],
+    max_tokens: 10,
+    temperature: 0,
+    seed: 0,
+  }
   const whole = await client.chat.completions.create(request)
   expect(whole.object).toBe('chat.completion')
   expect(whole.choices[0]?.message.role).toBe('assistant')
   const content = whole.choices[0]?.message.content ?? ''
   expect(content.length).toBeGreaterThan(0)
   let text = ''
-  for await (const chunk of await client.chat.completions.create({ ...request, stream: true })) text += chunk.choices[0]?.delta.content ?? ''
+  for await (const chunk of await client.chat.completions.create({ ...request, stream: true }))
+    text += chunk.choices[0]?.delta.content ?? ''
   expect(text).toBe(content)
 })
 
@@ -114,13 +134,23 @@ test('with no node paired, 503 says how to pair', async () => {
 })
 
 test('an oversize body is 413; the paid network route without a wallet is 503 and says how to give one; unknown routes 404', async () => {
-  await expect(client.completions.create({ ...fim, prompt: 'x'.repeat(300 * 1024) })).rejects.toMatchObject({ status: 413 })
-  const paid = await fetch(`${gateway.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${gateway.token}` }, body: JSON.stringify({ ...fim, modelex_route: 'network' }) })
+  await expect(client.completions.create({ ...fim, prompt: 'x'.repeat(300 * 1024) })).rejects.toMatchObject({
+    status: 413,
+  })
+  const paid = await fetch(`${gateway.url}/v1/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}` },
+    body: JSON.stringify({ ...fim, modelex_route: 'network' }),
+  })
   expect(paid.status).toBe(503)
   const refusal = ((await paid.json()) as { error: { code: string; message: string } }).error
   expect(refusal.code).toBe('NetworkRouteUnavailableError')
   expect(refusal.message).toMatch(/MODELEX_WALLET_KEY/)
-  const missing = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${gateway.token}` }, body: '{}' })
+  const missing = await fetch(`${gateway.url}/v1/embeddings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}` },
+    body: '{}',
+  })
   expect(missing.status).toBe(404)
   // The gateway still serves after all that.
   expect((await client.completions.create({ ...fim, max_tokens: 2 })).usage?.completion_tokens).toBe(2)
@@ -153,7 +183,9 @@ test('the tab reloads, keeping its peer key and token: the gateway pairs again b
   // The reloaded node no longer knows the gateway; the gateway pairs again with the line it has and answers.
   expect((await client.completions.create({ ...fim, max_tokens: 2 })).usage?.completion_tokens).toBe(2)
   await call('newToken')
-  const refused = (await client.completions.create({ ...fim, max_tokens: 2 }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+  const refused = (await client.completions.create({ ...fim, max_tokens: 2 }).catch((e: unknown) => e)) as InstanceType<
+    typeof OpenAI.APIError
+  >
   expect(refused.status).toBe(401)
   expect(refused.message).toMatch(/refused the pairing token/)
   expect(node.errors).toEqual([])

@@ -37,10 +37,20 @@ async function fundedWallet(ai: bigint): Promise<WalletClient> {
   return createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }) as WalletClient
 }
 
-async function gatewayWith(network: Partial<GatewayNetwork> & { wallet: WalletClient }, stateFile = join(dir, 'state.json')): Promise<{ gateway: Gateway; openai: OpenAI }> {
-  const gateway = await startGateway({ port: 0, route: 'network', network: { deployment, models, store: jsonFileStore(stateFile), channelDeposit: parseEther('1'), ...network } })
+async function gatewayWith(
+  network: Partial<GatewayNetwork> & { wallet: WalletClient },
+  stateFile = join(dir, 'state.json'),
+): Promise<{ gateway: Gateway; openai: OpenAI }> {
+  const gateway = await startGateway({
+    port: 0,
+    route: 'network',
+    network: { deployment, models, store: jsonFileStore(stateFile), channelDeposit: parseEther('1'), ...network },
+  })
   gateways.push(gateway)
-  return { gateway, openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0, timeout: 60_000 }) }
+  return {
+    gateway,
+    openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.token, maxRetries: 0, timeout: 60_000 }),
+  }
 }
 
 /** Our routing fields ride in the body, as an editor's "extra body" setting sends them. */
@@ -49,7 +59,11 @@ const routed = <T extends object>(body: T) => ({ ...body, modelex_node: peer }) 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelex-gateway-paid-'))
   relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
-  provider = await startPaidProvider({ deployment: { ...deployment, relay: relay.multiaddr }, relay: relay.multiaddr, maxReceipts: 100 })
+  provider = await startPaidProvider({
+    deployment: { ...deployment, relay: relay.multiaddr },
+    relay: relay.multiaddr,
+    maxReceipts: 100,
+  })
   peer = provider.node.peerId.toString()
 })
 
@@ -68,7 +82,9 @@ describe('gateway network route (paid)', () => {
     const listed = await openai.models.list()
     expect(listed.data.map((m) => m.id)).toContain(TEST_MODEL.id)
 
-    const completion = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', max_tokens: 6 }))) as OpenAI.Completion & { modelex: PaidSummary }
+    const completion = (await openai.completions.create(
+      routed({ model: TEST_MODEL.id, prompt: 'def add(a, b):\n', suffix: '\nprint(add(1, 2))\n', max_tokens: 6 }),
+    )) as OpenAI.Completion & { modelex: PaidSummary }
     expect(completion.choices[0]?.text.length).toBeGreaterThan(0)
     expect(completion.usage?.completion_tokens).toBe(6)
     expect(completion.modelex.peer).toBe(peer)
@@ -78,10 +94,23 @@ describe('gateway network route (paid)', () => {
     expect(first?.receipt.receiptHash).toBe(completion.modelex.receipt_hash)
     expect(first?.receipt.receipt.completionTokens).toBe(6n)
     expect(BigInt(completion.modelex.cost)).toBe(first?.receipt.receipt.cost)
-    expect(BigInt(completion.modelex.cost)).toBe((BigInt(completion.modelex.quoted_input_tokens) * TEST_PRICES.pricePerMillionInput + 6n * TEST_PRICES.pricePerMillionOutput + 999_999n) / 1_000_000n)
+    expect(BigInt(completion.modelex.cost)).toBe(
+      (BigInt(completion.modelex.quoted_input_tokens) * TEST_PRICES.pricePerMillionInput +
+        6n * TEST_PRICES.pricePerMillionOutput +
+        999_999n) /
+        1_000_000n,
+    )
     expect(BigInt(completion.modelex.cost)).toBe(BigInt(completion.modelex.max_cost))
 
-    const stream = await openai.chat.completions.create(routed({ model: TEST_MODEL.id, messages: [{ role: 'user' as const, content: 'stream, please' }], max_tokens: 5, stream: true as const, stream_options: { include_usage: true } }))
+    const stream = await openai.chat.completions.create(
+      routed({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user' as const, content: 'stream, please' }],
+        max_tokens: 5,
+        stream: true as const,
+        stream_options: { include_usage: true },
+      }),
+    )
     let text = ''
     let paid: PaidSummary | undefined
     let usage: OpenAI.CompletionUsage | undefined
@@ -102,7 +131,9 @@ describe('gateway network route (paid)', () => {
     // A new gateway on the same state file pays on the same channel instead of opening another.
     await gateway.close()
     const again = await gatewayWith({ wallet, deployment: { ...deployment, relay: relay.multiaddr } })
-    const third = (await again.openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'third', max_tokens: 3 }))) as OpenAI.Completion & { modelex: PaidSummary }
+    const third = (await again.openai.completions.create(
+      routed({ model: TEST_MODEL.id, prompt: 'third', max_tokens: 3 }),
+    )) as OpenAI.Completion & { modelex: PaidSummary }
     expect(third.modelex.channel_id).toBe(completion.modelex.channel_id)
     expect((await again.gateway.client?.receipts())?.length).toBe(3)
   })
@@ -110,32 +141,58 @@ describe('gateway network route (paid)', () => {
   it('refuses clearly: no wallet (503), no node for the model (503), a wallet that cannot pay (402)', async () => {
     const walletless = await startGateway({ port: 0, relay: relay.multiaddr })
     gateways.push(walletless)
-    const refused = (response: Response) => response.json() as Promise<{ error: { code: string; message: string; type: string } }>
-    const asked = await fetch(`${walletless.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${walletless.token}` }, body: JSON.stringify({ model: TEST_MODEL.id, prompt: 'x', modelex_route: 'network' }) })
+    const refused = (response: Response) =>
+      response.json() as Promise<{ error: { code: string; message: string; type: string } }>
+    const asked = await fetch(`${walletless.url}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${walletless.token}` },
+      body: JSON.stringify({ model: TEST_MODEL.id, prompt: 'x', modelex_route: 'network' }),
+    })
     expect(asked.status).toBe(503)
     expect((await refused(asked)).error.code).toBe('NetworkRouteUnavailableError')
 
-    const { openai } = await gatewayWith({ wallet: await fundedWallet(parseEther('10')), deployment: { ...deployment, relay: relay.multiaddr } }, join(dir, 'other.json'))
-    const unknown = (await openai.completions.create({ model: 'no-such-model', prompt: 'x', max_tokens: 2 }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    const { openai } = await gatewayWith(
+      { wallet: await fundedWallet(parseEther('10')), deployment: { ...deployment, relay: relay.multiaddr } },
+      join(dir, 'other.json'),
+    )
+    const unknown = (await openai.completions
+      .create({ model: 'no-such-model', prompt: 'x', max_tokens: 2 })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
     expect(unknown.status).toBe(503)
     expect(unknown.message).toMatch(/NoNodeAvailableError/)
 
-    const broke = await gatewayWith({ wallet: await fundedWallet(0n), deployment: { ...deployment, relay: relay.multiaddr } }, join(dir, 'broke.json'))
-    const poor = (await broke.openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 })).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    const broke = await gatewayWith(
+      { wallet: await fundedWallet(0n), deployment: { ...deployment, relay: relay.multiaddr } },
+      join(dir, 'broke.json'),
+    )
+    const poor = (await broke.openai.completions
+      .create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 }))
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
     expect(poor.status).toBe(402)
     expect((poor.error as { type?: string }).type).toBe('payment_required')
     // Nothing was paid, and the provider is unharmed: the funded gateway still gets answers.
     expect(await broke.gateway.client?.receipts()).toEqual([])
     const served = provider.service.metrics().jobsServed
-    const ok = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'still here', max_tokens: 2 }))) as OpenAI.Completion & { modelex: PaidSummary }
+    const ok = (await openai.completions.create(
+      routed({ model: TEST_MODEL.id, prompt: 'still here', max_tokens: 2 }),
+    )) as OpenAI.Completion & { modelex: PaidSummary }
     expect(ok.modelex.peer).toBe(peer)
     expect(provider.service.metrics().jobsServed).toBe(served + 1)
   })
 
   it('refuses a node that asks more than the spend limits: 402 spend_limit naming the flag, nothing paid', async () => {
     // The test provider's quote for any request is far above 1 wei.
-    const { gateway, openai } = await gatewayWith({ wallet: await fundedWallet(parseEther('10')), limits: { maxSpendPerRequest: 1n }, deployment: { ...deployment, relay: relay.multiaddr } }, join(dir, 'limited.json'))
-    const refused = (await openai.completions.create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 })).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    const { gateway, openai } = await gatewayWith(
+      {
+        wallet: await fundedWallet(parseEther('10')),
+        limits: { maxSpendPerRequest: 1n },
+        deployment: { ...deployment, relay: relay.multiaddr },
+      },
+      join(dir, 'limited.json'),
+    )
+    const refused = (await openai.completions
+      .create(routed({ model: TEST_MODEL.id, prompt: 'x', max_tokens: 2 }))
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
     expect(refused.status).toBe(402)
     expect(refused.code).toBe('spend_limit')
     expect(refused.message).toMatch(/maxSpendPerRequest.*--max-spend-per-request/s)

@@ -29,12 +29,33 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { WalletClient } from '../../chain/actions/internal.ts'
 import { DEVNET_CHAIN_ID, deploymentChain, fundFromDevnet } from '../../chain/devnet-faucet.ts'
 import { CLIENT_DEFAULTS } from '../../client/constants.ts'
-import { createClient, type ChatCreateParameters, type CompletionCreateParameters, type ModelexClient, type ModelRef, type PaidResult } from '../../client/client.ts'
+import {
+  createClient,
+  type ChatCreateParameters,
+  type CompletionCreateParameters,
+  type ModelexClient,
+  type ModelRef,
+  type PaidResult,
+} from '../../client/client.ts'
 import { newPairToken, parsePairingLine, tokensEqual, type PairedModel } from '../../core/autocomplete-pairing.ts'
 import { streamMeter, type SpendLimits } from '../../core/bounds.ts'
 import { deploymentRelays, parseDeployment, type Deployment } from '../../core/deployment.ts'
 import { walkCauses } from '../../core/errors/base.ts'
-import { GatewayAuthError, GatewayError, GatewayOptionError, InvalidGatewayRequestError, ModelNotServedError, NetworkRouteUnavailableError, NodeNotPairedError, PaidRouteError, PairingError, RequestTooLargeError, UnknownRouteError, UpstreamNodeError, type GatewayErrorCode } from '../../core/errors/gateway.ts'
+import {
+  GatewayAuthError,
+  GatewayError,
+  GatewayOptionError,
+  InvalidGatewayRequestError,
+  ModelNotServedError,
+  NetworkRouteUnavailableError,
+  NodeNotPairedError,
+  PaidRouteError,
+  PairingError,
+  RequestTooLargeError,
+  UnknownRouteError,
+  UpstreamNodeError,
+  type GatewayErrorCode,
+} from '../../core/errors/gateway.ts'
 import { InferRequestError, InferStreamError, type InferErrorCode } from '../../core/errors/p2p.ts'
 import { SpendLimitError, StreamLimitError, type SpendLimit } from '../../core/errors/payments.ts'
 import type { Delta, FinishReason, Usage } from '../../core/inference.ts'
@@ -50,7 +71,19 @@ import { jsonFileStore } from '../../store/file-store.ts'
 import { loadOrCreatePeerKeyFile } from '../../store/key-file.ts'
 import type { KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreatePrivateKey } from '../../store/signer-key.ts'
-import { completionResponse, errorBody, modelList, paidSummary, parseOpenAiRequest, streamChunk, usageChunk, type GatewayRoute, type OpenAiKind, type ParsedOpenAiRequest, type PaidSummary } from './gateway-openai.ts'
+import {
+  completionResponse,
+  errorBody,
+  modelList,
+  paidSummary,
+  parseOpenAiRequest,
+  streamChunk,
+  usageChunk,
+  type GatewayRoute,
+  type OpenAiKind,
+  type ParsedOpenAiRequest,
+  type PaidSummary,
+} from './gateway-openai.ts'
 
 const root = resolve(import.meta.dirname, '../../..')
 
@@ -72,10 +105,30 @@ export const GATEWAY_DEFAULTS = {
  * as the usage text states it (the SDK applies it; `createClient` gets only the limits given here).
  */
 export const SPEND_LIMIT_OPTIONS = {
-  maxSpendPerRequest: { flag: 'max-spend-per-request', env: 'MODELEX_MAX_SPEND_PER_REQUEST', unit: 'AI', what: 'the most one request may cost' },
-  maxDeposit: { flag: 'max-deposit', env: 'MODELEX_MAX_DEPOSIT', unit: 'AI', what: 'the most one payment channel (with one node) may hold' },
-  maxPricePerMillionInput: { flag: 'max-price-in', env: 'MODELEX_MAX_PRICE_IN', unit: 'AI per million input tokens', what: 'the highest price per million input tokens accepted' },
-  maxPricePerMillionOutput: { flag: 'max-price-out', env: 'MODELEX_MAX_PRICE_OUT', unit: 'AI per million output tokens', what: 'the highest price per million output tokens accepted' },
+  maxSpendPerRequest: {
+    flag: 'max-spend-per-request',
+    env: 'MODELEX_MAX_SPEND_PER_REQUEST',
+    unit: 'AI',
+    what: 'the most one request may cost',
+  },
+  maxDeposit: {
+    flag: 'max-deposit',
+    env: 'MODELEX_MAX_DEPOSIT',
+    unit: 'AI',
+    what: 'the most one payment channel (with one node) may hold',
+  },
+  maxPricePerMillionInput: {
+    flag: 'max-price-in',
+    env: 'MODELEX_MAX_PRICE_IN',
+    unit: 'AI per million input tokens',
+    what: 'the highest price per million input tokens accepted',
+  },
+  maxPricePerMillionOutput: {
+    flag: 'max-price-out',
+    env: 'MODELEX_MAX_PRICE_OUT',
+    unit: 'AI per million output tokens',
+    what: 'the highest price per million output tokens accepted',
+  },
 } as const satisfies Record<SpendLimit, { flag: string; env: string; unit: string; what: string }>
 
 const SPEND_LIMITS = Object.keys(SPEND_LIMIT_OPTIONS) as SpendLimit[]
@@ -126,19 +179,51 @@ export type Gateway = {
   close(): Promise<void>
 }
 
-export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null, token = newPairToken(), keyFile, pair: initialPair, maxBodyBytes = GATEWAY_DEFAULTS.maxBodyBytes, network, route: defaultRoute = 'local', log = () => {} }: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway({
+  port = GATEWAY_DEFAULTS.port,
+  relay = null,
+  token = newPairToken(),
+  keyFile,
+  pair: initialPair,
+  maxBodyBytes = GATEWAY_DEFAULTS.maxBodyBytes,
+  network,
+  route: defaultRoute = 'local',
+  log = () => {},
+}: GatewayOptions = {}): Promise<Gateway> {
   // The gateway's peer (src/p2p/peer.ts): its node dials the paired tab and network nodes, its directory (marking
   // nodes registered on the deployment's NodeRegistry) is the network route's. It serves nothing: no engine, no policy.
   let peer: Peer | null = null
   const relays = relay ? [relay] : network ? deploymentRelays(network.deployment) : []
   if (relays.length > 0) {
     const registry = network?.deployment.contracts.NodeRegistry
-    const isRegistered = network && registry ? registryLookup(createPublicClient({ transport: http(network.deployment.rpcUrl), pollingInterval: 100 }), registry) : undefined
-    peer = await createPeer({ relays, node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) }, directory: isRegistered ? { isRegistered } : {} })
+    const isRegistered =
+      network && registry
+        ? registryLookup(
+            createPublicClient({ transport: http(network.deployment.rpcUrl), pollingInterval: 100 }),
+            registry,
+          )
+        : undefined
+    peer = await createPeer({
+      relays,
+      node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) },
+      directory: isRegistered ? { isRegistered } : {},
+    })
   }
   const node: ModelexNode | null = peer?.node ?? null
   const networkModels = [...(network?.models ?? []), ...pinnedModelRefs(WASM_CATALOG)]
-  const client = network && peer ? createClient({ deployment: network.deployment, wallet: network.wallet, node: peer.node, directory: peer.directory, models: networkModels, ...(network.store ? { store: network.store } : {}), ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}), ...(network.limits ? { limits: network.limits } : {}) }) : null
+  const client =
+    network && peer
+      ? createClient({
+          deployment: network.deployment,
+          wallet: network.wallet,
+          node: peer.node,
+          directory: peer.directory,
+          models: networkModels,
+          ...(network.store ? { store: network.store } : {}),
+          ...(network.channelDeposit !== undefined ? { channelDeposit: network.channelDeposit } : {}),
+          ...(network.limits ? { limits: network.limits } : {}),
+        })
+      : null
   if (client) {
     // Listen for announcements from the start, so the first paid request finds its nodes sooner.
     await client.start()
@@ -147,7 +232,12 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
   let paired: { peer: string; token: string; models: PairedModel[] } | null = null
   let active = 0
   const pairWith = async (peer: string, pairToken: string): Promise<PairedModel[]> => {
-    if (!node) throw new PairingError({ peer, reason: 'unreachable', details: 'the gateway has no relay: start it with --relay <multiaddr>, or start the local stack first' })
+    if (!node)
+      throw new PairingError({
+        peer,
+        reason: 'unreachable',
+        details: 'the gateway has no relay: start it with --relay <multiaddr>, or start the local stack first',
+      })
     const models = await pair(node, { peer, token: pairToken })
     paired = { peer, token: pairToken, models }
     log(`paired with ${peer}: ${models.map((m) => m.id).join(', ') || 'no model loaded'}`)
@@ -164,37 +254,77 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
       const local = paired
         ? await pairWith(paired.peer, paired.token).catch((error: unknown) => {
             if (client) return []
-            throw error instanceof PairingError ? new UpstreamNodeError({ peer: paired?.peer ?? '', details: error.message, cause: error, status: 503 }) : error
+            throw error instanceof PairingError
+              ? new UpstreamNodeError({ peer: paired?.peer ?? '', details: error.message, cause: error, status: 503 })
+              : error
           })
         : []
       // The network route takes any model it knows by id; which nodes serve it is found per request.
-      const remote = client ? networkModels.filter((m) => !local.some((l) => l.id === m.id)).map((m) => ({ id: m.id, owned_by: 'modelex-network' })) : []
+      const remote = client
+        ? networkModels
+            .filter((m) => !local.some((l) => l.id === m.id))
+            .map((m) => ({ id: m.id, owned_by: 'modelex-network' }))
+        : []
       return sendJson(res, 200, modelList([...local, ...remote], Math.floor(Date.now() / 1000)))
     }
     if (method === 'POST' && path === '/modelex/pair') {
       const body = await readJson(req, maxBodyBytes)
       const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
-      const line = typeof fields['line'] === 'string' ? parsePairingLine(fields['line']) : typeof fields['peer'] === 'string' && typeof fields['token'] === 'string' ? { peer: fields['peer'], token: fields['token'] } : null
-      if (!line) throw new InvalidGatewayRequestError('Send {"line": "<peer id>:<token>"} or {"peer": "...", "token": "..."} as shown in the Code view.')
+      const line =
+        typeof fields['line'] === 'string'
+          ? parsePairingLine(fields['line'])
+          : typeof fields['peer'] === 'string' && typeof fields['token'] === 'string'
+            ? { peer: fields['peer'], token: fields['token'] }
+            : null
+      if (!line)
+        throw new InvalidGatewayRequestError(
+          'Send {"line": "<peer id>:<token>"} or {"peer": "...", "token": "..."} as shown in the Code view.',
+        )
       const models = await pairWith(line.peer, line.token)
       return sendJson(res, 200, { paired: line.peer, models })
     }
-    const kind: OpenAiKind | null = method === 'POST' && path === '/v1/completions' ? 'completion' : method === 'POST' && path === '/v1/chat/completions' ? 'chat' : null
+    const kind: OpenAiKind | null =
+      method === 'POST' && path === '/v1/completions'
+        ? 'completion'
+        : method === 'POST' && path === '/v1/chat/completions'
+          ? 'chat'
+          : null
     if (!kind) throw new UnknownRouteError({ method, path })
     const parsed = parseOpenAiRequest(kind, await readJson(req, maxBodyBytes))
     const route = parsed.route ?? defaultRoute
-    if (route === 'network' && !client) throw new NetworkRouteUnavailableError(network ? 'the gateway has no relay to reach the network' : undefined)
+    if (route === 'network' && !client)
+      throw new NetworkRouteUnavailableError(network ? 'the gateway has no relay to reach the network' : undefined)
     if (route === 'local') {
       if (!paired || !node) throw new NodeNotPairedError()
       const served = paired.models[0]
-      if (served && served.id !== parsed.request.model) throw new ModelNotServedError({ requested: parsed.request.model, served: served.id })
+      if (served && served.id !== parsed.request.model)
+        throw new ModelNotServedError({ requested: parsed.request.model, served: served.id })
     }
-    if (active >= GATEWAY_DEFAULTS.maxConcurrent) throw new UpstreamNodeError({ peer: paired?.peer ?? 'network', details: `more than ${GATEWAY_DEFAULTS.maxConcurrent} requests at once`, status: 429 })
+    if (active >= GATEWAY_DEFAULTS.maxConcurrent)
+      throw new UpstreamNodeError({
+        peer: paired?.peer ?? 'network',
+        details: `more than ${GATEWAY_DEFAULTS.maxConcurrent} requests at once`,
+        status: 429,
+      })
     active++
     try {
-      if (route === 'network') await respond(res, kind, parsed, (signal) => paidUpstream(client as ModelexClient, parsed, signal, network?.hedgeFim ?? true), paidError)
+      if (route === 'network')
+        await respond(
+          res,
+          kind,
+          parsed,
+          (signal) => paidUpstream(client as ModelexClient, parsed, signal, network?.hedgeFim ?? true),
+          paidError,
+        )
       else {
-        const local = () => respond(res, kind, parsed, (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal), (error) => upstreamError(error, paired?.peer ?? ''))
+        const local = () =>
+          respond(
+            res,
+            kind,
+            parsed,
+            (signal) => localUpstream(node as ModelexNode, paired?.peer ?? '', parsed, signal),
+            (error) => upstreamError(error, paired?.peer ?? ''),
+          )
         try {
           await local()
         } catch (error) {
@@ -214,7 +344,9 @@ export async function startGateway({ port = GATEWAY_DEFAULTS.port, relay = null,
   })
   server.requestTimeout = 0
   server.headersTimeout = GATEWAY_DEFAULTS.bodyTimeoutMs
-  await new Promise<void>((resolveListen, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolveListen()))
+  await new Promise<void>((resolveListen, reject) =>
+    server.once('error', reject).listen(port, '127.0.0.1', () => resolveListen()),
+  )
   const address = server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`
   if (initialPair) await pairWith(initialPair.peer, initialPair.token)
@@ -264,13 +396,21 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 /** Where an answer comes from: its text pieces as they stream, then how it ended (and, when paid, what it cost). */
-type Upstream = { pieces: AsyncIterable<string>; result: Promise<{ finish_reason: FinishReason; usage: Usage; modelex?: PaidSummary }> }
+type Upstream = {
+  pieces: AsyncIterable<string>
+  result: Promise<{ finish_reason: FinishReason; usage: Usage; modelex?: PaidSummary }>
+}
 
 /**
  * The paired browser node, over the infer protocol, unpaid (the pairing token admits the gateway). The gateway's
  * default max_tokens is sent along, so the node and the meter agree on the limit.
  */
-function localUpstream(node: ModelexNode, peer: string, { request }: ParsedOpenAiRequest, signal: AbortSignal): Upstream {
+function localUpstream(
+  node: ModelexNode,
+  peer: string,
+  { request }: ParsedOpenAiRequest,
+  signal: AbortSignal,
+): Upstream {
   const maxTokens = request.max_tokens ?? GATEWAY_DEFAULTS.maxTokens
   const call = infer(node, { peer, request: { ...request, max_tokens: maxTokens }, payment: null, signal })
   return { pieces: meteredTexts(call, maxTokens), result: call.result }
@@ -293,12 +433,21 @@ export async function* meteredTexts(deltas: AsyncIterable<Delta>, maxTokens: num
  * A network node chosen by the SDK (or named by `modelex_node`), paid through a payment channel. The SDK routes, fails
  * over on BUSY or a node dead before its first token, and hedges fill-in-the-middle completions (see `hedgeFim`).
  */
-async function paidUpstream(client: ModelexClient, { request, node, hedge }: ParsedOpenAiRequest, signal: AbortSignal, hedgeFim: boolean): Promise<Upstream> {
+async function paidUpstream(
+  client: ModelexClient,
+  { request, node, hedge }: ParsedOpenAiRequest,
+  signal: AbortSignal,
+  hedgeFim: boolean,
+): Promise<Upstream> {
   const common = { ...(node ? { node } : {}), signal, stream: true as const }
   if (request.kind === 'completion') {
     const { kind: _, ...fields } = request
     const hedged = !node && (hedge ?? (hedgeFim && request.suffix !== undefined))
-    const stream = await client.completions.create({ ...(fields as CompletionCreateParameters), ...common, ...(hedged ? { hedge: true } : {}) })
+    const stream = await client.completions.create({
+      ...(fields as CompletionCreateParameters),
+      ...common,
+      ...(hedged ? { hedge: true } : {}),
+    })
     return { pieces: texts(stream, (chunk) => chunk.choices[0]?.text ?? ''), result: settled(stream.result) }
   }
   const { kind: _, ...fields } = request
@@ -321,20 +470,34 @@ async function* texts<T>(source: AsyncIterable<T>, text: (item: T) => string): A
 }
 
 /** Streams an upstream's answer to the client as SSE, or sends it whole; a client that hangs up cancels it. */
-async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream, includeUsage }: ParsedOpenAiRequest, open: (signal: AbortSignal) => Upstream | Promise<Upstream>, mapError: (error: unknown) => GatewayError): Promise<void> {
+async function respond(
+  res: ServerResponse,
+  kind: OpenAiKind,
+  { request, stream, includeUsage }: ParsedOpenAiRequest,
+  open: (signal: AbortSignal) => Upstream | Promise<Upstream>,
+  mapError: (error: unknown) => GatewayError,
+): Promise<void> {
   const cancel = new AbortController()
   // The client hung up: cancelling stops the generation at the node (a paid request is billed for what the node had sent).
   const onClose = () => {
     if (!res.writableEnded) cancel.abort()
   }
   res.on('close', onClose)
-  const ids = { id: `${kind === 'completion' ? 'cmpl' : 'chatcmpl'}-${newPairToken().slice(0, 24)}`, created: Math.floor(Date.now() / 1000), model: request.model }
+  const ids = {
+    id: `${kind === 'completion' ? 'cmpl' : 'chatcmpl'}-${newPairToken().slice(0, 24)}`,
+    created: Math.floor(Date.now() / 1000),
+    model: request.model,
+  }
   let text = ''
   let started = false
   const startStream = () => {
     if (started) return
     started = true
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    })
   }
   try {
     const upstream = await open(cancel.signal)
@@ -347,7 +510,11 @@ async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream,
     }
     const outcome = await upstream.result
     const extra = outcome.modelex ? { modelex: outcome.modelex } : {}
-    if (!stream) return sendJson(res, 200, { ...completionResponse(kind, ids, text, outcome.finish_reason, outcome.usage), ...extra })
+    if (!stream)
+      return sendJson(res, 200, {
+        ...completionResponse(kind, ids, text, outcome.finish_reason, outcome.usage),
+        ...extra,
+      })
     startStream()
     res.write(encodeSseEvent({ ...streamChunk(kind, ids, '', outcome.finish_reason), ...extra }))
     if (includeUsage) res.write(encodeSseEvent(usageChunk(kind, ids, outcome.usage)))
@@ -366,17 +533,34 @@ async function respond(res: ServerResponse, kind: OpenAiKind, { request, stream,
 }
 
 /** The HTTP status for each error code of the infer protocol (the node's own refusals). */
-const INFER_ERROR_STATUS: Record<InferErrorCode, number> = { BAD_REQUEST: 400, UNSUPPORTED_MODEL: 404, BUSY: 429, PAYMENT_REQUIRED: 402, TIMEOUT: 504, INTERNAL: 502 }
+const INFER_ERROR_STATUS: Record<InferErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNSUPPORTED_MODEL: 404,
+  BUSY: 429,
+  PAYMENT_REQUIRED: 402,
+  TIMEOUT: 504,
+  INTERNAL: 502,
+}
 
 /**
  * Statuses of the paid route's failures, by the error's name: who can fix it (the caller, the wallet, the network)
  * decides. A spend limit is the caller's to raise (402, like a wallet that cannot pay); an overrun, and anything
  * not listed, is the node's doing (502). The node's own refusals use `INFER_ERROR_STATUS`.
  */
-const PAID_ERROR_STATUS: Record<string, number> = { NoNodeAvailableError: 503, AllNodesFailedError: 503, InsufficientDepositError: 402, ContractRevertedError: 402, SpendLimitError: 402, StreamLimitError: 502 }
+const PAID_ERROR_STATUS: Record<string, number> = {
+  NoNodeAvailableError: 503,
+  AllNodesFailedError: 503,
+  InsufficientDepositError: 402,
+  ContractRevertedError: 402,
+  SpendLimitError: 402,
+  StreamLimitError: 502,
+}
 
 /** The OpenAI `code` of paid failures a client may act on by kind, by the error's name. */
-const ERROR_CODE: Record<string, GatewayErrorCode> = { SpendLimitError: 'spend_limit', StreamLimitError: 'upstream_overrun' }
+const ERROR_CODE: Record<string, GatewayErrorCode> = {
+  SpendLimitError: 'spend_limit',
+  StreamLimitError: 'upstream_overrun',
+}
 
 /** The paid route's failure as the gateway answers it (status, OpenAI type and code, what to do). */
 export function paidError(error: unknown): GatewayError {
@@ -385,7 +569,8 @@ export function paidError(error: unknown): GatewayError {
   const known = walkCauses(error, (e) => e instanceof Error && Object.hasOwn(PAID_ERROR_STATUS, e.name)) ?? error
   const name = known instanceof Error ? known.name : 'Error'
   // What was wrong, not only what to do: a bad quote says which rule it broke (an inflated input count, a price).
-  const short = known instanceof Error ? ((known as { shortMessage?: string }).shortMessage ?? known.message) : String(known)
+  const short =
+    known instanceof Error ? ((known as { shortMessage?: string }).shortMessage ?? known.message) : String(known)
   const why = known instanceof Error ? (known as { details?: string }).details : undefined
   let details = why ? `${short} ${why}` : short
   if (known instanceof SpendLimitError) details = spendLimitDetails(known)
@@ -402,14 +587,35 @@ function spendLimitDetails(error: SpendLimitError): string {
 /** A failure of the local route (the paired browser node), or of the gateway itself, as the gateway answers it. */
 export function upstreamError(error: unknown, peer: string): GatewayError {
   if (error instanceof GatewayError) return error
-  if (error instanceof StreamLimitError) return new UpstreamNodeError({ peer, details: `it sent more than the request's max_tokens and was stopped there: ${error.shortMessage}`, cause: error, status: 502, code: 'upstream_overrun' })
+  if (error instanceof StreamLimitError)
+    return new UpstreamNodeError({
+      peer,
+      details: `it sent more than the request's max_tokens and was stopped there: ${error.shortMessage}`,
+      cause: error,
+      status: 502,
+      code: 'upstream_overrun',
+    })
   if (error instanceof InferRequestError) {
-    if (error.code === 'PAYMENT_REQUIRED') return new NodeNotPairedError(`${peer} no longer knows this gateway (the tab was reloaded?): ${error.details ?? ''}`)
+    if (error.code === 'PAYMENT_REQUIRED')
+      return new NodeNotPairedError(
+        `${peer} no longer knows this gateway (the tab was reloaded?): ${error.details ?? ''}`,
+      )
     const status = INFER_ERROR_STATUS[error.code]
-    return new UpstreamNodeError({ peer, details: `${error.code}: ${error.details ?? error.message}`, cause: error, status })
+    return new UpstreamNodeError({
+      peer,
+      details: `${error.code}: ${error.details ?? error.message}`,
+      cause: error,
+      status,
+    })
   }
-  if (error instanceof InferStreamError) return new UpstreamNodeError({ peer, details: error.message, cause: error, status: 502 })
-  return new UpstreamNodeError({ peer, details: error instanceof Error ? error.message : String(error), cause: error, status: 500 })
+  if (error instanceof InferStreamError)
+    return new UpstreamNodeError({ peer, details: error.message, cause: error, status: 502 })
+  return new UpstreamNodeError({
+    peer,
+    details: error instanceof Error ? error.message : String(error),
+    cause: error,
+    status: 500,
+  })
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -418,7 +624,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     return
   }
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  })
   res.end(text)
 }
 
@@ -432,7 +642,14 @@ function sendError(res: ServerResponse, error: unknown, peer: string): void {
   sendJson(res, mapped.status, errorBody(mapped), headers)
 }
 
-export type GatewayCommandOptions = GatewayOptions & { port: number; deploymentFile: string; stateFile: string; walletKeyFile?: string; limits?: Partial<SpendLimits>; help?: true }
+export type GatewayCommandOptions = GatewayOptions & {
+  port: number
+  deploymentFile: string
+  stateFile: string
+  walletKeyFile?: string
+  limits?: Partial<SpendLimits>
+  help?: true
+}
 
 /** What `--help` prints. */
 export const GATEWAY_USAGE = [
@@ -486,29 +703,48 @@ export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessE
   })
   const givenPort = values.port ?? env['MODELEX_GATEWAY_PORT']
   const port = Number(givenPort ?? GATEWAY_DEFAULTS.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GatewayOptionError({ option: values.port !== undefined ? '--port' : 'MODELEX_GATEWAY_PORT', expected: 'an integer in 0..65535', value: givenPort ?? '' })
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new GatewayOptionError({
+      option: values.port !== undefined ? '--port' : 'MODELEX_GATEWAY_PORT',
+      expected: 'an integer in 0..65535',
+      value: givenPort ?? '',
+    })
   const options: GatewayCommandOptions = {
     port,
     keyFile: resolve(values['key-file'] ?? env['MODELEX_GATEWAY_KEY_FILE'] ?? resolve(root, '.modelex/gateway.key')),
-    deploymentFile: resolve(values.deployment ?? env['MODELEX_DEPLOYMENT'] ?? resolve(root, '.modelex/deployment.json')),
-    stateFile: resolve(values['state-file'] ?? env['MODELEX_GATEWAY_STATE'] ?? resolve(root, '.modelex/gateway-state.json')),
+    deploymentFile: resolve(
+      values.deployment ?? env['MODELEX_DEPLOYMENT'] ?? resolve(root, '.modelex/deployment.json'),
+    ),
+    stateFile: resolve(
+      values['state-file'] ?? env['MODELEX_GATEWAY_STATE'] ?? resolve(root, '.modelex/gateway-state.json'),
+    ),
   }
   if (values.help) options.help = true
   const route = values.route ?? env['MODELEX_GATEWAY_ROUTE']
   if (route !== undefined) {
-    if (route !== 'local' && route !== 'network') throw new GatewayOptionError({ option: values.route !== undefined ? '--route' : 'MODELEX_GATEWAY_ROUTE', expected: 'local or network', value: route })
+    if (route !== 'local' && route !== 'network')
+      throw new GatewayOptionError({
+        option: values.route !== undefined ? '--route' : 'MODELEX_GATEWAY_ROUTE',
+        expected: 'local or network',
+        value: route,
+      })
     options.route = route
   }
   if (values['wallet-key-file']) options.walletKeyFile = resolve(values['wallet-key-file'])
   const token = values.token ?? env['MODELEX_GATEWAY_TOKEN']
   if (token !== undefined) {
-    if (token.length < 16) throw new GatewayOptionError({ option: values.token !== undefined ? '--token' : 'MODELEX_GATEWAY_TOKEN', expected: 'at least 16 characters' })
+    if (token.length < 16)
+      throw new GatewayOptionError({
+        option: values.token !== undefined ? '--token' : 'MODELEX_GATEWAY_TOKEN',
+        expected: 'at least 16 characters',
+      })
     options.token = token
   }
   if (values.relay) options.relay = values.relay
   if (values.pair) {
     const line = parsePairingLine(values.pair)
-    if (!line) throw new GatewayOptionError({ option: '--pair', expected: 'the line the Code view shows: <peer id>:<token>' })
+    if (!line)
+      throw new GatewayOptionError({ option: '--pair', expected: 'the line the Code view shows: <peer id>:<token>' })
     options.pair = line
   }
   const limits: Partial<SpendLimits> = {}
@@ -525,7 +761,12 @@ export function readGatewayOptions(argv: readonly string[], env: NodeJS.ProcessE
 /** An amount of AI as written (`0.5`, at most 18 decimals), exactly in wei: refused, never rounded, otherwise. */
 function parseAiAmount(text: string, option: string): bigint {
   const amount = text.trim()
-  if (!/^(?:\d+(?:\.\d{1,18})?|\.\d{1,18})$/.test(amount)) throw new GatewayOptionError({ option, expected: 'an amount of AI such as 0.5 (digits, at most 18 decimals, not negative)', value: text })
+  if (!/^(?:\d+(?:\.\d{1,18})?|\.\d{1,18})$/.test(amount))
+    throw new GatewayOptionError({
+      option,
+      expected: 'an amount of AI such as 0.5 (digits, at most 18 decimals, not negative)',
+      value: text,
+    })
   return parseEther(amount)
 }
 
@@ -535,18 +776,30 @@ const DEVNET_WALLET_KEY = 'devnet-wallet-key'
  * The network route's wallet: MODELEX_WALLET_KEY, else the key in --wallet-key-file, else (devnet only) a burner
  * kept in the state file and topped up from an anvil test account. Null when there is none to be had.
  */
-export async function gatewayWallet(deployment: Deployment, store: KeyValueStore, { walletKeyFile, env }: { walletKeyFile?: string; env: NodeJS.ProcessEnv }): Promise<WalletClient | null> {
-  const given = (env['MODELEX_WALLET_KEY']?.trim() || undefined) ?? (walletKeyFile ? (await readFile(walletKeyFile, 'utf8')).trim() : undefined)
+export async function gatewayWallet(
+  deployment: Deployment,
+  store: KeyValueStore,
+  { walletKeyFile, env }: { walletKeyFile?: string; env: NodeJS.ProcessEnv },
+): Promise<WalletClient | null> {
+  const given =
+    (env['MODELEX_WALLET_KEY']?.trim() || undefined) ??
+    (walletKeyFile ? (await readFile(walletKeyFile, 'utf8')).trim() : undefined)
   let privateKey: Hex
   if (given !== undefined) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(given)) throw new Error('The wallet key must be a 0x-prefixed 32-byte hex private key.')
+    if (!/^0x[0-9a-fA-F]{64}$/.test(given))
+      throw new Error('The wallet key must be a 0x-prefixed 32-byte hex private key.')
     privateKey = given as Hex
   } else {
     if (deployment.chainId !== DEVNET_CHAIN_ID) return null
     privateKey = await loadOrCreatePrivateKey(store, DEVNET_WALLET_KEY, 'devnet wallet key')
     await fundFromDevnet(deployment, privateKeyToAccount(privateKey).address, { funder: GATEWAY_DEFAULTS.devnetFunder })
   }
-  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: deploymentChain(deployment), transport: http(deployment.rpcUrl), pollingInterval: 250 }) as WalletClient
+  return createWalletClient({
+    account: privateKeyToAccount(privateKey),
+    chain: deploymentChain(deployment),
+    transport: http(deployment.rpcUrl),
+    pollingInterval: 250,
+  }) as WalletClient
 }
 
 async function readDeploymentFile(path: string): Promise<Deployment | null> {
@@ -555,8 +808,12 @@ async function readDeploymentFile(path: string): Promise<Deployment | null> {
 }
 
 function describeLimits(limits: Partial<SpendLimits>): string {
-  const given = SPEND_LIMITS.filter((limit) => limits[limit] !== undefined).map((limit) => `--${SPEND_LIMIT_OPTIONS[limit].flag} ${formatEther(limits[limit] as bigint)}`)
-  return given.length === 0 ? "the SDK's default spend limits" : `spend limits ${given.join(', ')}${given.length < SPEND_LIMITS.length ? " (others the SDK's defaults)" : ''}`
+  const given = SPEND_LIMITS.filter((limit) => limits[limit] !== undefined).map(
+    (limit) => `--${SPEND_LIMIT_OPTIONS[limit].flag} ${formatEther(limits[limit] as bigint)}`,
+  )
+  return given.length === 0
+    ? "the SDK's default spend limits"
+    : `spend limits ${given.join(', ')}${given.length < SPEND_LIMITS.length ? " (others the SDK's defaults)" : ''}`
 }
 
 async function main(): Promise<void> {
@@ -564,7 +821,11 @@ async function main(): Promise<void> {
   try {
     options = readGatewayOptions(process.argv.slice(2), process.env)
   } catch (error) {
-    console.error(error instanceof GatewayOptionError ? error.message : `${(error as Error).message.replace(/\.?$/, '.')} Run \`npm run gateway -- --help\` for the options.`)
+    console.error(
+      error instanceof GatewayOptionError
+        ? error.message
+        : `${(error as Error).message.replace(/\.?$/, '.')} Run \`npm run gateway -- --help\` for the options.`,
+    )
     process.exit(2)
   }
   if (options.help) {
@@ -576,21 +837,42 @@ async function main(): Promise<void> {
     const deployment = await readDeploymentFile(options.deploymentFile)
     if (deployment) {
       const store = jsonFileStore(options.stateFile)
-      const wallet = await gatewayWallet(deployment, store, { ...(options.walletKeyFile ? { walletKeyFile: options.walletKeyFile } : {}), env: process.env })
+      const wallet = await gatewayWallet(deployment, store, {
+        ...(options.walletKeyFile ? { walletKeyFile: options.walletKeyFile } : {}),
+        env: process.env,
+      })
       if (wallet) options.network = { deployment, wallet, store, ...(options.limits ? { limits: options.limits } : {}) }
-      console.log(wallet ? `Network route: paying from ${wallet.account.address} on chain ${deployment.chainId}; ${describeLimits(options.limits ?? {})}.` : 'Network route off: no wallet (set MODELEX_WALLET_KEY or --wallet-key-file).')
-    } else console.log(`Network route off: no deployment at ${options.deploymentFile} (start the local stack, or pass --deployment).`)
+      console.log(
+        wallet
+          ? `Network route: paying from ${wallet.account.address} on chain ${deployment.chainId}; ${describeLimits(options.limits ?? {})}.`
+          : 'Network route off: no wallet (set MODELEX_WALLET_KEY or --wallet-key-file).',
+      )
+    } else
+      console.log(
+        `Network route off: no deployment at ${options.deploymentFile} (start the local stack, or pass --deployment).`,
+      )
     options.relay ??= deployment?.relay ?? null
-    if (!options.relay) console.error('No relay (no --relay and no deployment): the gateway starts, but cannot reach any node until one is given.')
+    if (!options.relay)
+      console.error(
+        'No relay (no --relay and no deployment): the gateway starts, but cannot reach any node until one is given.',
+      )
     gateway = await startGateway({ ...options, log: (line) => console.log(line) })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    console.error(code === 'EADDRINUSE' ? `Port ${options.port} on 127.0.0.1 is taken: choose another with --port N.` : `The gateway did not start: ${(error as Error).message}`)
+    console.error(
+      code === 'EADDRINUSE'
+        ? `Port ${options.port} on 127.0.0.1 is taken: choose another with --port N.`
+        : `The gateway did not start: ${(error as Error).message}`,
+    )
     process.exit(1)
   }
   console.log(`Modelex gateway on ${gateway.url}/v1 (OpenAI-compatible)`)
   console.log(`API key (bearer token): ${gateway.token}`)
-  console.log(gateway.paired() ? `Paired with ${gateway.paired()?.peer}.` : 'No browser node paired yet: open the app\'s Code view, load a coder model, click "Share with my gateway", then restart with --pair <line> or POST the line to /modelex/pair.')
+  console.log(
+    gateway.paired()
+      ? `Paired with ${gateway.paired()?.peer}.`
+      : 'No browser node paired yet: open the app\'s Code view, load a coder model, click "Share with my gateway", then restart with --pair <line> or POST the line to /modelex/pair.',
+  )
   let stopping = false
   const shutdown = () => {
     if (stopping) return

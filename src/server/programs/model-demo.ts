@@ -16,7 +16,11 @@ const CONFIGS: Record<string, DemoModelConfig> = { [DEMO_TINY.name]: DEMO_TINY, 
 export type EnsureDemoModelsParameters = { dir?: string; names?: readonly string[]; log?: (line: string) => void }
 
 /** Makes sure the demo model files exist in `dir` with their catalog hashes; returns their paths by model id. */
-export async function ensureDemoModels({ dir = DEFAULT_MODELS_DIR, names = Object.keys(CONFIGS), log = () => {} }: EnsureDemoModelsParameters = {}): Promise<Record<string, string>> {
+export async function ensureDemoModels({
+  dir = DEFAULT_MODELS_DIR,
+  names = Object.keys(CONFIGS),
+  log = () => {},
+}: EnsureDemoModelsParameters = {}): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true })
   const paths: Record<string, string> = {}
   for (const name of names) {
@@ -31,11 +35,15 @@ export async function ensureDemoModels({ dir = DEFAULT_MODELS_DIR, names = Objec
     const bytes = generateDemoModel(config)
     const hash = keccak256(bytes)
     if (hash !== record.contentHash) {
-      throw new Error(`The generator made ${name} with hash ${hash}, but the catalog says ${record.contentHash}. Update DEMO_MODELS in src/core/models.ts if the change was on purpose.`)
+      throw new Error(
+        `The generator made ${name} with hash ${hash}, but the catalog says ${record.contentHash}. Update DEMO_MODELS in src/core/models.ts if the change was on purpose.`,
+      )
     }
     await writeFile(`${path}.tmp`, bytes)
     await rename(`${path}.tmp`, path)
-    log(`${name}: ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB written in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    log(
+      `${name}: ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    )
   }
   return paths
 }

@@ -21,7 +21,13 @@ async function readProcessEntry(pid: number): Promise<ProcessEntry | null> {
     // The command name is in parentheses and may itself hold spaces or parentheses: the fields follow the last ')'.
     const close = stat.lastIndexOf(')')
     const fields = stat.slice(close + 2).split(' ')
-    return { pid, ppid: Number(fields[1]), startTime: fields[19] ?? '', state: fields[0] ?? '', command: stat.slice(stat.indexOf('(') + 1, close) }
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      startTime: fields[19] ?? '',
+      state: fields[0] ?? '',
+      command: stat.slice(stat.indexOf('(') + 1, close),
+    }
   } catch {
     return null
   }
@@ -29,7 +35,11 @@ async function readProcessEntry(pid: number): Promise<ProcessEntry | null> {
 
 /** `pid` and every process below it. */
 async function processTree(pid: number): Promise<ProcessEntry[]> {
-  const entries = (await Promise.all((await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map((name) => readProcessEntry(Number(name))))).filter((e) => e !== null)
+  const entries = (
+    await Promise.all(
+      (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map((name) => readProcessEntry(Number(name))),
+    )
+  ).filter((e) => e !== null)
   const tree: ProcessEntry[] = []
   const queue = [pid]
   while (queue.length > 0) {
@@ -72,7 +82,14 @@ describe('npm start under a process manager', () => {
   async function startNpm(extraArgs: string[]): Promise<{ npm: ManagedProcess; tree: ProcessEntry[] }> {
     const stateDir = await mkdtemp(join(tmpdir(), 'modelex-npm-start-'))
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }))
-    const ports = ['--chain-port', String(await freePort()), '--relay-port', String(await freePort()), '--app-port', String(await freePort())]
+    const ports = [
+      '--chain-port',
+      String(await freePort()),
+      '--relay-port',
+      String(await freePort()),
+      '--app-port',
+      String(await freePort()),
+    ]
     const npm = startProcess('npm start', 'npm', ['start', '--', '--state-dir', stateDir, ...ports, ...extraArgs], {
       cwd: root,
       detached: true,
@@ -105,14 +122,21 @@ describe('npm start under a process manager', () => {
     { signal: 'SIGTERM', to: 'npm alone' },
     { signal: 'SIGINT', to: 'npm alone' },
     { signal: 'SIGTERM', to: 'the process group' },
-  ] as const)('$signal to $to stops every process the stack started, then npm exits 0', async ({ signal, to }) => {
-    const { npm, tree } = await startNpm(['--no-demo-provider'])
-    process.kill(to === 'npm alone' ? npm.pid : -npm.pid, signal)
-    const code = await Promise.race([npm.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000))])
-    expect(code).toBe(0)
-    expect(npm.output()).toContain(`${signal}: stopping the local stack`)
-    expect((await waitForAllGone(tree, 5_000)).map((e) => `${e.pid} ${e.command}`)).toEqual([])
-  }, 400_000)
+  ] as const)(
+    '$signal to $to stops every process the stack started, then npm exits 0',
+    async ({ signal, to }) => {
+      const { npm, tree } = await startNpm(['--no-demo-provider'])
+      process.kill(to === 'npm alone' ? npm.pid : -npm.pid, signal)
+      const code = await Promise.race([
+        npm.exited,
+        new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000)),
+      ])
+      expect(code).toBe(0)
+      expect(npm.output()).toContain(`${signal}: stopping the local stack`)
+      expect((await waitForAllGone(tree, 5_000)).map((e) => `${e.pid} ${e.command}`)).toEqual([])
+    },
+    400_000,
+  )
 
   test('with npm killed hard (SIGKILL), the stack and its headless demo provider stop by themselves', async () => {
     const { npm, tree } = await startNpm([])

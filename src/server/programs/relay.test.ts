@@ -6,7 +6,21 @@ const registry = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
 
 describe('readRelayOptions', () => {
   test('peer relays (repeatable), a registry with its RPC, and the connection limit', () => {
-    const options = readRelayOptions(['--peer-relay', peer, '--peer-relay', peer.replace('9091', '9092'), '--rpc-url', 'http://127.0.0.1:8545', '--registry', registry, '--max-connections', '900'], {})
+    const options = readRelayOptions(
+      [
+        '--peer-relay',
+        peer,
+        '--peer-relay',
+        peer.replace('9091', '9092'),
+        '--rpc-url',
+        'http://127.0.0.1:8545',
+        '--registry',
+        registry,
+        '--max-connections',
+        '900',
+      ],
+      {},
+    )
     expect(options.peerRelays).toHaveLength(2)
     expect(options.registry).toEqual({ rpcUrl: 'http://127.0.0.1:8545', address: registry })
     expect(options.limits?.maxConnections).toBe(900)

@@ -44,14 +44,31 @@ import { RateLimiter } from '../../core/rate-limit.ts'
 import { RelayTopics, type TopicRefusalReason } from '../../core/relay-topics.ts'
 import { registeredModels, type RegisteredModels } from '../../p2p/registered-models.ts'
 import { attestationGate } from '../../p2p/attestations.ts'
-import { ATTESTATION_TOPIC_SCORE, ATTESTATIONS_TOPIC, JOBS_TOPIC, JOBS_TOPIC_SCORE, RELAY_DEFAULTS } from '../../p2p/constants.ts'
+import {
+  ATTESTATION_TOPIC_SCORE,
+  ATTESTATIONS_TOPIC,
+  JOBS_TOPIC,
+  JOBS_TOPIC_SCORE,
+  RELAY_DEFAULTS,
+} from '../../p2p/constants.ts'
 import { jobsGate } from '../../p2p/jobs.ts'
 import { LatestAnnouncements } from '../../core/latest-announcements.ts'
 import { LatestAttestations, type LatestAttestationsOptions } from '../../core/latest-attestations.ts'
-import { announcementGate, modelexGossipsub, unwatchTopic, watchTopic, type AnnouncementGate, type Validate } from '../../p2p/gossip.ts'
+import {
+  announcementGate,
+  modelexGossipsub,
+  unwatchTopic,
+  watchTopic,
+  type AnnouncementGate,
+  type Validate,
+} from '../../p2p/gossip.ts'
 import { serveDirectory, type DirectoryService, type DirectoryServiceCounts } from '../../p2p/directory-service.ts'
 import { serveLatestAnnouncements } from '../../p2p/latest-announcements.ts'
-import { serveLatestAttestations, type LatestAttestationsServerCounts, type LatestAttestationsSource } from '../../p2p/latest-attestations.ts'
+import {
+  serveLatestAttestations,
+  type LatestAttestationsServerCounts,
+  type LatestAttestationsSource,
+} from '../../p2p/latest-attestations.ts'
 import { RELAY_LIMITS, type RelayLimits } from '../../p2p/relay-limits.ts'
 import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
 import { loadOrCreatePeerKeyFile } from '../../store/key-file.ts'
@@ -143,11 +160,22 @@ export async function startRelay({
   const privateKey = await loadOrCreatePeerKeyFile(keyFile)
   const federation = federationPeers(peerRelays)
   const isPeerRelay = (peer: string) => federation.ids.has(peer)
-  const refused: RelayRefusals = { connections: 0, topics: { 'unregistered-model': 0, 'relay-topic-limit': 0, 'peer-topic-limit': 0 }, floodingPeers: 0, announcements: 0 }
+  const refused: RelayRefusals = {
+    connections: 0,
+    topics: { 'unregistered-model': 0, 'relay-topic-limit': 0, 'peer-topic-limit': 0 },
+    floodingPeers: 0,
+    announcements: 0,
+  }
   const banned = new Map<string, number>()
   // eslint-disable-next-line prefer-const -- the gate needs the node it guards, which is built with the gate
   let libp2p: Libp2p<RelayServices>
-  const gater = capacityGate({ connections: () => libp2p.getConnections().length, limits, isPeerRelay, banned, refused })
+  const gater = capacityGate({
+    connections: () => libp2p.getConnections().length,
+    limits,
+    isPeerRelay,
+    banned,
+    refused,
+  })
   libp2p = await createLibp2p<RelayServices>({
     privateKey,
     addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`] },
@@ -178,7 +206,15 @@ export async function startRelay({
         federation: {
           directPeers: federation.directPeers,
           directConnectTicks: limits.directConnectTicks,
-          decodeRpcLimits: { maxSubscriptions: limits.maxSubscriptionsPerRpc, maxMessages: limits.maxMessagesPerRpc, maxIhaveMessageIDs: 5000, maxIwantMessageIDs: 5000, maxControlMessages: 5000, maxIdontwantMessageIDs: 512, maxPeerInfos: 16 },
+          decodeRpcLimits: {
+            maxSubscriptions: limits.maxSubscriptionsPerRpc,
+            maxMessages: limits.maxMessagesPerRpc,
+            maxIhaveMessageIDs: 5000,
+            maxIwantMessageIDs: 5000,
+            maxControlMessages: 5000,
+            maxIdontwantMessageIDs: 512,
+            maxPeerInfos: 16,
+          },
         },
         // Peer relays stay above every threshold: a relay forwards what its peers send, so one bad peer behind it
         // must not cost the federation its link (the relay that forwarded it validated it the same way anyway).
@@ -187,14 +223,22 @@ export async function startRelay({
     },
   })
   const pubsub = libp2p.services.pubsub
-  const models = registry === undefined ? null : 'verdict' in registry ? registry : registeredModels(createPublicClient({ transport: http(registry.rpcUrl) }), registry.address)
+  const models =
+    registry === undefined
+      ? null
+      : 'verdict' in registry
+        ? registry
+        : registeredModels(createPublicClient({ transport: http(registry.rpcUrl) }), registry.address)
   const gate = announcementGate()
   const topics = serveAnnouncementTopics(libp2p, { gate, models, limits, isPeerRelay, banned, refused })
   // The directory query protocol: the best N of a model, signed, with deltas (src/p2p/directory-service.ts). A
   // model asked about or published to it is wanted like a subscription, under the same registry gate and bounds.
   // Its own validator for what providers publish to it directly: sharing the gossip one would make the gossip copy
   // of the same announcement a replay, ignored and so never forwarded to the other relays.
-  const directory = serveDirectory(libp2p, { validate: announcementGate().check, join: (hash) => topics.wantForDirectory(hash) })
+  const directory = serveDirectory(libp2p, {
+    validate: announcementGate().check,
+    join: (hash) => topics.wantForDirectory(hash),
+  })
   const latestService = cacheLatestAnnouncements(libp2p, { gate, joined: (topic) => topics.has(topic), directory })
   // Attestations: validated without a chain view (schema, rules, nonce, signature in the declared domain); peers
   // check the registry binding themselves and only ignore, never penalise, what the relay could not check.
@@ -233,7 +277,10 @@ export async function startRelay({
       jobs: { ...jobs.counts },
       latestAttestations: { ...attestationService.counts, held: attestationCache.size },
       refused: { ...refused, topics: topics.refusedNow() },
-      federation: { relays: federation.ids.size, connected: [...federation.ids].filter((id) => libp2p.getConnections(peerIdFromString(id)).length > 0).length },
+      federation: {
+        relays: federation.ids.size,
+        connected: [...federation.ids].filter((id) => libp2p.getConnections(peerIdFromString(id)).length > 0).length,
+      },
       registry: models ? { models: models.size, failures: models.failures } : null,
       rssBytes: process.memoryUsage.rss(),
       directory: { ...directory.counts, held: directory.store.size },
@@ -246,7 +293,10 @@ export async function startRelay({
 }
 
 /** The peer relays as gossipsub direct peers: their ids, and where to dial them. */
-export function federationPeers(peerRelays: readonly string[]): { ids: Set<string>; directPeers: { id: PeerId; addrs: Multiaddr[] }[] } {
+export function federationPeers(peerRelays: readonly string[]): {
+  ids: Set<string>
+  directPeers: { id: PeerId; addrs: Multiaddr[] }[]
+} {
   const directPeers = peerRelays.map((address) => {
     const parsed = multiaddr(address)
     const id = parsed.getComponents().findLast((c) => c.name === 'p2p')?.value
@@ -261,7 +311,19 @@ export function federationPeers(peerRelays: readonly string[]): { ids: Set<strin
  * refused before their handshake (a few above it are let through the handshake, so a peer relay can still get in),
  * and after it, for everyone but peer relays; peers cut off for flooding are refused until their ban ends.
  */
-function capacityGate({ connections, limits, isPeerRelay, banned, refused }: { connections: () => number; limits: RelayLimits; isPeerRelay: (peer: string) => boolean; banned: Map<string, number>; refused: RelayRefusals }) {
+function capacityGate({
+  connections,
+  limits,
+  isPeerRelay,
+  banned,
+  refused,
+}: {
+  connections: () => number
+  limits: RelayLimits
+  isPeerRelay: (peer: string) => boolean
+  banned: Map<string, number>
+  refused: RelayRefusals
+}) {
   return {
     denyInboundConnection: () => {
       if (connections() < limits.maxConnections + 16) return false
@@ -294,14 +356,37 @@ const DIRECTORY_PEER = 'directory-protocol'
  */
 function serveAnnouncementTopics(
   libp2p: Libp2p<RelayServices>,
-  { gate, models, limits, isPeerRelay, banned, refused }: { gate: AnnouncementGate; models: RegisteredModels | null; limits: RelayLimits; isPeerRelay: (peer: string) => boolean; banned: Map<string, number>; refused: RelayRefusals },
+  {
+    gate,
+    models,
+    limits,
+    isPeerRelay,
+    banned,
+    refused,
+  }: {
+    gate: AnnouncementGate
+    models: RegisteredModels | null
+    limits: RelayLimits
+    isPeerRelay: (peer: string) => boolean
+    banned: Map<string, number>
+    refused: RelayRefusals
+  },
 ) {
   const pubsub = libp2p.services.pubsub
   // Models asked about over the directory protocol count as wanted by one pseudo-peer, exempt from the per-peer
   // bound (the directory service bounds its askers itself), for `directoryInterestMs` after the last ask.
   const directoryInterest = new Map<string, number>()
-  const topics = new RelayTopics({ maxTopics: limits.maxTopics, maxTopicsPerPeer: limits.maxTopicsPerPeer, maxSubscriptionsPerPeer: limits.maxSubscriptionsPerPeer, exempt: (peer) => peer === DIRECTORY_PEER || isPeerRelay(peer) })
-  const rate = new RateLimiter({ perSecond: limits.announcementsPerSecond, burst: limits.announcementBurst, maxKeys: limits.maxConnections * 2 })
+  const topics = new RelayTopics({
+    maxTopics: limits.maxTopics,
+    maxTopicsPerPeer: limits.maxTopicsPerPeer,
+    maxSubscriptionsPerPeer: limits.maxSubscriptionsPerPeer,
+    exempt: (peer) => peer === DIRECTORY_PEER || isPeerRelay(peer),
+  })
+  const rate = new RateLimiter({
+    perSecond: limits.announcementsPerSecond,
+    burst: limits.announcementBurst,
+    maxKeys: limits.maxConnections * 2,
+  })
   const validate: Validate = async (from, message) => {
     const source = from.toString()
     if (!isPeerRelay(source) && !rate.take(source, Date.now()).ok) {
@@ -340,7 +425,9 @@ function serveAnnouncementTopics(
     scheduled = true
     queueMicrotask(sweep)
   }
-  const onSubscriptions = (event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>) => {
+  const onSubscriptions = (
+    event: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>,
+  ) => {
     const peer = event.detail.peerId.toString()
     for (const { topic, subscribe } of event.detail.subscriptions) {
       if (!subscribe) {
@@ -366,7 +453,11 @@ function serveAnnouncementTopics(
     has: (topic: string) => topics.has(topic),
     wantForDirectory(contentHash: string) {
       const topic = announcementTopic(contentHash)
-      if (topicContentHash(topic) === null || (!directoryInterest.has(topic) && directoryInterest.size >= limits.maxTopics)) return
+      if (
+        topicContentHash(topic) === null ||
+        (!directoryInterest.has(topic) && directoryInterest.size >= limits.maxTopics)
+      )
+        return
       directoryInterest.set(topic, Date.now() + limits.directoryInterestMs)
       if (topics.subscribe(DIRECTORY_PEER, topic) === 'ok') soon()
     },
@@ -377,7 +468,11 @@ function serveAnnouncementTopics(
       return topics.wanted
     },
     refusedNow(): Record<TopicRefusalReason, number> {
-      const counts: Record<TopicRefusalReason, number> = { 'unregistered-model': 0, 'relay-topic-limit': 0, 'peer-topic-limit': 0 }
+      const counts: Record<TopicRefusalReason, number> = {
+        'unregistered-model': 0,
+        'relay-topic-limit': 0,
+        'peer-topic-limit': 0,
+      }
       for (const reason of refusedNow.values()) counts[reason]++
       return counts
     },
@@ -397,7 +492,14 @@ function serveAnnouncementTopics(
 }
 
 /** The newest validated announcement of each node per joined topic, for peers that join a topic later. */
-function cacheLatestAnnouncements(libp2p: Libp2p<RelayServices>, { gate, joined, directory }: { gate: AnnouncementGate; joined: (topic: string) => boolean; directory: DirectoryService }) {
+function cacheLatestAnnouncements(
+  libp2p: Libp2p<RelayServices>,
+  {
+    gate,
+    joined,
+    directory,
+  }: { gate: AnnouncementGate; joined: (topic: string) => boolean; directory: DirectoryService },
+) {
   const latest = new LatestAnnouncements({ maxTopics: RELAY_LIMITS.maxTopics })
   libp2p.services.pubsub.addEventListener('message', (event) => {
     const announcement = joined(event.detail.topic) ? gate.take(event.detail) : undefined
@@ -412,7 +514,10 @@ function cacheLatestAnnouncements(libp2p: Libp2p<RelayServices>, { gate, joined,
   return serveLatestAnnouncements(libp2p, latest)
 }
 
-export function readRelayOptions(argv: readonly string[], env: NodeJS.ProcessEnv): RelayOptions & { metricsIntervalMs: number } {
+export function readRelayOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): RelayOptions & { metricsIntervalMs: number } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -430,10 +535,12 @@ export function readRelayOptions(argv: readonly string[], env: NodeJS.ProcessEnv
   })
   const integer = (flag: string, value: string | undefined, fallback: number, min: number, max: number) => {
     const n = Number(value ?? fallback)
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be an integer in ${min}..${max}, got ${value}.`)
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${flag} must be an integer in ${min}..${max}, got ${value}.`)
     return n
   }
-  const peerRelays = values['peer-relay'] ?? (env['MODELEX_PEER_RELAYS'] ? env['MODELEX_PEER_RELAYS'].split(',').filter(Boolean) : [])
+  const peerRelays =
+    values['peer-relay'] ?? (env['MODELEX_PEER_RELAYS'] ? env['MODELEX_PEER_RELAYS'].split(',').filter(Boolean) : [])
   try {
     federationPeers(peerRelays)
   } catch (error) {
@@ -441,16 +548,33 @@ export function readRelayOptions(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const rpcUrl = values['rpc-url'] ?? env['MODELEX_RPC_URL']
   const address = values.registry ?? env['MODELEX_REGISTRY']
-  if ((rpcUrl === undefined) !== (address === undefined)) throw new Error('--rpc-url and --registry go together: the relay reads registered models from that NodeRegistry.')
-  if (address !== undefined && !isAddress(address)) throw new Error(`--registry must be a contract address, got ${address}.`)
-  if (rpcUrl !== undefined && !/^(https?|wss?):\/\//.test(rpcUrl)) throw new Error(`--rpc-url must be an http(s) or ws(s) URL, got ${rpcUrl}.`)
+  if ((rpcUrl === undefined) !== (address === undefined))
+    throw new Error('--rpc-url and --registry go together: the relay reads registered models from that NodeRegistry.')
+  if (address !== undefined && !isAddress(address))
+    throw new Error(`--registry must be a contract address, got ${address}.`)
+  if (rpcUrl !== undefined && !/^(https?|wss?):\/\//.test(rpcUrl))
+    throw new Error(`--rpc-url must be an http(s) or ws(s) URL, got ${rpcUrl}.`)
   return {
     host: values.host ?? env['MODELEX_RELAY_HOST'] ?? '127.0.0.1',
     port: integer('port', values.port ?? env['MODELEX_RELAY_PORT'], 9090, 0, 65535),
     keyFile: resolve(values['key-file'] ?? env['MODELEX_RELAY_KEY_FILE'] ?? '.modelex/relay.key'),
-    maxReservations: integer('max-reservations', values['max-reservations'], RELAY_DEFAULTS.maxReservations, 1, 1_000_000),
-    metricsIntervalMs: integer('metrics-interval-ms', values['metrics-interval-ms'], RELAY_DEFAULTS.metricsIntervalMs, 0, 86_400_000),
-    limits: { maxConnections: integer('max-connections', values['max-connections'], RELAY_LIMITS.maxConnections, 1, 1_000_000) },
+    maxReservations: integer(
+      'max-reservations',
+      values['max-reservations'],
+      RELAY_DEFAULTS.maxReservations,
+      1,
+      1_000_000,
+    ),
+    metricsIntervalMs: integer(
+      'metrics-interval-ms',
+      values['metrics-interval-ms'],
+      RELAY_DEFAULTS.metricsIntervalMs,
+      0,
+      86_400_000,
+    ),
+    limits: {
+      maxConnections: integer('max-connections', values['max-connections'], RELAY_LIMITS.maxConnections, 1, 1_000_000),
+    },
     peerRelays,
     ...(rpcUrl !== undefined && address !== undefined ? { registry: { rpcUrl, address: address as Address } } : {}),
   }
@@ -469,11 +593,29 @@ async function main(): Promise<void> {
     relay = await startRelay(options)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    console.error(code === 'EADDRINUSE' ? `Port ${options.port} on ${options.host} is taken: choose another with --port N.` : `The relay did not start: ${(error as Error).message}`)
+    console.error(
+      code === 'EADDRINUSE'
+        ? `Port ${options.port} on ${options.host} is taken: choose another with --port N.`
+        : `The relay did not start: ${(error as Error).message}`,
+    )
     process.exit(1)
   }
-  console.log(JSON.stringify({ event: 'listening', multiaddr: relay.multiaddr, peerId: relay.peerId, peerRelays: options.peerRelays?.length ?? 0, topicsFrom: options.registry ? 'registry' : 'any' }))
-  const timer = options.metricsIntervalMs > 0 ? setInterval(() => console.log(JSON.stringify({ event: 'metrics', ...relay.metrics() })), options.metricsIntervalMs) : undefined
+  console.log(
+    JSON.stringify({
+      event: 'listening',
+      multiaddr: relay.multiaddr,
+      peerId: relay.peerId,
+      peerRelays: options.peerRelays?.length ?? 0,
+      topicsFrom: options.registry ? 'registry' : 'any',
+    }),
+  )
+  const timer =
+    options.metricsIntervalMs > 0
+      ? setInterval(
+          () => console.log(JSON.stringify({ event: 'metrics', ...relay.metrics() })),
+          options.metricsIntervalMs,
+        )
+      : undefined
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return

@@ -29,7 +29,11 @@ export async function setup(project: TestProject): Promise<void> {
   process.env['MODELEX_DEPLOYMENT_FILE'] = join(outDir, 'no-deployment.json')
   await vite.build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } })
   const appPort = await freePort()
-  preview = await vite.preview({ logLevel: 'warn', build: { outDir }, preview: { port: appPort, strictPort: true, open: false } })
+  preview = await vite.preview({
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { port: appPort, strictPort: true, open: false },
+  })
   dev = await startFixtureServer()
   project.provide('appUrl', `http://127.0.0.1:${appPort}/`)
   project.provide('devUrl', dev.url)

@@ -12,7 +12,10 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   process.env['MODELEX_MODELS_DIR'] ??= DEFAULT_MODELS_DIR
   const vite = await import('vite')
   const port = await freePort()
-  const server: ViteDevServer = await vite.createServer({ logLevel: 'warn', server: { port, strictPort: true, hmr: false, watch: null } })
+  const server: ViteDevServer = await vite.createServer({
+    logLevel: 'warn',
+    server: { port, strictPort: true, hmr: false, watch: null },
+  })
   await server.listen()
   return { url: `http://127.0.0.1:${port}/`, close: () => server.close() }
 }

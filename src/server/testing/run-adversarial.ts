@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   const args = ['run', '--project', 'adversarial', '--reporter=default']
   if (values.json) args.push('--reporter=json', `--outputFile.json=${values.json}`)
   const code = await new Promise<number>((done) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'vitest'), args, { cwd: root, stdio: 'inherit', env: { ...process.env, MODELEX_ADVERSARIAL_OUTCOMES: OUTCOMES_FILE } })
+    const child = spawn(join(root, 'node_modules', '.bin', 'vitest'), args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, MODELEX_ADVERSARIAL_OUTCOMES: OUTCOMES_FILE },
+    })
     child.once('error', () => done(127))
     child.once('close', (c, signal) => done(c ?? (signal ? 128 : 1)))
   })
@@ -31,10 +35,18 @@ async function main(): Promise<void> {
     lost += o.lostWei
     const beyond = o.lostWei > o.allowedWei
     if (beyond) over++
-    console.log(`${beyond ? 'LOST' : 'held'}  ${o.attack}: ${o.outcome}; lost ${o.lostWei} wei${o.allowedWei > 0n ? ` (allowed ${o.allowedWei})` : ''}`)
+    console.log(
+      `${beyond ? 'LOST' : 'held'}  ${o.attack}: ${o.outcome}; lost ${o.lostWei} wei${o.allowedWei > 0n ? ` (allowed ${o.allowedWei})` : ''}`,
+    )
   }
   // The last line keeps the plain form `N attacks, X wei lost`; whether that is within the allowances is said above it.
-  console.log(over > 0 ? `${over} attacks lost more than the issue allows` : lost > 0n ? 'every loss is within what the issue allows for it' : 'nothing lost')
+  console.log(
+    over > 0
+      ? `${over} attacks lost more than the issue allows`
+      : lost > 0n
+        ? 'every loss is within what the issue allows for it'
+        : 'nothing lost',
+  )
   console.log(`${outcomes.length} attacks, ${lost} wei lost`)
   process.exitCode = code !== 0 || over > 0 ? 1 : 0
 }

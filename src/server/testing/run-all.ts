@@ -20,9 +20,17 @@ const root = resolve(import.meta.dirname, '../../..')
 const bin = (name: string) => join(root, 'node_modules', '.bin', name)
 const resultsDir = join(root, '.modelex', 'test-results')
 
-function run(command: string, args: readonly string[], options: { capture?: boolean } = {}): Promise<{ code: number; output: string }> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { capture?: boolean } = {},
+): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.stdout.isTTY ? process.env : { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(command, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.stdout.isTTY ? process.env : { ...process.env, NO_COLOR: '1' },
+    })
     let output = ''
     const forward = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
       stream.write(chunk)
@@ -35,12 +43,13 @@ function run(command: string, args: readonly string[], options: { capture?: bool
   })
 }
 
-/** A command that passes or fails as a whole (typecheck, lint). */
-const check = (name: string, command: string, args: readonly string[]): Suite => ({
+/** Commands that pass or fail as a whole (typecheck; lint = ESLint and Prettier's check); each counts as one test. */
+const check = (name: string, ...commands: [command: string, args: readonly string[]][]): Suite => ({
   name,
   async run() {
-    const { code } = await run(command, args)
-    return code === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 }
+    let failed = 0
+    for (const [command, args] of commands) if ((await run(command, args)).code !== 0) failed++
+    return { passed: commands.length - failed, failed, skipped: 0 }
   },
 })
 
@@ -52,7 +61,15 @@ const vitestProject = (project: string, prepare?: () => void): Suite => ({
     prepare?.()
     const report = join(resultsDir, `${project}.json`)
     await rm(report, { force: true })
-    const { code } = await run(bin('vitest'), ['run', '--project', project, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`])
+    const { code } = await run(bin('vitest'), [
+      'run',
+      '--project',
+      project,
+      '--passWithNoTests',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ])
     return vitestCounts(report, code)
   },
 })
@@ -66,7 +83,11 @@ async function vitestCounts(report: string, code: number): Promise<Counts> {
   let counts: Counts = { passed: 0, failed: 0, skipped: 0 }
   try {
     const json = JSON.parse(await readFile(report, 'utf8')) as VitestJson
-    counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
+    counts = {
+      passed: json.numPassedTests,
+      failed: json.numFailedTests,
+      skipped: json.numPendingTests + json.numTodoTests,
+    }
   } catch {
     // Counted below.
   }
@@ -80,7 +101,9 @@ const contracts: Suite = {
     if (!existsSync(join(root, 'contracts', 'foundry.toml'))) return { passed: 0, failed: 0, skipped: 0 }
     const { code, output } = await run('npm', ['run', '--silent', 'test:contracts'], { capture: true })
     const summary = [...output.matchAll(/(\d+) tests passed, (\d+) failed, (\d+) skipped/g)].at(-1)
-    const counts: Counts = summary ? { passed: Number(summary[1]), failed: Number(summary[2]), skipped: Number(summary[3]) } : { passed: 0, failed: 0, skipped: 0 }
+    const counts: Counts = summary
+      ? { passed: Number(summary[1]), failed: Number(summary[2]), skipped: Number(summary[3]) }
+      : { passed: 0, failed: 0, skipped: 0 }
     if (code !== 0 && counts.failed === 0) counts.failed = 1
     return counts
   },
@@ -102,8 +125,11 @@ const needsChromium = () => {
 }
 
 const suites: Suite[] = [
-  check('typecheck', bin('svelte-check'), ['--tsconfig', './tsconfig.json', '--fail-on-warnings', '--output', 'human']),
-  check('lint', bin('eslint'), ['--max-warnings', '0', '.']),
+  check('typecheck', [
+    bin('svelte-check'),
+    ['--tsconfig', './tsconfig.json', '--fail-on-warnings', '--output', 'human'],
+  ]),
+  check('lint', [bin('eslint'), ['--max-warnings', '0', '.']], [bin('prettier'), ['--check', '.']]),
   vitestProject('unit'),
   contracts,
   vitestProject('integration'),
@@ -116,7 +142,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' } } })
   const only = values.only?.split(',').map((s) => s.trim())
   const selected = only ? suites.filter((suite) => only.includes(suite.name)) : suites
-  if (only && selected.length !== only.length) throw new Error(`Unknown suite in --only. Suites: ${suites.map((s) => s.name).join(', ')}`)
+  if (only && selected.length !== only.length)
+    throw new Error(`Unknown suite in --only. Suites: ${suites.map((s) => s.name).join(', ')}`)
   await mkdir(resultsDir, { recursive: true })
 
   const rows: { name: string; counts: Counts; seconds: number }[] = []
@@ -133,15 +160,24 @@ async function main(): Promise<void> {
     rows.push({ name: suite.name, counts, seconds: (performance.now() - started) / 1000 })
   }
 
-  const total = rows.reduce((sum, { counts }) => ({ passed: sum.passed + counts.passed, failed: sum.failed + counts.failed, skipped: sum.skipped + counts.skipped }), {
-    passed: 0,
-    failed: 0,
-    skipped: 0,
-  })
+  const total = rows.reduce(
+    (sum, { counts }) => ({
+      passed: sum.passed + counts.passed,
+      failed: sum.failed + counts.failed,
+      skipped: sum.skipped + counts.skipped,
+    }),
+    {
+      passed: 0,
+      failed: 0,
+      skipped: 0,
+    },
+  )
   console.log('\n━━ summary ━━')
   for (const { name, counts, seconds } of rows) {
     const status = counts.failed ? 'FAIL' : 'ok  '
-    console.log(`${status} ${name.padEnd(12)} ${String(counts.passed).padStart(5)} passed ${String(counts.failed).padStart(4)} failed ${String(counts.skipped).padStart(4)} skipped  ${seconds.toFixed(1)} s`)
+    console.log(
+      `${status} ${name.padEnd(12)} ${String(counts.passed).padStart(5)} passed ${String(counts.failed).padStart(4)} failed ${String(counts.skipped).padStart(4)} skipped  ${seconds.toFixed(1)} s`,
+    )
   }
   console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`)
   process.exitCode = total.failed > 0 ? 1 : 0

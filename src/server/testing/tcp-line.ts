@@ -7,7 +7,10 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 export type TcpLine = { url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }
 
 /** `host`/`port`: where the line listens (default a free port on 127.0.0.1). */
-export async function tcpLine(targetUrl: string, { delayMs = 0, host = '127.0.0.1', port: listenPort = 0 }: { delayMs?: number; host?: string; port?: number } = {}): Promise<TcpLine> {
+export async function tcpLine(
+  targetUrl: string,
+  { delayMs = 0, host = '127.0.0.1', port: listenPort = 0 }: { delayMs?: number; host?: string; port?: number } = {},
+): Promise<TcpLine> {
   const target = new URL(targetUrl)
   const sockets = new Set<Socket>()
   let server: Server | undefined

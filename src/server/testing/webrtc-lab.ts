@@ -37,7 +37,14 @@ function createNamespace(): string | null {
   try {
     // No IPv6 inside: its link-local addresses arrive a moment after the links come up, and Chromium, seeing the
     // network change while the fixture page loads, fails the page's requests with ERR_NETWORK_CHANGED.
-    ip('netns', 'exec', NS, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6')
+    ip(
+      'netns',
+      'exec',
+      NS,
+      'sh',
+      '-c',
+      'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6',
+    )
     ip('link', 'add', VETH_OUT, 'type', 'veth', 'peer', 'name', VETH_IN)
     ip('link', 'set', VETH_IN, 'netns', NS)
     ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_OUT)
@@ -61,7 +68,10 @@ function createNamespace(): string | null {
 }
 
 function removeNamespace(): void {
-  for (const args of [['link', 'del', VETH_OUT], ['netns', 'del', NS]]) {
+  for (const args of [
+    ['link', 'del', VETH_OUT],
+    ['netns', 'del', NS],
+  ]) {
     try {
       ip(...args)
     } catch {
@@ -71,9 +81,24 @@ function removeNamespace(): void {
 }
 
 export type Fixture = {
-  start(o: { relay: string; role: 'provider' | 'consumer'; tokenDelayMs?: number }): Promise<{ peerId: string; addresses: string[] }>
+  start(o: {
+    relay: string
+    role: 'provider' | 'consumer'
+    tokenDelayMs?: number
+  }): Promise<{ peerId: string; addresses: string[] }>
   discover(peerId: string): Promise<{ peerId: string; model: string; price: string }>
-  request(peerId: string, maxTokens: number): Promise<{ text: string; deltas: number; usage: { completion_tokens: number }; relayed: boolean; connections: string[]; firstTokenMs: number; totalMs: number }>
+  request(
+    peerId: string,
+    maxTokens: number,
+  ): Promise<{
+    text: string
+    deltas: number
+    usage: { completion_tokens: number }
+    relayed: boolean
+    connections: string[]
+    firstTokenMs: number
+    totalMs: number
+  }>
   rtt(peerId: string): Promise<number | null>
   /** Picks a node: dials it and keeps a stream ready (`warmUp`); settles when it is. */
   warm(peerId: string): Promise<{ warm: boolean; connections: string[] }>
@@ -150,12 +175,21 @@ async function openFixture(context: Browser, pageOrigin: string): Promise<{ page
       await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 })
       return { page, errors }
     } catch (error) {
-      if (attempt === 3) throw new Error(`the fixture page never got ready; failed requests: ${failed.slice(0, 5).join('; ') || 'none'}`, { cause: error })
+      if (attempt === 3)
+        throw new Error(
+          `the fixture page never got ready; failed requests: ${failed.slice(0, 5).join('; ') || 'none'}`,
+          { cause: error },
+        )
     }
   }
 }
 
 /** Calls `window.fixture[method](...args)` on a fixture page. */
 export const call = <K extends keyof Fixture>(page: Page, method: K, ...args: Parameters<Fixture[K]>) =>
-  page.evaluate(([m, a]) => (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(...(a as unknown[])), [method, args] as const) as ReturnType<Fixture[K]>
-
+  page.evaluate(
+    ([m, a]) =>
+      (window as unknown as { fixture: Record<string, (...x: unknown[]) => unknown> }).fixture[m as string]!(
+        ...(a as unknown[]),
+      ),
+    [method, args] as const,
+  ) as ReturnType<Fixture[K]>

@@ -35,7 +35,15 @@ export function hasChartData(times: readonly number[], series: readonly ChartSer
 
 /** uPlot's aligned data: times in seconds, then each series, as long as the times. */
 export function chartData(times: readonly number[], series: readonly ChartSeries[]): uPlot.AlignedData {
-  return [times.map((t) => t / 1000), ...series.map((s) => times.map((_, i) => { const v = s.values[i]; return v === undefined || v === null || !Number.isFinite(v) ? null : v }))]
+  return [
+    times.map((t) => t / 1000),
+    ...series.map((s) =>
+      times.map((_, i) => {
+        const v = s.values[i]
+        return v === undefined || v === null || !Number.isFinite(v) ? null : v
+      }),
+    ),
+  ]
 }
 
 /** Reads the palette from the CSS variables in effect at `element` (the theme), with the dark defaults. */
@@ -54,7 +62,11 @@ export function readPalette(element: Element): ChartPalette {
   }
 }
 
-export function chartOptions(series: readonly ChartSeries[], palette: ChartPalette, { width, height, bars }: { width: number; height: number; bars?: uPlot.Series.PathBuilder | undefined }): uPlot.Options {
+export function chartOptions(
+  series: readonly ChartSeries[],
+  palette: ChartPalette,
+  { width, height, bars }: { width: number; height: number; bars?: uPlot.Series.PathBuilder | undefined },
+): uPlot.Options {
   const axis = (format?: (value: number) => string): uPlot.Axis => ({
     stroke: palette.muted,
     size: 64,
@@ -79,8 +91,16 @@ export function chartOptions(series: readonly ChartSeries[], palette: ChartPalet
           width: 2,
           spanGaps: false,
           // A value between two gaps draws no line: such series show their points; others let uPlot decide.
-          ...(s.bars && bars ? { paths: bars, fill: /^#[0-9a-f]{6}$/i.test(color) ? `${color}99` : color, points: { show: false } } : s.values.includes(null) ? { points: { show: true, size: 5 } } : {}),
-          ...(s.format ? { value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.format as (value: number) => string)(v)) } : {}),
+          ...(s.bars && bars
+            ? { paths: bars, fill: /^#[0-9a-f]{6}$/i.test(color) ? `${color}99` : color, points: { show: false } }
+            : s.values.includes(null)
+              ? { points: { show: true, size: 5 } }
+              : {}),
+          ...(s.format
+            ? {
+                value: (_u: uPlot, v: number | null) => (v === null ? '–' : (s.format as (value: number) => string)(v)),
+              }
+            : {}),
         }
       }),
     ],

@@ -23,7 +23,15 @@ import type { NetworkState } from './network.svelte.ts'
 import { summarizeReputation, type ReputationSummary } from './reputation.ts'
 
 /** `job`: the answer was asked as an async job (pending until a node runs it; its verified result lands in `jobResult`). */
-export type ChatTurn = { role: 'user' | 'assistant'; content: string; result?: PaidResult; error?: string; verification?: Verification | 'checking' | undefined; job?: { id: string; status: JobStatus }; jobResult?: JobResultView }
+export type ChatTurn = {
+  role: 'user' | 'assistant'
+  content: string
+  result?: PaidResult
+  error?: string
+  verification?: Verification | 'checking' | undefined
+  job?: { id: string; status: JobStatus }
+  jobResult?: JobResultView
+}
 
 /** A long wait shown as steps (`StepProgress`): which one runs now, and what it is doing. */
 export type ChatProgress = { steps: string[]; current: number; detail?: string }
@@ -69,7 +77,13 @@ export class ChatViewState {
 
   async init(): Promise<void> {
     this.deployment = await this.#deps.deployment()
-    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'consumer', funder: 6 })
+    if (this.deployment)
+      this.wallet = new WalletState({
+        deployment: this.deployment,
+        store: this.#deps.store(),
+        role: 'consumer',
+        funder: 6,
+      })
     // With a relay, join the network at once: its directory fills the model picker while the user connects a wallet.
     if (this.deployment?.relay) {
       const net = await this.#deps.network()
@@ -101,7 +115,14 @@ export class ChatViewState {
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
     this.#net = net
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
+    this.#client = createClient({
+      deployment: this.deployment,
+      wallet,
+      node: net.node,
+      ...(net.directory ? { directory: net.directory } : {}),
+      store: this.#deps.store(),
+      reputation: net.reputationLookup,
+    })
     return this.#client
   }
 
@@ -142,19 +163,32 @@ export class ChatViewState {
    */
   async #payingStep(client: ModelexClient): Promise<string> {
     const channels = await client.channels().catch(() => ({}))
-    const operator = this.node === 'auto' ? null : this.nodes.find((entry) => entry.peerId === this.node)?.announcement.operator.toLowerCase()
+    const operator =
+      this.node === 'auto'
+        ? null
+        : this.nodes.find((entry) => entry.peerId === this.node)?.announcement.operator.toLowerCase()
     const known = operator ? operator in channels : Object.keys(channels).length > 0
-    return known ? 'Getting the quote and signing a voucher on the payment channel' : 'Getting the quote and opening a payment channel (one on-chain transaction)'
+    return known
+      ? 'Getting the quote and signing a voucher on the payment channel'
+      : 'Getting the quote and opening a payment channel (one on-chain transaction)'
   }
 
   #messages(extra: string): ChatMessage[] {
-    return [...this.turns.filter((t) => !t.error).map((t) => ({ role: t.role, content: t.content })), { role: 'user', content: extra }]
+    return [
+      ...this.turns.filter((t) => !t.error).map((t) => ({ role: t.role, content: t.content })),
+      { role: 'user', content: extra },
+    ]
   }
 
   async getQuote(prompt: string): Promise<void> {
     await this.#guard(async () => {
       const client = await this.#ready()
-      const { quote } = await client.quote({ model: this.model, messages: this.#messages(prompt), max_tokens: this.maxTokens, ...(this.node === 'auto' ? {} : { node: this.node }) })
+      const { quote } = await client.quote({
+        model: this.model,
+        messages: this.#messages(prompt),
+        max_tokens: this.maxTokens,
+        ...(this.node === 'auto' ? {} : { node: this.node }),
+      })
       this.quote = quote
     })
   }
@@ -162,7 +196,12 @@ export class ChatViewState {
   async send(prompt: string): Promise<void> {
     if (this.asJob) return this.#sendAsJob(prompt)
     await this.#guard(async () => {
-      const steps = ['Connecting to the network', 'Getting the quote and paying', 'Waiting for the first token', 'Streaming the answer']
+      const steps = [
+        'Connecting to the network',
+        'Getting the quote and paying',
+        'Waiting for the first token',
+        'Streaming the answer',
+      ]
       this.progress = { steps, current: 0 }
       const client = await this.#ready()
       steps[1] = await this.#payingStep(client)
@@ -172,7 +211,13 @@ export class ChatViewState {
       this.turns.push({ role: 'assistant', content: '' })
       const turn = this.turns[this.turns.length - 1] as ChatTurn
       try {
-        const stream = await client.chat.completions.create({ model: this.model, messages, max_tokens: this.maxTokens, stream: true, ...(this.node === 'auto' ? {} : { node: this.node }) })
+        const stream = await client.chat.completions.create({
+          model: this.model,
+          messages,
+          max_tokens: this.maxTokens,
+          stream: true,
+          ...(this.node === 'auto' ? {} : { node: this.node }),
+        })
         this.progress = { steps, current: 2 }
         for await (const chunk of stream) {
           if (this.progress?.current === 2) this.progress = { steps, current: 3 }
@@ -201,7 +246,14 @@ export class ChatViewState {
       this.turns.push({ role: 'assistant', content: '' })
       const turn = this.turns[this.turns.length - 1] as ChatTurn
       try {
-        const handle = await client.jobs.post({ model: this.model, messages, max_tokens: this.maxTokens }, { deadline: Date.now() + this.jobDeadlineMinutes * 60_000, maxPricePerMillionIn: parseEther(this.jobPriceIn), maxPricePerMillionOut: parseEther(this.jobPriceOut) })
+        const handle = await client.jobs.post(
+          { model: this.model, messages, max_tokens: this.maxTokens },
+          {
+            deadline: Date.now() + this.jobDeadlineMinutes * 60_000,
+            maxPricePerMillionIn: parseEther(this.jobPriceIn),
+            maxPricePerMillionOut: parseEther(this.jobPriceOut),
+          },
+        )
         turn.job = { id: handle.id, status: handle.status() }
         void this.#follow(turn, handle)
       } catch (error) {

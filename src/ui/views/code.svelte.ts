@@ -19,7 +19,13 @@ import { startEngine } from '../../engine/start.ts'
 import { createPairingService, type PairingService } from '../../autocomplete/pairing.ts'
 import { engineCompletionSource, paidCompletionSource } from '../../autocomplete/sources.ts'
 import { loadDeployment } from '../../chain/deployment.ts'
-import { CLIENT_DEFAULTS, createClient, NoNodeAvailableError, type ModelexClient, type PaidResult } from '../../client/index.ts'
+import {
+  CLIENT_DEFAULTS,
+  createClient,
+  NoNodeAvailableError,
+  type ModelexClient,
+  type PaidResult,
+} from '../../client/index.ts'
 import type { DirectoryEntry } from '../../core/directory.ts'
 import type { EngineProxy } from '../../engine/worker-host.ts'
 import type { Peer } from '../../p2p/peer.ts'
@@ -63,7 +69,9 @@ const PAIRING_TOKEN_KEY = 'code-pairing-token'
 async function findNodes(client: ModelexClient, model: string, node: string): Promise<DirectoryEntry[]> {
   const deadline = Date.now() + CLIENT_DEFAULTS.discoveryTimeoutMs
   for (;;) {
-    const found = (await client.nodes({ model, timeoutMs: Math.max(0, Math.min(5_000, deadline - Date.now())) })).filter((e) => !node || e.peerId === node)
+    const found = (
+      await client.nodes({ model, timeoutMs: Math.max(0, Math.min(5_000, deadline - Date.now())) })
+    ).filter((e) => !node || e.peerId === node)
     if (found.length > 0 || Date.now() >= deadline) return found
     // Other nodes are known but not this one: look again shortly (nodes() only waits while none is known).
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -86,7 +94,9 @@ export class CodeState {
   deployment = $state<Deployment | null>(null)
   wallet = $state<WalletState | null>(null)
   /** Paid network completion: the model to ask for and the node ('auto': the SDK's choice). */
-  networkModel = $state(wasmCoderModels().find((m) => m.id === 'modelex-demo-30m')?.id ?? wasmCoderModels()[0]?.id ?? '')
+  networkModel = $state(
+    wasmCoderModels().find((m) => m.id === 'modelex-demo-30m')?.id ?? wasmCoderModels()[0]?.id ?? '',
+  )
   networkNode = $state('auto')
   paid = $state<PaidTally>({ count: 0, spent: 0n, credit: 0n, last: null })
   /** How many registered nodes announce the paid model (null until looked up), and whether the look-up runs. */
@@ -132,7 +142,15 @@ export class CodeState {
   /** Median and 95th percentile of total latency over the last 50 suggestions. */
   get latencySummary(): { count: number; p50: number; p95: number; firstTokenP50: number } {
     const totals = this.latencies.map((l) => l.totalMs)
-    return { count: totals.length, p50: percentile(totals, 50), p95: percentile(totals, 95), firstTokenP50: percentile(this.latencies.map((l) => l.firstTokenMs), 50) }
+    return {
+      count: totals.length,
+      p50: percentile(totals, 50),
+      p95: percentile(totals, 95),
+      firstTokenP50: percentile(
+        this.latencies.map((l) => l.firstTokenMs),
+        50,
+      ),
+    }
   }
 
   async chooseEngine(kind: CoderEngineKind): Promise<void> {
@@ -190,7 +208,11 @@ export class CodeState {
       const token = typeof stored === 'string' && stored.length >= 16 ? stored : newPairToken()
       if (token !== stored) await store.set(PAIRING_TOKEN_KEY, token)
       const engine = this.#engine
-      const pairing = createPairingService(node.libp2p, { token, engine, hasFim: () => (this.model ? fimFormatFor(this.model) !== undefined : false) })
+      const pairing = createPairingService(node.libp2p, {
+        token,
+        engine,
+        hasFim: () => (this.model ? fimFormatFor(this.model) !== undefined : false),
+      })
       await pairing.start()
       peer.serve(engine)
       peer.policies.set('pairing', pairing.policy)
@@ -199,8 +221,12 @@ export class CodeState {
       this.#pairing = pairing
       const peerId = node.peerId.toString()
       this.pairing = { peer: peerId, token, line: formatPairingLine(peerId, token), paired: [], connection: node.state }
-      pairing.onPaired((gateway) => this.pairing && (this.pairing = { ...this.pairing, paired: [...this.pairing.paired, gateway] }))
-      this.#stopWatching = node.onStateChange((connection) => this.pairing && (this.pairing = { ...this.pairing, connection }))
+      pairing.onPaired(
+        (gateway) => this.pairing && (this.pairing = { ...this.pairing, paired: [...this.pairing.paired, gateway] }),
+      )
+      this.#stopWatching = node.onStateChange(
+        (connection) => this.pairing && (this.pairing = { ...this.pairing, connection }),
+      )
     } catch (error) {
       this.pairingError = error instanceof Error ? error.message : String(error)
     }
@@ -218,7 +244,13 @@ export class CodeState {
   /** Reads the deployment and makes the wallet panel (paid completion pays from it). */
   async init(): Promise<void> {
     this.deployment = await this.#deps.deployment().catch(() => null)
-    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'coder', funder: 5 })
+    if (this.deployment)
+      this.wallet = new WalletState({
+        deployment: this.deployment,
+        store: this.#deps.store(),
+        role: 'coder',
+        funder: 5,
+      })
   }
 
   /**
@@ -237,7 +269,13 @@ export class CodeState {
       const nodes = await findNodes(client, model, node)
       this.networkNodes = nodes.length
       this.networkEntries = nodes
-      if (nodes.length === 0) throw new NoNodeAvailableError({ model, details: node ? `${node} does not announce it as a registered node` : 'no registered node announces it yet; try again in a moment' })
+      if (nodes.length === 0)
+        throw new NoNodeAvailableError({
+          model,
+          details: node
+            ? `${node} does not announce it as a registered node`
+            : 'no registered node announces it yet; try again in a moment',
+        })
       const record = wasmCoderModels().find((m) => m.id === model)
       const format = record ? fimFormatFor(record) : undefined
       const source = paidCompletionSource(client, {
@@ -245,7 +283,12 @@ export class CodeState {
         ...(format ? { format } : {}),
         ...(node ? { node } : {}),
         onPaid: (result) => {
-          this.paid = { count: this.paid.count + 1, spent: this.paid.spent + result.cost, credit: result.credit, last: result }
+          this.paid = {
+            count: this.paid.count + 1,
+            spent: this.paid.spent + result.cost,
+            credit: result.credit,
+            last: result,
+          }
           void recordPaid(this.#deps.history(), result)
         },
       })
@@ -266,13 +309,21 @@ export class CodeState {
   async #paidClient(): Promise<ModelexClient> {
     if (this.#client) return this.#client
     const wallet = this.wallet?.client
-    if (!this.deployment) throw new Error('No deployment: start the local stack (npm start) so this tab can reach the network.')
+    if (!this.deployment)
+      throw new Error('No deployment: start the local stack (npm start) so this tab can reach the network.')
     if (!wallet) throw new Error('Connect a wallet first: paid completion pays each suggestion from it.')
     const net = await this.#deps.network()
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
     this.#net = net
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
+    this.#client = createClient({
+      deployment: this.deployment,
+      wallet,
+      node: net.node,
+      ...(net.directory ? { directory: net.directory } : {}),
+      store: this.#deps.store(),
+      reputation: net.reputationLookup,
+    })
     return this.#client
   }
 
@@ -286,7 +337,8 @@ export class CodeState {
   async #appPeer(): Promise<Peer> {
     const net = await this.#deps.network()
     await net.start()
-    if (net.phase === 'no-relay') throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
+    if (net.phase === 'no-relay')
+      throw new Error('No relay: start the local stack (npm start) so this tab can reach the network.')
     if (!net.peer) throw new Error(net.error ?? 'the network node did not start')
     return net.peer
   }

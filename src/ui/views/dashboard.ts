@@ -38,7 +38,8 @@ export function formatAi(wei: bigint, digits = 6): string {
   return `${whole}${cut ? `.${cut}` : ''} AI`
 }
 
-export const formatMs = (ms: number | null): string => (ms === null ? '–' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`)
+export const formatMs = (ms: number | null): string =>
+  ms === null ? '–' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`
 
 /** Hands `csv` to the browser as a file download. */
 export function downloadCsv(filename: string, csv: string): void {
@@ -55,4 +56,5 @@ export function downloadCsv(filename: string, csv: string): void {
 }
 
 /** `modelex-<what>-<YYYY-MM-DD>.csv` for a download made at `now`. */
-export const csvFileName = (what: string, now: number): string => `modelex-${what}-${new Date(now).toISOString().slice(0, 10)}.csv`
+export const csvFileName = (what: string, now: number): string =>
+  `modelex-${what}-${new Date(now).toISOString().slice(0, 10)}.csv`

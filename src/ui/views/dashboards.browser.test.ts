@@ -5,7 +5,14 @@
 import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
-import { HOUR_MS, paidCsv, servedCsv, type PaidRecord, type ServedRecord, type UptimeSample } from '../../core/history.ts'
+import {
+  HOUR_MS,
+  paidCsv,
+  servedCsv,
+  type PaidRecord,
+  type ServedRecord,
+  type UptimeSample,
+} from '../../core/history.ts'
 import { launchChromium } from '../../server/lib/chromium.ts'
 import { openWatchedPage } from '../../server/testing/browser.ts'
 import { HISTORY_DATABASE, HISTORY_OBJECT_STORE } from '../../store/history.ts'
@@ -57,24 +64,71 @@ const seriesOf = (page: Page, chart: string) => page.locator(`[data-testid="${ch
 test('Node view: the charts draw the stored history, their figures match it, and Export CSV downloads it', async () => {
   const now = Date.now()
   const served: ServedRecord[] = [
-    { at: now - 50 * HOUR_MS, model: 'modelex-demo-30m', kind: 'chat', tokensIn: 10, tokensOut: 50, earnings: AI / 1000n, latencyMs: 100 },
-    { at: now - 26 * HOUR_MS, model: 'modelex-demo-30m', kind: 'completion', tokensIn: 20, tokensOut: 50, earnings: AI / 1000n, latencyMs: 200 },
-    { at: now - 2 * HOUR_MS, model: '=HYPERLINK("http://x")', kind: 'chat', tokensIn: 30, tokensOut: 50, earnings: AI / 1000n, latencyMs: 900 },
-    { at: now - HOUR_MS, model: 'modelex-demo-30m', kind: 'job', tokensIn: 40, tokensOut: 500, earnings: AI / 2000n, latencyMs: null },
+    {
+      at: now - 50 * HOUR_MS,
+      model: 'modelex-demo-30m',
+      kind: 'chat',
+      tokensIn: 10,
+      tokensOut: 50,
+      earnings: AI / 1000n,
+      latencyMs: 100,
+    },
+    {
+      at: now - 26 * HOUR_MS,
+      model: 'modelex-demo-30m',
+      kind: 'completion',
+      tokensIn: 20,
+      tokensOut: 50,
+      earnings: AI / 1000n,
+      latencyMs: 200,
+    },
+    {
+      at: now - 2 * HOUR_MS,
+      model: '=HYPERLINK("http://x")',
+      kind: 'chat',
+      tokensIn: 30,
+      tokensOut: 50,
+      earnings: AI / 1000n,
+      latencyMs: 900,
+    },
+    {
+      at: now - HOUR_MS,
+      model: 'modelex-demo-30m',
+      kind: 'job',
+      tokensIn: 40,
+      tokensOut: 500,
+      earnings: AI / 2000n,
+      latencyMs: null,
+    },
   ]
   // Online from 100 to 50 minutes ago (a sample a minute), then offline: half of the time since the first sample.
-  const uptime: UptimeSample[] = [...Array.from({ length: 50 }, (_, i) => ({ at: now - (100 - i) * MINUTE, online: true })), { at: now - 50 * MINUTE, online: false }]
+  const uptime: UptimeSample[] = [
+    ...Array.from({ length: 50 }, (_, i) => ({ at: now - (100 - i) * MINUTE, online: true })),
+    { at: now - 50 * MINUTE, online: false },
+  ]
   const { page, errors } = await openWatchedPage(browser, new URL('#/overview', inject('appUrl')).href)
   await seed(page, { served: served.map((r) => ({ ...r, earnings: r.earnings.toString() })), uptime })
   await page.goto(new URL('#/node', inject('appUrl')).href)
 
-  for (const [chart, series] of [['chart-earnings', 1], ['chart-requests', 2], ['chart-speed', 1], ['chart-latency', 2], ['chart-uptime', 1]] as const) {
-    await expect.poll(() => page.locator(`[data-testid="${chart}"] canvas`).count(), { timeout: 30_000 }).toBeGreaterThan(0)
+  for (const [chart, series] of [
+    ['chart-earnings', 1],
+    ['chart-requests', 2],
+    ['chart-speed', 1],
+    ['chart-latency', 2],
+    ['chart-uptime', 1],
+  ] as const) {
+    await expect
+      .poll(() => page.locator(`[data-testid="${chart}"] canvas`).count(), { timeout: 30_000 })
+      .toBeGreaterThan(0)
     expect(await page.locator(`[data-testid="${chart}"]`).getAttribute('data-series')).toBe(String(series))
     // uPlot's legend: the time, then one entry per series.
     expect(await seriesOf(page, chart)).toBe(series + 1)
   }
-  expect(await page.locator('[data-testid="chart-latency"] .u-legend .u-series .u-label').allTextContents()).toEqual(['Time', 'p50', 'p95'])
+  expect(await page.locator('[data-testid="chart-latency"] .u-legend .u-series .u-label').allTextContents()).toEqual([
+    'Time',
+    'p50',
+    'p95',
+  ])
   const summary = (chart: string, i = 0) => page.getByTestId(`${chart}-summary-${i}`).textContent()
   expect(await summary('chart-earnings')).toBe('0.0035 AI')
   expect(await summary('chart-requests', 0)).toBe('3')
@@ -100,16 +154,54 @@ test('Node view: the charts draw the stored history, their figures match it, and
 test('Spending view: per day, per node and every receipt with its verification state; Export CSV', async () => {
   const now = Date.now()
   const paid: PaidRecord[] = [
-    { at: now - 3 * 24 * HOUR_MS, node: '12D3KooWNodeA', model: 'modelex-demo-30m', tokensIn: 5, tokensOut: 20, cost: AI / 100n, receiptHash: hash(1), verification: 'verified' },
-    { at: now - 2 * HOUR_MS, node: '12D3KooWNodeB', model: 'modelex-demo-30m', tokensIn: 5, tokensOut: 20, cost: (3n * AI) / 100n, receiptHash: hash(2), verification: 'unanchored' },
-    { at: now - HOUR_MS, node: '12D3KooWNodeA', model: 'modelex-demo-30m', tokensIn: 5, tokensOut: 20, cost: AI / 100n, receiptHash: hash(3), verification: 'failed' },
-    { at: now - MINUTE, node: '12D3KooWNodeA', model: 'modelex-demo-30m', tokensIn: 5, tokensOut: 20, cost: AI / 100n, receiptHash: hash(4), verification: 'signed' },
+    {
+      at: now - 3 * 24 * HOUR_MS,
+      node: '12D3KooWNodeA',
+      model: 'modelex-demo-30m',
+      tokensIn: 5,
+      tokensOut: 20,
+      cost: AI / 100n,
+      receiptHash: hash(1),
+      verification: 'verified',
+    },
+    {
+      at: now - 2 * HOUR_MS,
+      node: '12D3KooWNodeB',
+      model: 'modelex-demo-30m',
+      tokensIn: 5,
+      tokensOut: 20,
+      cost: (3n * AI) / 100n,
+      receiptHash: hash(2),
+      verification: 'unanchored',
+    },
+    {
+      at: now - HOUR_MS,
+      node: '12D3KooWNodeA',
+      model: 'modelex-demo-30m',
+      tokensIn: 5,
+      tokensOut: 20,
+      cost: AI / 100n,
+      receiptHash: hash(3),
+      verification: 'failed',
+    },
+    {
+      at: now - MINUTE,
+      node: '12D3KooWNodeA',
+      model: 'modelex-demo-30m',
+      tokensIn: 5,
+      tokensOut: 20,
+      cost: AI / 100n,
+      receiptHash: hash(4),
+      verification: 'signed',
+    },
   ]
   const { page, errors } = await openWatchedPage(browser, new URL('#/overview', inject('appUrl')).href)
   await seed(page, { paid: paid.map((r) => ({ ...r, cost: r.cost.toString() })) })
   await page.goto(new URL('#/spending', inject('appUrl')).href)
 
-  await expect.poll(() => page.locator('[data-testid="chart-spending"] canvas').count(), { timeout: 30_000 }).toBeGreaterThan(0)
+  await expect
+    .poll(() => page.locator('[data-testid="chart-spending"] canvas').count(), { timeout: 30_000 })
+    .toBeGreaterThan(0)
   expect(await seriesOf(page, 'chart-spending')).toBe(2)
   expect(await page.getByTestId('chart-spending-summary-0').textContent()).toBe('0.06 AI')
   expect(await page.getByTestId('chart-paid-requests-summary-0').textContent()).toBe('4')
@@ -117,10 +209,17 @@ test('Spending view: per day, per node and every receipt with its verification s
   expect(await page.getByTestId('spending-count').textContent()).toBe('4')
   const nodes = page.locator('[data-testid="spending-nodes"] tbody tr')
   // Largest spending first: B (0.03, one request) ties A (0.03, three); the tie goes to the most recent, A.
-  expect(await nodes.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')))).toEqual(['12D3KooWNodeA', '12D3KooWNodeB'])
+  expect(await nodes.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')))).toEqual([
+    '12D3KooWNodeA',
+    '12D3KooWNodeB',
+  ])
   expect(await page.locator('[data-node="12D3KooWNodeA"] [data-testid="node-spent"]').textContent()).toBe('0.03 AI')
   expect(await page.locator('[data-node="12D3KooWNodeA"]').textContent()).toMatch(/1 of 3, 1 failed/)
-  const states = await page.locator('[data-testid="spending-receipts"] tbody tr').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-receipt'), r.querySelector('[data-testid="receipt-state"]')?.textContent]))
+  const states = await page
+    .locator('[data-testid="spending-receipts"] tbody tr')
+    .evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute('data-receipt'), r.querySelector('[data-testid="receipt-state"]')?.textContent]),
+    )
   expect(states).toEqual([
     [hash(4), 'signed (not checked on-chain yet)'],
     [hash(3), 'proof failed'],
@@ -135,14 +234,18 @@ test('Spending view: per day, per node and every receipt with its verification s
 
 test('with no history the charts say so, draw nothing and log no errors', async () => {
   const { page, errors } = await openWatchedPage(browser, new URL('#/node', inject('appUrl')).href)
-  await expect.poll(() => page.getByTestId('chart-earnings-empty').textContent(), { timeout: 30_000 }).toBe('No requests served in this range yet.')
+  await expect
+    .poll(() => page.getByTestId('chart-earnings-empty').textContent(), { timeout: 30_000 })
+    .toBe('No requests served in this range yet.')
   expect(await page.getByTestId('chart-uptime-empty').textContent()).toBe('No uptime recorded in this range yet.')
   expect(await page.locator('[data-testid="provider-charts"] canvas').count()).toBe(0)
   const csv = await download(page, 'export-served-csv')
   expect(csv).toBe('time,kind,model,tokens_in,tokens_out,earnings_wei,earnings_ai,latency_ms\r\n')
 
   await page.goto(new URL('#/spending', inject('appUrl')).href)
-  await expect.poll(() => page.getByTestId('chart-spending-empty').textContent(), { timeout: 30_000 }).toMatch(/^Nothing paid in this range yet/)
+  await expect
+    .poll(() => page.getByTestId('chart-spending-empty').textContent(), { timeout: 30_000 })
+    .toMatch(/^Nothing paid in this range yet/)
   expect(await page.getByTestId('spending-total').textContent()).toBe('0 AI')
   expect(await page.locator('canvas').count()).toBe(0)
   expect(errors).toEqual([])

@@ -36,13 +36,26 @@ const pageErrors: string[] = []
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'modelex-evaluate-'))
-  devnet = await startDevnet({ host: '127.0.0.1', chainPort: await freePort(), relayPort: await freePort(), appPort: await freePort(), stateDir, demoProvider: false }, () => {})
+  devnet = await startDevnet(
+    {
+      host: '127.0.0.1',
+      chainPort: await freePort(),
+      relayPort: await freePort(),
+      appPort: await freePort(),
+      stateDir,
+      demoProvider: false,
+    },
+    () => {},
+  )
   const { deployment } = devnet
   // Another peer, listening before anything is published: its book validates every attestation against the chain.
   observer = await createModelexNode({ relays: [deployment.relay as string], runtime: 'node' })
   await observer.start()
   const reader = createPublicClient({ transport: http(deployment.rpcUrl), pollingInterval: 100 })
-  book = createAttestationBook(observer, { domain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address }, registry: registryAttestationChecks(reader, deployment.contracts.NodeRegistry as Address) })
+  book = createAttestationBook(observer, {
+    domain: { chainId: deployment.chainId, verifyingContract: deployment.contracts.ReceiptAnchor as Address },
+    registry: registryAttestationChecks(reader, deployment.contracts.NodeRegistry as Address),
+  })
   await book.start()
   browser = await launchChromium()
   provider = await startDemoProvider({ url: devnet.url, model: MODEL, browser })
@@ -73,7 +86,9 @@ test('the Evaluate view scores a real node, publishes signed attestations, and a
   await evaluator.getByRole('link', { name: 'Evaluate' }).click()
   await evaluator.getByTestId('connect-burner').click()
   await evaluator.getByTestId('wallet-address').waitFor({ timeout: 60_000 })
-  await expect.poll(() => evaluator.getByTestId('evaluator-operator').textContent(), { timeout: 30_000 }).toContain(evaluatorOperator)
+  await expect
+    .poll(() => evaluator.getByTestId('evaluator-operator').textContent(), { timeout: 30_000 })
+    .toContain(evaluatorOperator)
 
   // The provider appears in the picker once the directory hears it.
   const select = evaluator.getByTestId('evaluate-node')
@@ -90,8 +105,10 @@ test('the Evaluate view scores a real node, publishes signed attestations, and a
   await expect
     .poll(
       async () => {
-        if (await evaluator.getByTestId('evaluate-progress').count()) lastProgress = (await evaluator.getByTestId('evaluate-progress').textContent()) ?? lastProgress
-        if (await evaluator.getByTestId('evaluate-error').count()) return `error after "${lastProgress}": ${await evaluator.getByTestId('evaluate-error').textContent()}`
+        if (await evaluator.getByTestId('evaluate-progress').count())
+          lastProgress = (await evaluator.getByTestId('evaluate-progress').textContent()) ?? lastProgress
+        if (await evaluator.getByTestId('evaluate-error').count())
+          return `error after "${lastProgress}": ${await evaluator.getByTestId('evaluate-error').textContent()}`
         return (await evaluator.getByTestId('evaluate-scores').count()) ? 'scored' : `running: ${lastProgress}`
       },
       { timeout: 300_000, interval: 1_000 },
@@ -128,7 +145,11 @@ test('the Evaluate view scores a real node, publishes signed attestations, and a
     )
     .toEqual(['fim-exact', 'fim-pass1', 'latency-p50', 'latency-p95', 'sentiment', 'uptime'])
   for (const v of arrived.values()) {
-    expect(v.attestation).toMatchObject({ evaluator: evaluatorOperator, node: operator, sampleSize: expect.any(Number) as number })
+    expect(v.attestation).toMatchObject({
+      evaluator: evaluatorOperator,
+      node: operator,
+      sampleSize: expect.any(Number) as number,
+    })
     expect(v.attestation.modelHash).toMatch(/^0x[0-9a-f]{64}$/)
   }
   expect(arrived.get('uptime')?.attestation).toMatchObject({ score: 1_000_000, sampleSize: 2 })
@@ -139,7 +160,9 @@ test('the Evaluate view scores a real node, publishes signed attestations, and a
 
   // The provider's own app (another browser peer) heard them too.
   await provider.page.getByRole('link', { name: 'Network' }).click()
-  await expect.poll(async () => Number(await provider.page.getByTestId('attestation-count').textContent()), { timeout: 60_000 }).toBeGreaterThanOrEqual(6)
+  await expect
+    .poll(async () => Number(await provider.page.getByTestId('attestation-count').textContent()), { timeout: 60_000 })
+    .toBeGreaterThanOrEqual(6)
   // The evaluator's Network view shows the provider as unknown rather than bad.
   await evaluator.getByRole('link', { name: 'Network' }).click()
   const cell = evaluator.locator(`tr[data-peer="${provider.peerId}"] [data-testid="reputation"]`).first()

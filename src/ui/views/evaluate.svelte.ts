@@ -19,7 +19,12 @@ import type { EvalProblem } from '../../core/eval.ts'
 import { parseSentimentJsonl, sentimentTask } from '../../core/sentiment.ts'
 import { createBrowserPython, type BrowserPython } from '../../evaluator/browser-python.ts'
 import { fetchProblems } from '../../evaluator/data.ts'
-import { runEvaluation, type EvaluationProgress, type EvaluationRun, type EvaluationSuite } from '../../evaluator/runner.ts'
+import {
+  runEvaluation,
+  type EvaluationProgress,
+  type EvaluationRun,
+  type EvaluationSuite,
+} from '../../evaluator/runner.ts'
 import type { SentimentTask } from '../../evaluator/types.ts'
 import { indexedDbStore, type KeyValueStore } from '../../store/kv.ts'
 import { loadOrCreateSignerKey } from '../../store/signer-key.ts'
@@ -97,7 +102,12 @@ export class EvaluateState {
     try {
       this.deployment = await this.#deps.deployment()
       if (!this.deployment) return
-      this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'evaluator', funder: 8 })
+      this.wallet = new WalletState({
+        deployment: this.deployment,
+        store: this.#deps.store(),
+        role: 'evaluator',
+        funder: 8,
+      })
       const net = await this.#deps.network()
       this.net = net
       void net.start()
@@ -115,7 +125,12 @@ export class EvaluateState {
     const registry = this.deployment?.contracts.NodeRegistry
     if (!this.deployment || !registry || !this.signer) return
     const reader = createPublicClient({ transport: http(this.deployment.rpcUrl, { retryCount: 0, timeout: 5_000 }) })
-    const operator = await readContract(reader, { address: registry, abi: nodeRegistryAbi, functionName: 'activeOperatorOf', args: [this.signer] }).catch(() => zeroAddress)
+    const operator = await readContract(reader, {
+      address: registry,
+      abi: nodeRegistryAbi,
+      functionName: 'activeOperatorOf',
+      args: [this.signer],
+    }).catch(() => zeroAddress)
     this.evaluator = operator === zeroAddress ? null : operator
   }
 
@@ -133,7 +148,8 @@ export class EvaluateState {
     this.run = null
     this.published = []
     this.progress = null
-    if (!this.deployment || !wallet) return void (this.error = 'Connect a wallet first: the suites pay the node like any consumer.')
+    if (!this.deployment || !wallet)
+      return void (this.error = 'Connect a wallet first: the suites pay the node like any consumer.')
     if (!entry) return void (this.error = 'Pick a node to evaluate.')
     const net = this.net
     if (!net?.node) return void (this.error = net?.error ?? 'The network node has not started.')
@@ -189,17 +205,32 @@ export class EvaluateState {
     const book = this.net?.attestations
     const anchor = this.deployment?.contracts.ReceiptAnchor
     if (!run || !this.deployment || !anchor || !this.#signerKey) return
-    if (!book) return void (this.error = 'No attestation book: the app has no registry and ReceiptAnchor to check attestations against.')
+    if (!book)
+      return void (this.error =
+        'No attestation book: the app has no registry and ReceiptAnchor to check attestations against.')
     this.phase = 'publishing'
     this.error = null
     try {
       await this.refreshEvaluator()
-      if (!this.evaluator) throw new Error("This app's node signer is bound to no active node: peers refuse its attestations. Go online in the Node view first (it registers the signer), then publish.")
+      if (!this.evaluator)
+        throw new Error(
+          "This app's node signer is bound to no active node: peers refuse its attestations. Go online in the Node view first (it registers the signer), then publish.",
+        )
       const account = privateKeyToAccount(this.#signerKey)
       const domain = { chainId: this.deployment.chainId, verifyingContract: anchor }
       for (const attestation of run.attestations) {
-        const verified = await book.publish(await signAttestation(account, { ...attestation, evaluator: this.evaluator }, domain))
-        this.published = [...this.published, { suite: attestation.suite, score: attestation.score, sampleSize: attestation.sampleSize, hash: verified.hash }]
+        const verified = await book.publish(
+          await signAttestation(account, { ...attestation, evaluator: this.evaluator }, domain),
+        )
+        this.published = [
+          ...this.published,
+          {
+            suite: attestation.suite,
+            score: attestation.score,
+            sampleSize: attestation.sampleSize,
+            hash: verified.hash,
+          },
+        ]
       }
       this.phase = 'published'
       // Anchor the batch from the node signer (a registered signer pays the gas); anyone can then ask this app's
@@ -211,7 +242,10 @@ export class EvaluateState {
         return null
       })
       const last = batches?.at(-1)
-      this.anchoring = last?.status === 'anchored' ? { root: last.root, transactionHash: last.transactionHash ?? null } : 'not anchored'
+      this.anchoring =
+        last?.status === 'anchored'
+          ? { root: last.root, transactionHash: last.transactionHash ?? null }
+          : 'not anchored'
     } catch (error) {
       this.phase = 'failed'
       this.error = message(error)

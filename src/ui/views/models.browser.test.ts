@@ -28,7 +28,17 @@ function otherWeights(): Buffer {
 
 /** Serves `body` at every URL ending in `path`, for the page and its workers (the model host, played here). */
 async function serve(page: Page, path: string, body: Buffer): Promise<void> {
-  await page.context().route(`**${path}`, (route) => route.fulfill({ status: 200, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), 'access-control-allow-origin': '*' } }))
+  await page.context().route(`**${path}`, (route) =>
+    route.fulfill({
+      status: 200,
+      body,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(body.length),
+        'access-control-allow-origin': '*',
+      },
+    }),
+  )
 }
 
 test('Models view: load the demo model, benchmark it and run a prompt in the playground', async () => {
@@ -41,7 +51,9 @@ test('Models view: load the demo model, benchmark it and run a prompt in the pla
   await expect.poll(() => page.locator('tr[data-model="modelex-demo-tiny"]').textContent()).toMatch(/cached/)
 
   await page.getByTestId('benchmark').click()
-  await expect.poll(() => page.getByTestId('benchmark-result').textContent(), { timeout: 60_000 }).toMatch(/Decode\s*[\d.]+ tokens\/s/)
+  await expect
+    .poll(() => page.getByTestId('benchmark-result').textContent(), { timeout: 60_000 })
+    .toMatch(/Decode\s*[\d.]+ tokens\/s/)
 
   await page.getByTestId('prompt').fill('def add(a, b):')
   await page.getByTestId('run').click()
@@ -61,7 +73,9 @@ test('a custom model from a URL or a local file gets the keccak256 of its bytes 
   expect(await page.getByTestId('loaded-hash').textContent()).toBe(keccak256(custom))
   expect(keccak256(custom)).not.toBe(TINY.contentHash)
 
-  await page.getByTestId('custom-file').setInputFiles({ name: 'my-model.gguf', mimeType: 'application/octet-stream', buffer: tiny })
+  await page
+    .getByTestId('custom-file')
+    .setInputFiles({ name: 'my-model.gguf', mimeType: 'application/octet-stream', buffer: tiny })
   await expect.poll(() => page.getByTestId('loaded-name').textContent(), { timeout: 60_000 }).toBe('my-model.gguf')
   await expect.poll(() => page.getByTestId('load-state').textContent(), { timeout: 60_000 }).toBe('ready')
   expect(await page.getByTestId('loaded-hash').textContent()).toBe(keccak256(tiny))
@@ -73,8 +87,12 @@ test('a demo file that is not the pinned one is refused, and nothing is cached',
   const { page } = await openWatchedPage(browser, new URL('#/models', inject('appUrl')).href)
   await serve(page, '/models/modelex-demo-tiny.gguf', otherWeights())
   await page.getByTestId('load-modelex-demo-tiny').click()
-  await expect.poll(() => page.getByTestId('load-error').textContent(), { timeout: 60_000 }).toMatch(/^ModelIntegrityError: The model file does not match its content hash/)
-  const cached = await page.evaluate(async () => (await (await caches.open('modelex-models-v2')).keys()).map((r) => r.url))
+  await expect
+    .poll(() => page.getByTestId('load-error').textContent(), { timeout: 60_000 })
+    .toMatch(/^ModelIntegrityError: The model file does not match its content hash/)
+  const cached = await page.evaluate(async () =>
+    (await (await caches.open('modelex-models-v2')).keys()).map((r) => r.url),
+  )
   expect(cached).toEqual([])
   expect(await page.locator('tr[data-model="modelex-demo-tiny"]').textContent()).not.toMatch(/cached/)
   await page.close()

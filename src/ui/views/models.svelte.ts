@@ -57,25 +57,40 @@ export class ModelsState {
 
   fitOf(record: ModelRecord): Fit {
     if (record.engine === 'wasm') {
-      return record.vramMB <= WASM_MEMORY_MB ? { fits: true } : { fits: false, reason: `needs about ${record.vramMB} MiB, more than WebAssembly can address` }
+      return record.vramMB <= WASM_MEMORY_MB
+        ? { fits: true }
+        : { fits: false, reason: `needs about ${record.vramMB} MiB, more than WebAssembly can address` }
     }
     const webgpu = this.capabilities?.webgpu
     if (!webgpu?.available) return { fits: false, reason: 'needs WebGPU' }
-    return modelFits(record, deviceBudget(webgpu.adapter, (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory))
+    return modelFits(
+      record,
+      deviceBudget(webgpu.adapter, (globalThis.navigator as Navigator & { deviceMemory?: number }).deviceMemory),
+    )
   }
 
   /** The cached file of a GGUF record: by its pinned hash, else by the URL it was downloaded from. */
   cachedFileOf(record: ModelRecord): CachedModelFile | undefined {
     const url = absoluteModelUrl(record.source)
-    return this.cachedFiles.find((file) => (record.contentHash ? file.contentHash === record.contentHash.toLowerCase() : file.urls.includes(url)))
+    return this.cachedFiles.find((file) =>
+      record.contentHash ? file.contentHash === record.contentHash.toLowerCase() : file.urls.includes(url),
+    )
   }
 
   get wasmRows(): CatalogRow[] {
-    return WASM_CATALOG.map((record) => ({ record, fit: this.fitOf(record), cached: this.cachedFileOf(record) !== undefined }))
+    return WASM_CATALOG.map((record) => ({
+      record,
+      fit: this.fitOf(record),
+      cached: this.cachedFileOf(record) !== undefined,
+    }))
   }
 
   get webgpuRows(): CatalogRow[] {
-    return this.webgpuRecords.map((record) => ({ record, fit: this.fitOf(record), cached: this.cachedWebGpu.includes(record.id) }))
+    return this.webgpuRecords.map((record) => ({
+      record,
+      fit: this.fitOf(record),
+      cached: this.cachedWebGpu.includes(record.id),
+    }))
   }
 
   async loadWebGpuCatalog(): Promise<void> {
@@ -167,7 +182,9 @@ export class ModelsState {
     const sampling = { model: model.id, max_tokens: maxTokens, temperature, seed: 0 }
     try {
       this.result =
-        mode === 'chat' ? await engine.chat({ ...sampling, messages: [{ role: 'user', content: prompt }] }, options) : await engine.complete({ ...sampling, prompt }, options)
+        mode === 'chat'
+          ? await engine.chat({ ...sampling, messages: [{ role: 'user', content: prompt }] }, options)
+          : await engine.complete({ ...sampling, prompt }, options)
     } catch (error) {
       this.runError = serializeError(error)
     } finally {

@@ -68,7 +68,8 @@ export class NetworkState {
   }
 
   /** For the SDK's routing (`createClient({ reputation })`): always computed afresh from the book. */
-  readonly reputationLookup = async (node: Address, modelHash: Hex): Promise<Reputation | null> => (this.#book ? this.#book.reputation(node, modelHash) : null)
+  readonly reputationLookup = async (node: Address, modelHash: Hex): Promise<Reputation | null> =>
+    this.#book ? this.#book.reputation(node, modelHash) : null
 
   /** The app's peer once started: the Node view's provider and the Code view's pairing serve through it. */
   get peer(): Peer | null {
@@ -89,7 +90,11 @@ export class NetworkState {
   #starting: Promise<void> | null = null
 
   constructor(deps: NetworkDependencies = {}) {
-    this.#deps = { deployment: deps.deployment ?? (() => loadDeployment()), store: deps.store ?? indexedDbStore, now: deps.now ?? Date.now }
+    this.#deps = {
+      deployment: deps.deployment ?? (() => loadDeployment()),
+      store: deps.store ?? indexedDbStore,
+      now: deps.now ?? Date.now,
+    }
   }
 
   start(): Promise<void> {
@@ -117,7 +122,11 @@ export class NetworkState {
         isRegistered = registryLookup(client, registry)
         this.registry = 'on-chain'
       }
-      const peer = await createPeer({ relays: deploymentRelays(deployment), node: { privateKey }, directory: { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now } })
+      const peer = await createPeer({
+        relays: deploymentRelays(deployment),
+        node: { privateKey },
+        directory: { ...(isRegistered ? { isRegistered } : {}), now: this.#deps.now },
+      })
       this.#peer = peer
       const { node, directory } = peer
       this.peerId = node.peerId.toString()
@@ -134,7 +143,12 @@ export class NetworkState {
       if (registry && anchor) {
         // Every peer keeps the attestations it hears, so every view can show reputations without asking anyone.
         // Stored, so what this app publishes stays queued for anchoring across reloads; proofs are served to anyone.
-        const book = createAttestationBook(peer.node, { domain: { chainId: deployment.chainId, verifyingContract: anchor }, registry: registryAttestationChecks(client, registry), now: this.#deps.now, store: this.#deps.store() })
+        const book = createAttestationBook(peer.node, {
+          domain: { chainId: deployment.chainId, verifyingContract: anchor },
+          registry: registryAttestationChecks(client, registry),
+          now: this.#deps.now,
+          store: this.#deps.store(),
+        })
         await book.start()
         this.#book = book
         const stopProofs = await serveAttestationProofs(peer.node, book)

@@ -90,7 +90,13 @@ export class NodeViewState {
   async init(): Promise<void> {
     void this.dashboard.reload()
     this.deployment = await this.#deps.deployment()
-    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'provider', funder: 7 })
+    if (this.deployment)
+      this.wallet = new WalletState({
+        deployment: this.deployment,
+        store: this.#deps.store(),
+        role: 'provider',
+        funder: 7,
+      })
   }
 
   async chooseEngine(kind: 'wasm' | 'webgpu'): Promise<void> {
@@ -112,7 +118,9 @@ export class NodeViewState {
     const model = this.#deps.engine.model
     if (!deployment || !wallet || !engine || !model) {
       const engineError = this.#deps.engine.error?.message
-      this.error = engineError ? `The model did not load: ${engineError.split('\n')[0] ?? ''}` : 'Load a model and connect a wallet first.'
+      this.error = engineError
+        ? `The model did not load: ${engineError.split('\n')[0] ?? ''}`
+        : 'Load a model and connect a wallet first.'
       this.phase = 'failed'
       return
     }
@@ -132,14 +140,33 @@ export class NodeViewState {
       const reader = createPublicClient({ transport, pollingInterval: 100 })
       this.step = 'funding the node signer with gas'
       if ((await reader.getBalance({ address: signer.address })) < parseEther('0.05')) {
-        const hash = await sendTransaction(wallet, { to: signer.address, value: parseEther('0.2'), chain: wallet.chain ?? null, account: wallet.account })
+        const hash = await sendTransaction(wallet, {
+          to: signer.address,
+          value: parseEther('0.2'),
+          chain: wallet.chain ?? null,
+          account: wallet.account,
+        })
         await reader.waitForTransactionReceipt({ hash })
       }
-      const prices = { pricePerMillionInput: parseEther(this.priceInput), pricePerMillionOutput: parseEther(this.priceOutput) }
+      const prices = {
+        pricePerMillionInput: parseEther(this.priceInput),
+        pricePerMillionOutput: parseEther(this.priceOutput),
+      }
       this.step = 'registering and staking'
-      await registerProvider(wallet, reader, { deployment, signer: privateKeyToAccount(signer.privateKey), peerId: node.peerId.toString(), models: [(this.#deps.engine.loaded?.contentHash ?? model.contentHash) as Hex], prices, stake: DEVNET_PARAMETERS.minStake })
+      await registerProvider(wallet, reader, {
+        deployment,
+        signer: privateKeyToAccount(signer.privateKey),
+        peerId: node.peerId.toString(),
+        models: [(this.#deps.engine.loaded?.contentHash ?? model.contentHash) as Hex],
+        prices,
+        stake: DEVNET_PARAMETERS.minStake,
+      })
       this.step = 'announcing'
-      const recorder = createServedRecorder({ history: this.#deps.history(), model: () => this.#deps.engine.loaded?.id ?? model.id, onRecorded: () => void this.dashboard.reload() })
+      const recorder = createServedRecorder({
+        history: this.#deps.history(),
+        model: () => this.#deps.engine.loaded?.id ?? model.id,
+        onRecorded: () => void this.dashboard.reload(),
+      })
       const service = createProviderService(
         // The app's peer: the Code view may share its own model on the same infer server (paired gateways first).
         { peer, engine, deployment, transport, store },
@@ -150,7 +177,13 @@ export class NodeViewState {
           batch: { maxReceipts: this.batchSize, maxAgeMs: this.batchMinutes * 60_000 },
           redeemThreshold: parseEther(this.redeemThreshold),
           // Async jobs fill idle time at half the live prices (live requests always come first).
-          jobs: { enabled: true, prices: { pricePerMillionInput: prices.pricePerMillionInput / 2n, pricePerMillionOutput: prices.pricePerMillionOutput / 2n } },
+          jobs: {
+            enabled: true,
+            prices: {
+              pricePerMillionInput: prices.pricePerMillionInput / 2n,
+              pricePerMillionOutput: prices.pricePerMillionOutput / 2n,
+            },
+          },
           ...(this.answerOracle ? { oracle: { enabled: true, templates: NODE_ORACLE_TEMPLATES } } : {}),
           onReceipt: recorder.onReceipt,
         },

@@ -32,9 +32,15 @@ test('Prompts view: fill with validation, run constrained on the local engine, p
 
   // This browser's engine with the demo model; the sentiment grammar admits only integers in -100..100.
   await page.getByTestId('load-demo').click()
-  await expect.poll(() => page.getByTestId('engine-state').textContent(), { timeout: 90_000 }).toMatch(/modelex-demo-tiny loaded/)
+  await expect
+    .poll(() => page.getByTestId('engine-state').textContent(), { timeout: 90_000 })
+    .toMatch(/modelex-demo-tiny loaded/)
   await page.getByTestId('run').click()
-  await expect.poll(async () => (await page.getByTestId('output').count()) + (await page.getByTestId('run-error').count()), { timeout: 60_000 }).toBe(1)
+  await expect
+    .poll(async () => (await page.getByTestId('output').count()) + (await page.getByTestId('run-error').count()), {
+      timeout: 60_000,
+    })
+    .toBe(1)
   expect(await page.getByTestId('run-error').count()).toBe(0)
   expect(await page.getByTestId('output').getAttribute('data-type')).toBe('integer')
   const score = Number(await page.getByTestId('output-value').textContent())
@@ -45,7 +51,11 @@ test('Prompts view: fill with validation, run constrained on the local engine, p
   await page.getByTestId('param-labels').fill('billing, bug report, feature request')
   await page.getByTestId('param-text').fill('The app crashes when I open the settings page.')
   await page.getByTestId('run').click()
-  await expect.poll(async () => (await page.getByTestId('output').count()) + (await page.getByTestId('run-error').count()), { timeout: 60_000 }).toBe(1)
+  await expect
+    .poll(async () => (await page.getByTestId('output').count()) + (await page.getByTestId('run-error').count()), {
+      timeout: 60_000,
+    })
+    .toBe(1)
   expect(await page.getByTestId('output').getAttribute('data-type')).toBe('enum')
   expect(['billing', 'bug report', 'feature request']).toContain(await page.getByTestId('output-value').textContent())
 
@@ -54,9 +64,13 @@ test('Prompts view: fill with validation, run constrained on the local engine, p
   const mine = { ...SENTIMENT_TEMPLATE, name: 'My sentiment', version: '2.0.0' }
   await page.getByTestId('template-json').fill(JSON.stringify(mine, null, 2))
   await page.getByTestId('publish').click()
-  await expect.poll(() => page.getByTestId('published').getAttribute('data-id'), { timeout: 15_000 }).toBe(templateId(mine))
+  await expect
+    .poll(() => page.getByTestId('published').getAttribute('data-id'), { timeout: 15_000 })
+    .toBe(templateId(mine))
   expect(await page.getByTestId('template-id').textContent()).toBe(templateId(mine))
-  expect(await page.getByTestId('template-item').filter({ hasText: 'My sentiment' }).getAttribute('data-source')).toBe('stored')
+  expect(await page.getByTestId('template-item').filter({ hasText: 'My sentiment' }).getAttribute('data-source')).toBe(
+    'stored',
+  )
 
   await page.getByTestId('template-json').fill(JSON.stringify({ ...mine, text: 'Headline: {{headline}} {{missing}}' }))
   await page.getByTestId('publish').click()
@@ -65,6 +79,8 @@ test('Prompts view: fill with validation, run constrained on the local engine, p
 
   await page.reload()
   await expect.poll(() => page.getByTestId('template-item').count(), { timeout: 30_000 }).toBe(6)
-  expect(await page.getByTestId('template-item').filter({ hasText: 'My sentiment' }).getAttribute('data-source')).toBe('stored')
+  expect(await page.getByTestId('template-item').filter({ hasText: 'My sentiment' }).getAttribute('data-source')).toBe(
+    'stored',
+  )
   expect(errors).toEqual([])
 })

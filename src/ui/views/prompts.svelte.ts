@@ -47,12 +47,16 @@ export type PromptsViewDependencies = {
 }
 
 const errorOf = (error: unknown): RunError =>
-  error instanceof Error ? { name: error.name, message: error.message.split('\n')[0] ?? error.name } : { name: 'Error', message: String(error) }
+  error instanceof Error
+    ? { name: error.name, message: error.message.split('\n')[0] ?? error.name }
+    : { name: 'Error', message: String(error) }
 
 export class PromptsViewState {
   deployment = $state<Deployment | null>(null)
   wallet = $state<WalletState | null>(null)
-  entries = $state<TemplateEntry[]>(BUILTIN_TEMPLATES.map((template) => ({ id: templateId(template), template, source: 'built-in' as const })))
+  entries = $state<TemplateEntry[]>(
+    BUILTIN_TEMPLATES.map((template) => ({ id: templateId(template), template, source: 'built-in' as const })),
+  )
   selectedId = $state<Hex>(templateId(BUILTIN_TEMPLATES[0] as PromptTemplate))
   /** The form: one text per parameter. */
   fields = $state<Record<string, string>>({})
@@ -77,7 +81,12 @@ export class PromptsViewState {
   #stopServing: (() => Promise<void>) | null = null
 
   constructor(deps: PromptsViewDependencies) {
-    this.#deps = { deployment: () => loadDeployment(), store: indexedDbStore, templates: indexedDbTemplateStore, ...deps }
+    this.#deps = {
+      deployment: () => loadDeployment(),
+      store: indexedDbStore,
+      templates: indexedDbTemplateStore,
+      ...deps,
+    }
   }
 
   get selected(): TemplateEntry {
@@ -89,7 +98,13 @@ export class PromptsViewState {
     this.#templates = this.#deps.templates()
     await this.#reloadStored()
     this.deployment = await this.#deps.deployment().catch(() => null)
-    if (this.deployment) this.wallet = new WalletState({ deployment: this.deployment, store: this.#deps.store(), role: 'consumer', funder: 6 })
+    if (this.deployment)
+      this.wallet = new WalletState({
+        deployment: this.deployment,
+        store: this.#deps.store(),
+        role: 'consumer',
+        funder: 6,
+      })
   }
 
   async destroy(): Promise<void> {
@@ -115,7 +130,8 @@ export class PromptsViewState {
       return {}
     } catch (error) {
       const e = error as { name?: string; parameter?: string; message?: string }
-      if (e.name === 'TemplateParameterError' && e.parameter) return { [e.parameter]: (e.message ?? '').split('\n')[0] ?? '' }
+      if (e.name === 'TemplateParameterError' && e.parameter)
+        return { [e.parameter]: (e.message ?? '').split('\n')[0] ?? '' }
       return {}
     }
   }
@@ -146,7 +162,14 @@ export class PromptsViewState {
     const net = await this.#deps.network()
     await net.start()
     if (!net.node) throw new Error(net.error ?? 'the network node did not start')
-    this.#client = createClient({ deployment: this.deployment, wallet, node: net.node, ...(net.directory ? { directory: net.directory } : {}), store: this.#deps.store(), reputation: net.reputationLookup })
+    this.#client = createClient({
+      deployment: this.deployment,
+      wallet,
+      node: net.node,
+      ...(net.directory ? { directory: net.directory } : {}),
+      store: this.#deps.store(),
+      reputation: net.reputationLookup,
+    })
     return this.#client
   }
 
@@ -160,7 +183,11 @@ export class PromptsViewState {
     await this.#guard(async () => {
       const { kind, ...request } = this.#request()
       void kind
-      const { quote } = await (await this.#ready()).quote({ ...request, ...(this.node === 'auto' ? {} : { node: this.node }) } as Parameters<ModelexClient['quote']>[0])
+      const { quote } = await (
+        await this.#ready()
+      ).quote({ ...request, ...(this.node === 'auto' ? {} : { node: this.node }) } as Parameters<
+        ModelexClient['quote']
+      >[0])
       this.quote = quote
     })
   }
@@ -175,7 +202,10 @@ export class PromptsViewState {
         const session = await this.#deps.engine()
         const engine = session.engine
         if (!engine || !session.loaded) throw new Error('Load a model in this browser first.')
-        const result = await runInference(engine, renderTemplate(template, values, { model: session.loaded.id, seed: 0 }))
+        const result = await runInference(
+          engine,
+          renderTemplate(template, values, { model: session.loaded.id, seed: 0 }),
+        )
         this.outcome = { output: validateOutput(template, result.text, values), text: result.text, where: 'local' }
         return
       }
@@ -215,7 +245,9 @@ export class PromptsViewState {
       await this.#reloadStored()
       const served = await this.#serve()
       let registered: Hex | null = null
-      let note: string | null = served ? null : 'Stored in this browser; not served: the network is not running (no deployment).'
+      let note: string | null = served
+        ? null
+        : 'Stored in this browser; not served: the network is not running (no deployment).'
       if (register) {
         const wallet = this.wallet?.client
         const router = this.deployment?.contracts.OracleRouter
@@ -257,7 +289,9 @@ export class PromptsViewState {
     const store = this.#templates
     // Built-ins are served too: any peer may ask for them by hash.
     const builtIns = BUILTIN_TEMPLATES.map((t) => ({ id: templateId(t), t }))
-    this.#stopServing = await serveTemplates(net.node, { get: async (id) => builtIns.find((b) => b.id === id)?.t ?? (await store.get(id)) })
+    this.#stopServing = await serveTemplates(net.node, {
+      get: async (id) => builtIns.find((b) => b.id === id)?.t ?? (await store.get(id)),
+    })
     return true
   }
 
@@ -266,7 +300,9 @@ export class PromptsViewState {
     const builtIn: readonly Hex[] = BUILTIN_TEMPLATES.map(templateId)
     this.entries = [
       ...BUILTIN_TEMPLATES.map((template) => ({ id: templateId(template), template, source: 'built-in' as const })),
-      ...stored.filter((s) => !builtIn.includes(s.id)).map((s) => ({ id: s.id, template: s.template, source: 'stored' as const })),
+      ...stored
+        .filter((s) => !builtIn.includes(s.id))
+        .map((s) => ({ id: s.id, template: s.template, source: 'stored' as const })),
     ]
   }
 

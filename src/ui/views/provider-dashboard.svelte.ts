@@ -3,13 +3,34 @@
  * history store, cut into the chosen range's buckets, the figures under each chart, and the CSV export of the
  * requests in range. Reloaded when the recorder writes (`reload`), or when the range changes.
  */
-import { onlineMs, percentile, providerBuckets, servedCsv, type ProviderBucket, type ServedRecord, type UptimeSample } from '../../core/history.ts'
+import {
+  onlineMs,
+  percentile,
+  providerBuckets,
+  servedCsv,
+  type ProviderBucket,
+  type ServedRecord,
+  type UptimeSample,
+} from '../../core/history.ts'
 import { indexedDbHistory, type HistoryStore } from '../../store/history.ts'
 import { csvFileName, dashboardRange, downloadCsv, localOffsetMs, type DashboardRangeId } from './dashboard.ts'
 
-export type ProviderSummary = { earnings: bigint; requests: number; jobs: number; tokensOut: number; tokensPerSecond: number | null; latencyP50: number | null; latencyP95: number | null; uptime: number | null }
+export type ProviderSummary = {
+  earnings: bigint
+  requests: number
+  jobs: number
+  tokensOut: number
+  tokensPerSecond: number | null
+  latencyP50: number | null
+  latencyP95: number | null
+  uptime: number | null
+}
 
-export type ProviderDashboardDependencies = { history?: () => HistoryStore; now?: () => number; offsetMs?: (at: number) => number }
+export type ProviderDashboardDependencies = {
+  history?: () => HistoryStore
+  now?: () => number
+  offsetMs?: (at: number) => number
+}
 
 export class ProviderDashboard {
   rangeId = $state<DashboardRangeId>('30d')
@@ -65,7 +86,11 @@ export class ProviderDashboard {
 
   get buckets(): ProviderBucket[] {
     const { range, size } = this.window
-    return providerBuckets(this.served, this.uptime, range, { size, offsetMs: this.#deps.offsetMs(this.at), now: this.at })
+    return providerBuckets(this.served, this.uptime, range, {
+      size,
+      offsetMs: this.#deps.offsetMs(this.at),
+      now: this.at,
+    })
   }
 
   /** The served records in the range, oldest first. */
@@ -88,7 +113,8 @@ export class ProviderDashboard {
       requests: records.filter((r) => r.kind !== 'job').length,
       jobs: records.filter((r) => r.kind === 'job').length,
       tokensOut: records.reduce((sum, r) => sum + r.tokensOut, 0),
-      tokensPerSecond: timed.length === 0 ? null : timedMs > 0 ? (timed.reduce((sum, r) => sum + r.tokensOut, 0) * 1000) / timedMs : 0,
+      tokensPerSecond:
+        timed.length === 0 ? null : timedMs > 0 ? (timed.reduce((sum, r) => sum + r.tokensOut, 0) * 1000) / timedMs : 0,
       latencyP50: percentile(latencies, 50),
       latencyP95: percentile(latencies, 95),
       // Uptime since the first sample (before it the node did not exist here), within the range.

@@ -3,17 +3,50 @@ import type { Reputation, SuiteReputation } from '../../core/reputation.ts'
 import { summarizeReputation } from './reputation.ts'
 
 const none: SuiteReputation = { score: null, confidence: 0, evaluators: 0, agreeing: 0, samples: 0 }
-const suite = (score: number, confidence: number): SuiteReputation => ({ score, confidence, evaluators: 2, agreeing: 2, samples: 20 })
-const suites = { 'fim-exact': none, 'fim-pass1': none, sentiment: none, 'latency-p50': none, 'latency-p95': none, uptime: none, 'spot-check': none }
+const suite = (score: number, confidence: number): SuiteReputation => ({
+  score,
+  confidence,
+  evaluators: 2,
+  agreeing: 2,
+  samples: 20,
+})
+const suites = {
+  'fim-exact': none,
+  'fim-pass1': none,
+  sentiment: none,
+  'latency-p50': none,
+  'latency-p95': none,
+  uptime: none,
+  'spot-check': none,
+}
 
 test('no evidence, or not enough: unknown everywhere', () => {
   for (const r of [null, undefined, { status: 'unknown', score: null, confidence: 0, suites } satisfies Reputation]) {
-    expect(summarizeReputation(r)).toMatchObject({ status: 'unknown', overall: 'unknown', accuracy: 'unknown', latency: 'unknown', uptime: 'unknown', spotCheck: 'unknown', line: 'reputation unknown' })
+    expect(summarizeReputation(r)).toMatchObject({
+      status: 'unknown',
+      overall: 'unknown',
+      accuracy: 'unknown',
+      latency: 'unknown',
+      uptime: 'unknown',
+      spotCheck: 'unknown',
+      line: 'reputation unknown',
+    })
   }
 })
 
 test('known: overall with confidence, accuracy from pass@1 before exact match, latency in ms, uptime and spot checks in %', () => {
-  const reputation: Reputation = { status: 'known', score: 81.6, confidence: 0.42, suites: { ...suites, 'fim-exact': suite(700_000, 0.3), 'fim-pass1': suite(625_000, 0.4), 'latency-p50': suite(340.4, 0.5), uptime: suite(1_000_000, 0.6) } }
+  const reputation: Reputation = {
+    status: 'known',
+    score: 81.6,
+    confidence: 0.42,
+    suites: {
+      ...suites,
+      'fim-exact': suite(700_000, 0.3),
+      'fim-pass1': suite(625_000, 0.4),
+      'latency-p50': suite(340.4, 0.5),
+      uptime: suite(1_000_000, 0.6),
+    },
+  }
   expect(summarizeReputation(reputation)).toEqual({
     status: 'known',
     overall: '82/100 (confidence 42%)',

@@ -35,7 +35,11 @@ export function summarizeReputation(reputation: Reputation | null | undefined): 
   const uptime = figure(['uptime'], ppmPercent)
   const spotCheck = figure(['spot-check'], ppmPercent)
   const known = reputation?.status === 'known' && reputation.score !== null
-  const overall = known ? `${Math.round(reputation.score as number)}/100 (confidence ${percent(reputation.confidence)})` : 'unknown'
-  const line = known ? `reputation ${overall}; accuracy ${accuracy}, latency ${latency}, uptime ${uptime}, spot checks ${spotCheck}` : 'reputation unknown'
+  const overall = known
+    ? `${Math.round(reputation.score as number)}/100 (confidence ${percent(reputation.confidence)})`
+    : 'unknown'
+  const line = known
+    ? `reputation ${overall}; accuracy ${accuracy}, latency ${latency}, uptime ${uptime}, spot checks ${spotCheck}`
+    : 'reputation unknown'
   return { status: known ? 'known' : 'unknown', overall, accuracy, latency, uptime, spotCheck, line }
 }

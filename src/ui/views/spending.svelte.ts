@@ -3,14 +3,25 @@
  * read from the history store, per node and per day over the chosen range, each receipt with how far it has been
  * verified, and the CSV export of the paid requests in range.
  */
-import { paidCsv, spendingBuckets, spendingByNode, type NodeSpending, type PaidRecord, type SpendingBucket } from '../../core/history.ts'
+import {
+  paidCsv,
+  spendingBuckets,
+  spendingByNode,
+  type NodeSpending,
+  type PaidRecord,
+  type SpendingBucket,
+} from '../../core/history.ts'
 import { indexedDbHistory, type HistoryStore } from '../../store/history.ts'
 import { csvFileName, dashboardRange, downloadCsv, localOffsetMs, type DashboardRangeId } from './dashboard.ts'
 
 /** How many receipts the view lists (the CSV has them all). */
 export const SPENDING_RECEIPTS_SHOWN = 200
 
-export type SpendingViewDependencies = { history?: () => HistoryStore; now?: () => number; offsetMs?: (at: number) => number }
+export type SpendingViewDependencies = {
+  history?: () => HistoryStore
+  now?: () => number
+  offsetMs?: (at: number) => number
+}
 
 export class SpendingViewState {
   rangeId = $state<DashboardRangeId>('30d')

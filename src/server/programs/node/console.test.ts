@@ -23,8 +23,14 @@ test('answers its owner with the token, refuses others with typed errors, and ke
   try {
     expect((await stat(path)).mode & 0o777).toBe(0o600)
     expect(await sendConsoleCommand(path, token, 'status')).toEqual({ command: 'status' })
-    await expect(sendConsoleCommand(path, 'y'.repeat(43), 'drain')).rejects.toMatchObject({ name: 'NodeConsoleError', reason: 'unauthorized' })
-    await expect(sendConsoleCommand(path, token, 'bogus' as never)).rejects.toMatchObject({ name: 'NodeConsoleError', reason: 'unknown-command' })
+    await expect(sendConsoleCommand(path, 'y'.repeat(43), 'drain')).rejects.toMatchObject({
+      name: 'NodeConsoleError',
+      reason: 'unauthorized',
+    })
+    await expect(sendConsoleCommand(path, token, 'bogus' as never)).rejects.toMatchObject({
+      name: 'NodeConsoleError',
+      reason: 'unknown-command',
+    })
     const failed = await sendConsoleCommand(path, token, 'withdraw').catch((e: unknown) => e)
     expect(failed).toBeInstanceOf(NodeConsoleError)
     expect((failed as NodeConsoleError).message).toContain('NothingToWithdraw')
@@ -34,5 +40,8 @@ test('answers its owner with the token, refuses others with typed errors, and ke
     await server.close()
   }
   await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' })
-  await expect(sendConsoleCommand(path, token, 'status')).rejects.toMatchObject({ name: 'NodeConsoleError', reason: 'not-running' })
+  await expect(sendConsoleCommand(path, token, 'status')).rejects.toMatchObject({
+    name: 'NodeConsoleError',
+    reason: 'not-running',
+  })
 })

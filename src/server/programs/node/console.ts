@@ -23,8 +23,16 @@ export type ConsoleServer = { close(): Promise<void> }
 type Reply = { ok: true; result: JsonValue } | { ok: false; error: SerializedError }
 
 export async function startConsoleServer(path: string, token: string, handler: ConsoleHandler): Promise<ConsoleServer> {
-  if (path.length > MAX_SOCKET_PATH) throw new NodeConsoleError({ reason: 'failed', details: `the socket path ${path} is longer than ${MAX_SOCKET_PATH} characters: choose a shorter --state-dir` })
-  if (await answers(path)) throw new NodeConsoleError({ reason: 'failed', details: `another node is running on this state directory (it answers on ${path}); stop it first, or use another --state-dir` })
+  if (path.length > MAX_SOCKET_PATH)
+    throw new NodeConsoleError({
+      reason: 'failed',
+      details: `the socket path ${path} is longer than ${MAX_SOCKET_PATH} characters: choose a shorter --state-dir`,
+    })
+  if (await answers(path))
+    throw new NodeConsoleError({
+      reason: 'failed',
+      details: `another node is running on this state directory (it answers on ${path}); stop it first, or use another --state-dir`,
+    })
   await unlink(path).catch(() => {})
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
@@ -60,19 +68,41 @@ async function answer(line: string, token: string, handler: ConsoleHandler): Pro
   try {
     message = JSON.parse(line) as typeof message
   } catch {
-    return { ok: false, error: serializeError(new NodeConsoleError({ reason: 'protocol', details: 'not a JSON line' })) }
+    return {
+      ok: false,
+      error: serializeError(new NodeConsoleError({ reason: 'protocol', details: 'not a JSON line' })),
+    }
   }
-  if (typeof message.token !== 'string' || !tokensEqual(message.token, token)) return { ok: false, error: serializeError(new NodeConsoleError({ reason: 'unauthorized' })) }
-  if (!CONSOLE_COMMANDS.includes(message.command as ConsoleCommand)) return { ok: false, error: serializeError(new NodeConsoleError({ reason: 'unknown-command', details: String(message.command) })) }
+  if (typeof message.token !== 'string' || !tokensEqual(message.token, token))
+    return { ok: false, error: serializeError(new NodeConsoleError({ reason: 'unauthorized' })) }
+  if (!CONSOLE_COMMANDS.includes(message.command as ConsoleCommand))
+    return {
+      ok: false,
+      error: serializeError(new NodeConsoleError({ reason: 'unknown-command', details: String(message.command) })),
+    }
   try {
     return { ok: true, result: await handler(message.command as ConsoleCommand) }
   } catch (error) {
-    return { ok: false, error: serializeError(new NodeConsoleError({ reason: 'failed', details: (error as Error).message.split('\n')[0] ?? String(error), cause: error })) }
+    return {
+      ok: false,
+      error: serializeError(
+        new NodeConsoleError({
+          reason: 'failed',
+          details: (error as Error).message.split('\n')[0] ?? String(error),
+          cause: error,
+        }),
+      ),
+    }
   }
 }
 
 /** Sends one command to the node on `path`; its result, or the node's typed error. */
-export async function sendConsoleCommand(path: string, token: string, command: ConsoleCommand, timeoutMs = 600_000): Promise<JsonValue> {
+export async function sendConsoleCommand(
+  path: string,
+  token: string,
+  command: ConsoleCommand,
+  timeoutMs = 600_000,
+): Promise<JsonValue> {
   let socket: Socket
   try {
     socket = await new Promise<Socket>((resolve, reject) => {
@@ -80,7 +110,11 @@ export async function sendConsoleCommand(path: string, token: string, command: C
       s.once('error', reject)
     })
   } catch (error) {
-    throw new NodeConsoleError({ reason: 'not-running', details: `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, cause: error })
+    throw new NodeConsoleError({
+      reason: 'not-running',
+      details: `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      cause: error,
+    })
   }
   socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)))
   socket.write(`${JSON.stringify({ token, command })}\n`)

@@ -11,7 +11,15 @@ const HOUR = 3_600_000
 const base = Date.UTC(2026, 0, 1)
 const served: ServedRecord[] = [
   { at: base + 10, model: 'm', kind: 'chat', tokensIn: 5, tokensOut: 10, earnings: 7n, latencyMs: 100 },
-  { at: base + HOUR + 10, model: 'm', kind: 'completion', tokensIn: 3, tokensOut: 4, earnings: 2n ** 70n, latencyMs: 300 },
+  {
+    at: base + HOUR + 10,
+    model: 'm',
+    kind: 'completion',
+    tokensIn: 3,
+    tokensOut: 4,
+    earnings: 2n ** 70n,
+    latencyMs: 300,
+  },
   { at: base + 2 * HOUR, model: 'm', kind: 'job', tokensIn: 1, tokensOut: 1, earnings: 1n, latencyMs: null },
 ]
 
@@ -21,8 +29,31 @@ function snapshot(telemetry: NodeTelemetry): NodeSnapshot {
     now: base + 3 * HOUR,
     startedAt: base,
     draining: false,
-    provider: { jobsServed: 3, tokensGenerated: 15, tokensPerSecond: 0, earningsRedeemed: 0n, earningsPending: 5n, earningsSettled: 2n ** 70n + 8n, receiptsPending: 1, batchesAnchored: 2, closingChannels: 0, active: 0, queued: 0, busyRefusals: 0, paymentRefusals: 1, lastError: null },
-    server: { capacity: 2, active: 1, queued: 1, served: 2, quoted: 4, cancelled: 0, refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 1, PAYMENT_REQUIRED: 1, TIMEOUT: 0, INTERNAL: 0 } },
+    provider: {
+      jobsServed: 3,
+      tokensGenerated: 15,
+      tokensPerSecond: 0,
+      earningsRedeemed: 0n,
+      earningsPending: 5n,
+      earningsSettled: 2n ** 70n + 8n,
+      receiptsPending: 1,
+      batchesAnchored: 2,
+      closingChannels: 0,
+      active: 0,
+      queued: 0,
+      busyRefusals: 0,
+      paymentRefusals: 1,
+      lastError: null,
+    },
+    server: {
+      capacity: 2,
+      active: 1,
+      queued: 1,
+      served: 2,
+      quoted: 4,
+      cancelled: 0,
+      refused: { BAD_REQUEST: 0, UNSUPPORTED_MODEL: 0, BUSY: 1, PAYMENT_REQUIRED: 1, TIMEOUT: 0, INTERNAL: 0 },
+    },
     peers: 3,
     directoryNodes: 1,
     oldestPendingAt: base + 2 * HOUR,
@@ -32,7 +63,14 @@ function snapshot(telemetry: NodeTelemetry): NodeSnapshot {
 function source(telemetry: NodeTelemetry): NodeGraphSource {
   return {
     snapshot: () => snapshot(telemetry),
-    identity: async () => ({ peerId: 'peer', operator: '0xop', signer: '0xsig', chainId: 31337, model: { id: 'm', contentHash: '0x11', engine: 'memory', contextLength: 8 }, prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 2n } }),
+    identity: async () => ({
+      peerId: 'peer',
+      operator: '0xop',
+      signer: '0xsig',
+      chainId: 31337,
+      model: { id: 'm', contentHash: '0x11', engine: 'memory', contextLength: 8 },
+      prices: { pricePerMillionInput: 1n, pricePerMillionOutput: 2n },
+    }),
     latency: () => [telemetry.latency.chat.snapshot(), telemetry.latency.completion.snapshot()],
     served: () => served,
     uptime: () => [{ at: base, online: true }],
@@ -57,10 +95,31 @@ describe('the server node GraphQL endpoint', () => {
     })
     expect(result.errors).toBeUndefined()
     const data = result.data as Record<string, Record<string, unknown> & Record<string, unknown>[]>
-    expect(data['status']).toMatchObject({ peerId: 'peer', queued: 1, active: 1, capacity: 2, anchoringLagSeconds: 3600, priceOutput: '2', uptimeSeconds: 3 * 3600 })
+    expect(data['status']).toMatchObject({
+      peerId: 'peer',
+      queued: 1,
+      active: 1,
+      capacity: 2,
+      anchoringLagSeconds: 3600,
+      priceOutput: '2',
+      uptimeSeconds: 3 * 3600,
+    })
     expect(data['status']?.['latencyP50Seconds']).toBeGreaterThan(0.1)
-    expect(data['jobs']).toEqual({ receiptsSigned: 3, requests: { served: 2, refused: 2, quoted: 4 }, async: null, recent: [{ kind: 'job', earnings: '1' }, { kind: 'completion', earnings: (2n ** 70n).toString() }] })
-    expect(data['earnings']).toEqual({ earned: (2n ** 70n + 8n).toString(), requests: 3, tokensIn: 9, settled: (2n ** 70n + 8n).toString() })
+    expect(data['jobs']).toEqual({
+      receiptsSigned: 3,
+      requests: { served: 2, refused: 2, quoted: 4 },
+      async: null,
+      recent: [
+        { kind: 'job', earnings: '1' },
+        { kind: 'completion', earnings: (2n ** 70n).toString() },
+      ],
+    })
+    expect(data['earnings']).toEqual({
+      earned: (2n ** 70n + 8n).toString(),
+      requests: 3,
+      tokensIn: 9,
+      settled: (2n ** 70n + 8n).toString(),
+    })
     expect(data['history']).toEqual([
       // One online sample at the start counts for UPTIME_MAX_GAP_MS of the first hour.
       { start: base, requests: 1, jobs: 0, earnings: '7', latencyP50: 100, uptime: UPTIME_MAX_GAP_MS / HOUR },
@@ -84,7 +143,11 @@ describe('server node telemetry', () => {
     const telemetry = new NodeTelemetry(() => (clock += 10))
     const engine: InferenceEngine = telemetry.instrument(createMemoryEngine())
     await engine.load(TEST_MODEL)
-    const result = await engine.chat({ model: TEST_MODEL.id, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 })
+    const result = await engine.chat({
+      model: TEST_MODEL.id,
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 3,
+    })
     expect(telemetry.latency.chat.snapshot().count).toBe(1)
     expect(telemetry.firstToken.snapshot().count).toBe(1)
     const receipt = { promptTokens: 4n, completionTokens: 3n, cost: 99n } as never

@@ -134,7 +134,14 @@ export const NODE_SCHEMA_SDL = /* GraphQL */ `
 /** What the resolvers read; each call reads the node as it is now. */
 export type NodeGraphSource = {
   snapshot(): NodeSnapshot
-  identity(): Promise<{ peerId: string; operator: string; signer: string; chainId: number; model: { id: string; contentHash: string; engine: string; contextLength: number } | null; prices: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint } }>
+  identity(): Promise<{
+    peerId: string
+    operator: string
+    signer: string
+    chainId: number
+    model: { id: string; contentHash: string; engine: string; contextLength: number } | null
+    prices: { pricePerMillionInput: bigint; pricePerMillionOutput: bigint }
+  }>
   latency(): HistogramData[]
   served(): readonly ServedRecord[]
   uptime(): readonly UptimeSample[]
@@ -182,10 +189,24 @@ export function nodeResolvers(source: NodeGraphSource) {
       return {
         receiptsSigned: s.provider.jobsServed,
         tokensGenerated: s.provider.tokensGenerated,
-        requests: { served: s.server.served, cancelled: s.server.cancelled, quoted: s.server.quoted, refused: Object.values(s.server.refused).reduce((a, b) => a + b, 0) },
+        requests: {
+          served: s.server.served,
+          cancelled: s.server.cancelled,
+          quoted: s.server.quoted,
+          refused: Object.values(s.server.refused).reduce((a, b) => a + b, 0),
+        },
         active: s.server.active,
         queued: s.server.queued,
-        async: async ? { claimed: async.claimed, accepted: async.accepted, waiting: async.waiting, done: async.done, expired: async.expired, failed: async.failed } : null,
+        async: async
+          ? {
+              claimed: async.claimed,
+              accepted: async.accepted,
+              waiting: async.waiting,
+              done: async.done,
+              expired: async.expired,
+              failed: async.failed,
+            }
+          : null,
         recent: served
           .slice(Math.max(0, served.length - take))
           .reverse()
@@ -205,12 +226,25 @@ export function nodeResolvers(source: NodeGraphSource) {
         tokensIn += r.tokensIn
         tokensOut += r.tokensOut
       }
-      return { from, to, earned: earned.toString(), requests, tokensIn, tokensOut, settled: s.provider.earningsSettled.toString(), pending: s.provider.earningsPending.toString(), redeemed: s.provider.earningsRedeemed.toString() }
+      return {
+        from,
+        to,
+        earned: earned.toString(),
+        requests,
+        tokensIn,
+        tokensOut,
+        settled: s.provider.earningsSettled.toString(),
+        pending: s.provider.earningsPending.toString(),
+        redeemed: s.provider.earningsRedeemed.toString(),
+      }
     },
     history({ from, to, bucket, offsetMs }: { from: number; to: number; bucket: 'HOUR' | 'DAY'; offsetMs: number }) {
       const size: BucketSize = bucket === 'DAY' ? 'day' : 'hour'
       const now = source.snapshot().now
-      return providerBuckets(source.served(), source.uptime(), { from, to }, { size, offsetMs, now }).map((b) => ({ ...b, earnings: b.earnings.toString() }))
+      return providerBuckets(source.served(), source.uptime(), { from, to }, { size, offsetMs, now }).map((b) => ({
+        ...b,
+        earnings: b.earnings.toString(),
+      }))
     },
   }
 }
@@ -232,6 +266,16 @@ function mergeHistograms(list: HistogramData[]): HistogramData | null {
 }
 
 /** Runs one GraphQL request against the node. */
-export function runNodeQuery(schema: GraphQLSchema, source: NodeGraphSource, request: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null }): Promise<ExecutionResult> {
-  return graphql({ schema, source: request.query, rootValue: nodeResolvers(source), variableValues: request.variables ?? null, operationName: request.operationName ?? null })
+export function runNodeQuery(
+  schema: GraphQLSchema,
+  source: NodeGraphSource,
+  request: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+): Promise<ExecutionResult> {
+  return graphql({
+    schema,
+    source: request.query,
+    rootValue: nodeResolvers(source),
+    variableValues: request.variables ?? null,
+    operationName: request.operationName ?? null,
+  })
 }

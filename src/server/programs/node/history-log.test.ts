@@ -20,7 +20,9 @@ test('records come back after a reopen, amounts exact; a torn or bad line is ski
   await appendFile(path, '{"at": 4, "model": "m", "kind": "cha\n{"at":-1}\n')
   const again = await openHistoryLog(path, { maxRecords: 1 })
   expect(again.skipped).toBe(2)
-  expect(again.served).toEqual([{ at: 3, model: 'm', kind: 'job', tokensIn: 0, tokensOut: 1, earnings: 0n, latencyMs: null }])
+  expect(again.served).toEqual([
+    { at: 3, model: 'm', kind: 'job', tokensIn: 0, tokensOut: 1, earnings: 0n, latencyMs: null },
+  ])
   expect(again.uptime).toEqual([{ at: 2, online: true }])
   const all = await openHistoryLog(path)
   expect(all.served[0]?.earnings).toBe(2n ** 80n)

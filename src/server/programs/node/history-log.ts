@@ -19,7 +19,10 @@ export type HistoryLog = {
   flush(): Promise<void>
 }
 
-export async function openHistoryLog(path: string, { maxRecords = 200_000 }: { maxRecords?: number } = {}): Promise<HistoryLog> {
+export async function openHistoryLog(
+  path: string,
+  { maxRecords = 200_000 }: { maxRecords?: number } = {},
+): Promise<HistoryLog> {
   const served: ServedRecord[] = []
   const uptime: UptimeSample[] = []
   let skipped = 0
@@ -34,7 +37,16 @@ export async function openHistoryLog(path: string, { maxRecords = 200_000 }: { m
     try {
       const value = JSON.parse(line) as { type?: unknown; earnings?: unknown }
       if (value.type === 'uptime') uptime.push(parseUptimeSample(value))
-      else served.push(parseServedRecord({ ...value, earnings: typeof value.earnings === 'string' && /^\d+$/.test(value.earnings) ? BigInt(value.earnings) : value.earnings }))
+      else
+        served.push(
+          parseServedRecord({
+            ...value,
+            earnings:
+              typeof value.earnings === 'string' && /^\d+$/.test(value.earnings)
+                ? BigInt(value.earnings)
+                : value.earnings,
+          }),
+        )
     } catch {
       skipped++
     }

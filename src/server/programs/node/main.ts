@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   try {
     node = await startServerNode(command, (line) => console.log(line))
   } catch (error) {
-    console.error(`The server node did not start: ${error instanceof BaseError ? error.message : (error as Error).message}`)
+    console.error(
+      `The server node did not start: ${error instanceof BaseError ? error.message : (error as Error).message}`,
+    )
     process.exit(1)
   }
   const files = stateFiles(command.stateDir)

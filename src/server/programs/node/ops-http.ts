@@ -25,27 +25,70 @@ export type OpsServerParameters = {
 export async function startOpsServer({ port, token, metrics, schema, graph }: OpsServerParameters): Promise<OpsServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    if (!authorized(req, token)) return send(res, 401, 'application/json', JSON.stringify({ error: 'Missing or wrong bearer token: send Authorization: Bearer <the token in <state-dir>/ops.token>.' }), { 'www-authenticate': 'Bearer' })
-    if (url.pathname === '/metrics' && req.method === 'GET') return send(res, 200, PROMETHEUS_CONTENT_TYPE, formatPrometheus(metrics()))
+    if (!authorized(req, token))
+      return send(
+        res,
+        401,
+        'application/json',
+        JSON.stringify({
+          error: 'Missing or wrong bearer token: send Authorization: Bearer <the token in <state-dir>/ops.token>.',
+        }),
+        { 'www-authenticate': 'Bearer' },
+      )
+    if (url.pathname === '/metrics' && req.method === 'GET')
+      return send(res, 200, PROMETHEUS_CONTENT_TYPE, formatPrometheus(metrics()))
     if (url.pathname === '/graphql' && (req.method === 'POST' || req.method === 'GET')) {
       let body: { query?: unknown; variables?: unknown; operationName?: unknown }
-      if (req.method === 'GET') body = { query: url.searchParams.get('query'), variables: parseJson(url.searchParams.get('variables')), operationName: url.searchParams.get('operationName') }
+      if (req.method === 'GET')
+        body = {
+          query: url.searchParams.get('query'),
+          variables: parseJson(url.searchParams.get('variables')),
+          operationName: url.searchParams.get('operationName'),
+        }
       else {
         const text = await readBody(req, MAX_GRAPHQL_BYTES)
-        if (text === null) return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: `The request is larger than ${MAX_GRAPHQL_BYTES} bytes.` }] }), { connection: 'close' })
+        if (text === null)
+          return send(
+            res,
+            413,
+            'application/json',
+            JSON.stringify({ errors: [{ message: `The request is larger than ${MAX_GRAPHQL_BYTES} bytes.` }] }),
+            { connection: 'close' },
+          )
         const parsed = parseJson(text)
-        if (typeof parsed !== 'object' || parsed === null) return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'Send a JSON body {"query": "…", "variables": {…}}.' }] }))
+        if (typeof parsed !== 'object' || parsed === null)
+          return send(
+            res,
+            400,
+            'application/json',
+            JSON.stringify({ errors: [{ message: 'Send a JSON body {"query": "…", "variables": {…}}.' }] }),
+          )
         body = parsed as typeof body
       }
-      if (typeof body.query !== 'string') return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'The request has no query.' }] }))
-      const variables = typeof body.variables === 'object' && body.variables !== null && !Array.isArray(body.variables) ? (body.variables as Record<string, unknown>) : null
-      const result = await runNodeQuery(schema, graph, { query: body.query, variables, operationName: typeof body.operationName === 'string' ? body.operationName : null })
+      if (typeof body.query !== 'string')
+        return send(
+          res,
+          400,
+          'application/json',
+          JSON.stringify({ errors: [{ message: 'The request has no query.' }] }),
+        )
+      const variables =
+        typeof body.variables === 'object' && body.variables !== null && !Array.isArray(body.variables)
+          ? (body.variables as Record<string, unknown>)
+          : null
+      const result = await runNodeQuery(schema, graph, {
+        query: body.query,
+        variables,
+        operationName: typeof body.operationName === 'string' ? body.operationName : null,
+      })
       return send(res, 200, 'application/json', JSON.stringify(result))
     }
     return send(res, 404, 'application/json', JSON.stringify({ error: 'Not found: GET /metrics, POST /graphql.' }))
   }
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => send(res, 500, 'application/json', JSON.stringify({ error: (error as Error).message.split('\n')[0] })))
+    handle(req, res).catch((error: unknown) =>
+      send(res, 500, 'application/json', JSON.stringify({ error: (error as Error).message.split('\n')[0] })),
+    )
   })
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
@@ -87,7 +130,13 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | n
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end()
     return

@@ -4,13 +4,40 @@ import { parseNodeCommand } from './options.ts'
 
 describe('server node command line', () => {
   it('reads a run with prices in AI, exactly in wei, and defaults', () => {
-    const command = parseNodeCommand(['--model', 'm.gguf', '--price-in', '0.001', '--price-out', '3', '--state-dir', '/tmp/x', '--gpu', 'auto', '--oracle-template', `0x${'ab'.repeat(32)}`])
-    expect(command).toMatchObject({ kind: 'run', engine: 'native', prices: { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 3n * 10n ** 18n }, stateDir: '/tmp/x', gpu: 'auto', opsPort: 9464, drainMs: 30_000, jobs: false, oracleTemplates: [`0x${'ab'.repeat(32)}`] })
+    const command = parseNodeCommand([
+      '--model',
+      'm.gguf',
+      '--price-in',
+      '0.001',
+      '--price-out',
+      '3',
+      '--state-dir',
+      '/tmp/x',
+      '--gpu',
+      'auto',
+      '--oracle-template',
+      `0x${'ab'.repeat(32)}`,
+    ])
+    expect(command).toMatchObject({
+      kind: 'run',
+      engine: 'native',
+      prices: { pricePerMillionInput: 10n ** 15n, pricePerMillionOutput: 3n * 10n ** 18n },
+      stateDir: '/tmp/x',
+      gpu: 'auto',
+      opsPort: 9464,
+      drainMs: 30_000,
+      jobs: false,
+      oracleTemplates: [`0x${'ab'.repeat(32)}`],
+    })
     expect((command as { model: string }).model).toMatch(/^\/.*m\.gguf$/)
   })
 
   it('reads console commands and help', () => {
-    expect(parseNodeCommand(['console', 'drain', '--state-dir', '/tmp/s'])).toEqual({ kind: 'console', command: 'drain', stateDir: '/tmp/s' })
+    expect(parseNodeCommand(['console', 'drain', '--state-dir', '/tmp/s'])).toEqual({
+      kind: 'console',
+      command: 'drain',
+      stateDir: '/tmp/s',
+    })
     expect(parseNodeCommand(['--help'])).toEqual({ kind: 'help' })
   })
 

@@ -96,12 +96,16 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
   const model = values.model
   if (!model) throw new NodeOptionError({ option: '--model', expected: 'a GGUF file to serve' })
   const engine = values.engine ?? 'native'
-  if (engine !== 'native' && engine !== 'memory') throw new NodeOptionError({ option: '--engine', expected: 'native or memory', value: engine })
+  if (engine !== 'native' && engine !== 'memory')
+    throw new NodeOptionError({ option: '--engine', expected: 'native or memory', value: engine })
   const options: NodeRunOptions = {
     kind: 'run',
     model: engine === 'native' ? resolve(model) : model,
     engine,
-    prices: { pricePerMillionInput: aiAmount(values['price-in'], '--price-in', true) as bigint, pricePerMillionOutput: aiAmount(values['price-out'], '--price-out', true) as bigint },
+    prices: {
+      pricePerMillionInput: aiAmount(values['price-in'], '--price-in', true) as bigint,
+      pricePerMillionOutput: aiAmount(values['price-out'], '--price-out', true) as bigint,
+    },
     stateDir: resolve(values['state-dir'] ?? NODE_DEFAULTS.stateDir),
     deploymentFile: resolve(values.deployment ?? NODE_DEFAULTS.deploymentFile),
     opsPort: integer(values['ops-port'], '--ops-port', 0, 65535) ?? NODE_DEFAULTS.opsPort,
@@ -110,7 +114,8 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
     gpu: gpuOption(values.gpu),
     contextLength: integer(values.context, '--context', 16, 1 << 20) ?? NODE_DEFAULTS.contextLength,
     oracleTemplates: (values['oracle-template'] ?? []).map((t) => {
-      if (!/^0x[0-9a-fA-F]{64}$/.test(t)) throw new NodeOptionError({ option: '--oracle-template', expected: 'a 0x template hash (32 bytes)', value: t })
+      if (!/^0x[0-9a-fA-F]{64}$/.test(t))
+        throw new NodeOptionError({ option: '--oracle-template', expected: 'a 0x template hash (32 bytes)', value: t })
       return t as Hex
     }),
   }
@@ -125,7 +130,8 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
     stake: aiAmount(values.stake, '--stake', false),
   }
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) Object.assign(options, { [key]: value })
-  if (options.tokenDelayMs !== undefined && engine !== 'memory') throw new NodeOptionError({ option: '--token-delay-ms', expected: 'given only with --engine memory' })
+  if (options.tokenDelayMs !== undefined && engine !== 'memory')
+    throw new NodeOptionError({ option: '--token-delay-ms', expected: 'given only with --engine memory' })
   return options
 }
 
@@ -165,14 +171,26 @@ function parse(argv: readonly string[]) {
 
 function parseConsole(argv: readonly string[]): NodeConsoleOptions {
   const [command, ...rest] = argv
-  if (!CONSOLE_COMMANDS.includes(command as ConsoleCommand)) throw new NodeOptionError({ option: 'the console command', expected: CONSOLE_COMMANDS.join(', '), ...(command === undefined ? {} : { value: command }) })
+  if (!CONSOLE_COMMANDS.includes(command as ConsoleCommand))
+    throw new NodeOptionError({
+      option: 'the console command',
+      expected: CONSOLE_COMMANDS.join(', '),
+      ...(command === undefined ? {} : { value: command }),
+    })
   let values
   try {
     values = parseArgs({ args: rest, options: { 'state-dir': { type: 'string' } }, strict: true }).values
   } catch (error) {
-    throw new NodeOptionError({ option: 'the console command line', expected: `--state-dir only (${(error as Error).message})` })
+    throw new NodeOptionError({
+      option: 'the console command line',
+      expected: `--state-dir only (${(error as Error).message})`,
+    })
   }
-  return { kind: 'console', command: command as ConsoleCommand, stateDir: resolve(values['state-dir'] ?? NODE_DEFAULTS.stateDir) }
+  return {
+    kind: 'console',
+    command: command as ConsoleCommand,
+    stateDir: resolve(values['state-dir'] ?? NODE_DEFAULTS.stateDir),
+  }
 }
 
 function gpuOption(text: string | undefined): NodeRunOptions['gpu'] {
@@ -184,7 +202,8 @@ function gpuOption(text: string | undefined): NodeRunOptions['gpu'] {
 function integer(text: string | undefined, option: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined
   const value = Number(text)
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) throw new NodeOptionError({ option, expected: `an integer in ${min}..${max}`, value: text })
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max)
+    throw new NodeOptionError({ option, expected: `an integer in ${min}..${max}`, value: text })
   return value
 }
 
@@ -195,6 +214,11 @@ function aiAmount(text: string | undefined, option: string, required: boolean): 
     return undefined
   }
   const amount = text.trim()
-  if (!/^(?:\d+(?:\.\d{1,18})?|\.\d{1,18})$/.test(amount)) throw new NodeOptionError({ option, expected: 'an amount of AI such as 0.5 (digits, at most 18 decimals, not negative)', value: text })
+  if (!/^(?:\d+(?:\.\d{1,18})?|\.\d{1,18})$/.test(amount))
+    throw new NodeOptionError({
+      option,
+      expected: 'an amount of AI such as 0.5 (digits, at most 18 decimals, not negative)',
+      value: text,
+    })
   return parseEther(amount)
 }

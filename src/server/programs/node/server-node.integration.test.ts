@@ -33,7 +33,12 @@ const transport = http(deployment.rpcUrl)
 const publicClient = createPublicClient({ transport, pollingInterval: 50 })
 const MODEL = { id: 'memory-server-node', contentHash: memoryContentHash('memory-server-node') }
 // 0.001 and 0.003 AI per million tokens: TEST_PRICES, as the command line writes them.
-const PRICE_ARGS = ['--price-in', formatEther(TEST_PRICES.pricePerMillionInput), '--price-out', formatEther(TEST_PRICES.pricePerMillionOutput)]
+const PRICE_ARGS = [
+  '--price-in',
+  formatEther(TEST_PRICES.pricePerMillionInput),
+  '--price-out',
+  formatEther(TEST_PRICES.pricePerMillionOutput),
+]
 
 let dir: string
 let relay: RelayProcess
@@ -45,7 +50,27 @@ const stops: (() => Promise<void>)[] = []
 type NodeProcess = { process: ManagedProcess; peerId: string; opsUrl: string; token: string }
 
 async function startNode(extra: readonly string[]): Promise<NodeProcess> {
-  const args = ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), '--engine', 'memory', '--model', MODEL.id, ...PRICE_ARGS, '--deployment', deploymentFile, '--key-file', keyFile, '--state-dir', join(dir, 'state'), '--ops-port', '0', '--announce-interval-ms', '1000', ...extra]
+  const args = [
+    '--import',
+    'tsx',
+    join(root, 'src/server/programs/node/main.ts'),
+    '--engine',
+    'memory',
+    '--model',
+    MODEL.id,
+    ...PRICE_ARGS,
+    '--deployment',
+    deploymentFile,
+    '--key-file',
+    keyFile,
+    '--state-dir',
+    join(dir, 'state'),
+    '--ops-port',
+    '0',
+    '--announce-interval-ms',
+    '1000',
+    ...extra,
+  ]
   const child = startProcess('server-node', process.execPath, args, { cwd: root })
   stops.push(() => child.stop())
   const [, peerId] = await child.waitForLine(/^Serving \S+ as (\S+) /, 90_000)
@@ -55,13 +80,35 @@ async function startNode(extra: readonly string[]): Promise<NodeProcess> {
 }
 
 function runConsole(command: string): Promise<{ code: number | null; output: string }> {
-  const child = startProcess('node-console', process.execPath, ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), 'console', command, '--state-dir', join(dir, 'state')], { cwd: root })
+  const child = startProcess(
+    'node-console',
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src/server/programs/node/main.ts'),
+      'console',
+      command,
+      '--state-dir',
+      join(dir, 'state'),
+    ],
+    { cwd: root },
+  )
   stops.push(() => child.stop())
   return child.exited.then((code) => ({ code, output: child.output() }))
 }
 
-async function graphql(node: NodeProcess, query: string, variables: Record<string, unknown> = {}, token: string | null = node.token): Promise<{ status: number; body: { data?: Record<string, never>; errors?: { message: string }[] } }> {
-  const res = await fetch(`${node.opsUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) })
+async function graphql(
+  node: NodeProcess,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token: string | null = node.token,
+): Promise<{ status: number; body: { data?: Record<string, never>; errors?: { message: string }[] } }> {
+  const res = await fetch(`${node.opsUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  })
   return { status: res.status, body: (await res.json()) as never }
 }
 
@@ -82,12 +129,25 @@ async function startConsumer(models: { id: string; contentHash: `0x${string}` }[
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
   const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
-  const client = createClient({ deployment, wallet: wallet as never, store: memoryStore(), relay: relay.multiaddr, models, channelDeposit: parseEther('1') })
+  const client = createClient({
+    deployment,
+    wallet: wallet as never,
+    store: memoryStore(),
+    relay: relay.multiaddr,
+    models,
+    channelDeposit: parseEther('1'),
+  })
   stops.push(() => client.stop())
   return client
 }
 
-const balanceOf = (address: Address) => readContract(publicClient, { address: deployment.contracts.AIToken as Address, abi: aiTokenAbi, functionName: 'balanceOf', args: [address] })
+const balanceOf = (address: Address) =>
+  readContract(publicClient, {
+    address: deployment.contracts.AIToken as Address,
+    abi: aiTokenAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  })
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mx-node-'))
@@ -119,23 +179,62 @@ describe('server node (integration)', () => {
 
     // Without the token nothing is told.
     expect((await fetch(`${node.opsUrl}/metrics`)).status).toBe(401)
-    expect((await fetch(`${node.opsUrl}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token-wrong-token' } })).status).toBe(401)
+    expect(
+      (
+        await fetch(`${node.opsUrl}/metrics`, {
+          headers: { authorization: 'Bearer wrong-token-wrong-token-wrong-token' },
+        })
+      ).status,
+    ).toBe(401)
     expect((await graphql(node, '{ status { peerId } }', {}, null)).status).toBe(401)
 
     const from = Date.now()
-    const stream = await client.chat.completions.create({ model: MODEL.id, messages: [{ role: 'user', content: 'first prompt' }], max_tokens: 12, stream: true, node: node.peerId })
+    const stream = await client.chat.completions.create({
+      model: MODEL.id,
+      messages: [{ role: 'user', content: 'first prompt' }],
+      max_tokens: 12,
+      stream: true,
+      node: node.peerId,
+    })
     for await (const _ of stream) void _
     results = [await stream.result]
-    results.push((await client.chat.completions.create({ model: MODEL.id, messages: [{ role: 'user', content: 'second prompt, longer' }], max_tokens: 8, node: node.peerId })).modelex)
-    results.push((await client.completions.create({ model: MODEL.id, prompt: 'third', max_tokens: 5, node: node.peerId })).modelex)
+    results.push(
+      (
+        await client.chat.completions.create({
+          model: MODEL.id,
+          messages: [{ role: 'user', content: 'second prompt, longer' }],
+          max_tokens: 8,
+          node: node.peerId,
+        })
+      ).modelex,
+    )
+    results.push(
+      (await client.completions.create({ model: MODEL.id, prompt: 'third', max_tokens: 5, node: node.peerId })).modelex,
+    )
     const total = results.reduce((sum, r) => sum + r.cost, 0n)
     const tokensIn = results.reduce((n, r) => n + Number(r.receipt.receipt.promptTokens), 0)
     const tokensOut = results.reduce((n, r) => n + Number(r.receipt.receipt.completionTokens), 0)
 
     // Three receipts make a batch (--batch 3): the node anchors it by itself.
-    const status = async () => (await graphql(node, '{ status { peerId operator model { id contentHash } batchesAnchored receiptsPending draining queued active } }')).body.data?.status as unknown as Record<string, unknown>
-    for (let i = 0; i < 400 && (await status())['batchesAnchored'] !== 1; i++) await new Promise((r) => setTimeout(r, 50))
-    expect(await status()).toMatchObject({ peerId: node.peerId, operator, model: { id: MODEL.id, contentHash: MODEL.contentHash }, batchesAnchored: 1, receiptsPending: 0, draining: false, queued: 0, active: 0 })
+    const status = async () =>
+      (
+        await graphql(
+          node,
+          '{ status { peerId operator model { id contentHash } batchesAnchored receiptsPending draining queued active } }',
+        )
+      ).body.data?.status as unknown as Record<string, unknown>
+    for (let i = 0; i < 400 && (await status())['batchesAnchored'] !== 1; i++)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(await status()).toMatchObject({
+      peerId: node.peerId,
+      operator,
+      model: { id: MODEL.id, contentHash: MODEL.contentHash },
+      batchesAnchored: 1,
+      receiptsPending: 0,
+      draining: false,
+      queued: 0,
+      active: 0,
+    })
     for (const r of results) expect(await client.verify(r)).toMatchObject({ anchored: true, verified: true })
 
     const m = await metrics(node)
@@ -155,25 +254,67 @@ describe('server node (integration)', () => {
     const to = Date.now() + 1
     const { body } = await graphql(
       node,
-      `query ($from: Float!, $to: Float!) {
-        earnings(from: $from, to: $to) { earned requests tokensIn tokensOut settled }
-        before: earnings(from: 0, to: $from) { earned requests }
-        jobs(limit: 10) { receiptsSigned requests { served } recent { kind tokensIn tokensOut earnings } }
-        history(from: $from, to: $to, bucket: HOUR) { requests tokensOut earnings uptime }
-      }`,
+      `
+        query ($from: Float!, $to: Float!) {
+          earnings(from: $from, to: $to) {
+            earned
+            requests
+            tokensIn
+            tokensOut
+            settled
+          }
+          before: earnings(from: 0, to: $from) {
+            earned
+            requests
+          }
+          jobs(limit: 10) {
+            receiptsSigned
+            requests {
+              served
+            }
+            recent {
+              kind
+              tokensIn
+              tokensOut
+              earnings
+            }
+          }
+          history(from: $from, to: $to, bucket: HOUR) {
+            requests
+            tokensOut
+            earnings
+            uptime
+          }
+        }
+      `,
       { from, to },
     )
     expect(body.errors).toBeUndefined()
-    const data = body.data as unknown as { earnings: Record<string, unknown>; before: Record<string, unknown>; jobs: { receiptsSigned: number; requests: { served: number }; recent: { kind: string; earnings: string }[] }; history: { requests: number; tokensOut: number; earnings: string; uptime: number }[] }
-    expect(data.earnings).toEqual({ earned: total.toString(), requests: 3, tokensIn, tokensOut, settled: total.toString() })
+    const data = body.data as unknown as {
+      earnings: Record<string, unknown>
+      before: Record<string, unknown>
+      jobs: { receiptsSigned: number; requests: { served: number }; recent: { kind: string; earnings: string }[] }
+      history: { requests: number; tokensOut: number; earnings: string; uptime: number }[]
+    }
+    expect(data.earnings).toEqual({
+      earned: total.toString(),
+      requests: 3,
+      tokensIn,
+      tokensOut,
+      settled: total.toString(),
+    })
     expect(data.before).toEqual({ earned: '0', requests: 0 })
     expect(data.jobs).toMatchObject({ receiptsSigned: 3, requests: { served: 3 } })
-    expect(data.jobs.recent.map((r) => [r.kind, r.earnings])).toEqual(results.map((r, i) => [i === 2 ? 'completion' : 'chat', r.cost.toString()]).reverse())
+    expect(data.jobs.recent.map((r) => [r.kind, r.earnings])).toEqual(
+      results.map((r, i) => [i === 2 ? 'completion' : 'chat', r.cost.toString()]).reverse(),
+    )
     expect(data.history.reduce((n, b) => n + b.requests, 0)).toBe(3)
     expect(data.history.reduce((n, b) => n + BigInt(b.earnings), 0n)).toBe(total)
     expect(data.history.at(-1)?.uptime).toBeGreaterThan(0)
     // A bad range is a GraphQL error, not a crash.
-    expect((await graphql(node, '{ history(from: 10, to: 5) { start } }')).body.errors?.[0]?.message).toMatch(/time range/)
+    expect((await graphql(node, '{ history(from: 10, to: 5) { start } }')).body.errors?.[0]?.message).toMatch(
+      /time range/,
+    )
 
     // Redeem over the console: the operator is paid exactly what the node held.
     const operatorBefore = await balanceOf(operator)
@@ -187,9 +328,39 @@ describe('server node (integration)', () => {
 
     // Keys, token, books and the console socket are the owner's only.
     const files = stateFiles(join(dir, 'state'))
-    for (const path of [files.signerKey, files.peerKey, files.opsToken, files.books, files.history, files.consoleSocket]) expect((await stat(path)).mode & 0o077).toBe(0)
+    for (const path of [
+      files.signerKey,
+      files.peerKey,
+      files.opsToken,
+      files.books,
+      files.history,
+      files.consoleSocket,
+    ])
+      expect((await stat(path)).mode & 0o077).toBe(0)
     // A second node on the same state directory is refused while this one runs.
-    const second = startProcess('server-node-2', process.execPath, ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), '--engine', 'memory', '--model', MODEL.id, ...PRICE_ARGS, '--deployment', deploymentFile, '--key-file', keyFile, '--state-dir', join(dir, 'state'), '--ops-port', '0'], { cwd: root })
+    const second = startProcess(
+      'server-node-2',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src/server/programs/node/main.ts'),
+        '--engine',
+        'memory',
+        '--model',
+        MODEL.id,
+        ...PRICE_ARGS,
+        '--deployment',
+        deploymentFile,
+        '--key-file',
+        keyFile,
+        '--state-dir',
+        join(dir, 'state'),
+        '--ops-port',
+        '0',
+      ],
+      { cwd: root },
+    )
     stops.push(() => second.stop())
     expect(await second.exited).toBe(1)
     expect(second.output()).toMatch(/another node is running on this state directory/)
@@ -209,7 +380,13 @@ describe('server node (integration)', () => {
     expect(body.data).toEqual({ jobs: { receiptsSigned: 3 }, status: { batchesAnchored: 1 } })
 
     const client = await startConsumer()
-    const stream = await client.chat.completions.create({ model: MODEL.id, messages: [{ role: 'user', content: 'a long answer please' }], max_tokens: 200, stream: true, node: node.peerId })
+    const stream = await client.chat.completions.create({
+      model: MODEL.id,
+      messages: [{ role: 'user', content: 'a long answer please' }],
+      max_tokens: 200,
+      stream: true,
+      node: node.peerId,
+    })
     let text = ''
     let error: unknown
     let signalled = false
@@ -240,14 +417,38 @@ describe('server node (integration)', () => {
     await writeFile(modelFile, generateDemoModel(DEMO_TINY))
     const record = DEMO_MODELS.find((m) => m.id === DEMO_TINY.name)
     const stateDir = join(dir, 'native-state')
-    const args = ['--import', 'tsx', join(root, 'src/server/programs/node/main.ts'), '--model', modelFile, '--threads', '1', ...PRICE_ARGS, '--deployment', deploymentFile, '--state-dir', stateDir, '--ops-port', '0', '--announce-interval-ms', '1000']
+    const args = [
+      '--import',
+      'tsx',
+      join(root, 'src/server/programs/node/main.ts'),
+      '--model',
+      modelFile,
+      '--threads',
+      '1',
+      ...PRICE_ARGS,
+      '--deployment',
+      deploymentFile,
+      '--state-dir',
+      stateDir,
+      '--ops-port',
+      '0',
+      '--announce-interval-ms',
+      '1000',
+    ]
     const child = startProcess('server-node-native', process.execPath, args, { cwd: root })
     stops.push(() => child.stop())
     const [, peerId] = await child.waitForLine(/^Serving \S+ as (\S+) /, 120_000)
     expect(child.output()).toContain(`(native, content hash ${record?.contentHash})`)
     expect((await stat(stateFiles(stateDir).operatorKey)).mode & 0o777).toBe(0o600)
     const client = await startConsumer([{ id: DEMO_TINY.name, contentHash: record?.contentHash as `0x${string}` }])
-    const answer = await client.chat.completions.create({ model: DEMO_TINY.name, messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, temperature: 0, seed: 1, node: peerId as string })
+    const answer = await client.chat.completions.create({
+      model: DEMO_TINY.name,
+      messages: [{ role: 'user', content: 'hello' }],
+      max_tokens: 8,
+      temperature: 0,
+      seed: 1,
+      node: peerId as string,
+    })
     expect(answer.modelex.receipt.receipt.completionTokens).toBeGreaterThan(0n)
     expect(answer.modelex.receipt.receipt.deterministic).toBe(true)
     process.kill(child.pid, 'SIGTERM')

@@ -15,7 +15,16 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { createPublicClient, createWalletClient, http, keccak256, toBytes, type Address, type Client, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  toBytes,
+  type Address,
+  type Client,
+  type Hex,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
 import { withdrawStake } from '../../../chain/actions/withdrawStake.ts'
@@ -56,7 +65,13 @@ export function stateFiles(stateDir: string) {
   }
 }
 
-export type DrainReport = { cancelled: number; finished: number; anchored: number; receiptsPending: number; anchorError: string | null }
+export type DrainReport = {
+  cancelled: number
+  finished: number
+  anchored: number
+  receiptsPending: number
+  anchorError: string | null
+}
 
 export type ServerNode = {
   readonly peerId: string
@@ -76,12 +91,16 @@ export type ServerNode = {
 /** Time the anchoring at the end of a drain may take before the node stops anyway (the books keep the receipts). */
 const DRAIN_ANCHOR_MS = 30_000
 
-export async function startServerNode(options: NodeRunOptions, log: (line: string) => void = () => {}): Promise<ServerNode> {
+export async function startServerNode(
+  options: NodeRunOptions,
+  log: (line: string) => void = () => {},
+): Promise<ServerNode> {
   const files = stateFiles(options.stateDir)
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 })
   const deployment = await readDeployment(options.deploymentFile)
   const relays = options.relay ? [options.relay] : deploymentRelays(deployment)
-  if (relays.length === 0) throw new NodeOptionError({ option: '--relay', expected: 'a relay multiaddr (the deployment names none)' })
+  if (relays.length === 0)
+    throw new NodeOptionError({ option: '--relay', expected: 'a relay multiaddr (the deployment names none)' })
   const registry = deployment.contracts.NodeRegistry
   if (!registry) throw new NodeOptionError({ option: '--deployment', expected: 'a deployment with a NodeRegistry' })
   const devnet = deployment.chainId === DEVNET_CHAIN_ID
@@ -90,7 +109,9 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
   const reader: Client = createPublicClient({ chain, transport, pollingInterval: 250 })
 
   // Keys: the operator's wallet (given, or made and funded on the devnet only), the node signer, the peer identity.
-  const operatorKey = await loadOrCreateKeyFile(options.keyFile ?? files.operatorKey, { create: !options.keyFile && devnet })
+  const operatorKey = await loadOrCreateKeyFile(options.keyFile ?? files.operatorKey, {
+    create: !options.keyFile && devnet,
+  })
   const operator = privateKeyToAccount(operatorKey)
   const signerKey = await loadOrCreateKeyFile(files.signerKey)
   const signer = privateKeyToAccount(signerKey)
@@ -100,12 +121,20 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
     await fundFromDevnet(deployment, operator.address, { funder: NODE_DEFAULTS.devnetFunder })
     await fundFromDevnet(deployment, signer.address, { funder: NODE_DEFAULTS.devnetFunder, ai: 0n })
   }
-  const operatorWallet = createWalletClient({ account: operator, chain, transport, pollingInterval: 250 }) as WalletClient
+  const operatorWallet = createWalletClient({
+    account: operator,
+    chain,
+    transport,
+    pollingInterval: 250,
+  }) as WalletClient
 
   const telemetry = new NodeTelemetry()
   const base = await openEngine(options)
   const engine = telemetry.instrument(base.engine)
-  const model = await engine.load(base.spec, { ...(options.threads ? { threads: options.threads } : {}), onProgress: (p) => log(`  ${p.phase}: ${p.text}`) })
+  const model = await engine.load(base.spec, {
+    ...(options.threads ? { threads: options.threads } : {}),
+    onProgress: (p) => log(`  ${p.phase}: ${p.text}`),
+  })
   log(`Model ${model.id} loaded (${model.engine}, content hash ${model.contentHash}).`)
 
   const history = await openHistoryLog(files.history)
@@ -120,8 +149,19 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
     await peer.node.waitForReservation(30_000)
     const peerId = peer.node.peerId.toString()
     const minStake = await readContract(reader, { address: registry, abi: nodeRegistryAbi, functionName: 'minStake' })
-    const registered = await registerProvider(operatorWallet, reader, { deployment, signer, peerId, models: [model.contentHash as Hex], prices: options.prices, stake: options.stake ?? minStake })
-    log(registered ? `Registered operator ${operator.address} with signer ${signer.address} and peer ${peerId}.` : `Already registered: operator ${operator.address}, signer ${signer.address}, peer ${peerId}.`)
+    const registered = await registerProvider(operatorWallet, reader, {
+      deployment,
+      signer,
+      peerId,
+      models: [model.contentHash as Hex],
+      prices: options.prices,
+      stake: options.stake ?? minStake,
+    })
+    log(
+      registered
+        ? `Registered operator ${operator.address} with signer ${signer.address} and peer ${peerId}.`
+        : `Already registered: operator ${operator.address}, signer ${signer.address}, peer ${peerId}.`,
+    )
 
     const store = jsonFileStore(files.books)
     service = createProviderService(
@@ -134,14 +174,22 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
         ...(options.redeemThreshold !== undefined ? { redeemThreshold: options.redeemThreshold } : {}),
         ...(options.announceIntervalMs ? { announceIntervalMs: options.announceIntervalMs } : {}),
         ...(options.jobs ? { jobs: { enabled: true, prices: options.prices } } : {}),
-        ...(options.oracleTemplates.length > 0 ? { oracle: { enabled: true, templates: options.oracleTemplates } } : {}),
-        onReceipt: (signed, result) => void history.addServed(telemetry.receipt(signed, result, model.id, Date.now())).catch((error: unknown) => log(`History: could not write (${(error as Error).message}).`)),
+        ...(options.oracleTemplates.length > 0
+          ? { oracle: { enabled: true, templates: options.oracleTemplates } }
+          : {}),
+        onReceipt: (signed, result) =>
+          void history
+            .addServed(telemetry.receipt(signed, result, model.id, Date.now()))
+            .catch((error: unknown) => log(`History: could not write (${(error as Error).message}).`)),
       },
     )
     await service.start()
     const running = service
     await history.addUptime({ at: Date.now(), online: true })
-    uptimeTimer = setInterval(() => void history.addUptime({ at: Date.now(), online: true }).catch(() => {}), UPTIME_SAMPLE_MS)
+    uptimeTimer = setInterval(
+      () => void history.addUptime({ at: Date.now(), online: true }).catch(() => {}),
+      UPTIME_SAMPLE_MS,
+    )
     uptimeTimer.unref()
 
     let draining: Promise<DrainReport> | null = null
@@ -153,18 +201,46 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
       const provider = draining ? lastMetrics : (lastMetrics = running.metrics())
       // Receipts are anchored oldest first and every receipt is in the history, in order: the oldest one waiting
       // is the `receiptsPending`-th from the end.
-      const oldest = provider.receiptsPending > 0 ? history.served[history.served.length - provider.receiptsPending] : undefined
-      return { now: Date.now(), startedAt, draining: draining !== null, provider, server: peer.server.stats(), peers: peer.node.libp2p.getPeers().length, directoryNodes: peer.directory.list().length, oldestPendingAt: oldest?.at ?? null }
+      const oldest =
+        provider.receiptsPending > 0 ? history.served[history.served.length - provider.receiptsPending] : undefined
+      return {
+        now: Date.now(),
+        startedAt,
+        draining: draining !== null,
+        provider,
+        server: peer.server.stats(),
+        peers: peer.node.libp2p.getPeers().length,
+        directoryNodes: peer.directory.list().length,
+        oldestPendingAt: oldest?.at ?? null,
+      }
     }
     const graph: NodeGraphSource = {
       snapshot,
-      identity: async () => ({ peerId, operator: operator.address, signer: signer.address, chainId: deployment.chainId, model: { id: model.id, contentHash: model.contentHash, engine: model.engine, contextLength: model.contextLength }, prices: options.prices }),
+      identity: async () => ({
+        peerId,
+        operator: operator.address,
+        signer: signer.address,
+        chainId: deployment.chainId,
+        model: {
+          id: model.id,
+          contentHash: model.contentHash,
+          engine: model.engine,
+          contextLength: model.contextLength,
+        },
+        prices: options.prices,
+      }),
       latency: () => [telemetry.latency.chat.snapshot(), telemetry.latency.completion.snapshot()],
       served: () => history.served,
       uptime: () => history.uptime,
       jobs: () => running.jobs?.stats() ?? null,
     }
-    ops = await startOpsServer({ port: options.opsPort, token: opsToken, metrics: () => telemetry.families(snapshot()), schema: nodeSchema(), graph })
+    ops = await startOpsServer({
+      port: options.opsPort,
+      token: opsToken,
+      metrics: () => telemetry.families(snapshot()),
+      schema: nodeSchema(),
+      graph,
+    })
     const opsServer = ops
 
     const drain = (): Promise<DrainReport> => {
@@ -191,16 +267,36 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
           await withTimeout(running.anchorNow(), DRAIN_ANCHOR_MS)
         } catch (error) {
           anchorError = (error as Error).message.split('\n')[0] ?? 'error'
-          log(`Anchoring at drain failed (${anchorError}); the receipts stay in ${files.books} and are anchored at the next start.`)
+          log(
+            `Anchoring at drain failed (${anchorError}); the receipts stay in ${files.books} and are anchored at the next start.`,
+          )
         }
         const anchored = running.batches().filter((b) => b.status === 'anchored').length - anchoredBefore
-        lastMetrics = { ...lastMetrics, batchesAnchored: anchoredBefore + anchored, receiptsPending: running.batches().filter((b) => b.status === 'cut').reduce((n, b) => n + b.receiptHashes.length, 0) }
-        const receiptsPending = running.batches().filter((b) => b.status === 'cut').reduce((n, b) => n + b.receiptHashes.length, 0)
+        lastMetrics = {
+          ...lastMetrics,
+          batchesAnchored: anchoredBefore + anchored,
+          receiptsPending: running
+            .batches()
+            .filter((b) => b.status === 'cut')
+            .reduce((n, b) => n + b.receiptHashes.length, 0),
+        }
+        const receiptsPending = running
+          .batches()
+          .filter((b) => b.status === 'cut')
+          .reduce((n, b) => n + b.receiptHashes.length, 0)
         clearInterval(uptimeTimer)
         await history.addUptime({ at: Date.now(), online: false }).catch(() => {})
         await history.flush()
-        const report: DrainReport = { cancelled, finished: Math.max(0, inFlight - cancelled), anchored, receiptsPending, anchorError }
-        log(`Drained: ${report.finished} finished, ${report.cancelled} cancelled, ${report.anchored} batch(es) anchored.`)
+        const report: DrainReport = {
+          cancelled,
+          finished: Math.max(0, inFlight - cancelled),
+          anchored,
+          receiptsPending,
+          anchorError,
+        }
+        log(
+          `Drained: ${report.finished} finished, ${report.cancelled} cancelled, ${report.anchored} batch(es) anchored.`,
+        )
         await opsServer.close()
         await peer.stop().catch(() => {})
         await closeEngine(base.engine)
@@ -214,14 +310,33 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
       switch (command) {
         case 'status': {
           const s = snapshot()
-          return { peerId, operator: operator.address, signer: signer.address, model: model.id, draining: s.draining, active: s.server.active, queued: s.server.queued, receiptsSigned: s.provider.jobsServed, receiptsPending: s.provider.receiptsPending, batchesAnchored: s.provider.batchesAnchored, earningsSettled: s.provider.earningsSettled.toString(), earningsPending: s.provider.earningsPending.toString(), earningsRedeemed: s.provider.earningsRedeemed.toString(), lastError: s.provider.lastError, peers: s.peers }
+          return {
+            peerId,
+            operator: operator.address,
+            signer: signer.address,
+            model: model.id,
+            draining: s.draining,
+            active: s.server.active,
+            queued: s.server.queued,
+            receiptsSigned: s.provider.jobsServed,
+            receiptsPending: s.provider.receiptsPending,
+            batchesAnchored: s.provider.batchesAnchored,
+            earningsSettled: s.provider.earningsSettled.toString(),
+            earningsPending: s.provider.earningsPending.toString(),
+            earningsRedeemed: s.provider.earningsRedeemed.toString(),
+            lastError: s.provider.lastError,
+            peers: s.peers,
+          }
         }
         case 'drain':
           return { ...(await drain()) }
         case 'anchor': {
           if (draining) throw new NodeConsoleError({ reason: 'failed', details: 'the node is draining' })
           await running.anchorNow()
-          return { batchesAnchored: running.metrics().batchesAnchored, receiptsPending: running.metrics().receiptsPending }
+          return {
+            batchesAnchored: running.metrics().batchesAnchored,
+            receiptsPending: running.metrics().receiptsPending,
+          }
         }
         case 'redeem': {
           if (draining) throw new NodeConsoleError({ reason: 'failed', details: 'the node is draining' })
@@ -234,7 +349,17 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
       }
     })
     const console_ = consoleServer
-    return { peerId, operator: operator.address, signer: signer.address, model, opsUrl: ops.url, service: running, drain, drained, closeConsole: () => console_.close() }
+    return {
+      peerId,
+      operator: operator.address,
+      signer: signer.address,
+      model,
+      opsUrl: ops.url,
+      service: running,
+      drain,
+      drained,
+      closeConsole: () => console_.close(),
+    }
   } catch (error) {
     clearInterval(uptimeTimer)
     await consoleServer?.close().catch(() => {})
@@ -250,14 +375,43 @@ export async function startServerNode(options: NodeRunOptions, log: (line: strin
 async function openEngine(options: NodeRunOptions): Promise<{ engine: InferenceEngine; spec: ModelSpec }> {
   if (options.engine === 'memory') {
     const engine = createMemoryEngine(options.tokenDelayMs === undefined ? {} : { tokenDelayMs: options.tokenDelayMs })
-    return { engine, spec: { id: options.model, contentHash: memoryContentHash(options.model), engine: 'memory', contextLength: options.contextLength, source: 'memory', chatTemplate: 'memory' } }
+    return {
+      engine,
+      spec: {
+        id: options.model,
+        contentHash: memoryContentHash(options.model),
+        engine: 'memory',
+        contextLength: options.contextLength,
+        source: 'memory',
+        chatTemplate: 'memory',
+      },
+    }
   }
   const engine = createNativeEngine({ gpu: options.gpu, ...(options.threads ? { threads: options.threads } : {}) })
   const id = basename(options.model).replace(/\.gguf$/i, '')
   // A file named after a catalog model is served as that model: its pinned hash is checked, its FIM format known.
   const known = findModel(WASM_CATALOG, id)
-  if (known) return { engine, spec: { ...known, engine: 'native', source: options.model, contextLength: Math.min(known.contextLength, options.contextLength) } }
-  return { engine, spec: { id, contentHash: null, engine: 'native', contextLength: options.contextLength, source: options.model, chatTemplate: 'gguf' } }
+  if (known)
+    return {
+      engine,
+      spec: {
+        ...known,
+        engine: 'native',
+        source: options.model,
+        contextLength: Math.min(known.contextLength, options.contextLength),
+      },
+    }
+  return {
+    engine,
+    spec: {
+      id,
+      contentHash: null,
+      engine: 'native',
+      contextLength: options.contextLength,
+      source: options.model,
+      chatTemplate: 'gguf',
+    },
+  }
 }
 
 /** The content hash the memory engine announces for a model id (it has no file): keccak256 of `memory:<id>`. */
@@ -275,7 +429,11 @@ async function readDeployment(path: string): Promise<Deployment> {
   try {
     text = await readFile(path, 'utf8')
   } catch {
-    throw new NodeOptionError({ option: '--deployment', expected: 'a deployment file (start the local stack with `npm start`, or pass --deployment FILE)', value: path })
+    throw new NodeOptionError({
+      option: '--deployment',
+      expected: 'a deployment file (start the local stack with `npm start`, or pass --deployment FILE)',
+      value: path,
+    })
   }
   return parseDeployment(JSON.parse(text))
 }
@@ -288,6 +446,8 @@ async function waitFor(done: () => boolean, ms: number): Promise<void> {
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms)))
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms)),
+  )
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }

@@ -53,7 +53,11 @@ export class PwaState {
       onOfflineReady: () => (this.offlineReady = true),
       onRegisteredSW: (_url, registration) => {
         this.registered = registration !== undefined
-        if (registration && this.#deps.checkEveryMs > 0) this.#timer = this.#deps.setInterval(() => void registration.update().catch(() => {}), this.#deps.checkEveryMs)
+        if (registration && this.#deps.checkEveryMs > 0)
+          this.#timer = this.#deps.setInterval(
+            () => void registration.update().catch(() => {}),
+            this.#deps.checkEveryMs,
+          )
       },
       onRegisterError: (error: unknown) => (this.error = error instanceof Error ? error.message : String(error)),
     })

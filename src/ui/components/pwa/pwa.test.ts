@@ -21,7 +21,12 @@ describe('PwaState', () => {
     const sw = fakeRegister()
     let takeOver: (() => void) | null = null
     let reloads = 0
-    const pwa = new PwaState({ register: sw.register, checkEveryMs: 0, onControllerChange: (run) => (takeOver = run), reload: () => reloads++ })
+    const pwa = new PwaState({
+      register: sw.register,
+      checkEveryMs: 0,
+      onControllerChange: (run) => (takeOver = run),
+      reload: () => reloads++,
+    })
     pwa.start()
     expect(pwa.needRefresh).toBe(false)
     await pwa.update()
@@ -62,7 +67,9 @@ describe('PwaState', () => {
     pwa.start()
     expect(registrations).toBe(1)
     let checks = 0
-    sw.options().onRegisteredSW?.('/sw.js', { update: async () => void checks++ } as unknown as ServiceWorkerRegistration)
+    sw.options().onRegisteredSW?.('/sw.js', {
+      update: async () => void checks++,
+    } as unknown as ServiceWorkerRegistration)
     expect(pwa.registered).toBe(true)
     expect(timers.map((t) => t.ms)).toEqual([1000])
     timers[0]!.run()

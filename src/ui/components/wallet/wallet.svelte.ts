@@ -37,7 +37,17 @@ export class WalletState {
   #funder: number
 
   /** `role` names the burner (one per view), `funder` the anvil account index that funds it. */
-  constructor({ deployment, store, role, funder }: { deployment: Deployment; store: KeyValueStore; role: string; funder: number }) {
+  constructor({
+    deployment,
+    store,
+    role,
+    funder,
+  }: {
+    deployment: Deployment
+    store: KeyValueStore
+    role: string
+    funder: number
+  }) {
     this.#deployment = deployment
     this.#store = store
     this.#role = role
@@ -60,7 +70,12 @@ export class WalletState {
   discover(): void {
     if (typeof window === 'undefined') return
     const chain = this.chain()
-    const config = createConfig({ chains: [chain], transports: { [chain.id]: http(this.#deployment.rpcUrl) }, multiInjectedProviderDiscovery: true, storage: null })
+    const config = createConfig({
+      chains: [chain],
+      transports: { [chain.id]: http(this.#deployment.rpcUrl) },
+      multiInjectedProviderDiscovery: true,
+      storage: null,
+    })
     const update = () => {
       this.#connectors = config.connectors
       this.injected = config.connectors.map((c) => ({ id: c.id, name: c.name }))
@@ -72,7 +87,12 @@ export class WalletState {
       if (!connector) throw new Error(`no wallet ${id}`)
       await connect(config, { connector, chainId: chain.id })
       const client = await getConnectorClient(config, { chainId: chain.id })
-      return createWalletClient({ account: client.account, chain, transport: custom(client), pollingInterval: 250 }) as WalletClient
+      return createWalletClient({
+        account: client.account,
+        chain,
+        transport: custom(client),
+        pollingInterval: 250,
+      }) as WalletClient
     }
   }
 
@@ -91,9 +111,16 @@ export class WalletState {
   async connectBurner(ai = parseEther('1000')): Promise<void> {
     await this.#run(async () => {
       if (!this.devnet) throw new Error('A burner wallet exists only on the local devnet (chain 31337).')
-      const account = privateKeyToAccount(await loadOrCreatePrivateKey(this.#store, `burner-wallet-${this.#role}`, 'burner wallet key'))
+      const account = privateKeyToAccount(
+        await loadOrCreatePrivateKey(this.#store, `burner-wallet-${this.#role}`, 'burner wallet key'),
+      )
       await fundFromDevnet(this.#deployment, account.address, { funder: this.#funder, ai })
-      this.#client = createWalletClient({ account, chain: this.chain(), transport: http(this.#deployment.rpcUrl), pollingInterval: 100 })
+      this.#client = createWalletClient({
+        account,
+        chain: this.chain(),
+        transport: http(this.#deployment.rpcUrl),
+        pollingInterval: 100,
+      })
       this.kind = 'burner'
       this.address = account.address
     })
@@ -103,22 +130,60 @@ export class WalletState {
    * Switches from the connected injected wallet to a session key it funds: tops the key up to `ai` AI and `eth`
    * ETH (one transaction each, only when below), then pays and signs with the key alone.
    */
-  async connectSession({ ai = parseEther('100'), eth = parseEther('0.01') }: { ai?: bigint; eth?: bigint } = {}): Promise<void> {
+  async connectSession({
+    ai = parseEther('100'),
+    eth = parseEther('0.01'),
+  }: { ai?: bigint; eth?: bigint } = {}): Promise<void> {
     await this.#run(async () => {
       const funder = this.#client
-      if (this.kind !== 'injected' || !funder) throw new Error('Connect a browser wallet first: it funds the session key.')
-      const account = privateKeyToAccount(await loadOrCreatePrivateKey(this.#store, `session-wallet-${this.#role}-${this.#deployment.chainId}`, 'session key'))
+      if (this.kind !== 'injected' || !funder)
+        throw new Error('Connect a browser wallet first: it funds the session key.')
+      const account = privateKeyToAccount(
+        await loadOrCreatePrivateKey(
+          this.#store,
+          `session-wallet-${this.#role}-${this.#deployment.chainId}`,
+          'session key',
+        ),
+      )
       const chain = this.chain()
       const reader = createPublicClient({ chain, transport: http(this.#deployment.rpcUrl), pollingInterval: 250 })
       const gas = await reader.getBalance({ address: account.address })
-      if (gas < eth / 2n) await waitForTransactionReceipt(reader, { hash: await sendTransaction(funder, { account: funder.account, to: account.address, value: eth - gas, chain }) })
+      if (gas < eth / 2n)
+        await waitForTransactionReceipt(reader, {
+          hash: await sendTransaction(funder, {
+            account: funder.account,
+            to: account.address,
+            value: eth - gas,
+            chain,
+          }),
+        })
       const token = this.#deployment.contracts.AIToken
       if (token) {
-        const balance = await readContract(reader, { address: token, abi: aiTokenAbi, functionName: 'balanceOf', args: [account.address] })
-        if (balance < ai) await waitForTransactionReceipt(reader, { hash: await writeContract(funder, { account: funder.account, address: token, abi: aiTokenAbi, functionName: 'transfer', args: [account.address, ai - balance], chain }) })
+        const balance = await readContract(reader, {
+          address: token,
+          abi: aiTokenAbi,
+          functionName: 'balanceOf',
+          args: [account.address],
+        })
+        if (balance < ai)
+          await waitForTransactionReceipt(reader, {
+            hash: await writeContract(funder, {
+              account: funder.account,
+              address: token,
+              abi: aiTokenAbi,
+              functionName: 'transfer',
+              args: [account.address, ai - balance],
+              chain,
+            }),
+          })
       }
       this.fundedBy = funder.account.address
-      this.#client = createWalletClient({ account, chain, transport: http(this.#deployment.rpcUrl), pollingInterval: 250 })
+      this.#client = createWalletClient({
+        account,
+        chain,
+        transport: http(this.#deployment.rpcUrl),
+        pollingInterval: 250,
+      })
       this.kind = 'session'
       this.address = account.address
     })

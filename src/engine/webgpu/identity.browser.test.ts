@@ -12,7 +12,7 @@ import { webLlmContentHash } from '../../core/file-hash.ts'
 import { launchChromium } from '../../server/lib/chromium.ts'
 import { openFixture } from '../../server/testing/fixture-page.ts'
 
-const here = new URL('./fixtures/web-llm', import.meta.url)
+const here = new URL('./fixtures/web-llm/', import.meta.url)
 let browser: Browser
 let manifest: Uint8Array
 let lib: Uint8Array

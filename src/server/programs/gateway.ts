@@ -851,8 +851,9 @@ async function main(): Promise<void> {
       console.log(
         `Network route off: no deployment at ${options.deploymentFile} (start the local stack, or pass --deployment).`,
       )
-    options.relay ??= deployment?.relay ?? null
-    if (!options.relay)
+    // With the network route the gateway joins every relay of the deployment (startGateway); without it, the first.
+    if (!options.network) options.relay ??= deployment?.relay ?? null
+    if (!options.relay && !options.network)
       console.error(
         'No relay (no --relay and no deployment): the gateway starts, but cannot reach any node until one is given.',
       )
@@ -866,13 +867,7 @@ async function main(): Promise<void> {
     )
     process.exit(1)
   }
-  console.log(`Modelex gateway on ${gateway.url}/v1 (OpenAI-compatible)`)
-  console.log(`API key (bearer token): ${gateway.token}`)
-  console.log(
-    gateway.paired()
-      ? `Paired with ${gateway.paired()?.peer}.`
-      : 'No browser node paired yet: open the app\'s Code view, load a coder model, click "Share with my gateway", then restart with --pair <line> or POST the line to /modelex/pair.',
-  )
+  // Signals are handled before the ready line: a process manager may stop us as soon as it reads it.
   let stopping = false
   const shutdown = () => {
     if (stopping) return
@@ -884,6 +879,13 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', shutdown)
   process.on('SIGTERM', shutdown)
+  console.log(`Modelex gateway on ${gateway.url}/v1 (OpenAI-compatible)`)
+  console.log(`API key (bearer token): ${gateway.token}`)
+  console.log(
+    gateway.paired()
+      ? `Paired with ${gateway.paired()?.peer}.`
+      : 'No browser node paired yet: open the app\'s Code view, load a coder model, click "Share with my gateway", then restart with --pair <line> or POST the line to /modelex/pair.',
+  )
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main()

@@ -600,15 +600,6 @@ async function main(): Promise<void> {
     )
     process.exit(1)
   }
-  console.log(
-    JSON.stringify({
-      event: 'listening',
-      multiaddr: relay.multiaddr,
-      peerId: relay.peerId,
-      peerRelays: options.peerRelays?.length ?? 0,
-      topicsFrom: options.registry ? 'registry' : 'any',
-    }),
-  )
   const timer =
     options.metricsIntervalMs > 0
       ? setInterval(
@@ -631,6 +622,16 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
+  // The ready line comes after the signal handlers: whoever reads it may stop us at once.
+  console.log(
+    JSON.stringify({
+      event: 'listening',
+      multiaddr: relay.multiaddr,
+      peerId: relay.peerId,
+      peerRelays: options.peerRelays?.length ?? 0,
+      topicsFrom: options.registry ? 'registry' : 'any',
+    }),
+  )
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main()

@@ -144,6 +144,8 @@ export type ModelexClient = {
   stop(): Promise<void>
   /** Nodes announcing `model`, registered on-chain, cheapest first; waits for a first one up to the discovery timeout. */
   nodes(parameters: { model: string; timeoutMs?: number } & ReputationRequirement): Promise<DirectoryEntry[]>
+  /** From now on, automatic choice and `nodes()` require this of a node's reputation (the app's minimum control). */
+  setReputationRequirement(requirement: ReputationRequirement): void
   /** The node's exact quote for a request (it counts the tokens with its model's tokenizer), checked. */
   quote(
     parameters: (Omit<ChatCreateParameters, 'stream'> | Omit<CompletionCreateParameters, 'stream'>) & NodeChoice,
@@ -422,6 +424,9 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await guard.settle()
       if (ownsDirectory) await directory?.stop()
       if (ownsNode) await p2p?.stop()
+    },
+    setReputationRequirement({ minReputation, requireKnown }) {
+      context.routing = { minReputation, requireKnown }
     },
     nodes: ({ model, timeoutMs, minReputation, requireKnown }) =>
       findNodes(context, {

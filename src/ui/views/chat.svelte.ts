@@ -20,7 +20,12 @@ import { recordPaid, recordVerification } from '../history-recorder.ts'
 import { WalletState } from '../components/wallet/wallet.svelte.ts'
 import { warmUp, type Warmth } from '../../p2p/warm.ts'
 import type { NetworkState } from './network.svelte.ts'
-import { summarizeReputation, type ReputationSummary } from './reputation.ts'
+import {
+  reputationRequirement,
+  summarizeReputation,
+  type ReputationFloor,
+  type ReputationSummary,
+} from './reputation.ts'
 
 /** `job`: the answer was asked as an async job (pending until a node runs it; its verified result lands in `jobResult`). */
 export type ChatTurn = {
@@ -51,6 +56,8 @@ export class ChatViewState {
   /** A peer id, or 'auto'. */
   node = $state<string>('auto')
   nodes = $state<DirectoryEntry[]>([])
+  /** The least reputation a node needs to be listed or chosen: 'any', 'known' (enough evidence), or a 0..100 floor. */
+  minReputation = $state<ReputationFloor>('any')
   maxTokens = $state(64)
   quote = $state<Quote | null>(null)
   turns = $state<ChatTurn[]>([])
@@ -122,6 +129,7 @@ export class ChatViewState {
       ...(net.directory ? { directory: net.directory } : {}),
       store: this.#deps.store(),
       reputation: net.reputationLookup,
+      ...reputationRequirement(this.minReputation),
     })
     return this.#client
   }
@@ -145,6 +153,13 @@ export class ChatViewState {
   reputationOf(entry: DirectoryEntry): ReputationSummary {
     const hash = entry.announcement.models.find((m) => m.id === this.model)?.contentHash
     return summarizeReputation(hash && this.#net ? this.#net.reputationOf(entry.announcement.operator, hash) : null)
+  }
+
+  /** Applies a new reputation floor to automatic choice and the node list (an unknown node passes a numeric floor). */
+  async setMinReputation(floor: ReputationFloor): Promise<void> {
+    this.minReputation = floor
+    this.#client?.setReputationRequirement(reputationRequirement(floor))
+    if (this.#client) await this.refreshNodes()
   }
 
   async refreshNodes(): Promise<void> {

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import type { Reputation, SuiteReputation } from '../../core/reputation.ts'
-import { summarizeReputation } from './reputation.ts'
+import { reputationRequirement, summarizeReputation } from './reputation.ts'
 
 const none: SuiteReputation = { score: null, confidence: 0, evaluators: 0, agreeing: 0, samples: 0 }
 const suite = (score: number, confidence: number): SuiteReputation => ({
@@ -56,4 +56,10 @@ test('known: overall with confidence, accuracy from pass@1 before exact match, l
     spotCheck: 'unknown',
     line: 'reputation 82/100 (confidence 42%); accuracy 62.5% (conf 40%), latency 340 ms (conf 50%), uptime 100% (conf 60%), spot checks unknown',
   })
+})
+
+test('the Chat minimum-reputation control maps to the SDK requirement (a numeric floor keeps unknown nodes)', () => {
+  expect(reputationRequirement('any')).toEqual({ requireKnown: false })
+  expect(reputationRequirement('known')).toEqual({ requireKnown: true })
+  expect(reputationRequirement('70')).toEqual({ minReputation: 70, requireKnown: false })
 })

@@ -43,3 +43,12 @@ export function summarizeReputation(reputation: Reputation | null | undefined): 
     : 'reputation unknown'
   return { status: known ? 'known' : 'unknown', overall, accuracy, latency, uptime, spotCheck, line }
 }
+
+export type ReputationFloor = 'any' | 'known' | '50' | '70' | '90'
+
+/** The SDK's requirement for a floor: 'known' needs enough evidence; a number skips known nodes below it. */
+export function reputationRequirement(floor: ReputationFloor): { minReputation?: number; requireKnown: boolean } {
+  if (floor === 'any') return { requireKnown: false }
+  if (floor === 'known') return { requireKnown: true }
+  return { minReputation: Number(floor), requireKnown: false }
+}

@@ -123,14 +123,18 @@ const redeemedOf = async (channelId: bigint) =>
   (await getChannel(reader, { channels: deployment.contracts.PaymentChannels as Address, channelId })).redeemed
 
 /** An engine whose answers wait until `open()` (or their cancel): a node that is slow to its first token. */
-function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void } {
+/** An engine that waits for `open()` (or its request's cancel) before it starts; `cancelled()`: its request saw the cancel. */
+function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void; cancelled(): boolean } {
   let open!: () => void
   const gate = new Promise<void>((resolve) => (open = resolve))
-  const wait = (signal: AbortSignal | undefined) =>
-    Promise.race([
+  const signals: AbortSignal[] = []
+  const wait = (signal: AbortSignal | undefined) => {
+    if (signal) signals.push(signal)
+    return Promise.race([
       gate,
       new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true })),
     ])
+  }
   const engine: InferenceEngine = new Proxy(honest, {
     get(target, key) {
       if (key === 'complete')
@@ -146,7 +150,7 @@ function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void
       return Reflect.get(target, key)
     },
   })
-  return { engine, open }
+  return { engine, open, cancelled: () => signals.length > 0 && signals.every((signal) => signal.aborted) }
 }
 
 describe('SDK routing and failover (integration)', () => {
@@ -254,6 +258,13 @@ describe('SDK routing and failover (integration)', () => {
     expect(result.peer).toBe(fast.node.peerId.toString())
     expect(result.hedge?.peer).toBe(late.node.peerId.toString())
     expect(result.text).toBe(streamed)
+    // The loser's cancel is on its way: the gate opens only once the node has seen it (on a busy machine the frame
+    // can arrive after the winner's answer; a node that streams on regardless is the adversarial suite's case).
+    await until(
+      () => slow.cancelled() || late.service.server.stats().cancelled > 0,
+      30_000,
+      'the hedge loser to see the cancel',
+    )
     slow.open()
     await until(
       () => late.service.metrics().active === 0 && fast.service.metrics().active === 0,

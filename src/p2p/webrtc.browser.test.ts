@@ -67,4 +67,4 @@ test('two browser pages: discover through gossip, connect over WebRTC via the re
   await call(consumer.page, 'stop')
   await call(provider.page, 'stop')
   expect([...provider.errors, ...consumer.errors]).toEqual([])
-})
+}, 300_000)

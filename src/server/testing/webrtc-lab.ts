@@ -133,6 +133,7 @@ export async function startWebRtcLab(devUrl: string): Promise<WebRtcLab> {
   if (skipReason) return { skipReason, relay, openFixture: () => Promise.reject(new Error(skipReason)), stop }
   try {
     tempDir = await mkdtemp(join(tmpdir(), 'modelex-webrtc-'))
+    await linksUp()
     relay = await startRelayProcess({ host: HOST_IP, port: await freePort(), keyFile: join(tempDir, 'relay.key') })
     // Our veth end's port forwarded to the dev server on 127.0.0.1, which the namespace cannot reach.
     forwarder = await tcpLine(devUrl, { host: HOST_IP, port: await freePort() })
@@ -160,28 +161,39 @@ export async function startWebRtcLab(devUrl: string): Promise<WebRtcLab> {
   return { skipReason: null, relay, openFixture: () => openFixture(opened, pageOrigin), stop }
 }
 
+/** Waits (bounded) until both ends of our veth pair have carrier, so Chromium does not start on a link still settling. */
+async function linksUp(): Promise<void> {
+  const up = () =>
+    ip('-o', 'link', 'show', VETH_OUT).includes('LOWER_UP') &&
+    ip('netns', 'exec', NS, 'ip', '-o', 'link', 'show', VETH_IN).includes('LOWER_UP')
+  for (let i = 0; i < 100 && !up(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (!up()) console.warn(`WebRTC lab: the veth pair ${VETH_OUT}/${VETH_IN} has no carrier after 5 s; going on`)
+}
+
 async function openFixture(context: Browser, pageOrigin: string): Promise<{ page: Page; errors: string[] }> {
   const page = await (await context.newContext()).newPage()
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`))
   const failed: string[] = []
   page.on('requestfailed', (request) => failed.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`))
-  // A module request lost to a network change (the namespace's links settling) leaves the page unready: load it
-  // again, a bounded number of times, and say why when it never gets ready.
-  for (let attempt = 1; ; attempt++) {
+  // A module request lost to a network change (the namespace's links settling) leaves the page unready, and a load
+  // that stalls (a clean-clone CI run once waited out the navigation's whole 30 s) never fires its load event: load
+  // it again, a bounded number of times, and say why when it never gets ready.
+  const url = `${pageOrigin}/src/p2p/fixtures/p2p.html`
+  const attempts: string[] = []
+  for (let attempt = 1; attempt <= 3; attempt++) {
     failed.length = 0
-    await page.goto(`${pageOrigin}/src/p2p/fixtures/p2p.html`)
     try {
-      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 })
+      await page.goto(url, { waitUntil: 'commit', timeout: 30_000 })
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 45_000 })
       return { page, errors }
     } catch (error) {
-      if (attempt === 3)
-        throw new Error(
-          `the fixture page never got ready; failed requests: ${failed.slice(0, 5).join('; ') || 'none'}`,
-          { cause: error },
-        )
+      const why = `attempt ${attempt}: ${(error as Error).message.split('\n')[0]}; failed requests: ${failed.slice(0, 5).join('; ') || 'none'}`
+      attempts.push(why)
+      console.warn(`WebRTC lab: the fixture page did not get ready (${why})`)
     }
   }
+  throw new Error(`the fixture page never got ready:\n${attempts.join('\n')}`)
 }
 
 /** Calls `window.fixture[method](...args)` on a fixture page. */

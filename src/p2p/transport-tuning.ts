@@ -1,6 +1,6 @@
 /**
- * Two small changes to how the libp2p stack writes, without changing what it writes (both sides stay compatible with
- * any libp2p peer). Measured on loopback through the relay (`npm run bench:p2p`), every small message used to cost
+ * Three small changes to how the libp2p stack reads and writes, without changing what goes over the wire (both sides
+ * stay compatible with any libp2p peer). Measured on loopback through the relay (`npm run bench:p2p`), every small message used to cost
  * about eight WebSocket messages system-wide, and the CPU to make and read them was most of the time a request took:
  *
  * - Yamux answered every data frame with a window update (its receive window is 256 KiB; it re-credited the sender
@@ -10,11 +10,18 @@
  * - The WebSocket connection sent each chunk of a write as its own WebSocket message, and noise writes every
  *   encrypted message as two chunks (its 2-byte length, then the ciphertext). `modelexWebSockets()` joins a write's
  *   chunks into one message (up to 64 KiB; larger writes go as they are).
+ * - Noise's reader splits the byte stream into messages by their 2-byte length, and learns that it has read them all
+ *   when its length decoder throws a RangeError on the empty rest: an Error (with its stack) per message per noise
+ *   layer, three layers on a relayed path. That throw was the largest JavaScript cost in the relay's profile (about
+ *   18 µs per message). `modelexNoise()` gives the reader a length decoder that reports "not enough bytes" without
+ *   throwing; the messages it yields are the same.
  *
- * Both reach into the library's objects (yamux streams' window fields, the WebSocket connection's `sendData`); where
- * those are not what we expect (another version), they leave the object alone and the stock behaviour applies.
+ * All three reach into the library's objects (yamux streams' window fields, the WebSocket connection's `sendData`,
+ * noise's message decoder); where those are not what we expect (another version), they leave the object alone and
+ * the stock behaviour applies.
  * `transport-tuning.test.ts` fails when that happens, so an upgrade cannot silently lose the tuning.
  */
+import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -132,5 +139,59 @@ export function modelexWebSockets(init: Parameters<typeof webSockets>[0] = {}): 
     transport.dial = (address, options) => dial(address, { ...options, upgrader: joiningUpgrader(options.upgrader) })
     transport.createListener = (options) => createListener({ ...options, upgrader: joiningUpgrader(options.upgrader) })
     return transport
+  }
+}
+
+type LengthDecoder = ((data: Uint8Array | Uint8ArrayList) => number) & { bytes?: number }
+type NoiseReader = { decoder: { lengthDecoder: LengthDecoder; encodingLength: (length: number) => number } }
+
+function isNoiseReader(value: unknown): value is NoiseReader {
+  const decoder = (value as Partial<NoiseReader> | null)?.decoder
+  return (
+    decoder != null &&
+    typeof decoder.lengthDecoder === 'function' &&
+    typeof decoder.encodingLength === 'function' &&
+    decoder.encodingLength(0) === 2
+  )
+}
+
+/**
+ * A 2-byte big-endian length, or 0 while fewer than 2 bytes are there: the decoder then needs 2 bytes for a message
+ * and waits for more, as it did when the stock decoder threw (a message of length 0 is dropped either way).
+ */
+export function uint16Length(data: Uint8Array | Uint8ArrayList): number {
+  if (data.byteLength < 2) return 0
+  return data instanceof Uint8Array ? (data[0]! << 8) | data[1]! : data.getUint16(0)
+}
+
+/** Makes a noise connection's reader find message lengths without throwing. Returns whether it could. */
+export function quietLengths(connection: unknown): boolean {
+  if (!isNoiseReader(connection)) return false
+  connection.decoder.lengthDecoder = uint16Length
+  Object.defineProperty(connection, TUNED, { value: true })
+  return true
+}
+
+type NoiseFactory = ReturnType<typeof noise>
+type Encrypter = ReturnType<NoiseFactory>
+
+/** Noise whose encrypted connections read message lengths without an exception per message. */
+export function modelexNoise(init: Parameters<typeof noise>[0] = {}): NoiseFactory {
+  const create = noise(init)
+  return (components) => {
+    const encrypter: Encrypter = create(components)
+    const secureInbound = encrypter.secureInbound.bind(encrypter)
+    const secureOutbound = encrypter.secureOutbound.bind(encrypter)
+    encrypter.secureInbound = async (connection, options) => {
+      const secured = await secureInbound(connection, options)
+      quietLengths(secured.connection)
+      return secured
+    }
+    encrypter.secureOutbound = async (connection, options) => {
+      const secured = await secureOutbound(connection, options)
+      quietLengths(secured.connection)
+      return secured
+    }
+    return encrypter
   }
 }

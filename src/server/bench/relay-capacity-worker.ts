@@ -6,7 +6,6 @@
  * after it was signed, stop. Every peer it makes is stopped when it is told to stop or its parent goes away.
  */
 import '../lib/node-shims.ts'
-import { noise } from '@chainsafe/libp2p-noise'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
@@ -14,7 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { decodeAnnouncement, encodeAnnouncement, signAnnouncement, topicContentHash } from '../../core/announcement.ts'
-import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
+import { modelexNoise, modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
 
 export type WorkerCommand =
   | { type: 'add'; count: number; relay: string; topics: readonly string[]; concurrency: number; dialTimeoutMs: number }
@@ -45,7 +44,7 @@ async function makePeer(relay: string, topic: string, dialTimeoutMs: number): Pr
   const libp2p = await createLibp2p({
     addresses: { listen: [] },
     transports: [modelexWebSockets()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [modelexNoise()],
     streamMuxers: [modelexYamux()],
     connectionGater: { denyDialMultiaddr: () => false },
     services: {

@@ -7,7 +7,6 @@
  *   each connected to one relay and watching the best 10 of a model, reporting when a given announcement reaches them.
  */
 import '../lib/node-shims.ts'
-import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -18,7 +17,7 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { encodeAnnouncement, signAnnouncement } from '../../core/announcement.ts'
 import { ANNOUNCEMENT_REFRESH_MS } from '../../core/directory-view.ts'
 import { createEntryVerifier, publishToRelay, watchRelayDirectory } from '../../p2p/directory-service.ts'
-import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
+import { modelexNoise, modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
 
 export type WorkerCommand =
   | { type: 'providers'; relay: string; model: Hex; seed: number }
@@ -39,7 +38,7 @@ const send = (report: WorkerReport) => process.send?.(report)
 function lightNode(): Promise<Libp2p> {
   return createLibp2p({
     transports: [modelexWebSockets()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [modelexNoise()],
     streamMuxers: [modelexYamux()],
     connectionGater: { denyDialMultiaddr: () => false },
   })

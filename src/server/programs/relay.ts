@@ -26,7 +26,6 @@
  * (60000; 0 for none).
  */
 import '../lib/node-shims.ts'
-import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
@@ -70,7 +69,7 @@ import {
   type LatestAttestationsSource,
 } from '../../p2p/latest-attestations.ts'
 import { RELAY_LIMITS, type RelayLimits } from '../../p2p/relay-limits.ts'
-import { modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
+import { modelexNoise, modelexWebSockets, modelexYamux } from '../../p2p/transport-tuning.ts'
 import { loadOrCreatePeerKeyFile } from '../../store/key-file.ts'
 
 export type RelayOptions = {
@@ -180,7 +179,7 @@ export async function startRelay({
     privateKey,
     addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`] },
     transports: [modelexWebSockets()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [modelexNoise()],
     streamMuxers: [modelexYamux()],
     // Peers on the local stack and in tests are on private addresses; the relay must be able to talk back.
     connectionGater: { denyDialMultiaddr: () => false, ...gater },

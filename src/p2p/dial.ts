@@ -4,13 +4,21 @@
  * connection, signalled through the relay), then a plain relayed circuit. With several relays, they are tried in
  * the order the node itself ranks them (`src/core/relay-choice.ts`): its reservation is on the first of them that
  * was up, so the first try usually is the right one, and after a relay died, the second.
+ *
+ * A relayed circuit costs two more hops each way than a direct connection (on loopback about a millisecond of a
+ * round trip, `npm run bench:p2p -- stream`). A node that listens on an address of its own (a server node started
+ * with `--listen`) says so in identify, and `upgradeToDirect` then dials that address in the background; the next
+ * request (and the warm spare, see warm.ts) uses the direct connection. What a node lists is untrusted: at most
+ * `DIRECT_UPGRADE.maxAddresses` of them are tried, through the connection gater (no private addresses on a public
+ * network), the noise handshake must prove the same peer id, and a node whose addresses failed is not tried again
+ * for `DIRECT_UPGRADE.backoffMs`.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { rankRelays } from '../core/relay-choice.ts'
 import { INFER_CLIENT_DEFAULTS } from './constants.ts'
-import { directConnection, relayIdOf, type ModelexNode } from './node.ts'
+import { directConnection, isRelayed, relayIdOf, type ModelexNode } from './node.ts'
 
 export function toPeerId(peer: PeerId | string): PeerId {
   return typeof peer === 'string' ? peerIdFromString(peer) : peer
@@ -55,15 +63,15 @@ export async function connectToPeer(
     }
   }
   const existing = libp2p.getConnections(peer).find((c) => c.status === 'open')
-  if (existing) return existing
+  if (existing) return relayedThenDirect(node, peer, existing)
   try {
-    return await libp2p.dial(peer, { signal: dialSignal })
+    return relayedThenDirect(node, peer, await libp2p.dial(peer, { signal: dialSignal }))
   } catch (error) {
     errors.push(error)
   }
   for (const address of circuitAddresses(node, peer, 'circuit')) {
     try {
-      return await libp2p.dial(address, { signal: dialSignal })
+      return relayedThenDirect(node, peer, await libp2p.dial(address, { signal: dialSignal }))
     } catch (error) {
       errors.push(error)
     }
@@ -72,4 +80,93 @@ export async function connectToPeer(
     errors,
     `could not reach ${peer.toString()} directly or through ${node.relays.length} relay(s)`,
   )
+}
+
+export const DIRECT_UPGRADE = {
+  /** At most this many of a node's own addresses are dialled. */
+  maxAddresses: 4,
+  /** How long identify may take to tell us the node's addresses after the relayed connection opened. */
+  identifyWaitMs: 2_000,
+  /** Per address. */
+  dialTimeoutMs: 3_000,
+  /** After a failed upgrade, the node is not tried again for this long. */
+  backoffMs: 60_000,
+} as const
+
+/** Per node: the upgrade under way to a peer, or the time after which a peer whose upgrade failed may be tried again. */
+const upgrades = new WeakMap<ModelexNode, Map<string, Promise<Connection | undefined> | number>>()
+
+/** Returns the relayed connection as it is and starts `upgradeToDirect` behind it. */
+function relayedThenDirect(node: ModelexNode, peer: PeerId, connection: Connection): Connection {
+  if (isRelayed(connection)) void upgradeToDirect(node, peer)
+  return connection
+}
+
+/** The addresses `peer` listens on itself (not circuits through a relay, not WebRTC, which needs one), as identify gave them. */
+export async function directAddresses(node: ModelexNode, peer: PeerId): Promise<Multiaddr[]> {
+  const known = await node.libp2p.peerStore.get(peer).catch(() => undefined)
+  return (known?.addresses ?? [])
+    .map((a) => a.multiaddr)
+    .filter((a) => {
+      const names = a.getComponents().map((c) => c.name)
+      return !names.includes('p2p-circuit') && !names.some((n) => n.startsWith('webrtc'))
+    })
+    .slice(0, DIRECT_UPGRADE.maxAddresses)
+}
+
+/**
+ * Dials `peer` on its own addresses while we reach it through a relay. Resolves with the direct connection, or
+ * undefined when the node lists none we can reach (then it is backed off); never rejects. One attempt per node at
+ * a time: a second call gets the first one's promise.
+ */
+export function upgradeToDirect(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {
+  const id = peer.toString()
+  let attempts = upgrades.get(node)
+  if (!attempts) upgrades.set(node, (attempts = new Map()))
+  const state = attempts.get(id)
+  if (state instanceof Promise) return state
+  if (state !== undefined && state > Date.now()) return Promise.resolve(directConnection(node.libp2p, peer))
+  const attempt = dialOwnAddresses(node, peer).then((connection) => {
+    if (connection) attempts.delete(id)
+    else attempts.set(id, Date.now() + DIRECT_UPGRADE.backoffMs)
+    return connection
+  })
+  attempts.set(id, attempt)
+  return attempt
+}
+
+async function dialOwnAddresses(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {
+  let addresses = await directAddresses(node, peer)
+  if (addresses.length === 0) {
+    await identified(node, peer, DIRECT_UPGRADE.identifyWaitMs)
+    addresses = await directAddresses(node, peer)
+  }
+  for (const address of addresses) {
+    const open = directConnection(node.libp2p, peer)
+    if (open || node.libp2p.status !== 'started') return open
+    const full = address.getComponents().some((c) => c.name === 'p2p') ? address : address.encapsulate(`/p2p/${peer}`)
+    try {
+      const connection = await node.libp2p.dial(full, { signal: AbortSignal.timeout(DIRECT_UPGRADE.dialTimeoutMs) })
+      if (!isRelayed(connection)) return connection
+    } catch {
+      // Not reachable from here, not that node, or refused by the gater: the next address.
+    }
+  }
+  return directConnection(node.libp2p, peer)
+}
+
+/** Resolves when identify with `peer` completes, or after `timeoutMs`. */
+function identified(node: ModelexNode, peer: PeerId, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      node.libp2p.removeEventListener('peer:identify', onIdentify)
+      resolve()
+    }
+    const onIdentify = (event: CustomEvent<{ peerId: PeerId }>) => {
+      if (event.detail.peerId.equals(peer)) done()
+    }
+    const timer = setTimeout(done, timeoutMs)
+    node.libp2p.addEventListener('peer:identify', onIdentify)
+  })
 }

@@ -13,7 +13,6 @@
  * const node = await createModelexNode({ privateKey: await loadOrCreatePeerKey(indexedDbStore()), relays: [deployment.relay] })
  * node.state // 'connecting' | 'connected' | 'disconnected'
  */
-import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
@@ -23,7 +22,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { rankRelays } from '../core/relay-choice.ts'
 import { RECONNECT_DEFAULTS } from './constants.ts'
-import { modelexWebSockets, modelexYamux } from './transport-tuning.ts'
+import { modelexNoise, modelexWebSockets, modelexYamux } from './transport-tuning.ts'
 
 type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
 import { modelexGossipsub } from './gossip.ts'
@@ -44,6 +43,8 @@ export type ModelexNodeOptions = {
   runtime?: Runtime
   /** Default: browser `/p2p-circuit` and `/webrtc`; Node `/p2p-circuit`. */
   listen?: readonly string[]
+  /** Addresses identify tells peers besides those we listen on (a node behind a port forward names its public one). */
+  announce?: readonly string[]
   /** WebRTC ICE servers (browser). Default none: host candidates only, as on a LAN or in tests. */
   iceServers?: RTCIceServer[]
   /**
@@ -105,9 +106,10 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     start: false,
     addresses: {
       listen: [...(options.listen ?? (runtime === 'browser' ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))],
+      ...(options.announce ? { appendAnnounce: [...options.announce] } : {}),
     },
     transports,
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [modelexNoise()],
     streamMuxers: [modelexYamux()],
     // libp2p limits new inbound connections to 5 per second per remote host, and a relayed connection counts as
     // coming from the relay's host: every consumer reaching us through one relay would share those 5.

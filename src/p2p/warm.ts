@@ -36,6 +36,8 @@ export type Warmth = {
 type Spare = OpenedStream & { openedAt: number; release(): void }
 
 type Entry = {
+  /** Parsed once: making a PeerId from its string decodes the public key, a fifth of a millisecond (Ed25519). */
+  peer: PeerId
   holders: number
   spare: Spare | null
   opening: Promise<void> | null
@@ -66,14 +68,15 @@ export async function openInferStream(
 
 /** Keeps `peer` connected with a spare infer stream ready until `stop()`; several holders of one peer share it. */
 export function warmUp(node: ModelexNode, peer: PeerId | string): Warmth {
-  const id = toPeerId(peer).toString()
+  const peerId = toPeerId(peer)
+  const id = peerId.toString()
   const entries = entriesOf(node)
   let entry = entries.get(id)
-  if (!entry) entries.set(id, (entry = { holders: 0, spare: null, opening: null, timer: undefined }))
+  if (!entry) entries.set(id, (entry = { peer: peerId, holders: 0, spare: null, opening: null, timer: undefined }))
   entry.holders++
   const held = entry
   let stopped = false
-  replenish(node, id, held)
+  replenish(node, held)
   return {
     ready: held.opening ?? Promise.resolve(),
     get warm() {
@@ -107,12 +110,12 @@ export async function takeInferStream(
     // A warm-up that is still connecting: its stream will be ready sooner than a second one.
     if (!entry.spare && entry.opening) await raceAbort(entry.opening, signal)
     const spare = entry.spare
-    if (spare && usable(node, id, spare)) {
+    if (spare && usable(node, entry.peer, spare)) {
       entry.spare = null
       spare.release()
       // The next spare is opened once this request is over, not while it runs: opening a stream costs CPU on both
       // ends (negotiation, peer-store writes) that would otherwise delay this request's answer.
-      spare.stream.addEventListener('close', () => replenish(node, id, entry), { once: true })
+      spare.stream.addEventListener('close', () => replenish(node, entry), { once: true })
       return { stream: spare.stream, relayed: spare.relayed, warm: true }
     }
     if (spare) retire(entry)
@@ -121,12 +124,12 @@ export async function takeInferStream(
 }
 
 /** Fresh, still open both ways, and not on a relayed circuit when a direct connection has come up since. */
-function usable(node: ModelexNode, id: string, spare: Spare): boolean {
+function usable(node: ModelexNode, peer: PeerId, spare: Spare): boolean {
   const { stream } = spare
   if (performance.now() - spare.openedAt > SPARE_MAX_AGE_MS) return false
   if (stream.status !== 'open' || stream.writeStatus !== 'writable' || stream.remoteWriteStatus !== 'writable')
     return false
-  return !(spare.relayed && directConnection(node.libp2p, toPeerId(id)) !== undefined)
+  return !(spare.relayed && directConnection(node.libp2p, peer) !== undefined)
 }
 
 /** Drops the spare (a reset: the node's handler ends at once, with nothing counted against us). */
@@ -138,11 +141,11 @@ function retire(entry: Entry): void {
   spare.stream.abort(new Error('spare stream retired'))
 }
 
-function replenish(node: ModelexNode, id: string, entry: Entry): void {
+function replenish(node: ModelexNode, entry: Entry): void {
   if (entry.opening || entry.spare || entry.holders === 0 || node.libp2p.status !== 'started') return
   const opening = (async () => {
     try {
-      const opened = await openInferStream(node, id, AbortSignal.timeout(SPARE_MAX_AGE_MS * 2))
+      const opened = await openInferStream(node, entry.peer, AbortSignal.timeout(SPARE_MAX_AGE_MS * 2))
       if (entry.holders === 0) {
         opened.stream.abort(new Error('no longer warm'))
         return
@@ -158,7 +161,7 @@ function replenish(node: ModelexNode, id: string, entry: Entry): void {
       entry.timer = setTimeout(() => {
         entry.timer = undefined
         retire(entry)
-        replenish(node, id, entry)
+        replenish(node, entry)
       }, SPARE_MAX_AGE_MS)
     }
   })()

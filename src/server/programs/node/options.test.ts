@@ -17,6 +17,10 @@ describe('server node command line', () => {
       'auto',
       '--oracle-template',
       `0x${'ab'.repeat(32)}`,
+      '--listen',
+      '/ip4/0.0.0.0/tcp/4003/ws',
+      '--listen',
+      '/ip6/::/tcp/4003/ws',
     ])
     expect(command).toMatchObject({
       kind: 'run',
@@ -28,6 +32,7 @@ describe('server node command line', () => {
       drainMs: 30_000,
       jobs: false,
       oracleTemplates: [`0x${'ab'.repeat(32)}`],
+      listen: ['/ip4/0.0.0.0/tcp/4003/ws', '/ip6/::/tcp/4003/ws'],
     })
     expect((command as { model: string }).model).toMatch(/^\/.*m\.gguf$/)
   })
@@ -52,6 +57,9 @@ describe('server node command line', () => {
       [['--model', 'm', '--price-in', '1', '--price-out', '1', '--token-delay-ms', '5'], '--token-delay-ms'],
       [['--model', 'm', '--price-in', '1', '--price-out', '1', '--oracle-template', '0x12'], '--oracle-template'],
       [['--model', 'm', '--price-in', '1', '--price-out', '1', '--bogus'], 'the command line'],
+      [['--model', 'm', '--price-in', '1', '--price-out', '1', '--listen', '/ip4/0.0.0.0/tcp/4003'], '--listen'],
+      [['--model', 'm', '--price-in', '1', '--price-out', '1', '--listen', 'localhost:4003'], '--listen'],
+      [['--model', 'm', '--price-in', '1', '--price-out', '1', '--listen', '/ip4/1.2.3.4/udp/1/quic-v1'], '--listen'],
       [['console', 'explode'], 'the console command'],
       [['console', 'status', '--model', 'x'], 'the console command line'],
     ]

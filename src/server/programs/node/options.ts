@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { parseEther, type Hex } from 'viem'
 import { NodeOptionError } from '../../../core/errors/operations.ts'
 
@@ -36,6 +37,8 @@ export type NodeRunOptions = {
   /** The operator's wallet key (stake, earnings); default `<state-dir>/operator.key`, made and funded on the devnet only. */
   keyFile?: string
   relay?: string
+  /** Addresses of its own to listen on besides the relay's circuit (consumers then upgrade to a direct connection). */
+  listen: string[]
   opsPort: number
   drainMs: number
   threads?: number
@@ -73,6 +76,8 @@ export const NODE_USAGE = [
   '  --deployment <file>           the network (default .modelex/deployment.json)',
   '  --state-dir <dir>             keys, books, receipts, history, the ops token and console socket (default .modelex/node)',
   "  --relay <multiaddr>           the relay (default the deployment's)",
+  '  --listen <multiaddr>          also listen here, e.g. /ip4/0.0.0.0/tcp/4003/ws: consumers that reach it',
+  '                                connect directly instead of through the relay (repeatable)',
   `  --ops-port <n>                /metrics and /graphql on 127.0.0.1 (default ${NODE_DEFAULTS.opsPort}; 0 picks one)`,
   `  --drain-ms <ms>               on SIGTERM/SIGINT, how long requests in flight may finish (default ${NODE_DEFAULTS.drainMs})`,
   '  --threads <n>                 CPU threads of the engine',
@@ -111,6 +116,7 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
     opsPort: integer(values['ops-port'], '--ops-port', 0, 65535) ?? NODE_DEFAULTS.opsPort,
     drainMs: integer(values['drain-ms'], '--drain-ms', 0, 3_600_000) ?? NODE_DEFAULTS.drainMs,
     jobs: values.jobs === true,
+    listen: (values.listen ?? []).map((address) => listenAddress(address)),
     gpu: gpuOption(values.gpu),
     contextLength: integer(values.context, '--context', 16, 1 << 20) ?? NODE_DEFAULTS.contextLength,
     oracleTemplates: (values['oracle-template'] ?? []).map((t) => {
@@ -147,6 +153,7 @@ function parse(argv: readonly string[]) {
         deployment: { type: 'string' },
         'state-dir': { type: 'string' },
         relay: { type: 'string' },
+        listen: { type: 'string', multiple: true },
         'ops-port': { type: 'string' },
         'drain-ms': { type: 'string' },
         threads: { type: 'string' },
@@ -191,6 +198,30 @@ function parseConsole(argv: readonly string[]): NodeConsoleOptions {
     command: command as ConsoleCommand,
     stateDir: resolve(values['state-dir'] ?? NODE_DEFAULTS.stateDir),
   }
+}
+
+/** A WebSocket address to listen on (the transport every Modelex peer dials): /ip4|ip6|dns…/tcp/<port>/ws. */
+function listenAddress(text: string): string {
+  let names: string[]
+  try {
+    names = multiaddr(text)
+      .getComponents()
+      .map((c) => c.name)
+  } catch {
+    names = []
+  }
+  if (
+    names.length !== 3 ||
+    !['ip4', 'ip6', 'dns4', 'dns6', 'dns'].includes(names[0]!) ||
+    names[1] !== 'tcp' ||
+    names[2] !== 'ws'
+  )
+    throw new NodeOptionError({
+      option: '--listen',
+      expected: 'a WebSocket multiaddr such as /ip4/0.0.0.0/tcp/4003/ws',
+      value: text,
+    })
+  return text
 }
 
 function gpuOption(text: string | undefined): NodeRunOptions['gpu'] {

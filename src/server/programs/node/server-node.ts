@@ -140,7 +140,10 @@ export async function startServerNode(
   const history = await openHistoryLog(files.history)
   if (history.skipped > 0) log(`History: ${history.skipped} unreadable line(s) in ${files.history} skipped.`)
   const startedAt = Date.now()
-  const peer: Peer = await createPeer({ relays, node: { runtime: 'node', privateKey: peerKey } })
+  const peer: Peer = await createPeer({
+    relays,
+    node: { runtime: 'node', privateKey: peerKey, listen: ['/p2p-circuit', ...options.listen] },
+  })
   let service: ProviderService | undefined
   let ops: OpsServer | undefined
   let consoleServer: ConsoleServer | undefined
@@ -162,6 +165,9 @@ export async function startServerNode(
         ? `Registered operator ${operator.address} with signer ${signer.address} and peer ${peerId}.`
         : `Already registered: operator ${operator.address}, signer ${signer.address}, peer ${peerId}.`,
     )
+    const own = peer.node.libp2p.getMultiaddrs().filter((a) => !a.toString().includes('/p2p-circuit'))
+    if (own.length > 0)
+      log(`Listening directly on ${own.map(String).join(', ')} (consumers that reach it skip the relay).`)
 
     const store = jsonFileStore(files.books)
     service = createProviderService(

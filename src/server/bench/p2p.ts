@@ -2,9 +2,11 @@
  * `npm run bench:p2p`: figures of the network layer on this machine, with a real relay (child process) and real
  * in-process libp2p nodes — connection set-up, gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
  * bytes a consumer receives as providers grow, stream round trip, tokens per second through the protocol with the
- * in-memory engine at full speed, and remote-minus-local time to first token. Prints a table per figure and one
- * JSON line with everything at the end. Runs in about two minutes on 2 cores. Also browser to browser over WebRTC
- * (`webrtc`, needs root for a network namespace). `npm run bench:p2p -- stream webrtc` runs only those sections.
+ * in-memory engine at full speed, and remote-minus-local time to first token: through the relay, and from a node
+ * the consumer reached directly (it listens on an address of its own, as a server node with `--listen` does).
+ * Prints a table per figure and one JSON line with everything at the end. Runs in about two minutes on 2 cores.
+ * Also browser to browser over WebRTC (`webrtc`, needs root for a network namespace). `npm run bench:p2p -- stream
+ * webrtc` runs only those sections.
  */
 import '../lib/node-shims.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -20,6 +22,7 @@ import { createAnnouncer, type Announcer } from '../../p2p/announcer.ts'
 import { announcementGate, watchTopic } from '../../p2p/gossip.ts'
 import { infer } from '../../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import { upgradeToDirect } from '../../p2p/dial.ts'
 import { warmUp } from '../../p2p/warm.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
 import { startFixtureServer } from '../testing/fixture-server.ts'
@@ -316,11 +319,33 @@ async function streaming(relay: RelayProcess): Promise<void> {
   }
   const slowWarm = warmUp(client.node, slowProvider.node.peerId)
   await slowWarm.ready
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 100; i++) {
     remoteFirst.push(await runOn(slowProvider))
     localFirst.push(await localOnce())
   }
   slowWarm.stop()
+
+  // The same engine behind a node that also listens on an address of its own (a server node's `--listen`): the
+  // consumer reaches it through the relay, upgrades to a direct connection (dial.ts) and keeps that warm.
+  const directPort = await freePort()
+  const directProvider = await startProvider({
+    relay: relay.multiaddr,
+    tokenDelayMs: 5,
+    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
+    node: { listen: ['/p2p-circuit', `/ip4/127.0.0.1/tcp/${directPort}/ws`] },
+  })
+  await runOn(directProvider)
+  const upgraded = await upgradeToDirect(client.node, directProvider.node.peerId)
+  const directWarm = warmUp(client.node, directProvider.node.peerId)
+  await directWarm.ready
+  const directFirst: number[] = []
+  const directLocal: number[] = []
+  for (let i = 0; i < 100; i++) {
+    directFirst.push(await runOn(directProvider))
+    directLocal.push(await localOnce())
+  }
+  directWarm.stop()
+  await directProvider.stop()
   results['stream'] = {
     roundTripMedianMs: median(roundTrips),
     roundTripP95Ms: percentile(roundTrips, 95),
@@ -332,6 +357,10 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenRemoteMedianMs: median(remoteFirst),
     firstTokenLocalMedianMs: median(localFirst),
     firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
+    direct: upgraded !== undefined,
+    firstTokenDirectMedianMs: median(directFirst),
+    firstTokenDirectLocalMedianMs: median(directLocal),
+    firstTokenDirectOverheadMs: median(directFirst) - median(directLocal),
   }
   log(
     `stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`,
@@ -340,7 +369,10 @@ async function streaming(relay: RelayProcess): Promise<void> {
     `tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`,
   )
   log(
-    `time to first token (engine at 5 ms/token, median of 30, node kept warm): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`,
+    `time to first token (engine at 5 ms/token, node kept warm, median of 100; cold: of 30): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`,
+  )
+  log(
+    `time to first token from a node listening on its own address (${upgraded ? 'upgraded to a direct connection' : 'NOT upgraded: still relayed'}, kept warm, median of 100): remote ${ms(median(directFirst))}, local ${ms(median(directLocal))}, remote − local ${ms(median(directFirst) - median(directLocal))}`,
   )
   await slowProvider.stop()
   await client.stop()

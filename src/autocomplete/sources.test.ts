@@ -104,6 +104,29 @@ describe('paidCompletionSource', () => {
     expect(source.id).toBe('paid:12D3KooWExample/modelex-demo-30m')
   })
 
+  test('reproducible by default (greedy with a seed); reproducible: false sends no seed and windows that move in steps', async () => {
+    const prefix = 'x = 1\n'.repeat(900)
+    const ask = async (options: { reproducible?: boolean }, typed = '') => {
+      const { client, asked } = scriptedSdk(['y'])
+      await paidCompletionSource(client, { model: 'm', format: FIM_FORMATS.qwen, ...options }).complete({
+        prefix: prefix + typed,
+        suffix: '',
+        maxTokens: 4,
+        signal: new AbortController().signal,
+      })
+      return asked[0] as { seed?: number; temperature?: number; prompt: string }
+    }
+    const reproducible = await ask({})
+    expect(reproducible).toMatchObject({ seed: 0, temperature: 0 })
+    const fast = await ask({ reproducible: false })
+    expect(fast).not.toHaveProperty('seed')
+    expect(fast.temperature).toBe(0)
+    // The editor's budget, whose window moves in steps: a character typed on does not move where it starts, so the
+    // node's cached prefix stays valid.
+    expect(fast.prompt.length).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxPrefixChars)
+    expect((await ask({ reproducible: false }, 'y')).prompt).toBe(`${fast.prompt}y`)
+  })
+
   test('without a node it leaves the choice to the SDK', async () => {
     const { client, asked } = scriptedSdk(['x'])
     const source = paidCompletionSource(client, { model: 'm' })

@@ -4,8 +4,10 @@
  * the engine loaded in this tab (`engineCompletionSource`), and paid completion from a network node through the
  * consumer SDK (`paidCompletionSource`: quote, voucher over a payment channel, streamed answer, verified receipt).
  * A suggestion cancelled because the user typed on is billed for the tokens the node had sent (nothing if none).
- * Only the local source asks its engine to reuse the KV cache of the previous prompt (`reusePrefix`); a paid request
- * never can (the option is not part of a request), so it stays bit-reproducible for its receipt and spot checks.
+ * The local source asks its engine to reuse the KV cache of the previous prompt (`reusePrefix`). A paid request
+ * cannot ask that (the option is not part of a request): it is reproducible by default (a seed, a `deterministic`
+ * receipt), and with `reproducible: false` it sends no seed, which lets the node reuse its cache of this consumer's
+ * previous prompt.
  */
 import type { ModelexClient, PaidResult } from '../client/client.ts'
 import { FimUnsupportedError } from '../core/errors/autocomplete.ts'
@@ -124,12 +126,20 @@ export type PaidSourceOptions = {
   hedge?: boolean
   /** Called with every settled suggestion: its cost, receipt and the credit left. */
   onPaid?: (result: PaidResult) => void
+  /**
+   * Ask for reproducible output (greedy with a seed: the receipt says `deterministic`, so a different answer to the
+   * same request is provable equivocation). Default true. False sends no seed: the node may then reuse its KV cache
+   * of this consumer's previous suggestion and prefill only the edit (`src/core/prefix-cache.ts`), and the prompt
+   * windows move in steps (`LOCAL_FIM_BUDGET`) so that cache stays valid while the user types; spot checks still
+   * apply, under the tolerant rule.
+   */
+  reproducible?: boolean
 }
 
 /** Suggestions from a network node, paid per suggestion through the SDK; every receipt is verified before use. */
 export function paidCompletionSource(
   client: Pick<ModelexClient, 'completions'>,
-  { model, format, node, hedge = true, onPaid }: PaidSourceOptions,
+  { model, format, node, hedge = true, onPaid, reproducible = true }: PaidSourceOptions,
 ): CompletionSource {
   return {
     id: `paid:${node ?? 'auto'}/${model}`,
@@ -138,12 +148,21 @@ export function paidCompletionSource(
       const {
         prompt,
         suffix: middleSuffix,
+        seed,
         ...sampling
-      } = buildFimRequest({ model, prefix, suffix, maxTokens, ...(format ? { format } : {}) })
+      } = buildFimRequest({
+        model,
+        prefix,
+        suffix,
+        maxTokens,
+        ...(format ? { format } : {}),
+        ...(reproducible ? {} : { budget: LOCAL_FIM_BUDGET }),
+      })
       let text = ''
       try {
         const stream = await client.completions.create({
           ...sampling,
+          ...(reproducible && seed !== undefined ? { seed } : {}),
           prompt,
           ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}),
           stream: true,

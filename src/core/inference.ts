@@ -60,10 +60,16 @@ export type GenerateOptions = {
   /**
    * Keep the KV cache of the previous prompt and evaluate only the tokens after the longest common prefix (engines
    * that can; others ignore it). Output may then differ from a fresh run in the last bits of the logits (the prefill
-   * is split at another place), so only the editor's local autocomplete sets it: a local option, never part of a
-   * request on the wire, so paid requests and spot-check re-runs always run fresh and stay bit-reproducible.
+   * is split at another place), so it is a local option, never part of a request on the wire: the editor's local
+   * autocomplete sets it, and a node sets it for a paid completion that does not ask to be reproducible (no seed),
+   * never for one that does, nor for spot-check re-runs.
    */
   reusePrefix?: boolean
+  /**
+   * The party this run is for (`src/core/prefix-cache.ts`): a cached prefix is reused only by a run of the party
+   * whose run filled the cache, so no one's prefill time reveals someone else's prompt. Default `local`.
+   */
+  cacheOwner?: string
 }
 
 export type LoadPhase = 'download' | 'compile' | 'upload' | 'ready'

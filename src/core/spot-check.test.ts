@@ -45,6 +45,14 @@ describe('policyFor', () => {
 })
 
 describe('compareOutputs', () => {
+  it('holds a greedy answer without a seed (which a node may serve from a reused cache) to the tolerant rule', () => {
+    const unseeded = { temperature: 0 }
+    const drifted = answer('a b c d e X', 6)
+    const verifier = run('a', ' b', ' c', ' d', ' e', ' f')
+    expect(compareOutputs(unseeded, drifted, verifier, exact).outcome).toBe('agree')
+    expect(compareOutputs(greedy, drifted, verifier, exact).outcome).toBe('disagree')
+    expect(compareOutputs(unseeded, answer('a X', 2), run('a', ' b'), exact).outcome).toBe('disagree')
+  })
   it('agrees on identical output and token count', () => {
     expect(compareOutputs(greedy, answer('abc', 3), run('a', 'b', 'c'), exact)).toMatchObject({
       outcome: 'agree',

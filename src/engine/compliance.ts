@@ -165,6 +165,35 @@ export const complianceChecks: ComplianceCheck[] = [
     },
   },
   {
+    name: "a network party reuses a cached prompt prefix only when the cache holds no other party's prompt",
+    async run({ engine, model }) {
+      const text = 'def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return'
+      const ask = (prompt: string, cacheOwner: string) =>
+        engine.complete(
+          { model: model.id, prompt, max_tokens: 1, temperature: 0, seed: 0 },
+          { reusePrefix: true, cacheOwner },
+        )
+      const evaluated = (r: Awaited<ReturnType<typeof ask>>) => r.timings.prefill_tokens ?? r.usage.prompt_tokens
+      // The local user first (its states may stay in the engine's caches), then two peers on the same text.
+      await ask(text, 'local')
+      await ask(`${text} a`, 'peer:A')
+      const own = await ask(`${text} a`, 'peer:A')
+      const local = await ask(`${text} a`, 'local')
+      // An engine that never reuses (or does not say what it evaluated) has nothing to leak.
+      if (evaluated(own) >= own.usage.prompt_tokens && evaluated(local) >= local.usage.prompt_tokens) return
+      for (const [prompt, owner] of [
+        [`${text} a`, 'peer:B'],
+        [`${text} a`, 'peer:A'],
+      ] as const) {
+        const other = await ask(prompt, owner)
+        assert(
+          evaluated(other) === other.usage.prompt_tokens,
+          `a run for ${owner} evaluated ${evaluated(other)} of ${other.usage.prompt_tokens} prompt tokens after another party's run: it reused their cache`,
+        )
+      }
+    },
+  },
+  {
     name: 'benchmark reports positive prefill and decode speeds',
     async run({ engine }) {
       const result = await engine.benchmark({ promptTokens: 32, generateTokens: 8 })

@@ -27,18 +27,32 @@ export type EngineWorkerApi = {
   load(model: ModelSpec, onProgress?: (progress: LoadProgress) => void, threads?: number): Promise<LoadedModel>
   cancelLoad(): void
   current(): Promise<LoadedModel | null>
-  chat(id: number, request: ChatCompletionRequest, onDelta?: (delta: Delta) => void): Promise<InferenceResult>
+  chat(
+    id: number,
+    request: ChatCompletionRequest,
+    onDelta?: (delta: Delta) => void,
+    cache?: CacheOptions,
+  ): Promise<InferenceResult>
   complete(
     id: number,
     request: CompletionRequest,
     onDelta?: (delta: Delta) => void,
-    reusePrefix?: boolean,
+    cache?: CacheOptions,
   ): Promise<InferenceResult>
   abort(id: number): void
   countTokens(text: string): Promise<number>
   benchmark(options?: BenchmarkOptions): Promise<BenchmarkResult>
   unload(): Promise<void>
 }
+
+/** The KV-cache options of a generation, as they cross the worker boundary. */
+export type CacheOptions = Pick<GenerateOptions, 'reusePrefix' | 'cacheOwner'>
+
+/** Only the options that are set (an explicit undefined would not survive exactOptionalPropertyTypes). */
+const cacheOptions = ({ reusePrefix, cacheOwner }: CacheOptions = {}): CacheOptions => ({
+  ...(reusePrefix ? { reusePrefix } : {}),
+  ...(cacheOwner !== undefined ? { cacheOwner } : {}),
+})
 
 export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
   const running = new Map<number, AbortController>()
@@ -71,13 +85,13 @@ export function hostEngine(engine: InferenceEngine): EngineWorkerApi {
     },
     cancelLoad: () => loading?.abort(),
     current: () => engine.current(),
-    chat: (id, request, onDelta) =>
-      run(id, (signal) => delivered(onDelta, (options) => engine.chat(request, { signal, ...options }))),
-    complete: (id, request, onDelta, reusePrefix) =>
+    chat: (id, request, onDelta, cache) =>
       run(id, (signal) =>
-        delivered(onDelta, (options) =>
-          engine.complete(request, { signal, ...options, ...(reusePrefix ? { reusePrefix } : {}) }),
-        ),
+        delivered(onDelta, (options) => engine.chat(request, { signal, ...options, ...cacheOptions(cache) })),
+      ),
+    complete: (id, request, onDelta, cache) =>
+      run(id, (signal) =>
+        delivered(onDelta, (options) => engine.complete(request, { signal, ...options, ...cacheOptions(cache) })),
       ),
     abort: (id) => {
       const controller = running.get(id)
@@ -116,7 +130,7 @@ export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy
   const generate = async (
     method: 'chat' | 'complete',
     request: ChatCompletionRequest | CompletionRequest,
-    { signal, onDelta, reusePrefix }: GenerateOptions = {},
+    { signal, onDelta, ...cache }: GenerateOptions = {},
   ): Promise<InferenceResult> => {
     const id = nextId++
     const onAbort = () => void remote.abort(id)
@@ -125,8 +139,8 @@ export function createEngineProxy(worker: Worker, kind: EngineKind): EngineProxy
     try {
       const callback = onDelta ? proxy(onDelta) : undefined
       return method === 'chat'
-        ? await remote.chat(id, request as ChatCompletionRequest, callback)
-        : await remote.complete(id, request as CompletionRequest, callback, reusePrefix === true)
+        ? await remote.chat(id, request as ChatCompletionRequest, callback, cacheOptions(cache))
+        : await remote.complete(id, request as CompletionRequest, callback, cacheOptions(cache))
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }

@@ -16,6 +16,7 @@ import type { JsonValue } from '../core/errors/base.ts'
 import { PaymentRefusedError } from '../core/errors/payments.ts'
 import { FrameTooLargeError, type InferErrorCode } from '../core/errors/p2p.ts'
 import {
+  isDeterministic,
   runInference,
   type Delta,
   type InferenceEngine,
@@ -23,6 +24,7 @@ import {
   type InferenceResult,
   type LoadedModel,
 } from '../core/inference.ts'
+import { peerCacheOwner } from '../core/prefix-cache.ts'
 import { RateLimiter } from '../core/rate-limit.ts'
 import {
   decodeClientFrame,
@@ -415,7 +417,15 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       }
       // The engine starts first and `accepted` goes out while it works (it is written at once unless the stream is
       // full); deltas wait for it, so it still comes first on the wire.
-      const running = runInference(engine, request, { signal: cancel.signal, onDelta })
+      // A completion that does not ask to be reproducible (no seed) may reuse the KV cache of this consumer's
+      // previous prompt (a typing user's next suggestion prefills only the edit); the cache is never another party's.
+      const reuse = request.kind === 'completion' && !isDeterministic(request)
+      const running = runInference(engine, request, {
+        signal: cancel.signal,
+        onDelta,
+        cacheOwner: peerCacheOwner(peer),
+        ...(reuse ? { reusePrefix: true } : {}),
+      })
       running.catch(() => {}) // Awaited below; this only keeps an early send failure from leaving it unhandled.
       accepted = send({ type: 'accepted', model: model.id, quote })
       await accepted

@@ -69,6 +69,7 @@ import type {
   ResponseFormat,
   SamplingParameters,
 } from '../../core/inference.ts'
+import { EMPTY_CACHE, prefixCacheRun, type CacheHolders } from '../../core/prefix-cache.ts'
 import { buildFimPrompt } from '../../core/prompts.ts'
 import { createStopMatcher, stopStrings } from '../../core/stop-strings.ts'
 import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
@@ -140,6 +141,8 @@ type Loaded = NativeLoadedModel & {
   chatWrapper: ChatWrapper | null
   addBos: boolean
   batchSize: number
+  /** Whose prompt the sequence's KV cache holds (`src/core/prefix-cache.ts`): the last run's. */
+  cacheHolders: CacheHolders
 }
 
 export function createNativeEngine(options: NativeEngineOptions = {}): NativeEngine {
@@ -197,10 +200,14 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     model: Loaded,
     prompt: Token[],
     params: SamplingParameters,
-    { signal, onDelta, reusePrefix = false }: GenerateOptions = {},
+    { signal, onDelta, reusePrefix: asked = false, cacheOwner }: GenerateOptions = {},
   ): Promise<InferenceResult> {
     // The model may have been unloaded or replaced while this request waited its turn.
     if (loaded !== model) throw new ModelNotLoadedError(`${model.id} was unloaded before the request ran`)
+    // Reuse needs the cache to hold this party's prompt (`src/core/prefix-cache.ts`); this run's party holds it next.
+    const claim = prefixCacheRun(model.cacheHolders, { reusePrefix: asked, cacheOwner }, { keeps: 'last run' })
+    model.cacheHolders = claim.holders
+    const reusePrefix = claim.reuse
     const maxTokens = params.max_tokens ?? DEFAULT_MAX_TOKENS
     if (!Number.isInteger(maxTokens) || maxTokens < 0)
       throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
@@ -405,6 +412,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
         const gpuLayers = model.gpuLayers
         const deterministic = backend === 'cpu'
         loaded = {
+          cacheHolders: EMPTY_CACHE,
           id: spec.id,
           contentHash,
           engine: 'native',

@@ -12,8 +12,10 @@
  * one, for its logits). That splits the prefill at another place than a fresh run does, and llama.cpp's CPU kernels
  * sum in another order for other batch shapes, so logits may differ in their last bits: a request that must be
  * bit-reproducible (a deterministic paid request, a spot-check re-run) runs without it. Reuse is therefore a local
- * `GenerateOptions.reusePrefix` that only the editor's autocomplete sets, never a request field; every request
- * without it clears the cache and prefills from position 0, exactly as on a fresh load. An aborted request leaves
+ * `GenerateOptions.reusePrefix`, never a request field; every request without it clears the cache and prefills from
+ * position 0, exactly as on a fresh load. llama.cpp's server also keeps earlier prompts' states in memory and
+ * restores the best match for a reusing run, so a network party reuses only while every run since the load was its
+ * own (`cacheOwner`, `src/core/prefix-cache.ts`): no consumer's prefill time reveals another's prompt. An aborted request leaves
  * what it had evaluated in the cache, so the next keystroke's request starts from there.
  *
  * GPU: wllama's build includes llama.cpp's WebGPU backend. At load the worker asks WebGPU for an adapter and
@@ -59,6 +61,7 @@ import type {
   SamplingParameters,
 } from '../../core/inference.ts'
 import { buildFimPrompt } from '../../core/prompts.ts'
+import { EMPTY_CACHE, prefixCacheRun, type CacheHolders } from '../../core/prefix-cache.ts'
 import { benchmarkFromResult, benchmarkPrompt, serialQueue } from '../shared.ts'
 import { fetchModelFile } from '../model-fetch.ts'
 import type { ModelStore } from '../model-cache.ts'
@@ -112,6 +115,8 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
         specialTokens: number
       })
     | null = null
+  /** Whose prompts llama.cpp's caches may hold (`src/core/prefix-cache.ts`): its server keeps every run's state. */
+  let cacheHolders: CacheHolders = EMPTY_CACHE
   const probeWebGpu =
     options.probeWebGpu ?? (async () => (await probeCapabilities(globalThis as unknown as ProbeScope)).webgpu)
 
@@ -142,8 +147,11 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
     runtime: Wllama,
     body: { prompt: string } | { messages: ChatCompletionRequest['messages'] },
     params: SamplingParameters,
-    { signal, onDelta, reusePrefix = false }: GenerateOptions = {},
+    { signal, onDelta, reusePrefix = false, cacheOwner }: GenerateOptions = {},
   ): Promise<InferenceResult> {
+    // Whose prompts the caches hold decides whether this run may reuse them; this run's party is among them next.
+    const claim = prefixCacheRun(cacheHolders, { reusePrefix, cacheOwner }, { keeps: 'every run' })
+    cacheHolders = claim.holders
     const maxTokens = params.max_tokens ?? 256
     if (!Number.isInteger(maxTokens) || maxTokens < 0)
       throw new InvalidInferenceRequestError('max_tokens must be a non-negative integer.')
@@ -159,7 +167,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       temperature: params.temperature ?? 0.7,
       top_p: params.top_p ?? 1,
       // Off unless asked: see the module comment (bit-reproducible requests never reuse a cached prefix).
-      cache_prompt: reusePrefix,
+      cache_prompt: claim.reuse,
       timings_per_token: true,
     }
     // llama.cpp's sampler takes its seed per request; 0xFFFFFFFF asks for a random one.
@@ -339,6 +347,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       // does not change results), no load-time seed and no prompt cache unless a local caller asks (`reusePrefix`):
       // the same request gives the same bytes. GPU kernels promise none of that.
       const deterministic = placement.device === 'cpu'
+      cacheHolders = EMPTY_CACHE
       loaded = {
         id: spec.id,
         contentHash,
@@ -405,6 +414,7 @@ export function createWasmEngine(options: WasmEngineOptions): InferenceEngine {
       const runtime = wllama
       wllama = null
       loaded = null
+      cacheHolders = EMPTY_CACHE
       await runtime?.exit().catch(() => {})
     },
   }

@@ -98,7 +98,7 @@ async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<
   return result.value
 }
 
-type Mode = 'reuse' | 'fresh' | 'paid'
+type Mode = 'reuse' | 'fresh' | 'paid' | 'paidReuse'
 type Figures = {
   ttft: LatencySample[]
   shown: LatencySample[]
@@ -170,7 +170,7 @@ function report(label: string, f: Figures): void {
 const ISOLATED = 3
 
 type Isolated = { firstTextMs: number | null; totalMs: number; error?: string }
-type PaidRun = { replays: ReplayResult[]; isolated: Isolated[] }
+type PaidRun = { replays: ReplayResult[]; reuseReplays: ReplayResult[]; isolated: Isolated[] }
 
 /** Where the isolated requests ask: the end of each session's typing, as one request at a quiet moment. */
 const isolatedSpots = (sessions: readonly TypingSession[]) =>
@@ -180,7 +180,7 @@ const isolatedSpots = (sessions: readonly TypingSession[]) =>
   })
 
 /** The paid part's bound: past it, the bench reports where it stood and goes on without paid figures. */
-const PAID_DEADLINE_MS = 480_000
+const PAID_DEADLINE_MS = 900_000
 
 type PaidProgress = { step: string; stop?: () => Promise<void> }
 
@@ -248,6 +248,20 @@ async function paidReplays(
     const replays: ReplayResult[] = []
     for (const session of sessions)
       replays.push(await replayTyping(session, { source, maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS }))
+    // The same typing with `reproducible: false`: no seed, so the node reuses its KV cache of this consumer's
+    // previous prompt, and the windows move in steps (the Code view's paid suggestions).
+    const fast = paidCompletionSource(client, {
+      model: MODEL,
+      node,
+      reproducible: false,
+      ...(format ? { format } : {}),
+    })
+    const reuseReplays: ReplayResult[] = []
+    progress.step = 'typing against the paid node, node-side reuse'
+    for (const session of sessions)
+      reuseReplays.push(
+        await replayTyping(session, { source: fast, maxTokens: MAX_TOKENS, finalPauseMs: FINAL_PAUSE_MS }),
+      )
     // One request at a time, nothing cancelled: what the network and the payment add to the node's own run.
     const isolated: Isolated[] = []
     for (const spot of isolatedSpots(sessions)) {
@@ -269,7 +283,7 @@ async function paidReplays(
         })
       }
     }
-    return { replays, isolated }
+    return { replays, reuseReplays, isolated }
   } finally {
     await stop()
   }
@@ -357,7 +371,12 @@ async function main(): Promise<void> {
         log(
           `  typed ${result.session} against the paid node: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`,
         )
+      for (const result of run.reuseReplays)
+        log(
+          `  typed ${result.session} against the paid node, reproducible: false: ${result.keys} keys, ${result.requests.length} requests, ${(result.durationMs / 1000).toFixed(1)} s`,
+        )
       byMode.paid = figures(run.replays)
+      byMode.paidReuse = figures(run.reuseReplays)
       const local: Isolated[] = []
       for (const spot of isolatedSpots(sessions))
         local.push(await call<Isolated>(page, 'once', spot.prefix, spot.suffix, MAX_TOKENS))
@@ -380,8 +399,13 @@ async function main(): Promise<void> {
           `  one request at a quiet moment, same ${ISOLATED} spots, the paid source's windows, no reuse: first token paid ${firsts(isolated.paid)} ms vs the same engine in this tab ${firsts(isolated.local)} ms`,
         )
       }
+      const paidReuse = byMode.paidReuse as Figures
+      report(
+        'paid node through the relay, reproducible: false (no seed: the node reuses its cache of this consumer’s previous prompt; the Code view):',
+        paidReuse,
+      )
       console.log(
-        `paid FIM TTFT p50 while typing: ${quantile(byMode.paid.ttft, 0.5)} (local with reuse: ${quantile(reuse.ttft, 0.5)}, local without: ${quantile(fresh.ttft, 0.5)})`,
+        `paid FIM TTFT p50 while typing: ${quantile(paidReuse.ttft, 0.5)} with node-side reuse, ${quantile(byMode.paid.ttft, 0.5)} reproducible (local with reuse: ${quantile(reuse.ttft, 0.5)}, local without: ${quantile(fresh.ttft, 0.5)})`,
       )
     }
     console.log(

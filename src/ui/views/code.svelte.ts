@@ -282,6 +282,9 @@ export class CodeState {
         model,
         ...(format ? { format } : {}),
         ...(node ? { node } : {}),
+        // A suggestion is worth fractions of a cent and must come before the user types on: no seed, so the node
+        // may reuse its cache of this editor's previous prompt (receipts are then not `deterministic`).
+        reproducible: false,
         onPaid: (result) => {
           this.paid = {
             count: this.paid.count + 1,

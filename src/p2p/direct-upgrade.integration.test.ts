@@ -18,7 +18,7 @@ import { startRelayProcess, type RelayProcess } from '../server/lib/relay-proces
 import { connectToPeer, DIRECT_UPGRADE, upgradeToDirect } from './dial.ts'
 import { infer } from './infer-client.ts'
 import { directConnection, isRelayed } from './node.ts'
-import { startConsumer, startProvider, TEST_MODEL, type Consumer, type Provider } from './testing.ts'
+import { FREE_POLICY, startConsumer, startProvider, TEST_MODEL, type Consumer, type Provider } from './testing.ts'
 
 const chat: InferenceRequest = {
   kind: 'chat',
@@ -46,10 +46,7 @@ afterAll(async () => {
 
 const free: InferenceRequest = chat
 const admitAll = {
-  policy: {
-    admit: async () => ({ quote: null, settle: async () => null, release() {} }),
-    quote: async () => ({ price: '1' }),
-  },
+  policy: FREE_POLICY,
 }
 
 async function provider(node: Parameters<typeof startProvider>[0]['node']): Promise<Provider> {

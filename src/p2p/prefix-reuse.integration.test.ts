@@ -14,7 +14,7 @@ import { peerCacheOwner } from '../core/prefix-cache.ts'
 import { freePort } from '../server/lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { infer } from './infer-client.ts'
-import { startConsumer, startProvider, TEST_MODEL, type Consumer, type Provider } from './testing.ts'
+import { FREE_POLICY, startConsumer, startProvider, TEST_MODEL, type Consumer, type Provider } from './testing.ts'
 
 let dir: string
 let relay: RelayProcess
@@ -28,10 +28,7 @@ beforeAll(async () => {
   provider = await startProvider({
     relay: relay.multiaddr,
     server: {
-      policy: {
-        admit: async () => ({ quote: null, settle: async () => null, release() {} }),
-        quote: async () => ({ price: '1' }),
-      },
+      policy: FREE_POLICY,
     },
   })
   const engine = provider.engine

@@ -8,7 +8,7 @@ import type { InferenceEngine, ModelSpec } from '../core/inference.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { createAnnouncer, type Announcer } from './announcer.ts'
 import { createNodeDirectory, type NodeDirectory, type NodeDirectoryOptions } from './directory.ts'
-import { createInferServer, type InferServer, type InferServerSettings } from './infer-server.ts'
+import { createInferServer, type InferServer, type InferServerSettings, type PaymentPolicy } from './infer-server.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from './node.ts'
 
 export const TEST_MODEL: ModelSpec & { contentHash: Hex } = {
@@ -18,6 +18,12 @@ export const TEST_MODEL: ModelSpec & { contentHash: Hex } = {
   contextLength: 8192,
   source: 'memory',
   chatTemplate: 'memory',
+}
+
+/** A payment policy that serves every request for nothing (tests of the network layer, not of payments). */
+export const FREE_POLICY: PaymentPolicy = {
+  admit: async () => ({ quote: null, settle: async () => null, release() {} }),
+  quote: async () => ({ price: '1' }),
 }
 
 export type Provider = {

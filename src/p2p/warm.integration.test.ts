@@ -12,7 +12,15 @@ import type { InferenceRequest } from '../core/inference.ts'
 import { freePort } from '../server/lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { askQuote, infer } from './infer-client.ts'
-import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Provider } from './testing.ts'
+import {
+  FREE_POLICY,
+  startConsumer,
+  startProvider,
+  TEST_MODEL,
+  until,
+  type Consumer,
+  type Provider,
+} from './testing.ts'
 import { isTuned } from './transport-tuning.ts'
 import { takeInferStream, warmUp } from './warm.ts'
 
@@ -37,10 +45,7 @@ beforeAll(async () => {
   provider = await startProvider({
     relay: relay.multiaddr,
     server: {
-      policy: {
-        admit: async () => ({ quote: null, settle: async () => null, release() {} }),
-        quote: async () => ({ price: '1' }),
-      },
+      policy: FREE_POLICY,
     },
   })
   stops.push(() => provider.stop())

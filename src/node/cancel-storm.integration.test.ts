@@ -2,7 +2,9 @@
  * Paid completion as an editor drives it: prepaid requests cancelled as the user types, over the real relay and
  * anvil. Cancels land before the first token, mid-prefill and mid-stream; the next request starts right after the
  * previous one is cancelled. No request may fail on its receipt (a late receipt of an interrupted request must stay
- * acceptable until it is applied or superseded), and at the end the consumer's settled total is the node's.
+ * acceptable until it is applied or superseded), and at the end the consumer's settled total is the node's. An
+ * engine that stops seconds after a cancel (a WebAssembly prefill stops only at its next batch) does not hold up the
+ * receipt or make the next request's voucher fall short.
  */
 import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -13,6 +15,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createClient } from '../client/index.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
+import type { GenerateOptions, InferenceEngine } from '../core/inference.ts'
+import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { TEST_MODEL } from '../p2p/testing.ts'
 import { freePort } from '../server/lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
@@ -111,4 +115,71 @@ describe('cancelled prepaid requests (integration)', () => {
     expect(channel.settled).toBe(nodeSettled)
     expect(channel.signed >= channel.settled).toBe(true)
   }, 240_000)
+
+  it('an engine that stops seconds after the cancel: the receipt comes at once, and the next request is admitted', async () => {
+    // The memory engine, hearing of a cancel 4 s late (longer than the client waits for the node's done frame).
+    const inner = createMemoryEngine({ tokenDelayMs: 5 })
+    await inner.load(TEST_MODEL)
+    const late = (options: GenerateOptions = {}): GenerateOptions => {
+      const { signal, ...rest } = options
+      if (!signal) return rest
+      const lagging = new AbortController()
+      signal.addEventListener('abort', () => setTimeout(() => lagging.abort(signal.reason), 4_000), { once: true })
+      return { ...rest, signal: lagging.signal }
+    }
+    const engine: InferenceEngine = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'complete')
+          return (request: Parameters<InferenceEngine['complete']>[0], options?: GenerateOptions) =>
+            target.complete(request, late(options))
+        return Reflect.get(target, property, receiver) as unknown
+      },
+    })
+    const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine })
+    stops.push(() => provider.stop())
+    const account = privateKeyToAccount(generatePrivateKey())
+    await fundAccount(deployment, account.address, parseEther('100'))
+    const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
+    const client = createClient({
+      deployment,
+      wallet: wallet as never,
+      store: memoryStore(),
+      relay: relay.multiaddr,
+      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
+      channelDeposit: parseEther('1'),
+      prepay: true,
+    })
+    stops.push(() => client.stop())
+    const node = provider.node.peerId.toString()
+    await client.completions.create({ model: TEST_MODEL.id, prompt: 'def main(', max_tokens: 4, node })
+    type Channel = { settled: bigint; interrupted?: unknown[] }
+    const channelOf = (all: Record<string, unknown>) => all[provider.operator.toLowerCase()] as Channel
+    const opened = channelOf(await client.channels())
+
+    const abort = new AbortController()
+    const stream = await client.completions.create({
+      model: TEST_MODEL.id,
+      prompt: 'def long(',
+      max_tokens: 2_000,
+      node,
+      stream: true,
+      signal: abort.signal,
+    })
+    let chunks = 0
+    try {
+      for await (const _ of stream) if (++chunks === 3) abort.abort()
+      await stream.result
+    } catch (error) {
+      if (!(error instanceof PaidRequestInterruptedError)) throw error
+    }
+    // The node settled the cancelled request when the cancel arrived, not when its engine stopped: its receipt
+    // reached the client (which waits 2 s for it), so nothing is left interrupted and what was sent is paid.
+    const afterCancel = channelOf(await client.channels())
+    expect(afterCancel.interrupted).toEqual([])
+    expect(afterCancel.settled).toBeGreaterThan(opened.settled)
+    // Right after the cancel, while the node's engine still runs: served, not refused for an uncovered reservation.
+    const next = await client.completions.create({ model: TEST_MODEL.id, prompt: 'print(', max_tokens: 4, node })
+    expect(next.modelex.receipt.receipt.completionTokens).toBeGreaterThan(0)
+    expect(channelOf(await client.channels()).settled).toBe(next.modelex.receipt.receipt.cumulativePaid)
+  }, 120_000)
 })

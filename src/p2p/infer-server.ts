@@ -7,9 +7,11 @@
  * A `PaymentPolicy` decides: `quote` prices a quote-only request, `admit` turns a request into an `Admission`
  * (or refuses it with `PaymentRefusedError`), and the admission later `settle`s what was served into the `done`
  * frame's receipt, or is `release`d when nothing is owed. A client may close its write side after its request;
- * a `cancel` frame or a reset stops the generation. On a cancel the node settles the tokens it already sent (a
- * reset client never sees that receipt; the node's next refusal carries it), so stopping just before `done` is not
- * a way to be served for free. The final frame is followed by a graceful close of our side.
+ * a `cancel` frame or a reset stops the generation. On a cancel the node settles the tokens it already sent, at
+ * once rather than when its engine stops (which may be seconds later, at a prefill batch boundary), so the receipt
+ * reaches a client that waits for it and the reservation does not outlive the request; the slot stays taken until
+ * the engine has stopped. A reset client never sees that receipt (the node's next refusal carries it), so stopping
+ * just before `done` is not a way to be served for free. The final frame is followed by a graceful close of our side.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import type { JsonValue } from '../core/errors/base.ts'
@@ -278,6 +280,14 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
    * Watches what the client sends after its request: a `cancel` frame or a reset cancels; closing its write side
    * (having nothing more to say) does not.
    */
+  /** Resolves with null once `signal` is aborted (never rejects). */
+  function aborted(signal: AbortSignal): Promise<null> {
+    return new Promise((resolve) => {
+      if (signal.aborted) resolve(null)
+      else signal.addEventListener('abort', () => resolve(null), { once: true })
+    })
+  }
+
   function watchClient(reader: FrameReader, cancel: AbortController, graceful: { requested: boolean }): void {
     void (async () => {
       for (;;) {
@@ -429,26 +439,36 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       running.catch(() => {}) // Awaited below; this only keeps an early send failure from leaving it unhandled.
       accepted = send({ type: 'accepted', model: model.id, quote })
       await accepted
-      const result = await running
+      // A cancel settles at once: the bill is what reached the wire, known the moment the cancel arrives, so the
+      // receipt does not wait for an engine that stops only at its next batch boundary (a WebAssembly prefill can
+      // take seconds), and the consumer's next voucher need not cover a reservation it no longer knows of. The
+      // slot stays taken until the engine has stopped.
+      const result = await Promise.race([running, aborted(cancel.signal)])
       await Promise.resolve()
       await flushed
       if (pending && !cancel.signal.aborted) await flush()
-      if (cancel.signal.aborted || result.finish_reason === 'abort') {
+      if (cancel.signal.aborted || result?.finish_reason === 'abort') {
         stats.cancelled++
         admissionEnded = true
+        const slot = releaseSlot
+        releaseSlot = undefined
+        running.then(slot, slot)
         // Bill what reached the wire, not what the engine made after the cancel; nothing sent, nothing owed.
+        const promptTokens = result?.usage.prompt_tokens ?? 0
         const usage = {
-          ...result.usage,
+          prompt_tokens: promptTokens,
           completion_tokens: sent.tokens,
-          total_tokens: result.usage.prompt_tokens + sent.tokens,
+          total_tokens: promptTokens + sent.tokens,
         }
+        const timings = result?.timings ?? { prefill_ms: 0, decode_ms: 0 }
         let receiptValue: JsonValue | null = null
         if (sent.tokens === 0) admission.release()
-        else receiptValue = await admission.settle({ ...result, text: sent.text, finish_reason: 'abort', usage })
+        else receiptValue = await admission.settle({ timings, text: sent.text, finish_reason: 'abort', usage })
         if (graceful.requested)
           await finish({ type: 'done', finish_reason: 'abort', usage, receipt: receiptValue }).catch(() => {})
         return
       }
+      if (!result) throw new Error('unreachable: no result without a cancel')
       admissionEnded = true
       const receiptValue = await admission.settle(result)
       stats.served++

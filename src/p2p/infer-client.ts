@@ -103,6 +103,12 @@ async function* run(
 ): AsyncGenerator<Delta, void, undefined> {
   if (signal?.aborted) throw new InferenceAbortedError()
   const { stream, relayed } = await openStream(node, peer, signal)
+  // Cancelled while the stream was opening: the request never goes out (a listener added to an aborted signal would
+  // never fire, so the node would serve, and hold the payment for, a request nobody reads).
+  if (signal?.aborted) {
+    stream.abort(new Error('cancelled before the request was sent'))
+    throw new InferenceAbortedError()
+  }
   // The request goes out first: nothing can arrive before it, and the rest of the set-up is not on its path.
   try {
     stream.send(encodeRequestFrame({ type: 'request', v: 1, request, payment }))

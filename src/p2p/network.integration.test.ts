@@ -20,6 +20,7 @@ import { decodeResponse, encodeRequestFrame, INFER_PROTOCOL, MAX_FRAME_BYTES } f
 import { connectToPeer } from './dial.ts'
 import { readFrames } from './frames.ts'
 import { askQuote, infer } from './infer-client.ts'
+import { warmUp } from './warm.ts'
 import { startConsumer, startProvider, TEST_MODEL, until, type Consumer, type Provider } from './testing.ts'
 
 const chat = (content: string, fields: Partial<InferenceRequest> = {}): InferenceRequest =>
@@ -188,6 +189,28 @@ describe('P2P network (relay + in-process nodes)', () => {
     }))
       break
     await until(() => slow.server.stats().cancelled === before + 1, 5_000, 'the provider to cancel')
+  })
+
+  test('cancelled while it takes its stream (a warm spare): the request never goes out, nothing is served for it', async () => {
+    const warm = warmUp(client.node, fast.node.peerId)
+    await warm.ready
+    expect(warm.warm).toBe(true)
+    const before = fast.server.stats().served
+    const cancel = new AbortController()
+    const iterator = infer(client.node, {
+      peer: fast.node.peerId,
+      request: chat('never sent'),
+      signal: cancel.signal,
+    })[Symbol.asyncIterator]()
+    const first = iterator.next()
+    // The generator is now waiting for its stream: a keystroke cancels it there.
+    cancel.abort()
+    await expect(first).rejects.toThrow(InferenceAbortedError)
+    let text = ''
+    for await (const delta of infer(client.node, { peer: fast.node.peerId, request: chat('sent') })) text += delta.text
+    expect(text.length).toBeGreaterThan(0)
+    expect(fast.server.stats().served).toBe(before + 1)
+    warm.stop()
   })
 
   test('typed refusals: unknown model, max_tokens above the cap, too many streams from one peer', async () => {

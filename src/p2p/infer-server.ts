@@ -201,6 +201,9 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
   }
 
   async function acquireSlot(signal: AbortSignal): Promise<() => void> {
+    // Cancelled while it was being admitted: an 'abort' listener added now would never fire, and the request would
+    // wait for a slot (holding its payment in reserve) until one freed.
+    if (signal.aborted) throw signal.reason
     if (stats.active >= config.capacity) {
       if (stats.queued >= config.maxQueue)
         throw new Refusal(

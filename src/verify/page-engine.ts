@@ -57,9 +57,15 @@ export async function createPageEngine({
       void page
         .evaluate((i) => (window as unknown as { host: { abort(i: number): void } }).host.abort(i), id)
         .catch(() => {})
-    options.signal?.addEventListener('abort', abort, { once: true })
+    if (options.signal?.aborted) abort()
+    else options.signal?.addEventListener('abort', abort, { once: true })
+    // The KV-cache options cross to the page (a node's paid completions may reuse its cache, see core/prefix-cache.ts).
+    const cache = {
+      ...(options.reusePrefix ? { reusePrefix: true } : {}),
+      ...(options.cacheOwner !== undefined ? { cacheOwner: options.cacheOwner } : {}),
+    }
     try {
-      return await call<InferenceResult>('run', id, request)
+      return await call<InferenceResult>('run', id, request, cache)
     } finally {
       listeners.delete(id)
       options.signal?.removeEventListener('abort', abort)

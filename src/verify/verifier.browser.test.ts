@@ -114,3 +114,21 @@ describe('spot checks on the WebAssembly engine', () => {
     },
   )
 })
+
+describe('the page engine (a WebAssembly engine driven from Node, as benchmarks run nodes)', () => {
+  test('passes the KV-cache options through: a party reuses its own cached prefix, another party does not', async () => {
+    const engine = await engineWith(claimed)
+    const prompt = 'def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return'
+    const ask = (text: string, cacheOwner: string) =>
+      engine.complete(
+        { model: claimed.id, prompt: text, max_tokens: 1, temperature: 0, seed: 0 },
+        { reusePrefix: true, cacheOwner },
+      )
+    const evaluated = (r: Awaited<ReturnType<typeof ask>>) => r.timings.prefill_tokens ?? r.usage.prompt_tokens
+    await ask(prompt, 'peer:A')
+    const own = await ask(`${prompt} a`, 'peer:A')
+    expect(evaluated(own)).toBeLessThan(own.usage.prompt_tokens)
+    const other = await ask(`${prompt} a`, 'peer:B')
+    expect(evaluated(other)).toBe(other.usage.prompt_tokens)
+  })
+})

@@ -110,11 +110,11 @@ describe('paidCompletionSource', () => {
       const { client, asked } = scriptedSdk(['y'])
       await paidCompletionSource(client, { model: 'm', format: FIM_FORMATS.qwen, ...options }).complete({
         prefix: prefix + typed,
-        suffix: '',
+        suffix: '    tail()\nmore = 2\n'.repeat(50),
         maxTokens: 4,
         signal: new AbortController().signal,
       })
-      return asked[0] as { seed?: number; temperature?: number; prompt: string }
+      return asked[0] as { seed?: number; temperature?: number; prompt: string; suffix?: string }
     }
     const reproducible = await ask({})
     expect(reproducible).toMatchObject({ seed: 0, temperature: 0 })
@@ -125,6 +125,8 @@ describe('paidCompletionSource', () => {
     // node's cached prefix stays valid.
     expect(fast.prompt.length).toBeLessThanOrEqual(LOCAL_FIM_BUDGET.maxPrefixChars)
     expect((await ask({ reproducible: false }, 'y')).prompt).toBe(`${fast.prompt}y`)
+    // The suffix the node evaluates on every keystroke is the rest of the cursor line only.
+    expect(fast.suffix).toBe('    tail()\n')
   })
 
   test('without a node it leaves the choice to the SDK', async () => {

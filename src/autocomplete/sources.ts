@@ -129,9 +129,9 @@ export type PaidSourceOptions = {
   /**
    * Ask for reproducible output (greedy with a seed: the receipt says `deterministic`, so a different answer to the
    * same request is provable equivocation). Default true. False sends no seed: the node may then reuse its KV cache
-   * of this consumer's previous suggestion and prefill only the edit (`src/core/prefix-cache.ts`), and the prompt
-   * windows move in steps (`LOCAL_FIM_BUDGET`) so that cache stays valid while the user types; spot checks still
-   * apply, under the tolerant rule.
+   * of this consumer's previous suggestion and prefill only the edit (`src/core/prefix-cache.ts`); the prefix window
+   * moves in steps (`LOCAL_FIM_BUDGET`) so that cache stays valid while the user types, and the suffix is the rest of
+   * the cursor line (the node evaluates it again on every keystroke); spot checks still apply, under the tolerant rule.
    */
   reproducible?: boolean
 }
@@ -156,7 +156,9 @@ export function paidCompletionSource(
         suffix,
         maxTokens,
         ...(format ? { format } : {}),
-        ...(reproducible ? {} : { budget: LOCAL_FIM_BUDGET }),
+        // The node re-evaluates the whole suffix window on every keystroke (prefix, then suffix): without a measure of
+        // its prefill speed, only the rest of the cursor line goes in (as the local source does until it has one).
+        ...(reproducible ? {} : { budget: { ...LOCAL_FIM_BUDGET, maxSuffixChars: 0 } }),
       })
       let text = ''
       try {

@@ -21,7 +21,7 @@ import { TEST_MODEL } from '../p2p/testing.ts'
 import { freePort } from '../server/lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../server/lib/relay-process.ts'
 import { memoryStore } from '../store/payments.ts'
-import { fundAccount, startPaidProvider } from './testing.ts'
+import { fundAccount, startPaidProvider, type PaidProvider } from './testing.ts'
 
 const deployment = inject('deployment')
 let dir: string
@@ -48,26 +48,31 @@ function random(seed: number): () => number {
   }
 }
 
+/** A funded consumer on the prepay path, its channel to `provider` opened by a first, uncancelled request. */
+async function prepaidClient(provider: PaidProvider) {
+  const account = privateKeyToAccount(generatePrivateKey())
+  await fundAccount(deployment, account.address, parseEther('100'))
+  const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
+  const client = createClient({
+    deployment,
+    wallet: wallet as never,
+    store: memoryStore(),
+    relay: relay.multiaddr,
+    models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
+    channelDeposit: parseEther('1'),
+    prepay: true,
+  })
+  stops.push(() => client.stop())
+  const node = provider.node.peerId.toString()
+  await client.completions.create({ model: TEST_MODEL.id, prompt: 'def main(', max_tokens: 4, node })
+  return { client, node }
+}
+
 describe('cancelled prepaid requests (integration)', () => {
   it('requests cancelled as the user types never fail on a receipt, and both sides end with the same settled total', async () => {
     const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, tokenDelayMs: 5 })
     stops.push(() => provider.stop())
-    const account = privateKeyToAccount(generatePrivateKey())
-    await fundAccount(deployment, account.address, parseEther('100'))
-    const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    const client = createClient({
-      deployment,
-      wallet: wallet as never,
-      store: memoryStore(),
-      relay: relay.multiaddr,
-      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
-      channelDeposit: parseEther('1'),
-      prepay: true,
-    })
-    stops.push(() => client.stop())
-    const node = provider.node.peerId.toString()
-    // The channel is opened by a first, uncancelled request.
-    await client.completions.create({ model: TEST_MODEL.id, prompt: 'def main(', max_tokens: 4, node })
+    const { client, node } = await prepaidClient(provider)
 
     // Eight keystrokes: with the opening and the last request, within the node's per-peer burst (ten).
     const next = random(12_345)
@@ -137,21 +142,7 @@ describe('cancelled prepaid requests (integration)', () => {
     })
     const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, engine })
     stops.push(() => provider.stop())
-    const account = privateKeyToAccount(generatePrivateKey())
-    await fundAccount(deployment, account.address, parseEther('100'))
-    const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    const client = createClient({
-      deployment,
-      wallet: wallet as never,
-      store: memoryStore(),
-      relay: relay.multiaddr,
-      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
-      channelDeposit: parseEther('1'),
-      prepay: true,
-    })
-    stops.push(() => client.stop())
-    const node = provider.node.peerId.toString()
-    await client.completions.create({ model: TEST_MODEL.id, prompt: 'def main(', max_tokens: 4, node })
+    const { client, node } = await prepaidClient(provider)
     type Channel = { settled: bigint; interrupted?: unknown[] }
     const channelOf = (all: Record<string, unknown>) => all[provider.operator.toLowerCase()] as Channel
     const opened = channelOf(await client.channels())

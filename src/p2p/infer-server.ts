@@ -38,7 +38,7 @@ import {
   type InferResponseMessage,
 } from '../core/wire/infer.ts'
 import { INFER_SERVER_DEFAULTS } from './constants.ts'
-import { readFrames, sendFrame, type FrameReader } from './frames.ts'
+import { readFrames, sendFrame, type FrameReader, type StreamEnd } from './frames.ts'
 import type { ModelexLibp2p } from './node.ts'
 
 export type PaymentContext = { peer: string; request: InferenceRequest; payment: JsonValue | null; model: LoadedModel }
@@ -342,16 +342,8 @@ export function createInferServer(libp2p: ModelexLibp2p, options: InferServerOpt
       if ((perPeer.get(peer) ?? 0) > config.maxStreamsPerPeer)
         throw new Refusal('BUSY', `at most ${config.maxStreamsPerPeer} streams per peer`, config.busyRetryAfterMs)
 
-      const waited = new AbortController()
-      const first = await Promise.race([
-        reader.next(),
-        sleep(config.requestTimeoutMs, waited.signal).then(() =>
-          waited.signal.aborted ? 'settled' : ('timeout' as const),
-        ),
-      ])
-      waited.abort()
-      if (first === 'timeout' || first === 'settled')
-        throw new Refusal('TIMEOUT', `no request within ${config.requestTimeoutMs} ms`)
+      const first = await firstFrame(reader, config.requestTimeoutMs)
+      if (first === 'timeout') throw new Refusal('TIMEOUT', `no request within ${config.requestTimeoutMs} ms`)
       if (!(first instanceof Uint8Array)) {
         if (first.kind === 'invalid')
           throw new Refusal(
@@ -574,14 +566,16 @@ function toRefusal(error: unknown): Refusal {
   return new Refusal('INTERNAL', message.split('\n')[0] ?? 'internal error')
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * The stream's first frame, or 'timeout' when none comes within `ms`. A plain timer, cleared when the frame comes:
+ * this is on every request's path, and aborting a signal to stop a sleep costs an exception object with its stack.
+ */
+function firstFrame(reader: FrameReader, ms: number): Promise<Uint8Array | StreamEnd | 'timeout'> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
+    const timer = setTimeout(() => resolve('timeout'), ms)
+    void reader.next().then((frame) => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
+      resolve(frame)
+    })
   })
 }

@@ -114,12 +114,21 @@ describe('paidCompletionSource', () => {
         maxTokens: 4,
         signal: new AbortController().signal,
       })
-      return asked[0] as { seed?: number; temperature?: number; prompt: string; suffix?: string }
+      return asked[0] as {
+        seed?: number
+        temperature?: number
+        prompt: string
+        suffix?: string
+        reproducible?: boolean
+      }
     }
     const reproducible = await ask({})
     expect(reproducible).toMatchObject({ seed: 0, temperature: 0 })
     const fast = await ask({ reproducible: false })
+    // No seed, and the SDK is told not to draw one (it seeds every other request).
     expect(fast).not.toHaveProperty('seed')
+    expect(fast.reproducible).toBe(false)
+    expect(reproducible).not.toHaveProperty('reproducible')
     expect(fast.temperature).toBe(0)
     // The editor's budget, whose window moves in steps: a character typed on does not move where it starts, so the
     // node's cached prefix stays valid.

@@ -164,7 +164,7 @@ export function paidCompletionSource(
       try {
         const stream = await client.completions.create({
           ...sampling,
-          ...(reproducible && seed !== undefined ? { seed } : {}),
+          ...(reproducible ? (seed !== undefined ? { seed } : {}) : { reproducible: false }),
           prompt,
           ...(middleSuffix !== undefined ? { suffix: middleSuffix } : {}),
           stream: true,

@@ -10,7 +10,8 @@
  * const proof = await client.verify(await stream.result) // once the node anchored its batch
  *
  * Every request carries a sampling seed (a fresh random one when the caller names none), so any answer can be
- * re-run by a verifier and a checked request looks like any other. Receipts are watched for equivocation: two
+ * re-run by a verifier and a checked request looks like any other; only `reproducible: false` sends none (a code
+ * suggestion that may come from the node's cache of the previous one). Receipts are watched for equivocation: two
  * deterministic receipts of one node for one request with different outputs are proven on-chain from the wallet
  * (the node is slashed, the consumer rewarded, `onSlash` told); verifiers hand receipts in with `reportReceipt`.
  */
@@ -121,7 +122,17 @@ export type NodeChoice = { node?: string | DirectoryEntry }
 /** A request to post as an async job: what `chat.completions.create` or `completions.create` take, without the live options. */
 export type JobRequest =
   Omit<ChatCreateParameters, keyof PaidOptions> | Omit<CompletionCreateParameters, keyof PaidOptions>
-type PaidOptions = NodeChoice & { stream?: boolean; signal?: AbortSignal; prepay?: boolean }
+type PaidOptions = NodeChoice & {
+  stream?: boolean
+  signal?: AbortSignal
+  prepay?: boolean
+  /**
+   * `false` sends no seed (none is drawn), so a node may answer a completion from its KV cache of this consumer's
+   * previous prompt: a typing user's next suggestion prefills only the edit. Such an answer is not bit-reproducible:
+   * a spot check compares it under the tolerant rule, and it proves no equivocation. Default true; a `seed` wins.
+   */
+  reproducible?: boolean
+}
 
 export type ChatCreateParameters = SamplingParameters & PaidOptions & { model: string; messages: ChatMessage[] }
 export type CompletionCreateParameters = SamplingParameters &
@@ -349,11 +360,12 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   }
 
   function toRequest(p: ChatCreateParameters | CompletionCreateParameters): InferenceRequest & { max_tokens: number } {
-    // Always seeded: the answer can be re-run by a verifier, and a spot-checked request looks like any other.
+    // Seeded unless the caller gave up reproducibility: the answer can be re-run by a verifier, and a spot-checked
+    // request looks like any other.
     const sampling: SamplingParameters & { max_tokens: number } = {
       max_tokens: p.max_tokens ?? CLIENT_DEFAULTS.maxTokens,
-      seed: p.seed ?? randomSeed(),
     }
+    if (p.seed !== undefined || p.reproducible !== false) sampling.seed = p.seed ?? randomSeed()
     for (const key of ['temperature', 'top_p', 'stop', 'response_format'] as const) {
       if (p[key] !== undefined) (sampling as Record<string, unknown>)[key] = p[key]
     }

@@ -19,6 +19,7 @@ import { InferRequestError } from '../core/errors/p2p.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { encodePayment } from '../core/payment.ts'
 import { voucherTypedData } from '../core/voucher.ts'
+import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { infer } from '../p2p/infer-client.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
@@ -399,5 +400,40 @@ describe('paid prompts (integration)', () => {
     ).modelex
     expect(answer.peer).not.toBe(gone)
     expect(answer.receipt.receipt.cost).toBe(answer.cost)
+  }, 60_000)
+
+  it('reproducible: false sends no seed, so the node may reuse its cache of this consumer; by default every request is seeded', async () => {
+    const engine = createMemoryEngine()
+    await engine.load(TEST_MODEL)
+    const seen: { seed: number | undefined; reusePrefix: boolean }[] = []
+    const complete = engine.complete.bind(engine)
+    engine.complete = (request, options) => {
+      seen.push({ seed: request.seed, reusePrefix: options?.reusePrefix === true })
+      return complete(request, options)
+    }
+    const provider = await startPaidProvider({ engine })
+    const { client } = await startConsumerClient()
+    const node = provider.node.peerId.toString()
+    const ask = async (options: { reproducible?: boolean; seed?: number }) => {
+      const answer = await client.completions.create({
+        model: TEST_MODEL.id,
+        prompt: 'def add(a, b):\n    return',
+        max_tokens: 3,
+        temperature: 0,
+        node,
+        ...options,
+      })
+      // Paid and receipted either way; only the unseeded answer is not a deterministic one.
+      expect(answer.modelex.receipt.receipt.cost).toBe(answer.modelex.cost)
+      return answer.modelex.receipt.receipt.deterministic
+    }
+    expect(await ask({})).toBe(true)
+    expect(await ask({ reproducible: false })).toBe(false)
+    expect(await ask({ reproducible: false, seed: 7 })).toBe(true)
+    expect(seen).toEqual([
+      { seed: expect.any(Number), reusePrefix: false },
+      { seed: undefined, reusePrefix: true },
+      { seed: 7, reusePrefix: false },
+    ])
   }, 60_000)
 })

@@ -222,8 +222,10 @@ describe("wasm engine on the 30M demo model: KV prefix reuse (the editor's autoc
   })
 
   type Run = Completion & { result: InferenceResult & { timings: { prefill_tokens?: number } } }
-  const complete = (request: object, options: { reusePrefix?: boolean; abortAfter?: number } = {}) =>
-    call<Run>(page.page, `fixture.complete(${JSON.stringify(request)}, ${JSON.stringify(options)})`)
+  const complete = (
+    request: object,
+    options: { reusePrefix?: boolean; abortAfter?: number; abortAfterMs?: number } = {},
+  ) => call<Run>(page.page, `fixture.complete(${JSON.stringify(request)}, ${JSON.stringify(options)})`)
   // A Python file typed up to a cursor, with the rest of the file as the FIM suffix, as the editor sends it.
   const file =
     'import math\n\n\ndef is_prime(n: int) -> bool:\n    if n < 2:\n        return False\n    for i in range(2, int(math.sqrt(n)) + 1):\n        if n % i == 0:\n            return False\n    return True\n\n\ndef primes_below(limit: int) -> list[int]:\n    return [n for n in range(limit) if is_prime(n)]\n'
@@ -270,6 +272,24 @@ describe("wasm engine on the 30M demo model: KV prefix reuse (the editor's autoc
       `fixture.countTokens(${JSON.stringify(file.slice(0, at))})`,
     )
     expect(reused.result.timings.prefill_tokens).toBeLessThanOrEqual(fresh.result.usage.prompt_tokens - before + 4)
+  })
+
+  test('a cancel stops a long prefill between its batches, and what it had evaluated serves the next request', async () => {
+    // About 400 tokens: a dozen prefill steps on the CPU. The first line differs, so one prompt's cache does not serve
+    // the other.
+    const body = Array.from({ length: 24 }, (_, i) => `def f${i}(x):\n    return x * ${i} + ${i * 7}\n`).join('')
+    const long = (tag: string) => ({ prompt: `# ${tag}\n${body}`, max_tokens: 4, temperature: 0 })
+    // How long a whole prefill of such a prompt takes here, so the cut lands in its middle on any machine.
+    const whole = await complete(long('calibration'))
+    const prefillMs = whole.result.timings.prefill_ms
+    const cut = await complete(long('typed'), { reusePrefix: true, abortAfterMs: Math.round(prefillMs * 0.4) })
+    expect(cut.result.finish_reason).toBe('abort')
+    expect(cut.deltas).toEqual([])
+    // Without steps (one batch for the whole prompt) the cancelled run would have evaluated all of it, and the next
+    // request would evaluate only its last token. Here it stopped partway, and the next one continues from there.
+    const next = await complete(long('typed'), { reusePrefix: true })
+    expect(next.result.timings.prefill_tokens).toBeGreaterThan(1)
+    expect(next.result.timings.prefill_tokens).toBeLessThan(next.result.usage.prompt_tokens - 32)
   })
 
   test('a request without reuse after reused ones is bit-identical to one on a fresh page (the cache is cleared)', async () => {

@@ -6,7 +6,9 @@
  * cutting the stream. The WebAssembly engine runs `modelex-demo-30m` in its worker, once with KV prefix reuse (the
  * Code view's setting) and once without, session by session, alternating which goes first. Then the same sessions
  * typed in Node against a paid node through the SDK's prepay path (real relay, real anvil, the provider service
- * with the same WebAssembly engine in another page of the same browser; paid requests never reuse a prefix).
+ * with the same WebAssembly engine in another page of the same browser), twice: reproducible (seeded: the node
+ * prefills every prompt from scratch, so its receipts can be re-run bit for bit) and `reproducible: false` (the Code
+ * view's paid suggestions: no seed, so the node reuses its cache of this consumer's previous prompt).
  *
  * Each session starts as the user places the cursor and waits for a first suggestion (the file's cold start, shown
  * apart; the slot's cache is emptied before each session, but llama.cpp's server seems to keep earlier prompts'

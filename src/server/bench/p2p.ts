@@ -10,7 +10,9 @@
  */
 import '../lib/node-shims.ts'
 import { multiaddr } from '@multiformats/multiaddr'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
@@ -28,6 +30,7 @@ import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
 import { startFixtureServer } from '../testing/fixture-server.ts'
 import { freePort } from '../lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
+import { startProcess, type ManagedProcess } from '../lib/process.ts'
 import { call, startWebRtcLab } from '../testing/webrtc-lab.ts'
 
 const results: Record<string, unknown> = {}
@@ -346,6 +349,7 @@ async function streaming(relay: RelayProcess): Promise<void> {
   }
   directWarm.stop()
   await directProvider.stop()
+  const floor = await machineFloor()
   results['stream'] = {
     roundTripMedianMs: median(roundTrips),
     roundTripP95Ms: percentile(roundTrips, 95),
@@ -361,6 +365,8 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenDirectMedianMs: median(directFirst),
     firstTokenDirectLocalMedianMs: median(directLocal),
     firstTokenDirectOverheadMs: median(directFirst) - median(directLocal),
+    floorRelayedMs: floor.relayedMs,
+    floorDirectMs: floor.directMs,
   }
   log(
     `stream round trip (request of 1 token, ${relayed ? 'relayed circuit' : 'direct'}, node kept warm): median ${ms(median(roundTrips))}, p95 ${ms(percentile(roundTrips, 95))} (50 requests); cold (a new stream per request) median ${ms(median(coldTrips))} (30)`,
@@ -374,9 +380,65 @@ async function streaming(relay: RelayProcess): Promise<void> {
   log(
     `time to first token from a node listening on its own address (${upgraded ? 'upgraded to a direct connection' : 'NOT upgraded: still relayed'}, kept warm, median of 100): remote ${ms(median(directFirst))}, local ${ms(median(directLocal))}, remote − local ${ms(median(directFirst) - median(directLocal))}`,
   )
+  log(
+    `the machine's floor in the same rhythm, without libp2p (plain TCP on loopback, an answer after a 5 ms timer in another process, ${PAUSE_MS} ms apart, median of 100, less the same timer in this process): through a piping process (a relay's two hops) ${ms(floor.relayedMs)}, straight ${ms(floor.directMs)}`,
+  )
   await slowProvider.stop()
   await client.stop()
   await provider.stop()
+}
+
+/**
+ * Plain TCP on loopback in the rhythm of the first-token figures (an answer 5 ms after the request, requests
+ * PAUSE_MS apart), through a piping process and straight (`raw-hop.ts`), each less the same 5 ms timer run in this
+ * process: what waking processes and moving bytes through the kernel costs here before any of libp2p's work.
+ */
+async function machineFloor(): Promise<{ relayedMs: number; directMs: number }> {
+  const script = join(import.meta.dirname, 'raw-hop.ts')
+  const started: ManagedProcess[] = []
+  const start = async (name: string, args: string[]) => {
+    const child = startProcess(name, process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: join(import.meta.dirname, '../../..'),
+    })
+    started.push(child)
+    await child.waitForLine(/"event":"listening"/, 30_000)
+  }
+  const timed = async (port: number) => {
+    const socket = createConnection({ port, host: '127.0.0.1', noDelay: true })
+    await once(socket, 'connect')
+    const times: number[] = []
+    const request = new Uint8Array(200)
+    try {
+      for (let i = 0; i < 110; i++) {
+        const sent = performance.now()
+        socket.write(request)
+        await once(socket, 'data')
+        if (i >= 10) times.push(performance.now() - sent)
+        await sleep(PAUSE_MS)
+      }
+    } finally {
+      socket.destroy()
+    }
+    return median(times)
+  }
+  const timer: number[] = []
+  for (let i = 0; i < 100; i++) {
+    const at = performance.now()
+    await sleep(5)
+    timer.push(performance.now() - at)
+    await sleep(PAUSE_MS)
+  }
+  try {
+    const serverPort = await freePort()
+    const relayPort = await freePort()
+    await start('raw-server', ['server', String(serverPort), '5'])
+    await start('raw-relay', ['relay', String(relayPort), String(serverPort)])
+    const relayed = await timed(relayPort)
+    const direct = await timed(serverPort)
+    return { relayedMs: relayed - median(timer), directMs: direct - median(timer) }
+  } finally {
+    for (const child of started) await child.stop()
+  }
 }
 
 /**

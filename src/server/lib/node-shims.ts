@@ -1,6 +1,6 @@
 /**
  * What libp2p 3 expects from its runtime and Node 20 lacks: `Promise.withResolvers` (Node 22) and a global
- * `WebSocket` (Node 22). Import this module first in every Node entry point and test that creates a libp2p node.
+ * `WebSocket` (Node 22), which behaves like the browser's. Import this module first in every Node entry point and test that creates a libp2p node.
  */
 import WebSocket from 'ws'
 
@@ -23,5 +23,19 @@ if (typeof promise.withResolvers !== 'function') {
   }
 }
 
+/**
+ * `ws` as the global `WebSocket`, with the standard's one difference that matters here: an `error` nobody listens to
+ * is dropped. `ws` is an EventEmitter, which throws such an error instead, and libp2p's dialer stops listening when
+ * its dial is aborted (a node stopping, a dial timeout): the refusal or timeout of the TCP connect that arrives later
+ * used to end the whole process (`Unhandled 'error' event`, ECONNREFUSED). The error still reaches every listener,
+ * and `close` follows it as before.
+ */
+export class StandardErrorWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
 const global = globalThis as unknown as { WebSocket?: unknown }
-if (typeof global.WebSocket !== 'function') global.WebSocket = WebSocket
+if (typeof global.WebSocket !== 'function') global.WebSocket = StandardErrorWebSocket

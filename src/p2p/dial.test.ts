@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect, test } from 'vitest'
-import { toPeerId } from './dial.ts'
+import { dropExpiredBackoffs, toPeerId } from './dial.ts'
 
 test('a peer id string is parsed once and the same PeerId comes back; a PeerId passes through; garbage throws', async () => {
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -11,4 +11,16 @@ test('a peer id string is parsed once and the same PeerId comes back; a PeerId p
   expect(toPeerId(text)).toBe(first)
   expect(toPeerId(peer)).toBe(peer)
   expect(() => toPeerId('not-a-peer-id')).toThrow()
+})
+
+test('expired upgrade back-offs are forgotten; running ones and attempts under way stay', () => {
+  const underWay = Promise.resolve(undefined)
+  const attempts = new Map<string, Promise<unknown> | number>([
+    ['expired', 1_000],
+    ['just expired', 2_000],
+    ['running', 2_001],
+    ['dialling', underWay],
+  ])
+  dropExpiredBackoffs(attempts, 2_000)
+  expect([...attempts.keys()]).toEqual(['running', 'dialling'])
 })

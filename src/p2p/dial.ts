@@ -140,11 +140,19 @@ export function upgradeToDirect(node: ModelexNode, peer: PeerId): Promise<Connec
   if (state !== undefined && state > Date.now()) return Promise.resolve(directConnection(node.libp2p, peer))
   const attempt = dialOwnAddresses(node, peer).then((connection) => {
     if (connection) attempts.delete(id)
-    else attempts.set(id, Date.now() + DIRECT_UPGRADE.backoffMs)
+    else {
+      dropExpiredBackoffs(attempts, Date.now())
+      attempts.set(id, Date.now() + DIRECT_UPGRADE.backoffMs)
+    }
     return connection
   })
   attempts.set(id, attempt)
   return attempt
+}
+
+/** Forgets back-offs that have run out, so a long-lived node does not keep one for every peer it ever tried. */
+export function dropExpiredBackoffs(attempts: Map<string, Promise<unknown> | number>, now: number): void {
+  for (const [id, state] of attempts) if (typeof state === 'number' && state <= now) attempts.delete(id)
 }
 
 async function dialOwnAddresses(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {

@@ -75,6 +75,13 @@ test('routing fields: the route and the node are read, and never reach the node'
   expect(() => parseOpenAiRequest('completion', { model: 'm', prompt: 'x', modelex_hedge: 'yes' })).toThrow(
     /modelex_hedge/,
   )
+  const fast = parseOpenAiRequest('completion', { model: 'm', prompt: 'x', suffix: 'y', modelex_reproducible: false })
+  expect(fast).toMatchObject({ reproducible: false })
+  expect(fast.request).not.toHaveProperty('modelex_reproducible')
+  expect(parseOpenAiRequest('completion', { model: 'm', prompt: 'x' })).not.toHaveProperty('reproducible')
+  expect(() => parseOpenAiRequest('completion', { model: 'm', prompt: 'x', modelex_reproducible: 0 })).toThrow(
+    /modelex_reproducible/,
+  )
 })
 
 test("responses and chunks in OpenAI's shapes", () => {

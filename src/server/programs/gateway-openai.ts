@@ -5,7 +5,9 @@
  * means fill-in-the-middle.
  * Fields of our own choose where a request goes: `modelex_route` (`"local"`: the paired browser node; `"network"`:
  * paid network nodes) and, on the network route, `modelex_node` (a peer id instead of automatic choice) and
- * `modelex_hedge` (ask two nodes and keep the first to answer; default on for fill-in-the-middle completions).
+ * `modelex_hedge` (ask two nodes and keep the first to answer; default on for fill-in-the-middle completions) and
+ * `modelex_reproducible` (false: no seed is drawn, so a node may answer an editor's next completion from its cache of
+ * the previous prompt; the SDK's `reproducible`).
  */
 import type { PaidResult } from '../../client/client.ts'
 import { InvalidGatewayRequestError, type GatewayError } from '../../core/errors/gateway.ts'
@@ -23,6 +25,7 @@ export type ParsedOpenAiRequest = {
   route?: GatewayRoute
   node?: string
   hedge?: boolean
+  reproducible?: boolean
 }
 
 /** Checks an OpenAI body and our routing fields. */
@@ -41,6 +44,9 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
   const hedge = fields['modelex_hedge']
   if (hedge !== undefined && typeof hedge !== 'boolean')
     throw new InvalidGatewayRequestError('modelex_hedge must be true or false.')
+  const reproducible = fields['modelex_reproducible']
+  if (reproducible !== undefined && typeof reproducible !== 'boolean')
+    throw new InvalidGatewayRequestError('modelex_reproducible must be true or false.')
   if (fields['n'] !== undefined && fields['n'] !== 1) throw new InvalidGatewayRequestError('Only n = 1 is supported.')
   if (fields['stream'] !== undefined && typeof fields['stream'] !== 'boolean')
     throw new InvalidGatewayRequestError('stream must be true or false.')
@@ -65,6 +71,7 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
     ...(route !== undefined ? { route } : {}),
     ...(node !== undefined ? { node: node as string } : {}),
     ...(hedge !== undefined ? { hedge } : {}),
+    ...(reproducible !== undefined ? { reproducible } : {}),
   }
 }
 

@@ -129,4 +129,42 @@ describe('gateway network route: routing, hedging, failover (integration)', () =
     expect(error.message).toMatch(/AllNodesFailedError/)
     for (const peer of peers) expect(error.message).toContain(peer)
   }, 120_000)
+
+  it('modelex_reproducible: false reaches the node without a seed, so it may reuse its cache; by default the SDK seeds', async () => {
+    const deployment = { ...base, relay: relay.multiaddr }
+    const engine = createMemoryEngine()
+    await engine.load(TEST_MODEL)
+    const asked: { seed: number | undefined; reusePrefix: boolean }[] = []
+    const complete = engine.complete.bind(engine)
+    engine.complete = (request, options) => {
+      asked.push({ seed: request.seed, reusePrefix: options?.reusePrefix === true })
+      return complete(request, options)
+    }
+    const node = await startPaidProvider({ deployment, relay: relay.multiaddr, engine })
+    stops.push(() => node.stop())
+    const account = privateKeyToAccount(generatePrivateKey())
+    await fundAccount(deployment, account.address, parseEther('100'))
+    const gateway = await startGateway({
+      port: 0,
+      route: 'network',
+      network: {
+        deployment,
+        wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
+        models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
+        store: memoryStore(),
+        channelDeposit: parseEther('1'),
+      },
+    })
+    stops.push(() => gateway.close())
+    const fim = { model, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 4, temperature: 0 }
+    const peer = node.node.peerId.toString()
+    for (const extra of [{}, { modelex_reproducible: false }]) {
+      const answer = await post(gateway, { ...fim, ...extra, modelex_node: peer })
+      expect(answer.status, JSON.stringify(answer.json)).toBe(200)
+    }
+    expect(asked).toEqual([
+      { seed: expect.any(Number), reusePrefix: false },
+      { seed: undefined, reusePrefix: true },
+    ])
+  }, 120_000)
 })

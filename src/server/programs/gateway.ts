@@ -435,11 +435,16 @@ export async function* meteredTexts(deltas: AsyncIterable<Delta>, maxTokens: num
  */
 async function paidUpstream(
   client: ModelexClient,
-  { request, node, hedge }: ParsedOpenAiRequest,
+  { request, node, hedge, reproducible }: ParsedOpenAiRequest,
   signal: AbortSignal,
   hedgeFim: boolean,
 ): Promise<Upstream> {
-  const common = { ...(node ? { node } : {}), signal, stream: true as const }
+  const common = {
+    ...(node ? { node } : {}),
+    ...(reproducible !== undefined ? { reproducible } : {}),
+    signal,
+    stream: true as const,
+  }
   if (request.kind === 'completion') {
     const { kind: _, ...fields } = request
     const hedged = !node && (hedge ?? (hedgeFim && request.suffix !== undefined))

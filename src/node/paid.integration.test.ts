@@ -19,7 +19,6 @@ import { InferRequestError } from '../core/errors/p2p.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { encodePayment } from '../core/payment.ts'
 import { voucherTypedData } from '../core/voucher.ts'
-import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
 import { infer } from '../p2p/infer-client.ts'
 import type { ModelexNode } from '../p2p/node.ts'
 import { TEST_MODEL, until } from '../p2p/testing.ts'
@@ -29,6 +28,7 @@ import { startRelayProcess, type RelayProcess } from '../server/lib/relay-proces
 import type { KeyValueStore } from '../store/kv.ts'
 import { memoryStore } from '../store/payments.ts'
 import {
+  completionRecordingEngine,
   fundAccount,
   startPaidProvider as startTestProvider,
   TEST_PRICES,
@@ -403,14 +403,7 @@ describe('paid prompts (integration)', () => {
   }, 60_000)
 
   it('reproducible: false sends no seed, so the node may reuse its cache of this consumer; by default every request is seeded', async () => {
-    const engine = createMemoryEngine()
-    await engine.load(TEST_MODEL)
-    const seen: { seed: number | undefined; reusePrefix: boolean }[] = []
-    const complete = engine.complete.bind(engine)
-    engine.complete = (request, options) => {
-      seen.push({ seed: request.seed, reusePrefix: options?.reusePrefix === true })
-      return complete(request, options)
-    }
+    const { engine, asked } = await completionRecordingEngine()
     const provider = await startPaidProvider({ engine })
     const { client } = await startConsumerClient()
     const node = provider.node.peerId.toString()
@@ -430,7 +423,7 @@ describe('paid prompts (integration)', () => {
     expect(await ask({})).toBe(true)
     expect(await ask({ reproducible: false })).toBe(false)
     expect(await ask({ reproducible: false, seed: 7 })).toBe(true)
-    expect(seen).toEqual([
+    expect(asked).toEqual([
       { seed: expect.any(Number), reusePrefix: false },
       { seed: undefined, reusePrefix: true },
       { seed: 7, reusePrefix: false },

@@ -46,6 +46,25 @@ export async function fundAccount(deployment: Deployment, address: Address, ai: 
   await waitForTransactionReceipt(createPublicClient({ transport, pollingInterval: 50 }), { hash })
 }
 
+/**
+ * The in-memory engine with TEST_MODEL loaded, recording what each completion asks of it: the request's seed and
+ * whether the node let it reuse a cached prefix.
+ */
+export async function completionRecordingEngine(): Promise<{
+  engine: InferenceEngine
+  asked: { seed: number | undefined; reusePrefix: boolean }[]
+}> {
+  const engine = createMemoryEngine()
+  await engine.load(TEST_MODEL)
+  const asked: { seed: number | undefined; reusePrefix: boolean }[] = []
+  const complete = engine.complete.bind(engine)
+  engine.complete = (request, options) => {
+    asked.push({ seed: request.seed, reusePrefix: options?.reusePrefix === true })
+    return complete(request, options)
+  }
+  return { engine, asked }
+}
+
 export type PaidProvider = {
   service: ProviderService
   node: ModelexNode

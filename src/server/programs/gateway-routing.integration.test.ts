@@ -11,9 +11,16 @@ import { join } from 'node:path'
 import { createWalletClient, http, parseEther, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Deployment } from '../../core/deployment.ts'
 import type { InferenceEngine } from '../../core/inference.ts'
 import { createMemoryEngine } from '../../engine/memory/memory-engine.ts'
-import { fundAccount, startPaidProvider, TEST_PRICES, type PaidProvider } from '../../node/testing.ts'
+import {
+  completionRecordingEngine,
+  fundAccount,
+  startPaidProvider,
+  TEST_PRICES,
+  type PaidProvider,
+} from '../../node/testing.ts'
 import { TEST_MODEL, until } from '../../p2p/testing.ts'
 import { memoryStore } from '../../store/payments.ts'
 import { freePort } from '../lib/ports.ts'
@@ -59,6 +66,25 @@ function gated(honest: InferenceEngine): { engine: InferenceEngine; open(): void
   return { engine, open }
 }
 
+/** A gateway on the network route, paying from a freshly funded wallet. */
+async function networkGateway(deployment: Deployment): Promise<Gateway> {
+  const account = privateKeyToAccount(generatePrivateKey())
+  await fundAccount(deployment, account.address, parseEther('100'))
+  const gateway = await startGateway({
+    port: 0,
+    route: 'network',
+    network: {
+      deployment,
+      wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
+      models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
+      store: memoryStore(),
+      channelDeposit: parseEther('1'),
+    },
+  })
+  stops.push(() => gateway.close())
+  return gateway
+}
+
 async function post(gateway: Gateway, body: object): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${gateway.url}/v1/completions`, {
     method: 'POST',
@@ -86,20 +112,7 @@ describe('gateway network route: routing, hedging, failover (integration)', () =
       },
     })
     const fast = await start({})
-    const account = privateKeyToAccount(generatePrivateKey())
-    await fundAccount(deployment, account.address, parseEther('100'))
-    const gateway = await startGateway({
-      port: 0,
-      route: 'network',
-      network: {
-        deployment,
-        wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
-        models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
-        store: memoryStore(),
-        channelDeposit: parseEther('1'),
-      },
-    })
-    stops.push(() => gateway.close())
+    const gateway = await networkGateway(deployment)
     const peers = [late, fast].map((p) => p.node.peerId.toString())
     await until(
       async () => {
@@ -132,30 +145,10 @@ describe('gateway network route: routing, hedging, failover (integration)', () =
 
   it('modelex_reproducible: false reaches the node without a seed, so it may reuse its cache; by default the SDK seeds', async () => {
     const deployment = { ...base, relay: relay.multiaddr }
-    const engine = createMemoryEngine()
-    await engine.load(TEST_MODEL)
-    const asked: { seed: number | undefined; reusePrefix: boolean }[] = []
-    const complete = engine.complete.bind(engine)
-    engine.complete = (request, options) => {
-      asked.push({ seed: request.seed, reusePrefix: options?.reusePrefix === true })
-      return complete(request, options)
-    }
+    const { engine, asked } = await completionRecordingEngine()
     const node = await startPaidProvider({ deployment, relay: relay.multiaddr, engine })
     stops.push(() => node.stop())
-    const account = privateKeyToAccount(generatePrivateKey())
-    await fundAccount(deployment, account.address, parseEther('100'))
-    const gateway = await startGateway({
-      port: 0,
-      route: 'network',
-      network: {
-        deployment,
-        wallet: createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 }),
-        models: [{ id: model, contentHash: TEST_MODEL.contentHash as Hex }],
-        store: memoryStore(),
-        channelDeposit: parseEther('1'),
-      },
-    })
-    stops.push(() => gateway.close())
+    const gateway = await networkGateway(deployment)
     const fim = { model, prompt: 'def add(a, b):\n    return ', suffix: '\n', max_tokens: 4, temperature: 0 }
     const peer = node.node.peerId.toString()
     for (const extra of [{}, { modelex_reproducible: false }]) {

@@ -86,6 +86,12 @@ export type CreateClientParameters = {
   /** An already started libp2p node to use instead of creating one. */
   node?: ModelexNode
   /**
+   * For the node the SDK creates (not for `node`): reach nodes that take WebRTC (browser nodes) directly, with no
+   * relay in the path, after the first request went through the relay (p2p/dial.ts `upgradeToDirect`). Default
+   * true. In Node it loads the native node-datachannel module; false keeps every request relayed.
+   */
+  webrtc?: boolean
+  /**
    * That node's directory, when it already has one (the app's): a node must not run two, since each replaces the
    * other's topic validators. It should check registrations on-chain.
    */
@@ -274,7 +280,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       watched = state.receipts.length
       await guard.start(state.receipts.flatMap((r) => decodedOrNone(r.receipt)))
       if (!p2p) {
-        p2p = await createModelexNode({ relays })
+        p2p = await createModelexNode({ relays, webrtc: parameters.webrtc ?? true })
         ownsNode = true
         await p2p.start()
       }

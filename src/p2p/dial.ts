@@ -6,12 +6,15 @@
  * was up, so the first try usually is the right one, and after a relay died, the second.
  *
  * A relayed circuit costs two more hops each way than a direct connection (on loopback about a millisecond of a
- * round trip, `npm run bench:p2p -- stream`). A node that listens on an address of its own (a server node started
- * with `--listen`) says so in identify, and `upgradeToDirect` then dials that address in the background; the next
- * request (and the warm spare, see warm.ts) uses the direct connection. What a node lists is untrusted: at most
- * `DIRECT_UPGRADE.maxAddresses` of them are tried, through the connection gater (no private addresses on a public
- * network), the noise handshake must prove the same peer id, and a node whose addresses failed is not tried again
- * for `DIRECT_UPGRADE.backoffMs`.
+ * round trip, `npm run bench:p2p -- stream`). So behind a relayed connection `upgradeToDirect` looks, in the
+ * background, for a way around the relay; the next request (and the warm spare, see warm.ts) uses it:
+ * - a node that listens on an address of its own (a server node started with `--listen`) says so in identify, and
+ *   we dial that address;
+ * - else, when both ends have WebRTC (a Node consumer such as the SDK or the gateway, and a browser node), we dial
+ *   the node over WebRTC, signalled through our relays (not through addresses the node names).
+ * What a node lists is untrusted: at most `DIRECT_UPGRADE.maxAddresses` of them are tried, through the connection
+ * gater (no private addresses on a public network), the noise handshake must prove the same peer id, and a node
+ * none of whose ways worked is not tried again for `DIRECT_UPGRADE.backoffMs`.
  */
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -161,18 +164,27 @@ async function dialOwnAddresses(node: ModelexNode, peer: PeerId): Promise<Connec
     await identified(node, peer, DIRECT_UPGRADE.identifyWaitMs)
     addresses = await directAddresses(node, peer)
   }
-  for (const address of addresses) {
+  const ways = addresses.map((a) =>
+    a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer}`),
+  )
+  if (node.webrtc && (await listensOnWebRtc(node, peer))) ways.push(...circuitAddresses(node, peer, 'webrtc'))
+  for (const address of ways) {
     const open = directConnection(node.libp2p, peer)
     if (open || node.libp2p.status !== 'started') return open
-    const full = address.getComponents().some((c) => c.name === 'p2p') ? address : address.encapsulate(`/p2p/${peer}`)
     try {
-      const connection = await node.libp2p.dial(full, { signal: AbortSignal.timeout(DIRECT_UPGRADE.dialTimeoutMs) })
+      const connection = await node.libp2p.dial(address, { signal: AbortSignal.timeout(DIRECT_UPGRADE.dialTimeoutMs) })
       if (!isRelayed(connection)) return connection
     } catch {
-      // Not reachable from here, not that node, or refused by the gater: the next address.
+      // Not reachable from here, not that node, or refused by the gater: the next way.
     }
   }
   return directConnection(node.libp2p, peer)
+}
+
+/** Whether identify told us `peer` takes WebRTC connections (a circuit address ending in /webrtc). */
+async function listensOnWebRtc(node: ModelexNode, peer: PeerId): Promise<boolean> {
+  const known = await node.libp2p.peerStore.get(peer).catch(() => undefined)
+  return (known?.addresses ?? []).some((a) => a.multiaddr.getComponents().some((c) => c.name === 'webrtc'))
 }
 
 /** Resolves when identify with `peer` completes, or after `timeoutMs`. */

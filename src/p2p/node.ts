@@ -1,6 +1,8 @@
 /**
- * The Modelex libp2p node, one factory for the browser and Node: WebSockets to the relay, WebRTC between browsers
- * (signalled through the circuit relay), circuit-relay v2 transport, noise, yamux, identify, ping and gossipsub.
+ * The Modelex libp2p node, one factory for the browser and Node: WebSockets to the relay, WebRTC (signalled through
+ * the circuit relay: always in browsers, and in Node programs that ask for it, such as the SDK and the gateway, so
+ * they reach browser nodes without the relay in the path), circuit-relay v2 transport, noise, yamux, identify, ping
+ * and gossipsub.
  * Around it, a relay keeper: of a deployment's relays, a node keeps `relayConnections` (1) connected, chosen by
  * rendezvous hashing of its peer id (`src/core/relay-choice.ts`), so peers spread over the relays. A relay that drops
  * or refuses us is left for a back-off (250 ms doubling to 2 s per relay, reset once it answers) while the keeper
@@ -41,11 +43,17 @@ export type ModelexNodeOptions = {
   relayConnections?: number
   /** Default: where `typeof window` says we are. */
   runtime?: Runtime
-  /** Default: browser `/p2p-circuit` and `/webrtc`; Node `/p2p-circuit`. */
+  /**
+   * WebRTC (signalled through the relay): dial peers that listen on `/webrtc` directly, and listen on it ourselves.
+   * Default: browsers yes; Node no (there it loads the native `node-datachannel` module). A Node consumer with it
+   * reaches browser nodes without the relay in the path (dial.ts `upgradeToDirect`).
+   */
+  webrtc?: boolean
+  /** Default: `/p2p-circuit`, and `/webrtc` with WebRTC. */
   listen?: readonly string[]
   /** Addresses identify tells peers besides those we listen on (a node behind a port forward names its public one). */
   announce?: readonly string[]
-  /** WebRTC ICE servers (browser). Default none: host candidates only, as on a LAN or in tests. */
+  /** WebRTC ICE servers. Default none: host candidates only, as on a LAN or in tests. */
   iceServers?: RTCIceServer[]
   /**
    * Allow dialing private and loopback addresses. Browsers deny them by default; the local stack and tests need
@@ -61,6 +69,8 @@ export type ModelexNode = {
   readonly libp2p: ModelexLibp2p
   readonly peerId: PeerId
   readonly runtime: Runtime
+  /** Whether this node has the WebRTC transport (`ModelexNodeOptions.webrtc`). */
+  readonly webrtc: boolean
   /** Every relay of the deployment, best first for this peer (the order we try them in). */
   readonly relays: readonly Multiaddr[]
   /** The relays we hold a connection to now. */
@@ -93,8 +103,9 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     modelexWebSockets(),
     circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
   ]
-  if (runtime === 'browser') {
-    // Loaded only in browsers: the Node build of this package would pull a native WebRTC module we do not use.
+  const webrtc = options.webrtc ?? runtime === 'browser'
+  if (webrtc) {
+    // Loaded only when wanted: in Node this package loads a native WebRTC module (node-datachannel).
     const { webRTC } = await import('@libp2p/webrtc')
     transports.push(
       webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }) as unknown as TransportFactory,
@@ -105,7 +116,7 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     start: false,
     addresses: {
-      listen: [...(options.listen ?? (runtime === 'browser' ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))],
+      listen: [...(options.listen ?? (webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))],
       ...(options.announce ? { appendAnnounce: [...options.announce] } : {}),
     },
     transports,
@@ -123,7 +134,7 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
   })
   // Not the bootstrap module: it dials every listed relay, and we want one (or `relayConnections`) of them.
   const ranked = rankRelays(libp2p.peerId.toString(), relays, relayIdOf)
-  return wrapNode(libp2p, runtime, ranked, options.relayConnections ?? 1, options.reconnect)
+  return wrapNode(libp2p, runtime, webrtc, ranked, options.relayConnections ?? 1, options.reconnect)
 }
 
 /** The peer id a relay multiaddr names (its last /p2p/ part), or the whole address when it names none. */
@@ -137,11 +148,14 @@ const RELAY_TAG = 'modelex-relay'
 function wrapNode(
   libp2p: ModelexLibp2p,
   runtime: Runtime,
+  webrtc: boolean,
   relays: Multiaddr[],
   relayConnections: number,
   reconnect: ModelexNodeOptions['reconnect'] = {},
 ): ModelexNode {
   const { initialDelayMs, maxDelayMs, factor } = { ...RECONNECT_DEFAULTS, ...reconnect }
+  const nativeWebRtc = webrtc && runtime === 'node'
+  let holdsNative = false
   const wanted = Math.max(1, Math.min(relayConnections, relays.length))
   const byId = new Map(relays.map((r) => [relayIdOf(r), r]))
   const listeners = new Set<(state: ConnectionState) => void>()
@@ -221,6 +235,7 @@ function wrapNode(
       return libp2p.peerId
     },
     runtime,
+    webrtc,
     relays,
     connectedRelays: connected,
     get state() {
@@ -245,6 +260,10 @@ function wrapNode(
     },
     async start() {
       running = true
+      if (nativeWebRtc && !holdsNative) {
+        holdsNative = true
+        liveNativeWebRtcNodes++
+      }
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       libp2p.addEventListener('peer:connect', onConnect)
       await libp2p.start()
@@ -257,9 +276,27 @@ function wrapNode(
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
       libp2p.removeEventListener('peer:connect', onConnect)
       await libp2p.stop()
+      if (holdsNative) {
+        holdsNative = false
+        await releaseNativeWebRtc()
+      }
       setState('disconnected')
     },
   }
+}
+
+/**
+ * Node with WebRTC: node-datachannel keeps the process alive until its `cleanup()`, which closes every WebRTC
+ * connection in the process. So it runs when the last started node with WebRTC stops.
+ */
+let liveNativeWebRtcNodes = 0
+
+async function releaseNativeWebRtc(): Promise<void> {
+  liveNativeWebRtcNodes--
+  if (liveNativeWebRtcNodes > 0) return
+  const name = 'node-datachannel' // Not a literal: the browser build must not try to bundle a native module.
+  const native = (await import(/* @vite-ignore */ name)) as { cleanup?: () => void; default?: { cleanup?: () => void } }
+  ;(native.cleanup ?? native.default?.cleanup)?.()
 }
 
 /** Relayed connections are the circuit ones that are not WebRTC (WebRTC addresses also name the relay). */

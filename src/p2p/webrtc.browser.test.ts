@@ -1,12 +1,18 @@
 /**
  * Two headless Chromium pages find each other through the relay and stream an answer over a direct WebRTC
- * connection, in the lab of src/server/testing/webrtc-lab.ts (a network namespace of our own with a veth pair; everything
+ * connection; and a Node consumer (what the SDK and the gateway run) reaches a browser node the same way, in the lab of src/server/testing/webrtc-lab.ts (a network namespace of our own with a veth pair; everything
  * it starts is stopped by PID and removed in afterAll). Then the consumer picks the node ahead (`warmUp`: dial now,
  * keep a stream ready) and the next answer uses that connection. Without root or `ip`, the test is skipped and
  * says why. Timings are printed, not asserted (`bench:p2p -- webrtc` measures them).
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
+import '../server/lib/node-shims.ts'
 import { call, startWebRtcLab, type WebRtcLab } from '../server/testing/webrtc-lab.ts'
+import { upgradeToDirect } from './dial.ts'
+import { infer } from './infer-client.ts'
+import { isRelayed } from './node.ts'
+import { startConsumer } from './testing.ts'
 
 let lab: WebRtcLab | undefined
 
@@ -67,4 +73,53 @@ test('two browser pages: discover through gossip, connect over WebRTC via the re
   await call(consumer.page, 'stop')
   await call(provider.page, 'stop')
   expect([...provider.errors, ...consumer.errors]).toEqual([])
+}, 300_000)
+
+test('a Node consumer with WebRTC: its first answer from a browser node comes through the relay, the next ones over a direct WebRTC connection', async (context) => {
+  const running = lab as WebRtcLab
+  if (running.skipReason) {
+    console.warn(`Skipping the WebRTC browser test: ${running.skipReason}`)
+    context.skip()
+    return
+  }
+  const relayAddress = running.relay!.multiaddr
+  const provider = await running.openFixture()
+  const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider' })
+  const consumer = await startConsumer({
+    relay: relayAddress,
+    node: { webrtc: true },
+    directory: { pingIntervalMs: 3_600_000 },
+  })
+  try {
+    const peer = peerIdFromString(served.peerId)
+    const ask = async () => {
+      const answer = infer(consumer.node, {
+        peer,
+        request: {
+          kind: 'chat',
+          model: 'memory-tiny',
+          messages: [{ role: 'user', content: 'hello from Node' }],
+          max_tokens: 8,
+          temperature: 0,
+          seed: 0,
+        },
+      })
+      let text = ''
+      for await (const delta of answer) text += delta.text
+      const outcome = await answer.result
+      return { text, relayed: outcome.relayed, tokens: outcome.usage.completion_tokens }
+    }
+    const first = await ask()
+    expect(first).toMatchObject({ relayed: true, tokens: 8 })
+    // Behind the relayed answer the consumer looked for a way around the relay: the node's WebRTC address.
+    const direct = await upgradeToDirect(consumer.node, peer)
+    expect(direct && !isRelayed(direct)).toBe(true)
+    expect(direct?.remoteAddr.toString()).toContain('/p2p-circuit/webrtc/')
+    const second = await ask()
+    expect(second).toEqual({ ...first, relayed: false })
+  } finally {
+    await consumer.stop()
+    await call(provider.page, 'stop')
+  }
+  expect(provider.errors).toEqual([])
 }, 300_000)

@@ -205,7 +205,12 @@ export async function startGateway({
         : undefined
     peer = await createPeer({
       relays,
-      node: { runtime: 'node', ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}) },
+      // WebRTC: browser nodes are reached directly once the first request went through the relay (dial.ts).
+      node: {
+        runtime: 'node',
+        webrtc: true,
+        ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}),
+      },
       directory: isRegistered ? { isRegistered } : {},
     })
   }

@@ -4,7 +4,9 @@
  * the requests after it skip the relay. A node that lists none stays relayed and is not asked again while backed
  * off. The adversary is a node built from the real code that announces addresses that are not its own (ten of
  * them, as if to make consumers dial someone else): a consumer dials at most four, none of them becomes a
- * connection to that node, and its requests still work through the relay. Real relay (child process, stopped by PID).
+ * connection to that node, and its requests still work through the relay. With WebRTC on both ends (ICE bound to
+ * loopback), a node with no address of its own is reached over WebRTC signalled through the relay; a node that
+ * claims WebRTC and cannot do it stays relayed. Real relay (child process, stopped by PID).
  */
 import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -55,8 +57,12 @@ async function provider(node: Parameters<typeof startProvider>[0]['node']): Prom
   return started
 }
 
-async function consumer(): Promise<Consumer> {
-  const started = await startConsumer({ relay: relay.multiaddr, directory: { pingIntervalMs: 3_600_000 } })
+async function consumer(node?: Parameters<typeof startConsumer>[0]['node']): Promise<Consumer> {
+  const started = await startConsumer({
+    relay: relay.multiaddr,
+    directory: { pingIntervalMs: 3_600_000 },
+    ...(node ? { node } : {}),
+  })
   stops.push(() => started.stop())
   return started
 }
@@ -125,4 +131,42 @@ test('attack: a node announcing ten addresses that are not its own gets at most 
   expect((await ask(client, liar)).relayed).toBe(true)
   expect(await upgradeToDirect(client.node, liar.node.peerId)).toBeUndefined()
   expect(accepted).toBe(before)
+})
+
+/** WebRTC in Node, its ICE bound to loopback (the only interface a test may use). */
+const WEBRTC_ON_LOOPBACK = { webrtc: true, iceBindAddress: '127.0.0.1' } as const
+
+test('with WebRTC on both ends, a node with no address of its own: the first request through the relay, the next ones over WebRTC', async () => {
+  const server = await provider(WEBRTC_ON_LOOPBACK)
+  const client = await consumer(WEBRTC_ON_LOOPBACK)
+  const first = await ask(client, server)
+  expect(first.relayed).toBe(true)
+  const direct = await upgradeToDirect(client.node, server.node.peerId)
+  expect(direct && !isRelayed(direct)).toBe(true)
+  expect(direct?.remoteAddr.toString()).toContain('/p2p-circuit/webrtc/')
+  const second = await ask(client, server)
+  expect(second).toEqual({ text: first.text, relayed: false })
+})
+
+test('a consumer without WebRTC does not try it: the node stays relayed', async () => {
+  const server = await provider(WEBRTC_ON_LOOPBACK)
+  const client = await consumer()
+  expect((await ask(client, server)).relayed).toBe(true)
+  expect(await upgradeToDirect(client.node, server.node.peerId)).toBeUndefined()
+  expect((await ask(client, server)).relayed).toBe(true)
+})
+
+test('attack: a node that claims WebRTC it does not take gets one try, is backed off, and is still served through the relay', async () => {
+  // The real node, with one rule broken: identify lists a WebRTC address, but the node has no WebRTC transport.
+  // The consumer dials WebRTC only through its own relays, never the address listed, so a liar cannot point it at
+  // someone else; all it can do is cost one failed try.
+  const liar = await provider({ announce: ['/ip4/127.0.0.1/tcp/9/ws/webrtc'] })
+  const client = await consumer(WEBRTC_ON_LOOPBACK)
+  expect((await ask(client, liar)).relayed).toBe(true)
+  expect(await upgradeToDirect(client.node, liar.node.peerId)).toBeUndefined()
+  expect(directConnection(client.node.libp2p, liar.node.peerId)).toBeUndefined()
+  const started = performance.now()
+  expect(await upgradeToDirect(client.node, liar.node.peerId)).toBeUndefined()
+  expect(performance.now() - started).toBeLessThan(DIRECT_UPGRADE.identifyWaitMs)
+  expect((await ask(client, liar)).relayed).toBe(true)
 })

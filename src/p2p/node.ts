@@ -56,6 +56,11 @@ export type ModelexNodeOptions = {
   /** WebRTC ICE servers. Default none: host candidates only, as on a LAN or in tests. */
   iceServers?: RTCIceServer[]
   /**
+   * Node's WebRTC only: the one local address ICE binds to and offers (node-datachannel's `bindAddress`). Without
+   * it ICE offers every interface but loopback; tests and benches on loopback give `127.0.0.1`. Browsers ignore it.
+   */
+  iceBindAddress?: string
+  /**
    * Allow dialing private and loopback addresses. Browsers deny them by default; the local stack and tests need
    * them. Default: allowed when a configured relay is itself on a private or loopback address.
    */
@@ -108,7 +113,12 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     // Loaded only when wanted: in Node this package loads a native WebRTC module (node-datachannel).
     const { webRTC } = await import('@libp2p/webrtc')
     transports.push(
-      webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }) as unknown as TransportFactory,
+      webRTC({
+        rtcConfiguration: {
+          iceServers: options.iceServers ?? [],
+          ...(options.iceBindAddress ? { bindAddress: options.iceBindAddress } : {}),
+        } as RTCConfiguration,
+      }) as unknown as TransportFactory,
     )
   }
   const colocationWhitelist = options.colocationWhitelist ?? (dialPrivate ? ['127.0.0.1', '::1'] : [])

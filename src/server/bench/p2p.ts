@@ -5,8 +5,9 @@
  * in-memory engine at full speed, and remote-minus-local time to first token: through the relay, and from a node
  * the consumer reached directly (it listens on an address of its own, as a server node with `--listen` does).
  * Prints a table per figure and one JSON line with everything at the end. Runs in about two minutes on 2 cores.
- * Also browser to browser over WebRTC (`webrtc`, needs root for a network namespace). `npm run bench:p2p -- stream
- * webrtc` runs only those sections.
+ * Also over WebRTC (`webrtc`, needs root for a network namespace): browser to browser, and a Node consumer (what
+ * the SDK and the gateway run) to a browser node, through the relay and then directly, against the browser node's
+ * own engine. `npm run bench:p2p -- stream webrtc` runs only those sections.
  */
 import '../lib/node-shims.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,13 +25,14 @@ import { createAnnouncer, type Announcer } from '../../p2p/announcer.ts'
 import { announcementGate, watchTopic } from '../../p2p/gossip.ts'
 import { infer } from '../../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
-import { upgradeToDirect } from '../../p2p/dial.ts'
+import { toPeerId, upgradeToDirect } from '../../p2p/dial.ts'
 import { warmUp } from '../../p2p/warm.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
 import { startFixtureServer } from '../testing/fixture-server.ts'
 import { freePort } from '../lib/ports.ts'
 import { startRelayProcess, type RelayProcess } from '../lib/relay-process.ts'
 import { startProcess, type ManagedProcess } from '../lib/process.ts'
+import type { Page } from 'playwright-core'
 import { call, startWebRtcLab } from '../testing/webrtc-lab.ts'
 
 const results: Record<string, unknown> = {}
@@ -441,6 +443,65 @@ async function machineFloor(): Promise<{ relayedMs: number; directMs: number }> 
   }
 }
 
+const NODE_TO_BROWSER_REQUESTS = 100
+
+/**
+ * A Node consumer and a browser node (a Chromium page in the lab): first a consumer without WebRTC, whose requests
+ * all go through the relay; then one with it, which upgrades to a direct WebRTC connection behind its first answer
+ * (dial.ts). Both keep the node warm; between requests the node's own engine is called in its page (local).
+ */
+async function nodeConsumerToBrowser(relay: string, peer: string, page: Page) {
+  const request = (): InferenceRequest => ({
+    kind: 'chat',
+    model: 'memory-tiny',
+    messages: [{ role: 'user', content: 'bench' }],
+    max_tokens: 4,
+    temperature: 0,
+    seed: 0,
+  })
+  const local: number[] = []
+  const measure = async (consumer: Awaited<ReturnType<typeof startConsumer>>) => {
+    const firsts: number[] = []
+    let relayed = false
+    const warmth = warmUp(consumer.node, peer)
+    await warmth.ready
+    for (let i = 0; i < NODE_TO_BROWSER_REQUESTS; i++) {
+      const started = performance.now()
+      let first = 0
+      const answer = infer(consumer.node, { peer, request: request() })
+      for await (const _ of answer) first ||= performance.now() - started
+      relayed ||= (await answer.result).relayed
+      firsts.push(first)
+      local.push(await call(page, 'localFirstTokenMs', 4))
+      await sleep(PAUSE_MS)
+    }
+    warmth.stop()
+    return { firstMs: median(firsts), relayed }
+  }
+  const viaRelay = await startConsumer({ relay, node: { webrtc: false }, directory: { pingIntervalMs: 3_600_000 } })
+  const throughRelay = await measure(viaRelay).finally(() => viaRelay.stop())
+  const withRtc = await startConsumer({ relay, node: { webrtc: true }, directory: { pingIntervalMs: 3_600_000 } })
+  try {
+    const first = infer(withRtc.node, { peer, request: request() })
+    for await (const _ of first);
+    await first.result
+    const upgraded = await upgradeToDirect(withRtc.node, toPeerId(peer))
+    const overWebRtc = await measure(withRtc)
+    const localMs = median(local)
+    return {
+      relayedFirstTokenMs: throughRelay.firstMs,
+      relayedOverheadMs: throughRelay.firstMs - localMs,
+      allRelayed: throughRelay.relayed,
+      upgraded: upgraded !== undefined && !overWebRtc.relayed,
+      webrtcFirstTokenMs: overWebRtc.firstMs,
+      webrtcOverheadMs: overWebRtc.firstMs - localMs,
+      localFirstTokenMs: localMs,
+    }
+  } finally {
+    await withRtc.stop()
+  }
+}
+
 /**
  * Browser to browser over WebRTC (two Chromium pages in a network namespace, see webrtc-lab.ts): the first answer
  * from a node not yet connected (set-up included), then the same node picked ahead (`warmUp`): how long the pick
@@ -457,7 +518,12 @@ async function webrtc(): Promise<void> {
     }
     const relayAddress = lab.relay!.multiaddr
     const provider = await lab.openFixture()
-    const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider', tokenDelayMs: 5 })
+    const served = await call(provider.page, 'start', {
+      relay: relayAddress,
+      role: 'provider',
+      tokenDelayMs: 5,
+      requestsPerSecond: 10_000,
+    })
     const cold: number[] = []
     const pick: number[] = []
     const warm: number[] = []
@@ -486,6 +552,7 @@ async function webrtc(): Promise<void> {
       await call(picker.page, 'stop')
       await picker.page.close()
     }
+    const fromNode = await nodeConsumerToBrowser(relayAddress, served.peerId, provider.page)
     await call(provider.page, 'stop')
     results['webrtc'] = {
       firstTokenColdMedianMs: median(cold),
@@ -493,9 +560,13 @@ async function webrtc(): Promise<void> {
       firstTokenWarmMedianMs: median(warm),
       firstTokenWarmP95Ms: percentile(warm, 95),
       direct,
+      nodeConsumer: fromNode,
     }
     log(
       `WebRTC browser to browser (engine at 5 ms/token): first token from a node not yet connected ${ms(median(cold))} (set-up included, median of 3); node picked ahead: ready ${ms(median(pick))} after the pick, then first token ${ms(median(warm))} median, p95 ${ms(percentile(warm, 95))} (30 requests, ${direct ? 'direct WebRTC' : 'some relayed'})`,
+    )
+    log(
+      `Node consumer to a browser node (engine at 5 ms/token, node kept warm, median of ${NODE_TO_BROWSER_REQUESTS}): through the relay remote ${ms(fromNode.relayedFirstTokenMs)}, remote − local ${ms(fromNode.relayedOverheadMs)}; over WebRTC (${fromNode.upgraded ? 'upgraded behind the first answer' : 'NOT upgraded: still relayed'}) remote ${ms(fromNode.webrtcFirstTokenMs)}, remote − local ${ms(fromNode.webrtcOverheadMs)}; local (the node's engine called in its page) ${ms(fromNode.localFirstTokenMs)}`,
     )
   } finally {
     await lab.stop()

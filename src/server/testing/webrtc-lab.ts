@@ -85,6 +85,7 @@ export type Fixture = {
     relay: string
     role: 'provider' | 'consumer'
     tokenDelayMs?: number
+    requestsPerSecond?: number
   }): Promise<{ peerId: string; addresses: string[] }>
   discover(peerId: string): Promise<{ peerId: string; model: string; price: string }>
   request(
@@ -99,6 +100,8 @@ export type Fixture = {
     firstTokenMs: number
     totalMs: number
   }>
+  /** Provider only: the first token of its own engine called in the page, no network. */
+  localFirstTokenMs(maxTokens: number): Promise<number>
   rtt(peerId: string): Promise<number | null>
   /** Picks a node: dials it and keeps a stream ready (`warmUp`); settles when it is. */
   warm(peerId: string): Promise<{ warm: boolean; connections: string[] }>

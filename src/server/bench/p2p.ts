@@ -302,10 +302,10 @@ async function streaming(relay: RelayProcess): Promise<void> {
   })
   const slowEngine = createMemoryEngine({ tokenDelayMs: 5 })
   await slowEngine.load(TEST_MODEL as ModelSpec)
-  const runOn = async (peer: typeof slowProvider) => {
+  const runOn = async (peer: typeof slowProvider, from: typeof client = client) => {
     const started = performance.now()
     let first = 0
-    const call = infer(client.node, { peer: peer.node.peerId, request: chat(4) })
+    const call = infer(from.node, { peer: peer.node.peerId, request: chat(4) })
     for await (const _ of call) if (!first) first = performance.now() - started
     await call.result
     return first
@@ -351,6 +351,35 @@ async function streaming(relay: RelayProcess): Promise<void> {
   }
   directWarm.stop()
   await directProvider.stop()
+
+  // The same engine behind a node with no address of its own that takes WebRTC (a browser node, or a server node
+  // started with --webrtc), and a consumer with WebRTC (the SDK, the gateway): reached through the relay first, then
+  // over WebRTC signalled through the relay (dial.ts). ICE bound to loopback, as the test rules ask.
+  const onLoopback = { webrtc: true, iceBindAddress: '127.0.0.1' }
+  const rtcProvider = await startProvider({
+    relay: relay.multiaddr,
+    tokenDelayMs: 5,
+    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
+    node: onLoopback,
+  })
+  const rtcClient = await startConsumer({
+    relay: relay.multiaddr,
+    node: onLoopback,
+    directory: { pingIntervalMs: 3_600_000 },
+  })
+  await runOn(rtcProvider, rtcClient)
+  const overWebRtc = await upgradeToDirect(rtcClient.node, rtcProvider.node.peerId)
+  const rtcWarm = warmUp(rtcClient.node, rtcProvider.node.peerId)
+  await rtcWarm.ready
+  const webrtcFirst: number[] = []
+  const webrtcLocal: number[] = []
+  for (let i = 0; i < 100; i++) {
+    webrtcFirst.push(await runOn(rtcProvider, rtcClient))
+    webrtcLocal.push(await localOnce())
+  }
+  rtcWarm.stop()
+  await rtcClient.stop()
+  await rtcProvider.stop()
   const floor = await machineFloor()
   results['stream'] = {
     roundTripMedianMs: median(roundTrips),
@@ -367,6 +396,10 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenDirectMedianMs: median(directFirst),
     firstTokenDirectLocalMedianMs: median(directLocal),
     firstTokenDirectOverheadMs: median(directFirst) - median(directLocal),
+    webrtc: overWebRtc?.remoteAddr.toString().includes('/webrtc') === true,
+    firstTokenWebrtcMedianMs: median(webrtcFirst),
+    firstTokenWebrtcLocalMedianMs: median(webrtcLocal),
+    firstTokenWebrtcOverheadMs: median(webrtcFirst) - median(webrtcLocal),
     floorRelayedMs: floor.relayedMs,
     floorDirectMs: floor.directMs,
   }
@@ -381,6 +414,9 @@ async function streaming(relay: RelayProcess): Promise<void> {
   )
   log(
     `time to first token from a node listening on its own address (${upgraded ? 'upgraded to a direct connection' : 'NOT upgraded: still relayed'}, kept warm, median of 100): remote ${ms(median(directFirst))}, local ${ms(median(directLocal))}, remote − local ${ms(median(directFirst) - median(directLocal))}`,
+  )
+  log(
+    `time to first token from a node with no address of its own, over WebRTC (${overWebRtc?.remoteAddr.toString().includes('/webrtc') ? 'upgraded behind the first answer' : 'NOT upgraded: still relayed'}, both in Node, ICE on loopback, kept warm, median of 100): remote ${ms(median(webrtcFirst))}, local ${ms(median(webrtcLocal))}, remote − local ${ms(median(webrtcFirst) - median(webrtcLocal))}`,
   )
   log(
     `the machine's floor in the same rhythm, without libp2p (plain TCP on loopback, an answer after a 5 ms timer in another process, ${PAUSE_MS} ms apart, median of 100, less the same timer in this process): through a piping process (a relay's two hops) ${ms(floor.relayedMs)}, straight ${ms(floor.directMs)}`,

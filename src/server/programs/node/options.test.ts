@@ -33,8 +33,15 @@ describe('server node command line', () => {
       jobs: false,
       oracleTemplates: [`0x${'ab'.repeat(32)}`],
       listen: ['/ip4/0.0.0.0/tcp/4003/ws', '/ip6/::/tcp/4003/ws'],
+      webrtc: false,
     })
     expect((command as { model: string }).model).toMatch(/^\/.*m\.gguf$/)
+  })
+
+  it('takes WebRTC connections only when asked', () => {
+    const base = ['--model', 'm.gguf', '--price-in', '1', '--price-out', '1']
+    expect(parseNodeCommand([...base, '--webrtc'])).toMatchObject({ webrtc: true })
+    expect(parseNodeCommand(base)).toMatchObject({ webrtc: false })
   })
 
   it('reads console commands and help', () => {

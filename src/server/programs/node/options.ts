@@ -39,6 +39,8 @@ export type NodeRunOptions = {
   relay?: string
   /** Addresses of its own to listen on besides the relay's circuit (consumers then upgrade to a direct connection). */
   listen: string[]
+  /** Also take WebRTC connections, signalled through the relay (for a node with no address others can reach). */
+  webrtc: boolean
   opsPort: number
   drainMs: number
   threads?: number
@@ -78,6 +80,8 @@ export const NODE_USAGE = [
   "  --relay <multiaddr>           the relay (default the deployment's)",
   '  --listen <multiaddr>          also listen here, e.g. /ip4/0.0.0.0/tcp/4003/ws: consumers that reach it',
   '                                connect directly instead of through the relay (repeatable)',
+  '  --webrtc                      also take WebRTC connections, signalled through the relay: consumers with WebRTC',
+  '                                (the SDK, the gateway, browsers) then reach a node with no address of its own directly',
   `  --ops-port <n>                /metrics and /graphql on 127.0.0.1 (default ${NODE_DEFAULTS.opsPort}; 0 picks one)`,
   `  --drain-ms <ms>               on SIGTERM/SIGINT, how long requests in flight may finish (default ${NODE_DEFAULTS.drainMs})`,
   '  --threads <n>                 CPU threads of the engine',
@@ -117,6 +121,7 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
     drainMs: integer(values['drain-ms'], '--drain-ms', 0, 3_600_000) ?? NODE_DEFAULTS.drainMs,
     jobs: values.jobs === true,
     listen: (values.listen ?? []).map((address) => listenAddress(address)),
+    webrtc: values.webrtc === true,
     gpu: gpuOption(values.gpu),
     contextLength: integer(values.context, '--context', 16, 1 << 20) ?? NODE_DEFAULTS.contextLength,
     oracleTemplates: (values['oracle-template'] ?? []).map((t) => {
@@ -154,6 +159,7 @@ function parse(argv: readonly string[]) {
         'state-dir': { type: 'string' },
         relay: { type: 'string' },
         listen: { type: 'string', multiple: true },
+        webrtc: { type: 'boolean' },
         'ops-port': { type: 'string' },
         'drain-ms': { type: 'string' },
         threads: { type: 'string' },

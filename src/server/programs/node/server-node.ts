@@ -142,7 +142,12 @@ export async function startServerNode(
   const startedAt = Date.now()
   const peer: Peer = await createPeer({
     relays,
-    node: { runtime: 'node', privateKey: peerKey, listen: ['/p2p-circuit', ...options.listen] },
+    node: {
+      runtime: 'node',
+      privateKey: peerKey,
+      webrtc: options.webrtc,
+      listen: ['/p2p-circuit', ...(options.webrtc ? ['/webrtc'] : []), ...options.listen],
+    },
   })
   let service: ProviderService | undefined
   let ops: OpsServer | undefined

@@ -21,12 +21,14 @@ import { identify, type Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { webRTC } from '@libp2p/webrtc'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { rankRelays } from '../core/relay-choice.ts'
 import { RECONNECT_DEFAULTS } from './constants.ts'
 import { modelexNoise, modelexWebSockets, modelexYamux } from './transport-tuning.ts'
 
 type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
+type WebRtcModule = { webRTC: typeof webRTC }
 import { modelexGossipsub } from './gossip.ts'
 
 export type ModelexServices = { identify: Identify; ping: Ping; pubsub: GossipSub }
@@ -108,12 +110,11 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
     modelexWebSockets(),
     circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
   ]
-  const webrtc = options.webrtc ?? runtime === 'browser'
-  if (webrtc) {
-    // Loaded only when wanted: in Node this package loads a native WebRTC module (node-datachannel).
-    const { webRTC } = await import('@libp2p/webrtc')
+  const webrtcModule = (options.webrtc ?? runtime === 'browser') ? await loadWebRtc(runtime) : undefined
+  const webrtc = webrtcModule !== undefined
+  if (webrtcModule) {
     transports.push(
-      webRTC({
+      webrtcModule.webRTC({
         rtcConfiguration: {
           iceServers: options.iceServers ?? [],
           ...(options.iceBindAddress ? { bindAddress: options.iceBindAddress } : {}),
@@ -145,6 +146,18 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
   // Not the bootstrap module: it dials every listed relay, and we want one (or `relayConnections`) of them.
   const ranked = rankRelays(libp2p.peerId.toString(), relays, relayIdOf)
   return wrapNode(libp2p, runtime, webrtc, ranked, options.relayConnections ?? 1, options.reconnect)
+}
+
+/**
+ * The WebRTC transport, loaded only when wanted: in Node it loads a native module (node-datachannel). Node on a
+ * platform that module has no binary for goes without (relayed and direct connections still work); browsers have
+ * WebRTC built in, so a failure there is a real error.
+ */
+async function loadWebRtc(runtime: Runtime): Promise<WebRtcModule | undefined> {
+  return import('@libp2p/webrtc').catch((error: unknown) => {
+    if (runtime === 'browser') throw error
+    return undefined
+  })
 }
 
 /** The peer id a relay multiaddr names (its last /p2p/ part), or the whole address when it names none. */

@@ -24,13 +24,18 @@ afterAll(async () => {
   await lab?.stop()
 })
 
-test('two browser pages: discover through gossip, connect over WebRTC via the relay, stream an answer', async (context) => {
+/** The lab, or undefined after skipping the test when it could not start (no root, no `ip`, no Chromium). */
+function runningLab(context: { skip(): void }): WebRtcLab | undefined {
   const running = lab as WebRtcLab
-  if (running.skipReason) {
-    console.warn(`Skipping the WebRTC browser test: ${running.skipReason}`)
-    context.skip()
-    return
-  }
+  if (!running.skipReason) return running
+  console.warn(`Skipping the WebRTC browser test: ${running.skipReason}`)
+  context.skip()
+  return undefined
+}
+
+test('two browser pages: discover through gossip, connect over WebRTC via the relay, stream an answer', async (context) => {
+  const running = runningLab(context)
+  if (!running) return
   const provider = await running.openFixture()
   const consumer = await running.openFixture()
   const relayAddress = running.relay!.multiaddr
@@ -76,12 +81,8 @@ test('two browser pages: discover through gossip, connect over WebRTC via the re
 }, 300_000)
 
 test('a Node consumer with WebRTC: its first answer from a browser node comes through the relay, the next ones over a direct WebRTC connection', async (context) => {
-  const running = lab as WebRtcLab
-  if (running.skipReason) {
-    console.warn(`Skipping the WebRTC browser test: ${running.skipReason}`)
-    context.skip()
-    return
-  }
+  const running = runningLab(context)
+  if (!running) return
   const relayAddress = running.relay!.multiaddr
   const provider = await running.openFixture()
   const served = await call(provider.page, 'start', { relay: relayAddress, role: 'provider' })

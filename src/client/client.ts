@@ -88,7 +88,8 @@ export type CreateClientParameters = {
   /**
    * For the node the SDK creates (not for `node`): reach nodes that take WebRTC (browser nodes) directly, with no
    * relay in the path, after the first request went through the relay (p2p/dial.ts `upgradeToDirect`). Default
-   * true. In Node it loads the native node-datachannel module; false keeps every request relayed.
+   * true. It only dials: nobody can open a WebRTC connection to it. In Node it loads the native node-datachannel
+   * module; false keeps every request to such nodes relayed.
    */
   webrtc?: boolean
   /**
@@ -280,7 +281,8 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       watched = state.receipts.length
       await guard.start(state.receipts.flatMap((r) => decodedOrNone(r.receipt)))
       if (!p2p) {
-        p2p = await createModelexNode({ relays, webrtc: parameters.webrtc ?? true })
+        // A consumer: it dials WebRTC and takes no WebRTC connections (it listens on no /webrtc).
+        p2p = await createModelexNode({ relays, webrtc: parameters.webrtc ?? true, listen: ['/p2p-circuit'] })
         ownsNode = true
         await p2p.start()
       }

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { InferenceRequest } from '../core/inference.ts'
 import { freePort } from '../server/lib/ports.ts'
@@ -135,10 +136,12 @@ test('attack: a node announcing ten addresses that are not its own gets at most 
 
 /** WebRTC in Node, its ICE bound to loopback (the only interface a test may use). */
 const WEBRTC_ON_LOOPBACK = { webrtc: true, iceBindAddress: '127.0.0.1' } as const
+/** A consumer as the SDK and the gateway make one: it dials WebRTC and takes no WebRTC connections. */
+const WEBRTC_DIAL_ONLY = { ...WEBRTC_ON_LOOPBACK, listen: ['/p2p-circuit'] }
 
 test('with WebRTC on both ends, a node with no address of its own: the first request through the relay, the next ones over WebRTC', async () => {
   const server = await provider(WEBRTC_ON_LOOPBACK)
-  const client = await consumer(WEBRTC_ON_LOOPBACK)
+  const client = await consumer(WEBRTC_DIAL_ONLY)
   const first = await ask(client, server)
   expect(first.relayed).toBe(true)
   const direct = await upgradeToDirect(client.node, server.node.peerId)
@@ -161,7 +164,7 @@ test('attack: a node that claims WebRTC it does not take gets one try, is backed
   // The consumer dials WebRTC only through its own relays, never the address listed, so a liar cannot point it at
   // someone else; all it can do is cost one failed try.
   const liar = await provider({ announce: ['/ip4/127.0.0.1/tcp/9/ws/webrtc'] })
-  const client = await consumer(WEBRTC_ON_LOOPBACK)
+  const client = await consumer(WEBRTC_DIAL_ONLY)
   expect((await ask(client, liar)).relayed).toBe(true)
   expect(await upgradeToDirect(client.node, liar.node.peerId)).toBeUndefined()
   expect(directConnection(client.node.libp2p, liar.node.peerId)).toBeUndefined()
@@ -169,4 +172,19 @@ test('attack: a node that claims WebRTC it does not take gets one try, is backed
   expect(await upgradeToDirect(client.node, liar.node.peerId)).toBeUndefined()
   expect(performance.now() - started).toBeLessThan(DIRECT_UPGRADE.identifyWaitMs)
   expect((await ask(client, liar)).relayed).toBe(true)
+})
+
+test('a consumer that only dials WebRTC takes no WebRTC connection: a node dialling it that way is refused', async () => {
+  const client = await consumer(WEBRTC_DIAL_ONLY)
+  await client.node.waitForReservation(10_000) // so what refuses the dial is the client, not the relay
+  const other = await provider(WEBRTC_ON_LOOPBACK)
+  const toClient = multiaddr(`${relay.multiaddr}/p2p-circuit/webrtc/p2p/${client.node.peerId.toString()}`)
+  await expect(other.node.libp2p.dial(toClient, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow()
+  expect(directConnection(other.node.libp2p, client.node.peerId)).toBeUndefined()
+  // The same node listening on /webrtc is reachable that way.
+  const listening = await consumer(WEBRTC_ON_LOOPBACK)
+  await listening.node.waitForReservation(10_000)
+  const toListening = multiaddr(`${relay.multiaddr}/p2p-circuit/webrtc/p2p/${listening.node.peerId.toString()}`)
+  const connection = await other.node.libp2p.dial(toListening, { signal: AbortSignal.timeout(10_000) })
+  expect(isRelayed(connection)).toBe(false)
 })

@@ -122,12 +122,15 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
       }) as unknown as TransportFactory,
     )
   }
+  const listen = options.listen ?? (webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit'])
+  // WebRTC without listening on /webrtc only dials (a consumer): nobody may open a WebRTC connection to us.
+  const refuseInboundWebRtc = webrtc && !listen.includes('/webrtc')
   const colocationWhitelist = options.colocationWhitelist ?? (dialPrivate ? ['127.0.0.1', '::1'] : [])
   const libp2p = await createLibp2p<ModelexServices>({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     start: false,
     addresses: {
-      listen: [...(options.listen ?? (webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit']))],
+      listen: [...listen],
       ...(options.announce ? { appendAnnounce: [...options.announce] } : {}),
     },
     transports,
@@ -145,7 +148,14 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
   })
   // Not the bootstrap module: it dials every listed relay, and we want one (or `relayConnections`) of them.
   const ranked = rankRelays(libp2p.peerId.toString(), relays, relayIdOf)
-  return wrapNode(libp2p, runtime, webrtc, ranked, options.relayConnections ?? 1, options.reconnect)
+  return wrapNode(libp2p, {
+    runtime,
+    webrtc,
+    refuseInboundWebRtc,
+    relays: ranked,
+    relayConnections: options.relayConnections ?? 1,
+    reconnect: options.reconnect,
+  })
 }
 
 /**
@@ -168,13 +178,22 @@ export function relayIdOf(relay: Multiaddr): string {
 /** Tag value of a relay we chose: connections to it are the last the connection manager would prune. */
 const RELAY_TAG = 'modelex-relay'
 
+/** libp2p's WebRTC signalling protocol (`@libp2p/webrtc` registers it when it starts, whether we listen or not). */
+export const WEBRTC_SIGNALLING_PROTOCOL = '/webrtc-signaling/0.0.1'
+
+type WrapOptions = {
+  runtime: Runtime
+  webrtc: boolean
+  /** Unhandle WebRTC signalling once started: we dial WebRTC but take no WebRTC connections. */
+  refuseInboundWebRtc: boolean
+  relays: Multiaddr[]
+  relayConnections: number
+  reconnect: ModelexNodeOptions['reconnect']
+}
+
 function wrapNode(
   libp2p: ModelexLibp2p,
-  runtime: Runtime,
-  webrtc: boolean,
-  relays: Multiaddr[],
-  relayConnections: number,
-  reconnect: ModelexNodeOptions['reconnect'] = {},
+  { runtime, webrtc, refuseInboundWebRtc, relays, relayConnections, reconnect = {} }: WrapOptions,
 ): ModelexNode {
   const { initialDelayMs, maxDelayMs, factor } = { ...RECONNECT_DEFAULTS, ...reconnect }
   const nativeWebRtc = webrtc && runtime === 'node'
@@ -290,6 +309,7 @@ function wrapNode(
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       libp2p.addEventListener('peer:connect', onConnect)
       await libp2p.start()
+      if (refuseInboundWebRtc) await libp2p.unhandle(WEBRTC_SIGNALLING_PROTOCOL)
       ensure()
     },
     async stop() {

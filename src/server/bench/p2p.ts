@@ -364,7 +364,7 @@ async function streaming(relay: RelayProcess): Promise<void> {
   })
   const rtcClient = await startConsumer({
     relay: relay.multiaddr,
-    node: onLoopback,
+    node: { ...onLoopback, listen: ['/p2p-circuit'] }, // as the SDK and the gateway: dial only
     directory: { pingIntervalMs: 3_600_000 },
   })
   await runOn(rtcProvider, rtcClient)
@@ -516,7 +516,11 @@ async function nodeConsumerToBrowser(relay: string, peer: string, page: Page) {
   }
   const viaRelay = await startConsumer({ relay, node: { webrtc: false }, directory: { pingIntervalMs: 3_600_000 } })
   const throughRelay = await measure(viaRelay).finally(() => viaRelay.stop())
-  const withRtc = await startConsumer({ relay, node: { webrtc: true }, directory: { pingIntervalMs: 3_600_000 } })
+  const withRtc = await startConsumer({
+    relay,
+    node: { webrtc: true, listen: ['/p2p-circuit'] }, // as the SDK and the gateway: dial only
+    directory: { pingIntervalMs: 3_600_000 },
+  })
   try {
     const first = infer(withRtc.node, { peer, request: request() })
     for await (const _ of first);

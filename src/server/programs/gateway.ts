@@ -205,10 +205,12 @@ export async function startGateway({
         : undefined
     peer = await createPeer({
       relays,
-      // WebRTC: browser nodes are reached directly once the first request went through the relay (dial.ts).
+      // WebRTC, dial only: browser nodes are reached directly once the first request went through the relay
+      // (dial.ts); nobody can open a WebRTC connection to the gateway.
       node: {
         runtime: 'node',
         webrtc: true,
+        listen: ['/p2p-circuit'],
         ...(keyFile ? { privateKey: await loadOrCreatePeerKeyFile(keyFile) } : {}),
       },
       directory: isRegistered ? { isRegistered } : {},

@@ -42,6 +42,17 @@ describe('server node command line', () => {
     const base = ['--model', 'm.gguf', '--price-in', '1', '--price-out', '1']
     expect(parseNodeCommand([...base, '--webrtc'])).toMatchObject({ webrtc: true })
     expect(parseNodeCommand(base)).toMatchObject({ webrtc: false })
+    expect(parseNodeCommand([...base, '--webrtc', '--webrtc-address', '127.0.0.1'])).toMatchObject({
+      webrtc: true,
+      webrtcAddress: '127.0.0.1',
+    })
+    for (const [args, option] of [
+      [['--webrtc-address', '127.0.0.1'], '--webrtc-address'],
+      [['--webrtc', '--webrtc-address', 'localhost'], '--webrtc-address'],
+    ] as const) {
+      expect(() => parseNodeCommand([...base, ...args])).toThrow(NodeOptionError)
+      expect(() => parseNodeCommand([...base, ...args])).toThrow(option)
+    }
   })
 
   it('reads console commands and help', () => {

@@ -3,6 +3,7 @@
  * `npm run node -- console <command>` to talk to a running one. Parsing only: every value is checked here and a
  * bad one is a `NodeOptionError` that names the option, so the program never starts half-configured.
  */
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -41,6 +42,8 @@ export type NodeRunOptions = {
   listen: string[]
   /** Also take WebRTC connections, signalled through the relay (for a node with no address others can reach). */
   webrtc: boolean
+  /** With `webrtc`: the one local address WebRTC's ICE binds to and offers (default every interface but loopback). */
+  webrtcAddress?: string
   opsPort: number
   drainMs: number
   threads?: number
@@ -82,6 +85,7 @@ export const NODE_USAGE = [
   '                                connect directly instead of through the relay (repeatable)',
   '  --webrtc                      also take WebRTC connections, signalled through the relay: consumers with WebRTC',
   '                                (the SDK, the gateway, browsers) then reach a node with no address of its own directly',
+  '  --webrtc-address <ip>         with --webrtc: the one local address WebRTC uses (default every interface but loopback)',
   `  --ops-port <n>                /metrics and /graphql on 127.0.0.1 (default ${NODE_DEFAULTS.opsPort}; 0 picks one)`,
   `  --drain-ms <ms>               on SIGTERM/SIGINT, how long requests in flight may finish (default ${NODE_DEFAULTS.drainMs})`,
   '  --threads <n>                 CPU threads of the engine',
@@ -132,6 +136,16 @@ export function parseNodeCommand(argv: readonly string[]): NodeCommand {
   }
   if (values['key-file']) options.keyFile = resolve(values['key-file'])
   if (values.relay) options.relay = values.relay
+  if (values['webrtc-address'] !== undefined) {
+    if (!options.webrtc) throw new NodeOptionError({ option: '--webrtc-address', expected: 'given only with --webrtc' })
+    if (isIP(values['webrtc-address']) === 0)
+      throw new NodeOptionError({
+        option: '--webrtc-address',
+        expected: 'an IPv4 or IPv6 address',
+        value: values['webrtc-address'],
+      })
+    options.webrtcAddress = values['webrtc-address']
+  }
   const optional = {
     threads: integer(values.threads, '--threads', 1, 1024),
     tokenDelayMs: integer(values['token-delay-ms'], '--token-delay-ms', 0, 60_000),
@@ -160,6 +174,7 @@ function parse(argv: readonly string[]) {
         relay: { type: 'string' },
         listen: { type: 'string', multiple: true },
         webrtc: { type: 'boolean' },
+        'webrtc-address': { type: 'string' },
         'ops-port': { type: 'string' },
         'drain-ms': { type: 'string' },
         threads: { type: 'string' },

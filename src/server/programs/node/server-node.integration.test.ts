@@ -4,7 +4,8 @@
  * compliance suite; this is about the node around it). It registers and announces; the SDK pays it for three
  * requests; it anchors and redeems (over its console); `/metrics` and GraphQL then show exactly those requests and
  * refuse a caller without the token; the console drains it; and after a restart on the same state directory a
- * SIGTERM mid-stream leaves the consumer its partial answer and its credit.
+ * SIGTERM mid-stream leaves the consumer its partial answer and its credit. With `--webrtc`, a consumer reaches it
+ * over WebRTC from its second request on, and it still exits cleanly.
  */
 import '../../lib/node-shims.ts'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -17,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DEVNET_PARAMETERS } from '../../../chain/constants.ts'
 import { aiTokenAbi } from '../../../chain/generated.ts'
 import { createClient, type ModelexClient, type PaidResult } from '../../../client/index.ts'
+import { toPeerId, upgradeToDirect } from '../../../p2p/dial.ts'
+import { createModelexNode, isRelayed, type ModelexNode } from '../../../p2p/node.ts'
 import { PaidRequestInterruptedError } from '../../../core/errors/payments.ts'
 import { fundAccount, TEST_PRICES } from '../../../node/testing.ts'
 import { freePort } from '../../lib/ports.ts'
@@ -125,7 +128,10 @@ async function metrics(node: NodeProcess): Promise<Map<string, number>> {
   return samples
 }
 
-async function startConsumer(models: { id: string; contentHash: `0x${string}` }[] = [MODEL]): Promise<ModelexClient> {
+async function startConsumer(
+  models: { id: string; contentHash: `0x${string}` }[] = [MODEL],
+  node?: ModelexNode,
+): Promise<ModelexClient> {
   const account = privateKeyToAccount(generatePrivateKey())
   await fundAccount(deployment, account.address, parseEther('100'))
   const wallet = createWalletClient({ account, transport, pollingInterval: 50 })
@@ -136,6 +142,7 @@ async function startConsumer(models: { id: string; contentHash: `0x${string}` }[
     relay: relay.multiaddr,
     models,
     channelDeposit: parseEther('1'),
+    ...(node ? { node } : {}),
   })
   stops.push(() => client.stop())
   return client
@@ -454,5 +461,71 @@ describe('server node (integration)', () => {
     process.kill(child.pid, 'SIGTERM')
     expect(await child.exited).toBe(0)
     expect(child.output()).toMatch(/Drained: 0 finished, 0 cancelled, 1 batch\(es\) anchored\./)
+  }, 240_000)
+
+  it('with --webrtc, a consumer with WebRTC is served over WebRTC from its second request on, and the node still exits 0', async () => {
+    const stateDir = join(dir, 'webrtc-state')
+    const args = [
+      '--import',
+      'tsx',
+      join(root, 'src/server/programs/node/main.ts'),
+      '--engine',
+      'memory',
+      '--model',
+      MODEL.id,
+      ...PRICE_ARGS,
+      '--deployment',
+      deploymentFile,
+      '--state-dir',
+      stateDir,
+      '--ops-port',
+      '0',
+      '--announce-interval-ms',
+      '1000',
+      '--webrtc',
+      '--webrtc-address',
+      '127.0.0.1', // the only interface a test may use
+    ]
+    const child = startProcess('server-node-webrtc', process.execPath, args, { cwd: root })
+    stops.push(() => child.stop())
+    const [, peerId] = await child.waitForLine(/^Serving \S+ as (\S+) /, 90_000)
+    // The consumer's node as the SDK makes it (WebRTC, dial only), its ICE on loopback too.
+    const p2p = await createModelexNode({
+      relays: [relay.multiaddr],
+      runtime: 'node',
+      webrtc: true,
+      iceBindAddress: '127.0.0.1',
+      listen: ['/p2p-circuit'],
+    })
+    await p2p.start()
+    stops.push(() => p2p.stop())
+    const client = await startConsumer([MODEL], p2p)
+    const ask = async (content: string) =>
+      (
+        await client.chat.completions.create({
+          model: MODEL.id,
+          messages: [{ role: 'user', content }],
+          max_tokens: 4,
+          node: peerId as string,
+        })
+      ).modelex
+    const first = await ask('through the relay')
+    expect(first.receipt.receipt.completionTokens).toBe(4n)
+    const peer = toPeerId(peerId as string)
+    const direct = await upgradeToDirect(p2p, peer)
+    expect(direct?.remoteAddr.toString()).toContain('/p2p-circuit/webrtc/')
+    // Only the WebRTC connection is left: the next paid request has no relayed one to use.
+    for (const connection of p2p.libp2p.getConnections(peer)) if (isRelayed(connection)) await connection.close()
+    const second = await ask('over WebRTC')
+    expect(second.receipt.receipt.completionTokens).toBe(4n)
+    expect(
+      p2p.libp2p
+        .getConnections(peer)
+        .filter((c) => c.status === 'open')
+        .map((c) => isRelayed(c)),
+    ).toEqual([false])
+    await client.stop()
+    process.kill(child.pid, 'SIGTERM')
+    expect(await child.exited).toBe(0)
   }, 240_000)
 })

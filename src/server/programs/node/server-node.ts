@@ -146,6 +146,7 @@ export async function startServerNode(
       runtime: 'node',
       privateKey: peerKey,
       webrtc: options.webrtc,
+      ...(options.webrtcAddress ? { iceBindAddress: options.webrtcAddress } : {}),
       listen: ['/p2p-circuit', ...(options.webrtc ? ['/webrtc'] : []), ...options.listen],
     },
   })

@@ -4,8 +4,8 @@
  * compliance suite; this is about the node around it). It registers and announces; the SDK pays it for three
  * requests; it anchors and redeems (over its console); `/metrics` and GraphQL then show exactly those requests and
  * refuse a caller without the token; the console drains it; and after a restart on the same state directory a
- * SIGTERM mid-stream leaves the consumer its partial answer and its credit. With `--webrtc`, a consumer reaches it
- * over WebRTC from its second request on, and it still exits cleanly.
+ * SIGTERM mid-stream leaves the consumer its partial answer and its credit. Restarted with `--webrtc`, it serves a consumer
+ * over WebRTC from its second request on, and still exits cleanly.
  */
 import '../../lib/node-shims.ts'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -464,31 +464,9 @@ describe('server node (integration)', () => {
   }, 240_000)
 
   it('with --webrtc, a consumer with WebRTC is served over WebRTC from its second request on, and the node still exits 0', async () => {
-    const stateDir = join(dir, 'webrtc-state')
-    const args = [
-      '--import',
-      'tsx',
-      join(root, 'src/server/programs/node/main.ts'),
-      '--engine',
-      'memory',
-      '--model',
-      MODEL.id,
-      ...PRICE_ARGS,
-      '--deployment',
-      deploymentFile,
-      '--state-dir',
-      stateDir,
-      '--ops-port',
-      '0',
-      '--announce-interval-ms',
-      '1000',
-      '--webrtc',
-      '--webrtc-address',
-      '127.0.0.1', // the only interface a test may use
-    ]
-    const child = startProcess('server-node-webrtc', process.execPath, args, { cwd: root })
-    stops.push(() => child.stop())
-    const [, peerId] = await child.waitForLine(/^Serving \S+ as (\S+) /, 90_000)
+    // The operator restarts its node with WebRTC, on the one interface a test may use.
+    const node = await startNode(['--webrtc', '--webrtc-address', '127.0.0.1'])
+    const peerId = node.peerId
     // The consumer's node as the SDK makes it (WebRTC, dial only), its ICE on loopback too.
     const p2p = await createModelexNode({
       relays: [relay.multiaddr],
@@ -511,7 +489,7 @@ describe('server node (integration)', () => {
       ).modelex
     const first = await ask('through the relay')
     expect(first.receipt.receipt.completionTokens).toBe(4n)
-    const peer = toPeerId(peerId as string)
+    const peer = toPeerId(peerId)
     const direct = await upgradeToDirect(p2p, peer)
     expect(direct?.remoteAddr.toString()).toContain('/p2p-circuit/webrtc/')
     // Only the WebRTC connection is left: the next paid request has no relayed one to use.
@@ -525,7 +503,7 @@ describe('server node (integration)', () => {
         .map((c) => isRelayed(c)),
     ).toEqual([false])
     await client.stop()
-    process.kill(child.pid, 'SIGTERM')
-    expect(await child.exited).toBe(0)
+    process.kill(node.process.pid, 'SIGTERM')
+    expect(await node.process.exited).toBe(0)
   }, 240_000)
 })

@@ -117,21 +117,27 @@ function relayedThenDirect(node: ModelexNode, peer: PeerId, connection: Connecti
   return connection
 }
 
-/** The addresses `peer` listens on itself (not circuits through a relay, not WebRTC, which needs one), as identify gave them. */
-export async function directAddresses(node: ModelexNode, peer: PeerId): Promise<Multiaddr[]> {
-  const known = await node.libp2p.peerStore.get(peer).catch(() => undefined)
-  return (known?.addresses ?? [])
-    .map((a) => a.multiaddr)
-    .filter((a) => {
-      const names = a.getComponents().map((c) => c.name)
-      return !names.includes('p2p-circuit') && !names.some((n) => n.startsWith('webrtc'))
-    })
+/**
+ * The ways around the relay to `peer` that identify told us of, in the order we try them: the addresses it listens
+ * on itself (not circuits through a relay, not WebRTC, which needs one; at most `DIRECT_UPGRADE.maxAddresses`), then,
+ * when both of us have WebRTC and it listens on it, WebRTC through our own relays.
+ */
+async function waysAround(node: ModelexNode, peer: PeerId): Promise<Multiaddr[]> {
+  const known = ((await node.libp2p.peerStore.get(peer).catch(() => undefined))?.addresses ?? []).map(
+    (a) => a.multiaddr,
+  )
+  const names = (address: Multiaddr) => address.getComponents().map((c) => c.name)
+  const own = known
+    .filter((a) => !names(a).includes('p2p-circuit') && !names(a).some((n) => n.startsWith('webrtc')))
     .slice(0, DIRECT_UPGRADE.maxAddresses)
+    .map((a) => (names(a).includes('p2p') ? a : a.encapsulate(`/p2p/${peer}`)))
+  const takesWebRtc = node.webrtc && known.some((a) => names(a).includes('webrtc'))
+  return takesWebRtc ? [...own, ...circuitAddresses(node, peer, 'webrtc')] : own
 }
 
 /**
- * Dials `peer` on its own addresses while we reach it through a relay. Resolves with the direct connection, or
- * undefined when the node lists none we can reach (then it is backed off); never rejects. One attempt per node at
+ * Dials `peer` the ways around the relay (`waysAround`) while we reach it through one. Resolves with the direct
+ * connection, or undefined when none of them worked (then it is backed off); never rejects. One attempt per node at
  * a time: a second call gets the first one's promise.
  */
 export function upgradeToDirect(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {
@@ -141,7 +147,7 @@ export function upgradeToDirect(node: ModelexNode, peer: PeerId): Promise<Connec
   const state = attempts.get(id)
   if (state instanceof Promise) return state
   if (state !== undefined && state > Date.now()) return Promise.resolve(directConnection(node.libp2p, peer))
-  const attempt = dialOwnAddresses(node, peer).then((connection) => {
+  const attempt = dialWaysAround(node, peer).then((connection) => {
     if (connection) attempts.delete(id)
     else {
       dropExpiredBackoffs(attempts, Date.now())
@@ -158,16 +164,12 @@ export function dropExpiredBackoffs(attempts: Map<string, Promise<unknown> | num
   for (const [id, state] of attempts) if (typeof state === 'number' && state <= now) attempts.delete(id)
 }
 
-async function dialOwnAddresses(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {
-  let addresses = await directAddresses(node, peer)
-  if (addresses.length === 0) {
+async function dialWaysAround(node: ModelexNode, peer: PeerId): Promise<Connection | undefined> {
+  let ways = await waysAround(node, peer)
+  if (ways.length === 0) {
     await identified(node, peer, DIRECT_UPGRADE.identifyWaitMs)
-    addresses = await directAddresses(node, peer)
+    ways = await waysAround(node, peer)
   }
-  const ways = addresses.map((a) =>
-    a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer}`),
-  )
-  if (node.webrtc && (await listensOnWebRtc(node, peer))) ways.push(...circuitAddresses(node, peer, 'webrtc'))
   for (const address of ways) {
     const open = directConnection(node.libp2p, peer)
     if (open || node.libp2p.status !== 'started') return open
@@ -179,12 +181,6 @@ async function dialOwnAddresses(node: ModelexNode, peer: PeerId): Promise<Connec
     }
   }
   return directConnection(node.libp2p, peer)
-}
-
-/** Whether identify told us `peer` takes WebRTC connections (a circuit address ending in /webrtc). */
-async function listensOnWebRtc(node: ModelexNode, peer: PeerId): Promise<boolean> {
-  const known = await node.libp2p.peerStore.get(peer).catch(() => undefined)
-  return (known?.addresses ?? []).some((a) => a.multiaddr.getComponents().some((c) => c.name === 'webrtc'))
 }
 
 /** Resolves when identify with `peer` completes, or after `timeoutMs`. */

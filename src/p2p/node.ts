@@ -179,7 +179,7 @@ export function relayIdOf(relay: Multiaddr): string {
 const RELAY_TAG = 'modelex-relay'
 
 /** libp2p's WebRTC signalling protocol (`@libp2p/webrtc` registers it when it starts, whether we listen or not). */
-export const WEBRTC_SIGNALLING_PROTOCOL = '/webrtc-signaling/0.0.1'
+const WEBRTC_SIGNALLING_PROTOCOL = '/webrtc-signaling/0.0.1'
 
 type WrapOptions = {
   runtime: Runtime

@@ -24,7 +24,7 @@ import { createMemoryEngine } from '../../engine/memory/memory-engine.ts'
 import { createAnnouncer, type Announcer } from '../../p2p/announcer.ts'
 import { announcementGate, watchTopic } from '../../p2p/gossip.ts'
 import { infer } from '../../p2p/infer-client.ts'
-import { createModelexNode, type ModelexNode } from '../../p2p/node.ts'
+import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from '../../p2p/node.ts'
 import { toPeerId, upgradeToDirect } from '../../p2p/dial.ts'
 import { warmUp } from '../../p2p/warm.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
@@ -295,11 +295,15 @@ async function streaming(relay: RelayProcess): Promise<void> {
 
   const remoteFirst: number[] = []
   const localFirst: number[] = []
-  const slowProvider = await startProvider({
-    relay: relay.multiaddr,
-    tokenDelayMs: 5,
-    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
-  })
+  /** A node serving the engine at 5 ms/token, with rate limits out of the way (the bench asks faster than a person). */
+  const slowProviderWith = (node: ModelexNodeOptions = {}) =>
+    startProvider({
+      relay: relay.multiaddr,
+      tokenDelayMs: 5,
+      server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
+      node,
+    })
+  const slowProvider = await slowProviderWith()
   const slowEngine = createMemoryEngine({ tokenDelayMs: 5 })
   await slowEngine.load(TEST_MODEL as ModelSpec)
   const runOn = async (peer: typeof slowProvider, from: typeof client = client) => {
@@ -322,62 +326,47 @@ async function streaming(relay: RelayProcess): Promise<void> {
     coldFirst.push(await runOn(slowProvider))
     localFirst.push(await localOnce())
   }
-  const slowWarm = warmUp(client.node, slowProvider.node.peerId)
-  await slowWarm.ready
-  for (let i = 0; i < 100; i++) {
-    remoteFirst.push(await runOn(slowProvider))
-    localFirst.push(await localOnce())
+  /** First tokens of 100 requests from `from` to `peer` kept warm (`warmUp`), each followed by one local call. */
+  const warmFirstTokens = async (peer: typeof slowProvider, from: typeof client = client) => {
+    const warm = warmUp(from.node, peer.node.peerId)
+    await warm.ready
+    const remote: number[] = []
+    const local: number[] = []
+    for (let i = 0; i < 100; i++) {
+      remote.push(await runOn(peer, from))
+      local.push(await localOnce())
+    }
+    warm.stop()
+    return { remote, local }
   }
-  slowWarm.stop()
+  /** Reached through the relay first, then upgraded behind that answer (dial.ts); warm first tokens after it. */
+  const afterUpgrade = async (peer: typeof slowProvider, from: typeof client = client) => {
+    await runOn(peer, from)
+    const upgraded = await upgradeToDirect(from.node, peer.node.peerId)
+    return { upgraded, ...(await warmFirstTokens(peer, from)) }
+  }
+  const relayedWarm = await warmFirstTokens(slowProvider)
+  remoteFirst.push(...relayedWarm.remote)
+  localFirst.push(...relayedWarm.local)
 
   // The same engine behind a node that also listens on an address of its own (a server node's `--listen`): the
   // consumer reaches it through the relay, upgrades to a direct connection (dial.ts) and keeps that warm.
   const directPort = await freePort()
-  const directProvider = await startProvider({
-    relay: relay.multiaddr,
-    tokenDelayMs: 5,
-    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
-    node: { listen: ['/p2p-circuit', `/ip4/127.0.0.1/tcp/${directPort}/ws`] },
-  })
-  await runOn(directProvider)
-  const upgraded = await upgradeToDirect(client.node, directProvider.node.peerId)
-  const directWarm = warmUp(client.node, directProvider.node.peerId)
-  await directWarm.ready
-  const directFirst: number[] = []
-  const directLocal: number[] = []
-  for (let i = 0; i < 100; i++) {
-    directFirst.push(await runOn(directProvider))
-    directLocal.push(await localOnce())
-  }
-  directWarm.stop()
+  const directProvider = await slowProviderWith({ listen: ['/p2p-circuit', `/ip4/127.0.0.1/tcp/${directPort}/ws`] })
+  const { upgraded, remote: directFirst, local: directLocal } = await afterUpgrade(directProvider)
   await directProvider.stop()
 
   // The same engine behind a node with no address of its own that takes WebRTC (a browser node, or a server node
   // started with --webrtc), and a consumer with WebRTC (the SDK, the gateway): reached through the relay first, then
   // over WebRTC signalled through the relay (dial.ts). ICE bound to loopback, as the test rules ask.
   const onLoopback = { webrtc: true, iceBindAddress: '127.0.0.1' }
-  const rtcProvider = await startProvider({
-    relay: relay.multiaddr,
-    tokenDelayMs: 5,
-    server: { limits: { ratePerSecond: 10_000, rateBurst: 10_000 } },
-    node: onLoopback,
-  })
+  const rtcProvider = await slowProviderWith(onLoopback)
   const rtcClient = await startConsumer({
     relay: relay.multiaddr,
     node: { ...onLoopback, listen: ['/p2p-circuit'] }, // as the SDK and the gateway: dial only
     directory: { pingIntervalMs: 3_600_000 },
   })
-  await runOn(rtcProvider, rtcClient)
-  const overWebRtc = await upgradeToDirect(rtcClient.node, rtcProvider.node.peerId)
-  const rtcWarm = warmUp(rtcClient.node, rtcProvider.node.peerId)
-  await rtcWarm.ready
-  const webrtcFirst: number[] = []
-  const webrtcLocal: number[] = []
-  for (let i = 0; i < 100; i++) {
-    webrtcFirst.push(await runOn(rtcProvider, rtcClient))
-    webrtcLocal.push(await localOnce())
-  }
-  rtcWarm.stop()
+  const { upgraded: overWebRtc, remote: webrtcFirst, local: webrtcLocal } = await afterUpgrade(rtcProvider, rtcClient)
   await rtcClient.stop()
   await rtcProvider.stop()
   const floor = await machineFloor()

@@ -28,6 +28,14 @@ export type ParsedOpenAiRequest = {
   reproducible?: boolean
 }
 
+/** `fields[name]` when it is absent or a boolean; anything else is an InvalidGatewayRequestError naming the field. */
+function optionalBoolean(fields: Record<string, unknown>, name: string): boolean | undefined {
+  const value = fields[name]
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new InvalidGatewayRequestError(`${name} must be true or false.`)
+  return value
+}
+
 /** Checks an OpenAI body and our routing fields. */
 export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenAiRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -41,15 +49,10 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
   const node = fields['modelex_node']
   if (node !== undefined && (typeof node !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,128}$/.test(node)))
     throw new InvalidGatewayRequestError('modelex_node must be a peer id (12D3KooW…).')
-  const hedge = fields['modelex_hedge']
-  if (hedge !== undefined && typeof hedge !== 'boolean')
-    throw new InvalidGatewayRequestError('modelex_hedge must be true or false.')
-  const reproducible = fields['modelex_reproducible']
-  if (reproducible !== undefined && typeof reproducible !== 'boolean')
-    throw new InvalidGatewayRequestError('modelex_reproducible must be true or false.')
+  const hedge = optionalBoolean(fields, 'modelex_hedge')
+  const reproducible = optionalBoolean(fields, 'modelex_reproducible')
   if (fields['n'] !== undefined && fields['n'] !== 1) throw new InvalidGatewayRequestError('Only n = 1 is supported.')
-  if (fields['stream'] !== undefined && typeof fields['stream'] !== 'boolean')
-    throw new InvalidGatewayRequestError('stream must be true or false.')
+  const stream = optionalBoolean(fields, 'stream') === true
   const prompt = fields['prompt']
   const normalized =
     kind === 'completion' && Array.isArray(prompt) && prompt.length === 1 ? { ...fields, prompt: prompt[0] } : fields
@@ -66,7 +69,7 @@ export function parseOpenAiRequest(kind: OpenAiKind, body: unknown): ParsedOpenA
     typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true
   return {
     request,
-    stream: fields['stream'] === true,
+    stream,
     includeUsage,
     ...(route !== undefined ? { route } : {}),
     ...(node !== undefined ? { node: node as string } : {}),

@@ -1,6 +1,7 @@
 /**
  * What libp2p 3 expects from its runtime and Node 20 lacks: `Promise.withResolvers` (Node 22) and a global
- * `WebSocket` (Node 22), which behaves like the browser's. Import this module first in every Node entry point and test that creates a libp2p node.
+ * `WebSocket` (Node 22), which behaves like the browser's. Import this module first in every Node entry point and test
+ * that creates a libp2p node.
  */
 import WebSocket from 'ws'
 

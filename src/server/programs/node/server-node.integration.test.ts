@@ -4,8 +4,8 @@
  * compliance suite; this is about the node around it). It registers and announces; the SDK pays it for three
  * requests; it anchors and redeems (over its console); `/metrics` and GraphQL then show exactly those requests and
  * refuse a caller without the token; the console drains it; and after a restart on the same state directory a
- * SIGTERM mid-stream leaves the consumer its partial answer and its credit. Restarted with `--webrtc`, it serves a consumer
- * over WebRTC from its second request on, and still exits cleanly.
+ * SIGTERM mid-stream leaves the consumer its partial answer and its credit. Restarted with `--webrtc`, it serves a
+ * consumer over WebRTC from its second request on, and still exits cleanly.
  */
 import '../../lib/node-shims.ts'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -466,7 +466,6 @@ describe('server node (integration)', () => {
   it('with --webrtc, a consumer with WebRTC is served over WebRTC from its second request on, and the node still exits 0', async () => {
     // The operator restarts its node with WebRTC, on the one interface a test may use.
     const node = await startNode(['--webrtc', '--webrtc-address', '127.0.0.1'])
-    const peerId = node.peerId
     // The consumer's node as the SDK makes it (WebRTC, dial only), its ICE on loopback too.
     const p2p = await createModelexNode({
       relays: [relay.multiaddr],
@@ -484,12 +483,12 @@ describe('server node (integration)', () => {
           model: MODEL.id,
           messages: [{ role: 'user', content }],
           max_tokens: 4,
-          node: peerId as string,
+          node: node.peerId,
         })
       ).modelex
     const first = await ask('through the relay')
     expect(first.receipt.receipt.completionTokens).toBe(4n)
-    const peer = toPeerId(peerId)
+    const peer = toPeerId(node.peerId)
     const direct = await upgradeToDirect(p2p, peer)
     expect(direct?.remoteAddr.toString()).toContain('/p2p-circuit/webrtc/')
     // Only the WebRTC connection is left: the next paid request has no relayed one to use.

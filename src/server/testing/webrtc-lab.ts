@@ -20,12 +20,31 @@ const tag = `${process.pid % 100000}`
 const NS = `mxp2p${tag}`
 const VETH_OUT = `mxo${tag}`
 const VETH_IN = `mxi${tag}`
-// A /24 of our own, picked per run so parallel runs on one machine do not collide.
-const SUBNET = `10.231.${process.pid % 250}`
-const HOST_IP = `${SUBNET}.1`
-const NS_IP = `${SUBNET}.2`
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
+
+/**
+ * A /24 of our own: starting from one picked by our pid (so parallel runs on one machine do not collide), the first
+ * that no interface here has yet. A lab left behind by a run that was killed keeps its address, and a second veth
+ * in the same /24 would take half our traffic (measured: the fixture page then never loads).
+ */
+function freeSubnet(): string {
+  let assigned = ''
+  try {
+    assigned = ip('-o', '-4', 'addr', 'show')
+  } catch {
+    // No `ip`: the lab will say so when it tries to start.
+  }
+  for (let i = 0; i < 250; i++) {
+    const subnet = `10.231.${(process.pid + i) % 250}`
+    if (!assigned.includes(` ${subnet}.`)) return subnet
+  }
+  return `10.231.${process.pid % 250}`
+}
+
+const SUBNET = freeSubnet()
+const HOST_IP = `${SUBNET}.1`
+const NS_IP = `${SUBNET}.2`
 
 function createNamespace(): string | null {
   if (process.getuid?.() !== 0) return 'not root: creating a network namespace needs CAP_NET_ADMIN'

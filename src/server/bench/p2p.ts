@@ -52,6 +52,10 @@ const ms = (value: number) => `${value.toFixed(1)} ms`
 const sleep = (duration: number) => new Promise((resolve) => setTimeout(resolve, duration))
 /** Between timed requests: a user's requests are not back to back (and the next warm stream opens in between). */
 const PAUSE_MS = 20
+/** First-token rotation (stream section): requests per path before timing, rounds, and requests per path a round. */
+const ROTATION_WARMUP = 200
+const ROTATION_ROUNDS = 4
+const ROTATION_REQUESTS = 25
 
 async function plainNode(relay: string): Promise<ModelexNode> {
   const node = await createModelexNode({ relays: [relay], runtime: 'node' })
@@ -326,49 +330,61 @@ async function streaming(relay: RelayProcess): Promise<void> {
     coldFirst.push(await runOn(slowProvider))
     localFirst.push(await localOnce())
   }
-  /** First tokens of 100 requests from `from` to `peer` kept warm (`warmUp`), each followed by one local call. */
-  const warmFirstTokens = async (peer: typeof slowProvider, from: typeof client = client) => {
-    const warm = warmUp(from.node, peer.node.peerId)
-    await warm.ready
-    const remote: number[] = []
-    const local: number[] = []
-    for (let i = 0; i < 100; i++) {
-      remote.push(await runOn(peer, from))
-      local.push(await localOnce())
-    }
-    warm.stop()
-    return { remote, local }
-  }
-  /** Reached through the relay first, then upgraded behind that answer (dial.ts); warm first tokens after it. */
-  const afterUpgrade = async (peer: typeof slowProvider, from: typeof client = client) => {
-    await runOn(peer, from)
-    const upgraded = await upgradeToDirect(from.node, peer.node.peerId)
-    return { upgraded, ...(await warmFirstTokens(peer, from)) }
-  }
-  const relayedWarm = await warmFirstTokens(slowProvider)
-  remoteFirst.push(...relayedWarm.remote)
-  localFirst.push(...relayedWarm.local)
-
-  // The same engine behind a node that also listens on an address of its own (a server node's `--listen`): the
-  // consumer reaches it through the relay, upgrades to a direct connection (dial.ts) and keeps that warm.
+  // The three ways a consumer reaches a node, each set up first and kept warm (`warmUp`), then measured in rotation:
+  // every path sees the same JIT, GC and machine state, where one path after another would give the first the
+  // coldest code and the last the warmest (a few tenths of a millisecond here). The relayed node has no address of
+  // its own and no WebRTC; the direct one also listens on an address (a server node's `--listen`); the WebRTC one has
+  // no address but takes WebRTC (a browser node, or a server node with `--webrtc`), and its consumer has WebRTC and
+  // only dials (the SDK, the gateway). The last two are reached through the relay first and upgraded behind that
+  // answer (dial.ts). ICE is bound to loopback, as the test rules ask.
   const directPort = await freePort()
   const directProvider = await slowProviderWith({ listen: ['/p2p-circuit', `/ip4/127.0.0.1/tcp/${directPort}/ws`] })
-  const { upgraded, remote: directFirst, local: directLocal } = await afterUpgrade(directProvider)
-  await directProvider.stop()
-
-  // The same engine behind a node with no address of its own that takes WebRTC (a browser node, or a server node
-  // started with --webrtc), and a consumer with WebRTC (the SDK, the gateway): reached through the relay first, then
-  // over WebRTC signalled through the relay (dial.ts). ICE bound to loopback, as the test rules ask.
   const onLoopback = { webrtc: true, iceBindAddress: '127.0.0.1' }
   const rtcProvider = await slowProviderWith(onLoopback)
   const rtcClient = await startConsumer({
     relay: relay.multiaddr,
-    node: { ...onLoopback, listen: ['/p2p-circuit'] }, // as the SDK and the gateway: dial only
+    node: { ...onLoopback, listen: ['/p2p-circuit'] },
     directory: { pingIntervalMs: 3_600_000 },
   })
-  const { upgraded: overWebRtc, remote: webrtcFirst, local: webrtcLocal } = await afterUpgrade(rtcProvider, rtcClient)
+  const paths = [
+    { peer: slowProvider, from: client },
+    { peer: directProvider, from: client },
+    { peer: rtcProvider, from: rtcClient },
+  ].map((path) => ({ ...path, remote: [] as number[], local: [] as number[], roundOverheads: [] as number[] }))
+  const [relayedPath, directPath, rtcPath] = paths as [(typeof paths)[0], (typeof paths)[0], (typeof paths)[0]]
+  await runOn(directProvider)
+  const upgraded = await upgradeToDirect(client.node, directProvider.node.peerId)
+  await runOn(rtcProvider, rtcClient)
+  const overWebRtc = await upgradeToDirect(rtcClient.node, rtcProvider.node.peerId)
+  const warmed = paths.map((path) => warmUp(path.from.node, path.peer.node.peerId))
+  await Promise.all(warmed.map((warm) => warm.ready))
+  for (let i = 0; i < ROTATION_WARMUP; i++) for (const path of paths) await runOn(path.peer, path.from)
+  for (let round = 0; round < ROTATION_ROUNDS; round++) {
+    // Each round starts with another path, so none always follows the same one.
+    for (let k = 0; k < paths.length; k++) {
+      const path = paths[(round + k) % paths.length]!
+      const remote: number[] = []
+      const local: number[] = []
+      for (let i = 0; i < ROTATION_REQUESTS; i++) {
+        remote.push(await runOn(path.peer, path.from))
+        local.push(await localOnce())
+      }
+      path.remote.push(...remote)
+      path.local.push(...local)
+      path.roundOverheads.push(median(remote) - median(local))
+    }
+  }
+  for (const warm of warmed) warm.stop()
+  remoteFirst.push(...relayedPath.remote)
+  localFirst.push(...relayedPath.local)
+  const { remote: directFirst, local: directLocal } = directPath
+  const { remote: webrtcFirst, local: webrtcLocal } = rtcPath
+  /** "min–max" of a path's per-round remote − local medians: how much the figure moves within one run. */
+  const spread = (path: (typeof paths)[0]) =>
+    `${Math.min(...path.roundOverheads).toFixed(1)}–${Math.max(...path.roundOverheads).toFixed(1)} ms`
   await rtcClient.stop()
   await rtcProvider.stop()
+  await directProvider.stop()
   const floor = await machineFloor()
   results['stream'] = {
     roundTripMedianMs: median(roundTrips),
@@ -381,14 +397,17 @@ async function streaming(relay: RelayProcess): Promise<void> {
     firstTokenRemoteMedianMs: median(remoteFirst),
     firstTokenLocalMedianMs: median(localFirst),
     firstTokenOverheadMs: median(remoteFirst) - median(localFirst),
+    firstTokenOverheadRoundsMs: relayedPath.roundOverheads,
     direct: upgraded !== undefined,
     firstTokenDirectMedianMs: median(directFirst),
     firstTokenDirectLocalMedianMs: median(directLocal),
     firstTokenDirectOverheadMs: median(directFirst) - median(directLocal),
+    firstTokenDirectOverheadRoundsMs: directPath.roundOverheads,
     webrtc: overWebRtc?.remoteAddr.toString().includes('/webrtc') === true,
     firstTokenWebrtcMedianMs: median(webrtcFirst),
     firstTokenWebrtcLocalMedianMs: median(webrtcLocal),
     firstTokenWebrtcOverheadMs: median(webrtcFirst) - median(webrtcLocal),
+    firstTokenWebrtcOverheadRoundsMs: rtcPath.roundOverheads,
     floorRelayedMs: floor.relayedMs,
     floorDirectMs: floor.directMs,
   }
@@ -399,16 +418,19 @@ async function streaming(relay: RelayProcess): Promise<void> {
     `tokens/s through the protocol (in-memory engine, no delay, 8000 tokens, median of 5): ${median(throughput).toFixed(0)} tokens/s remote vs ${median(localRates).toFixed(0)} tokens/s calling the engine directly`,
   )
   log(
-    `time to first token (engine at 5 ms/token, node kept warm, median of 100; cold: of 30): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))}; cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`,
+    `time to first token through the relay (engine at 5 ms/token, node kept warm, median of ${ROTATION_ROUNDS * ROTATION_REQUESTS} in rotation with the two below; cold: of 30): remote ${ms(median(remoteFirst))}, local ${ms(median(localFirst))}, remote − local ${ms(median(remoteFirst) - median(localFirst))} (rounds ${spread(relayedPath)}); cold remote ${ms(median(coldFirst))} (remote − local ${ms(median(coldFirst) - median(localFirst))})`,
   )
   log(
-    `time to first token from a node listening on its own address (${upgraded ? 'upgraded to a direct connection' : 'NOT upgraded: still relayed'}, kept warm, median of 100): remote ${ms(median(directFirst))}, local ${ms(median(directLocal))}, remote − local ${ms(median(directFirst) - median(directLocal))}`,
+    `time to first token from a node listening on its own address (${upgraded ? 'upgraded to a direct connection' : 'NOT upgraded: still relayed'}, kept warm, median of ${ROTATION_ROUNDS * ROTATION_REQUESTS}): remote ${ms(median(directFirst))}, local ${ms(median(directLocal))}, remote − local ${ms(median(directFirst) - median(directLocal))} (rounds ${spread(directPath)})`,
   )
   log(
-    `time to first token from a node with no address of its own, over WebRTC (${overWebRtc?.remoteAddr.toString().includes('/webrtc') ? 'upgraded behind the first answer' : 'NOT upgraded: still relayed'}, both in Node, ICE on loopback, kept warm, median of 100): remote ${ms(median(webrtcFirst))}, local ${ms(median(webrtcLocal))}, remote − local ${ms(median(webrtcFirst) - median(webrtcLocal))}`,
+    `time to first token from a node with no address of its own, over WebRTC (${overWebRtc?.remoteAddr.toString().includes('/webrtc') ? 'upgraded behind the first answer' : 'NOT upgraded: still relayed'}, both in Node, ICE on loopback, kept warm, median of ${ROTATION_ROUNDS * ROTATION_REQUESTS}): remote ${ms(median(webrtcFirst))}, local ${ms(median(webrtcLocal))}, remote − local ${ms(median(webrtcFirst) - median(webrtcLocal))} (rounds ${spread(rtcPath)})`,
   )
   log(
     `the machine's floor in the same rhythm, without libp2p (plain TCP on loopback, an answer after a 5 ms timer in another process, ${PAUSE_MS} ms apart, median of 100, less the same timer in this process): through a piping process (a relay's two hops) ${ms(floor.relayedMs)}, straight ${ms(floor.directMs)}`,
+  )
+  log(
+    `remote − local first token, goal ≤ 2 ms (same run, in rotation): direct ${ms(median(directFirst) - median(directLocal))}, WebRTC ${ms(median(webrtcFirst) - median(webrtcLocal))}, relayed circuit (the fallback) ${ms(median(remoteFirst) - median(localFirst))}; of which the machine's floor without libp2p ${ms(floor.directMs)} straight, ${ms(floor.relayedMs)} through a piping process`,
   )
   await slowProvider.stop()
   await client.stop()

@@ -42,6 +42,7 @@ import type { Verifier } from '../verify/verifier.ts'
 import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { fetchProof } from '../p2p/receipt-proof.ts'
 import { registryLookup } from '../p2p/registry.ts'
+import { warmUp, type Warmth } from '../p2p/warm.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { CONSUMER_STATE_KEY, memoryStore, storedDocument } from '../store/payments.ts'
 import { findNodes, nodeCandidates, type ReputationLookup, type ReputationRequirement } from './actions/findNodes.ts'
@@ -106,6 +107,11 @@ export type CreateClientParameters = {
   prepay?: boolean
   /** After this long without a request to a node, hand it a final voucher (null: only on `stop`/`finish`). */
   finishAfterIdleMs?: number | null
+  /**
+   * Keep a node that answered warm for this long after its last answer (default 30 s; null: never), so the next
+   * request to it skips the stream negotiation round trip (`PaidResult.transport.warm`).
+   */
+  keepWarmMs?: number | null
   latencyBarMs?: number
   discoveryTimeoutMs?: number
   /** A node was slashed on this consumer's proof of equivocation (its stake taken, the consumer's reward paid). */
@@ -261,6 +267,34 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
   const finishAfterIdleMs =
     parameters.finishAfterIdleMs === undefined ? CLIENT_DEFAULTS.finishAfterIdleMs : parameters.finishAfterIdleMs
 
+  const keepWarmMs = parameters.keepWarmMs === undefined ? CLIENT_DEFAULTS.keepWarmMs : parameters.keepWarmMs
+  /** Nodes kept warm after they answered, least recently used first, each with the timer that lets it go. */
+  const warmNodes = new Map<string, { warmth: Warmth; timer: ReturnType<typeof setTimeout> }>()
+
+  /** Keeps the node that just answered warm for `keepWarmMs` more (keep-alive), within `maxWarmNodes`. */
+  function keepWarm(peer: string): void {
+    if (keepWarmMs === null || !p2p || p2p.libp2p.status !== 'started') return
+    const held = warmNodes.get(peer)
+    warmNodes.delete(peer)
+    if (held) clearTimeout(held.timer)
+    const warmth = held?.warmth ?? warmUp(p2p, peer)
+    const timer = setTimeout(() => letGo(peer), keepWarmMs)
+    ;(timer as { unref?: () => void }).unref?.()
+    warmNodes.set(peer, { warmth, timer })
+    for (const oldest of warmNodes.keys()) {
+      if (warmNodes.size <= CLIENT_DEFAULTS.maxWarmNodes) break
+      letGo(oldest)
+    }
+  }
+
+  function letGo(peer: string): void {
+    const held = warmNodes.get(peer)
+    if (!held) return
+    clearTimeout(held.timer)
+    held.warmth.stop()
+    warmNodes.delete(peer)
+  }
+
   /** Done with a node when no request went to it for a while: a final voucher, so its credit is not redeemed. */
   function finishWhenIdle(operator: string, peer: string, signer: Address): void {
     clearTimeout(idle.get(operator))
@@ -415,6 +449,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
         receipt: result.receipt,
       })
       finishWhenIdle(result.quote.node.toLowerCase(), result.peer, result.quote.signer)
+      keepWarm(result.peer)
       return result
     }
   }
@@ -438,6 +473,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       await starting?.catch(() => {})
       for (const timer of idle.values()) clearTimeout(timer)
       idle.clear()
+      for (const peer of [...warmNodes.keys()]) letGo(peer)
       for (const [operator, { peer, signer }] of usedNodes)
         await finishWithNode(context, { operator: operator as Address, peer, signer }).catch(() => null)
       await jobs.stop()

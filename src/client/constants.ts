@@ -19,6 +19,14 @@ export const CLIENT_DEFAULTS = {
   maxAttempts: 3,
   /** A node that got no request for this long is handed a final voucher (so an honest node redeems no credit). */
   finishAfterIdleMs: 60_000,
+  /**
+   * A node that answered is kept warm (p2p/warm.ts: connected, with a negotiated stream waiting) for this long after
+   * its last answer, so the next request to it goes out without a negotiation round trip first, as HTTP keep-alive
+   * spares a new connection. It costs the node one stream opened every 5 s while warm.
+   */
+  keepWarmMs: 30_000,
+  /** At most this many nodes are kept warm at once (the least recently used stops first). */
+  maxWarmNodes: 4,
   /** Receipts handed over by verifiers (`reportReceipt`) that are kept, newest first, to catch a later contradiction. */
   maxReportedReceipts: 256,
   /** The consumer's own receipts looked through for contradictions when the client starts (the newest). */

@@ -60,10 +60,13 @@ async function startPaidProvider(
   return provider
 }
 
-async function startConsumerClient(reuse?: {
-  wallet: ReturnType<typeof createWalletClient>
-  store: KeyValueStore
-}): Promise<{
+async function startConsumerClient(
+  reuse?: {
+    wallet: ReturnType<typeof createWalletClient>
+    store: KeyValueStore
+  },
+  options: { keepWarmMs?: number | null } = {},
+): Promise<{
   client: ModelexClient
   address: Address
   wallet: ReturnType<typeof createWalletClient>
@@ -82,6 +85,7 @@ async function startConsumerClient(reuse?: {
     relay: relay.multiaddr,
     models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as `0x${string}` }],
     channelDeposit: parseEther('1'),
+    ...options,
   })
   stops.push(() => client.stop())
   return { client, address: account.address, wallet, store }
@@ -428,5 +432,30 @@ describe('paid prompts (integration)', () => {
       { seed: undefined, reusePrefix: true },
       { seed: 7, reusePrefix: false },
     ])
+  }, 60_000)
+
+  it('keeps the node that answered warm: the next request goes out on a stream opened ahead, with the same answer; keepWarmMs null opens a stream per request', async () => {
+    const provider = await startPaidProvider()
+    const node = provider.node.peerId.toString()
+    const ask = async (client: ModelexClient) => {
+      const answer = await client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content: 'warm?' }],
+        max_tokens: 4,
+        temperature: 0,
+        seed: 1,
+        node,
+      })
+      return { text: answer.choices[0]?.message.content, warm: answer.modelex.transport.warm }
+    }
+    const { client } = await startConsumerClient()
+    const first = await ask(client)
+    expect(first.warm).toBe(false) // nothing was warm before the first answer
+    const second = await ask(client)
+    expect(second).toEqual({ text: first.text, warm: true })
+
+    const { client: cold } = await startConsumerClient(undefined, { keepWarmMs: null })
+    expect(await ask(cold)).toEqual({ text: first.text, warm: false })
+    expect(await ask(cold)).toEqual({ text: first.text, warm: false })
   }, 60_000)
 })

@@ -50,6 +50,11 @@ export type InferOutcome = {
   quote: JsonValue | null
   /** Whether the answer came over a relayed circuit rather than a direct (WebRTC or WebSocket) connection. */
   relayed: boolean
+  /**
+   * Whether the request went out on a stream opened ahead of it (the node was kept warm, `warmUp`) rather than one
+   * opened for it, which costs a protocol negotiation round trip first (like Node's `request.reusedSocket`).
+   */
+  warm: boolean
 }
 
 export type InferCall = AsyncIterable<Delta> & { result: Promise<InferOutcome> }
@@ -102,7 +107,7 @@ async function* run(
   resolve: (outcome: InferOutcome) => void,
 ): AsyncGenerator<Delta, void, undefined> {
   if (signal?.aborted) throw new InferenceAbortedError()
-  const { stream, relayed } = await openStream(node, peer, signal)
+  const { stream, relayed, warm } = await openStream(node, peer, signal)
   // Cancelled while the stream was opening: the request never goes out (a listener added to an aborted signal would
   // never fire, so the node would serve, and hold the payment for, a request nobody reads).
   if (signal?.aborted) {
@@ -176,6 +181,7 @@ async function* run(
           receipt: message.receipt,
           quote,
           relayed,
+          warm,
         })
         if (cancelling) throw new InferenceAbortedError()
         return
@@ -235,7 +241,7 @@ async function openStream(
   node: ModelexNode,
   peer: PeerId | string,
   signal: AbortSignal | undefined,
-): Promise<{ stream: Stream; relayed: boolean }> {
+): Promise<{ stream: Stream; relayed: boolean; warm: boolean }> {
   try {
     // A node kept warm (`warmUp`) has a negotiated stream waiting: the request goes out without a round trip first.
     return await takeInferStream(node, peer, signal)

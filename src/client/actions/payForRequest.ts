@@ -79,6 +79,11 @@ export type PaidResult = {
   request: InferenceRequest
   /** The engine the node announced for the model (`wasm`, `webgpu`, …): which spot-check rule applies. */
   engine: string
+  /**
+   * How the request travelled: over a relayed circuit or a direct connection, and on a stream opened ahead of it
+   * (the node kept warm: no negotiation round trip before the request) or one opened for it.
+   */
+  transport: { relayed: boolean; warm: boolean }
   /** Nodes tried before this one, each refused or failed before its first token (automatic choice only). */
   failedOver?: RouteAttempt[]
   /** A hedged request: the other node asked, cancelled when this one produced its first token. */
@@ -380,6 +385,7 @@ async function payAndStream(
     engine:
       entry.announcement.models.find((m) => m.contentHash.toLowerCase() === p.contentHash.toLowerCase())?.engine ??
       'unknown',
+    transport: { relayed: outcome.relayed, warm: outcome.warm },
   }
 }
 

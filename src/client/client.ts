@@ -349,6 +349,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
       return { node: p2p as ModelexNode, directory: directory as NodeDirectory, state: state as ConsumerState }
     },
     exclusive: keyedQueue(),
+    channelReads: new Map(),
     async registeredPrices(operator) {
       const hit = prices.get(operator.toLowerCase())
       if (hit && Date.now() - hit.at < CLIENT_DEFAULTS.registryCacheMs) return hit.value

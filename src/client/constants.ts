@@ -34,6 +34,12 @@ export const CLIENT_DEFAULTS = {
   /** A node's registered prices are read again after this long. */
   registryCacheMs: 30_000,
   /**
+   * A channel read from the chain this recently is not read again before the next voucher (two calls to the RPC
+   * node, before the request could go out). Only the consumer can close its channel or change its deposit (top-ups
+   * only add), so the read stands; a node that refuses the voucher anyway makes the SDK read it again and pay once more.
+   */
+  channelReadMs: 30_000,
+  /**
    * What any node may take unless the caller says otherwise (AI wei): 1 AI per request, 10 AI per channel, and
    * prices up to 10 AI per million tokens either way. A node asking more is refused with `SpendLimitError`.
    */

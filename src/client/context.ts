@@ -34,6 +34,8 @@ export type ClientContext = {
   /** Starts the node and directory on first use and loads the state. */
   ready(): Promise<{ node: ModelexNode; directory: NodeDirectory; state: ConsumerState }>
   document: Document<ConsumerState>
+  /** When each open channel (by id) was last read from the chain, and its unit scale then (`ensureChannel`). */
+  channelReads: Map<string, { at: number; unitScale: bigint }>
   /** Runs `work` alone for one key (a node's operator). */
   exclusive<T>(key: string, work: () => Promise<T>): Promise<T>
   /** The registry's prices for an operator, read at most every few seconds. */

@@ -9,12 +9,22 @@ import '../server/lib/node-shims.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, createWalletClient, http, parseEther, parseEventLogs, type Address, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  http,
+  parseEther,
+  parseEventLogs,
+  type Address,
+  type Hex,
+} from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { getLogs, readContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startChannelClose } from '../chain/actions/startChannelClose.ts'
 import { aiTokenAbi, receiptAnchorAbi } from '../chain/generated.ts'
-import { createClient, type ModelexClient, type PaidResult } from '../client/index.ts'
+import { createClient, type CreateClientParameters, type ModelexClient, type PaidResult } from '../client/index.ts'
 import { InferRequestError } from '../core/errors/p2p.ts'
 import { PaidRequestInterruptedError } from '../core/errors/payments.ts'
 import { encodePayment } from '../core/payment.ts'
@@ -65,7 +75,7 @@ async function startConsumerClient(
     wallet: ReturnType<typeof createWalletClient>
     store: KeyValueStore
   },
-  options: { keepWarmMs?: number | null } = {},
+  options: Pick<CreateClientParameters, 'keepWarmMs' | 'rpc'> = {},
 ): Promise<{
   client: ModelexClient
   address: Address
@@ -458,4 +468,52 @@ describe('paid prompts (integration)', () => {
     expect(await ask(cold)).toEqual({ text: first.text, warm: false })
     expect(await ask(cold)).toEqual({ text: first.text, warm: false })
   }, 60_000)
+
+  it('reads its channel from the chain once, not before every voucher; a channel closed behind its back is refused by the node, read again and replaced, and the request is paid once more', async () => {
+    const provider = await startPaidProvider()
+    const node = provider.node.peerId.toString()
+    // The consumer's RPC, counting its calls to the payment channels contract.
+    const base = http(deployment.rpcUrl)({})
+    const channelCalls: string[] = []
+    const rpc = custom({
+      async request(args: { method: string; params?: unknown }) {
+        const call = args.method === 'eth_call' ? (args.params as [{ to?: string; data?: string }])[0] : undefined
+        if (call?.to?.toLowerCase() === channels.toLowerCase()) channelCalls.push(call.data?.slice(0, 10) ?? '')
+        return base.request(args as never)
+      },
+    })
+    const { client, wallet } = await startConsumerClient(undefined, { rpc })
+    const ask = () =>
+      client.chat.completions.create({
+        model: TEST_MODEL.id,
+        messages: [{ role: 'user', content: 'channel?' }],
+        max_tokens: 4,
+        temperature: 0,
+        seed: 1,
+        node,
+        prepay: true,
+      })
+    const first = await ask() // opens the channel
+    await ask() // reads it once
+    const read = channelCalls.length
+    expect(read).toBeGreaterThan(0)
+    const third = await ask()
+    expect(channelCalls.length).toBe(read) // nothing read before this voucher
+    expect(third.modelex.channelId).toBe(first.modelex.channelId)
+
+    // The same wallet starts closing the channel elsewhere; once the node has seen it, it refuses vouchers on it.
+    const channelId = first.modelex.channelId
+    await startChannelClose(wallet as never, { channels, channelId })
+    await until(
+      () => provider.service.closingChannels().some((book) => book.channelId === channelId),
+      30_000,
+      'the node to see the channel closing',
+    )
+    const refusedBefore = provider.service.metrics().paymentRefusals
+    const fourth = await ask()
+    expect(provider.service.metrics().paymentRefusals).toBe(refusedBefore + 1) // the voucher on the cached channel
+    expect(channelCalls.length).toBeGreaterThan(read) // read again after the refusal
+    expect(fourth.modelex.channelId).not.toBe(channelId) // a new channel
+    expect(fourth.choices[0]?.message.content).toBe(first.choices[0]?.message.content)
+  }, 90_000)
 })

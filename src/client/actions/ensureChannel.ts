@@ -1,6 +1,7 @@
 /**
  * A channel to a node's operator that can take a voucher for `maxCost` more: reused, opened or topped up as needed,
- * never beyond the consumer's `maxDeposit`. Channel amounts are in the channel's units (AI wei of the split epoch it
+ * never beyond the consumer's `maxDeposit`. A channel is read from the chain at most every `channelReadMs` when it
+ * needs no top-up (`context.channelReads`; `payForRequest` forgets a read that a node's refusal calls into question). Channel amounts are in the channel's units (AI wei of the split epoch it
  * was opened in); after a token split a top-up transfers whole units, `units × unitScale` AI.
  */
 import type { Address } from 'viem'
@@ -9,6 +10,7 @@ import { openChannel } from '../../chain/actions/openChannel.ts'
 import { topUpChannel } from '../../chain/actions/topUpChannel.ts'
 import { newConsumerChannel, nextVoucherAmount, type ConsumerChannel } from '../../core/credit.ts'
 import { InsufficientDepositError, SpendLimitError } from '../../core/errors/payments.ts'
+import { CLIENT_DEFAULTS } from '../constants.ts'
 import type { ClientContext } from '../context.ts'
 
 export type EnsureChannelParameters = { operator: Address; maxCost: bigint }
@@ -23,11 +25,19 @@ export async function ensureChannel(
   let channel = state.channels[key]
   let unitScale = 1n
   if (channel) {
+    const id = channel.channelId.toString()
+    const read = context.channelReads.get(id)
+    // Read a moment ago and enough for this voucher: the read stands (CLIENT_DEFAULTS.channelReadMs), and the request
+    // goes out without two calls to the RPC node first. A top-up always reads the chain again first.
+    if (read && Date.now() - read.at < CLIENT_DEFAULTS.channelReadMs && covers(channel, maxCost)) return channel
     const onChain = await getChannel(context.publicClient, { channels, channelId: channel.channelId })
-    if (onChain.status !== 1) channel = undefined
-    else {
+    if (onChain.status !== 1) {
+      context.channelReads.delete(id)
+      channel = undefined
+    } else {
       channel = { ...channel, deposit: onChain.deposit }
       unitScale = onChain.unitScale
+      context.channelReads.set(id, { at: Date.now(), unitScale })
     }
   }
   if (!channel) {
@@ -62,11 +72,23 @@ export async function ensureChannel(
         }),
       )
       channel = { ...channel, deposit }
+      context.channelReads.set(channel.channelId.toString(), { at: Date.now(), unitScale })
     }
   }
   state.channels[key] = channel
   await context.document.save(state)
   return channel
+}
+
+/** Whether `channel` can take a voucher for `maxCost` more without a top-up. */
+function covers(channel: ConsumerChannel, maxCost: bigint): boolean {
+  try {
+    nextVoucherAmount(channel, maxCost)
+    return true
+  } catch (error) {
+    if (error instanceof InsufficientDepositError) return false
+    throw error
+  }
 }
 
 /**

@@ -4,11 +4,13 @@
  * back-off left out). A node that refuses (BUSY: left alone until its retry-after) or fails before its first token
  * (cannot be dialled, goes away, refuses the voucher) is left for the next, at most `maxAttempts` nodes, and when all
  * fail the typed `AllNodesFailedError` lists them; once a token has arrived the request never moves to another node
- * (the partial text comes back in `PaidRequestInterruptedError`, as before). Price the request, either by asking the node's quote (checked against the registry, the
- * input bound and the spend limits) or by prepaying the consumer's own bound at the registered prices (no round
- * trip; the node settles the actual cost and the rest stays credit); make sure the channel can cover it; sign a
- * voucher for settled + maximum; stream the answer, refusing more tokens than max_tokens; verify the signed receipt
- * against the quote the node served it at, and settle it.
+ * (the partial text comes back in `PaidRequestInterruptedError`, as before). Price the request, either by asking the
+ * node's quote (checked against the registry, the input bound and the spend limits) or by prepaying the consumer's own
+ * bound at the registered prices (no round trip; the node settles the actual cost and the rest stays credit); make
+ * sure the channel can cover it (read from the chain at most every `channelReadMs`: a node that refuses the voucher
+ * on a channel read earlier makes it read again, and the request is paid once more); sign a voucher for settled +
+ * maximum; stream the answer, refusing more tokens than max_tokens; verify the signed receipt against the quote the
+ * node served it at, and settle it.
  *
  * Cancelling (the caller's signal) asks the node to stop; the node answers with the receipt of what it had sent,
  * which is settled here. A request that ends without its receipt (a reset, a node gone) is remembered as interrupted,
@@ -275,6 +277,7 @@ async function payAndStream(
     await context.document.save(state)
   }
 
+  const attemptStarted = Date.now()
   let channel = await ensureChannel(context, { operator: entry.announcement.operator, maxCost })
   // Cancelled meanwhile (a hedged request whose other node answered first): nothing is signed.
   if (p.signal?.aborted)
@@ -357,6 +360,19 @@ async function payAndStream(
         // reserve (its engine has not stopped yet); it settles or releases it shortly, then the same voucher passes.
         await pause(FINISHING_WAIT_MS * 2 ** (PAYMENT_RETRIES - retries), p.signal)
       } else throw error
+      return payAndStream(context, p, { entry, maxCost, quote }, retries - 1)
+    }
+    // Refused with nothing to catch up with, on a channel last read from the chain before this attempt: it may have
+    // been closed since (by this wallet elsewhere). Read it again (ensureChannel opens a new one if so) and pay again.
+    if (
+      error instanceof InferRequestError &&
+      error.code === 'PAYMENT_REQUIRED' &&
+      error.settlement === undefined &&
+      retries > 0 &&
+      !p.signal?.aborted &&
+      (context.channelReads.get(channel.channelId.toString())?.at ?? attemptStarted) < attemptStarted
+    ) {
+      context.channelReads.delete(channel.channelId.toString())
       return payAndStream(context, p, { entry, maxCost, quote }, retries - 1)
     }
     if (error instanceof InferRequestError) throw error

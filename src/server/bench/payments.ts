@@ -5,9 +5,11 @@
  * receipt verification. (2) The two ways the SDK pays, end to end against one registered provider (real relay as a
  * child process, real anvil, the production provider service with the in-memory engine): the quote path (a
  * quote-only round trip, then the paid request) and the prepay path (the consumer prepays its own input bound, one
- * round trip), interleaved on an open channel: round trips to the node per request (the provider's infer-server
- * counters), time to first chunk and total time. (3) The amortized on-chain gas per paid request when one anchor and
- * one redemption are shared by a batch of 1, 16 and 256 requests, through the same chain actions the provider uses.
+ * round trip), and the prepay path again from a consumer that keeps no node warm (each request opens its stream: a
+ * negotiation round trip first), interleaved on open channels: round trips to the node per request (the provider's
+ * infer-server counters), how many went out on a stream opened ahead, time to first chunk and total time. (3) The
+ * amortized on-chain gas per paid request when one anchor and one redemption are shared by a batch of 1, 16 and 256
+ * requests, through the same chain actions the provider uses.
  * anvil (free port) and the relay are stopped by PID.
  */
 import '../lib/node-shims.ts'
@@ -305,7 +307,11 @@ const PATH_MAX_TOKENS = 32
  */
 const PATH_SPACING_MS = 450
 
-type Path = 'quote' | 'prepay'
+/**
+ * `prepay, cold`: the prepay path from a second consumer that keeps no node warm (`keepWarmMs: null`), so each of its
+ * requests opens its stream first (a protocol negotiation round trip); the other two keep the node warm (the default).
+ */
+type Path = 'quote' | 'prepay' | 'prepay, cold'
 /** `inputBound`: what the prepay path pays the input as (`inputTokenBound`), beside the node's count in `result.quote`. */
 type PaidSample = {
   ttftMs: number
@@ -355,7 +361,7 @@ async function paidRequest(
     max_tokens: PATH_MAX_TOKENS,
     stream: true,
     node: provider.node.peerId.toString(),
-    prepay: path === 'prepay',
+    prepay: path !== 'quote',
   })
   let ttftMs = Number.NaN
   for await (const chunk of stream) {
@@ -387,33 +393,43 @@ async function paced<T>(work: () => Promise<T>): Promise<T> {
 async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathFigures[]> {
   // Batches far above the run, so no anchoring transaction lands in the middle of the timings; anchored at the end.
   const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, maxReceipts: 10_000 })
-  let toStop: ModelexClient | undefined
+  const toStop: ModelexClient[] = []
   try {
-    const account = privateKeyToAccount(generatePrivateKey())
-    await fundAccount(deployment, account.address, parseEther('100'))
-    const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
-    const client = createClient({
-      deployment,
-      wallet,
-      store: memoryStore(),
-      relay: relay.multiaddr,
-      models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }],
-      channelDeposit: parseEther('1'),
-    })
-    toStop = client
-    await client.nodes({ model: TEST_MODEL.id })
+    const consumer = async (keepWarmMs?: null) => {
+      const account = privateKeyToAccount(generatePrivateKey())
+      await fundAccount(deployment, account.address, parseEther('100'))
+      const wallet = createWalletClient({ account, transport: http(deployment.rpcUrl), pollingInterval: 50 })
+      const client = createClient({
+        deployment,
+        wallet,
+        store: memoryStore(),
+        relay: relay.multiaddr,
+        models: [{ id: TEST_MODEL.id, contentHash: TEST_MODEL.contentHash as Hex }],
+        channelDeposit: parseEther('1'),
+        ...(keepWarmMs === null ? { keepWarmMs } : {}),
+      })
+      toStop.push(client)
+      await client.nodes({ model: TEST_MODEL.id })
+      return client
+    }
+    const client = await consumer()
+    const coldClient = await consumer(null)
+    const clientFor = (path: Path) => (path === 'prepay, cold' ? coldClient : client)
 
     let serial = 0
     const first = await paced(() => paidRequest(client, provider, 'quote', serial++))
-    for (let i = 0; i < PATH_WARM_UP; i++)
-      for (const path of ['quote', 'prepay'] as const) await paced(() => paidRequest(client, provider, path, serial++))
+    await paced(() => paidRequest(coldClient, provider, 'prepay, cold', serial++)) // opens its channel
     const figures: PathFigures[] = [
       { path: 'quote', samples: [] },
       { path: 'prepay', samples: [] },
+      { path: 'prepay, cold', samples: [] },
     ]
+    for (let i = 0; i < PATH_WARM_UP; i++)
+      for (const { path } of figures) await paced(() => paidRequest(clientFor(path), provider, path, serial++))
     for (let i = 0; i < PATH_RUNS; i++) {
-      const order = i % 2 === 0 ? figures : [...figures].reverse()
-      for (const f of order) f.samples.push(await paced(() => paidRequest(client, provider, f.path, serial++)))
+      const order = figures.map((_, k) => figures[(i + k) % figures.length]!)
+      for (const f of order)
+        f.samples.push(await paced(() => paidRequest(clientFor(f.path), provider, f.path, serial++)))
     }
 
     // The provider service's own quote, as a quote-only request gets it (fresh text: no cached count).
@@ -442,12 +458,13 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
       `\nPaid requests through the SDK, quote path vs prepay path (real relay + anvil, same provider, in-memory engine at full speed, ${PATH_MAX_TOKENS} tokens; channel already open; ${PATH_RUNS} each after ${PATH_WARM_UP} warm-up each, interleaved, starts ${PATH_SPACING_MS} ms apart for the node's per-peer limits):`,
     )
     console.log(
-      `  ${'path'.padEnd(8)} ${'round trips/request'.padEnd(26)} ${'TTFT p50'.padStart(10)} ${'TTFT p95'.padStart(10)} ${'total p50'.padStart(10)} ${'total p95'.padStart(10)}`,
+      `  ${'path'.padEnd(13)} ${'round trips/request'.padEnd(26)} ${'warm'.padStart(6)} ${'TTFT p50'.padStart(10)} ${'TTFT p95'.padStart(10)} ${'total p50'.padStart(10)} ${'total p95'.padStart(10)}`,
     )
     for (const { path, samples } of figures) {
       const trips = `${count(mean(samples.map((s) => s.roundTrips)))} (quote-only ${count(mean(samples.map((s) => s.quoteOnly)))})`
+      const warm = `${samples.filter((s) => s.result.transport.warm).length}/${samples.length}`
       console.log(
-        `  ${path.padEnd(8)} ${trips.padEnd(26)} ${ms(
+        `  ${path.padEnd(13)} ${trips.padEnd(26)} ${warm.padStart(6)} ${ms(
           percentile(
             samples.map((s) => s.ttftMs),
             50,
@@ -500,7 +517,7 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
     )
     return figures
   } finally {
-    await toStop?.stop().catch(() => {})
+    for (const client of toStop) await client.stop().catch(() => {})
     await provider.stop()
   }
 }
@@ -512,7 +529,7 @@ try {
   relay = await startRelayProcess({ port: await freePort(), keyFile: join(dir, 'relay.key') })
   const deployment: Deployment = { ...chain, relay: relay.multiaddr }
   await overhead()
-  const [quoted, prepaid] = await paths(deployment, relay)
+  const [quoted, prepaid, cold] = await paths(deployment, relay)
   await gas(deployment)
   if (quoted && prepaid) {
     const p50 = (f: PathFigures) =>
@@ -524,6 +541,10 @@ try {
     console.log(
       `\nprepay vs quote: TTFT p50 ${p50(prepaid)} ms vs ${p50(quoted)} ms, round trips ${trips(prepaid)} vs ${trips(quoted)}`,
     )
+    if (cold)
+      console.log(
+        `node kept warm vs a stream opened per request (prepay path): TTFT p50 ${p50(prepaid)} ms vs ${p50(cold)} ms`,
+      )
   }
 } finally {
   await relay?.process.stop()

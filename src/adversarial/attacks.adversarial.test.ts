@@ -18,7 +18,7 @@ import {
   type Address,
   type Hex,
 } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { generatePrivateKey, privateKeyToAccount, toAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest'
 import { anchorReceipts } from '../chain/actions/anchorReceipts.ts'
@@ -42,6 +42,7 @@ import { decodePayment, encodeSignedReceipt } from '../core/payment.ts'
 import type { InferenceEngine, InferenceRequest } from '../core/inference.ts'
 import { decodeQuote, settleCost, type Quote } from '../core/quote.ts'
 import { hashReceipt, receiptTypedData, type Receipt } from '../core/receipt.ts'
+import { highS } from '../core/signature.fixtures.ts'
 import { registerProvider } from '../node/register.ts'
 import { fundAccount, startPaidProvider, TEST_PRICES, type PaidProvider } from '../node/testing.ts'
 import { connectToPeer } from '../p2p/dial.ts'
@@ -332,6 +333,41 @@ describe('consumer money', () => {
 })
 
 describe('provider money and capacity', () => {
+  test('malleable vouchers: a consumer signing its vouchers in the other form (high s: valid to viem, refused on-chain) still pays the node', async () => {
+    const provider = await honestProvider()
+    // The real SDK with one rule broken: its wallet hands out every typed-data signature in the high-s form.
+    const key = privateKeyToAccount(generatePrivateKey())
+    await fundAccount(deployment, key.address, parseEther('100'))
+    const bent = toAccount({
+      address: key.address,
+      signMessage: (args) => key.signMessage(args),
+      signTransaction: (transaction, options) => key.signTransaction(transaction, options),
+      signTypedData: async (typedData) => highS(await key.signTypedData(typedData)),
+    })
+    const client = createClient({
+      deployment,
+      wallet: createWalletClient({ account: bent, transport: transport(), pollingInterval: 50 }),
+      models,
+      channelDeposit: parseEther('1'),
+    })
+    cleanups.push(() => client.stop())
+    const node = provider.node.peerId.toString()
+    await client.completions.create({ model, prompt: 'one', max_tokens: 6, node })
+    await client.completions.create({ model, prompt: 'two', max_tokens: 6, node, prepay: true })
+    await client.finish({ operator: provider.operator, peer: node, signer: provider.signer })
+    const channel = (await client.channels())[provider.operator.toLowerCase()]!
+    await provider.service.redeemNow()
+    const owed = await receiptsValue(client)
+    const redeemed = await redeemedOf(channel.channelId)
+    expect(owed).toBeGreaterThan(0n)
+    record(
+      'malleable vouchers (high-s signatures)',
+      `redeemed ${redeemed} of ${owed} owed`,
+      owed > redeemed ? owed - redeemed : 0n,
+      0n,
+    )
+  })
+
   test('cancel before the receipt: resetting just before done and replaying the voucher is served once and billed', async () => {
     const provider = await honestProvider({ tokenDelayMs: 5 })
     const peer = provider.node.peerId.toString()

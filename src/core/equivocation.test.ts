@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import {
-  canonicalSignature,
   createEquivocationWatch,
   decodeEquivocation,
   encodeEquivocation,
@@ -9,15 +8,8 @@ import {
   signedByItsSigner,
 } from './equivocation.ts'
 import { bytes32, NODE, OTHER_NODE, RECEIPT_DOMAIN, receiptOf, sign } from './equivocation.fixtures.ts'
-
-const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
-
-/** The same signature with s flipped to the high half (valid to viem, refused by OpenZeppelin's ECDSA). */
-function highS(signature: `0x${string}`): `0x${string}` {
-  const s = N - BigInt(`0x${signature.slice(66, 130)}`)
-  const v = signature.slice(130) === '1b' ? '1c' : '1b'
-  return `${signature.slice(0, 66)}${s.toString(16).padStart(64, '0')}${v}` as `0x${string}`
-}
+import { canonicalSignature } from './signature.ts'
+import { highS } from './signature.fixtures.ts'
 
 describe('equivocation', () => {
   it('two deterministic receipts of one signer for one request and model with different outputs are evidence', async () => {

@@ -9,6 +9,7 @@
 import { recoverTypedDataAddress, type Address, type Hex } from 'viem'
 import { decodeSignedReceipt, encodeSignedReceipt, type SignedReceipt } from './payment.ts'
 import { receiptTypedData, type Receipt, type TypedDataDomainParameters } from './receipt.ts'
+import { canonicalSignature } from './signature.ts'
 import type { JsonValue } from './errors/base.ts'
 import { InvalidReceiptError } from './errors/payments.ts'
 import { object, only } from './wire/check.ts'
@@ -29,26 +30,6 @@ export function contradicts(a: Receipt, b: Receipt): boolean {
     b.deterministic &&
     a.outputHash.toLowerCase() !== b.outputHash.toLowerCase()
   )
-}
-
-// secp256k1's group order: signatures with s above half of it are refused by OpenZeppelin's ECDSA.recover.
-const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
-
-/**
- * The same signature in the form the contract accepts: low s and v of 27 or 28. A node that hands out high-s
- * signatures (valid to viem, refused on-chain) cannot escape a proof that way.
- */
-export function canonicalSignature(signature: Hex): Hex {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return signature
-  const r = signature.slice(2, 66)
-  let s = BigInt(`0x${signature.slice(66, 130)}`)
-  let v = Number.parseInt(signature.slice(130, 132), 16)
-  if (v < 27) v += 27
-  if (s > N / 2n) {
-    s = N - s
-    v = v === 27 ? 28 : 27
-  }
-  return `0x${r}${s.toString(16).padStart(64, '0')}${v.toString(16).padStart(2, '0')}`.toLowerCase() as Hex
 }
 
 /** Whether the receipt's signature, in the ReceiptAnchor domain `domain`, recovers to its own `nodeSigner`. */

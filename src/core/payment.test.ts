@@ -1,3 +1,4 @@
+import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { batchDue, batchProof, cutBatch } from './batch.ts'
@@ -19,6 +20,7 @@ import {
 } from './payment.ts'
 import { createQuote } from './quote.ts'
 import { hashReceipt, receiptTypedData } from './receipt.ts'
+import { highS } from './signature.fixtures.ts'
 import { voucherTypedData } from './voucher.ts'
 
 const nodeSigner = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
@@ -157,6 +159,26 @@ describe('payment messages and receipts', () => {
     const honest = await consumer.signTypedData(voucherTypedData(voucher, channelsDomain))
     expect(await recoverVoucherSigner(voucher, honest, channelsDomain)).toBe(consumer.address)
     expect(() => decodePayment({ v: 1 })).toThrow(VoucherRejectedError)
+  })
+
+  it('a voucher signature in its other form (high s, or v of 0 or 1) is decoded into the one the contract redeems, same signer', async () => {
+    const voucher = { channelId: 3n, cumulativeAmount: 50n }
+    const signature = await consumer.signTypedData(voucherTypedData(voucher, channelsDomain))
+    const wire = (sig: Hex) =>
+      JSON.parse(
+        JSON.stringify(
+          encodePayment({ chainId: 31337, channels: channelsDomain.verifyingContract, voucher, signature: sig }),
+        ),
+      )
+    const bent = highS(signature)
+    const v01 = `${signature.slice(0, 130)}${signature.slice(130) === '1b' ? '00' : '01'}` as Hex
+    for (const form of [signature, bent, v01]) {
+      const payment = decodePayment(wire(form))
+      expect(payment.signature).toBe(signature.toLowerCase())
+      expect(await recoverVoucherSigner(voucher, payment.signature, channelsDomain)).toBe(consumer.address)
+    }
+    // viem takes the other form as it is: without the decode, the node would hold a voucher the contract refuses.
+    expect(await recoverVoucherSigner(voucher, bent, channelsDomain)).toBe(consumer.address)
   })
 
   it('cuts batches on count or age, and proves every receipt of a batch', () => {

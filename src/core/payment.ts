@@ -10,6 +10,7 @@ import { InvalidReceiptError, VoucherRejectedError } from './errors/payments.ts'
 import { isDeterministic, type FinishReason, type InferenceRequest } from './inference.ts'
 import { amount, hex, settleCost, type Quote } from './quote.ts'
 import { hashReceipt, receiptTypedData, type Receipt, type TypedDataDomainParameters } from './receipt.ts'
+import { canonicalSignature } from './signature.ts'
 import { voucherTypedData, type Voucher } from './voucher.ts'
 import { integer, object, only } from './wire/check.ts'
 import { parseInferenceRequest } from './wire/infer.ts'
@@ -52,7 +53,9 @@ export function decodePayment(value: unknown): Payment {
         channelId: amount(fields['channelId'], 'payment.channelId'),
         cumulativeAmount: amount(fields['cumulativeAmount'], 'payment.cumulativeAmount'),
       },
-      signature: signature.toLowerCase() as Hex,
+      // Stored and redeemed in the form the contract accepts: the other form of the same signature (high s, or v of 0
+      // or 1) recovers the same signer off-chain but would make the voucher unredeemable.
+      signature: canonicalSignature(signature.toLowerCase() as Hex),
     }
   } catch (error) {
     throw new VoucherRejectedError({ reason: 'malformed', details: (error as Error).message })

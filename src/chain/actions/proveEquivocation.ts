@@ -5,7 +5,7 @@
  */
 import { parseEventLogs, type Address, type Client, type Hash, type Hex } from 'viem'
 import { getContractEvents, getTransactionReceipt } from 'viem/actions'
-import { canonicalSignature } from '../../core/equivocation.ts'
+import { canonicalSignature } from '../../core/signature.ts'
 import type { Receipt } from '../../core/receipt.ts'
 import { nodeRegistryAbi, receiptAnchorAbi } from '../generated.ts'
 import { execute, type WalletClient } from './internal.ts'

@@ -301,6 +301,12 @@ const PATH_WARM_UP = 5
 const PATH_RUNS = 40
 const PATH_MAX_TOKENS = 32
 /**
+ * The in-memory engine's pace in the paths part. The provider runs in this process: at full speed it would make the
+ * whole answer and sign its receipt before this process could read the first token, so the time to first token would
+ * be the node's whole request. Any real engine yields between tokens.
+ */
+const PATH_TOKEN_DELAY_MS = 1
+/**
  * Request starts are spaced this far apart: the node's per-peer limits (`INFER_SERVER_DEFAULTS`: 5 streams/s after a
  * burst of 10, quote-only 2/s after 4) refuse back-to-back requests BUSY, the quote path's first (it spends 2 streams
  * and a quote each). Interleaved, a pair every 2 × 450 ms spends 3.3 streams/s and 1.1 quotes/s.
@@ -392,7 +398,12 @@ async function paced<T>(work: () => Promise<T>): Promise<T> {
 /** Both payment paths against one provider, interleaved (alternating which goes first) so drift hits both alike. */
 async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathFigures[]> {
   // Batches far above the run, so no anchoring transaction lands in the middle of the timings; anchored at the end.
-  const provider = await startPaidProvider({ deployment, relay: relay.multiaddr, maxReceipts: 10_000 })
+  const provider = await startPaidProvider({
+    deployment,
+    relay: relay.multiaddr,
+    maxReceipts: 10_000,
+    tokenDelayMs: PATH_TOKEN_DELAY_MS,
+  })
   const toStop: ModelexClient[] = []
   try {
     const consumer = async (keepWarmMs?: null) => {
@@ -455,7 +466,7 @@ async function paths(deployment: Deployment, relay: RelayProcess): Promise<PathF
 
     const prepaid = figures[1]?.samples ?? []
     console.log(
-      `\nPaid requests through the SDK, quote path vs prepay path (real relay + anvil, same provider, in-memory engine at full speed, ${PATH_MAX_TOKENS} tokens; channel already open; ${PATH_RUNS} each after ${PATH_WARM_UP} warm-up each, interleaved, starts ${PATH_SPACING_MS} ms apart for the node's per-peer limits):`,
+      `\nPaid requests through the SDK, quote path vs prepay path (real relay + anvil, same provider, in-memory engine at ${PATH_TOKEN_DELAY_MS} ms/token, ${PATH_MAX_TOKENS} tokens; channel already open; ${PATH_RUNS} each after ${PATH_WARM_UP} warm-up each, interleaved, starts ${PATH_SPACING_MS} ms apart for the node's per-peer limits):`,
     )
     console.log(
       `  ${'path'.padEnd(13)} ${'round trips/request'.padEnd(26)} ${'warm'.padStart(6)} ${'TTFT p50'.padStart(10)} ${'TTFT p95'.padStart(10)} ${'total p50'.padStart(10)} ${'total p95'.padStart(10)}`,

@@ -208,7 +208,8 @@ export async function askQuote(
   }: Omit<InferParameters, 'payment' | 'cancelGraceMs'>,
 ): Promise<JsonValue> {
   if (signal?.aborted) throw new InferenceAbortedError()
-  const { stream } = await openStream(node, peer, signal)
+  // The paid request usually follows at once: the next warm spare opens now, not after this stream has closed.
+  const { stream } = await openStream(node, peer, signal, { replaceAtOnce: true })
   const reader = readFrames(stream, MAX_FRAME_BYTES)
   const timer = setTimeout(() => stream.abort(new Error('idle timeout')), idleTimeoutMs)
   const onAbort = () => stream.abort(new Error('cancelled by the caller'))
@@ -241,10 +242,11 @@ async function openStream(
   node: ModelexNode,
   peer: PeerId | string,
   signal: AbortSignal | undefined,
+  options?: { replaceAtOnce?: boolean },
 ): Promise<{ stream: Stream; relayed: boolean; warm: boolean }> {
   try {
     // A node kept warm (`warmUp`) has a negotiated stream waiting: the request goes out without a round trip first.
-    return await takeInferStream(node, peer, signal)
+    return await takeInferStream(node, peer, signal, options)
   } catch (error) {
     if (signal?.aborted) throw new InferenceAbortedError(undefined)
     throw new InferStreamError({

@@ -86,6 +86,20 @@ test('a warm node: the request takes the spare stream, a new spare follows once 
   after.stream.abort(new Error('not used'))
 })
 
+test('a spare taken for a quote is replaced at once, not when its stream closes: the request that follows goes out warm', async () => {
+  const warm = warmUp(consumer.node, provider.node.peerId)
+  await warm.ready
+  // Both streams still open: the second take gets the replacement a quote starts at once (askQuote), while after
+  // an ordinary take there is no spare until the taken stream has closed.
+  const forQuote = await takeInferStream(consumer.node, provider.node.peerId, undefined, { replaceAtOnce: true })
+  const next = await takeInferStream(consumer.node, provider.node.peerId)
+  expect([forQuote.warm, next.warm]).toEqual([true, true])
+  const last = await takeInferStream(consumer.node, provider.node.peerId)
+  expect(last.warm).toBe(false)
+  for (const taken of [forQuote, next, last]) taken.stream.abort(new Error('not used'))
+  warm.stop()
+})
+
 test('a spare the node gave up on (its wait for the request ran out) is dropped, and requests still go through', async () => {
   const impatient = await startProvider({ relay: relay.multiaddr, server: { limits: { requestTimeoutMs: 200 } } })
   stops.push(() => impatient.stop())

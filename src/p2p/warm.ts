@@ -96,13 +96,14 @@ export function warmUp(node: ModelexNode, peer: PeerId | string): Warmth {
 }
 
 /**
- * An infer stream to `peer`: the warm spare when there is a fresh one (and a new spare is opened behind it),
- * else a new stream.
+ * An infer stream to `peer`: the warm spare when there is a fresh one (and a new spare is opened behind it, once the
+ * stream closes or, with `replaceAtOnce`, now), else a new stream.
  */
 export async function takeInferStream(
   node: ModelexNode,
   peer: PeerId | string,
   signal?: AbortSignal,
+  { replaceAtOnce = false }: { replaceAtOnce?: boolean } = {},
 ): Promise<OpenedStream & { warm: boolean }> {
   const id = toPeerId(peer).toString()
   const entry = registry.get(node)?.get(id)
@@ -114,8 +115,10 @@ export async function takeInferStream(
       entry.spare = null
       spare.release()
       // The next spare is opened once this request is over, not while it runs: opening a stream costs CPU on both
-      // ends (negotiation, peer-store writes) that would otherwise delay this request's answer.
-      spare.stream.addEventListener('close', () => replenish(node, entry), { once: true })
+      // ends (negotiation, peer-store writes) that would otherwise delay this request's answer. A quote is one small
+      // frame each way and is usually followed at once by the paid request: its replacement opens now, for that one.
+      if (replaceAtOnce) replenish(node, entry)
+      else spare.stream.addEventListener('close', () => replenish(node, entry), { once: true })
       return { stream: spare.stream, relayed: spare.relayed, warm: true }
     }
     if (spare) retire(entry)

@@ -43,6 +43,7 @@ import { createModelexNode, type ModelexNode } from '../p2p/node.ts'
 import { fetchProof } from '../p2p/receipt-proof.ts'
 import { registryLookup } from '../p2p/registry.ts'
 import { warmUp, type Warmth } from '../p2p/warm.ts'
+import { createSignerCache } from '../core/signature.ts'
 import type { KeyValueStore } from '../store/kv.ts'
 import { CONSUMER_STATE_KEY, memoryStore, storedDocument } from '../store/payments.ts'
 import { findNodes, nodeCandidates, type ReputationLookup, type ReputationRequirement } from './actions/findNodes.ts'
@@ -350,6 +351,7 @@ export function createClient(parameters: CreateClientParameters): ModelexClient 
     },
     exclusive: keyedQueue(),
     channelReads: new Map(),
+    signers: createSignerCache(),
     async registeredPrices(operator) {
       const hit = prices.get(operator.toLowerCase())
       if (hit && Date.now() - hit.at < CLIENT_DEFAULTS.registryCacheMs) return hit.value

@@ -15,6 +15,7 @@ import type { JsonValue } from '../core/errors/base.ts'
 import type { DirectoryEntry } from '../core/directory.ts'
 import type { NodeBackoff } from '../core/routing.ts'
 import type { Hex } from 'viem'
+import type { SignerCache } from '../core/signature.ts'
 import type { ReputationLookup, ReputationRequirement } from './actions/findNodes.ts'
 
 /** Receipts kept by the consumer: the signed receipt (wire form), the serving peer and the request's cost. */
@@ -34,6 +35,8 @@ export type ClientContext = {
   /** Starts the node and directory on first use and loads the state. */
   ready(): Promise<{ node: ModelexNode; directory: NodeDirectory; state: ConsumerState }>
   document: Document<ConsumerState>
+  /** Node signers' keys once seen: every later receipt of a node is checked against its key (`core/signature.ts`). */
+  signers: SignerCache
   /** When each open channel (by id) was last read from the chain, and its unit scale then (`ensureChannel`). */
   channelReads: Map<string, { at: number; unitScale: bigint }>
   /** Runs `work` alone for one key (a node's operator). */

@@ -25,6 +25,7 @@ import {
 import { createQuote, encodeQuote, quotedText, type Prices, type Quote } from '../core/quote.ts'
 import { hashReceipt, receiptTypedData, type TypedDataDomainParameters } from '../core/receipt.ts'
 import { keyedQueue } from '../core/keyed-queue.ts'
+import { createSignerCache } from '../core/signature.ts'
 import type { Admission, PaymentContext, PaymentPolicy } from '../p2p/infer-server.ts'
 import { newChannelBook, type Books, type ChannelBook } from './books.ts'
 import { PROVIDER_DEFAULTS } from './constants.ts'
@@ -70,6 +71,8 @@ export type Cashier = Omit<PaymentPolicy, 'admit'> & {
 export function createCashier({ engine, books, readChannel }: CashierComponents, init: CashierInit): Cashier {
   const now = init.now ?? Date.now
   const statusMaxAgeMs = init.statusMaxAgeMs ?? PROVIDER_DEFAULTS.statusMaxAgeMs
+  /** Consumers' keys, once seen on their channel: each later voucher's signature is checked against the key. */
+  const signers = createSignerCache()
   const reservations = new Map<string, bigint>()
   /** Admissions, settlements and final vouchers of one channel never interleave. */
   const exclusive = keyedQueue()
@@ -175,7 +178,10 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     try {
       p = decodePayment(payment)
       checkPaymentDomain(p, init.voucherDomain)
-      recoveredSigner = await recoverVoucherSigner(p.voucher, p.signature, init.voucherDomain)
+      recoveredSigner = await recoverVoucherSigner(p.voucher, p.signature, init.voucherDomain, {
+        signers,
+        expected: books.channel(p.voucher.channelId.toString())?.consumer,
+      })
     } catch (error) {
       if (error instanceof VoucherRejectedError) {
         init.onRefusal?.()

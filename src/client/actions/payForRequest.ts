@@ -313,7 +313,7 @@ async function payAndStream(
         details: `the node served the request at a maximum of ${served.maxCost}, above the ${maxCost} paid`,
       })
     const receipt = decodeSignedReceipt(outcome.receipt)
-    await verifySignedReceipt(receipt, receiptDomain, { ...expected, request: p.request, text })
+    await verifySignedReceipt(receipt, receiptDomain, { ...expected, request: p.request, text }, context.signers)
     channel = applyReceipt(channel, receipt.receipt, served)
     await save(channel, receipt)
     return { receipt, served }

@@ -12,7 +12,7 @@ import { runInference } from '../core/inference.ts'
 import { decodeSignedReceipt, encodePayment, outputHash, verifySignedReceipt } from '../core/payment.ts'
 import { voucherTypedData } from '../core/voucher.ts'
 import { createMemoryEngine } from '../engine/memory/memory-engine.ts'
-import { TEST_MODEL } from '../p2p/testing.ts'
+import { TEST_MODEL, until } from '../p2p/testing.ts'
 import { memoryStore } from '../store/payments.ts'
 import { createBooks } from './books.ts'
 import { createCashier } from './cashier.ts'
@@ -138,5 +138,107 @@ describe('cashier: deterministic receipts', () => {
     expect(cut.signed.receipt.requestHash).toBe(full.signed.receipt.requestHash)
     expect(cut.signed.receipt.deterministic).toBe(false)
     expect(full.signed.receipt.deterministic).toBe(true)
+  })
+})
+
+describe('cashier: the channel status behind a request', () => {
+  /** A cashier whose clock the test moves and whose chain reads the test answers, one by one. */
+  async function channelSetup() {
+    const engine = createMemoryEngine()
+    const model = await engine.load(TEST_MODEL)
+    const signer = privateKeyToAccount(generatePrivateKey())
+    const operator = privateKeyToAccount(generatePrivateKey()).address
+    const consumer = privateKeyToAccount(generatePrivateKey())
+    const books = createBooks(memoryStore())
+    await books.load()
+    let clock = 1_000_000
+    let status = 1
+    const pending: (() => void)[] = []
+    let reads = 0
+    const cashier = createCashier(
+      {
+        engine,
+        books,
+        readChannel: async () => {
+          reads++
+          await new Promise<void>((resolve) => pending.push(resolve))
+          return { consumer: consumer.address, node: operator, deposit: 10n ** 18n, redeemed: 0n, status }
+        },
+      },
+      { signer, operator, prices, chainId: CHAIN_ID, voucherDomain, receiptDomain, now: () => clock },
+    )
+    let cumulative = 0n
+    /** Admits and settles one request; resolves only when the admission did. */
+    const admit = async () => {
+      const quote = await cashier.quoteFor(greedy)
+      const voucher = { channelId: 1n, cumulativeAmount: cumulative + quote.maxCost }
+      const signature = await consumer.signTypedData(voucherTypedData(voucher, voucherDomain))
+      const admission = await cashier.admit({
+        peer: 'p',
+        request: greedy,
+        payment: encodePayment({ chainId: CHAIN_ID, channels: voucherDomain.verifyingContract, voucher, signature }),
+        model,
+      })
+      const signed = decodeSignedReceipt(await admission.settle(await runInference(engine, greedy, {})))
+      cumulative = signed.receipt.cumulativePaid
+    }
+    /** Answers the oldest chain read waiting. */
+    const answerRead = () => pending.shift()?.()
+    return {
+      admit,
+      answerRead,
+      books,
+      get reads() {
+        return reads
+      },
+      advance: (ms: number) => void (clock += ms),
+      close: () => void (status = 2),
+    }
+  }
+
+  /** Whether `promise` settles while the event loop turns a few times (it cannot, if it waits for a chain read). */
+  async function settlesSoon(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    for (let i = 0; i < 20 && !settled; i++) await new Promise((resolve) => setImmediate(resolve))
+    return settled
+  }
+
+  it('a read a few seconds old does not hold up the request; it is renewed behind it, and a close it finds stops admissions', async () => {
+    const c = await channelSetup()
+    const first = c.admit()
+    expect(await settlesSoon(first)).toBe(false) // a channel's first voucher waits for the chain
+    c.answerRead()
+    await first
+    expect(c.reads).toBe(1)
+
+    c.advance(6_000) // past statusMaxAgeMs: read again, but behind the request
+    expect(await settlesSoon(c.admit())).toBe(true)
+    expect(c.reads).toBe(2)
+    c.close() // the consumer started closing meanwhile; the read behind the request finds it
+    c.answerRead()
+    await until(() => c.books.channel('1')?.status === 2, 2_000, 'the read behind the request to be applied')
+    // A channel not open is read again before anything is decided: still closing, so the voucher is refused.
+    const refused = expect(c.admit()).rejects.toThrow(/closed/)
+    await until(() => c.reads === 3, 2_000, 'the read before the refusal')
+    c.answerRead()
+    await refused
+  })
+
+  it('a read older than statusWaitMs (the chain was out of reach) makes the request wait for a new one', async () => {
+    const c = await channelSetup()
+    const first = c.admit()
+    await until(() => c.reads === 1, 2_000, 'the first read')
+    c.answerRead()
+    await first
+    c.advance(61_000)
+    const late = c.admit()
+    expect(await settlesSoon(late)).toBe(false)
+    expect(c.reads).toBe(2)
+    c.answerRead()
+    await late
   })
 })

@@ -46,8 +46,12 @@ export type CashierInit = {
   chainId: number
   voucherDomain: TypedDataDomainParameters
   receiptDomain: TypedDataDomainParameters
-  /** Re-read a channel's status from the chain before admitting when the last read is older than this. */
+  /**
+   * An open channel whose last read from the chain is older than this is read again behind the request that found
+   * it so (the request goes on at once); older than `statusWaitMs`, the request waits for the read.
+   */
   statusMaxAgeMs?: number
+  statusWaitMs?: number
   now?: () => number
   /** A receipt was signed (the settlement loop schedules anchoring; the Node view refreshes). */
   onReceipt?: (signed: SignedReceipt, result: InferenceResult) => void
@@ -71,6 +75,9 @@ export type Cashier = Omit<PaymentPolicy, 'admit'> & {
 export function createCashier({ engine, books, readChannel }: CashierComponents, init: CashierInit): Cashier {
   const now = init.now ?? Date.now
   const statusMaxAgeMs = init.statusMaxAgeMs ?? PROVIDER_DEFAULTS.statusMaxAgeMs
+  const statusWaitMs = init.statusWaitMs ?? PROVIDER_DEFAULTS.statusWaitMs
+  /** Channels being read again behind a request (`readBehind`). */
+  const readingBehind = new Set<string>()
   /** Consumers' keys, once seen on their channel: each later voucher's signature is checked against the key. */
   const signers = createSignerCache()
   const reservations = new Map<string, bigint>()
@@ -145,6 +152,37 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
     return book
   }
 
+  /**
+   * Reads an open channel again without holding up the request that found its read old: the read happens outside
+   * the channel's lock and is applied under it, unless a newer read got there first; a channel never goes back to
+   * open. A close seen here stops admissions at once, as the close watcher's mark does (which also redeems it).
+   */
+  function readBehind(channelId: bigint): void {
+    const id = channelId.toString()
+    if (readingBehind.has(id)) return
+    readingBehind.add(id)
+    const startedAt = now()
+    void readChannel(channelId)
+      .then((onChain) =>
+        exclusive(id, async () => {
+          const book = books.channel(id)
+          if (!book || book.checkedAt >= startedAt) return
+          const status = book.status === 1 ? onChain.status : book.status
+          await books.putChannel({
+            ...book,
+            deposit: onChain.deposit,
+            redeemed: onChain.redeemed,
+            status,
+            checkedAt: now(),
+          })
+        }),
+      )
+      .catch(() => {
+        // The chain is out of reach: the next request past statusWaitMs waits for a read (and is refused if it fails).
+      })
+      .finally(() => readingBehind.delete(id))
+  }
+
   function refuse(
     error: VoucherRejectedError,
     quote: JsonValue | undefined,
@@ -197,13 +235,12 @@ export function createCashier({ engine, books, readChannel }: CashierComponents,
       let wireQuote: JsonValue | undefined
       let quote: Quote
       try {
-        if (
-          !book ||
-          book.status !== 1 ||
-          now() - book.checkedAt > statusMaxAgeMs ||
-          payment_.voucher.cumulativeAmount > book.deposit
-        )
+        const age = book ? now() - book.checkedAt : Number.POSITIVE_INFINITY
+        if (!book || book.status !== 1 || age > statusWaitMs || payment_.voucher.cumulativeAmount > book.deposit)
           book = await refresh(payment_.voucher.channelId, book)
+        // Only the consumer can start a close, and the node redeems up to the end of the challenge period (minutes at
+        // least): a read a few seconds old need not hold up a typing user's request; it is renewed behind it.
+        else if (age > statusMaxAgeMs) readBehind(payment_.voucher.channelId)
         if (book.status !== 1)
           throw new VoucherRejectedError({
             reason: 'closed',

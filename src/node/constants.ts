@@ -15,8 +15,10 @@ export const PROVIDER_DEFAULTS = {
   maxRetryMs: 30_000,
   /** max_tokens applied to requests that name none (the quote must bound the output). */
   defaultMaxTokens: 256,
-  /** Before admitting a request, re-read its channel's status from the chain when the last read is older than this. */
+  /** An open channel read longer ago than this is read again behind the request (which goes on at once). */
   statusMaxAgeMs: 5_000,
+  /** Read longer ago than this (the chain was out of reach meanwhile), the request waits for the read. */
+  statusWaitMs: 60_000,
   /** Requests served at once and waiting in the queue before BUSY. */
   capacity: 2,
   maxQueue: 8,

@@ -34,15 +34,21 @@ function gpuLikeEngine(inner: InferenceEngine): InferenceEngine {
   }
 }
 
-async function setup(kind: 'cpu' | 'gpu') {
-  const memory = createMemoryEngine()
-  const engine = kind === 'gpu' ? gpuLikeEngine(memory) : memory
+/** The loaded model, a node signer and operator, a consumer and empty books. */
+async function parties(engine: InferenceEngine) {
   const model = await engine.load(TEST_MODEL)
   const signer = privateKeyToAccount(generatePrivateKey())
   const operator = privateKeyToAccount(generatePrivateKey()).address
   const consumer = privateKeyToAccount(generatePrivateKey())
   const books = createBooks(memoryStore())
   await books.load()
+  return { model, signer, operator, consumer, books }
+}
+
+async function setup(kind: 'cpu' | 'gpu') {
+  const memory = createMemoryEngine()
+  const engine = kind === 'gpu' ? gpuLikeEngine(memory) : memory
+  const { model, signer, operator, consumer, books } = await parties(engine)
   const cashier = createCashier(
     {
       engine,
@@ -145,12 +151,7 @@ describe('cashier: the channel status behind a request', () => {
   /** A cashier whose clock the test moves and whose chain reads the test answers, one by one. */
   async function channelSetup() {
     const engine = createMemoryEngine()
-    const model = await engine.load(TEST_MODEL)
-    const signer = privateKeyToAccount(generatePrivateKey())
-    const operator = privateKeyToAccount(generatePrivateKey()).address
-    const consumer = privateKeyToAccount(generatePrivateKey())
-    const books = createBooks(memoryStore())
-    await books.load()
+    const { model, signer, operator, consumer, books } = await parties(engine)
     let clock = 1_000_000
     let status = 1
     const pending: (() => void)[] = []

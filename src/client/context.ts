@@ -37,8 +37,8 @@ export type ClientContext = {
   document: Document<ConsumerState>
   /** Node signers' keys once seen: every later receipt of a node is checked against its key (`core/signature.ts`). */
   signers: SignerCache
-  /** When each open channel (by id) was last read from the chain, and its unit scale then (`ensureChannel`). */
-  channelReads: Map<string, { at: number; unitScale: bigint }>
+  /** When each open channel (by id) was last read from the chain (`ensureChannel`), in ms since the epoch. */
+  channelReads: Map<string, number>
   /** Runs `work` alone for one key (a node's operator). */
   exclusive<T>(key: string, work: () => Promise<T>): Promise<T>
   /** The registry's prices for an operator, read at most every few seconds. */

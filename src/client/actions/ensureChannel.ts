@@ -1,8 +1,9 @@
 /**
  * A channel to a node's operator that can take a voucher for `maxCost` more: reused, opened or topped up as needed,
  * never beyond the consumer's `maxDeposit`. A channel is read from the chain at most every `channelReadMs` when it
- * needs no top-up (`context.channelReads`; `payForRequest` forgets a read that a node's refusal calls into question). Channel amounts are in the channel's units (AI wei of the split epoch it
- * was opened in); after a token split a top-up transfers whole units, `units × unitScale` AI.
+ * needs no top-up (`context.channelReads`; `payForRequest` forgets a read that a node's refusal calls into
+ * question). Channel amounts are in the channel's units (AI wei of the split epoch it was opened in); after a token
+ * split a top-up transfers whole units, `units × unitScale` AI.
  */
 import type { Address } from 'viem'
 import { getChannel } from '../../chain/actions/getChannel.ts'
@@ -26,10 +27,11 @@ export async function ensureChannel(
   let unitScale = 1n
   if (channel) {
     const id = channel.channelId.toString()
-    const read = context.channelReads.get(id)
+    const readAt = context.channelReads.get(id)
     // Read a moment ago and enough for this voucher: the read stands (CLIENT_DEFAULTS.channelReadMs), and the request
     // goes out without two calls to the RPC node first. A top-up always reads the chain again first.
-    if (read && Date.now() - read.at < CLIENT_DEFAULTS.channelReadMs && covers(channel, maxCost)) return channel
+    if (readAt !== undefined && Date.now() - readAt < CLIENT_DEFAULTS.channelReadMs && covers(channel, maxCost))
+      return channel
     const onChain = await getChannel(context.publicClient, { channels, channelId: channel.channelId })
     if (onChain.status !== 1) {
       context.channelReads.delete(id)
@@ -37,7 +39,7 @@ export async function ensureChannel(
     } else {
       channel = { ...channel, deposit: onChain.deposit }
       unitScale = onChain.unitScale
-      context.channelReads.set(id, { at: Date.now(), unitScale })
+      context.channelReads.set(id, Date.now())
     }
   }
   if (!channel) {
@@ -72,7 +74,7 @@ export async function ensureChannel(
         }),
       )
       channel = { ...channel, deposit }
-      context.channelReads.set(channel.channelId.toString(), { at: Date.now(), unitScale })
+      context.channelReads.set(channel.channelId.toString(), Date.now())
     }
   }
   state.channels[key] = channel

@@ -370,7 +370,7 @@ async function payAndStream(
       error.settlement === undefined &&
       retries > 0 &&
       !p.signal?.aborted &&
-      (context.channelReads.get(channel.channelId.toString())?.at ?? attemptStarted) < attemptStarted
+      (context.channelReads.get(channel.channelId.toString()) ?? attemptStarted) < attemptStarted
     ) {
       context.channelReads.delete(channel.channelId.toString())
       return payAndStream(context, p, { entry, maxCost, quote }, retries - 1)

@@ -17,16 +17,26 @@ const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
  * is returned as it is, for the signature check to refuse).
  */
 export function canonicalSignature(signature: Hex): Hex {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return signature
-  const r = signature.slice(2, 66)
-  let s = BigInt(`0x${signature.slice(66, 130)}`)
-  let v = Number.parseInt(signature.slice(130, 132), 16)
+  const parts = signatureParts(signature)
+  if (!parts) return signature
+  const { r } = parts
+  let { s, v } = parts
   if (v < 27) v += 27
   if (s > N / 2n) {
     s = N - s
     v = v === 27 ? 28 : 27
   }
-  return `0x${r}${s.toString(16).padStart(64, '0')}${v.toString(16).padStart(2, '0')}`.toLowerCase() as Hex
+  return `0x${r.toString(16).padStart(64, '0')}${s.toString(16).padStart(64, '0')}${v.toString(16).padStart(2, '0')}`.toLowerCase() as Hex
+}
+
+/** r, s and v of a signature of 65 bytes in hex, or null for anything else. */
+function signatureParts(signature: Hex): { r: bigint; s: bigint; v: number } | null {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return null
+  return {
+    r: BigInt(`0x${signature.slice(2, 66)}`),
+    s: BigInt(`0x${signature.slice(66, 130)}`),
+    v: Number.parseInt(signature.slice(130, 132), 16),
+  }
 }
 
 /**
@@ -56,10 +66,10 @@ export function createSignerCache({ maxKeys = 64 }: { maxKeys?: number } = {}): 
     async recover(hash, signature, expected) {
       const id = expected?.toLowerCase()
       const key = id === undefined ? undefined : keys.get(id)
-      if (key && expected && signedBy(key, hash, signature)) {
-        keys.delete(id!)
-        keys.set(id!, key)
-        return expected
+      if (id !== undefined && key && signedBy(key, hash, signature)) {
+        keys.delete(id)
+        keys.set(id, key)
+        return expected!
       }
       const publicKey = await recoverPublicKey({ hash, signature })
       const signer = publicKeyToAddress(publicKey)
@@ -82,10 +92,9 @@ export function createSignerCache({ maxKeys = 64 }: { maxKeys?: number } = {}): 
 
 /** Whether `signature` (r, s, v) over `hash` recovers to `key`, checked by ECDSA verification (see `SignerCache`). */
 function signedBy(key: Point, hash: Hex, signature: Hex): boolean {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false
-  const r = BigInt(`0x${signature.slice(2, 66)}`)
-  const s = BigInt(`0x${signature.slice(66, 130)}`)
-  const v = Number.parseInt(signature.slice(130, 132), 16)
+  const parts = signatureParts(signature)
+  if (!parts) return false
+  const { r, s, v } = parts
   const parity = v >= 27 ? v - 27 : v
   if (parity !== 0 && parity !== 1) return false
   if (r <= 0n || r >= N || s <= 0n || s >= N) return false

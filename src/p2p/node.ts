@@ -26,6 +26,7 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { rankRelays } from '../core/relay-choice.ts'
 import { RECONNECT_DEFAULTS } from './constants.ts'
 import { modelexNoise, modelexWebSockets, modelexYamux } from './transport-tuning.ts'
+import { loadFixedNativeWebRtc } from './webrtc-native.ts'
 
 type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
 type WebRtcModule = { webRTC: typeof webRTC }
@@ -164,10 +165,13 @@ export async function createModelexNode(options: ModelexNodeOptions = {}): Promi
  * WebRTC built in, so a failure there is a real error.
  */
 async function loadWebRtc(runtime: Runtime): Promise<WebRtcModule | undefined> {
-  return import('@libp2p/webrtc').catch((error: unknown) => {
+  try {
+    if (runtime === 'node') await loadFixedNativeWebRtc()
+    return await import('@libp2p/webrtc')
+  } catch (error) {
     if (runtime === 'browser') throw error
     return undefined
-  })
+  }
 }
 
 /** The peer id a relay multiaddr names (its last /p2p/ part), or the whole address when it names none. */

@@ -26,6 +26,9 @@ export type NativePeerConnectionClass = {
 
 const FIXED = Symbol.for('modelex.webrtc.offerCandidatesHeld')
 
+/** The fix's switch, on unless turned off; `bench:p2p` turns it off for its rows without the fix, in the same run. */
+export const NATIVE_WEBRTC_FIX = { holdOfferCandidates: true }
+
 /**
  * Makes every `RTCPeerConnection` of this class that is waiting for an answer hold its `icecandidate` events until
  * `setRemoteDescription` has returned. Idempotent.
@@ -38,7 +41,11 @@ export function holdOfferCandidatesUntilAnswered(PeerConnection: NativePeerConne
   const dispatch = prototype.dispatchEvent
   const setRemoteDescription = prototype.setRemoteDescription
   prototype.dispatchEvent = function (this: NativePeerConnectionClass['prototype'], event: Event) {
-    if (event.type !== 'icecandidate' || this.signalingState !== 'have-local-offer') return dispatch.call(this, event)
+    const hold =
+      NATIVE_WEBRTC_FIX.holdOfferCandidates &&
+      event.type === 'icecandidate' &&
+      this.signalingState === 'have-local-offer'
+    if (!hold) return dispatch.call(this, event)
     const waiting = held.get(this)
     if (waiting) waiting.push(event)
     else held.set(this, [event])

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:p2p`: figures of the network layer on this machine, with a real relay (child process) and real
- * in-process libp2p nodes — connection set-up, gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
+ * in-process libp2p nodes — connection set-up (also WebRTC between Node nodes, with and without the fix in
+ * `src/p2p/webrtc-native.ts`), gossip propagation to 95% of N peers (N = 10, 50, 100), gossip
  * bytes a consumer receives as providers grow, stream round trip, tokens per second through the protocol with the
  * in-memory engine at full speed, and remote-minus-local time to first token: through the relay, and from a node
  * the consumer reached directly (it listens on an address of its own, as a server node with `--listen` does).
@@ -27,6 +28,7 @@ import { infer } from '../../p2p/infer-client.ts'
 import { createModelexNode, type ModelexNode, type ModelexNodeOptions } from '../../p2p/node.ts'
 import { toPeerId, upgradeToDirect } from '../../p2p/dial.ts'
 import { warmUp } from '../../p2p/warm.ts'
+import { NATIVE_WEBRTC_FIX } from '../../p2p/webrtc-native.ts'
 import { startConsumer, startProvider, TEST_MODEL } from '../../p2p/testing.ts'
 import { startFixtureServer } from '../testing/fixture-server.ts'
 import { freePort } from '../lib/ports.ts'
@@ -84,6 +86,72 @@ async function connectionSetup(relay: RelayProcess): Promise<void> {
   log(
     `connection set-up (median of 10): to the relay (WebSocket + noise + yamux) ${ms(median(toRelay))}; to a peer through the relay (circuit v2) ${ms(median(throughRelay))}`,
   )
+}
+
+/** WebRTC set-up (setup section): rounds, and dials per round with and without the fix (interleaved). */
+const WEBRTC_SETUP_ROUNDS = 3
+const WEBRTC_SETUP_DIALS = 10
+
+/**
+ * WebRTC set-up from a Node consumer to a Node node with no address of its own, signalled through the relay, as
+ * `upgradeToDirect` makes it behind a first relayed answer: with the offering side's ICE candidates held until the
+ * answer is applied (`src/p2p/webrtc-native.ts`) and without, in alternating rounds of the same run. A dial that
+ * fails ends at libp2p's per-address timeout (6 s); it counts as failed, not in the times.
+ */
+async function webrtcSetup(relay: RelayProcess): Promise<void> {
+  const target = await createModelexNode({
+    relays: [relay.multiaddr],
+    runtime: 'node',
+    webrtc: true,
+    iceBindAddress: '127.0.0.1',
+  })
+  await target.start()
+  await target.waitForReservation(10_000)
+  const rows = { with: { times: [] as number[], failed: 0 }, without: { times: [] as number[], failed: 0 } }
+  try {
+    for (let round = 0; round < WEBRTC_SETUP_ROUNDS * 2; round++) {
+      const variant = round % 2 === 0 ? 'with' : 'without'
+      NATIVE_WEBRTC_FIX.holdOfferCandidates = variant === 'with'
+      for (let i = 0; i < WEBRTC_SETUP_DIALS; i++) {
+        const node = await createModelexNode({
+          relays: [relay.multiaddr],
+          runtime: 'node',
+          webrtc: true,
+          iceBindAddress: '127.0.0.1',
+          listen: ['/p2p-circuit'],
+        })
+        await node.start()
+        try {
+          await node.libp2p.dial(multiaddr(`${relay.multiaddr}/p2p-circuit/p2p/${target.peerId.toString()}`))
+          const started = performance.now()
+          await node.libp2p
+            .dial(multiaddr(`${relay.multiaddr}/p2p-circuit/webrtc/p2p/${target.peerId.toString()}`))
+            .then(
+              () => rows[variant].times.push(performance.now() - started),
+              () => rows[variant].failed++,
+            )
+        } finally {
+          await node.stop()
+        }
+      }
+    }
+  } finally {
+    NATIVE_WEBRTC_FIX.holdOfferCandidates = true
+    await target.stop()
+  }
+  const summary = (row: { times: number[]; failed: number }) => ({
+    p50Ms: median(row.times),
+    p90Ms: percentile(row.times, 90),
+    failed: row.failed,
+    dials: row.times.length + row.failed,
+  })
+  results['webrtcSetup'] = { with: summary(rows.with), without: summary(rows.without) }
+  for (const variant of ['with', 'without'] as const) {
+    const row = summary(rows[variant])
+    log(
+      `WebRTC set-up, Node to Node through the relay, ${variant === 'with' ? 'offer candidates held (now)' : 'not held (before) '}: p50 ${ms(row.p50Ms)}, p90 ${ms(row.p90Ms)}, failed ${row.failed} of ${row.dials}`,
+    )
+  }
 }
 
 async function gossipPropagation(relay: RelayProcess): Promise<void> {
@@ -636,6 +704,7 @@ async function main(): Promise<void> {
   log(`relay: ${relay.multiaddr} (pid ${relay.process.pid})`)
   try {
     if (wanted('setup')) await connectionSetup(relay)
+    if (wanted('setup')) await webrtcSetup(relay)
     if (wanted('stream')) await streaming(relay)
     if (wanted('load')) await gossipLoad(relay)
     if (wanted('gossip')) await gossipPropagation(relay)

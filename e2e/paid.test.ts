@@ -23,6 +23,7 @@ import { createClient, PaidRequestInterruptedError } from '../src/client/index.t
 import { launchChromium } from '../src/server/lib/chromium.ts'
 import { startDemoProvider, type DemoProvider } from '../src/server/programs/demo-provider.ts'
 import { formatAi } from '../src/ui/views/dashboard.ts'
+import { consoleTail, waitForReceipts } from './chat.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'
@@ -52,12 +53,14 @@ function csvRows(csv: string): Record<string, string>[] {
 let browser: Browser
 let provider: DemoProvider
 let consumer: Page
+let consumerConsole: () => string[]
 const pageErrors: string[] = []
 
 beforeAll(async () => {
   browser = await launchChromium()
   provider = await startDemoProvider({ url, model: MODEL, batch: 3, browser })
   consumer = await browser.newPage()
+  consumerConsole = consoleTail(consumer)
   consumer.on('pageerror', (error) => pageErrors.push(error.message))
   // The app's "ready to start without a network" toast shows once its service worker is installed, over the
   // bottom of the page (the Chat view's Send button); a user dismisses it with OK, whenever it comes.
@@ -83,7 +86,7 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     for (const [i, prompt] of ['Hello there', 'Tell me more', 'And once again'].entries()) {
       await consumer.getByTestId('prompt').fill(prompt)
       await consumer.getByTestId('send').click()
-      await expect.poll(() => consumer.getByTestId('receipt').count(), { timeout: 120_000 }).toBe(i + 1)
+      await waitForReceipts(consumer, i + 1, { timeout: 120_000, console: consumerConsole })
     }
     expect(await consumer.getByTestId('answer-error').count()).toBe(0)
     expect(await consumer.getByTestId('signature-verified').count()).toBe(3)

@@ -26,6 +26,7 @@ import { startProcess, type ManagedProcess } from '../src/server/lib/process.ts'
 import { ensureDemoModels } from '../src/server/programs/model-demo.ts'
 import { stateFiles } from '../src/server/programs/node/server-node.ts'
 import { CONSUMER_STATE_KEY, fromStored } from '../src/store/payments.ts'
+import { consoleTail, waitForReceipts } from './chat.ts'
 
 const { url, deployment } = inject('devnet')
 const root = join(import.meta.dirname, '..')
@@ -51,6 +52,7 @@ let opsToken: string
 let browser: Browser
 let context: BrowserContext
 let consumer: Page
+let consumerConsole: () => string[]
 const pageErrors: string[] = []
 
 /** One `npm run node -- console <command>` against the node's state directory: its JSON answer. */
@@ -139,6 +141,7 @@ beforeAll(async () => {
   browser = await launchChromium()
   context = await browser.newContext()
   consumer = await context.newPage()
+  consumerConsole = consoleTail(consumer)
   consumer.on('pageerror', (error) => pageErrors.push(error.message))
 })
 
@@ -204,7 +207,7 @@ describe('server node serving a browser consumer (native engine)', () => {
     })
     await consumer.getByTestId('prompt').fill('Hello, server node')
     await consumer.getByTestId('send').click()
-    await expect.poll(() => consumer.getByTestId('receipt').count(), { timeout: 180_000 }).toBe(1)
+    await waitForReceipts(consumer, 1, { timeout: 180_000, console: consumerConsole })
     expect(await consumer.getByTestId('answer-error').count()).toBe(0)
     expect(await consumer.getByTestId('chat-error').count()).toBe(0)
     expect(await consumer.getByTestId('signature-verified').count()).toBe(1)

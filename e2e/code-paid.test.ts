@@ -17,6 +17,7 @@ import { startDemoProvider, type DemoProvider } from '../src/server/programs/dem
 import type { PaidSummary } from '../src/server/programs/gateway-openai.ts'
 import { freePort } from '../src/server/lib/ports.ts'
 import { startProcess, type ManagedProcess } from '../src/server/lib/process.ts'
+import { editorText as editorTextOf, ghostText } from '../src/server/testing/editor.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'
@@ -44,11 +45,8 @@ afterAll(async () => {
 
 describe('paid code completion from a network node', () => {
   it('the Code view with no local model pays the node per suggestion: ghost text appears, Tab inserts it, receipts add up', async () => {
-    const editorText = () =>
-      coder.evaluate(() =>
-        [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'),
-      )
-    const ghost = () => coder.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null)
+    const editorText = () => editorTextOf(coder)
+    const ghost = () => ghostText(coder)
     await coder.goto(new URL('#/code', url).toString())
     await coder.getByTestId('connect-burner').click()
     await coder.getByTestId('wallet-address').waitFor({ timeout: 60_000 })

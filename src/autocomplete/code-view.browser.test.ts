@@ -6,15 +6,13 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { launchChromium } from '../server/lib/chromium.ts'
 import { openWatchedPage, type WatchedPage } from '../server/testing/browser.ts'
+import { editorText as editorTextOf, ghostText } from '../server/testing/editor.ts'
 
 let browser: Browser
 let app: WatchedPage
 
-const editorText = () =>
-  app.page.evaluate(() =>
-    [...document.querySelectorAll('.cm-content .cm-line')].map((line) => line.textContent ?? '').join('\n'),
-  )
-const ghost = () => app.page.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null)
+const editorText = () => editorTextOf(app.page)
+const ghost = () => ghostText(app.page)
 
 beforeAll(async () => {
   browser = await launchChromium()

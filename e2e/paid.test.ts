@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core'
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { getChannel } from '../src/chain/actions/getChannel.ts'
 import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
 import { aiTokenAbi, receiptAnchorAbi } from '../src/chain/generated.ts'
@@ -27,6 +27,8 @@ import { consoleTail, waitForReceipts } from './chat.ts'
 
 const { url, deployment } = inject('devnet')
 const MODEL = 'modelex-demo-tiny'
+/** About 25 tokens/s in the WebAssembly engine here: an answer that is still streaming when its page closes. */
+const SLOW_MODEL = 'modelex-demo-30m'
 const transport = http(deployment.rpcUrl)
 const reader = createPublicClient({ transport, pollingInterval: 100 })
 const token = deployment.contracts.AIToken as Address
@@ -262,6 +264,12 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
   })
 
   it('the provider page closes mid-stream: the consumer keeps the partial text, a typed error and its credit', async () => {
+    // A provider of its own, on the slower demo model (~25 tokens/s here): the tiny one can finish its whole answer
+    // (its context is 1,024 tokens) while the page is closing, and then there is no mid-stream to close in. Its own
+    // browser, since two providers in one browser profile would share one peer key and one wallet.
+    const slowBrowser = await launchChromium()
+    onTestFinished(() => slowBrowser.close())
+    const slow = await startDemoProvider({ url, model: SLOW_MODEL, browser: slowBrowser })
     const funder = createWalletClient({
       account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 4 }),
       transport,
@@ -270,18 +278,18 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
     const client = createClient({ deployment, wallet: funder, channelDeposit: parseEther('1') })
     try {
       const stream = await client.completions.create({
-        model: MODEL,
+        model: SLOW_MODEL,
         prompt: 'A long story',
         max_tokens: 2000,
         stream: true,
-        node: provider.peerId,
+        node: slow.peerId,
       })
       let text = ''
       let error: unknown
       try {
         for await (const chunk of stream) {
           text += chunk.choices[0]?.text ?? ''
-          if (text.length > 20 && !provider.page.isClosed()) void provider.page.close()
+          if (text.length > 20 && !slow.page.isClosed()) void slow.page.close()
         }
       } catch (e) {
         error = e
@@ -295,6 +303,7 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
       expect(interrupted.credit > 0n).toBe(true)
     } finally {
       await client.stop()
+      await slow.stop()
     }
   })
 })

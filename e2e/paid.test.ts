@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core'
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { readContract } from 'viem/actions'
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { getChannel } from '../src/chain/actions/getChannel.ts'
 import { verifyReceipt } from '../src/chain/actions/verifyReceipt.ts'
 import { aiTokenAbi, receiptAnchorAbi } from '../src/chain/generated.ts'
@@ -264,12 +264,10 @@ describe('paid prompts end to end (browser provider, browser consumer, SDK)', ()
   })
 
   it('the provider page closes mid-stream: the consumer keeps the partial text, a typed error and its credit', async () => {
-    // A provider of its own, on the slower demo model (~25 tokens/s here): the tiny one can finish its whole answer
-    // (its context is 1,024 tokens) while the page is closing, and then there is no mid-stream to close in. Its own
-    // browser, since two providers in one browser profile would share one peer key and one wallet.
-    const slowBrowser = await launchChromium()
-    onTestFinished(() => slowBrowser.close())
-    const slow = await startDemoProvider({ url, model: SLOW_MODEL, browser: slowBrowser })
+    // A provider of its own (a page in a context of its own: its own peer key and wallet), on the slower demo model
+    // (~25 tokens/s here): the tiny one can finish its whole answer (its context is 1,024 tokens) while the page is
+    // closing, and then there is no mid-stream to close in.
+    const slow = await startDemoProvider({ url, model: SLOW_MODEL, browser })
     const funder = createWalletClient({
       account: mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: 4 }),
       transport,

@@ -7,6 +7,7 @@
 import { cleanup } from 'node-datachannel'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
 import { afterAll, expect, test } from 'vitest'
+import { until } from './testing.ts'
 import { holdOfferCandidatesUntilAnswered, type NativePeerConnectionClass } from './webrtc-native.ts'
 
 holdOfferCandidatesUntilAnswered(RTCPeerConnection as unknown as NativePeerConnectionClass)
@@ -15,15 +16,6 @@ holdOfferCandidatesUntilAnswered(RTCPeerConnection as unknown as NativePeerConne
 afterAll(() => cleanup())
 
 const LOOPBACK = { iceServers: [], bindAddress: '127.0.0.1' } as RTCConfiguration
-
-/** Polls (bounded) until `done()`; fails the test with `what` if it never is. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (done()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`never: ${what}`)
-}
 
 test('the offering side sends no ICE candidate until the answer is applied, then all of them, once; the answering side is not held', async () => {
   const offerer = new RTCPeerConnection(LOOPBACK)
@@ -42,16 +34,13 @@ test('the offering side sends no ICE candidate until the answer is applied, then
 
     const offer = await offerer.createOffer()
     await offerer.setLocalDescription(offer)
-    await until(() => offerer.iceGatheringState === 'complete', 'the offering side gathers its candidates')
+    await until(() => offerer.iceGatheringState === 'complete', 5_000, 'the offering side to gather its candidates')
     expect(fromOfferer).toEqual([]) // gathered, and held
 
     await answerer.setRemoteDescription(offer)
     const answer = await answerer.createAnswer()
     await answerer.setLocalDescription(answer)
-    await until(
-      () => fromAnswerer.length > 0,
-      'the answering side sends a candidate before the offer side has the answer',
-    )
+    await until(() => fromAnswerer.length > 0, 5_000, 'a candidate from the answering side')
     expect(fromOfferer).toEqual([])
 
     await offerer.setRemoteDescription(answer)

@@ -99,12 +99,8 @@ const WEBRTC_SETUP_DIALS = 10
  * fails ends at libp2p's per-address timeout (6 s); it counts as failed, not in the times.
  */
 async function webrtcSetup(relay: RelayProcess): Promise<void> {
-  const target = await createModelexNode({
-    relays: [relay.multiaddr],
-    runtime: 'node',
-    webrtc: true,
-    iceBindAddress: '127.0.0.1',
-  })
+  const options = { relays: [relay.multiaddr], runtime: 'node', webrtc: true, iceBindAddress: '127.0.0.1' } as const
+  const target = await createModelexNode(options)
   await target.start()
   await target.waitForReservation(10_000)
   const rows = { with: { times: [] as number[], failed: 0 }, without: { times: [] as number[], failed: 0 } }
@@ -113,13 +109,7 @@ async function webrtcSetup(relay: RelayProcess): Promise<void> {
       const variant = round % 2 === 0 ? 'with' : 'without'
       NATIVE_WEBRTC_FIX.holdOfferCandidates = variant === 'with'
       for (let i = 0; i < WEBRTC_SETUP_DIALS; i++) {
-        const node = await createModelexNode({
-          relays: [relay.multiaddr],
-          runtime: 'node',
-          webrtc: true,
-          iceBindAddress: '127.0.0.1',
-          listen: ['/p2p-circuit'],
-        })
+        const node = await createModelexNode({ ...options, listen: ['/p2p-circuit'] })
         await node.start()
         try {
           await node.libp2p.dial(multiaddr(`${relay.multiaddr}/p2p-circuit/p2p/${target.peerId.toString()}`))
@@ -145,9 +135,10 @@ async function webrtcSetup(relay: RelayProcess): Promise<void> {
     failed: row.failed,
     dials: row.times.length + row.failed,
   })
-  results['webrtcSetup'] = { with: summary(rows.with), without: summary(rows.without) }
+  const summaries = { with: summary(rows.with), without: summary(rows.without) }
+  results['webrtcSetup'] = summaries
   for (const variant of ['with', 'without'] as const) {
-    const row = summary(rows[variant])
+    const row = summaries[variant]
     log(
       `WebRTC set-up, Node to Node through the relay, ${variant === 'with' ? 'offer candidates held (now)' : 'not held (before) '}: p50 ${ms(row.p50Ms)}, p90 ${ms(row.p90Ms)}, failed ${row.failed} of ${row.dials}`,
     )
